@@ -1,0 +1,44 @@
+"""tinygrad_edu: reverse-mode automatic differentiation in NumPy, written to be read.
+
+    import tinygrad_edu as tg
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()            # x.grad == 2x
+
+Where to read what (see README.md for the full map):
+    tensor.py        the Tensor class (one line per method, no math)
+    ops/             every op's forward, backward and formula, side by side
+    autograd/        Function, the engine (backward), gradcheck, grad mode
+    backend/         the NumPy reference kernels and their C twins
+"""
+
+from . import autograd, backend, dtypes, ops
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import bool, float16, float32, float64, int8, int32, int64, uint8
+from .factories import (
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .random import manual_seed
+from .tensor import MaxResult, ShapeError, Tensor, cat, maximum, minimum, stack, where
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "dtypes",
+    "enable_grad", "eye", "float16", "float32", "float64", "full", "full_like", "int8", "int32", "int64",
+    "is_grad_enabled", "linspace", "manual_seed", "maximum", "minimum", "no_grad", "ones", "ones_like",
+    "ops", "rand", "randint", "randn", "set_grad_enabled", "stack", "tensor", "uint8", "where", "zeros",
+    "zeros_like",
+]

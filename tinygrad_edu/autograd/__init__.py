@@ -1,0 +1,17 @@
+"""``tg.autograd``: the engine's public face.
+
+    Function                   base class of every op (subclass it for your own)
+    grad(outputs, inputs, …)   gradients without touching .grad (create_graph for grad-of-grad)
+    gradcheck, gradgradcheck   compare with central finite differences in float64
+    no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+"""
+
+from .engine import AccumulateGrad, backward, grad
+from .function import Function
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = [
+    "AccumulateGrad", "Function", "GradcheckError", "backward", "enable_grad", "grad", "gradcheck",
+    "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled",
+]

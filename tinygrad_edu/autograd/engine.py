@@ -1,0 +1,308 @@
+"""The engine: walk the graph backwards and apply the chain rule, one node at a time.
+
+The graph is made of nodes (each op's ``ctx``, the output's ``grad_fn``) joined by
+``next_functions`` edges towards the inputs; a leaf that requires grad ends in an
+``AccumulateGrad`` node that adds the gradient into ``leaf.grad``.
+
+Backward is two steps, the same two micrograd writes as comments, done without recursion
+so that a 100,000-op chain (a long RNN unroll) cannot hit Python's recursion limit:
+
+1. topological order all of the nodes in the graph (an explicit stack, post-order);
+2. go one node at a time, outputs before inputs, and apply the chain rule: sum the
+   gradients that reached the node, call its ``backward``, and pass each result along
+   the edge to the node that produced that input.
+
+Gradients are computed with grad mode set to ``create_graph``: when it is True, the
+backward computations are themselves recorded, which is all grad-of-grad needs.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import grad_mode
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+Node = Any  # a Function instance or an AccumulateGrad
+Hook = Callable[["Tensor"], "Tensor | None"]
+
+
+class AccumulateGrad:
+    """The node at a leaf tensor: adds each incoming gradient into ``leaf.grad``."""
+
+    next_functions: tuple[()] = ()
+    formula: tuple[str, ...] = ("leaf.grad += g",)
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    @staticmethod
+    def name() -> str:
+        """The node's name, as PyTorch prints it."""
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+    def accumulate(self, grad: Tensor, create_graph: bool) -> None:
+        """leaf.grad ← leaf.grad + grad (a fresh copy the first time, so no buffer is shared)."""
+        from ..tensor import Tensor
+
+        leaf = self.variable
+        if create_graph:  # keep the graph of the gradient, for grad-of-grad
+            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        elif leaf.grad is None:
+            leaf.grad = Tensor._make(np.array(grad.data, copy=True))
+        else:
+            leaf.grad.data = leaf.grad.data + grad.data
+
+
+# ---- the two entry points: Tensor.backward and autograd.grad ---------------------------
+
+
+def backward(
+    tensors: Sequence[Tensor],
+    grad_tensors: Sequence[Tensor | None],
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> None:
+    """Accumulate ∂(Σ tensors·grad_tensors)/∂leaf into ``.grad`` of every leaf in the graph."""
+    roots = _roots("backward", tensors, grad_tensors)
+    _execute(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
+             create_graph=create_graph, capture=None)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Return ∂(Σ outputs·grad_outputs)/∂input for each input, without touching ``.grad``.
+
+    With ``create_graph=True`` the returned gradients are themselves differentiable.
+    An input the outputs do not depend on raises, unless ``allow_unused=True`` (then None).
+    """
+    from ..tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    roots = _roots("grad", outputs, list(grad_outputs))
+    targets = []
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+        targets.append((t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0))
+    capture: dict[tuple[Node, int], Tensor | None] = dict.fromkeys(targets)
+    _execute(roots, retain_graph=create_graph if retain_graph is None else retain_graph,
+             create_graph=create_graph, capture=capture)
+    results = tuple(capture[target] for target in targets)
+    for i, (t, g) in enumerate(zip(inputs, results)):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return results
+
+
+def _roots(
+    caller: str, tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None]
+) -> list[tuple[Node, int, Tensor]]:
+    """Check the starting tensors and pair each with its initial gradient (1 for scalars)."""
+    from ..tensor import Tensor
+
+    if len(tensors) != len(grad_tensors):
+        raise ValueError(f"{caller}: got {len(tensors)} tensors but {len(grad_tensors)} gradients")
+    roots = []
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{caller}: tensor {i} (shape {t.shape}) does not require grad and has no grad_fn. "
+                "It was computed from tensors without requires_grad=True, or under no_grad()."
+            )
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(
+                    f"{caller}: a gradient can be created implicitly only for a scalar output, but "
+                    f"tensor {i} has shape {t.shape}. Pass gradient= (e.g. tg.ones_like(out)) or "
+                    "reduce the output to a scalar first (out.sum())."
+                )
+            g = Tensor._make(np.ones(t.shape, dtype=t.dtype))
+        elif not isinstance(g, Tensor):
+            g = Tensor(g, dtype=t.dtype)
+        if g.shape != t.shape:
+            raise RuntimeError(f"{caller}: gradient of shape {g.shape} given for tensor {i} of shape {t.shape}")
+        node = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
+        roots.append((node, t._output_nr, g))
+    return roots
+
+
+# ---- the walk -----------------------------------------------------------------------
+
+
+def _children(node: Node) -> Iterable[Node]:
+    return (edge[0] for edge in node.next_functions if edge is not None)
+
+
+def topological_order(roots: Iterable[Node]) -> list[Node]:
+    """All nodes reachable from ``roots``, each after every node it leads to (post-order).
+
+    Iterative depth-first search: the stack holds (node, iterator over its children).
+    Reversed, the list puts every node before the nodes it sends gradients to.
+    """
+    order: list[Node] = []
+    visited: set[int] = set()
+    for root in roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(_children(root)))]
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(_children(child))))
+                    break
+            else:  # every child is done: the node itself is done
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def _execute(
+    roots: list[tuple[Node, int, Tensor]],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict[tuple[Node, int], Tensor | None] | None,
+) -> None:
+    """Run the chain rule from ``roots``.
+
+    ``capture=None``: accumulate into the ``.grad`` of every leaf reached (``backward``).
+    Otherwise fill ``capture[(node, output_nr)]`` with the total gradient of those
+    outputs and leave ``.grad`` alone (``autograd.grad``); only nodes that lead to a
+    captured output are run.
+    """
+    order = topological_order(node for node, _, _ in roots)
+    needed = None if capture is None else _nodes_leading_to(order, {node for node, _ in capture})
+    pending: dict[Node, list[Tensor | None]] = {}
+    for node, output_nr, g in roots:
+        _add_gradient(pending, node, output_nr, g)
+
+    with grad_mode.set_grad_enabled(create_graph):
+        for node in reversed(order):
+            grads = pending.pop(node, None)
+            if grads is None or (needed is not None and node not in needed):
+                continue
+            grads = _run_hooks(node, grads)
+            if capture is not None:
+                for output_nr, g in enumerate(grads):
+                    if (node, output_nr) in capture:
+                        capture[(node, output_nr)] = g
+                if not any(child in needed for child in _children(node)):
+                    continue  # a captured input: nothing below it is wanted
+            if isinstance(node, AccumulateGrad):
+                node.accumulate(grads[0], create_graph)
+                continue
+            for (input_node, output_nr), g in _call_backward(node, grads):
+                _add_gradient(pending, input_node, output_nr, g)
+            if not retain_graph:
+                node._release()
+
+
+def _nodes_leading_to(order: list[Node], targets: set[Node]) -> set[Node]:
+    """The nodes from which some target can be reached (``order`` lists children first)."""
+    leading: set[Node] = set()
+    for node in order:
+        if node in targets or any(child in leading for child in _children(node)):
+            leading.add(node)
+    return leading
+
+
+def _add_gradient(pending: dict[Node, list[Tensor | None]], node: Node, output_nr: int, g: Tensor) -> None:
+    """Sum gradients arriving at the same output of a node (a tensor used several times)."""
+    slots = pending.get(node)
+    if slots is None:
+        slots = pending[node] = [None] * len(getattr(node, "_output_meta", (None,)))
+    slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+
+
+def _run_hooks(node: Node, grads: list[Tensor | None]) -> list[Tensor | None]:
+    """Apply the tensor hooks (``register_hook``, ``retain_grad``) of the node's outputs."""
+    if isinstance(node, AccumulateGrad):
+        hooks = {0: node.variable._hooks} if node.variable._hooks else {}
+    else:
+        hooks = node._output_hooks
+    for output_nr, output_hooks in hooks.items():
+        for hook in output_hooks:
+            if grads[output_nr] is not None:
+                replaced = hook(grads[output_nr])
+                if replaced is not None:
+                    grads[output_nr] = replaced
+    return grads
+
+
+def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[Node, int], Tensor]]:
+    """Call ``node.backward`` and check what it returns: one gradient per input, right shapes."""
+    from ..tensor import Tensor
+
+    if node._freed:
+        node.saved_tensors  # noqa: B018 - raises the "backward through the graph a second time" error
+    grad_outputs = [
+        g if g is not None else Tensor._make(np.zeros(shape, dtype=dtype))
+        for g, (shape, dtype) in zip(grads, node._output_meta)
+    ]
+    result = type(node).backward(node, *grad_outputs)
+    result = result if isinstance(result, tuple) else (result,)
+    n_inputs = len(node.next_functions)
+    if len(result) < n_inputs or any(g is not None for g in result[n_inputs:]):
+        raise RuntimeError(f"{node.name()}: backward returned {len(result)} gradients, expected {n_inputs}")
+    flowing = []
+    for i, (edge, meta, g) in enumerate(zip(node.next_functions, node._input_meta, result)):
+        if edge is None or g is None:
+            continue
+        if not isinstance(g, Tensor):
+            g = Tensor._make(np.asarray(g))
+        shape, dtype = meta
+        if g.shape != shape:
+            raise RuntimeError(
+                f"{node.name()}: backward returned a gradient of shape {g.shape} for input {i}, "
+                f"which has shape {shape}"
+            )
+        if g.dtype != dtype:
+            g = g.to(dtype)
+        flowing.append((edge, g))
+    return flowing
+
+
+def add_hook(tensor: Tensor, hook: Hook) -> Callable[[], None]:
+    """Register ``hook(grad) -> grad | None`` on ``tensor``; return a function that removes it."""
+    if tensor.grad_fn is None:
+        hooks = tensor._hooks
+    else:
+        hooks = tensor.grad_fn._output_hooks.setdefault(tensor._output_nr, [])
+    hooks.append(hook)
+    return lambda: hooks.remove(hook)
+
+
+def retain_grad_hook(tensor: Tensor) -> Hook:
+    """A hook that stores the gradient of a non-leaf tensor in its ``.grad``."""
+    ref = weakref.ref(tensor)  # weak: the node must not keep its own output alive
+
+    def store(g: Tensor) -> None:
+        t = ref()
+        if t is not None:
+            t.grad = g if t.grad is None else t.grad + g
+
+    return store

@@ -1,0 +1,168 @@
+"""``Function``: the base class of every differentiable op, built-in or user-written.
+
+An op is one class with two static methods, as in PyTorch::
+
+    class Mul(Function):
+        @staticmethod
+        def forward(ctx, x, w):              # values: NumPy on x.data, w.data
+            ctx.save_for_backward(x, w)
+            return x.data * w.data
+        @staticmethod
+        def backward(ctx, grad_output):      # gradients: Tensor ops, so they are differentiable
+            x, w = ctx.saved_tensors
+            return grad_output * w, grad_output * x
+
+``Mul.apply(a, b)`` runs ``forward`` and, when a gradient will be needed, records the call
+in the graph. The object that ``forward`` and ``backward`` receive as ``ctx`` is an instance
+of the op's class, and it *is* the graph node: the output's ``grad_fn``. It keeps
+
+* ``next_functions``: for every positional argument, the edge ``(node, output_nr)`` the
+  gradient of that argument flows to (the argument's ``grad_fn``, or the leaf's
+  ``AccumulateGrad``), or ``None`` for arguments that need no gradient;
+* the tensors saved for backward, released after backward unless ``retain_graph=True``.
+
+Saving an *output* (``y = np.exp(x.data); ctx.save_for_backward(y); return y``) is allowed:
+``saved_tensors`` then hands back a Tensor whose ``grad_fn`` is this node, so a backward
+written with ``y`` still differentiates correctly a second time (PyTorch does the same).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from . import grad_mode
+
+# Markers for what save_for_backward received, resolved once forward has returned.
+_TENSOR, _OUTPUT, _CONSTANT = 0, 1, 2
+
+
+class Function:
+    """Base class of ops: subclass it, write ``forward`` and ``backward``, call ``apply``.
+
+    Class attributes a subclass may set:
+        formula: one short ASCII formula per differentiable input, shown by the teaching
+            trace and the graph drawing (the docstring's ``Backward:`` lines say it in full).
+    """
+
+    formula: ClassVar[tuple[str, ...]] = ()
+
+    # Set on every node by apply(); listed here so readers see the whole node at once.
+    needs_input_grad: tuple[bool, ...]
+    next_functions: tuple[tuple[Any, int] | None, ...]
+
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
+        """Compute the output(s) from the inputs; return ndarray(s) (or Tensors)."""
+        raise NotImplementedError("Function subclasses must implement forward")
+
+    @staticmethod
+    def backward(ctx: Function, *grad_outputs: Any) -> Any:
+        """Return ∂L/∂input for every positional input of forward (None where not needed)."""
+        raise NotImplementedError("Function subclasses must implement backward")
+
+    # ---- what forward and backward use -----------------------------------------------
+
+    def save_for_backward(self, *items: Any) -> None:
+        """Keep tensors (or arrays, or this op's own outputs) for backward."""
+        self._to_save = items
+
+    @property
+    def saved_tensors(self) -> tuple[Any, ...]:
+        """The items given to ``save_for_backward``, as Tensors."""
+        if self._freed:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or to "
+                "read saved tensors after they were freed). Saved values are released by "
+                "backward; pass retain_graph=True to the first backward to keep them."
+            )
+        return tuple(self._unpack(entry) for entry in self._saved)
+
+    @classmethod
+    def name(cls) -> str:
+        """The node's name as PyTorch prints it, e.g. ``MulBackward``."""
+        return f"{cls.__name__}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    # ---- running an op ------------------------------------------------------------------
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run ``forward`` on ``args`` and record the call in the graph if a gradient is needed.
+
+        Positional Tensor arguments are the differentiable inputs; keyword arguments are
+        configuration (``dim=``, ``keepdim=``) and receive no gradient.
+        """
+        from ..tensor import Tensor
+
+        ctx = cls()
+        ctx._to_save = ()
+        ctx._freed = False
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with grad_mode.no_grad():
+            raw = cls.forward(ctx, *args, **kwargs)
+        returned = raw if isinstance(raw, tuple) else (raw,)
+        arrays = tuple(_as_array(r) for r in returned)
+        record = grad_mode.is_grad_enabled() and any(ctx.needs_input_grad)
+        outputs = tuple(
+            Tensor._make(a, ctx if record and a.dtype.kind == "f" else None, nr)
+            for nr, a in enumerate(arrays)
+        )
+        if record:
+            ctx._connect(args, returned, arrays)
+        ctx._to_save = ()  # nothing is kept when the call was not recorded
+        return outputs if isinstance(raw, tuple) else outputs[0]
+
+    def _connect(self, args: tuple[Any, ...], returned: tuple[Any, ...], arrays: tuple[Any, ...]) -> None:
+        """Turn this ctx into a graph node: edges to the inputs, metadata, saved values."""
+        from ..tensor import Tensor
+
+        edges: list[tuple[Any, int] | None] = []
+        self._input_meta: list[tuple[tuple[int, ...], np.dtype] | None] = []
+        for a, needs in zip(args, self.needs_input_grad):
+            if needs:
+                edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
+                self._input_meta.append((a.shape, a.dtype))
+            else:
+                edges.append(None)
+                self._input_meta.append(None)
+        self.next_functions = tuple(edges)
+        self._output_meta = tuple((a.shape, a.dtype) for a in arrays)
+        self._output_hooks: dict[int, list[Any]] = {}
+        saved = []
+        for item in self._to_save:
+            out_nr = next((k for k, r in enumerate(returned) if r is item), None)
+            if out_nr is not None:
+                saved.append((_OUTPUT, arrays[out_nr], out_nr))
+            elif isinstance(item, Tensor) or item is None:
+                saved.append((_TENSOR, item, 0))
+            else:
+                saved.append((_CONSTANT, np.asarray(item), 0))
+        self._saved = tuple(saved)
+
+    def _unpack(self, entry: tuple[int, Any, int]) -> Any:
+        from ..tensor import Tensor
+
+        kind, value, out_nr = entry
+        if kind == _TENSOR:
+            return value
+        if kind == _OUTPUT:  # the output, reconnected to this node so it stays differentiable
+            return Tensor._make(value, self, out_nr)
+        return Tensor._make(value)
+
+    def _release(self) -> None:
+        """Drop the saved values once backward has used them (unless retain_graph)."""
+        self._saved = ()
+        self._freed = True
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """forward may return an ndarray, a NumPy scalar or a Tensor; the graph stores arrays."""
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor):
+        return value.data
+    return value if isinstance(value, np.ndarray) else np.asarray(value)

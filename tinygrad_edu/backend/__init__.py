@@ -1,0 +1,87 @@
+"""The one module that knows there are two implementations of every hot kernel.
+
+``numpy_ref`` is the readable reference; ``c`` (when the cffi extension was built) runs
+the same kernels in C. Ops call ``backend.<kernel>(...)`` on NumPy arrays in their
+forward passes and never care which implementation answers.
+
+Selection happens once, at import: ``TINYGRAD_EDU_BACKEND=numpy|c`` if set, else ``c``
+when the extension imports, else ``numpy``. An explicit request for ``c`` on a machine
+without the extension raises instead of falling back silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from types import ModuleType
+
+import numpy as np
+
+from . import numpy_ref
+
+_ENV_BACKEND = "TINYGRAD_EDU_BACKEND"
+
+
+def _load_c() -> ModuleType | None:
+    """Import the C adapter, or return None when the extension was not built."""
+    try:
+        from . import c
+    except ImportError:
+        return None
+    return c
+
+
+_c_module = _load_c()
+
+
+def available() -> tuple[str, ...]:
+    """The backends that can be used on this machine, e.g. ``("numpy", "c")``."""
+    return ("numpy", "c") if _c_module is not None else ("numpy",)
+
+
+def _module_for(name: str) -> ModuleType:
+    if name == "numpy":
+        return numpy_ref
+    if name == "c":
+        if _c_module is None:
+            raise RuntimeError(
+                "tinygrad_edu: the C backend was requested but the extension "
+                "tinygrad_edu._kernels is not built. Reinstall with a C compiler present "
+                "(pip install -e .) or build in place with: python csrc/_build.py"
+            )
+        return _c_module
+    raise ValueError(f"tinygrad_edu: unknown backend {name!r}; choose one of {available()}")
+
+
+_active: ModuleType = _module_for(os.environ.get(_ENV_BACKEND) or available()[-1])
+
+
+def name() -> str:
+    """The name of the active backend: ``"numpy"`` or ``"c"``."""
+    return "numpy" if _active is numpy_ref else "c"
+
+
+def use(backend_name: str) -> None:
+    """Make ``backend_name`` ("numpy" or "c") the active backend for every kernel."""
+    global _active
+    _active = _module_for(backend_name)
+
+
+@contextlib.contextmanager
+def using(backend_name: str) -> Iterator[None]:
+    """Context manager: run the block with ``backend_name`` active, then restore."""
+    previous = name()
+    use(backend_name)
+    try:
+        yield
+    finally:
+        use(previous)
+
+
+# ---- kernels: one dispatcher per kernel ---------------------------------------------
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul`` semantics, computed by the active backend."""
+    return _active.matmul(a, b)

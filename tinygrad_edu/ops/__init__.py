@@ -1,0 +1,63 @@
+"""The math of tinygrad_edu: one ``Function`` class per op, grouped by family.
+
+Open the file of a family to read an op's forward, backward and formula side by side:
+
+    elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
+                     Maximum Minimum Clamp Where Cast
+    activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
+    reduce.py        Sum Mean Var LogSumExp Amax Amin
+    loss.py          Softmax LogSoftmax
+    movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
+                     Cat Stack Pad
+    linalg.py        MatMul
+"""
+
+from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from .elementwise import (
+    Abs,
+    Add,
+    Cast,
+    Clamp,
+    Cos,
+    Div,
+    Erf,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Sin,
+    Sqrt,
+    Sub,
+    Where,
+)
+from .linalg import MatMul
+from .loss import LogSoftmax, Softmax
+from .movement import (
+    Cat,
+    Expand,
+    Gather,
+    GetItem,
+    IndexAccumulate,
+    Pad,
+    Permute,
+    Reshape,
+    ScatterAdd,
+    Stack,
+    SumTo,
+)
+from .reduce import Amax, Amin, LogSumExp, Mean, Sum, Var
+
+ALL_OPS = (
+    Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Erf,
+    Maximum, Minimum, Clamp, Where, Cast,
+    Sigmoid, Tanh, ReLU, LeakyReLU, GELU,
+    Sum, Mean, Var, LogSumExp, Amax, Amin,
+    Softmax, LogSoftmax,
+    Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Pad,
+    MatMul,
+)  # fmt: skip
+
+__all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

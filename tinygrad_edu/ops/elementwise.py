@@ -1,0 +1,428 @@
+"""Elementwise ops: arithmetic and the elementary functions.
+
+Notation used in every docstring in tinygrad_edu.ops:
+    x, w, ...      the op's inputs (names as in forward's signature)
+    y              the op's output            (PyTorch derivatives.yaml: ``result``)
+    g = ∂L/∂y      the incoming gradient      (argument ``grad_output``)
+    ∂L/∂x          what backward returns for input x (``grad_x``)
+
+Inputs of a binary op that need a gradient have the output's shape here: broadcasting is
+the separate op ``Expand`` (movement.py), whose backward is a sum. Inputs that need no
+gradient may be smaller and are broadcast by NumPy, since nothing flows back to them.
+
+Forward works on NumPy arrays (``x.data``); backward is written with Tensor operations,
+so every backward here can itself be differentiated (grad-of-grad).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+
+# ---- arithmetic: Add Sub Mul Div Neg Pow --------------------------------------------
+
+
+class Add(Function):
+    """Elementwise sum.
+
+    Forward:   y = x + w
+    Backward:  ∂L/∂x = g
+               ∂L/∂w = g
+    """
+
+    formula = ("g", "g")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        return x.data + w.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, grad_output
+
+
+class Sub(Function):
+    """Elementwise difference.
+
+    Forward:   y = x − w
+    Backward:  ∂L/∂x = g
+               ∂L/∂w = −g
+    """
+
+    formula = ("g", "-g")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        return x.data - w.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, (-grad_output if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """Elementwise product.
+
+    Forward:   y = x ⊙ w
+    Backward:  ∂L/∂x = g ⊙ w
+               ∂L/∂w = g ⊙ x
+    """
+
+    formula = ("g * w", "g * x")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x.data * w.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        grad_x = grad_output * w if ctx.needs_input_grad[0] else None
+        grad_w = grad_output * x if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
+
+
+class Div(Function):
+    """Elementwise quotient.
+
+    Forward:   y = x / w
+    Backward:  ∂L/∂x = g / w
+               ∂L/∂w = −g ⊙ x / w²
+    """
+
+    formula = ("g / w", "-g * x / w**2")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x.data / w.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        grad_x = grad_output / w if ctx.needs_input_grad[0] else None
+        grad_w = -grad_output * x / (w * w) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
+
+
+class Neg(Function):
+    """Negation.
+
+    Forward:   y = −x
+    Backward:  ∂L/∂x = −g
+    """
+
+    formula = ("-g",)
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return -grad_output
+
+
+class Pow(Function):
+    """Elementwise power (the exponent may be a tensor or a constant).
+
+    Forward:   y = x ** p
+    Backward:  ∂L/∂x = g ⊙ p ⊙ x ** (p − 1)        (0 where p = 0, as in PyTorch)
+               ∂L/∂p = g ⊙ y ⊙ log x               (0 where x = 0 and p ≥ 0)
+    """
+
+    formula = ("g * p * x**(p-1)", "g * x**p * log(x)")
+
+    @staticmethod
+    def forward(ctx, x, p):
+        y = np.power(x.data, p.data)
+        ctx.save_for_backward(x, p, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, p, y = ctx.saved_tensors
+        grad_x = grad_p = None
+        if ctx.needs_input_grad[0]:
+            # p = 0 gives y = 1 everywhere, whose slope is 0 even at x = 0 (where x**-1 is inf)
+            grad_x = (grad_output * p * x ** (p - 1)).masked_fill(p.data == 0, 0.0)
+        if ctx.needs_input_grad[1]:
+            # at x = 0, p ≥ 0 the true slope is 0, while y·log x would be 0·(−inf) = nan
+            grad_p = (grad_output * y * x.log()).masked_fill((x.data == 0) & (p.data >= 0), 0.0)
+        return grad_x, grad_p
+
+
+# ---- elementary functions: Exp Log Sqrt Abs Sin Cos Erf ------------------------------
+
+
+class Exp(Function):
+    """Exponential.
+
+    Forward:   y = eˣ
+    Backward:  ∂L/∂x = g ⊙ y
+    """
+
+    formula = ("g * y",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x.data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return grad_output * y
+
+
+class Log(Function):
+    """Natural logarithm.
+
+    Forward:   y = ln x
+    Backward:  ∂L/∂x = g / x
+    """
+
+    formula = ("g / x",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf, log(-1) = nan, as in PyTorch
+            return np.log(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / x
+
+
+class Sqrt(Function):
+    """Square root.
+
+    Forward:   y = √x
+    Backward:  ∂L/∂x = g / (2y)
+    """
+
+    formula = ("g / (2 * y)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            y = np.sqrt(x.data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return grad_output / (2.0 * y)
+
+
+class Abs(Function):
+    """Absolute value.
+
+    Forward:   y = |x|
+    Backward:  ∂L/∂x = g ⊙ sign(x)        where sign(0) = 0 (the subgradient PyTorch picks)
+    """
+
+    formula = ("g * sign(x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(np.sign(x.data))
+        return np.abs(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (sign,) = ctx.saved_tensors
+        return grad_output * sign
+
+
+class Sin(Function):
+    """Sine.
+
+    Forward:   y = sin x
+    Backward:  ∂L/∂x = g ⊙ cos x
+    """
+
+    formula = ("g * cos(x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * x.cos()
+
+
+class Cos(Function):
+    """Cosine.
+
+    Forward:   y = cos x
+    Backward:  ∂L/∂x = −g ⊙ sin x
+    """
+
+    formula = ("-g * sin(x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return -grad_output * x.sin()
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+class Erf(Function):
+    """Gauss error function (used by the exact GELU).
+
+    Forward:   y = erf x = (2/√π) ∫₀ˣ e^(−t²) dt
+    Backward:  ∂L/∂x = g ⊙ (2/√π) e^(−x²)
+    """
+
+    formula = ("g * 2/sqrt(pi) * exp(-x**2)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        # NumPy has no erf; Python's math.erf is exact to double precision.
+        return np.asarray(_erf(x.data), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp()
+
+
+# ---- comparisons that route gradients: Maximum Minimum Clamp Where --------------------
+
+
+class Maximum(Function):
+    """Elementwise maximum of two tensors.
+
+    Forward:   y = max(x, w)
+    Backward:  ∂L/∂x = g ⊙ ([x > w] + ½[x = w])
+               ∂L/∂w = g ⊙ ([w > x] + ½[x = w])       (ties share the gradient, as in PyTorch)
+    """
+
+    formula = ("g * ([x>w] + [x==w]/2)", "g * ([w>x] + [x==w]/2)")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(_share(x.data > w.data, x.data == w.data, x.dtype))
+        return np.maximum(x.data, w.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (share_x,) = ctx.saved_tensors
+        return grad_output * share_x, grad_output * (1.0 - share_x)
+
+
+class Minimum(Function):
+    """Elementwise minimum of two tensors.
+
+    Forward:   y = min(x, w)
+    Backward:  ∂L/∂x = g ⊙ ([x < w] + ½[x = w])
+               ∂L/∂w = g ⊙ ([w < x] + ½[x = w])
+    """
+
+    formula = ("g * ([x<w] + [x==w]/2)", "g * ([w<x] + [x==w]/2)")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(_share(x.data < w.data, x.data == w.data, x.dtype))
+        return np.minimum(x.data, w.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (share_x,) = ctx.saved_tensors
+        return grad_output * share_x, grad_output * (1.0 - share_x)
+
+
+def _share(wins: np.ndarray, ties: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The fraction of the gradient the first input receives: 1 if it wins, ½ on a tie."""
+    return wins.astype(dtype) + 0.5 * ties.astype(dtype)
+
+
+class Clamp(Function):
+    """Clamp into [lo, hi] (either bound may be None).
+
+    Forward:   y = min(max(x, lo), hi)
+    Backward:  ∂L/∂x = g ⊙ [lo ≤ x ≤ hi]       (the bounds themselves pass the gradient, as in PyTorch)
+    """
+
+    formula = ("g * [lo <= x <= hi]",)
+
+    @staticmethod
+    def forward(ctx, x, lo=None, hi=None):
+        inside = np.ones(x.shape, dtype=bool)
+        y = x.data
+        if lo is not None:
+            inside &= x.data >= lo
+            y = np.maximum(y, np.asarray(lo, dtype=x.dtype))
+        if hi is not None:
+            inside &= x.data <= hi
+            y = np.minimum(y, np.asarray(hi, dtype=x.dtype))
+        ctx.save_for_backward(inside.astype(x.dtype))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (inside,) = ctx.saved_tensors
+        return grad_output * inside
+
+
+class Where(Function):
+    """Select from x where the condition holds, from w elsewhere.
+
+    Forward:   y = x if c else w          (c is boolean and receives no gradient)
+    Backward:  ∂L/∂x = g ⊙ [c]
+               ∂L/∂w = g ⊙ [¬c]
+    """
+
+    formula = ("where(c, g, 0)", "where(c, 0, g)")
+
+    @staticmethod
+    def forward(ctx, x, w, *, condition):
+        ctx.save_for_backward(condition)
+        return np.where(condition, x.data, w.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (condition,) = ctx.saved_tensors
+        # zeros by selection, not by multiplication, so an inf in g cannot turn into nan
+        grad_x = grad_output.where(condition, 0.0) if ctx.needs_input_grad[0] else None
+        grad_w = grad_output.where(~condition, 0.0) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
+
+
+class Cast(Function):
+    """Change the floating dtype (e.g. float32 → float64).
+
+    Forward:   y = x, stored as the new dtype
+    Backward:  ∂L/∂x = g, cast back to x's dtype
+    """
+
+    formula = ("g",)
+
+    @staticmethod
+    def forward(ctx, x, *, dtype):
+        ctx.input_dtype = x.dtype
+        return x.data.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.to(ctx.input_dtype)

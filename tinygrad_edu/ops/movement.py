@@ -1,0 +1,266 @@
+"""Movement ops: broadcasting, reshaping, indexing, joining and padding.
+
+Notation as in ``ops/elementwise.py``. None of these ops does arithmetic on values; each
+backward moves the gradient back to where the value came from. Two pairs are each other's
+adjoints, and their backwards call one another:
+
+* ``Expand`` (broadcast) and ``SumTo``: the adjoint of broadcasting is summation.
+* ``GetItem`` / ``Gather`` (read at indices) and ``IndexAccumulate`` / ``ScatterAdd``
+  (add at indices): an element read twice receives both gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+
+# ---- broadcasting: Expand SumTo ------------------------------------------------------
+
+
+class Expand(Function):
+    """Broadcast x to a larger shape (a read-only view, no copy).
+
+    Forward:   y = broadcast(x, shape)
+    Backward:  ∂L/∂x = sum_to(g, x.shape)       (the adjoint of broadcasting is summation)
+    """
+
+    formula = ("sum_to(g, x.shape)",)
+
+    @staticmethod
+    def forward(ctx, x, *, shape):
+        ctx.input_shape = x.shape
+        return np.broadcast_to(x.data, shape)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.sum_to(ctx.input_shape)
+
+
+class SumTo(Function):
+    """Sum x down to ``shape`` (the dims that broadcasting would have added or stretched).
+
+    Forward:   y = Σ over the leading dims and the dims where shape has 1
+    Backward:  ∂L/∂x = broadcast(g, x.shape)
+    """
+
+    formula = ("expand(g, x.shape)",)
+
+    @staticmethod
+    def forward(ctx, x, *, shape):
+        ctx.input_shape = x.shape
+        return sum_to_array(x.data, tuple(shape))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.expand(ctx.input_shape)
+
+
+def sum_to_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``a`` to ``shape``, undoing a broadcast from ``shape`` to ``a.shape``."""
+    lead = a.ndim - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
+    out = np.sum(a, axis=tuple(range(lead)) + stretched, keepdims=True)
+    return out.reshape(shape)
+
+
+# ---- reshaping: Reshape Permute ------------------------------------------------------
+
+
+class Reshape(Function):
+    """Give x a new shape with the same elements in the same (row-major) order.
+
+    Forward:   y = reshape(x, shape)
+    Backward:  ∂L/∂x = reshape(g, x.shape)
+    """
+
+    formula = ("reshape(g, x.shape)",)
+
+    @staticmethod
+    def forward(ctx, x, *, shape):
+        ctx.input_shape = x.shape
+        return x.data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.reshape(ctx.input_shape)
+
+
+class Permute(Function):
+    """Reorder the dims of x (transpose is the two-dim case).
+
+    Forward:   y = permute(x, dims)           y[i_dims[0], …] = x[i_0, …]
+    Backward:  ∂L/∂x = permute(g, argsort(dims))
+    """
+
+    formula = ("permute(g, inverse(dims))",)
+
+    @staticmethod
+    def forward(ctx, x, *, dims):
+        ctx.dims = dims
+        return np.transpose(x.data, dims)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.permute(*np.argsort(ctx.dims).tolist())
+
+
+# ---- indexing: GetItem IndexAccumulate Gather ScatterAdd ------------------------------
+
+
+class GetItem(Function):
+    """Indexing ``x[index]`` with ints, slices, None, ..., integer arrays and boolean masks.
+
+    Forward:   y = x[index]
+    Backward:  ∂L/∂x = zeros(x.shape) with g added at [index]   (repeated indices add up)
+    """
+
+    formula = ("index_accumulate(zeros(x.shape), index, g)",)
+
+    @staticmethod
+    def forward(ctx, x, *, index):
+        ctx.index = index
+        ctx.input_shape = x.shape
+        return x.data[index]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return IndexAccumulate.apply(grad_output, index=ctx.index, shape=ctx.input_shape)
+
+
+class IndexAccumulate(Function):
+    """The adjoint of ``GetItem``: a zero tensor of ``shape`` with g added at ``index``.
+
+    Forward:   y = zeros(shape);  y[index] += g    (np.add.at: repeated indices accumulate)
+    Backward:  ∂L/∂g = (∂L/∂y)[index]
+    """
+
+    formula = ("g[index]",)
+
+    @staticmethod
+    def forward(ctx, g, *, index, shape):
+        ctx.index = index
+        y = np.zeros(shape, dtype=g.dtype)
+        np.add.at(y, index, g.data)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output[ctx.index]
+
+
+def _along_dim(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
+    """The full advanced index that reads ``t[i_0, …, index[i_0, …], …]`` along ``dim``."""
+    grids = np.indices(index.shape, sparse=True)
+    return tuple(index if d == dim else grids[d] for d in range(index.ndim))
+
+
+class Gather(Function):
+    """``torch.gather``: pick one element along ``dim`` for every entry of ``index``.
+
+    Forward:   y[i, j, …] = x[i, …, index[i, j, …], …]      (index replaces the dim-th subscript)
+    Backward:  ∂L/∂x = zeros(x.shape) with g added at those positions
+    """
+
+    formula = ("scatter_add(zeros(x.shape), dim, index, g)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim, index):
+        ctx.dim, ctx.index, ctx.input_shape = dim, index, x.shape
+        return x.data[_along_dim(index, dim)]
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return ScatterAdd.apply(grad_output, dim=ctx.dim, index=ctx.index, shape=ctx.input_shape)
+
+
+class ScatterAdd(Function):
+    """The adjoint of ``Gather``: zeros of ``shape`` with g added along ``dim`` at ``index``.
+
+    Forward:   y = zeros(shape);  y[i, …, index[i, j, …], …] += g[i, j, …]
+    Backward:  ∂L/∂g = gather(∂L/∂y, dim, index)
+    """
+
+    formula = ("gather(g, dim, index)",)
+
+    @staticmethod
+    def forward(ctx, g, *, dim, index, shape):
+        ctx.dim, ctx.index = dim, index
+        y = np.zeros(shape, dtype=g.dtype)
+        np.add.at(y, _along_dim(index, dim), g.data)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return Gather.apply(grad_output, dim=ctx.dim, index=ctx.index)
+
+
+# ---- joining: Cat Stack --------------------------------------------------------------
+
+
+class Cat(Function):
+    """Concatenate tensors along an existing dim.
+
+    Forward:   y = [x_1 | x_2 | … ]  along dim
+    Backward:  ∂L/∂x_k = the slice of g that x_k filled
+    """
+
+    formula = ("g[slice_k]",)
+
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([0] + [x.shape[dim] for x in xs]).tolist()
+        return np.concatenate([x.data for x in xs], axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        lead = (slice(None),) * ctx.dim
+        return tuple(
+            grad_output[(*lead, slice(start, stop))] if needed else None
+            for start, stop, needed in zip(ctx.bounds, ctx.bounds[1:], ctx.needs_input_grad)
+        )
+
+
+class Stack(Function):
+    """Stack equally shaped tensors along a new dim.
+
+    Forward:   y[…, k, …] = x_k              (k at position dim)
+    Backward:  ∂L/∂x_k = g[…, k, …]
+    """
+
+    formula = ("g[..., k, ...]",)
+
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        return np.stack([x.data for x in xs], axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        lead = (slice(None),) * ctx.dim
+        return tuple(
+            grad_output[(*lead, k)] if needed else None for k, needed in enumerate(ctx.needs_input_grad)
+        )
+
+
+# ---- padding: Pad --------------------------------------------------------------------
+
+
+class Pad(Function):
+    """Constant padding; ``widths`` holds one (before, after) pair per dim of x.
+
+    Forward:   y = x surrounded by ``value``
+    Backward:  ∂L/∂x = g with the padding cut away
+    """
+
+    formula = ("g[inner]",)
+
+    @staticmethod
+    def forward(ctx, x, *, widths, value=0.0):
+        ctx.inner = tuple(slice(before, before + n) for (before, _), n in zip(widths, x.shape))
+        return np.pad(x.data, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output[ctx.inner]

@@ -1,0 +1,178 @@
+"""Reductions: Sum Mean Var LogSumExp Amax Amin.
+
+Notation as in ``ops/elementwise.py``. ``dim`` is an int, a tuple of ints or None (all
+dims); ``keepdim`` keeps the reduced dims with size 1. Every backward first puts the
+reduced dims back (``_unsqueeze_to``) so that ``g`` lines up with ``x``, then broadcasts
+it: the adjoint of a reduction is a broadcast, as the adjoint of a broadcast is a sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..autograd.function import Function
+
+
+def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+    """Turn ``dim`` into a sorted tuple of non-negative axes, with an error naming ``op``."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    rank = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+    axes = []
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
+        axes.append(int(d) % rank)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: dim {dim} names the same dimension twice")
+    return tuple(sorted(a for a in axes if a < ndim))
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape after reducing ``axes`` with keepdim=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _unsqueeze_to(g, shape: tuple[int, ...], axes: tuple[int, ...]):
+    """Reshape a reduced gradient so it broadcasts against the input again."""
+    return g.reshape(_kept_shape(shape, axes))
+
+
+class Sum(Function):
+    """Sum over ``dim``.
+
+    Forward:   y = Σ_{i ∈ dim} x_i
+    Backward:  ∂L/∂x = broadcast(g)           (every summand receives g)
+    """
+
+    formula = ("expand(g)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        ctx.axes = normalize_dims(dim, x.ndim, "sum")
+        ctx.shape = x.shape
+        return np.sum(x.data, axis=ctx.axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return _unsqueeze_to(grad_output, ctx.shape, ctx.axes).expand(ctx.shape)
+
+
+class Mean(Function):
+    """Mean over ``dim`` (N = number of elements reduced).
+
+    Forward:   y = (1/N) Σ_{i ∈ dim} x_i
+    Backward:  ∂L/∂x = broadcast(g) / N
+    """
+
+    formula = ("expand(g) / N",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        ctx.axes = normalize_dims(dim, x.ndim, "mean")
+        ctx.shape = x.shape
+        ctx.count = int(np.prod([x.shape[a] for a in ctx.axes]))
+        return np.mean(x.data, axis=ctx.axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return _unsqueeze_to(grad_output, ctx.shape, ctx.axes).expand(ctx.shape) / float(ctx.count)
+
+
+class Var(Function):
+    """Variance over ``dim`` with Bessel's ``correction`` (1 = unbiased, as PyTorch's default).
+
+    Forward:   y = Σ_{i ∈ dim} (x_i − x̄)² / (N − c)
+    Backward:  ∂L/∂x = broadcast(g) ⊙ 2(x − x̄) / (N − c)
+    """
+
+    formula = ("g * 2 * (x - mean(x)) / (N - c)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, correction=1, keepdim=False):
+        ctx.axes = normalize_dims(dim, x.ndim, "var")
+        ctx.divisor = int(np.prod([x.shape[a] for a in ctx.axes])) - correction
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):  # N ≤ c gives inf/nan, as in PyTorch
+            return np.var(x.data, axis=ctx.axes, ddof=correction, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        centered = x - x.mean(dim=ctx.axes, keepdim=True)
+        return _unsqueeze_to(grad_output, x.shape, ctx.axes) * centered * (2.0 / ctx.divisor)
+
+
+class LogSumExp(Function):
+    """log Σ exp over ``dim``, computed stably by shifting by the maximum m.
+
+    Forward:   y = m + log Σ_{i ∈ dim} e^(x_i − m),   m = max_{i ∈ dim} x_i
+    Backward:  ∂L/∂x = broadcast(g) ⊙ e^(x − y)       (= g ⊙ softmax(x))
+    """
+
+    formula = ("g * exp(x - y)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        ctx.axes = normalize_dims(dim, x.ndim, "logsumexp")
+        y = logsumexp_array(x.data, ctx.axes)
+        ctx.save_for_backward(x, y)
+        return y if keepdim else np.squeeze(y, axis=ctx.axes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y_kept = ctx.saved_tensors
+        return _unsqueeze_to(grad_output, x.shape, ctx.axes) * (x - y_kept).exp()
+
+
+def logsumexp_array(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """log Σ exp(x) over ``axes`` with keepdims, shifted by the max so exp cannot overflow.
+
+    Where the max is ±inf (all -inf, or an +inf present) the shift would give nan, so it
+    is replaced by 0 there, as PyTorch does.
+    """
+    m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape, axes), x.dtype)
+    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf slice
+        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+
+
+class Amax(Function):
+    """Maximum over ``dim``; tied maxima share the gradient evenly.
+
+    Forward:   y = max_{i ∈ dim} x_i
+    Backward:  ∂L/∂x = broadcast(g) ⊙ [x = y] / #{i : x_i = y}
+    """
+
+    formula = ("g * [x == y] / count(x == y)",)
+    extreme = staticmethod(np.max)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        op = type(ctx).__name__.lower()
+        ctx.axes = normalize_dims(dim, x.ndim, op)
+        if x.data.size == 0:
+            raise RuntimeError(f"{op}: cannot reduce a tensor of shape {x.shape}, it has no elements")
+        y = ctx.extreme(x.data, axis=ctx.axes, keepdims=True)
+        is_extreme = (x.data == y).astype(x.dtype)
+        ctx.save_for_backward(is_extreme / np.sum(is_extreme, axis=ctx.axes, keepdims=True))
+        ctx.shape = x.shape
+        return y if keepdim else np.squeeze(y, axis=ctx.axes)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (share,) = ctx.saved_tensors
+        return _unsqueeze_to(grad_output, ctx.shape, ctx.axes) * share
+
+
+class Amin(Amax):
+    """Minimum over ``dim``; tied minima share the gradient evenly.
+
+    Forward:   y = min_{i ∈ dim} x_i
+    Backward:  ∂L/∂x = broadcast(g) ⊙ [x = y] / #{i : x_i = y}
+    """
+
+    extreme = staticmethod(np.min)

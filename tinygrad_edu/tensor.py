@@ -1,0 +1,832 @@
+"""``Tensor``: a NumPy array that remembers how it was computed.
+
+A Tensor holds
+
+* ``.data``          the values, an ``np.ndarray``;
+* ``.requires_grad`` whether gradients should flow to it;
+* ``.grad_fn``       the op (graph node) that produced it, None for a leaf;
+* ``.grad``          after ``backward()``, ∂L/∂tensor for a leaf that requires grad.
+
+No math lives in this file: every method is a line or two that checks its arguments and
+calls an op's ``Function.apply`` (the math, with its formulas, is in ``tinygrad_edu/ops``).
+Binary operators broadcast like NumPy, by inserting the ``Expand`` op (whose backward
+is a sum) so that every op's formula stays the textbook one.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from . import dtypes, ops
+from .autograd import engine, grad_mode
+from .autograd.function import Function
+
+Scalar = Union[int, float, bool]
+TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence[Any]]
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])  # like torch.return_types.max
+
+
+class ShapeError(ValueError, RuntimeError):
+    """Shapes that do not fit an op. Catchable as ValueError, or as RuntimeError as in PyTorch."""
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is a scalar, a (nested)
+    list, an ``np.ndarray`` or a Tensor. Python floats become float32 and ints int64; an
+    ndarray keeps its dtype unless ``dtype`` says otherwise. The data is copied.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_accumulator",
+        "_hooks",
+        "_output_nr",
+        "_requires_grad",
+        "data",
+        "grad",
+        "grad_fn",
+    )  # fmt: skip
+    __hash__ = object.__hash__  # == is elementwise, so hash by identity (tensors are dict keys)
+
+    def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None) -> None:
+        self._init(_to_array(data, dtype), None, 0)
+        self.requires_grad = requires_grad
+
+    def _init(self, data: np.ndarray, grad_fn: Function | None, output_nr: int) -> None:
+        self.data = data
+        self.grad: Tensor | None = None
+        self.grad_fn = grad_fn
+        self._output_nr = output_nr
+        self._requires_grad = grad_fn is not None
+        self._hooks: list[engine.Hook] = []
+        self._accumulator: Any = None
+
+    @classmethod
+    def _make(cls, data: np.ndarray, grad_fn: Function | None = None, output_nr: int = 0) -> Tensor:
+        """Wrap an array without copying or converting it (used by ops and the engine)."""
+        t = cls.__new__(cls)
+        t._init(data, grad_fn, output_nr)
+        return t
+
+    # ---- attributes ----------------------------------------------------------------
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor (always True for an op's differentiable output)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "requires_grad: cannot switch off requires_grad of a non-leaf tensor; use .detach()"
+            )
+        if value and not dtypes.is_floating(self.dtype):
+            raise RuntimeError(f"requires_grad: only floating point tensors can require gradients, not {self.dtype}")
+        self._requires_grad = bool(value)
+
+    @property
+    def is_leaf(self) -> bool:
+        """True unless the tensor is the output of a recorded op."""
+        return self.grad_fn is None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The size of every dim, as a tuple."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """The number of dims."""
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The element type, a NumPy dtype such as ``tg.float32``."""
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``: tinygrad_edu computes with NumPy and C on the CPU."""
+        return "cpu"
+
+    @property
+    def T(self) -> Tensor:
+        """All dims reversed (the matrix transpose for 2-D tensors)."""
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dims swapped (a batch of transposed matrices)."""
+        return self.transpose(-2, -1)
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of one dim."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        """The number of dims (PyTorch's name for ``ndim``)."""
+        return self.ndim
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self.data.size)
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = ""
+        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
+            extras += f", dtype={self.dtype}"
+        if self.grad_fn is not None:
+            extras += f", grad_fn=<{self.grad_fn.name()}>"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    # ---- conversion ------------------------------------------------------------------
+
+    def numpy(self) -> np.ndarray:
+        """The values as an ndarray (shared memory). Raises if the tensor requires grad."""
+        if self.requires_grad:
+            raise RuntimeError("numpy: the tensor requires grad; call tensor.detach().numpy() instead")
+        return self.data
+
+    def item(self) -> Scalar:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        """The values as (nested) Python lists."""
+        return self.data.tolist()
+
+    def __bool__(self) -> bool:
+        return builtins.bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if dtypes.is_floating(self.dtype):
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def detach(self) -> Tensor:
+        """A tensor with the same data (shared memory) cut off from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return self."""
+        self.requires_grad = requires_grad
+        return self
+
+    def to(self, dtype: Any) -> Tensor:
+        """This tensor in ``dtype`` (itself if already so; differentiable between float dtypes)."""
+        dtype = dtypes.as_dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        if self.requires_grad and dtypes.is_floating(dtype):
+            return ops.Cast.apply(self, dtype=dtype)
+        return Tensor._make(self.data.astype(dtype))
+
+    def astype(self, dtype: Any) -> Tensor:
+        """NumPy's name for ``to(dtype)``."""
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        """This tensor as float32."""
+        return self.to(dtypes.float32)
+
+    def double(self) -> Tensor:
+        """This tensor as float64."""
+        return self.to(dtypes.float64)
+
+    def long(self) -> Tensor:
+        """This tensor as int64 (not differentiable)."""
+        return self.to(dtypes.int64)
+
+    def clone(self) -> Tensor:
+        """A copy with its own memory; differentiable (the gradient passes through)."""
+        if self.requires_grad:
+            return ops.Cast.apply(self, dtype=self.dtype)
+        return Tensor._make(self.data.copy())
+
+    # ---- autograd ------------------------------------------------------------------
+
+    def backward(self, gradient: TensorLike | None = None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate ∂self/∂leaf into ``leaf.grad`` for every leaf that requires grad.
+
+        ``gradient`` is ∂L/∂self; it may be omitted only for a one-element tensor (then 1).
+        The graph's saved values are freed afterwards unless ``retain_graph=True``; with
+        ``create_graph=True`` the gradients are themselves recorded (for grad-of-grad).
+        """
+        if gradient is not None and not isinstance(gradient, Tensor):
+            gradient = Tensor(gradient, dtype=self.dtype)
+        engine.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
+
+    def _grad_accumulator(self) -> engine.AccumulateGrad:
+        """The leaf's AccumulateGrad node, created once and shared by every use."""
+        if self._accumulator is None:
+            self._accumulator = engine.AccumulateGrad(self)
+        return self._accumulator
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
+        replacement gradient. Returns a function that removes the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        return engine.add_hook(self, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor too (leaves always keep it)."""
+        if self.grad_fn is not None:
+            engine.add_hook(self, engine.retain_grad_hook(self))
+
+    # ---- in-place writes (only outside the graph) ----------------------------------
+
+    def _check_inplace(self, op: str) -> None:
+        if grad_mode.is_grad_enabled() and self.requires_grad:
+            raise RuntimeError(
+                f"{op}: a tensor that requires grad cannot be modified in place while grad is enabled; "
+                "use tg.no_grad() (as optimisers do) or work on .data"
+            )
+
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place."""
+        return self.fill_(0)
+
+    def fill_(self, value: Scalar) -> Tensor:
+        """Fill with ``value`` in place."""
+        self._check_inplace("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src: TensorLike) -> Tensor:
+        """Copy ``src`` (broadcast to this shape) into this tensor in place."""
+        self._check_inplace("copy_")
+        self.data[...] = _to_array(src, self.dtype)
+        return self
+
+    def __setitem__(self, index: Any, value: TensorLike) -> None:
+        self._check_inplace("__setitem__")
+        self.data[_index_to_numpy(index)] = _to_array(value, self.dtype)
+
+    # ---- arithmetic ------------------------------------------------------------------
+
+    def add(self, other: TensorLike) -> Tensor:
+        """self + other, broadcast."""
+        return _binary(ops.Add, self, other)
+
+    def sub(self, other: TensorLike) -> Tensor:
+        """self − other, broadcast."""
+        return _binary(ops.Sub, self, other)
+
+    def mul(self, other: TensorLike) -> Tensor:
+        """self ⊙ other, broadcast."""
+        return _binary(ops.Mul, self, other)
+
+    def div(self, other: TensorLike) -> Tensor:
+        """self / other, broadcast (true division: integers give float32)."""
+        return _binary(ops.Div, self, other, true_division=True)
+
+    def pow(self, exponent: TensorLike) -> Tensor:
+        """self ** exponent, broadcast."""
+        return _binary(ops.Pow, self, exponent)
+
+    def matmul(self, other: TensorLike) -> Tensor:
+        """Matrix product with ``np.matmul`` semantics (batched, broadcast, 1-D cases)."""
+        x, w = _promote(self, other)
+        return ops.MatMul.apply(x, w)
+
+    __add__ = add
+    __sub__ = sub
+    __mul__ = mul
+    __truediv__ = div
+    __pow__ = pow
+    __matmul__ = matmul
+
+    def __radd__(self, other: TensorLike) -> Tensor:
+        return _binary(ops.Add, other, self)
+
+    def __rsub__(self, other: TensorLike) -> Tensor:
+        return _binary(ops.Sub, other, self)
+
+    def __rmul__(self, other: TensorLike) -> Tensor:
+        return _binary(ops.Mul, other, self)
+
+    def __rtruediv__(self, other: TensorLike) -> Tensor:
+        return _binary(ops.Div, other, self, true_division=True)
+
+    def __rpow__(self, other: TensorLike) -> Tensor:
+        return _binary(ops.Pow, other, self)
+
+    def __rmatmul__(self, other: TensorLike) -> Tensor:
+        return _as_tensor(other, self.dtype).matmul(self)
+
+    def __neg__(self) -> Tensor:
+        return ops.Neg.apply(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    # ---- comparisons and logic (not differentiable: they return bool tensors) --------
+
+    def __lt__(self, other: TensorLike) -> Tensor:
+        return _compare(np.less, self, other)
+
+    def __le__(self, other: TensorLike) -> Tensor:
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other: TensorLike) -> Tensor:
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other: TensorLike) -> Tensor:
+        return _compare(np.greater_equal, self, other)
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return _compare(np.not_equal, self, other)
+
+    def __invert__(self) -> Tensor:
+        return Tensor._make(np.logical_not(self.data) if self.dtype == dtypes.bool else ~self.data)
+
+    def __and__(self, other: TensorLike) -> Tensor:
+        return _compare(np.logical_and, self, other)
+
+    def __or__(self, other: TensorLike) -> Tensor:
+        return _compare(np.logical_or, self, other)
+
+    # ---- elementwise functions -----------------------------------------------------
+
+    def exp(self) -> Tensor:
+        """eˣ elementwise."""
+        return ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        """Natural logarithm elementwise."""
+        return ops.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        """Square root elementwise."""
+        return ops.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        """|x| elementwise."""
+        return ops.Abs.apply(self)
+
+    def sin(self) -> Tensor:
+        """Sine elementwise."""
+        return ops.Sin.apply(self)
+
+    def cos(self) -> Tensor:
+        """Cosine elementwise."""
+        return ops.Cos.apply(self)
+
+    def erf(self) -> Tensor:
+        """Gauss error function elementwise."""
+        return ops.Erf.apply(self)
+
+    def tanh(self) -> Tensor:
+        """Hyperbolic tangent elementwise."""
+        return ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        """Logistic sigmoid 1 / (1 + e^(−x)) elementwise, stable for any x."""
+        return ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        """max(0, x) elementwise."""
+        return ops.ReLU.apply(self)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+        """x if x > 0 else negative_slope·x, elementwise."""
+        return ops.LeakyReLU.apply(self, negative_slope=negative_slope)
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """x·Φ(x) (exact) or its tanh approximation, elementwise."""
+        return ops.GELU.apply(self, approximate=approximate)
+
+    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
+        """Clamp into [min, max]; either bound may be None."""
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        return ops.Clamp.apply(self, lo=min, hi=max)
+
+    clip = clamp
+
+    def maximum(self, other: TensorLike) -> Tensor:
+        """Elementwise maximum (ties share the gradient)."""
+        return _binary(ops.Maximum, self, other)
+
+    def minimum(self, other: TensorLike) -> Tensor:
+        """Elementwise minimum (ties share the gradient)."""
+        return _binary(ops.Minimum, self, other)
+
+    def where(self, condition: TensorLike, other: TensorLike) -> Tensor:
+        """``self`` where ``condition`` holds, ``other`` elsewhere (PyTorch's ``x.where(c, y)``)."""
+        return where(condition, self, other)
+
+    def masked_fill(self, mask: TensorLike, value: Scalar) -> Tensor:
+        """``value`` where ``mask`` is True, self elsewhere."""
+        return where(mask, _as_tensor(value, self.dtype), self)
+
+    # ---- reductions ------------------------------------------------------------------
+
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Σ over ``dim`` (all dims if None)."""
+        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Mean over ``dim`` (all dims if None)."""
+        if not dtypes.is_floating(self.dtype):
+            raise TypeError(f"mean: needs a floating point tensor, got {self.dtype}; call .float() first")
+        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+            keepdim: bool = False, *, correction: int | None = None) -> Tensor:
+        """Variance over ``dim``; ``correction=1`` (default) divides by N − 1."""
+        return ops.Var.apply(self, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+
+    def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+            keepdim: bool = False, *, correction: int | None = None) -> Tensor:
+        """Standard deviation over ``dim``: √var."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
+        """log Σ exp over ``dim``, computed stably."""
+        return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Maximum over ``dim``; ties share the gradient evenly."""
+        return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Minimum over ``dim``; ties share the gradient evenly."""
+        return ops.Amin.apply(self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        """``max()``: the largest element (ties share the gradient). ``max(dim)``:
+        ``(values, indices)`` along dim (the gradient goes to the returned index).
+        ``max(other_tensor)``: the elementwise maximum."""
+        return self._extreme(dim, keepdim, self.maximum, self.amax, self.argmax)
+
+    def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        """The minimum counterpart of ``max`` (same three forms)."""
+        return self._extreme(dim, keepdim, self.minimum, self.amin, self.argmin)
+
+    def _extreme(self, dim: Any, keepdim: bool, elementwise: Callable, whole: Callable,
+                 arg: Callable) -> Tensor | MaxResult:
+        if isinstance(dim, Tensor):
+            return elementwise(dim)
+        if dim is None:
+            return whole()
+        indices = arg(dim, keepdim=True)
+        values = self.gather(dim, indices)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return MaxResult(values, indices)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the maximum (over the flattened tensor if ``dim`` is None); int64, no gradient."""
+        return _arg_extreme(np.argmax, self, dim, keepdim)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Index of the minimum (over the flattened tensor if ``dim`` is None); int64, no gradient."""
+        return _arg_extreme(np.argmin, self, dim, keepdim)
+
+    def softmax(self, dim: int) -> Tensor:
+        """e^(x_i) / Σ_j e^(x_j) along ``dim``, computed stably."""
+        return ops.Softmax.apply(self, dim=dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        """x_i − logsumexp(x) along ``dim``, computed stably."""
+        return ops.LogSoftmax.apply(self, dim=dim)
+
+    # ---- shape -----------------------------------------------------------------------
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        """The same elements in a new shape (one entry may be −1: inferred)."""
+        new_shape = _infer_shape(_shape_arg(shape), self.numel(), self.shape)
+        return self if new_shape == self.shape else ops.Reshape.apply(self, shape=new_shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dims ``start_dim`` … ``end_dim`` into one."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
+
+    def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
+        """Split dim ``dim`` into ``sizes``."""
+        d = _dim(dim, self.ndim, "unflatten")
+        return self.reshape(*self.shape[:d], *sizes, *self.shape[d + 1:])
+
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        """Reorder the dims: result dim i is input dim ``dims[i]``."""
+        order = tuple(_dim(d, self.ndim, "permute") for d in _shape_arg(dims))
+        if sorted(order) != list(range(self.ndim)):
+            raise ShapeError(f"permute: {tuple(_shape_arg(dims))} is not a permutation of the dims of shape {self.shape}")
+        return ops.Permute.apply(self, dims=order)
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two dims."""
+        order = list(range(self.ndim))
+        d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
+        order[d0], order[d1] = order[d1], order[d0]
+        return self.permute(*order)
+
+    def t(self) -> Tensor:
+        """Transpose of a tensor with at most 2 dims."""
+        if self.ndim > 2:
+            raise ShapeError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}")
+        return self.T
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """Insert a dim of size 1 at ``dim``."""
+        d = _dim(dim, self.ndim + 1, "unsqueeze")
+        return self.reshape(*self.shape[:d], 1, *self.shape[d:])
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """Remove dims of size 1 (all of them, or those in ``dim`` that have size 1)."""
+        if dim is None:
+            drop = {i for i, n in enumerate(self.shape) if n == 1}
+        else:
+            dims = (dim,) if isinstance(dim, int) else dim
+            drop = {i for i in (_dim(d, self.ndim, "squeeze") for d in dims) if self.shape[i] == 1}
+        return self.reshape(*(n for i, n in enumerate(self.shape) if i not in drop))
+
+    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
+        """Broadcast to ``sizes`` without copying (−1 keeps a dim's size)."""
+        target = _shape_arg(sizes)
+        lead = len(target) - self.ndim
+        if lead < 0:
+            raise ShapeError(f"expand: cannot expand shape {self.shape} to fewer dims {tuple(target)}")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(target))
+        for i, n in enumerate(self.shape):
+            if n != 1 and n != shape[lead + i]:
+                raise ShapeError(f"expand: shape {self.shape} cannot be expanded to {tuple(target)}")
+        return self if shape == self.shape else ops.Expand.apply(self, shape=shape)
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """Broadcast to ``other``'s shape."""
+        return self.expand(other.shape)
+
+    def sum_to(self, shape: Sequence[int]) -> Tensor:
+        """Sum down to ``shape`` (the inverse of broadcasting from ``shape``)."""
+        shape = tuple(shape)
+        return self if shape == self.shape else ops.SumTo.apply(self, shape=shape)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        index = _index_to_numpy(index)
+        try:
+            np.empty(self.shape, dtype=np.bool_)[index]  # validate cheaply, before recording anything
+        except IndexError as err:
+            raise IndexError(f"index: {err} (tensor of shape {self.shape})") from None
+        return ops.GetItem.apply(self, index=index)
+
+    def gather(self, dim: int, index: TensorLike) -> Tensor:
+        """``out[i][j] = self[i][index[i][j]]`` along ``dim`` (torch.gather)."""
+        idx = _to_array(index, dtypes.int64)
+        d = _dim(dim, self.ndim, "gather")
+        if idx.ndim != self.ndim or (idx.size and (idx.min() < -self.shape[d] or idx.max() >= self.shape[d])):
+            raise IndexError(f"gather: index of shape {idx.shape} does not fit a tensor of shape {self.shape} at dim {d}")
+        return ops.Gather.apply(self, dim=d, index=idx)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """Split into ``chunks`` nearly equal pieces along ``dim``."""
+        size = -(-self.shape[_dim(dim, self.ndim, "chunk")] // chunks)
+        return self.split(max(size, 1), dim)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (or of the listed sizes)."""
+        d = _dim(dim, self.ndim, "split")
+        n = self.shape[d]
+        sizes = [split_size] * (-(-n // split_size)) if isinstance(split_size, int) else list(split_size)
+        if isinstance(split_size, int):
+            sizes[-1] = n - split_size * (len(sizes) - 1)
+        if sum(sizes) != n:
+            raise ShapeError(f"split: sizes {sizes} do not add up to {n} (dim {d} of shape {self.shape})")
+        bounds = np.cumsum([0, *sizes]).tolist()
+        lead = (slice(None),) * d
+        return tuple(self[(*lead, slice(a, b))] for a, b in zip(bounds, bounds[1:]))
+
+
+# ---- helpers for the methods above ------------------------------------------------------
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert constructor input to a fresh ndarray with PyTorch's default dtypes."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=dtypes.as_dtype(dtype))
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.array(data)
+    array = np.array(data)
+    if array.dtype == np.float64:
+        return array.astype(dtypes.default_float)
+    if array.dtype.kind in "iu":
+        return array.astype(dtypes.int64)
+    if array.dtype.kind not in "fb":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data of dtype {array.dtype}")
+    return array
+
+
+def _as_tensor(value: TensorLike, like_dtype: np.dtype) -> Tensor:
+    """A Tensor for an operand: Tensors pass through; Python scalars take ``like_dtype``'s
+    kind (a float scalar with an integer tensor gives float32, as in PyTorch)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.generic):
+        value = value.item()  # NumPy scalars behave like Python scalars
+    if isinstance(value, (builtins.bool, int, float)):
+        if isinstance(value, float) and not dtypes.is_floating(like_dtype):
+            like_dtype = dtypes.default_float
+        return Tensor._make(np.asarray(value, dtype=like_dtype))
+    return Tensor._make(_to_array(value))
+
+
+def _promote(x: TensorLike, w: TensorLike) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of one dtype (PyTorch's promotion rules).
+
+    As in PyTorch, a 0-d tensor of the same kind (float or integer) does not widen a
+    tensor with dims: float32 matrix + float64 scalar stays float32.
+    """
+    if isinstance(x, Tensor):
+        w = _as_tensor(w, x.dtype)
+    else:
+        x = _as_tensor(x, w.dtype)
+    if x.dtype == w.dtype:
+        return x, w
+    if (x.ndim == 0) != (w.ndim == 0) and x.dtype.kind == w.dtype.kind:
+        dtype = w.dtype if x.ndim == 0 else x.dtype
+    else:
+        dtype = dtypes.promote(x.dtype, w.dtype)
+    return x.to(dtype), w.to(dtype)
+
+
+def _broadcast_shape(x: Tensor, w: Tensor, op: str) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(x.shape, w.shape)
+    except ValueError:
+        raise ShapeError(f"{op}: shapes {x.shape} and {w.shape} cannot be broadcast together") from None
+
+
+def _expand_if_needed(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Insert Expand for an operand that needs a gradient; NumPy broadcasts the others."""
+    if t.shape != shape and t.requires_grad and grad_mode.is_grad_enabled():
+        return ops.Expand.apply(t, shape=shape)
+    return t
+
+
+def _binary(op: type[Function], x: TensorLike, w: TensorLike, true_division: bool = False) -> Tensor:
+    """Promote dtypes, broadcast by ``Expand``, then apply a binary op."""
+    x, w = _promote(x, w)
+    if true_division and not dtypes.is_floating(x.dtype):
+        x, w = x.to(dtypes.default_float), w.to(dtypes.default_float)
+    if x.shape != w.shape:
+        shape = _broadcast_shape(x, w, op.__name__.lower())
+        x, w = _expand_if_needed(x, shape), _expand_if_needed(w, shape)
+    return op.apply(x, w)
+
+
+def _compare(fn: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
+    x, w = _promote(x, other)
+    _broadcast_shape(x, w, fn.__name__)
+    return Tensor._make(fn(x.data, w.data))
+
+
+def _arg_extreme(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    if dim is None:
+        out = fn(x.data.reshape(-1))
+        return Tensor._make(np.asarray(out, dtype=dtypes.int64).reshape((1,) * x.ndim if keepdim else ()))
+    d = _dim(dim, x.ndim, fn.__name__)
+    return Tensor._make(fn(x.data, axis=d, keepdims=keepdim).astype(dtypes.int64, copy=False))
+
+
+def _correction(unbiased: builtins.bool | None, correction: int | None) -> int:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _dim(dim: int, ndim: int, op: str) -> int:
+    """A dim index in [0, ndim), accepting negative dims; IndexError naming ``op`` otherwise."""
+    rank = builtins.max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims")
+    return dim % rank
+
+
+def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(int(n) for n in shape)
+
+
+def _infer_shape(shape: tuple[int, ...], numel: int, old: tuple[int, ...]) -> tuple[int, ...]:
+    """Resolve one −1 in ``shape`` and check that the element count matches."""
+    if shape.count(-1) > 1:
+        raise ShapeError(f"reshape: only one dim can be -1, got {shape}")
+    known = int(np.prod([n for n in shape if n != -1]))
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise ShapeError(f"reshape: cannot reshape a tensor of shape {old} ({numel} elements) into {shape}")
+        shape = tuple(numel // known if n == -1 else n for n in shape)
+    elif known != numel:
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {old} ({numel} elements) into {shape}")
+    return shape
+
+
+def _index_to_numpy(index: Any) -> Any:
+    """Tensors and lists inside an index become ndarrays, so NumPy indexing applies."""
+    if isinstance(index, tuple):
+        return tuple(_index_to_numpy(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+# ---- functions on several tensors ----------------------------------------------------
+
+
+def where(condition: TensorLike, x: TensorLike, y: TensorLike) -> Tensor:
+    """``x`` where ``condition`` is True, ``y`` elsewhere (all three broadcast)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    x, y = _promote(x, y)
+    try:
+        shape = np.broadcast_shapes(cond.shape, x.shape, y.shape)
+    except ValueError:
+        raise ShapeError(f"where: shapes {cond.shape}, {x.shape} and {y.shape} cannot be broadcast together") from None
+    return ops.Where.apply(_expand_if_needed(x, shape), _expand_if_needed(y, shape), condition=cond)
+
+
+def maximum(x: Tensor, y: TensorLike) -> Tensor:
+    """Elementwise maximum (ties share the gradient)."""
+    return _binary(ops.Maximum, x, y)
+
+
+def minimum(x: Tensor, y: TensorLike) -> Tensor:
+    """Elementwise minimum (ties share the gradient)."""
+    return _binary(ops.Minimum, x, y)
+
+
+def _joinable(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{op}: expects a non-empty sequence of tensors")
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = dtypes.promote(dtype, t.dtype)
+    return [t.to(dtype) for t in tensors]
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along an existing dim; all other dims must match."""
+    tensors = _joinable(tensors, "cat")
+    first = tensors[0]
+    d = _dim(dim, first.ndim, "cat")
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != d):
+            raise ShapeError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {d}")
+    return ops.Cat.apply(*tensors, dim=d)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack equally shaped tensors along a new dim."""
+    tensors = _joinable(tensors, "stack")
+    first = tensors[0]
+    for t in tensors[1:]:
+        if t.shape != first.shape:
+            raise ShapeError(f"stack: all tensors must have one shape, got {first.shape} and {t.shape}")
+    return ops.Stack.apply(*tensors, dim=_dim(dim, first.ndim + 1, "stack"))
