@@ -550,7 +550,7 @@ class Tensor:
         """Reorder the dims: result dim i is input dim ``dims[i]``."""
         order = tuple(_dim(d, self.ndim, "permute") for d in _shape_arg(dims))
         if sorted(order) != list(range(self.ndim)):
-            raise ShapeError(f"permute: {tuple(_shape_arg(dims))} is not a permutation of the dims of shape {self.shape}")
+            raise ShapeError(f"permute: {_shape_arg(dims)} is not a permutation of the dims of shape {self.shape}")
         return ops.Permute.apply(self, dims=order)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
@@ -614,7 +614,7 @@ class Tensor:
         idx = _to_array(index, dtypes.int64)
         d = _dim(dim, self.ndim, "gather")
         if idx.ndim != self.ndim or (idx.size and (idx.min() < -self.shape[d] or idx.max() >= self.shape[d])):
-            raise IndexError(f"gather: index of shape {idx.shape} does not fit a tensor of shape {self.shape} at dim {d}")
+            raise IndexError(f"gather: index of shape {idx.shape} does not fit dim {d} of shape {self.shape}")
         return ops.Gather.apply(self, dim=d, index=idx)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
