@@ -1,0 +1,326 @@
+"""The engine: graph walk, accumulation, freeing, grad mode, autograd.grad, custom Functions, hooks."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.autograd import Function, GradcheckError, grad, gradcheck
+
+
+def _leaf(*shape: int, seed: int = 0) -> tg.Tensor:
+    return tg.tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=True)
+
+
+# ---- the walk ---------------------------------------------------------------------------
+
+
+def test_chain_of_100000_ops_backpropagates_without_recursion_error():
+    x = tg.tensor(1.5, dtype=tg.float64, requires_grad=True)
+    h = x
+    for _ in range(100_000):
+        h = h * 1.0001
+    h.backward()
+    assert x.grad.item() == pytest.approx(1.0001**100_000, rel=1e-4)
+
+
+def test_shared_subexpression_gradients_add_up():
+    # y = a·a + a  with  a = 3x  =>  dy/dx = (2a + 1)·3
+    x = _leaf(4)
+    a = x * 3.0
+    (a * a + a).sum().backward()
+    np.testing.assert_allclose(x.grad.data, (2 * 3 * x.data + 1) * 3, rtol=1e-12)
+
+
+def test_leaf_grad_accumulates_across_backward_calls():
+    x = _leaf(3)
+    (x * 2.0).sum().backward()
+    (x * 5.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full(3, 7.0))
+
+
+def test_leaf_grad_does_not_share_memory_between_leaves():
+    x, y = _leaf(3), _leaf(3, seed=1)
+    (x + y).sum().backward()
+    x.grad.data += 1.0
+    np.testing.assert_allclose(y.grad.data, np.ones(3))
+
+
+def test_non_leaf_has_no_grad_unless_retained():
+    x = _leaf(3)
+    h = x * 2.0
+    k = x * 3.0
+    k.retain_grad()
+    (h * k).sum().backward()
+    assert h.grad is None
+    np.testing.assert_allclose(k.grad.data, h.data)
+
+
+def test_float32_gradients_stay_float32():
+    x = tg.randn(4, 3, requires_grad=True)
+    w = tg.randn(3, 2, requires_grad=True)
+    ((x @ w).tanh() * 0.5 + 1.0).log().sum().backward()
+    assert x.grad.dtype == tg.float32 and w.grad.dtype == tg.float32
+
+
+# ---- freeing and retain_graph -------------------------------------------------------------
+
+
+def test_saved_arrays_are_released_after_backward():
+    x = _leaf(5)
+    a = x.sin()
+    a_data = weakref.ref(a.data)
+    loss = (a * a).sum()  # Mul saves `a`; nothing else holds it once we drop our name
+    del a
+    gc.collect()
+    assert a_data() is not None
+    loss.backward()
+    gc.collect()
+    assert a_data() is None
+
+
+def test_second_backward_through_freed_graph_raises_clear_error():
+    x = _leaf(3)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = _leaf(3)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, 4 * x.data)
+
+
+# ---- errors at the entry ------------------------------------------------------------------
+
+
+def test_backward_of_non_scalar_without_gradient_raises():
+    y = _leaf(2, 3) * 2.0
+    with pytest.raises(RuntimeError, match=r"scalar output.*shape \(2, 3\)"):
+        y.backward()
+
+
+def test_backward_of_non_scalar_with_gradient():
+    x = _leaf(2, 3)
+    g = np.arange(6.0).reshape(2, 3)
+    (x * x).backward(g)
+    np.testing.assert_allclose(x.grad.data, 2 * x.data * g)
+
+
+def test_backward_gradient_of_wrong_shape_raises():
+    y = _leaf(2, 3) * 2.0
+    with pytest.raises(RuntimeError, match=r"\(3,\).*\(2, 3\)"):
+        y.backward(np.ones(3))
+
+
+def test_backward_of_tensor_that_needs_no_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (tg.ones(3) * 2.0).sum().backward()
+
+
+def test_requires_grad_on_integer_tensor_raises():
+    with pytest.raises(RuntimeError, match="floating point"):
+        tg.tensor([1, 2, 3], requires_grad=True)
+
+
+# ---- grad mode -------------------------------------------------------------------------
+
+
+def test_no_grad_context_records_nothing():
+    x = _leaf(3)
+    with tg.no_grad():
+        y = x * 2.0
+        with tg.enable_grad():
+            z = x * 3.0
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn is not None
+    assert tg.is_grad_enabled()
+
+
+def test_no_grad_decorator():
+    @tg.no_grad()
+    def double(t):
+        return t * 2.0
+
+    assert not double(_leaf(3)).requires_grad
+    assert tg.is_grad_enabled()
+
+
+# ---- autograd.grad and create_graph ------------------------------------------------------
+
+
+def test_grad_returns_gradients_without_touching_dot_grad():
+    x = _leaf(3)
+    (gx,) = grad((x * x).sum(), x)
+    np.testing.assert_allclose(gx.data, 2 * x.data)
+    assert x.grad is None
+
+
+def test_grad_with_respect_to_non_leaf():
+    x = _leaf(3)
+    h = x.exp()
+    (gh,) = grad((h * h).sum(), h)
+    np.testing.assert_allclose(gh.data, 2 * h.data)
+
+
+def test_grad_of_grad_of_cube_is_6x():
+    x = _leaf(4)
+    (g1,) = grad((x**3).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g1.data, 3 * x.data**2)
+    (g2,) = grad(g1.sum(), x)
+    np.testing.assert_allclose(g2.data, 6 * x.data)
+
+
+def test_backward_with_create_graph_gives_differentiable_grad():
+    x = _leaf(3)
+    (x.sin() * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    (g2,) = grad(x.grad.sum(), x)
+    # d/dx (sin x + x cos x) = 2 cos x − x sin x
+    np.testing.assert_allclose(g2.data, 2 * np.cos(x.data) - x.data * np.sin(x.data), rtol=1e-12)
+
+
+def test_grad_unused_input_raises_unless_allowed():
+    x, y = _leaf(3), _leaf(3, seed=1)
+    with pytest.raises(RuntimeError, match="not used"):
+        grad((x * 2.0).sum(), [x, y])
+    gx, gy = grad((x * 2.0).sum(), [x, y], allow_unused=True)
+    assert gy is None
+    np.testing.assert_allclose(gx.data, np.full(3, 2.0))
+
+
+# ---- custom Functions --------------------------------------------------------------------
+
+
+class Swish(Function):
+    """x·σ(x).
+
+    Forward:   y = x σ(x)
+    Backward:  ∂L/∂x = g (σ(x) + x σ(x)(1 − σ(x)))
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        s = 1.0 / (1.0 + np.exp(-x.data))
+        ctx.save_for_backward(x)
+        return x.data * s
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return grad_output * (s + x * s * (1.0 - s))
+
+
+class SwishWrongBackward(Swish):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * x.sigmoid()  # forgets the x·σ'(x) term
+
+
+def test_custom_function_passes_gradcheck_and_double_backward():
+    x = _leaf(2, 3)
+    assert gradcheck(Swish.apply, (x,))
+    assert tg.autograd.gradgradcheck(Swish.apply, (x,))
+
+
+def test_gradcheck_catches_a_wrong_custom_backward():
+    with pytest.raises(GradcheckError, match=r"analytic .* numeric .* difference"):
+        gradcheck(SwishWrongBackward.apply, (_leaf(3),))
+
+
+class SplitSum(Function):
+    """Two outputs: (x + w, x · w)."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return x.data + w.data, x.data * w.data
+
+    @staticmethod
+    def backward(ctx, grad_sum, grad_prod):
+        x, w = ctx.saved_tensors
+        return grad_sum + grad_prod * w, grad_sum + grad_prod * x
+
+
+def test_function_with_two_outputs():
+    x, w = _leaf(3), _leaf(3, seed=1)
+    s, p = SplitSum.apply(x, w)
+    assert s.grad_fn is p.grad_fn
+    (s * 2.0 + p).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 2 + w.data)
+
+
+def test_unused_output_of_multi_output_function_gets_zero_gradient():
+    x, w = _leaf(3), _leaf(3, seed=1)
+    _, p = SplitSum.apply(x, w)
+    p.sum().backward()
+    np.testing.assert_allclose(x.grad.data, w.data)
+
+
+class WrongShape(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.data * 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.sum()
+
+
+class TooManyGrads(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.data * 2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output, grad_output
+
+
+def test_backward_returning_wrong_shape_names_the_op():
+    with pytest.raises(RuntimeError, match=r"WrongShapeBackward.*shape \(\).*\(3,\)"):
+        WrongShape.apply(_leaf(3)).sum().backward()
+
+
+def test_backward_returning_too_many_gradients_names_the_op():
+    with pytest.raises(RuntimeError, match=r"TooManyGradsBackward.*2 gradients, expected 1"):
+        TooManyGrads.apply(_leaf(3)).sum().backward()
+
+
+def test_function_output_needs_no_grad_when_inputs_do_not():
+    y = Swish.apply(tg.ones(3))
+    assert not y.requires_grad and y.grad_fn is None
+
+
+# ---- hooks -----------------------------------------------------------------------------
+
+
+def test_register_hook_can_replace_the_gradient():
+    x = _leaf(3)
+    h = x * 2.0
+    seen = []
+    h.register_hook(lambda g: seen.append(g.data.copy()) or g * 10.0)
+    h.sum().backward()
+    np.testing.assert_allclose(seen[0], np.ones(3))
+    np.testing.assert_allclose(x.grad.data, np.full(3, 20.0))
+
+
+def test_leaf_hook_and_its_removal():
+    x = _leaf(3)
+    remove = x.register_hook(lambda g: g * 0.0)
+    (x * 1.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.zeros(3))
+    remove()
+    x.grad = None
+    (x * 1.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.ones(3))
