@@ -55,6 +55,7 @@ class Tensor:
         "grad_fn",
     )  # fmt: skip
     __hash__ = object.__hash__  # == is elementwise, so hash by identity (tensors are dict keys)
+    __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of building an object array
 
     def __init__(self, data: TensorLike, requires_grad: bool = False, dtype: Any = None) -> None:
         self._init(_to_array(data, dtype), None, 0)

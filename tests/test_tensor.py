@@ -1,0 +1,156 @@
+"""Tensor construction, dtype rules (checked against PyTorch), attributes, factories, in-place rules."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+torch = pytest.importorskip("torch")
+
+# ---- construction and dtypes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype"),
+    [(1.5, tg.float32), ([1.0, 2.0], tg.float32), ([[1, 2]], tg.int64), (3, tg.int64), ([True], tg.bool),
+     (np.zeros(2), tg.float64), (np.zeros(2, np.float32), tg.float32), (np.arange(3, dtype=np.int32), tg.int32),
+     (np.float64(2.0), tg.float64)],
+)
+def test_constructor_default_dtypes(data, dtype):
+    assert tg.tensor(data).dtype == dtype
+
+
+def test_constructor_dtype_argument_and_copy():
+    a = np.arange(3.0)
+    t = tg.Tensor(a, dtype=tg.float32)
+    assert t.dtype == tg.float32
+    u = tg.tensor(a)
+    a[0] = 100.0
+    assert u.data[0] == 0.0  # data is copied
+
+
+def _example(dtype: str, zero_dim: bool):
+    values = np.array(2.0 if zero_dim else [1.0, 2.0, 3.0]).astype(dtype)
+    return tg.tensor(values), torch.tensor(values)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("left", "right"),
+    list(itertools.product(itertools.product(["float32", "float64", "int64"], [False, True]), repeat=2)),
+)
+def test_binary_dtype_promotion_matches_torch(left, right):
+    a_tg, a_torch = _example(*left)
+    b_tg, b_torch = _example(*right)
+    expected = str((a_torch + b_torch).dtype).replace("torch.", "")
+    assert str((a_tg + b_tg).dtype) == expected
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.parametrize("scalar", [2, 2.5, np.float64(0.5), np.int64(3)])
+def test_scalar_operand_dtype_matches_torch(dtype, scalar):
+    a_tg, a_torch = _example(dtype, False)
+    for op in (lambda a: a * scalar, lambda a: scalar - a, lambda a: a / scalar):
+        assert str(op(a_tg).dtype) == str(op(a_torch).dtype).replace("torch.", "")
+
+
+def test_float32_stays_float32_through_ops():
+    x = tg.randn(3, 4)
+    y = ((x * 0.5 + 1.0).exp().log() @ tg.randn(4, 2)).softmax(1).sum(0)
+    assert y.dtype == tg.float32
+
+
+# ---- attributes and conversions ----------------------------------------------------------
+
+
+def test_attributes():
+    x = tg.zeros(2, 3, requires_grad=True)
+    y = x * 2.0
+    assert x.shape == (2, 3) and x.ndim == 2 and x.size() == (2, 3) and x.size(1) == 3 and x.numel() == 6
+    assert x.is_leaf and not y.is_leaf
+    assert y.grad_fn.name() == "MulBackward"
+    assert "grad_fn=<MulBackward>" in repr(y)
+    assert "requires_grad=True" in repr(x)
+
+
+def test_conversions():
+    x = tg.tensor([[1.5, 2.5]])
+    assert x.tolist() == [[1.5, 2.5]]
+    assert tg.tensor([3.0]).item() == 3.0
+    assert x.double().dtype == tg.float64 and x.long().dtype == tg.int64 and x.astype("float64").dtype == tg.float64
+    with pytest.raises(ValueError, match="one-element"):
+        x.item()
+
+
+def test_numpy_of_tensor_requiring_grad_raises_and_detach_shares_memory():
+    x = tg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        x.numpy()
+    d = x.detach()
+    assert not d.requires_grad
+    d.data[0] = 5.0
+    assert x.data[0] == 5.0
+
+
+def test_cast_between_floats_is_differentiable():
+    x = tg.ones(3, requires_grad=True)
+    y = x.double() * 2.0
+    y.sum().backward()
+    assert y.dtype == tg.float64 and x.grad.dtype == tg.float32
+    np.testing.assert_allclose(x.grad.data, 2.0)
+
+
+def test_comparisons_are_bool_and_not_differentiable():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for result in (x < 2, x <= 2, x > 2, x >= 2, x == 2, x != 2):
+        assert result.dtype == tg.bool and not result.requires_grad
+    np.testing.assert_array_equal((x > 1.5).data, [False, True, True])
+
+
+# ---- factories -----------------------------------------------------------------------------
+
+
+def test_factories_shapes_and_dtypes():
+    assert tg.zeros(2, 3).shape == (2, 3) and tg.zeros((2, 3)).dtype == tg.float32
+    assert tg.ones(4, dtype=tg.float64).dtype == tg.float64
+    assert tg.full((2,), 7).dtype == tg.int64 and tg.full((2,), 7.0).dtype == tg.float32
+    np.testing.assert_array_equal(tg.eye(3).data, np.eye(3))
+    assert tg.arange(5).dtype == tg.int64 and tg.arange(0.0, 1.0, 0.25).shape == (4,)
+    np.testing.assert_allclose(tg.linspace(0, 1, 5).data, np.linspace(0, 1, 5))
+    x = tg.randn(2, 2, dtype=tg.float64)
+    assert tg.zeros_like(x).dtype == tg.float64 and tg.ones_like(x).shape == (2, 2)
+    assert tg.randint(0, 10, (5,)).dtype == tg.int64
+
+
+def test_manual_seed_makes_draws_reproducible():
+    tg.manual_seed(123)
+    first = (tg.rand(3).data, tg.randn(3).data, tg.randint(0, 100, (3,)).data)
+    tg.manual_seed(123)
+    second = (tg.rand(3).data, tg.randn(3).data, tg.randint(0, 100, (3,)).data)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert 0.0 <= first[0].min() and first[0].max() < 1.0
+
+
+# ---- in-place writes ----------------------------------------------------------------------
+
+
+def test_inplace_on_leaf_requiring_grad_needs_no_grad():
+    w = tg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in place"):
+        w.fill_(0.0)
+    with tg.no_grad():
+        w.zero_()
+        w[1] = 4.0
+    np.testing.assert_array_equal(w.data, [0.0, 4.0, 0.0])
+
+
+def test_setting_requires_grad_false_on_non_leaf_raises():
+    y = tg.ones(2, requires_grad=True) * 2.0
+    with pytest.raises(RuntimeError, match="detach"):
+        y.requires_grad = False
