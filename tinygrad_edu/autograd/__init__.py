@@ -4,14 +4,28 @@
     grad(outputs, inputs, …)   gradients without touching .grad (create_graph for grad-of-grad)
     gradcheck, gradgradcheck   compare with central finite differences in float64
     no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+    trace, formulas            a step-by-step table of a backward pass; the formula cheat sheet
 """
 
 from .engine import AccumulateGrad, backward, grad
 from .function import Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .trace import TraceStep, formulas, trace
 
 __all__ = [
-    "AccumulateGrad", "Function", "GradcheckError", "backward", "enable_grad", "grad", "gradcheck",
-    "gradgradcheck", "is_grad_enabled", "no_grad", "set_grad_enabled",
+    "AccumulateGrad",
+    "Function",
+    "GradcheckError",
+    "TraceStep",
+    "backward",
+    "enable_grad",
+    "formulas",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "trace",
 ]

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 Node = Any  # a Function instance or an AccumulateGrad
 Hook = Callable[["Tensor"], "Tensor | None"]
 
+# Called as observe(node, grads_in, flowing) after each node: grads_in are the gradients
+# that reached the node's outputs, flowing the (edge, gradient) pairs it sent to its inputs.
+observers: list[Callable[[Node, list, list], None]] = []
+
 
 class AccumulateGrad:
     """The node at a leaf tensor: adds each incoming gradient into ``leaf.grad``."""
@@ -214,11 +218,15 @@ def _execute(
                     continue  # a captured input: nothing below it is wanted
             if isinstance(node, AccumulateGrad):
                 node.accumulate(grads[0], create_graph)
-                continue
-            for (input_node, output_nr), g in _call_backward(node, grads):
-                _add_gradient(pending, input_node, output_nr, g)
-            if not retain_graph:
-                node._release()
+                flowing = []
+            else:
+                flowing = _call_backward(node, grads)
+                for (input_node, output_nr), g in flowing:
+                    _add_gradient(pending, input_node, output_nr, g)
+                if not retain_graph:
+                    node._release()
+            for observe in observers:  # e.g. the teaching trace (autograd/trace.py)
+                observe(node, grads, flowing)
 
 
 def _nodes_leading_to(order: list[Node], targets: set[Node]) -> set[Node]:
