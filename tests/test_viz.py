@@ -1,0 +1,44 @@
+"""tg.viz: the DOT text of a graph, and rendering when Graphviz is installed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+import tinygrad_edu as tg
+
+
+def _graph():
+    w = tg.randn(3, 2, requires_grad=True)
+    b = tg.zeros(2, requires_grad=True)
+    x = tg.randn(4, 3)
+    return (x @ w + b).relu().sum(), w, b
+
+
+def test_to_dot_has_one_box_per_op_and_named_leaves():
+    loss, w, b = _graph()
+    dot = tg.viz.to_dot(loss, params={"weight": w, "bias": b})
+    assert dot.startswith("digraph {") and dot.rstrip().endswith("}")
+    boxes = re.findall(r'label="(\w+Backward)\\n', dot)
+    assert sorted(boxes) == sorted(["SumBackward", "ReLUBackward", "AddBackward", "ExpandBackward", "MatMulBackward"])
+    assert 'label="weight\\n(3, 2)"' in dot and 'label="bias\\n(2,)"' in dot
+    edges = re.findall(r"(n\d+) -> (n\d+|out);", dot)
+    assert len(edges) == 7  # w→matmul, b→expand, matmul→add, expand→add, add→relu, relu→sum, sum→out
+
+
+def test_render_without_graphviz_raises_a_clear_error(tmp_path, monkeypatch):
+    loss, _, _ = _graph()
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="Graphviz"):
+        tg.viz.render(loss, tmp_path / "g.svg")
+    with pytest.raises(ValueError, match="unsupported"):
+        tg.viz.render(loss, tmp_path / "g.txt")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+def test_render_writes_svg(tmp_path):
+    loss, _, _ = _graph()
+    out = tg.viz.render(loss, tmp_path / "g.svg")
+    assert out.read_text().lstrip().startswith("<?xml")
