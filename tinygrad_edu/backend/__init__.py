@@ -82,6 +82,52 @@ def using(backend_name: str) -> Iterator[None]:
 # ---- kernels: one dispatcher per kernel ---------------------------------------------
 
 
+# Each one forwards to the same-named function of the active backend; ``numpy_ref`` holds
+# the math and the docstrings. Pairs are (height, width).
+
+Pair = numpy_ref.Pair
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul`` semantics, computed by the active backend."""
     return _active.matmul(a, b)
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """(N, C, H, W) ⋆ (O, C, kh, kw) -> (N, O, OH, OW); see ``numpy_ref.conv2d``."""
+    return _active.conv2d(x, w, stride, padding, dilation)
+
+
+def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
+                      dilation: Pair) -> np.ndarray:
+    """∂L/∂x of ``conv2d`` given gy = ∂L/∂y; see ``numpy_ref.conv2d_grad_input``."""
+    return _active.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation)
+
+
+def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+                       dilation: Pair) -> np.ndarray:
+    """∂L/∂w of ``conv2d`` given gy = ∂L/∂y; see ``numpy_ref.conv2d_grad_weight``."""
+    return _active.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation)
+
+
+def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+               dilation: Pair = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling -> (y, flat argmax indices); see ``numpy_ref.max_pool2d``."""
+    return _active.max_pool2d(x, kernel_hw, stride, padding, dilation)
+
+
+def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """∂L/∂x of max pooling; see ``numpy_ref.max_pool2d_grad``."""
+    return _active.max_pool2d_grad(gy, indices, input_shape)
+
+
+def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+               count_include_pad: bool = True) -> np.ndarray:
+    """Average pooling; see ``numpy_ref.avg_pool2d``."""
+    return _active.avg_pool2d(x, kernel_hw, stride, padding, count_include_pad)
+
+
+def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair, stride: Pair,
+                    padding: Pair, count_include_pad: bool = True) -> np.ndarray:
+    """∂L/∂x of average pooling; see ``numpy_ref.avg_pool2d_grad``."""
+    return _active.avg_pool2d_grad(gy, input_shape, kernel_hw, stride, padding, count_include_pad)

@@ -2,11 +2,22 @@
 
 Every kernel here is the definition of "correct" for its C twin in ``backend/c.py``:
 the same signature, pure ``ndarray -> ndarray``, no autograd and no Tensor.
+
+Convolution is written the way it is taught: unfold the input into columns (``im2col``),
+multiply by the flattened filters, and fold gradients back (``col2im``). Shapes use
+N batch, C input channels, O output channels, (H, W) input size, (kh, kw) kernel size and
+(OH, OW) output size, with
+
+    OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1     (likewise OW)
+
+for stride (sh, sw), zero padding (ph, pw) and dilation (dh, dw).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+Pair = tuple[int, int]
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -15,3 +26,175 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     out[..., i, j] = Σ_k a[..., i, k] · b[..., k, j]
     """
     return np.matmul(a, b)
+
+
+# ---- convolution: im2col / col2im ---------------------------------------------------
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """Output length along one axis: ⌊(size + 2p − d(k − 1) − 1) / s⌋ + 1."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _window(xp: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> tuple:
+    """Index of the input pixels that kernel tap (i, j) sees, for every output position."""
+    (OH, OW), (sh, sw), (dh, dw) = out_hw, stride, dilation
+    rows = slice(i * dh, i * dh + sh * (OH - 1) + 1, sh)
+    cols = slice(j * dw, j * dw + sw * (OW - 1) + 1, sw)
+    return (Ellipsis, rows, cols)
+
+
+def im2col(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """Unfold (N, C, H, W) into columns (N, C·kh·kw, OH·OW).
+
+    cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]
+    """
+    N, C, H, W = x.shape
+    kh, kw = kernel_hw
+    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
+    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
+    cols = np.empty((N, C, kh, kw, OH, OW), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = xp[_window(xp, i, j, (OH, OW), stride, dilation)]
+    return cols.reshape(N, C * kh * kw, OH * OW)
+
+
+def col2im(cols: np.ndarray, input_shape: tuple[int, int, int, int], kernel_hw: Pair, stride: Pair,
+           padding: Pair, dilation: Pair) -> np.ndarray:
+    """Fold columns (N, C·kh·kw, OH·OW) back to (N, C, H, W), summing overlapping taps.
+
+    The adjoint of ``im2col``: every input pixel receives the sum of the columns entries
+    it was copied into.
+    """
+    N, C, H, W = input_shape
+    kh, kw = kernel_hw
+    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
+    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
+    cols = cols.reshape(N, C, kh, kw, OH, OW)
+    xp = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[_window(xp, i, j, (OH, OW), stride, dilation)] += cols[:, :, i, j]
+    return xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """2-D cross-correlation (PyTorch's conv2d, groups=1, no bias).
+
+    y[n, o, oh, ow] = Σ_{c,i,j} w[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]
+    computed as  y = W_flat (O, C·kh·kw) @ im2col(x) (N, C·kh·kw, OH·OW).
+    """
+    N = x.shape[0]
+    O, _, kh, kw = w.shape
+    cols = im2col(x, (kh, kw), stride, padding, dilation)
+    y = np.matmul(w.reshape(O, -1), cols)
+    OH = conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
+    OW = conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
+    return y.reshape(N, O, OH, OW)
+
+
+def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
+                      dilation: Pair) -> np.ndarray:
+    """∂L/∂x of ``conv2d``: col2im(W_flatᵀ @ gy), a transposed convolution of gy by w."""
+    N, O, OH, OW = gy.shape
+    _, C, kh, kw = w.shape
+    gcols = np.matmul(w.reshape(O, -1).T, gy.reshape(N, O, OH * OW))
+    return col2im(gcols, (N, C, *input_hw), (kh, kw), stride, padding, dilation)
+
+
+def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+                       dilation: Pair) -> np.ndarray:
+    """∂L/∂w of ``conv2d``: Σ_n gy[n] (O, OH·OW) @ im2col(x)[n]ᵀ (OH·OW, C·kh·kw)."""
+    N, O = gy.shape[:2]
+    C = x.shape[1]
+    cols = im2col(x, kernel_hw, stride, padding, dilation)
+    gw = np.tensordot(gy.reshape(N, O, -1), cols, axes=([0, 2], [0, 2]))
+    return gw.reshape(O, C, *kernel_hw)
+
+
+# ---- pooling ---------------------------------------------------------------------------
+
+
+def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+               dilation: Pair = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling; returns (y, indices) like PyTorch's ``return_indices=True``.
+
+    y[n, c, oh, ow] = max_{i,j} x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]   (padding = −∞)
+    indices[n, c, oh, ow] = the flat position h·W + w, in the unpadded input, of that max
+    (the first one on ties, scanning taps row by row).
+    """
+    N, C, H, W = x.shape
+    kh, kw = kernel_hw
+    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
+    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
+    pads = ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1]))
+    xp = np.pad(x, pads, constant_values=-np.inf)
+    y = np.full((N, C, OH, OW), -np.inf, dtype=x.dtype)
+    best_tap = np.zeros((N, C, OH, OW), dtype=np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            candidate = xp[_window(xp, i, j, (OH, OW), stride, dilation)]
+            better = (candidate > y) | np.isnan(candidate)  # NaN wins, as in PyTorch
+            y = np.where(better, candidate, y)
+            best_tap = np.where(better, i * kw + j, best_tap)
+    rows = np.arange(OH)[:, None] * stride[0] - padding[0] + (best_tap // kw) * dilation[0]
+    cols = np.arange(OW)[None, :] * stride[1] - padding[1] + (best_tap % kw) * dilation[1]
+    return y, rows * W + cols
+
+
+def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    """∂L/∂x of max pooling: each gy element goes to the input position that won its window.
+
+    gx[n, c, p] = Σ_{(oh, ow) : indices[n, c, oh, ow] = p} gy[n, c, oh, ow]
+    """
+    N, C, H, W = input_shape
+    plane = np.arange(N * C).reshape(N, C, 1, 1) * (H * W)
+    gx = np.bincount((indices + plane).ravel(), weights=gy.ravel(), minlength=N * C * H * W)
+    return gx.astype(gy.dtype, copy=False).reshape(input_shape)
+
+
+def _avg_divisor(input_hw: Pair, kernel_hw: Pair, stride: Pair, padding: Pair,
+                 count_include_pad: bool, dtype: np.dtype) -> np.ndarray | int:
+    """How many elements each average-pooling window divides by."""
+    kh, kw = kernel_hw
+    if count_include_pad:
+        return kh * kw
+    ones = np.ones((1, 1, *input_hw), dtype=dtype)
+    return sum_pool2d(ones, kernel_hw, stride, padding)
+
+
+def sum_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+    """Window sums with zero padding: y[n, c, oh, ow] = Σ_{i,j} x_padded[n, c, oh·sh + i, ow·sw + j]."""
+    N, C, H, W = x.shape
+    kh, kw = kernel_hw
+    OH = conv_output_size(H, kh, stride[0], padding[0], 1)
+    OW = conv_output_size(W, kw, stride[1], padding[1], 1)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
+    y = np.zeros((N, C, OH, OW), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            y += xp[_window(xp, i, j, (OH, OW), stride, (1, 1))]
+    return y
+
+
+def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+               count_include_pad: bool = True) -> np.ndarray:
+    """Average pooling: y = (window sum) / (kh·kw, or the count of real pixels in the window)."""
+    divisor = _avg_divisor(x.shape[2:], kernel_hw, stride, padding, count_include_pad, x.dtype)
+    return (sum_pool2d(x, kernel_hw, stride, padding) / divisor).astype(x.dtype, copy=False)
+
+
+def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair, stride: Pair,
+                    padding: Pair, count_include_pad: bool = True) -> np.ndarray:
+    """∂L/∂x of average pooling: each window spreads gy / divisor evenly over its pixels."""
+    N, C, H, W = input_shape
+    kh, kw = kernel_hw
+    OH, OW = gy.shape[2:]
+    share = gy / _avg_divisor((H, W), kernel_hw, stride, padding, count_include_pad, gy.dtype)
+    gxp = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]), dtype=gy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gxp[_window(gxp, i, j, (OH, OW), stride, (1, 1))] += share
+    return gxp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
