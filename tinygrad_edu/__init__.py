@@ -12,7 +12,7 @@ Where to read what (see README.md for the full map):
     backend/         the NumPy reference kernels and their C twins
 """
 
-from . import autograd, backend, dtypes, ops, viz
+from . import autograd, backend, data, datasets, dtypes, metrics, ops, viz
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import bool, float16, float32, float64, int8, int32, int64, uint8
 from .factories import (
@@ -31,14 +31,15 @@ from .factories import (
     zeros_like,
 )
 from .random import manual_seed
+from .serialization import load, save
 from .tensor import MaxResult, ShapeError, Tensor, cat, maximum, minimum, stack, where
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "dtypes",
-    "enable_grad", "eye", "float16", "float32", "float64", "full", "full_like", "int8", "int32", "int64",
-    "is_grad_enabled", "linspace", "manual_seed", "maximum", "minimum", "no_grad", "ones", "ones_like",
-    "ops", "rand", "randint", "randn", "set_grad_enabled", "stack", "tensor", "uint8", "viz", "where", "zeros",
-    "zeros_like",
+    "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "data", "datasets",
+    "dtypes", "enable_grad", "eye", "float16", "float32", "float64", "full", "full_like", "int8", "int32", "int64",
+    "is_grad_enabled", "linspace", "load", "manual_seed", "maximum", "metrics", "minimum", "no_grad", "ones",
+    "ones_like", "ops", "rand", "randint", "randn", "save", "set_grad_enabled", "stack", "tensor", "uint8", "viz",
+    "where", "zeros", "zeros_like",
 ]
