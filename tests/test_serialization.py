@@ -166,3 +166,14 @@ def test_unsupported_values_are_refused(tmp_path):
         tg.save({"f": object()}, tmp_path / "x.safetensors")
     with pytest.raises(ValueError, match=r"'a\.b'"):
         tg.save({"a": {"b": tg.ones(1)}, "a.b": tg.ones(1), "n": 1}, tmp_path / "x.safetensors")
+
+
+def test_user_metadata_round_trip(tmp_path):
+    path = tmp_path / "m.safetensors"
+    tg.save(state_dict(), path, metadata={"model": "cnn", "classes": "10"})
+    assert serialization.load_metadata(path) == {"model": "cnn", "classes": "10"}
+    assert_same(tg.load(path), state_dict())
+    tg.save(checkpoint(), path, metadata={"note": "nested"})
+    assert serialization.load_metadata(path) == {"note": "nested"}
+    with pytest.raises(ValueError, match="str to str"):
+        tg.save(state_dict(), path, metadata={"epochs": 3})

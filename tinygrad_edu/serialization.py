@@ -180,23 +180,33 @@ def atomic_write_bytes(path: str | Path, chunks: list[bytes]) -> None:
         raise
 
 
-def save(obj: dict[str, Any], path: str | Path) -> None:
+def save(obj: dict[str, Any], path: str | Path, metadata: dict[str, str] | None = None) -> None:
     """Save a state dict (or a nested dict of them) to ``path`` in the safetensors format, atomically.
 
     A flat ``{name: Tensor}`` (a model's ``state_dict()``) is stored as plain tensors; anything
     nested or holding non-tensor values (optimizer state, a training checkpoint) also
     stores its structure as JSON in the metadata. Tensors may be Tensors or NumPy arrays.
+    ``metadata`` adds your own string entries to the header (``load_metadata`` reads them),
+    as ``safetensors.torch.save_file(..., metadata=)`` does.
     """
     if not isinstance(obj, dict):
         raise TypeError(f"save: expected a dict (a state dict), got {type(obj).__name__}")
+    header_metadata = dict(metadata or {})
+    if METADATA_KEY in header_metadata or not all(isinstance(v, str) for v in header_metadata.values()):
+        raise ValueError(f"save: metadata must map str to str and not use the reserved key {METADATA_KEY!r}")
     tensors: dict[str, np.ndarray] = {}
     if _is_flat_state_dict(obj):
         tensors = {key: value.data for key, value in obj.items()}
-        metadata = None
     else:
-        structure = _flatten(obj, "", tensors)
-        metadata = {METADATA_KEY: json.dumps(structure)}
-    atomic_write_bytes(path, _encode(tensors, metadata))
+        header_metadata[METADATA_KEY] = json.dumps(_flatten(obj, "", tensors))
+    atomic_write_bytes(path, _encode(tensors, header_metadata or None))
+
+
+def load_metadata(path: str | Path) -> dict[str, str]:
+    """The string metadata of a safetensors file (what ``save(..., metadata=)`` stored)."""
+    path = Path(path)
+    _, metadata = _decode(path.read_bytes(), path)
+    return {key: value for key, value in metadata.items() if key != METADATA_KEY}
 
 
 def load(path: str | Path) -> dict[str, Any]:
