@@ -113,7 +113,7 @@ def gradcheck(
         excess = np.abs(a - n) - (atol + rtol * np.abs(n))
         if excess.size and (np.any(excess > 0) or not np.all(np.isfinite(a) == np.isfinite(n))):
             out_k, in_j = np.unravel_index(np.argmax(np.nan_to_num(excess, nan=np.inf)), excess.shape)
-            where = np.unravel_index(in_j, inputs[i].shape) if inputs[i].ndim else ()
+            where = [int(k) for k in np.unravel_index(in_j, inputs[i].shape)] if inputs[i].ndim else ()
             lines.append(
                 f"  input {i} (shape {inputs[i].shape}), output element {out_k}, input element {tuple(where)}: "
                 f"analytic {a[out_k, in_j]:.10g}, numeric {n[out_k, in_j]:.10g}, "
