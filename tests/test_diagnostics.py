@@ -130,3 +130,30 @@ def test_save_image_writes_a_valid_grayscale_png(tmp_path):
     np.testing.assert_array_equal(pixels[::2, ::2], np.round(image / 4 * 255).astype(np.uint8))
     with pytest.raises(ValueError, match="2-D"):
         save_image(np.ones(3), tmp_path / "bad.png")
+
+
+def test_saliency_of_a_trained_digits_classifier(tmp_path):
+    """Softmax regression trained on the shipped digits: pixels blank in every image get no
+    gradient in training, so their weights stay 0 and no prediction can depend on them."""
+    images, labels = tg.datasets.load_digits()
+    x = images[:600].reshape(600, 64)
+    y = labels[:600]
+    W = tg.zeros(10, 64, requires_grad=True)
+    b = tg.zeros(10, requires_grad=True)
+    model = lambda inputs: inputs @ W.T + b  # noqa: E731
+    for _ in range(60):
+        loss = -model(tg.tensor(x)).log_softmax(dim=1)[np.arange(600), y].mean()
+        W.grad = b.grad = None
+        loss.backward()
+        with tg.no_grad():
+            W.data -= 2.0 * W.grad.data
+            b.data -= 2.0 * b.grad.data
+    accuracy = np.mean(model(tg.tensor(x)).data.argmax(1) == y)
+    assert accuracy > 0.9
+
+    maps = saliency(model, images[600:610].reshape(10, 64), labels[600:610])
+    assert maps.dtype == np.float32 and maps.shape == (10, 64)
+    np.testing.assert_allclose(maps, np.abs(W.data[labels[600:610]]), rtol=1e-6)
+    blank = x.max(axis=0) == 0
+    assert blank.any() and np.all(maps[:, blank] == 0) and np.all(maps.sum(axis=1) > 0)
+    assert _read_png(save_image(maps[0].reshape(8, 8), tmp_path / "saliency.png", scale=4)).shape == (32, 32)
