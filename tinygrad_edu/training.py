@@ -64,6 +64,7 @@ class History:
 
         matplotlib.use("Agg")  # files only, no window
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         losses = [k for k in self.history if k.endswith("loss")]
         others = [k for k in self.history if k not in losses]
@@ -73,6 +74,7 @@ class History:
                 values = self.history[key]
                 ax.plot(range(1, len(values) + 1), values, marker="o", label=key)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.legend()
             ax.grid(alpha=0.3)
         figure.tight_layout()
@@ -224,7 +226,9 @@ def _progress_bar(loader: Iterable, description: str) -> Any:
 
 def _step_scheduler(scheduler: Any, epoch_values: dict[str, float]) -> None:
     """ReduceLROnPlateau needs the monitored value (validation loss if there is one)."""
-    if type(scheduler).__name__ == "ReduceLROnPlateau":
+    from .optim.lr_scheduler import ReduceLROnPlateau
+
+    if isinstance(scheduler, ReduceLROnPlateau):
         scheduler.step(epoch_values.get("val_loss", epoch_values["loss"]))
     else:
         scheduler.step()
