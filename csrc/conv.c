@@ -1,0 +1,168 @@
+/* conv.c: 2-D convolution (cross-correlation, PyTorch's conv2d with groups = 1) in C:
+ * forward, gradient w.r.t. the input and w.r.t. the weight, float32 and float64, with
+ * stride, zero padding and dilation. The definition of correct is
+ * tinygrad_edu/backend/numpy_ref.py (conv2d, conv2d_grad_input, conv2d_grad_weight).
+ *
+ * Method (the numpy_ref method, reorganised for the cache): im2col, a matrix product,
+ * col2im, one block of samples at a time so that the unfolded columns stay in L2:
+ *     y[n]  = W_flat · cols[n]                       (O × K)·(K × OH·OW)
+ *     gx[n] = col2im(W_flatᵀ · gy[n])                (K × O)·(O × OH·OW)
+ *     gw    = Σ_n gy[n] · cols[n]ᵀ                   (O × OH·OW)·(OH·OW × K)
+ * with K = C·kh·kw. The products are small (O is 6 or 16 in LeNet), where a general packed
+ * GEMM loses to its packing cost, so they use two register-tiled kernels written once in
+ * portable C (conv_gemm.inc) and compiled for AVX-512, AVX2+FMA and SSE2; the level is
+ * chosen at run time. The caller passes a workspace of tg_conv2d_workspace_*() elements
+ * (C never allocates).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_kernels.h"
+
+enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2 };
+enum { TG_CONV_PORTABLE = 0, TG_CONV_AVX2 = 1, TG_CONV_AVX512 = 2 };
+
+/* Columns of one block: ~this many bytes, comfortably inside a 1 MiB L2. */
+#define BLOCK_BYTES ((int64_t)256 * 1024)
+
+struct conv_geometry {
+    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
+
+/* Fill g; OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW). Nonzero when illegal. */
+static int conv_geometry_init(struct conv_geometry *g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
+                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                              int64_t dw)
+{
+    if (n < 0 || c < 1 || h < 1 || w < 1 || o < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 ||
+        pw < 0 || dh < 1 || dw < 1)
+        return 1;
+    int64_t span_h = h + 2 * ph - dh * (kh - 1) - 1, span_w = w + 2 * pw - dw * (kw - 1) - 1;
+    if (span_h < 0 || span_w < 0)
+        return 1; /* the kernel is bigger than the padded input */
+    *g = (struct conv_geometry){n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, span_h / sh + 1, span_w / sw + 1};
+    return 0;
+}
+
+/* Output columns q in [*lo, *hi) read an input column q·stride + shift inside [0, size). */
+static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t shift, int64_t *lo, int64_t *hi)
+{
+    int64_t first = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+    int64_t last = size - 1 - shift < 0 ? -1 : (size - 1 - shift) / stride; /* last valid q */
+    *lo = first < out_len ? first : out_len;
+    *hi = last + 1 < out_len ? last + 1 : out_len;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* The instruction set for the products: the best this CPU has, or lower if
+ * TINYGRAD_EDU_ISA=avx2|portable asks for it (so every path can be tested on one machine). */
+static int conv_isa_level(void)
+{
+    static int level = -1;
+    if (level < 0) {
+        const char *forced = getenv("TINYGRAD_EDU_ISA");
+        __builtin_cpu_init();
+        int best = __builtin_cpu_supports("avx512f")                                      ? TG_CONV_AVX512
+                   : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? TG_CONV_AVX2
+                                                                                         : TG_CONV_PORTABLE;
+        int want = best;
+        if (forced && strcmp(forced, "avx2") == 0)
+            want = TG_CONV_AVX2;
+        else if (forced && strcmp(forced, "portable") == 0)
+            want = TG_CONV_PORTABLE;
+        level = want < best ? want : best;
+    }
+    return level;
+}
+
+/* ---- the product kernels: 2 types × 3 instruction sets ---------------------------------- */
+
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
+#define VEC_BYTES 64
+#define MR 6
+#define NRV 4
+#define DM 4
+#define DN 4
+#define T float
+#define ISA(name) name##_avx512_f32
+#include "conv_gemm.inc"
+#undef T
+#undef ISA
+#define T double
+#define ISA(name) name##_avx512_f64
+#include "conv_gemm.inc"
+#undef T
+#undef ISA
+#undef VEC_BYTES
+#undef MR
+#undef NRV
+#undef DM
+#undef DN
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define VEC_BYTES 32
+#define MR 4
+#define NRV 3
+#define DM 3
+#define DN 3
+#define T float
+#define ISA(name) name##_avx2_f32
+#include "conv_gemm.inc"
+#undef T
+#undef ISA
+#define T double
+#define ISA(name) name##_avx2_f64
+#include "conv_gemm.inc"
+#undef T
+#undef ISA
+#undef VEC_BYTES
+#undef MR
+#undef NRV
+#undef DM
+#undef DN
+#pragma GCC pop_options
+
+#define VEC_BYTES 16
+#define MR 4
+#define NRV 3
+#define DM 3
+#define DN 3
+#define T float
+#define ISA(name) name##_portable_f32
+#include "conv_gemm.inc"
+#undef T
+#undef ISA
+#define T double
+#define ISA(name) name##_portable_f64
+#include "conv_gemm.inc"
+#undef T
+#undef ISA
+#undef VEC_BYTES
+#undef MR
+#undef NRV
+#undef DM
+#undef DN
+
+#pragma GCC pop_options
+
+/* ---- the drivers: im2col/col2im blocks and the three convolution kernels ----------------- */
+
+#define T float
+#define SFX(name) name##_f32
+#include "conv_typed.inc"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX(name) name##_f64
+#include "conv_typed.inc"
+#undef T
+#undef SFX
