@@ -1,0 +1,103 @@
+"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), step for step as PyTorch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer, ParamGroup, Params, check_non_negative, lerp_
+
+
+class Adam(Optimizer):
+    r"""Adam: gradient steps scaled by running estimates of the gradient's first two moments.
+
+    input: γ (lr), β₁, β₂ (betas), θ₀ (params), f(θ) (objective), λ (weight_decay),
+           ε (eps), amsgrad, maximize
+    initialize: m₀ ← 0 (first moment), v₀ ← 0 (second moment), v₀^max ← 0
+    for t = 1, 2, …:
+        g_t ← ∇_θ f_t(θ_{t−1})                  (g_t ← −∇_θ f_t(θ_{t−1}) if maximize)
+        if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}        (AdamW instead: θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1})
+        m_t ← β₁ m_{t−1} + (1 − β₁) g_t
+        v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
+        m̂_t ← m_t / (1 − β₁ᵗ)
+        if amsgrad:
+            v_t^max ← max(v_{t−1}^max, v_t)
+            v̂_t ← v_t^max / (1 − β₂ᵗ)
+        else:
+            v̂_t ← v_t / (1 − β₂ᵗ)
+        θ_t ← θ_{t−1} − γ m̂_t / (√v̂_t + ε)
+
+    The last line is computed in PyTorch's order, which rounds differently from a literal
+    m̂_t/(√v̂_t + ε): denom = √v_t / √(1 − β₂ᵗ) + ε, step_size = γ / (1 − β₁ᵗ),
+    θ_t ← θ_{t−1} − step_size · m_t / denom. ε is added after the bias correction (adding
+    it before, as some teaching code does, is a different algorithm).
+    """
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False) -> None:
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
+                    "maximize": maximize, "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _validate(self, options: dict[str, Any]) -> None:
+        check_non_negative(self, options, "lr", "eps", "weight_decay")
+        betas = options["betas"]
+        if len(betas) != 2:
+            raise ValueError(f"{self._name}: betas must be a pair (β₁, β₂), got {betas}")
+        for i, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{self._name}: invalid betas[{i}] {beta} (must be in [0, 1))")
+
+    def _init_state(self, param: np.ndarray, group: ParamGroup) -> dict[str, Any]:
+        state: dict[str, Any] = {"step": 0.0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = np.zeros_like(param)
+        return state
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: ParamGroup) -> None:
+        lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        state["step"] += 1
+        t = state["step"]                                            # t ← t + 1
+        g = -grad if group["maximize"] else grad                     # g_t ← ∇_θ f_t(θ_{t−1})
+        if lam != 0 and group["decoupled_weight_decay"]:
+            param *= 1 - lr * lam                                    # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}   (AdamW)
+        elif lam != 0:
+            g = g + lam * param                                      # g_t ← g_t + λ θ_{t−1}
+        lerp_(m, g, 1 - beta1)                                       # m_t ← β₁ m_{t−1} + (1 − β₁) g_t
+        v *= beta2
+        v += (1 - beta2) * g * g                                     # v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
+        step_size = lr / (1 - beta1**t)                              # γ m̂_t = step_size · m_t
+        if group["amsgrad"]:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v_t^max ← max(v_{t−1}^max, v_t)
+        denom = np.sqrt(v)
+        denom /= (1 - beta2**t) ** 0.5
+        denom += eps                                                 # √v̂_t + ε = √v_t / √(1 − β₂ᵗ) + ε
+        param -= step_size * m / denom                               # θ_t ← θ_{t−1} − γ m̂_t / (√v̂_t + ε)
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), as ``torch.optim.AdamW``.
+
+    Weight decay shrinks the parameters directly instead of being added to the gradient, so
+    it does not pass through the moment estimates:
+
+    for t = 1, 2, …:
+        g_t ← ∇_θ f_t(θ_{t−1})                  (g_t ← −∇_θ f_t(θ_{t−1}) if maximize)
+        θ_t ← θ_{t−1} − γ λ θ_{t−1}
+        m_t ← β₁ m_{t−1} + (1 − β₁) g_t
+        v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
+        m̂_t ← m_t / (1 − β₁ᵗ)
+        v̂_t ← v_t / (1 − β₂ᵗ)                  (v_t^max as in Adam if amsgrad)
+        θ_t ← θ_t − γ m̂_t / (√v̂_t + ε)
+
+    The update is ``Adam._update`` with ``decoupled_weight_decay=True``; the default λ is 1e-2.
+    """
+
+    def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
