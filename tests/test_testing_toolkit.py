@@ -3,6 +3,9 @@ and the gradient at every documented kink is PyTorch's."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -104,6 +107,14 @@ def test_missing_torch_raises_an_import_error(monkeypatch):
     with pytest.raises(testing.TorchUnavailableError, match="needs PyTorch"):
         testing.assert_matches_torch(lambda t: t, lambda t: t, (2,))
     assert issubclass(testing.TorchUnavailableError, ImportError)
+
+
+def test_importing_the_library_imports_neither_torch_nor_hypothesis():
+    """torch is only an oracle and hypothesis a test extra: tg.testing loads them on demand."""
+    code = ("import sys, tinygrad_edu as tg; tg.testing.assert_matches_torch; "
+            "print(sorted(m for m in ('torch', 'hypothesis') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_gradcheck_reexports_are_the_autograd_ones():
