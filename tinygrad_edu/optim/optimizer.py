@@ -47,7 +47,7 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[Tensor, dict[str, Any]] = {}
         self.param_groups: list[ParamGroup] = []
-        param_list = [params] if isinstance(params, Tensor) else list(params)
+        param_list = _as_list(self, params)
         if not param_list:
             raise ValueError(f"{self._name}: got an empty parameter list")
         groups = param_list if isinstance(param_list[0], dict) else [{"params": param_list}]
@@ -70,10 +70,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"{self._name}: a parameter group must be a dict, got {type(param_group).__name__}")
         group = dict(param_group)
-        params = group.get("params")
-        if isinstance(params, (set, frozenset)):
-            raise TypeError(f"{self._name}: parameters must be an ordered collection (a list), not a set")
-        params = [params] if isinstance(params, Tensor) else list(params or [])
+        params = _as_list(self, group.get("params", []))
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for p in params:
             if not isinstance(p, Tensor):
@@ -200,6 +197,13 @@ class Optimizer:
 
 
 # ---- helpers shared by the algorithms ------------------------------------------------
+
+def _as_list(optimizer: Optimizer, params: Any) -> list[Any]:
+    """``params`` (a tensor, or an ordered iterable of tensors or groups) as a list."""
+    if isinstance(params, (set, frozenset)):
+        raise TypeError(f"{optimizer._name}: parameters must be an ordered collection (a list), not a set")
+    return [params] if isinstance(params, Tensor) else list(params)
+
 
 def check_non_negative(optimizer: Optimizer, options: dict[str, Any], *names: str) -> None:
     """ValueError naming the optimiser if any of ``options[name]`` is negative."""
