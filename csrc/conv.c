@@ -14,6 +14,7 @@
  * chosen at run time. The caller passes a workspace of tg_conv2d_workspace_*() elements
  * (C never allocates).
  */
+#include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,25 +57,40 @@ static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t
         *hi = *lo;
 }
 
-/* The instruction set for the products: the best this CPU has, or lower if
- * TINYGRAD_EDU_ISA=avx2|portable asks for it (so every path can be tested on one machine). */
+/* The instruction-set level of the conv kernels: the best this CPU has, capped by the
+ * environment variable TINYGRAD_EDU_ISA=avx2|portable or by tg_conv_force_isa_level(), so
+ * that every path can be tested on one machine. */
+static int conv_isa_cap = -1; /* -1: not read from the environment yet */
+
+static int conv_best_isa(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return TG_CONV_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return TG_CONV_AVX2;
+    return TG_CONV_PORTABLE;
+}
+
 static int conv_isa_level(void)
 {
-    static int level = -1;
-    if (level < 0) {
+    if (conv_isa_cap < 0) {
         const char *forced = getenv("TINYGRAD_EDU_ISA");
-        __builtin_cpu_init();
-        int best = __builtin_cpu_supports("avx512f")                                      ? TG_CONV_AVX512
-                   : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? TG_CONV_AVX2
-                                                                                         : TG_CONV_PORTABLE;
-        int want = best;
-        if (forced && strcmp(forced, "avx2") == 0)
-            want = TG_CONV_AVX2;
-        else if (forced && strcmp(forced, "portable") == 0)
-            want = TG_CONV_PORTABLE;
-        level = want < best ? want : best;
+        conv_isa_cap = !forced                        ? TG_CONV_AVX512
+                       : strcmp(forced, "avx2") == 0     ? TG_CONV_AVX2
+                       : strcmp(forced, "portable") == 0 ? TG_CONV_PORTABLE
+                                                         : TG_CONV_AVX512;
     }
-    return level;
+    int best = conv_best_isa();
+    return conv_isa_cap < best ? conv_isa_cap : best;
+}
+
+int tg_conv_isa_level(void) { return conv_isa_level(); }
+
+int tg_conv_force_isa_level(int level)
+{
+    conv_isa_cap = level < TG_CONV_PORTABLE ? TG_CONV_PORTABLE : level > TG_CONV_AVX512 ? TG_CONV_AVX512 : level;
+    return conv_isa_level();
 }
 
 /* ---- the product kernels: 2 types × 3 instruction sets ---------------------------------- */

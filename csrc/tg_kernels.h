@@ -18,6 +18,11 @@ int tg_get_num_threads(void);
  * (o, c, kh, kw), y (n, o, oh, ow) with oh = ⌊(h + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (same for ow).
  */
 
+/* Instruction-set level of the conv kernels: 2 AVX-512, 1 AVX2+FMA, 0 portable (SSE2).
+ * force: cap it at `level` (never above what the CPU has); returns the level now in use. */
+int tg_conv_isa_level(void);
+int tg_conv_force_isa_level(int level);
+
 /* Elements of workspace the three conv kernels need for this geometry (−1: illegal sizes). */
 int64_t tg_conv2d_workspace_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
                                 int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);

@@ -1,0 +1,133 @@
+"""Benchmark: LeNet-5 convolution and max-pooling layers, forward + backward, batch 64 float32.
+
+tinygrad_edu's C kernels against the NumPy reference and PyTorch, in one process, medians
+of interleaved rounds. One thread each (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1),
+set before the imports), which are the reliable figures on a shared machine; the 2-thread
+figures are printed beside them (``--threads 2`` reruns with 2 threads for NumPy and torch;
+the conv/pool C kernels are single-threaded).
+
+Each case times the whole layer step as a training step runs it:
+    conv:  y = conv2d(x, w); ∂L/∂x = conv2d_grad_input(gy, w); ∂L/∂w = conv2d_grad_weight(x, gy)
+    pool:  y, idx = max_pool2d(x); ∂L/∂x = max_pool2d_grad(gy, idx)
+PyTorch runs the same forward and ``backward(gy)`` through autograd (x and w require grad).
+
+Run:  python benchmarks/bench_conv2d.py [--threads N] [--rounds R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+_parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS and torch (default 1)")
+_parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported")
+_args = _parser.parse_args()
+os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the numpy import
+os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
+
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from tinygrad_edu.backend import c as c_backend  # noqa: E402
+from tinygrad_edu.backend import numpy_ref  # noqa: E402
+
+try:
+    import torch
+
+    torch.set_num_threads(_args.threads)
+except ImportError:  # the benchmark still compares C with NumPy
+    torch = None
+
+# (name, N, C, H, W, O, k, padding)
+CONV_LAYERS = [("conv1 1->6 5x5 pad 2, 28x28", 64, 1, 28, 28, 6, 5, 2),
+               ("conv2 6->16 5x5, 14x14", 64, 6, 14, 14, 16, 5, 0)]
+# (name, N, C, H, W)
+POOL_LAYERS = [("maxpool1 2x2 on 6x28x28", 64, 6, 28, 28), ("maxpool2 2x2 on 16x10x10", 64, 16, 10, 10)]
+ONE = (1, 1)
+
+
+def _time(fn, repeats: int) -> float:
+    """Median seconds of `repeats` calls after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def conv_steps(N, C, H, W, O, k, p, rng):
+    """The fwd+bwd step of one conv layer for each implementation, as zero-argument callables."""
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((O, C, k, k)).astype(np.float32)
+    pad = (p, p)
+    gy = rng.standard_normal(numpy_ref.conv2d(x, w, ONE, pad, ONE).shape).astype(np.float32)
+
+    def step(kernels):
+        def run():
+            kernels.conv2d(x, w, ONE, pad, ONE)
+            kernels.conv2d_grad_input(gy, w, (H, W), ONE, pad, ONE)
+            kernels.conv2d_grad_weight(x, gy, (k, k), ONE, pad, ONE)
+        return run
+
+    steps = {"tinygrad_edu C": step(c_backend), "NumPy reference": step(numpy_ref)}
+    if torch is not None:
+        tx, tw, tgy = (torch.from_numpy(a.copy()) for a in (x, w, gy))
+        tx.requires_grad_(True)
+        tw.requires_grad_(True)
+
+        def torch_step():
+            tx.grad = tw.grad = None
+            torch.nn.functional.conv2d(tx, tw, padding=p).backward(tgy)
+        steps["PyTorch"] = torch_step
+    return steps
+
+
+def pool_steps(N, C, H, W, rng):
+    """The fwd+bwd step of one 2x2 max-pool layer for each implementation."""
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    gy = rng.standard_normal((N, C, H // 2, W // 2)).astype(np.float32)
+
+    def step(kernels):
+        def run():
+            _, indices = kernels.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+            kernels.max_pool2d_grad(gy, indices, x.shape)
+        return run
+
+    steps = {"tinygrad_edu C": step(c_backend), "NumPy reference": step(numpy_ref)}
+    if torch is not None:
+        tx, tgy = torch.from_numpy(x.copy()).requires_grad_(True), torch.from_numpy(gy)
+
+        def torch_step():
+            tx.grad = None
+            torch.nn.functional.max_pool2d(tx, 2).backward(tgy)
+        steps["PyTorch"] = torch_step
+    return steps
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS]
+    cases += [(name, pool_steps(*shape, rng)) for name, *shape in POOL_LAYERS]
+    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}, threads {_args.threads}")
+    print(f"{'layer (batch 64, f32, fwd+bwd)':34s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "
+          f"{'C/NumPy':>8s} {'C/torch':>8s}")
+    for name, steps in cases:
+        rounds = {label: [] for label in steps}
+        for _ in range(_args.rounds):  # interleaved, so a busy moment hits every contestant
+            for label, fn in steps.items():
+                rounds[label].append(_time(fn, 5))
+        ms = {label: 1e3 * float(np.median(values)) for label, values in rounds.items()}
+        c_ms, np_ms, torch_ms = ms["tinygrad_edu C"], ms["NumPy reference"], ms.get("PyTorch", float("nan"))
+        print(f"{name:34s} {c_ms:8.3f} {np_ms:9.3f} {torch_ms:9.3f} {np_ms / c_ms:7.2f}x {torch_ms / c_ms:7.2f}x")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

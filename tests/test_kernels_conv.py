@@ -1,0 +1,266 @@
+"""The C convolution and pooling kernels (csrc/conv.c, csrc/pool.c) against the NumPy reference.
+
+``backend.numpy_ref`` is the definition of correct; every C kernel in ``backend.c`` must give
+the same result on shapes drawn by hypothesis (batch 1, primes, kernels 1×1 to 7×7, stride,
+padding and dilation combinations, odd sizes, non-contiguous inputs), in float32 and float64,
+at every instruction-set level this CPU has (AVX-512, AVX2, portable), and must raise a
+ValueError naming the op on bad input before C runs. The kernels are single-threaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu.backend import numpy_ref as ref
+
+pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
+                                reason="the C extension is not built (python csrc/_build.py)")
+
+if "c" in tg.backend.available():
+    from tinygrad_edu.backend import c
+    _BEST_ISA = c.lib.tg_conv_isa_level()
+else:  # pragma: no cover - the module is skipped
+    _BEST_ISA = 0
+
+ISA_NAMES = {0: "portable", 1: "avx2", 2: "avx512"}
+# Tolerances relative to the size of the result: float32 sums of up to a few hundred products.
+TOLERANCE = {np.float32: 2e-5, np.float64: 1e-12}
+
+
+ISA_LEVELS = pytest.mark.parametrize("isa", [level for level in ISA_NAMES if level <= _BEST_ISA],
+                                     ids=lambda level: ISA_NAMES[level])
+
+
+@contextlib.contextmanager
+def forced_isa(level: int) -> Iterator[None]:
+    """Run the block with the conv kernels capped at instruction-set `level`."""
+    c.lib.tg_conv_force_isa_level(level)
+    try:
+        yield
+    finally:
+        c.lib.tg_conv_force_isa_level(_BEST_ISA)
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Same shape and dtype, and equal up to the dtype's tolerance relative to the largest |value|."""
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=TOLERANCE[expected.dtype.type] * scale)
+
+
+def noncontiguous(a: np.ndarray) -> np.ndarray:
+    """The same values in a view whose last two axes are swapped in memory (not C-contiguous)."""
+    view = np.ascontiguousarray(a.swapaxes(-1, -2)).swapaxes(-1, -2)
+    assert not view.flags.c_contiguous or a.shape[-1] == 1 or a.shape[-2] == 1
+    return view
+
+
+@st.composite
+def window_configs(draw, max_kernel: int = 7, with_dilation: bool = True):
+    """(input_hw, kernel, stride, padding, dilation) whose padded input fits the dilated kernel."""
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if with_dilation else (1, 1)
+    span = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation)]
+    input_hw = tuple(draw(st.integers(max(1, s), max(1, s) + 12)) for s in span)
+    return input_hw, kernel, stride, padding, dilation
+
+
+def random(rng: np.random.Generator, shape: tuple[int, ...], dtype) -> np.ndarray:
+    return rng.standard_normal(shape).astype(dtype)
+
+
+# ---- convolution ----------------------------------------------------------------------------
+
+
+@ISA_LEVELS
+@settings(max_examples=25)
+@given(config=window_configs(), n=st.sampled_from([1, 2, 3]), channels=st.sampled_from([1, 2, 3, 5]),
+       out_channels=st.sampled_from([1, 2, 7]), dtype=st.sampled_from([np.float32, np.float64]),
+       contiguous=st.booleans(), seed=st.integers(0, 2**16))
+def test_conv2d_c_matches_numpy(isa, config, n, channels, out_channels, dtype, contiguous, seed):
+    (H, W), kernel, stride, padding, dilation = config
+    rng = np.random.default_rng(seed)
+    x = random(rng, (n, channels, H, W), dtype)
+    w = random(rng, (out_channels, channels, *kernel), dtype)
+    y = ref.conv2d(x, w, stride, padding, dilation)
+    gy = random(rng, y.shape, dtype)
+    if not contiguous:
+        x, w, gy = noncontiguous(x), noncontiguous(w), noncontiguous(gy)
+    with forced_isa(isa):
+        assert_close(c.conv2d(x, w, stride, padding, dilation), y)
+        assert_close(c.conv2d_grad_input(gy, w, (H, W), stride, padding, dilation),
+                     ref.conv2d_grad_input(gy, w, (H, W), stride, padding, dilation))
+        assert_close(c.conv2d_grad_weight(x, gy, kernel, stride, padding, dilation),
+                     ref.conv2d_grad_weight(x, gy, kernel, stride, padding, dilation))
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 1, 28, 28, 6, 2), (64, 6, 14, 14, 16, 0), (5, 3, 31, 29, 11, 1)],
+                         ids=["lenet-conv1", "lenet-conv2", "several-blocks"])
+def test_conv2d_lenet_shapes_c_matches_numpy(isa, shape, dtype, rng):
+    """Full batches: several sample blocks, the padded block tail and every ISA path."""
+    N, C, H, W, O, p = shape
+    x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C, 5, 5), dtype)
+    one, pad = (1, 1), (p, p)
+    y = ref.conv2d(x, w, one, pad, one)
+    gy = random(rng, y.shape, dtype)
+    with forced_isa(isa):
+        assert_close(c.conv2d(x, w, one, pad, one), y)
+        assert_close(c.conv2d_grad_input(gy, w, (H, W), one, pad, one),
+                     ref.conv2d_grad_input(gy, w, (H, W), one, pad, one))
+        assert_close(c.conv2d_grad_weight(x, gy, (5, 5), one, pad, one),
+                     ref.conv2d_grad_weight(x, gy, (5, 5), one, pad, one))
+
+
+def test_conv2d_empty_batch():
+    x, w = np.zeros((0, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32)
+    one, zero = (1, 1), (0, 0)
+    assert c.conv2d(x, w, one, zero, one).shape == (0, 4, 4, 4)
+    gy = np.zeros((0, 4, 4, 4), np.float32)
+    assert c.conv2d_grad_input(gy, w, (6, 6), one, zero, one).shape == (0, 3, 6, 6)
+    np.testing.assert_array_equal(c.conv2d_grad_weight(x, gy, (3, 3), one, zero, one), np.zeros_like(w))
+
+
+# ---- pooling --------------------------------------------------------------------------------
+
+
+def pool_input(rng: np.random.Generator, shape: tuple[int, ...], dtype, with_nan: bool) -> np.ndarray:
+    """Small integers, so windows have ties (the first maximum must win), and optionally NaNs."""
+    x = rng.integers(-3, 4, size=shape).astype(dtype)
+    if with_nan:
+        x.reshape(-1)[rng.integers(0, x.size, size=max(1, x.size // 7))] = np.nan
+    return x
+
+
+@settings(max_examples=25)
+@given(config=window_configs(max_kernel=4), n=st.sampled_from([1, 2]), channels=st.sampled_from([1, 3]),
+       dtype=st.sampled_from([np.float32, np.float64]), with_nan=st.booleans(), contiguous=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_max_pool2d_c_matches_numpy(config, n, channels, dtype, with_nan, contiguous, seed):
+    (H, W), kernel, stride, padding, dilation = config
+    padding = tuple(min(p, k // 2) for p, k in zip(padding, kernel))  # PyTorch's limit: every window sees a pixel
+    H, W = (max(h, d * (k - 1) + 1) for h, k, d in zip((H, W), kernel, dilation))
+    rng = np.random.default_rng(seed)
+    x = pool_input(rng, (n, channels, H, W), dtype, with_nan)
+    y, indices = ref.max_pool2d(x, kernel, stride, padding, dilation)
+    gy = random(rng, y.shape, dtype)
+    if not contiguous:
+        x, gy = noncontiguous(x), noncontiguous(gy)
+    y_c, indices_c = c.max_pool2d(x, kernel, stride, padding, dilation)
+    np.testing.assert_array_equal(y_c, y)  # NaN positions too
+    np.testing.assert_array_equal(indices_c, indices)
+    assert y_c.dtype == dtype and indices_c.dtype == np.int64
+    assert_close(c.max_pool2d_grad(gy, indices_c, x.shape), ref.max_pool2d_grad(gy, indices, x.shape))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("hw", [(28, 28), (10, 10), (7, 9), (2, 3)])
+def test_max_pool2d_2x2_fast_path_c_matches_numpy(hw, dtype, rng):
+    """The unrolled 2×2 stride-2 path, odd sizes (last row/column dropped) included."""
+    x = pool_input(rng, (3, 4, *hw), dtype, with_nan=True)
+    y, indices = ref.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    y_c, indices_c = c.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(y_c, y)
+    np.testing.assert_array_equal(indices_c, indices)
+    gy = random(rng, y.shape, dtype)
+    assert_close(c.max_pool2d_grad(gy, indices_c, x.shape), ref.max_pool2d_grad(gy, indices, x.shape))
+
+
+@settings(max_examples=25)
+@given(config=window_configs(max_kernel=5, with_dilation=False), n=st.sampled_from([1, 2]),
+       channels=st.sampled_from([1, 3]), dtype=st.sampled_from([np.float32, np.float64]),
+       count_include_pad=st.booleans(), contiguous=st.booleans(), seed=st.integers(0, 2**16))
+def test_avg_pool2d_c_matches_numpy(config, n, channels, dtype, count_include_pad, contiguous, seed):
+    (H, W), kernel, stride, padding, _ = config
+    padding = tuple(min(p, k // 2) for p, k in zip(padding, kernel))
+    H, W = (max(h, k) for h, k in zip((H, W), kernel))
+    rng = np.random.default_rng(seed)
+    x = random(rng, (n, channels, H, W), dtype)
+    y = ref.avg_pool2d(x, kernel, stride, padding, count_include_pad)
+    gy = random(rng, y.shape, dtype)
+    if not contiguous:
+        x, gy = noncontiguous(x), noncontiguous(gy)
+    assert_close(c.avg_pool2d(x, kernel, stride, padding, count_include_pad), y)
+    assert_close(c.avg_pool2d_grad(gy, x.shape, kernel, stride, padding, count_include_pad),
+                 ref.avg_pool2d_grad(gy, x.shape, kernel, stride, padding, count_include_pad))
+
+
+def test_pooling_empty_batch():
+    x = np.zeros((0, 2, 4, 4), np.float64)
+    y, indices = c.max_pool2d(x, (2, 2), (2, 2), (0, 0))
+    assert y.shape == indices.shape == (0, 2, 2, 2)
+    assert c.max_pool2d_grad(y, indices, x.shape).shape == x.shape
+    assert c.avg_pool2d(x, (2, 2), (2, 2), (0, 0)).shape == (0, 2, 2, 2)
+
+
+def test_kernels_agree_with_torch():
+    """One LeNet-sized case straight against PyTorch, so the oracle chain does not rest on numpy_ref alone."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    x, w = random(rng, (4, 3, 12, 11), np.float64), random(rng, (5, 3, 3, 4), np.float64)
+    stride, padding, dilation = (2, 1), (1, 2), (1, 2)
+    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), None, stride, padding, dilation)
+    assert_close(c.conv2d(x, w, stride, padding, dilation), expected.numpy())
+    y, indices = c.max_pool2d(x, (3, 2), (2, 2), (1, 1))
+    ty, tindices = torch.nn.functional.max_pool2d(torch.from_numpy(x), (3, 2), (2, 2), (1, 1), return_indices=True)
+    np.testing.assert_array_equal(y, ty.numpy())
+    np.testing.assert_array_equal(indices, tindices.numpy())
+    avg = torch.nn.functional.avg_pool2d(torch.from_numpy(x), (3, 3), (2, 1), (1, 1), count_include_pad=False)
+    assert_close(c.avg_pool2d(x, (3, 3), (2, 1), (1, 1), False), avg.numpy())
+
+
+# ---- bad input: a ValueError naming the op, before C runs ---------------------------------------
+
+ONE, ZERO = (1, 1), (0, 0)
+X32, W32 = np.ones((2, 3, 8, 8), np.float32), np.ones((4, 3, 3, 3), np.float32)
+GY32 = np.ones((2, 4, 6, 6), np.float32)
+BAD_CALLS = {
+    "int dtype": (lambda: c.conv2d(X32.astype(np.int32), W32.astype(np.int32), ONE, ZERO, ONE), "conv2d"),
+    "float16": (lambda: c.avg_pool2d(X32.astype(np.float16), (2, 2), (2, 2), ZERO), "avg_pool2d"),
+    "mixed dtypes": (lambda: c.conv2d(X32, W32.astype(np.float64), ONE, ZERO, ONE), "conv2d"),
+    "channels": (lambda: c.conv2d(X32, np.ones((4, 2, 3, 3), np.float32), ONE, ZERO, ONE), "channels"),
+    "kernel too big": (lambda: c.conv2d(X32, np.ones((4, 3, 9, 3), np.float32), ONE, ZERO, ONE), "bigger"),
+    "dilated too big": (lambda: c.max_pool2d(X32, (3, 3), ONE, ZERO, (4, 1)), "bigger"),
+    "3-D input": (lambda: c.conv2d(X32[0], W32, ONE, ZERO, ONE), "4-D"),
+    "stride 0": (lambda: c.conv2d(X32, W32, (0, 1), ZERO, ONE), "stride"),
+    "negative padding": (lambda: c.avg_pool2d(X32, (2, 2), ONE, (-1, 0)), "padding"),
+    "grad_input shape": (lambda: c.conv2d_grad_input(GY32, W32, (9, 8), ONE, ZERO, ONE), "conv2d_grad_input"),
+    "grad_weight batch": (lambda: c.conv2d_grad_weight(X32, GY32[:1], (3, 3), ONE, ZERO, ONE), "grad_weight"),
+    "pool grad shape": (lambda: c.avg_pool2d_grad(GY32, X32.shape, (2, 2), (2, 2), ZERO), "avg_pool2d_grad"),
+    "indices dtype": (lambda: c.max_pool2d_grad(GY32, GY32, (2, 4, 12, 12)), "max_pool2d_grad"),
+    "index outside plane": (lambda: c.max_pool2d_grad(GY32, np.full(GY32.shape, 144), (2, 4, 12, 12)),
+                            "outside"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CALLS, ids=list(BAD_CALLS))
+def test_bad_input_raises(case):
+    call, message = BAD_CALLS[case]
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_c_rejects_bad_sizes_and_small_workspace():
+    """The C side re-checks what it is handed: illegal sizes and a short workspace return a status."""
+    ffi, lib = c.ffi, c.lib
+    x, w, y = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.empty((1, 1, 2, 2))
+    ptrs = [ffi.from_buffer("double[]", a) for a in (x, w, y)]
+    geometry = (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1)
+    needed = lib.tg_conv2d_workspace_f64(*geometry)
+    work = np.empty(needed)
+    assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed - 1, *geometry) == 2
+    too_big = (1, 1, 4, 4, 1, 5, 3, 1, 1, 0, 0, 1, 1)
+    assert lib.tg_conv2d_workspace_f64(*too_big) == -1
+    assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *too_big) == 1
+    assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *geometry) == 0
+    np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 9.0))
