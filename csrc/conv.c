@@ -104,7 +104,7 @@ int tg_conv_force_isa_level(int level)
 #define MR 6
 #define NRV 4
 #define DM 4
-#define DN 4
+#define DN 6
 #define T float
 #define ISA(name) name##_avx512_f32
 #include "conv_gemm.inc"
