@@ -3,8 +3,9 @@
 tinygrad_edu's C kernels against the NumPy reference and PyTorch, in one process, medians
 of interleaved rounds. One thread each (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1),
 set before the imports), which are the reliable figures on a shared machine; the 2-thread
-figures are printed beside them (``--threads 2`` reruns with 2 threads for NumPy and torch;
-the conv/pool C kernels are single-threaded).
+figures follow in a second table, from a child process started with ``--threads 2`` (BLAS
+thread counts are fixed at import). The conv/pool C kernels are single-threaded, so only NumPy's
+BLAS and torch change there.
 
 Each case times the whole layer step as a training step runs it:
     conv:  y = conv2d(x, w); ∂L/∂x = conv2d_grad_input(gy, w); ∂L/∂w = conv2d_grad_weight(x, gy)
@@ -23,11 +24,13 @@ import sys
 _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 _parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS and torch (default 1)")
 _parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported")
+_parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread table")
 _args = _parser.parse_args()
 os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the numpy import
 os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
 
 import platform  # noqa: E402
+import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -114,8 +117,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS]
     cases += [(name, pool_steps(*shape, rng)) for name, *shape in POOL_LAYERS]
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"numpy {np.__version__}, torch {torch.__version__ if torch else 'absent'}, threads {_args.threads}")
+    isa = {0: "portable", 1: "AVX2", 2: "AVX-512"}[c_backend.lib.tg_conv_isa_level()]
+    print(f"# {_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
+          f"torch {torch.__version__ if torch else 'absent'}; threads {_args.threads}; C kernels: {isa}")
     print(f"{'layer (batch 64, f32, fwd+bwd)':34s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "
           f"{'C/NumPy':>8s} {'C/torch':>8s}")
     for name, steps in cases:
@@ -127,6 +131,18 @@ def main() -> None:
         c_ms, np_ms, torch_ms = ms["tinygrad_edu C"], ms["NumPy reference"], ms.get("PyTorch", float("nan"))
         print(f"{name:34s} {c_ms:8.3f} {np_ms:9.3f} {torch_ms:9.3f} {np_ms / c_ms:7.2f}x {torch_ms / c_ms:7.2f}x")
     sys.stdout.flush()
+    if _args.threads == 1 and not _args.no_2_threads:
+        print()
+        subprocess.run([sys.executable, __file__, "--threads", "2", "--rounds", str(_args.rounds)], check=True)
+
+
+def _cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
