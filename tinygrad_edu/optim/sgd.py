@@ -50,7 +50,7 @@ class SGD(Optimizer):
             b = state.get("momentum_buffer")
             if b is not None:
                 b *= mu
-                b += (1 - tau) * g                                   # b_t ← μ b_{t−1} + (1 − τ) g_t
+                b += (1 - tau) * g if tau else g                     # b_t ← μ b_{t−1} + (1 − τ) g_t
             else:
                 b = state["momentum_buffer"] = g.copy()              # b_1 ← g_1
             g = g + mu * b if group["nesterov"] else b               # g_t ← g_t + μ b_t   |   g_t ← b_t
