@@ -158,6 +158,10 @@ def test_bad_scheduler_arguments_raise():
     ours, _ = optimizers()
     with pytest.raises(TypeError, match="StepLR: list is not an Optimizer"):
         lr_scheduler.StepLR([], step_size=1)
+    with pytest.raises(TypeError, match="LambdaLR: list is not an Optimizer"):
+        lr_scheduler.LambdaLR([], lambda t: 1.0)
+    with pytest.raises(TypeError, match="ReduceLROnPlateau: list is not an Optimizer"):
+        lr_scheduler.ReduceLROnPlateau([])
     with pytest.raises(ValueError, match="LinearLR: start_factor"):
         lr_scheduler.LinearLR(ours, start_factor=0.0)
     with pytest.raises(ValueError, match="LinearLR: end_factor"):

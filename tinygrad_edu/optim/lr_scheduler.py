@@ -33,8 +33,7 @@ class LRScheduler:
     """
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: {type(optimizer).__name__} is not an Optimizer")
+        _check_optimizer(self, optimizer)
         self.optimizer = optimizer
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
@@ -77,6 +76,22 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+def _check_optimizer(scheduler: LRScheduler, optimizer: Any) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(scheduler).__name__}: {type(optimizer).__name__} is not an Optimizer")
+
+
+def _one_per_group(scheduler: LRScheduler, optimizer: Optimizer, value: Any, name: str) -> list[Any]:
+    """``value`` for every parameter group: a list or tuple is checked to have one entry per group."""
+    _check_optimizer(scheduler, optimizer)
+    n_groups = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * n_groups
+    if len(value) != n_groups:
+        raise ValueError(f"{type(scheduler).__name__}: expected {n_groups} {name} (one per group), got {len(value)}")
+    return list(value)
+
+
 def time_based_decay(alpha: float) -> Callable[[int], float]:
     """The factor of time-based decay for ``LambdaLR``: t ↦ 1 − α t, so η_t = η (1 − α t).
 
@@ -95,13 +110,7 @@ class LambdaLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        n_groups = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n_groups:
-                raise ValueError(f"LambdaLR: expected {n_groups} lr_lambdas (one per group), got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n_groups
+        self.lr_lambdas = _one_per_group(self, optimizer, lr_lambda, "lr_lambdas")
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -226,21 +235,13 @@ class ReduceLROnPlateau(LRScheduler):
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor}")
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        n_groups = len(optimizer.param_groups)
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != n_groups:
-                raise ValueError(f"ReduceLROnPlateau: expected {n_groups} min_lrs (one per group), got {len(min_lr)}")
-            self.min_lrs = list(min_lr)
-        else:
-            self.min_lrs = [min_lr] * n_groups
+        self.min_lrs = _one_per_group(self, optimizer, min_lr, "min_lrs")
         self.optimizer = optimizer
         self.mode, self.factor, self.patience = mode, factor, patience
         self.threshold, self.threshold_mode = threshold, threshold_mode
