@@ -131,6 +131,7 @@ def test_param_groups_with_different_options_match_torch(name):
     assert_params_match(ours, theirs, np.float64)
     assert [g["lr"] for g in opt.param_groups] == [0.02, 0.01]
     assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0]
+    assert repr(opt).startswith(f"{name} (\n  group 0: 2 tensors, lr=0.02")
 
 
 def test_add_param_group_matches_torch():
