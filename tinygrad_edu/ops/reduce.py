@@ -103,7 +103,9 @@ class Var(Function):
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         centered = x - x.mean(dim=ctx.axes, keepdim=True)
-        return _unsqueeze_to(grad_output, x.shape, ctx.axes) * centered * (2.0 / ctx.divisor)
+        with np.errstate(divide="ignore"):  # N ≤ c: the slope is inf/nan, as the value is
+            scale = np.divide(2.0, ctx.divisor, dtype=x.dtype)
+        return _unsqueeze_to(grad_output, x.shape, ctx.axes) * centered * scale
 
 
 class LogSumExp(Function):
@@ -119,12 +121,14 @@ class LogSumExp(Function):
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "logsumexp")
         y = logsumexp_array(x.data, ctx.axes)
-        ctx.save_for_backward(x, y)
-        return y if keepdim else np.squeeze(y, axis=ctx.axes)
+        y = y if keepdim else np.squeeze(y, axis=ctx.axes)
+        ctx.save_for_backward(x, y)  # y saved as the output, so a second derivative sees y = y(x)
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, y_kept = ctx.saved_tensors
+        x, y = ctx.saved_tensors
+        y_kept = _unsqueeze_to(y, x.shape, ctx.axes)
         return _unsqueeze_to(grad_output, x.shape, ctx.axes) * (x - y_kept).exp()
 
 

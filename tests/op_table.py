@@ -1,0 +1,335 @@
+"""OP_TABLE: one row per tested op variant, the single source of the table-driven op tests.
+
+(An OpInfo-lite, after PyTorch's ``op_db``.) Each row drives, in ``test_ops_table.py``:
+forward + input gradients vs PyTorch in float64 and float32 on the row's ``samples`` (in
+every layout) and on shapes drawn by hypothesis from ``shapes``, ``gradcheck`` in float64,
+and double backward vs PyTorch; every test runs once per available backend.
+``test_op_registry.py`` checks that every class in ``tinygrad_edu.ops.ALL_OPS`` is named in
+the ``ops`` of some row, and that each row's graph really contains the ops it names.
+
+HOW TO ADD A ROW (append to OP_TABLE, or ``OP_TABLE += (...)`` at the end of this file)::
+
+    OpCase("exp", lambda x: x.exp(), ops=("Exp",), samples=UNARY, shapes=unary()),
+
+Fields (only ``name`` and ``fn`` are required):
+    name        unique id, shown in test ids (``family/name``)
+    fn          the op on tinygrad_edu tensors, one positional tensor per input; returns a
+                tensor or a tuple of tensors
+    torch_fn    the same on torch tensors; leave None when ``fn`` works on both (the
+                method names agree: ``lambda x: x.exp()``)
+    ops         names of the ``ALL_OPS`` classes the row exercises (forward or backward)
+    family      which ops/*.py file the op lives in (grouping in test ids)
+    samples     fixed input shapes: a tuple of samples, each a tuple with one shape per input
+    shapes      None, or a function returning a hypothesis strategy of such shape tuples
+    domain      input domain name from ``helpers.DOMAINS`` ("real", "positive", "unit",
+                "kink_free", "ties", "int"), one for all inputs or a tuple with one per input
+    forward_only   True for ops with no gradient (comparisons, argmax, .long())
+    gradcheck      False where finite differences are meaningless (inputs with ties)
+    gradgrad       False to skip the double-backward comparison
+    layouts        layouts tried on the samples (``helpers.LAYOUTS``; view needs contiguous)
+    tol32          (rtol, atol) for float32 when the default (1e-4, 1e-5) is too tight
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from helpers import LAYOUTS, torch
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_edu as tg
+from tinygrad_edu import ops
+from tinygrad_edu.testing import strategies as tst
+
+Shape = tuple[int, ...]
+Sample = tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class OpCase:
+    """One row of the op table (see the module docstring for the fields)."""
+
+    name: str
+    fn: Callable[..., Any]
+    torch_fn: Callable[..., Any] | None = None
+    ops: tuple[str, ...] = ()
+    family: str = "elementwise"
+    samples: tuple[Sample, ...] = ()
+    shapes: Callable[[], st.SearchStrategy[Sample]] | None = None
+    domain: str | tuple[str, ...] = "real"
+    forward_only: bool = False
+    gradcheck: bool = True
+    gradgrad: bool = True
+    layouts: tuple[str, ...] = LAYOUTS
+    tol32: tuple[float, float] | None = None
+
+    @property
+    def id(self) -> str:
+        """The test id: ``family/name``."""
+        return f"{self.family}/{self.name}"
+
+
+# ---- sample shapes and hypothesis shape strategies ------------------------------------
+
+UNARY: tuple[Sample, ...] = (((),), ((1,),), ((5,),), ((3, 4),), ((2, 1, 3),))
+BINARY: tuple[Sample, ...] = (
+    ((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3), ()), ((4,), (2, 3, 4)), ((2, 1, 4), (3, 1)), ((1,), ()),
+)
+TERNARY: tuple[Sample, ...] = (((3, 4), (3, 4), (3, 4)), ((3, 1), (1, 4), ()), ((4,), (2, 1), (2, 4)))
+REDUCE_ALL: tuple[Sample, ...] = (((),), ((5,),), ((3, 4),), ((2, 1, 3),))
+REDUCE_DIM: tuple[Sample, ...] = (((5,),), ((3, 4),), ((2, 3, 4),), ((1, 3),))
+REDUCE_DIMS: tuple[Sample, ...] = (((3, 4),), ((2, 3, 4),), ((1, 1, 3),))
+MATMUL: tuple[Sample, ...] = (
+    ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((1, 1), (1, 1)),
+    ((2, 3, 4), (2, 4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((3,), (2, 3, 4)), ((2, 3, 4), (4,)), ((2, 3, 4), (4, 1)),
+)  # fmt: skip
+
+
+def unary(min_dims: int = 0, max_dims: int = 3) -> st.SearchStrategy[Sample]:
+    """One shape with ``min_dims``..``max_dims`` dims of sizes 1..4."""
+    return tst.shapes(min_dims, max_dims, 1, 4).map(lambda s: (s,))
+
+
+def binary() -> st.SearchStrategy[Sample]:
+    """Two shapes that broadcast together (either may be the smaller, or 0-d)."""
+    return tst.broadcastable_shapes(max_dims=3, max_side=4)
+
+
+def ternary() -> st.SearchStrategy[Sample]:
+    """Three mutually broadcastable shapes."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=4).map(lambda b: b.input_shapes)
+
+
+@st.composite
+def matmul_shapes(draw: st.DrawFn) -> Sample:
+    """Operand shapes for ``np.matmul``: 1-D vectors, matrices, and stacks whose batch dims broadcast."""
+    n, k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    batch_x, batch_w = draw(tst.broadcastable_shapes(max_dims=2, max_side=3))
+    x = (k,) if draw(st.booleans()) and not batch_x else (*batch_x, n, k)
+    w = (k,) if draw(st.booleans()) and not batch_w else (*batch_w, k, m)
+    return x, w
+
+
+# ---- building blocks for rows that need fixed index data --------------------------------
+
+GATHER_INDEX = np.array([[0, 2], [1, 1], [3, 0]])  # for input (3, 4) along dim 1; repeats included
+INDEX_2D = np.array([[1, 0], [1, 1]])  # integer-array index with a repeated row
+
+
+def _torch_f() -> Any:
+    return torch.nn.functional
+
+
+def _pad_widths(x_ndim: int) -> tuple[tuple[int, int], ...]:
+    """Pad the last dim by (1, 2) and the one before by (0, 1) (F.pad lists them last dim first)."""
+    widths = [(0, 0)] * x_ndim
+    widths[-1] = (1, 2)
+    if x_ndim > 1:
+        widths[-2] = (0, 1)
+    return tuple(widths)
+
+
+def _torch_pad(x: Any, value: float = 0.0) -> Any:
+    flat = [w for pair in reversed(_pad_widths(x.ndim)) for w in pair]
+    return _torch_f().pad(x, flat, value=value)
+
+
+# ---- the table -----------------------------------------------------------------------
+
+E, A, R, M, L, S = "elementwise", "activation", "reduce", "movement", "linalg", "loss"
+POS, KF, TIES = "positive", "kink_free", "ties"
+
+OP_TABLE: tuple[OpCase, ...] = (
+    # arithmetic, broadcast both ways (Expand forward, SumTo in its backward)
+    OpCase("add", lambda x, y: x + y, ops=("Add", "Expand", "SumTo"), samples=BINARY, shapes=binary),
+    OpCase("sub", lambda x, y: x - y, ops=("Sub",), samples=BINARY, shapes=binary),
+    OpCase("mul", lambda x, y: x * y, ops=("Mul",), samples=BINARY, shapes=binary),
+    OpCase("div", lambda x, y: x / y, ops=("Div",), samples=BINARY, shapes=binary, domain=("real", POS)),
+    OpCase("pow", lambda x, y: x**y, ops=("Pow",), samples=BINARY, shapes=binary, domain=(POS, "real")),
+    OpCase("pow_2", lambda x: x**2, ops=("Pow",), samples=UNARY, shapes=unary),
+    OpCase("pow_3", lambda x: x.pow(3), ops=("Pow",), samples=UNARY, shapes=unary),
+    OpCase("pow_0", lambda x: x**0, ops=("Pow",), samples=UNARY),
+    OpCase("pow_half", lambda x: x**0.5, ops=("Pow",), samples=UNARY, domain=POS),
+    OpCase("pow_neg", lambda x: x**-1.5, ops=("Pow",), samples=UNARY, domain=POS),
+    OpCase("neg", lambda x: -x, ops=("Neg",), samples=UNARY, shapes=unary),
+    OpCase("radd", lambda x: 2.0 + x, ops=("Add",), samples=UNARY),
+    OpCase("rsub", lambda x: 2.0 - x, ops=("Sub",), samples=UNARY),
+    OpCase("rmul", lambda x: 3 * x, ops=("Mul",), samples=UNARY),
+    OpCase("rdiv", lambda x: 2.0 / x, ops=("Div",), samples=UNARY, domain=POS),
+    OpCase("rpow", lambda x: 2.0**x, ops=("Pow",), samples=UNARY),
+    OpCase("int_plus_float", lambda i, x: i + x, ops=("Add",), samples=BINARY, domain=("int", "real")),
+    OpCase("float_times_int", lambda x, i: x * i, ops=("Mul",), samples=BINARY, domain=("real", "int")),
+    # comparisons: bool results, no gradient
+    *(OpCase(f"compare_{name}", fn, forward_only=True, samples=BINARY, shapes=binary, domain=TIES)
+      for name, fn in (("lt", lambda x, y: x < y), ("le", lambda x, y: x <= y), ("gt", lambda x, y: x > y),
+                       ("ge", lambda x, y: x >= y), ("eq", lambda x, y: x == y), ("ne", lambda x, y: x != y))),
+    OpCase("compare_scalar", lambda x: x > 0.5, forward_only=True, samples=UNARY, domain=TIES),
+    # elementary functions
+    OpCase("exp", lambda x: x.exp(), ops=("Exp",), samples=UNARY, shapes=unary),
+    OpCase("log", lambda x: x.log(), ops=("Log",), samples=UNARY, shapes=unary, domain=POS),
+    OpCase("sqrt", lambda x: x.sqrt(), ops=("Sqrt",), samples=UNARY, shapes=unary, domain=POS),
+    OpCase("abs", lambda x: x.abs(), ops=("Abs",), samples=UNARY, shapes=unary, domain=KF),
+    OpCase("abs_at_zero", lambda x: x.abs(), ops=("Abs",), samples=UNARY, domain=TIES, gradcheck=False),
+    OpCase("sin", lambda x: x.sin(), ops=("Sin",), samples=UNARY, shapes=unary),
+    OpCase("cos", lambda x: x.cos(), ops=("Cos",), samples=UNARY, shapes=unary),
+    OpCase("erf", lambda x: x.erf(), ops=("Erf",), samples=UNARY, shapes=unary),
+    # comparisons that route gradients
+    OpCase("maximum", lambda x, y: x.maximum(y), ops=("Maximum",), samples=BINARY, shapes=binary),
+    OpCase("minimum", lambda x, y: x.minimum(y), ops=("Minimum",), samples=BINARY, shapes=binary),
+    OpCase("tg_maximum_ties", lambda x, y: tg.maximum(x, y), lambda x, y: torch.maximum(x, y),
+           ops=("Maximum",), samples=BINARY, shapes=binary, domain=TIES, gradcheck=False),
+    OpCase("tg_minimum_ties", lambda x, y: tg.minimum(x, y), lambda x, y: torch.minimum(x, y),
+           ops=("Minimum",), samples=BINARY, shapes=binary, domain=TIES, gradcheck=False),
+    OpCase("max_elementwise", lambda x, y: x.max(y), ops=("Maximum",), samples=BINARY, domain=TIES, gradcheck=False),
+    OpCase("min_elementwise", lambda x, y: x.min(y), ops=("Minimum",), samples=BINARY, domain=TIES, gradcheck=False),
+    OpCase("clamp", lambda x: x.clamp(-0.5, 1.0), ops=("Clamp",), samples=UNARY, shapes=unary, domain=KF),
+    OpCase("clamp_min", lambda x: x.clamp(min=-1.0), ops=("Clamp",), samples=UNARY, domain=KF),
+    OpCase("clamp_max", lambda x: x.clamp(max=0.5), ops=("Clamp",), samples=UNARY, domain=KF),
+    OpCase("clamp_at_bounds", lambda x: x.clamp(-1, 1), ops=("Clamp",), samples=UNARY, domain=TIES, gradcheck=False),
+    OpCase("where", lambda c, x, y: tg.where(c > 0, x, y), lambda c, x, y: torch.where(c > 0, x, y),
+           ops=("Where",), samples=TERNARY, shapes=ternary),
+    OpCase("where_method", lambda x, c, y: x.where(c > 0, y), ops=("Where",), samples=TERNARY),
+    OpCase("masked_fill", lambda x, m: x.masked_fill(m > 0, 2.5), ops=("Where",), samples=BINARY[:3]),
+    # dtype conversions (Cast is differentiable between float dtypes)
+    OpCase("float", lambda x: x.float() * 2, ops=("Cast",), samples=UNARY, gradcheck=False),  # float32 inside
+    OpCase("double", lambda x: x.double() * 2, ops=("Cast",), samples=UNARY),
+    OpCase("clone", lambda x: x.clone(), ops=("Cast",), samples=UNARY),
+    OpCase("long", lambda x: (3 * x).long(), forward_only=True, samples=UNARY),
+    OpCase("int_float", lambda i: i.float(), forward_only=True, samples=UNARY, domain="int"),
+    # activations
+    OpCase("tanh", lambda x: x.tanh(), ops=("Tanh",), family=A, samples=UNARY, shapes=unary),
+    OpCase("sigmoid", lambda x: x.sigmoid(), ops=("Sigmoid",), family=A, samples=UNARY, shapes=unary),
+    OpCase("relu", lambda x: x.relu(), ops=("ReLU",), family=A, samples=UNARY, shapes=unary, domain=KF),
+    OpCase("relu_at_zero", lambda x: x.relu(), ops=("ReLU",), family=A, samples=UNARY, domain=TIES,
+           gradcheck=False),
+    OpCase("leaky_relu", lambda x: x.leaky_relu(), lambda x: _torch_f().leaky_relu(x), ops=("LeakyReLU",),
+           family=A, samples=UNARY, shapes=unary, domain=KF),
+    OpCase("leaky_relu_0.2", lambda x: x.leaky_relu(0.2), lambda x: _torch_f().leaky_relu(x, 0.2),
+           ops=("LeakyReLU",), family=A, samples=UNARY, domain=KF),
+    OpCase("gelu", lambda x: x.gelu(), lambda x: _torch_f().gelu(x), ops=("GELU",), family=A,
+           samples=UNARY, shapes=unary),
+    OpCase("gelu_tanh", lambda x: x.gelu(approximate="tanh"), lambda x: _torch_f().gelu(x, approximate="tanh"),
+           ops=("GELU",), family=A, samples=UNARY, shapes=unary),
+    # reductions
+    OpCase("sum", lambda x: x.sum(), ops=("Sum",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("sum_dim", lambda x: x.sum(-1), ops=("Sum",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("sum_dims_keepdim", lambda x: x.sum((0, -1), keepdim=True), ops=("Sum",), family=R,
+           samples=REDUCE_DIMS, shapes=lambda: unary(2)),
+    OpCase("mean", lambda x: x.mean(), ops=("Mean",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("mean_dim", lambda x: x.mean(0), ops=("Mean",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("mean_dims_keepdim", lambda x: x.mean((0, 1), keepdim=True), ops=("Mean",), family=R,
+           samples=REDUCE_DIMS),
+    OpCase("var", lambda x: x.var(), ops=("Var",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("var_dim", lambda x: x.var(-1), ops=("Var",), family=R, samples=REDUCE_DIM),
+    OpCase("var_biased", lambda x: x.var(0, unbiased=False), ops=("Var",), family=R, samples=REDUCE_DIM),
+    OpCase("var_correction0_keepdim", lambda x: x.var((0, -1), keepdim=True, correction=0), ops=("Var",),
+           family=R, samples=REDUCE_DIMS),
+    OpCase("std", lambda x: x.std(), ops=("Var", "Sqrt"), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("std_dim_keepdim", lambda x: x.std(-1, keepdim=True, unbiased=False), ops=("Var", "Sqrt"),
+           family=R, samples=REDUCE_DIM),
+    OpCase("logsumexp", lambda x: x.logsumexp(-1), ops=("LogSumExp",), family=R, samples=REDUCE_DIM,
+           shapes=lambda: unary(1)),
+    OpCase("logsumexp_dims", lambda x: x.logsumexp((0, 1)), ops=("LogSumExp",), family=R, samples=REDUCE_DIMS),
+    OpCase("logsumexp_keepdim", lambda x: x.logsumexp(0, keepdim=True), ops=("LogSumExp",), family=R,
+           samples=REDUCE_DIM),
+    OpCase("amax", lambda x: x.amax(), ops=("Amax",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("amax_dims", lambda x: x.amax((0, -1), keepdim=True), ops=("Amax",), family=R, samples=REDUCE_DIMS),
+    OpCase("amax_ties", lambda x: x.amax(-1), ops=("Amax",), family=R, samples=REDUCE_DIM,
+           shapes=lambda: unary(1), domain=TIES, gradcheck=False),
+    OpCase("amin", lambda x: x.amin(0), ops=("Amin",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("amin_ties", lambda x: x.amin(), ops=("Amin",), family=R, samples=REDUCE_ALL, shapes=unary,
+           domain=TIES, gradcheck=False),
+    OpCase("max", lambda x: x.max(), ops=("Amax",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("max_ties", lambda x: x.max(), ops=("Amax",), family=R, samples=REDUCE_ALL, shapes=unary,
+           domain=TIES, gradcheck=False),
+    OpCase("min_ties", lambda x: x.min(), ops=("Amin",), family=R, samples=REDUCE_ALL, domain=TIES,
+           gradcheck=False),
+    OpCase("max_dim", lambda x: tuple(x.max(dim=-1)), ops=("Gather", "ScatterAdd"), family=R,
+           samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("max_dim_ties", lambda x: tuple(x.max(0, keepdim=True)), ops=("Gather",), family=R,
+           samples=REDUCE_DIM, shapes=lambda: unary(1), domain=TIES, gradcheck=False),
+    OpCase("min_dim_ties", lambda x: tuple(x.min(dim=1)), ops=("Gather",), family=R, samples=REDUCE_DIMS,
+           domain=TIES, gradcheck=False),
+    OpCase("argmax", lambda x: x.argmax(), forward_only=True, family=R, samples=REDUCE_ALL, shapes=unary,
+           domain=TIES),
+    OpCase("argmax_dim", lambda x: x.argmax(-1), forward_only=True, family=R, samples=REDUCE_DIM, domain=TIES),
+    OpCase("argmin_dim_keepdim", lambda x: x.argmin(0, keepdim=True), forward_only=True, family=R,
+           samples=REDUCE_DIM, shapes=lambda: unary(1), domain=TIES),
+    OpCase("argmin", lambda x: x.argmin(), forward_only=True, family=R, samples=REDUCE_ALL, domain=TIES),
+    # softmax family (ops/loss.py)
+    OpCase("softmax", lambda x: x.softmax(-1), ops=("Softmax",), family=S, samples=REDUCE_ALL,
+           shapes=unary),
+    OpCase("softmax_dim0", lambda x: x.softmax(0), ops=("Softmax",), family=S, samples=REDUCE_DIM),
+    OpCase("log_softmax", lambda x: x.log_softmax(-1), ops=("LogSoftmax",), family=S, samples=REDUCE_ALL,
+           shapes=unary),
+    OpCase("log_softmax_dim0", lambda x: x.log_softmax(0), ops=("LogSoftmax",), family=S, samples=REDUCE_DIM),
+    # shape
+    OpCase("reshape", lambda x: x.reshape(2, -1), ops=("Reshape",), family=M,
+           samples=(((2, 3),), ((4, 3),), ((2, 1, 5),))),
+    OpCase("reshape_flat", lambda x: x.reshape(-1), ops=("Reshape",), family=M, samples=UNARY, shapes=unary),
+    OpCase("view", lambda x: x.view(-1, 2), ops=("Reshape",), family=M, samples=(((3, 4),), ((2, 2),)),
+           layouts=("contiguous",)),
+    OpCase("flatten", lambda x: x.flatten(), ops=("Reshape",), family=M, samples=UNARY, shapes=unary),
+    OpCase("flatten_from_1", lambda x: x.flatten(1), ops=("Reshape",), family=M, samples=REDUCE_DIMS,
+           shapes=lambda: unary(2)),
+    OpCase("flatten_0_1", lambda x: x.flatten(0, 1), ops=("Reshape",), family=M, samples=REDUCE_DIMS),
+    OpCase("transpose", lambda x: x.transpose(0, -1), ops=("Permute",), family=M, samples=REDUCE_DIM,
+           shapes=lambda: unary(1)),
+    OpCase("permute", lambda x: x.permute(2, 0, 1), ops=("Permute",), family=M, samples=(((2, 3, 4),), ((1, 3, 1),))),
+    OpCase("T", lambda x: x.T, ops=("Permute",), family=M, samples=(((3, 4),), ((1, 5),))),
+    OpCase("unsqueeze", lambda x: x.unsqueeze(0), ops=("Reshape",), family=M, samples=UNARY, shapes=unary),
+    OpCase("unsqueeze_last", lambda x: x.unsqueeze(-1), ops=("Reshape",), family=M, samples=UNARY),
+    OpCase("squeeze", lambda x: x.squeeze(), ops=("Reshape",), family=M,
+           samples=(((1, 3, 1),), ((2, 1),), ((1,),), ((3,),))),
+    OpCase("squeeze_dim", lambda x: x.squeeze(1), ops=("Reshape",), family=M, samples=(((3, 1, 2),), ((2, 3),))),
+    OpCase("expand", lambda x: x.expand(2, 3, 4), ops=("Expand", "SumTo"), family=M,
+           samples=(((3, 1),), ((1, 4),), ((4,),), ((),), ((3, 4),))),
+    OpCase("expand_keep", lambda x: x.expand(2, -1, -1), ops=("Expand",), family=M, samples=(((3, 4),), ((1, 4),))),
+    OpCase("sum_to", lambda x: x.sum_to((1, 4)), lambda x: x.sum(0, keepdim=True), ops=("SumTo", "Expand"),
+           family=M, samples=(((3, 4),), ((1, 4),))),
+    # indexing: ints, slices, None, ..., integer arrays/tensors, masks; repeated indices add up
+    OpCase("index_int", lambda x: x[1], ops=("GetItem", "IndexAccumulate"), family=M,
+           samples=(((3,),), ((3, 4),), ((2, 3, 2),))),
+    OpCase("index_slice", lambda x: x[1:3], ops=("GetItem",), family=M, samples=(((4,),), ((3, 4),))),
+    OpCase("index_step", lambda x: x[::2, 1:], ops=("GetItem",), family=M, samples=(((5, 3),), ((2, 2),))),
+    OpCase("index_negative", lambda x: x[-1, -2:], ops=("GetItem",), family=M, samples=(((3, 4),),)),
+    OpCase("index_none_ellipsis", lambda x: x[:, None, ..., 0], ops=("GetItem",), family=M,
+           samples=(((3, 4),), ((2, 3, 4),))),
+    OpCase("index_ellipsis_none", lambda x: x[..., None], ops=("GetItem",), family=M, samples=UNARY),
+    OpCase("index_list_repeated", lambda x: x[[0, 0, 2]], ops=("GetItem", "IndexAccumulate"), family=M,
+           samples=(((3,),), ((3, 4),))),
+    OpCase("index_array_2d", lambda x: x[INDEX_2D], ops=("GetItem",), family=M, samples=(((2, 3),), ((3,),))),
+    OpCase("index_columns_repeated", lambda x: x[:, [2, 0, 2]], ops=("GetItem",), family=M,
+           samples=(((3, 4),), ((2, 3, 2),))),
+    OpCase("index_pairs", lambda x: x[[0, 1, 1], [1, 1, 2]], ops=("GetItem",), family=M, samples=(((3, 4),),)),
+    OpCase("index_tensor", lambda x: x[tg.tensor([2, 0, 2])], lambda x: x[torch.tensor([2, 0, 2])],
+           ops=("GetItem",), family=M, samples=(((3,),), ((4, 2),))),
+    OpCase("index_mask", lambda x: x[x > 0], ops=("GetItem",), family=M, samples=UNARY[1:], shapes=lambda: unary(1)),
+    OpCase("index_mask_rows", lambda x, m: x[m.sum(-1) > 0], ops=("GetItem",), family=M,
+           samples=(((4, 3), (4, 3)),)),
+    # joining and splitting
+    OpCase("cat", lambda x, y: tg.cat([x, y], 0), lambda x, y: torch.cat([x, y], 0), ops=("Cat",), family=M,
+           samples=(((2, 3), (4, 3)), ((3,), (2,)), ((1, 2, 2), (2, 2, 2)))),
+    OpCase("cat_dim1_three", lambda x, y, z: tg.cat([x, y, z], dim=-1), lambda x, y, z: torch.cat([x, y, z], dim=-1),
+           ops=("Cat",), family=M, samples=(((2, 3), (2, 1), (2, 2)),)),
+    OpCase("stack", lambda x, y: tg.stack([x, y]), lambda x, y: torch.stack([x, y]), ops=("Stack",), family=M,
+           samples=(((2, 3), (2, 3)), ((), ()), ((4,), (4,)))),
+    OpCase("stack_last", lambda x, y, z: tg.stack([x, y, z], dim=-1), lambda x, y, z: torch.stack([x, y, z], dim=-1),
+           ops=("Stack",), family=M, samples=(((2, 3),) * 3,)),
+    OpCase("chunk", lambda x: x.chunk(3, 1), ops=("GetItem",), family=M, samples=(((2, 7),), ((2, 6),), ((3, 2),))),
+    OpCase("split", lambda x: x.split(2), ops=("GetItem",), family=M, samples=(((5, 2),), ((4,),))),
+    OpCase("split_sizes", lambda x: x.split([1, 3], -1), ops=("GetItem",), family=M, samples=(((2, 4),), ((4,),))),
+    OpCase("gather", lambda x: x.gather(1, GATHER_INDEX), lambda x: x.gather(1, torch.from_numpy(GATHER_INDEX)),
+           ops=("Gather", "ScatterAdd"), family=M, samples=(((3, 4),),)),
+    OpCase("pad", lambda x: ops.Pad.apply(x, widths=_pad_widths(x.ndim)), _torch_pad, ops=("Pad",), family=M,
+           samples=(((3,),), ((2, 3),), ((2, 1, 2),))),
+    OpCase("pad_value", lambda x: ops.Pad.apply(x, widths=_pad_widths(x.ndim), value=1.5),
+           lambda x: _torch_pad(x, 1.5), ops=("Pad",), family=M, samples=(((2, 3),),)),
+    # matrix product
+    OpCase("matmul", lambda x, w: x @ w, ops=("MatMul",), family=L, samples=MATMUL, shapes=matmul_shapes),
+    OpCase("matmul_method", lambda x, w: x.matmul(w), ops=("MatMul",), family=L, samples=MATMUL[3:4]),
+)  # fmt: skip
