@@ -103,6 +103,22 @@ def assert_params_match(ours: list[tg.Tensor], theirs: list, dtype) -> None:
         np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"parameter {i}")
 
 
+def assert_states_match(ours: dict, theirs: dict, dtype) -> None:
+    """The same state entries as PyTorch's (momentum buffers, moments, step counts), in the parameters' dtype."""
+    assert ours.keys() == theirs.keys()
+    for i, state in ours.items():
+        assert state.keys() == theirs[i].keys()
+        for key, value in state.items():
+            if key == "step":
+                assert value == theirs[i][key].item()
+            else:
+                expected = theirs[i][key].numpy()
+                scale = np.abs(expected).max()  # float32 buffers are compared relative to their size
+                rtol, atol = (1e-7, 1e-10 * scale) if dtype == np.float64 else (1e-3, 2e-3 * scale)
+                assert value.dtype == dtype
+                np.testing.assert_allclose(value, expected, rtol=rtol, atol=atol, err_msg=key)
+
+
 # ---- every optimiser and option ------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -111,9 +127,11 @@ def test_optimizer_matches_torch(config, dtype):
     name, options = config
     negate = options.get("maximize", False)  # maximising −loss minimises the loss: the run stays bounded
     ours, theirs = tg_params(dtype), torch_params(dtype)
-    train_tg(getattr(optim, name)(ours, **options), ours, STEPS, negate)
-    train_torch(torch_optimizer(name, theirs, **options), theirs, STEPS, negate)
+    opt_tg, opt_torch = getattr(optim, name)(ours, **options), torch_optimizer(name, theirs, **options)
+    train_tg(opt_tg, ours, STEPS, negate)
+    train_torch(opt_torch, theirs, STEPS, negate)
     assert_params_match(ours, theirs, dtype)
+    assert_states_match(opt_tg.state_dict()["state"], opt_torch.state_dict()["state"], dtype)
     moved = max(np.abs(p.data - w).max() for p, w in zip(ours, INITIAL))
     assert moved > 1e-2  # the optimiser really trained (a no-op would also "match" a no-op)
 
