@@ -49,7 +49,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
-        y = x.data - logsumexp_array(x.data, (ctx.dim,))
+        y = x.data - logsumexp_array(x.data, (ctx.dim,) if x.ndim else ())
         ctx.save_for_backward(y)
         return y
 
