@@ -6,8 +6,11 @@ with the mean squared error from the same initial weights on the same data in bo
 
 from __future__ import annotations
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import optim
@@ -386,3 +389,24 @@ def test_other_bad_parameters_raise():
     w.grad = tg.Tensor(np.ones(3))
     with pytest.raises(ValueError, match=r"SGD: gradient of shape \(3,\) for a parameter of shape \(1,\)"):
         opt.step()
+
+
+# ---- any shape ----------------------------------------------------------------------------
+
+@settings(max_examples=15)
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+       config=st.sampled_from([c for c in CONFIGS if not c[1].get("maximize")]), seed=st.integers(0, 2**16))
+@example(shape=(), config=("Adam", {"lr": 0.01, "amsgrad": True}), seed=0)  # a 0-d parameter
+@example(shape=(2, 0), config=("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}), seed=0)  # empty
+def test_any_parameter_shape_matches_torch(shape, config, seed):
+    name, options = config
+    rng = np.random.default_rng(seed)
+    initial, grads = rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(5)]
+    ours, theirs = tg.Tensor(initial.copy(), requires_grad=True), torch.tensor(initial, requires_grad=True)
+    opt_tg, opt_torch = getattr(optim, name)([ours], **options), torch_optimizer(name, [theirs], **options)
+    for grad in grads:  # given gradients: only the update rule is under test
+        ours.grad, theirs.grad = tg.Tensor(grad), torch.tensor(grad)
+        opt_tg.step()
+        opt_torch.step()
+    assert ours.shape == shape
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
