@@ -233,6 +233,7 @@ BAD_CALLS = {
     "dilated too big": (lambda: c.max_pool2d(X32, (3, 3), ONE, ZERO, (4, 1)), "bigger"),
     "3-D input": (lambda: c.conv2d(X32[0], W32, ONE, ZERO, ONE), "4-D"),
     "stride 0": (lambda: c.conv2d(X32, W32, (0, 1), ZERO, ONE), "stride"),
+    "stride not a pair": (lambda: c.max_pool2d(X32, (2, 2), (2, 2, 2), ZERO), "pairs"),
     "negative padding": (lambda: c.avg_pool2d(X32, (2, 2), ONE, (-1, 0)), "padding"),
     "grad_input shape": (lambda: c.conv2d_grad_input(GY32, W32, (9, 8), ONE, ZERO, ONE), "conv2d_grad_input"),
     "grad_weight batch": (lambda: c.conv2d_grad_weight(X32, GY32[:1], (3, 3), ONE, ZERO, ONE), "grad_weight"),

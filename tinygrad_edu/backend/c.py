@@ -57,16 +57,21 @@ def _check_4d(op: str, **arrays: np.ndarray) -> None:
 
 def _check_window(op: str, input_hw: Pair, kernel_hw: Pair, stride: Pair, padding: Pair,
                   dilation: Pair) -> Pair:
-    """Validate the window arguments and return the output size (OH, OW)."""
-    if (min(kernel_hw) < 1 or min(stride) < 1 or min(padding) < 0 or min(dilation) < 1
-            or len({len(kernel_hw), len(stride), len(padding), len(dilation), 2}) != 1):
-        raise ValueError(f"{op}: need kernel, stride, dilation >= 1 and padding >= 0 as (h, w) pairs, got "
-                         f"kernel={kernel_hw} stride={stride} padding={padding} dilation={dilation}")
-    out_hw = tuple(numpy_ref.conv_output_size(*args) for args in zip(input_hw, kernel_hw, stride, padding, dilation))
-    if min(input_hw) < 1 or min(out_hw) < 1:
+    """Validate the window arguments and return the output size (OH, OW) (``numpy_ref.conv_output_size``)."""
+    try:  # unpacked by hand: this runs on every call, and zip/generators cost a microsecond
+        (H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = input_hw, kernel_hw, stride, padding, dilation
+    except (TypeError, ValueError):
+        raise ValueError(f"{op}: input size, kernel, stride, padding and dilation must be (h, w) pairs, got "
+                         f"{input_hw}, {kernel_hw}, {stride}, {padding}, {dilation}") from None
+    if kh < 1 or kw < 1 or sh < 1 or sw < 1 or ph < 0 or pw < 0 or dh < 1 or dw < 1:
+        raise ValueError(f"{op}: need kernel, stride, dilation >= 1 and padding >= 0, got kernel={kernel_hw} "
+                         f"stride={stride} padding={padding} dilation={dilation}")
+    OH = (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    OW = (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if H < 1 or W < 1 or OH < 1 or OW < 1:
         raise ValueError(f"{op}: kernel {tuple(kernel_hw)} (dilation {tuple(dilation)}) is bigger than the "
                          f"input {tuple(input_hw)} padded by {tuple(padding)}")
-    return out_hw
+    return OH, OW
 
 
 def _raise_on(op: str, status: int, *shapes: tuple[int, ...]) -> None:
