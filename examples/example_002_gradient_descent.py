@@ -18,6 +18,8 @@ ridge solution (XᵀX + λI)⁻¹ Xᵀy, pulled toward zero.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 import tinygrad_edu as tg
@@ -43,7 +45,8 @@ def cost(theta: tg.Tensor, X: tg.Tensor, y: tg.Tensor) -> tg.Tensor:
 
 
 def fit(X: np.ndarray, y: np.ndarray, lr: float, epochs: int, batch_size: int | None = None,
-        schedule=None, weight_decay: float = 0.0) -> np.ndarray:
+        schedule: Callable[[optim.Optimizer], lr_scheduler.LRScheduler] | None = None,
+        weight_decay: float = 0.0) -> np.ndarray:
     """Gradient descent on J from θ = 0; batch_size None = full batch. Returns θ."""
     theta = tg.zeros(2, dtype=tg.float64, requires_grad=True)
     optimizer = optim.SGD([theta], lr=lr, weight_decay=weight_decay)
