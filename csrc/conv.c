@@ -96,76 +96,40 @@ int tg_conv_force_isa_level(int level)
 /* ---- the product kernels: 2 types × 3 instruction sets ---------------------------------- */
 
 #pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast")
+#pragma GCC optimize("fp-contract=fast") /* a·b + c as one FMA */
 
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
 #define VEC_BYTES 64
-#define MR 6
-#define NRV 4
-#define DM 4
-#define DN 6
 #define T float
 #define ISA(name) name##_avx512_f32
 #include "conv_gemm.inc"
-#undef T
-#undef ISA
 #define T double
 #define ISA(name) name##_avx512_f64
 #include "conv_gemm.inc"
-#undef T
-#undef ISA
 #undef VEC_BYTES
-#undef MR
-#undef NRV
-#undef DM
-#undef DN
 #pragma GCC pop_options
 
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define VEC_BYTES 32
-#define MR 4
-#define NRV 3
-#define DM 3
-#define DN 3
 #define T float
 #define ISA(name) name##_avx2_f32
 #include "conv_gemm.inc"
-#undef T
-#undef ISA
 #define T double
 #define ISA(name) name##_avx2_f64
 #include "conv_gemm.inc"
-#undef T
-#undef ISA
 #undef VEC_BYTES
-#undef MR
-#undef NRV
-#undef DM
-#undef DN
 #pragma GCC pop_options
 
 #define VEC_BYTES 16
-#define MR 4
-#define NRV 3
-#define DM 3
-#define DN 3
 #define T float
 #define ISA(name) name##_portable_f32
 #include "conv_gemm.inc"
-#undef T
-#undef ISA
 #define T double
 #define ISA(name) name##_portable_f64
 #include "conv_gemm.inc"
-#undef T
-#undef ISA
 #undef VEC_BYTES
-#undef MR
-#undef NRV
-#undef DM
-#undef DN
 
 #pragma GCC pop_options
 
@@ -174,11 +138,7 @@ int tg_conv_force_isa_level(int level)
 #define T float
 #define SFX(name) name##_f32
 #include "conv_typed.inc"
-#undef T
-#undef SFX
 
 #define T double
 #define SFX(name) name##_f64
 #include "conv_typed.inc"
-#undef T
-#undef SFX

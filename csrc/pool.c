@@ -45,16 +45,11 @@ static void window_span(int64_t out, int64_t stride, int64_t pad, int64_t k, int
 #define I int32_t
 #define ISA(name) name##_f32
 #include "pool_2x2.inc"
-#undef T
-#undef I
-#undef ISA
+
 #define T double
 #define I int64_t
 #define ISA(name) name##_f64
 #include "pool_2x2.inc"
-#undef T
-#undef I
-#undef ISA
 #undef VEC_BYTES
 
 /* ---- the pooling kernels -------------------------------------------------------------------- */
@@ -62,11 +57,7 @@ static void window_span(int64_t out, int64_t stride, int64_t pad, int64_t k, int
 #define T float
 #define SFX(name) name##_f32
 #include "pool_typed.inc"
-#undef T
-#undef SFX
 
 #define T double
 #define SFX(name) name##_f64
 #include "pool_typed.inc"
-#undef T
-#undef SFX
