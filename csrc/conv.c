@@ -14,12 +14,24 @@
  * chosen at run time. The caller passes a workspace of tg_conv2d_workspace_*() elements
  * (C never allocates).
  */
-#include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tg_kernels.h"
+
+/* The AVX-512 and AVX2 variants need GCC's target pragmas on x86; elsewhere (another compiler,
+ * another architecture) only the portable variant is built, and the extension still builds. */
+#ifndef TG_CONV_X86
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define TG_CONV_X86 1
+#else
+#define TG_CONV_X86 0
+#endif
+#endif
+#if TG_CONV_X86
+#include <immintrin.h>
+#endif
 
 enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2 };
 enum { TG_CONV_PORTABLE = 0, TG_CONV_AVX2 = 1, TG_CONV_AVX512 = 2 };
@@ -64,11 +76,13 @@ static int conv_isa_cap = -1; /* -1: not read from the environment yet */
 
 static int conv_best_isa(void)
 {
+#if TG_CONV_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
         return TG_CONV_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return TG_CONV_AVX2;
+#endif
     return TG_CONV_PORTABLE;
 }
 
@@ -98,6 +112,7 @@ int tg_conv_force_isa_level(int level)
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=fast") /* a·b + c as one FMA */
 
+#if TG_CONV_X86
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
 #define VEC_BYTES 64
@@ -121,6 +136,7 @@ int tg_conv_force_isa_level(int level)
 #include "conv_gemm.inc"
 #undef VEC_BYTES
 #pragma GCC pop_options
+#endif
 
 #define VEC_BYTES 16
 #define T float

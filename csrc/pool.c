@@ -40,6 +40,12 @@ static void window_span(int64_t out, int64_t stride, int64_t pad, int64_t k, int
  * SSE2 width on purpose: LeNet's pooled rows are 14 and 5 wide, so wider vectors would leave
  * most windows to the scalar tail (measured: AVX-512 3.7× and AVX2 1.9× slower than SSE2 here). */
 
+/* __builtin_shuffle is GCC's; other compilers get the scalar loop only */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_POOL_VECTOR_LOOP 1
+#else
+#define TG_POOL_VECTOR_LOOP 0
+#endif
 #define VEC_BYTES 16
 #define T float
 #define I int32_t
