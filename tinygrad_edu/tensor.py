@@ -384,15 +384,15 @@ class Tensor:
 
     def exp(self) -> Tensor:
         """eˣ elementwise."""
-        return ops.Exp.apply(self)
+        return ops.Exp.apply(_floating(self))
 
     def log(self) -> Tensor:
         """Natural logarithm elementwise."""
-        return ops.Log.apply(self)
+        return ops.Log.apply(_floating(self))
 
     def sqrt(self) -> Tensor:
         """Square root elementwise."""
-        return ops.Sqrt.apply(self)
+        return ops.Sqrt.apply(_floating(self))
 
     def abs(self) -> Tensor:
         """|x| elementwise."""
@@ -400,23 +400,23 @@ class Tensor:
 
     def sin(self) -> Tensor:
         """Sine elementwise."""
-        return ops.Sin.apply(self)
+        return ops.Sin.apply(_floating(self))
 
     def cos(self) -> Tensor:
         """Cosine elementwise."""
-        return ops.Cos.apply(self)
+        return ops.Cos.apply(_floating(self))
 
     def erf(self) -> Tensor:
         """Gauss error function elementwise."""
-        return ops.Erf.apply(self)
+        return ops.Erf.apply(_floating(self))
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent elementwise."""
-        return ops.Tanh.apply(self)
+        return ops.Tanh.apply(_floating(self))
 
     def sigmoid(self) -> Tensor:
         """Logistic sigmoid 1 / (1 + e^(−x)) elementwise, stable for any x."""
-        return ops.Sigmoid.apply(self)
+        return ops.Sigmoid.apply(_floating(self))
 
     def relu(self) -> Tensor:
         """max(0, x) elementwise."""
@@ -424,17 +424,18 @@ class Tensor:
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         """x if x > 0 else negative_slope·x, elementwise."""
-        return ops.LeakyReLU.apply(self, negative_slope=negative_slope)
+        return ops.LeakyReLU.apply(_require_floating(self, "leaky_relu"), negative_slope=negative_slope)
 
     def gelu(self, approximate: str = "none") -> Tensor:
         """x·Φ(x) (exact) or its tanh approximation, elementwise."""
-        return ops.GELU.apply(self, approximate=approximate)
+        return ops.GELU.apply(_require_floating(self, "gelu"), approximate=approximate)
 
     def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
         """Clamp into [min, max]; either bound may be None."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
-        return ops.Clamp.apply(self, lo=min, hi=max)
+        x = _floating(self) if isinstance(min, float) or isinstance(max, float) else self  # as PyTorch
+        return ops.Clamp.apply(x, lo=min, hi=max)
 
     clip = clamp
 
@@ -462,14 +463,13 @@ class Tensor:
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """Mean over ``dim`` (all dims if None)."""
-        if not dtypes.is_floating(self.dtype):
-            raise TypeError(f"mean: needs a floating point tensor, got {self.dtype}; call .float() first")
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+        return ops.Mean.apply(_require_floating(self, "mean"), dim=dim, keepdim=keepdim)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:
         """Variance over ``dim``; ``correction=1`` (default) divides by N − 1."""
-        return ops.Var.apply(self, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+        x = _require_floating(self, "var")
+        return ops.Var.apply(x, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:
@@ -478,7 +478,7 @@ class Tensor:
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log Σ exp over ``dim``, computed stably."""
-        return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+        return ops.LogSumExp.apply(_floating(self), dim=dim, keepdim=keepdim)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """Maximum over ``dim``; ties share the gradient evenly."""
@@ -520,11 +520,11 @@ class Tensor:
 
     def softmax(self, dim: int) -> Tensor:
         """e^(x_i) / Σ_j e^(x_j) along ``dim``, computed stably."""
-        return ops.Softmax.apply(self, dim=dim)
+        return ops.Softmax.apply(_require_floating(self, "softmax"), dim=dim)
 
     def log_softmax(self, dim: int) -> Tensor:
         """x_i − logsumexp(x) along ``dim``, computed stably."""
-        return ops.LogSoftmax.apply(self, dim=dim)
+        return ops.LogSoftmax.apply(_require_floating(self, "log_softmax"), dim=dim)
 
     # ---- shape -----------------------------------------------------------------------
 
@@ -578,7 +578,7 @@ class Tensor:
             drop = {i for i, n in enumerate(self.shape) if n == 1}
         else:
             dims = (dim,) if isinstance(dim, int) else dim
-            drop = {i for i in (_dim(d, self.ndim, "squeeze") for d in dims) if self.shape[i] == 1}
+            drop = {i for i in (_dim(d, self.ndim, "squeeze") for d in dims) if self.shape[i:i + 1] == (1,)}
         return self.reshape(*(n for i, n in enumerate(self.shape) if i not in drop))
 
     def expand(self, *sizes: int | Sequence[int]) -> Tensor:
@@ -720,6 +720,19 @@ def _compare(fn: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
     x, w = _promote(x, other)
     _broadcast_shape(x, w, fn.__name__)
     return Tensor._make(fn(x.data, w.data))
+
+
+def _floating(x: Tensor) -> Tensor:
+    """x itself if floating, else x as float32: PyTorch's functions such as exp and sin turn
+    integer input into the default float dtype."""
+    return x if dtypes.is_floating(x.dtype) else x.to(dtypes.default_float)
+
+
+def _require_floating(x: Tensor, op: str) -> Tensor:
+    """x itself; a TypeError naming ``op`` for integer input, which PyTorch rejects there too."""
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"{op}: needs a floating point tensor, got {x.dtype}; call .float() first")
+    return x
 
 
 def _arg_extreme(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keepdim: bool) -> Tensor:

@@ -26,7 +26,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
-        e = np.exp(x.data - np.max(x.data, axis=ctx.dim, keepdims=True))
+        e = np.exp(x.data - np.max(x.data, axis=ctx.dim, keepdims=True, initial=-np.inf))  # initial: empty x
         y = e / np.sum(e, axis=ctx.dim, keepdims=True)
         ctx.save_for_backward(y)
         return y
