@@ -10,6 +10,9 @@ ValueError naming the op on bad input before C runs. The kernels are single-thre
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -265,3 +268,12 @@ def test_c_rejects_bad_sizes_and_small_workspace():
     assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *too_big) == 1
     assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *geometry) == 0
     np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 9.0))
+
+
+@pytest.mark.parametrize("forced, expected", [("portable", 0), ("avx2", min(1, _BEST_ISA))])
+def test_isa_environment_variable_caps_the_level(forced, expected):
+    """TINYGRAD_EDU_ISA, read when the first conv kernel runs, lowers the level (never raises it)."""
+    script = "from tinygrad_edu.backend import c; print(c.lib.tg_conv_isa_level())"
+    env = {**os.environ, "TINYGRAD_EDU_ISA": forced}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert int(result.stdout) == expected
