@@ -351,3 +351,37 @@ OP_TABLE: tuple[OpCase, ...] = (
     OpCase("matmul", lambda x, w: x @ w, ops=("MatMul",), family=L, samples=MATMUL, shapes=matmul_shapes),
     OpCase("matmul_method", lambda x, w: x.matmul(w), ops=("MatMul",), family=L, samples=MATMUL[3:4]),
 )  # fmt: skip
+
+# ---- convolution and pooling (ops/conv.py), fused losses (ops/loss.py), Unbind -------------
+CONV = "conv"
+CE_TARGET = np.array([2, 0, 3])  # class indices for logits of shape (3, 4)
+
+
+def _tf() -> Any:
+    return torch.nn.functional
+
+
+OP_TABLE += (
+    OpCase("conv2d", lambda x, w: tg.nn.functional.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
+           lambda x, w: _tf().conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
+           ops=("Conv2d", "Conv2dGradInput", "Conv2dGradWeight"), family=CONV,
+           samples=(((2, 3, 5, 6), (4, 3, 3, 2)), ((1, 1, 4, 4), (2, 1, 1, 1)))),
+    OpCase("conv1d", lambda x, w: tg.nn.functional.conv1d(x, w, stride=2, padding=1),
+           lambda x, w: _tf().conv1d(x, w, stride=2, padding=1), ops=("Conv2d",), family=CONV,
+           samples=(((2, 3, 7), (4, 3, 3)),)),
+    OpCase("max_pool2d", lambda x: tg.nn.functional.max_pool2d(x, 2, 1, padding=1),
+           lambda x: _tf().max_pool2d(x, 2, 1, padding=1), ops=("MaxPool2d", "MaxPool2dGrad"), family=CONV,
+           samples=(((2, 3, 4, 5),),)),
+    OpCase("avg_pool2d", lambda x: tg.nn.functional.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False),
+           lambda x: _tf().avg_pool2d(x, 3, 2, padding=1, count_include_pad=False),
+           ops=("AvgPool2d", "AvgPool2dGrad"), family=CONV, samples=(((2, 3, 5, 6),),)),
+    OpCase("cross_entropy_fused", lambda x: ops.CrossEntropy.apply(x, target=CE_TARGET),
+           lambda x: _tf().cross_entropy(x, torch.from_numpy(CE_TARGET), reduction="none"),
+           ops=("CrossEntropy",), family=S, samples=(((3, 4),),)),
+    OpCase("bce_with_logits_fused", lambda x, y, p: ops.BCEWithLogits.apply(x, y, p),
+           lambda x, y, p: (1 - y) * x + (1 + (p - 1) * y) * _tf().softplus(-x),  # torch: no grad for pos_weight
+           ops=("BCEWithLogits",), family=S, samples=(((3, 4), (3, 4), (3, 4)),),
+           domain=("real", "unit", "positive")),
+    OpCase("unbind", lambda x: ops.Unbind.apply(x, dim=1), lambda x: x.unbind(1), ops=("Unbind", "Stack"),
+           family=M, samples=(((2, 3, 2),), ((4, 1),))),
+)  # fmt: skip

@@ -6,13 +6,16 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Maximum Minimum Clamp Where Cast
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var LogSumExp Amax Amin
-    loss.py          Softmax LogSoftmax
+    loss.py          Softmax LogSoftmax CrossEntropy BCEWithLogits
+    conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
+                     AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
-                     Cat Stack Pad
+                     Cat Stack Unbind Pad
     linalg.py        MatMul
 """
 
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
+from .conv import AvgPool2d, AvgPool2dGrad, Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad
 from .elementwise import (
     Abs,
     Add,
@@ -34,7 +37,7 @@ from .elementwise import (
     Where,
 )
 from .linalg import MatMul
-from .loss import LogSoftmax, Softmax
+from .loss import BCEWithLogits, CrossEntropy, LogSoftmax, Softmax
 from .movement import (
     Cat,
     Expand,
@@ -47,6 +50,7 @@ from .movement import (
     ScatterAdd,
     Stack,
     SumTo,
+    Unbind,
 )
 from .reduce import Amax, Amin, LogSumExp, Mean, Sum, Var
 
@@ -55,9 +59,10 @@ ALL_OPS = (
     Maximum, Minimum, Clamp, Where, Cast,
     Sigmoid, Tanh, ReLU, LeakyReLU, GELU,
     Sum, Mean, Var, LogSumExp, Amax, Amin,
-    Softmax, LogSoftmax,
-    Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Pad,
+    Softmax, LogSoftmax, CrossEntropy, BCEWithLogits,
+    Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul,
+    Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -244,6 +244,25 @@ class Stack(Function):
         )
 
 
+class Unbind(Function):
+    """Split x into its slices along ``dim`` (the inverse of Stack; RNNs use it on time steps).
+
+    Forward:   y_k = x[…, k, …]                 (k at position dim; one output per slice)
+    Backward:  ∂L/∂x = stack(g_1, …, g_n, dim)  (zeros for slices that got no gradient)
+    """
+
+    formula = ("stack(g_k, dim)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        ctx.dim = dim
+        return tuple(np.moveaxis(x.data, dim, 0))
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        return Stack.apply(*grad_outputs, dim=ctx.dim)
+
+
 # ---- padding: Pad --------------------------------------------------------------------
 
 

@@ -1,0 +1,94 @@
+r"""Convolution layers: Conv1d and Conv2d (the op and its backward are in ops/conv.py).
+
+Conv2d:  y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]   (⋆: cross-correlation with stride,
+         padding and dilation), w: (out_channels, in_channels, kh, kw).
+Default init as PyTorch: w ~ kaiming_uniform(a=√5), b ~ U(−1/√fan_in, 1/√fan_in),
+fan_in = in_channels·kh·kw.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from .linear import check_input, empty_parameter, reset_fan_in_uniform
+from .module import Module, Parameter
+
+
+def _tuple(value: Any, n: int) -> tuple[int, ...]:
+    return (int(value),) * n if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+class _ConvNd(Module):
+    """Shared parameters and printing of Conv1d and Conv2d (n = number of spatial dims)."""
+
+    n_spatial = 0
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if groups != 1:
+            raise NotImplementedError(f"{name}: groups={groups} is not supported (only groups=1)")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported (only 'zeros')")
+        n = self.n_spatial
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.dilation = _tuple(kernel_size, n), _tuple(stride, n), _tuple(dilation, n)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be 'same', 'valid' or numbers, got {padding!r}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = _tuple(padding, n)
+        self.groups, self.padding_mode = groups, padding_mode
+        self.weight = Parameter(empty_parameter((out_channels, in_channels, *self.kernel_size), dtype))
+        self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation (see the module docstring)."""
+        reset_fan_in_uniform(self.weight, self.bias)
+
+    def _check(self, x: Tensor) -> None:
+        n = self.n_spatial
+        ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
+        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
+        check_input(type(self).__name__, ok, f"shape {layout} with C = {self.in_channels}", x)
+
+    def extra_repr(self) -> str:
+        n = self.n_spatial
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C, H, W) inputs (see the module docstring)."""
+
+    n_spatial = 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = conv2d(x, w) + b."""
+        self._check(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) inputs: a Conv2d with a unit height."""
+
+    n_spatial = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = conv1d(x, w) + b."""
+        self._check(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)

@@ -1,0 +1,28 @@
+"""Dropout: zero random elements while training (inverted dropout; identity in eval mode)."""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from .module import Module
+
+
+class Dropout(Module):
+    """y = x ⊙ m / (1 − p) with m ~ Bernoulli(1 − p) in training mode, y = x in eval mode.
+
+    The mask is drawn from tinygrad_edu's global generator, so ``tg.manual_seed`` makes it
+    reproducible.
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Drop and rescale (training) or pass through (eval)."""
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -1,0 +1,466 @@
+"""``nn.functional`` (``F``): every layer and loss as a function.
+
+Thin wrappers over ops (``ops/conv.py``, ``ops/loss.py``, ...) and short compositions of
+Tensor operations, each with its formula. The layer classes in ``nn`` hold parameters and
+call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes, ops, random
+from ..ops import conv as conv_ops
+from ..ops import loss as loss_ops
+from ..tensor import ShapeError, Tensor, where
+
+IntPair = int | tuple[int, int]
+
+
+def _pair(value: IntPair) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _as_tensor(value: Any, like: Tensor) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(np.asarray(value), dtype=like.dtype)
+
+
+# ---- linear and convolution -------------------------------------------------------------
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b."""
+    if x.shape[-1:] != weight.shape[1:]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}")
+    y = x @ weight.T
+    return y if bias is None else y + bias
+
+
+def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
+                  padding: str | IntPair) -> tuple[Tensor, tuple[int, int]]:
+    """Resolve 'valid' / 'same' padding; 'same' with an odd total pads one more at the end (as PyTorch)."""
+    if padding == "valid":
+        return x, (0, 0)
+    if padding != "same":
+        if isinstance(padding, str):
+            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
+        return x, _pair(padding)
+    if stride != (1, 1):
+        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
+    totals = [d * (k - 1) for d, k in zip(dilation, kernel_hw)]
+    if all(t % 2 == 0 for t in totals):
+        return x, (totals[0] // 2, totals[1] // 2)
+    widths = [(0, 0), (0, 0)] + [(t // 2, t - t // 2) for t in totals]
+    return ops.Pad.apply(x, widths=tuple(widths)), (0, 0)
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
+           padding: str | IntPair = 0, dilation: IntPair = 1, groups: int = 1) -> Tensor:
+    r"""2-D convolution (cross-correlation), x: (N, C, H, W) or (C, H, W), weight: (O, C, kh, kw).
+
+    y[n, o] = b[o] + Σ_c Σ_{i,j} w[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]
+    """
+    if groups != 1:
+        raise NotImplementedError(f"conv2d: groups={groups} is not supported (only groups=1)")
+    if x.ndim == 3:
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation).squeeze(0)
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ShapeError(f"conv2d: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+                         "(expected (N, C, H, W) and (O, C, kh, kw))")
+    stride, dilation = _pair(stride), _pair(dilation)
+    x, pad = _same_padding(x, weight.shape[2:], stride, dilation, padding)
+    for size, k, p, d in zip(x.shape[2:], weight.shape[2:], pad, dilation):
+        if size + 2 * p < d * (k - 1) + 1:
+            raise ShapeError(f"conv2d: input of shape {x.shape} (padding {pad}) is smaller than the "
+                             f"dilated kernel of shape {weight.shape[2:]}")
+    y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+           padding: str | int | tuple = 0, dilation: int | tuple = 1, groups: int = 1) -> Tensor:
+    """1-D convolution, x: (N, C, L) or (C, L), weight: (O, C, k): a conv2d with a unit height."""
+    if x.ndim == 2:
+        return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C, k), got {x.shape} and {weight.shape}")
+
+    def first(v: Any) -> Any:
+        return v[0] if isinstance(v, (tuple, list)) else v
+
+    pad = padding if isinstance(padding, str) else (0, first(padding))
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, first(stride)), pad, (1, first(dilation)), groups)
+    return y.squeeze(2)
+
+
+# ---- pooling ------------------------------------------------------------------------------
+
+
+def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None, padding: IntPair,
+               ceil_mode: bool) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    if ceil_mode:
+        raise NotImplementedError(f"{op}: ceil_mode=True is not supported")
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
+    kernel = _pair(kernel_size)
+    stride = kernel if stride is None or stride == [] else _pair(stride)
+    padding = _pair(padding)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
+    return kernel, stride, padding
+
+
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n, c, oh, ow] = max over the window of x_padded (padding is −∞)."""
+    if x.ndim == 3:
+        out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
+    kernel, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    y, indices = conv_ops.MaxPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
+                                          dilation=_pair(dilation))
+    return (y, indices) if return_indices else y
+
+
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """y[n, c, oh, ow] = (Σ over the window of x_padded) / (kh·kw, or the real pixels counted)."""
+    if x.ndim == 3:
+        return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override).squeeze(0)
+    if divisor_override is not None:
+        raise NotImplementedError("avg_pool2d: divisor_override is not supported")
+    kernel, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
+    return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
+                                    count_include_pad=count_include_pad)
+
+
+# ---- dropout, embedding, padding, one-hot ---------------------------------------------------
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p), drawn from the global RNG."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = random.generator().random(x.shape) >= p
+    return x * Tensor._make((keep / (1.0 - p)).astype(x.dtype))
+
+
+def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """y[…] = weight[indices[…]]: row lookup; the row ``padding_idx`` receives no gradient."""
+    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"embedding: index out of range for an embedding of {n} rows (got {idx.min()}..{idx.max()})")
+    rows = weight[idx]
+    if padding_idx is None:
+        return rows
+    trainable = (idx != padding_idx % n)[..., None]
+    return where(np.broadcast_to(trainable, rows.shape), rows, rows.detach())
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Constant padding; ``pad`` lists (before, after) pairs starting from the LAST dim (PyTorch)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: padding of length {len(pad)} does not fit a tensor of shape {x.shape}")
+    pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
+    if any(a < 0 or b < 0 for a, b in widths):
+        raise NotImplementedError("pad: negative padding (cropping) is not supported")
+    return ops.Pad.apply(x, widths=tuple(widths), value=value)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """int64 tensor with a trailing dim of ``num_classes``: 1 at each index, 0 elsewhere."""
+    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expects an integer tensor, got {idx.dtype}")
+    if num_classes < 0:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes})")
+    return Tensor._make((idx[..., None] == np.arange(num_classes)).astype(dtypes.int64))
+
+
+# ---- activations ------------------------------------------------------------------------------
+
+
+def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x)."""
+    return x.relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """σ(x) = 1 / (1 + e^(−x))."""
+    return x.sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """(eˣ − e^(−x)) / (eˣ + e^(−x))."""
+    return x.tanh()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope·x."""
+    return x.leaky_relu(negative_slope)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x) (or its tanh approximation)."""
+    return x.gelu(approximate)
+
+
+def softmax(x: Tensor, dim: int) -> Tensor:
+    """e^(x_i) / Σ_j e^(x_j) along ``dim``."""
+    return x.softmax(dim)
+
+
+def log_softmax(x: Tensor, dim: int) -> Tensor:
+    """x_i − logsumexp(x) along ``dim``."""
+    return x.log_softmax(dim)
+
+
+# ---- normalisation ------------------------------------------------------------------------------
+
+
+def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    r"""Batch normalisation over every dim but the channel dim 1.
+
+    Training:  y = (x − μ_B) / √(σ²_B + ε) · γ + β with the batch mean and biased variance;
+               running ← (1 − momentum)·running + momentum·stat (running var uses the
+               unbiased batch variance σ²_B · n/(n − 1), as PyTorch).
+    Eval:      the same with the running statistics.
+    """
+    dims = (0, *range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    if training or running_mean is None:
+        n = x.numel() // x.shape[1]
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got shape {x.shape}")
+        mean = x.mean(dims)
+        var = x.var(dims, correction=0)
+        if running_mean is not None and running_var is not None:
+            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean.data
+            running_var.data[...] = (1 - momentum) * running_var.data + momentum * var.data * n / (n - 1)
+    else:
+        mean, var = running_mean, running_var
+    y = (x - mean.reshape(shape)) / (var.reshape(shape) + eps).sqrt()
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """y = (x − mean) / √(var + ε) · γ + β over the trailing ``normalized_shape`` dims (biased var)."""
+    norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(norm):]) != norm:
+        raise ShapeError(f"layer_norm: expected input with trailing shape {norm}, got shape {x.shape}")
+    dims = tuple(range(x.ndim - len(norm), x.ndim))
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, keepdim=True, correction=0)
+    y = (x - mean) / (var + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+# ---- losses ------------------------------------------------------------------------------------
+
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _same_shape(op: str, x: Tensor, target: Tensor) -> None:
+    if x.shape != target.shape:
+        raise ShapeError(f"{op}: input of shape {x.shape} and target of shape {target.shape} differ")
+
+
+def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """MSE = (1/n) Σ (y_i − ŷ_i)²  (reduction='mean')."""
+    target = _as_tensor(target, x)
+    _same_shape("mse_loss", x, target)
+    return _reduce((x - target) ** 2, reduction, "mse_loss")
+
+
+def l1_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """(1/n) Σ |y_i − ŷ_i|  (reduction='mean')."""
+    target = _as_tensor(target, x)
+    _same_shape("l1_loss", x, target)
+    return _reduce((x - target).abs(), reduction, "l1_loss")
+
+
+def _class_last(x: Tensor, op: str) -> Tensor:
+    """(N, C, d1, …) -> (N·d1·…, C); (C,) -> (1, C)."""
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
+    if x.ndim == 1:
+        return x.unsqueeze(0)
+    if x.ndim == 2:
+        return x
+    return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+
+
+def _index_targets(op: str, x2: Tensor, target: Any, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened class indices with ignored entries replaced by 0, and the mask of kept ones."""
+    t = (target.data if isinstance(target, Tensor) else np.asarray(target)).reshape(-1)
+    if t.shape[0] != x2.shape[0]:
+        raise ShapeError(f"{op}: {t.shape[0]} targets for {x2.shape[0]} samples")
+    keep = t != ignore_index
+    C = x2.shape[1]
+    if np.any(keep & ((t < 0) | (t >= C))):
+        raise IndexError(f"{op}: target class out of range [0, {C}) (got {t[keep].min()}..{t[keep].max()})")
+    return np.where(keep, t, 0).astype(dtypes.int64), keep
+
+
+def _weighted_reduce(per_sample: Tensor, sample_weight: np.ndarray, reduction: str, out_shape: tuple,
+                     op: str) -> Tensor:
+    """Reduce a per-sample loss; 'mean' divides by the total weight of kept samples (PyTorch's NLL)."""
+    if reduction == "none":
+        return per_sample.reshape(out_shape)
+    if reduction == "sum":
+        return per_sample.sum()
+    if reduction == "mean":
+        return per_sample.sum() / float(sample_weight.sum())
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _target_shape(x: Tensor) -> tuple[int, ...]:
+    return () if x.ndim == 1 else (x.shape[0], *x.shape[2:])
+
+
+def nll_loss(log_probs: Tensor, target: Any, weight: Tensor | None = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood: ℓ_i = −w[t_i] · log p[i, t_i]; 'mean' divides by Σ_i w[t_i]."""
+    x2 = _class_last(log_probs, "nll_loss")
+    t, keep = _index_targets("nll_loss", x2, target, ignore_index)
+    w = np.ones(x2.shape[1]) if weight is None else np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    sample_weight = (w[t] * keep).astype(x2.dtype)
+    picked = x2.gather(1, t[:, None]).squeeze(1)
+    return _weighted_reduce(-picked * sample_weight, sample_weight, reduction, _target_shape(log_probs), "nll_loss")
+
+
+def cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    r"""Cross-entropy of logits x against class indices or class probabilities.
+
+    Class indices (sparse categorical cross-entropy over softmax):
+        ℓ_i = −w[t_i] · log softmax(x_i)[t_i] = w[t_i] · (logsumexp(x_i) − x_i[t_i])
+    Probabilities y:  ℓ_i = −Σ_c w_c · y_ic · log softmax(x_i)_c
+    Label smoothing ε mixes the target with the uniform distribution: (1 − ε)·ℓ + ε·ℓ_uniform.
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x2 = _class_last(x, "cross_entropy")
+    C = x2.shape[1]
+    w = None if weight is None else _as_tensor(weight, x2)
+    if isinstance(target, Tensor) and dtypes.is_floating(target.dtype):  # class probabilities
+        y2 = _class_last(target, "cross_entropy")
+        if y2.shape != x2.shape:
+            raise ShapeError(f"cross_entropy: probability target of shape {target.shape} does not fit input {x.shape}")
+        if label_smoothing:
+            y2 = y2 * (1 - label_smoothing) + label_smoothing / C
+        logp = x2.log_softmax(1)
+        per = -(logp * y2 if w is None else logp * y2 * w).sum(1)
+        return _weighted_reduce(per, np.ones(x2.shape[0]), reduction, _target_shape(x), "cross_entropy")
+    t, keep = _index_targets("cross_entropy", x2, target, ignore_index)
+    w_np = np.ones(C, dtype=x2.dtype) if w is None else w.data
+    sample_weight = (w_np[t] * keep).astype(x2.dtype)
+    per = loss_ops.CrossEntropy.apply(x2, target=t) * sample_weight
+    loss = _weighted_reduce(per, sample_weight, reduction, _target_shape(x), "cross_entropy")
+    if not label_smoothing:
+        return loss
+    logp = x2.log_softmax(1)
+    smooth = -(logp if w is None else logp * w).sum(1) * keep.astype(x2.dtype)
+    smooth_loss = _weighted_reduce(smooth, sample_weight, reduction, _target_shape(x), "cross_entropy")
+    return (1 - label_smoothing) * loss + smooth_loss * (label_smoothing / C)
+
+
+def binary_cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
+    """BCE = −(1/n) Σ [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)], each log clamped at −100 (PyTorch)."""
+    target = _as_tensor(target, x)
+    _same_shape("binary_cross_entropy", x, target)
+    if np.any((x.data < 0) | (x.data > 1)):
+        raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
+    loss = -(target * x.log().clamp(min=-100) + (1 - target) * (1 - x).log().clamp(min=-100))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(x: Tensor, target: Any, weight: Tensor | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """BCE on logits, fused and stable: ℓ = max(x, 0) − x·y + log(1 + e^(−|x|)) (finite at ±100);
+    with pos_weight p: ℓ = (1 − y)·x + (1 + (p − 1)·y)·softplus(−x)."""
+    target = _as_tensor(target, x)
+    _same_shape("binary_cross_entropy_with_logits", x, target)
+    p = Tensor._make(np.ones((), dtype=x.dtype)) if pos_weight is None else _as_tensor(pos_weight, x)
+    loss = loss_ops.BCEWithLogits.apply(x, target, p.expand(x.shape))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def kl_div(x: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL divergence with x = log q: ℓ = y·(log y − x) (0 where y = 0), or e^t·(t − x) if log_target.
+
+    reduction='batchmean' divides the sum by the batch size (the mathematically correct KL)."""
+    target = _as_tensor(target, x)
+    _same_shape("kl_div", x, target)
+    if log_target:
+        loss = target.exp() * (target - x)
+    else:
+        log_y = Tensor._make(np.log(np.where(target.data > 0, target.data, 1.0)))
+        loss = target * (log_y - x)
+    if reduction == "batchmean":
+        return loss.sum() / float(x.shape[0] if x.ndim else 1)
+    return _reduce(loss, reduction, "kl_div")
+
+
+def multi_margin_loss(x: Tensor, target: Any, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
+                      reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss (the SVM loss): ℓ_i = (1/C) Σ_{j≠t_i} w[t_i]·max(0, margin − x_i[t_i] + x_i[j])^p."""
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: only p = 1 or 2 are supported, got {p}")
+    x2 = x.unsqueeze(0) if x.ndim == 1 else x
+    if x2.ndim != 2:
+        raise ShapeError(f"multi_margin_loss: expected input of shape (N, C) or (C,), got {x.shape}")
+    t, _ = _index_targets("multi_margin_loss", x2, target, ignore_index=-(1 << 62))
+    C = x2.shape[1]
+    correct = x2.gather(1, t[:, None])
+    others = Tensor._make((np.arange(C)[None, :] != t[:, None]).astype(x2.dtype))
+    hinge = (margin - correct + x2).relu() ** p * others
+    if weight is not None:
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        hinge = hinge * Tensor._make(w[t][:, None].astype(x2.dtype))
+    per = hinge.sum(1) / C
+    if x.ndim == 1 and reduction == "none":
+        return per.squeeze(0)
+    return _reduce(per, reduction, "multi_margin_loss")

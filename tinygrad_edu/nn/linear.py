@@ -1,0 +1,88 @@
+"""Dense layers: ``Identity``, ``Linear`` (y = x Wᵀ + b) and ``Flatten``."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor
+from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from . import init
+from .module import Module, Parameter
+
+
+def check_input(layer: str, ok: bool, expected: str, x: Tensor) -> None:
+    """Raise a ValueError naming the layer, what it expected and the shape it got."""
+    if not ok:
+        raise ValueError(f"{layer}: expected input with {expected}, got shape {tuple(x.shape)}")
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder layer)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = x."""
+        return x
+
+
+class Linear(Module):
+    r"""Fully connected layer: the source documents' dense layer y = f(Wx + b) without f.
+
+    Forward:  y = x Wᵀ + b,   x: (*, in_features), W: (out_features, in_features), b: (out_features,)
+    Init (PyTorch's): W ~ kaiming_uniform(a=√5), i.e. U(−1/√in, 1/√in); b ~ U(−1/√in, 1/√in).
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(empty_parameter((out_features, in_features), dtype))
+        self.bias = Parameter(empty_parameter((out_features,), dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation (see the class docstring)."""
+        reset_fan_in_uniform(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = x Wᵀ + b."""
+        check_input("Linear", x.ndim >= 1 and x.shape[-1] == self.in_features,
+                    f"last dim {self.in_features}", x)
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+def empty_parameter(shape: tuple[int, ...], dtype: Any = None) -> Tensor:
+    """A zero tensor of ``shape`` (float32 by default) for a parameter that init fills next."""
+    return Tensor._make(np.zeros(shape, dtype=dtypes.default_float if dtype is None else dtypes.as_dtype(dtype)))
+
+
+def reset_fan_in_uniform(weight: Tensor, bias: Tensor | None) -> None:
+    """Linear/Conv default init: W ~ kaiming_uniform(a=√5), b ~ U(−1/√fan_in, 1/√fan_in)."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
+
+
+class Flatten(Module):
+    """Merge dims ``start_dim`` … ``end_dim`` into one (default: all but the batch dim)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = x.flatten(start_dim, end_dim)."""
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

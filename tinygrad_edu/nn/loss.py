@@ -1,0 +1,111 @@
+"""Loss modules: each stores its options and calls the matching ``F`` function (formulas there).
+
+``reduction`` is 'mean' (default), 'sum' or 'none' (one loss per element or sample).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        if reduction not in ("mean", "sum", "none", "batchmean"):
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        self.reduction = reduction
+
+
+class MSELoss(_Loss):
+    """MSE = (1/n) Σ (y_i − ŷ_i)²."""
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Mean squared error of ``input`` against ``target``."""
+        return F.mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """(1/n) Σ |y_i − ŷ_i|."""
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Mean absolute error."""
+        return F.l1_loss(input, target, self.reduction)
+
+
+class NLLLoss(_Loss):
+    """ℓ_i = −w[t_i]·log p[i, t_i] of log-probabilities (e.g. LogSoftmax outputs)."""
+
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Negative log-likelihood of the target classes."""
+        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy of logits: class indices (sparse categorical CE) or class probabilities."""
+
+    def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """−log softmax(input)[target] (see ``F.cross_entropy``)."""
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+
+
+class BCELoss(_Loss):
+    """BCE = −(1/n) Σ [y log ŷ + (1 − y) log(1 − ŷ)] on probabilities ŷ (logs clamped at −100)."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = weight
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Binary cross-entropy of probabilities."""
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """BCE on logits, fused and stable: max(x, 0) − x·y + log(1 + e^(−|x|)); ``pos_weight`` scales positives."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None) -> None:
+        super().__init__(reduction)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Binary cross-entropy of logits."""
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+
+
+class KLDivLoss(_Loss):
+    """KL(y ‖ q) with input log q: y·(log y − log q); ``log_target`` if the target is log y."""
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Pointwise KL divergence, reduced."""
+        return F.kl_div(input, target, self.reduction, self.log_target)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge (SVM) loss: (1/C) Σ_{j≠t} max(0, margin − x_t + x_j)^p."""
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginLoss: only p = 1 or 2 are supported, got {p}")
+        self.p, self.margin, self.weight = p, margin, weight
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """Hinge loss of the scores ``input`` (N, C) against class indices."""
+        return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)

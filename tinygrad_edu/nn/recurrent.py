@@ -1,0 +1,213 @@
+r"""Recurrent layers: RNN (tanh or ReLU), LSTM, GRU, with PyTorch's names, shapes and gate orders.
+
+Every layer k holds ``weight_ih_l{k}`` (G·H, input), ``weight_hh_l{k}`` (G·H, H),
+``bias_ih_l{k}`` and ``bias_hh_l{k}`` (G·H,), where G is the number of gates (RNN 1,
+LSTM 4, GRU 3) stacked in PyTorch's order; all initialised U(−1/√H, 1/√H).
+
+How the computation is organised (the same in all three): the input projection
+x_t W_ihᵀ + b_ih of *all* time steps is one matrix product (T·B rows at once); only the
+recurrent part h_{t−1} W_hhᵀ remains in the per-step loop, which stays a few lines long.
+
+Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initial states
+(num_layers, B, H) default to zeros; the result is ``(output, h_n)`` (LSTM:
+``(output, (h_n, c_n))``) with output (T, B, H): the last layer's h_t at every step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, stack
+from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from . import init
+from .linear import check_input, empty_parameter
+from .module import Module, Parameter
+
+
+class _RNNBase(Module):
+    """Parameters, shape handling and the layer loop shared by RNN, LSTM and GRU."""
+
+    gates = 1
+    state_count = 1  # LSTM carries (h, c)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if bidirectional:
+            raise NotImplementedError(f"{name}: bidirectional=True is not supported")
+        if num_layers < 1:
+            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), False
+        rows = self.gates * hidden_size
+        for k in range(num_layers):
+            cols = input_size if k == 0 else hidden_size
+            setattr(self, f"weight_ih_l{k}", Parameter(empty_parameter((rows, cols), dtype)))
+            setattr(self, f"weight_hh_l{k}", Parameter(empty_parameter((rows, hidden_size), dtype)))
+            if bias:
+                setattr(self, f"bias_ih_l{k}", Parameter(empty_parameter((rows,), dtype)))
+                setattr(self, f"bias_hh_l{k}", Parameter(empty_parameter((rows,), dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Every weight and bias ~ U(−1/√H, 1/√H) (PyTorch's default)."""
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def _layer(self, k: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        get = self._parameters.get
+        return get(f"weight_ih_l{k}"), get(f"weight_hh_l{k}"), get(f"bias_ih_l{k}"), get(f"bias_hh_l{k}")
+
+    def _initial_states(self, hx: Any, batch: int, batched: bool, dtype: np.dtype) -> list[Tensor]:
+        """One (num_layers, B, H) tensor per carried state, zeros when not given."""
+        name = type(self).__name__
+        expected = (self.num_layers, batch, self.hidden_size) if batched else (self.num_layers, self.hidden_size)
+        if hx is None:
+            return [Tensor._make(np.zeros((self.num_layers, batch, self.hidden_size), dtype=dtype))] * self.state_count
+        states = list(hx) if self.state_count > 1 else [hx]
+        if len(states) != self.state_count:
+            raise ValueError(f"{name}: expected {self.state_count} initial states, got {len(states)}")
+        for s in states:
+            if tuple(s.shape) != expected:
+                raise ValueError(f"{name}: expected initial state of shape {expected}, got shape {tuple(s.shape)}")
+        return [s if batched else s.unsqueeze(1) for s in states]
+
+    def _input_projection(self, x: Tensor, k: int) -> Tensor:
+        """x_t W_ihᵀ + b for all time steps in one matmul: (T, B, I) -> (T, B, G·H)."""
+        w_ih, _, b_ih, b_hh = self._layer(k)
+        projection = x @ w_ih.T
+        return projection if b_ih is None else projection + self._folded_bias(b_ih, b_hh)
+
+    def _folded_bias(self, b_ih: Tensor, b_hh: Tensor) -> Tensor:
+        """The bias added to the input projection (RNN, LSTM: both biases, they are simply summed)."""
+        return b_ih + b_hh
+
+    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        """Run every layer over the sequence; returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``)."""
+        name = type(self).__name__
+        check_input(name, x.ndim in (2, 3) and x.shape[-1] == self.input_size,
+                    f"last dim {self.input_size} (input_size) and 2 or 3 dims", x)
+        batched = x.ndim == 3
+        if not batched:
+            x = x.unsqueeze(1)
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        initial = self._initial_states(hx, x.shape[1], batched, x.dtype)
+        finals: list[list[Tensor]] = []
+        for k in range(self.num_layers):
+            _, w_hh, _, b_hh = self._layer(k)
+            w_hh_t = w_hh.T  # transposed once per layer, not once per step
+            states = [s[k] for s in initial]
+            outputs = []
+            for projected in ops.Unbind.apply(self._input_projection(x, k), dim=0):
+                states = self._step(projected, states, w_hh_t, b_hh)
+                outputs.append(states[0])
+            x = stack(outputs, 0)
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+            finals.append(states)
+        final = [stack([f[i] for f in finals], 0) for i in range(self.state_count)]
+        if not batched:
+            x, final = x.squeeze(1), [s.squeeze(1) for s in final]
+        elif self.batch_first:
+            x = x.transpose(0, 1)
+        return x, (tuple(final) if self.state_count > 1 else final[0])
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        return s
+
+
+class RNN(_RNNBase):
+    r"""Elman RNN, the source documents' recurrent layer:
+
+        h_t = f(W x_t + U h_{t−1} + b),   f = tanh (default) or ReLU
+
+    with W = ``weight_ih_l{k}``, U = ``weight_hh_l{k}`` and b = ``bias_ih_l{k} + bias_hh_l{k}``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r} (use 'tanh' or 'relu')")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self.nonlinearity = nonlinearity
+
+    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        pre = projected + states[0] @ w_hh_t  # W x_t + b (precomputed) + U h_{t−1}
+        return [pre.tanh() if self.nonlinearity == "tanh" else pre.relu()]
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
+
+
+class LSTM(_RNNBase):
+    r"""Long short-term memory, gates in PyTorch's order i, f, g, o:
+
+        i_t = σ(W_ii x_t + b_ii + W_hi h_{t−1} + b_hi)        input gate
+        f_t = σ(W_if x_t + b_if + W_hf h_{t−1} + b_hf)        forget gate
+        g_t = tanh(W_ig x_t + b_ig + W_hg h_{t−1} + b_hg)     candidate cell
+        o_t = σ(W_io x_t + b_io + W_ho h_{t−1} + b_ho)        output gate
+        c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t
+        h_t = o_t ⊙ tanh(c_t)
+
+    ``weight_ih_l{k}`` = [W_ii | W_if | W_ig | W_io] stacked by rows (4H, input), likewise
+    ``weight_hh_l{k}`` and the biases.
+    """
+
+    gates = 4
+    state_count = 2
+
+    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        h, c = states
+        i, f, g, o = (projected + h @ w_hh_t).chunk(4, 1)
+        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+        h = o.sigmoid() * c.tanh()
+        return [h, c]
+
+
+class GRU(_RNNBase):
+    r"""Gated recurrent unit, gates in PyTorch's order r, z, n:
+
+        r_t = σ(W_ir x_t + b_ir + W_hr h_{t−1} + b_hr)               reset gate
+        z_t = σ(W_iz x_t + b_iz + W_hz h_{t−1} + b_hz)               update gate
+        n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))     candidate
+        h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}
+
+    b_hn sits inside r_t ⊙ (…), so here only b_ih joins the input projection.
+    """
+
+    gates = 3
+
+    def _folded_bias(self, b_ih: Tensor, b_hh: Tensor) -> Tensor:
+        return b_ih
+
+    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        (h,) = states
+        recurrent = h @ w_hh_t if b_hh is None else h @ w_hh_t + b_hh
+        x_r, x_z, x_n = projected.chunk(3, 1)
+        h_r, h_z, h_n = recurrent.chunk(3, 1)
+        r = (x_r + h_r).sigmoid()
+        z = (x_z + h_z).sigmoid()
+        n = (x_n + r * h_n).tanh()
+        return [(1 - z) * n + z * h]

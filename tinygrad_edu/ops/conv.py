@@ -1,0 +1,189 @@
+r"""Convolution and pooling, with backward passes that are themselves differentiable.
+
+Notation as in ``ops/elementwise.py``; shapes N batch, C input channels, O output channels,
+(H, W) input, (kh, kw) kernel, (OH, OW) output; stride s, padding p, dilation d.
+
+Convolution is linear in x and in w, so its derivatives are again convolutions. Three
+Functions call each other in their backward passes (DeZero's ``functions_conv`` idea),
+which makes conv twice differentiable:
+
+    Conv2d(x, w)            y  = x ⋆ w                      (cross-correlation)
+    Conv2dGradInput(g, w)   ∂L/∂x = g ⋆ᵀ w                  (a transposed convolution)
+    Conv2dGradWeight(x, g)  ∂L/∂w = Σ_n x ⋆ g               (correlate input with gradient)
+
+Pooling likewise: ``AvgPool2d`` and ``AvgPool2dGrad`` are each other's adjoints, and
+``MaxPool2dGrad`` (scatter to the winning positions) has ``gather`` as its backward.
+Every forward computes on NumPy arrays through ``tinygrad_edu.backend`` (NumPy or C).
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.function import Function
+
+# ---- convolution: Conv2d Conv2dGradInput Conv2dGradWeight -------------------------------
+
+
+class Conv2d(Function):
+    r"""2-D convolution (cross-correlation, groups = 1, no bias).
+
+    Forward:   y[n, o, i, j] = Σ_{c, a, b} w[o, c, a, b] · x_pad[n, c, i·s_h + a·d_h, j·s_w + b·d_w]
+    Backward:  ∂L/∂x = conv2d_grad_input(g, w)      (transposed convolution of g by w)
+               ∂L/∂w = conv2d_grad_weight(x, g)     (Σ_n correlation of x with g)
+    """
+
+    formula = ("conv_transpose(g, w)", "conv_grad_weight(x, g)")
+
+    @staticmethod
+    def forward(ctx, x, w, *, stride, padding, dilation):
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation)
+        ctx.save_for_backward(x, w)
+        return backend.conv2d(x.data, w.data, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        grad_x = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_x = Conv2dGradInput.apply(grad_output, w, input_hw=x.shape[2:], **ctx.conf)
+        if ctx.needs_input_grad[1]:
+            grad_w = Conv2dGradWeight.apply(x, grad_output, kernel_hw=w.shape[2:], **ctx.conf)
+        return grad_x, grad_w
+
+
+class Conv2dGradInput(Function):
+    r"""∂L/∂x of Conv2d: the transposed convolution (ConvTranspose2d) of gy by w.
+
+    Forward:   y = Aᵀ_w gy,  where A_w x = conv2d(x, w)  (y has the input's shape (N, C, H, W))
+    Backward:  ∂L/∂gy = conv2d(g, w)
+               ∂L/∂w  = conv2d_grad_weight(g, gy)
+    """
+
+    formula = ("conv2d(g, w)", "conv_grad_weight(g, gy)")
+
+    @staticmethod
+    def forward(ctx, gy, w, *, input_hw, stride, padding, dilation):
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation)
+        ctx.save_for_backward(gy, w)
+        return backend.conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        gy, w = ctx.saved_tensors
+        grad_gy = grad_w = None
+        if ctx.needs_input_grad[0]:
+            grad_gy = Conv2d.apply(grad_output, w, **ctx.conf)
+        if ctx.needs_input_grad[1]:
+            grad_w = Conv2dGradWeight.apply(grad_output, gy, kernel_hw=w.shape[2:], **ctx.conf)
+        return grad_gy, grad_w
+
+
+class Conv2dGradWeight(Function):
+    r"""∂L/∂w of Conv2d, as a function of the input x and the output gradient gy.
+
+    Forward:   y[o, c, a, b] = Σ_{n, i, j} gy[n, o, i, j] · x_pad[n, c, i·s_h + a·d_h, j·s_w + b·d_w]
+    Backward:  ∂L/∂x  = conv2d_grad_input(gy, g)
+               ∂L/∂gy = conv2d(x, g)
+    """
+
+    formula = ("conv_transpose(gy, g)", "conv2d(x, g)")
+
+    @staticmethod
+    def forward(ctx, x, gy, *, kernel_hw, stride, padding, dilation):
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation)
+        ctx.save_for_backward(x, gy)
+        return backend.conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, gy = ctx.saved_tensors
+        grad_x = grad_gy = None
+        if ctx.needs_input_grad[0]:
+            grad_x = Conv2dGradInput.apply(gy, grad_output, input_hw=x.shape[2:], **ctx.conf)
+        if ctx.needs_input_grad[1]:
+            grad_gy = Conv2d.apply(x, grad_output, **ctx.conf)
+        return grad_x, grad_gy
+
+
+# ---- pooling: MaxPool2d MaxPool2dGrad AvgPool2d AvgPool2dGrad ------------------------------
+
+
+class MaxPool2d(Function):
+    r"""Max pooling; returns (y, indices) where indices are flat positions h·W + w.
+
+    Forward:   y[n, c, i, j] = max_{a,b} x_pad[n, c, i·s_h + a·d_h, j·s_w + b·d_w]   (padding −∞)
+    Backward:  ∂L/∂x = g scattered (added) to the winning positions of each window
+    """
+
+    formula = ("scatter_add(g, argmax)",)
+
+    @staticmethod
+    def forward(ctx, x, *, kernel_hw, stride, padding, dilation):
+        y, indices = backend.max_pool2d(x.data, kernel_hw, stride, padding, dilation)
+        ctx.indices, ctx.input_shape = indices, x.shape
+        return y, indices
+
+    @staticmethod
+    def backward(ctx, grad_output, _grad_indices):
+        return MaxPool2dGrad.apply(grad_output, indices=ctx.indices, input_shape=ctx.input_shape)
+
+
+class MaxPool2dGrad(Function):
+    r"""The adjoint of max pooling's selection: scatter gy to the given flat positions.
+
+    Forward:   y[n, c, p] = Σ_{(i, j): indices[n, c, i, j] = p} gy[n, c, i, j]
+    Backward:  ∂L/∂gy = g gathered at the indices
+    """
+
+    formula = ("gather(g, indices)",)
+
+    @staticmethod
+    def forward(ctx, gy, *, indices, input_shape):
+        ctx.indices = indices
+        return backend.max_pool2d_grad(gy.data, indices, tuple(input_shape))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        N, C = ctx.indices.shape[:2]
+        flat = grad_output.reshape(N, C, -1).gather(2, ctx.indices.reshape(N, C, -1))
+        return flat.reshape(ctx.indices.shape)
+
+
+class AvgPool2d(Function):
+    r"""Average pooling.
+
+    Forward:   y[n, c, i, j] = (1/D) Σ_{a,b} x_pad[n, c, i·s_h + a, j·s_w + b]
+               D = kh·kw, or the number of real (unpadded) pixels if count_include_pad=False
+    Backward:  ∂L/∂x = avg_pool2d_grad(g): each window spreads g / D over its pixels
+    """
+
+    formula = ("avg_pool2d_grad(g)",)
+
+    @staticmethod
+    def forward(ctx, x, *, kernel_hw, stride, padding, count_include_pad=True):
+        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad)
+        ctx.input_shape = x.shape
+        return backend.avg_pool2d(x.data, kernel_hw, stride, padding, count_include_pad)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return AvgPool2dGrad.apply(grad_output, input_shape=ctx.input_shape, **ctx.conf)
+
+
+class AvgPool2dGrad(Function):
+    r"""The adjoint of average pooling.
+
+    Forward:   y = Aᵀ gy, where A x = avg_pool2d(x)
+    Backward:  ∂L/∂gy = avg_pool2d(g)
+    """
+
+    formula = ("avg_pool2d(g)",)
+
+    @staticmethod
+    def forward(ctx, gy, *, input_shape, kernel_hw, stride, padding, count_include_pad=True):
+        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad)
+        return backend.avg_pool2d_grad(gy.data, tuple(input_shape), kernel_hw, stride, padding, count_include_pad)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return AvgPool2d.apply(grad_output, **ctx.conf)
