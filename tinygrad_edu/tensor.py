@@ -614,12 +614,15 @@ class Tensor:
         """``out[i][j] = self[i][index[i][j]]`` along ``dim`` (torch.gather)."""
         idx = _to_array(index, dtypes.int64)
         d = _dim(dim, self.ndim, "gather")
-        if idx.ndim != self.ndim or (idx.size and (idx.min() < -self.shape[d] or idx.max() >= self.shape[d])):
+        size = self.shape[d] if self.ndim else 1  # a 0-d tensor has one element along its dim 0
+        if idx.ndim != self.ndim or (idx.size and (idx.min() < -size or idx.max() >= size)):
             raise IndexError(f"gather: index of shape {idx.shape} does not fit dim {d} of shape {self.shape}")
         return ops.Gather.apply(self, dim=d, index=idx)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into ``chunks`` nearly equal pieces along ``dim``."""
+        if chunks < 1:
+            raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
         size = -(-self.shape[_dim(dim, self.ndim, "chunk")] // chunks)
         return self.split(max(size, 1), dim)
 
@@ -648,7 +651,10 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         return np.array(data, dtype=dtypes.as_dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
-    array = np.array(data)
+    try:
+        array = np.array(data)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"tensor: cannot make a tensor from this data: {err}") from None
     if array.dtype == np.float64:
         return array.astype(dtypes.default_float)
     if array.dtype.kind in "iu":

@@ -7,6 +7,8 @@ vector (promoted to a matrix for the product, and its dim removed from the resul
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import backend
 from ..autograd.function import Function
 
@@ -25,15 +27,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        if x.ndim == 0 or w.ndim == 0:
-            raise ValueError(f"matmul: both operands need at least 1 dim, got shapes {x.shape} and {w.shape}")
-        k_x = x.shape[-1]
-        k_w = w.shape[0] if w.ndim == 1 else w.shape[-2]
-        if k_x != k_w:
-            raise ValueError(
-                f"matmul: shapes {x.shape} and {w.shape} cannot be multiplied "
-                f"(inner dims {k_x} and {k_w} differ)"
-            )
+        _check_shapes(x.shape, w.shape)
         ctx.save_for_backward(x, w)
         return backend.matmul(x.data, w.data)
 
@@ -50,3 +44,21 @@ class MatMul(Function):
         if ctx.needs_input_grad[1]:
             grad_w = (x2.mT @ g).sum_to(w2.shape).reshape(w.shape)
         return grad_x, grad_w
+
+
+def _check_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> None:
+    """Raise ShapeError naming both shapes unless ``np.matmul`` accepts them."""
+    from ..tensor import ShapeError  # imported here: tensor.py imports the ops
+
+    def fail(reason: str) -> None:
+        raise ShapeError(f"matmul: shapes {x_shape} and {w_shape} cannot be multiplied ({reason})")
+
+    if not x_shape or not w_shape:
+        fail("both operands need at least 1 dim")
+    k_x, k_w = x_shape[-1], (w_shape[0] if len(w_shape) == 1 else w_shape[-2])
+    if k_x != k_w:
+        fail(f"inner dims {k_x} and {k_w} differ")
+    try:
+        np.broadcast_shapes(x_shape[:-2], w_shape[:-2])
+    except ValueError:
+        fail(f"batch dims {x_shape[:-2]} and {w_shape[:-2]} do not broadcast")
