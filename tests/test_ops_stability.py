@@ -1,0 +1,61 @@
+"""Numerical stability at extreme inputs: ±1000 give finite values, gradients and second
+derivatives, equal to PyTorch's, in float32 and float64 (the value checks at ±1000 written
+from the formulas are in test_formulas.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.autograd import grad
+from tinygrad_edu.testing import assert_matches_torch
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+EXTREME = np.array([[1000.0, -1000.0, 0.0, 999.0], [-1000.0, -1000.0, -999.0, 5.0], [88.0, 89.0, 710.0, -710.0]])
+
+STABLE_OPS = {
+    "sigmoid": (lambda x: x.sigmoid(), None),
+    "tanh": (lambda x: x.tanh(), None),
+    "logsumexp": (lambda x: x.logsumexp(-1), None),
+    "logsumexp_all": (lambda x: x.logsumexp((0, 1)), None),
+    "log_softmax": (lambda x: x.log_softmax(-1), None),
+    "log_softmax_dim0": (lambda x: x.log_softmax(0), None),
+    "softmax": (lambda x: x.softmax(-1), None),
+    "gelu": (lambda x: x.gelu(), lambda x: torch.nn.functional.gelu(x)),
+    "gelu_tanh": (lambda x: x.gelu(approximate="tanh"), lambda x: torch.nn.functional.gelu(x, approximate="tanh")),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", STABLE_OPS)
+def test_extreme_inputs_match_torch_and_stay_finite(name, dtype, backend):
+    fn, torch_fn = STABLE_OPS[name]
+    x = EXTREME.astype(dtype)
+    assert_matches_torch(fn, torch_fn or fn, x, dtype=dtype)
+    t = tg.tensor(x, requires_grad=True)
+    y = fn(t)
+    (g,) = grad(y, t, tg.tensor(np.ones(y.shape, dtype=dtype)), create_graph=True)
+    (gg,) = grad((g * g).sum(), t)
+    for what, value in (("value", y), ("gradient", g), ("second derivative", gg)):
+        assert value.dtype == dtype, f"{name}: {what} is {value.dtype}"
+        assert np.all(np.isfinite(value.data)), f"{name}: {what} is not finite at ±1000: {value.data}"
+
+
+def test_sigmoid_saturates_exactly_as_the_formula_says():
+    # σ(1000) = 1 and σ(−1000) = e^−1000 (0 in floating point); σ' = σ(1 − σ) is 0 at both ends
+    x = tg.tensor(np.array([1000.0, -1000.0, -30.0]), requires_grad=True)
+    y = x.sigmoid()
+    np.testing.assert_allclose(y.data, [1.0, 0.0, np.exp(-30.0) / (1 + np.exp(-30.0))], rtol=1e-14)
+    (g,) = grad(y.sum(), x)
+    np.testing.assert_allclose(g.data, [0.0, 0.0, np.exp(-30.0) / (1 + np.exp(-30.0)) ** 2], rtol=1e-12, atol=0)
+
+
+def test_log_softmax_at_1000_equals_the_shifted_formula():
+    # log_softmax(x)_i = (x_i − m) − log Σ_j e^(x_j − m), with m = max x: exact at any scale
+    x = np.array([1000.0, 998.0, -1000.0])
+    shifted = x - x.max()
+    expected = shifted - np.log(np.sum(np.exp(shifted)))
+    np.testing.assert_allclose(tg.tensor(x).log_softmax(0).data, expected, rtol=1e-12, atol=1e-12)  # 1000·ε rounding
