@@ -156,10 +156,6 @@ class RNN(_RNNBase):
         pre = projected + states[0] @ w_hh_t  # W x_t + b (precomputed) + U h_{t−1}
         return [pre.tanh() if self.nonlinearity == "tanh" else pre.relu()]
 
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity}"
-
 
 class LSTM(_RNNBase):
     r"""Long short-term memory, gates in PyTorch's order i, f, g, o:

@@ -1,0 +1,132 @@
+"""RNN, LSTM and GRU against PyTorch: parameter names, shapes and init; outputs, final
+states and every gradient over num_layers, batch_first, bias, initial states, unbatched
+input; the cell formulas written out in NumPy; bad shapes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from test_nn_layers import DTYPES, compare_with_torch
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn
+
+torch = pytest.importorskip("torch")
+
+KINDS = ["RNN", "RNN_relu", "LSTM", "GRU"]
+
+
+def _pair(kind: str, *args, **kwargs):
+    if kind == "RNN_relu":
+        kwargs["nonlinearity"] = "relu"
+        kind = "RNN"
+    return getattr(nn, kind)(*args, **kwargs), getattr(torch.nn, kind)(*args, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", [dict(), dict(num_layers=2, batch_first=True), dict(bias=False)], ids=str)
+def test_recurrent_matches_torch(kind, options, dtype):
+    ours, theirs = _pair(kind, 3, 4, **options)
+    rng = np.random.default_rng(0)
+    shape = (2, 5, 3) if options.get("batch_first") else (5, 2, 3)
+    compare_with_torch(ours, theirs, [rng.standard_normal(shape).astype(dtype)], dtype)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_recurrent_with_initial_states_matches_torch(kind):
+    ours, theirs = _pair(kind, 3, 4, num_layers=2)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4, 2, 3))
+    states = [rng.standard_normal((2, 2, 4)) for _ in range(2 if kind == "LSTM" else 1)]
+    theirs = theirs.double()
+    ours.double().load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    t_states = [torch.tensor(s, requires_grad=True) for s in states]
+    g_states = [tg.tensor(s, requires_grad=True) for s in states]
+    t_out, t_final = theirs(torch.tensor(x), tuple(t_states) if kind == "LSTM" else t_states[0])
+    g_out, g_final = ours(tg.tensor(x), tuple(g_states) if kind == "LSTM" else g_states[0])
+    np.testing.assert_allclose(g_out.data, t_out.detach().numpy(), rtol=1e-7)
+    t_final = t_final if isinstance(t_final, tuple) else (t_final,)
+    g_final = g_final if isinstance(g_final, tuple) else (g_final,)
+    for t, g in zip(t_final, g_final):
+        np.testing.assert_allclose(g.data, t.detach().numpy(), rtol=1e-7)
+    (t_out.sum() + sum(t.sum() * 0.5 for t in t_final)).backward()
+    (g_out.sum() + sum(g.sum() * 0.5 for g in g_final)).backward()
+    for t, g in zip(t_states, g_states):
+        np.testing.assert_allclose(g.grad.data, t.grad.numpy(), rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unbatched_input_matches_torch(kind):
+    ours, theirs = _pair(kind, 3, 4)
+    compare_with_torch(ours, theirs, [np.random.default_rng(2).standard_normal((6, 3))], np.float64)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_parameter_names_shapes_init_and_repr_like_torch(kind):
+    tg.manual_seed(0)
+    ours, theirs = _pair(kind, 5, 20, num_layers=2, batch_first=True)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    bound = 1 / math.sqrt(20)
+    values = np.concatenate([p.data.ravel() for p in ours.parameters()])
+    assert np.abs(values).max() <= bound and np.abs(values).max() > 0.95 * bound
+    assert repr(ours) == repr(theirs)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-z))
+
+
+def test_rnn_cell_formula_literally():
+    """h_t = tanh(W x_t + U h_{t−1} + b) with W = weight_ih, U = weight_hh, b = b_ih + b_hh."""
+    rnn = nn.RNN(3, 4).double()
+    x = np.random.default_rng(3).standard_normal((5, 1, 3))
+    W, U = rnn.weight_ih_l0.data, rnn.weight_hh_l0.data
+    b = rnn.bias_ih_l0.data + rnn.bias_hh_l0.data
+    h = np.zeros((1, 4))
+    expected = []
+    for t in range(5):
+        h = np.tanh(x[t] @ W.T + h @ U.T + b)
+        expected.append(h)
+    out, h_n = rnn(tg.tensor(x))
+    np.testing.assert_allclose(out.data, np.stack(expected), rtol=1e-12)
+    np.testing.assert_allclose(h_n.data[0], h, rtol=1e-12)
+
+
+def test_lstm_gate_equations_literally():
+    """i, f, g, o from the stacked weights in PyTorch's order; c = f c + i g; h = o tanh(c)."""
+    lstm = nn.LSTM(3, 2).double()
+    x = np.random.default_rng(4).standard_normal((4, 1, 3))
+    W, U = lstm.weight_ih_l0.data, lstm.weight_hh_l0.data
+    b = lstm.bias_ih_l0.data + lstm.bias_hh_l0.data
+    h, c = np.zeros((1, 2)), np.zeros((1, 2))
+    for t in range(4):
+        z = x[t] @ W.T + h @ U.T + b
+        i, f, g, o = _sigmoid(z[:, 0:2]), _sigmoid(z[:, 2:4]), np.tanh(z[:, 4:6]), _sigmoid(z[:, 6:8])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    _, (h_n, c_n) = lstm(tg.tensor(x))
+    np.testing.assert_allclose(h_n.data[0], h, rtol=1e-12)
+    np.testing.assert_allclose(c_n.data[0], c, rtol=1e-12)
+
+
+def test_recurrent_bad_input_and_options():
+    with pytest.raises(ValueError, match=r"LSTM: expected input with last dim 3 .*got shape \(5, 2, 4\)"):
+        nn.LSTM(3, 4)(tg.randn(5, 2, 4))
+    with pytest.raises(ValueError, match=r"GRU: expected initial state of shape \(1, 2, 4\), got shape \(1, 3, 4\)"):
+        nn.GRU(3, 4)(tg.randn(5, 2, 3), tg.randn(1, 3, 4))
+    with pytest.raises(NotImplementedError, match="bidirectional"):
+        nn.LSTM(3, 4, bidirectional=True)
+    with pytest.raises(ValueError, match="nonlinearity"):
+        nn.RNN(3, 4, nonlinearity="sigmoid")
+
+
+def test_long_sequence_backward_is_linear_in_length():
+    """A 300-step LSTM backward runs (no recursion limit, one input-projection matmul)."""
+    lstm = nn.LSTM(2, 3)
+    out, _ = lstm(tg.randn(300, 1, 2))
+    out[-1].sum().backward()
+    assert lstm.weight_ih_l0.grad.shape == (12, 2)
