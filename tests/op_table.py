@@ -124,18 +124,9 @@ def _torch_f() -> Any:
     return torch.nn.functional
 
 
-def _pad_widths(x_ndim: int) -> tuple[tuple[int, int], ...]:
-    """Pad the last dim by (1, 2) and the one before by (0, 1) (F.pad lists them last dim first)."""
-    widths = [(0, 0)] * x_ndim
-    widths[-1] = (1, 2)
-    if x_ndim > 1:
-        widths[-2] = (0, 1)
-    return tuple(widths)
-
-
-def _torch_pad(x: Any, value: float = 0.0) -> Any:
-    flat = [w for pair in reversed(_pad_widths(x.ndim)) for w in pair]
-    return _torch_f().pad(x, flat, value=value)
+def _pad_arg(x_ndim: int) -> tuple[int, ...]:
+    """F.pad's argument (last dim first): the last dim by (1, 2), the one before by (0, 1) if it exists."""
+    return (1, 2, 0, 1) if x_ndim > 1 else (1, 2)
 
 
 # ---- the table -----------------------------------------------------------------------
@@ -325,10 +316,10 @@ OP_TABLE: tuple[OpCase, ...] = (
     OpCase("split_sizes", lambda x: x.split([1, 3], -1), ops=("GetItem",), family=M, samples=(((2, 4),), ((4,),))),
     OpCase("gather", lambda x: x.gather(1, GATHER_INDEX), lambda x: x.gather(1, torch.from_numpy(GATHER_INDEX)),
            ops=("Gather", "ScatterAdd"), family=M, samples=(((3, 4),),)),
-    OpCase("pad", lambda x: ops.Pad.apply(x, widths=_pad_widths(x.ndim)), _torch_pad, ops=("Pad",), family=M,
-           samples=(((3,),), ((2, 3),), ((2, 1, 2),))),
-    OpCase("pad_value", lambda x: ops.Pad.apply(x, widths=_pad_widths(x.ndim), value=1.5),
-           lambda x: _torch_pad(x, 1.5), ops=("Pad",), family=M, samples=(((2, 3),),)),
+    OpCase("pad", lambda x: tg.nn.functional.pad(x, _pad_arg(x.ndim)), lambda x: _torch_f().pad(x, _pad_arg(x.ndim)),
+           ops=("Pad",), family=M, samples=(((3,),), ((2, 3),), ((2, 1, 2),))),
+    OpCase("pad_value", lambda x: tg.nn.functional.pad(x, (2, 0), value=1.5),
+           lambda x: _torch_f().pad(x, (2, 0), value=1.5), ops=("Pad",), family=M, samples=(((2, 3),),)),
     # edge cases: 0-d tensors with dim arguments, empty tensors, integer inputs, nan/inf results
     OpCase("zero_dim_with_dims", lambda x: (x.sum(0), x.mean(-1), x.amax(0), *x.max(0), x.logsumexp(0), x.softmax(0),
                                             x.log_softmax(-1), x.squeeze(0), x.unsqueeze(-1), x[None], x[...], x.T),
