@@ -175,8 +175,9 @@ def fit(
         start = _restore(checkpoint, model, optimizer, scheduler, history)
 
     for epoch in range(start, epochs):
-        epoch_values = {"loss": _train_one_epoch(model, train_loader, loss_fn, optimizer,
-                                                 f"epoch {epoch + 1}/{epochs}", progress)}
+        train_loss, samples_per_s = _train_one_epoch(model, train_loader, loss_fn, optimizer,
+                                                     f"epoch {epoch + 1}/{epochs}", progress)
+        epoch_values = {"loss": train_loss}
         if val_loader is not None:
             val = evaluate(model, val_loader, loss_fn, metrics)
             epoch_values.update({f"val_{name}": value for name, value in val.items()})
@@ -184,8 +185,8 @@ def fit(
         if scheduler is not None:
             _step_scheduler(scheduler, epoch_values)
         if progress:
-            print(f"epoch {epoch + 1}/{epochs}: " + "  ".join(f"{k}={v:.4f}" for k, v in epoch_values.items()),
-                  flush=True)
+            print(f"epoch {epoch + 1}/{epochs}: " + "  ".join(f"{k}={v:.4f}" for k, v in epoch_values.items())
+                  + f"  ({samples_per_s:.0f} samples/s)", flush=True)
         if checkpoint is not None:
             _save_checkpoint(checkpoint, model, optimizer, scheduler, history, epoch + 1)
         for callback in callbacks:
@@ -196,8 +197,8 @@ def fit(
 
 
 def _train_one_epoch(model: Any, loader: Iterable, loss_fn: Callable, optimizer: Any, description: str,
-                     progress: bool) -> float:
-    """One pass over ``loader`` with a gradient step per batch; returns the sample-weighted mean loss."""
+                     progress: bool) -> tuple[float, float]:
+    """One pass over ``loader`` with a gradient step per batch: (sample-weighted mean loss, samples/s)."""
     model.train()
     total_loss, seen, started = 0.0, 0, time.perf_counter()
     bar = _progress_bar(loader, description) if progress else None
@@ -208,14 +209,14 @@ def _train_one_epoch(model: Any, loader: Iterable, loss_fn: Callable, optimizer:
         optimizer.step()
         total_loss += loss.item() * len(y)
         seen += len(y)
-        if bar is not None:
+        if bar is not None:  # redrawn at tqdm's pace (refresh=False), not once per batch
             rate = seen / max(time.perf_counter() - started, 1e-9)
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{rate:.0f}")
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", samples_per_s=f"{rate:.0f}", refresh=False)
     if bar is not None:
         bar.close()
     if seen == 0:
         raise ValueError("fit: the training loader yielded no batches")
-    return total_loss / seen
+    return total_loss / seen, seen / max(time.perf_counter() - started, 1e-9)
 
 
 def _progress_bar(loader: Iterable, description: str) -> Any:
