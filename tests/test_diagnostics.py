@@ -157,3 +157,31 @@ def test_saliency_of_a_trained_digits_classifier(tmp_path):
     blank = x.max(axis=0) == 0
     assert blank.any() and np.all(maps[:, blank] == 0) and np.all(maps.sum(axis=1) > 0)
     assert _read_png(save_image(maps[0].reshape(8, 8), tmp_path / "saliency.png", scale=4)).shape == (32, 32)
+
+
+def test_deep_tanh_rnn_module_vanishes_through_time_and_towards_the_first_layer():
+    """nn.RNN with three tanh layers at its default init: inputs of early steps barely reach
+    the loss, and the first layer's parameters get smaller gradients than the last's."""
+    tg.manual_seed(0)
+    rnn = tg.nn.RNN(4, 16, num_layers=3)
+    steps = {f"x{t}": tg.randn(1, 2, 4, requires_grad=True) for t in range(40)}
+    output, _ = rnn(tg.cat(list(steps.values()), 0))
+    output[-1].sum().backward()
+    by_step = grad_norms(steps)
+    assert by_step["x0"] < 1e-4 * by_step["x39"]
+    by_layer = grad_norms(rnn)
+    assert list(by_layer) == [name for name, _ in rnn.named_parameters()]
+    assert by_layer["weight_hh_l0"] < by_layer["weight_hh_l1"] < by_layer["weight_hh_l2"]
+
+
+def test_recorder_inside_fit_records_every_step():
+    tg.manual_seed(0)
+    model = tg.nn.Sequential(tg.nn.Linear(3, 8), tg.nn.Tanh(), tg.nn.Linear(8, 2))
+    x, y = tg.randn(32, 3), tg.randint(0, 2, (32,))
+    loader = tg.data.DataLoader(tg.data.TensorDataset(x, y), batch_size=8)
+    optimizer = tg.optim.SGD(model.parameters(), lr=0.1)
+    with GradNormRecorder(model) as recorder:
+        tg.train.fit(model, loader, tg.nn.CrossEntropyLoss(), optimizer, epochs=2, progress=False)
+    assert {name: len(values) for name, values in recorder.history.items()} == dict.fromkeys(
+        ["0.weight", "0.bias", "2.weight", "2.bias"], 8)  # 4 batches × 2 epochs
+    assert recorder.last() == pytest.approx(grad_norms(model), rel=1e-6)  # the last step's .grad
