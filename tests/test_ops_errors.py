@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu.autograd import grad
+from tinygrad_edu.autograd import Function, grad
 
 A, B = (2, 3), (4, 5)
 
@@ -138,3 +138,32 @@ def test_backward_of_non_scalar_names_the_shape():
     y = tg.randn(2, 3, requires_grad=True) * 2
     with pytest.raises(RuntimeError, match=r"scalar.*\(2, 3\)"):
         y.backward()
+
+
+class _NumpyBackwardSquare(Function):
+    """A custom op whose backward uses NumPy directly.
+
+    Forward:   y = x²
+    Backward:  ∂L/∂x = 2 g x      (computed on arrays: not differentiable again)
+    """
+
+    formula = ("2 * g * x",)
+    once_differentiable = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.data**2
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return 2 * grad_output.data * x.data
+
+
+def test_once_differentiable_op_works_once_and_refuses_grad_of_grad_naming_the_op():
+    x = tg.tensor([1.0, -3.0], requires_grad=True)
+    (g,) = grad(_NumpyBackwardSquare.apply(x).sum(), x)
+    np.testing.assert_array_equal(g.data, [2.0, -6.0])
+    with pytest.raises(NotImplementedError, match=r"^_NumpyBackwardSquare: .*once_differentiable"):
+        grad(_NumpyBackwardSquare.apply(x).sum(), x, create_graph=True)

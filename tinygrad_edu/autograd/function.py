@@ -44,9 +44,14 @@ class Function:
     Class attributes a subclass may set:
         formula: one short ASCII formula per differentiable input, shown by the teaching
             trace and the graph drawing (the docstring's ``Backward:`` lines say it in full).
+        once_differentiable: True when ``backward`` computes on raw arrays instead of Tensor
+            ops, so its result cannot be differentiated again; backward with
+            ``create_graph=True`` then raises NotImplementedError naming the op, instead of
+            silently returning a gradient with no graph behind it.
     """
 
     formula: ClassVar[tuple[str, ...]] = ()
+    once_differentiable: ClassVar[bool] = False
 
     # Set on every node by apply(); listed here so readers see the whole node at once.
     needs_input_grad: tuple[bool, ...]
