@@ -1,6 +1,7 @@
 """Numerical stability at extreme inputs: ±1000 give finite values, gradients and second
 derivatives, equal to PyTorch's, in float32 and float64 (the value checks at ±1000 written
-from the formulas are in test_formulas.py)."""
+from the formulas are in test_formulas.py). And the fused ops against their composite
+twins built from primitive ops (STYLE §2.7), where the composite is safe to evaluate."""
 
 from __future__ import annotations
 
@@ -59,3 +60,29 @@ def test_log_softmax_at_1000_equals_the_shifted_formula():
     shifted = x - x.max()
     expected = shifted - np.log(np.sum(np.exp(shifted)))
     np.testing.assert_allclose(tg.tensor(x).log_softmax(0).data, expected, rtol=1e-12, atol=1e-12)  # 1000·ε rounding
+
+
+COMPOSITE_TWINS = {
+    "softmax": (lambda x: x.softmax(-1), lambda x: x.exp() / x.exp().sum(-1, keepdim=True)),
+    "log_softmax": (lambda x: x.log_softmax(-1), lambda x: x - x.logsumexp(-1, keepdim=True)),
+    "log_softmax_via_log": (lambda x: x.log_softmax(0), lambda x: (x.exp() / x.exp().sum(0)).log()),
+    "logsumexp": (lambda x: x.logsumexp(1), lambda x: x.exp().sum(1).log()),
+    "sigmoid": (lambda x: x.sigmoid(), lambda x: 1.0 / (1.0 + (-x).exp())),
+    "gelu_tanh": (lambda x: x.gelu(approximate="tanh"), lambda x: 0.5 * x * (1.0 + (0.7978845608028654 * (
+        x + 0.044715 * x**3)).tanh())),
+}
+
+
+@pytest.mark.parametrize("name", COMPOSITE_TWINS)
+def test_fused_op_equals_its_composite_twin_up_to_second_derivatives(name):
+    fused, composite = COMPOSITE_TWINS[name]
+    x = tg.tensor(np.random.default_rng(3).standard_normal((3, 5)) * 3, requires_grad=True)
+    seed = tg.tensor(np.random.default_rng(4).standard_normal(fused(x).shape))
+    results = []
+    for fn in (fused, composite):
+        y = fn(x)
+        (g,) = grad(y, x, seed, create_graph=True)
+        (gg,) = grad((g * g).sum(), x)
+        results.append((y.data, g.data, gg.data))
+    for what, ours, twin in zip(("value", "gradient", "second derivative"), *results):
+        np.testing.assert_allclose(ours, twin, rtol=1e-10, atol=1e-12, err_msg=f"{name}: {what}")
