@@ -104,6 +104,7 @@ CONV2D_OPTIONS = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("options", CONV2D_OPTIONS, ids=str)
 def test_conv2d_matches_torch(backend, dtype, options):
