@@ -192,6 +192,8 @@ def check_gradgrad(tg_fn: Callable[..., Any], torch_fn: Callable[..., Any] | Non
     theirs_in = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     ours_out = [o for o in _as_list(tg_fn(*ours_in)) if o.requires_grad]
     theirs_out = [o for o in _as_list((torch_fn or tg_fn)(*theirs_in)) if o.requires_grad]
+    assert len(ours_out) == len(theirs_out), (
+        f"{len(ours_out)} differentiable outputs, torch has {len(theirs_out)}")
     seeds = [rng.standard_normal(o.shape) for o in ours_out]
     directions = [rng.standard_normal(arrays[i].shape) for i in wanted]
 

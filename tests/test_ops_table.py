@@ -38,7 +38,7 @@ def test_op_matches_torch_on_samples(case: OpCase, dtype, backend):
                      forward_only=case.forward_only, tol32=case.tol32)
 
 
-@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 @pytest.mark.parametrize("case", DRAWN, ids=_ids(DRAWN))
 def test_op_matches_torch_on_drawn_shapes(case: OpCase, backend, data):
