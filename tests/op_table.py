@@ -341,6 +341,8 @@ OP_TABLE: tuple[OpCase, ...] = (
     # matrix product
     OpCase("matmul", lambda x, w: x @ w, ops=("MatMul",), family=L, samples=MATMUL, shapes=matmul_shapes),
     OpCase("matmul_method", lambda x, w: x.matmul(w), ops=("MatMul",), family=L, samples=MATMUL[3:4]),
+    OpCase("matmul_large", lambda x, w: x @ w, ops=("MatMul",), family=L, gradcheck=False,
+           samples=(((33, 65), (65, 17)), ((2, 17, 40), (40, 9)), ((70,), (70, 3)))),  # block edges of C kernels
 )  # fmt: skip
 
 # ---- convolution and pooling (ops/conv.py), fused losses (ops/loss.py), Unbind -------------
