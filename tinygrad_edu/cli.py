@@ -248,20 +248,23 @@ def make_parser() -> argparse.ArgumentParser:
 
     t = commands.add_parser("train", help="train a model and report its test accuracy",
                             description="Train a model on the shipped digits (or MNIST files), evaluate it on the "
-                                        "test split, and write OUT/model.safetensors and OUT/metrics.json.",
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                        "test split, and write OUT/model.safetensors and OUT/metrics.json.")
     t.add_argument("--model", choices=MODELS, default=DEFAULTS["model"],
-                   help="cnn: two conv+pool layers; mlp: one hidden layer of 128; lstm: reads images row by row")
+                   help="cnn: two conv+pool layers; mlp: one hidden layer of 128; lstm: reads images row by row "
+                        "(default: %(default)s)")
     t.add_argument("--dataset", default=DEFAULTS["dataset"], metavar="digits|PATH",
                    help="'digits' (1,797 8x8 images shipped in the package) or a folder holding the four MNIST IDX "
-                        "files (raw or .gz)")
-    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training set")
-    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="samples per gradient step")
+                        "files (raw or .gz) (default: %(default)s)")
+    t.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
+                   help="passes over the training set (default: %(default)s)")
+    t.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"],
+                   help="samples per gradient step (default: %(default)s)")
     t.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"],
-                   help="update rule (sgd uses momentum 0.9)")
-    t.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate")
+                   help="update rule; sgd uses momentum 0.9 (default: %(default)s)")
+    t.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="learning rate (default: %(default)s)")
     t.add_argument("--seed", type=int, default=DEFAULTS["seed"],
-                   help="seed for initialisation and shuffling (the data split is fixed separately)")
+                   help="seed for initialisation and shuffling; the data split is fixed separately "
+                        "(default: %(default)s)")
     t.add_argument("--out", default=None, metavar="DIR",
                    help="output folder (default: runs/MODEL-DATASET) for model.safetensors, metrics.json, "
                         "checkpoint.safetensors and history.png")
