@@ -291,3 +291,28 @@ def test_torch_trained_cnn_loads_and_predicts_the_same(backend):
         expected = theirs(x).numpy()
     np.testing.assert_allclose(ours(tg.tensor(x.numpy())).data, expected, rtol=1e-4, atol=1e-5)
     assert repr(ours) == repr(theirs)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_running_stats_accumulate_independently_like_torch(momentum):
+    """Several training steps with no state copied in between, then eval: same statistics and outputs."""
+    ours, theirs = nn.BatchNorm2d(3, momentum=momentum).double(), torch.nn.BatchNorm2d(3, momentum=momentum).double()
+    rng = np.random.default_rng(5)
+    for step in range(4):
+        x = rng.standard_normal((4, 3, 2, 3)) * (step + 1) + step
+        np.testing.assert_allclose(ours(tg.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-7)
+    for name, b in theirs.named_buffers():
+        np.testing.assert_allclose(dict(ours.named_buffers())[name].data, b.numpy(), rtol=1e-12, err_msg=name)
+    ours.eval()
+    theirs.eval()
+    x = rng.standard_normal((2, 3, 2, 3))
+    np.testing.assert_allclose(ours(tg.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-7)
+
+
+def test_conv_default_init_bounds_like_torch():
+    tg.manual_seed(1)
+    conv = nn.Conv2d(4, 8, 3)
+    bound = 1 / math.sqrt(4 * 9)
+    for p in (conv.weight, conv.bias):
+        assert bound >= np.abs(p.data).max() > 0.8 * bound
+    assert conv.weight.shape == (8, 4, 3, 3) and conv.bias.shape == (8,)
