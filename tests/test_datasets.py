@@ -123,8 +123,10 @@ def test_mnist_missing_files_say_where_and_how(tmp_path):
 # ---- verified downloads from a local HTTP server -------------------------------------
 
 @pytest.fixture
-def http_root(tmp_path):
+def http_root(tmp_path, monkeypatch):
     """Serve tmp_path/'www' on 127.0.0.1 at a random port; yields (folder, base URL)."""
+    for name in ("no_proxy", "NO_PROXY"):  # never route the local server through a configured proxy
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
     www = tmp_path / "www"
     www.mkdir()
 
