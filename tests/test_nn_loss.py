@@ -227,5 +227,10 @@ def test_loss_bad_input_is_a_clear_error():
         nn.CrossEntropyLoss()(tg.randn(2, 4), tg.tensor([0, 4]))
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="avg")
+    with pytest.raises(TypeError, match="nll_loss: expected integer class indices"):
+        nn.NLLLoss()(tg.randn(2, 3), tg.tensor([0.0, 1.0]))
+    probs = PROBS.astype(np.float32)  # a float ndarray target means class probabilities, as a float tensor would
+    np.testing.assert_allclose(nn.CrossEntropyLoss()(tg.tensor(LOGITS), probs).item(),
+                               nn.CrossEntropyLoss()(tg.tensor(LOGITS), tg.tensor(PROBS)).item(), rtol=1e-6)
     with pytest.raises(ValueError, match="probabilities"):
         nn.BCELoss()(tg.tensor([1.5]), tg.tensor([1.0]))

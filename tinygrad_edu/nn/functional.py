@@ -106,7 +106,7 @@ def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None,
     if x.ndim != 4:
         raise ShapeError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
     kernel = _pair(kernel_size)
-    stride = kernel if stride is None or stride == [] else _pair(stride)
+    stride = kernel if stride is None else _pair(stride)
     padding = _pair(padding)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
@@ -331,6 +331,8 @@ def _class_last(x: Tensor, op: str) -> Tensor:
 def _index_targets(op: str, x2: Tensor, target: Any, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
     """Flattened class indices with ignored entries replaced by 0, and the mask of kept ones."""
     t = (target.data if isinstance(target, Tensor) else np.asarray(target)).reshape(-1)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected integer class indices as target, got dtype {t.dtype}")
     if t.shape[0] != x2.shape[0]:
         raise ShapeError(f"{op}: {t.shape[0]} targets for {x2.shape[0]} samples")
     keep = t != ignore_index
@@ -381,8 +383,10 @@ def cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, ignore_i
     x2 = _class_last(x, "cross_entropy")
     C = x2.shape[1]
     w = None if weight is None else _as_tensor(weight, x2)
-    if isinstance(target, Tensor) and dtypes.is_floating(target.dtype):  # class probabilities
-        y2 = _class_last(target, "cross_entropy")
+    if not isinstance(target, Tensor):
+        target = Tensor(np.asarray(target))
+    if dtypes.is_floating(target.dtype):  # class probabilities
+        y2 = _class_last(target.to(x2.dtype), "cross_entropy")
         if y2.shape != x2.shape:
             raise ShapeError(f"cross_entropy: probability target of shape {target.shape} does not fit input {x.shape}")
         if label_smoothing:

@@ -309,7 +309,12 @@ class Module:
         return self
 
     def to(self, dtype: Any) -> Module:
-        """Convert floating parameters and buffers to ``dtype`` in place (the objects stay)."""
+        """Convert floating parameters and buffers to ``dtype`` in place (the objects stay).
+
+        ``to("cpu")`` returns the module unchanged (every tensor lives on the CPU).
+        """
+        if dtype == "cpu":
+            return self
         dtype = dtypes.as_dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
             if dtypes.is_floating(t.dtype):
