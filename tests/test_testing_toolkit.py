@@ -21,20 +21,19 @@ torch = pytest.importorskip("torch")
 # ---- assert_matches_torch ----------------------------------------------------------------
 
 
-class SquareWrongBackward(Function):
-    """y = x², with the backward missing its factor 2 (a typical mistake)."""
+class SinWrongBackward(Function):
+    """y = sin x, with a backward that differentiates to sin instead of cos (a typical slip)."""
 
-    formula = ("g * x",)
+    formula = ("g * sin(x)",)
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x.data**2
+        return np.sin(x.data)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * x
+        return grad_output * ctx.saved_tensors[0].sin()
 
 
 def test_matching_ops_pass_in_float64_and_float32():
@@ -51,7 +50,7 @@ def test_wrong_forward_is_caught_with_its_worst_element():
 
 def test_wrong_backward_is_caught_even_though_the_forward_agrees():
     with pytest.raises(testing.MismatchError, match="gradient of input 0"):
-        testing.assert_matches_torch(SquareWrongBackward.apply, lambda t: t**2, (4, 3))
+        testing.assert_matches_torch(SinWrongBackward.apply, torch.sin, (4, 3))
 
 
 class ReverseWrongBackward(Function):
@@ -121,7 +120,7 @@ def test_gradcheck_reexports_are_the_autograd_ones():
     assert testing.gradcheck is tg.autograd.gradcheck and testing.gradgradcheck is tg.autograd.gradgradcheck
     x = tg.tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
     with pytest.raises(testing.GradcheckError, match="analytic"):
-        testing.gradcheck(SquareWrongBackward.apply, [x])
+        testing.gradcheck(SinWrongBackward.apply, [x])
 
 
 # ---- gradients at kinks: the documented conventions, against PyTorch ----------------------
