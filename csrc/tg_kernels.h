@@ -11,17 +11,50 @@ int tg_get_num_threads(void);
 
 #include <stdint.h>
 
+/* ==== instruction set, threads and GEMM (cpu.c, threads.c, gemm.c) ======================= */
+
+/* Instruction-set levels. tg_isa_level: the best level the CPU supports, capped by the
+ * environment variable TINYGRAD_EDU_ISA=avx512|avx2|portable (read once) or by
+ * tg_set_isa_level; TG_ISA_INVALID when the variable holds anything else. */
+enum { TG_ISA_INVALID = -1, TG_ISA_PORTABLE = 0, TG_ISA_AVX2 = 1, TG_ISA_AVX512 = 2 };
+int tg_isa_level(void);
+/* Cap the level at `level` (never above what the CPU has); returns the level now in use. */
+int tg_set_isa_level(int level);
+
+/* Status codes of tg_gemm_*: 0 success. */
+enum { TG_GEMM_BAD_SHAPE = 1, TG_GEMM_SMALL_WORKSPACE = 2, TG_GEMM_BAD_ISA = 3 };
+
+/* Elements of workspace tg_gemm_* needs with `threads` threads (any shape, any ISA level). */
+int64_t tg_gemm_workspace_f32(int threads);
+int64_t tg_gemm_workspace_f64(int threads);
+
+/* For each t < batch, with X_t = x + t·sbx (sbx = 0 broadcasts one matrix over the batch):
+ *   C_t[i, j] = Σ_{p<k} A_t[i, p] · B_t[p, j]  +  β · C_t[i, j]        (i < m, j < n)
+ * where A_t[i, p] = a[t·sba + i·rsa + p·csa], B_t[p, j] = b[t·sbb + p·rsb + j·csb] and
+ * C_t[i, j] = c[t·sbc + i·rsc + j·csc]: all strides in elements, so op(A) = Aᵀ is swapped
+ * strides, not a copy. β = 0 overwrites C without reading it. work: at least
+ * tg_gemm_workspace_*(tg_get_num_threads()) elements. Returns 0 or a TG_GEMM_* status. */
+int tg_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba, int64_t rsa,
+                int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, float beta, float *c, int64_t sbc,
+                int64_t rsc, int64_t csc, float *work, int64_t work_len);
+int tg_gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a, int64_t sba, int64_t rsa,
+                int64_t csa, const double *b, int64_t sbb, int64_t rsb, int64_t csb, double beta, double *c,
+                int64_t sbc, int64_t rsc, int64_t csc, double *work, int64_t work_len);
+
+/* Σ of a fixed FMA loop (12 independent vector chains, `iterations` rounds) at the current
+ * ISA level: times it to measure the machine's FMA peak (benchmarks/bench_matmul.py).
+ * Returns the number of floating-point operations done. */
+double tg_peak_fma_f32(int64_t iterations);
+double tg_peak_fma_f64(int64_t iterations);
+/* ==== end of instruction set, threads and GEMM ============================================ */
+
 /* ==== convolution and pooling (conv.c, pool.c) =========================================
  * NCHW, row-major, contiguous; the caller allocates every output. Each kernel returns 0,
  * or 1 (illegal sizes, e.g. a kernel bigger than the padded input), 2 (conv: workspace too
- * small; max-pool grad: an index outside its plane). Shapes: x (n, c, h, w), weight
+ * small; max-pool grad: an index outside its plane), 3 (conv: TINYGRAD_EDU_ISA holds an
+ * unknown name; the conv kernels run at tg_isa_level()). Shapes: x (n, c, h, w), weight
  * (o, c, kh, kw), y (n, o, oh, ow) with oh = ⌊(h + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (same for ow).
  */
-
-/* Instruction-set level of the conv kernels: 2 AVX-512, 1 AVX2+FMA, 0 portable (SSE2).
- * force: cap it at `level` (never above what the CPU has); returns the level now in use. */
-int tg_conv_isa_level(void);
-int tg_conv_force_isa_level(int level);
 
 /* Elements of workspace the three conv kernels need for this geometry (−1: illegal sizes). */
 int64_t tg_conv2d_workspace_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,

@@ -9,27 +9,148 @@ backend then stays on NumPy.
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 
 from .._kernels import ffi, lib  # ImportError here means: not built
 from . import numpy_ref
 
-# Kernels that have no C version yet run the reference; each line goes when its C twin lands.
-from .numpy_ref import (  # noqa: F401
-    matmul,
-)
+# ---- instruction set and threads (csrc/cpu.c, csrc/threads.c) -----------------------------
 
-# ---- threads ---------------------------------------------------------------------------
+ISA_NAMES = {lib.TG_ISA_PORTABLE: "portable", lib.TG_ISA_AVX2: "avx2", lib.TG_ISA_AVX512: "avx512"}
+
+
+def _isa_level() -> int:
+    level = lib.tg_isa_level()
+    if level == lib.TG_ISA_INVALID:
+        raise ValueError("tinygrad_edu: TINYGRAD_EDU_ISA must be one of avx512, avx2, portable; got "
+                         f"{os.environ.get('TINYGRAD_EDU_ISA')!r}")
+    return level
+
+
+def isa() -> str:
+    """The instruction set the kernels run: ``"avx512"``, ``"avx2"`` or ``"portable"``."""
+    return ISA_NAMES[_isa_level()]
+
+
+def set_isa(name: str) -> str:
+    """Cap the instruction set at ``name`` (never above what the CPU has); returns the one now used.
+
+    For tests and benchmarks: every code path can then run on one machine. The environment
+    variable ``TINYGRAD_EDU_ISA`` does the same at start-up.
+    """
+    levels = {isa_name: level for level, isa_name in ISA_NAMES.items()}
+    if name not in levels:
+        raise ValueError(f"set_isa: {name!r} is not one of {tuple(levels)}")
+    return ISA_NAMES[lib.tg_set_isa_level(levels[name])]
 
 
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the parallel kernels (1 = the calling thread only)."""
+    if int(n) < 1:
+        raise ValueError(f"set_num_threads: need n >= 1, got {n}")
     lib.tg_set_num_threads(int(n))
 
 
 def get_num_threads() -> int:
     """How many threads the parallel kernels use."""
     return int(lib.tg_get_num_threads())
+
+
+if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
+    set_num_threads(int(os.environ["TINYGRAD_EDU_NUM_THREADS"]))
+
+# ---- matmul (csrc/gemm.c) -----------------------------------------------------------------
+# C computes C = op(A)·op(B) for operands given by pointer + row/column/batch strides in
+# elements, so a transposed input (``x.T``, Fortran order, swapped last axes) is passed as
+# swapped strides of the same memory, never copied. Other strided views are copied first
+# (ffi.from_buffer needs one contiguous buffer). Dtypes follow NumPy's promotion, as the
+# reference does: float32·float32 -> float32, any mix with float64 (or an integer with a
+# float) -> float64 in C; integer, bool and complex products have no C kernel and run the
+# reference (np.matmul), explicitly below.
+
+_GEMM = {np.dtype(np.float32): ("float[]", lib.tg_gemm_f32, lib.tg_gemm_workspace_f32),
+         np.dtype(np.float64): ("double[]", lib.tg_gemm_f64, lib.tg_gemm_workspace_f64)}
+_workspaces = threading.local()  # per Python thread: cffi releases the GIL during the call
+
+
+def _workspace(dtype: np.dtype, ctype: str, size_for) -> tuple[object, int]:
+    """A cached scratch buffer big enough for tg_gemm_* at the current thread count."""
+    key = (dtype.char, lib.tg_get_num_threads())
+    cache = _workspaces.__dict__
+    if key not in cache:
+        work = np.empty(size_for(key[1]), dtype=dtype)
+        cache[key] = (ffi.from_buffer(ctype, work, require_writable=True), work.size)
+    return cache[key]
+
+
+def _operand(x: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """(buffer, row stride, column stride) of the matrices in x's last two axes, in elements.
+
+    C order: (x, cols, 1); transposed in the last two axes: (x with those axes swapped
+    back, 1, rows); anything else is copied to C order first.
+    """
+    rows, cols = x.shape[-2], x.shape[-1]
+    if x.flags.c_contiguous:
+        return x, cols, 1
+    swapped = x.swapaxes(-1, -2)
+    if swapped.flags.c_contiguous:
+        return swapped, 1, rows
+    return np.ascontiguousarray(x), cols, 1
+
+
+def _batch_stride(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, int]:
+    """x broadcast to the batch shape, and the element stride between its matrices (0 = shared)."""
+    if x.shape[:-2] == batch:
+        return x, x.shape[-2] * x.shape[-1]
+    if x.size == 0 or all(d == 1 for d in x.shape[:-2]):  # one matrix, reused by every product
+        return x.reshape(x.shape[-2:]), 0
+    return np.ascontiguousarray(np.broadcast_to(x, batch + x.shape[-2:])), x.shape[-2] * x.shape[-1]
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.matmul`` in C (csrc/gemm.c); same contract as ``numpy_ref.matmul``."""
+    dtype = a.dtype
+    if dtype != b.dtype or dtype not in _GEMM:
+        dtype = np.result_type(a, b)
+        if dtype not in _GEMM:  # integer, bool, complex, float16: the reference computes it
+            return numpy_ref.matmul(a, b)
+        a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    a2 = a if a.ndim > 1 else a.reshape(1, -1)
+    b2 = b if b.ndim > 1 else b.reshape(-1, 1)
+    (m, k), (kb, n) = a2.shape[-2:], b2.shape[-2:]
+    if k != kb:
+        raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({k} != {kb})")
+    if a2.ndim == 2 and b2.ndim == 2:
+        batch, sba, sbb = (), 0, 0
+    else:
+        try:
+            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        except ValueError:
+            raise ValueError(f"matmul: batch dimensions do not broadcast: shapes {a.shape} and {b.shape}") from None
+        a2, sba = _batch_stride(a2, batch)
+        b2, sbb = _batch_stride(b2, batch)
+    out = np.empty((*batch, m, n), dtype=dtype)
+    if out.size:
+        ctype, kernel, size_for = _GEMM[dtype]
+        a2, rsa, csa = _operand(a2)
+        b2, rsb, csb = _operand(b2)
+        work, work_len = _workspace(dtype, ctype, size_for)
+        count = out.size // (m * n)
+        status = kernel(count, m, n, k, ffi.from_buffer(ctype, a2), sba, rsa, csa, ffi.from_buffer(ctype, b2), sbb,
+                        rsb, csb, 0.0, ffi.from_buffer(ctype, out, require_writable=True), m * n, n, 1, work, work_len)
+        if status:
+            _isa_level()  # raises the clearer error when the ISA variable is the cause
+            raise ValueError(f"matmul: the C kernel rejected shapes {a.shape} and {b.shape} (status {status})")
+    if a.ndim == 1:
+        out = out[..., 0, :]
+    if b.ndim == 1:
+        out = out[..., 0]
+    return out
 
 
 # ---- convolution and pooling (csrc/conv.c, csrc/pool.c) ---------------------------------
@@ -74,7 +195,12 @@ def _check_window(op: str, input_hw: Pair, kernel_hw: Pair, stride: Pair, paddin
     return OH, OW
 
 
+_CONV_BAD_ISA = 3  # csrc/tg_kernels.h: TINYGRAD_EDU_ISA holds an unknown name
+
+
 def _raise_on(op: str, status: int, *shapes: tuple[int, ...]) -> None:
+    if status == _CONV_BAD_ISA:
+        raise RuntimeError(f"{op}: TINYGRAD_EDU_ISA must be avx512, avx2 or portable (unset: the best available)")
     if status != 0:
         raise ValueError(f"{op}: the C kernel rejected its arguments (status {status}); shapes {shapes}")
 

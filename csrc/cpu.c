@@ -1,0 +1,64 @@
+/* cpu.c: which instruction set the kernels use, chosen at run time.
+ *
+ * The extension is compiled without -march=native so that one build runs on any x86-64.
+ * Each kernel is compiled three times (AVX-512, AVX2+FMA, portable C) with GCC target
+ * pragmas, and this file picks the best level the CPU reports (__builtin_cpu_supports).
+ * TINYGRAD_EDU_ISA=avx512|avx2|portable, read once, caps the level (never above what the
+ * CPU has), so every path can be tested on one machine; tg_set_isa_level does the same
+ * from Python (the tests use it). An unknown value makes tg_isa_level return TG_ISA_INVALID
+ * and every kernel that asks for the level return an error, which Python raises.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_kernels.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define TG_CPU_X86 1
+#else
+#define TG_CPU_X86 0
+#endif
+
+enum { ISA_UNSET = -2 };
+
+static int isa_cap = ISA_UNSET; /* the cap from the environment or tg_set_isa_level */
+
+static int best_isa(void)
+{
+#if TG_CPU_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return TG_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return TG_ISA_AVX2;
+#endif
+    return TG_ISA_PORTABLE;
+}
+
+static int cap_from_environment(void)
+{
+    const char *forced = getenv("TINYGRAD_EDU_ISA");
+    if (!forced || !*forced || strcmp(forced, "avx512") == 0)
+        return TG_ISA_AVX512;
+    if (strcmp(forced, "avx2") == 0)
+        return TG_ISA_AVX2;
+    if (strcmp(forced, "portable") == 0)
+        return TG_ISA_PORTABLE;
+    return TG_ISA_INVALID;
+}
+
+int tg_isa_level(void)
+{
+    if (isa_cap == ISA_UNSET)
+        isa_cap = cap_from_environment();
+    if (isa_cap == TG_ISA_INVALID)
+        return TG_ISA_INVALID;
+    int best = best_isa();
+    return isa_cap < best ? isa_cap : best;
+}
+
+int tg_set_isa_level(int level)
+{
+    isa_cap = level < TG_ISA_PORTABLE ? TG_ISA_PORTABLE : level > TG_ISA_AVX512 ? TG_ISA_AVX512 : level;
+    return tg_isa_level();
+}

@@ -1,0 +1,202 @@
+/* gemm.c: C = op(A)·op(B) + β·C in float32 and float64, batched, any operand transposed
+ * or strided (strides in elements; a transpose is swapped strides, never a copy).
+ * The kernels are in gemm_typed.inc, compiled once per (type, instruction set); this file
+ * checks the arguments, picks the instruction set (cpu.c) and splits large products
+ * over threads (threads.c). The definition of correct is np.matmul
+ * (tinygrad_edu/backend/numpy_ref.py).
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "tg_internal.h"
+#include "tg_kernels.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define TG_GEMM_X86 1
+#else
+#define TG_GEMM_X86 0
+#endif
+
+/* Below this many flops (2·m·n·k over the whole batch) threads cost more than they save:
+ * creating and joining a thread takes tens of µs, ~1/10 of a 2^25-flop product at 1 core. */
+#define TG_PARALLEL_MIN_FLOPS ((double)(1 << 25))
+
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast") /* acc + a·b as one FMA */
+
+#if TG_GEMM_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx2,fma")
+#define VEC_BYTES 64
+#define T float
+#define ISA(name) name##_avx512_f32
+#include "gemm_typed.inc"
+#define T double
+#define ISA(name) name##_avx512_f64
+#include "gemm_typed.inc"
+#undef VEC_BYTES
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define VEC_BYTES 32
+#define T float
+#define ISA(name) name##_avx2_f32
+#include "gemm_typed.inc"
+#define T double
+#define ISA(name) name##_avx2_f64
+#include "gemm_typed.inc"
+#undef VEC_BYTES
+#pragma GCC pop_options
+#endif
+
+#define VEC_BYTES 16
+#define T float
+#define ISA(name) name##_portable_f32
+#include "gemm_typed.inc"
+#define T double
+#define ISA(name) name##_portable_f64
+#include "gemm_typed.inc"
+#undef VEC_BYTES
+
+#pragma GCC pop_options
+
+typedef void (*gemm_fn)(const struct tg_gemm_problem *g, void *work);
+
+/* The kernel for this element size at the current instruction-set level (NULL: bad level). */
+static gemm_fn gemm_kernel(size_t elem)
+{
+    int level = tg_isa_level();
+#if TG_GEMM_X86
+    if (level == TG_ISA_AVX512)
+        return elem == 4 ? (gemm_fn)gemm_avx512_f32 : (gemm_fn)gemm_avx512_f64;
+    if (level == TG_ISA_AVX2)
+        return elem == 4 ? (gemm_fn)gemm_avx2_f32 : (gemm_fn)gemm_avx2_f64;
+#endif
+    if (level >= TG_ISA_PORTABLE)
+        return elem == 4 ? (gemm_fn)gemm_portable_f32 : (gemm_fn)gemm_portable_f64;
+    return NULL;
+}
+
+static int64_t workspace_per_thread(size_t elem)
+{
+    int64_t most = elem == 4 ? gemm_workspace_portable_f32() : gemm_workspace_portable_f64();
+#if TG_GEMM_X86
+    int64_t sizes[4] = {gemm_workspace_avx512_f32(), gemm_workspace_avx2_f32(), gemm_workspace_avx512_f64(),
+                        gemm_workspace_avx2_f64()};
+    for (int i = elem == 4 ? 0 : 2, end = i + 2; i < end; i++)
+        most = sizes[i] > most ? sizes[i] : most;
+#endif
+    return most;
+}
+
+/* A batch of products and how to split it over threads. */
+struct gemm_job {
+    gemm_fn kernel;
+    size_t elem;
+    int64_t batch, sba, sbb, sbc; /* batch strides in elements (0 = broadcast operand) */
+    struct tg_gemm_problem g;     /* the first product of the batch */
+    char *work;
+    int64_t work_per_part; /* elements */
+};
+
+/* Part `part` of `parts`: a range of the batch when the batch is big enough, else a range
+ * of C's columns (or rows, if C is taller than wide) of every product. */
+static void gemm_run_part(void *ctx, int part, int parts)
+{
+    const struct gemm_job *job = ctx;
+    const size_t elem = job->elem;
+    void *work = job->work + (size_t)(part * job->work_per_part) * elem;
+    int64_t b0 = 0, b1 = job->batch, lo = 0, hi = 0, extent = 0;
+    int split_batch = job->batch >= parts, split_cols = job->g.n >= job->g.m;
+    if (split_batch) {
+        b0 = job->batch * part / parts;
+        b1 = job->batch * (part + 1) / parts;
+    } else {
+        extent = split_cols ? job->g.n : job->g.m;
+        int64_t chunks = (extent + 31) / 32; /* boundaries on multiples of 32 rows/columns */
+        lo = chunks * part / parts * 32;
+        hi = chunks * (part + 1) / parts * 32;
+        hi = hi < extent ? hi : extent;
+        if (lo >= hi)
+            return;
+    }
+    for (int64_t i = b0; i < b1; i++) {
+        struct tg_gemm_problem g = job->g;
+        g.a = (const char *)g.a + (size_t)(i * job->sba) * elem;
+        g.b = (const char *)g.b + (size_t)(i * job->sbb) * elem;
+        g.c = (char *)g.c + (size_t)(i * job->sbc) * elem;
+        if (!split_batch && split_cols) {
+            g.n = hi - lo;
+            g.b = (const char *)g.b + (size_t)(lo * g.csb) * elem;
+            g.c = (char *)g.c + (size_t)(lo * g.csc) * elem;
+        } else if (!split_batch) {
+            g.m = hi - lo;
+            g.a = (const char *)g.a + (size_t)(lo * g.rsa) * elem;
+            g.c = (char *)g.c + (size_t)(lo * g.rsc) * elem;
+        }
+        job->kernel(&g, work);
+    }
+}
+
+/* C = β·C (β = 0: zeros, C not read), the whole product when k = 0. */
+static void scale_c(size_t elem, void *c, int64_t m, int64_t n, int64_t rsc, int64_t csc, double beta)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int64_t at = i * rsc + j * csc;
+            if (elem == 4)
+                ((float *)c)[at] = beta == 0 ? 0.0f : (float)beta * ((float *)c)[at];
+            else
+                ((double *)c)[at] = beta == 0 ? 0.0 : beta * ((double *)c)[at];
+        }
+}
+
+static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, const void *a, int64_t sba,
+                int64_t rsa, int64_t csa, const void *b, int64_t sbb, int64_t rsb, int64_t csb, double beta, void *c,
+                int64_t sbc, int64_t rsc, int64_t csc, void *work, int64_t work_len)
+{
+    gemm_fn kernel = gemm_kernel(elem);
+    if (!kernel)
+        return TG_GEMM_BAD_ISA;
+    if (batch < 0 || m < 0 || n < 0 || k < 0)
+        return TG_GEMM_BAD_SHAPE;
+    if (batch == 0 || m == 0 || n == 0)
+        return 0;
+    if (k == 0) {
+        for (int64_t i = 0; i < batch; i++)
+            scale_c(elem, (char *)c + (size_t)(i * sbc) * elem, m, n, rsc, csc, beta);
+        return 0;
+    }
+    int parts = tg_get_num_threads();
+    if ((double)batch * m * n * k * 2 < TG_PARALLEL_MIN_FLOPS)
+        parts = 1;
+    int64_t per_part = workspace_per_thread(elem);
+    if (work_len < per_part * parts)
+        return TG_GEMM_SMALL_WORKSPACE;
+    struct gemm_job job = {kernel, elem, batch, sba, sbb, sbc,
+                           {m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, beta}, work, per_part};
+    if (parts == 1)
+        gemm_run_part(&job, 0, 1);
+    else
+        tg_parallel_run(parts, gemm_run_part, &job);
+    return 0;
+}
+
+int64_t tg_gemm_workspace_f32(int threads) { return workspace_per_thread(4) * (threads < 1 ? 1 : threads); }
+
+int64_t tg_gemm_workspace_f64(int threads) { return workspace_per_thread(8) * (threads < 1 ? 1 : threads); }
+
+int tg_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba, int64_t rsa,
+                int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, float beta, float *c, int64_t sbc,
+                int64_t rsc, int64_t csc, float *work, int64_t work_len)
+{
+    return gemm(4, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
+}
+
+int tg_gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a, int64_t sba, int64_t rsa,
+                int64_t csa, const double *b, int64_t sbb, int64_t rsb, int64_t csb, double beta, double *c,
+                int64_t sbc, int64_t rsc, int64_t csc, double *work, int64_t work_len)
+{
+    return gemm(8, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
+}
