@@ -59,6 +59,17 @@ def test_op_gradcheck(case: OpCase, backend):
         check_grad(case.fn, sample, domain=case.domain)
 
 
+DRAWN_GRADCHECKED = [c for c in GRADCHECKED if c.shapes is not None]
+
+
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+@pytest.mark.parametrize("case", DRAWN_GRADCHECKED, ids=_ids(DRAWN_GRADCHECKED))
+def test_op_gradcheck_on_drawn_shapes(case: OpCase, backend, data):
+    sample = data.draw(case.shapes(), label="shapes")
+    check_grad(case.fn, sample, domain=case.domain, seed=data.draw(st.integers(0, 2**16), label="seed"))
+
+
 GRADGRADED = [c for c in DIFFERENTIABLE if c.gradgrad]
 
 
