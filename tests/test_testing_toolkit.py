@@ -42,6 +42,11 @@ def test_matching_ops_pass_in_float64_and_float32():
                                      lambda x, w, b: (x @ w + b).tanh().sum(1), (5, 3), (3, 4), (4,), dtype=dtype)
 
 
+def test_zero_dimensional_inputs_broadcast_like_torch():
+    for dtype in (np.float64, np.float32):
+        testing.assert_matches_torch(lambda s, v: (s * v).sum(), lambda s, v: (s * v).sum(), (), (3,), dtype=dtype)
+
+
 def test_wrong_forward_is_caught_with_its_worst_element():
     x = np.array([[0.0, 1.0], [2.0, -3.0]])
     with pytest.raises(testing.MismatchError, match=r"output 0 differs.*worst at \(1, 1\)"):
