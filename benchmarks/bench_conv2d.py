@@ -117,7 +117,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS]
     cases += [(name, pool_steps(*shape, rng)) for name, *shape in POOL_LAYERS]
-    isa = {0: "portable", 1: "AVX2", 2: "AVX-512"}[c_backend.lib.tg_conv_isa_level()]
+    isa = {0: "portable", 1: "AVX2", 2: "AVX-512"}[c_backend.lib.tg_isa_level()]
     print(f"# {_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'absent'}; threads {_args.threads}; C kernels: {isa}")
     print(f"{'layer (batch 64, f32, fwd+bwd)':34s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "

@@ -11,7 +11,7 @@
  * with K = C·kh·kw. The products are small (O is 6 or 16 in LeNet), where a general packed
  * GEMM loses to its packing cost, so they use two register-tiled kernels written once in
  * portable C (conv_gemm.inc) and compiled for AVX-512, AVX2+FMA and SSE2; the level is
- * chosen at run time. The caller passes a workspace of tg_conv2d_workspace_*() elements
+ * chosen at run time by tg_isa_level() (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
  * (C never allocates).
  */
 #include <stdint.h>
@@ -33,8 +33,7 @@
 #include <immintrin.h>
 #endif
 
-enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2 };
-enum { TG_CONV_PORTABLE = 0, TG_CONV_AVX2 = 1, TG_CONV_AVX512 = 2 };
+enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2, TG_CONV_BAD_ISA = 3 };
 
 /* Columns of one block: ~this many bytes, comfortably inside a 1 MiB L2. */
 #define BLOCK_BYTES ((int64_t)256 * 1024)
@@ -67,44 +66,6 @@ static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t
     *hi = last + 1 < out_len ? last + 1 : out_len;
     if (*hi < *lo)
         *hi = *lo;
-}
-
-/* The instruction-set level of the conv kernels: the best this CPU has, capped by the
- * environment variable TINYGRAD_EDU_ISA=avx2|portable or by tg_conv_force_isa_level(), so
- * that every path can be tested on one machine. */
-static int conv_isa_cap = -1; /* -1: not read from the environment yet */
-
-static int conv_best_isa(void)
-{
-#if TG_CONV_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-        return TG_CONV_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return TG_CONV_AVX2;
-#endif
-    return TG_CONV_PORTABLE;
-}
-
-static int conv_isa_level(void)
-{
-    if (conv_isa_cap < 0) {
-        const char *forced = getenv("TINYGRAD_EDU_ISA");
-        conv_isa_cap = !forced                        ? TG_CONV_AVX512
-                       : strcmp(forced, "avx2") == 0     ? TG_CONV_AVX2
-                       : strcmp(forced, "portable") == 0 ? TG_CONV_PORTABLE
-                                                         : TG_CONV_AVX512;
-    }
-    int best = conv_best_isa();
-    return conv_isa_cap < best ? conv_isa_cap : best;
-}
-
-int tg_conv_isa_level(void) { return conv_isa_level(); }
-
-int tg_conv_force_isa_level(int level)
-{
-    conv_isa_cap = level < TG_CONV_PORTABLE ? TG_CONV_PORTABLE : level > TG_CONV_AVX512 ? TG_CONV_AVX512 : level;
-    return conv_isa_level();
 }
 
 /* ---- the product kernels: 2 types × 3 instruction sets ---------------------------------- */

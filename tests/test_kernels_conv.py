@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
 
 if "c" in tg.backend.available():
     from tinygrad_edu.backend import c
-    _BEST_ISA = c.lib.tg_conv_isa_level()
+    _BEST_ISA = c.lib.tg_isa_level()
 else:  # pragma: no cover - the module is skipped
     _BEST_ISA = 0
 
@@ -44,11 +44,11 @@ ISA_LEVELS = pytest.mark.parametrize("isa", [level for level in ISA_NAMES if lev
 @contextlib.contextmanager
 def forced_isa(level: int) -> Iterator[None]:
     """Run the block with the conv kernels capped at instruction-set `level`."""
-    c.lib.tg_conv_force_isa_level(level)
+    c.lib.tg_set_isa_level(level)
     try:
         yield
     finally:
-        c.lib.tg_conv_force_isa_level(_BEST_ISA)
+        c.lib.tg_set_isa_level(_BEST_ISA)
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -272,8 +272,8 @@ def test_c_rejects_bad_sizes_and_small_workspace():
 
 @pytest.mark.parametrize("forced, expected", [("portable", 0), ("avx2", min(1, _BEST_ISA))])
 def test_isa_environment_variable_caps_the_level(forced, expected):
-    """TINYGRAD_EDU_ISA, read when the first conv kernel runs, lowers the level (never raises it)."""
-    script = "from tinygrad_edu.backend import c; print(c.lib.tg_conv_isa_level())"
+    """TINYGRAD_EDU_ISA, read once, lowers the level the conv kernels run at (never raises it)."""
+    script = "from tinygrad_edu.backend import c; print(c.lib.tg_isa_level())"
     env = {**os.environ, "TINYGRAD_EDU_ISA": forced}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert int(result.stdout) == expected
