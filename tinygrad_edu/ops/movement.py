@@ -141,12 +141,25 @@ class IndexAccumulate(Function):
     def forward(ctx, g, *, index, shape):
         ctx.index = index
         y = np.zeros(shape, dtype=g.dtype)
-        np.add.at(y, index, g.data)
+        if _is_basic_index(index):
+            y[index] = g.data  # ints, slices, None, ...: no element is named twice, so assign (fast)
+        else:
+            np.add.at(y, index, g.data)  # integer arrays and masks may repeat an element: accumulate
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
         return grad_output[ctx.index]
+
+
+def _is_basic_index(index: object) -> bool:
+    """True for NumPy "basic" indexing (ints, slices, None, Ellipsis), which selects each element once."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, slice)
+        or (isinstance(p, (int, np.integer)) and not isinstance(p, bool))
+        for p in parts
+    )
 
 
 def _along_dim(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
