@@ -87,7 +87,7 @@ static int64_t workspace_per_thread(size_t elem)
     for (int i = elem == 4 ? 0 : 2, end = i + 2; i < end; i++)
         most = sizes[i] > most ? sizes[i] : most;
 #endif
-    return most;
+    return most + 64 / (int64_t)elem; /* + room to align the start to 64 bytes */
 }
 
 /* A batch of products and how to split it over threads. */
@@ -106,7 +106,9 @@ static void gemm_run_part(void *ctx, int part, int parts)
 {
     const struct gemm_job *job = ctx;
     const size_t elem = job->elem;
-    void *work = job->work + (size_t)(part * job->work_per_part) * elem;
+    /* Packed panels start on a 64-byte line: a vector load that straddles two lines costs two. */
+    char *work = job->work + (size_t)(part * job->work_per_part) * elem;
+    work += (64 - (uintptr_t)work % 64) % 64;
     int64_t b0 = 0, b1 = job->batch, lo = 0, hi = 0, extent = 0;
     int split_batch = job->batch >= parts, split_cols = job->g.n >= job->g.m;
     if (split_batch) {

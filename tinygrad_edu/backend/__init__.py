@@ -79,6 +79,34 @@ def using(backend_name: str) -> Iterator[None]:
         use(previous)
 
 
+# ---- threads and instruction set (the C kernels; NumPy's BLAS keeps its own settings) ----
+
+
+def set_num_threads(n: int) -> None:
+    """Let the C kernels use ``n`` threads (default 1, or ``TINYGRAD_EDU_NUM_THREADS``).
+
+    Kernels only go parallel above a size threshold, with fork-join threads that never
+    spin-wait: on a shared machine a spinning pool collapses when another process holds a
+    core, while one thread keeps its speed. Without the C extension this is a no-op.
+    """
+    if _c_module is not None:
+        _c_module.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The thread count of the C kernels (1 without the C extension)."""
+    return _c_module.get_num_threads() if _c_module is not None else 1
+
+
+def isa() -> str:
+    """The instruction set the C kernels use: ``"avx512"``, ``"avx2"`` or ``"portable"``.
+
+    The best the CPU has, capped by ``TINYGRAD_EDU_ISA`` (an unknown value raises here);
+    ``"none"`` without the C extension.
+    """
+    return _c_module.isa() if _c_module is not None else "none"
+
+
 # ---- kernels: one dispatcher per kernel ---------------------------------------------
 
 

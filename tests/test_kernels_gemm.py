@@ -1,0 +1,198 @@
+"""The C matrix product (csrc/gemm.c through ``backend.c.matmul``) against the NumPy reference.
+
+``backend.numpy_ref.matmul`` (np.matmul) is the definition of correct. The C result must
+agree within the rounding-error bound of a length-k dot product,
+
+    |C_c − C_exact| ≤ 2·k·ε · (|A|·|B|)      elementwise (ε: the dtype's unit roundoff),
+
+on shapes drawn by hypothesis around the kernels' block and tile sizes (1, primes, MR/NR
+multiples ± 1, KC, MC, NC, k = 0 and empty dimensions), with transposed, Fortran-order and
+sliced inputs, batched and broadcast, float32 and float64, at every instruction-set level
+this CPU has (forced in turn) and with 1 and 2 threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu.backend import numpy_ref as ref
+
+pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
+                                reason="the C extension is not built (python csrc/_build.py)")
+
+if "c" in tg.backend.available():
+    from tinygrad_edu.backend import c
+    BEST_ISA = c.isa()
+    ISAS = [name for level, name in sorted(c.ISA_NAMES.items()) if level <= c.lib.tg_isa_level()]
+else:  # pragma: no cover - the module is skipped
+    BEST_ISA, ISAS = "portable", ["portable"]
+
+# Sizes that sit on the edges of the register tiles (MR = 14/6/4 rows, NR = 32/16/8 columns)
+# and of the cache blocks (KC = 256/384, MC = 128/144/168), plus 1, primes and 0.
+EDGE_SIZES = [1, 2, 3, 5, 6, 7, 13, 14, 15, 16, 17, 29, 31, 32, 33, 47, 64, 97, 129, 169, 257, 385]
+
+
+@contextlib.contextmanager
+def c_settings(isa: str, threads: int) -> Iterator[None]:
+    """Run the block with the C kernels capped at `isa` and using `threads` threads."""
+    c.set_isa(isa)
+    c.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        c.set_isa(BEST_ISA)
+        c.set_num_threads(1)
+
+
+def assert_matmul_close(a: np.ndarray, b: np.ndarray, actual: np.ndarray) -> None:
+    """Same shape and dtype as the reference, and within the dot-product rounding bound."""
+    expected = ref.matmul(a, b)
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    exact = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    k = a.shape[-1]
+    bound = 2 * max(k, 1) * np.finfo(actual.dtype).eps * np.matmul(np.abs(a).astype(np.float64),
+                                                                    np.abs(b).astype(np.float64))
+    assert np.all(np.abs(actual - exact) <= bound + np.finfo(actual.dtype).tiny)
+
+
+def layout(x: np.ndarray, how: str) -> np.ndarray:
+    """The same values as x, stored C-order, as a transposed view, or as a strided slice."""
+    if how == "transposed":  # the .T of a C-order array: C passes swapped strides, no copy
+        return np.ascontiguousarray(x.swapaxes(-1, -2)).swapaxes(-1, -2)
+    if how == "sliced":  # every other column of a wider array: neither C nor Fortran order
+        wide = np.zeros((*x.shape[:-1], 2 * x.shape[-1]), dtype=x.dtype)
+        wide[..., ::2] = x
+        return wide[..., ::2]
+    return x
+
+
+LAYOUTS = st.sampled_from(["c", "transposed", "sliced"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.sampled_from(EDGE_SIZES), k=st.sampled_from([0, *EDGE_SIZES]), n=st.sampled_from(EDGE_SIZES),
+       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), layout_a=LAYOUTS,
+       layout_b=LAYOUTS, seed=st.integers(0, 2**16))
+def test_matmul_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
+    rng = np.random.default_rng(seed)
+    a = layout(rng.standard_normal((m, k)).astype(dtype), layout_a)
+    b = layout(rng.standard_normal((k, n)).astype(dtype), layout_b)
+    with c_settings(isa, 1):
+        assert_matmul_close(a, b, c.matmul(a, b))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(30, 5, 2049), (170, 390, 70), (64, 784, 256), (64, 256, 10), (6, 25, 3000),
+                                   (3000, 25, 6), (6, 3000, 25), (16, 150, 640)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_matmul_block_edges_and_training_shapes_c_matches_numpy(isa, dtype, shape, rng):
+    """Past NC = 2048 columns, past KC and MC, and the MLP/LeNet training shapes, all layouts."""
+    m, k, n = shape
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    with c_settings(isa, 1):
+        for how_a in ("c", "transposed"):
+            for how_b in ("c", "transposed"):
+                assert_matmul_close(a, b, c.matmul(layout(a, how_a), layout(b, how_b)))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shapes", [((300, 260), (260, 281)), ((4, 100, 100), (100, 500)),
+                                    ((3, 1, 40, 300), (5, 300, 330)), ((2, 330, 250), (2, 250, 300))],
+                         ids=str)
+def test_matmul_threads_c_matches_numpy(isa, threads, shapes, rng):
+    """Products above the parallel threshold, split by columns, rows or batch."""
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in shapes)
+    with c_settings(isa, threads):
+        assert_matmul_close(a, b, c.matmul(a, b))
+        assert_matmul_close(a.T.copy().T, b, c.matmul(a.T.copy().T, b))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shapes", [((5,), (5,)), ((5,), (5, 3)), ((4, 5), (5,)), ((2, 3, 4), (4,)), ((4,), (2, 4, 3)),
+                                    ((7, 3, 4), (7, 4, 5)), ((7, 3, 4), (4, 5)), ((3, 4), (7, 4, 5)),
+                                    ((2, 1, 3, 4), (5, 4, 6)), ((1, 3, 4), (6, 4, 2)), ((0, 3, 4), (4, 5)),
+                                    ((3, 0), (0, 4)), ((0, 4), (4, 3)), ((3, 4), (4, 0)), ((2, 3, 4), (1, 4, 2))],
+                         ids=str)
+def test_matmul_batched_broadcast_1d_c_matches_numpy(dtype, shapes, rng):
+    a, b = (rng.standard_normal(s).astype(dtype) for s in shapes)
+    assert_matmul_close(a, b, c.matmul(a, b))
+    if a.ndim >= 2 and b.ndim >= 2:  # batches of transposed matrices are passed by strides too
+        a_t, b_t = layout(a, "transposed"), layout(b, "transposed")
+        assert_matmul_close(a_t, b_t, c.matmul(a_t, b_t))
+
+
+def test_matmul_dtype_rules(rng):
+    """NumPy's promotion: f32·f32 -> f32 in C; f32·f64 and int·float -> f64 in C; int·int -> the reference."""
+    a32, b64 = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4, 2))
+    ints_a, ints_b = rng.integers(-5, 5, (3, 4)), rng.integers(-5, 5, (4, 2))
+    assert c.matmul(a32, a32.T).dtype == np.float32
+    assert_matmul_close(a32.astype(np.float64), b64, c.matmul(a32, b64))
+    assert_matmul_close(ints_a.astype(np.float64), b64, c.matmul(ints_a, b64))
+    exact_int = c.matmul(ints_a, ints_b)
+    assert exact_int.dtype == np.matmul(ints_a, ints_b).dtype
+    np.testing.assert_array_equal(exact_int, np.matmul(ints_a, ints_b))
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (5, 2)), ((4,), (5,)), ((2, 3, 4), (3, 5, 2)), ((3, 4), (2, 3, 5, 1))],
+                         ids=str)
+def test_matmul_bad_shapes_raise_naming_both(shapes):
+    a, b = np.ones(shapes[0], np.float32), np.ones(shapes[1], np.float32)
+    with pytest.raises(ValueError, match="matmul") as info:
+        c.matmul(a, b)
+    assert str(shapes[0]) in str(info.value) and str(shapes[1]) in str(info.value)
+
+
+def test_matmul_zero_dim_operand_raises():
+    with pytest.raises(ValueError, match=r"matmul.*\(\).*\(3,\)"):
+        c.matmul(np.float32(2.0), np.ones(3, np.float32))
+
+
+def test_gemm_beta_accumulates_and_bad_arguments_return_status(rng):
+    """C = A·B + β·C at the C level, and the status codes for a negative size or a small workspace."""
+    a, b, out = rng.standard_normal((5, 7)), rng.standard_normal((7, 3)), rng.standard_normal((5, 3))
+    expected = a @ b + 0.5 * out
+    work = np.empty(c.lib.tg_gemm_workspace_f64(1))
+    ptr = c.ffi.from_buffer
+
+    def call(m, work_len):
+        return c.lib.tg_gemm_f64(1, m, 3, 7, ptr("double[]", a), 0, 7, 1, ptr("double[]", b), 0, 3, 1, 0.5,
+                                 ptr("double[]", out, require_writable=True), 0, 3, 1, ptr("double[]", work), work_len)
+
+    assert call(5, work.size) == 0
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+    assert call(-1, work.size) == c.lib.TG_GEMM_BAD_SHAPE
+    assert call(5, 10) == c.lib.TG_GEMM_SMALL_WORKSPACE
+
+
+def test_set_isa_and_threads_reject_bad_values():
+    with pytest.raises(ValueError, match="set_isa"):
+        c.set_isa("sse9")
+    with pytest.raises(ValueError, match="set_num_threads"):
+        c.set_num_threads(0)
+    assert tg.backend.isa() == BEST_ISA and tg.backend.get_num_threads() == 1
+
+
+def test_environment_variables_choose_isa_and_threads():
+    """TINYGRAD_EDU_ISA caps the level (and an unknown value raises); TINYGRAD_EDU_NUM_THREADS sets threads."""
+    script = ("import numpy as np, tinygrad_edu as tg\n"
+              "print(tg.backend.isa(), tg.backend.get_num_threads())\n"
+              "a = np.arange(12.0).reshape(3, 4)\n"
+              "assert np.array_equal(tg.backend.c.matmul(a, a.T), a @ a.T)\n")
+    env = {**os.environ, "TINYGRAD_EDU_ISA": "portable", "TINYGRAD_EDU_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["portable", "2"]
+    env["TINYGRAD_EDU_ISA"] = "avx1024"
+    failed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert failed.returncode != 0 and "TINYGRAD_EDU_ISA must be one of" in failed.stderr
