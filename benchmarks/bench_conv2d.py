@@ -4,8 +4,8 @@ tinygrad_edu's C kernels against the NumPy reference and PyTorch, in one process
 of interleaved rounds. One thread each (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1),
 set before the imports), which are the reliable figures on a shared machine; the 2-thread
 figures follow in a second table, from a child process started with ``--threads 2`` (BLAS
-thread counts are fixed at import). The conv/pool C kernels are single-threaded, so only NumPy's
-BLAS and torch change there.
+thread counts are fixed at import). There the C conv kernels split their sample blocks over
+2 threads too (``tg.backend.set_num_threads``); the pooling kernels stay single-threaded.
 
 Each case times the whole layer step as a training step runs it:
     conv:  y = conv2d(x, w); ∂L/∂x = conv2d_grad_input(gy, w); ∂L/∂w = conv2d_grad_weight(x, gy)
@@ -37,6 +37,8 @@ import numpy as np  # noqa: E402
 
 from tinygrad_edu.backend import c as c_backend  # noqa: E402
 from tinygrad_edu.backend import numpy_ref  # noqa: E402
+
+c_backend.set_num_threads(_args.threads)
 
 try:
     import torch

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tg_internal.h"
 #include "tg_kernels.h"
 
 /* The AVX-512 and AVX2 variants need GCC's target pragmas on x86; elsewhere (another compiler,
@@ -37,6 +38,9 @@ enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2, TG_CONV_BAD_ISA = 3 }
 
 /* Columns of one block: ~this many bytes, comfortably inside a 1 MiB L2. */
 #define BLOCK_BYTES ((int64_t)256 * 1024)
+/* Go parallel only when the unfolded columns of the whole batch reach this many elements
+ * (LeNet's layers have ~1M): below it, creating threads costs more than it saves. */
+#define PARALLEL_MIN_ELEMS ((int64_t)1 << 18)
 
 struct conv_geometry {
     int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;

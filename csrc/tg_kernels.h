@@ -56,11 +56,13 @@ double tg_peak_fma_f64(int64_t iterations);
  * (o, c, kh, kw), y (n, o, oh, ow) with oh = ⌊(h + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (same for ow).
  */
 
-/* Elements of workspace the three conv kernels need for this geometry (−1: illegal sizes). */
-int64_t tg_conv2d_workspace_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                                int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
-int64_t tg_conv2d_workspace_f64(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                                int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+/* Elements of workspace the three conv kernels need for this geometry with `threads` threads
+ * (−1: illegal sizes). The kernels use tg_get_num_threads() threads, fewer if the workspace
+ * passed holds fewer per-thread slices, and 1 on small problems. */
+int64_t tg_conv2d_workspace_f32(int threads, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
+                                int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+int64_t tg_conv2d_workspace_f64(int threads, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
+                                int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
 
 /* y[n, o, oh, ow] = Σ_{c,i,j} weight[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw] */
 int tg_conv2d_f32(const float *x, const float *weight, float *y, float *work, int64_t work_len, int64_t n,

@@ -3,8 +3,9 @@
 ``backend.numpy_ref`` is the definition of correct; every C kernel in ``backend.c`` must give
 the same result on shapes drawn by hypothesis (batch 1, primes, kernels 1×1 to 7×7, stride,
 padding and dilation combinations, odd sizes, non-contiguous inputs), in float32 and float64,
-at every instruction-set level this CPU has (AVX-512, AVX2, portable), and must raise a
-ValueError naming the op on bad input before C runs. The kernels are single-threaded.
+at every instruction-set level this CPU has (AVX-512, AVX2, portable), with 1 and 2 threads
+(conv; pooling is single-threaded), and must raise a ValueError naming the op on bad input
+before C runs.
 """
 
 from __future__ import annotations
@@ -49,6 +50,17 @@ def forced_isa(level: int) -> Iterator[None]:
         yield
     finally:
         c.lib.tg_set_isa_level(_BEST_ISA)
+
+
+@contextlib.contextmanager
+def thread_count(threads: int) -> Iterator[None]:
+    """Run the block with `threads` kernel threads."""
+    previous = c.get_num_threads()
+    c.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        c.set_num_threads(previous)
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray) -> None:
@@ -107,17 +119,19 @@ def test_conv2d_c_matches_numpy(isa, config, n, channels, out_channels, dtype, c
 
 
 @ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(64, 1, 28, 28, 6, 2), (64, 6, 14, 14, 16, 0), (5, 3, 31, 29, 11, 1)],
-                         ids=["lenet-conv1", "lenet-conv2", "several-blocks"])
-def test_conv2d_lenet_shapes_c_matches_numpy(isa, shape, dtype, rng):
-    """Full batches: several sample blocks, the padded block tail and every ISA path."""
+@pytest.mark.parametrize("shape", [(64, 1, 28, 28, 6, 2), (64, 6, 14, 14, 16, 0), (7, 3, 31, 29, 11, 1)],
+                         ids=["lenet-conv1", "lenet-conv2", "one-sample-blocks"])
+def test_conv2d_lenet_shapes_c_matches_numpy(isa, threads, shape, dtype, rng):
+    """Full batches: several sample blocks, the padded block tail, every ISA path, 1 and 2 threads
+    (these batches are above the size where the kernels split the blocks over threads)."""
     N, C, H, W, O, p = shape
     x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C, 5, 5), dtype)
     one, pad = (1, 1), (p, p)
     y = ref.conv2d(x, w, one, pad, one)
     gy = random(rng, y.shape, dtype)
-    with forced_isa(isa):
+    with forced_isa(isa), thread_count(threads):
         assert_close(c.conv2d(x, w, one, pad, one), y)
         assert_close(c.conv2d_grad_input(gy, w, (H, W), one, pad, one),
                      ref.conv2d_grad_input(gy, w, (H, W), one, pad, one))
@@ -260,11 +274,11 @@ def test_c_rejects_bad_sizes_and_small_workspace():
     x, w, y = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.empty((1, 1, 2, 2))
     ptrs = [ffi.from_buffer("double[]", a) for a in (x, w, y)]
     geometry = (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1)
-    needed = lib.tg_conv2d_workspace_f64(*geometry)
+    needed = lib.tg_conv2d_workspace_f64(1, *geometry)
     work = np.empty(needed)
     assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed - 1, *geometry) == 2
     too_big = (1, 1, 4, 4, 1, 5, 3, 1, 1, 0, 0, 1, 1)
-    assert lib.tg_conv2d_workspace_f64(*too_big) == -1
+    assert lib.tg_conv2d_workspace_f64(1, *too_big) == -1
     assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *too_big) == 1
     assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *geometry) == 0
     np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 9.0))

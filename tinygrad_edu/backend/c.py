@@ -214,7 +214,8 @@ def _conv_call(op: str, kernel: str, a: np.ndarray, b: np.ndarray, out_shape: tu
         out[...] = 0
         return out
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    work = np.empty(getattr(lib, "tg_conv2d_workspace" + suffix)(*geometry), dtype=a.dtype)
+    work = np.empty(getattr(lib, "tg_conv2d_workspace" + suffix)(lib.tg_get_num_threads(), *geometry),
+                    dtype=a.dtype)
     status = getattr(lib, kernel + suffix)(
         ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b), ffi.from_buffer(ctype, out, require_writable=True),
         ffi.from_buffer(ctype, work, require_writable=True), work.size, *geometry)
