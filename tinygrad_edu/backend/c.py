@@ -51,14 +51,17 @@ def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the parallel kernels (1 = the calling thread only)."""
     if int(n) < 1:
         raise ValueError(f"set_num_threads: need n >= 1, got {n}")
+    global _threads
     lib.tg_set_num_threads(int(n))
+    _threads = int(lib.tg_get_num_threads())
 
 
 def get_num_threads() -> int:
     """How many threads the parallel kernels use."""
-    return int(lib.tg_get_num_threads())
+    return _threads
 
 
+_threads = 1  # mirrors tg_get_num_threads (read on every matmul call, so kept in Python)
 if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
     set_num_threads(int(os.environ["TINYGRAD_EDU_NUM_THREADS"]))
 
@@ -73,17 +76,21 @@ if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
 
 _GEMM = {np.dtype(np.float32): ("float[]", lib.tg_gemm_f32, lib.tg_gemm_workspace_f32),
          np.dtype(np.float64): ("double[]", lib.tg_gemm_f64, lib.tg_gemm_workspace_f64)}
-_workspaces = threading.local()  # per Python thread: cffi releases the GIL during the call
+_per_thread = threading.local()  # workspaces per Python thread: cffi releases the GIL during the call
 
 
 def _workspace(dtype: np.dtype, ctype: str, size_for) -> tuple[object, int]:
-    """A cached scratch buffer big enough for tg_gemm_* at the current thread count."""
-    key = (dtype.char, lib.tg_get_num_threads())
-    cache = _workspaces.__dict__
-    if key not in cache:
-        work = np.empty(size_for(key[1]), dtype=dtype)
-        cache[key] = (ffi.from_buffer(ctype, work, require_writable=True), work.size)
-    return cache[key]
+    """A cached scratch buffer big enough for tg_gemm_* at the current thread count (C never allocates)."""
+    key = (dtype.char, _threads)
+    try:
+        return _per_thread.cache[key]
+    except AttributeError:
+        _per_thread.cache = {}
+    except KeyError:
+        pass
+    work = np.empty(size_for(_threads), dtype=dtype)
+    _per_thread.cache[key] = (ffi.from_buffer(ctype, work, require_writable=True), work.size)
+    return _per_thread.cache[key]
 
 
 def _operand(x: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -92,7 +99,7 @@ def _operand(x: np.ndarray) -> tuple[np.ndarray, int, int]:
     C order: (x, cols, 1); transposed in the last two axes: (x with those axes swapped
     back, 1, rows); anything else is copied to C order first.
     """
-    rows, cols = x.shape[-2], x.shape[-1]
+    rows, cols = x.shape[-2:]
     if x.flags.c_contiguous:
         return x, cols, 1
     swapped = x.swapaxes(-1, -2)
@@ -110,6 +117,22 @@ def _batch_stride(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, in
     return np.ascontiguousarray(np.broadcast_to(x, batch + x.shape[-2:])), x.shape[-2] * x.shape[-1]
 
 
+def _gemm(dtype: np.dtype, count: int, a: np.ndarray, sba: int, b: np.ndarray, sbb: int, out: np.ndarray,
+          shapes: tuple[tuple[int, ...], tuple[int, ...]]) -> None:
+    """out[t] = a[t] · b[t] for the `count` matrices of out (C order), a and b with batch strides sba, sbb."""
+    ctype, kernel, size_for = _GEMM[dtype]
+    m, n = out.shape[-2:]
+    a, rsa, csa = _operand(a)
+    b, rsb, csb = _operand(b)
+    work, work_len = _workspace(dtype, ctype, size_for)
+    status = kernel(count, m, n, a.shape[-1] if csa == 1 else a.shape[-2], ffi.from_buffer(ctype, a), sba, rsa, csa,
+                    ffi.from_buffer(ctype, b), sbb, rsb, csb, 0.0, ffi.from_buffer(ctype, out), m * n, n, 1, work,
+                    work_len)
+    if status:
+        _isa_level()  # raises the clearer error when the ISA variable is the cause
+        raise ValueError(f"matmul: the C kernel rejected shapes {shapes[0]} and {shapes[1]} (status {status})")
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul`` in C (csrc/gemm.c); same contract as ``numpy_ref.matmul``."""
     dtype = a.dtype
@@ -118,6 +141,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if dtype not in _GEMM:  # integer, bool, complex, float16: the reference computes it
             return numpy_ref.matmul(a, b)
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    if a.ndim == 2 and b.ndim == 2:  # the common case first: this code runs on every call
+        (m, k), (kb, n) = a.shape, b.shape
+        if k != kb:
+            raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({k} != {kb})")
+        out = np.empty((m, n), dtype=dtype)
+        if m and n:
+            _gemm(dtype, 1, a, 0, b, 0, out, (a.shape, b.shape))
+        return out
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     a2 = a if a.ndim > 1 else a.reshape(1, -1)
@@ -125,27 +156,15 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (m, k), (kb, n) = a2.shape[-2:], b2.shape[-2:]
     if k != kb:
         raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({k} != {kb})")
-    if a2.ndim == 2 and b2.ndim == 2:
-        batch, sba, sbb = (), 0, 0
-    else:
-        try:
-            batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        except ValueError:
-            raise ValueError(f"matmul: batch dimensions do not broadcast: shapes {a.shape} and {b.shape}") from None
-        a2, sba = _batch_stride(a2, batch)
-        b2, sbb = _batch_stride(b2, batch)
+    try:
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions do not broadcast: shapes {a.shape} and {b.shape}") from None
+    a2, sba = _batch_stride(a2, batch)
+    b2, sbb = _batch_stride(b2, batch)
     out = np.empty((*batch, m, n), dtype=dtype)
     if out.size:
-        ctype, kernel, size_for = _GEMM[dtype]
-        a2, rsa, csa = _operand(a2)
-        b2, rsb, csb = _operand(b2)
-        work, work_len = _workspace(dtype, ctype, size_for)
-        count = out.size // (m * n)
-        status = kernel(count, m, n, k, ffi.from_buffer(ctype, a2), sba, rsa, csa, ffi.from_buffer(ctype, b2), sbb,
-                        rsb, csb, 0.0, ffi.from_buffer(ctype, out, require_writable=True), m * n, n, 1, work, work_len)
-        if status:
-            _isa_level()  # raises the clearer error when the ISA variable is the cause
-            raise ValueError(f"matmul: the C kernel rejected shapes {a.shape} and {b.shape} (status {status})")
+        _gemm(dtype, out.size // (m * n), a2, sba, b2, sbb, out, (a.shape, b.shape))
     if a.ndim == 1:
         out = out[..., 0, :]
     if b.ndim == 1:
