@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-_parser.add_argument("--threads", type=int, default=1, help="threads for NumPy's BLAS and torch (default 1)")
+_parser.add_argument("--threads", type=int, default=1,
+                     help="threads for the C conv kernels, NumPy's BLAS and torch (default 1)")
 _parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported")
 _parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread table")
 _args = _parser.parse_args()
@@ -30,10 +30,10 @@ os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the nump
 os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
 
 import platform  # noqa: E402
-import subprocess  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import cpu_name, rerun_with_two_threads  # noqa: E402
 
 from tinygrad_edu.backend import c as c_backend  # noqa: E402
 from tinygrad_edu.backend import numpy_ref  # noqa: E402
@@ -120,7 +120,7 @@ def main() -> None:
     cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS]
     cases += [(name, pool_steps(*shape, rng)) for name, *shape in POOL_LAYERS]
     isa = {0: "portable", 1: "AVX2", 2: "AVX-512"}[c_backend.lib.tg_isa_level()]
-    print(f"# {_cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
+    print(f"# {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'absent'}; threads {_args.threads}; C kernels: {isa}")
     print(f"{'layer (batch 64, f32, fwd+bwd)':34s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "
           f"{'C/NumPy':>8s} {'C/torch':>8s}")
@@ -132,19 +132,8 @@ def main() -> None:
         ms = {label: 1e3 * float(np.median(values)) for label, values in rounds.items()}
         c_ms, np_ms, torch_ms = ms["tinygrad_edu C"], ms["NumPy reference"], ms.get("PyTorch", float("nan"))
         print(f"{name:34s} {c_ms:8.3f} {np_ms:9.3f} {torch_ms:9.3f} {np_ms / c_ms:7.2f}x {torch_ms / c_ms:7.2f}x")
-    sys.stdout.flush()
     if _args.threads == 1 and not _args.no_2_threads:
-        print()
-        subprocess.run([sys.executable, __file__, "--threads", "2", "--rounds", str(_args.rounds)], check=True)
-
-
-def _cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo where there is one."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
+        rerun_with_two_threads(__file__, _args.rounds)
 
 
 if __name__ == "__main__":

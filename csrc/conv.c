@@ -74,45 +74,8 @@ static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t
 
 /* ---- the product kernels: 2 types × 3 instruction sets ---------------------------------- */
 
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast") /* a·b + c as one FMA */
-
-#if TG_CONV_X86
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
-#define VEC_BYTES 64
-#define T float
-#define ISA(name) name##_avx512_f32
-#include "conv_gemm.inc"
-#define T double
-#define ISA(name) name##_avx512_f64
-#include "conv_gemm.inc"
-#undef VEC_BYTES
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define VEC_BYTES 32
-#define T float
-#define ISA(name) name##_avx2_f32
-#include "conv_gemm.inc"
-#define T double
-#define ISA(name) name##_avx2_f64
-#include "conv_gemm.inc"
-#undef VEC_BYTES
-#pragma GCC pop_options
-#endif
-
-#define VEC_BYTES 16
-#define T float
-#define ISA(name) name##_portable_f32
-#include "conv_gemm.inc"
-#define T double
-#define ISA(name) name##_portable_f64
-#include "conv_gemm.inc"
-#undef VEC_BYTES
-
-#pragma GCC pop_options
+#define ISA_KERNELS "conv_gemm.inc"
+#include "for_each_isa.inc"
 
 /* ---- the drivers: im2col/col2im blocks and the three convolution kernels ----------------- */
 

@@ -1,0 +1,23 @@
+"""Helpers shared by the benchmark scripts: the machine's name and the 2-thread rerun."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where there is one, else what platform knows."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def rerun_with_two_threads(script: str, rounds: int) -> None:
+    """Print the 2-thread table from a child process: BLAS thread counts are fixed at import."""
+    print()
+    sys.stdout.flush()
+    subprocess.run([sys.executable, script, "--threads", "2", "--rounds", str(rounds)], check=True)
