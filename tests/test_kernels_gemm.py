@@ -80,16 +80,21 @@ def layout(x: np.ndarray, how: str) -> np.ndarray:
 LAYOUTS = st.sampled_from(["c", "transposed", "sliced"])
 
 
-@settings(max_examples=60, deadline=None)
-@given(m=st.sampled_from(EDGE_SIZES), k=st.sampled_from([0, *EDGE_SIZES]), n=st.sampled_from(EDGE_SIZES),
-       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), layout_a=LAYOUTS,
-       layout_b=LAYOUTS, seed=st.integers(0, 2**16))
-def test_matmul_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
+def check_random_product(m: int, k: int, n: int, dtype, isa: str, layout_a: str, layout_b: str, seed: int) -> None:
+    """A random (m×k)·(k×n) product in the given layouts, at ISA level `isa`, against the reference."""
     rng = np.random.default_rng(seed)
     a = layout(rng.standard_normal((m, k)).astype(dtype), layout_a)
     b = layout(rng.standard_normal((k, n)).astype(dtype), layout_b)
     with c_settings(isa, 1):
         assert_matmul_close(a, b, c.matmul(a, b))
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.sampled_from(EDGE_SIZES), k=st.sampled_from([0, *EDGE_SIZES]), n=st.sampled_from(EDGE_SIZES),
+       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), layout_a=LAYOUTS,
+       layout_b=LAYOUTS, seed=st.integers(0, 2**16))
+def test_matmul_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
+    check_random_product(m, k, n, dtype, isa, layout_a, layout_b, seed)
 
 
 @settings(max_examples=30, deadline=None)
@@ -98,11 +103,7 @@ def test_matmul_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
        isa=st.sampled_from(ISAS), layout_a=LAYOUTS, layout_b=LAYOUTS, seed=st.integers(0, 2**16))
 def test_matmul_long_k_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
     """k ≫ m, n (a convolution's ∂W): the dot-product path when A·Bᵀ is stored row by row, K blocks of 8 KiB."""
-    rng = np.random.default_rng(seed)
-    a = layout(rng.standard_normal((m, k)).astype(dtype), layout_a)
-    b = layout(rng.standard_normal((k, n)).astype(dtype), layout_b)
-    with c_settings(isa, 1):
-        assert_matmul_close(a, b, c.matmul(a, b))
+    check_random_product(m, k, n, dtype, isa, layout_a, layout_b, seed)
 
 
 @pytest.mark.parametrize("isa", ISAS)
