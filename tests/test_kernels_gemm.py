@@ -123,8 +123,8 @@ def test_matmul_block_edges_and_training_shapes_c_matches_numpy(isa, dtype, shap
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("shapes", [((300, 260), (260, 281)), ((4, 100, 100), (100, 500)),
-                                    ((3, 1, 40, 300), (5, 300, 330)), ((2, 330, 250), (2, 250, 300))],
+@pytest.mark.parametrize("shapes", [((700, 520), (520, 740)), ((12, 200, 300), (300, 500)),
+                                    ((3, 1, 180, 300), (5, 300, 330)), ((2, 700, 450), (2, 450, 500))],
                          ids=str)
 def test_matmul_threads_c_matches_numpy(isa, threads, shapes, rng):
     """Products above the parallel threshold, split by columns, rows or batch."""
