@@ -52,6 +52,6 @@ class SGD(Optimizer):
                 b *= mu
                 b += (1 - tau) * g if tau else g                     # b_t ← μ b_{t−1} + (1 − τ) g_t
             else:
-                b = state["momentum_buffer"] = g.copy()              # b_1 ← g_1
+                b = state["momentum_buffer"] = np.array(g)           # b_1 ← g_1 (a 0-d g may be a scalar)
             g = g + mu * b if group["nesterov"] else b               # g_t ← g_t + μ b_t   |   g_t ← b_t
         param -= lr * g                                              # θ_t ← θ_{t−1} − γ g_t
