@@ -5,6 +5,8 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 
 def cpu_name() -> str:
@@ -21,3 +23,14 @@ def rerun_with_two_threads(script: str, rounds: int) -> None:
     print()
     sys.stdout.flush()
     subprocess.run([sys.executable, script, "--threads", "2", "--rounds", str(rounds)], check=True)
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median seconds of `repeats` calls of `fn` after one warm-up call (medians: the machine is shared)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]

@@ -30,10 +30,9 @@ os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the nump
 os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
 
 import platform  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
 
 from tinygrad_edu.backend import c as c_backend  # noqa: E402
 from tinygrad_edu.backend import numpy_ref  # noqa: E402
@@ -53,17 +52,6 @@ CONV_LAYERS = [("conv1 1->6 5x5 pad 2, 28x28", 64, 1, 28, 28, 6, 5, 2),
 # (name, N, C, H, W)
 POOL_LAYERS = [("maxpool1 2x2 on 6x28x28", 64, 6, 28, 28), ("maxpool2 2x2 on 16x10x10", 64, 16, 10, 10)]
 ONE = (1, 1)
-
-
-def _time(fn, repeats: int) -> float:
-    """Median seconds of `repeats` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def conv_steps(N, C, H, W, O, k, p, rng):
@@ -128,7 +116,7 @@ def main() -> None:
         rounds = {label: [] for label in steps}
         for _ in range(_args.rounds):  # interleaved, so a busy moment hits every contestant
             for label, fn in steps.items():
-                rounds[label].append(_time(fn, 5))
+                rounds[label].append(median_seconds(fn, 5))
         ms = {label: 1e3 * float(np.median(values)) for label, values in rounds.items()}
         c_ms, np_ms, torch_ms = ms["tinygrad_edu C"], ms["NumPy reference"], ms.get("PyTorch", float("nan"))
         print(f"{name:34s} {c_ms:8.3f} {np_ms:9.3f} {torch_ms:9.3f} {np_ms / c_ms:7.2f}x {torch_ms / c_ms:7.2f}x")

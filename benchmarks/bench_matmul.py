@@ -35,6 +35,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+from _common import median_seconds  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.backend import c  # noqa: E402
@@ -65,14 +66,7 @@ SHAPES = [("256^3", 256, 256, 256, "nn"), ("512^3", 512, 512, 512, "nn"), ("1024
 
 def _median_seconds(fn, flops: float) -> float:
     """Median seconds per call over ~0.1 s of calls (at least 3), after one warm-up call."""
-    fn()
-    repeats = max(3, min(500, int(2e10 / 200 / flops)))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return median_seconds(fn, repeats=max(3, min(500, int(2e10 / 200 / flops))))
 
 
 def measure_peak(threads: int, rounds: int) -> dict[str, float]:
