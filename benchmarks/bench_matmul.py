@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 _parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
@@ -30,12 +29,11 @@ os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the nump
 os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
 
 import platform  # noqa: E402
-import subprocess  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import median_seconds  # noqa: E402
+from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.backend import c  # noqa: E402
@@ -124,7 +122,7 @@ def main() -> None:
     tg.backend.set_num_threads(_args.threads)
     rng = np.random.default_rng(0)
     peak = measure_peak(_args.threads, _args.rounds)
-    print(f"# {platform.processor() or platform.machine()}, {_cpu_name()}, {os.cpu_count()} CPUs; numpy "
+    print(f"# {platform.processor() or platform.machine()}, {cpu_name()}, {os.cpu_count()} CPUs; numpy "
           f"{np.__version__}; torch {torch.__version__ if torch else 'not installed'}; C kernels at "
           f"{tg.backend.isa()}; {_args.threads} thread(s); median of {_args.rounds} rounds")
     print(f"# FMA peak ({_args.threads} core(s)): float32 {peak['float32']:.0f} GFLOP/s, "
@@ -152,16 +150,7 @@ def main() -> None:
                   f"{100 * rate['c'] / peak[np.dtype(dtype).name]:.0f}% | {rate['numpy']:.1f} | {torch_rate} | "
                   f"{rate['c'] / rate['numpy']:.2f}x | {vs_torch} |", flush=True)
     if _args.threads == 1 and not _args.no_2_threads:
-        print()
-        subprocess.run([sys.executable, __file__, "--threads", "2", "--rounds", str(_args.rounds)], check=True)
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return "unknown CPU"
+        rerun_with_two_threads(__file__, _args.rounds)
 
 
 if __name__ == "__main__":
