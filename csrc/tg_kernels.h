@@ -113,3 +113,15 @@ int tg_avg_pool2d_grad_f32(const float *gy, float *gx, int64_t planes, int64_t h
 int tg_avg_pool2d_grad_f64(const double *gy, double *gx, int64_t planes, int64_t h, int64_t w, int64_t kh,
                            int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
 /* ==== end of convolution and pooling ==================================================== */
+
+/* ==== int8 GEMM (qgemm.c) ==== */
+/* ==== end of int8 GEMM ==== */
+
+/* ==== fused softmax-cross-entropy and bias+activation (fused.c) ==== */
+/* ==== end of fused softmax-cross-entropy and bias+activation ==== */
+
+/* ==== LSTM cell (lstm.c) ==== */
+/* ==== end of LSTM cell ==== */
+
+/* ==== optimiser updates (optim.c) ==== */
+/* ==== end of optimiser updates ==== */

@@ -159,3 +159,19 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
                     padding: Pair, count_include_pad: bool = True) -> np.ndarray:
     """∂L/∂x of average pooling; see ``numpy_ref.avg_pool2d_grad``."""
     return _active.avg_pool2d_grad(gy, input_shape, kernel_hw, stride, padding, count_include_pad)
+
+
+# ---- int8 GEMM (csrc/qgemm.c) ----
+# ---- end of int8 GEMM ----
+
+
+# ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
+# ---- end of fused softmax-cross-entropy and bias+activation ----
+
+
+# ---- LSTM cell (csrc/lstm.c) ----
+# ---- end of LSTM cell ----
+
+
+# ---- optimiser updates (csrc/optim.c) ----
+# ---- end of optimiser updates ----

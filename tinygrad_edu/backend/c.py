@@ -350,3 +350,19 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
         *kernel_hw, *stride, *padding, int(bool(count_include_pad)))
     _raise_on("avg_pool2d_grad", status, gy.shape, tuple(input_shape))
     return gx
+
+
+# ---- int8 GEMM (csrc/qgemm.c) ----
+# ---- end of int8 GEMM ----
+
+
+# ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
+# ---- end of fused softmax-cross-entropy and bias+activation ----
+
+
+# ---- LSTM cell (csrc/lstm.c) ----
+# ---- end of LSTM cell ----
+
+
+# ---- optimiser updates (csrc/optim.c) ----
+# ---- end of optimiser updates ----

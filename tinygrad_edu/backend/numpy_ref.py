@@ -198,3 +198,19 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
         for j in range(kw):
             gxp[_window(gxp, i, j, (OH, OW), stride, (1, 1))] += share
     return gxp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+
+
+# ---- int8 GEMM (csrc/qgemm.c) ----
+# ---- end of int8 GEMM ----
+
+
+# ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
+# ---- end of fused softmax-cross-entropy and bias+activation ----
+
+
+# ---- LSTM cell (csrc/lstm.c) ----
+# ---- end of LSTM cell ----
+
+
+# ---- optimiser updates (csrc/optim.c) ----
+# ---- end of optimiser updates ----
