@@ -12,7 +12,22 @@ Where to read what (see README.md for the full map):
     backend/         the NumPy reference kernels and their C twins
 """
 
-from . import autograd, backend, data, datasets, diagnostics, dtypes, metrics, nn, ops, optim, testing, train, viz
+from . import (
+    autograd,
+    backend,
+    compress,
+    data,
+    datasets,
+    diagnostics,
+    dtypes,
+    metrics,
+    nn,
+    ops,
+    optim,
+    testing,
+    train,
+    viz,
+)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import bool, float16, float32, float64, int8, int32, int64, uint8
 from .factories import (
@@ -37,7 +52,7 @@ from .tensor import MaxResult, ShapeError, Tensor, cat, maximum, minimum, stack,
 __version__ = "0.1.0"
 
 __all__ = [
-    "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "data", "datasets",
+    "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "compress", "data", "datasets",
     "diagnostics", "dtypes", "enable_grad", "eye", "float16", "float32", "float64", "full", "full_like", "int8",
     "int32", "int64", "is_grad_enabled", "linspace", "load", "manual_seed", "maximum", "metrics", "minimum", "nn",
     "no_grad", "ones", "ones_like", "ops", "optim", "rand", "randint", "randn", "save", "set_grad_enabled", "stack",

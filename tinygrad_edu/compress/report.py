@@ -1,0 +1,173 @@
+"""The compression report: size, accuracy and speed of each method on the shipped digits.
+
+    python -m tinygrad_edu compress [--epochs N] [--seed S] [--quick]
+
+One CNN (the command line's ``cnn``: Conv 1→16, Conv 16→32, Linear 128→10) is trained on the
+digits training split (the same fixed split as ``python -m tinygrad_edu train``) and then:
+
+    float32        the trained model as it is
+    pruned 50/80%  global magnitude pruning, then fine-tuning with the masks held
+    int8           ``quantize_int8``: int8 weights with per-output-channel scales
+    student        a small MLP (Flatten → Linear 64→16 → ReLU → Linear 16→10), trained alone
+    distilled      the same student, same initial weights, trained by ``distill`` from the CNN
+
+Accuracy is on the test split. Sizes are bytes of parameters and buffers
+(``model_size_bytes``); a pruned model is also given the bytes of a sparse format:
+bitmask + nonzero values (``sparse_size_bytes``), which is smaller than a list of
+(index, value) pairs at these densities (⌈n/8⌉ + 4·nnz versus 6·nnz with 16-bit indices
+once more than 1 in 16 weights survive). Inference time is the median over several runs
+of one forward pass on the whole test split, float32 model and int8 model in the same
+process, so the ratio is meaningful on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import cli, data, nn, optim, random, training
+from ..autograd import no_grad
+from .distill import distill
+from .prune import prune_magnitude, remove_pruning, sparse_size_bytes, sparsity
+
+BATCH_SIZE = 32
+TEACHER_LR, FINETUNE_LR, STUDENT_LR = 1e-2, 1e-3, 1e-2
+DEFAULT_EPOCHS, QUICK_EPOCHS = 15, 2
+PRUNE_RATES = (0.5, 0.8)
+STUDENT_HIDDEN = 16
+T, ALPHA = 4.0, 0.9
+Row = dict[str, Any]
+COLUMNS = (("method", "method", "{}"), ("accuracy", "test acc", "{:.4f}"), ("sparsity", "sparsity", "{:.0%}"),
+           ("size_bytes", "bytes (dense)", "{:,}"), ("sparse_bytes", "bytes (sparse)", "{:,}"),
+           ("ms", "ms/forward", "{:.2f}"), ("note", "note", "{}"))
+
+
+def _quantizer() -> tuple[Callable, Callable]:
+    """``quantize_int8`` and ``model_size_bytes`` from the int8 module (built separately)."""
+    try:
+        from .quantize import model_size_bytes, quantize_int8
+    except ImportError as error:
+        raise ImportError("compression_report needs tinygrad_edu.compress.quantize (quantize_int8, "
+                          f"model_size_bytes), which could not be imported: {error}") from error
+    return quantize_int8, model_size_bytes
+
+
+def _loader(split: tuple[np.ndarray, np.ndarray], batch_size: int, shuffle: bool = False) -> data.DataLoader:
+    return data.DataLoader(data.TensorDataset(*split), batch_size=batch_size, shuffle=shuffle)
+
+
+def _accuracy(model: nn.Module, split: tuple[np.ndarray, np.ndarray]) -> float:
+    y_true, y_pred = training.predict(model, _loader(split, 512))
+    return float(np.mean(y_true == y_pred))
+
+
+def _median_ms(model: nn.Module, x: np.ndarray, repeats: int) -> float:
+    """Median milliseconds of one forward pass over ``x`` (after a warm-up pass)."""
+    from ..tensor import Tensor
+
+    batch = Tensor(x)
+    model.eval()
+    times = []
+    with no_grad():
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            model(batch)
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times[1:])
+
+
+def _train(model: nn.Module, splits: dict, epochs: int, lr: float, distill_from: nn.Module | None = None) -> None:
+    loader = _loader(splits["train"], BATCH_SIZE, shuffle=True)
+    optimizer = optim.Adam(model.parameters(), lr=lr)
+    if distill_from is None:
+        training.fit(model, loader, nn.CrossEntropyLoss(), optimizer, epochs, progress=False)
+    else:
+        distill(model, distill_from, loader, optimizer, epochs, T=T, alpha=ALPHA, progress=False)
+
+
+def _student(input_features: int) -> nn.Module:
+    return nn.Sequential(nn.Flatten(), nn.Linear(input_features, STUDENT_HIDDEN), nn.ReLU(),
+                         nn.Linear(STUDENT_HIDDEN, cli.NUM_CLASSES))
+
+
+def compression_report(epochs: int = DEFAULT_EPOCHS, seed: int = 0, finetune_epochs: int | None = None,
+                       repeats: int = 7) -> list[Row]:
+    """Train the digits CNN, compress it every way, and return one row per model.
+
+    ``epochs`` trains the CNN and each student; pruned models are fine-tuned for
+    ``finetune_epochs`` (default: a third of ``epochs``, at least 1); ``repeats`` forward
+    passes are timed. Row keys: method, accuracy, size_bytes, and where they apply
+    sparsity, sparse_bytes (bitmask + nonzero values), ms (median forward time on the
+    test split), note.
+    """
+    if epochs < 1 or repeats < 1:
+        raise ValueError(f"compression_report: epochs and repeats must be >= 1, got {epochs} and {repeats}")
+    quantize_int8, model_size_bytes = _quantizer()
+    finetune_epochs = max(1, epochs // 3) if finetune_epochs is None else finetune_epochs
+    splits = cli.load_splits("digits")
+    input_shape = tuple(int(s) for s in splits["train"][0].shape[1:])
+    x_test = splits["test"][0]
+
+    random.manual_seed(seed)
+    teacher = cli.build_model("cnn", input_shape)
+    _train(teacher, splits, epochs, TEACHER_LR)
+    base_accuracy = _accuracy(teacher, splits["test"])
+    rows = [{"method": "float32 CNN", "accuracy": base_accuracy, "size_bytes": model_size_bytes(teacher),
+             "note": f"{epochs} epochs Adam"}]
+
+    for rate in PRUNE_RATES:
+        pruned = cli.build_model("cnn", input_shape)
+        pruned.load_state_dict(teacher.state_dict())
+        prune_magnitude(pruned, rate, scope="global")
+        before = _accuracy(pruned, splits["test"])
+        _train(pruned, splits, finetune_epochs, FINETUNE_LR)
+        row = {"method": f"pruned {rate:.0%} + fine-tune", "accuracy": _accuracy(pruned, splits["test"]),
+               "sparsity": sparsity(pruned)["global"], "sparse_bytes": sparse_size_bytes(pruned),
+               "note": f"{before:.4f} before {finetune_epochs} fine-tune epochs"}
+        row["size_bytes"] = model_size_bytes(remove_pruning(pruned))
+        rows.append(row)
+
+    quantized = quantize_int8(teacher, inplace=False)
+    float_ms, int8_ms = _median_ms(teacher, x_test, repeats), _median_ms(quantized, x_test, repeats)
+    rows[0]["ms"] = float_ms
+    rows.append({"method": "int8 CNN", "accuracy": _accuracy(quantized, splits["test"]),
+                 "size_bytes": model_size_bytes(quantized), "ms": int8_ms,
+                 "note": f"per-channel scales; {float_ms / int8_ms:.2f}x float32 speed"})
+
+    random.manual_seed(seed + 1)
+    alone = _student(int(np.prod(input_shape)))
+    distilled = _student(int(np.prod(input_shape)))
+    distilled.load_state_dict(alone.state_dict())  # same start: the loss is the only difference
+    _train(alone, splits, epochs, STUDENT_LR)
+    _train(distilled, splits, epochs, STUDENT_LR, distill_from=teacher)
+    for name, student, note in (("student alone", alone, "cross-entropy on labels"),
+                                ("student distilled", distilled, f"from the float32 CNN, T={T:g}, alpha={ALPHA:g}")):
+        rows.append({"method": name, "accuracy": _accuracy(student, splits["test"]),
+                     "size_bytes": model_size_bytes(student), "note": note})
+    return rows
+
+
+def format_report(rows: Sequence[Row]) -> str:
+    """The rows as an aligned text table (empty cells where a column does not apply)."""
+    cells = [[title for _, title, _ in COLUMNS]]
+    cells += [[fmt.format(row[key]) if row.get(key) is not None else "" for key, _, fmt in COLUMNS] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) if i in (0, len(COLUMNS) - 1) else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(line, widths))).rstrip() for line in cells]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def run_command(args: argparse.Namespace) -> list[Row]:
+    """``python -m tinygrad_edu compress``: print the table (``--quick``: a few seconds)."""
+    epochs = args.epochs if args.epochs is not None else (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS)
+    started = time.perf_counter()
+    rows = compression_report(epochs=epochs, seed=args.seed, repeats=3 if args.quick else 7)
+    print(format_report(rows))
+    print(f"\ndigits test split ({cli.TEST_FRACTION:.0%} of 1,797 images); {time.perf_counter() - started:.1f} s")
+    return rows
