@@ -4,6 +4,7 @@
     python -m tinygrad_edu train --model mlp --epochs 5 --out runs/mlp
     python -m tinygrad_edu evaluate runs/cnn-digits   # accuracy, per-class P/R/F1, confusion matrix
     python -m tinygrad_edu bench                      # the scripts in benchmarks/
+    python -m tinygrad_edu compress --quick           # pruning / int8 / distillation report
 
 ``train`` splits the data into training/validation/test sets with a fixed seed
 (``SPLIT_SEED``, independent of ``--seed``), so ``evaluate`` later sees the same test set.
@@ -281,6 +282,16 @@ def make_parser() -> argparse.ArgumentParser:
     b = commands.add_parser("bench", help="run the benchmark scripts in benchmarks/",
                             description="Run benchmarks/bench_*.py, each in its own process.")
     b.add_argument("names", nargs="*", metavar="NAME", help="only these benchmarks (e.g. matmul for bench_matmul.py)")
+
+    c = commands.add_parser("compress", help="size/accuracy/speed report of pruning, int8 and distillation",
+                            description="Train the digits CNN, then prune it (50%%, 80%%, fine-tuned), quantise it to "
+                                        "int8 and distil it into a small student; print one table row per model.")
+    c.add_argument("--epochs", type=int, default=None,
+                   help="training epochs of the CNN (students: twice as many; fine-tuning: a third) "
+                        "(default: 15, or 2 with --quick)")
+    c.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed for initialisation and shuffling "
+                   "(default: %(default)s)")
+    c.add_argument("--quick", action="store_true", help="a few seconds: few epochs and timing runs (for tests)")
     return parser
 
 
@@ -292,6 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             train(args)
         elif args.command == "evaluate":
             evaluate(args)
+        elif args.command == "compress":
+            from .compress.report import run_command  # imported here: tg.compress itself imports this module
+
+            run_command(args)
         else:
             return bench(args)
     except (UsageError, FileNotFoundError, ValueError) as error:
