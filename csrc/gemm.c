@@ -23,45 +23,8 @@
  * flops) ran at 0.45× NumPy's 2-thread speed, 1024³ (2^31) gained. */
 #define TG_PARALLEL_MIN_FLOPS ((double)(1 << 29))
 
-#pragma GCC push_options
-#pragma GCC optimize("fp-contract=fast") /* acc + a·b as one FMA */
-
-#if TG_GEMM_X86
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx2,fma")
-#define VEC_BYTES 64
-#define T float
-#define ISA(name) name##_avx512_f32
-#include "gemm_typed.inc"
-#define T double
-#define ISA(name) name##_avx512_f64
-#include "gemm_typed.inc"
-#undef VEC_BYTES
-#pragma GCC pop_options
-
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define VEC_BYTES 32
-#define T float
-#define ISA(name) name##_avx2_f32
-#include "gemm_typed.inc"
-#define T double
-#define ISA(name) name##_avx2_f64
-#include "gemm_typed.inc"
-#undef VEC_BYTES
-#pragma GCC pop_options
-#endif
-
-#define VEC_BYTES 16
-#define T float
-#define ISA(name) name##_portable_f32
-#include "gemm_typed.inc"
-#define T double
-#define ISA(name) name##_portable_f64
-#include "gemm_typed.inc"
-#undef VEC_BYTES
-
-#pragma GCC pop_options
+#define ISA_KERNELS "gemm_typed.inc" /* gemm_<isa>_<type> and gemm_workspace_<isa>_<type> */
+#include "for_each_isa.inc"
 
 typedef void (*gemm_fn)(const struct tg_gemm_problem *g, void *work);
 
@@ -203,4 +166,16 @@ int tg_gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
                 int64_t sbc, int64_t rsc, int64_t csc, double *work, int64_t work_len)
 {
     return gemm(8, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
+}
+
+int tg_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
+                  int64_t rsb, int64_t csb, float *c, float *work, int64_t work_len)
+{
+    return gemm(4, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0, c, 0, n, 1, work, work_len);
+}
+
+int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t rsa, int64_t csa, const double *b,
+                  int64_t rsb, int64_t csb, double *c, double *work, int64_t work_len)
+{
+    return gemm(8, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0, c, 0, n, 1, work, work_len);
 }

@@ -51,9 +51,10 @@ def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the parallel kernels (1 = the calling thread only)."""
     if int(n) < 1:
         raise ValueError(f"set_num_threads: need n >= 1, got {n}")
-    global _threads
+    global _threads, _scratch
     lib.tg_set_num_threads(int(n))
     _threads = int(lib.tg_get_num_threads())
+    _scratch = threading.local()  # the workspaces are sized for the thread count: start afresh
 
 
 def get_num_threads() -> int:
@@ -61,7 +62,11 @@ def get_num_threads() -> int:
     return _threads
 
 
-_threads = 1  # mirrors tg_get_num_threads (read on every matmul call, so kept in Python)
+_threads = 1  # mirrors tg_get_num_threads, so that no call has to ask C
+# Scratch memory for the kernels (C never allocates), one set per Python thread because cffi
+# releases the GIL during a call: ``_scratch.gemm[dtype]`` and ``_scratch.conv[(dtype, geometry)]``
+# hold (cffi pointer, length in elements, the NumPy array that owns the memory).
+_scratch = threading.local()
 if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
     set_num_threads(int(os.environ["TINYGRAD_EDU_NUM_THREADS"]))
 
@@ -73,24 +78,28 @@ if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
 # reference does: float32·float32 -> float32, any mix with float64 (or an integer with a
 # float) -> float64 in C; integer, bool and complex products have no C kernel and run the
 # reference (np.matmul), explicitly below.
+#
+# Every call pays for this Python code, and on a (64×256)·(256×10) product the C work takes
+# about 2 µs, so the 2-D case is written for speed (issue 3: at most 1 µs of Python per call):
+# one dict lookup for the kernels, a 12-argument C entry point (tg_matmul_*), the cached
+# workspace, and pointers by ffi.from_buffer, the cheapest way measured (0.1 µs; arr.ctypes.data
+# or __array_interface__ cost 0.8 µs each). The checks kept are the ones NumPy does not make.
 
-_GEMM = {np.dtype(np.float32): ("float[]", lib.tg_gemm_f32, lib.tg_gemm_workspace_f32),
-         np.dtype(np.float64): ("double[]", lib.tg_gemm_f64, lib.tg_gemm_workspace_f64)}
-_per_thread = threading.local()  # workspaces per Python thread: cffi releases the GIL during the call
+_from_buffer = ffi.from_buffer
+# dtype -> (cffi array type, 2-D kernel, batched kernel, workspace size for a thread count)
+_GEMM = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_matmul_f32, lib.tg_gemm_f32, lib.tg_gemm_workspace_f32),
+         np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_matmul_f64, lib.tg_gemm_f64,
+                                lib.tg_gemm_workspace_f64)}
 
 
-def _workspace(dtype: np.dtype, ctype: str, size_for) -> tuple[object, int]:
-    """A cached scratch buffer big enough for tg_gemm_* at the current thread count (C never allocates)."""
-    key = (dtype.char, _threads)
-    try:
-        return _per_thread.cache[key]
-    except AttributeError:
-        _per_thread.cache = {}
-    except KeyError:
-        pass
-    work = np.empty(size_for(_threads), dtype=dtype)
-    _per_thread.cache[key] = (ffi.from_buffer(ctype, work, require_writable=True), work.size)
-    return _per_thread.cache[key]
+def _gemm_workspace(dtype: np.dtype) -> tuple[object, int, np.ndarray]:
+    """This Python thread's GEMM workspace for `dtype` at the current thread count, made on first use."""
+    cache = _scratch.__dict__.setdefault("gemm", {})
+    if dtype not in cache:
+        ctype, _, _, size_for = _GEMM[dtype]
+        work = np.empty(size_for(_threads), dtype=dtype)
+        cache[dtype] = (_from_buffer(ctype, work), work.size, work)
+    return cache[dtype]
 
 
 def _operand(x: np.ndarray) -> tuple[np.ndarray, int, int]:
@@ -117,38 +126,55 @@ def _batch_stride(x: np.ndarray, batch: tuple[int, ...]) -> tuple[np.ndarray, in
     return np.ascontiguousarray(np.broadcast_to(x, batch + x.shape[-2:])), x.shape[-2] * x.shape[-1]
 
 
-def _gemm(dtype: np.dtype, count: int, a: np.ndarray, sba: int, b: np.ndarray, sbb: int, out: np.ndarray,
-          shapes: tuple[tuple[int, ...], tuple[int, ...]]) -> None:
-    """out[t] = a[t] · b[t] for the `count` matrices of out (C order), a and b with batch strides sba, sbb."""
-    ctype, kernel, size_for = _GEMM[dtype]
-    m, n = out.shape[-2:]
-    a, rsa, csa = _operand(a)
-    b, rsb, csb = _operand(b)
-    work, work_len = _workspace(dtype, ctype, size_for)
-    status = kernel(count, m, n, a.shape[-1] if csa == 1 else a.shape[-2], ffi.from_buffer(ctype, a), sba, rsa, csa,
-                    ffi.from_buffer(ctype, b), sbb, rsb, csb, 0.0, ffi.from_buffer(ctype, out), m * n, n, 1, work,
-                    work_len)
-    if status:
-        _isa_level()  # raises the clearer error when the ISA variable is the cause
-        raise ValueError(f"matmul: the C kernel rejected shapes {shapes[0]} and {shapes[1]} (status {status})")
+def _raise_gemm_status(status: int, shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> None:
+    _isa_level()  # raises the clearer error when the ISA variable is the cause
+    raise ValueError(f"matmul: the C kernel rejected shapes {shape_a} and {shape_b} (status {status})")
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul`` in C (csrc/gemm.c); same contract as ``numpy_ref.matmul``."""
+    dtype = a.dtype
+    kernels = _GEMM.get(dtype)
+    if kernels is None or b.dtype is not dtype or a.ndim != 2 or b.ndim != 2:
+        return _matmul_general(a, b)
+    (m, k), (kb, n) = a.shape, b.shape  # the common case from here on, kept short
+    if k != kb:
+        raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({k} != {kb})")
+    out = np.empty((m, n), dtype)
+    if a.flags.c_contiguous:
+        rsa, csa = k, 1
+    elif a.flags.f_contiguous:  # a transposed view: Aᵀ's memory with swapped strides
+        a, rsa, csa = a.T, 1, m
+    else:
+        a, rsa, csa = np.ascontiguousarray(a), k, 1
+    if b.flags.c_contiguous:
+        rsb, csb = n, 1
+    elif b.flags.f_contiguous:
+        b, rsb, csb = b.T, 1, k
+    else:
+        b, rsb, csb = np.ascontiguousarray(b), n, 1
+    try:
+        work = _scratch.gemm[dtype]
+    except (AttributeError, KeyError):
+        work = _gemm_workspace(dtype)
+    ctype, kernel = kernels[0], kernels[1]
+    status = kernel(m, n, k, _from_buffer(ctype, a), rsa, csa, _from_buffer(ctype, b), rsb, csb,
+                    _from_buffer(ctype, out), work[0], work[1])
+    if status:
+        _raise_gemm_status(status, (m, k), (kb, n))
+    return out
+
+
+def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """matmul for the other cases: dtype promotion, 1-D operands, batches and broadcasting."""
     dtype = a.dtype
     if dtype != b.dtype or dtype not in _GEMM:
         dtype = np.result_type(a, b)
         if dtype not in _GEMM:  # integer, bool, complex, float16: the reference computes it
             return numpy_ref.matmul(a, b)
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
-    if a.ndim == 2 and b.ndim == 2:  # the common case first: this code runs on every call
-        (m, k), (kb, n) = a.shape, b.shape
-        if k != kb:
-            raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({k} != {kb})")
-        out = np.empty((m, n), dtype=dtype)
-        if m and n:
-            _gemm(dtype, 1, a, 0, b, 0, out, (a.shape, b.shape))
-        return out
+        if a.ndim == 2 and b.ndim == 2:
+            return matmul(a, b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
     a2 = a if a.ndim > 1 else a.reshape(1, -1)
@@ -164,7 +190,15 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b2, sbb = _batch_stride(b2, batch)
     out = np.empty((*batch, m, n), dtype=dtype)
     if out.size:
-        _gemm(dtype, out.size // (m * n), a2, sba, b2, sbb, out, (a.shape, b.shape))
+        ctype, _, kernel, _ = _GEMM[dtype]
+        a2, rsa, csa = _operand(a2)
+        b2, rsb, csb = _operand(b2)
+        work = _gemm_workspace(dtype)
+        status = kernel(out.size // (m * n), m, n, k, _from_buffer(ctype, a2), sba, rsa, csa,
+                        _from_buffer(ctype, b2), sbb, rsb, csb, 0.0, _from_buffer(ctype, out), m * n, n, 1,
+                        work[0], work[1])
+        if status:
+            _raise_gemm_status(status, a.shape, b.shape)
     if a.ndim == 1:
         out = out[..., 0, :]
     if b.ndim == 1:
@@ -175,9 +209,26 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # ---- convolution and pooling (csrc/conv.c, csrc/pool.c) ---------------------------------
 # Every check happens here, before C runs: a bad shape raises ValueError naming the op and
 # the shapes, and C is only ever handed sizes it can index safely (it re-checks them anyway
-# and returns a nonzero status, which _raise_on turns into an exception).
+# and returns a nonzero status, which _raise_on turns into an exception). As for matmul, the
+# code on the way to C is kept short (kernels from a dict, cached workspaces): a LeNet layer
+# calls it six times per training step.
 
 Pair = numpy_ref.Pair
+_INDEX_DTYPE, _INDEX_CTYPE = np.dtype(np.int64), ffi.typeof("int64_t[]")
+# dtype -> (cffi array type, workspace size, forward, ∂x, ∂w)
+_CONV = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_conv2d_workspace_f32, lib.tg_conv2d_f32,
+                                lib.tg_conv2d_grad_input_f32, lib.tg_conv2d_grad_weight_f32),
+         np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_conv2d_workspace_f64, lib.tg_conv2d_f64,
+                                lib.tg_conv2d_grad_input_f64, lib.tg_conv2d_grad_weight_f64)}
+_FORWARD, _GRAD_INPUT, _GRAD_WEIGHT = 2, 3, 4  # positions in a _CONV entry
+# dtype -> (cffi array type, max pool, max pool ∂x, average pool, average pool ∂x)
+_POOL = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_max_pool2d_f32, lib.tg_max_pool2d_grad_f32,
+                                lib.tg_avg_pool2d_f32, lib.tg_avg_pool2d_grad_f32),
+         np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_max_pool2d_f64, lib.tg_max_pool2d_grad_f64,
+                                lib.tg_avg_pool2d_f64, lib.tg_avg_pool2d_grad_f64)}
+_PLANS_KEPT = 64  # call signatures whose plan (conv: with its workspace) stays cached, per Python thread
+
+
 _CTYPE_AND_SUFFIX = {np.dtype(np.float32): ("float[]", "_f32"), np.dtype(np.float64): ("double[]", "_f64")}
 
 
@@ -187,6 +238,12 @@ def _float_kind(op: str, *arrays: np.ndarray) -> tuple[str, str]:
     if dtype not in _CTYPE_AND_SUFFIX or any(a.dtype != dtype for a in arrays):
         raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
     return _CTYPE_AND_SUFFIX[dtype]
+
+
+def _kernels(op: str, table: dict, *arrays: np.ndarray) -> tuple:
+    """The table entry (_CONV or _POOL) for the arrays' common dtype; ValueError unless float32/float64."""
+    _float_kind(op, *arrays)
+    return table[arrays[0].dtype]
 
 
 def _check_4d(op: str, **arrays: np.ndarray) -> None:
@@ -224,118 +281,199 @@ def _raise_on(op: str, status: int, *shapes: tuple[int, ...]) -> None:
         raise ValueError(f"{op}: the C kernel rejected its arguments (status {status}); shapes {shapes}")
 
 
-def _conv_call(op: str, kernel: str, a: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...],
-               geometry: tuple[int, ...]) -> np.ndarray:
-    """out = <kernel>(a, b) for geometry (n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw)."""
-    ctype, suffix = _float_kind(op, a, b)
-    out = np.empty(out_shape, dtype=a.dtype)
-    if out.size == 0 or a.size == 0 or b.size == 0:  # an empty sum: nothing for C to do
+# A "plan" per call signature (kernel, dtype, shapes, window arguments), made by the first call
+# after all the checks: what C needs (kernel, output shape, geometry, a workspace). Later calls
+# with the same signature only look it up: one dict lookup instead of ~1.5 µs of checks.
+_ConvPlan = tuple  # (op, dtype, kernel, cffi array type, output shape, geometry, workspace pointer, length, array)
+
+
+def _cached_plan(key: tuple) -> tuple | None:
+    """The plan cached under key in this Python thread, or None (also for unhashable arguments, e.g. lists)."""
+    try:
+        return _scratch.plans[key]
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def _keep_plan(key: tuple, plan: tuple) -> None:
+    """Cache plan under key in this Python thread (unless the key is unhashable); a bounded cache."""
+    cache = _scratch.__dict__.setdefault("plans", {})
+    if len(cache) >= _PLANS_KEPT:
+        cache.clear()
+    try:
+        cache[key] = plan
+    except TypeError:
+        pass
+
+
+def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...],
+               geometry: tuple[int, ...]) -> _ConvPlan:
+    """The plan of a checked call, kept in this Python thread's cache under `key`."""
+    kernels = _CONV.get(a.dtype)
+    if kernels is None or b.dtype is not a.dtype:
+        kernels = _kernels(op, _CONV, a, b)
+    size = kernels[1](_threads, *geometry)
+    if size < 0:  # unreachable after the checks; C's own verdict, in case they ever disagree
+        _raise_on(op, 1, a.shape, b.shape)
+    work = np.empty(size if a.size and b.size else 0, dtype=a.dtype)
+    plan = (op, a.dtype, kernels[which], kernels[0], out_shape, geometry, _from_buffer(kernels[0], work), work.size,
+            work)
+    _keep_plan(key, plan)
+    return plan
+
+
+def _conv_call(plan: _ConvPlan, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Run a conv plan on (a, b): the C kernel writes a fresh output array."""
+    op, dtype, kernel, ctype, out_shape, geometry, work, work_len, _ = plan  # the key held both dtypes
+    out = np.empty(out_shape, dtype)
+    if not work_len:  # an empty batch or kernel: an empty sum, nothing for C to do
         out[...] = 0
         return out
-    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    work = np.empty(getattr(lib, "tg_conv2d_workspace" + suffix)(lib.tg_get_num_threads(), *geometry),
-                    dtype=a.dtype)
-    status = getattr(lib, kernel + suffix)(
-        ffi.from_buffer(ctype, a), ffi.from_buffer(ctype, b), ffi.from_buffer(ctype, out, require_writable=True),
-        ffi.from_buffer(ctype, work, require_writable=True), work.size, *geometry)
-    _raise_on(op, status, a.shape, b.shape)
+    if not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a)
+    if not b.flags.c_contiguous:
+        b = np.ascontiguousarray(b)
+    status = kernel(_from_buffer(ctype, a), _from_buffer(ctype, b), _from_buffer(ctype, out), work, work_len,
+                    *geometry)
+    if status:
+        _raise_on(op, status, a.shape, b.shape)
     return out
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
     """2-D cross-correlation in C; same contract as ``numpy_ref.conv2d``."""
-    _check_4d("conv2d", x=x, w=w)
-    (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
-    if C != Cw:
-        raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} expects {Cw}")
-    OH, OW = _check_window("conv2d", (H, W), (kh, kw), stride, padding, dilation)
-    geometry = (N, C, H, W, O, kh, kw, *stride, *padding, *dilation)
-    return _conv_call("conv2d", "tg_conv2d", x, w, (N, O, OH, OW), geometry)
+    key = (_FORWARD, x.dtype, w.dtype, x.shape, w.shape, stride, padding, dilation)
+    plan = _cached_plan(key)
+    if plan is None:
+        if x.ndim != 4 or w.ndim != 4:
+            _check_4d("conv2d", x=x, w=w)
+        (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
+        if C != Cw:
+            raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} expects {Cw}")
+        OH, OW = _check_window("conv2d", (H, W), (kh, kw), stride, padding, dilation)
+        geometry = (N, C, H, W, O, kh, kw, *stride, *padding, *dilation)
+        plan = _conv_plan(key, "conv2d", _FORWARD, x, w, (N, O, OH, OW), geometry)
+    return _conv_call(plan, x, w)
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
                       dilation: Pair) -> np.ndarray:
     """∂L/∂x of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_input``."""
-    _check_4d("conv2d_grad_input", gy=gy, w=w)
-    (N, O, OH, OW), (Ow, C, kh, kw) = gy.shape, w.shape
-    out_hw = _check_window("conv2d_grad_input", input_hw, (kh, kw), stride, padding, dilation)
-    if O != Ow or out_hw != (OH, OW):
-        raise ValueError(f"conv2d_grad_input: grad_output {gy.shape} does not match weight {w.shape} on an "
-                         f"input of size {tuple(input_hw)} (expected (N, {Ow}, {out_hw[0]}, {out_hw[1]}))")
-    geometry = (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation)
-    return _conv_call("conv2d_grad_input", "tg_conv2d_grad_input", gy, w, (N, C, *input_hw), geometry)
+    key = (_GRAD_INPUT, gy.dtype, w.dtype, gy.shape, w.shape, input_hw, stride, padding, dilation)
+    plan = _cached_plan(key)
+    if plan is None:
+        if gy.ndim != 4 or w.ndim != 4:
+            _check_4d("conv2d_grad_input", gy=gy, w=w)
+        (N, O, OH, OW), (Ow, C, kh, kw) = gy.shape, w.shape
+        out_hw = _check_window("conv2d_grad_input", input_hw, (kh, kw), stride, padding, dilation)
+        if O != Ow or out_hw != (OH, OW):
+            raise ValueError(f"conv2d_grad_input: grad_output {gy.shape} does not match weight {w.shape} on an "
+                             f"input of size {tuple(input_hw)} (expected (N, {Ow}, {out_hw[0]}, {out_hw[1]}))")
+        geometry = (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation)
+        plan = _conv_plan(key, "conv2d_grad_input", _GRAD_INPUT, gy, w, (N, C, *input_hw), geometry)
+    return _conv_call(plan, gy, w)
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                        dilation: Pair) -> np.ndarray:
     """∂L/∂w of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_weight``."""
-    _check_4d("conv2d_grad_weight", x=x, gy=gy)
-    (N, C, H, W), (Ng, O, OH, OW) = x.shape, gy.shape
-    out_hw = _check_window("conv2d_grad_weight", (H, W), kernel_hw, stride, padding, dilation)
-    if N != Ng or out_hw != (OH, OW):
-        raise ValueError(f"conv2d_grad_weight: grad_output {gy.shape} does not match input {x.shape} with "
-                         f"kernel {tuple(kernel_hw)} (expected ({N}, O, {out_hw[0]}, {out_hw[1]}))")
-    geometry = (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation)
-    return _conv_call("conv2d_grad_weight", "tg_conv2d_grad_weight", x, gy, (O, C, *kernel_hw), geometry)
+    key = (_GRAD_WEIGHT, x.dtype, gy.dtype, x.shape, gy.shape, kernel_hw, stride, padding, dilation)
+    plan = _cached_plan(key)
+    if plan is None:
+        if x.ndim != 4 or gy.ndim != 4:
+            _check_4d("conv2d_grad_weight", x=x, gy=gy)
+        (N, C, H, W), (Ng, O, OH, OW) = x.shape, gy.shape
+        out_hw = _check_window("conv2d_grad_weight", (H, W), kernel_hw, stride, padding, dilation)
+        if N != Ng or out_hw != (OH, OW):
+            raise ValueError(f"conv2d_grad_weight: grad_output {gy.shape} does not match input {x.shape} with "
+                             f"kernel {tuple(kernel_hw)} (expected ({N}, O, {out_hw[0]}, {out_hw[1]}))")
+        geometry = (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation)
+        plan = _conv_plan(key, "conv2d_grad_weight", _GRAD_WEIGHT, x, gy, (O, C, *kernel_hw), geometry)
+    return _conv_call(plan, x, gy)
+
+
+def _pool_input(op: str, x: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """(the _POOL entry for x's dtype, x C-contiguous) after checking that x is a 4-D float array."""
+    if x.ndim != 4:
+        _check_4d(op, x=x)
+    kernels = _POOL.get(x.dtype)
+    if kernels is None:
+        kernels = _kernels(op, _POOL, x)
+    return kernels, x if x.flags.c_contiguous else np.ascontiguousarray(x)
+
+
+def _pool_plan(key: tuple, op: str, which: int, x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+               last: tuple) -> tuple:
+    """(kernel, cffi array type, output shape, the C arguments after the pointers) of a checked pooling call."""
+    kernels, _ = _pool_input(op, x)
+    N, C, H, W = x.shape
+    OH, OW = _check_window(op, (H, W), kernel_hw, stride, padding, last if len(last) == 2 else (1, 1))
+    plan = (kernels[which], kernels[0], (N, C, OH, OW), (N * C, H, W, *kernel_hw, *stride, *padding, *last))
+    _keep_plan(key, plan)
+    return plan
 
 
 def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                dilation: Pair = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling in C -> (y, flat argmax indices); same contract as ``numpy_ref.max_pool2d``."""
-    _check_4d("max_pool2d", x=x)
-    ctype, suffix = _float_kind("max_pool2d", x)
-    N, C, H, W = x.shape
-    OH, OW = _check_window("max_pool2d", (H, W), kernel_hw, stride, padding, dilation)
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    indices = np.empty((N, C, OH, OW), dtype=np.int64)
-    x = np.ascontiguousarray(x)
-    status = getattr(lib, "tg_max_pool2d" + suffix)(
-        ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, y, require_writable=True),
-        ffi.from_buffer("int64_t[]", indices, require_writable=True), N * C, H, W,
-        *kernel_hw, *stride, *padding, *dilation)
-    _raise_on("max_pool2d", status, x.shape)
+    key = (1, x.dtype, x.shape, kernel_hw, stride, padding, dilation)
+    plan = _cached_plan(key)
+    if plan is None:
+        plan = _pool_plan(key, "max_pool2d", 1, x, kernel_hw, stride, padding, tuple(dilation))
+    kernel, ctype, out_shape, args = plan
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    y = np.empty(out_shape, x.dtype)
+    indices = np.empty(out_shape, _INDEX_DTYPE)
+    status = kernel(_from_buffer(ctype, x), _from_buffer(ctype, y), _from_buffer(_INDEX_CTYPE, indices), *args)
+    if status:
+        _raise_on("max_pool2d", status, x.shape)
     return y, indices
 
 
 def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     """∂L/∂x of max pooling in C; same contract as ``numpy_ref.max_pool2d_grad``."""
-    _check_4d("max_pool2d_grad", gy=gy)
-    ctype, suffix = _float_kind("max_pool2d_grad", gy)
-    if (indices.shape != gy.shape or not np.issubdtype(indices.dtype, np.integer) or len(input_shape) != 4
+    kernels, gy = _pool_input("max_pool2d_grad", gy)
+    if indices.dtype is not _INDEX_DTYPE or not indices.flags.c_contiguous:
+        if not np.issubdtype(indices.dtype, np.integer):
+            indices = gy  # fails the check below with the message naming the dtype
+        else:
+            indices = np.ascontiguousarray(indices, dtype=_INDEX_DTYPE)
+    if (indices.dtype is not _INDEX_DTYPE or indices.shape != gy.shape or len(input_shape) != 4
             or tuple(input_shape[:2]) != gy.shape[:2] or min(input_shape[2:]) < 1):
         raise ValueError(f"max_pool2d_grad: grad_output {gy.shape} and integer indices {indices.shape} "
                          f"({indices.dtype}) must match the input {tuple(input_shape)} in (N, C)")
     N, C, H, W = input_shape
-    gx = np.empty(input_shape, dtype=gy.dtype)
-    gy, indices = np.ascontiguousarray(gy), np.ascontiguousarray(indices, dtype=np.int64)
-    status = getattr(lib, "tg_max_pool2d_grad" + suffix)(
-        ffi.from_buffer(ctype, gy), ffi.from_buffer("int64_t[]", indices),
-        ffi.from_buffer(ctype, gx, require_writable=True), N * C, H, W, *gy.shape[2:])
-    _raise_on("max_pool2d_grad (an index outside its input plane?)", status, gy.shape, tuple(input_shape))
+    gx = np.empty((N, C, H, W), gy.dtype)
+    ctype = kernels[0]
+    status = kernels[2](_from_buffer(ctype, gy), _from_buffer(_INDEX_CTYPE, indices), _from_buffer(ctype, gx),
+                        N * C, H, W, gy.shape[2], gy.shape[3])
+    if status:
+        _raise_on("max_pool2d_grad (an index outside its input plane?)", status, gy.shape, tuple(input_shape))
     return gx
 
 
 def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                count_include_pad: bool = True) -> np.ndarray:
     """Average pooling in C; same contract as ``numpy_ref.avg_pool2d``."""
-    _check_4d("avg_pool2d", x=x)
-    ctype, suffix = _float_kind("avg_pool2d", x)
-    N, C, H, W = x.shape
-    OH, OW = _check_window("avg_pool2d", (H, W), kernel_hw, stride, padding, (1, 1))
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    x = np.ascontiguousarray(x)
-    status = getattr(lib, "tg_avg_pool2d" + suffix)(
-        ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, y, require_writable=True), N * C, H, W,
-        *kernel_hw, *stride, *padding, int(bool(count_include_pad)))
-    _raise_on("avg_pool2d", status, x.shape)
+    key = (3, x.dtype, x.shape, kernel_hw, stride, padding, count_include_pad)
+    plan = _cached_plan(key)
+    if plan is None:
+        plan = _pool_plan(key, "avg_pool2d", 3, x, kernel_hw, stride, padding, (1 if count_include_pad else 0,))
+    kernel, ctype, out_shape, args = plan
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    y = np.empty(out_shape, x.dtype)
+    status = kernel(_from_buffer(ctype, x), _from_buffer(ctype, y), *args)
+    if status:
+        _raise_on("avg_pool2d", status, x.shape)
     return y
 
 
 def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair, stride: Pair,
                     padding: Pair, count_include_pad: bool = True) -> np.ndarray:
     """∂L/∂x of average pooling in C; same contract as ``numpy_ref.avg_pool2d_grad``."""
-    _check_4d("avg_pool2d_grad", gy=gy)
-    ctype, suffix = _float_kind("avg_pool2d_grad", gy)
+    kernels, gy = _pool_input("avg_pool2d_grad", gy)
     if len(input_shape) != 4:
         raise ValueError(f"avg_pool2d_grad: input_shape must be (N, C, H, W), got {tuple(input_shape)}")
     N, C, H, W = input_shape
@@ -343,12 +481,12 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
     if gy.shape != (N, C, *out_hw):
         raise ValueError(f"avg_pool2d_grad: grad_output {gy.shape} does not match the pooled input "
                          f"{tuple(input_shape)} (expected {(N, C, *out_hw)})")
-    gx = np.empty(input_shape, dtype=gy.dtype)
-    gy = np.ascontiguousarray(gy)
-    status = getattr(lib, "tg_avg_pool2d_grad" + suffix)(
-        ffi.from_buffer(ctype, gy), ffi.from_buffer(ctype, gx, require_writable=True), N * C, H, W,
-        *kernel_hw, *stride, *padding, int(bool(count_include_pad)))
-    _raise_on("avg_pool2d_grad", status, gy.shape, tuple(input_shape))
+    gx = np.empty((N, C, H, W), gy.dtype)
+    ctype = kernels[0]
+    status = kernels[4](_from_buffer(ctype, gy), _from_buffer(ctype, gx), N * C, H, W, *kernel_hw, *stride,
+                        *padding, 1 if count_include_pad else 0)
+    if status:
+        _raise_on("avg_pool2d_grad", status, gy.shape, tuple(input_shape))
     return gx
 
 
