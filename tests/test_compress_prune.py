@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn, optim
@@ -197,6 +199,22 @@ def test_sparse_size_counts_bitmask_and_nonzero_values():
         w = ours[i].weight.detach().numpy()
         expected += -(-w.size // 8) + 4 * np.count_nonzero(w)
     assert sparse_size_bytes(ours) == expected < dense / 3
+
+
+@settings(max_examples=30, deadline=None)
+@given(shape=st.sampled_from([(5,), (3, 4), (2, 3, 3)]), rate=st.floats(0.0, 1.0), seed=st.integers(0, 2**16))
+def test_layer_mask_is_the_rate_formula(shape, rate, seed):
+    """Source document 000: zero the k = round(r·n) weights of smallest |w|, i.e. keep |w| > the k-th smallest."""
+    rng = np.random.default_rng(seed)
+    n = int(np.prod(shape))
+    w = (rng.permutation(np.linspace(0.1, 1.0, n)) * rng.choice([-1.0, 1.0], n)).reshape(shape)  # distinct |w|
+    layer = nn.Linear(1, 1)
+    layer.weight = nn.Parameter(w)  # any parameter shape: the rule is elementwise over the flattened tensor
+    prune_magnitude(layer, rate, scope="layer")
+    k = round(rate * w.size)
+    threshold = np.sort(np.abs(w).ravel())[k - 1] if k else -1.0
+    np.testing.assert_array_equal(layer.weight_mask.numpy(), (np.abs(w) > threshold).astype(w.dtype))
+    np.testing.assert_array_equal(layer.weight.detach().numpy(), np.where(np.abs(w) > threshold, w, 0.0))
 
 
 def test_ties_prune_the_earliest_entries_first():

@@ -32,11 +32,10 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 import numpy as np
 
-from ..nn import Conv1d, Conv2d, Linear, Module, Parameter
+from ..nn import Conv1d, Conv2d, Linear, Module, RemovableHandle
 from ..tensor import Tensor
 
 PRUNABLE_LAYERS = (Linear, Conv1d, Conv2d)
@@ -48,7 +47,7 @@ class ApplyMask:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.handle: Any = None  # the RemovableHandle, set when the hook is registered
+        self.handle: RemovableHandle | None = None  # set when the hook is registered
 
     def masked_value(self, module: Module) -> Tensor:
         """The pruned tensor as the forward sees it (recorded in the graph when grad mode is on)."""
@@ -119,9 +118,7 @@ def _set_mask(module: Module, name: str, mask: np.ndarray) -> None:
     and register the buffer ``<name>_mask`` and the pre-hook that recomputes ``<name>``."""
     hook = _mask_hooks(module).get(name)
     if hook is None:
-        param = module._parameters.get(name)
-        if not isinstance(param, Parameter):
-            raise ValueError(f"prune_magnitude: {type(module).__name__} has no parameter '{name}' to prune")
+        param = module._parameters[name]
         delattr(module, name)
         module.register_parameter(name + "_orig", param)
         module.register_buffer(name + "_mask", Tensor(mask.astype(param.dtype)))
@@ -191,7 +188,8 @@ def remove_pruning(model: Module) -> Module:
         hook = _mask_hooks(module)[name]
         param = getattr(module, name + "_orig")
         param.data *= getattr(module, name + "_mask").data
-        hook.handle.remove()
+        if hook.handle is not None:
+            hook.handle.remove()
         object.__delattr__(module, name)
         delattr(module, name + "_orig")
         delattr(module, name + "_mask")
@@ -221,8 +219,8 @@ def sparsity(model: Module) -> dict[str, float]:
 def sparse_size_bytes(model: Module) -> int:
     """Bytes to store the model with each pruned tensor in a bitmask format, the rest dense.
 
-    Pruned tensor: ⌈n/8⌉ bytes of bitmask (bit i says whether entry i is kept) + the kept
-    values at their dtype's size, in order. Everything else (biases, unpruned weights,
+    Pruned tensor: ⌈n/8⌉ bytes of bitmask (bit i says whether entry i is nonzero) + the
+    nonzero values at their dtype's size, in order. Everything else (biases, unpruned weights,
     buffers other than the masks) is counted densely.
     """
     pruned = {(id(module), name) for _, module, name in pruned_tensors(model)}
