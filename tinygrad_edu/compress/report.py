@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import cli, data, nn, optim, random, training
 from ..autograd import no_grad
+from ..tensor import Tensor
 from .distill import distill
 from .prune import prune_magnitude, remove_pruning, sparse_size_bytes, sparsity
 
@@ -69,19 +70,23 @@ def _accuracy(model: nn.Module, split: tuple[np.ndarray, np.ndarray]) -> float:
     return float(np.mean(y_true == y_pred))
 
 
-def _median_ms(model: nn.Module, x: np.ndarray, repeats: int) -> float:
-    """Median milliseconds of one forward pass over ``x`` (after a warm-up pass)."""
-    from ..tensor import Tensor
+def _median_forward_ms(models: Sequence[nn.Module], x: np.ndarray, repeats: int) -> list[float]:
+    """Median milliseconds of one forward pass over ``x`` for each model, after a warm-up pass.
 
+    The models take turns within each round, so a slow spell of the shared machine hits
+    them alike."""
     batch = Tensor(x)
-    model.eval()
-    times = []
+    times: list[list[float]] = [[] for _ in models]
     with no_grad():
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
+        for model in models:
+            model.eval()
             model(batch)
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times[1:])
+        for _ in range(repeats):
+            for model, model_times in zip(models, times):
+                start = time.perf_counter()
+                model(batch)
+                model_times.append(time.perf_counter() - start)
+    return [1000 * statistics.median(model_times) for model_times in times]
 
 
 def _train(model: nn.Module, splits: dict, epochs: int, lr: float, distill_from: nn.Module | None = None) -> None:
@@ -137,7 +142,7 @@ def compression_report(epochs: int = DEFAULT_EPOCHS, seed: int = 0, finetune_epo
         rows.append(row)
 
     quantized = quantize_int8(teacher, inplace=False)
-    float_ms, int8_ms = _median_ms(teacher, x_timing, repeats), _median_ms(quantized, x_timing, repeats)
+    float_ms, int8_ms = _median_forward_ms([teacher, quantized], x_timing, repeats)
     rows[0]["ms"] = float_ms
     rows.append({"method": "int8 CNN", "accuracy": _accuracy(quantized, splits["test"]),
                  "size_bytes": model_size_bytes(quantized), "ms": int8_ms,
