@@ -28,6 +28,8 @@ from . import grad_mode
 
 if TYPE_CHECKING:
     from ..tensor import Tensor
+else:  # tensor.py imports this module, so it fills the name in once its class exists
+    Tensor = None
 
 Node = Any  # a Function instance or an AccumulateGrad
 Hook = Callable[["Tensor"], "Tensor | None"]
@@ -42,6 +44,7 @@ class AccumulateGrad:
 
     next_functions: tuple[()] = ()
     formula: tuple[str, ...] = ("leaf.grad += g",)
+    _output_meta = ((None, None),)  # one "output": the gradient slot of the leaf
 
     def __init__(self, variable: Tensor) -> None:
         self.variable = variable
@@ -56,8 +59,6 @@ class AccumulateGrad:
 
     def accumulate(self, grad: Tensor, create_graph: bool) -> None:
         """leaf.grad ← leaf.grad + grad (a fresh copy the first time, so no buffer is shared)."""
-        from ..tensor import Tensor
-
         leaf = self.variable
         if create_graph:  # keep the graph of the gradient, for grad-of-grad
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
@@ -95,8 +96,6 @@ def grad(
     With ``create_graph=True`` the returned gradients are themselves differentiable.
     An input the outputs do not depend on raises, unless ``allow_unused=True`` (then None).
     """
-    from ..tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -124,8 +123,6 @@ def _roots(
     caller: str, tensors: Sequence[Tensor], grad_tensors: Sequence[Tensor | None]
 ) -> list[tuple[Node, int, Tensor]]:
     """Check the starting tensors and pair each with its initial gradient (1 for scalars)."""
-    from ..tensor import Tensor
-
     if len(tensors) != len(grad_tensors):
         raise ValueError(f"{caller}: got {len(tensors)} tensors but {len(grad_tensors)} gradients")
     roots = []
@@ -162,22 +159,24 @@ def _children(node: Node) -> Iterable[Node]:
 def topological_order(roots: Iterable[Node]) -> list[Node]:
     """All nodes reachable from ``roots``, each after every node it leads to (post-order).
 
-    Iterative depth-first search: the stack holds (node, iterator over its children).
+    Iterative depth-first search: the stack holds (node, iterator over its edges).
     Reversed, the list puts every node before the nodes it sends gradients to.
+    (Nodes hash by identity, so the set of visited nodes needs no ``id()`` calls.)
     """
     order: list[Node] = []
-    visited: set[int] = set()
+    visited: set[Node] = set()
     for root in roots:
-        if id(root) in visited:
+        if root in visited:
             continue
-        visited.add(id(root))
-        stack = [(root, iter(_children(root)))]
+        visited.add(root)
+        stack = [(root, iter(root.next_functions))]
         while stack:
-            node, children = stack[-1]
-            for child in children:
-                if id(child) not in visited:
-                    visited.add(id(child))
-                    stack.append((child, iter(_children(child))))
+            node, edges = stack[-1]
+            for edge in edges:
+                if edge is not None and edge[0] not in visited:
+                    child = edge[0]
+                    visited.add(child)
+                    stack.append((child, iter(child.next_functions)))
                     break
             else:  # every child is done: the node itself is done
                 stack.pop()
@@ -202,14 +201,15 @@ def _execute(
     needed = None if capture is None else _nodes_leading_to(order, {node for node, _ in capture})
     pending: dict[Node, list[Tensor | None]] = {}
     for node, output_nr, g in roots:
-        _add_gradient(pending, node, output_nr, g)
+        _add_gradient(pending, node, output_nr, g, create_graph)
 
     with grad_mode.set_grad_enabled(create_graph):
         for node in reversed(order):
             grads = pending.pop(node, None)
             if grads is None or (needed is not None and node not in needed):
                 continue
-            grads = _run_hooks(node, grads)
+            if node._output_hooks if type(node) is not AccumulateGrad else node.variable._hooks:
+                grads = _run_hooks(node, grads)
             if capture is not None:
                 for output_nr, g in enumerate(grads):
                     if (node, output_nr) in capture:
@@ -222,7 +222,7 @@ def _execute(
             else:
                 flowing = _call_backward(node, grads)
                 for (input_node, output_nr), g in flowing:
-                    _add_gradient(pending, input_node, output_nr, g)
+                    _add_gradient(pending, input_node, output_nr, g, create_graph)
                 if not retain_graph:
                     node._release()
             for observe in observers:  # e.g. the teaching trace (autograd/trace.py)
@@ -238,12 +238,24 @@ def _nodes_leading_to(order: list[Node], targets: set[Node]) -> set[Node]:
     return leading
 
 
-def _add_gradient(pending: dict[Node, list[Tensor | None]], node: Node, output_nr: int, g: Tensor) -> None:
-    """Sum gradients arriving at the same output of a node (a tensor used several times)."""
+def _add_gradient(pending: dict[Node, list[Tensor | None]], node: Node, output_nr: int, g: Tensor,
+                  create_graph: bool) -> None:
+    """Sum gradients arriving at the same output of a node (a tensor used several times).
+
+    Without ``create_graph`` the sum is not recorded, so it is done on the arrays directly
+    (the engine has checked that both have the input's shape and dtype): the same value
+    as ``a + g`` without the op's dispatch.
+    """
     slots = pending.get(node)
     if slots is None:
-        slots = pending[node] = [None] * len(getattr(node, "_output_meta", (None,)))
-    slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+        slots = pending[node] = [None] * len(node._output_meta)
+    previous = slots[output_nr]
+    if previous is None:
+        slots[output_nr] = g
+    elif create_graph:
+        slots[output_nr] = previous + g
+    else:
+        slots[output_nr] = Tensor._make(previous.data + g.data)
 
 
 def _run_hooks(node: Node, grads: list[Tensor | None]) -> list[Tensor | None]:
@@ -263,37 +275,36 @@ def _run_hooks(node: Node, grads: list[Tensor | None]) -> list[Tensor | None]:
 
 def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[Node, int], Tensor]]:
     """Call ``node.backward`` and check what it returns: one gradient per input, right shapes."""
-    from ..tensor import Tensor
-
     if node._freed:
         node.saved_tensors  # noqa: B018 - raises the "backward through the graph a second time" error
-    if node.once_differentiable and grad_mode.is_grad_enabled():  # i.e. create_graph=True
+    if node.once_differentiable and grad_mode._grad_enabled:  # i.e. create_graph=True
         raise NotImplementedError(
             f"{type(node).__name__}: its backward is not differentiable (once_differentiable), so "
             "create_graph=True (grad-of-grad) is not supported through this op"
         )
-    grad_outputs = [
-        g if g is not None else Tensor._make(np.zeros(shape, dtype=dtype))
-        for g, (shape, dtype) in zip(grads, node._output_meta)
-    ]
-    result = type(node).backward(node, *grad_outputs)
-    result = result if isinstance(result, tuple) else (result,)
-    n_inputs = len(node.next_functions)
-    if len(result) < n_inputs or any(g is not None for g in result[n_inputs:]):
-        raise RuntimeError(f"{node.name()}: backward returned {len(result)} gradients, expected {n_inputs}")
+    if len(grads) > 1:  # an output that received no gradient gets zeros
+        grads = [
+            g if g is not None else Tensor._make(np.zeros(shape, dtype=dtype))
+            for g, (shape, dtype) in zip(grads, node._output_meta)
+        ]
+    result = type(node).backward(node, *grads)
+    result = result if type(result) is tuple else (result,)
+    edges = node.next_functions
+    if len(result) != len(edges) and (len(result) < len(edges) or any(g is not None for g in result[len(edges):])):
+        raise RuntimeError(f"{node.name()}: backward returned {len(result)} gradients, expected {len(edges)}")
     flowing = []
-    for i, (edge, meta, g) in enumerate(zip(node.next_functions, node._input_meta, result)):
+    for i, (edge, meta, g) in enumerate(zip(edges, node._input_meta, result)):
         if edge is None or g is None:
             continue
         if not isinstance(g, Tensor):
             g = Tensor._make(np.asarray(g))
         shape, dtype = meta
-        if g.shape != shape:
+        if g.data.shape != shape:
             raise RuntimeError(
                 f"{node.name()}: backward returned a gradient of shape {g.shape} for input {i}, "
                 f"which has shape {shape}"
             )
-        if g.dtype != dtype:
+        if g.data.dtype != dtype:
             g = g.to(dtype)
         flowing.append((edge, g))
     return flowing
