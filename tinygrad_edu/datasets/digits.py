@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import io
-from importlib import resources
 
 import numpy as np
 
@@ -19,6 +18,8 @@ def load_digits() -> tuple[np.ndarray, np.ndarray]:
 
     The stored pixels are counts 0..16 (on-pixels of a 4x4 block), so images = counts / 16.
     """
+    from importlib import resources  # here, not at the top: it imports zipfile, unneeded until now
+
     packed = resources.files(__package__).joinpath(DIGITS_FILE).read_bytes()
     table = np.load(io.BytesIO(gzip.decompress(packed)), allow_pickle=False)
     images = (table[:, :64].astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)

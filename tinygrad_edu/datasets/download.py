@@ -7,19 +7,20 @@ fails (network error, HTTP error, wrong checksum) is skipped for the next one.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 CHUNK_BYTES = 1 << 20
 
+# hashlib, tempfile and urllib are imported inside the functions: urllib.request alone pulls in
+# ssl, http and email (~40 ms), and ``import tinygrad_edu`` should not pay that to train a model.
+
 
 def sha256_of(path: str | Path) -> str:
     """The hex SHA-256 digest of the file at ``path``."""
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
@@ -29,6 +30,10 @@ def sha256_of(path: str | Path) -> str:
 
 def _fetch_to_temp(url: str, folder: Path, timeout: float) -> tuple[Path, str]:
     """Stream ``url`` into a temporary file in ``folder``; return its path and SHA-256."""
+    import hashlib
+    import tempfile
+    import urllib.request
+
     digest = hashlib.sha256()
     handle, temp_name = tempfile.mkstemp(dir=folder, prefix=".download-", suffix=".part")
     try:
@@ -52,6 +57,8 @@ def download_verified(filename: str, folder: str | Path, mirrors: Sequence[str],
     the verified file in ``folder``. Raises ``RuntimeError`` listing what went wrong at
     each mirror when none succeeds.
     """
+    import urllib.error
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     failures = []
