@@ -122,6 +122,30 @@ int tg_avg_pool2d_grad_f64(const double *gy, double *gx, int64_t planes, int64_t
 /* ==== end of convolution and pooling ==================================================== */
 
 /* ==== int8 GEMM (qgemm.c) ==== */
+/* Status codes of tg_qgemm_* / tg_qconv2d_*: 0 success; 1 illegal sizes (or k > 65536, the
+ * largest k whose sums are exact in int32); 2 workspace too small; 3 TINYGRAD_EDU_ISA unknown. */
+enum { TG_QGEMM_BAD_SHAPE = 1, TG_QGEMM_SMALL_WORKSPACE = 2, TG_QGEMM_BAD_ISA = 3 };
+/* The int8 kernel the current ISA level runs (AVX-512 level without AVX512-VNNI: the AVX2 one);
+ * −1 when TINYGRAD_EDU_ISA holds an unknown name. */
+enum { TG_QGEMM_PORTABLE = 0, TG_QGEMM_AVX2 = 1, TG_QGEMM_AVX512_VNNI = 2 };
+int tg_qgemm_path(void);
+
+/* Bytes of workspace tg_qgemm_s8s8s32 needs (−1: negative sizes). */
+int64_t tg_qgemm_workspace(int64_t m, int64_t n, int64_t k);
+/* c[i·ldc + j] = Σ_{p<k} a[i·lda + p] · b[p·ldb + j]     int8 · int8 -> int32, exact (i < m, j < n) */
+int tg_qgemm_s8s8s32(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda, const int8_t *b, int64_t ldb,
+                     int32_t *c, int64_t ldc, uint8_t *work, int64_t work_len);
+
+/* Bytes of workspace tg_qconv2d_f32 needs for this geometry with `threads` threads (−1: illegal sizes). */
+int64_t tg_qconv2d_workspace(int threads, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
+                             int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+/* int8 convolution of a float input, NCHW (shapes as the float conv2d), weight int8 (o, c, kh, kw):
+ *   q = clip(rint(x · inv_scale), −127, 127)                                  (int8 input)
+ *   y[n, o, oh, ow] = float(Σ_{c,i,j} weight[o, c, i, j] · q_padded[n, c, oh·sh + i·dh, ow·sw + j·dw])
+ *                     · scale[o] + bias[o]          (two float32 roundings; bias NULL: none) */
+int tg_qconv2d_f32(const float *x, float inv_scale, const int8_t *weight, const float *scale, const float *bias,
+                   float *y, uint8_t *work, int64_t work_len, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
+                   int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
 /* ==== end of int8 GEMM ==== */
 
 /* ==== fused softmax-cross-entropy and bias+activation (fused.c) ==== */

@@ -162,6 +162,22 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
 
 
 # ---- int8 GEMM (csrc/qgemm.c) ----
+
+
+def qgemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int8 (m, k) · int8 (k, n) -> exact int32 (m, n); see ``numpy_ref.qgemm``."""
+    return _active.qgemm(a, b)
+
+
+def qconv2d(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None,
+            stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """int8 convolution of a float32 input by int8 weights -> float32; see ``numpy_ref.qconv2d``."""
+    return _active.qconv2d(x, inv_scale, w, scale, bias, stride, padding, dilation)
+
+
+def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """int8 linear layer of a float32 input (M, K) by int8 weights (N, K) -> float32; see ``numpy_ref.qlinear``."""
+    return _active.qlinear(x, inv_scale, w, scale, bias)
 # ---- end of int8 GEMM ----
 
 

@@ -491,6 +491,100 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
 
 
 # ---- int8 GEMM (csrc/qgemm.c) ----
+# Same contracts as numpy_ref.qgemm / qconv2d / qlinear, bit for bit. The workspace is one byte
+# buffer per Python thread that grows to the largest call seen (fresh large buffers would cost
+# page faults on every call). qlinear is the 1×1 convolution of (M, K, 1, 1).
+
+QGEMM_PATHS = {lib.TG_QGEMM_PORTABLE: "portable", lib.TG_QGEMM_AVX2: "avx2", lib.TG_QGEMM_AVX512_VNNI: "avx512-vnni"}
+
+
+def qgemm_path() -> str:
+    """The int8 kernel the current ISA level runs: ``"avx512-vnni"``, ``"avx2"`` or ``"portable"``."""
+    return QGEMM_PATHS[lib.tg_qgemm_path()] if _isa_level() >= 0 else "none"
+
+
+def _byte_workspace(nbytes: int) -> tuple[object, int]:
+    """This Python thread's scratch bytes, at least `nbytes` long."""
+    work = getattr(_scratch, "qgemm", None)
+    if work is None or work.size < nbytes:
+        work = _scratch.qgemm = np.empty(max(nbytes, 1), dtype=np.uint8)
+    return _from_buffer("uint8_t[]", work, require_writable=True), work.size
+
+
+def _qgemm_status(op: str, status: int, *shapes: tuple[int, ...]) -> None:
+    if status == lib.TG_QGEMM_BAD_ISA:
+        _isa_level()  # raises the error that names TINYGRAD_EDU_ISA
+    if status:
+        raise ValueError(f"{op}: the C kernel rejected shapes {shapes} (status {status})")
+
+
+def _check_int8(op: str, **arrays: np.ndarray) -> None:
+    for label, a in arrays.items():
+        if a.dtype != np.int8:
+            raise ValueError(f"{op}: {label} must be int8, got {a.dtype} (shape {a.shape})")
+
+
+def _check_k(op: str, k: int, *shapes: tuple[int, ...]) -> None:
+    if k > numpy_ref.QGEMM_MAX_K:
+        raise ValueError(f"{op}: sums over k = {k} > {numpy_ref.QGEMM_MAX_K} terms may overflow int32; shapes {shapes}")
+
+
+def qgemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int8 (m, k) · int8 (k, n) -> exact int32 (m, n) in C; same contract as ``numpy_ref.qgemm``."""
+    numpy_ref.check_qgemm_operands(a, b)
+    (m, k), n = a.shape, b.shape[1]
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    c = np.empty((m, n), dtype=np.int32)
+    work, work_len = _byte_workspace(lib.tg_qgemm_workspace(m, n, k))
+    status = lib.tg_qgemm_s8s8s32(m, n, k, _from_buffer("int8_t[]", a), k, _from_buffer("int8_t[]", b), n,
+                                  _from_buffer("int32_t[]", c, require_writable=True), n, work, work_len)
+    _qgemm_status("qgemm", status, a.shape, b.shape)
+    return c
+
+
+def _channel_vector(op: str, label: str, v: np.ndarray | None, channels: int) -> np.ndarray | None:
+    """scale or bias as a contiguous float32 vector of one value per output channel (None stays None)."""
+    if v is None:
+        return None
+    if v.dtype != np.float32 or v.shape != (channels,):
+        raise ValueError(f"{op}: {label} must be float32 of shape ({channels},), got {v.dtype} {v.shape}")
+    return np.ascontiguousarray(v)
+
+
+def qconv2d(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None,
+            stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """int8 convolution of a float32 input in C; same contract as ``numpy_ref.qconv2d``."""
+    _check_4d("qconv2d", x=x, w=w)
+    _check_int8("qconv2d", w=w)
+    if x.dtype != np.float32:
+        raise ValueError(f"qconv2d: x must be float32, got {x.dtype} (shape {x.shape})")
+    (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
+    if C != Cw:
+        raise ValueError(f"qconv2d: input {x.shape} has {C} channels but weight {w.shape} expects {Cw}")
+    _check_k("qconv2d", C * kh * kw, x.shape, w.shape)
+    OH, OW = _check_window("qconv2d", (H, W), (kh, kw), stride, padding, dilation)
+    scale, bias = _channel_vector("qconv2d", "scale", scale, O), _channel_vector("qconv2d", "bias", bias, O)
+    y = np.empty((N, O, OH, OW), dtype=np.float32)
+    if N == 0:
+        return y
+    geometry = (N, C, H, W, O, kh, kw, *stride, *padding, *dilation)
+    work, work_len = _byte_workspace(lib.tg_qconv2d_workspace(_threads, *geometry))
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    bias_pointer = ffi.NULL if bias is None else _from_buffer("float[]", bias)
+    status = lib.tg_qconv2d_f32(_from_buffer("float[]", x), float(inv_scale), _from_buffer("int8_t[]", w),
+                                _from_buffer("float[]", scale), bias_pointer,
+                                _from_buffer("float[]", y, require_writable=True), work, work_len, *geometry)
+    _qgemm_status("qconv2d", status, x.shape, w.shape)
+    return y
+
+
+def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """int8 linear layer of a float32 input in C; same contract as ``numpy_ref.qlinear``."""
+    if x.ndim != 2 or w.ndim != 2 or x.shape[1] != w.shape[1]:
+        raise ValueError(f"qlinear: expected x (M, K) and weight (N, K), got shapes {x.shape} and {w.shape}")
+    (M, K), N = x.shape, w.shape[0]
+    y = qconv2d(x.reshape(M, K, 1, 1), inv_scale, w.reshape(N, K, 1, 1), scale, bias, (1, 1), (0, 0), (1, 1))
+    return y.reshape(M, N)
 # ---- end of int8 GEMM ----
 
 

@@ -201,6 +201,72 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
 
 
 # ---- int8 GEMM (csrc/qgemm.c) ----
+# Post-training int8 inference (tinygrad_edu/compress/quantize.py): weights are int8 with one
+# float scale per output channel, the input is quantised per call with one scale, the products
+# are summed exactly in int32 and the sum is rescaled to float32. Every step is spelled out, so
+# the C kernels must give the same bits.
+
+QGEMM_MAX_K = 65536  # the longest sum that stays exact in int32 (C adds 128 to B: 65536·255·128 < 2³¹)
+
+
+def quantize_activations(x: np.ndarray, inv_scale: float) -> np.ndarray:
+    """q = clip(rint(x · inv_scale), −127, 127) as int8 (float32 product; rint: ties to even)."""
+    return np.clip(np.rint(x * np.float32(inv_scale)), -127, 127).astype(np.int8)
+
+
+def check_qgemm_operands(a: np.ndarray, b: np.ndarray) -> None:
+    """ValueError unless a, b are int8 matrices (m, k), (k, n) with k ≤ QGEMM_MAX_K."""
+    if a.dtype != np.int8 or b.dtype != np.int8:
+        raise ValueError(f"qgemm: operands must be int8, got {a.dtype} {a.shape} and {b.dtype} {b.shape}")
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise ValueError(f"qgemm: expected (m, k) and (k, n) matrices, got shapes {a.shape} and {b.shape}")
+    if a.shape[1] > QGEMM_MAX_K:
+        raise ValueError(f"qgemm: k = {a.shape[1]} > {QGEMM_MAX_K} terms may overflow int32; "
+                         f"shapes {a.shape} and {b.shape}")
+
+
+def qgemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """int8 (m, k) · int8 (k, n) -> int32 (m, n), exact: c[i, j] = Σ_p a[i, p] · b[p, j]."""
+    check_qgemm_operands(a, b)
+    return _int_matmul(a, b)
+
+
+def _int_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ_p a[..., i, p] · b[..., p, j] in int32 (NumPy broadcasts the batch axes)."""
+    return np.matmul(a.astype(np.int32), b.astype(np.int32))
+
+
+def _rescale(acc: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """y = float32(acc) · scale + bias, channel axis last, two float32 roundings (no fused multiply-add)."""
+    y = acc.astype(np.float32) * scale
+    return y if bias is None else y + bias
+
+
+def qconv2d(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None,
+            stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """int8 convolution of a float32 input x (N, C, H, W) by int8 weights w (O, C, kh, kw):
+
+        q = quantize_activations(x, inv_scale)
+        acc[n, o, oh, ow] = Σ_{c,i,j} w[o, c, i, j] · q_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]   (int32)
+        y = float32(acc) · scale[o] + bias[o]
+
+    scale[o] = (input scale) · (weight scale of channel o), float32; bias float32 or None.
+    """
+    N, O = x.shape[0], w.shape[0]
+    cols = im2col(quantize_activations(x, inv_scale), w.shape[2:], stride, padding, dilation)  # (N, K, P)
+    acc = _int_matmul(w.reshape(O, -1), cols)  # (O, K) · (N, K, P) -> (N, O, P), broadcast over N
+    y = _rescale(acc.transpose(0, 2, 1), scale, bias).transpose(0, 2, 1)
+    OH = conv_output_size(x.shape[2], w.shape[2], stride[0], padding[0], dilation[0])
+    OW = conv_output_size(x.shape[3], w.shape[3], stride[1], padding[1], dilation[1])
+    return np.ascontiguousarray(y).reshape(N, O, OH, OW)
+
+
+def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """int8 linear layer of a float32 input x (M, K) by int8 weights w (N, K):
+
+        y[m, n] = float(Σ_k quantize_activations(x, inv_scale)[m, k] · w[n, k]) · scale[n] + bias[n]
+    """
+    return _rescale(_int_matmul(quantize_activations(x, inv_scale), w.T), scale, bias)
 # ---- end of int8 GEMM ----
 
 
