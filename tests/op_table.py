@@ -378,3 +378,24 @@ OP_TABLE += (
     OpCase("unbind", lambda x: ops.Unbind.apply(x, dim=1), lambda x: x.unbind(1), ops=("Unbind", "Stack"),
            family=M, samples=(((2, 3, 2),), ((4, 1),))),
 )  # fmt: skip
+
+# ---- recurrent ops (ops/recurrent.py): the fused LSTM cell and the whole-sequence LSTM layer ----
+from tinygrad_edu.ops.recurrent import lstm_cell_composite  # noqa: E402 - append-only table
+
+
+def _torch_lstm_layer(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:
+    """LSTMLayer written with torch ops: the cell composite (duck-typed) step by step."""
+    h, c, ys = h0, c0, []
+    for x_t in x.unbind(0):
+        h, c = lstm_cell_composite(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh, c)
+        ys.append(h)
+    return torch.stack(ys), h, c
+
+
+OP_TABLE += (
+    OpCase("lstm_cell", lambda z, c: ops.LSTMCell.apply(z, c), lstm_cell_composite, ops=("LSTMCell",),
+           family="recurrent", samples=(((3, 8), (3, 2)), ((1, 4), (1, 1)), ((2, 20), (2, 5)))),
+    OpCase("lstm_layer", lambda *a: ops.LSTMLayer.apply(*a), _torch_lstm_layer, ops=("LSTMLayer", "LSTMCell"),
+           family="recurrent", samples=(((3, 2, 4), (2, 5), (2, 5), (20, 4), (20, 5), (20,), (20,)),),
+           layouts=("contiguous", "transposed")),
+)  # fmt: skip

@@ -186,6 +186,20 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 
 # ---- LSTM cell (csrc/lstm.c) ----
+
+
+def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
+              out: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, ...]:
+    """One LSTM step -> (h, c, acts, tanh_c); see ``numpy_ref.lstm_cell``."""
+    return _active.lstm_cell(gates, c_prev, out)
+
+
+def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
+                       out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The LSTM step backwards -> (∂L/∂gates, ∂L/∂c_prev); see ``numpy_ref.lstm_cell_backward``."""
+    return _active.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
+
+
 # ---- end of LSTM cell ----
 
 

@@ -593,6 +593,66 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 
 # ---- LSTM cell (csrc/lstm.c) ----
+# Shapes: gates/acts/d_gates (B, 4H) in PyTorch's gate order i, f, g, o; everything else (B, H).
+
+
+def _lstm_shapes(op: str, wide: dict[str, np.ndarray], narrow: dict[str, np.ndarray]) -> tuple[int, int]:
+    """(B, H) after checking that every ``wide`` array is (B, 4H) and every ``narrow`` one (B, H)."""
+    first = next(iter(narrow.values()))
+    if first.ndim == 2:
+        batch, hidden = first.shape
+        if all(a.shape == (batch, 4 * hidden) for a in wide.values()) and \
+                all(a.shape == (batch, hidden) for a in narrow.values()):
+            return batch, hidden
+    shapes = ", ".join(f"{label} {a.shape}" for label, a in {**wide, **narrow}.items())
+    raise ValueError(f"{op}: expected {'/'.join(wide)} of shape (B, 4H) and {'/'.join(narrow)} of shape (B, H), "
+                     f"got {shapes}")
+
+
+def _lstm_outputs(op: str, out: tuple[np.ndarray, ...] | None, shapes: tuple[tuple[int, int], ...],
+                  dtype: np.dtype) -> tuple[np.ndarray, ...]:
+    """New output arrays, or the caller's ``out`` after checking they are C-contiguous and of the right kind."""
+    if out is None:
+        return tuple(np.empty(shape, dtype=dtype) for shape in shapes)
+    if len(out) != len(shapes) or any(
+            a.shape != shape or a.dtype != dtype or not a.flags.c_contiguous or not a.flags.writeable
+            for a, shape in zip(out, shapes)):
+        raise ValueError(f"{op}: out must be {len(shapes)} writable C-contiguous {dtype} arrays of shapes {shapes}, "
+                         f"got {[(a.shape, a.dtype) for a in out]}")
+    return tuple(out)
+
+
+def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
+              out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
+    ctype, suffix = _float_kind("lstm_cell", gates, c_prev)
+    batch, hidden = _lstm_shapes("lstm_cell", {"gates": gates}, {"c_prev": c_prev})
+    narrow, wide = (batch, hidden), (batch, 4 * hidden)
+    h, c, acts, tanh_c = _lstm_outputs("lstm_cell", out, (narrow, narrow, wide, narrow), gates.dtype)
+    gates, c_prev = np.ascontiguousarray(gates), np.ascontiguousarray(c_prev)
+    status = getattr(lib, "tg_lstm_cell" + suffix)(
+        ffi.from_buffer(ctype, gates), ffi.from_buffer(ctype, c_prev), ffi.from_buffer(ctype, h, require_writable=True),
+        ffi.from_buffer(ctype, c, require_writable=True), ffi.from_buffer(ctype, acts, require_writable=True),
+        ffi.from_buffer(ctype, tanh_c, require_writable=True), batch, hidden)
+    _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
+    return h, c, acts, tanh_c
+
+
+def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
+                       out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
+    ctype, suffix = _float_kind("lstm_cell_backward", dh, dc, acts, c_prev, tanh_c)
+    batch, hidden = _lstm_shapes("lstm_cell_backward", {"acts": acts},
+                                 {"dh": dh, "dc": dc, "c_prev": c_prev, "tanh_c": tanh_c})
+    d_gates, dc_prev = _lstm_outputs("lstm_cell_backward", out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
+    inputs = [ffi.from_buffer(ctype, np.ascontiguousarray(a)) for a in (dh, dc, acts, c_prev, tanh_c)]
+    status = getattr(lib, "tg_lstm_cell_backward" + suffix)(
+        *inputs, ffi.from_buffer(ctype, d_gates, require_writable=True),
+        ffi.from_buffer(ctype, dc_prev, require_writable=True), batch, hidden)
+    _raise_on("lstm_cell_backward", status, dh.shape, acts.shape)
+    return d_gates, dc_prev
+
+
 # ---- end of LSTM cell ----
 
 

@@ -275,6 +275,70 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 
 # ---- LSTM cell (csrc/lstm.c) ----
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^(−x)); e^(−x) may overflow to inf for x ≪ 0, which gives the right limit 0."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+
+
+def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
+              out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+    r"""One LSTM step from its gate pre-activations z = x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh.
+
+    gates (B, 4H) holds z in PyTorch's order [z_i | z_f | z_g | z_o]; c_prev is (B, H).
+
+        i = σ(z_i),  f = σ(z_f),  g = tanh(z_g),  o = σ(z_o)
+        c = f ⊙ c_prev + i ⊙ g
+        h = o ⊙ tanh(c)
+
+    Returns ``(h, c, acts, tanh_c)``: acts = [i | f | g | o] (B, 4H) and tanh_c = tanh(c) are
+    what ``lstm_cell_backward`` needs. ``out``, if given, receives the four results (the LSTM
+    layer passes slices of its (T, B, ·) buffers, so nothing is copied afterwards).
+    """
+    H = c_prev.shape[-1]
+    acts = np.empty(gates.shape, dtype=gates.dtype) if out is None else out[2]
+    acts[:, : 2 * H] = _sigmoid(gates[:, : 2 * H])  # i, f
+    acts[:, 2 * H : 3 * H] = np.tanh(gates[:, 2 * H : 3 * H])  # g
+    acts[:, 3 * H :] = _sigmoid(gates[:, 3 * H :])  # o
+    i, f, g, o = np.split(acts, 4, axis=1)
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    if out is None:
+        return h, c, acts, tanh_c
+    out[0][...], out[1][...], out[3][...] = h, c, tanh_c
+    return out
+
+
+def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
+                       out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""The LSTM step backwards: (∂L/∂z, ∂L/∂c_prev) from dh = ∂L/∂h and dc = ∂L/∂c.
+
+    With acts = [i | f | g | o] and tanh_c from ``lstm_cell`` (c depends on c_prev directly and
+    h on c, so the gradient reaching c is the sum δc):
+
+        δc        = dc + dh ⊙ o ⊙ (1 − tanh²c)
+        ∂L/∂z_i   = δc ⊙ g ⊙ i(1 − i)           (σ' = σ(1 − σ))
+        ∂L/∂z_f   = δc ⊙ c_prev ⊙ f(1 − f)
+        ∂L/∂z_g   = δc ⊙ i ⊙ (1 − g²)           (tanh' = 1 − tanh²)
+        ∂L/∂z_o   = dh ⊙ tanh c ⊙ o(1 − o)
+        ∂L/∂c_prev = δc ⊙ f
+
+    ``out``, if given, receives (∂L/∂z, ∂L/∂c_prev).
+    """
+    i, f, g, o = np.split(acts, 4, axis=1)
+    delta_c = dc + dh * o * (1 - tanh_c * tanh_c)
+    parts = (delta_c * g * i * (1 - i), delta_c * c_prev * f * (1 - f), delta_c * i * (1 - g * g),
+             dh * tanh_c * o * (1 - o))
+    if out is None:
+        return np.concatenate(parts, axis=1), delta_c * f
+    np.concatenate(parts, axis=1, out=out[0])
+    np.multiply(delta_c, f, out=out[1])
+    return out
+
+
 # ---- end of LSTM cell ----
 
 

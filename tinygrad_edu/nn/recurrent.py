@@ -105,14 +105,7 @@ class _RNNBase(Module):
         initial = self._initial_states(hx, x.shape[1], batched, x.dtype)
         finals: list[list[Tensor]] = []
         for k in range(self.num_layers):
-            _, w_hh, _, b_hh = self._layer(k)
-            w_hh_t = w_hh.T  # transposed once per layer, not once per step
-            states = [s[k] for s in initial]
-            outputs = []
-            for projected in ops.Unbind.apply(self._input_projection(x, k), dim=0):
-                states = self._step(projected, states, w_hh_t, b_hh)
-                outputs.append(states[0])
-            x = stack(outputs, 0)
+            x, states = self._run_layer(x, k, [s[k] for s in initial])
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
             finals.append(states)
@@ -122,6 +115,16 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         return x, (tuple(final) if self.state_count > 1 else final[0])
+
+    def _run_layer(self, x: Tensor, k: int, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """Layer k over the sequence x (T, B, ·), one ``_step`` at a time: (output (T, B, H), final states)."""
+        _, w_hh, _, b_hh = self._layer(k)
+        w_hh_t = w_hh.T  # transposed once per layer, not once per step
+        outputs = []
+        for projected in ops.Unbind.apply(self._input_projection(x, k), dim=0):
+            states = self._step(projected, states, w_hh_t, b_hh)
+            outputs.append(states[0])
+        return stack(outputs, 0), states
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -174,12 +177,15 @@ class LSTM(_RNNBase):
     gates = 4
     state_count = 2
 
-    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
-        h, c = states
-        i, f, g, o = (projected + h @ w_hh_t).chunk(4, 1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h = o.sigmoid() * c.tanh()
-        return [h, c]
+    def _run_layer(self, x: Tensor, k: int, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """The whole layer is one op, ``ops.LSTMLayer``: the equations above for t = 1 … T, the input
+        projection of all steps in one matrix product, each step's gate nonlinearities and state
+        update in one fused kernel (``ops.LSTMCell``), and backpropagation through time written
+        out in its backward. ``ops.recurrent.lstm_layer_composite`` is the same layer as a chain of
+        Tensor ops."""
+        w_ih, w_hh, b_ih, b_hh = self._layer(k)
+        y, h, c = ops.LSTMLayer.apply(x, states[0], states[1], w_ih, w_hh, b_ih, b_hh)
+        return y, [h, c]
 
 
 class GRU(_RNNBase):

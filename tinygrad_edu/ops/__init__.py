@@ -12,6 +12,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
                      Cat Stack Unbind Pad
     linalg.py        MatMul
+    recurrent.py     LSTMCell LSTMLayer
 """
 
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
@@ -52,6 +53,7 @@ from .movement import (
     SumTo,
     Unbind,
 )
+from .recurrent import LSTMCell, LSTMLayer
 from .reduce import Amax, Amin, LogSumExp, Mean, Sum, Var
 
 ALL_OPS = (
@@ -63,6 +65,7 @@ ALL_OPS = (
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
+    LSTMCell, LSTMLayer,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

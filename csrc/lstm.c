@@ -1,0 +1,64 @@
+/* lstm.c: the LSTM cell in C, forward and backward, float32 and float64. One pass over the
+ * gates replaces the chain of NumPy calls (three σ, two tanh, products and sums, each a separate
+ * sweep over memory). The definition of correct is tinygrad_edu/backend/numpy_ref.py
+ * (lstm_cell, lstm_cell_backward); tinygrad_edu/ops/recurrent.py uses both.
+ *
+ * Layout (row-major, contiguous): gates, acts, d_gates (batch × 4·hidden) with the gates in
+ * PyTorch's order i, f, g, o; every other array (batch × hidden).
+ *
+ * The cell is written once with GCC vector extensions (lstm_cell.inc) and compiled for AVX-512,
+ * AVX2+FMA and SSE2 by for_each_isa.inc; tg_isa_level() (cpu.c) picks one at run time.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "tg_kernels.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define TG_LSTM_X86 1 /* for_each_isa.inc builds the AVX variants exactly under this condition */
+#else
+#define TG_LSTM_X86 0
+#endif
+
+enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3 };
+
+#define ISA_KERNELS "lstm_cell.inc"
+#include "for_each_isa.inc"
+
+/* The variant for the current ISA level, or NULL when TINYGRAD_EDU_ISA holds an unknown name. */
+#if TG_LSTM_X86
+#define PICK(name, sfx)                                                                        \
+    (tg_isa_level() == TG_ISA_AVX512 ? name##_avx512##sfx                                     \
+     : tg_isa_level() == TG_ISA_AVX2 ? name##_avx2##sfx                                       \
+     : tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
+#else
+#define PICK(name, sfx) (tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
+#endif
+
+#define DEFINE_LSTM_KERNELS(T, sfx)                                                                       \
+    int tg_lstm_cell##sfx(const T *gates, const T *c_prev, T *h, T *c, T *acts, T *tanh_c, int64_t batch,  \
+                          int64_t hidden)                                                                 \
+    {                                                                                                     \
+        void (*kernel)(const T *, const T *, T *, T *, T *, T *, int64_t, int64_t) = PICK(lstm_cell, sfx); \
+        if (batch < 0 || hidden < 0)                                                                      \
+            return TG_LSTM_BAD_SHAPE;                                                                     \
+        if (!kernel)                                                                                      \
+            return TG_LSTM_BAD_ISA;                                                                       \
+        kernel(gates, c_prev, h, c, acts, tanh_c, batch, hidden);                                        \
+        return 0;                                                                                         \
+    }                                                                                                     \
+    int tg_lstm_cell_backward##sfx(const T *dh, const T *dc, const T *acts, const T *c_prev, const T *tanh_c, \
+                                   T *d_gates, T *dc_prev, int64_t batch, int64_t hidden)                 \
+    {                                                                                                     \
+        void (*kernel)(const T *, const T *, const T *, const T *, const T *, T *, T *, int64_t, int64_t) =  \
+            PICK(lstm_cell_backward, sfx);                                                                \
+        if (batch < 0 || hidden < 0)                                                                      \
+            return TG_LSTM_BAD_SHAPE;                                                                     \
+        if (!kernel)                                                                                      \
+            return TG_LSTM_BAD_ISA;                                                                       \
+        kernel(dh, dc, acts, c_prev, tanh_c, d_gates, dc_prev, batch, hidden);                           \
+        return 0;                                                                                         \
+    }
+
+DEFINE_LSTM_KERNELS(float, _f32)
+DEFINE_LSTM_KERNELS(double, _f64)

@@ -1,0 +1,201 @@
+"""The C LSTM cell kernels (csrc/lstm.c) against the NumPy reference (backend/numpy_ref.py).
+
+``numpy_ref.lstm_cell`` / ``lstm_cell_backward`` are the definition of correct, and are
+themselves checked here against the gate formulas written out in NumPy. The C kernels must
+agree on shapes drawn by hypothesis (B = 1, H = 1, odd H, H not a multiple of any vector
+width), in float32 and float64, at every instruction-set level this CPU has (the cell's σ and
+tanh are vectorised by hand: AVX-512, AVX2 and SSE2 variants), with pre-activations up to ±50
+(and ±1000, where σ saturates), non-contiguous inputs and ``out=`` buffers; bad dtypes, shapes
+and ``out`` arrays raise ValueError naming the op and the shapes before C runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu.backend import numpy_ref as ref
+
+pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
+                                reason="the C extension is not built (python csrc/_build.py)")
+
+if "c" in tg.backend.available():
+    from tinygrad_edu.backend import c
+    _BEST_ISA = c.lib.tg_isa_level()
+else:  # pragma: no cover - the module is skipped
+    _BEST_ISA = 0
+
+ISA_NAMES = {0: "portable", 1: "avx2", 2: "avx512"}
+ISA_LEVELS = pytest.mark.parametrize("isa", [level for level in ISA_NAMES if level <= _BEST_ISA],
+                                     ids=lambda level: ISA_NAMES[level])
+# |C − NumPy| ≤ TOL·(1 + |NumPy|): a few units in the last place of each type
+TOL = {np.float32: 1e-6, np.float64: 1e-14}
+
+
+@contextlib.contextmanager
+def forced_isa(level: int) -> Iterator[None]:
+    c.lib.tg_set_isa_level(level)
+    try:
+        yield
+    finally:
+        c.lib.tg_set_isa_level(_BEST_ISA)
+
+
+def _assert_close(actual: np.ndarray, expected: np.ndarray, dtype) -> None:
+    assert actual.dtype == expected.dtype == dtype and actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+def _cell_inputs(rng: np.random.Generator, batch: int, hidden: int, scale: float, dtype) -> tuple[np.ndarray, ...]:
+    """Pre-activations ~ N(0, scale²) with the extremes ±50 and 0 planted, c_prev, dh, dc."""
+    gates = rng.standard_normal((batch, 4 * hidden)) * scale
+    gates.flat[: min(3, gates.size)] = [50.0, -50.0, 0.0][: min(3, gates.size)]
+    c_prev, dh, dc = (rng.standard_normal((batch, hidden)) for _ in range(3))
+    return tuple(a.astype(dtype) for a in (gates, c_prev, dh, dc))
+
+
+@ISA_LEVELS
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 9), hidden=st.sampled_from([1, 2, 3, 5, 7, 8, 16, 17, 31, 33, 64]),
+       scale=st.sampled_from([0.01, 1.0, 8.0, 50.0]), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_lstm_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, seed):
+    gates, c_prev, dh, dc = _cell_inputs(np.random.default_rng(seed), batch, hidden, scale, dtype)
+    expected = ref.lstm_cell(gates, c_prev)
+    with forced_isa(isa):
+        actual = c.lstm_cell(gates, c_prev)
+        for a, e in zip(actual, expected):
+            _assert_close(a, e, dtype)
+        # backward from the reference's saved values, so both see identical inputs
+        acts, tanh_c = expected[2], expected[3]
+        for a, e in zip(c.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c),
+                        ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c)):
+            _assert_close(a, e, dtype)
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_cell_saturates_at_extreme_preactivations(isa, dtype):
+    """σ and tanh of ±50 … ±1000 and ±inf agree with NumPy, where far below the exponent range σ
+    may return the smallest normal number instead of a subnormal or 0; tanh is exactly ±1 and
+    never NaN; NaN stays NaN."""
+    z = np.array([1000.0, -1000.0, 100.0, -100.0, 88.0, -88.0, np.inf, -np.inf, 50.0, -50.0], dtype=dtype)
+    gates = np.tile(z, 4)[None, :]  # every gate sees every value
+    c_prev = np.zeros((1, z.size), dtype=dtype)
+    with forced_isa(isa):
+        acts = c.lstm_cell(gates, c_prev)[2]
+    np.testing.assert_allclose(acts, ref.lstm_cell(gates, c_prev)[2], rtol=TOL[dtype], atol=2 * np.finfo(dtype).tiny)
+    np.testing.assert_array_equal(acts[0, 2 * z.size: 3 * z.size], np.sign(z))  # tanh
+    nan_gates = np.full((1, 4), np.nan, dtype=dtype)
+    with forced_isa(isa):
+        assert np.isnan(c.lstm_cell(nan_gates, np.zeros((1, 1), dtype=dtype))[0]).all()
+
+
+@ISA_LEVELS
+def test_lstm_cell_hidden_128_batch_64(isa, rng):
+    """The benchmark's shape (batch 64, hidden 128), float32: whole vectors only, no tail."""
+    gates, c_prev, dh, dc = _cell_inputs(rng, 64, 128, 3.0, np.float32)
+    expected = ref.lstm_cell(gates, c_prev)
+    acts, tanh_c = expected[2], expected[3]
+    with forced_isa(isa):
+        for a, e in zip(c.lstm_cell(gates, c_prev), expected):
+            _assert_close(a, e, np.float32)
+        for a, e in zip(c.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c),
+                        ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c)):
+            _assert_close(a, e, np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_reference_is_the_gate_formula(dtype, rng):
+    """i, f, g, o = σ, σ, tanh, σ of the four column blocks; c = f c_prev + i g; h = o tanh c;
+    backward against central differences of the formula."""
+    gates, c_prev, dh, dc = _cell_inputs(rng, 3, 5, 2.0, np.float64)
+
+    def formula(z, cp):
+        s = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        i, f, g, o = s(z[:, :5]), s(z[:, 5:10]), np.tanh(z[:, 10:15]), s(z[:, 15:])
+        cell = f * cp + i * g
+        return o * np.tanh(cell), cell
+
+    h, cell, acts, tanh_c = ref.lstm_cell(gates.astype(dtype), c_prev.astype(dtype))
+    h_formula, c_formula = formula(gates, c_prev)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(h, h_formula, rtol=tol, atol=tol)
+    np.testing.assert_allclose(cell, c_formula, rtol=tol, atol=tol)
+    assert h.dtype == cell.dtype == acts.dtype == tanh_c.dtype == dtype
+    # backward (float64): the gradient of L = Σ dh ⊙ h + dc ⊙ c, against central differences
+    _, _, acts, tanh_c = ref.lstm_cell(gates, c_prev)
+    d_gates, dc_prev = ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c)
+
+    def loss(z, cp):
+        h, cell = formula(z, cp)
+        return float(np.sum(dh * h) + np.sum(dc * cell))
+
+    eps = 1e-6
+    for index in [(0, 0), (1, 6), (2, 12), (0, 19), (2, 4)]:
+        step = np.zeros_like(gates)
+        step[index] = eps
+        numeric = (loss(gates + step, c_prev) - loss(gates - step, c_prev)) / (2 * eps)
+        assert abs(d_gates[index] - numeric) < 1e-7
+    step = np.zeros_like(c_prev)
+    step[1, 3] = eps
+    assert abs(dc_prev[1, 3] - (loss(gates, c_prev + step) - loss(gates, c_prev - step)) / (2 * eps)) < 1e-7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_cell_non_contiguous_inputs_and_out_buffers(dtype, rng):
+    gates, c_prev, dh, dc = _cell_inputs(rng, 4, 6, 2.0, dtype)
+    gates_view = np.asfortranarray(gates)  # same values, column-major
+    c_view = np.repeat(c_prev, 2, axis=1)[:, ::2]  # the same values in strided columns
+    expected = ref.lstm_cell(gates, c_prev)
+    out = tuple(np.full(e.shape, np.nan, dtype=dtype) for e in expected)
+    for backend in (c, ref):
+        result = backend.lstm_cell(gates_view, c_view, out=out)
+        assert all(r is o for r, o in zip(result, out))
+        for a, e in zip(out, expected):
+            _assert_close(a, e, dtype)
+    acts, tanh_c = expected[2], expected[3]
+    expected_back = ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c)
+    for backend in (c, ref):
+        out_back = (np.empty((4, 24), dtype=dtype), np.empty((4, 6), dtype=dtype))
+        backend.lstm_cell_backward(dh.T.copy().T, dc, np.asfortranarray(acts), c_prev, tanh_c, out=out_back)
+        for a, e in zip(out_back, expected_back):
+            _assert_close(a, e, dtype)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: c.lstm_cell(np.zeros((2, 8), np.int64), np.zeros((2, 2), np.int64)), r"lstm_cell: .*float32 or float64"),
+    (lambda: c.lstm_cell(np.zeros((2, 8), np.float32), np.zeros((2, 2))), r"lstm_cell: .*one dtype"),
+    (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 3))),
+     r"lstm_cell: expected gates of shape \(B, 4H\) and c_prev of shape \(B, H\), got gates \(2, 8\), c_prev \(2, 3\)"),
+    (lambda: c.lstm_cell(np.zeros((3, 8)), np.zeros((2, 2))), r"lstm_cell: .*gates \(3, 8\), c_prev \(2, 2\)"),
+    (lambda: c.lstm_cell(np.zeros(8), np.zeros(2)), r"lstm_cell: .*gates \(8,\), c_prev \(2,\)"),
+    (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2)), out=(np.zeros((2, 2)),) * 4),
+     r"lstm_cell: out must be 4 .* arrays of shapes"),
+    (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2)),
+                         out=(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 8), np.float32), np.zeros((2, 2)))),
+     r"lstm_cell: out must be"),
+    (lambda: c.lstm_cell_backward(*(np.zeros((2, 2)),) * 2, np.zeros((2, 6)), *(np.zeros((2, 2)),) * 2),
+     r"lstm_cell_backward: expected acts of shape \(B, 4H\) .*acts \(2, 6\)"),
+    (lambda: c.lstm_cell_backward(np.zeros((2, 3)), np.zeros((2, 2)), np.zeros((2, 8)), *(np.zeros((2, 2)),) * 2),
+     r"lstm_cell_backward: .*dh \(2, 3\)"),
+    (lambda: c.lstm_cell_backward(*(np.zeros((2, 2), np.float32),) * 2, np.zeros((2, 8)), *(np.zeros((2, 2)),) * 2),
+     r"lstm_cell_backward: .*one dtype"),
+], ids=["int", "mixed", "hidden", "batch", "1-d", "out-shape", "out-dtype", "bw-acts", "bw-dh", "bw-mixed"])
+def test_bad_input_raises_value_error(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_c_rejects_negative_sizes():
+    """The C entry points check their sizes themselves too (status 1, nothing written)."""
+    buf = c.ffi.new("float[]", 8)
+    assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, -1, 2) == 1
+    assert c.lib.tg_lstm_cell_backward_f64(*(c.ffi.new("double[]", 8),) * 7, 2, -1) == 1
+    assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, 0, 2) == 0  # empty batch: nothing to do

@@ -1,0 +1,185 @@
+r"""Recurrent ops: LSTMCell (one step) and LSTMLayer (a whole sequence, backpropagation through time).
+
+Notation as in ``ops/elementwise.py``; here H is the hidden size, B the batch and T the
+sequence length. The gate pre-activations of one step are
+
+    z = x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh        (B, 4H) = [z_i | z_f | z_g | z_o]
+
+in PyTorch's gate order i, f, g, o. Written as separate Tensor ops, one LSTM step is about
+fifteen graph nodes, each a sweep over memory; here the cell is one node whose forward and
+backward are one pass each (``backend.lstm_cell``: C in csrc/lstm.c, NumPy in
+backend/numpy_ref.py). ``lstm_cell_composite`` is the same cell in Tensor ops: the readable
+definition the tests compare against, and what backward differentiates when a graph of the
+gradient is wanted (``create_graph=True``), so grad-of-grad keeps working.
+
+LSTMLayer goes one step further for ``nn.LSTM``: the whole layer over the sequence is a single
+node, whose backward is the backpropagation-through-time loop written out with the backend's
+matmul and cell kernels. A graph of per-step nodes would cost more in bookkeeping than the
+small per-step products cost in arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from .movement import Unbind
+
+
+def lstm_cell_composite(gates: Any, c_prev: Any) -> tuple[Any, Any]:
+    """The LSTM cell in Tensor ops (the reference for ``LSTMCell``): returns (h, c)."""
+    i, f, g, o = gates.chunk(4, 1)
+    c = f.sigmoid() * c_prev + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * c.tanh()
+    return h, c
+
+
+def _differentiate(composite: Any, ctx: Function, inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> tuple:
+    """∂L/∂input of ``composite(*inputs)`` for the inputs that need it, as a differentiable graph.
+
+    Used by backward when grad mode is on (``create_graph=True``): the op's forward is run
+    again as Tensor ops and the engine differentiates that, so the gradient it returns has a
+    graph of its own, as grad-of-grad needs.
+    """
+    from ..autograd import engine
+
+    with grad_mode.enable_grad():
+        outputs = composite(*inputs)
+    wanted = [x for x, needed in zip(inputs, ctx.needs_input_grad) if needed]
+    grads = iter(engine.grad(list(outputs), wanted, list(grad_outputs), create_graph=True, allow_unused=True))
+    return tuple(next(grads) if needed else None for needed in ctx.needs_input_grad)
+
+
+class LSTMCell(Function):
+    r"""One LSTM step from its gate pre-activations z (B, 4H) and the previous cell state c_prev (B, H).
+
+    Forward:   i = σ(z_i),  f = σ(z_f),  g = tanh(z_g),  o = σ(z_o)
+               c = f ⊙ c_prev + i ⊙ g
+               h = o ⊙ tanh(c)                                       returns (h, c)
+    Backward:  with g_h = ∂L/∂h, g_c = ∂L/∂c and δc = g_c + g_h ⊙ o ⊙ (1 − tanh²c):
+               ∂L/∂z = [δc ⊙ g ⊙ i(1−i) | δc ⊙ c_prev ⊙ f(1−f) | δc ⊙ i ⊙ (1−g²) | g_h ⊙ tanh c ⊙ o(1−o)]
+               ∂L/∂c_prev = δc ⊙ f
+    Both passes are one fused kernel each (``backend.lstm_cell``, ``backend.lstm_cell_backward``);
+    under ``create_graph=True`` backward differentiates ``lstm_cell_composite`` instead.
+    """
+
+    formula = ("[dc*g*i*(1-i) | dc*c_prev*f*(1-f) | dc*i*(1-g**2) | g_h*tanh(c)*o*(1-o)]", "dc * f")
+
+    @staticmethod
+    def forward(ctx, gates, c_prev):
+        _check_cell_shapes(gates.shape, c_prev.shape)
+        h, c, acts, tanh_c = backend.lstm_cell(gates.data, c_prev.data)
+        ctx.save_for_backward(gates, c_prev, acts, tanh_c)
+        return h, c
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        gates, c_prev, acts, tanh_c = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
+            return _differentiate(lstm_cell_composite, ctx, (gates, c_prev), (grad_h, grad_c))
+        d_gates, dc_prev = backend.lstm_cell_backward(grad_h.data, grad_c.data, acts.data, c_prev.data, tanh_c.data)
+        return _tensor(d_gates), _tensor(dc_prev)
+
+
+def lstm_layer_composite(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
+                         b_hh: Any = None) -> tuple[Any, Any, Any]:
+    """One LSTM layer in Tensor ops (the reference for ``LSTMLayer``): (output (T, B, H), h_T, c_T)."""
+    from ..tensor import stack
+
+    projected = x @ w_ih.T
+    if b_ih is not None:
+        projected = projected + (b_ih + b_hh)
+    h, c, outputs = h0, c0, []
+    for z_x in Unbind.apply(projected, dim=0):
+        h, c = LSTMCell.apply(z_x + h @ w_hh.T, c)
+        outputs.append(h)
+    return stack(outputs, 0), h, c
+
+
+class LSTMLayer(Function):
+    r"""One LSTM layer over a whole sequence: x (T, B, I), h0 and c0 (B, H), W_ih (4H, I), W_hh (4H, H),
+    biases (4H,) or None. Returns (y (T, B, H), h_T, c_T).
+
+    Forward:   Z = X W_ihᵀ + b_ih + b_hh                          all T steps in one matrix product
+               z_t = Z_t + h_{t−1} W_hhᵀ,  (h_t, c_t) = LSTMCell(z_t, c_{t−1})    for t = 1 … T
+               y = (h_1, …, h_T)
+    Backward:  for t = T … 1 (backpropagation through time), with δh_T = g_y[T] + g_hT, δc_T = g_cT:
+                   δz_t, δc_{t−1} = LSTMCell backward(δh_t, δc_t)
+                   δh_{t−1} = δz_t W_hh + g_y[t−1]
+               ∂L/∂x = δZ W_ih               ∂L/∂h0 = δh_0,  ∂L/∂c0 = δc_0
+               ∂L/∂W_ih = δZᵀ X              ∂L/∂W_hh = Σ_t δz_tᵀ h_{t−1}
+               ∂L/∂b_ih = ∂L/∂b_hh = Σ_{t,b} δz_t
+    Under ``create_graph=True`` backward differentiates ``lstm_layer_composite`` instead.
+    """
+
+    formula = ("dZ @ W_ih", "dh_0", "dc_0", "dZ.T @ X", "sum_t dz_t.T @ h_(t-1)", "sum(dZ)", "sum(dZ)")
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        _check_layer_shapes(x.shape, h0.shape, c0.shape, w_ih.shape, w_hh.shape)
+        projected = backend.matmul(x.data.reshape(T * B, -1), w_ih.data.T).reshape(T, B, 4 * H)
+        if b_ih is not None:
+            projected += b_ih.data + b_hh.data
+        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
+        # Buffers for every step: hs[t] = h_t (hs[0] = h0), likewise cs; acts and tanh_c are
+        # what the cell's backward needs. The cell writes straight into their slices.
+        hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
+        acts, tanh_c = np.empty((T, B, 4 * H), dtype=x.dtype), np.empty((T, B, H), dtype=x.dtype)
+        hs[0], cs[0] = h0.data, c0.data
+        for t in range(T):
+            z = backend.matmul(hs[t], w_hh_t)
+            z += projected[t]
+            backend.lstm_cell(z, cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]))
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
+        return hs[1:], hs[T].copy(), cs[T].copy()
+
+    @staticmethod
+    def backward(ctx, grad_y, grad_h, grad_c):
+        x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
+            inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+            return _differentiate(lstm_layer_composite, ctx, inputs, (grad_y, grad_h, grad_c))
+        g_y, hs, cs, acts, tanh_c, w_hh_data = grad_y.data, hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
+        T, B, H = g_y.shape
+        dz = np.empty((T, B, 4 * H), dtype=g_y.dtype)
+        dh, dc = grad_h.data + g_y[T - 1], grad_c.data
+        for t in reversed(range(T)):
+            _, dc = backend.lstm_cell_backward(dh, dc, acts[t], cs[t], tanh_c[t], out=(dz[t], np.empty_like(dc)))
+            dh = backend.matmul(dz[t], w_hh_data)
+            if t > 0:
+                dh += g_y[t - 1]
+        dz_flat = dz.reshape(T * B, 4 * H)
+        needs = ctx.needs_input_grad
+        grad_x = _tensor(backend.matmul(dz_flat, w_ih.data).reshape(x.shape)) if needs[0] else None
+        grad_w_ih = _tensor(backend.matmul(dz_flat.T, x.data.reshape(T * B, -1))) if needs[3] else None
+        grad_w_hh = _tensor(backend.matmul(dz_flat.T, hs[:T].reshape(T * B, H))) if needs[4] else None
+        grad_b = _tensor(dz_flat.sum(0)) if needs[5] or needs[6] else None
+        return grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b, grad_b  # b_ih, b_hh: the same
+
+
+def _tensor(array: np.ndarray) -> Any:
+    from ..tensor import Tensor
+
+    return Tensor._make(array)
+
+
+def _check_cell_shapes(gates_shape: tuple[int, ...], c_shape: tuple[int, ...]) -> None:
+    if len(c_shape) != 2 or gates_shape != (c_shape[0], 4 * c_shape[1]):
+        raise ValueError(f"lstm_cell: expected gates (B, 4H) and c_prev (B, H), got gates {gates_shape} and "
+                         f"c_prev {c_shape}")
+
+
+def _check_layer_shapes(x_shape, h0_shape, c0_shape, w_ih_shape, w_hh_shape) -> None:
+    T, B, I = x_shape if len(x_shape) == 3 else (None, None, None)
+    H = w_hh_shape[1] if len(w_hh_shape) == 2 else None
+    if T is None or H is None or T < 1 or w_hh_shape != (4 * H, H) or w_ih_shape != (4 * H, I) or \
+            h0_shape != (B, H) or c0_shape != (B, H):
+        raise ValueError(f"lstm_layer: expected x (T ≥ 1, B, I), h0 and c0 (B, H), weight_ih (4H, I), "
+                         f"weight_hh (4H, H); got x {x_shape}, h0 {h0_shape}, c0 {c0_shape}, weight_ih {w_ih_shape}, "
+                         f"weight_hh {w_hh_shape}")
