@@ -149,6 +149,42 @@ int tg_qconv2d_f32(const float *x, float inv_scale, const int8_t *weight, const 
 /* ==== end of int8 GEMM ==== */
 
 /* ==== fused softmax-cross-entropy and bias+activation (fused.c) ==== */
+/* Row-major, contiguous; the caller allocates every output. Status: 0, or one of these. */
+enum { TG_FUSED_BAD_SHAPE = 1, TG_FUSED_BAD_TARGET = 2, TG_FUSED_BAD_ACTIVATION = 3 };
+/* Activations of tg_bias_act / tg_act_grad. */
+enum { TG_ACT_NONE = 0, TG_ACT_RELU = 1 };
+
+/* Softmax-cross-entropy of logits x (rows × classes) against class indices target (rows),
+ * rows whose target is ignore_index skipped, weight (classes) the class weights, ε = label_smoothing:
+ *   lse[i] = m_i + log Σ_c e^(x[i,c] − m_i),   m_i = max_c x[i,c]        (stable: exponents ≤ 0)
+ *   loss[i] = (1 − ε)·w[t_i]·(lse[i] − x[i,t_i]) + (ε/C)·Σ_c w_c·(lse[i] − x[i,c])
+ *   row_weight[i] = w[t_i]                       (both 0 where t_i = ignore_index)
+ * A kept target outside 0 … classes−1: status TG_FUSED_BAD_TARGET. */
+int tg_cross_entropy_f32(const float *x, const int64_t *target, const float *weight, int64_t rows,
+                         int64_t classes, int64_t ignore_index, double label_smoothing, float *loss, float *lse,
+                         float *row_weight);
+int tg_cross_entropy_f64(const double *x, const int64_t *target, const double *weight, int64_t rows,
+                         int64_t classes, int64_t ignore_index, double label_smoothing, double *loss, double *lse,
+                         double *row_weight);
+
+/* ∂L/∂x of the above given scale[i] = ∂L/∂loss[i], p = e^(x − lse) = softmax(x), W = Σ_c w_c:
+ *   gx[i,c] = scale[i]·((1 − ε)·w[t_i]·(p[i,c] − [c = t_i]) + (ε/C)·(W·p[i,c] − w_c)),  0 on ignored rows */
+int tg_cross_entropy_grad_f32(const float *x, const int64_t *target, const float *weight, const float *lse,
+                              const float *scale, int64_t rows, int64_t classes, int64_t ignore_index,
+                              double label_smoothing, float *gx);
+int tg_cross_entropy_grad_f64(const double *x, const int64_t *target, const double *weight, const double *lse,
+                              const double *scale, int64_t rows, int64_t classes, int64_t ignore_index,
+                              double label_smoothing, double *gx);
+
+/* y[i,j] = act(x[i,j] + bias[j])   (bias NULL: no bias; y may be x; act(v) = v or max(v, 0), NaN kept) */
+int tg_bias_act_f32(const float *x, const float *bias, float *y, int64_t rows, int64_t cols, int activation);
+int tg_bias_act_f64(const double *x, const double *bias, double *y, int64_t rows, int64_t cols, int activation);
+
+/* gx[i,j] = g[i,j]·act'(y[i,j])  (ReLU: [y > 0]),  gbias[j] = Σ_i gx[i,j]  (gbias NULL: not computed) */
+int tg_act_grad_f32(const float *g, const float *y, float *gx, float *gbias, int64_t rows, int64_t cols,
+                    int activation);
+int tg_act_grad_f64(const double *g, const double *y, double *gx, double *gbias, int64_t rows, int64_t cols,
+                    int activation);
 /* ==== end of fused softmax-cross-entropy and bias+activation ==== */
 
 /* ==== LSTM cell (lstm.c) ==== */

@@ -399,3 +399,67 @@ OP_TABLE += (
            family="recurrent", samples=(((3, 2, 4), (2, 5), (2, 5), (20, 4), (20, 5), (20,), (20,)),),
            layouts=("contiguous", "transposed")),
 )  # fmt: skip
+
+# ---- fused dense layer and softmax-cross-entropy (ops/linalg.py Linear, ops/loss.py CrossEntropy) ----
+CE_WEIGHT = np.array([0.5, 2.0, 1.0, 1.5])  # class weights for logits with 4 classes
+CE_IGNORED = np.array([2, -100, 3])  # the middle row is ignored (ignore_index=-100, the default)
+
+
+@st.composite
+def linear_shapes(draw: st.DrawFn) -> Sample:
+    """x (…, in), W (out, in), b (out,): 0 to 2 leading dims, sizes 1..4."""
+    batch = draw(tst.shapes(0, 2, 1, 4))
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return (*batch, n_in), (n_out, n_in), (n_out,)
+
+
+def logit_shapes() -> st.SearchStrategy[Sample]:
+    """Logits (rows, classes), both 1..5 (one class and one row included)."""
+    return tst.shapes(2, 2, 1, 5).map(lambda s: (s,))
+
+
+def _cyclic_targets(x: Any) -> np.ndarray:
+    """Class indices 0, 1, … (mod classes), one per row of x (N, C): a target for any drawn shape."""
+    return np.arange(x.shape[0]) % x.shape[1]
+
+
+def _torch_targets(x: Any, targets: np.ndarray | None = None) -> Any:
+    return torch.from_numpy(_cyclic_targets(x) if targets is None else targets)
+
+
+def _torch_weight(x: Any) -> Any:
+    return torch.from_numpy(CE_WEIGHT).to(x.dtype)
+
+
+LINEAR_SAMPLES: tuple[Sample, ...] = (
+    ((5, 4), (3, 4), (3,)), ((4,), (3, 4), (3,)), ((2, 3, 4), (2, 4), (2,)), ((1, 1), (1, 1), (1,)),
+)  # fmt: skip
+TF = tg.nn.functional
+
+OP_TABLE += (
+    OpCase("linear", lambda x, w, b: TF.linear(x, w, b), lambda x, w, b: _tf().linear(x, w, b), ops=("Linear",),
+           family=L, samples=LINEAR_SAMPLES, shapes=linear_shapes),
+    OpCase("linear_no_bias", lambda x, w: TF.linear(x, w), lambda x, w: _tf().linear(x, w), ops=("Linear",),
+           family=L, samples=tuple(s[:2] for s in LINEAR_SAMPLES)),
+    OpCase("linear_relu_fused", lambda x, w, b: ops.Linear.apply(x, w, b, activation="relu"),
+           lambda x, w, b: _tf().linear(x, w, b).relu(), ops=("Linear",), family=L, samples=LINEAR_SAMPLES,
+           shapes=linear_shapes),
+    OpCase("linear_large", lambda x, w, b: TF.linear(x, w, b), lambda x, w, b: _tf().linear(x, w, b),
+           ops=("Linear",), family=L, gradcheck=False, samples=(((33, 65), (17, 65), (17,)),)),
+    OpCase("cross_entropy_mean", lambda x: TF.cross_entropy(x, _cyclic_targets(x)),
+           lambda x: _tf().cross_entropy(x, _torch_targets(x)), ops=("CrossEntropy",), family=S,
+           samples=(((3, 4),), ((1, 1),), ((5, 2),)), shapes=logit_shapes),
+    OpCase("cross_entropy_sum_weighted_ignored",
+           lambda x: TF.cross_entropy(x, CE_IGNORED, weight=tg.tensor(CE_WEIGHT), reduction="sum"),
+           lambda x: _tf().cross_entropy(x, _torch_targets(x, CE_IGNORED), weight=_torch_weight(x), reduction="sum"),
+           ops=("CrossEntropy",), family=S, samples=(((3, 4),),)),
+    OpCase("cross_entropy_mean_weighted_smoothing",
+           lambda x: TF.cross_entropy(x, CE_IGNORED, weight=tg.tensor(CE_WEIGHT), label_smoothing=0.2),
+           lambda x: _tf().cross_entropy(x, _torch_targets(x, CE_IGNORED), weight=_torch_weight(x),
+                                         label_smoothing=0.2),
+           ops=("CrossEntropy",), family=S, samples=(((3, 4),),)),
+    OpCase("cross_entropy_none_smoothing", lambda x: TF.cross_entropy(x, _cyclic_targets(x), reduction="none",
+                                                                      label_smoothing=0.3),
+           lambda x: _tf().cross_entropy(x, _torch_targets(x), reduction="none", label_smoothing=0.3),
+           ops=("CrossEntropy",), family=S, samples=(((3, 4),), ((2, 1),)), shapes=logit_shapes),
+)  # fmt: skip

@@ -182,6 +182,33 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 
 # ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
+def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
+                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row softmax-cross-entropy -> (loss, lse, row_weight); see ``numpy_ref.cross_entropy``."""
+    return _active.cross_entropy(x, target, weight, ignore_index, label_smoothing)
+
+
+def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
+                       ignore_index: int, label_smoothing: float) -> np.ndarray:
+    """∂L/∂x of ``cross_entropy``; see ``numpy_ref.cross_entropy_grad``."""
+    return _active.cross_entropy_grad(x, target, weight, lse, scale, ignore_index, label_smoothing)
+
+
+def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
+    """y = act(x + b); see ``numpy_ref.bias_act``."""
+    return _active.bias_act(x, bias, activation)
+
+
+def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """(g ⊙ act'(y), its row sum or None); see ``numpy_ref.act_grad``."""
+    return _active.act_grad(g, y, activation, bias_grad)
+
+
+def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
+    """y = act(x wᵀ + b); see ``numpy_ref.linear``."""
+    return _active.linear(x, w, bias, activation)
+
+
 # ---- end of fused softmax-cross-entropy and bias+activation ----
 
 

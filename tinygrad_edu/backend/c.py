@@ -589,6 +589,122 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 
 # ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
+# Same contracts as numpy_ref's section. Checks happen here (shapes, dtypes, activation
+# names) and the C kernels re-check sizes and targets; a target out of range comes back as
+# a status and raises the reference's IndexError.
+
+_ACTIVATION_CODES = {"none": lib.TG_ACT_NONE, "relu": lib.TG_ACT_RELU}
+
+
+def _fused_check(op: str, status: int, classes: int = 0) -> None:
+    if status == lib.TG_FUSED_BAD_TARGET:
+        raise numpy_ref.target_range_error(op, classes)
+    if status:
+        raise ValueError(f"{op}: the C kernel rejected its arguments (status {status})")
+
+
+def _activation_code(op: str, activation: str) -> int:
+    try:
+        return _ACTIVATION_CODES[activation]
+    except KeyError:
+        raise ValueError(f"{op}: activation must be one of {numpy_ref.ACTIVATIONS}, got {activation!r}") from None
+
+
+def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
+                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
+    numpy_ref.check_cross_entropy_args("cross_entropy", x, target, weight)
+    ctype, suffix = _CTYPE_AND_SUFFIX[x.dtype]
+    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
+    target = np.ascontiguousarray(target, dtype=np.int64)
+    rows, classes = x.shape
+    loss, lse, row_weight = np.empty((3, rows), dtype=x.dtype)
+    status = getattr(lib, "tg_cross_entropy" + suffix)(
+        ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight), rows,
+        classes, int(ignore_index), float(label_smoothing), ffi.from_buffer(ctype, loss, require_writable=True),
+        ffi.from_buffer(ctype, lse, require_writable=True), ffi.from_buffer(ctype, row_weight, require_writable=True))
+    _fused_check("cross_entropy", status, classes)
+    return loss, lse, row_weight
+
+
+def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
+                       ignore_index: int, label_smoothing: float) -> np.ndarray:
+    """∂L/∂x of the softmax-cross-entropy in C; same contract as ``numpy_ref.cross_entropy_grad``."""
+    numpy_ref.check_cross_entropy_args("cross_entropy_grad", x, target, weight)
+    rows, classes = x.shape
+    if lse.shape != (rows,) or scale.shape != (rows,):
+        raise ValueError(f"cross_entropy_grad: lse and scale must have shape ({rows},), got {lse.shape} and "
+                         f"{scale.shape}")
+    ctype, suffix = _CTYPE_AND_SUFFIX[x.dtype]
+    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
+    lse, scale = np.ascontiguousarray(lse, dtype=x.dtype), np.ascontiguousarray(scale, dtype=x.dtype)
+    target = np.ascontiguousarray(target, dtype=np.int64)
+    gx = np.empty((rows, classes), dtype=x.dtype)
+    status = getattr(lib, "tg_cross_entropy_grad" + suffix)(
+        ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
+        ffi.from_buffer(ctype, lse), ffi.from_buffer(ctype, scale), rows, classes, int(ignore_index),
+        float(label_smoothing), ffi.from_buffer(ctype, gx, require_writable=True))
+    _fused_check("cross_entropy_grad", status, classes)
+    return gx
+
+
+def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray, activation: str) -> None:
+    """y = act(x + b) in C; x and y C-contiguous of one float dtype (y may be x), b matching the last dim."""
+    code = _activation_code(op, activation)
+    ctype, suffix = _float_kind(op, x, *(() if bias is None else (bias,)))
+    cols = x.shape[-1] if x.ndim else 1
+    if bias is not None and bias.shape != (cols,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
+    status = getattr(lib, "tg_bias_act" + suffix)(
+        ffi.from_buffer(ctype, x), ffi.NULL if bias is None else ffi.from_buffer(ctype, np.ascontiguousarray(bias)),
+        ffi.from_buffer(ctype, y, require_writable=True), x.size // cols if cols else 0, cols, code)
+    _fused_check(op, status)
+
+
+def _c_order(a: np.ndarray) -> np.ndarray:
+    """a in C order (np.ascontiguousarray would turn a 0-d array into 1-d)."""
+    return np.asarray(a, order="C")
+
+
+def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
+    """y = act(x + b) in one C pass; same contract as ``numpy_ref.bias_act`` (other dtypes: the reference)."""
+    if x.dtype not in _CTYPE_AND_SUFFIX or (bias is not None and bias.dtype != x.dtype):
+        _activation_code("bias_act", activation)
+        return numpy_ref.bias_act(x, bias, activation)
+    x = _c_order(x)
+    y = np.empty_like(x)
+    _bias_act_into("bias_act", x, bias, y, activation)
+    return y
+
+
+def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``."""
+    code = _activation_code("act_grad", activation)
+    ctype, suffix = _float_kind("act_grad", g, y)
+    if g.shape != y.shape:
+        raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
+    g, y = _c_order(g), _c_order(y)
+    cols = g.shape[-1] if g.ndim else 1
+    gx = np.empty_like(g)
+    gbias = np.empty(cols, dtype=g.dtype) if bias_grad else None
+    status = getattr(lib, "tg_act_grad" + suffix)(
+        ffi.from_buffer(ctype, g), ffi.from_buffer(ctype, y), ffi.from_buffer(ctype, gx, require_writable=True),
+        ffi.NULL if gbias is None else ffi.from_buffer(ctype, gbias, require_writable=True),
+        g.size // cols if cols else 0, cols, code)
+    _fused_check("act_grad", status)
+    return gx, gbias
+
+
+def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
+    """y = act(x wᵀ + b): one GEMM (wᵀ passed as strides, not copied), then bias and activation
+    in one C pass over the fresh output; same contract as ``numpy_ref.linear``."""
+    if x.dtype not in _CTYPE_AND_SUFFIX or w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        _activation_code("linear", activation)
+        return numpy_ref.linear(x, w, bias, activation)
+    y = matmul(x, w.T)
+    if bias is not None or activation != "none":
+        _bias_act_into("linear", y, bias, y, activation)
+    return y
 # ---- end of fused softmax-cross-entropy and bias+activation ----
 
 

@@ -271,6 +271,91 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 
 # ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
+# The chains of NumPy calls that csrc/fused.c replaces by one pass each. ops/loss.py
+# (CrossEntropy), ops/linalg.py (Linear) and ops/activation.py (ReLU) call them through
+# the backend; the C versions must give the same numbers.
+
+ACTIVATIONS = ("none", "relu")
+
+
+def check_cross_entropy_args(op: str, x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> None:
+    """Raise ValueError naming ``op`` unless x is (N, C) float, target (N,) integer, weight (C,) of x's dtype."""
+    if x.ndim != 2 or target.shape != x.shape[:1] or weight.shape != x.shape[1:]:
+        raise ValueError(f"{op}: expected logits (N, C), targets (N,) and class weights (C,); got shapes "
+                         f"{x.shape}, {target.shape} and {weight.shape}")
+    if x.dtype not in (np.float32, np.float64) or weight.dtype != x.dtype or target.dtype.kind not in "iu":
+        raise ValueError(f"{op}: expected float32/float64 logits and weights of one dtype and integer targets; "
+                         f"got {x.dtype}, {weight.dtype} and {target.dtype}")
+
+
+def target_range_error(op: str, classes: int) -> IndexError:
+    """The error for a target that is neither a class index nor ``ignore_index``."""
+    return IndexError(f"{op}: target class out of range [0, {classes}) (and not ignore_index)")
+
+
+def _kept_targets(op: str, target: np.ndarray, classes: int, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask of the rows that count, target with ignored rows set to class 0)."""
+    keep = target != ignore_index
+    if np.any(keep & ((target < 0) | (target >= classes))):
+        raise target_range_error(op, classes)
+    return keep, np.where(keep, target, 0)
+
+
+def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
+                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Softmax-cross-entropy of logits x (N, C) against class indices t (N,), per row.
+
+    lse_i  = m_i + log Σ_c e^(x_ic − m_i),  m_i = max_c x_ic      (every exponent ≤ 0: stable)
+    loss_i = (1 − ε)·w[t_i]·(lse_i − x_i[t_i]) + (ε/C)·Σ_c w_c·(lse_i − x_ic)
+    with ε = label_smoothing (lse_i − x_ic = −log softmax(x_i)_c). Rows with t_i = ignore_index
+    give 0. Returns (loss, lse, row_weight = w[t_i] or 0): lse is kept for the backward and the
+    row weights sum to the divisor of reduction='mean'.
+    """
+    check_cross_entropy_args("cross_entropy", x, target, weight)
+    keep, t = _kept_targets("cross_entropy", target, x.shape[1], ignore_index)
+    m = np.max(x, axis=1, keepdims=True, initial=-np.inf)
+    lse = m + np.log(np.sum(np.exp(x - m), axis=1, keepdims=True))
+    neg_log_p = lse - x
+    row_weight = np.where(keep, weight[t], 0)
+    loss = (1 - label_smoothing) * row_weight * neg_log_p[np.arange(x.shape[0]), t]
+    if label_smoothing:
+        loss = loss + label_smoothing / x.shape[1] * (neg_log_p * weight).sum(axis=1)
+    return np.where(keep, loss, 0).astype(x.dtype, copy=False), lse[:, 0], row_weight
+
+
+def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
+                       ignore_index: int, label_smoothing: float) -> np.ndarray:
+    r"""∂L/∂x of ``cross_entropy`` given scale_i = ∂L/∂loss_i, with p = e^(x − lse) = softmax(x):
+
+    ∂L/∂x_ic = scale_i·((1 − ε)·w[t_i]·(p_ic − [c = t_i]) + (ε/C)·(W·p_ic − w_c)),  W = Σ_c w_c
+    (0 on ignored rows).
+    """
+    check_cross_entropy_args("cross_entropy_grad", x, target, weight)
+    keep, t = _kept_targets("cross_entropy_grad", target, x.shape[1], ignore_index)
+    p = np.exp(x - lse[:, None])
+    onehot = np.zeros_like(x)
+    onehot[np.arange(x.shape[0]), t] = 1
+    grad = (1 - label_smoothing) * weight[t][:, None] * (p - onehot)
+    if label_smoothing:
+        grad = grad + label_smoothing / x.shape[1] * (weight.sum() * p - weight)
+    return np.where(keep[:, None], scale[:, None] * grad, 0).astype(x.dtype, copy=False)
+
+
+def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
+    """y = act(x + b), b broadcast along the last dim (None: no bias); act(v) = v or max(v, 0)."""
+    y = x if bias is None else x + bias
+    return np.maximum(y, 0) if activation == "relu" else y
+
+
+def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """gx = g ⊙ act'(y) (ReLU: [y > 0], slope 0 at 0), and Σ of gx over all but the last dim if ``bias_grad``."""
+    gx = np.where(y > 0, g, 0).astype(g.dtype, copy=False) if activation == "relu" else g
+    return gx, (gx.reshape(-1, gx.shape[-1]).sum(axis=0) if bias_grad else None)
+
+
+def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
+    """y = act(x wᵀ + b) for x (…, in), w (out, in), b (out,) or None."""
+    return bias_act(np.matmul(x, w.T), bias, activation)
 # ---- end of fused softmax-cross-entropy and bias+activation ----
 
 

@@ -32,11 +32,11 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b."""
-    if x.shape[-1:] != weight.shape[1:]:
-        raise ShapeError(f"linear: input of shape {x.shape} does not fit weight of shape {weight.shape}")
-    y = x @ weight.T
-    return y if bias is None else y + bias
+    """y = x Wᵀ + b, one op (``ops.Linear``: a GEMM with the bias added in the same pass).
+
+    The composite it replaces, ``x @ weight.T + bias``, gives the same values and gradients.
+    """
+    return ops.Linear.apply(x, weight, bias)
 
 
 def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
@@ -328,13 +328,19 @@ def _class_last(x: Tensor, op: str) -> Tensor:
     return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
 
 
-def _index_targets(op: str, x2: Tensor, target: Any, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flattened class indices with ignored entries replaced by 0, and the mask of kept ones."""
+def _class_indices(op: str, x2: Tensor, target: Any) -> np.ndarray:
+    """The target as a flat array of integer class indices, one per row of x2 (range not checked)."""
     t = (target.data if isinstance(target, Tensor) else np.asarray(target)).reshape(-1)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer class indices as target, got dtype {t.dtype}")
     if t.shape[0] != x2.shape[0]:
         raise ShapeError(f"{op}: {t.shape[0]} targets for {x2.shape[0]} samples")
+    return t
+
+
+def _index_targets(op: str, x2: Tensor, target: Any, ignore_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened class indices with ignored entries replaced by 0, and the mask of kept ones."""
+    t = _class_indices(op, x2, target)
     keep = t != ignore_index
     C = x2.shape[1]
     if np.any(keep & ((t < 0) | (t >= C))):
@@ -394,17 +400,10 @@ def cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, ignore_i
         logp = x2.log_softmax(1)
         per = -(logp * y2 if w is None else logp * y2 * w).sum(1)
         return _weighted_reduce(per, np.ones(x2.shape[0]), reduction, _target_shape(x), "cross_entropy")
-    t, keep = _index_targets("cross_entropy", x2, target, ignore_index)
-    w_np = np.ones(C, dtype=x2.dtype) if w is None else w.data
-    sample_weight = (w_np[t] * keep).astype(x2.dtype)
-    per = loss_ops.CrossEntropy.apply(x2, target=t) * sample_weight
-    loss = _weighted_reduce(per, sample_weight, reduction, _target_shape(x), "cross_entropy")
-    if not label_smoothing:
-        return loss
-    logp = x2.log_softmax(1)
-    smooth = -(logp if w is None else logp * w).sum(1) * keep.astype(x2.dtype)
-    smooth_loss = _weighted_reduce(smooth, sample_weight, reduction, _target_shape(x), "cross_entropy")
-    return (1 - label_smoothing) * loss + smooth_loss * (label_smoothing / C)
+    loss = loss_ops.CrossEntropy.apply(x2, target=_class_indices("cross_entropy", x2, target),
+                                       weight=None if w is None else w.data, ignore_index=ignore_index,
+                                       reduction=reduction, label_smoothing=label_smoothing)
+    return loss.reshape(_target_shape(x)) if reduction == "none" else loss
 
 
 def binary_cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:

@@ -11,7 +11,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
                      Cat Stack Unbind Pad
-    linalg.py        MatMul
+    linalg.py        MatMul Linear
     recurrent.py     LSTMCell LSTMLayer
 """
 
@@ -37,7 +37,7 @@ from .elementwise import (
     Sub,
     Where,
 )
-from .linalg import MatMul
+from .linalg import Linear, MatMul
 from .loss import BCEWithLogits, CrossEntropy, LogSoftmax, Softmax
 from .movement import (
     Cat,
@@ -63,7 +63,7 @@ ALL_OPS = (
     Sum, Mean, Var, LogSumExp, Amax, Amin,
     Softmax, LogSoftmax, CrossEntropy, BCEWithLogits,
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
-    MatMul,
+    MatMul, Linear,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     LSTMCell, LSTMLayer,
 )  # fmt: skip

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .. import backend
+from ..autograd import grad_mode
 from ..autograd.function import Function
 
 
@@ -67,24 +69,32 @@ class Tanh(Function):
 
 
 class ReLU(Function):
-    """Rectified linear unit.
+    """Rectified linear unit, one pass each way (``backend.bias_act`` / ``backend.act_grad``).
 
-    Forward:   y = max(0, x)
-    Backward:  ∂L/∂x = g ⊙ [x > 0]        (the slope at 0 is taken as 0, as in PyTorch)
+    Forward:   y = max(0, x)                (NaN stays NaN, as in PyTorch)
+    Backward:  ∂L/∂x = g ⊙ [y > 0]        (the slope at 0 is taken as 0, as in PyTorch)
     """
 
     formula = ("g * [x > 0]",)
 
     @staticmethod
     def forward(ctx, x):
-        positive = x.data > 0
-        ctx.save_for_backward(positive.astype(x.dtype))
-        return np.where(positive, x.data, 0).astype(x.dtype, copy=False)
+        y = backend.bias_act(x.data, None, "relu")
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        (positive,) = ctx.saved_tensors
-        return grad_output * positive
+        (y,) = ctx.saved_tensors
+        return relu_grad(grad_output, y)
+
+
+def relu_grad(grad_output, y):
+    """g ⊙ [y > 0]: a Tensor product when a graph is being built (create_graph=True: it must be
+    differentiable in g), else one backend pass on the arrays."""
+    if grad_mode.is_grad_enabled():
+        return grad_output * (y.data > 0).astype(grad_output.dtype)
+    return backend.act_grad(grad_output.data, y.data, "relu", False)[0]
 
 
 class LeakyReLU(Function):

@@ -1,4 +1,4 @@
-"""Linear algebra: MatMul.
+"""Linear algebra: MatMul, and Linear (a dense layer's y = act(x Wᵀ + b) as one op).
 
 Notation as in ``ops/elementwise.py``. The product follows ``np.matmul``: the last two
 dims multiply as matrices, the leading (batch) dims broadcast, and a 1-D operand is a
@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..autograd import grad_mode
 from ..autograd.function import Function
+from .activation import relu_grad
 
 
 class MatMul(Function):
@@ -44,6 +46,63 @@ class MatMul(Function):
         if ctx.needs_input_grad[1]:
             grad_w = (x2.mT @ g).sum_to(w2.shape).reshape(w.shape)
         return grad_x, grad_w
+
+
+class Linear(Function):
+    r"""A dense layer in one op (PyTorch's addmm): one GEMM, then bias and activation in one pass.
+
+    Forward:   y = act(x Wᵀ + b)       x (…, in), W (out, in), b (out,) or None; act = identity or ReLU
+    Backward:  with gz = g ⊙ act'(y)  (identity: gz = g; ReLU: g ⊙ [y > 0]) and rows = all leading dims:
+               ∂L/∂x = gz W
+               ∂L/∂W = gzᵀ x           (summed over the rows)
+               ∂L/∂b = Σ_rows gz
+    Composite twin (tests): ``act(x @ W.T + b)``, four ops (Permute, MatMul, Expand + Add) whose
+    backward adds a SumTo and two more Permutes; Wᵀ here is strides handed to the GEMM, not a copy.
+    """
+
+    formula = ("gz @ W", "gz.T @ x", "sum(gz, rows)")
+
+    @staticmethod
+    def forward(ctx, x, w, b, *, activation="none"):
+        _check_linear_shapes(x.shape, w.shape, None if b is None else b.shape)
+        ctx.activation = activation
+        y = backend.linear(x.data, w.data, None if b is None else b.data, activation)
+        ctx.save_for_backward(x, w, None if activation == "none" else y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w, y = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        if grad_mode.is_grad_enabled():  # create_graph=True: Tensor ops, so the gradients are differentiable
+            gz = grad_output if y is None else relu_grad(grad_output, y)
+            gz_rows = gz.reshape(-1, w.shape[0])
+            grad_b = gz_rows.sum(0) if need_b else None
+            matmul, x, w = _tensor_matmul, x, w
+        else:  # plain backward: the same formulas on arrays, a fused pass for act' and Σ gz
+            g = grad_output.data
+            if y is None:
+                gz, grad_b = g, (g.reshape(-1, w.shape[0]).sum(0) if need_b else None)
+            else:
+                gz, grad_b = backend.act_grad(g, y.data, ctx.activation, need_b)
+            gz_rows = gz.reshape(-1, w.shape[0])
+            matmul, x, w = backend.matmul, x.data, w.data
+        grad_x = matmul(gz_rows, w).reshape(x.shape) if need_x else None
+        grad_w = matmul(gz_rows.T, x.reshape(-1, w.shape[1])) if need_w else None  # gzᵀ: strides, not a copy
+        return grad_x, grad_w, grad_b
+
+
+def _tensor_matmul(a, b):
+    return a @ b
+
+
+def _check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], b_shape: tuple[int, ...] | None) -> None:
+    """Raise ShapeError naming the shapes unless x (…, in), W (out, in) and b (out,) fit."""
+    from ..tensor import ShapeError  # imported here: tensor.py imports the ops
+
+    if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1] or b_shape not in (None, w_shape[:1]):
+        raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape {w_shape}"
+                         + ("" if b_shape is None else f" and bias of shape {b_shape}"))
 
 
 def _check_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from .reduce import logsumexp_array, normalize_dims
 
@@ -63,28 +65,60 @@ class LogSoftmax(Function):
 
 
 class CrossEntropy(Function):
-    """Cross-entropy of logits x (N, C) against class indices t (N,), one loss per sample.
+    """Softmax-cross-entropy of logits x (N, C) against class indices t (N,), fused: one C pass
+    each way (``backend.cross_entropy``, csrc/fused.c) instead of a chain of NumPy calls.
 
-    Forward:   y_i = logsumexp(x_i) − x_i[t_i]          (= −log softmax(x_i)[t_i], computed stably)
-    Backward:  ∂L/∂x = g[:, None] ⊙ (softmax(x) − onehot(t))
-    Composite twin (tests): −log_softmax(x).gather(1, t).
+    Forward:   ℓ_i = w[t_i]·(logsumexp(x_i) − x_i[t_i])        (= −w[t_i]·log softmax(x_i)[t_i], stable)
+               label smoothing ε: (1 − ε)·ℓ_i + (ε/C)·Σ_c w_c·(logsumexp(x_i) − x_ic);  ℓ_i = 0 if t_i = ignore_index
+               y = ℓ ('none'), Σ_i ℓ_i ('sum') or Σ_i ℓ_i / Σ_i w[t_i] ('mean', ignored rows not counted)
+    Backward:  ∂L/∂x_i = s_i·((1 − ε)·w[t_i]·(softmax(x_i) − onehot(t_i)) + (ε/C)·(W·softmax(x_i) − w))
+               s_i = g_i ('none'), g ('sum'), g / Σ_i w[t_i] ('mean');  W = Σ_c w_c;  w = 1 by default
+    Composite twin: ``numpy_ref.cross_entropy`` (NumPy), and the backward with create_graph=True,
+    written in Tensor ops so that it can be differentiated again.
     """
 
-    formula = ("g * (softmax(x) - onehot(t))",)
+    formula = ("s * w[t] * (softmax(x) - onehot(t))",)
 
     @staticmethod
-    def forward(ctx, x, *, target):
-        ctx.target = target
+    def forward(ctx, x, *, target, weight=None, ignore_index=-100, reduction="none", label_smoothing=0.0):
+        if reduction not in ("none", "sum", "mean"):
+            raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
+        ctx.target = np.asarray(target)
+        ctx.weight = np.ones(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
+        ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
+        loss, ctx.lse, ctx.row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index,
+                                                              label_smoothing)
         ctx.save_for_backward(x)
-        rows = np.arange(x.shape[0])
-        return logsumexp_array(x.data, (1,))[:, 0] - x.data[rows, target]
+        if reduction == "none":
+            return loss
+        ctx.divisor = ctx.row_weight.sum() if reduction == "mean" else 1
+        with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: 0/0 = nan, as PyTorch
+            return np.asarray(loss.sum() / ctx.divisor, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph=True: the formula in Tensor ops (differentiable)
+            scale = grad_output.reshape(-1, 1) if ctx.reduction == "none" else grad_output / float(ctx.divisor)
+            return scale * CrossEntropy._grad_per_unit_scale(ctx, x)
+        g = grad_output.data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = g.reshape(-1) if ctx.reduction == "none" else np.full(x.shape[0], g / ctx.divisor, x.dtype)
+        return backend.cross_entropy_grad(x.data, ctx.target, ctx.weight, ctx.lse, scale, ctx.ignore_index,
+                                          ctx.label_smoothing)
+
+    @staticmethod
+    def _grad_per_unit_scale(ctx, x):
+        """(1 − ε)·w[t]·(softmax(x) − onehot(t)) + (ε/C)·(W·softmax(x) − w), 0 on ignored rows, in Tensor ops."""
+        rows, classes = x.shape
+        keep = (ctx.target != ctx.ignore_index).astype(x.dtype)[:, None]
         onehot = np.zeros(x.shape, dtype=x.dtype)
-        onehot[np.arange(x.shape[0]), ctx.target] = 1
-        return grad_output.unsqueeze(1) * (x.softmax(1) - onehot)
+        onehot[np.arange(rows), np.where(keep[:, 0] > 0, ctx.target, 0)] = 1
+        p = x.softmax(1)
+        grad = (1 - ctx.label_smoothing) * ctx.row_weight[:, None] * (p - onehot)
+        if ctx.label_smoothing:
+            grad = grad + keep * (ctx.label_smoothing / classes) * (float(ctx.weight.sum()) * p - ctx.weight)
+        return grad
 
 
 def _softplus_neg(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,28 @@
+/* fused.c: kernels that replace a chain of NumPy passes by one C pass over the data.
+ *
+ *   softmax-cross-entropy   loss and ∂loss/∂logits of rows × classes logits, with class
+ *                           indices, ignore_index, class weights and label smoothing
+ *   bias + activation       y = act(x + b) (a Linear layer's output, or a bare ReLU) and
+ *                           its backward gx = g ⊙ act'(y) with the bias gradient Σ_rows gx
+ *
+ * These are memory-bound (a few flops per element loaded), so they are plain C compiled
+ * with -O3: the compiler vectorises the loops at the baseline instruction set, and there is
+ * no per-ISA variant. The bodies are in fused_typed.inc, compiled once for float and once
+ * for double. The definition of correct is tinygrad_edu/backend/numpy_ref.py.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "tg_kernels.h"
+
+#define T float
+#define NAME(name) name##_f32
+#define EXP expf
+#define LOG logf
+#include "fused_typed.inc"
+
+#define T double
+#define NAME(name) name##_f64
+#define EXP exp
+#define LOG log
+#include "fused_typed.inc"
