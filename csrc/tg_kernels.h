@@ -211,4 +211,46 @@ int tg_lstm_cell_backward_f64(const double *dh, const double *dc, const double *
 /* ==== end of LSTM cell ==== */
 
 /* ==== optimiser updates (optim.c) ==== */
+/* One optimiser step on one parameter of n elements, in place: param, its state buffers and the
+ * gradient are contiguous arrays of n elements of the same type (the gradient is only read).
+ * Each kernel is the algorithm in the docstring of tinygrad_edu/optim/<name>.py, line by line as
+ * numpy_ref.<name>_update computes it, in one pass. g = −grad if maximize else grad. Buffers
+ * marked "NULL = off" switch their option off. Returns 0, or 1 for n < 0 or a missing buffer. */
+
+/* SGD: g ← g + λθ;  b ← g on the first step, else μ b + (1 − τ) g;  g ← g + μ b (nesterov) or b;
+ * θ ← θ − γ g.   momentum_buffer: NULL = no momentum (μ = 0). */
+int tg_sgd_update_f32(float *param, const float *grad, float *momentum_buffer, int64_t n, double lr,
+                      double momentum, double dampening, double weight_decay, int nesterov, int maximize,
+                      int first_step);
+int tg_sgd_update_f64(double *param, const double *grad, double *momentum_buffer, int64_t n, double lr,
+                      double momentum, double dampening, double weight_decay, int nesterov, int maximize,
+                      int first_step);
+
+/* Adam / AdamW: θ ← θ(1 − γλ) (decoupled) or g ← g + λθ;  m ← lerp(m, g, 1 − β₁);
+ * v ← β₂ v + (1 − β₂) g²;  v_max ← max(v_max, v) (amsgrad: max_exp_avg_sq, NULL = off);
+ * θ ← θ − step_size · m / (√v / bias_correction2_sqrt + ε), with the bias corrections of this
+ * step computed by the caller: step_size = γ / (1 − β₁ᵗ), bias_correction2_sqrt = √(1 − β₂ᵗ). */
+int tg_adam_update_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq, float *max_exp_avg_sq,
+                       int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay,
+                       int decoupled_weight_decay, int maximize, double step_size, double bias_correction2_sqrt);
+int tg_adam_update_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq,
+                       double *max_exp_avg_sq, int64_t n, double lr, double beta1, double beta2, double eps,
+                       double weight_decay, int decoupled_weight_decay, int maximize, double step_size,
+                       double bias_correction2_sqrt);
+
+/* RMSprop: g ← g + λθ;  v ← α v + (1 − α) g²;  centered (grad_avg, NULL = off): g_ave ← lerp(g_ave, g, 1 − α),
+ * v ← v − g_ave²;  d = √v + ε;  momentum (momentum_buffer, NULL = off): b ← μ b + g/d, θ ← θ − γ b;
+ * else θ ← θ − γ g / d. */
+int tg_rmsprop_update_f32(float *param, const float *grad, float *square_avg, float *grad_avg,
+                          float *momentum_buffer, int64_t n, double lr, double alpha, double eps,
+                          double weight_decay, double momentum, int maximize);
+int tg_rmsprop_update_f64(double *param, const double *grad, double *square_avg, double *grad_avg,
+                          double *momentum_buffer, int64_t n, double lr, double alpha, double eps,
+                          double weight_decay, double momentum, int maximize);
+
+/* Adagrad: g ← g + λθ;  s ← s + g²;  θ ← θ − γ̃ g / (√s + ε)   (γ̃ = lr, already decayed by the caller) */
+int tg_adagrad_update_f32(float *param, const float *grad, float *state_sum, int64_t n, double lr, double eps,
+                          double weight_decay, int maximize);
+int tg_adagrad_update_f64(double *param, const double *grad, double *state_sum, int64_t n, double lr, double eps,
+                          double weight_decay, int maximize);
 /* ==== end of optimiser updates ==== */

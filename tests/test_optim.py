@@ -126,7 +126,7 @@ def assert_states_match(ours: dict, theirs: dict, dtype) -> None:
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
-def test_optimizer_matches_torch(config, dtype):
+def test_optimizer_matches_torch(config, dtype, backend):  # backend: the NumPy reference and the C kernels
     name, options = config
     negate = options.get("maximize", False)  # maximising −loss minimises the loss: the run stays bounded
     ours, theirs = tg_params(dtype), torch_params(dtype)
@@ -399,6 +399,12 @@ def test_other_bad_parameters_raise():
 @example(shape=(), config=("Adam", {"lr": 0.01, "amsgrad": True}), seed=0)  # a 0-d parameter
 @example(shape=(2, 0), config=("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}), seed=0)  # empty
 def test_any_parameter_shape_matches_torch(shape, config, seed):
+    for backend_name in tg.backend.available():
+        with tg.backend.using(backend_name):
+            check_given_gradients_match_torch(shape, config, seed)
+
+
+def check_given_gradients_match_torch(shape, config, seed):
     name, options = config
     rng = np.random.default_rng(seed)
     initial, grads = rng.standard_normal(shape), [rng.standard_normal(shape) for _ in range(5)]

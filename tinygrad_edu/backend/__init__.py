@@ -231,4 +231,36 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 
 
 # ---- optimiser updates (csrc/optim.c) ----
+# In place on param and its state buffers; see numpy_ref for the lines of each algorithm.
+
+
+def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, lr: float,
+               momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
+               first_step: bool) -> None:
+    """One SGD step on ``param``; see ``numpy_ref.sgd_update``."""
+    _active.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                       first_step)
+
+
+def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                max_exp_avg_sq: np.ndarray | None, lr: float, beta1: float, beta2: float, eps: float,
+                weight_decay: float, decoupled_weight_decay: bool, maximize: bool, step_size: float,
+                bias_correction2_sqrt: float) -> None:
+    """One Adam / AdamW step on ``param``; see ``numpy_ref.adam_update``."""
+    _active.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+                        decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
+
+
+def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
+                   momentum_buffer: np.ndarray | None, lr: float, alpha: float, eps: float, weight_decay: float,
+                   momentum: float, maximize: bool) -> None:
+    """One RMSprop step on ``param``; see ``numpy_ref.rmsprop_update``."""
+    _active.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
+                           momentum, maximize)
+
+
+def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
+                   weight_decay: float, maximize: bool) -> None:
+    """One Adagrad step on ``param``; see ``numpy_ref.adagrad_update``."""
+    _active.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
 # ---- end of optimiser updates ----

@@ -773,4 +773,97 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 
 
 # ---- optimiser updates (csrc/optim.c) ----
+# One C call per parameter and step: the loop over parameters stays in Python (optim/optimizer.py),
+# the loop over a parameter's elements runs in C, in one pass. The parameter and its state buffers
+# are written in place, so they must be C-contiguous and writeable; a parameter that is not (a
+# strided view) or has no C type (float16) is updated by the NumPy reference instead, which
+# handles any layout. A strided gradient is copied to a contiguous one (it is only read).
+
+_OPTIM_KERNELS = {np.dtype(np.float32): ("float[]", "_f32"), np.dtype(np.float64): ("double[]", "_f64")}
+
+
+def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> tuple | None:
+    """(kernel suffix, pointers to param, grad, *state) for ``tg_<op>``, or None: use the reference.
+
+    A state buffer given as None becomes NULL (its option is off).
+    """
+    numpy_ref.check_update_arrays(op, param, grad, *state)
+    kind = _OPTIM_KERNELS.get(param.dtype)
+    if kind is None:
+        return None
+    ctype, suffix = kind
+    try:  # cffi refuses a strided or read-only array: ValueError
+        written = [ffi.from_buffer(ctype, a, require_writable=True) if a is not None else ffi.NULL
+                   for a in (param, *state)]
+    except ValueError:
+        return None
+    if not grad.flags.c_contiguous:
+        grad = np.ascontiguousarray(grad)
+    return suffix, written[0], ffi.from_buffer(ctype, grad), *written[1:]
+
+
+def _check_status(op: str, status: int, param: np.ndarray) -> None:
+    if status != 0:
+        raise ValueError(f"{op}: the C kernel rejected its arguments (status {status}); parameter {param.shape}")
+
+
+def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, lr: float,
+               momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
+               first_step: bool) -> None:
+    """SGD step in C (csrc/optim.c); same contract as ``numpy_ref.sgd_update``."""
+    pointers = _optim_pointers("sgd_update", param, grad, momentum_buffer)
+    if pointers is None:
+        return numpy_ref.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
+                                    maximize, first_step)
+    suffix, p, g, b = pointers
+    status = getattr(lib, "tg_sgd_update" + suffix)(p, g, b, param.size, lr, momentum, dampening, weight_decay,
+                                                    nesterov, maximize, first_step)
+    _check_status("sgd_update", status, param)
+    return None
+
+
+def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                max_exp_avg_sq: np.ndarray | None, lr: float, beta1: float, beta2: float, eps: float,
+                weight_decay: float, decoupled_weight_decay: bool, maximize: bool, step_size: float,
+                bias_correction2_sqrt: float) -> None:
+    """Adam / AdamW step in C (csrc/optim.c); same contract as ``numpy_ref.adam_update``."""
+    pointers = _optim_pointers("adam_update", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    if pointers is None:
+        return numpy_ref.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
+                                     weight_decay, decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
+    suffix, p, g, m, v, v_max = pointers
+    status = getattr(lib, "tg_adam_update" + suffix)(p, g, m, v, v_max, param.size, lr, beta1, beta2, eps,
+                                                     weight_decay, decoupled_weight_decay, maximize, step_size,
+                                                     bias_correction2_sqrt)
+    _check_status("adam_update", status, param)
+    return None
+
+
+def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
+                   momentum_buffer: np.ndarray | None, lr: float, alpha: float, eps: float, weight_decay: float,
+                   momentum: float, maximize: bool) -> None:
+    """RMSprop step in C (csrc/optim.c); same contract as ``numpy_ref.rmsprop_update``."""
+    pointers = _optim_pointers("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
+    if pointers is None:
+        return numpy_ref.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
+                                        weight_decay, momentum, maximize)
+    suffix, p, g, v, g_ave, b = pointers
+    status = getattr(lib, "tg_rmsprop_update" + suffix)(p, g, v, g_ave, b, param.size, lr, alpha, eps, weight_decay,
+                                                        momentum, maximize)
+    _check_status("rmsprop_update", status, param)
+    return None
+
+
+def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
+                   weight_decay: float, maximize: bool) -> None:
+    """Adagrad step in C (csrc/optim.c); same contract as ``numpy_ref.adagrad_update``."""
+    pointers = _optim_pointers("adagrad_update", param, grad, state_sum)
+    if pointers is None:
+        return numpy_ref.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
+    suffix, p, g, s = pointers
+    status = getattr(lib, "tg_adagrad_update" + suffix)(p, g, s, param.size, lr, eps, weight_decay, maximize)
+    _check_status("adagrad_update", status, param)
+    return None
+
+
 # ---- end of optimiser updates ----

@@ -428,4 +428,126 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 
 
 # ---- optimiser updates (csrc/optim.c) ----
+# One step of an optimiser on one parameter, in place on ``param`` and its state buffers (the
+# gradient is only read). The algorithms, with their symbols, are the class docstrings of
+# tinygrad_edu/optim/{sgd,adam,rmsprop,adagrad}.py; each line below is one line of them.
+# Optional state buffers are None when their option is off. NumPy runs every line as its own
+# pass over the array; csrc/optim.c runs them all in one pass, with the same roundings.
+
+
+def check_update_arrays(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> None:
+    """ValueError naming ``op`` unless param is a writeable float array and grad and every state
+    buffer (None = absent) have its shape and dtype, the state buffers writeable too."""
+    if param.dtype.kind != "f" or not param.flags.writeable:
+        raise ValueError(f"{op}: the parameter must be a writeable floating-point array, got {param.dtype}"
+                         f"{'' if param.flags.writeable else ' (read-only)'}")
+    for array in (grad, *state):
+        if array is not None and (array.shape != param.shape or array.dtype != param.dtype):
+            raise ValueError(f"{op}: every array must match the parameter {param.shape} {param.dtype}, "
+                             f"got {array.shape} {array.dtype}")
+    if not all(array.flags.writeable for array in state if array is not None):
+        raise ValueError(f"{op}: a state buffer is read-only")
+
+
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """start ← start + weight·(end − start), in place: the running average (1−w)·start + w·end.
+
+    Written as ``torch.lerp_`` computes it (from the nearer end when weight ≥ 0.5), so that the
+    moving averages of Adam and centered RMSprop round exactly like PyTorch's.
+    """
+    difference = end - start
+    if abs(weight) < 0.5:
+        difference *= weight
+        start += difference
+    else:
+        difference *= weight - 1.0
+        np.add(end, difference, out=start)
+
+
+def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, lr: float,
+               momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
+               first_step: bool) -> None:
+    """SGD (optim/sgd.py); ``momentum_buffer`` None = no momentum; ``first_step``: b₁ ← g₁."""
+    check_update_arrays("sgd_update", param, grad, momentum_buffer)
+    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
+    if weight_decay != 0:
+        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    if momentum_buffer is not None:
+        b = momentum_buffer
+        if first_step:
+            b[...] = g                                              # b_1 ← g_1
+        else:
+            b *= momentum
+            b += (1 - dampening) * g                                # b_t ← μ b_{t−1} + (1 − τ) g_t
+        g = g + momentum * b if nesterov else b                     # g_t ← g_t + μ b_t   |   g_t ← b_t
+    param -= lr * g                                                 # θ_t ← θ_{t−1} − γ g_t
+
+
+def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
+                max_exp_avg_sq: np.ndarray | None, lr: float, beta1: float, beta2: float, eps: float,
+                weight_decay: float, decoupled_weight_decay: bool, maximize: bool, step_size: float,
+                bias_correction2_sqrt: float) -> None:
+    """Adam / AdamW (optim/adam.py); ``max_exp_avg_sq`` None = no amsgrad.
+
+    The caller computes this step's bias corrections once: step_size = γ / (1 − β₁ᵗ) and
+    bias_correction2_sqrt = √(1 − β₂ᵗ). The last line is PyTorch's order of the update,
+    θ ← θ − step_size · m_t / (√v_t / √(1 − β₂ᵗ) + ε), which rounds unlike a literal m̂/(√v̂ + ε).
+    """
+    check_update_arrays("adam_update", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    m, v = exp_avg, exp_avg_sq
+    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
+    if weight_decay != 0 and decoupled_weight_decay:
+        param *= 1 - lr * weight_decay                              # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}   (AdamW)
+    elif weight_decay != 0:
+        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    lerp_(m, g, 1 - beta1)                                          # m_t ← β₁ m_{t−1} + (1 − β₁) g_t
+    v *= beta2
+    v += (1 - beta2) * g * g                                        # v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
+    if max_exp_avg_sq is not None:
+        v = np.maximum(max_exp_avg_sq, v, out=max_exp_avg_sq)       # v_t^max ← max(v_{t−1}^max, v_t)
+    denom = np.sqrt(v)
+    denom /= bias_correction2_sqrt
+    denom += eps                                                    # √v̂_t + ε = √v_t / √(1 − β₂ᵗ) + ε
+    param -= step_size * m / denom                                  # θ_t ← θ_{t−1} − γ m̂_t / (√v̂_t + ε)
+
+
+def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
+                   momentum_buffer: np.ndarray | None, lr: float, alpha: float, eps: float, weight_decay: float,
+                   momentum: float, maximize: bool) -> None:
+    """RMSprop (optim/rmsprop.py); ``grad_avg`` None = not centered, ``momentum_buffer`` None = μ = 0."""
+    check_update_arrays("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
+    v = square_avg
+    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
+    if weight_decay != 0:
+        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    v *= alpha
+    v += (1 - alpha) * g * g                                        # v_t ← α v_{t−1} + (1 − α) g_t²
+    if grad_avg is not None:
+        lerp_(grad_avg, g, 1 - alpha)                               # g_t^ave ← α g_{t−1}^ave + (1 − α) g_t
+        denom = np.sqrt(v - grad_avg * grad_avg)                    # √ṽ_t,  ṽ_t ← v_t − (g_t^ave)²
+    else:
+        denom = np.sqrt(v)                                          # √ṽ_t,  ṽ_t ← v_t
+    denom += eps                                                    # √ṽ_t + ε
+    if momentum_buffer is not None:
+        b = momentum_buffer
+        b *= momentum
+        b += g / denom                                              # b_t ← μ b_{t−1} + g_t / (√ṽ_t + ε)
+        param -= lr * b                                             # θ_t ← θ_{t−1} − γ b_t
+    else:
+        param -= lr * g / denom                                     # θ_t ← θ_{t−1} − γ g_t / (√ṽ_t + ε)
+
+
+def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
+                   weight_decay: float, maximize: bool) -> None:
+    """Adagrad (optim/adagrad.py); ``lr`` is this step's decayed γ̃ = γ / (1 + (t − 1) η)."""
+    check_update_arrays("adagrad_update", param, grad, state_sum)
+    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
+    if weight_decay != 0:
+        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    state_sum += g * g                                              # state_sum_t ← state_sum_{t−1} + g_t²
+    denom = np.sqrt(state_sum)
+    denom += eps                                                    # √state_sum_t + ε
+    param -= lr * g / denom                                         # θ_t ← θ_{t−1} − γ̃ g_t / (√state_sum_t + ε)
+
+
 # ---- end of optimiser updates ----

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
@@ -21,6 +22,10 @@ class Adagrad(Optimizer):
         if λ ≠ 0:  g_t ← g_t + λ θ_{t−1}
         state_sum_t ← state_sum_{t−1} + g_t²
         θ_t ← θ_{t−1} − γ̃ g_t / (√state_sum_t + ε)
+
+    ``_update`` computes γ̃; the rest of the step runs as ``backend.adagrad_update``:
+    ``backend/numpy_ref.py`` writes each line above in NumPy, csrc/optim.c does them all in one
+    pass over the parameter's memory.
     """
 
     def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
@@ -36,14 +41,7 @@ class Adagrad(Optimizer):
         return {"step": 0.0, "sum": np.full_like(param, group["initial_accumulator_value"])}
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: ParamGroup) -> None:
-        lr, lam, state_sum = group["lr"], group["weight_decay"], state["sum"]
         state["step"] += 1
         t = state["step"]                                            # t ← t + 1
-        g = -grad if group["maximize"] else grad                     # g_t ← ∇_θ f_t(θ_{t−1})
-        lr_t = lr / (1 + (t - 1) * group["lr_decay"])                # γ̃ ← γ / (1 + (t − 1) η)
-        if lam != 0:
-            g = g + lam * param                                      # g_t ← g_t + λ θ_{t−1}
-        state_sum += g * g                                           # state_sum_t ← state_sum_{t−1} + g_t²
-        denom = np.sqrt(state_sum)
-        denom += group["eps"]                                        # √state_sum_t + ε
-        param -= lr_t * g / denom                                    # θ_t ← θ_{t−1} − γ̃ g_t / (√state_sum_t + ε)
+        lr_t = group["lr"] / (1 + (t - 1) * group["lr_decay"])       # γ̃ ← γ / (1 + (t − 1) η)
+        backend.adagrad_update(param, grad, state["sum"], lr_t, group["eps"], group["weight_decay"], group["maximize"])

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamGroup, Params, check_non_negative, lerp_
+from .. import backend
+from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
 class Adam(Optimizer):
@@ -32,6 +33,10 @@ class Adam(Optimizer):
     m̂_t/(√v̂_t + ε): denom = √v_t / √(1 − β₂ᵗ) + ε, step_size = γ / (1 − β₁ᵗ),
     θ_t ← θ_{t−1} − step_size · m_t / denom. ε is added after the bias correction (adding
     it before, as some teaching code does, is a different algorithm).
+
+    The step runs as ``backend.adam_update``, given this step's bias corrections:
+    ``backend/numpy_ref.py`` writes each line above in NumPy, csrc/optim.c does them all in one
+    pass over the parameter's memory.
     """
 
     def __init__(self, params: Params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -57,25 +62,14 @@ class Adam(Optimizer):
         return state
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: ParamGroup) -> None:
-        lr, (beta1, beta2), eps, lam = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         state["step"] += 1
         t = state["step"]                                            # t ← t + 1
-        g = -grad if group["maximize"] else grad                     # g_t ← ∇_θ f_t(θ_{t−1})
-        if lam != 0 and group["decoupled_weight_decay"]:
-            param *= 1 - lr * lam                                    # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}   (AdamW)
-        elif lam != 0:
-            g = g + lam * param                                      # g_t ← g_t + λ θ_{t−1}
-        lerp_(m, g, 1 - beta1)                                       # m_t ← β₁ m_{t−1} + (1 − β₁) g_t
-        v *= beta2
-        v += (1 - beta2) * g * g                                     # v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
-        step_size = lr / (1 - beta1**t)                              # γ m̂_t = step_size · m_t
-        if group["amsgrad"]:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])  # v_t^max ← max(v_{t−1}^max, v_t)
-        denom = np.sqrt(v)
-        denom /= (1 - beta2**t) ** 0.5
-        denom += eps                                                 # √v̂_t + ε = √v_t / √(1 − β₂ᵗ) + ε
-        param -= step_size * m / denom                               # θ_t ← θ_{t−1} − γ m̂_t / (√v̂_t + ε)
+        backend.adam_update(param, grad, state["exp_avg"], state["exp_avg_sq"],
+                            state["max_exp_avg_sq"] if group["amsgrad"] else None, lr, beta1, beta2, group["eps"],
+                            group["weight_decay"], group["decoupled_weight_decay"], group["maximize"],
+                            step_size=lr / (1 - beta1**t),                  # γ m̂_t = step_size · m_t
+                            bias_correction2_sqrt=(1 - beta2**t) ** 0.5)    # √v̂_t = √v_t / √(1 − β₂ᵗ)
 
 
 class AdamW(Adam):

@@ -10,12 +10,14 @@ An optimiser owns
 
 ``step()`` visits every parameter that has a gradient and calls the algorithm's
 ``_update(param, grad, state, group)`` on the NumPy arrays: ``param`` is changed in place,
-no autograd graph is built (the update is not part of the model), and the arithmetic
-avoids needless copies because it runs once per parameter per training step.
+no autograd graph is built (the update is not part of the model). The state buffers are
+allocated once, at a parameter's first step, and updated in place after that.
 
 Each algorithm lives in its own file (sgd.py, adam.py, rmsprop.py, adagrad.py), whose
-class docstring writes the update rule as the papers and PyTorch's documentation do and
-whose ``_update`` follows it line by line.
+class docstring writes the update rule as the papers and PyTorch's documentation do.
+Its ``_update`` hands the arrays and options to one backend kernel (``backend.adam_update``
+...): ``backend/numpy_ref.py`` follows the docstring line by line in NumPy, and the C
+backend (csrc/optim.c) runs the same lines in one pass over the parameter's memory.
 """
 
 from __future__ import annotations
@@ -114,12 +116,16 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    if p.grad.shape != p.shape:
-                        raise ValueError(f"{self._name}: gradient of shape {p.grad.shape} "
-                                         f"for a parameter of shape {p.shape}")
-                    if p not in self.state:
-                        self.state[p] = self._init_state(p.data, group)
-                    self._update(p.data, p.grad.data, self.state[p], group)
+                    param, grad = p.data, p.grad.data
+                    if grad.shape != param.shape:
+                        raise ValueError(f"{self._name}: gradient of shape {grad.shape} "
+                                         f"for a parameter of shape {param.shape}")
+                    if grad.dtype != param.dtype:  # e.g. a float64 .grad set by hand on a float32 parameter
+                        grad = grad.astype(param.dtype)
+                    state = self.state.get(p)
+                    if state is None:
+                        state = self.state[p] = self._init_state(param, group)
+                    self._update(param, grad, state, group)
         return loss
 
     # ---- what each algorithm provides ------------------------------------------------
@@ -211,17 +217,3 @@ def check_non_negative(optimizer: Optimizer, options: dict[str, Any], *names: st
         if name in options and options[name] < 0:
             raise ValueError(f"{type(optimizer).__name__}: invalid {name} {options[name]} (must be >= 0)")
 
-
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """start ← start + weight·(end − start), in place: the running average (1−w)·start + w·end.
-
-    Written as ``torch.lerp_`` computes it (from the nearer end when weight ≥ 0.5), so that the
-    moving averages of Adam and centered RMSprop round exactly like PyTorch's.
-    """
-    difference = end - start
-    if abs(weight) < 0.5:
-        difference *= weight
-        start += difference
-    else:
-        difference *= weight - 1.0
-        np.add(end, difference, out=start)

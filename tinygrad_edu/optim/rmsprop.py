@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamGroup, Params, check_non_negative, lerp_
+from .. import backend
+from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
 class RMSprop(Optimizer):
@@ -30,6 +31,9 @@ class RMSprop(Optimizer):
             θ_t ← θ_{t−1} − γ g_t / (√ṽ_t + ε)
 
     ε is added after the square root (TensorFlow adds it inside).
+
+    The step runs as ``backend.rmsprop_update``: ``backend/numpy_ref.py`` writes each line above
+    in NumPy, csrc/optim.c does them all in one pass over the parameter's memory.
     """
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -51,25 +55,8 @@ class RMSprop(Optimizer):
         return state
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: ParamGroup) -> None:
-        lr, alpha, eps, lam, mu = group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"]
-        v = state["square_avg"]
         state["step"] += 1                                           # t ← t + 1
-        g = -grad if group["maximize"] else grad                     # g_t ← ∇_θ f_t(θ_{t−1})
-        if lam != 0:
-            g = g + lam * param                                      # g_t ← g_t + λ θ_{t−1}
-        v *= alpha
-        v += (1 - alpha) * g * g                                     # v_t ← α v_{t−1} + (1 − α) g_t²
-        if group["centered"]:
-            g_ave = state["grad_avg"]
-            lerp_(g_ave, g, 1 - alpha)                               # g_t^ave ← α g_{t−1}^ave + (1 − α) g_t
-            denom = np.sqrt(v - g_ave * g_ave)                       # √ṽ_t,  ṽ_t ← v_t − (g_t^ave)²
-        else:
-            denom = np.sqrt(v)                                       # √ṽ_t,  ṽ_t ← v_t
-        denom += eps                                                 # √ṽ_t + ε
-        if mu > 0:
-            b = state["momentum_buffer"]
-            b *= mu
-            b += g / denom                                           # b_t ← μ b_{t−1} + g_t / (√ṽ_t + ε)
-            param -= lr * b                                          # θ_t ← θ_{t−1} − γ b_t
-        else:
-            param -= lr * g / denom                                  # θ_t ← θ_{t−1} − γ g_t / (√ṽ_t + ε)
+        momentum = group["momentum"]
+        backend.rmsprop_update(param, grad, state["square_avg"], state["grad_avg"] if group["centered"] else None,
+                               state["momentum_buffer"] if momentum > 0 else None, group["lr"], group["alpha"],
+                               group["eps"], group["weight_decay"], momentum, group["maximize"])

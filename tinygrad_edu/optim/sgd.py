@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
@@ -28,6 +29,9 @@ class SGD(Optimizer):
     mini-batch or stochastic depending only on how many samples the loss ∇J averaged over.
     ``weight_decay`` λ adds the gradient of the L2 penalty (λ/2)‖θ‖², so λ = λ_reg/m turns
     J + (λ_reg/2m) Σθ² into the step. Nesterov momentum: Sutskever et al. 2013.
+
+    The step runs as ``backend.sgd_update``: ``backend/numpy_ref.py`` writes each line above in
+    NumPy, csrc/optim.c does them all in one pass over the parameter's memory.
     """
 
     def __init__(self, params: Params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
@@ -42,16 +46,10 @@ class SGD(Optimizer):
             raise ValueError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: ParamGroup) -> None:
-        lr, mu, tau, lam = group["lr"], group["momentum"], group["dampening"], group["weight_decay"]
-        g = -grad if group["maximize"] else grad                    # g_t ← ∇_θ f_t(θ_{t−1})
-        if lam != 0:
-            g = g + lam * param                                      # g_t ← g_t + λ θ_{t−1}
-        if mu != 0:
-            b = state.get("momentum_buffer")
-            if b is not None:
-                b *= mu
-                b += (1 - tau) * g if tau else g                     # b_t ← μ b_{t−1} + (1 − τ) g_t
-            else:
-                b = state["momentum_buffer"] = np.array(g)           # b_1 ← g_1 (a 0-d g may be a scalar)
-            g = g + mu * b if group["nesterov"] else b               # g_t ← g_t + μ b_t   |   g_t ← b_t
-        param -= lr * g                                              # θ_t ← θ_{t−1} − γ g_t
+        momentum = group["momentum"]
+        buffer = state.get("momentum_buffer")
+        first_step = buffer is None
+        if momentum != 0 and first_step:
+            buffer = state["momentum_buffer"] = np.empty_like(param)  # b_1 ← g_1 fills it
+        backend.sgd_update(param, grad, buffer if momentum != 0 else None, group["lr"], momentum, group["dampening"],
+                           group["weight_decay"], group["nesterov"], group["maximize"], first_step)
