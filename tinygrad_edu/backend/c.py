@@ -779,27 +779,28 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 # strided view) or has no C type (float16) is updated by the NumPy reference instead, which
 # handles any layout. A strided gradient is copied to a contiguous one (it is only read).
 
-_OPTIM_KERNELS = {np.dtype(np.float32): ("float[]", "_f32"), np.dtype(np.float64): ("double[]", "_f64")}
+_UPDATE_OPS = ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")
+_UPDATE_KERNELS = {dtype: (ctype, {op: getattr(lib, f"tg_{op}{suffix}") for op in _UPDATE_OPS})
+                   for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
 
 
 def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> tuple | None:
-    """(kernel suffix, pointers to param, grad, *state) for ``tg_<op>``, or None: use the reference.
+    """(kernel ``tg_<op>_f32/_f64``, pointers to param, grad, *state), or None: use the reference.
 
     A state buffer given as None becomes NULL (its option is off).
     """
     numpy_ref.check_update_arrays(op, param, grad, *state)
-    kind = _OPTIM_KERNELS.get(param.dtype)
-    if kind is None:
+    kernels = _UPDATE_KERNELS.get(param.dtype)
+    if kernels is None:
         return None
-    ctype, suffix = kind
-    try:  # cffi refuses a strided or read-only array: ValueError
-        written = [ffi.from_buffer(ctype, a, require_writable=True) if a is not None else ffi.NULL
-                   for a in (param, *state)]
-    except ValueError:
-        return None
+    ctype, by_op = kernels
     if not grad.flags.c_contiguous:
         grad = np.ascontiguousarray(grad)
-    return suffix, written[0], ffi.from_buffer(ctype, grad), *written[1:]
+    try:  # cffi refuses a strided array with ValueError (writeability was checked above)
+        return (by_op[op], ffi.from_buffer(ctype, param), ffi.from_buffer(ctype, grad),
+                *[ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in state])
+    except ValueError:
+        return None
 
 
 def _check_status(op: str, status: int, param: np.ndarray) -> None:
@@ -815,9 +816,8 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
     if pointers is None:
         return numpy_ref.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
                                     maximize, first_step)
-    suffix, p, g, b = pointers
-    status = getattr(lib, "tg_sgd_update" + suffix)(p, g, b, param.size, lr, momentum, dampening, weight_decay,
-                                                    nesterov, maximize, first_step)
+    kernel, p, g, b = pointers
+    status = kernel(p, g, b, param.size, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step)
     _check_status("sgd_update", status, param)
     return None
 
@@ -831,10 +831,9 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     if pointers is None:
         return numpy_ref.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
                                      weight_decay, decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
-    suffix, p, g, m, v, v_max = pointers
-    status = getattr(lib, "tg_adam_update" + suffix)(p, g, m, v, v_max, param.size, lr, beta1, beta2, eps,
-                                                     weight_decay, decoupled_weight_decay, maximize, step_size,
-                                                     bias_correction2_sqrt)
+    kernel, p, g, m, v, v_max = pointers
+    status = kernel(p, g, m, v, v_max, param.size, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
+                    maximize, step_size, bias_correction2_sqrt)
     _check_status("adam_update", status, param)
     return None
 
@@ -847,9 +846,8 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, 
     if pointers is None:
         return numpy_ref.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
                                         weight_decay, momentum, maximize)
-    suffix, p, g, v, g_ave, b = pointers
-    status = getattr(lib, "tg_rmsprop_update" + suffix)(p, g, v, g_ave, b, param.size, lr, alpha, eps, weight_decay,
-                                                        momentum, maximize)
+    kernel, p, g, v, g_ave, b = pointers
+    status = kernel(p, g, v, g_ave, b, param.size, lr, alpha, eps, weight_decay, momentum, maximize)
     _check_status("rmsprop_update", status, param)
     return None
 
@@ -860,8 +858,8 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
     pointers = _optim_pointers("adagrad_update", param, grad, state_sum)
     if pointers is None:
         return numpy_ref.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
-    suffix, p, g, s = pointers
-    status = getattr(lib, "tg_adagrad_update" + suffix)(p, g, s, param.size, lr, eps, weight_decay, maximize)
+    kernel, p, g, s = pointers
+    status = kernel(p, g, s, param.size, lr, eps, weight_decay, maximize)
     _check_status("adagrad_update", status, param)
     return None
 

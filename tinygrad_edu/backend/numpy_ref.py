@@ -438,15 +438,16 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 def check_update_arrays(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> None:
     """ValueError naming ``op`` unless param is a writeable float array and grad and every state
     buffer (None = absent) have its shape and dtype, the state buffers writeable too."""
-    if param.dtype.kind != "f" or not param.flags.writeable:
-        raise ValueError(f"{op}: the parameter must be a writeable floating-point array, got {param.dtype}"
+    shape, dtype = param.shape, param.dtype
+    if dtype.kind != "f" or not param.flags.writeable:
+        raise ValueError(f"{op}: the parameter must be a writeable floating-point array, got {dtype}"
                          f"{'' if param.flags.writeable else ' (read-only)'}")
     for array in (grad, *state):
-        if array is not None and (array.shape != param.shape or array.dtype != param.dtype):
-            raise ValueError(f"{op}: every array must match the parameter {param.shape} {param.dtype}, "
+        if array is not None and (array.shape != shape or array.dtype != dtype):
+            raise ValueError(f"{op}: every array must match the parameter {shape} {dtype}, "
                              f"got {array.shape} {array.dtype}")
-    if not all(array.flags.writeable for array in state if array is not None):
-        raise ValueError(f"{op}: a state buffer is read-only")
+        if array is not grad and array is not None and not array.flags.writeable:
+            raise ValueError(f"{op}: a state buffer is read-only")
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
