@@ -72,7 +72,7 @@ def test_report_rejects_bad_epochs():
 
 
 def test_cli_compress_quick_prints_the_table(capsys):
-    assert cli.main(["compress", "--quick", "--seed", "1"]) == 0
+    assert cli.main(["compress", "--quick", "--epochs", "1", "--seed", "1"]) == 0
     printed = capsys.readouterr().out
     for method in METHODS:
         assert method in printed
