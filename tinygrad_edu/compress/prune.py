@@ -19,7 +19,9 @@ ever uses weight_orig ⊙ mask. The gradient ∂L/∂weight_orig = ∂L/∂weigh
 at pruned entries, but momentum, Adam's moments or weight decay may still move
 weight_orig there; that does not matter, because the next forward multiplies those
 entries by 0 again. (Zeroing only the gradient, or only the weight once, fails as soon
-as the optimiser has momentum or weight decay.)
+as the optimiser has momentum or weight decay.) Between an optimiser step and the next
+forward, ``module.weight`` still holds the value from before the step, as in PyTorch;
+``sparsity``, ``remove_pruning`` and ``sparse_size_bytes`` compute orig ⊙ mask afresh.
 
 Pruning an already pruned tensor again combines the masks as PyTorch does: the new
 fraction is taken of the weights still kept, and the new mask is the old one with more
