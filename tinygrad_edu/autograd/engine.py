@@ -18,6 +18,7 @@ backward computations are themselves recorded, which is all grad-of-grad needs.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -57,13 +58,20 @@ class AccumulateGrad:
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
 
-    def accumulate(self, grad: Tensor, create_graph: bool) -> None:
-        """leaf.grad ← leaf.grad + grad (a fresh copy the first time, so no buffer is shared)."""
+    def accumulate(self, grad: Tensor, create_graph: bool, unshared: bool = False) -> None:
+        """leaf.grad ← leaf.grad + grad.
+
+        The first time, ``leaf.grad`` gets its own buffer, so that no other tensor shares
+        its memory: a copy of ``grad``'s array, or the array itself when the engine found
+        that nothing else refers to it (``unshared``; PyTorch's AccumulateGrad likewise
+        steals a gradient whose use count is 1). A training step's weight gradients are
+        all fresh arrays, and copying them would cost a pass over every gradient per step.
+        """
         leaf = self.variable
         if create_graph:  # keep the graph of the gradient, for grad-of-grad
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         elif leaf.grad is None:
-            leaf.grad = Tensor._make(np.array(grad.data, copy=True))
+            leaf.grad = Tensor._make(grad.data if unshared else np.array(grad.data, copy=True))
         else:
             leaf.grad.data = leaf.grad.data + grad.data
 
@@ -216,13 +224,13 @@ def _execute(
                         capture[(node, output_nr)] = g
                 if not any(child in needed for child in _children(node)):
                     continue  # a captured input: nothing below it is wanted
-            if isinstance(node, AccumulateGrad):
-                node.accumulate(grads[0], create_graph)
-                flowing = []
+            if type(node) is AccumulateGrad:
+                flowing = []  # (drops the previous node's list, which may hold this gradient)
+                unshared = not observers and _only_in(grads)  # before grads[0] is on the call's stack
+                node.accumulate(grads[0], create_graph, unshared)
             else:
                 flowing = _call_backward(node, grads)
-                for (input_node, output_nr), g in flowing:
-                    _add_gradient(pending, input_node, output_nr, g, create_graph)
+                _send(pending, flowing, create_graph)
                 if not retain_graph:
                     node._release()
             for observe in observers:  # e.g. the teaching trace (autograd/trace.py)
@@ -236,6 +244,40 @@ def _nodes_leading_to(order: list[Node], targets: set[Node]) -> set[Node]:
         if node in targets or any(child in leading for child in _children(node)):
             leading.add(node)
     return leading
+
+
+def _send(pending: dict[Node, list[Tensor | None]], flowing: list[tuple[tuple[Node, int], Tensor]],
+          create_graph: bool) -> None:
+    """Hand each gradient a node produced to the node of that input."""
+    for (input_node, output_nr), g in flowing:
+        _add_gradient(pending, input_node, output_nr, g, create_graph)
+
+
+def _reference_counts(grads: list[Any]) -> tuple[int, int]:
+    """sys.getrefcount of ``grads[0]`` and of its ``.data``, as seen from inside this function."""
+    g = grads[0]
+    return sys.getrefcount(g), sys.getrefcount(g.data)
+
+
+class _Probe:
+    """A stand-in gradient held only by a list, to calibrate ``_reference_counts`` once."""
+
+    __slots__ = ("data",)
+
+    def __init__(self) -> None:
+        self.data = np.empty(1)
+
+
+# The counts of a gradient that nothing but its list refers to. Measured rather than written
+# down, because how many references the interpreter's own stack holds differs between versions.
+_SOLE_REFERENCE_COUNTS = _reference_counts([_Probe()])
+
+
+def _only_in(grads: list[Tensor | None]) -> bool:
+    """True when ``grads[0]`` can be reached only through the list ``grads``: no other
+    variable, list or saved value refers to the Tensor, and no other Tensor or view refers
+    to its array (``base is None``: the array is not a view of memory owned elsewhere)."""
+    return _reference_counts(grads) == _SOLE_REFERENCE_COUNTS and grads[0].data.base is None
 
 
 def _add_gradient(pending: dict[Node, list[Tensor | None]], node: Node, output_nr: int, g: Tensor,

@@ -1,0 +1,54 @@
+"""Smoke tests of benchmarks/bench_train.py (not timed): its models are the same computation
+in tinygrad_edu and PyTorch, and the script runs end to end with a tiny step count."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+
+torch = pytest.importorskip("torch")
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_train.py"
+
+
+@pytest.fixture(scope="module")
+def bench_train():
+    spec = importlib.util.spec_from_file_location("bench_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # only defines things: the timing runs under __main__
+    return module
+
+
+@pytest.mark.parametrize("model", ["mlp", "lenet", "lstm"])
+def test_first_step_is_the_same_computation_in_both_frameworks(bench_train, model):
+    tg.manual_seed(0)
+    tg_loss, torch_loss, worst = bench_train.first_step_agreement(tg, torch, model)
+    assert abs(tg_loss - np.log(10)) < 0.2  # an untrained 10-class model: about log 10
+    assert tg_loss == pytest.approx(torch_loss, rel=1e-5)
+    # Adam's first step is lr·g/(|g| + ε): float32 rounding of tiny gradients shows as a few 1e-3
+    assert worst < (1e-4 if model == "mlp" else 2e-2)
+
+
+def test_models_share_weights_and_state_dict_keys(bench_train):
+    net = bench_train.build(tg, "lstm")
+    twin = bench_train.build(torch, "lstm")
+    bench_train.copy_weights_to_torch(net, twin, torch)
+    for key, value in twin.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), net.state_dict()[key].data)
+
+
+def test_script_runs_with_a_tiny_step_count():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--models", "mlp", "--steps", "1"],
+                         capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "| mlp |" in out and "first-step loss" in out
+
+
+def test_peak_rss_child_reports_megabytes(bench_train):
+    assert 10 < bench_train.peak_rss_mb("tg", "mlp") < 2000

@@ -1,0 +1,100 @@
+"""The engine's fast paths (issue 9) keep PyTorch's semantics.
+
+* AccumulateGrad keeps an incoming gradient's array instead of copying it only when nothing
+  else refers to it: a leaf's ``.grad`` never shares memory with another tensor.
+* Unrecorded gradient sums (no ``create_graph``) are done on arrays: same values as Tensor adds.
+* ``_binary``'s own broadcast-shape rule agrees with NumPy's and raises ShapeError like before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.autograd import engine
+from tinygrad_edu.tensor import ShapeError
+
+
+def _leaves(*shapes: tuple[int, ...]) -> list[tg.Tensor]:
+    rng = np.random.default_rng(0)
+    return [tg.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+
+
+def test_one_gradient_sent_to_two_leaves_gives_two_buffers():
+    a, c = _leaves((3,), (3,))
+    (a * 3.0 + c).sum().backward()  # Add's backward returns the same tensor for both inputs
+    assert not np.shares_memory(a.grad.data, c.grad.data)
+    c.grad.data[...] = 7.0  # an in-place change of one .grad must not reach the other
+    np.testing.assert_array_equal(a.grad.data, np.full(3, 3.0))
+
+
+def test_retained_gradient_and_leaf_gradient_do_not_share_memory():
+    a, c = _leaves((4,), (4,))
+    y = a * 2.0 + c
+    y.retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.data, 2 * y.data)
+    np.testing.assert_allclose(c.grad.data, 2 * y.data)
+    assert not np.shares_memory(y.grad.data, c.grad.data)
+
+
+@pytest.mark.parametrize("through_op", [True, False])
+def test_user_gradient_is_never_taken_over(through_op):
+    (a,) = _leaves((3,))
+    given = tg.tensor([1.0, 2.0, 3.0], dtype=a.dtype)
+    (a * 1.0 if through_op else a).backward(given)
+    np.testing.assert_array_equal(a.grad.data, given.data)
+    assert not np.shares_memory(a.grad.data, given.data)
+
+
+def test_fresh_weight_gradient_is_kept_without_copy_and_is_correct(monkeypatch):
+    seen = []
+    accumulate = engine.AccumulateGrad.accumulate
+
+    def spy(node, grad, create_graph, unshared=False):
+        seen.append((grad.data, unshared))
+        accumulate(node, grad, create_graph, unshared)
+
+    monkeypatch.setattr(engine.AccumulateGrad, "accumulate", spy)
+    x = tg.tensor(np.arange(6.0).reshape(2, 3))
+    (w,) = _leaves((3, 2))
+    (x @ w).sum().backward()
+    np.testing.assert_allclose(w.grad.data, x.data.T @ np.ones((2, 2)))
+    assert seen[0][1], "the matmul's fresh gradient should have been kept, not copied"
+    assert w.grad.data is seen[0][0]
+
+
+def test_second_backward_accumulates_and_repeated_use_sums():
+    (x,) = _leaves((5,))
+    for _ in range(2):
+        (x * x + x * x).sum().backward()  # x reaches the leaf four times per pass
+    np.testing.assert_allclose(x.grad.data, 2 * 4 * x.data)
+
+
+def test_unrecorded_and_recorded_gradient_sums_agree():
+    (x,) = _leaves((2, 3))
+    y = (x.exp() * x + x.sin()).sum()
+    (g_plain,) = tg.autograd.grad(y, x, retain_graph=True)
+    (g_graph,) = tg.autograd.grad(y, x, create_graph=True)
+    np.testing.assert_allclose(g_plain.data, g_graph.data, rtol=1e-12)
+    np.testing.assert_allclose(g_plain.data, np.exp(x.data) * (x.data + 1) + np.cos(x.data), rtol=1e-12)
+    assert g_graph.requires_grad and not g_plain.requires_grad
+
+
+@pytest.mark.parametrize("shapes", [((2, 3), (3,)), ((4, 1), (1, 5)), ((1,), (2, 2)), ((), (3, 1)),
+                                    ((2, 1, 3), (4, 1)), ((0, 3), (1, 3))])
+def test_broadcast_shape_matches_numpy(shapes):
+    a, b = (tg.zeros(s) for s in shapes)
+    assert (a + b).shape == np.broadcast_shapes(*shapes)
+
+
+def test_broadcast_mismatch_raises_shape_error():
+    with pytest.raises(ShapeError, match=r"add: shapes \(2, 3\) and \(4,\)"):
+        tg.zeros(2, 3) + tg.zeros(4)
+
+
+def test_reshape_to_own_shape_is_the_same_tensor():
+    (x,) = _leaves((2, 3))
+    assert x.reshape((2, 3)) is x and x.reshape(2, 3) is x
+    assert x.reshape(3, 2).shape == (3, 2)
