@@ -211,6 +211,31 @@ def test_step_updates_in_place_and_records_no_graph():
     np.testing.assert_array_equal(w.data, np.zeros(3))  # θ − γ·2θ with γ = 1/2
 
 
+@pytest.mark.parametrize(("name", "options"), [("SGD", {"momentum": 0.9}), ("Adam", {"amsgrad": True}),
+                                             ("RMSprop", {"centered": True, "momentum": 0.5}), ("Adagrad", {})])
+def test_state_buffers_are_allocated_once_and_updated_in_place(name, options, backend):
+    w = tg.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    opt = getattr(optim, name)([w], lr=0.1, **options)
+    storage, buffers = w.data, None
+    for step in range(3):
+        w.grad = tg.Tensor(np.full((2, 3), step + 1.0))
+        opt.step()
+        arrays = {k: v for k, v in opt.state[w].items() if isinstance(v, np.ndarray)}
+        assert arrays and all(a.shape == (2, 3) for a in arrays.values())
+        buffers = buffers or {k: a for k, a in arrays.items()}  # the arrays of the first step
+        assert all(arrays[k] is buffers[k] for k in buffers) and w.data is storage
+
+
+def test_a_gradient_of_another_float_dtype_is_cast_to_the_parameters(backend):
+    given = [tg.Tensor(np.ones(3, np.float32), requires_grad=True) for _ in range(2)]
+    opt = optim.Adam(given, lr=0.1)
+    given[0].grad = tg.Tensor(np.array([1.0, -2.0, 3.0]))                     # float64, set by hand
+    given[1].grad = tg.Tensor(np.array([1.0, -2.0, 3.0], np.float32))
+    opt.step()
+    assert given[0].dtype == np.float32
+    np.testing.assert_array_equal(given[0].data, given[1].data)
+
+
 def test_closure_is_evaluated_and_returned():
     w = tg.Tensor([2.0], requires_grad=True)
     opt = optim.SGD([w], lr=0.25)
