@@ -395,7 +395,8 @@ static int qgeom_init(struct qgeom *g, int64_t n, int64_t c, int64_t h, int64_t 
  *          (wp = w + 2pw wide), so tap (c, i, j) reads the image itself at offset
  *          c·hp·wp + i·dh·wp + j·dw: no im2col at all. Positions with t mod wp ≥ ow are computed
  *          and dropped (wp/ow more work, far cheaper than unfolding).
- *   im2col (any other stride): the taps are unfolded into rows first, ow columns per output row.
+ *   im2col (other strides, or when over half the grid would be dropped, e.g. 2×2 images padded
+ *          to 4×4): the taps are unfolded into rows first, ow columns per output row.
  *   linear (1×1 kernel on 1×1 inputs): each sample is one column, packed straight from its bytes.
  * A sample owns ls columns (its positions rounded up to 16, so no panel straddles two samples);
  * chunk_mask / chunk_first say, per 16 columns of a sample, which are outputs and the first one's
@@ -413,8 +414,10 @@ static void qconv_plan_init(struct qconv_plan *pl, const struct qgeom *g)
     pl->k = g->c * g->kh * g->kw;
     pl->kp = round_up(pl->k, 4);
     pl->plane = g->oh * g->ow;
+    /* the grid computes ls_grid columns per sample for oh·ow outputs: measured worth it from 1/2 useful */
+    int64_t ls_grid = round_up(g->oh * wp, 16);
     pl->mode = g->kh == 1 && g->kw == 1 && g->h == 1 && g->w == 1 && g->ph == 0 && g->pw == 0 ? MODE_LINEAR
-               : g->sh == 1 && g->sw == 1                                                     ? MODE_GRID
+               : g->sh == 1 && g->sw == 1 && 2 * pl->plane >= 1 * ls_grid                      ? MODE_GRID
                                                                                               : MODE_IM2COL;
     pl->grid_w = pl->mode == MODE_GRID ? wp : g->ow;
     pl->ls = pl->mode == MODE_LINEAR ? 1 : round_up(g->oh * pl->grid_w, 16);
