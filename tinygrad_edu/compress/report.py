@@ -25,6 +25,7 @@ process, so the ratio is meaningful on a shared machine; the test images are rep
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -61,6 +62,11 @@ def _quantizer() -> tuple[Callable, Callable]:
     return quantize_int8, model_size_bytes
 
 
+def _int8_layer_types(model: nn.Module) -> tuple[type, ...]:
+    """The classes of the int8 layers ``quantize_int8`` put into ``model``."""
+    return tuple({type(m) for m in model.modules() if "weight_int8" in m._buffers})
+
+
 def _loader(split: tuple[np.ndarray, np.ndarray], batch_size: int, shuffle: bool = False) -> data.DataLoader:
     return data.DataLoader(data.TensorDataset(*split), batch_size=batch_size, shuffle=shuffle)
 
@@ -70,23 +76,44 @@ def _accuracy(model: nn.Module, split: tuple[np.ndarray, np.ndarray]) -> float:
     return float(np.mean(y_true == y_pred))
 
 
-def _median_forward_ms(models: Sequence[nn.Module], x: np.ndarray, repeats: int) -> list[float]:
-    """Median milliseconds of one forward pass over ``x`` for each model, after a warm-up pass.
+class _LayerClock:
+    """Adds up the seconds spent inside chosen layers, through forward pre-hooks and hooks."""
+
+    def __init__(self, model: nn.Module, layer_types: tuple[type, ...]) -> None:
+        self.seconds, self._started = 0.0, 0.0
+        for layer in model.modules():
+            if isinstance(layer, layer_types):
+                layer.register_forward_pre_hook(self._start)
+                layer.register_forward_hook(self._stop)
+
+    def _start(self, module: nn.Module, args: tuple) -> None:
+        self._started = time.perf_counter()
+
+    def _stop(self, module: nn.Module, args: tuple, output: Any) -> None:
+        self.seconds += time.perf_counter() - self._started
+
+
+def _median_forward_ms(models: Sequence[nn.Module], x: np.ndarray, repeats: int,
+                       layer_types: tuple[type, ...]) -> list[tuple[float, float]]:
+    """For each model, the median milliseconds of one forward pass over ``x`` and of the part
+    spent in its ``layer_types`` layers (after a warm-up pass).
 
     The models take turns within each round, so a slow spell of the shared machine hits
-    them alike."""
+    them alike. The hooks that time the layers go on copies, so the models stay as they were."""
+    models = [copy.deepcopy(model).eval() for model in models]
+    clocks = [_LayerClock(model, layer_types) for model in models]
     batch = Tensor(x)
-    times: list[list[float]] = [[] for _ in models]
+    times: list[list[tuple[float, float]]] = [[] for _ in models]
     with no_grad():
         for model in models:
-            model.eval()
             model(batch)
         for _ in range(repeats):
-            for model, model_times in zip(models, times):
+            for model, clock, model_times in zip(models, clocks, times):
+                clock.seconds = 0.0
                 start = time.perf_counter()
                 model(batch)
-                model_times.append(time.perf_counter() - start)
-    return [1000 * statistics.median(model_times) for model_times in times]
+                model_times.append((time.perf_counter() - start, clock.seconds))
+    return [tuple(1000 * statistics.median(column) for column in zip(*model_times)) for model_times in times]
 
 
 def _train(model: nn.Module, splits: dict, epochs: int, lr: float, distill_from: nn.Module | None = None) -> None:
@@ -104,14 +131,15 @@ def _student(input_features: int) -> nn.Module:
 
 
 def compression_report(epochs: int = DEFAULT_EPOCHS, seed: int = 0, finetune_epochs: int | None = None,
-                       repeats: int = 7) -> list[Row]:
+                       repeats: int = 15) -> list[Row]:
     """Train the digits CNN, compress it every way, and return one row per model.
 
     ``epochs`` trains the CNN (each student: twice as many); pruned models are fine-tuned for
     ``finetune_epochs`` (default: a third of ``epochs``, at least 1); ``repeats`` forward
     passes are timed. Row keys: method, accuracy, size_bytes, and where they apply
     sparsity, sparse_bytes (bitmask + nonzero values), ms (median time of one forward pass
-    over TIMING_IMAGES test images), note.
+    over TIMING_IMAGES test images) and layers_ms (the part of it spent in the Linear/Conv2d
+    layers or their int8 versions), note.
     """
     if epochs < 1 or repeats < 1:
         raise ValueError(f"compression_report: epochs and repeats must be >= 1, got {epochs} and {repeats}")
@@ -142,11 +170,14 @@ def compression_report(epochs: int = DEFAULT_EPOCHS, seed: int = 0, finetune_epo
         rows.append(row)
 
     quantized = quantize_int8(teacher, inplace=False)
-    float_ms, int8_ms = _median_forward_ms([teacher, quantized], x_timing, repeats)
-    rows[0]["ms"] = float_ms
+    weighted_layers = (nn.Linear, nn.Conv2d, *_int8_layer_types(quantized))
+    (float_ms, float_layers_ms), (int8_ms, int8_layers_ms) = _median_forward_ms([teacher, quantized], x_timing,
+                                                                                repeats, weighted_layers)
+    rows[0].update(ms=float_ms, layers_ms=float_layers_ms)
     rows.append({"method": "int8 CNN", "accuracy": _accuracy(quantized, splits["test"]),
-                 "size_bytes": model_size_bytes(quantized), "ms": int8_ms,
-                 "note": f"per-channel scales; {float_ms / int8_ms:.2f}x float32 speed"})
+                 "size_bytes": model_size_bytes(quantized), "ms": int8_ms, "layers_ms": int8_layers_ms,
+                 "note": f"{float_ms / int8_ms:.2f}x float32 speed; conv+linear layers "
+                         f"{int8_layers_ms:.1f} vs {float_layers_ms:.1f} ms ({float_layers_ms / int8_layers_ms:.2f}x)"})
 
     random.manual_seed(seed + 1)
     alone = _student(int(np.prod(input_shape)))
@@ -176,7 +207,7 @@ def run_command(args: argparse.Namespace) -> list[Row]:
     """``python -m tinygrad_edu compress``: print the table (``--quick``: a few seconds)."""
     epochs = args.epochs if args.epochs is not None else (QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS)
     started = time.perf_counter()
-    rows = compression_report(epochs=epochs, seed=args.seed, repeats=3 if args.quick else 7)
+    rows = compression_report(epochs=epochs, seed=args.seed, repeats=3 if args.quick else 15)
     print(format_report(rows))
     print(f"\naccuracy on the digits test split; {epochs} epochs; {time.perf_counter() - started:.1f} s")
     return rows
