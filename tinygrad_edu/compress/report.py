@@ -19,7 +19,9 @@ bitmask + nonzero values (``sparse_size_bytes``), which is smaller than a list o
 once more than 1 in 16 weights survive). Inference time is the median over several runs
 of one forward pass on the whole test split, float32 model and int8 model in the same
 process, so the ratio is meaningful on a shared machine; the test images are repeated to
-``TIMING_IMAGES`` rows so that the layers' arithmetic, not Python overhead, dominates.
+``TIMING_IMAGES`` rows so that the layers' arithmetic, not Python overhead, dominates. The
+int8 row's note also gives the time inside the conv/linear layers alone, the only ones
+that run int8 arithmetic (ReLU and pooling stay float32 in both models).
 """
 
 from __future__ import annotations
