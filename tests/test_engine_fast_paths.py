@@ -4,9 +4,14 @@
   else refers to it: a leaf's ``.grad`` never shares memory with another tensor.
 * Unrecorded gradient sums (no ``create_graph``) are done on arrays: same values as Tensor adds.
 * ``_binary``'s own broadcast-shape rule agrees with NumPy's and raises ShapeError like before.
+* The freed heap is kept for the next step (backend's mallopt), instead of being faulted in again.
 """
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -98,3 +103,29 @@ def test_reshape_to_own_shape_is_the_same_tensor():
     (x,) = _leaves((2, 3))
     assert x.reshape((2, 3)) is x and x.reshape(2, 3) is x
     assert x.reshape(3, 2).shape == (3, 2)
+
+
+_ALLOCATE_AND_FREE = """
+import resource, numpy as np, tinygrad_edu
+def step():  # what a training step does to the heap: allocate a few MB, free them all
+    arrays = [np.ones(1 << 17) for _ in range(8)]
+    del arrays
+step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "confstr") or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc only")
+def test_freed_heap_memory_is_kept_for_the_next_step():
+    def faults_per_step(top_pad: str) -> float:
+        env = {**os.environ, "TINYGRAD_EDU_MALLOC_TOP_PAD": top_pad}
+        out = subprocess.run([sys.executable, "-c", _ALLOCATE_AND_FREE], env=env, capture_output=True, text=True,
+                             check=True, timeout=60)
+        return float(out.stdout)
+
+    kept, returned = faults_per_step("67108864"), faults_per_step("0")
+    assert returned > 200  # 8 MB handed back to the OS and faulted in again each step
+    assert kept < returned / 4

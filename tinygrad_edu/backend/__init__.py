@@ -107,6 +107,31 @@ def isa() -> str:
     return _c_module.isa() if _c_module is not None else "none"
 
 
+def _keep_freed_heap_memory(top_pad_bytes: int = 64 << 20) -> None:
+    """Ask glibc's malloc to keep up to ``top_pad_bytes`` of freed heap for reuse (mallopt M_TOP_PAD).
+
+    Every training step frees and allocates the same few megabytes again (an LSTM step
+    about 8 MB). By default glibc hands the freed top of its heap back to the OS, and the
+    next step faults it in again page by page: measured ~2,000 page faults and 3.4 ms of
+    kernel time per LSTM step (a fifth of the step). Kept pages stay resident, so the peak
+    RSS grows by at most one step's worth. Applies to the whole process (NumPy allocates
+    through malloc). ``TINYGRAD_EDU_MALLOC_TOP_PAD=0`` leaves malloc alone; not glibc: no-op.
+    """
+    import ctypes
+
+    top_pad_bytes = int(os.environ.get("TINYGRAD_EDU_MALLOC_TOP_PAD", top_pad_bytes))
+    try:
+        is_glibc = os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
+    except (AttributeError, ValueError, OSError):  # not a glibc system
+        is_glibc = False
+    if top_pad_bytes > 0 and is_glibc:
+        m_top_pad = -2  # from glibc's malloc.h
+        ctypes.CDLL(None).mallopt(m_top_pad, top_pad_bytes)
+
+
+_keep_freed_heap_memory()
+
+
 # ---- kernels: one dispatcher per kernel ---------------------------------------------
 
 
