@@ -7,7 +7,7 @@
  *
  * These are memory-bound (a few flops per element loaded), so they are plain C compiled
  * with -O3: the compiler vectorises the loops at the baseline instruction set, and there is
- * no per-ISA variant. The bodies are in fused_typed.inc, compiled once for float and once
+ * no per-ISA variant. Sums and the log-sum-exp are kept in double. The bodies are in fused_typed.inc, compiled once for float and once
  * for double. The definition of correct is tinygrad_edu/backend/numpy_ref.py.
  */
 #include <math.h>
@@ -18,11 +18,9 @@
 #define T float
 #define NAME(name) name##_f32
 #define EXP expf
-#define LOG logf
 #include "fused_typed.inc"
 
 #define T double
 #define NAME(name) name##_f64
 #define EXP exp
-#define LOG log
 #include "fused_typed.inc"

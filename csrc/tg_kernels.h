@@ -159,9 +159,10 @@ enum { TG_ACT_NONE = 0, TG_ACT_RELU = 1 };
  *   lse[i] = m_i + log Σ_c e^(x[i,c] − m_i),   m_i = max_c x[i,c]        (stable: exponents ≤ 0)
  *   loss[i] = (1 − ε)·w[t_i]·(lse[i] − x[i,t_i]) + (ε/C)·Σ_c w_c·(lse[i] − x[i,c])
  *   row_weight[i] = w[t_i]                       (both 0 where t_i = ignore_index)
+ * lse is double for both types: lse − x of huge float32 logits keeps its digits.
  * A kept target outside 0 … classes−1: status TG_FUSED_BAD_TARGET. */
 int tg_cross_entropy_f32(const float *x, const int64_t *target, const float *weight, int64_t rows,
-                         int64_t classes, int64_t ignore_index, double label_smoothing, float *loss, float *lse,
+                         int64_t classes, int64_t ignore_index, double label_smoothing, float *loss, double *lse,
                          float *row_weight);
 int tg_cross_entropy_f64(const double *x, const int64_t *target, const double *weight, int64_t rows,
                          int64_t classes, int64_t ignore_index, double label_smoothing, double *loss, double *lse,
@@ -169,7 +170,7 @@ int tg_cross_entropy_f64(const double *x, const int64_t *target, const double *w
 
 /* ∂L/∂x of the above given scale[i] = ∂L/∂loss[i], p = e^(x − lse) = softmax(x), W = Σ_c w_c:
  *   gx[i,c] = scale[i]·((1 − ε)·w[t_i]·(p[i,c] − [c = t_i]) + (ε/C)·(W·p[i,c] − w_c)),  0 on ignored rows */
-int tg_cross_entropy_grad_f32(const float *x, const int64_t *target, const float *weight, const float *lse,
+int tg_cross_entropy_grad_f32(const float *x, const int64_t *target, const float *weight, const double *lse,
                               const float *scale, int64_t rows, int64_t classes, int64_t ignore_index,
                               double label_smoothing, float *gx);
 int tg_cross_entropy_grad_f64(const double *x, const int64_t *target, const double *weight, const double *lse,
@@ -180,7 +181,7 @@ int tg_cross_entropy_grad_f64(const double *x, const int64_t *target, const doub
 int tg_bias_act_f32(const float *x, const float *bias, float *y, int64_t rows, int64_t cols, int activation);
 int tg_bias_act_f64(const double *x, const double *bias, double *y, int64_t rows, int64_t cols, int activation);
 
-/* gx[i,j] = g[i,j]·act'(y[i,j])  (ReLU: [y > 0]),  gbias[j] = Σ_i gx[i,j]  (gbias NULL: not computed) */
+/* gx[i,j] = g[i,j]·act'(y[i,j])  (ReLU: 0 where y ≤ 0, else 1: NaN passes g, as PyTorch),  gbias[j] = Σ_i gx[i,j]  (gbias NULL: not computed) */
 int tg_act_grad_f32(const float *g, const float *y, float *gx, float *gbias, int64_t rows, int64_t cols,
                     int activation);
 int tg_act_grad_f64(const double *g, const double *y, double *gx, double *gbias, int64_t rows, int64_t cols,

@@ -618,11 +618,13 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     target = np.ascontiguousarray(target, dtype=np.int64)
     rows, classes = x.shape
-    loss, lse, row_weight = np.empty((3, rows), dtype=x.dtype)
+    loss, row_weight = np.empty((2, rows), dtype=x.dtype)
+    lse = np.empty(rows)  # float64 for both dtypes (see numpy_ref.cross_entropy)
     status = getattr(lib, "tg_cross_entropy" + suffix)(
         ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight), rows,
         classes, int(ignore_index), float(label_smoothing), ffi.from_buffer(ctype, loss, require_writable=True),
-        ffi.from_buffer(ctype, lse, require_writable=True), ffi.from_buffer(ctype, row_weight, require_writable=True))
+        ffi.from_buffer("double[]", lse, require_writable=True),
+        ffi.from_buffer(ctype, row_weight, require_writable=True))
     _fused_check("cross_entropy", status, classes)
     return loss, lse, row_weight
 
@@ -637,12 +639,12 @@ def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ls
                          f"{scale.shape}")
     ctype, suffix = _CTYPE_AND_SUFFIX[x.dtype]
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
-    lse, scale = np.ascontiguousarray(lse, dtype=x.dtype), np.ascontiguousarray(scale, dtype=x.dtype)
+    lse, scale = np.ascontiguousarray(lse, dtype=np.float64), np.ascontiguousarray(scale, dtype=x.dtype)
     target = np.ascontiguousarray(target, dtype=np.int64)
     gx = np.empty((rows, classes), dtype=x.dtype)
     status = getattr(lib, "tg_cross_entropy_grad" + suffix)(
         ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
-        ffi.from_buffer(ctype, lse), ffi.from_buffer(ctype, scale), rows, classes, int(ignore_index),
+        ffi.from_buffer("double[]", lse), ffi.from_buffer(ctype, scale), rows, classes, int(ignore_index),
         float(label_smoothing), ffi.from_buffer(ctype, gx, require_writable=True))
     _fused_check("cross_entropy_grad", status, classes)
     return gx

@@ -309,18 +309,19 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
     loss_i = (1 − ε)·w[t_i]·(lse_i − x_i[t_i]) + (ε/C)·Σ_c w_c·(lse_i − x_ic)
     with ε = label_smoothing (lse_i − x_ic = −log softmax(x_i)_c). Rows with t_i = ignore_index
     give 0. Returns (loss, lse, row_weight = w[t_i] or 0): lse is kept for the backward and the
-    row weights sum to the divisor of reduction='mean'.
+    row weights sum to the divisor of reduction='mean'. lse is float64 whatever x's dtype: with
+    float32 logits near 1e4, lse − x rounded to float32 would lose three digits of the loss.
     """
     check_cross_entropy_args("cross_entropy", x, target, weight)
     keep, t = _kept_targets("cross_entropy", target, x.shape[1], ignore_index)
     m = np.max(x, axis=1, keepdims=True, initial=-np.inf)
-    lse = m + np.log(np.sum(np.exp(x - m), axis=1, keepdims=True))
+    lse = m + np.log(np.sum(np.exp(x - m), axis=1, keepdims=True, dtype=np.float64))
     neg_log_p = lse - x
     row_weight = np.where(keep, weight[t], 0)
     loss = (1 - label_smoothing) * row_weight * neg_log_p[np.arange(x.shape[0]), t]
     if label_smoothing:
         loss = loss + label_smoothing / x.shape[1] * (neg_log_p * weight).sum(axis=1)
-    return np.where(keep, loss, 0).astype(x.dtype, copy=False), lse[:, 0], row_weight
+    return np.where(keep, loss, 0).astype(x.dtype), lse[:, 0], row_weight
 
 
 def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
@@ -348,8 +349,11 @@ def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndar
 
 
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """gx = g ⊙ act'(y) (ReLU: [y > 0], slope 0 at 0), and Σ of gx over all but the last dim if ``bias_grad``."""
-    gx = np.where(y > 0, g, 0).astype(g.dtype, copy=False) if activation == "relu" else g
+    """gx = g ⊙ act'(y), and Σ of gx over all but the last dim if ``bias_grad``.
+
+    ReLU: act'(y) = 0 where y ≤ 0 (slope 0 at 0), else 1; y = NaN passes g, as PyTorch's threshold_backward.
+    """
+    gx = np.where(y <= 0, 0, g).astype(g.dtype, copy=False) if activation == "relu" else g
     return gx, (gx.reshape(-1, gx.shape[-1]).sum(axis=0) if bias_grad else None)
 
 

@@ -72,7 +72,7 @@ class ReLU(Function):
     """Rectified linear unit, one pass each way (``backend.bias_act`` / ``backend.act_grad``).
 
     Forward:   y = max(0, x)                (NaN stays NaN, as in PyTorch)
-    Backward:  ∂L/∂x = g ⊙ [y > 0]        (the slope at 0 is taken as 0, as in PyTorch)
+    Backward:  ∂L/∂x = g ⊙ [y > 0]        (the slope at 0 is taken as 0; y = NaN passes g: as PyTorch)
     """
 
     formula = ("g * [x > 0]",)
@@ -93,7 +93,7 @@ def relu_grad(grad_output, y):
     """g ⊙ [y > 0]: a Tensor product when a graph is being built (create_graph=True: it must be
     differentiable in g), else one backend pass on the arrays."""
     if grad_mode.is_grad_enabled():
-        return grad_output * (y.data > 0).astype(grad_output.dtype)
+        return grad_output * (~(y.data <= 0)).astype(grad_output.dtype)
     return backend.act_grad(grad_output.data, y.data, "relu", False)[0]
 
 

@@ -7,6 +7,8 @@ vector (promoted to a matrix for the product, and its dim removed from the resul
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .. import backend
@@ -78,7 +80,7 @@ class Linear(Function):
             gz = grad_output if y is None else relu_grad(grad_output, y)
             gz_rows = gz.reshape(-1, w.shape[0])
             grad_b = gz_rows.sum(0) if need_b else None
-            matmul, x, w = _tensor_matmul, x, w
+            matmul = operator.matmul
         else:  # plain backward: the same formulas on arrays, a fused pass for act' and Σ gz
             g = grad_output.data
             if y is None:
@@ -92,15 +94,11 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
-def _tensor_matmul(a, b):
-    return a @ b
-
-
 def _check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], b_shape: tuple[int, ...] | None) -> None:
     """Raise ShapeError naming the shapes unless x (…, in), W (out, in) and b (out,) fit."""
-    from ..tensor import ShapeError  # imported here: tensor.py imports the ops
-
     if len(w_shape) != 2 or not x_shape or x_shape[-1] != w_shape[1] or b_shape not in (None, w_shape[:1]):
+        from ..tensor import ShapeError  # imported here: tensor.py imports the ops
+
         raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape {w_shape}"
                          + ("" if b_shape is None else f" and bias of shape {b_shape}"))
 

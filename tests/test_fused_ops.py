@@ -1,0 +1,193 @@
+"""The fused ops (ops.CrossEntropy, ops.Linear, ops.ReLU) equal the composites they replace.
+
+Each fused op sits beside a composite written in plain Tensor ops (the code before fusion);
+values and gradients must agree to rounding, under every backend, in float64 and float32.
+Also: the plain backward (arrays, fused kernels) and the create_graph backward (Tensor ops)
+give the same gradients, gradients of gradients are right, Linear computes only the gradients
+its inputs need and is one node in the graph, and everything matches PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn, ops
+from tinygrad_edu.autograd import engine
+from tinygrad_edu.nn import functional as F  # noqa: N812 - PyTorch's conventional name
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
+
+TOL = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=2e-5, atol=2e-6)}
+WEIGHT = np.array([0.5, 2.0, 1.0, 1.5, 0.7])
+TARGET = np.array([2, -100, 4, 0, 1, -100, 3])
+
+
+def composite_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax-cross-entropy as plain Tensor ops: log_softmax, gather, weights, smoothing, reduction."""
+    classes = x.shape[1]
+    keep = target != ignore_index
+    t = np.where(keep, target, 0)
+    w = np.ones(classes) if weight is None else weight
+    row_weight = (w[t] * keep).astype(x.dtype)
+    log_p = x.log_softmax(1)
+    nll = -log_p.gather(1, t[:, None]).squeeze(1) * row_weight
+    smooth = -(log_p * w.astype(x.dtype)).sum(1) * keep.astype(x.dtype)
+    per_row = (1 - label_smoothing) * nll + (label_smoothing / classes) * smooth
+    if reduction == "none":
+        return per_row
+    return per_row.sum() if reduction == "sum" else per_row.sum() / float(row_weight.sum())
+
+
+def _values_and_grads(fn, arrays, dtype, create_graph=False):
+    """fn's output and the gradients of Σ output·seed w.r.t. every input, as arrays."""
+    inputs = [tg.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    seed = tg.tensor(np.linspace(-1.0, 2.0, max(out.numel(), 1)).reshape(out.shape).astype(dtype))
+    grads = engine.grad([out], inputs, [seed], create_graph=create_graph)
+    return [out.detach().numpy()] + [g.detach().numpy() for g in grads]
+
+
+def assert_all_close(actual, expected, dtype):
+    for a, e in zip(actual, expected):
+        assert a.dtype == e.dtype == dtype
+        np.testing.assert_allclose(a, e, **TOL[dtype])
+
+
+OPTIONS = [dict(), dict(weight=WEIGHT), dict(label_smoothing=0.2), dict(weight=WEIGHT, label_smoothing=0.1),
+           dict(ignore_index=4, weight=WEIGHT)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(o) or "plain")
+def test_cross_entropy_fused_equals_composite(backend, reduction, options, dtype, rng):
+    x = rng.standard_normal((7, 5)) * 3
+    target = np.where(TARGET == -100, options.get("ignore_index", -100), TARGET)
+
+    def fused(x):
+        weight = options.get("weight")
+        return ops.CrossEntropy.apply(x, target=target, reduction=reduction,
+                                      **dict(options, weight=None if weight is None else weight.astype(dtype)))
+
+    expected = _values_and_grads(lambda x: composite_cross_entropy(x, target, reduction=reduction, **options),
+                                 [x], dtype)
+    assert_all_close(_values_and_grads(fused, [x], dtype), expected, dtype)
+    assert_all_close(_values_and_grads(fused, [x], dtype, create_graph=True), expected, dtype)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_gradgrad(backend, reduction, rng):
+    x = tg.tensor(rng.standard_normal((7, 5)), requires_grad=True)
+    assert tg.autograd.gradgradcheck(
+        lambda x: F.cross_entropy(x, TARGET, weight=tg.tensor(WEIGHT), reduction=reduction, label_smoothing=0.3),
+        (x,))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_spatial_input_matches_torch(backend, reduction, rng):
+    """(N, C, d) logits with ignored positions, class weights and smoothing, values and gradients."""
+    x = rng.standard_normal((3, 5, 4))
+    target = rng.integers(0, 5, (3, 4))
+    target[0, 1] = target[2, 3] = -1
+    kwargs = dict(ignore_index=-1, reduction=reduction, label_smoothing=0.15)
+    xg = tg.tensor(x, requires_grad=True)
+    y = F.cross_entropy(xg, tg.tensor(target), weight=tg.tensor(WEIGHT), **kwargs)
+    y.sum().backward()
+    xt = torch.from_numpy(x).requires_grad_()
+    yt = torch.nn.functional.cross_entropy(xt, torch.from_numpy(target), weight=torch.from_numpy(WEIGHT), **kwargs)
+    yt.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-11, atol=1e-14)
+
+
+def test_cross_entropy_every_row_ignored_is_nan_for_mean_as_torch(backend):
+    x, target = np.zeros((2, 3)), np.array([-100, -100])
+    for reduction in ("mean", "sum"):
+        ours = F.cross_entropy(tg.tensor(x), target, reduction=reduction).item()
+        theirs = torch.nn.functional.cross_entropy(torch.from_numpy(x), torch.from_numpy(target),
+                                                   reduction=reduction).item()
+        np.testing.assert_equal(ours, theirs)
+
+
+def test_cross_entropy_op_rejects_a_bad_reduction():
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be one of"):
+        ops.CrossEntropy.apply(tg.zeros(2, 3), target=np.array([0, 1]), reduction="batchmean")
+
+
+# ---- Linear -------------------------------------------------------------------------------------
+
+
+def composite_linear(x, w, b, activation="none"):
+    """x @ Wᵀ + b (then ReLU) as separate ops: Permute, MatMul, Expand + Add, ReLU."""
+    y = x @ w.T + b
+    return y.relu() if activation == "relu" else y
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("activation", ["none", "relu"])
+@pytest.mark.parametrize("x_shape", [(6, 5), (5,), (2, 3, 5)])
+def test_linear_fused_equals_composite(backend, x_shape, activation, dtype, rng):
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal((4, 5)), rng.standard_normal(4)]
+    expected = _values_and_grads(lambda x, w, b: composite_linear(x, w, b, activation), arrays, dtype)
+
+    def fused(x, w, b):
+        return ops.Linear.apply(x, w, b, activation=activation)
+
+    assert_all_close(_values_and_grads(fused, arrays, dtype), expected, dtype)
+    assert_all_close(_values_and_grads(fused, arrays, dtype, create_graph=True), expected, dtype)
+
+
+def test_linear_relu_gradgrad(backend, rng):
+    x, w, b = (tg.tensor(rng.standard_normal(s), requires_grad=True) for s in ((3, 4), (2, 4), (2,)))
+    assert tg.autograd.gradgradcheck(lambda x, w, b: ops.Linear.apply(x, w, b, activation="relu").tanh(), (x, w, b))
+
+
+@pytest.mark.parametrize("wanted, matmuls", [((True, True, True), 2), ((False, True, True), 1),
+                                             ((True, False, False), 1), ((False, False, True), 0)])
+def test_linear_backward_computes_only_the_needed_gradients(backend, monkeypatch, wanted, matmuls, rng):
+    calls = []
+    real_matmul = tg.backend.matmul
+    monkeypatch.setattr(tg.backend, "matmul", lambda a, b: calls.append(a.shape) or real_matmul(a, b))
+    x, w, b = (tg.tensor(rng.standard_normal(s), requires_grad=r) for s, r in zip(((3, 4), (2, 4), (2,)), wanted))
+    F.linear(x, w, b).sum().backward()
+    assert len(calls) == matmuls
+    assert [t.grad is not None for t in (x, w, b)] == list(wanted)
+
+
+def test_nn_linear_is_one_node_in_the_graph(rng):
+    layer = nn.Linear(4, 3)
+    y = layer(tg.tensor(rng.standard_normal((2, 4)).astype(np.float32)))
+    assert type(y.grad_fn).__name__ == "Linear"
+    assert all(type(edge[0]).__name__ == "AccumulateGrad" for edge in y.grad_fn.next_functions if edge)
+
+
+def test_linear_rejects_shapes_that_do_not_fit():
+    with pytest.raises(tg.ShapeError, match=r"linear: input of shape \(2, 3\) does not fit weight of shape \(4, 4\)"):
+        F.linear(tg.zeros(2, 3), tg.zeros(4, 4))
+    with pytest.raises(tg.ShapeError, match=r"and bias of shape \(3,\)"):
+        F.linear(tg.zeros(2, 4), tg.zeros(5, 4), tg.zeros(3))
+    with pytest.raises(ValueError, match="linear: activation must be one of"):
+        ops.Linear.apply(tg.zeros(2, 4), tg.zeros(5, 4), None, activation="gelu")
+
+
+# ---- ReLU ---------------------------------------------------------------------------------------
+
+
+def test_relu_matches_torch_at_zero_and_nan(backend):
+    x = np.array([-2.0, -0.0, 0.0, 0.5, np.nan, 3.0])
+    xg = tg.tensor(x, requires_grad=True)
+    y = xg.relu()
+    y.backward(tg.tensor(np.arange(1.0, 7.0)))
+    xt = torch.from_numpy(x).requires_grad_()
+    torch.relu(xt).backward(torch.arange(1.0, 7.0, dtype=torch.float64))
+    np.testing.assert_array_equal(y.detach().numpy(), torch.relu(torch.from_numpy(x)).numpy())
+    np.testing.assert_array_equal(xg.grad.numpy(), xt.grad.numpy())
+
+
+def test_relu_keeps_integer_dtypes(backend):
+    y = tg.tensor(np.array([-3, 0, 2], dtype=np.int32)).relu()
+    assert y.dtype == np.int32 and y.numpy().tolist() == [0, 0, 2]
