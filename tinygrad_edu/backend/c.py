@@ -712,19 +712,32 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
 
 # ---- LSTM cell (csrc/lstm.c) ----
 # Shapes: gates/acts/d_gates (B, 4H) in PyTorch's gate order i, f, g, o; everything else (B, H).
+# The LSTM layer calls these once per time step, so the checks are plain comparisons (no
+# generators or dicts): per-call overhead is the cost here, not the arithmetic.
+
+_LSTM_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_lstm_cell_f32, lib.tg_lstm_cell_backward_f32),
+                 np.dtype(np.float64): ("double[]", lib.tg_lstm_cell_f64, lib.tg_lstm_cell_backward_f64)}
 
 
-def _lstm_shapes(op: str, wide: dict[str, np.ndarray], narrow: dict[str, np.ndarray]) -> tuple[int, int]:
-    """(B, H) after checking that every ``wide`` array is (B, 4H) and every ``narrow`` one (B, H)."""
-    first = next(iter(narrow.values()))
-    if first.ndim == 2:
-        batch, hidden = first.shape
-        if all(a.shape == (batch, 4 * hidden) for a in wide.values()) and \
-                all(a.shape == (batch, hidden) for a in narrow.values()):
-            return batch, hidden
-    shapes = ", ".join(f"{label} {a.shape}" for label, a in {**wide, **narrow}.items())
-    raise ValueError(f"{op}: expected {'/'.join(wide)} of shape (B, 4H) and {'/'.join(narrow)} of shape (B, H), "
-                     f"got {shapes}")
+def _lstm_check(op: str, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
+                names: tuple[str, ...]) -> tuple[str, object, object, int, int]:
+    """(ctype, forward kernel, backward kernel, B, H) after checking one float dtype for all
+    arrays, (B, 4H) for the ``wide`` ones and (B, H) for the ``narrow`` ones (``names`` in that order)."""
+    dtype = narrow[0].dtype
+    kernels = _LSTM_KERNELS.get(dtype)
+    arrays = wide + narrow
+    for a in arrays:
+        if a.dtype != dtype or kernels is None:
+            raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
+    shape = narrow[0].shape
+    if len(shape) == 2:
+        batch, hidden = shape
+        wide_shape = (batch, 4 * hidden)
+        if all(a.shape == wide_shape for a in wide) and all(a.shape == shape for a in narrow):
+            return (*kernels, batch, hidden)
+    got = ", ".join(f"{name} {a.shape}" for name, a in zip(names, arrays))
+    raise ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, 4H) and "
+                     f"{'/'.join(names[len(wide):])} of shape (B, H), got {got}")
 
 
 def _lstm_outputs(op: str, out: tuple[np.ndarray, ...] | None, shapes: tuple[tuple[int, int], ...],
@@ -732,42 +745,44 @@ def _lstm_outputs(op: str, out: tuple[np.ndarray, ...] | None, shapes: tuple[tup
     """New output arrays, or the caller's ``out`` after checking they are C-contiguous and of the right kind."""
     if out is None:
         return tuple(np.empty(shape, dtype=dtype) for shape in shapes)
-    if len(out) != len(shapes) or any(
-            a.shape != shape or a.dtype != dtype or not a.flags.c_contiguous or not a.flags.writeable
-            for a, shape in zip(out, shapes)):
+    ok = len(out) == len(shapes)
+    for a, shape in zip(out, shapes):
+        ok = ok and a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+    if not ok:
         raise ValueError(f"{op}: out must be {len(shapes)} writable C-contiguous {dtype} arrays of shapes {shapes}, "
                          f"got {[(a.shape, a.dtype) for a in out]}")
-    return tuple(out)
+    return out
 
 
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
-    ctype, suffix = _float_kind("lstm_cell", gates, c_prev)
-    batch, hidden = _lstm_shapes("lstm_cell", {"gates": gates}, {"c_prev": c_prev})
-    narrow, wide = (batch, hidden), (batch, 4 * hidden)
-    h, c, acts, tanh_c = _lstm_outputs("lstm_cell", out, (narrow, narrow, wide, narrow), gates.dtype)
-    gates, c_prev = np.ascontiguousarray(gates), np.ascontiguousarray(c_prev)
-    status = getattr(lib, "tg_lstm_cell" + suffix)(
-        ffi.from_buffer(ctype, gates), ffi.from_buffer(ctype, c_prev), ffi.from_buffer(ctype, h, require_writable=True),
-        ffi.from_buffer(ctype, c, require_writable=True), ffi.from_buffer(ctype, acts, require_writable=True),
-        ffi.from_buffer(ctype, tanh_c, require_writable=True), batch, hidden)
-    _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
+    ctype, kernel, _, batch, hidden = _lstm_check("lstm_cell", (gates,), (c_prev,), ("gates", "c_prev"))
+    narrow = (batch, hidden)
+    h, c, acts, tanh_c = _lstm_outputs("lstm_cell", out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
+    buffer = ffi.from_buffer
+    status = kernel(buffer(ctype, np.ascontiguousarray(gates)), buffer(ctype, np.ascontiguousarray(c_prev)),
+                    buffer(ctype, h, require_writable=True), buffer(ctype, c, require_writable=True),
+                    buffer(ctype, acts, require_writable=True), buffer(ctype, tanh_c, require_writable=True),
+                    batch, hidden)
+    if status:
+        _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
     return h, c, acts, tanh_c
 
 
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
                        out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
-    ctype, suffix = _float_kind("lstm_cell_backward", dh, dc, acts, c_prev, tanh_c)
-    batch, hidden = _lstm_shapes("lstm_cell_backward", {"acts": acts},
-                                 {"dh": dh, "dc": dc, "c_prev": c_prev, "tanh_c": tanh_c})
+    ctype, _, kernel, batch, hidden = _lstm_check("lstm_cell_backward", (acts,), (dh, dc, c_prev, tanh_c),
+                                                  ("acts", "dh", "dc", "c_prev", "tanh_c"))
     d_gates, dc_prev = _lstm_outputs("lstm_cell_backward", out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
-    inputs = [ffi.from_buffer(ctype, np.ascontiguousarray(a)) for a in (dh, dc, acts, c_prev, tanh_c)]
-    status = getattr(lib, "tg_lstm_cell_backward" + suffix)(
-        *inputs, ffi.from_buffer(ctype, d_gates, require_writable=True),
-        ffi.from_buffer(ctype, dc_prev, require_writable=True), batch, hidden)
-    _raise_on("lstm_cell_backward", status, dh.shape, acts.shape)
+    buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
+    status = kernel(buffer(ctype, contiguous(dh)), buffer(ctype, contiguous(dc)), buffer(ctype, contiguous(acts)),
+                    buffer(ctype, contiguous(c_prev)), buffer(ctype, contiguous(tanh_c)),
+                    buffer(ctype, d_gates, require_writable=True), buffer(ctype, dc_prev, require_writable=True),
+                    batch, hidden)
+    if status:
+        _raise_on("lstm_cell_backward", status, dh.shape, acts.shape)
     return d_gates, dc_prev
 
 

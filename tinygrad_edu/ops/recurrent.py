@@ -124,8 +124,7 @@ class LSTMLayer(Function):
         H = w_hh.shape[1]
         _check_layer_shapes(x.shape, h0.shape, c0.shape, w_ih.shape, w_hh.shape)
         projected = backend.matmul(x.data.reshape(T * B, -1), w_ih.data.T).reshape(T, B, 4 * H)
-        if b_ih is not None:
-            projected += b_ih.data + b_hh.data
+        bias = None if b_ih is None else b_ih.data + b_hh.data  # added per step, while z is in cache
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
         # Buffers for every step: hs[t] = h_t (hs[0] = h0), likewise cs; acts and tanh_c are
         # what the cell's backward needs. The cell writes straight into their slices.
@@ -135,6 +134,8 @@ class LSTMLayer(Function):
         for t in range(T):
             z = backend.matmul(hs[t], w_hh_t)
             z += projected[t]
+            if bias is not None:
+                z += bias
             backend.lstm_cell(z, cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]))
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
         return hs[1:], hs[T].copy(), cs[T].copy()
