@@ -164,6 +164,25 @@ def test_strided_parameter_is_updated_in_place_by_the_reference_and_strided_grad
         np.testing.assert_array_equal(transposed_state[key], expected_state[key])
 
 
+@pytest.mark.parametrize("kernel", [sgd, adam, rmsprop, adagrad], ids=lambda k: k.__name__)
+def test_contiguous_arrays_run_in_c_and_others_in_the_reference(kernel, monkeypatch):
+    """Otherwise "C == reference" above could be the reference compared with itself."""
+    options = dict(zip(OPTIONS[kernel], (values[-1] for values in OPTIONS[kernel].values())))
+    name = f"{kernel.__name__}_update"
+    calls = []
+    reference = getattr(ref, name)
+    monkeypatch.setattr(c.numpy_ref, name, lambda *args, **kwargs: calls.append(1) or reference(*args, **kwargs))
+    for dtype, in_c in ((np.float32, True), (np.float64, True), (np.float16, False)):  # float16: no C type
+        param, grads, state = random_arrays((3, 5), dtype, 0, kernel, zero_state=True)
+        kernel(c, param, grads[0], state, 1, **options)
+        kernel(c, param[:, ::2].copy(), grads[0][:, ::2], {k: v[:, ::2].copy() for k, v in state.items()}, 2,
+               **options)                                                     # a strided gradient is copied
+        assert len(calls) == (0 if in_c else 2), dtype
+        calls.clear()
+    kernel(c, np.ones((4, 6))[:, ::2], np.ones((4, 3)), {k: np.zeros((4, 3)) for k in state}, 1, **options)
+    assert len(calls) == 1                                                    # a strided parameter
+
+
 def test_the_c_step_allocates_nothing_per_step():
     """State buffers come once, at the first step; after that a step writes in place only."""
     n = 1 << 20  # 4 MB per float32 array: any temporary the size of the parameter would show
