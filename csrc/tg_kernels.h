@@ -156,26 +156,24 @@ enum { TG_ACT_NONE = 0, TG_ACT_RELU = 1 };
 
 /* Softmax-cross-entropy of logits x (rows × classes) against class indices target (rows),
  * rows whose target is ignore_index skipped, weight (classes) the class weights, ε = label_smoothing:
- *   lse[i] = m_i + log Σ_c e^(x[i,c] − m_i),   m_i = max_c x[i,c]        (stable: exponents ≤ 0)
- *   loss[i] = (1 − ε)·w[t_i]·(lse[i] − x[i,t_i]) + (ε/C)·Σ_c w_c·(lse[i] − x[i,c])
- *   row_weight[i] = w[t_i]                       (both 0 where t_i = ignore_index)
- * lse is double for both types: lse − x of huge float32 logits keeps its digits.
+ *   probs[i,c] = e^(x[i,c] − m_i) / Σ_c' e^(x[i,c'] − m_i),   m_i = max_c x[i,c]   (stable: exponents ≤ 0)
+ *   loss[i] = (1 − ε)·w[t_i]·(lse_i − x[i,t_i]) + (ε/C)·Σ_c w_c·(lse_i − x[i,c]),  lse_i = m_i + log Σ_c e^(x[i,c] − m_i)
+ *   row_weight[i] = w[t_i]                       (loss and row_weight 0 where t_i = ignore_index)
+ * lse is computed in double for both types: lse − x of huge float32 logits keeps its digits.
  * A kept target outside 0 … classes−1: status TG_FUSED_BAD_TARGET. */
 int tg_cross_entropy_f32(const float *x, const int64_t *target, const float *weight, int64_t rows,
-                         int64_t classes, int64_t ignore_index, double label_smoothing, float *loss, double *lse,
+                         int64_t classes, int64_t ignore_index, double label_smoothing, float *loss, float *probs,
                          float *row_weight);
 int tg_cross_entropy_f64(const double *x, const int64_t *target, const double *weight, int64_t rows,
-                         int64_t classes, int64_t ignore_index, double label_smoothing, double *loss, double *lse,
+                         int64_t classes, int64_t ignore_index, double label_smoothing, double *loss, double *probs,
                          double *row_weight);
 
-/* ∂L/∂x of the above given scale[i] = ∂L/∂loss[i], p = e^(x − lse) = softmax(x), W = Σ_c w_c:
+/* ∂L/∂x of the above given p = probs (the softmax) and scale[i] = ∂L/∂loss[i], W = Σ_c w_c:
  *   gx[i,c] = scale[i]·((1 − ε)·w[t_i]·(p[i,c] − [c = t_i]) + (ε/C)·(W·p[i,c] − w_c)),  0 on ignored rows */
-int tg_cross_entropy_grad_f32(const float *x, const int64_t *target, const float *weight, const double *lse,
-                              const float *scale, int64_t rows, int64_t classes, int64_t ignore_index,
-                              double label_smoothing, float *gx);
-int tg_cross_entropy_grad_f64(const double *x, const int64_t *target, const double *weight, const double *lse,
-                              const double *scale, int64_t rows, int64_t classes, int64_t ignore_index,
-                              double label_smoothing, double *gx);
+int tg_cross_entropy_grad_f32(const float *probs, const int64_t *target, const float *weight, const float *scale,
+                              int64_t rows, int64_t classes, int64_t ignore_index, double label_smoothing, float *gx);
+int tg_cross_entropy_grad_f64(const double *probs, const int64_t *target, const double *weight, const double *scale,
+                              int64_t rows, int64_t classes, int64_t ignore_index, double label_smoothing, double *gx);
 
 /* y[i,j] = act(x[i,j] + bias[j])   (bias NULL: no bias; y may be x; act(v) = v or max(v, 0), NaN kept) */
 int tg_bias_act_f32(const float *x, const float *bias, float *y, int64_t rows, int64_t cols, int activation);

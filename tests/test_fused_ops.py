@@ -191,3 +191,18 @@ def test_relu_matches_torch_at_zero_and_nan(backend):
 def test_relu_keeps_integer_dtypes(backend):
     y = tg.tensor(np.array([-3, 0, 2], dtype=np.int32)).relu()
     assert y.dtype == np.int32 and y.numpy().tolist() == [0, 0, 2]
+
+
+def test_empty_batch_matches_torch(backend):
+    """No rows: Linear gives (0, out) with zero weight gradients; mean cross-entropy is nan, sum 0."""
+    x = tg.zeros(0, 4, requires_grad=True)
+    w, b = tg.ones(3, 4, requires_grad=True), tg.ones(3, requires_grad=True)
+    y = F.linear(x, w, b)
+    assert y.shape == (0, 3)
+    F.cross_entropy(y, np.zeros(0, np.int64), reduction="sum").backward()
+    assert not w.grad.numpy().any() and not b.grad.numpy().any() and x.grad.shape == (0, 4)
+    empty = torch.zeros(0, 3)
+    for reduction in ("mean", "sum"):
+        np.testing.assert_equal(F.cross_entropy(tg.zeros(0, 3), np.zeros(0, np.int64), reduction=reduction).item(),
+                                torch.nn.functional.cross_entropy(empty, torch.zeros(0, dtype=torch.long),
+                                                                  reduction=reduction).item())

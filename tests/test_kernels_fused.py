@@ -34,11 +34,10 @@ RTOL = {np.float32: 2e-6, np.float64: 1e-13}
 IGNORE = -100
 
 
-def assert_close(actual: np.ndarray, expected: np.ndarray, scale: float = 1.0, dtype=None) -> None:
-    """Same shape and dtype; equal up to the rtol of ``dtype`` (default: theirs), NaN where NaN,
-    relative to max(|expected|, scale)."""
+def assert_close(actual: np.ndarray, expected: np.ndarray, scale: float = 1.0) -> None:
+    """Same shape and dtype; equal up to the dtype's rtol (NaN where NaN), relative to max(|expected|, scale)."""
     assert actual.shape == expected.shape and actual.dtype == expected.dtype, (actual.dtype, expected.dtype)
-    rtol = RTOL[(dtype or expected.dtype.type)]
+    rtol = RTOL[expected.dtype.type]
     finite = np.abs(expected[np.isfinite(expected)])
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * max(scale, float(np.max(finite, initial=0.0))),
                                equal_nan=True)
@@ -67,12 +66,12 @@ def cross_entropy_problems(draw):
 @given(problem=cross_entropy_problems(), seed=st.integers(0, 2**16))
 def test_cross_entropy_c_matches_numpy(problem, seed):
     x, target, weight, smoothing = problem
-    loss, lse, row_weight = ref.cross_entropy(x, target, weight, IGNORE, smoothing)
-    for actual, expected in zip(c.cross_entropy(x, target, weight, IGNORE, smoothing), (loss, lse, row_weight)):
-        assert_close(actual, expected, dtype=x.dtype.type)  # lse is float64, computed from x's exponentials
+    loss, probs, row_weight = ref.cross_entropy(x, target, weight, IGNORE, smoothing)
+    for actual, expected in zip(c.cross_entropy(x, target, weight, IGNORE, smoothing), (loss, probs, row_weight)):
+        assert_close(actual, expected)
     scale = np.random.default_rng(seed).standard_normal(x.shape[0]).astype(x.dtype)
-    assert_close(c.cross_entropy_grad(x, target, weight, lse, scale, IGNORE, smoothing),
-                 ref.cross_entropy_grad(x, target, weight, lse, scale, IGNORE, smoothing))
+    assert_close(c.cross_entropy_grad(probs, target, weight, scale, IGNORE, smoothing),
+                 ref.cross_entropy_grad(probs, target, weight, scale, IGNORE, smoothing))
 
 
 def _torch_cross_entropy(x, target, weight, smoothing, scale):
@@ -94,8 +93,8 @@ def test_cross_entropy_matches_torch(backend_module, problem):
         smoothing = 0.0
     kernels = ref if backend_module == "numpy" else c
     scale = np.linspace(-1.0, 2.0, x.shape[0])
-    loss, lse, _ = kernels.cross_entropy(x, target, weight, IGNORE, smoothing)
-    grad = kernels.cross_entropy_grad(x, target, weight, lse, scale, IGNORE, smoothing)
+    loss, probs, _ = kernels.cross_entropy(x, target, weight, IGNORE, smoothing)
+    grad = kernels.cross_entropy_grad(probs, target, weight, scale, IGNORE, smoothing)
     torch_loss, torch_grad = _torch_cross_entropy(x, target, weight, smoothing, scale)
     np.testing.assert_allclose(loss, torch_loss, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(x[np.isfinite(x)]).max()))
     np.testing.assert_allclose(grad, torch_grad, rtol=1e-10, atol=1e-12)
@@ -110,15 +109,16 @@ def test_cross_entropy_edge_rows_match_torch(dtype):
     torch_loss, torch_grad = _torch_cross_entropy(x.astype(np.float64), target, weight.astype(np.float64), 0.0,
                                                   scale.astype(np.float64))
     for kernels in (ref, c):
-        loss, lse, _ = kernels.cross_entropy(x, target, weight, IGNORE, 0.0)
+        loss, probs, _ = kernels.cross_entropy(x, target, weight, IGNORE, 0.0)
         np.testing.assert_allclose(loss, torch_loss.astype(dtype), rtol=1e-6, equal_nan=True)
-        grad = kernels.cross_entropy_grad(x, target, weight, lse, scale, IGNORE, 0.0)
+        grad = kernels.cross_entropy_grad(probs, target, weight, scale, IGNORE, 0.0)
         np.testing.assert_allclose(grad, torch_grad.astype(dtype), rtol=1e-6, atol=1e-7, equal_nan=True)
         assert np.isfinite(loss[[0, 2]]).all() and np.isnan(loss[1])
         one_class = kernels.cross_entropy(x[:, :1], np.zeros(3, np.int64), weight[:1], IGNORE, 0.1)
         assert np.array_equal(one_class[0][[0, 2]], np.zeros(2, dtype))
-        assert not kernels.cross_entropy_grad(x[[0, 2], :1], np.zeros(2, np.int64), weight[:1], one_class[1][[0, 2]],
-                                              scale[:2], IGNORE, 0.1).any()
+        assert np.array_equal(one_class[1][[0, 2]], np.ones((2, 1), dtype))  # softmax of one class
+        assert not kernels.cross_entropy_grad(one_class[1][[0, 2]], np.zeros(2, np.int64), weight[:1], scale[:2],
+                                              IGNORE, 0.1).any()
 
 
 # ---- bias + activation, Linear ----------------------------------------------------------------
@@ -209,7 +209,7 @@ def test_cross_entropy_bad_input_raises_value_error(kernels, args, pattern):
     with pytest.raises(ValueError, match=pattern):
         module.cross_entropy(*args, IGNORE, 0.0)
     with pytest.raises(ValueError, match=pattern + "|cross_entropy_grad"):
-        module.cross_entropy_grad(*args, np.zeros(3, np.float32), np.ones(3, np.float32), IGNORE, 0.0)
+        module.cross_entropy_grad(*args, np.ones(3, np.float32), IGNORE, 0.0)
 
 
 @pytest.mark.parametrize("kernels", ["numpy", "c"])
@@ -220,7 +220,7 @@ def test_target_out_of_range_raises_index_error(kernels, bad):
     with pytest.raises(IndexError, match=r"cross_entropy: target class out of range \[0, 4\)"):
         module.cross_entropy(X32, target, W4, IGNORE, 0.0)
     with pytest.raises(IndexError, match=r"cross_entropy_grad: target class out of range"):
-        module.cross_entropy_grad(X32, target, W4, np.zeros(3, np.float32), np.ones(3, np.float32), IGNORE, 0.0)
+        module.cross_entropy_grad(X32, target, W4, np.ones(3, np.float32), IGNORE, 0.0)
 
 
 def test_c_adapter_rejects_bad_activation_inputs():
@@ -234,5 +234,5 @@ def test_c_adapter_rejects_bad_activation_inputs():
         c.act_grad(X32, X32.astype(np.float64), "relu", False)
     with pytest.raises(ValueError, match="linear: activation must be one of"):
         c.linear(X32, X32, None, "gelu")
-    with pytest.raises(ValueError, match="cross_entropy_grad: lse and scale must have shape"):
-        c.cross_entropy_grad(X32, T3, W4, np.zeros(2, np.float32), np.ones(3, np.float32), IGNORE, 0.0)
+    with pytest.raises(ValueError, match=r"cross_entropy_grad: scale must have shape \(3,\)"):
+        c.cross_entropy_grad(X32, T3, W4, np.ones(2, np.float32), IGNORE, 0.0)

@@ -209,14 +209,14 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 # ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
 def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-row softmax-cross-entropy -> (loss, lse, row_weight); see ``numpy_ref.cross_entropy``."""
+    """Per-row softmax-cross-entropy -> (loss, softmax, row_weight); see ``numpy_ref.cross_entropy``."""
     return _active.cross_entropy(x, target, weight, ignore_index, label_smoothing)
 
 
-def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
-                       ignore_index: int, label_smoothing: float) -> np.ndarray:
-    """∂L/∂x of ``cross_entropy``; see ``numpy_ref.cross_entropy_grad``."""
-    return _active.cross_entropy_grad(x, target, weight, lse, scale, ignore_index, label_smoothing)
+def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, scale: np.ndarray, ignore_index: int,
+                       label_smoothing: float) -> np.ndarray:
+    """∂L/∂x of ``cross_entropy`` from its softmax p; see ``numpy_ref.cross_entropy_grad``."""
+    return _active.cross_entropy_grad(p, target, weight, scale, ignore_index, label_smoothing)
 
 
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:

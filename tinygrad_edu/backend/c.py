@@ -594,6 +594,10 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 # a status and raises the reference's IndexError.
 
 _ACTIVATION_CODES = {"none": lib.TG_ACT_NONE, "relu": lib.TG_ACT_RELU}
+_FUSED = {np.dtype(np.float32): ("float[]", lib.tg_cross_entropy_f32, lib.tg_cross_entropy_grad_f32,
+                                 lib.tg_bias_act_f32, lib.tg_act_grad_f32),
+          np.dtype(np.float64): ("double[]", lib.tg_cross_entropy_f64, lib.tg_cross_entropy_grad_f64,
+                                 lib.tg_bias_act_f64, lib.tg_act_grad_f64)}
 
 
 def _fused_check(op: str, status: int, classes: int = 0) -> None:
@@ -614,53 +618,36 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
     numpy_ref.check_cross_entropy_args("cross_entropy", x, target, weight)
-    ctype, suffix = _CTYPE_AND_SUFFIX[x.dtype]
+    ctype, kernel, *_ = _FUSED[x.dtype]
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     target = np.ascontiguousarray(target, dtype=np.int64)
     rows, classes = x.shape
     loss, row_weight = np.empty((2, rows), dtype=x.dtype)
-    lse = np.empty(rows)  # float64 for both dtypes (see numpy_ref.cross_entropy)
-    status = getattr(lib, "tg_cross_entropy" + suffix)(
-        ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight), rows,
-        classes, int(ignore_index), float(label_smoothing), ffi.from_buffer(ctype, loss, require_writable=True),
-        ffi.from_buffer("double[]", lse, require_writable=True),
-        ffi.from_buffer(ctype, row_weight, require_writable=True))
+    probs = np.empty((rows, classes), dtype=x.dtype)
+    status = kernel(ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
+                    rows, classes, ignore_index, label_smoothing, ffi.from_buffer(ctype, loss, require_writable=True),
+                    ffi.from_buffer(ctype, probs, require_writable=True),
+                    ffi.from_buffer(ctype, row_weight, require_writable=True))
     _fused_check("cross_entropy", status, classes)
-    return loss, lse, row_weight
+    return loss, probs, row_weight
 
 
-def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
-                       ignore_index: int, label_smoothing: float) -> np.ndarray:
+def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, scale: np.ndarray, ignore_index: int,
+                       label_smoothing: float) -> np.ndarray:
     """∂L/∂x of the softmax-cross-entropy in C; same contract as ``numpy_ref.cross_entropy_grad``."""
-    numpy_ref.check_cross_entropy_args("cross_entropy_grad", x, target, weight)
-    rows, classes = x.shape
-    if lse.shape != (rows,) or scale.shape != (rows,):
-        raise ValueError(f"cross_entropy_grad: lse and scale must have shape ({rows},), got {lse.shape} and "
-                         f"{scale.shape}")
-    ctype, suffix = _CTYPE_AND_SUFFIX[x.dtype]
-    x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
-    lse, scale = np.ascontiguousarray(lse, dtype=np.float64), np.ascontiguousarray(scale, dtype=x.dtype)
-    target = np.ascontiguousarray(target, dtype=np.int64)
-    gx = np.empty((rows, classes), dtype=x.dtype)
-    status = getattr(lib, "tg_cross_entropy_grad" + suffix)(
-        ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
-        ffi.from_buffer("double[]", lse), ffi.from_buffer(ctype, scale), rows, classes, int(ignore_index),
-        float(label_smoothing), ffi.from_buffer(ctype, gx, require_writable=True))
+    numpy_ref.check_cross_entropy_args("cross_entropy_grad", p, target, weight)
+    rows, classes = p.shape
+    if scale.shape != (rows,):
+        raise ValueError(f"cross_entropy_grad: scale must have shape ({rows},), got {scale.shape}")
+    ctype, _, kernel, *_ = _FUSED[p.dtype]
+    p, weight = np.ascontiguousarray(p), np.ascontiguousarray(weight)
+    scale, target = np.ascontiguousarray(scale, dtype=p.dtype), np.ascontiguousarray(target, dtype=np.int64)
+    gx = np.empty((rows, classes), dtype=p.dtype)
+    status = kernel(ffi.from_buffer(ctype, p), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
+                    ffi.from_buffer(ctype, scale), rows, classes, ignore_index, label_smoothing,
+                    ffi.from_buffer(ctype, gx, require_writable=True))
     _fused_check("cross_entropy_grad", status, classes)
     return gx
-
-
-def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray, activation: str) -> None:
-    """y = act(x + b) in C; x and y C-contiguous of one float dtype (y may be x), b matching the last dim."""
-    code = _activation_code(op, activation)
-    ctype, suffix = _float_kind(op, x, *(() if bias is None else (bias,)))
-    cols = x.shape[-1] if x.ndim else 1
-    if bias is not None and bias.shape != (cols,):
-        raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
-    status = getattr(lib, "tg_bias_act" + suffix)(
-        ffi.from_buffer(ctype, x), ffi.NULL if bias is None else ffi.from_buffer(ctype, np.ascontiguousarray(bias)),
-        ffi.from_buffer(ctype, y, require_writable=True), x.size // cols if cols else 0, cols, code)
-    _fused_check(op, status)
 
 
 def _c_order(a: np.ndarray) -> np.ndarray:
@@ -668,9 +655,23 @@ def _c_order(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, order="C")
 
 
+def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray, activation: str) -> None:
+    """y = act(x + b) in C; x and y C-contiguous of one float dtype (y may be x), b matching the last dim."""
+    code = _activation_code(op, activation)
+    _float_kind(op, x, *(() if bias is None else (bias,)))  # raises unless float32/float64 alike
+    ctype, _, _, kernel, _ = _FUSED[x.dtype]
+    cols = x.shape[-1] if x.ndim else 1
+    if bias is not None and bias.shape != (cols,):
+        raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
+    status = kernel(
+        ffi.from_buffer(ctype, x), ffi.NULL if bias is None else ffi.from_buffer(ctype, np.ascontiguousarray(bias)),
+        ffi.from_buffer(ctype, y, require_writable=True), x.size // cols if cols else 0, cols, code)
+    _fused_check(op, status)
+
+
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x + b) in one C pass; same contract as ``numpy_ref.bias_act`` (other dtypes: the reference)."""
-    if x.dtype not in _CTYPE_AND_SUFFIX or (bias is not None and bias.dtype != x.dtype):
+    if x.dtype not in _FUSED or (bias is not None and bias.dtype != x.dtype):
         _activation_code("bias_act", activation)
         return numpy_ref.bias_act(x, bias, activation)
     x = _c_order(x)
@@ -682,14 +683,15 @@ def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndar
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``."""
     code = _activation_code("act_grad", activation)
-    ctype, suffix = _float_kind("act_grad", g, y)
+    _float_kind("act_grad", g, y)
+    ctype, *_, kernel = _FUSED[g.dtype]
     if g.shape != y.shape:
         raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
     g, y = _c_order(g), _c_order(y)
     cols = g.shape[-1] if g.ndim else 1
     gx = np.empty_like(g)
     gbias = np.empty(cols, dtype=g.dtype) if bias_grad else None
-    status = getattr(lib, "tg_act_grad" + suffix)(
+    status = kernel(
         ffi.from_buffer(ctype, g), ffi.from_buffer(ctype, y), ffi.from_buffer(ctype, gx, require_writable=True),
         ffi.NULL if gbias is None else ffi.from_buffer(ctype, gbias, require_writable=True),
         g.size // cols if cols else 0, cols, code)
@@ -700,7 +702,7 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x wᵀ + b): one GEMM (wᵀ passed as strides, not copied), then bias and activation
     in one C pass over the fresh output; same contract as ``numpy_ref.linear``."""
-    if x.dtype not in _CTYPE_AND_SUFFIX or w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+    if x.dtype not in _FUSED or w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
         _activation_code("linear", activation)
         return numpy_ref.linear(x, w, bias, activation)
     y = matmul(x, w.T)

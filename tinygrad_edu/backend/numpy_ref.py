@@ -305,41 +305,41 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""Softmax-cross-entropy of logits x (N, C) against class indices t (N,), per row.
 
-    lse_i  = m_i + log Σ_c e^(x_ic − m_i),  m_i = max_c x_ic      (every exponent ≤ 0: stable)
-    loss_i = (1 − ε)·w[t_i]·(lse_i − x_i[t_i]) + (ε/C)·Σ_c w_c·(lse_i − x_ic)
-    with ε = label_smoothing (lse_i − x_ic = −log softmax(x_i)_c). Rows with t_i = ignore_index
-    give 0. Returns (loss, lse, row_weight = w[t_i] or 0): lse is kept for the backward and the
-    row weights sum to the divisor of reduction='mean'. lse is float64 whatever x's dtype: with
-    float32 logits near 1e4, lse − x rounded to float32 would lose three digits of the loss.
+    p_ic   = e^(x_ic − m_i) / Σ_c' e^(x_ic' − m_i),   m_i = max_c x_ic     (every exponent ≤ 0: stable)
+    loss_i = (1 − ε)·w[t_i]·(lse_i − x_i[t_i]) + (ε/C)·Σ_c w_c·(lse_i − x_ic),   lse_i = m_i + log Σ_c e^(x_ic − m_i)
+    with ε = label_smoothing (lse_i − x_ic = −log p_ic). Rows with t_i = ignore_index give 0.
+    Returns (loss, p, row_weight = w[t_i] or 0): the softmax p is what the backward needs, and
+    the row weights sum to the divisor of reduction='mean'. lse is float64 whatever x's dtype:
+    with float32 logits near 1e4, lse − x rounded to float32 would lose three digits of the loss.
     """
     check_cross_entropy_args("cross_entropy", x, target, weight)
     keep, t = _kept_targets("cross_entropy", target, x.shape[1], ignore_index)
     m = np.max(x, axis=1, keepdims=True, initial=-np.inf)
-    lse = m + np.log(np.sum(np.exp(x - m), axis=1, keepdims=True, dtype=np.float64))
-    neg_log_p = lse - x
+    e = np.exp(x - m)
+    total = np.sum(e, axis=1, keepdims=True, dtype=np.float64)
+    neg_log_p = m + np.log(total) - x
     row_weight = np.where(keep, weight[t], 0)
     loss = (1 - label_smoothing) * row_weight * neg_log_p[np.arange(x.shape[0]), t]
     if label_smoothing:
         loss = loss + label_smoothing / x.shape[1] * (neg_log_p * weight).sum(axis=1)
-    return np.where(keep, loss, 0).astype(x.dtype), lse[:, 0], row_weight
+    return np.where(keep, loss, 0).astype(x.dtype), (e / total).astype(x.dtype), row_weight
 
 
-def cross_entropy_grad(x: np.ndarray, target: np.ndarray, weight: np.ndarray, lse: np.ndarray, scale: np.ndarray,
-                       ignore_index: int, label_smoothing: float) -> np.ndarray:
-    r"""∂L/∂x of ``cross_entropy`` given scale_i = ∂L/∂loss_i, with p = e^(x − lse) = softmax(x):
+def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, scale: np.ndarray, ignore_index: int,
+                       label_smoothing: float) -> np.ndarray:
+    r"""∂L/∂x of ``cross_entropy`` from its softmax p, given scale_i = ∂L/∂loss_i:
 
     ∂L/∂x_ic = scale_i·((1 − ε)·w[t_i]·(p_ic − [c = t_i]) + (ε/C)·(W·p_ic − w_c)),  W = Σ_c w_c
     (0 on ignored rows).
     """
-    check_cross_entropy_args("cross_entropy_grad", x, target, weight)
-    keep, t = _kept_targets("cross_entropy_grad", target, x.shape[1], ignore_index)
-    p = np.exp(x - lse[:, None])
-    onehot = np.zeros_like(x)
-    onehot[np.arange(x.shape[0]), t] = 1
+    check_cross_entropy_args("cross_entropy_grad", p, target, weight)
+    keep, t = _kept_targets("cross_entropy_grad", target, p.shape[1], ignore_index)
+    onehot = np.zeros_like(p)
+    onehot[np.arange(p.shape[0]), t] = 1
     grad = (1 - label_smoothing) * weight[t][:, None] * (p - onehot)
     if label_smoothing:
-        grad = grad + label_smoothing / x.shape[1] * (weight.sum() * p - weight)
-    return np.where(keep[:, None], scale[:, None] * grad, 0).astype(x.dtype, copy=False)
+        grad = grad + label_smoothing / p.shape[1] * (weight.sum() * p - weight)
+    return np.where(keep[:, None], scale[:, None] * grad, 0).astype(p.dtype, copy=False)
 
 
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:

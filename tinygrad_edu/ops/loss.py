@@ -86,8 +86,8 @@ class CrossEntropy(Function):
         ctx.target = np.asarray(target)
         ctx.weight = np.ones(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
         ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
-        loss, ctx.lse, ctx.row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index,
-                                                              label_smoothing)
+        loss, ctx.probs, ctx.row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index,
+                                                                label_smoothing)
         ctx.save_for_backward(x)
         if reduction == "none":
             return loss
@@ -104,7 +104,7 @@ class CrossEntropy(Function):
         g = grad_output.data
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = g.reshape(-1) if ctx.reduction == "none" else np.full(x.shape[0], g / ctx.divisor, x.dtype)
-        return backend.cross_entropy_grad(x.data, ctx.target, ctx.weight, ctx.lse, scale, ctx.ignore_index,
+        return backend.cross_entropy_grad(ctx.probs, ctx.target, ctx.weight, scale, ctx.ignore_index,
                                           ctx.label_smoothing)
 
     @staticmethod
