@@ -11,40 +11,20 @@ and ``out`` arrays raise ValueError naming the op and the shapes before C runs.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_kernels_conv import ISA_LEVELS, forced_isa, pytestmark  # noqa: F401 - the skip marker applies here too
 
 import tinygrad_edu as tg
 from tinygrad_edu.backend import numpy_ref as ref
 
-pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
-                                reason="the C extension is not built (python csrc/_build.py)")
-
 if "c" in tg.backend.available():
     from tinygrad_edu.backend import c
-    _BEST_ISA = c.lib.tg_isa_level()
-else:  # pragma: no cover - the module is skipped
-    _BEST_ISA = 0
 
-ISA_NAMES = {0: "portable", 1: "avx2", 2: "avx512"}
-ISA_LEVELS = pytest.mark.parametrize("isa", [level for level in ISA_NAMES if level <= _BEST_ISA],
-                                     ids=lambda level: ISA_NAMES[level])
 # |C − NumPy| ≤ TOL·(1 + |NumPy|): a few units in the last place of each type
 TOL = {np.float32: 1e-6, np.float64: 1e-14}
-
-
-@contextlib.contextmanager
-def forced_isa(level: int) -> Iterator[None]:
-    c.lib.tg_set_isa_level(level)
-    try:
-        yield
-    finally:
-        c.lib.tg_set_isa_level(_BEST_ISA)
 
 
 def _assert_close(actual: np.ndarray, expected: np.ndarray, dtype) -> None:
