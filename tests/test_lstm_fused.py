@@ -193,3 +193,36 @@ def test_nn_lstm_gradgrad_matches_torch():
     torch_params = [t_params[n] for n in names]
     total(torch, theirs, torch_params).backward()
     _assert_all_close([p.grad.data for p in g_params], [p.grad.numpy() for p in torch_params], np.float64)
+
+
+# ---- edge cases and errors --------------------------------------------------------------------
+
+
+def test_nn_lstm_empty_batch_and_single_step(backend):
+    """Batch 0 gives empty outputs and zero weight gradients (as PyTorch); T = 1 matches PyTorch."""
+    ours, theirs = _lstm_pair(np.float64, input_size=3, hidden_size=4)
+    x = tg.tensor(np.zeros((5, 0, 3)), requires_grad=True)
+    out, (h, c) = ours(x)
+    assert out.shape == (5, 0, 4) and h.shape == c.shape == (1, 0, 4)
+    out.sum().backward()
+    assert x.grad.shape == (5, 0, 3) and not ours.weight_hh_l0.grad.data.any()
+    one = np.random.default_rng(6).standard_normal((1, 2, 3))
+    np.testing.assert_allclose(ours(tg.tensor(one))[0].data, theirs(torch.tensor(one))[0].detach().numpy(),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: ops.LSTMCell.apply(tg.zeros(2, 8), tg.zeros(2, 3)), r"lstm_cell: .*gates \(2, 8\) and c_prev \(2, 3\)"),
+    (lambda: ops.LSTMCell.apply(tg.zeros(8), tg.zeros(2)), r"lstm_cell: .*gates \(8,\) and c_prev \(2,\)"),
+    (lambda: ops.LSTMLayer.apply(tg.zeros(2, 3), tg.zeros(2, 4), tg.zeros(2, 4), tg.zeros(16, 3), tg.zeros(16, 4),
+                                 None, None), r"lstm_layer: .*got x \(2, 3\)"),
+    (lambda: ops.LSTMLayer.apply(tg.zeros(0, 2, 3), tg.zeros(2, 4), tg.zeros(2, 4), tg.zeros(16, 3),
+                                 tg.zeros(16, 4), None, None), r"lstm_layer: expected x \(T ≥ 1"),
+    (lambda: ops.LSTMLayer.apply(tg.zeros(5, 2, 3), tg.zeros(2, 4), tg.zeros(2, 4), tg.zeros(16, 2),
+                                 tg.zeros(16, 4), None, None), r"lstm_layer: .*weight_ih \(16, 2\)"),
+    (lambda: ops.LSTMLayer.apply(tg.zeros(5, 2, 3), tg.zeros(3, 4), tg.zeros(2, 4), tg.zeros(16, 3),
+                                 tg.zeros(16, 4), None, None), r"lstm_layer: .*h0 \(3, 4\)"),
+], ids=["cell-hidden", "cell-1d", "layer-2d", "layer-empty-sequence", "layer-weight", "layer-h0"])
+def test_bad_shapes_raise_value_error_naming_the_op(backend, call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

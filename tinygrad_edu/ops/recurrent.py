@@ -120,10 +120,9 @@ class LSTMLayer(Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
         _check_layer_shapes(x.shape, h0.shape, c0.shape, w_ih.shape, w_hh.shape)
-        projected = backend.matmul(x.data.reshape(T * B, -1), w_ih.data.T).reshape(T, B, 4 * H)
+        (T, B, I), H = x.shape, w_hh.shape[1]
+        projected = backend.matmul(x.data.reshape(T * B, I), w_ih.data.T).reshape(T, B, 4 * H)
         bias = None if b_ih is None else b_ih.data + b_hh.data  # added per step, while z is in cache
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
         # Buffers for every step: hs[t] = h_t (hs[0] = h0), likewise cs; acts and tanh_c are
@@ -138,6 +137,7 @@ class LSTMLayer(Function):
                 z += bias
             backend.lstm_cell(z, cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]))
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
+        # y is a view of the saved hs (no copy); like any saved output it must not be changed in place
         return hs[1:], hs[T].copy(), cs[T].copy()
 
     @staticmethod
@@ -158,7 +158,7 @@ class LSTMLayer(Function):
         dz_flat = dz.reshape(T * B, 4 * H)
         needs = ctx.needs_input_grad
         grad_x = _tensor(backend.matmul(dz_flat, w_ih.data).reshape(x.shape)) if needs[0] else None
-        grad_w_ih = _tensor(backend.matmul(dz_flat.T, x.data.reshape(T * B, -1))) if needs[3] else None
+        grad_w_ih = _tensor(backend.matmul(dz_flat.T, x.data.reshape(T * B, x.shape[2]))) if needs[3] else None
         grad_w_hh = _tensor(backend.matmul(dz_flat.T, hs[:T].reshape(T * B, H))) if needs[4] else None
         grad_b = _tensor(dz_flat.sum(0)) if needs[5] or needs[6] else None
         return grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b, grad_b  # b_ih, b_hh: the same
