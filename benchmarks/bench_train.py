@@ -17,8 +17,8 @@ PyTorch (if installed). One thread each (OPENBLAS_NUM_THREADS=1, tg.backend.set_
 torch.set_num_threads(1), set before the imports): the reliable figures on a shared machine.
 The 2-thread table follows, from a child process started with ``--threads 2``.
 
-Peak memory: each (framework, model) pair trains in a fresh child process that imports only
-its own framework and reports ``getrusage(RUSAGE_SELF).ru_maxrss`` after a few steps.
+Peak memory: each (framework, model) pair trains 10 steps in a fresh child process that imports
+only its own framework and reports its peak RSS (VmHWM; ``getrusage`` where /proc is missing).
 
 Run:  python benchmarks/bench_train.py [--threads N] [--rounds R] [--steps S] [--models mlp,lstm]
                                        [--quick] [--no-2-threads] [--no-memory]
@@ -38,9 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median is reported")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per round and contender")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before each round's timing")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--steps", type=int, default=15, help="timed steps per round and contender")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps before each round's timing")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
     parser.add_argument("--quick", action="store_true", help="2 rounds of 5 steps, 1 thread, no memory table")
     parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread table")
@@ -228,13 +228,29 @@ def rss_child(framework_name: str, model: str) -> None:
         _, step = tg_contender(tg, model, None if framework_name == "tg" else "numpy")
     for _ in range(10):
         step()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # Linux reports KiB
+    print(_own_peak_rss_mb())
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's peak RSS in MB: VmHWM where Linux has it, else ru_maxrss.
+
+    (ru_maxrss survives fork and exec: a child started by a 300 MB parent would report
+    at least 300 MB. VmHWM belongs to the address space, which exec replaces.)
+    """
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale / 1024
 
 
 def peak_rss_mb(framework_name: str, model: str) -> float:
     """Peak RSS (MB) of a child process that imports ``framework_name`` and trains ``model``."""
     out = subprocess.run([sys.executable, __file__, "--rss-child", framework_name, model],
-                         check=True, capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+                         capture_output=True, text=True, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    if out.returncode != 0:
+        raise RuntimeError(f"peak-RSS child ({framework_name}, {model}) failed:\n{out.stderr[-2000:]}")
     return float(out.stdout.split()[-1])
 
 

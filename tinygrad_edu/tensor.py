@@ -607,12 +607,7 @@ class Tensor:
         return self if shape == self.shape else ops.SumTo.apply(self, shape=shape)
 
     def __getitem__(self, index: Any) -> Tensor:
-        index = _index_to_numpy(index)
-        try:
-            np.empty(self.shape, dtype=np.bool_)[index]  # validate cheaply, before recording anything
-        except IndexError as err:
-            raise IndexError(f"index: {err} (tensor of shape {self.shape})") from None
-        return ops.GetItem.apply(self, index=index)
+        return ops.GetItem.apply(self, index=_index_to_numpy(index))  # a bad index raises in forward
 
     def gather(self, dim: int, index: TensorLike) -> Tensor:
         """``out[i][j] = self[i][index[i][j]]`` along ``dim`` (torch.gather)."""

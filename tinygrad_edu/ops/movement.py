@@ -121,7 +121,10 @@ class GetItem(Function):
     def forward(ctx, x, *, index):
         ctx.index = index
         ctx.input_shape = x.shape
-        return x.data[index]
+        try:  # (forward runs before anything is recorded, so a bad index leaves no graph behind)
+            return x.data[index]
+        except IndexError as err:
+            raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
 
     @staticmethod
     def backward(ctx, grad_output):
