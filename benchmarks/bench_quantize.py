@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
-from tinygrad_edu import cli, nn, optim  # noqa: E402
+from tinygrad_edu import cli, data, nn, optim  # noqa: E402
 from tinygrad_edu.backend import c as c_backend  # noqa: E402
 from tinygrad_edu.compress import QuantizedConv2d, QuantizedLinear, model_size_bytes, quantize_int8  # noqa: E402
 
@@ -58,16 +58,9 @@ def trained_cnn(epochs: int) -> tuple[nn.Module, dict]:
     tg.manual_seed(0)
     splits = cli.load_splits("digits")
     model = cli.build_model("cnn", (1, 8, 8))
-    optimizer = optim.Adam(model.parameters(), lr=0.01)
-    x, y = splits["train"]
-    rng = np.random.default_rng(0)
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), 64):
-            rows = order[start:start + 64]
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(tg.tensor(x[rows])), tg.tensor(y[rows])).backward()
-            optimizer.step()
+    loader = data.DataLoader(data.TensorDataset(*splits["train"]), batch_size=64, shuffle=True)
+    tg.train.fit(model, loader, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), epochs,
+                 progress=False)
     return model.eval(), splits
 
 

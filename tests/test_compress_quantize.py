@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import cli, nn, optim
+from tinygrad_edu import cli, data, nn, optim
 from tinygrad_edu.compress import (
     QuantizedConv2d,
     QuantizedLinear,
@@ -93,16 +93,9 @@ def trained_cnn():
     tg.manual_seed(0)
     splits = cli.load_splits("digits")
     model = cli.build_model("cnn", (1, 8, 8))
-    optimizer = optim.Adam(model.parameters(), lr=0.01)
-    x, y = splits["train"]
-    rng = np.random.default_rng(0)
-    for _ in range(3):
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), 64):
-            rows = order[start:start + 64]
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(model(tg.tensor(x[rows])), tg.tensor(y[rows])).backward()
-            optimizer.step()
+    loader = data.DataLoader(data.TensorDataset(*splits["train"]), batch_size=64, shuffle=True)
+    tg.train.fit(model, loader, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=0.01), 3,
+                 progress=False)
     return model, splits
 
 

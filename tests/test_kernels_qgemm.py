@@ -11,9 +11,6 @@ bits too, in each of their three layouts (padded grid, im2col, linear).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -26,26 +23,14 @@ pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
                                 reason="the C extension is not built (python csrc/_build.py)")
 
 if "c" in tg.backend.available():
+    from test_kernels_gemm import BEST_ISA, ISAS, c_settings  # ISA levels of this CPU; run a block at one
+
     from tinygrad_edu.backend import c
-    BEST_ISA = c.isa()
-    ISAS = [name for level, name in sorted(c.ISA_NAMES.items()) if level <= c.lib.tg_isa_level()]
 else:  # pragma: no cover - the module is skipped
     BEST_ISA, ISAS = "portable", ["portable"]
 
 # Tile edges: rows 4 (AVX2, portable) and 8 (VNNI), panels of 16 columns, groups of 4 k, 3 panels
 EDGE_SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 97]
-
-
-@contextlib.contextmanager
-def c_settings(isa: str, threads: int = 1) -> Iterator[None]:
-    """Run the block with the C kernels capped at `isa` and using `threads` threads."""
-    c.set_isa(isa)
-    c.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        c.set_isa(BEST_ISA)
-        c.set_num_threads(1)
 
 
 def random_int8(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -93,7 +78,7 @@ def test_reference_qconv2d_is_the_convolution_formula():
 def test_qgemm_c_matches_numpy(isa, m, n, k, seed):
     rng = np.random.default_rng(seed)
     a, b = random_int8(rng, (m, k)), random_int8(rng, (k, n))
-    with c_settings(isa):
+    with c_settings(isa, 1):
         got = c.qgemm(a, b)
     assert got.dtype == np.int32 and got.shape == (m, n)
     np.testing.assert_array_equal(got, ref.qgemm(a, b))
@@ -105,7 +90,7 @@ def test_qgemm_extreme_values_are_exact(isa, a_value, b_value):
     """|Σ| up to 128·128·k: the +128 offset (b + 128 = 0 or 255) and every pair sum stay exact."""
     m, n, k = 9, 35, 1003  # k not a multiple of 4
     a, b = np.full((m, k), a_value, np.int8), np.full((k, n), b_value, np.int8)
-    with c_settings(isa):
+    with c_settings(isa, 1):
         got = c.qgemm(a, b)
     np.testing.assert_array_equal(got, np.full((m, n), a_value * b_value * k, np.int32))
 
@@ -115,14 +100,14 @@ def test_qgemm_longest_k_is_exact(isa):
     k = ref.QGEMM_MAX_K
     a, b = np.full((1, k), -128, np.int8), np.full((k, 2), -128, np.int8)
     b[:, 1] = 127
-    with c_settings(isa):
+    with c_settings(isa, 1):
         np.testing.assert_array_equal(c.qgemm(a, b), [[128 * 128 * k, -128 * 127 * k]])
 
 
 def test_qgemm_two_threads_match_one():
     rng = np.random.default_rng(3)
     a, b = random_int8(rng, (300, 509)), random_int8(rng, (509, 517))  # 78M multiply-adds: above the threshold
-    with c_settings(BEST_ISA, threads=2):
+    with c_settings(BEST_ISA, 2):
         np.testing.assert_array_equal(c.qgemm(a, b), ref.qgemm(a, b))
 
 
@@ -155,7 +140,7 @@ def test_qgemm_bad_arguments_raise_value_error(kernels, a, b, words):
 def test_qgemm_path_follows_the_isa_cap(isa, path):
     if isa not in ISAS:
         pytest.skip(f"this CPU has no {isa}")
-    with c_settings(isa):
+    with c_settings(isa, 1):
         assert c.qgemm_path() == path
 
 
@@ -183,7 +168,7 @@ def test_qconv2d_c_matches_numpy(isa, n, c_in, hw, o, k, stride, padding, dilati
     if h + 2 * padding[0] < dilation[0] * (kh - 1) + 1 or w + 2 * padding[1] < dilation[1] * (kw - 1) + 1:
         return  # the kernel does not fit: covered by the error test
     args = conv_case(np.random.default_rng(seed), n, c_in, h, w, o, k, stride, padding, dilation, with_bias)
-    with c_settings(isa):
+    with c_settings(isa, 1):
         got = c.qconv2d(*args)
     expected = ref.qconv2d(*args)
     assert got.dtype == np.float32 and got.shape == expected.shape
@@ -203,7 +188,7 @@ LAYOUTS = {"grid (stride 1, 8x8)": (5, 16, 8, 8, 32, (3, 3), (1, 1), (1, 1)),
 def test_qconv2d_every_layout_matches_numpy(isa, layout):
     n, c_in, h, w, o, k, stride, padding = LAYOUTS[layout]
     args = conv_case(np.random.default_rng(5), n, c_in, h, w, o, k, stride, padding, (1, 1), True)
-    with c_settings(isa):
+    with c_settings(isa, 1):
         np.testing.assert_array_equal(c.qconv2d(*args), ref.qconv2d(*args))
 
 
@@ -211,7 +196,7 @@ def test_qconv2d_every_layout_matches_numpy(isa, layout):
 def test_qconv2d_two_threads_match_numpy(layout):
     n, c_in, h, w, o, k, stride, padding = LAYOUTS[layout]
     args = conv_case(np.random.default_rng(6), 16 * n, c_in, h, w, o, k, stride, padding, (1, 1), True)
-    with c_settings(BEST_ISA, threads=2):
+    with c_settings(BEST_ISA, 2):
         np.testing.assert_array_equal(c.qconv2d(*args), ref.qconv2d(*args))
 
 
@@ -224,7 +209,7 @@ def test_quantisation_rounds_ties_to_even_and_clips(isa):
     eye = np.eye(values.size, dtype=np.int8).reshape(values.size, values.size, 1, 1)
     ones = np.ones(values.size, np.float32)
     expected = np.clip(np.rint(values), -127, 127)
-    with c_settings(isa):
+    with c_settings(isa, 1):
         got = c.qconv2d(x, 1.0, eye, ones, None, (1, 1), (0, 0), (1, 1))
     np.testing.assert_array_equal(got.ravel(), expected)
     np.testing.assert_array_equal(ref.quantize_activations(values, 1.0), expected.astype(np.int8))
@@ -237,7 +222,7 @@ def test_qlinear_c_matches_numpy(isa):
     w = random_int8(rng, (19, 130))
     scale = rng.uniform(0.001, 0.1, 19).astype(np.float32)
     for bias in (rng.standard_normal(19).astype(np.float32), None):
-        with c_settings(isa):
+        with c_settings(isa, 1):
             got = c.qlinear(x, 2.5, w, scale, bias)
         np.testing.assert_array_equal(got, ref.qlinear(x, 2.5, w, scale, bias))
 
