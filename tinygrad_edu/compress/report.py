@@ -30,7 +30,7 @@ import argparse
 import copy
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from .distill import distill
 from .prune import prune_magnitude, remove_pruning, sparse_size_bytes, sparsity
+from .quantize import QuantizedConv2d, QuantizedLinear, model_size_bytes, quantize_int8
 
 BATCH_SIZE = 32
 TEACHER_LR, FINETUNE_LR, STUDENT_LR = 1e-2, 1e-3, 1e-2
@@ -52,21 +53,6 @@ Row = dict[str, Any]
 COLUMNS = (("method", "method", "{}"), ("accuracy", "test acc", "{:.4f}"), ("sparsity", "sparsity", "{:.0%}"),
            ("size_bytes", "bytes (dense)", "{:,}"), ("sparse_bytes", "bytes (sparse)", "{:,}"),
            ("ms", "ms/forward", "{:.2f}"), ("note", "note", "{}"))
-
-
-def _quantizer() -> tuple[Callable, Callable]:
-    """``quantize_int8`` and ``model_size_bytes`` from the int8 module (built separately)."""
-    try:
-        from .quantize import model_size_bytes, quantize_int8
-    except ImportError as error:
-        raise ImportError("compression_report needs tinygrad_edu.compress.quantize (quantize_int8, "
-                          f"model_size_bytes), which could not be imported: {error}") from error
-    return quantize_int8, model_size_bytes
-
-
-def _int8_layer_types(model: nn.Module) -> tuple[type, ...]:
-    """The classes of the int8 layers ``quantize_int8`` put into ``model``."""
-    return tuple({type(m) for m in model.modules() if "weight_int8" in m._buffers})
 
 
 def _loader(split: tuple[np.ndarray, np.ndarray], batch_size: int, shuffle: bool = False) -> data.DataLoader:
@@ -145,7 +131,6 @@ def compression_report(epochs: int = DEFAULT_EPOCHS, seed: int = 0, finetune_epo
     """
     if epochs < 1 or repeats < 1:
         raise ValueError(f"compression_report: epochs and repeats must be >= 1, got {epochs} and {repeats}")
-    quantize_int8, model_size_bytes = _quantizer()
     finetune_epochs = max(1, epochs // 3) if finetune_epochs is None else finetune_epochs
     splits = cli.load_splits("digits")
     input_shape = tuple(int(s) for s in splits["train"][0].shape[1:])
@@ -172,7 +157,7 @@ def compression_report(epochs: int = DEFAULT_EPOCHS, seed: int = 0, finetune_epo
         rows.append(row)
 
     quantized = quantize_int8(teacher, inplace=False)
-    weighted_layers = (nn.Linear, nn.Conv2d, *_int8_layer_types(quantized))
+    weighted_layers = (nn.Linear, nn.Conv2d, QuantizedLinear, QuantizedConv2d)
     (float_ms, float_layers_ms), (int8_ms, int8_layers_ms) = _median_forward_ms([teacher, quantized], x_timing,
                                                                                 repeats, weighted_layers)
     rows[0].update(ms=float_ms, layers_ms=float_layers_ms)
