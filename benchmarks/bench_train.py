@@ -187,28 +187,34 @@ def first_step_agreement(tg: Any, torch: Any, model: str) -> tuple[float, float,
 # ---- timing -----------------------------------------------------------------------------------
 
 
-def _median_step_ms(step: Callable[[], float], steps: int, warmup: int) -> float:
+def _median_step_ms(step: Callable[[], float], steps: int, warmup: int) -> tuple[float, float]:
+    """Median wall-clock and process-CPU milliseconds per step, after ``warmup`` untimed steps.
+
+    CPU time leaves out the time the process waited for a core, so on a shared machine it
+    is the steadier figure for single-threaded runs (with 2 threads it adds both threads up).
+    """
     for _ in range(warmup):
         step()
-    times = []
+    wall, cpu = [], []
     for _ in range(steps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         step()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(wall)), 1e3 * float(np.median(cpu))
 
 
-def time_model(tg: Any, torch: Any | None, model: str, args: argparse.Namespace) -> dict[str, float]:
-    """Median step time in ms of each contender, over interleaved rounds."""
+def time_model(tg: Any, torch: Any | None, model: str, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    """Per contender: (wall ms, CPU ms) per step, the medians of interleaved rounds' medians."""
     tg_net, tg_step = tg_contender(tg, model)
     contenders = {"tg": tg_step, "tg-numpy": tg_contender(tg, model, "numpy")[1]}
     if torch is not None:
         contenders["torch"] = torch_contender(torch, model, tg_net)[1]
-    rounds: dict[str, list[float]] = {name: [] for name in contenders}
+    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
     for _ in range(args.rounds):
         for name, step in contenders.items():
             rounds[name].append(_median_step_ms(step, args.steps, args.warmup))
-    return {name: float(np.median(ms)) for name, ms in rounds.items()}
+    return {name: tuple(np.median(np.array(ms), axis=0).tolist()) for name, ms in rounds.items()}
 
 
 # ---- peak memory, one fresh process per (framework, model) ----------------------------------
@@ -281,14 +287,14 @@ def main(args: argparse.Namespace) -> None:
                 print(f"# {model}: first-step loss tg {tg_loss:.6f} torch {torch_loss:.6f}; updated weights "
                       f"differ by at most {worst:.1e} of the step")
     print(f"\n| model, {args.threads} thread(s) | tg ms | tg NumPy-backend ms | torch ms | tg / torch | "
-          "NumPy-backend / tg |")
-    print("|---|---|---|---|---|---|")
+          "NumPy-backend / tg | same by CPU time: tg / torch, NumPy-backend / tg |")
+    print("|---|---|---|---|---|---|---|")
     for model in args.models:
         ms = time_model(tg, torch, model, args)
-        vs_torch = f"{ms['tg'] / ms['torch']:.2f}x" if "torch" in ms else "-"
-        torch_ms = f"{ms['torch']:.3f}" if "torch" in ms else "-"
-        print(f"| {model} | {ms['tg']:.3f} | {ms['tg-numpy']:.3f} | {torch_ms} | {vs_torch} | "
-              f"{ms['tg-numpy'] / ms['tg']:.2f}x |", flush=True)
+        (tg_ms, tg_cpu), (np_ms, np_cpu) = ms["tg"], ms["tg-numpy"]
+        torch_ms, torch_cpu = ms.get("torch", (float("nan"), float("nan")))
+        print(f"| {model} | {tg_ms:.3f} | {np_ms:.3f} | {torch_ms:.3f} | {tg_ms / torch_ms:.2f}x | "
+              f"{np_ms / tg_ms:.2f}x | {tg_cpu / torch_cpu:.2f}x, {np_cpu / tg_cpu:.2f}x |", flush=True)
     if args.threads == 1 and not args.no_memory:
         frameworks = ["tg", "tg-numpy"] + (["torch"] if torch is not None else [])
         print("\n| peak RSS MB (fresh process, 10 steps) | " + " | ".join(frameworks) + " |")

@@ -106,8 +106,8 @@ class Function:
         Positional Tensor arguments are the differentiable inputs; keyword arguments are
         configuration (``dim=``, ``keepdim=``) and receive no gradient.
 
-        Every op of a training step passes through here (an MLP step: ~30 times, an
-        unrolled LSTM: ~1,500), so it is written for speed: no context-manager object for
+        Every op of a training step passes through here (~1,500 times per step for an
+        LSTM unrolled into Tensor ops), so it is written for speed: no context-manager object for
         grad mode, one-output ops handled without building tuples, and a call that will
         not be recorded (under ``no_grad``, or in a backward pass without
         ``create_graph``) skips all graph bookkeeping.
