@@ -655,18 +655,27 @@ def _c_order(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, order="C")
 
 
+def _fused_kernels(op: str, activation: str, *arrays: np.ndarray) -> tuple[int, tuple]:
+    """(activation code, the _FUSED entry of the arrays' dtype); ValueError naming op when either is bad."""
+    code, kernels = _ACTIVATION_CODES.get(activation), _FUSED.get(arrays[0].dtype)
+    if code is None:
+        _activation_code(op, activation)  # raises
+    if kernels is None or any(a.dtype != arrays[0].dtype for a in arrays[1:]):
+        _float_kind(op, *arrays)  # raises
+    return code, kernels
+
+
 def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray, activation: str) -> None:
     """y = act(x + b) in C; x and y C-contiguous of one float dtype (y may be x), b matching the last dim."""
-    code = _activation_code(op, activation)
-    _float_kind(op, x, *(() if bias is None else (bias,)))  # raises unless float32/float64 alike
-    ctype, _, _, kernel, _ = _FUSED[x.dtype]
+    code, (ctype, _, _, kernel, _) = _fused_kernels(op, activation, *((x,) if bias is None else (x, bias)))
     cols = x.shape[-1] if x.ndim else 1
     if bias is not None and bias.shape != (cols,):
         raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
     status = kernel(
         ffi.from_buffer(ctype, x), ffi.NULL if bias is None else ffi.from_buffer(ctype, np.ascontiguousarray(bias)),
         ffi.from_buffer(ctype, y, require_writable=True), x.size // cols if cols else 0, cols, code)
-    _fused_check(op, status)
+    if status:
+        _fused_check(op, status)
 
 
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
@@ -682,9 +691,7 @@ def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndar
 
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``."""
-    code = _activation_code("act_grad", activation)
-    _float_kind("act_grad", g, y)
-    ctype, *_, kernel = _FUSED[g.dtype]
+    code, (ctype, *_, kernel) = _fused_kernels("act_grad", activation, g, y)
     if g.shape != y.shape:
         raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
     g, y = _c_order(g), _c_order(y)
@@ -695,7 +702,8 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
         ffi.from_buffer(ctype, g), ffi.from_buffer(ctype, y), ffi.from_buffer(ctype, gx, require_writable=True),
         ffi.NULL if gbias is None else ffi.from_buffer(ctype, gbias, require_writable=True),
         g.size // cols if cols else 0, cols, code)
-    _fused_check("act_grad", status)
+    if status:
+        _fused_check("act_grad", status)
     return gx, gbias
 
 

@@ -8,12 +8,16 @@ The formulas for σ, tanh and ReLU are those of the source documents (FORMULAS.m
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
@@ -89,9 +93,9 @@ class ReLU(Function):
         return relu_grad(grad_output, y)
 
 
-def relu_grad(grad_output, y):
-    """g ⊙ [y > 0]: a Tensor product when a graph is being built (create_graph=True: it must be
-    differentiable in g), else one backend pass on the arrays."""
+def relu_grad(grad_output: Tensor, y: Tensor) -> Tensor | np.ndarray:
+    """g ⊙ [y > 0] for y = ReLU output: a Tensor product when a graph is being built
+    (create_graph=True: it must be differentiable in g), else one backend pass on the arrays."""
     if grad_mode.is_grad_enabled():
         return grad_output * (~(y.data <= 0)).astype(grad_output.dtype)
     return backend.act_grad(grad_output.data, y.data, "relu", False)[0]
