@@ -36,15 +36,16 @@ enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3 };
 #endif
 
 #define DEFINE_LSTM_KERNELS(T, sfx)                                                                       \
-    int tg_lstm_cell##sfx(const T *gates, const T *c_prev, T *h, T *c, T *acts, T *tanh_c, int64_t batch,  \
-                          int64_t hidden)                                                                 \
+    int tg_lstm_cell##sfx(const T *gates, const T *gates_x, const T *bias, const T *c_prev, T *h, T *c,    \
+                          T *acts, T *tanh_c, int64_t batch, int64_t hidden)                              \
     {                                                                                                     \
-        void (*kernel)(const T *, const T *, T *, T *, T *, T *, int64_t, int64_t) = PICK(lstm_cell, sfx); \
+        void (*kernel)(const T *, const T *, const T *, const T *, T *, T *, T *, T *, int64_t, int64_t) =  \
+            PICK(lstm_cell, sfx);                                                                         \
         if (batch < 0 || hidden < 0)                                                                      \
             return TG_LSTM_BAD_SHAPE;                                                                     \
         if (!kernel)                                                                                      \
             return TG_LSTM_BAD_ISA;                                                                       \
-        kernel(gates, c_prev, h, c, acts, tanh_c, batch, hidden);                                        \
+        kernel(gates, gates_x, bias, c_prev, h, c, acts, tanh_c, batch, hidden);                         \
         return 0;                                                                                         \
     }                                                                                                     \
     int tg_lstm_cell_backward##sfx(const T *dh, const T *dc, const T *acts, const T *c_prev, const T *tanh_c, \

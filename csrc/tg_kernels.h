@@ -188,15 +188,17 @@ int tg_act_grad_f64(const double *g, const double *y, double *gx, double *gbias,
 
 /* ==== LSTM cell (lstm.c) ==== */
 /* One LSTM step for `batch` rows. gates (batch × 4·hidden) = the pre-activations z in PyTorch's
- * order i, f, g, o; c_prev, h, c, tanh_c (batch × hidden); acts (batch × 4·hidden); all row-major,
- * contiguous, allocated by the caller:
+ * order i, f, g, o, plus gates_x (same shape) and bias (4·hidden, one row for all) when not NULL;
+ * c_prev, h, c, tanh_c (batch × hidden); acts (batch × 4·hidden); all row-major, contiguous,
+ * allocated by the caller:
+ *   z = gates + gates_x + bias
  *   [i | f | g | o] = acts = [σ(z_i) | σ(z_f) | tanh(z_g) | σ(z_o)]
  *   c = f ⊙ c_prev + i ⊙ g,   tanh_c = tanh(c),   h = o ⊙ tanh_c
  * Returns 0, 1 (negative size) or 3 (TINYGRAD_EDU_ISA holds an unknown name). */
-int tg_lstm_cell_f32(const float *gates, const float *c_prev, float *h, float *c, float *acts, float *tanh_c,
-                     int64_t batch, int64_t hidden);
-int tg_lstm_cell_f64(const double *gates, const double *c_prev, double *h, double *c, double *acts,
-                     double *tanh_c, int64_t batch, int64_t hidden);
+int tg_lstm_cell_f32(const float *gates, const float *gates_x, const float *bias, const float *c_prev, float *h,
+                     float *c, float *acts, float *tanh_c, int64_t batch, int64_t hidden);
+int tg_lstm_cell_f64(const double *gates, const double *gates_x, const double *bias, const double *c_prev,
+                     double *h, double *c, double *acts, double *tanh_c, int64_t batch, int64_t hidden);
 /* Its backward, from dh = ∂L/∂h and dc = ∂L/∂c (batch × hidden) and the forward's acts, c_prev, tanh_c:
  *   δc = dc + dh ⊙ o ⊙ (1 − tanh_c²)
  *   d_gates = ∂L/∂z = [δc ⊙ g ⊙ i(1−i) | δc ⊙ c_prev ⊙ f(1−f) | δc ⊙ i ⊙ (1−g²) | dh ⊙ tanh_c ⊙ o(1−o)]

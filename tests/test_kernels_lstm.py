@@ -27,6 +27,10 @@ if "c" in tg.backend.available():
 TOL = {np.float32: 1e-6, np.float64: 1e-14}
 
 
+def tol_for(dtype) -> float:
+    return TOL[np.dtype(dtype).type]
+
+
 def _assert_close(actual: np.ndarray, expected: np.ndarray, dtype) -> None:
     assert actual.dtype == expected.dtype == dtype and actual.shape == expected.shape
     np.testing.assert_allclose(actual, expected, rtol=TOL[dtype], atol=TOL[dtype])
@@ -44,12 +48,15 @@ def _cell_inputs(rng: np.random.Generator, batch: int, hidden: int, scale: float
 @settings(max_examples=25, deadline=None)
 @given(batch=st.integers(1, 9), hidden=st.sampled_from([1, 2, 3, 5, 7, 8, 16, 17, 31, 33, 64]),
        scale=st.sampled_from([0.01, 1.0, 8.0, 50.0]), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=st.integers(0, 2**16))
-def test_lstm_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, seed):
-    gates, c_prev, dh, dc = _cell_inputs(np.random.default_rng(seed), batch, hidden, scale, dtype)
-    expected = ref.lstm_cell(gates, c_prev)
+       addends=st.sampled_from(["", "x", "b", "xb"]), seed=st.integers(0, 2**16))
+def test_lstm_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, addends, seed):
+    rng = np.random.default_rng(seed)
+    gates, c_prev, dh, dc = _cell_inputs(rng, batch, hidden, scale, dtype)
+    gates_x = rng.standard_normal(gates.shape).astype(dtype) if "x" in addends else None
+    bias = rng.standard_normal(4 * hidden).astype(dtype) if "b" in addends else None
+    expected = ref.lstm_cell(gates, c_prev, gates_x=gates_x, bias=bias)
     with forced_isa(isa):
-        actual = c.lstm_cell(gates, c_prev)
+        actual = c.lstm_cell(gates, c_prev, gates_x=gates_x, bias=bias)
         for a, e in zip(actual, expected):
             _assert_close(a, e, dtype)
         # backward from the reference's saved values, so both see identical inputs
@@ -105,6 +112,9 @@ def test_numpy_reference_is_the_gate_formula(dtype, rng):
 
     h, cell, acts, tanh_c = ref.lstm_cell(gates.astype(dtype), c_prev.astype(dtype))
     h_formula, c_formula = formula(gates, c_prev)
+    half, bias = (0.5 * gates).astype(dtype), np.full(gates.shape[1], 0.25, dtype=dtype)  # gates = 2·half
+    split = ref.lstm_cell(half, c_prev.astype(dtype), gates_x=half - bias, bias=bias)
+    np.testing.assert_allclose(split[0], h, rtol=4 * tol_for(dtype), atol=4 * tol_for(dtype))
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(h, h_formula, rtol=tol, atol=tol)
     np.testing.assert_allclose(cell, c_formula, rtol=tol, atol=tol)
@@ -167,7 +177,14 @@ def test_lstm_cell_non_contiguous_inputs_and_out_buffers(dtype, rng):
      r"lstm_cell_backward: .*dh \(2, 3\)"),
     (lambda: c.lstm_cell_backward(*(np.zeros((2, 2), np.float32),) * 2, np.zeros((2, 8)), *(np.zeros((2, 2)),) * 2),
      r"lstm_cell_backward: .*one dtype"),
-], ids=["int", "mixed", "hidden", "batch", "1-d", "out-shape", "out-dtype", "bw-acts", "bw-dh", "bw-mixed"])
+    (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2)), gates_x=np.zeros((2, 4))),
+     r"lstm_cell: .*gates/gates_x of shape \(B, 4H\).*gates_x \(2, 4\)"),
+    (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2)), bias=np.zeros(4)),
+     r"lstm_cell: expected bias of shape \(8,\)"),
+    (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2)), bias=np.zeros(8, np.float32)),
+     r"lstm_cell: expected bias .*float64"),
+], ids=["int", "mixed", "hidden", "batch", "1-d", "out-shape", "out-dtype", "bw-acts", "bw-dh", "bw-mixed",
+        "gates_x-shape", "bias-shape", "bias-dtype"])
 def test_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -176,6 +193,6 @@ def test_bad_input_raises_value_error(call, message):
 def test_c_rejects_negative_sizes():
     """The C entry points check their sizes themselves too (status 1, nothing written)."""
     buf = c.ffi.new("float[]", 8)
-    assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, -1, 2) == 1
+    assert c.lib.tg_lstm_cell_f32(buf, c.ffi.NULL, c.ffi.NULL, buf, buf, buf, buf, buf, -1, 2) == 1
     assert c.lib.tg_lstm_cell_backward_f64(*(c.ffi.new("double[]", 8),) * 7, 2, -1) == 1
-    assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, 0, 2) == 0  # empty batch: nothing to do
+    assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, buf, buf, 0, 2) == 0  # empty batch: nothing to do

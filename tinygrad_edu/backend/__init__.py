@@ -240,10 +240,10 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
 # ---- LSTM cell (csrc/lstm.c) ----
 
 
-def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
-              out: tuple[np.ndarray, ...] | None = None) -> tuple[np.ndarray, ...]:
-    """One LSTM step -> (h, c, acts, tanh_c); see ``numpy_ref.lstm_cell``."""
-    return _active.lstm_cell(gates, c_prev, out)
+def lstm_cell(gates: np.ndarray, c_prev: np.ndarray, out: tuple[np.ndarray, ...] | None = None,
+              gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """One LSTM step from gates (+ gates_x + bias) -> (h, c, acts, tanh_c); see ``numpy_ref.lstm_cell``."""
+    return _active.lstm_cell(gates, c_prev, out, gates_x, bias)
 
 
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,

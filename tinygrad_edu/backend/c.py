@@ -765,16 +765,24 @@ def _lstm_outputs(op: str, out: tuple[np.ndarray, ...] | None, shapes: tuple[tup
 
 
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
-              out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+              out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+              gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
-    ctype, kernel, _, batch, hidden = _lstm_check("lstm_cell", (gates,), (c_prev,), ("gates", "c_prev"))
+    wide = (gates,) if gates_x is None else (gates, gates_x)
+    names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
+    ctype, kernel, _, batch, hidden = _lstm_check("lstm_cell", wide, (c_prev,), names)
+    buffer = ffi.from_buffer
+    if bias is not None and (bias.shape != (4 * hidden,) or bias.dtype != gates.dtype):
+        raise ValueError(f"lstm_cell: expected bias of shape ({4 * hidden},) and dtype {gates.dtype}, got "
+                         f"{bias.shape} {bias.dtype}")
     narrow = (batch, hidden)
     h, c, acts, tanh_c = _lstm_outputs("lstm_cell", out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
-    buffer = ffi.from_buffer
-    status = kernel(buffer(ctype, np.ascontiguousarray(gates)), buffer(ctype, np.ascontiguousarray(c_prev)),
-                    buffer(ctype, h, require_writable=True), buffer(ctype, c, require_writable=True),
-                    buffer(ctype, acts, require_writable=True), buffer(ctype, tanh_c, require_writable=True),
-                    batch, hidden)
+    status = kernel(buffer(ctype, np.ascontiguousarray(gates)),
+                    ffi.NULL if gates_x is None else buffer(ctype, np.ascontiguousarray(gates_x)),
+                    ffi.NULL if bias is None else buffer(ctype, np.ascontiguousarray(bias)),
+                    buffer(ctype, np.ascontiguousarray(c_prev)), buffer(ctype, h, require_writable=True),
+                    buffer(ctype, c, require_writable=True), buffer(ctype, acts, require_writable=True),
+                    buffer(ctype, tanh_c, require_writable=True), batch, hidden)
     if status:
         _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
     return h, c, acts, tanh_c

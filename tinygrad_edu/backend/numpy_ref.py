@@ -373,11 +373,16 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
-              out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, ...]:
+              out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+              gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     r"""One LSTM step from its gate pre-activations z = x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh.
 
     gates (B, 4H) holds z in PyTorch's order [z_i | z_f | z_g | z_o]; c_prev is (B, H).
+    ``gates_x`` (B, 4H) and ``bias`` (4H,), when given, are added to gates first (the LSTM
+    layer passes h_prev W_hhᵀ, this step's x W_ihᵀ and b_ih + b_hh separately; C sums them
+    inside its one pass):
 
+        z = gates + gates_x + bias
         i = σ(z_i),  f = σ(z_f),  g = tanh(z_g),  o = σ(z_o)
         c = f ⊙ c_prev + i ⊙ g
         h = o ⊙ tanh(c)
@@ -386,6 +391,8 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
     what ``lstm_cell_backward`` needs. ``out``, if given, receives the four results (the LSTM
     layer passes slices of its (T, B, ·) buffers, so nothing is copied afterwards).
     """
+    gates = gates if gates_x is None else gates + gates_x
+    gates = gates if bias is None else gates + bias
     H = c_prev.shape[-1]
     acts = np.empty(gates.shape, dtype=gates.dtype) if out is None else out[2]
     acts[:, : 2 * H] = _sigmoid(gates[:, : 2 * H])  # i, f

@@ -123,19 +123,16 @@ class LSTMLayer(Function):
         _check_layer_shapes(x.shape, h0.shape, c0.shape, w_ih.shape, w_hh.shape)
         (T, B, I), H = x.shape, w_hh.shape[1]
         projected = backend.matmul(x.data.reshape(T * B, I), w_ih.data.T).reshape(T, B, 4 * H)
-        bias = None if b_ih is None else b_ih.data + b_hh.data  # added per step, while z is in cache
+        bias = None if b_ih is None else b_ih.data + b_hh.data
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
         # Buffers for every step: hs[t] = h_t (hs[0] = h0), likewise cs; acts and tanh_c are
         # what the cell's backward needs. The cell writes straight into their slices.
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
         acts, tanh_c = np.empty((T, B, 4 * H), dtype=x.dtype), np.empty((T, B, H), dtype=x.dtype)
         hs[0], cs[0] = h0.data, c0.data
-        for t in range(T):
-            z = backend.matmul(hs[t], w_hh_t)
-            z += projected[t]
-            if bias is not None:
-                z += bias
-            backend.lstm_cell(z, cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]))
+        for t in range(T):  # z_t = h_{t−1} W_hhᵀ + x_t W_ihᵀ + b, summed inside the cell's one pass
+            backend.lstm_cell(backend.matmul(hs[t], w_hh_t), cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]),
+                              gates_x=projected[t], bias=bias)
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
         # y is a view of the saved hs (no copy); like any saved output it must not be changed in place
         return hs[1:], hs[T].copy(), cs[T].copy()
