@@ -11,6 +11,10 @@ bits too, in each of their three layouts (padded grid, im2col, linear).
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -134,6 +138,18 @@ def test_qgemm_bad_arguments_raise_value_error(kernels, a, b, words):
     with pytest.raises(ValueError) as error:
         module.qgemm(a, b)
     assert all(word in str(error.value) for word in words)
+
+
+def test_isa_environment_variable_caps_the_int8_path():
+    """TINYGRAD_EDU_ISA=portable at start-up gives the portable int8 kernel; an unknown value raises."""
+    script = ("import numpy as np; from tinygrad_edu.backend import c; "
+              "a = np.ones((3, 5), np.int8); assert (c.qgemm(a, a.T) == 5).all(); print(c.qgemm_path())")
+    env = {**os.environ, "TINYGRAD_EDU_ISA": "portable"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "portable"
+    env["TINYGRAD_EDU_ISA"] = "avx1024"
+    failed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert failed.returncode != 0 and "TINYGRAD_EDU_ISA must be one of" in failed.stderr
 
 
 @pytest.mark.parametrize("isa,path", [("avx2", "avx2"), ("portable", "portable")])
