@@ -203,5 +203,7 @@ def test_errors_are_clear():
             QuantizedConv2d.from_float(nn.Conv2d(2, 4, 3))(tg.tensor(np.ones((1, 3, 5, 5), np.float32)))
         np.testing.assert_array_equal(layer(tg.tensor(np.zeros((2, 3), np.float32))).numpy(),
                                       np.broadcast_to(layer.bias.numpy(), (2, 2)))  # all-zero input: s_x guarded
+        tiny = layer(tg.tensor(np.full((2, 3), 1e-38, np.float32))).numpy()  # 127 / 1e-38 overflows float32
+        np.testing.assert_array_equal(tiny, np.broadcast_to(layer.bias.numpy(), (2, 2)))
     with pytest.raises(TypeError, match=r"nn\.Module"):
         quantize_int8(np.zeros(3))

@@ -34,6 +34,7 @@ from ..nn.module import Module
 from ..tensor import Tensor
 
 QMAX = 127  # symmetric int8: −127 … 127 (−128 unused, so that −q is always representable)
+_SMALLEST_SCALED = np.float32(QMAX) / np.finfo(np.float32).max  # ≈ 3.7e−37
 
 
 def quantize_per_channel(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,13 +55,14 @@ def dequantize_weights(weight_int8: np.ndarray | Tensor, weight_scale: np.ndarra
 
 
 def activation_scale(x: np.ndarray, layer: str) -> tuple[np.float32, np.float32]:
-    """(s_x, 1/s_x) = (max|x| / 127, 127 / max|x|) in float32; (1, 1) for an all-zero x."""
+    """(s_x, 1/s_x) = (max|x| / 127, 127 / max|x|) in float32; (1, 1) when max|x| ≤ 3.7e−37 (all zeros,
+    or so small that 127 / max|x| overflows: x then quantises to zeros)."""
     if x.size == 0:
         return np.float32(1), np.float32(1)
     largest = np.float32(max(x.max(), -x.min()))  # max |x| without a temporary |x| array
     if not np.isfinite(largest):
         raise ValueError(f"{layer}: cannot quantise an input holding inf or NaN")
-    if largest == 0:
+    if largest <= _SMALLEST_SCALED:  # 127 / max|x| would overflow float32: x quantises to zeros
         return np.float32(1), np.float32(1)
     return largest / np.float32(QMAX), np.float32(QMAX) / largest
 
