@@ -32,7 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
 import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, python_cost_us, rerun_with_two_threads  # noqa: E402
 
 from tinygrad_edu.backend import c as c_backend  # noqa: E402
 from tinygrad_edu.backend import numpy_ref  # noqa: E402
@@ -103,6 +103,32 @@ def pool_steps(N, C, H, W, rng):
     return steps
 
 
+def call_costs_us() -> dict[str, float]:
+    """µs of Python per call of each C conv/pool function: a tiny problem minus its bare C kernel call."""
+    ffi, lib = c_backend.ffi, c_backend.lib
+    x, w, gy = np.ones((1, 1, 2, 2), np.float32), np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 2, 2), np.float32)
+    y, y_pool, indices = np.empty((1, 1, 2, 2), np.float32), np.empty((1, 1, 1, 1), np.float32), np.empty(
+        (1, 1, 1, 1), np.int64)
+    geometry = (1, 1, 2, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1)
+    work = np.empty(lib.tg_conv2d_workspace_f32(1, *geometry), np.float32)
+    px, pw, pgy, py, pwork = (ffi.from_buffer("float[]", a) for a in (x, w, gy, y, work))
+    py_pool, pindices = ffi.from_buffer("float[]", y_pool), ffi.from_buffer("int64_t[]", indices)
+    zero, two = (0, 0), (2, 2)
+    cases = {
+        "conv2d": (lambda: c_backend.conv2d(x, w, ONE, zero, ONE),
+                   lambda: lib.tg_conv2d_f32(px, pw, py, pwork, work.size, *geometry)),
+        "conv2d_grad_input": (lambda: c_backend.conv2d_grad_input(gy, w, (2, 2), ONE, zero, ONE),
+                              lambda: lib.tg_conv2d_grad_input_f32(pgy, pw, py, pwork, work.size, *geometry)),
+        "conv2d_grad_weight": (lambda: c_backend.conv2d_grad_weight(x, gy, (1, 1), ONE, zero, ONE),
+                               lambda: lib.tg_conv2d_grad_weight_f32(px, pgy, pw, pwork, work.size, *geometry)),
+        "max_pool2d": (lambda: c_backend.max_pool2d(x, two, two, zero),
+                       lambda: lib.tg_max_pool2d_f32(px, py_pool, pindices, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1)),
+        "max_pool2d_grad": (lambda: c_backend.max_pool2d_grad(y_pool, indices, x.shape),
+                            lambda: lib.tg_max_pool2d_grad_f32(py_pool, pindices, py, 1, 2, 2, 1, 1)),
+    }
+    return {name: python_cost_us(call, bare) for name, (call, bare) in cases.items()}
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS]
@@ -110,6 +136,9 @@ def main() -> None:
     isa = {0: "portable", 1: "AVX2", 2: "AVX-512"}[c_backend.lib.tg_isa_level()]
     print(f"# {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'absent'}; threads {_args.threads}; C kernels: {isa}")
+    if _args.threads == 1:
+        costs = ", ".join(f"{name} {us:.2f}" for name, us in call_costs_us().items())
+        print(f"# Python cost of one call (µs): {costs}")
     print(f"{'layer (batch 64, f32, fwd+bwd)':34s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "
           f"{'C/NumPy':>8s} {'C/torch':>8s}")
     for name, steps in cases:

@@ -33,7 +33,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, python_cost_us, rerun_with_two_threads  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.backend import c  # noqa: E402
@@ -97,25 +97,19 @@ def operands(m: int, k: int, n: int, layout: str, dtype, rng) -> tuple[np.ndarra
 
 
 def call_overhead_us() -> float:
-    """µs of Python per c.matmul call: a 1×1 product minus the bare C call on the same buffers."""
+    """µs of Python per c.matmul call: a 1×1 product minus the bare C call (tg_matmul_f32) on the same buffers."""
     a = np.ones((1, 1), np.float32)
     out = np.empty((1, 1), np.float32)
-    work, work_len = c._workspace(a.dtype, "float[]", c.lib.tg_gemm_workspace_f32)
-    pa, po = c.ffi.from_buffer("float[]", a), c.ffi.from_buffer("float[]", out, require_writable=True)
+    work, work_len, _ = c._gemm_workspace(a.dtype)
+    pa, po = c.ffi.from_buffer("float[]", a), c.ffi.from_buffer("float[]", out)
 
     def bare() -> None:
-        c.lib.tg_gemm_f32(1, 1, 1, 1, pa, 0, 1, 1, pa, 0, 1, 1, 0.0, po, 1, 1, 1, work, work_len)
+        c.lib.tg_matmul_f32(1, 1, 1, pa, 1, 1, pa, 1, 1, po, work, work_len)
 
-    def best(fn) -> float:
-        runs = []
-        for _ in range(7):
-            start = time.perf_counter()
-            for _ in range(20000):
-                fn()
-            runs.append((time.perf_counter() - start) / 20000)
-        return min(runs)
+    def full() -> None:
+        c.matmul(a, a)
 
-    return (best(lambda: c.matmul(a, a)) - best(bare)) * 1e6
+    return python_cost_us(full, bare)
 
 
 def main() -> None:

@@ -25,14 +25,18 @@ static int isa_cap = ISA_UNSET; /* the cap from the environment or tg_set_isa_le
 
 static int best_isa(void)
 {
+    static int best = ISA_UNSET; /* asked once: every kernel call reads the level */
+    if (best != ISA_UNSET)
+        return best;
+    best = TG_ISA_PORTABLE;
 #if TG_CPU_X86
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        return TG_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return TG_ISA_AVX2;
+        best = TG_ISA_AVX512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        best = TG_ISA_AVX2;
 #endif
-    return TG_ISA_PORTABLE;
+    return best;
 }
 
 static int cap_from_environment(void)

@@ -122,6 +122,20 @@ def test_matmul_block_edges_and_training_shapes_c_matches_numpy(isa, dtype, shap
 
 
 @pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 3, 10, 17, 31])
+def test_matmul_narrow_b_read_in_place_c_matches_numpy(isa, dtype, n, rng):
+    """n below a tile: B's rows are read in place as whole vectors except its last rows (copied), so k
+    from 1 (every row is a last row) to past KC (the copied rows are in the last K block only); with
+    a transposed A the product runs as Cᵀ with a strided C."""
+    for m, k in [(1, 1), (64, 1), (5, 2), (64, 256), (256, 64), (33, 385), (70, 800)]:
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        with c_settings(isa, 1):
+            assert_matmul_close(a, b, c.matmul(a, b))
+            assert_matmul_close(a, b, c.matmul(layout(a, "transposed"), b))
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shapes", [((700, 520), (520, 740)), ((12, 200, 300), (300, 500)),
                                     ((3, 1, 180, 300), (5, 300, 330)), ((2, 700, 450), (2, 450, 500))],
