@@ -668,7 +668,7 @@ def _fused_kernels(op: str, activation: str, *arrays: np.ndarray) -> tuple[int, 
 def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray, activation: str) -> None:
     """y = act(x + b) in C; x and y C-contiguous of one float dtype (y may be x), b matching the last dim."""
     code, (ctype, _, _, kernel, _) = _fused_kernels(op, activation, *((x,) if bias is None else (x, bias)))
-    cols = x.shape[-1] if x.ndim else 1
+    cols = x.size if bias is None else x.shape[-1]  # no bias: one long row, the fastest loop
     if bias is not None and bias.shape != (cols,):
         raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
     status = kernel(
@@ -695,7 +695,7 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
     if g.shape != y.shape:
         raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
     g, y = _c_order(g), _c_order(y)
-    cols = g.shape[-1] if g.ndim else 1
+    cols = g.shape[-1] if bias_grad else g.size  # no bias gradient: one long row, the fastest loop
     gx = np.empty_like(g)
     gbias = np.empty(cols, dtype=g.dtype) if bias_grad else None
     status = kernel(

@@ -352,8 +352,10 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
     """gx = g ⊙ act'(y), and Σ of gx over all but the last dim if ``bias_grad``.
 
     ReLU: act'(y) = 0 where y ≤ 0 (slope 0 at 0), else 1; y = NaN passes g, as PyTorch's threshold_backward.
+    Written as a product with the 0/1 mask (np.where on a random mask is ~15x slower), so an
+    infinite or NaN g where y ≤ 0 gives NaN here, and 0 in C and PyTorch.
     """
-    gx = np.where(y <= 0, 0, g).astype(g.dtype, copy=False) if activation == "relu" else g
+    gx = g * ~(y <= 0) if activation == "relu" else g
     return gx, (gx.reshape(-1, gx.shape[-1]).sum(axis=0) if bias_grad else None)
 
 
