@@ -7,6 +7,10 @@ LSTM 4, GRU 3) stacked in PyTorch's order; all initialised U(−1/√H, 1/√H).
 How the computation is organised (the same in all three): the input projection
 x_t W_ihᵀ + b_ih of *all* time steps is one matrix product (T·B rows at once); only the
 recurrent part h_{t−1} W_hhᵀ remains in the per-step loop, which stays a few lines long.
+RNN and GRU write that loop in Tensor ops (``_step``). LSTM hands each whole layer to one op,
+``ops.LSTMLayer`` (ops/recurrent.py): the same loop on arrays with the gate nonlinearities and
+state update fused into one kernel per step, and backpropagation through time written out in
+its backward, instead of some thirty graph nodes per time step.
 
 Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initial states
 (num_layers, B, H) default to zeros; the result is ``(output, h_n)`` (LSTM:
