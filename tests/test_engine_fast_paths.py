@@ -5,6 +5,7 @@
 * Unrecorded gradient sums (no ``create_graph``) are done on arrays: same values as Tensor adds.
 * ``_binary``'s own broadcast-shape rule agrees with NumPy's and raises ShapeError like before.
 * The freed heap is kept for the next step (backend's mallopt), instead of being faulted in again.
+* Expand's ``broadcast_view`` is exactly ``np.broadcast_to`` (shape, strides, values, read-only).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import engine
+from tinygrad_edu.ops.movement import broadcast_view
 from tinygrad_edu.tensor import ShapeError
 
 
@@ -129,3 +131,21 @@ def test_freed_heap_memory_is_kept_for_the_next_step():
     kept, returned = faults_per_step("67108864"), faults_per_step("0")
     assert returned > 200  # 8 MB handed back to the OS and faulted in again each step
     assert kept < returned / 4
+
+
+@pytest.mark.parametrize(("a_shape", "shape"), [((4,), (3, 4)), ((1,), (2, 3)), ((), (2, 2)), ((3, 1), (2, 3, 5)),
+                                                ((0, 3), (2, 0, 3)), ((2, 1, 4), (2, 5, 4)), ((1, 1), (1, 1))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_broadcast_view_is_np_broadcast_to(a_shape, shape, dtype):
+    a = np.asarray(np.random.default_rng(0).standard_normal(a_shape)).astype(dtype)
+    view, reference = broadcast_view(a, shape), np.broadcast_to(a, shape)
+    assert view.shape == reference.shape and view.dtype == reference.dtype
+    stepped = [k for k, n in enumerate(shape) if n > 1]  # the stride of a size-1 dim is never used
+    assert [view.strides[k] for k in stepped] == [reference.strides[k] for k in stepped]
+    np.testing.assert_array_equal(view, reference)
+    assert not view.flags.writeable and (a.size == 0 or np.shares_memory(view, a))
+
+
+def test_broadcast_view_of_a_transposed_array():
+    a = np.arange(12.0).reshape(4, 3).T  # not C-contiguous: the np.broadcast_to branch
+    np.testing.assert_array_equal(broadcast_view(a, (2, 3, 4)), np.broadcast_to(a, (2, 3, 4)))

@@ -30,11 +30,28 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, x, *, shape):
         ctx.input_shape = x.shape
-        return np.broadcast_to(x.data, shape)
+        return broadcast_view(x.data, tuple(shape))
 
     @staticmethod
     def backward(ctx, grad_output):
         return grad_output.sum_to(ctx.input_shape)
+
+
+def broadcast_view(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``np.broadcast_to(a, shape)``: a read-only view of the same memory that steps with
+    stride 0 along every dim broadcasting adds or stretches, so no element is copied.
+
+    Built with the ndarray constructor for contiguous ``a`` (the common case), because
+    np.broadcast_to spends ~4 µs per call in Python-level checks, more than an Add of
+    small arrays; ``shape`` has already been checked by the caller (Tensor.expand, _binary).
+    """
+    if not a.flags.c_contiguous:
+        return np.broadcast_to(a, shape)
+    lead = len(shape) - a.ndim
+    strides = (0,) * lead + tuple(0 if n != m else step for n, m, step in zip(a.shape, shape[lead:], a.strides))
+    view = np.ndarray(shape, a.dtype, a, 0, strides)
+    view.flags.writeable = False  # as np.broadcast_to: writing would hit one element many times
+    return view
 
 
 class SumTo(Function):
