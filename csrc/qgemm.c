@@ -14,7 +14,8 @@
  *
  * Paths, chosen at run time from tg_isa_level() (cpu.c) and the CPU's features:
  *   AVX-512 level and a CPU with AVX512-VNNI   vpdpbusd on zmm, tiles of 8 rows × 48 columns
- *   AVX2 level (or AVX-512 without VNNI)      the same sums with vpmaddwd: bytes widened to
+ *   AVX2 level and a CPU with AVX-VNNI         vpdpbusd on ymm (VEX), tiles of 6 rows × 16 columns
+ *   AVX2 level otherwise (or AVX-512 without VNNI)  the same sums with vpmaddwd: bytes widened to
  *       int16 (b + 128 zero-extended, a sign-extended) and multiplied in pairs into int32, exact
  *       (vpmaddubsw would saturate its int16 pair sums: 2·255·127 > 32767)
  *   portable                                   GCC vector extensions, plain C arithmetic
@@ -129,6 +130,28 @@ static inline PATH(acc) PATH(zero)(void) { return _mm256_setzero_si256(); }
 static inline void PATH(store)(int32_t *dst, PATH(acc) v) { _mm256_storeu_si256((__m256i *)dst, v); }
 #include "qgemm_tile.inc"
 #pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avxvnni")
+#define PATH(name) name##_avx_vnni
+#define MR 6
+#define NP 1
+#define VPP 2
+typedef __m256i PATH(acc);
+typedef __m256i PATH(bvec);
+typedef __m256i PATH(aword);
+static inline PATH(bvec) PATH(load_b)(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+static inline PATH(aword) PATH(load_a)(const int8_t *p)
+{
+    int32_t word;
+    memcpy(&word, p, 4);
+    return _mm256_set1_epi32(word);
+}
+static inline PATH(acc) PATH(dot)(PATH(acc) acc, PATH(bvec) b, PATH(aword) a) { return _mm256_dpbusd_avx_epi32(acc, b, a); }
+static inline PATH(acc) PATH(zero)(void) { return _mm256_setzero_si256(); }
+static inline void PATH(store)(int32_t *dst, PATH(acc) v) { _mm256_storeu_si256((__m256i *)dst, v); }
+#include "qgemm_tile.inc"
+#pragma GCC pop_options
 #endif
 
 #define PATH(name) name##_portable
@@ -160,6 +183,10 @@ static inline PATH(acc) PATH(zero)(void) { return (PATH(acc)){0}; }
 static inline void PATH(store)(int32_t *dst, PATH(acc) v) { memcpy(dst, &v, sizeof v); }
 #include "qgemm_tile.inc"
 
+static int vnni_allowed = 1; /* tg_qgemm_allow_vnni: tests reach the vpmaddwd path on a VNNI CPU */
+
+void tg_qgemm_allow_vnni(int allow) { vnni_allowed = allow != 0; }
+
 /* The kernel path at the current ISA level, or −1 when TINYGRAD_EDU_ISA holds an unknown name. */
 int tg_qgemm_path(void)
 {
@@ -167,8 +194,11 @@ int tg_qgemm_path(void)
     if (level < TG_ISA_PORTABLE)
         return -1;
 #if TG_QGEMM_X86
-    if (level >= TG_ISA_AVX512 && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
+    if (level >= TG_ISA_AVX512 && vnni_allowed && __builtin_cpu_supports("avx512vnni") &&
+        __builtin_cpu_supports("avx512bw"))
         return TG_QGEMM_AVX512_VNNI;
+    if (level >= TG_ISA_AVX2 && vnni_allowed && __builtin_cpu_supports("avxvnni"))
+        return TG_QGEMM_AVX_VNNI;
     if (level >= TG_ISA_AVX2)
         return TG_QGEMM_AVX2;
 #endif
@@ -181,6 +211,10 @@ static void gemm_panels(int path, const struct qjob *job, const uint8_t *panels,
 #if TG_QGEMM_X86
     if (path == TG_QGEMM_AVX512_VNNI) {
         gemm_panels_vnni512(job, panels, ncols, p_begin, p_end);
+        return;
+    }
+    if (path == TG_QGEMM_AVX_VNNI) {
+        gemm_panels_avx_vnni(job, panels, ncols, p_begin, p_end);
         return;
     }
     if (path == TG_QGEMM_AVX2) {
@@ -483,7 +517,7 @@ static void quantize(int path, const float *x, int64_t len, float inv_scale, uin
         quantize_avx512(x, len, inv_scale, u);
         return;
     }
-    if (path == TG_QGEMM_AVX2) {
+    if (path == TG_QGEMM_AVX2 || path == TG_QGEMM_AVX_VNNI) {
         quantize_avx2(x, len, inv_scale, u);
         return;
     }

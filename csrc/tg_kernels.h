@@ -125,10 +125,12 @@ int tg_avg_pool2d_grad_f64(const double *gy, double *gx, int64_t planes, int64_t
 /* Status codes of tg_qgemm_* / tg_qconv2d_*: 0 success; 1 illegal sizes (or k > 65536, the
  * largest k whose sums are exact in int32); 2 workspace too small; 3 TINYGRAD_EDU_ISA unknown. */
 enum { TG_QGEMM_BAD_SHAPE = 1, TG_QGEMM_SMALL_WORKSPACE = 2, TG_QGEMM_BAD_ISA = 3 };
-/* The int8 kernel the current ISA level runs (AVX-512 level without AVX512-VNNI: the AVX2 one);
- * −1 when TINYGRAD_EDU_ISA holds an unknown name. */
-enum { TG_QGEMM_PORTABLE = 0, TG_QGEMM_AVX2 = 1, TG_QGEMM_AVX512_VNNI = 2 };
+/* The int8 kernel the current ISA level runs: AVX-512 level with AVX512-VNNI, AVX2 level with
+ * AVX-VNNI, else AVX2 (vpmaddwd) or portable; −1 when TINYGRAD_EDU_ISA holds an unknown name. */
+enum { TG_QGEMM_PORTABLE = 0, TG_QGEMM_AVX2 = 1, TG_QGEMM_AVX512_VNNI = 2, TG_QGEMM_AVX_VNNI = 3 };
 int tg_qgemm_path(void);
+/* allow = 0: never use the VNNI instructions (so tests reach the AVX2 kernel on a VNNI CPU); 1: default. */
+void tg_qgemm_allow_vnni(int allow);
 
 /* Bytes of workspace tg_qgemm_s8s8s32 needs (−1: negative sizes). */
 int64_t tg_qgemm_workspace(int64_t m, int64_t n, int64_t k);

@@ -3,17 +3,20 @@
 ``numpy_ref.qgemm`` (a.astype(int32) @ b.astype(int32)) is the definition of correct, and
 the C result must be EQUAL to it (integers: no tolerance), on shapes drawn by hypothesis
 around the kernels' tiles (8 or 4 rows, panels of 16 columns, 4 k per group: 1, primes,
-multiples ± 1, k = 0), on extreme values (−128 and 127 everywhere), at every instruction-set
-level this CPU has (AVX-512 VNNI, AVX2, portable; forced in turn) and with 1 and 2 threads.
+multiples ± 1, k = 0), on extreme values (−128 and 127 everywhere), with every int8 kernel
+this CPU can run (AVX-512 VNNI, AVX-VNNI, AVX2's vpmaddwd, portable; forced in turn with
+``set_isa`` and ``allow_vnni``) and with 1 and 2 threads.
 The int8 convolution and linear layer (float32 in, float32 out) must give the reference's
 bits too, in each of their three layouts (padded grid, im2col, linear).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -32,8 +35,36 @@ if "c" in tg.backend.available():
     from tinygrad_edu.backend import c
 else:  # pragma: no cover - the module is skipped
     BEST_ISA, ISAS = "portable", ["portable"]
+    c_settings = None
 
-# Tile edges: rows 4 (AVX2, portable) and 8 (VNNI), panels of 16 columns, groups of 4 k, 3 panels
+def int8_paths() -> dict[str, tuple[str, bool]]:
+    """Every int8 kernel this CPU can run, by name (avx512-vnni, avx-vnni, avx2, portable): (ISA cap, VNNI allowed)."""
+    paths: dict[str, tuple[str, bool]] = {}
+    for isa in ISAS if "c" in tg.backend.available() else ():
+        for vnni in (True, False):
+            with c_settings(isa, 1):
+                c.allow_vnni(vnni)
+                paths.setdefault(c.qgemm_path(), (isa, vnni))
+                c.allow_vnni(True)
+    return paths
+
+
+PATHS = int8_paths()
+
+
+@contextlib.contextmanager
+def q_settings(path: str, threads: int = 1) -> Iterator[None]:
+    """Run the block on the int8 kernel `path` with `threads` threads."""
+    isa, vnni = PATHS[path]
+    with c_settings(isa, threads):
+        c.allow_vnni(vnni)
+        try:
+            yield
+        finally:
+            c.allow_vnni(True)
+
+
+# Tile edges: rows 4 (AVX2, portable), 6 (AVX-VNNI), 8 (AVX-512 VNNI), panels of 16 columns, groups of 4 k
 EDGE_SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 13, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 97]
 
 
@@ -75,36 +106,36 @@ def test_reference_qconv2d_is_the_convolution_formula():
 # ---- qgemm: C == reference --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=25, deadline=None)
 @given(m=st.sampled_from(EDGE_SIZES), n=st.sampled_from(EDGE_SIZES), k=st.sampled_from([0, *EDGE_SIZES, 150, 257]),
        seed=st.integers(0, 2**31))
-def test_qgemm_c_matches_numpy(isa, m, n, k, seed):
+def test_qgemm_c_matches_numpy(path, m, n, k, seed):
     rng = np.random.default_rng(seed)
     a, b = random_int8(rng, (m, k)), random_int8(rng, (k, n))
-    with c_settings(isa, 1):
+    with q_settings(path):
         got = c.qgemm(a, b)
     assert got.dtype == np.int32 and got.shape == (m, n)
     np.testing.assert_array_equal(got, ref.qgemm(a, b))
 
 
-@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("a_value,b_value", [(-128, -128), (-128, 127), (127, -128), (127, 127)])
-def test_qgemm_extreme_values_are_exact(isa, a_value, b_value):
+def test_qgemm_extreme_values_are_exact(path, a_value, b_value):
     """|Σ| up to 128·128·k: the +128 offset (b + 128 = 0 or 255) and every pair sum stay exact."""
     m, n, k = 9, 35, 1003  # k not a multiple of 4
     a, b = np.full((m, k), a_value, np.int8), np.full((k, n), b_value, np.int8)
-    with c_settings(isa, 1):
+    with q_settings(path):
         got = c.qgemm(a, b)
     np.testing.assert_array_equal(got, np.full((m, n), a_value * b_value * k, np.int32))
 
 
-@pytest.mark.parametrize("isa", ISAS)
-def test_qgemm_longest_k_is_exact(isa):
+@pytest.mark.parametrize("path", PATHS)
+def test_qgemm_longest_k_is_exact(path):
     k = ref.QGEMM_MAX_K
     a, b = np.full((1, k), -128, np.int8), np.full((k, 2), -128, np.int8)
     b[:, 1] = 127
-    with c_settings(isa, 1):
+    with q_settings(path):
         np.testing.assert_array_equal(c.qgemm(a, b), [[128 * 128 * k, -128 * 127 * k]])
 
 
@@ -152,12 +183,16 @@ def test_isa_environment_variable_caps_the_int8_path():
     assert failed.returncode != 0 and "TINYGRAD_EDU_ISA must be one of" in failed.stderr
 
 
-@pytest.mark.parametrize("isa,path", [("avx2", "avx2"), ("portable", "portable")])
-def test_qgemm_path_follows_the_isa_cap(isa, path):
+@pytest.mark.parametrize("isa,vnni,path", [("avx2", False, "avx2"), ("portable", True, "portable")])
+def test_qgemm_path_follows_the_isa_cap(isa, vnni, path):
     if isa not in ISAS:
         pytest.skip(f"this CPU has no {isa}")
     with c_settings(isa, 1):
-        assert c.qgemm_path() == path
+        c.allow_vnni(vnni)
+        try:
+            assert c.qgemm_path() == path
+        finally:
+            c.allow_vnni(True)
 
 
 # ---- int8 convolution and linear layer: C == reference, bit for bit ----------------------
@@ -172,19 +207,19 @@ def conv_case(rng, n, c_in, h, w, o, k, stride, padding, dilation, with_bias):
     return x, inv, weight, scale, bias, stride, padding, dilation
 
 
-@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=25, deadline=None)
 @given(n=st.sampled_from([1, 2, 3, 17]), c_in=st.sampled_from([1, 2, 3, 5, 16]), hw=st.tuples(st.integers(1, 11),
        st.integers(1, 11)), o=st.sampled_from([1, 3, 8, 9, 16, 17, 32]),
        k=st.tuples(st.integers(1, 3), st.integers(1, 3)), stride=st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 3)]),
        padding=st.tuples(st.integers(0, 2), st.integers(0, 2)), dilation=st.sampled_from([(1, 1), (2, 1), (1, 2)]),
        with_bias=st.booleans(), seed=st.integers(0, 2**31))
-def test_qconv2d_c_matches_numpy(isa, n, c_in, hw, o, k, stride, padding, dilation, with_bias, seed):
+def test_qconv2d_c_matches_numpy(path, n, c_in, hw, o, k, stride, padding, dilation, with_bias, seed):
     (h, w), (kh, kw) = hw, k
     if h + 2 * padding[0] < dilation[0] * (kh - 1) + 1 or w + 2 * padding[1] < dilation[1] * (kw - 1) + 1:
         return  # the kernel does not fit: covered by the error test
     args = conv_case(np.random.default_rng(seed), n, c_in, h, w, o, k, stride, padding, dilation, with_bias)
-    with c_settings(isa, 1):
+    with q_settings(path):
         got = c.qconv2d(*args)
     expected = ref.qconv2d(*args)
     assert got.dtype == np.float32 and got.shape == expected.shape
@@ -199,12 +234,12 @@ LAYOUTS = {"grid (stride 1, 8x8)": (5, 16, 8, 8, 32, (3, 3), (1, 1), (1, 1)),
            "linear (1x1 on 1x1)": (37, 200, 1, 1, 10, (1, 1), (1, 1), (0, 0))}
 
 
-@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_qconv2d_every_layout_matches_numpy(isa, layout):
+def test_qconv2d_every_layout_matches_numpy(path, layout):
     n, c_in, h, w, o, k, stride, padding = LAYOUTS[layout]
     args = conv_case(np.random.default_rng(5), n, c_in, h, w, o, k, stride, padding, (1, 1), True)
-    with c_settings(isa, 1):
+    with q_settings(path):
         np.testing.assert_array_equal(c.qconv2d(*args), ref.qconv2d(*args))
 
 
@@ -216,8 +251,8 @@ def test_qconv2d_two_threads_match_numpy(layout):
         np.testing.assert_array_equal(c.qconv2d(*args), ref.qconv2d(*args))
 
 
-@pytest.mark.parametrize("isa", ISAS)
-def test_quantisation_rounds_ties_to_even_and_clips(isa):
+@pytest.mark.parametrize("path", PATHS)
+def test_quantisation_rounds_ties_to_even_and_clips(path):
     """Through an identity 1×1 convolution with scale 1, y is the quantised input itself."""
     values = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 126.5, 127.49, 127.5, 300.0, -300.0, -126.5, 0.0,
                        -0.0, 3.4999998], dtype=np.float32)
@@ -225,20 +260,20 @@ def test_quantisation_rounds_ties_to_even_and_clips(isa):
     eye = np.eye(values.size, dtype=np.int8).reshape(values.size, values.size, 1, 1)
     ones = np.ones(values.size, np.float32)
     expected = np.clip(np.rint(values), -127, 127)
-    with c_settings(isa, 1):
+    with q_settings(path):
         got = c.qconv2d(x, 1.0, eye, ones, None, (1, 1), (0, 0), (1, 1))
     np.testing.assert_array_equal(got.ravel(), expected)
     np.testing.assert_array_equal(ref.quantize_activations(values, 1.0), expected.astype(np.int8))
 
 
-@pytest.mark.parametrize("isa", ISAS)
-def test_qlinear_c_matches_numpy(isa):
+@pytest.mark.parametrize("path", PATHS)
+def test_qlinear_c_matches_numpy(path):
     rng = np.random.default_rng(7)
     x = rng.standard_normal((33, 130)).astype(np.float32)
     w = random_int8(rng, (19, 130))
     scale = rng.uniform(0.001, 0.1, 19).astype(np.float32)
     for bias in (rng.standard_normal(19).astype(np.float32), None):
-        with c_settings(isa, 1):
+        with q_settings(path):
             got = c.qlinear(x, 2.5, w, scale, bias)
         np.testing.assert_array_equal(got, ref.qlinear(x, 2.5, w, scale, bias))
 

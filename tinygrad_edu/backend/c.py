@@ -495,12 +495,20 @@ def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pai
 # buffer per Python thread that grows to the largest call seen (fresh large buffers would cost
 # page faults on every call). qlinear is the 1×1 convolution of (M, K, 1, 1).
 
-QGEMM_PATHS = {lib.TG_QGEMM_PORTABLE: "portable", lib.TG_QGEMM_AVX2: "avx2", lib.TG_QGEMM_AVX512_VNNI: "avx512-vnni"}
+QGEMM_PATHS = {lib.TG_QGEMM_PORTABLE: "portable", lib.TG_QGEMM_AVX2: "avx2", lib.TG_QGEMM_AVX512_VNNI: "avx512-vnni",
+               lib.TG_QGEMM_AVX_VNNI: "avx-vnni"}
 
 
 def qgemm_path() -> str:
-    """The int8 kernel the current ISA level runs: ``"avx512-vnni"``, ``"avx2"`` or ``"portable"``."""
-    return QGEMM_PATHS[lib.tg_qgemm_path()] if _isa_level() >= 0 else "none"
+    """The int8 kernel the current ISA level runs: ``"avx512-vnni"``, ``"avx-vnni"``, ``"avx2"`` or ``"portable"``."""
+    _isa_level()  # raises when TINYGRAD_EDU_ISA is unknown
+    return QGEMM_PATHS[lib.tg_qgemm_path()]
+
+
+def allow_vnni(allow: bool) -> None:
+    """Let the int8 kernels use the VNNI instructions (default) or not: for tests and benchmarks,
+    so that the AVX2 (vpmaddwd) kernel also runs on a CPU with VNNI; ``set_isa`` picks the level."""
+    lib.tg_qgemm_allow_vnni(int(bool(allow)))
 
 
 def _byte_workspace(nbytes: int) -> tuple[object, int]:
