@@ -725,6 +725,8 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
     if bias is not None or activation != "none":
         _bias_act_into("linear", y, bias, y, activation)
     return y
+
+
 # ---- end of fused softmax-cross-entropy and bias+activation ----
 
 

@@ -362,6 +362,8 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x wᵀ + b) for x (…, in), w (out, in), b (out,) or None."""
     return bias_act(np.matmul(x, w.T), bias, activation)
+
+
 # ---- end of fused softmax-cross-entropy and bias+activation ----
 
 
