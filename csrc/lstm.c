@@ -1,4 +1,4 @@
-/* lstm.c: the LSTM cell in C, forward and backward, float32 and float64. One pass over the
+/* lstm.c: the LSTM cell (and the GRU cell) in C, forward and backward, float32 and float64. One pass over the
  * gates replaces the chain of NumPy calls (three σ, two tanh, products and sums, each a separate
  * sweep over memory). The definition of correct is tinygrad_edu/backend/numpy_ref.py
  * (lstm_cell, lstm_cell_backward); tinygrad_edu/ops/recurrent.py uses both.
@@ -61,5 +61,32 @@ enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3 };
         return 0;                                                                                         \
     }
 
+#define DEFINE_GRU_KERNELS(T, sfx)                                                                        \
+    int tg_gru_cell##sfx(const T *gates_x, const T *gates_h, const T *h_prev, T *h, T *acts, int64_t batch,  \
+                         int64_t hidden)                                                                  \
+    {                                                                                                     \
+        void (*kernel)(const T *, const T *, const T *, T *, T *, int64_t, int64_t) = PICK(gru_cell, sfx);  \
+        if (batch < 0 || hidden < 0)                                                                      \
+            return TG_LSTM_BAD_SHAPE;                                                                     \
+        if (!kernel)                                                                                      \
+            return TG_LSTM_BAD_ISA;                                                                       \
+        kernel(gates_x, gates_h, h_prev, h, acts, batch, hidden);                                        \
+        return 0;                                                                                         \
+    }                                                                                                     \
+    int tg_gru_cell_backward##sfx(const T *dh, const T *acts, const T *gates_h, const T *h_prev, T *d_gates_x, \
+                                  T *d_gates_h, T *dh_prev, int64_t batch, int64_t hidden)                \
+    {                                                                                                     \
+        void (*kernel)(const T *, const T *, const T *, const T *, T *, T *, T *, int64_t, int64_t) =        \
+            PICK(gru_cell_backward, sfx);                                                                 \
+        if (batch < 0 || hidden < 0)                                                                      \
+            return TG_LSTM_BAD_SHAPE;                                                                     \
+        if (!kernel)                                                                                      \
+            return TG_LSTM_BAD_ISA;                                                                       \
+        kernel(dh, acts, gates_h, h_prev, d_gates_x, d_gates_h, dh_prev, batch, hidden);                 \
+        return 0;                                                                                         \
+    }
+
 DEFINE_LSTM_KERNELS(float, _f32)
 DEFINE_LSTM_KERNELS(double, _f64)
+DEFINE_GRU_KERNELS(float, _f32)
+DEFINE_GRU_KERNELS(double, _f64)

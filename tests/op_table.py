@@ -380,7 +380,7 @@ OP_TABLE += (
 )  # fmt: skip
 
 # ---- recurrent ops (ops/recurrent.py): the fused LSTM cell and the whole-sequence LSTM layer ----
-from tinygrad_edu.ops.recurrent import lstm_cell_composite  # noqa: E402 - append-only table
+from tinygrad_edu.ops.recurrent import gru_cell_composite, lstm_cell_composite  # noqa: E402 - append-only table
 
 
 def _torch_lstm_layer(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:
@@ -398,6 +398,9 @@ OP_TABLE += (
     OpCase("lstm_layer", lambda *a: ops.LSTMLayer.apply(*a), _torch_lstm_layer, ops=("LSTMLayer", "LSTMCell"),
            family="recurrent", samples=(((3, 2, 4), (2, 5), (2, 5), (20, 4), (20, 5), (20,), (20,)),),
            layouts=("contiguous", "transposed")),
+    OpCase("gru_cell", lambda x, h, p: ops.GRUCell.apply(x, h, p), gru_cell_composite, ops=("GRUCell",),
+           family="recurrent",
+           samples=(((3, 6), (3, 6), (3, 2)), ((1, 3), (1, 3), (1, 1)), ((2, 15), (2, 15), (2, 5)))),
 )  # fmt: skip
 
 # ---- fused dense layer and softmax-cross-entropy (ops/linalg.py Linear, ops/loss.py CrossEntropy) ----

@@ -1,4 +1,4 @@
-"""The C LSTM cell kernels (csrc/lstm.c) against the NumPy reference (backend/numpy_ref.py).
+"""The C LSTM (and GRU) cell kernels (csrc/lstm.c) against the NumPy reference (backend/numpy_ref.py).
 
 ``numpy_ref.lstm_cell`` / ``lstm_cell_backward`` are the definition of correct, and are
 themselves checked here against the gate formulas written out in NumPy. The C kernels must
@@ -63,6 +63,26 @@ def test_lstm_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, addends, se
         acts, tanh_c = expected[2], expected[3]
         for a, e in zip(c.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c),
                         ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c)):
+            _assert_close(a, e, dtype)
+
+
+@ISA_LEVELS
+@settings(max_examples=20, deadline=None)
+@given(batch=st.integers(1, 9), hidden=st.sampled_from([1, 2, 3, 7, 16, 17, 33]),
+       scale=st.sampled_from([0.01, 1.0, 8.0, 50.0]), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_gru_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, seed):
+    rng = np.random.default_rng(seed)
+    gates_x, gates_h = (rng.standard_normal((2, batch, 3 * hidden)) * scale).astype(dtype)
+    gates_x.flat[:2] = [50.0, -50.0][: gates_x.size]
+    h_prev, dh = rng.standard_normal((2, batch, hidden)).astype(dtype)
+    expected = ref.gru_cell(gates_x, gates_h, h_prev)
+    with forced_isa(isa):
+        for a, e in zip(c.gru_cell(gates_x, gates_h, h_prev), expected):
+            _assert_close(a, e, dtype)
+        acts = expected[1]
+        for a, e in zip(c.gru_cell_backward(dh, acts, gates_h, h_prev),
+                        ref.gru_cell_backward(dh, acts, gates_h, h_prev)):
             _assert_close(a, e, dtype)
 
 
@@ -183,8 +203,14 @@ def test_lstm_cell_non_contiguous_inputs_and_out_buffers(dtype, rng):
      r"lstm_cell: expected bias of shape \(8,\)"),
     (lambda: c.lstm_cell(np.zeros((2, 8)), np.zeros((2, 2)), bias=np.zeros(8, np.float32)),
      r"lstm_cell: expected bias .*float64"),
+    (lambda: c.gru_cell(np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 3))),
+     r"gru_cell: expected gates_x/gates_h of shape \(B, 3H\) and h_prev of shape \(B, H\), got gates_x \(2, 6\), "
+     r"gates_h \(2, 6\), h_prev \(2, 3\)"),
+    (lambda: c.gru_cell(np.zeros((2, 6), np.float32), np.zeros((2, 6)), np.zeros((2, 2))), r"gru_cell: .*one dtype"),
+    (lambda: c.gru_cell_backward(np.zeros((2, 2)), np.zeros((2, 6)), np.zeros((2, 5)), np.zeros((2, 2))),
+     r"gru_cell_backward: .*gates_h \(2, 5\)"),
 ], ids=["int", "mixed", "hidden", "batch", "1-d", "out-shape", "out-dtype", "bw-acts", "bw-dh", "bw-mixed",
-        "gates_x-shape", "bias-shape", "bias-dtype"])
+        "gates_x-shape", "bias-shape", "bias-dtype", "gru-shape", "gru-mixed", "gru-bw-shape"])
 def test_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -196,3 +222,5 @@ def test_c_rejects_negative_sizes():
     assert c.lib.tg_lstm_cell_f32(buf, c.ffi.NULL, c.ffi.NULL, buf, buf, buf, buf, buf, -1, 2) == 1
     assert c.lib.tg_lstm_cell_backward_f64(*(c.ffi.new("double[]", 8),) * 7, 2, -1) == 1
     assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, buf, buf, 0, 2) == 0  # empty batch: nothing to do
+    assert c.lib.tg_gru_cell_f32(buf, buf, buf, buf, buf, 2, -1) == 1
+    assert c.lib.tg_gru_cell_backward_f32(buf, buf, buf, buf, buf, buf, buf, -3, 1) == 1

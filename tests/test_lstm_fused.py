@@ -6,7 +6,8 @@
 * ``nn.LSTM`` (built on LSTMLayer) == ``torch.nn.LSTM``: output, (h_n, c_n) and the gradient of
   every parameter, the input and the initial states, float64 tight and float32 loose, one and
   several layers, ``batch_first`` both ways, initial states given or not, bias or not;
-* grad-of-grad (``create_graph=True``) through the cell and through nn.LSTM vs torch.
+* grad-of-grad (``create_graph=True``) through the cell and through nn.LSTM vs torch;
+* ``GRUCell`` (nn.GRU's fused step) == ``gru_cell_composite``, and its grad-of-grad vs torch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import nn, ops
 from tinygrad_edu.autograd import engine
-from tinygrad_edu.ops.recurrent import lstm_cell_composite, lstm_layer_composite
+from tinygrad_edu.ops.recurrent import gru_cell_composite, lstm_cell_composite, lstm_layer_composite
 
 torch = pytest.importorskip("torch")
 
@@ -82,6 +83,16 @@ def test_lstm_layer_saved_output_is_not_shared_with_the_final_states():
     before = y.data.copy()
     h.data[...] = 0
     np.testing.assert_array_equal(y.data, before)
+
+
+@DTYPES
+@pytest.mark.parametrize("batch, hidden", [(1, 1), (3, 5), (4, 17)])
+def test_gru_cell_fused_equals_composite(backend, dtype, batch, hidden):
+    rng = np.random.default_rng(batch * 10 + hidden)
+    inputs = _tensors(rng, [(batch, 3 * hidden), (batch, 3 * hidden), (batch, hidden)], dtype, scale=2.0)
+    fused = _outputs_and_grads(lambda x, h, p: ops.GRUCell.apply(x, h, p), inputs)
+    composite = _outputs_and_grads(gru_cell_composite, inputs)
+    _assert_all_close(fused[0] + fused[1], composite[0] + composite[1], dtype)
 
 
 # ---- nn.LSTM vs torch.nn.LSTM ----------------------------------------------------------------
@@ -171,6 +182,14 @@ def test_lstm_cell_gradgrad_matches_torch(backend):
     arrays = [rng.standard_normal((3, 20)) * 2, rng.standard_normal((3, 5))]
     ours = _second_order(tg, lambda z, c: ops.LSTMCell.apply(z, c), arrays)
     theirs = _second_order(torch, lstm_cell_composite, arrays)
+    _assert_all_close(ours, theirs, np.float64)
+
+
+def test_gru_cell_gradgrad_matches_torch(backend):
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal((3, 12)) * 2, rng.standard_normal((3, 12)), rng.standard_normal((3, 4))]
+    ours = _second_order(tg, lambda x, h, p: ops.GRUCell.apply(x, h, p), arrays)
+    theirs = _second_order(torch, gru_cell_composite, arrays)
     _assert_all_close(ours, theirs, np.float64)
 
 

@@ -252,6 +252,17 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     return _active.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
 
 
+def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One GRU step -> (h, acts); see ``numpy_ref.gru_cell``."""
+    return _active.gru_cell(gates_x, gates_h, h_prev)
+
+
+def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
+                      h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The GRU step backwards -> (∂L/∂gates_x, ∂L/∂gates_h, ∂L/∂h_prev); see ``numpy_ref.gru_cell_backward``."""
+    return _active.gru_cell_backward(dh, acts, gates_h, h_prev)
+
+
 # ---- end of LSTM cell ----
 
 

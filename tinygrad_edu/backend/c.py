@@ -814,6 +814,55 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     return d_gates, dc_prev
 
 
+_GRU_KERNELS = {np.dtype(np.float32): (lib.tg_gru_cell_f32, lib.tg_gru_cell_backward_f32),
+                np.dtype(np.float64): (lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
+
+
+def _gru_check(op: str, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
+               names: tuple[str, ...]) -> tuple[str, int, int]:
+    """(ctype, B, H) after checking one float dtype, (B, 3H) for ``wide`` and (B, H) for ``narrow``."""
+    dtype, arrays = narrow[0].dtype, wide + narrow
+    shape = narrow[0].shape
+    if dtype not in _GRU_KERNELS or any(a.dtype != dtype for a in arrays):
+        raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
+    if len(shape) != 2 or any(a.shape != (shape[0], 3 * shape[1]) for a in wide) or \
+            any(a.shape != shape for a in narrow):
+        got = ", ".join(f"{name} {a.shape}" for name, a in zip(names, arrays))
+        raise ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, 3H) and "
+                         f"{'/'.join(names[len(wide):])} of shape (B, H), got {got}")
+    return _LSTM_KERNELS[dtype][0], shape[0], shape[1]
+
+
+def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
+    ctype, batch, hidden = _gru_check("gru_cell", (gates_x, gates_h), (h_prev,), ("gates_x", "gates_h", "h_prev"))
+    h, acts = np.empty((batch, hidden), dtype=h_prev.dtype), np.empty((batch, 3 * hidden), dtype=h_prev.dtype)
+    buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
+    status = _GRU_KERNELS[h_prev.dtype][0](
+        buffer(ctype, contiguous(gates_x)), buffer(ctype, contiguous(gates_h)), buffer(ctype, contiguous(h_prev)),
+        buffer(ctype, h, require_writable=True), buffer(ctype, acts, require_writable=True), batch, hidden)
+    if status:
+        _raise_on("gru_cell", status, gates_x.shape, h_prev.shape)
+    return h, acts
+
+
+def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
+                      h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
+    ctype, batch, hidden = _gru_check("gru_cell_backward", (acts, gates_h), (dh, h_prev),
+                                      ("acts", "gates_h", "dh", "h_prev"))
+    d_gates_x, d_gates_h = (np.empty((batch, 3 * hidden), dtype=dh.dtype) for _ in range(2))
+    dh_prev = np.empty((batch, hidden), dtype=dh.dtype)
+    buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
+    status = _GRU_KERNELS[dh.dtype][1](
+        buffer(ctype, contiguous(dh)), buffer(ctype, contiguous(acts)), buffer(ctype, contiguous(gates_h)),
+        buffer(ctype, contiguous(h_prev)), buffer(ctype, d_gates_x, require_writable=True),
+        buffer(ctype, d_gates_h, require_writable=True), buffer(ctype, dh_prev, require_writable=True), batch, hidden)
+    if status:
+        _raise_on("gru_cell_backward", status, dh.shape, acts.shape)
+    return d_gates_x, d_gates_h, dh_prev
+
+
 # ---- end of LSTM cell ----
 
 

@@ -209,11 +209,8 @@ class GRU(_RNNBase):
         return b_ih
 
     def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
+        """The equations above as one fused op, ``ops.GRUCell`` (``ops.recurrent.gru_cell_composite``
+        writes them out in Tensor ops)."""
         (h,) = states
-        recurrent = h @ w_hh_t if b_hh is None else h @ w_hh_t + b_hh
-        x_r, x_z, x_n = projected.chunk(3, 1)
-        h_r, h_z, h_n = recurrent.chunk(3, 1)
-        r = (x_r + h_r).sigmoid()
-        z = (x_z + h_z).sigmoid()
-        n = (x_n + r * h_n).tanh()
-        return [(1 - z) * n + z * h]
+        recurrent = h @ w_hh_t if b_hh is None else h @ w_hh_t + b_hh  # W_h· h_{t−1} + b_h·, all three gates
+        return [ops.GRUCell.apply(projected, recurrent, h)]

@@ -12,7 +12,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
                      Cat Stack Unbind Pad
     linalg.py        MatMul Linear
-    recurrent.py     LSTMCell LSTMLayer
+    recurrent.py     LSTMCell LSTMLayer GRUCell
 """
 
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
@@ -53,7 +53,7 @@ from .movement import (
     SumTo,
     Unbind,
 )
-from .recurrent import LSTMCell, LSTMLayer
+from .recurrent import GRUCell, LSTMCell, LSTMLayer
 from .reduce import Amax, Amin, LogSumExp, Mean, Sum, Var
 
 ALL_OPS = (
@@ -65,7 +65,7 @@ ALL_OPS = (
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
-    LSTMCell, LSTMLayer,
+    LSTMCell, LSTMLayer, GRUCell,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

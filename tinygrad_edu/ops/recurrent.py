@@ -1,4 +1,4 @@
-r"""Recurrent ops: LSTMCell (one step) and LSTMLayer (a whole sequence, backpropagation through time).
+r"""Recurrent ops: LSTMCell (one step), LSTMLayer (a whole sequence, backpropagation through time), GRUCell.
 
 Notation as in ``ops/elementwise.py``; here H is the hidden size, B the batch and T the
 sequence length. The gate pre-activations of one step are
@@ -49,8 +49,9 @@ def _differentiate(composite: Any, ctx: Function, inputs: tuple[Any, ...], grad_
 
     with grad_mode.enable_grad():
         outputs = composite(*inputs)
+    outputs = list(outputs) if isinstance(outputs, tuple) else [outputs]
     wanted = [x for x, needed in zip(inputs, ctx.needs_input_grad) if needed]
-    grads = iter(engine.grad(list(outputs), wanted, list(grad_outputs), create_graph=True, allow_unused=True))
+    grads = iter(engine.grad(outputs, wanted, list(grad_outputs), create_graph=True, allow_unused=True))
     return tuple(next(grads) if needed else None for needed in ctx.needs_input_grad)
 
 
@@ -159,6 +160,52 @@ class LSTMLayer(Function):
         grad_w_hh = _tensor(backend.matmul(dz_flat.T, hs[:T].reshape(T * B, H))) if needs[4] else None
         grad_b = _tensor(dz_flat.sum(0)) if needs[5] or needs[6] else None
         return grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b, grad_b  # b_ih, b_hh: the same
+
+
+def gru_cell_composite(gates_x: Any, gates_h: Any, h_prev: Any) -> Any:
+    """The GRU cell in Tensor ops (the reference for ``GRUCell``): returns h."""
+    x_r, x_z, x_n = gates_x.chunk(3, 1)
+    h_r, h_z, h_n = gates_h.chunk(3, 1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h_prev
+
+
+class GRUCell(Function):
+    r"""One GRU step from gates_x = x W_ihᵀ + b_ih and gates_h = h_prev W_hhᵀ + b_hh (B, 3H, order r, z, n)
+    and h_prev (B, H).
+
+    Forward:   r = σ(x_r + h_r),  z = σ(x_z + h_z),  n = tanh(x_n + r ⊙ h_n)
+               h = (1 − z) ⊙ n + z ⊙ h_prev
+    Backward:  with g = ∂L/∂h, δn = g ⊙ (1 − z) ⊙ (1 − n²), δz = g ⊙ (h_prev − n) ⊙ z(1 − z),
+               δr = δn ⊙ h_n ⊙ r(1 − r):
+               ∂L/∂gates_x = [δr | δz | δn]
+               ∂L/∂gates_h = [δr | δz | δn ⊙ r]
+               ∂L/∂h_prev  = g ⊙ z
+    One fused kernel per pass (``backend.gru_cell``, ``backend.gru_cell_backward``); under
+    ``create_graph=True`` backward differentiates ``gru_cell_composite`` instead.
+    """
+
+    formula = ("[dr | dz | dn]", "[dr | dz | dn * r]", "g * z")
+
+    @staticmethod
+    def forward(ctx, gates_x, gates_h, h_prev):
+        if len(h_prev.shape) != 2 or gates_x.shape != gates_h.shape or \
+                gates_x.shape != (h_prev.shape[0], 3 * h_prev.shape[1]):
+            raise ValueError(f"gru_cell: expected gates_x and gates_h (B, 3H) and h_prev (B, H), got gates_x "
+                             f"{gates_x.shape}, gates_h {gates_h.shape} and h_prev {h_prev.shape}")
+        h, acts = backend.gru_cell(gates_x.data, gates_h.data, h_prev.data)
+        ctx.save_for_backward(gates_x, gates_h, h_prev, acts)
+        return h
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        gates_x, gates_h, h_prev, acts = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
+            return _differentiate(gru_cell_composite, ctx, (gates_x, gates_h, h_prev), (grad_output,))
+        grads = backend.gru_cell_backward(grad_output.data, acts.data, gates_h.data, h_prev.data)
+        return tuple(_tensor(g) for g in grads)
 
 
 def _tensor(array: np.ndarray) -> Any:
