@@ -21,8 +21,10 @@
  *   portable                                   GCC vector extensions, plain C arithmetic
  * Every sum is exact for k ≤ TG_QGEMM_MAX_K = 65536: |Σ (b + 128)·a| ≤ 65536·255·128 < 2^31.
  *
- * The convolution (NCHW, float32 in and out) quantises its input x into bytes, im2cols them,
- * packs them into panels and multiplies the int8 weights by them, one block of samples at a time:
+ * The convolution (NCHW, float32 in and out) quantises its input x into zero-padded byte images,
+ * packs the kernel taps into panels straight from them (see struct qconv_plan for the layouts)
+ * and multiplies the int8 weights by them, one block of samples at a time, with the rescale fused
+ * into the tile's store:
  *     u = clip(rint(x · inv_scale), −127, 127) + 128            (the quantised input, as unsigned)
  *     y[n, o, p] = (Σ_k w[o, k] · cols_n[k, p]) · scale[o] + bias[o]
  * A linear layer is the 1×1 convolution of (N, K, 1, 1); there the samples pack straight into panels.
