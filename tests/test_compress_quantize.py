@@ -180,6 +180,8 @@ def test_quantized_conv2d_single_image_and_close_to_float():
     np.testing.assert_allclose(y_q, y, atol=0.05)
     same = QuantizedConv2d.from_float(nn.Conv2d(2, 2, 3, padding="same", dilation=2))
     assert same.padding == (2, 2)
+    with tg.no_grad():  # .double() makes scale and bias float64; the int8 path still computes in float32
+        np.testing.assert_array_equal(qconv.double()(x).numpy(), y_q)
 
 
 def test_errors_are_clear():

@@ -91,8 +91,9 @@ class _QuantizedLayer(Module):
             self.bias.data[...] = bias.data
 
     def _output_scale_and_bias(self, s_x: np.float32) -> tuple[np.ndarray, np.ndarray | None]:
-        """scale[o] = s_x · s_w[o] (float32) and the float32 bias (or None)."""
-        return s_x * self.weight_scale.data, None if self.bias is None else self.bias.data
+        """scale[o] = s_x · s_w[o] (float32) and the float32 bias (or None); float32 even after ``.double()``."""
+        scale = (s_x * self.weight_scale.data).astype(np.float32, copy=False)
+        return scale, None if self.bias is None else self.bias.data.astype(np.float32, copy=False)
 
 
 class QuantizedLinear(_QuantizedLayer):
