@@ -19,7 +19,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import engine
-from tinygrad_edu.ops.movement import broadcast_view
+from tinygrad_edu.ops.movement import broadcast_view, sum_to_array
 from tinygrad_edu.tensor import ShapeError
 
 
@@ -149,3 +149,12 @@ def test_broadcast_view_is_np_broadcast_to(a_shape, shape, dtype):
 def test_broadcast_view_of_a_transposed_array():
     a = np.arange(12.0).reshape(4, 3).T  # not C-contiguous: the np.broadcast_to branch
     np.testing.assert_array_equal(broadcast_view(a, (2, 3, 4)), np.broadcast_to(a, (2, 3, 4)))
+
+
+@pytest.mark.parametrize(("a_shape", "shape"), [((64, 6, 5, 5), (1, 6, 1, 1)), ((2, 3, 4), (4,)), ((2, 3, 4), (3, 1)),
+                                                ((5, 1, 3), (1, 1, 1)), ((3, 4), (3, 4)), ((2, 3), ()), ((0, 3), (3,))])
+def test_sum_to_array_is_the_sum_over_the_broadcast_axes(a_shape, shape):
+    a = np.random.default_rng(1).standard_normal(a_shape)
+    lead = len(a_shape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a_shape[lead + i] != 1)
+    np.testing.assert_allclose(sum_to_array(a, shape), a.sum(axis=axes).reshape(shape), rtol=1e-12, atol=1e-12)

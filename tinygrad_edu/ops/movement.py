@@ -77,8 +77,12 @@ def sum_to_array(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``a`` to ``shape``, undoing a broadcast from ``shape`` to ``a.shape``."""
     lead = a.ndim - len(shape)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
-    out = np.sum(a, axis=tuple(range(lead)) + stretched, keepdims=True)
-    return out.reshape(shape)
+    axes = tuple(range(lead)) + stretched
+    if len(axes) > 1 and axes[0] == 0:
+        # Summing the outermost axis alone adds whole rows (vectorised); NumPy's single call over
+        # scattered axes, e.g. a conv bias gradient's (0, 2, 3), is 2-2.5x slower. Same sum.
+        a = np.sum(a, axis=0, keepdims=True)
+    return np.sum(a, axis=axes, keepdims=True).reshape(shape)
 
 
 # ---- reshaping: Reshape Permute ------------------------------------------------------
