@@ -72,7 +72,15 @@ struct qjob {
     int64_t ls;                 /* columns per sample; 0: one column per sample (the linear layer) */
 };
 
-/* ---- the three kernel paths ------------------------------------------------------------ */
+/* a[0 … 3] as one 32-bit word (vpdpbusd's group of four), whatever p's alignment */
+static inline int32_t four_bytes(const int8_t *p)
+{
+    int32_t word;
+    memcpy(&word, p, 4);
+    return word;
+}
+
+/* ---- the kernel paths ------------------------------------------------------------ */
 
 #if TG_QGEMM_X86
 #pragma GCC push_options
@@ -86,12 +94,7 @@ typedef __m512i PATH(acc);
 typedef __m512i PATH(bvec);
 typedef __m512i PATH(aword);
 static inline PATH(bvec) PATH(load_b)(const uint8_t *p) { return _mm512_loadu_si512(p); }
-static inline PATH(aword) PATH(load_a)(const int8_t *p)
-{
-    int32_t word;
-    memcpy(&word, p, 4);
-    return _mm512_set1_epi32(word);
-}
+static inline PATH(aword) PATH(load_a)(const int8_t *p) { return _mm512_set1_epi32(four_bytes(p)); }
 static inline PATH(acc) PATH(dot)(PATH(acc) acc, PATH(bvec) b, PATH(aword) a) { return _mm512_dpbusd_epi32(acc, b, a); }
 static inline PATH(acc) PATH(zero)(void) { return _mm512_setzero_si512(); }
 static inline void PATH(store)(int32_t *dst, PATH(acc) v) { _mm512_storeu_si512(dst, v); }
@@ -118,9 +121,7 @@ static inline PATH(bvec) PATH(load_b)(const uint8_t *p)
 }
 static inline PATH(aword) PATH(load_a)(const int8_t *p)
 {
-    int32_t word;
-    memcpy(&word, p, 4);
-    __m256i s = _mm256_set1_epi32(word);
+    __m256i s = _mm256_set1_epi32(four_bytes(p));
     return (PATH(aword)){_mm256_srai_epi16(_mm256_slli_epi16(s, 8), 8), _mm256_srai_epi16(s, 8)};
 }
 /* vpmaddwd: b0·a0 + b2·a2 and b1·a1 + b3·a3 per int32 lane, each |…| ≤ 2·255·128: exact */
@@ -143,12 +144,7 @@ typedef __m256i PATH(acc);
 typedef __m256i PATH(bvec);
 typedef __m256i PATH(aword);
 static inline PATH(bvec) PATH(load_b)(const uint8_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
-static inline PATH(aword) PATH(load_a)(const int8_t *p)
-{
-    int32_t word;
-    memcpy(&word, p, 4);
-    return _mm256_set1_epi32(word);
-}
+static inline PATH(aword) PATH(load_a)(const int8_t *p) { return _mm256_set1_epi32(four_bytes(p)); }
 static inline PATH(acc) PATH(dot)(PATH(acc) acc, PATH(bvec) b, PATH(aword) a) { return _mm256_dpbusd_avx_epi32(acc, b, a); }
 static inline PATH(acc) PATH(zero)(void) { return _mm256_setzero_si256(); }
 static inline void PATH(store)(int32_t *dst, PATH(acc) v) { _mm256_storeu_si256((__m256i *)dst, v); }
