@@ -433,23 +433,27 @@ def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
 
 def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     """∂L/∂x of max pooling in C; same contract as ``numpy_ref.max_pool2d_grad``."""
-    kernels, gy = _pool_input("max_pool2d_grad", gy)
+    key = (2, gy.dtype, indices.dtype, gy.shape, indices.shape, input_shape)
+    plan = _cached_plan(key)
+    if plan is None:
+        kernels, _ = _pool_input("max_pool2d_grad", gy)
+        if (not np.issubdtype(indices.dtype, np.integer) or indices.shape != gy.shape or len(input_shape) != 4
+                or tuple(input_shape[:2]) != gy.shape[:2] or min(input_shape[2:]) < 1):
+            raise ValueError(f"max_pool2d_grad: grad_output {gy.shape} and integer indices {indices.shape} "
+                             f"({indices.dtype}) must match the input {tuple(input_shape)} in (N, C)")
+        N, C, H, W = input_shape
+        plan = (kernels[2], kernels[0], (N, C, H, W), (N * C, H, W, gy.shape[2], gy.shape[3]))
+        if indices.dtype == _INDEX_DTYPE:  # other integer types are converted on every call, below
+            _keep_plan(key, plan)
+    kernel, ctype, out_shape, args = plan
+    if not gy.flags.c_contiguous:
+        gy = np.ascontiguousarray(gy)
     if indices.dtype is not _INDEX_DTYPE or not indices.flags.c_contiguous:
-        if not np.issubdtype(indices.dtype, np.integer):
-            indices = gy  # fails the check below with the message naming the dtype
-        else:
-            indices = np.ascontiguousarray(indices, dtype=_INDEX_DTYPE)
-    if (indices.dtype is not _INDEX_DTYPE or indices.shape != gy.shape or len(input_shape) != 4
-            or tuple(input_shape[:2]) != gy.shape[:2] or min(input_shape[2:]) < 1):
-        raise ValueError(f"max_pool2d_grad: grad_output {gy.shape} and integer indices {indices.shape} "
-                         f"({indices.dtype}) must match the input {tuple(input_shape)} in (N, C)")
-    N, C, H, W = input_shape
-    gx = np.empty((N, C, H, W), gy.dtype)
-    ctype = kernels[0]
-    status = kernels[2](_from_buffer(ctype, gy), _from_buffer(_INDEX_CTYPE, indices), _from_buffer(ctype, gx),
-                        N * C, H, W, gy.shape[2], gy.shape[3])
+        indices = np.ascontiguousarray(indices, dtype=_INDEX_DTYPE)
+    gx = np.empty(out_shape, gy.dtype)
+    status = kernel(_from_buffer(ctype, gy), _from_buffer(_INDEX_CTYPE, indices), _from_buffer(ctype, gx), *args)
     if status:
-        _raise_on("max_pool2d_grad (an index outside its input plane?)", status, gy.shape, tuple(input_shape))
+        _raise_on("max_pool2d_grad (an index outside its input plane?)", status, gy.shape, out_shape)
     return gx
 
 
