@@ -1,10 +1,11 @@
-/* lstm.c: the LSTM cell (and the GRU cell) in C, forward and backward, float32 and float64. One pass over the
- * gates replaces the chain of NumPy calls (three σ, two tanh, products and sums, each a separate
- * sweep over memory). The definition of correct is tinygrad_edu/backend/numpy_ref.py
- * (lstm_cell, lstm_cell_backward); tinygrad_edu/ops/recurrent.py uses both.
+/* lstm.c: the LSTM cell (and the GRU cell) in C, forward and backward, float32 and float64. One
+ * pass over the gates replaces the chain of NumPy calls (three σ, two tanh, products and sums,
+ * each a separate sweep over memory). The definition of correct is
+ * tinygrad_edu/backend/numpy_ref.py (lstm_cell, lstm_cell_backward, gru_cell, gru_cell_backward);
+ * tinygrad_edu/ops/recurrent.py uses them.
  *
- * Layout (row-major, contiguous): gates, acts, d_gates (batch × 4·hidden) with the gates in
- * PyTorch's order i, f, g, o; every other array (batch × hidden).
+ * Layout (row-major, contiguous): gates, acts, d_gates (batch × 4·hidden, LSTM; × 3·hidden, GRU)
+ * with the gates in PyTorch's order (i, f, g, o; r, z, n); every other array (batch × hidden).
  *
  * The cell is written once with GCC vector extensions (lstm_cell.inc) and compiled for AVX-512,
  * AVX2+FMA and SSE2 by for_each_isa.inc; tg_isa_level() (cpu.c) picks one at run time.
@@ -35,58 +36,40 @@ enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3 };
 #define PICK(name, sfx) (tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
 #endif
 
-#define DEFINE_LSTM_KERNELS(T, sfx)                                                                       \
-    int tg_lstm_cell##sfx(const T *gates, const T *gates_x, const T *bias, const T *c_prev, T *h, T *c,    \
-                          T *acts, T *tanh_c, int64_t batch, int64_t hidden)                              \
-    {                                                                                                     \
-        void (*kernel)(const T *, const T *, const T *, const T *, T *, T *, T *, T *, int64_t, int64_t) =  \
-            PICK(lstm_cell, sfx);                                                                         \
-        if (batch < 0 || hidden < 0)                                                                      \
-            return TG_LSTM_BAD_SHAPE;                                                                     \
-        if (!kernel)                                                                                      \
-            return TG_LSTM_BAD_ISA;                                                                       \
-        kernel(gates, gates_x, bias, c_prev, h, c, acts, tanh_c, batch, hidden);                         \
-        return 0;                                                                                         \
-    }                                                                                                     \
-    int tg_lstm_cell_backward##sfx(const T *dh, const T *dc, const T *acts, const T *c_prev, const T *tanh_c, \
-                                   T *d_gates, T *dc_prev, int64_t batch, int64_t hidden)                 \
-    {                                                                                                     \
-        void (*kernel)(const T *, const T *, const T *, const T *, const T *, T *, T *, int64_t, int64_t) =  \
-            PICK(lstm_cell_backward, sfx);                                                                \
-        if (batch < 0 || hidden < 0)                                                                      \
-            return TG_LSTM_BAD_SHAPE;                                                                     \
-        if (!kernel)                                                                                      \
-            return TG_LSTM_BAD_ISA;                                                                       \
-        kernel(dh, dc, acts, c_prev, tanh_c, d_gates, dc_prev, batch, hidden);                           \
-        return 0;                                                                                         \
-    }
+/* The body of every entry point: check the sizes, pick the ISA variant, run it on (args…, batch, hidden). */
+#define RUN(name, sfx, ...)                                                                    \
+    do {                                                                                       \
+        __typeof__(&name##_portable##sfx) kernel = PICK(name, sfx);                            \
+        if (batch < 0 || hidden < 0)                                                           \
+            return TG_LSTM_BAD_SHAPE;                                                          \
+        if (!kernel)                                                                           \
+            return TG_LSTM_BAD_ISA;                                                            \
+        kernel(__VA_ARGS__, batch, hidden);                                                    \
+        return 0;                                                                              \
+    } while (0)
 
-#define DEFINE_GRU_KERNELS(T, sfx)                                                                        \
-    int tg_gru_cell##sfx(const T *gates_x, const T *gates_h, const T *h_prev, T *h, T *acts, int64_t batch,  \
-                         int64_t hidden)                                                                  \
-    {                                                                                                     \
-        void (*kernel)(const T *, const T *, const T *, T *, T *, int64_t, int64_t) = PICK(gru_cell, sfx);  \
-        if (batch < 0 || hidden < 0)                                                                      \
-            return TG_LSTM_BAD_SHAPE;                                                                     \
-        if (!kernel)                                                                                      \
-            return TG_LSTM_BAD_ISA;                                                                       \
-        kernel(gates_x, gates_h, h_prev, h, acts, batch, hidden);                                        \
-        return 0;                                                                                         \
-    }                                                                                                     \
+/* The four entry points for element type T (names end in sfx); prototypes in tg_kernels.h. */
+#define DEFINE_CELL_KERNELS(T, sfx)                                                                            \
+    int tg_lstm_cell##sfx(const T *gates, const T *gates_x, const T *bias, const T *c_prev, T *h, T *c,         \
+                          T *acts, T *tanh_c, int64_t batch, int64_t hidden)                                   \
+    {                                                                                                          \
+        RUN(lstm_cell, sfx, gates, gates_x, bias, c_prev, h, c, acts, tanh_c);                                 \
+    }                                                                                                          \
+    int tg_lstm_cell_backward##sfx(const T *dh, const T *dc, const T *acts, const T *c_prev, const T *tanh_c,   \
+                                   T *d_gates, T *dc_prev, int64_t batch, int64_t hidden)                      \
+    {                                                                                                          \
+        RUN(lstm_cell_backward, sfx, dh, dc, acts, c_prev, tanh_c, d_gates, dc_prev);                          \
+    }                                                                                                          \
+    int tg_gru_cell##sfx(const T *gates_x, const T *gates_h, const T *h_prev, T *h, T *acts, int64_t batch,    \
+                         int64_t hidden)                                                                       \
+    {                                                                                                          \
+        RUN(gru_cell, sfx, gates_x, gates_h, h_prev, h, acts);                                                 \
+    }                                                                                                          \
     int tg_gru_cell_backward##sfx(const T *dh, const T *acts, const T *gates_h, const T *h_prev, T *d_gates_x, \
-                                  T *d_gates_h, T *dh_prev, int64_t batch, int64_t hidden)                \
-    {                                                                                                     \
-        void (*kernel)(const T *, const T *, const T *, const T *, T *, T *, T *, int64_t, int64_t) =        \
-            PICK(gru_cell_backward, sfx);                                                                 \
-        if (batch < 0 || hidden < 0)                                                                      \
-            return TG_LSTM_BAD_SHAPE;                                                                     \
-        if (!kernel)                                                                                      \
-            return TG_LSTM_BAD_ISA;                                                                       \
-        kernel(dh, acts, gates_h, h_prev, d_gates_x, d_gates_h, dh_prev, batch, hidden);                 \
-        return 0;                                                                                         \
+                                  T *d_gates_h, T *dh_prev, int64_t batch, int64_t hidden)                     \
+    {                                                                                                          \
+        RUN(gru_cell_backward, sfx, dh, acts, gates_h, h_prev, d_gates_x, d_gates_h, dh_prev);                 \
     }
 
-DEFINE_LSTM_KERNELS(float, _f32)
-DEFINE_LSTM_KERNELS(double, _f64)
-DEFINE_GRU_KERNELS(float, _f32)
-DEFINE_GRU_KERNELS(double, _f64)
+DEFINE_CELL_KERNELS(float, _f32)
+DEFINE_CELL_KERNELS(double, _f64)

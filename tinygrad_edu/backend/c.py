@@ -735,20 +735,24 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
 
 
 # ---- LSTM cell (csrc/lstm.c) ----
-# Shapes: gates/acts/d_gates (B, 4H) in PyTorch's gate order i, f, g, o; everything else (B, H).
-# The LSTM layer calls these once per time step, so the checks are plain comparisons (no
-# generators or dicts): per-call overhead is the cost here, not the arithmetic.
+# Shapes: gates/acts/d_gates (B, G·H) in PyTorch's gate order (LSTM: G = 4, i, f, g, o; GRU: G = 3,
+# r, z, n); everything else (B, H). The recurrent layers call these once per time step, so the
+# checks are plain comparisons: per-call overhead is the cost here, not the arithmetic.
 
+# dtype -> (cffi pointer type, forward kernel, backward kernel)
 _LSTM_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_lstm_cell_f32, lib.tg_lstm_cell_backward_f32),
                  np.dtype(np.float64): ("double[]", lib.tg_lstm_cell_f64, lib.tg_lstm_cell_backward_f64)}
+_GRU_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_gru_cell_f32, lib.tg_gru_cell_backward_f32),
+                np.dtype(np.float64): ("double[]", lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
 
 
-def _lstm_check(op: str, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
+def _cell_check(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
                 names: tuple[str, ...]) -> tuple[str, object, object, int, int]:
-    """(ctype, forward kernel, backward kernel, B, H) after checking one float dtype for all
-    arrays, (B, 4H) for the ``wide`` ones and (B, H) for the ``narrow`` ones (``names`` in that order)."""
-    dtype = narrow[0].dtype
-    kernels = _LSTM_KERNELS.get(dtype)
+    """(ctype, forward kernel, backward kernel, B, H) from ``table`` (_LSTM_KERNELS: G = 4 gates,
+    _GRU_KERNELS: G = 3) after checking one float dtype for all arrays, (B, G·H) for the ``wide``
+    ones and (B, H) for the ``narrow`` ones (``names`` in that order)."""
+    dtype, gates = narrow[0].dtype, 4 if table is _LSTM_KERNELS else 3
+    kernels = table.get(dtype)
     arrays = wide + narrow
     for a in arrays:
         if a.dtype != dtype or kernels is None:
@@ -756,11 +760,11 @@ def _lstm_check(op: str, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray,
     shape = narrow[0].shape
     if len(shape) == 2:
         batch, hidden = shape
-        wide_shape = (batch, 4 * hidden)
+        wide_shape = (batch, gates * hidden)
         if all(a.shape == wide_shape for a in wide) and all(a.shape == shape for a in narrow):
             return (*kernels, batch, hidden)
     got = ", ".join(f"{name} {a.shape}" for name, a in zip(names, arrays))
-    raise ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, 4H) and "
+    raise ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, {gates}H) and "
                      f"{'/'.join(names[len(wide):])} of shape (B, H), got {got}")
 
 
@@ -784,7 +788,7 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
     wide = (gates,) if gates_x is None else (gates, gates_x)
     names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
-    ctype, kernel, _, batch, hidden = _lstm_check("lstm_cell", wide, (c_prev,), names)
+    ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, wide, (c_prev,), names)
     buffer = ffi.from_buffer
     if bias is not None and (bias.shape != (4 * hidden,) or bias.dtype != gates.dtype):
         raise ValueError(f"lstm_cell: expected bias of shape ({4 * hidden},) and dtype {gates.dtype}, got "
@@ -805,8 +809,8 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
                        out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
-    ctype, _, kernel, batch, hidden = _lstm_check("lstm_cell_backward", (acts,), (dh, dc, c_prev, tanh_c),
-                                                  ("acts", "dh", "dc", "c_prev", "tanh_c"))
+    ctype, _, kernel, batch, hidden = _cell_check("lstm_cell_backward", _LSTM_KERNELS, (acts,),
+                                                  (dh, dc, c_prev, tanh_c), ("acts", "dh", "dc", "c_prev", "tanh_c"))
     d_gates, dc_prev = _lstm_outputs("lstm_cell_backward", out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
     buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
     status = kernel(buffer(ctype, contiguous(dh)), buffer(ctype, contiguous(dc)), buffer(ctype, contiguous(acts)),
@@ -818,31 +822,13 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     return d_gates, dc_prev
 
 
-_GRU_KERNELS = {np.dtype(np.float32): (lib.tg_gru_cell_f32, lib.tg_gru_cell_backward_f32),
-                np.dtype(np.float64): (lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
-
-
-def _gru_check(op: str, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
-               names: tuple[str, ...]) -> tuple[str, int, int]:
-    """(ctype, B, H) after checking one float dtype, (B, 3H) for ``wide`` and (B, H) for ``narrow``."""
-    dtype, arrays = narrow[0].dtype, wide + narrow
-    shape = narrow[0].shape
-    if dtype not in _GRU_KERNELS or any(a.dtype != dtype for a in arrays):
-        raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
-    if len(shape) != 2 or any(a.shape != (shape[0], 3 * shape[1]) for a in wide) or \
-            any(a.shape != shape for a in narrow):
-        got = ", ".join(f"{name} {a.shape}" for name, a in zip(names, arrays))
-        raise ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, 3H) and "
-                         f"{'/'.join(names[len(wide):])} of shape (B, H), got {got}")
-    return _LSTM_KERNELS[dtype][0], shape[0], shape[1]
-
-
 def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
-    ctype, batch, hidden = _gru_check("gru_cell", (gates_x, gates_h), (h_prev,), ("gates_x", "gates_h", "h_prev"))
+    ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
+                                                  ("gates_x", "gates_h", "h_prev"))
     h, acts = np.empty((batch, hidden), dtype=h_prev.dtype), np.empty((batch, 3 * hidden), dtype=h_prev.dtype)
     buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
-    status = _GRU_KERNELS[h_prev.dtype][0](
+    status = kernel(
         buffer(ctype, contiguous(gates_x)), buffer(ctype, contiguous(gates_h)), buffer(ctype, contiguous(h_prev)),
         buffer(ctype, h, require_writable=True), buffer(ctype, acts, require_writable=True), batch, hidden)
     if status:
@@ -853,12 +839,12 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tu
 def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
                       h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
-    ctype, batch, hidden = _gru_check("gru_cell_backward", (acts, gates_h), (dh, h_prev),
-                                      ("acts", "gates_h", "dh", "h_prev"))
+    ctype, _, kernel, batch, hidden = _cell_check("gru_cell_backward", _GRU_KERNELS, (acts, gates_h), (dh, h_prev),
+                                                  ("acts", "gates_h", "dh", "h_prev"))
     d_gates_x, d_gates_h = (np.empty((batch, 3 * hidden), dtype=dh.dtype) for _ in range(2))
     dh_prev = np.empty((batch, hidden), dtype=dh.dtype)
     buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
-    status = _GRU_KERNELS[dh.dtype][1](
+    status = kernel(
         buffer(ctype, contiguous(dh)), buffer(ctype, contiguous(acts)), buffer(ctype, contiguous(gates_h)),
         buffer(ctype, contiguous(h_prev)), buffer(ctype, d_gates_x, require_writable=True),
         buffer(ctype, d_gates_h, require_writable=True), buffer(ctype, dh_prev, require_writable=True), batch, hidden)
