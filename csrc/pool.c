@@ -4,23 +4,15 @@
  * avg_pool2d, avg_pool2d_grad). Pooling moves memory and does almost no arithmetic, so the
  * kernels are plain loops over one plane at a time (it stays in L1), except the 2×2 stride-2
  * max-pool of LeNet, which is vectorised with 16-byte vectors (pool_2x2.inc; every x86-64 has
- * SSE2). Large max-pool calls split their planes over threads (threads.c's fork-join runner).
- * The typed bodies live in pool_typed.inc, included once per element type.
+ * SSE2). The typed bodies live in pool_typed.inc, included once per element type.
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "tg_internal.h"
 #include "tg_kernels.h"
 
 enum { TG_POOL_BAD_SHAPE = 1, TG_POOL_BAD_INDEX = 2 };
-
-/* Max pooling splits its planes over tg_get_num_threads() threads from this many input
- * elements on (LeNet's first pooling layer has 301 056): below, creating a thread costs more
- * than the half it saves. Average pooling stays on one thread. */
-#define POOL_PARALLEL_MIN ((int64_t)1 << 18)
 
 /* OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW); nonzero when a size is illegal. */
 static int pool_geometry(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
