@@ -1,12 +1,35 @@
-"""Helpers shared by the benchmark scripts: the machine's name, timers and the 2-thread rerun."""
+"""Helpers shared by the benchmark scripts: arguments, the machine's name, timers and the 2-thread rerun.
+
+Imports nothing heavy: ``bench_arguments`` must run before NumPy is imported.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import platform
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+
+
+def bench_arguments(doc: str, rounds: int,
+                    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """Parse ``--threads``, ``--rounds``, ``--no-2-threads`` (plus the script's own) and pin BLAS threads.
+
+    Call it before importing NumPy: OpenBLAS reads its thread count once, at import.
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
+    parser.add_argument("--rounds", type=int, default=rounds, help="interleaved rounds; the median is reported")
+    parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread tables")
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args()
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    return args
 
 
 def cpu_name() -> str:

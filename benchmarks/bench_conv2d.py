@@ -17,18 +17,11 @@ Run:  python benchmarks/bench_conv2d.py [--threads N] [--rounds R]
 
 from __future__ import annotations
 
-import argparse
-import os
+from _common import bench_arguments
 
-_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-_parser.add_argument("--threads", type=int, default=1,
-                     help="threads for the C conv kernels, NumPy's BLAS and torch (default 1)")
-_parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported")
-_parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread table")
-_args = _parser.parse_args()
-os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the numpy import
-os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
+_args = bench_arguments(__doc__, rounds=7)  # before NumPy is imported
 
+import os  # noqa: E402
 import platform  # noqa: E402
 
 import numpy as np  # noqa: E402

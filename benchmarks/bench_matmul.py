@@ -17,17 +17,11 @@ Run:  python benchmarks/bench_matmul.py [--threads N] [--rounds R] [--no-2-threa
 
 from __future__ import annotations
 
-import argparse
-import os
+from _common import bench_arguments
 
-_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-_parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
-_parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the median is reported")
-_parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread table")
-_args = _parser.parse_args()
-os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the numpy import
-os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
+_args = bench_arguments(__doc__, rounds=5)  # before NumPy is imported
 
+import os  # noqa: E402
 import platform  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # after the thread setting
+from _common import median_seconds
 
 import tinygrad_edu as tg
 from tinygrad_edu import optim
@@ -36,18 +36,6 @@ SHAPES = {
 }
 OPTIMIZERS = {"SGD": ("SGD", {"lr": 0.1}), "SGD momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}),
               "Adam": ("Adam", {"lr": 1e-3})}
-
-
-def median_us(fn, steps: int) -> float:
-    """Median microseconds of `steps` calls after a few warm-up calls."""
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * 1e6
 
 
 def tg_step(model: str, optimizer: str, backend_name: str):
@@ -135,7 +123,8 @@ def main() -> None:
                 contenders["raw"] = raw_c_calls(opt, params)
             if torch is not None:
                 contenders["torch"] = torch_step(torch, model, optimizer)
-            rounds = [{k: median_us(fn, args.steps) for k, fn in contenders.items()} for _ in range(args.rounds)]
+            rounds = [{k: median_seconds(fn, args.steps) * 1e6 for k, fn in contenders.items()}
+                      for _ in range(args.rounds)]
             med = {k: float(np.median([r[k] for r in rounds])) for k in contenders}
             python = (f"{(med['c'] - med['raw']) / len(SHAPES[model]):.1f}" if has_c else "–")
             print(f"| {model} | {optimizer} | {med.get('c', float('nan')):.1f} | {med['numpy']:.1f} | "

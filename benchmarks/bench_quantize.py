@@ -22,19 +22,17 @@ Run:  python benchmarks/bench_quantize.py [--threads N] [--rounds R] [--batch B]
 
 from __future__ import annotations
 
-import argparse
-import os
+from _common import bench_arguments
 
-_parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-_parser.add_argument("--threads", type=int, default=1, help="threads for the C kernels and NumPy's BLAS (default 1)")
-_parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the median is reported")
-_parser.add_argument("--batch", type=int, default=256, help="images per timed forward pass (default 256)")
-_parser.add_argument("--epochs", type=int, default=5, help="training epochs of the CNN (default 5)")
-_parser.add_argument("--no-2-threads", action="store_true", help="skip the 2-thread tables")
-_args = _parser.parse_args()
-os.environ["OPENBLAS_NUM_THREADS"] = str(_args.threads)  # must precede the numpy import
-os.environ.setdefault("OMP_NUM_THREADS", str(_args.threads))
 
+def _quantize_arguments(parser) -> None:
+    parser.add_argument("--batch", type=int, default=256, help="images per timed forward pass (default 256)")
+    parser.add_argument("--epochs", type=int, default=5, help="training epochs of the CNN (default 5)")
+
+
+_args = bench_arguments(__doc__, rounds=7, add_arguments=_quantize_arguments)  # before NumPy is imported
+
+import os  # noqa: E402
 import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
