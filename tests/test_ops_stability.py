@@ -54,6 +54,21 @@ def test_sigmoid_saturates_exactly_as_the_formula_says():
     np.testing.assert_allclose(g.data, [0.0, 0.0, np.exp(-30.0) / (1 + np.exp(-30.0)) ** 2], rtol=1e-12, atol=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_rows_holding_infinities_are_nan_like_torch(op, dtype, recwarn):
+    # (x − max) is inf − inf = nan in a row with +inf, and −inf − (−inf) in an all −inf row:
+    # PyTorch makes such a row all nan, and so must we, without NumPy warnings
+    x = np.array([[np.inf, 1.0, 2.0], [1.0, 2.0, 3.0], [-np.inf, -np.inf, -np.inf], [-np.inf, 0.0, 1.0],
+                  [np.inf, np.inf, -np.inf]], dtype=dtype)
+    ours = getattr(tg.tensor(x), op)(-1).data
+    theirs = getattr(torch.tensor(x), op)(-1).numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    assert ours.dtype == dtype
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_log_softmax_at_1000_equals_the_shifted_formula():
     # log_softmax(x)_i = (x_i − m) − log Σ_j e^(x_j − m), with m = max x: exact at any scale
     x = np.array([1000.0, 998.0, -1000.0])

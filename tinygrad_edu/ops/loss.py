@@ -13,7 +13,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from .reduce import logsumexp_array, normalize_dims
+from .reduce import normalize_dims
 
 
 class Softmax(Function):
@@ -28,8 +28,9 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
-        e = np.exp(x.data - np.max(x.data, axis=ctx.dim, keepdims=True, initial=-np.inf))  # initial: empty x
-        y = e / np.sum(e, axis=ctx.dim, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row holding ±inf: inf − inf = nan, the row is nan (PyTorch too)
+            e = np.exp(x.data - np.max(x.data, axis=ctx.dim, keepdims=True, initial=-np.inf))  # initial: empty x
+            y = e / np.sum(e, axis=ctx.dim, keepdims=True)
         ctx.save_for_backward(y)
         return y
 
@@ -51,7 +52,10 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
-        y = x.data - logsumexp_array(x.data, (ctx.dim,) if x.ndim else ())
+        # a row holding ±inf: inf − inf = nan, the row is nan (PyTorch too); log 0 only for an empty dim
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shifted = x.data - np.max(x.data, axis=ctx.dim, keepdims=True, initial=-np.inf)  # initial: empty x
+            y = shifted - np.log(np.sum(np.exp(shifted), axis=ctx.dim, keepdims=True))
         ctx.save_for_backward(y)
         return y
 
