@@ -101,3 +101,24 @@ def test_fused_op_equals_its_composite_twin_up_to_second_derivatives(name):
         results.append((y.data, g.data, gg.data))
     for what, ours, twin in zip(("value", "gradient", "second derivative"), *results):
         np.testing.assert_allclose(ours, twin, rtol=1e-10, atol=1e-12, err_msg=f"{name}: {what}")
+
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 3e38, 1000.0])
+SPECIAL_OPS = {
+    "div": lambda x, w: x / w,
+    "mul": lambda x, w: x * w,
+    "pow": lambda x, w: x ** w,
+    "exp": lambda x, w: x.exp(),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", SPECIAL_OPS)
+def test_special_values_give_torch_results_without_numpy_warnings(name, dtype, recwarn):
+    # every pair of special values (1/0 = inf, 0/0 = nan, 0·inf = nan, 0⁻¹, overflow): the
+    # value PyTorch gives, and no RuntimeWarning from NumPy (PyTorch prints none either)
+    x, w = (a.astype(dtype) for a in np.meshgrid(SPECIAL, SPECIAL))
+    ours = SPECIAL_OPS[name](tg.tensor(x), tg.tensor(w)).data
+    theirs = SPECIAL_OPS[name](torch.tensor(x), torch.tensor(w)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

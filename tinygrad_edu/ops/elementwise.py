@@ -76,7 +76,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, w):
         ctx.save_for_backward(x, w)
-        return x.data * w.data
+        with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = nan, overflow = inf, as PyTorch: no warning
+            return x.data * w.data
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -99,7 +100,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, w):
         ctx.save_for_backward(x, w)
-        return x.data / w.data
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 1/0 = inf, 0/0 = nan, as PyTorch
+            return x.data / w.data
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -139,7 +141,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        y = np.power(x.data, p.data)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0⁻¹ = inf, (−1)^½ = nan
+            y = np.power(x.data, p.data)
         ctx.save_for_backward(x, p, y)
         return y
 
@@ -170,7 +173,8 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = np.exp(x.data)
+        with np.errstate(over="ignore"):  # e^1000 = inf, as in PyTorch
+            y = np.exp(x.data)
         ctx.save_for_backward(y)
         return y
 
