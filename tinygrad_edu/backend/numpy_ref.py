@@ -315,9 +315,10 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
     check_cross_entropy_args("cross_entropy", x, target, weight)
     keep, t = _kept_targets("cross_entropy", target, x.shape[1], ignore_index)
     m = np.max(x, axis=1, keepdims=True, initial=-np.inf)
-    e = np.exp(x - m)
-    total = np.sum(e, axis=1, keepdims=True, dtype=np.float64)
-    neg_log_p = m + np.log(total) - x
+    with np.errstate(invalid="ignore", divide="ignore"):  # a row holding ±inf is nan, as in C and PyTorch
+        e = np.exp(x - m)
+        total = np.sum(e, axis=1, keepdims=True, dtype=np.float64)
+        neg_log_p = m + np.log(total) - x
     row_weight = np.where(keep, weight[t], 0)
     loss = (1 - label_smoothing) * row_weight * neg_log_p[np.arange(x.shape[0]), t]
     if label_smoothing:
