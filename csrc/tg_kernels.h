@@ -272,3 +272,9 @@ int tg_adagrad_update_f32(float *param, const float *grad, float *state_sum, int
 int tg_adagrad_update_f64(double *param, const double *grad, double *state_sum, int64_t n, double lr, double eps,
                           double weight_decay, int maximize);
 /* ==== end of optimiser updates ==== */
+
+/* ==== elementwise special functions (elementwise.c) ==== */
+/* y[i] = erf x[i] = (2/√π) ∫₀^x[i] e^(−t²) dt for i < n (libm's erf/erff); 1 when n < 0. */
+int tg_erf_f32(const float *x, float *y, int64_t n);
+int tg_erf_f64(const double *x, double *y, int64_t n);
+/* ==== end of elementwise special functions ==== */

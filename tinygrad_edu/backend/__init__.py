@@ -300,3 +300,12 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
     """One Adagrad step on ``param``; see ``numpy_ref.adagrad_update``."""
     _active.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
 # ---- end of optimiser updates ----
+
+
+# ---- elementwise special functions (csrc/elementwise.c) ----
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """erf elementwise, in x's dtype; see ``numpy_ref.erf``."""
+    return _active.erf(x)
+# ---- end of elementwise special functions ----

@@ -953,3 +953,22 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
 
 
 # ---- end of optimiser updates ----
+
+
+# ---- elementwise special functions (csrc/elementwise.c) ----
+
+_ERF = {np.dtype(np.float32): ("float[]", lib.tg_erf_f32), np.dtype(np.float64): ("double[]", lib.tg_erf_f64)}
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """erf elementwise in C (libm's erf/erff); same contract as ``numpy_ref.erf``."""
+    kernel = _ERF.get(x.dtype)
+    if kernel is None:  # float16 and others: the reference computes it
+        return numpy_ref.erf(x)
+    ctype, erf_kernel = kernel
+    if not x.flags.c_contiguous:
+        x = x.copy()  # C order (np.ascontiguousarray would also turn a 0-d array into shape (1,))
+    y = np.empty(x.shape, x.dtype)
+    erf_kernel(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, y, require_writable=True), x.size)
+    return y
+# ---- end of elementwise special functions ----

@@ -15,6 +15,8 @@ for stride (sh, sw), zero padding (ph, pw) and dilation (dh, dw).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 Pair = tuple[int, int]
@@ -609,3 +611,18 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
 
 
 # ---- end of optimiser updates ----
+
+
+# ---- elementwise special functions (csrc/elementwise.c) ----
+
+_math_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """y = erf x = (2/√π) ∫₀ˣ e^(−t²) dt elementwise, in x's dtype.
+
+    NumPy has no erf; Python's math.erf is exact to double precision (one interpreter call
+    per element: slow, but this is the reference).
+    """
+    return np.asarray(_math_erf(x), dtype=x.dtype)
+# ---- end of elementwise special functions ----
