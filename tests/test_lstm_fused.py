@@ -85,6 +85,26 @@ def test_lstm_layer_saved_output_is_not_shared_with_the_final_states():
     np.testing.assert_array_equal(y.data, before)
 
 
+def test_lstm_layer_output_changed_in_place_leaves_backward_intact(backend):
+    """y is not a view of the buffers backward reads: filling it (under no_grad, as a user may)
+    must not change the gradients, as in PyTorch."""
+    rng = np.random.default_rng(4)
+    shapes = [(3, 2, 2), (2, 3), (2, 3), (12, 2), (12, 3), (12,), (12,)]
+    values = [t.data for t in _tensors(rng, shapes, np.float64)]
+
+    def grads(fill_output: bool) -> list[np.ndarray]:
+        inputs = [tg.tensor(v.copy(), requires_grad=True) for v in values]
+        y, h, c = ops.LSTMLayer.apply(*inputs)
+        if fill_output:
+            with tg.no_grad():
+                y.fill_(0.0)
+        (h.sum() + c.sum()).backward()
+        return [t.grad.data for t in inputs]
+
+    for changed, untouched in zip(grads(True), grads(False)):
+        np.testing.assert_array_equal(changed, untouched)
+
+
 @DTYPES
 @pytest.mark.parametrize("batch, hidden", [(1, 1), (3, 5), (4, 17)])
 def test_gru_cell_fused_equals_composite(backend, dtype, batch, hidden):

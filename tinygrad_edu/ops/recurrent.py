@@ -135,8 +135,10 @@ class LSTMLayer(Function):
             backend.lstm_cell(backend.matmul(hs[t], w_hh_t), cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]),
                               gates_x=projected[t], bias=bias)
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
-        # y is a view of the saved hs (no copy); like any saved output it must not be changed in place
-        return hs[1:], hs[T].copy(), cs[T].copy()
+        # Every output is a copy: backward reads hs, so a view handed out would let a change to y
+        # (say, in place under no_grad) silently alter the gradients. Copying costs one pass over
+        # T·B·H values, little next to the 2T matrix products above.
+        return hs[1:].copy(), hs[T].copy(), cs[T].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h, grad_c):
