@@ -193,6 +193,22 @@ def test_relu_keeps_integer_dtypes(backend):
     assert y.dtype == np.int32 and y.numpy().tolist() == [0, 0, 2]
 
 
+def test_relu_and_linear_relu_keep_float16_and_match_torch(backend):
+    """float16 has no C kernel: forward and backward both take the NumPy reference (no error), as before fusion."""
+    x = np.array([[-2.0, -0.0, 0.5], [1.5, -1.0, 3.0]], dtype=np.float16)
+    w = np.array([[0.5, -1.0, 2.0], [1.0, 0.25, -0.5]], dtype=np.float16)
+    xg, wg = tg.tensor(x, requires_grad=True), tg.tensor(w, requires_grad=True)
+    y = F.linear(xg, wg).relu() + xg.relu().sum(1, keepdim=True)
+    y.sum().backward()
+    xt, wt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(w).requires_grad_()
+    yt = torch.relu(torch.nn.functional.linear(xt, wt)) + torch.relu(xt).sum(1, keepdim=True)
+    yt.sum().backward()
+    assert y.dtype == xg.grad.dtype == wg.grad.dtype == np.float16
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=2e-3)
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=2e-3)
+    np.testing.assert_allclose(wg.grad.numpy(), wt.grad.numpy(), rtol=2e-3)
+
+
 def test_empty_batch_matches_torch(backend):
     """No rows: Linear gives (0, out) with zero weight gradients; mean cross-entropy is nan, sum 0."""
     x = tg.zeros(0, 4, requires_grad=True)

@@ -702,7 +702,11 @@ def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndar
 
 
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``."""
+    """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``
+    (a dtype without a kernel, e.g. float16, runs the reference, as in ``bias_act``)."""
+    if g.dtype == y.dtype and g.dtype not in _FUSED:
+        _activation_code("act_grad", activation)
+        return numpy_ref.act_grad(g, y, activation, bias_grad)
     code, (ctype, *_, kernel) = _fused_kernels("act_grad", activation, g, y)
     if g.shape != y.shape:
         raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
