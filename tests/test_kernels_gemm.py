@@ -7,9 +7,9 @@ agree within the rounding-error bound of a length-k dot product,
 
 on shapes drawn by hypothesis around the kernels' block and tile sizes (1, primes, MR/NR
 multiples ± 1, KC, MC, NC, the 8 KiB K blocks (2048 / 1024 elements) of
-the dot-product path, k = 0 and empty dimensions), with transposed, Fortran-order and
-sliced inputs, batched and broadcast, float32 and float64, at every instruction-set level
-this CPU has (forced in turn) and with 1 and 2 threads.
+the dot-product path, k around 32 (the small-k path), k = 0 and empty dimensions), with
+transposed, Fortran-order and sliced inputs, batched and broadcast, float32 and float64, at
+every instruction-set level this CPU has (forced in turn) and with 1 and 2 threads.
 """
 
 from __future__ import annotations
@@ -133,6 +133,45 @@ def test_matmul_narrow_b_read_in_place_c_matches_numpy(isa, dtype, n, rng):
         with c_settings(isa, 1):
             assert_matmul_close(a, b, c.matmul(a, b))
             assert_matmul_close(a, b, c.matmul(layout(a, "transposed"), b))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k", [1, 2, 31, 32, 33])
+def test_matmul_small_k_c_matches_numpy(isa, dtype, k, rng):
+    """k ≤ 32 with more than 128 rows and more than two tiles of columns (conv2 ∂cols, 150×16 · 16×6400):
+    the unpacked row-sweep path (gemm_small_k), up to and past its switch-over at k = 32, n on and off
+    a whole tile (NR = 32 … 4) and a vector, A stored transposed or strided, and B strided (packed
+    elsewhere, so another path: the results must agree whichever path runs)."""
+    with c_settings(isa, 1):
+        for m, n in [(129, 65), (150, 640), (200, 131), (131, 97)]:
+            a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+            for how_a, how_b in [("c", "c"), ("transposed", "c"), ("sliced", "c"), ("c", "sliced"),
+                                 ("c", "transposed")]:
+                assert_matmul_close(a, b, c.matmul(layout(a, how_a), layout(b, how_b)))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_small_k_beta_and_strided_c_match_numpy(isa, dtype, rng):
+    """C = A·B + β·C on the small-k path, into a row-major C and into a transposed C (rsc = 1)."""
+    ctype = "float[]" if dtype == np.float32 else "double[]"
+    kernel, workspace = ((c.lib.tg_gemm_f32, c.lib.tg_gemm_workspace_f32) if dtype == np.float32
+                         else (c.lib.tg_gemm_f64, c.lib.tg_gemm_workspace_f64))
+    m, k, n = 150, 16, 70
+    a_t, b = rng.standard_normal((k, m)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    work = np.empty(workspace(1), dtype)
+    ptr = c.ffi.from_buffer
+    for transposed_c in (False, True):
+        out = rng.standard_normal((n, m) if transposed_c else (m, n)).astype(dtype)
+        start = (out.T if transposed_c else out).copy()
+        rsc, csc = (1, m) if transposed_c else (n, 1)
+        with c_settings(isa, 1):
+            assert kernel(1, m, n, k, ptr(ctype, a_t), 0, 1, m, ptr(ctype, b), 0, n, 1, 0.5,
+                          ptr(ctype, out, require_writable=True), 0, rsc, csc, ptr(ctype, work), work.size) == 0
+        exact = a_t.T.astype(np.float64) @ b + 0.5 * start
+        tol = 4 * k * np.finfo(dtype).eps * (np.abs(a_t.T).astype(np.float64) @ np.abs(b) + np.abs(start))
+        assert np.all(np.abs((out.T if transposed_c else out) - exact) <= tol)
 
 
 @pytest.mark.parametrize("isa", ISAS)
