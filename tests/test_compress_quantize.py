@@ -155,6 +155,25 @@ def test_quantize_int8_nested_modules_and_a_bare_layer():
     assert isinstance(quantize_int8(nn.Linear(3, 2)), QuantizedLinear)
 
 
+def test_quantizing_a_pruned_model_after_an_optimiser_step_uses_the_current_weights():
+    """A pruned layer's ``weight`` attribute still holds the value of its last forward after a step;
+    quantize_int8 must quantise orig ⊙ mask as it is now (what the next forward would use)."""
+    from tinygrad_edu.compress import prune_magnitude
+
+    tg.manual_seed(4)
+    model = nn.Sequential(nn.Linear(8, 4))
+    prune_magnitude(model, 0.5)
+    optimizer = optim.SGD(model.parameters(), lr=0.5)
+    x = tg.tensor(np.random.default_rng(4).standard_normal((5, 8)).astype(np.float32))
+    model(x).sum().backward()
+    optimizer.step()
+    current = model[0].weight_orig.data * model[0].weight_mask.data
+    quantized = quantize_int8(model)
+    q, s = quantize_per_channel(current)
+    np.testing.assert_array_equal(quantized[0].weight_int8.numpy(), q)
+    np.testing.assert_array_equal(quantized[0].weight_scale.numpy(), s)
+
+
 def test_save_load_round_trip_is_bit_identical(trained_cnn, tmp_path):
     model, splits = trained_cnn
     quantized = quantize_int8(model)

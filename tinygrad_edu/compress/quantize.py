@@ -32,6 +32,7 @@ from ..nn.conv import Conv2d
 from ..nn.linear import Linear, check_input
 from ..nn.module import Module
 from ..tensor import Tensor
+from .prune import _effective_values
 
 QMAX = 127  # symmetric int8: −127 … 127 (−128 unused, so that −q is always representable)
 _SMALLEST_SCALED = np.float32(QMAX) / np.finfo(np.float32).max  # ≈ 3.7e−37
@@ -85,10 +86,14 @@ class _QuantizedLayer(Module):
         self.register_buffer("bias", Tensor._make(np.zeros(weight_shape[0], dtype=np.float32)) if bias else None)
         self.eval()
 
-    def _load_float(self, weight: Tensor, bias: Tensor | None) -> None:
-        self.weight_int8.data[...], self.weight_scale.data[...] = quantize_per_channel(weight.data)
-        if bias is not None:
-            self.bias.data[...] = bias.data
+    def _load_float(self, layer: Module) -> None:
+        """Quantise the float layer's weight and copy its bias, as its next forward would use them: a
+        pruned tensor is orig ⊙ mask now (its attribute holds the value of the last forward, stale
+        after an optimiser step)."""
+        weight = _effective_values(layer, "weight")
+        self.weight_int8.data[...], self.weight_scale.data[...] = quantize_per_channel(weight)
+        if layer.bias is not None:
+            self.bias.data[...] = _effective_values(layer, "bias")
 
     def _output_scale_and_bias(self, s_x: np.float32) -> tuple[np.ndarray, np.ndarray | None]:
         """scale[o] = s_x · s_w[o] (float32) and the float32 bias (or None); float32 even after ``.double()``."""
@@ -111,7 +116,7 @@ class QuantizedLinear(_QuantizedLayer):
     def from_float(cls, layer: Linear) -> QuantizedLinear:
         """The int8 version of a trained ``nn.Linear``."""
         quantized = cls(layer.in_features, layer.out_features, bias=layer.bias is not None)
-        quantized._load_float(layer.weight, layer.bias)
+        quantized._load_float(layer)
         return quantized
 
     def forward(self, x: Tensor) -> Tensor:
@@ -161,7 +166,7 @@ class QuantizedConv2d(_QuantizedLayer):
             padding = (totals[0] // 2, totals[1] // 2)
         quantized = cls(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, padding,
                         layer.dilation, bias=layer.bias is not None)
-        quantized._load_float(layer.weight, layer.bias)
+        quantized._load_float(layer)
         return quantized
 
     def forward(self, x: Tensor) -> Tensor:
