@@ -113,6 +113,21 @@ def test_cross_entropy_every_row_ignored_is_nan_for_mean_as_torch(backend):
         np.testing.assert_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_float16_runs_the_reference_and_is_close_to_float32(backend, reduction, rng):
+    """float16 has no C kernel (and no float16 check in the reference): it must still work, as before fusion."""
+    x = rng.standard_normal((7, 5))
+    results = {}
+    for dtype in (np.float32, np.float16):
+        xg = tg.tensor(x.astype(dtype), requires_grad=True)
+        loss = F.cross_entropy(xg, TARGET, weight=tg.tensor(WEIGHT), reduction=reduction, label_smoothing=0.1)
+        loss.sum().backward()
+        assert loss.dtype == xg.grad.dtype == dtype
+        results[dtype] = (loss.detach().numpy(), xg.grad.numpy())
+    for half, single in zip(results[np.float16], results[np.float32]):
+        np.testing.assert_allclose(half.astype(np.float32), single, rtol=1e-2, atol=2e-3)
+
+
 def test_cross_entropy_op_rejects_a_bad_reduction():
     with pytest.raises(ValueError, match="cross_entropy: reduction must be one of"):
         ops.CrossEntropy.apply(tg.zeros(2, 3), target=np.array([0, 1]), reduction="batchmean")

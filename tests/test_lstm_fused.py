@@ -105,6 +105,25 @@ def test_lstm_layer_output_changed_in_place_leaves_backward_intact(backend):
         np.testing.assert_array_equal(changed, untouched)
 
 
+@pytest.mark.parametrize("module", [nn.LSTM, nn.GRU])
+def test_float16_runs_the_reference_cell_and_is_close_to_float32(backend, module):
+    """float16 has no C cell kernel: the C backend hands it to the NumPy reference (no error), as before fusion."""
+    tg.manual_seed(5)
+    net = module(3, 4)
+    x = np.random.default_rng(5).standard_normal((5, 2, 3))
+    results = {}
+    for dtype in (np.float32, np.float16):
+        for p in net.parameters():
+            p.data, p.grad = p.data.astype(dtype), None
+        xt = tg.tensor(x.astype(dtype), requires_grad=True)
+        y, _ = net(xt)
+        y.sum().backward()
+        assert y.dtype == xt.grad.dtype == dtype
+        results[dtype] = (y.detach().numpy(), xt.grad.numpy())
+    for half, single in zip(results[np.float16], results[np.float32]):
+        np.testing.assert_allclose(half.astype(np.float32), single, rtol=2e-2, atol=5e-3)
+
+
 @DTYPES
 @pytest.mark.parametrize("batch, hidden", [(1, 1), (3, 5), (4, 17)])
 def test_gru_cell_fused_equals_composite(backend, dtype, batch, hidden):

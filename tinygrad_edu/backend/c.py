@@ -630,6 +630,8 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
     numpy_ref.check_cross_entropy_args("cross_entropy", x, target, weight)
+    if x.dtype not in _FUSED:  # float16: no C kernel, the reference computes it
+        return numpy_ref.cross_entropy(x, target, weight, ignore_index, label_smoothing)
     ctype, kernel, *_ = _FUSED[x.dtype]
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     target = np.ascontiguousarray(target, dtype=np.int64)
@@ -651,6 +653,8 @@ def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, sc
     rows, classes = p.shape
     if scale.shape != (rows,):
         raise ValueError(f"cross_entropy_grad: scale must have shape ({rows},), got {scale.shape}")
+    if p.dtype not in _FUSED:  # float16: no C kernel, the reference computes it
+        return numpy_ref.cross_entropy_grad(p, target, weight, scale, ignore_index, label_smoothing)
     ctype, _, kernel, *_ = _FUSED[p.dtype]
     p, weight = np.ascontiguousarray(p), np.ascontiguousarray(weight)
     scale, target = np.ascontiguousarray(scale, dtype=p.dtype), np.ascontiguousarray(target, dtype=np.int64)
@@ -750,6 +754,13 @@ _GRU_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_gru_cell_f32, lib.tg_gr
                 np.dtype(np.float64): ("double[]", lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
 
 
+def _reference_only(*arrays: np.ndarray) -> bool:
+    """True when the arrays share one floating dtype without a C cell kernel (float16): the NumPy
+    reference computes those, as matmul and bias_act do; other mixes go on to _cell_check's errors."""
+    dtype = arrays[0].dtype
+    return dtype.kind == "f" and dtype not in _LSTM_KERNELS and all(a.dtype == dtype for a in arrays)
+
+
 def _cell_check(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
                 names: tuple[str, ...]) -> tuple[str, object, object, int, int]:
     """(ctype, forward kernel, backward kernel, B, H) from ``table`` (_LSTM_KERNELS: G = 4 gates,
@@ -790,6 +801,8 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
+    if _reference_only(gates, c_prev):
+        return numpy_ref.lstm_cell(gates, c_prev, out, gates_x, bias)
     wide = (gates,) if gates_x is None else (gates, gates_x)
     names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
     ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, wide, (c_prev,), names)
@@ -813,6 +826,8 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
                        out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
+    if _reference_only(dh, dc, acts, c_prev, tanh_c):
+        return numpy_ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
     ctype, _, kernel, batch, hidden = _cell_check("lstm_cell_backward", _LSTM_KERNELS, (acts,),
                                                   (dh, dc, c_prev, tanh_c), ("acts", "dh", "dc", "c_prev", "tanh_c"))
     d_gates, dc_prev = _lstm_outputs("lstm_cell_backward", out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
@@ -828,6 +843,8 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 
 def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
+    if _reference_only(gates_x, gates_h, h_prev):
+        return numpy_ref.gru_cell(gates_x, gates_h, h_prev)
     ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
                                                   ("gates_x", "gates_h", "h_prev"))
     h, acts = np.empty((batch, hidden), dtype=h_prev.dtype), np.empty((batch, 3 * hidden), dtype=h_prev.dtype)
@@ -843,6 +860,8 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tu
 def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
                       h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
+    if _reference_only(dh, acts, gates_h, h_prev):
+        return numpy_ref.gru_cell_backward(dh, acts, gates_h, h_prev)
     ctype, _, kernel, batch, hidden = _cell_check("gru_cell_backward", _GRU_KERNELS, (acts, gates_h), (dh, h_prev),
                                                   ("acts", "gates_h", "dh", "h_prev"))
     d_gates_x, d_gates_h = (np.empty((batch, 3 * hidden), dtype=dh.dtype) for _ in range(2))

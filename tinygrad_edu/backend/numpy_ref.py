@@ -285,9 +285,9 @@ def check_cross_entropy_args(op: str, x: np.ndarray, target: np.ndarray, weight:
     if x.ndim != 2 or target.shape != x.shape[:1] or weight.shape != x.shape[1:]:
         raise ValueError(f"{op}: expected logits (N, C), targets (N,) and class weights (C,); got shapes "
                          f"{x.shape}, {target.shape} and {weight.shape}")
-    if x.dtype not in (np.float32, np.float64) or weight.dtype != x.dtype or target.dtype.kind not in "iu":
-        raise ValueError(f"{op}: expected float32/float64 logits and weights of one dtype and integer targets; "
-                         f"got {x.dtype}, {weight.dtype} and {target.dtype}")
+    if x.dtype.kind != "f" or weight.dtype != x.dtype or target.dtype.kind not in "iu":  # float16 too (no C kernel)
+        raise ValueError(f"{op}: expected float32/float64 (or float16) logits and weights of one dtype and integer "
+                         f"targets; got {x.dtype}, {weight.dtype} and {target.dtype}")
 
 
 def target_range_error(op: str, classes: int) -> IndexError:
