@@ -211,18 +211,25 @@ class GRUCell(Function):
 
 
 def _tensor(array: np.ndarray) -> Any:
+    """A graph-free Tensor around a gradient computed on arrays (imported here: tensor.py imports the ops)."""
     from ..tensor import Tensor
 
     return Tensor._make(array)
 
 
 def _check_cell_shapes(gates_shape: tuple[int, ...], c_shape: tuple[int, ...]) -> None:
+    """ValueError naming the shapes unless gates is (B, 4H) and c_prev (B, H)."""
     if len(c_shape) != 2 or gates_shape != (c_shape[0], 4 * c_shape[1]):
         raise ValueError(f"lstm_cell: expected gates (B, 4H) and c_prev (B, H), got gates {gates_shape} and "
                          f"c_prev {c_shape}")
 
 
-def _check_layer_shapes(x_shape, h0_shape, c0_shape, w_ih_shape, w_hh_shape) -> None:
+Shape = tuple[int, ...]
+
+
+def _check_layer_shapes(x_shape: Shape, h0_shape: Shape, c0_shape: Shape, w_ih_shape: Shape,
+                        w_hh_shape: Shape) -> None:
+    """ValueError naming every shape unless they fit one LSTM layer (the shapes in LSTMLayer's docstring)."""
     T, B, I = x_shape if len(x_shape) == 3 else (None, None, None)
     H = w_hh_shape[1] if len(w_hh_shape) == 2 else None
     if T is None or H is None or T < 1 or w_hh_shape != (4 * H, H) or w_ih_shape != (4 * H, I) or \
