@@ -128,6 +128,18 @@ def test_cross_entropy_float16_runs_the_reference_and_is_close_to_float32(backen
         np.testing.assert_allclose(half.astype(np.float32), single, rtol=1e-2, atol=2e-3)
 
 
+def test_cross_entropy_node_keeps_no_class_sized_array_after_backward(backend, rng):
+    """Backward frees what it saved (softmax p included): a loss kept after backward (losses.append(loss)) must
+    not hold an (N, C) array per step."""
+    x = tg.tensor(rng.standard_normal((7, 5)), requires_grad=True)
+    loss = F.cross_entropy(x, TARGET)
+    loss.backward()
+    node = loss.grad_fn
+    held = [name for name, value in vars(node).items() if isinstance(value, np.ndarray) and value.size >= x.numel()]
+    held += ["_saved"] if any(np.size(entry[1]) >= x.numel() for entry in node._saved) else []
+    assert held == []
+
+
 def test_cross_entropy_op_rejects_a_bad_reduction():
     with pytest.raises(ValueError, match="cross_entropy: reduction must be one of"):
         ops.CrossEntropy.apply(tg.zeros(2, 3), target=np.array([0, 1]), reduction="batchmean")
@@ -154,6 +166,21 @@ def test_linear_fused_equals_composite(backend, x_shape, activation, dtype, rng)
 
     assert_all_close(_values_and_grads(fused, arrays, dtype), expected, dtype)
     assert_all_close(_values_and_grads(fused, arrays, dtype, create_graph=True), expected, dtype)
+
+
+@pytest.mark.parametrize("bias_shape", [(1, 4), (), (1,)], ids=["row", "scalar", "one"])
+def test_functional_linear_broadcasts_a_bias_as_torch(backend, bias_shape, rng):
+    """torch's F.linear adds any bias that broadcasts to (…, out); only (out,) goes into the fused op."""
+    x, w, b = rng.standard_normal((3, 5)), rng.standard_normal((4, 5)), rng.standard_normal(bias_shape)
+    tensors = [tg.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = F.linear(*tensors)
+    y.sum().backward()
+    torch_tensors = [torch.from_numpy(a).requires_grad_() for a in (x, w, b)]
+    yt = torch.nn.functional.linear(*torch_tensors)
+    yt.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    for ours, theirs in zip(tensors, torch_tensors):
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
 
 
 def test_linear_relu_gradgrad(backend, rng):

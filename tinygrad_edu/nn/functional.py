@@ -35,7 +35,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b, one op (``ops.Linear``: a GEMM with the bias added in the same pass).
 
     The composite it replaces, ``x @ weight.T + bias``, gives the same values and gradients.
+    A bias of another shape that broadcasts (e.g. (1, out) or a scalar, as torch accepts) is
+    added by a separate broadcasting Add.
     """
+    if bias is not None and bias.shape != weight.shape[:1] and (bias.ndim != 1 or bias.shape == (1,)):
+        return ops.Linear.apply(x, weight, None) + bias  # a bias to broadcast; a wrong (k,) one: Linear's error
     return ops.Linear.apply(x, weight, bias)
 
 

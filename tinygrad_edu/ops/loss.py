@@ -90,36 +90,37 @@ class CrossEntropy(Function):
         ctx.target = np.asarray(target)
         ctx.weight = np.ones(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
         ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
-        loss, ctx.probs, ctx.row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index,
-                                                                label_smoothing)
-        ctx.save_for_backward(x)
+        loss, probs, row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index, label_smoothing)
+        # saved, not ctx attributes: the engine frees saved values after backward, so a loss kept
+        # afterwards (losses.append(loss)) does not keep the (N, C) softmax alive
+        ctx.save_for_backward(x, probs, row_weight)
         if reduction == "none":
             return loss
-        ctx.divisor = ctx.row_weight.sum() if reduction == "mean" else 1
+        ctx.divisor = row_weight.sum() if reduction == "mean" else 1
         with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: 0/0 = nan, as PyTorch
             return np.asarray(loss.sum() / ctx.divisor, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
+        x, probs, row_weight = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph=True: the formula in Tensor ops (differentiable)
             scale = grad_output.reshape(-1, 1) if ctx.reduction == "none" else grad_output / float(ctx.divisor)
-            return scale * CrossEntropy._grad_per_unit_scale(ctx, x)
+            return scale * CrossEntropy._grad_per_unit_scale(ctx, x, row_weight.data)
         g = grad_output.data
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = g.reshape(-1) if ctx.reduction == "none" else np.full(x.shape[0], g / ctx.divisor, x.dtype)
-        return backend.cross_entropy_grad(ctx.probs, ctx.target, ctx.weight, scale, ctx.ignore_index,
+        return backend.cross_entropy_grad(probs.data, ctx.target, ctx.weight, scale, ctx.ignore_index,
                                           ctx.label_smoothing)
 
     @staticmethod
-    def _grad_per_unit_scale(ctx, x):
+    def _grad_per_unit_scale(ctx, x, row_weight):
         """(1 − ε)·w[t]·(softmax(x) − onehot(t)) + (ε/C)·(W·softmax(x) − w), 0 on ignored rows, in Tensor ops."""
         rows, classes = x.shape
         keep = (ctx.target != ctx.ignore_index).astype(x.dtype)[:, None]
         onehot = np.zeros(x.shape, dtype=x.dtype)
         onehot[np.arange(rows), np.where(keep[:, 0] > 0, ctx.target, 0)] = 1
         p = x.softmax(1)
-        grad = (1 - ctx.label_smoothing) * ctx.row_weight[:, None] * (p - onehot)
+        grad = (1 - ctx.label_smoothing) * row_weight[:, None] * (p - onehot)
         if ctx.label_smoothing:
             grad = grad + keep * (ctx.label_smoothing / classes) * (float(ctx.weight.sum()) * p - ctx.weight)
         return grad
