@@ -118,6 +118,7 @@ def test_distill_is_the_plain_loop_with_the_distillation_loss():
     for key, value in teacher.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), teacher_before[key])  # the teacher never moves
     assert all(p.grad is None for p in teacher.parameters())
+    assert teacher.training  # run in eval mode during each epoch, then handed back as it was
     with tg.no_grad():  # validation loss is the student's plain cross-entropy on labels
         expected_val = tg.nn.functional.cross_entropy(student(tg.tensor(x)), y).item()
     np.testing.assert_allclose(history.history["val_loss"][-1], expected_val, rtol=1e-5)

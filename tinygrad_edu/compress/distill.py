@@ -82,11 +82,15 @@ class WithTeacherLogits:
         return len(self.loader)
 
     def __iter__(self) -> Iterator[tuple[Any, SoftTargets]]:
+        was_training = self.teacher.training
         self.teacher.eval()
-        for x, y in self.loader:
-            with no_grad():
-                teacher_logits = self.teacher(x)
-            yield x, SoftTargets(y, teacher_logits)
+        try:
+            for x, y in self.loader:
+                with no_grad():
+                    teacher_logits = self.teacher(x)
+                yield x, SoftTargets(y, teacher_logits)
+        finally:  # the teacher's mode is the caller's again once the epoch is over
+            self.teacher.train(was_training)
 
 
 class DistillationLoss:
