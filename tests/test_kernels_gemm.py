@@ -139,11 +139,10 @@ def test_matmul_narrow_b_read_in_place_c_matches_numpy(isa, dtype, n, rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k", [1, 2, 31, 32, 33])
 def test_matmul_small_k_c_matches_numpy(isa, dtype, k, rng):
-    """k ≤ 32 with more than two tiles of columns: the row-sweep path (gemm_small_k), up to and past its
-    switch-over at k = 32, n on and off a whole tile (NR = 32 … 4) and a vector. B in place (more than
-    128 rows, as conv2 ∂cols, 150×16 · 16×6400; A stored transposed or strided) or B a transposed view,
-    packed whole (any m, as the MLP head's ∂X, 64×10 · 10×256). Other layouts take other paths: the
-    results must agree whichever path runs."""
+    """k ≤ 32 with more than 128 rows and more than two tiles of columns (conv2 ∂cols, 150×16 · 16×6400):
+    the unpacked row-sweep path (gemm_small_k), up to and past its switch-over at k = 32, n on and off
+    a whole tile (NR = 32 … 4) and a vector, A stored transposed or strided. Fewer rows (the MLP head's
+    ∂X, 64×10 · 10×256) and a transposed B take the other paths: results must agree whichever runs."""
     with c_settings(isa, 1):
         for m, n in [(129, 65), (150, 640), (200, 131), (131, 97), (64, 256), (7, 70), (1, 100)]:
             a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
