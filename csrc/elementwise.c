@@ -10,20 +10,16 @@
 
 #include "tg_kernels.h"
 
-int tg_erf_f32(const float *x, float *y, int64_t n)
-{
-    if (n < 0)
-        return 1;
-    for (int64_t i = 0; i < n; i++)
-        y[i] = erff(x[i]);
-    return 0;
-}
+/* One loop per element type: the same code over float with erff and double with erf. */
+#define TG_ERF_KERNEL(NAME, T, ERF)                  \
+    int NAME(const T *x, T *y, int64_t n)            \
+    {                                                \
+        if (n < 0)                                   \
+            return 1;                                \
+        for (int64_t i = 0; i < n; i++)              \
+            y[i] = ERF(x[i]);                        \
+        return 0;                                    \
+    }
 
-int tg_erf_f64(const double *x, double *y, int64_t n)
-{
-    if (n < 0)
-        return 1;
-    for (int64_t i = 0; i < n; i++)
-        y[i] = erf(x[i]);
-    return 0;
-}
+TG_ERF_KERNEL(tg_erf_f32, float, erff)
+TG_ERF_KERNEL(tg_erf_f64, double, erf)
