@@ -130,3 +130,13 @@ def test_long_sequence_backward_is_linear_in_length():
     out, _ = lstm(tg.randn(300, 1, 2))
     out[-1].sum().backward()
     assert lstm.weight_ih_l0.grad.shape == (12, 2)
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("backend_name", tg.backend.available())
+def test_input_dtype_other_than_the_weights_raises_on_every_backend(layer, backend_name):
+    # PyTorch raises ValueError here; the C cell kernels would otherwise reject float64 against
+    # float32 weights with a message naming the kernel, while the NumPy backend promoted silently
+    module = getattr(nn, layer)(3, 4)
+    with tg.backend.using(backend_name), pytest.raises(ValueError, match=f"{layer}: input dtype float64 .* float32"):
+        module(tg.tensor(np.zeros((2, 1, 3))))

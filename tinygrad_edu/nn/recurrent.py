@@ -101,6 +101,10 @@ class _RNNBase(Module):
         name = type(self).__name__
         check_input(name, x.ndim in (2, 3) and x.shape[-1] == self.input_size,
                     f"last dim {self.input_size} (input_size) and 2 or 3 dims", x)
+        weight_dtype = self.weight_ih_l0.dtype
+        if x.dtype != weight_dtype:  # as PyTorch: no silent promotion, the same on both backends
+            raise ValueError(f"{name}: input dtype {x.dtype} does not match the weight dtype {weight_dtype}; "
+                             f"convert the input (x.to({weight_dtype})) or the model (model.to({x.dtype}))")
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)
