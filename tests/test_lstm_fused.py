@@ -280,7 +280,9 @@ def test_nn_lstm_empty_batch_and_single_step(backend):
                                  tg.zeros(16, 4), None, None), r"lstm_layer: .*weight_ih \(16, 2\)"),
     (lambda: ops.LSTMLayer.apply(tg.zeros(5, 2, 3), tg.zeros(3, 4), tg.zeros(2, 4), tg.zeros(16, 3),
                                  tg.zeros(16, 4), None, None), r"lstm_layer: .*h0 \(3, 4\)"),
-], ids=["cell-hidden", "cell-1d", "layer-2d", "layer-empty-sequence", "layer-weight", "layer-h0"])
+    (lambda: ops.LSTMLayer.apply(tg.zeros(5, 2, 3), tg.zeros(2, 4), tg.zeros(2, 4), tg.zeros(16, 3),
+                                 tg.zeros(16, 4), tg.zeros(16), None), r"lstm_layer: give both biases"),
+], ids=["cell-hidden", "cell-1d", "layer-2d", "layer-empty-sequence", "layer-weight", "layer-h0", "layer-one-bias"])
 def test_bad_shapes_raise_value_error_naming_the_op(backend, call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -122,6 +122,8 @@ class LSTMLayer(Function):
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         _check_layer_shapes(x.shape, h0.shape, c0.shape, w_ih.shape, w_hh.shape)
+        if (b_ih is None) != (b_hh is None):  # the backward gives both the same gradient
+            raise ValueError("lstm_layer: give both biases b_ih and b_hh, or neither")
         (T, B, I), H = x.shape, w_hh.shape[1]
         projected = backend.matmul(x.data.reshape(T * B, I), w_ih.data.T).reshape(T, B, 4 * H)
         bias = None if b_ih is None else b_ih.data + b_hh.data
