@@ -109,6 +109,8 @@ SPECIAL_OPS = {
     "mul": lambda x, w: x * w,
     "pow": lambda x, w: x ** w,
     "exp": lambda x, w: x.exp(),
+    "log": lambda x, w: x.log(),
+    "sqrt": lambda x, w: x.sqrt(),
 }
 
 
@@ -122,3 +124,18 @@ def test_special_values_give_torch_results_without_numpy_warnings(name, dtype, r
     theirs = SPECIAL_OPS[name](torch.tensor(x), torch.tensor(w)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("name", SPECIAL_OPS)
+def test_special_values_ignore_the_users_numpy_error_state_and_leave_it_alone(name):
+    # PyTorch never raises on special values or underflow (1e-30² in float32), so neither do
+    # the ops when the user has asked NumPy to raise; the user's own setting holds around them
+    values = np.concatenate([SPECIAL, [1e-30, -1e-30]])
+    x, w = (tg.tensor(a.astype(np.float32)) for a in np.meshgrid(values, values))
+    with np.errstate(all="raise"):
+        ours = SPECIAL_OPS[name](x, w).data
+        assert np.geterr() == {"divide": "raise", "over": "raise", "under": "raise", "invalid": "raise"}
+        with pytest.raises(FloatingPointError):
+            np.float32(1e-30) * np.float32(1e-30)
+    theirs = SPECIAL_OPS[name](torch.tensor(x.data), torch.tensor(w.data)).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)

@@ -13,6 +13,8 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Cat Stack Unbind Pad
     linalg.py        MatMul Linear
     recurrent.py     LSTMCell LSTMLayer GRUCell
+
+and one helper: fpstate.py, ``quietly`` (1/0 = inf, 0·inf = nan without NumPy's warnings).
 """
 
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh

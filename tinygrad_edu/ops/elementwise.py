@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from .fpstate import quietly
 
 # ---- arithmetic: Add Sub Mul Div Neg Pow --------------------------------------------
 
@@ -77,8 +78,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, x, w):
         ctx.save_for_backward(x, w)
-        with np.errstate(invalid="ignore", over="ignore"):  # 0·inf = nan, overflow = inf, as PyTorch: no warning
-            return x.data * w.data
+        return quietly(np.multiply, x.data, w.data)  # 0·inf = nan, overflow = inf, as PyTorch: no warning
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -101,8 +101,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, w):
         ctx.save_for_backward(x, w)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 1/0 = inf, 0/0 = nan, as PyTorch
-            return x.data / w.data
+        return quietly(np.divide, x.data, w.data)  # 1/0 = inf, 0/0 = nan, as PyTorch: no warning
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -142,8 +141,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, p):
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0⁻¹ = inf, (−1)^½ = nan
-            y = np.power(x.data, p.data)
+        y = quietly(np.power, x.data, p.data)  # 0⁻¹ = inf, (−1)^½ = nan
         ctx.save_for_backward(x, p, y)
         return y
 
@@ -174,8 +172,7 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(over="ignore"):  # e^1000 = inf, as in PyTorch
-            y = np.exp(x.data)
+        y = quietly(np.exp, x.data)  # e^1000 = inf, as in PyTorch
         ctx.save_for_backward(y)
         return y
 
@@ -197,8 +194,7 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf, log(-1) = nan, as in PyTorch
-            return np.log(x.data)
+        return quietly(np.log, x.data)  # log 0 = -inf, log(-1) = nan, as in PyTorch
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -217,8 +213,7 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, x):
-        with np.errstate(invalid="ignore"):
-            y = np.sqrt(x.data)
+        y = quietly(np.sqrt, x.data)  # √−1 = nan, as in PyTorch
         ctx.save_for_backward(y)
         return y
 
