@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -152,6 +153,68 @@ def test_no_grad_decorator():
 
     assert not double(_leaf(3)).requires_grad
     assert tg.is_grad_enabled()
+
+
+def test_grad_mode_belongs_to_the_thread():
+    # as in PyTorch: a no_grad block in one thread (say, validation) does not stop another
+    # thread from recording, and a thread started inside no_grad starts with recording on
+    x = _leaf(3)
+    inside_no_grad, recorded = threading.Event(), threading.Event()
+    seen = {}
+
+    def validate():
+        with tg.no_grad():
+            seen["validate"] = (x * 2.0).requires_grad
+            inside_no_grad.set()
+            recorded.wait(timeout=10)
+            seen["validate after"] = (x * 2.0).requires_grad
+
+    def train():
+        inside_no_grad.wait(timeout=10)
+        y = (x * 3.0).sum()
+        seen["train"] = (tg.is_grad_enabled(), y.requires_grad)
+        y.backward()
+        recorded.set()
+
+    threads = [threading.Thread(target=validate), threading.Thread(target=train)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"validate": False, "train": (True, True), "validate after": False}
+    np.testing.assert_allclose(x.grad.data, np.full(3, 3.0))
+    with tg.no_grad():
+        started_inside = []
+        worker = threading.Thread(target=lambda: started_inside.append(tg.is_grad_enabled()))
+        worker.start()
+        worker.join()
+    assert started_inside == [True]
+
+
+def test_set_grad_enabled_as_a_call_a_block_and_a_decorator():
+    # PyTorch: the bare call switches the mode at once; a with block restores it at the end
+    try:
+        tg.set_grad_enabled(False)
+        assert not tg.is_grad_enabled() and not (_leaf(2) * 2.0).requires_grad
+        with tg.set_grad_enabled(True):
+            assert (_leaf(2) * 2.0).requires_grad
+        assert not tg.is_grad_enabled()
+    finally:
+        tg.set_grad_enabled(True)
+    assert tg.is_grad_enabled()
+
+    @tg.set_grad_enabled(False)
+    def double(t):
+        return t * 2.0
+
+    assert tg.is_grad_enabled()  # decorating does not switch the mode
+    assert not double(_leaf(2)).requires_grad
+    assert tg.is_grad_enabled()
+    block = tg.set_grad_enabled(False)
+    for _ in range(2):  # the same object entered twice
+        with block:
+            assert not tg.is_grad_enabled()
+        assert tg.is_grad_enabled()
 
 
 # ---- autograd.grad and create_graph ------------------------------------------------------

@@ -324,7 +324,7 @@ def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[N
     """Call ``node.backward`` and check what it returns: one gradient per input, right shapes."""
     if node._freed:
         node.saved_tensors  # noqa: B018 - raises the "backward through the graph a second time" error
-    if node.once_differentiable and grad_mode._grad_enabled:  # i.e. create_graph=True
+    if node.once_differentiable and grad_mode.is_grad_enabled():  # i.e. create_graph=True
         raise NotImplementedError(
             f"{type(node).__name__}: its backward is not differentiable (once_differentiable), so "
             "create_graph=True (grad-of-grad) is not supported through this op"

@@ -116,12 +116,13 @@ class Function:
         ctx._to_save = ()
         ctx._freed = False
         ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-        if grad_mode._grad_enabled:
-            grad_mode._grad_enabled = False  # forward computes values only: nothing inside it is recorded
+        mode = grad_mode._per_thread.mode  # this thread's grad mode
+        if mode.enabled:
+            mode.enabled = False  # forward computes values only: nothing inside it is recorded
             try:
                 raw = cls.forward(ctx, *args, **kwargs)
             finally:
-                grad_mode._grad_enabled = True
+                mode.enabled = True
             record = True in ctx.needs_input_grad
         else:
             raw = cls.forward(ctx, *args, **kwargs)
