@@ -219,15 +219,26 @@ def test_linear_rejects_shapes_that_do_not_fit():
 # ---- ReLU ---------------------------------------------------------------------------------------
 
 
-def test_relu_matches_torch_at_zero_and_nan(backend):
-    x = np.array([-2.0, -0.0, 0.0, 0.5, np.nan, 3.0])
+def _assert_same_values_and_signs(ours, theirs):
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))  # relu(−0) = −0 in PyTorch
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_relu_matches_torch_at_zero_and_nan(backend, dtype):
+    x = np.array([-2.0, -0.0, 0.0, 0.5, np.nan, 3.0, -np.inf, np.inf], dtype)
     xg = tg.tensor(x, requires_grad=True)
     y = xg.relu()
-    y.backward(tg.tensor(np.arange(1.0, 7.0)))
+    y.backward(tg.tensor(np.arange(1.0, 9.0, dtype=dtype)))
     xt = torch.from_numpy(x).requires_grad_()
-    torch.relu(xt).backward(torch.arange(1.0, 7.0, dtype=torch.float64))
-    np.testing.assert_array_equal(y.detach().numpy(), torch.relu(torch.from_numpy(x)).numpy())
+    torch.relu(xt).backward(torch.arange(1.0, 9.0).to(xt.dtype))
+    _assert_same_values_and_signs(y.detach().numpy(), torch.relu(xt).detach().numpy())
     np.testing.assert_array_equal(xg.grad.numpy(), xt.grad.numpy())
+    _assert_same_values_and_signs(tg.tensor(x[1]).relu().numpy(), torch.relu(torch.from_numpy(x[1:2]))[0].numpy())
+    # the bias-and-ReLU pass of Linear: act(v + b), with v + b = −0 + −0 = −0 in the first column
+    v, bias = np.array([[-0.0, 0.0, -1.0], [-0.0, -0.0, 2.0]], dtype), np.array([-0.0, -0.0, 0.5], dtype)
+    ours = tg.backend.bias_act(v, bias, "relu")
+    _assert_same_values_and_signs(ours, torch.relu(torch.from_numpy(v) + torch.from_numpy(bias)).numpy())
 
 
 def test_relu_keeps_integer_dtypes(backend):
