@@ -139,3 +139,21 @@ def test_special_values_ignore_the_users_numpy_error_state_and_leave_it_alone(na
             np.float32(1e-30) * np.float32(1e-30)
     theirs = SPECIAL_OPS[name](torch.tensor(x.data), torch.tensor(w.data)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("kwargs", [{"dim": 1}, {"dim": 1, "unbiased": False, "keepdim": True}, {"correction": 0}])
+def test_std_of_a_constant_slice_has_slope_zero_as_torch(kwargs, dtype):
+    # √ has an infinite slope at 0, and var's slope is 0 there: the chain rule alone gives
+    # nan; PyTorch's std backward takes 0 (a constant feature must not poison the gradients)
+    x = np.array([[2.0, 2.0, 2.0], [1.0, -1.0, 0.5]], dtype)
+    results = []
+    for lib in (tg, torch):
+        t = lib.tensor(x, requires_grad=True)
+        y = t.std(**kwargs)
+        y.backward(lib.tensor(np.linspace(1.5, -2.0, y.numel()).reshape(tuple(y.shape)).astype(dtype)))
+        results.append((y.detach().numpy(), t.grad.numpy()))
+    (ours, our_grad), (theirs, their_grad) = results
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-7)
+    assert np.isfinite(our_grad).all()

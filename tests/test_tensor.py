@@ -34,29 +34,70 @@ def test_constructor_dtype_argument_and_copy():
 
 
 def _example(dtype: str, zero_dim: bool):
-    values = np.array(2.0 if zero_dim else [1.0, 2.0, 3.0]).astype(dtype)
+    values = np.array(2.0 if zero_dim else [1.0, 0.0, 3.0]).astype(dtype)
     return tg.tensor(values), torch.tensor(values)
+
+
+DTYPES = ["float32", "float64", "int64", "int32", "uint8", "bool"]
+BINARY_OPS = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+              "lt": lambda a, b: a < b, "eq": lambda a, b: a == b, "where": lambda a, b: a.where(a > 1, b)}
+
+
+def _assert_same_result(ours, theirs):
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize(
-    ("left", "right"),
-    list(itertools.product(itertools.product(["float32", "float64", "int64"], [False, True]), repeat=2)),
+    ("left", "right"), list(itertools.product(itertools.product(DTYPES, [False, True]), repeat=2)),
 )
 def test_binary_dtype_promotion_matches_torch(left, right):
+    # PyTorch's categories bool < integer < float, and a 0-d tensor of the same category
+    # (uint8 and int64 are both integer) does not widen a tensor with dims
     a_tg, a_torch = _example(*left)
     b_tg, b_torch = _example(*right)
-    expected = str((a_torch + b_torch).dtype).replace("torch.", "")
-    assert str((a_tg + b_tg).dtype) == expected
+    for op in BINARY_OPS.values():
+        _assert_same_result(op(a_tg, b_tg), op(a_torch, b_torch))
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
-@pytest.mark.parametrize("scalar", [2, 2.5, np.float64(0.5), np.int64(3)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scalar", [2, 2.5, True, np.float64(0.5), np.int64(3)])
 def test_scalar_operand_dtype_matches_torch(dtype, scalar):
+    # e.g. bool_tensor * 2 is int64 and bool_tensor / 2 halves (the 2 was cast to True before)
     a_tg, a_torch = _example(dtype, False)
-    for op in (lambda a: a * scalar, lambda a: scalar - a, lambda a: a / scalar):
-        assert str(op(a_tg).dtype) == str(op(a_torch).dtype).replace("torch.", "")
+    for op in (lambda a: a * scalar, lambda a: scalar + a, lambda a: a / scalar, lambda a: a < scalar,
+               lambda a: a == scalar, lambda a: scalar * a):
+        _assert_same_result(op(a_tg), op(a_torch))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("x", "y"), [(1.0, 0.0), (1, 0), (1, 0.5), (True, 2)])
+def test_where_with_two_numbers_matches_torch(x, y):
+    cond = np.array([True, False])
+    _assert_same_result(tg.where(tg.tensor(cond), x, y), torch.where(torch.tensor(cond), x, y))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("value", [9, 9.7, True])
+@pytest.mark.parametrize("dtype", ["int64", "float64", "bool"])
+def test_masked_fill_keeps_the_tensors_dtype(dtype, value):
+    x = np.array([1, 0, 3]).astype(dtype)
+    mask = np.array([True, False, False])
+    ours = tg.tensor(x).masked_fill(tg.tensor(mask), value)
+    _assert_same_result(ours, torch.tensor(x).masked_fill(torch.tensor(mask), value))
+
+
+@pytest.mark.torch
+def test_tensor_from_a_list_of_0d_tensors_matches_torch():
+    # e.g. tg.tensor(losses) for a list of losses
+    for items in ([1.0, 2.5], [np.float64(1.5), np.float64(2.0)], [1, 2]):
+        _assert_same_result(tg.tensor([tg.tensor(v) for v in items]), torch.tensor([torch.tensor(v) for v in items]))
+    nested = tg.tensor([[tg.tensor(1.0), 2.0]])
+    assert nested.shape == (1, 2) and nested.dtype == tg.float32
+    with pytest.raises(TypeError, match="cannot make a tensor from list data"):
+        tg.tensor([object()])
 
 
 def test_float32_stays_float32_through_ops():
@@ -154,3 +195,65 @@ def test_setting_requires_grad_false_on_non_leaf_raises():
     y = tg.ones(2, requires_grad=True) * 2.0
     with pytest.raises(RuntimeError, match="detach"):
         y.requires_grad = False
+
+
+# ---- edge cases of reductions and shape methods, against PyTorch --------------------------
+
+
+def _with_grads(fn, lib, *arrays):
+    """fn(*tensors) and the gradients of its sum (or of fn's first output) for each input."""
+    inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*inputs)
+    out.sum().backward()
+    return out, [t.grad for t in inputs]
+
+
+def _assert_matches_torch_with_grads(fn, *arrays):
+    ours, our_grads = _with_grads(fn, tg, *arrays)
+    theirs, their_grads = _with_grads(fn, torch, *arrays)
+    for a, b in zip([ours, *our_grads], [theirs, *their_grads]):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["sum", "mean", "amax", "amin"])
+@pytest.mark.parametrize("dim", [(), []])
+def test_empty_dim_list_reduces_every_dim_as_torch(reduction, dim):
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    _assert_matches_torch_with_grads(lambda t: getattr(t, reduction)(dim=dim), x)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("reduction", ["amax", "amin"])
+def test_amax_of_an_empty_tensor_along_a_nonempty_dim(reduction):
+    _assert_matches_torch_with_grads(lambda t: getattr(t, reduction)(dim=1), np.zeros((0, 3)))
+    _assert_matches_torch_with_grads(lambda t: getattr(t, reduction)(dim=-1, keepdim=True), np.zeros((0, 3)))
+    with pytest.raises(RuntimeError, match=f"{reduction}: cannot reduce over a dim of size 0"):
+        getattr(tg.zeros(0, 3), reduction)(dim=0)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("args", [(1,), (0, 1), (1, 2), (0, -1), (-2, -1)])
+def test_flatten_of_an_empty_batch_matches_torch(args):
+    # e.g. nn.Flatten on the empty last batch of a loader: the -1 of a reshape cannot be inferred there
+    _assert_matches_torch_with_grads(lambda t: t.flatten(*args), np.zeros((0, 2, 3)))
+
+
+def test_flatten_rejects_start_dim_after_end_dim():
+    with pytest.raises(ValueError, match="flatten: start_dim 2 comes after end_dim 1"):
+        tg.zeros(2, 3, 4).flatten(2, 1)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("bounds", ["min", "max", "both"])
+def test_clamp_with_tensor_bounds_matches_torch(bounds):
+    rng = np.random.default_rng(1)
+    x, low, high = rng.standard_normal((3, 4)), rng.standard_normal(4) - 0.5, rng.standard_normal((3, 1)) + 0.5
+    low[0] = x[0, 0]  # a tie: the gradient stays with x, as in PyTorch
+    fns = {
+        "min": lambda t, lo, hi: t.clamp(min=lo) + 0 * hi.sum(),
+        "max": lambda t, lo, hi: t.clamp(max=hi) + 0 * lo.sum(),
+        "both": lambda t, lo, hi: t.clamp(lo, hi),
+    }
+    _assert_matches_torch_with_grads(fns[bounds], x, low, high)

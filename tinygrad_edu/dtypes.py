@@ -31,6 +31,11 @@ def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
 
 
+def category(dtype: np.dtype) -> int:
+    """PyTorch's dtype categories, in promotion order: 0 bool, 1 integer, 2 floating."""
+    return 2 if dtype.kind == "f" else 0 if dtype.kind == "b" else 1
+
+
 def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     """The result dtype of a binary op, as PyTorch decides it.
 

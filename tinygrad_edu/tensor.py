@@ -431,10 +431,14 @@ class Tensor:
         """x·Φ(x) (exact) or its tanh approximation, elementwise."""
         return ops.GELU.apply(_require_floating(self, "gelu"), approximate=approximate)
 
-    def clamp(self, min: Scalar | None = None, max: Scalar | None = None) -> Tensor:
-        """Clamp into [min, max]; either bound may be None."""
+    def clamp(self, min: Scalar | Tensor | None = None, max: Scalar | Tensor | None = None) -> Tensor:
+        """Clamp into [min, max]; either bound may be None, a number or a tensor (broadcast;
+        then the gradient also flows to the bound wherever it is the result)."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            low = self if min is None else where(self < min, min, self)  # a tie keeps x, as in PyTorch
+            return low if max is None else where(low > max, max, low)
         x = _floating(self) if isinstance(min, float) or isinstance(max, float) else self  # as PyTorch
         return ops.Clamp.apply(x, lo=min, hi=max)
 
@@ -453,8 +457,9 @@ class Tensor:
         return where(condition, self, other)
 
     def masked_fill(self, mask: TensorLike, value: Scalar) -> Tensor:
-        """``value`` where ``mask`` is True, self elsewhere."""
-        return where(mask, _as_tensor(value, self.dtype), self)
+        """``value`` (cast to self's dtype, as PyTorch) where ``mask`` is True, self elsewhere."""
+        fill = value if isinstance(value, Tensor) else Tensor._make(np.asarray(value, dtype=self.dtype))
+        return where(mask, fill, self)
 
     # ---- reductions ------------------------------------------------------------------
 
@@ -474,8 +479,9 @@ class Tensor:
 
     def std(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:
-        """Standard deviation over ``dim``: √var."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """Standard deviation over ``dim``: √var (slope 0 on a constant slice, as PyTorch)."""
+        x = _require_floating(self, "std")
+        return ops.Std.apply(x, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log Σ exp over ``dim``, computed stably."""
@@ -543,7 +549,10 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+        merged = math.prod(self.shape[start:end + 1])  # not -1: that cannot be inferred for an empty tensor
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
 
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         """Split dim ``dim`` into ``sizes``."""
@@ -656,6 +665,10 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         return np.array(data)
     try:
         array = np.array(data)
+        if array.dtype == object and isinstance(data, (list, tuple)):  # e.g. a list of 0-d tensors (losses)
+            array = np.array(_tensors_to_arrays(data))
+            if array.dtype != object:
+                return array  # the tensors' own dtypes are kept, as in PyTorch
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"tensor: cannot make a tensor from this data: {err}") from None
     if array.dtype == np.float64:
@@ -668,9 +681,20 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
+def _tensors_to_arrays(data: Any) -> Any:
+    """Nested lists with the Tensors in them replaced by their arrays (and Python floats
+    by float32 beside them, the default dtype)."""
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)):
+        return [_tensors_to_arrays(item) for item in data]
+    return dtypes.default_float.type(data) if isinstance(data, float) else data
+
+
 def _as_tensor(value: TensorLike, like_dtype: np.dtype) -> Tensor:
-    """A Tensor for an operand: Tensors pass through; Python scalars take ``like_dtype``'s
-    kind (a float scalar with an integer tensor gives float32, as in PyTorch)."""
+    """A Tensor for an operand: Tensors pass through; a Python scalar takes ``like_dtype``
+    unless it is of a higher kind (bool < int < float), as in PyTorch: a float with an
+    integer tensor gives float32, an int with a bool tensor int64."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, np.generic):
@@ -678,6 +702,8 @@ def _as_tensor(value: TensorLike, like_dtype: np.dtype) -> Tensor:
     if isinstance(value, (builtins.bool, int, float)):
         if isinstance(value, float) and not dtypes.is_floating(like_dtype):
             like_dtype = dtypes.default_float
+        elif not isinstance(value, builtins.bool) and like_dtype == dtypes.bool:
+            like_dtype = dtypes.default_float if isinstance(value, float) else dtypes.int64
         return Tensor._make(np.asarray(value, dtype=like_dtype))
     return Tensor._make(_to_array(value))
 
@@ -690,11 +716,14 @@ def _promote(x: TensorLike, w: TensorLike) -> tuple[Tensor, Tensor]:
     """
     if isinstance(x, Tensor):
         w = _as_tensor(w, x.dtype)
-    else:
+    elif isinstance(w, Tensor):
         x = _as_tensor(x, w.dtype)
+    else:  # two Python numbers (tg.where(c, 1.0, 0)): the first sets the default dtype
+        x = Tensor._make(_to_array(x))
+        w = _as_tensor(w, x.dtype)
     if x.dtype == w.dtype:
         return x, w
-    if (x.ndim == 0) != (w.ndim == 0) and x.dtype.kind == w.dtype.kind:
+    if (x.ndim == 0) != (w.ndim == 0) and dtypes.category(x.dtype) == dtypes.category(w.dtype):
         dtype = w.dtype if x.ndim == 0 else x.dtype
     else:
         dtype = dtypes.promote(x.dtype, w.dtype)

@@ -1,4 +1,4 @@
-"""Reductions: Sum Mean Var LogSumExp Amax Amin.
+"""Reductions: Sum Mean Var Std LogSumExp Amax Amin.
 
 Notation as in ``ops/elementwise.py``. ``dim`` is an int, a tuple of ints or None (all
 dims); ``keepdim`` keeps the reduced dims with size 1. Every backward first puts the
@@ -16,10 +16,13 @@ from ..autograd.function import Function
 
 
 def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
-    """Turn ``dim`` into a sorted tuple of non-negative axes, with an error naming ``op``."""
-    if dim is None:
+    """Turn ``dim`` into a sorted tuple of non-negative axes, with an error naming ``op``.
+
+    None and an empty tuple both mean every dim (PyTorch: ``x.sum(dim=())`` sums everything).
+    """
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else () if dim is None else tuple(dim)
+    if not dims:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     rank = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
     axes = []
     for d in dims:
@@ -102,10 +105,41 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        centered = x - x.mean(dim=ctx.axes, keepdim=True)
-        with np.errstate(divide="ignore"):  # N ≤ c: the slope is inf/nan, as the value is
-            scale = np.divide(2.0, ctx.divisor, dtype=x.dtype)
-        return _unsqueeze_to(grad_output, x.shape, ctx.axes) * centered * scale
+        return _variance_backward(grad_output, x, ctx.axes, ctx.divisor)
+
+
+def _variance_backward(grad_output, x, axes: tuple[int, ...], divisor: int):
+    """broadcast(g) ⊙ 2(x − x̄) / (N − c): the gradient of the variance, in Tensor ops."""
+    centered = x - x.mean(dim=axes, keepdim=True)
+    with np.errstate(divide="ignore"):  # N ≤ c: the slope is inf/nan, as the value is
+        scale = np.divide(2.0, divisor, dtype=x.dtype)
+    return _unsqueeze_to(grad_output, x.shape, axes) * centered * scale
+
+
+class Std(Function):
+    """Standard deviation over ``dim``: the square root of ``Var``.
+
+    Forward:   y = √(Σ_{i ∈ dim} (x_i − x̄)² / (N − c))
+    Backward:  ∂L/∂x = broadcast(g / (2y)) ⊙ 2(x − x̄) / (N − c),  0 where y = 0
+    On a constant slice (y = 0) the chain rule through √ would give ∞ · 0 = nan; the
+    slope there is taken as 0, as PyTorch does (so standardising a constant feature
+    does not poison the gradients).
+    """
+
+    formula = ("g / (2*y) * 2 * (x - mean(x)) / (N - c)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, correction=1, keepdim=False):
+        variance = Var.forward(ctx, x, dim=dim, correction=correction, keepdim=keepdim)
+        y = np.sqrt(variance)  # (no warning to silence: a variance is never negative)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        grad_variance = (grad_output / (2.0 * y)).masked_fill(y.data == 0, 0.0)
+        return _variance_backward(grad_variance, x, ctx.axes, ctx.divisor)
 
 
 class LogSumExp(Function):
@@ -158,8 +192,8 @@ class Amax(Function):
     def forward(ctx, x, *, dim=None, keepdim=False):
         op = type(ctx).__name__.lower()
         ctx.axes = normalize_dims(dim, x.ndim, op)
-        if x.data.size == 0:
-            raise RuntimeError(f"{op}: cannot reduce a tensor of shape {x.shape}, it has no elements")
+        if any(x.shape[a] == 0 for a in ctx.axes):
+            raise RuntimeError(f"{op}: cannot reduce over a dim of size 0 (tensor of shape {x.shape})")
         y = ctx.extreme(x.data, axis=ctx.axes, keepdims=True)
         is_extreme = (x.data == y).astype(x.dtype)
         ctx.save_for_backward(is_extreme / np.sum(is_extreme, axis=ctx.axes, keepdims=True))
