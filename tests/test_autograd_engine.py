@@ -387,3 +387,15 @@ def test_leaf_hook_and_its_removal():
     x.grad = None
     (x * 1.0).sum().backward()
     np.testing.assert_allclose(x.grad.data, np.ones(3))
+
+
+def test_hook_handle_remove_as_in_pytorch():
+    x = _leaf(3)
+    y = x * 2.0
+    keep = y.register_hook(lambda g: g * 3.0)
+    handle = y.register_hook(lambda g: g * 100.0)
+    handle.remove()
+    handle.remove()  # a second time: nothing
+    (y * 1.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full(3, 6.0))
+    keep.remove()

@@ -191,6 +191,54 @@ def test_inplace_on_leaf_requiring_grad_needs_no_grad():
     np.testing.assert_array_equal(w.data, [0.0, 4.0, 0.0])
 
 
+@pytest.mark.torch
+def test_manual_sgd_step_with_augmented_assignment_updates_the_parameter_as_torch():
+    # `p -= lr * p.grad` under no_grad must change the parameter itself: without __isub__
+    # Python rebinds p to a new tensor and the model's parameter silently stays as it was
+    rng = np.random.default_rng(0)
+    w0, x = rng.standard_normal((3, 2)), rng.standard_normal((4, 3))
+    results = []
+    for lib in (tg, torch):
+        w = lib.tensor(w0, requires_grad=True)
+        params = [w]
+        for step in range(3):
+            loss = ((lib.tensor(x) @ w) ** 2).mean()
+            loss.backward()
+            with lib.no_grad():
+                for p in params:
+                    if step == 0:
+                        p -= 0.1 * p.grad
+                    elif step == 1:
+                        p.add_(p.grad, alpha=-0.1)
+                    else:
+                        p.sub_(p.grad * 0.05).mul_(2.0).div_(2.0).clamp_(-0.5, 0.5)
+                    p.grad.zero_()
+        results.append(w.detach().numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_augmented_assignment_matches_torch_inside_and_outside_the_graph():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    total = 0
+    for k in range(3):
+        total += (x * k).sum()  # recording: a new node each time, so the sum stays differentiable
+    total *= 2.0
+    total.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0, 6.0])
+    data = tg.tensor([1, 2, 3])
+    alias = data
+    data += 2
+    data *= 3
+    assert alias is data and data.tolist() == [9, 12, 15] and data.dtype == tg.int64
+    with pytest.raises(RuntimeError, match=r"\+=: a tensor that requires grad cannot be modified in place"):
+        x += 1.0  # a leaf that requires grad, while recording (PyTorch raises too)
+    with pytest.raises(TypeError, match=r"/=: a float32 result cannot be stored in place into a int64 tensor"):
+        data /= 2  # PyTorch: "result type Float can't be cast to the desired output type Long"
+    with pytest.raises(tg.ShapeError, match=r"add_: the result of shape \(2, 3\) does not fit in place"):
+        tg.zeros(3).add_(tg.ones(2, 3))
+
+
 def test_setting_requires_grad_false_on_non_leaf_raises():
     y = tg.ones(2, requires_grad=True) * 2.0
     with pytest.raises(RuntimeError, match="detach"):

@@ -253,9 +253,9 @@ class Tensor:
             self._accumulator = engine.AccumulateGrad(self)
         return self._accumulator
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> engine.HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
-        replacement gradient. Returns a function that removes the hook."""
+        replacement gradient. Returns a handle: ``handle.remove()`` unregisters the hook."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         return engine.add_hook(self, hook)
@@ -293,6 +293,59 @@ class Tensor:
     def __setitem__(self, index: Any, value: TensorLike) -> None:
         self._check_inplace("__setitem__")
         self.data[_index_to_numpy(index)] = _to_array(value, self.dtype)
+
+    def _write(self, op: str, result: Tensor) -> Tensor:
+        """Store ``result`` into this tensor's array (the end of every in-place arithmetic op)."""
+        self._check_inplace(op)
+        if result.shape != self.shape:
+            raise ShapeError(f"{op}: the result of shape {result.shape} does not fit in place into shape {self.shape}")
+        if dtypes.category(result.dtype) > dtypes.category(self.dtype):
+            raise TypeError(f"{op}: a {result.dtype} result cannot be stored in place into a {self.dtype} tensor")
+        self.data[...] = result.data
+        return self
+
+    def add_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
+        """self ← self + alpha·other, in place (outside the graph: e.g. ``p.add_(p.grad, alpha=-lr)``)."""
+        return self._write("add_", self + (other if alpha == 1 else _as_tensor(other, self.dtype) * alpha))
+
+    def sub_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
+        """self ← self − alpha·other, in place."""
+        return self._write("sub_", self - (other if alpha == 1 else _as_tensor(other, self.dtype) * alpha))
+
+    def mul_(self, other: TensorLike) -> Tensor:
+        """self ← self ⊙ other, in place."""
+        return self._write("mul_", self * other)
+
+    def div_(self, other: TensorLike) -> Tensor:
+        """self ← self / other, in place."""
+        return self._write("div_", self / other)
+
+    def clamp_(self, min: Scalar | Tensor | None = None, max: Scalar | Tensor | None = None) -> Tensor:
+        """Clamp into [min, max] in place."""
+        return self._write("clamp_", self.clamp(min, max))
+
+    def _augmented(self, op: str, other: TensorLike, out_of_place: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
+        """``x += y`` and friends: in place, as in PyTorch, when no graph is being recorded
+        (``with tg.no_grad(): p -= lr * p.grad`` must change the parameter itself). While
+        recording, a new node (``x = x + y``): the graph keeps no history of in-place changes,
+        and ``total_loss += loss`` must stay differentiable."""
+        recording = grad_mode.is_grad_enabled() and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+        if recording and not (self.is_leaf and self.requires_grad):
+            return out_of_place(self, other)
+        return self._write(op, out_of_place(self, other))
+
+    def __iadd__(self, other: TensorLike) -> Tensor:
+        return self._augmented("+=", other, Tensor.add)
+
+    def __isub__(self, other: TensorLike) -> Tensor:
+        return self._augmented("-=", other, Tensor.sub)
+
+    def __imul__(self, other: TensorLike) -> Tensor:
+        return self._augmented("*=", other, Tensor.mul)
+
+    def __itruediv__(self, other: TensorLike) -> Tensor:
+        return self._augmented("/=", other, Tensor.div)
 
     # ---- arithmetic ------------------------------------------------------------------
 

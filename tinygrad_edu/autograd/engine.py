@@ -357,14 +357,33 @@ def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[N
     return flowing
 
 
-def add_hook(tensor: Tensor, hook: Hook) -> Callable[[], None]:
-    """Register ``hook(grad) -> grad | None`` on ``tensor``; return a function that removes it."""
+class HookHandle:
+    """What ``Tensor.register_hook`` returns: ``handle.remove()`` unregisters the hook, as
+    with PyTorch's RemovableHandle (calling the handle does the same; a second time, nothing)."""
+
+    __slots__ = ("_hook", "_hooks")
+
+    def __init__(self, hooks: list[Hook], hook: Hook) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        """Unregister the hook."""
+        for i, registered in enumerate(self._hooks):
+            if registered is self._hook:
+                del self._hooks[i]
+                return
+
+    __call__ = remove
+
+
+def add_hook(tensor: Tensor, hook: Hook) -> HookHandle:
+    """Register ``hook(grad) -> grad | None`` on ``tensor``; return the handle that removes it."""
     if tensor.grad_fn is None:
         hooks = tensor._hooks
     else:
         hooks = tensor.grad_fn._output_hooks.setdefault(tensor._output_nr, [])
     hooks.append(hook)
-    return lambda: hooks.remove(hook)
+    return HookHandle(hooks, hook)
 
 
 def retain_grad_hook(tensor: Tensor) -> Hook:
