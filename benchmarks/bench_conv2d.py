@@ -102,22 +102,23 @@ def call_costs_us() -> dict[str, float]:
     x, w, gy = np.ones((1, 1, 2, 2), np.float32), np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 2, 2), np.float32)
     y, y_pool, indices = np.empty((1, 1, 2, 2), np.float32), np.empty((1, 1, 1, 1), np.float32), np.empty(
         (1, 1, 1, 1), np.int64)
-    geometry = (1, 1, 2, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1)
-    work = np.empty(lib.tg_conv2d_workspace_f32(1, *geometry), np.float32)
+    conv = ffi.new("struct tg_conv2d_geometry *", (1, 1, 2, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2))
+    pool = ffi.new("struct tg_pool2d_geometry *", (1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1))
+    work = np.empty(lib.tg_conv2d_workspace_f32(1, conv), np.float32)
     px, pw, pgy, py, pwork = (ffi.from_buffer("float[]", a) for a in (x, w, gy, y, work))
     py_pool, pindices = ffi.from_buffer("float[]", y_pool), ffi.from_buffer("int64_t[]", indices)
     zero, two = (0, 0), (2, 2)
     cases = {
         "conv2d": (lambda: c_backend.conv2d(x, w, ONE, zero, ONE),
-                   lambda: lib.tg_conv2d_f32(px, pw, py, pwork, work.size, *geometry)),
+                   lambda: lib.tg_conv2d_f32(conv, px, pw, py, pwork, work.size)),
         "conv2d_grad_input": (lambda: c_backend.conv2d_grad_input(gy, w, (2, 2), ONE, zero, ONE),
-                              lambda: lib.tg_conv2d_grad_input_f32(pgy, pw, py, pwork, work.size, *geometry)),
+                              lambda: lib.tg_conv2d_grad_input_f32(conv, pgy, pw, py, pwork, work.size)),
         "conv2d_grad_weight": (lambda: c_backend.conv2d_grad_weight(x, gy, (1, 1), ONE, zero, ONE),
-                               lambda: lib.tg_conv2d_grad_weight_f32(px, pgy, pw, pwork, work.size, *geometry)),
+                               lambda: lib.tg_conv2d_grad_weight_f32(conv, px, pgy, pw, pwork, work.size)),
         "max_pool2d": (lambda: c_backend.max_pool2d(x, two, two, zero),
-                       lambda: lib.tg_max_pool2d_f32(px, py_pool, pindices, 1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1)),
+                       lambda: lib.tg_max_pool2d_f32(pool, px, py_pool, pindices)),
         "max_pool2d_grad": (lambda: c_backend.max_pool2d_grad(y_pool, indices, x.shape),
-                            lambda: lib.tg_max_pool2d_grad_f32(py_pool, pindices, py, 1, 2, 2, 1, 1)),
+                            lambda: lib.tg_max_pool2d_grad_f32(pool, py_pool, pindices, py)),
     }
     return {name: python_cost_us(call, bare) for name, (call, bare) in cases.items()}
 

@@ -42,23 +42,18 @@ enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2, TG_CONV_BAD_ISA = 3 }
  * (LeNet's layers have ~1M): below it, creating threads costs more than it saves. */
 #define PARALLEL_MIN_ELEMS ((int64_t)1 << 18)
 
-struct conv_geometry {
-    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
-};
-
-/* Fill g; OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW). Nonzero when illegal. */
-static int conv_geometry_init(struct conv_geometry *g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o,
-                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
-                              int64_t dw)
+/* Nonzero unless the caller's sizes are legal and its output size g->oh, g->ow is the one they
+ * imply: OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW). Every kernel checks this first,
+ * so the loops below may trust every size in g. */
+static int conv_geometry_check(const struct tg_conv2d_geometry *g)
 {
-    if (n < 0 || c < 1 || h < 1 || w < 1 || o < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 ||
-        pw < 0 || dh < 1 || dw < 1)
+    if (g->n < 0 || g->c < 1 || g->h < 1 || g->w < 1 || g->o < 1 || g->kh < 1 || g->kw < 1 || g->sh < 1 ||
+        g->sw < 1 || g->ph < 0 || g->pw < 0 || g->dh < 1 || g->dw < 1)
         return 1;
-    int64_t span_h = h + 2 * ph - dh * (kh - 1) - 1, span_w = w + 2 * pw - dw * (kw - 1) - 1;
+    int64_t span_h = g->h + 2 * g->ph - g->dh * (g->kh - 1) - 1, span_w = g->w + 2 * g->pw - g->dw * (g->kw - 1) - 1;
     if (span_h < 0 || span_w < 0)
         return 1; /* the kernel is bigger than the padded input */
-    *g = (struct conv_geometry){n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, span_h / sh + 1, span_w / sw + 1};
-    return 0;
+    return g->oh != span_h / g->sh + 1 || g->ow != span_w / g->sw + 1;
 }
 
 /* Output columns q in [*lo, *hi) read an input column q·stride + shift inside [0, size). */

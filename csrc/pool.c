@@ -14,18 +14,18 @@
 
 enum { TG_POOL_BAD_SHAPE = 1, TG_POOL_BAD_INDEX = 2 };
 
-/* OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW); nonzero when a size is illegal. */
-static int pool_geometry(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-                         int64_t pw, int64_t dh, int64_t dw, int64_t *oh, int64_t *ow)
+/* Nonzero unless the caller's sizes are legal (dilation 1 where `dilated` is 0) and its output size
+ * g->oh, g->ow is the one they imply: OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW).
+ * The forward kernels check this first, so their loops may trust every size in g. */
+static int pool_geometry_check(const struct tg_pool2d_geometry *g, int dilated)
 {
-    if (h < 1 || w < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || dh < 1 || dw < 1)
+    if (g->planes < 0 || g->h < 1 || g->w < 1 || g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->ph < 0 ||
+        g->pw < 0 || g->dh < 1 || g->dw < 1 || (!dilated && (g->dh != 1 || g->dw != 1)))
         return 1;
-    int64_t span_h = h + 2 * ph - dh * (kh - 1) - 1, span_w = w + 2 * pw - dw * (kw - 1) - 1;
+    int64_t span_h = g->h + 2 * g->ph - g->dh * (g->kh - 1) - 1, span_w = g->w + 2 * g->pw - g->dw * (g->kw - 1) - 1;
     if (span_h < 0 || span_w < 0)
         return 1; /* the kernel is bigger than the padded input */
-    *oh = span_h / sh + 1;
-    *ow = span_w / sw + 1;
-    return 0;
+    return g->oh != span_h / g->sh + 1 || g->ow != span_w / g->sw + 1;
 }
 
 /* The input rows [*lo, *hi) that output row `out` of a window (size k, no dilation) covers. */

@@ -57,68 +57,74 @@ double tg_peak_fma_f64(int64_t iterations);
 
 /* ==== convolution and pooling (conv.c, pool.c) =========================================
  * NCHW, row-major, contiguous; the caller allocates every output. Each kernel returns 0,
- * or 1 (illegal sizes, e.g. a kernel bigger than the padded input), 2 (conv: workspace too
- * small; max-pool grad: an index outside its plane), 3 (conv: TINYGRAD_EDU_ISA holds an
- * unknown name; the conv kernels run at tg_isa_level()). Shapes: x (n, c, h, w), weight
- * (o, c, kh, kw), y (n, o, oh, ow) with oh = ⌊(h + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (same for ow).
+ * or 1 (illegal sizes, e.g. a kernel bigger than the padded input, or an output size oh, ow
+ * that is not the one below), 2 (conv: workspace too small; max-pool grad: an index outside
+ * its plane), 3 (conv: TINYGRAD_EDU_ISA holds an unknown name; the conv kernels run at
+ * tg_isa_level()).
+ *
+ * Both choices below save Python time on every call (issue 3: at most 1 µs per call):
+ * - The sizes come as one struct, passed by pointer: Python builds it once per call signature
+ *   (backend/c.py keeps it in a cached "plan") instead of converting 13 integers on every call.
+ * - Buffers are void pointers: Python passes each NumPy array as ffi.from_buffer(array), a
+ *   char[] view, which is cheaper than a typed float[]/double[] view. The element type is the
+ *   suffix (_f32: float, _f64: double; indices: int64_t); backend/c.py checked the dtypes.
+ * Output size: oh = ⌊(h + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (same for ow). The caller's oh, ow
+ * are checked against it, so C never writes past an output the caller sized differently.
  */
+
+/* x (n, c, h, w) ⋆ weight (o, c, kh, kw) -> y (n, o, oh, ow); stride (sh, sw), zero padding
+ * (ph, pw), dilation (dh, dw). */
+struct tg_conv2d_geometry {
+    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
 
 /* Elements of workspace the three conv kernels need for this geometry with `threads` threads
  * (−1: illegal sizes). The kernels use tg_get_num_threads() threads, fewer if the workspace
  * passed holds fewer per-thread slices, and 1 on small problems. */
-int64_t tg_conv2d_workspace_f32(int threads, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
-                                int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
-int64_t tg_conv2d_workspace_f64(int threads, int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
-                                int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+int64_t tg_conv2d_workspace_f32(int threads, const struct tg_conv2d_geometry *g);
+int64_t tg_conv2d_workspace_f64(int threads, const struct tg_conv2d_geometry *g);
 
 /* y[n, o, oh, ow] = Σ_{c,i,j} weight[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw] */
-int tg_conv2d_f32(const float *x, const float *weight, float *y, float *work, int64_t work_len, int64_t n,
-                  int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                  int64_t ph, int64_t pw, int64_t dh, int64_t dw);
-int tg_conv2d_f64(const double *x, const double *weight, double *y, double *work, int64_t work_len, int64_t n,
-                  int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                  int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+int tg_conv2d_f32(const struct tg_conv2d_geometry *g, const void *x, const void *weight, void *y, void *work,
+                  int64_t work_len);
+int tg_conv2d_f64(const struct tg_conv2d_geometry *g, const void *x, const void *weight, void *y, void *work,
+                  int64_t work_len);
 
 /* gx = ∂L/∂x = col2im(W_flatᵀ · gy): gx[n, c, p] = Σ over (o, i, j, oh, ow) reading p of weight · gy */
-int tg_conv2d_grad_input_f32(const float *gy, const float *weight, float *gx, float *work, int64_t work_len,
-                             int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                             int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
-int tg_conv2d_grad_input_f64(const double *gy, const double *weight, double *gx, double *work, int64_t work_len,
-                             int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                             int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+int tg_conv2d_grad_input_f32(const struct tg_conv2d_geometry *g, const void *gy, const void *weight, void *gx,
+                             void *work, int64_t work_len);
+int tg_conv2d_grad_input_f64(const struct tg_conv2d_geometry *g, const void *gy, const void *weight, void *gx,
+                             void *work, int64_t work_len);
 
 /* gw[o, c, i, j] = ∂L/∂w = Σ_{n,oh,ow} gy[n, o, oh, ow] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw] */
-int tg_conv2d_grad_weight_f32(const float *x, const float *gy, float *gw, float *work, int64_t work_len,
-                              int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                              int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
-int tg_conv2d_grad_weight_f64(const double *x, const double *gy, double *gw, double *work, int64_t work_len,
-                              int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
-                              int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+int tg_conv2d_grad_weight_f32(const struct tg_conv2d_geometry *g, const void *x, const void *gy, void *gw,
+                              void *work, int64_t work_len);
+int tg_conv2d_grad_weight_f64(const struct tg_conv2d_geometry *g, const void *x, const void *gy, void *gw,
+                              void *work, int64_t work_len);
 
-/* Over `planes` = n·c planes of h×w: y = max over the window (padding = −∞; NaN wins; first max
- * on ties) and indices = its flat position row·w + col in the unpadded plane. */
-int tg_max_pool2d_f32(const float *x, float *y, int64_t *indices, int64_t planes, int64_t h, int64_t w,
-                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
-int tg_max_pool2d_f64(const double *x, double *y, int64_t *indices, int64_t planes, int64_t h, int64_t w,
-                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
+/* Pooling over `planes` = n·c planes of h×w -> planes of oh×ow; window (kh, kw), stride (sh, sw),
+ * padding (ph, pw), dilation (dh, dw; average pooling: 1 only). */
+struct tg_pool2d_geometry {
+    int64_t planes, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
 
-/* gx[plane, p] = Σ_{t : indices[plane, t] = p} gy[plane, t]   (gy, indices: planes × oh × ow) */
-int tg_max_pool2d_grad_f32(const float *gy, const int64_t *indices, float *gx, int64_t planes, int64_t h,
-                           int64_t w, int64_t oh, int64_t ow);
-int tg_max_pool2d_grad_f64(const double *gy, const int64_t *indices, double *gx, int64_t planes, int64_t h,
-                           int64_t w, int64_t oh, int64_t ow);
+/* y = max over the window (padding = −∞; NaN wins; first max on ties) and indices = its flat
+ * position row·w + col in the unpadded plane. */
+int tg_max_pool2d_f32(const struct tg_pool2d_geometry *g, const void *x, void *y, void *indices);
+int tg_max_pool2d_f64(const struct tg_pool2d_geometry *g, const void *x, void *y, void *indices);
+
+/* gx[plane, p] = Σ_{t : indices[plane, t] = p} gy[plane, t]   (gy, indices: planes × oh × ow). Only
+ * planes, h, w, oh, ow are read: the indices say where each gradient goes, not the window. */
+int tg_max_pool2d_grad_f32(const struct tg_pool2d_geometry *g, const void *gy, const void *indices, void *gx);
+int tg_max_pool2d_grad_f64(const struct tg_pool2d_geometry *g, const void *gy, const void *indices, void *gx);
 
 /* y = (Σ of the window, padding = 0) / (kh·kw if count_include_pad else the count of real pixels) */
-int tg_avg_pool2d_f32(const float *x, float *y, int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                      int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
-int tg_avg_pool2d_f64(const double *x, double *y, int64_t planes, int64_t h, int64_t w, int64_t kh, int64_t kw,
-                      int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
+int tg_avg_pool2d_f32(const struct tg_pool2d_geometry *g, const void *x, void *y, int count_include_pad);
+int tg_avg_pool2d_f64(const struct tg_pool2d_geometry *g, const void *x, void *y, int count_include_pad);
 
 /* gx = the adjoint of avg_pool2d: each window spreads gy / divisor evenly over its real pixels */
-int tg_avg_pool2d_grad_f32(const float *gy, float *gx, int64_t planes, int64_t h, int64_t w, int64_t kh,
-                           int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
-int tg_avg_pool2d_grad_f64(const double *gy, double *gx, int64_t planes, int64_t h, int64_t w, int64_t kh,
-                           int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
+int tg_avg_pool2d_grad_f32(const struct tg_pool2d_geometry *g, const void *gy, void *gx, int count_include_pad);
+int tg_avg_pool2d_grad_f64(const struct tg_pool2d_geometry *g, const void *gy, void *gx, int count_include_pad);
 /* ==== end of convolution and pooling ==================================================== */
 
 /* ==== int8 GEMM (qgemm.c) ==== */

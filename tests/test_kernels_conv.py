@@ -269,19 +269,34 @@ def test_bad_input_raises(case):
 
 
 def test_c_rejects_bad_sizes_and_small_workspace():
-    """The C side re-checks what it is handed: illegal sizes and a short workspace return a status."""
+    """The C side re-checks what it is handed: illegal sizes, an output size that is not the window
+    formula's (the caller's buffers would not fit) and a short workspace return a status."""
     ffi, lib = c.ffi, c.lib
     x, w, y = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.empty((1, 1, 2, 2))
-    ptrs = [ffi.from_buffer("double[]", a) for a in (x, w, y)]
-    geometry = (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1)
-    needed = lib.tg_conv2d_workspace_f64(1, *geometry)
-    work = np.empty(needed)
-    assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed - 1, *geometry) == 2
-    too_big = (1, 1, 4, 4, 1, 5, 3, 1, 1, 0, 0, 1, 1)
-    assert lib.tg_conv2d_workspace_f64(1, *too_big) == -1
-    assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *too_big) == 1
-    assert lib.tg_conv2d_f64(*ptrs, ffi.from_buffer("double[]", work), needed, *geometry) == 0
+    ptrs = [ffi.from_buffer(a) for a in (x, w, y)]
+    geometry = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2))
+    needed = lib.tg_conv2d_workspace_f64(1, geometry)
+    work = ffi.from_buffer(np.empty(needed))
+    assert lib.tg_conv2d_f64(geometry, *ptrs, work, needed - 1) == 2
+    too_big = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 5, 3, 1, 1, 0, 0, 1, 1, 0, 2))
+    assert lib.tg_conv2d_workspace_f64(1, too_big) == -1
+    assert lib.tg_conv2d_f64(too_big, *ptrs, work, needed) == 1
+    wrong_output = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 3, 2))
+    assert lib.tg_conv2d_workspace_f64(1, wrong_output) == -1
+    for kernel in (lib.tg_conv2d_f64, lib.tg_conv2d_grad_input_f64, lib.tg_conv2d_grad_weight_f64):
+        assert kernel(wrong_output, *ptrs, work, needed) == 1
+    assert lib.tg_conv2d_f64(geometry, *ptrs, work, needed) == 0
     np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 9.0))
+    pool = ffi.new("struct tg_pool2d_geometry *", (1, 4, 4, 2, 2, 2, 2, 0, 0, 1, 1, 2, 2))
+    indices = ffi.from_buffer(np.empty(4, np.int64))
+    assert lib.tg_max_pool2d_f64(pool, ptrs[0], ptrs[2], indices) == 0
+    assert lib.tg_avg_pool2d_f64(pool, ptrs[0], ptrs[2], 1) == 0
+    for oh, ow, dilation in ((3, 2, 1), (2, 1, 1), (2, 2, 2)):  # wrong output sizes; avg pooling: no dilation
+        bad = ffi.new("struct tg_pool2d_geometry *", (1, 4, 4, 2, 2, 2, 2, 0, 0, dilation, 1, oh, ow))
+        assert lib.tg_avg_pool2d_f64(bad, ptrs[0], ptrs[2], 1) == 1
+        assert lib.tg_avg_pool2d_grad_f64(bad, ptrs[2], ptrs[0], 1) == 1
+        if dilation == 1:
+            assert lib.tg_max_pool2d_f64(bad, ptrs[0], ptrs[2], indices) == 1
 
 
 @pytest.mark.parametrize("forced, expected", [("portable", 0), ("avx2", min(1, _BEST_ISA))])

@@ -208,28 +208,38 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # ---- convolution and pooling (csrc/conv.c, csrc/pool.c) ---------------------------------
 # Every check happens here, before C runs: a bad shape raises ValueError naming the op and
-# the shapes, and C is only ever handed sizes it can index safely (it re-checks them anyway
-# and returns a nonzero status, which _raise_on turns into an exception). As for matmul, the
-# code on the way to C is kept short (kernels from a dict, cached workspaces): a LeNet layer
-# calls it six times per training step.
+# the shapes, and C is only ever handed sizes it can index safely. (C re-checks the sizes,
+# including that the output size is the one the window formula gives, and returns a nonzero
+# status, which _raise_on turns into an exception.)
+#
+# The checks run once per call signature, not on every call: a LeNet layer calls these kernels
+# with the same shapes six times per training step, and issue 3 allows at most 1 µs of Python
+# per call. The first call with a signature makes a *plan*: the kernel, the output shape, the
+# sizes as one C struct (tg_conv2d_geometry / tg_pool2d_geometry, so that cffi converts one
+# pointer instead of 13 integers) and, for conv, the workspace. The plan is cached in this
+# Python thread under a key holding everything it depends on: the op, the dtypes, the shapes
+# and the window arguments. A later call builds that key, looks the plan up and goes to C.
+# What a plan cannot know is checked on every call: whether each input is C-contiguous
+# (cffi's from_buffer refuses any other array with ValueError, and it is then copied), and,
+# the outputs being new arrays, nothing else.
 
 Pair = numpy_ref.Pair
-_INDEX_DTYPE, _INDEX_CTYPE = np.dtype(np.int64), ffi.typeof("int64_t[]")
-# dtype -> (cffi array type, workspace size, forward, ∂x, ∂w)
-_CONV = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_conv2d_workspace_f32, lib.tg_conv2d_f32,
-                                lib.tg_conv2d_grad_input_f32, lib.tg_conv2d_grad_weight_f32),
-         np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_conv2d_workspace_f64, lib.tg_conv2d_f64,
-                                lib.tg_conv2d_grad_input_f64, lib.tg_conv2d_grad_weight_f64)}
-_FORWARD, _GRAD_INPUT, _GRAD_WEIGHT = 2, 3, 4  # positions in a _CONV entry
-# dtype -> (cffi array type, max pool, max pool ∂x, average pool, average pool ∂x)
-_POOL = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_max_pool2d_f32, lib.tg_max_pool2d_grad_f32,
-                                lib.tg_avg_pool2d_f32, lib.tg_avg_pool2d_grad_f32),
-         np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_max_pool2d_f64, lib.tg_max_pool2d_grad_f64,
-                                lib.tg_avg_pool2d_f64, lib.tg_avg_pool2d_grad_f64)}
-_PLANS_KEPT = 64  # call signatures whose plan (conv: with its workspace) stays cached, per Python thread
-
-
+_INDEX_DTYPE = np.dtype(np.int64)
 _CTYPE_AND_SUFFIX = {np.dtype(np.float32): ("float[]", "_f32"), np.dtype(np.float64): ("double[]", "_f64")}
+# The ops, as the first element of a plan key (so two ops never share a plan) and as their
+# position in the kernel tables below.
+_CONV2D, _CONV2D_GRAD_INPUT, _CONV2D_GRAD_WEIGHT = 1, 2, 3
+_MAX_POOL2D, _MAX_POOL2D_GRAD, _AVG_POOL2D, _AVG_POOL2D_GRAD = 1, 2, 3, 4
+# dtype -> (forward, ∂x, ∂w, workspace size)
+_CONV = {dtype: tuple(getattr(lib, f"tg_{name}{suffix}") for name in
+                      ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_workspace"))
+         for dtype, (_, suffix) in _CTYPE_AND_SUFFIX.items()}
+# dtype -> (max pool, max pool ∂x, average pool, average pool ∂x)
+_POOL = {dtype: tuple(getattr(lib, f"tg_{name}{suffix}") for name in
+                      ("max_pool2d", "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad"))
+         for dtype, (_, suffix) in _CTYPE_AND_SUFFIX.items()}
+_PLANS_KEPT = 64  # call signatures whose plan (conv: with its workspace) stays cached, per Python thread
+_PLAN_MISSING = (AttributeError, KeyError, TypeError)  # no plans yet in this thread; not cached; unhashable key
 
 
 def _float_kind(op: str, *arrays: np.ndarray) -> tuple[str, str]:
@@ -238,12 +248,6 @@ def _float_kind(op: str, *arrays: np.ndarray) -> tuple[str, str]:
     if dtype not in _CTYPE_AND_SUFFIX or any(a.dtype != dtype for a in arrays):
         raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
     return _CTYPE_AND_SUFFIX[dtype]
-
-
-def _kernels(op: str, table: dict, *arrays: np.ndarray) -> tuple:
-    """The table entry (_CONV or _POOL) for the arrays' common dtype; ValueError unless float32/float64."""
-    _float_kind(op, *arrays)
-    return table[arrays[0].dtype]
 
 
 def _check_4d(op: str, **arrays: np.ndarray) -> None:
@@ -255,7 +259,7 @@ def _check_4d(op: str, **arrays: np.ndarray) -> None:
 def _check_window(op: str, input_hw: Pair, kernel_hw: Pair, stride: Pair, padding: Pair,
                   dilation: Pair) -> Pair:
     """Validate the window arguments and return the output size (OH, OW) (``numpy_ref.conv_output_size``)."""
-    try:  # unpacked by hand: this runs on every call, and zip/generators cost a microsecond
+    try:
         (H, W), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = input_hw, kernel_hw, stride, padding, dilation
     except (TypeError, ValueError):
         raise ValueError(f"{op}: input size, kernel, stride, padding and dilation must be (h, w) pairs, got "
@@ -281,60 +285,53 @@ def _raise_on(op: str, status: int, *shapes: tuple[int, ...]) -> None:
         raise ValueError(f"{op}: the C kernel rejected its arguments (status {status}); shapes {shapes}")
 
 
-# A "plan" per call signature (kernel, dtype, shapes, window arguments), made by the first call
-# after all the checks: what C needs (kernel, output shape, geometry, a workspace). Later calls
-# with the same signature only look it up: one dict lookup instead of ~1.5 µs of checks.
-_ConvPlan = tuple  # (op, dtype, kernel, cffi array type, output shape, geometry, workspace pointer, length, array)
-
-
-def _cached_plan(key: tuple) -> tuple | None:
-    """The plan cached under key in this Python thread, or None (also for unhashable arguments, e.g. lists)."""
-    try:
-        return _scratch.plans[key]
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _keep_plan(key: tuple, plan: tuple) -> None:
-    """Cache plan under key in this Python thread (unless the key is unhashable); a bounded cache."""
+def _keep_plan(key: tuple, plan: tuple) -> tuple:
+    """Cache plan under key in this Python thread (unless the key is unhashable); a bounded cache. Returns plan."""
     cache = _scratch.__dict__.setdefault("plans", {})
     if len(cache) >= _PLANS_KEPT:
         cache.clear()
     try:
         cache[key] = plan
-    except TypeError:
+    except TypeError:  # e.g. a list for a stride: the checks then run on every call
         pass
-
-
-def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...],
-               geometry: tuple[int, ...]) -> _ConvPlan:
-    """The plan of a checked call, kept in this Python thread's cache under `key`."""
-    kernels = _CONV.get(a.dtype)
-    if kernels is None or b.dtype is not a.dtype:
-        kernels = _kernels(op, _CONV, a, b)
-    size = kernels[1](_threads, *geometry)
-    if size < 0:  # unreachable after the checks; C's own verdict, in case they ever disagree
-        _raise_on(op, 1, a.shape, b.shape)
-    work = np.empty(size if a.size and b.size else 0, dtype=a.dtype)
-    plan = (op, a.dtype, kernels[which], kernels[0], out_shape, geometry, _from_buffer(kernels[0], work), work.size,
-            work)
-    _keep_plan(key, plan)
     return plan
 
 
-def _conv_call(plan: _ConvPlan, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Run a conv plan on (a, b): the C kernel writes a fresh output array."""
-    op, dtype, kernel, ctype, out_shape, geometry, work, work_len, _ = plan  # the key held both dtypes
+# The C kernels take every buffer as a void pointer, and _from_buffer(array) makes one (cffi's
+# char[] view of the array's memory, the cheapest way measured). cffi only takes a C-contiguous
+# array (anything else raises ValueError), so C never reads a strided view as if it were dense.
+
+# A conv plan: (op name, kernel, geometry struct, output shape, dtype, workspace pointer,
+#               workspace length, workspace array)
+
+
+def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...],
+               geometry: tuple[int, ...]) -> tuple:
+    """The plan of a call whose shapes were checked, cached under `key`; the dtypes are checked here."""
+    _float_kind(op, a, b)
+    dtype = a.dtype
+    *kernels, workspace_size = _CONV[dtype]
+    sizes = ffi.new("struct tg_conv2d_geometry *", geometry)
+    # An empty batch or kernel is an empty sum: no workspace, and C is not called at all.
+    size = workspace_size(_threads, sizes) if a.size and b.size else 0
+    if size < 0:  # unreachable after the checks; C's own verdict, in case they ever disagree
+        _raise_on(op, 1, a.shape, b.shape)
+    work = np.empty(size, dtype)
+    return _keep_plan(key, (op, kernels[which - 1], sizes, out_shape, dtype, _from_buffer(work), size, work))
+
+
+def _run_conv(plan: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Run a conv plan on inputs (a, b): the C kernel writes a fresh output array."""
+    op, kernel, sizes, out_shape, dtype, work, work_len, _ = plan
     out = np.empty(out_shape, dtype)
-    if not work_len:  # an empty batch or kernel: an empty sum, nothing for C to do
-        out[...] = 0
+    if not work_len:  # an empty sum (see _conv_plan)
+        out.fill(0)
         return out
-    if not a.flags.c_contiguous:
-        a = np.ascontiguousarray(a)
-    if not b.flags.c_contiguous:
-        b = np.ascontiguousarray(b)
-    status = kernel(_from_buffer(ctype, a), _from_buffer(ctype, b), _from_buffer(ctype, out), work, work_len,
-                    *geometry)
+    try:
+        pa, pb = _from_buffer(a), _from_buffer(b)
+    except ValueError:  # cffi takes C-contiguous arrays only: copy the strided view(s)
+        pa, pb = _from_buffer(np.ascontiguousarray(a)), _from_buffer(np.ascontiguousarray(b))
+    status = kernel(sizes, pa, pb, _from_buffer(out), work, work_len)
     if status:
         _raise_on(op, status, a.shape, b.shape)
     return out
@@ -342,26 +339,32 @@ def _conv_call(plan: _ConvPlan, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
     """2-D cross-correlation in C; same contract as ``numpy_ref.conv2d``."""
-    key = (_FORWARD, x.dtype, w.dtype, x.shape, w.shape, stride, padding, dilation)
-    plan = _cached_plan(key)
-    if plan is None:
+    key = (_CONV2D, x.dtype, w.dtype, x.shape, w.shape, stride, padding, dilation)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
         if x.ndim != 4 or w.ndim != 4:
             _check_4d("conv2d", x=x, w=w)
         (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
         if C != Cw:
             raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} expects {Cw}")
         OH, OW = _check_window("conv2d", (H, W), (kh, kw), stride, padding, dilation)
-        geometry = (N, C, H, W, O, kh, kw, *stride, *padding, *dilation)
-        plan = _conv_plan(key, "conv2d", _FORWARD, x, w, (N, O, OH, OW), geometry)
-    return _conv_call(plan, x, w)
+        plan = _conv_plan(key, "conv2d", _CONV2D, x, w, (N, O, OH, OW),
+                          (N, C, H, W, O, kh, kw, *stride, *padding, *dilation, OH, OW))
+    return _run_conv(plan, x, w)
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
                       dilation: Pair) -> np.ndarray:
     """∂L/∂x of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_input``."""
-    key = (_GRAD_INPUT, gy.dtype, w.dtype, gy.shape, w.shape, input_hw, stride, padding, dilation)
-    plan = _cached_plan(key)
-    if plan is None:
+    key = (_CONV2D_GRAD_INPUT, gy.dtype, w.dtype, gy.shape, w.shape, input_hw, stride, padding, dilation)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
         if gy.ndim != 4 or w.ndim != 4:
             _check_4d("conv2d_grad_input", gy=gy, w=w)
         (N, O, OH, OW), (Ow, C, kh, kw) = gy.shape, w.shape
@@ -369,17 +372,20 @@ def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pai
         if O != Ow or out_hw != (OH, OW):
             raise ValueError(f"conv2d_grad_input: grad_output {gy.shape} does not match weight {w.shape} on an "
                              f"input of size {tuple(input_hw)} (expected (N, {Ow}, {out_hw[0]}, {out_hw[1]}))")
-        geometry = (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation)
-        plan = _conv_plan(key, "conv2d_grad_input", _GRAD_INPUT, gy, w, (N, C, *input_hw), geometry)
-    return _conv_call(plan, gy, w)
+        plan = _conv_plan(key, "conv2d_grad_input", _CONV2D_GRAD_INPUT, gy, w, (N, C, *input_hw),
+                          (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation, OH, OW))
+    return _run_conv(plan, gy, w)
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                        dilation: Pair) -> np.ndarray:
     """∂L/∂w of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_weight``."""
-    key = (_GRAD_WEIGHT, x.dtype, gy.dtype, x.shape, gy.shape, kernel_hw, stride, padding, dilation)
-    plan = _cached_plan(key)
-    if plan is None:
+    key = (_CONV2D_GRAD_WEIGHT, x.dtype, gy.dtype, x.shape, gy.shape, kernel_hw, stride, padding, dilation)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
         if x.ndim != 4 or gy.ndim != 4:
             _check_4d("conv2d_grad_weight", x=x, gy=gy)
         (N, C, H, W), (Ng, O, OH, OW) = x.shape, gy.shape
@@ -387,110 +393,127 @@ def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: P
         if N != Ng or out_hw != (OH, OW):
             raise ValueError(f"conv2d_grad_weight: grad_output {gy.shape} does not match input {x.shape} with "
                              f"kernel {tuple(kernel_hw)} (expected ({N}, O, {out_hw[0]}, {out_hw[1]}))")
-        geometry = (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation)
-        plan = _conv_plan(key, "conv2d_grad_weight", _GRAD_WEIGHT, x, gy, (O, C, *kernel_hw), geometry)
-    return _conv_call(plan, x, gy)
+        plan = _conv_plan(key, "conv2d_grad_weight", _CONV2D_GRAD_WEIGHT, x, gy, (O, C, *kernel_hw),
+                          (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation, OH, OW))
+    return _run_conv(plan, x, gy)
 
 
-def _pool_input(op: str, x: np.ndarray) -> tuple[tuple, np.ndarray]:
-    """(the _POOL entry for x's dtype, x C-contiguous) after checking that x is a 4-D float array."""
+# A pooling plan: (op name, kernel, geometry struct, output shape, dtype)
+
+
+def _pool_plan(key: tuple | None, op: str, which: int, x: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair,
+               stride: Pair, padding: Pair, dilation: Pair) -> tuple:
+    """The plan of a pooling call on (N, C, H, W) = input_shape, after checking x's dtype and the window;
+    cached under `key` unless it is None."""
     if x.ndim != 4:
         _check_4d(op, x=x)
-    kernels = _POOL.get(x.dtype)
-    if kernels is None:
-        kernels = _kernels(op, _POOL, x)
-    return kernels, x if x.flags.c_contiguous else np.ascontiguousarray(x)
-
-
-def _pool_plan(key: tuple, op: str, which: int, x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
-               last: tuple) -> tuple:
-    """(kernel, cffi array type, output shape, the C arguments after the pointers) of a checked pooling call."""
-    kernels, _ = _pool_input(op, x)
-    N, C, H, W = x.shape
-    OH, OW = _check_window(op, (H, W), kernel_hw, stride, padding, last if len(last) == 2 else (1, 1))
-    plan = (kernels[which], kernels[0], (N, C, OH, OW), (N * C, H, W, *kernel_hw, *stride, *padding, *last))
-    _keep_plan(key, plan)
-    return plan
+    _float_kind(op, x)
+    if len(input_shape) != 4:
+        raise ValueError(f"{op}: input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+    N, C, H, W = input_shape
+    OH, OW = _check_window(op, (H, W), kernel_hw, stride, padding, dilation)
+    sizes = ffi.new("struct tg_pool2d_geometry *", (N * C, H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW))
+    plan = (op, _POOL[x.dtype][which - 1], sizes, (N, C, OH, OW), x.dtype)
+    return plan if key is None else _keep_plan(key, plan)
 
 
 def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                dilation: Pair = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling in C -> (y, flat argmax indices); same contract as ``numpy_ref.max_pool2d``."""
-    key = (1, x.dtype, x.shape, kernel_hw, stride, padding, dilation)
-    plan = _cached_plan(key)
-    if plan is None:
-        plan = _pool_plan(key, "max_pool2d", 1, x, kernel_hw, stride, padding, tuple(dilation))
-    kernel, ctype, out_shape, args = plan
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
-    y = np.empty(out_shape, x.dtype)
+    key = (_MAX_POOL2D, x.dtype, x.shape, kernel_hw, stride, padding, dilation)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
+        plan = _pool_plan(key, "max_pool2d", _MAX_POOL2D, x, x.shape, kernel_hw, stride, padding, dilation)
+    op, kernel, sizes, out_shape, dtype = plan
+    y = np.empty(out_shape, dtype)
     indices = np.empty(out_shape, _INDEX_DTYPE)
-    status = kernel(_from_buffer(ctype, x), _from_buffer(ctype, y), _from_buffer(_INDEX_CTYPE, indices), *args)
+    try:
+        px = _from_buffer(x)
+    except ValueError:  # cffi takes C-contiguous arrays only: copy a strided view
+        px = _from_buffer(np.ascontiguousarray(x))
+    status = kernel(sizes, px, _from_buffer(y), _from_buffer(indices))
     if status:
-        _raise_on("max_pool2d", status, x.shape)
+        _raise_on(op, status, x.shape)
     return y, indices
 
 
 def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     """∂L/∂x of max pooling in C; same contract as ``numpy_ref.max_pool2d_grad``."""
-    key = (2, gy.dtype, indices.dtype, gy.shape, indices.shape, input_shape)
-    plan = _cached_plan(key)
-    if plan is None:
-        kernels, _ = _pool_input("max_pool2d_grad", gy)
+    key = (_MAX_POOL2D_GRAD, gy.dtype, indices.dtype, gy.shape, indices.shape, input_shape)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
+        op = "max_pool2d_grad"
+        if gy.ndim != 4:
+            _check_4d(op, gy=gy)
+        _float_kind(op, gy)
         if (not np.issubdtype(indices.dtype, np.integer) or indices.shape != gy.shape or len(input_shape) != 4
                 or tuple(input_shape[:2]) != gy.shape[:2] or min(input_shape[2:]) < 1):
-            raise ValueError(f"max_pool2d_grad: grad_output {gy.shape} and integer indices {indices.shape} "
+            raise ValueError(f"{op}: grad_output {gy.shape} and integer indices {indices.shape} "
                              f"({indices.dtype}) must match the input {tuple(input_shape)} in (N, C)")
+        if indices.dtype != _INDEX_DTYPE:  # C reads int64: convert (this signature is then never cached)
+            return max_pool2d_grad(gy, indices.astype(_INDEX_DTYPE), input_shape)
         N, C, H, W = input_shape
-        plan = (kernels[2], kernels[0], (N, C, H, W), (N * C, H, W, gy.shape[2], gy.shape[3]))
-        if indices.dtype == _INDEX_DTYPE:  # other integer types are converted on every call, below
-            _keep_plan(key, plan)
-    kernel, ctype, out_shape, args = plan
-    if not gy.flags.c_contiguous:
-        gy = np.ascontiguousarray(gy)
-    if indices.dtype is not _INDEX_DTYPE or not indices.flags.c_contiguous:
-        indices = np.ascontiguousarray(indices, dtype=_INDEX_DTYPE)
-    gx = np.empty(out_shape, gy.dtype)
-    status = kernel(_from_buffer(ctype, gy), _from_buffer(_INDEX_CTYPE, indices), _from_buffer(ctype, gx), *args)
+        # Only planes, h, w, oh, ow matter: the indices say where each gradient goes, not a window.
+        sizes = ffi.new("struct tg_pool2d_geometry *", {"planes": N * C, "h": H, "w": W, "oh": gy.shape[2],
+                                                         "ow": gy.shape[3]})
+        plan = _keep_plan(key, (op, _POOL[gy.dtype][_MAX_POOL2D_GRAD - 1], sizes, (N, C, H, W), gy.dtype))
+    op, kernel, sizes, out_shape, dtype = plan
+    gx = np.empty(out_shape, dtype)
+    try:
+        pgy, pindices = _from_buffer(gy), _from_buffer(indices)
+    except ValueError:  # cffi takes C-contiguous arrays only: copy the strided view(s)
+        pgy, pindices = _from_buffer(np.ascontiguousarray(gy)), _from_buffer(np.ascontiguousarray(indices))
+    status = kernel(sizes, pgy, pindices, _from_buffer(gx))
     if status:
-        _raise_on("max_pool2d_grad (an index outside its input plane?)", status, gy.shape, out_shape)
+        _raise_on(f"{op} (an index outside its input plane?)", status, gy.shape, out_shape)
     return gx
 
 
 def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                count_include_pad: bool = True) -> np.ndarray:
     """Average pooling in C; same contract as ``numpy_ref.avg_pool2d``."""
-    key = (3, x.dtype, x.shape, kernel_hw, stride, padding, count_include_pad)
-    plan = _cached_plan(key)
-    if plan is None:
-        plan = _pool_plan(key, "avg_pool2d", 3, x, kernel_hw, stride, padding, (1 if count_include_pad else 0,))
-    kernel, ctype, out_shape, args = plan
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
-    y = np.empty(out_shape, x.dtype)
-    status = kernel(_from_buffer(ctype, x), _from_buffer(ctype, y), *args)
+    key = (_AVG_POOL2D, x.dtype, x.shape, kernel_hw, stride, padding)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
+        plan = _pool_plan(key, "avg_pool2d", _AVG_POOL2D, x, x.shape, kernel_hw, stride, padding, (1, 1))
+    op, kernel, sizes, out_shape, dtype = plan
+    y = np.empty(out_shape, dtype)
+    try:
+        px = _from_buffer(x)
+    except ValueError:  # cffi takes C-contiguous arrays only: copy a strided view
+        px = _from_buffer(np.ascontiguousarray(x))
+    status = kernel(sizes, px, _from_buffer(y), 1 if count_include_pad else 0)
     if status:
-        _raise_on("avg_pool2d", status, x.shape)
+        _raise_on(op, status, x.shape)
     return y
 
 
 def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair, stride: Pair,
                     padding: Pair, count_include_pad: bool = True) -> np.ndarray:
     """∂L/∂x of average pooling in C; same contract as ``numpy_ref.avg_pool2d_grad``."""
-    kernels, gy = _pool_input("avg_pool2d_grad", gy)
-    if len(input_shape) != 4:
-        raise ValueError(f"avg_pool2d_grad: input_shape must be (N, C, H, W), got {tuple(input_shape)}")
+    op, kernel, sizes, out_shape, dtype = _pool_plan(None, "avg_pool2d_grad", _AVG_POOL2D_GRAD, gy,
+                                                            input_shape, kernel_hw, stride, padding, (1, 1))
     N, C, H, W = input_shape
-    out_hw = _check_window("avg_pool2d_grad", (H, W), kernel_hw, stride, padding, (1, 1))
-    if gy.shape != (N, C, *out_hw):
-        raise ValueError(f"avg_pool2d_grad: grad_output {gy.shape} does not match the pooled input "
-                         f"{tuple(input_shape)} (expected {(N, C, *out_hw)})")
-    gx = np.empty((N, C, H, W), gy.dtype)
-    ctype = kernels[0]
-    status = kernels[4](_from_buffer(ctype, gy), _from_buffer(ctype, gx), N * C, H, W, *kernel_hw, *stride,
-                        *padding, 1 if count_include_pad else 0)
+    if gy.shape != out_shape:
+        raise ValueError(f"{op}: grad_output {gy.shape} does not match the pooled input "
+                         f"{tuple(input_shape)} (expected {out_shape})")
+    gx = np.empty((N, C, H, W), dtype)
+    try:
+        pgy = _from_buffer(gy)
+    except ValueError:  # cffi takes C-contiguous arrays only: copy a strided view
+        pgy = _from_buffer(np.ascontiguousarray(gy))
+    status = kernel(sizes, pgy, _from_buffer(gx), 1 if count_include_pad else 0)
     if status:
-        _raise_on("avg_pool2d_grad", status, gy.shape, tuple(input_shape))
+        _raise_on(op, status, gy.shape, tuple(input_shape))
     return gx
 
 
