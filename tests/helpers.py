@@ -54,6 +54,11 @@ def _unit(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     return rng.uniform(-0.9, 0.9, shape)
 
 
+def _probability(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Values in [0.05, 0.95]: probabilities away from 0 and 1, where log and 1/x are steep."""
+    return rng.uniform(0.05, 0.95, shape)
+
+
 def _kink_free(rng: np.random.Generator, shape: Shape) -> np.ndarray:
     """Values in [−2, 2] at least 0.05 away from every multiple of ½ (the kinks of relu,
     abs, leaky_relu at 0 and of clamp at ±½, ±1), so finite differences never straddle one."""
@@ -74,6 +79,7 @@ DOMAINS: dict[str, Callable[[np.random.Generator, Shape], np.ndarray]] = {
     "real": _real,
     "positive": _positive,
     "unit": _unit,
+    "probability": _probability,
     "kink_free": _kink_free,
     "ties": _ties,
     "int": _index,

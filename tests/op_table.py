@@ -21,7 +21,7 @@ Fields (only ``name`` and ``fn`` are required):
     family      which ops/*.py file the op lives in (grouping in test ids)
     samples     fixed input shapes: a tuple of samples, each a tuple with one shape per input
     shapes      None, or a function returning a hypothesis strategy of such shape tuples
-    domain      input domain name from ``helpers.DOMAINS`` ("real", "positive", "unit",
+    domain      input domain name from ``helpers.DOMAINS`` ("real", "positive", "unit", "probability",
                 "kink_free", "ties", "int"), one for all inputs or a tuple with one per input
     forward_only   True for ops with no gradient (comparisons, argmax, .long())
     gradcheck      False where finite differences are meaningless (inputs with ties)
@@ -371,6 +371,9 @@ OP_TABLE += (
     OpCase("cross_entropy_fused", lambda x: ops.CrossEntropy.apply(x, target=CE_TARGET),
            lambda x: _tf().cross_entropy(x, torch.from_numpy(CE_TARGET), reduction="none"),
            ops=("CrossEntropy",), family=S, samples=(((3, 4),),)),
+    OpCase("binary_cross_entropy_fused", lambda x, y: ops.BinaryCrossEntropy.apply(x, y),
+           lambda x, y: _tf().binary_cross_entropy(x, y, reduction="none"),
+           ops=("BinaryCrossEntropy",), family=S, samples=(((3, 4), (3, 4)), ((), ())), domain="probability"),
     OpCase("bce_with_logits_fused", lambda x, y, p: ops.BCEWithLogits.apply(x, y, p),
            lambda x, y, p: (1 - y) * x + (1 + (p - 1) * y) * _tf().softplus(-x),  # torch: no grad for pos_weight
            ops=("BCEWithLogits",), family=S, samples=(((3, 4), (3, 4), (3, 4)),),

@@ -124,6 +124,17 @@ def test_binary_cross_entropy_clamps_log_at_minus_100():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_at_saturated_probabilities_matches_torch(dtype, reduction):
+    # a float32 sigmoid is exactly 0 or 1 beyond |x| ≈ 17 (or 88): PyTorch's slope
+    # (x − y)/max(x(1 − x), 1e-12) stays finite there; the chain rule through the clamped
+    # logs gave nan and the model's weights went nan
+    x = np.array([[0.0, 1.0, 0.0, 1.0, 1e-30, 0.3], [1.0 - 1e-7, 0.5, 1.0, 0.0, 0.999, 1e-8]])
+    y = np.array([[0.0, 1.0, 1.0, 0.0, 1.0, 0.25], [1.0, 0.5, 0.9, 0.1, 0.0, 1.0]])
+    check_loss(nn.BCELoss(reduction=reduction), torch.nn.BCELoss(reduction=reduction), x, y, dtype, target_grad=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("pos_weight", [None, np.array([0.5, 1.0, 3.0])])
 def test_bce_with_logits_matches_torch(dtype, reduction, pos_weight):
     x = RNG.standard_normal((5, 3)) * 3

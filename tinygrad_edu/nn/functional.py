@@ -413,12 +413,13 @@ def cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, ignore_i
 
 
 def binary_cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, reduction: str = "mean") -> Tensor:
-    """BCE = −(1/n) Σ [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)], each log clamped at −100 (PyTorch)."""
+    """BCE = −(1/n) Σ [y_i log ŷ_i + (1 − y_i) log(1 − ŷ_i)], each log clamped at −100, with a
+    finite slope at ŷ = 0 or 1 (PyTorch's; see ``ops.BinaryCrossEntropy``)."""
     target = _as_tensor(target, x)
     _same_shape("binary_cross_entropy", x, target)
     if np.any((x.data < 0) | (x.data > 1)):
         raise ValueError("binary_cross_entropy: input values must be probabilities in [0, 1]")
-    loss = -(target * x.log().clamp(min=-100) + (1 - target) * (1 - x).log().clamp(min=-100))
+    loss = loss_ops.BinaryCrossEntropy.apply(x, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction, "binary_cross_entropy")

@@ -6,7 +6,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Maximum Minimum Clamp Where Cast
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var Std LogSumExp Amax Amin
-    loss.py          Softmax LogSoftmax CrossEntropy BCEWithLogits
+    loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
                      AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
@@ -40,7 +40,7 @@ from .elementwise import (
     Where,
 )
 from .linalg import Linear, MatMul
-from .loss import BCEWithLogits, CrossEntropy, LogSoftmax, Softmax
+from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
 from .movement import (
     Cat,
     Expand,
@@ -63,7 +63,7 @@ ALL_OPS = (
     Maximum, Minimum, Clamp, Where, Cast,
     Sigmoid, Tanh, ReLU, LeakyReLU, GELU,
     Sum, Mean, Var, Std, LogSumExp, Amax, Amin,
-    Softmax, LogSoftmax, CrossEntropy, BCEWithLogits,
+    Softmax, LogSoftmax, CrossEntropy, BinaryCrossEntropy, BCEWithLogits,
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,

@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from .fpstate import quietly
 from .reduce import normalize_dims
 
 
@@ -129,6 +130,37 @@ class CrossEntropy(Function):
 def _softplus_neg(x: np.ndarray) -> np.ndarray:
     """softplus(−x) = log(1 + e^(−x)) = max(−x, 0) + log(1 + e^(−|x|)), finite for any x."""
     return np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class BinaryCrossEntropy(Function):
+    """Binary cross-entropy of probabilities x against targets y (one shape), as PyTorch computes it.
+
+    Forward:   y_loss = −[y·max(log x, −100) + (1 − y)·max(log(1 − x), −100)]
+    Backward:  ∂L/∂x = g ⊙ (x − y) / max(x(1 − x), ε),   ε = 1e-12
+               ∂L/∂y = g ⊙ (log(1 − x) − log x)            (unclamped: ±∞ at x = 0 or 1, as PyTorch)
+    (x − y)/(x(1 − x)) is the exact slope of the unclamped loss; ε keeps it finite where a
+    saturated sigmoid gives x = 0 or 1 exactly, where the chain rule through the clamped
+    logs would give 0·∞ = nan.
+    """
+
+    formula = ("g * (x - y) / max(x * (1 - x), eps)", "g * (log(1 - x) - log(x))")
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        log_x = np.maximum(quietly(np.log, x.data), -100)  # log 0 = −inf, clamped as in PyTorch
+        log_1mx = np.maximum(quietly(np.log, 1 - x.data), -100)
+        return -(y.data * log_x + (1 - y.data) * log_1mx)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        grad_x = grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad_output * (x - y) / (x * (1 - x)).clamp(min=1e-12)
+        if ctx.needs_input_grad[1]:
+            grad_y = grad_output * ((1 - x).log() - x.log())
+        return grad_x, grad_y
 
 
 class BCEWithLogits(Function):
