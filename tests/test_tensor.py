@@ -153,6 +153,27 @@ def test_comparisons_are_bool_and_not_differentiable():
     np.testing.assert_array_equal((x > 1.5).data, [False, True, True])
 
 
+@pytest.mark.torch
+def test_device_and_layout_calls_of_pytorch_scripts_work():
+    # x.to(device), .cpu(), .contiguous(): the CPU is the only device, so they return x itself
+    x = tg.tensor([[1.0, np.nan], [0.0, 2.0]])
+    for same in (x.to("cpu"), x.to(torch.device("cpu")), x.to(device="cpu"), x.cpu(), x.contiguous(),
+                 x.to(tg.float32), x.type_as(x)):
+        assert same is x
+    assert x.to(tg.tensor([1])).dtype == tg.int64 and x.to("float64").dtype == tg.float64
+    for device in ("cuda", torch.device("cuda:0")):
+        with pytest.raises(RuntimeError, match="to: device 'cuda.*' is not available; tinygrad_edu runs on the CPU only"):
+            x.to(device)
+    t = torch.tensor(x.data)
+    for name in ("isnan", "all", "any"):
+        _assert_same_result(getattr(x, name)(), getattr(t, name)())
+    for name in ("all", "any"):
+        _assert_same_result(getattr(x > 0, name)(1, keepdim=True), getattr(t > 0, name)(1, keepdim=True))
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        _assert_same_result(getattr(x, name)(1.0), getattr(t, name)(1.0))
+    assert x.view_as(tg.zeros(4)).shape == x.reshape_as(tg.zeros(4, 1)).squeeze().shape == (4,)
+
+
 # ---- factories -----------------------------------------------------------------------------
 
 

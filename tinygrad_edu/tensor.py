@@ -26,6 +26,7 @@ import numpy as np
 from . import dtypes, ops
 from .autograd import engine, function, grad_mode
 from .autograd.function import Function
+from .ops.fpstate import quietly
 
 Scalar = Union[int, float, bool]
 TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence[Any]]
@@ -202,14 +203,39 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
-    def to(self, dtype: Any) -> Tensor:
-        """This tensor in ``dtype`` (itself if already so; differentiable between float dtypes)."""
+    def to(self, dtype: Any = None, *, device: Any = None) -> Tensor:
+        """This tensor in ``dtype`` (itself if already so; differentiable between float dtypes).
+
+        As in PyTorch, ``dtype`` may also be a tensor (take its dtype) or a device:
+        ``x.to("cpu")`` / ``x.to(device)`` return x itself, any other device is an error
+        (tinygrad_edu computes on the CPU only), so PyTorch training scripts run unchanged.
+        """
+        if isinstance(dtype, Tensor):
+            dtype = dtype.dtype
+        elif _is_device(dtype):
+            dtype, device = None, dtype
+        if device is not None and not str(device).startswith("cpu"):
+            raise RuntimeError(f"to: device {str(device)!r} is not available; tinygrad_edu runs on the CPU only")
+        if dtype is None:
+            return self
         dtype = dtypes.as_dtype(dtype)
         if dtype == self.dtype:
             return self
         if self.requires_grad and dtypes.is_floating(dtype):
             return ops.Cast.apply(self, dtype=dtype)
-        return Tensor._make(self.data.astype(dtype))
+        return Tensor._make(quietly(self.data.astype, dtype))  # nan/inf to int: no warning, as PyTorch
+
+    def cpu(self) -> Tensor:
+        """Itself: the tensor is on the CPU already."""
+        return self
+
+    def contiguous(self) -> Tensor:
+        """Itself (PyTorch code calls it before ``view``; here ``view`` works on any layout)."""
+        return self
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype."""
+        return self.to(other.dtype)
 
     def astype(self, dtype: Any) -> Tensor:
         """NumPy's name for ``to(dtype)``."""
@@ -425,6 +451,22 @@ class Tensor:
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__  # PyTorch's method names
+
+    def isnan(self) -> Tensor:
+        """True where the value is NaN."""
+        return Tensor._make(np.isnan(self.data))
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """True where every element (along ``dim``) is nonzero."""
+        return Tensor._make(np.all(self.data, axis=None if dim is None else _dim(dim, self.ndim, "all"),
+                                   keepdims=keepdim))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """True where some element (along ``dim``) is nonzero."""
+        return Tensor._make(np.any(self.data, axis=None if dim is None else _dim(dim, self.ndim, "any"),
+                                   keepdims=keepdim))
+
     def __invert__(self) -> Tensor:
         return Tensor._make(np.logical_not(self.data) if self.dtype == dtypes.bool else ~self.data)
 
@@ -596,6 +638,12 @@ class Tensor:
         return self if new_shape == self.shape else ops.Reshape.apply(self, shape=new_shape)
 
     view = reshape
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """Reshaped to ``other``'s shape."""
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge dims ``start_dim`` … ``end_dim`` into one."""
@@ -841,6 +889,16 @@ def _arg_extreme(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keep
         return Tensor._make(np.asarray(out, dtype=dtypes.int64).reshape((1,) * x.ndim if keepdim else ()))
     d = _dim(dim, x.ndim, fn.__name__)
     return Tensor._make(fn(x.data, axis=d, keepdims=keepdim).astype(dtypes.int64, copy=False))
+
+
+_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
+
+
+def _is_device(value: Any) -> builtins.bool:
+    """True for a device: a string such as "cpu" or "cuda:0", or a torch.device-like object."""
+    if isinstance(value, str):
+        return value.split(":")[0] in _DEVICE_TYPES
+    return type(value).__name__ == "device"
 
 
 def _correction(unbiased: builtins.bool | None, correction: int | None) -> int:
