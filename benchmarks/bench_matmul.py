@@ -94,7 +94,7 @@ def call_overhead_us() -> float:
     """µs of Python per c.matmul call: a 1×1 product minus the bare C call (tg_matmul_f32) on the same buffers."""
     a = np.ones((1, 1), np.float32)
     out = np.empty((1, 1), np.float32)
-    work, work_len, _ = c._gemm_workspace(a.dtype)
+    _, work, work_len, _ = c._gemm_workspace(a.dtype)
     pa, po = c.ffi.from_buffer("float[]", a), c.ffi.from_buffer("float[]", out)
 
     def bare() -> None:

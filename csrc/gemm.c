@@ -168,14 +168,14 @@ int tg_gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
     return gemm(8, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
 }
 
-int tg_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
-                  int64_t rsb, int64_t csb, float *c, float *work, int64_t work_len)
+int tg_matmul_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
+                  int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len)
 {
     return gemm(4, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0, c, 0, n, 1, work, work_len);
 }
 
-int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t rsa, int64_t csa, const double *b,
-                  int64_t rsb, int64_t csb, double *c, double *work, int64_t work_len)
+int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
+                  int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len)
 {
     return gemm(8, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0, c, 0, n, 1, work, work_len);
 }

@@ -42,11 +42,13 @@ int tg_gemm_f64(int64_t batch, int64_t m, int64_t n, int64_t k, const double *a,
                 int64_t sbc, int64_t rsc, int64_t csc, double *work, int64_t work_len);
 
 /* The one-matrix case of tg_gemm_* with fewer arguments (each costs Python time per call):
- * c (m×n, row-major, contiguous) = op(A)·op(B), β = 0. Same strides, workspace and status. */
-int tg_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa, const float *b,
-                  int64_t rsb, int64_t csb, float *c, float *work, int64_t work_len);
-int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const double *a, int64_t rsa, int64_t csa, const double *b,
-                  int64_t rsb, int64_t csb, double *c, double *work, int64_t work_len);
+ * c (m×n, row-major, contiguous) = op(A)·op(B), β = 0. Same strides, workspace and status.
+ * The buffers are void pointers, of the suffix's type (float / double): Python passes each
+ * NumPy array as ffi.from_buffer(array), a char[] view, cheaper than a typed view (issue 3). */
+int tg_matmul_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
+                  int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
+int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
+                  int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
 
 /* Σ of a fixed FMA loop (12 independent vector chains, `iterations` rounds) at the current
  * ISA level: times it to measure the machine's FMA peak (benchmarks/bench_matmul.py).

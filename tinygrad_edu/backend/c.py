@@ -81,24 +81,29 @@ if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
 #
 # Every call pays for this Python code, and on a (64×256)·(256×10) product the C work takes
 # about 2 µs, so the 2-D case is written for speed (issue 3: at most 1 µs of Python per call):
-# one dict lookup for the kernels, a 12-argument C entry point (tg_matmul_*), the cached
-# workspace, and pointers by ffi.from_buffer, the cheapest way measured (0.1 µs; arr.ctypes.data
-# or __array_interface__ cost 0.8 µs each). The checks kept are the ones NumPy does not make.
+# one thread-local dict lookup gives the kernel and this thread's workspace, a 12-argument C
+# entry point (tg_matmul_*) takes void pointers, made by ffi.from_buffer(array), the cheapest
+# way measured (0.1 µs; arr.ctypes.data or __array_interface__ cost 0.8 µs each). The checks kept
+# are the ones NumPy does not make.
 
-_from_buffer = ffi.from_buffer
+# Bound once: looking an attribute up on a module costs ~15 ns per call.
+_from_buffer, _empty = ffi.from_buffer, np.empty
 # dtype -> (cffi array type, 2-D kernel, batched kernel, workspace size for a thread count)
 _GEMM = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_matmul_f32, lib.tg_gemm_f32, lib.tg_gemm_workspace_f32),
          np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_matmul_f64, lib.tg_gemm_f64,
                                 lib.tg_gemm_workspace_f64)}
 
 
-def _gemm_workspace(dtype: np.dtype) -> tuple[object, int, np.ndarray]:
-    """This Python thread's GEMM workspace for `dtype` at the current thread count, made on first use."""
+def _gemm_workspace(dtype: np.dtype) -> tuple[object, object, int, np.ndarray]:
+    """(2-D kernel, workspace pointer, length, array) of this Python thread for `dtype`, made on first use.
+
+    The workspace is sized for the current thread count (set_num_threads starts a fresh _scratch).
+    """
     cache = _scratch.__dict__.setdefault("gemm", {})
     if dtype not in cache:
-        ctype, _, _, size_for = _GEMM[dtype]
+        ctype, kernel, _, size_for = _GEMM[dtype]
         work = np.empty(size_for(_threads), dtype=dtype)
-        cache[dtype] = (_from_buffer(ctype, work), work.size, work)
+        cache[dtype] = (kernel, _from_buffer(ctype, work), work.size, work)
     return cache[dtype]
 
 
@@ -134,13 +139,16 @@ def _raise_gemm_status(status: int, shape_a: tuple[int, ...], shape_b: tuple[int
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul`` in C (csrc/gemm.c); same contract as ``numpy_ref.matmul``."""
     dtype = a.dtype
-    kernels = _GEMM.get(dtype)
-    if kernels is None or b.dtype is not dtype or a.ndim != 2 or b.ndim != 2:
+    try:
+        kernel, work, work_len, _ = _scratch.gemm[dtype]  # float32/float64, after this thread's first call
+        (m, k), (kb, n) = a.shape, b.shape  # ValueError unless both are 2-D
+    except (AttributeError, KeyError, ValueError):
+        kernel = None
+    if kernel is None or b.dtype is not dtype:
         return _matmul_general(a, b)
-    (m, k), (kb, n) = a.shape, b.shape  # the common case from here on, kept short
     if k != kb:
         raise ValueError(f"matmul: inner dimensions differ: shapes {a.shape} and {b.shape} ({k} != {kb})")
-    out = np.empty((m, n), dtype)
+    out = _empty((m, n), dtype)
     if a.flags.c_contiguous:
         rsa, csa = k, 1
     elif a.flags.f_contiguous:  # a transposed view: Aᵀ's memory with swapped strides
@@ -153,13 +161,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         b, rsb, csb = b.T, 1, k
     else:
         b, rsb, csb = np.ascontiguousarray(b), n, 1
-    try:
-        work = _scratch.gemm[dtype]
-    except (AttributeError, KeyError):
-        work = _gemm_workspace(dtype)
-    ctype, kernel = kernels[0], kernels[1]
-    status = kernel(m, n, k, _from_buffer(ctype, a), rsa, csa, _from_buffer(ctype, b), rsb, csb,
-                    _from_buffer(ctype, out), work[0], work[1])
+    status = kernel(m, n, k, _from_buffer(a), rsa, csa, _from_buffer(b), rsb, csb, _from_buffer(out), work, work_len)
     if status:
         _raise_gemm_status(status, (m, k), (kb, n))
     return out
@@ -193,10 +195,10 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         ctype, _, kernel, _ = _GEMM[dtype]
         a2, rsa, csa = _operand(a2)
         b2, rsb, csb = _operand(b2)
-        work = _gemm_workspace(dtype)
+        _, work, work_len, _ = _gemm_workspace(dtype)
         status = kernel(out.size // (m * n), m, n, k, _from_buffer(ctype, a2), sba, rsa, csa,
                         _from_buffer(ctype, b2), sbb, rsb, csb, 0.0, _from_buffer(ctype, out), m * n, n, 1,
-                        work[0], work[1])
+                        work, work_len)
         if status:
             _raise_gemm_status(status, a.shape, b.shape)
     if a.ndim == 1:
@@ -323,7 +325,7 @@ def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, ou
 def _run_conv(plan: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Run a conv plan on inputs (a, b): the C kernel writes a fresh output array."""
     op, kernel, sizes, out_shape, dtype, work, work_len, _ = plan
-    out = np.empty(out_shape, dtype)
+    out = _empty(out_shape, dtype)
     if not work_len:  # an empty sum (see _conv_plan)
         out.fill(0)
         return out
@@ -428,8 +430,8 @@ def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
     if plan is None:  # the first call like this one in this thread: check everything
         plan = _pool_plan(key, "max_pool2d", _MAX_POOL2D, x, x.shape, kernel_hw, stride, padding, dilation)
     op, kernel, sizes, out_shape, dtype = plan
-    y = np.empty(out_shape, dtype)
-    indices = np.empty(out_shape, _INDEX_DTYPE)
+    y = _empty(out_shape, dtype)
+    indices = _empty(out_shape, _INDEX_DTYPE)
     try:
         px = _from_buffer(x)
     except ValueError:  # cffi takes C-contiguous arrays only: copy a strided view
@@ -464,7 +466,7 @@ def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int,
                                                          "ow": gy.shape[3]})
         plan = _keep_plan(key, (op, _POOL[gy.dtype][_MAX_POOL2D_GRAD - 1], sizes, (N, C, H, W), gy.dtype))
     op, kernel, sizes, out_shape, dtype = plan
-    gx = np.empty(out_shape, dtype)
+    gx = _empty(out_shape, dtype)
     try:
         pgy, pindices = _from_buffer(gy), _from_buffer(indices)
     except ValueError:  # cffi takes C-contiguous arrays only: copy the strided view(s)
@@ -486,7 +488,7 @@ def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
     if plan is None:  # the first call like this one in this thread: check everything
         plan = _pool_plan(key, "avg_pool2d", _AVG_POOL2D, x, x.shape, kernel_hw, stride, padding, (1, 1))
     op, kernel, sizes, out_shape, dtype = plan
-    y = np.empty(out_shape, dtype)
+    y = _empty(out_shape, dtype)
     try:
         px = _from_buffer(x)
     except ValueError:  # cffi takes C-contiguous arrays only: copy a strided view
