@@ -174,6 +174,18 @@ def test_device_and_layout_calls_of_pytorch_scripts_work():
     assert x.view_as(tg.zeros(4)).shape == x.reshape_as(tg.zeros(4, 1)).squeeze().shape == (4,)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "int64", "bool"])
+def test_integer_and_bool_ops_match_torch(dtype):
+    # sums of integers and bools are int64 (NumPy gave uint64 for uint8); & | ^ are bitwise on integers
+    a = np.array([[200, 3, 0], [7, 200, 1]]).astype(dtype)
+    b = np.array([[6, 5, 1], [0, 255, 1]]).astype(dtype)
+    ours, theirs = (tg.tensor(a), tg.tensor(b)), (torch.tensor(a), torch.tensor(b))
+    for op in (lambda x, y: x.sum(), lambda x, y: x.sum(1, keepdim=True), lambda x, y: x & y, lambda x, y: x | y,
+               lambda x, y: x ^ y):
+        _assert_same_result(op(*ours), op(*theirs))
+
+
 # ---- factories -----------------------------------------------------------------------------
 
 
@@ -187,6 +199,13 @@ def test_factories_shapes_and_dtypes():
     x = tg.randn(2, 2, dtype=tg.float64)
     assert tg.zeros_like(x).dtype == tg.float64 and tg.ones_like(x).shape == (2, 2)
     assert tg.randint(0, 10, (5,)).dtype == tg.int64
+
+
+def test_randint_with_high_and_size_only_as_torch():
+    # torch.randint(high, size): low = 0
+    draws = tg.randint(3, (400,))
+    assert draws.shape == (400,) and draws.dtype == tg.int64 and set(draws.tolist()) == {0, 1, 2}
+    assert tg.randint(3, size=(2, 2)).shape == (2, 2) and tg.randint(3).shape == ()
 
 
 def test_manual_seed_makes_draws_reproducible():

@@ -74,8 +74,8 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
     """Integers uniform in [low, high) (``randint(high, size)`` means low = 0)."""
-    if high is None:
-        low, high = 0, low
+    if high is None or isinstance(high, (tuple, list)):  # randint(high) or randint(high, size)
+        low, high, size = 0, low, size if high is None else high
     values = random.generator().integers(low, high, size=_shape_arg((size,)))
     return Tensor._make(values.astype(dtypes.int64 if dtype is None else dtypes.as_dtype(dtype)))
 

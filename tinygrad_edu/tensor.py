@@ -471,10 +471,13 @@ class Tensor:
         return Tensor._make(np.logical_not(self.data) if self.dtype == dtypes.bool else ~self.data)
 
     def __and__(self, other: TensorLike) -> Tensor:
-        return _compare(np.logical_and, self, other)
+        return _logic(np.bitwise_and, np.logical_and, self, other)
 
     def __or__(self, other: TensorLike) -> Tensor:
-        return _compare(np.logical_or, self, other)
+        return _logic(np.bitwise_or, np.logical_or, self, other)
+
+    def __xor__(self, other: TensorLike) -> Tensor:
+        return _logic(np.bitwise_xor, np.logical_xor, self, other)
 
     # ---- elementwise functions -----------------------------------------------------
 
@@ -866,6 +869,14 @@ def _binary(op: type[Function], x: TensorLike, w: TensorLike, true_division: boo
 
 def _compare(fn: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
     x, w = _promote(x, other)
+    _broadcast_shape(x, w, fn.__name__)
+    return Tensor._make(fn(x.data, w.data))
+
+
+def _logic(bitwise: Callable[..., np.ndarray], logical: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
+    """``&``, ``|``, ``^``: bitwise on integer tensors (as PyTorch), logical on bool masks and floats."""
+    x, w = _promote(x, other)
+    fn = bitwise if x.dtype.kind in "iu" else logical
     _broadcast_shape(x, w, fn.__name__)
     return Tensor._make(fn(x.data, w.data))
 

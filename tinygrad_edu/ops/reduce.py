@@ -57,7 +57,8 @@ class Sum(Function):
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "sum")
         ctx.shape = x.shape
-        return np.sum(x.data, axis=ctx.axes, keepdims=keepdim)
+        integral = x.dtype.kind in "biu"  # bool and integer sums are int64 in PyTorch (NumPy: uint8 → uint64)
+        return np.sum(x.data, axis=ctx.axes, keepdims=keepdim, dtype=np.int64 if integral else None)
 
     @staticmethod
     def backward(ctx, grad_output):
