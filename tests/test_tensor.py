@@ -94,6 +94,8 @@ def test_tensor_from_a_list_of_0d_tensors_matches_torch():
     # e.g. tg.tensor(losses) for a list of losses
     for items in ([1.0, 2.5], [np.float64(1.5), np.float64(2.0)], [1, 2]):
         _assert_same_result(tg.tensor([tg.tensor(v) for v in items]), torch.tensor([torch.tensor(v) for v in items]))
+    losses = [tg.tensor(1.5, requires_grad=True) * 2.0, tg.tensor(0.5, requires_grad=True) * 2.0]
+    _assert_same_result(tg.tensor(losses), torch.tensor([3.0, 1.0]))  # the values, cut off from the graph
     nested = tg.tensor([[tg.tensor(1.0), 2.0]])
     assert nested.shape == (1, 2) and nested.dtype == tg.float32
     with pytest.raises(TypeError, match="cannot make a tensor from list data"):
@@ -162,7 +164,7 @@ def test_device_and_layout_calls_of_pytorch_scripts_work():
         assert same is x
     assert x.to(tg.tensor([1])).dtype == tg.int64 and x.to("float64").dtype == tg.float64
     for device in ("cuda", torch.device("cuda:0")):
-        with pytest.raises(RuntimeError, match="to: device 'cuda.*' is not available; tinygrad_edu runs on the CPU only"):
+        with pytest.raises(RuntimeError, match=r"to: device 'cuda.*' is not available; tinygrad_edu runs on the CPU"):
             x.to(device)
     t = torch.tensor(x.data)
     for name in ("isnan", "all", "any"):
@@ -199,6 +201,15 @@ def test_factories_shapes_and_dtypes():
     x = tg.randn(2, 2, dtype=tg.float64)
     assert tg.zeros_like(x).dtype == tg.float64 and tg.ones_like(x).shape == (2, 2)
     assert tg.randint(0, 10, (5,)).dtype == tg.int64
+
+
+def test_numpy_conversion_of_a_tensor_as_torch():
+    # np.asarray(t) (what plotting libraries call) sees the values, not an object array of 0-d tensors
+    t = tg.tensor([[1.0, 2.0]])
+    assert np.asarray(t) is t.data and np.asarray(t, dtype=np.float64).dtype == np.float64
+    assert np.array(t) is not t.data and np.array([t.sum(), t.sum()]).tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match=r"requires grad; call tensor\.detach"):
+        np.asarray(tg.tensor([1.0], requires_grad=True))
 
 
 def test_randint_with_high_and_size_only_as_torch():

@@ -170,6 +170,12 @@ class Tensor:
             raise RuntimeError("numpy: the tensor requires grad; call tensor.detach().numpy() instead")
         return self.data
 
+    def __array__(self, dtype: Any = None, copy: builtins.bool | None = None) -> np.ndarray:
+        """``np.asarray(tensor)`` (and plotting libraries) see the values, as with PyTorch."""
+        values = self.numpy()  # raises for a tensor that requires grad, as PyTorch does
+        values = values if dtype is None else values.astype(dtype, copy=False)
+        return values.copy() if copy else values
+
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
@@ -768,11 +774,11 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
     try:
-        array = np.array(data)
-        if array.dtype == object and isinstance(data, (list, tuple)):  # e.g. a list of 0-d tensors (losses)
+        if isinstance(_first_item(data), Tensor):  # e.g. a list of 0-d tensors (losses), some requiring grad
             array = np.array(_tensors_to_arrays(data))
-            if array.dtype != object:
+            if array.dtype.kind in "biuf":
                 return array  # the tensors' own dtypes are kept, as in PyTorch
+        array = np.array(data)
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"tensor: cannot make a tensor from this data: {err}") from None
     if array.dtype == np.float64:
@@ -783,6 +789,13 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if array.dtype.kind not in "fb":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data of dtype {array.dtype}")
     return array
+
+
+def _first_item(data: Any) -> Any:
+    """The first scalar of a nested list (what decides how the list is converted)."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return data
 
 
 def _tensors_to_arrays(data: Any) -> Any:
