@@ -170,6 +170,16 @@ def test_double_and_float_convert_in_place():
     assert m(tg.randn(1, 2, dtype=tg.float64)).dtype == np.float64
 
 
+def test_module_to_device_as_pytorch_scripts_call_it():
+    # model.to(device) with a torch.device, device=, or "cpu": the module itself, nothing converted
+    m = nn.Linear(2, 2)
+    for same in (m.to("cpu"), m.to(torch.device("cpu")), m.to(device="cpu"), m.cpu(), m.to("cpu:0")):
+        assert same is m and m.weight.dtype == np.float32
+    assert m.to(dtype=tg.float64) is m and m.weight.dtype == np.float64
+    with pytest.raises(RuntimeError, match=r"Module\.to: device 'cuda:0' is not available"):
+        m.to(torch.device("cuda:0"))
+
+
 # ---- hooks --------------------------------------------------------------------------------------
 
 

@@ -216,15 +216,9 @@ class Tensor:
         ``x.to("cpu")`` / ``x.to(device)`` return x itself, any other device is an error
         (tinygrad_edu computes on the CPU only), so PyTorch training scripts run unchanged.
         """
-        if isinstance(dtype, Tensor):
-            dtype = dtype.dtype
-        elif _is_device(dtype):
-            dtype, device = None, dtype
-        if device is not None and not str(device).startswith("cpu"):
-            raise RuntimeError(f"to: device {str(device)!r} is not available; tinygrad_edu runs on the CPU only")
+        dtype = target_dtype("to", dtype.dtype if isinstance(dtype, Tensor) else dtype, device)
         if dtype is None:
             return self
-        dtype = dtypes.as_dtype(dtype)
         if dtype == self.dtype:
             return self
         if self.requires_grad and dtypes.is_floating(dtype):
@@ -918,11 +912,16 @@ def _arg_extreme(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keep
 _DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 
 
-def _is_device(value: Any) -> builtins.bool:
-    """True for a device: a string such as "cpu" or "cuda:0", or a torch.device-like object."""
-    if isinstance(value, str):
-        return value.split(":")[0] in _DEVICE_TYPES
-    return type(value).__name__ == "device"
+def target_dtype(op: str, dtype_or_device: Any, device: Any = None) -> np.dtype | None:
+    """The dtype a ``to(...)`` call asks for (None: keep it), as PyTorch reads the arguments:
+    ``to(dtype)``, ``to(device)``, ``to(device=...)``. The CPU is the only device; asking for
+    another one ("cuda", a torch.device) is a RuntimeError naming ``op``."""
+    named_device = isinstance(dtype_or_device, str) and dtype_or_device.split(":")[0] in _DEVICE_TYPES
+    if named_device or type(dtype_or_device).__name__ == "device":  # a str or a torch.device
+        dtype_or_device, device = None, dtype_or_device
+    if device is not None and not str(device).startswith("cpu"):
+        raise RuntimeError(f"{op}: device {str(device)!r} is not available; tinygrad_edu runs on the CPU only")
+    return None if dtype_or_device is None else dtypes.as_dtype(dtype_or_device)
 
 
 def _correction(unbiased: builtins.bool | None, correction: int | None) -> int:

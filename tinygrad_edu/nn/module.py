@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import grad_mode
-from ..tensor import Tensor, _to_array
+from ..tensor import Tensor, _to_array, target_dtype
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -308,19 +308,24 @@ class Module:
         fn(self)
         return self
 
-    def to(self, dtype: Any) -> Module:
+    def to(self, dtype: Any = None, *, device: Any = None) -> Module:
         """Convert floating parameters and buffers to ``dtype`` in place (the objects stay).
 
-        ``to("cpu")`` returns the module unchanged (every tensor lives on the CPU).
+        ``to("cpu")``, ``to(device)`` return the module unchanged (every tensor lives on the
+        CPU; another device is an error), so ``model.to(device)`` in PyTorch scripts works.
         """
-        if dtype == "cpu":
+        dtype = target_dtype("Module.to", dtype, device)
+        if dtype is None:
             return self
-        dtype = dtypes.as_dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
             if dtypes.is_floating(t.dtype):
                 t.data = t.data.astype(dtype)
                 if t.grad is not None:
                     t.grad = Tensor._make(t.grad.data.astype(dtype))
+        return self
+
+    def cpu(self) -> Module:
+        """Itself: every tensor lives on the CPU."""
         return self
 
     def double(self) -> Module:
