@@ -230,6 +230,10 @@ def test_embedding_init_padding_row_zero_and_bad_index():
     assert np.all(e.weight.data[3] == 0) and np.abs(e.weight.data).max() > 0
     with pytest.raises(IndexError, match="embedding"):
         e(tg.tensor([10]))
+    with pytest.raises(IndexError, match="embedding: index out of range"):  # as PyTorch: no wrap-around
+        e(tg.tensor([2, -1]))
+    with pytest.raises(IndexError):
+        torch.nn.Embedding(10, 4)(torch.tensor([2, -1]))
 
 
 def test_dropout_statistics_reproducibility_and_eval():

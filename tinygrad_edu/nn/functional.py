@@ -163,7 +163,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
     n = weight.shape[0]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative too, as PyTorch (no wrap-around: a bug's mark)
         raise IndexError(f"embedding: index out of range for an embedding of {n} rows (got {idx.min()}..{idx.max()})")
     rows = weight[idx]
     if padding_idx is None:
