@@ -116,6 +116,18 @@ def test_backward_of_non_scalar_with_gradient():
     np.testing.assert_allclose(x.grad.data, 2 * x.data * g)
 
 
+@pytest.mark.parametrize("root", ["leaf", "output"])
+def test_gradient_of_another_dtype_is_cast_to_the_tensors_dtype(root):
+    # PyTorch casts the given gradient: a float64 leaf gets a float64 .grad either way
+    x = _leaf(3)
+    y = x if root == "leaf" else x * 1.0
+    y.backward(tg.tensor([1.0, 2.0, 3.0]), retain_graph=True)  # float32
+    assert x.grad.dtype == tg.float64
+    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 3.0])
+    (gx,) = grad(y, x, grad_outputs=tg.tensor([1.0, 1.0, 1.0]))
+    assert gx.dtype == tg.float64
+
+
 def test_backward_gradient_of_wrong_shape_raises():
     y = _leaf(2, 3) * 2.0
     with pytest.raises(RuntimeError, match=r"\(3,\).*\(2, 3\)"):

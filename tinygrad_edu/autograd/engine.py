@@ -152,6 +152,8 @@ def _roots(
             g = Tensor(g, dtype=t.dtype)
         if g.shape != t.shape:
             raise RuntimeError(f"{caller}: gradient of shape {g.shape} given for tensor {i} of shape {t.shape}")
+        if g.dtype != t.dtype:  # as PyTorch: e.g. a float32 gradient for a float64 leaf gives a float64 .grad
+            g = g.to(t.dtype)
         node = t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
         roots.append((node, t._output_nr, g))
     return roots
