@@ -459,13 +459,11 @@ class Tensor:
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """True where every element (along ``dim``) is nonzero."""
-        return Tensor._make(np.all(self.data, axis=None if dim is None else _dim(dim, self.ndim, "all"),
-                                   keepdims=keepdim))
+        return _truth_reduction(np.all, self, dim, keepdim)
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """True where some element (along ``dim``) is nonzero."""
-        return Tensor._make(np.any(self.data, axis=None if dim is None else _dim(dim, self.ndim, "any"),
-                                   keepdims=keepdim))
+        return _truth_reduction(np.any, self, dim, keepdim)
 
     def __invert__(self) -> Tensor:
         return Tensor._make(np.logical_not(self.data) if self.dtype == dtypes.bool else ~self.data)
@@ -886,6 +884,12 @@ def _logic(bitwise: Callable[..., np.ndarray], logical: Callable[..., np.ndarray
     fn = bitwise if x.dtype.kind in "iu" else logical
     _broadcast_shape(x, w, fn.__name__)
     return Tensor._make(fn(x.data, w.data))
+
+
+def _truth_reduction(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
+    """``all``/``any``: a bool tensor, over everything or along one dim."""
+    axis = None if dim is None else _dim(dim, x.ndim, fn.__name__)
+    return Tensor._make(np.asarray(fn(x.data, axis=axis, keepdims=keepdim)))
 
 
 def _floating(x: Tensor) -> Tensor:
