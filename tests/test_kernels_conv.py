@@ -236,6 +236,111 @@ def test_kernels_agree_with_torch():
     assert_close(c.avg_pool2d(x, (3, 3), (2, 1), (1, 1), False), avg.numpy())
 
 
+# ---- the per-signature plan cache (backend/c.py): never the plan of another call ----------------
+# A plan is looked up by (op, dtypes, shapes, window arguments). Each test below makes a plan,
+# then calls with arguments that differ in one of these only, and checks against the reference:
+# a lookup that ignored it would reuse the first plan (wrong output shape or values).
+
+
+def test_plan_cache_tells_dtypes_apart(rng):
+    x, w = random(rng, (2, 3, 7, 6), np.float64), random(rng, (4, 3, 3, 2), np.float64)
+    one, pad = (1, 1), (1, 0)
+    for dtype in (np.float32, np.float64, np.float32):
+        assert_close(c.conv2d(x.astype(dtype), w.astype(dtype), one, pad, one),
+                     ref.conv2d(x.astype(dtype), w.astype(dtype), one, pad, one))
+        y, indices = c.max_pool2d(x.astype(dtype), (2, 2), (2, 2), (0, 0))
+        assert y.dtype == dtype
+        assert_close(c.max_pool2d_grad(y, indices, x.shape), ref.max_pool2d_grad(y, indices, x.shape))
+    with pytest.raises(ValueError, match="conv2d"):  # one dtype cached, the other for w: not served
+        c.conv2d(x.astype(np.float32), w, one, pad, one)
+
+
+@pytest.mark.parametrize("window", [dict(stride=(2, 1)), dict(padding=(2, 1)), dict(dilation=(2, 1))], ids=str)
+def test_plan_cache_tells_window_arguments_apart(window, rng):
+    x, w = random(rng, (2, 2, 9, 8), np.float64), random(rng, (3, 2, 3, 3), np.float64)
+    base = dict(stride=(1, 1), padding=(0, 0), dilation=(1, 1))
+    for args in (base, {**base, **window}, base):
+        y = ref.conv2d(x, w, **args)
+        gy = random(rng, y.shape, np.float64)
+        assert_close(c.conv2d(x, w, **args), y)
+        assert_close(c.conv2d_grad_input(gy, w, (9, 8), **args), ref.conv2d_grad_input(gy, w, (9, 8), **args))
+        assert_close(c.conv2d_grad_weight(x, gy, (3, 3), **args), ref.conv2d_grad_weight(x, gy, (3, 3), **args))
+        pool = dict(kernel_hw=(3, 3), stride=args["stride"], padding=(min(args["padding"][0], 1), 0))
+        np.testing.assert_array_equal(c.max_pool2d(x, **pool, dilation=args["dilation"])[1],
+                                      ref.max_pool2d(x, **pool, dilation=args["dilation"])[1])
+        assert_close(c.avg_pool2d(x, **pool), ref.avg_pool2d(x, **pool))
+
+
+def test_plan_cache_tells_input_and_kernel_sizes_apart(rng):
+    """Same operand shapes, different input size / kernel size / pooled input: stride 2 maps H = 7
+    and H = 8 (kernel 1) and kernels 1 and 2 (H = 8) to the same output size 4."""
+    w, stride, zero = random(rng, (3, 2, 1, 1), np.float64), (2, 2), (0, 0)
+    gy = random(rng, (2, 3, 4, 4), np.float64)
+    for hw in ((7, 7), (8, 8), (7, 7)):
+        assert_close(c.conv2d_grad_input(gy, w, hw, stride, zero, (1, 1)),
+                     ref.conv2d_grad_input(gy, w, hw, stride, zero, (1, 1)))
+    x = random(rng, (2, 2, 8, 8), np.float64)
+    for kernel in ((1, 1), (2, 2), (1, 1)):
+        assert_close(c.conv2d_grad_weight(x, gy, kernel, stride, zero, (1, 1)),
+                     ref.conv2d_grad_weight(x, gy, kernel, stride, zero, (1, 1)))
+    g, indices = random(rng, (2, 3, 2, 2), np.float64), np.zeros((2, 3, 2, 2), np.int64)
+    for input_shape in ((2, 3, 4, 4), (2, 3, 5, 5)):
+        assert_close(c.max_pool2d_grad(g, indices, input_shape), ref.max_pool2d_grad(g, indices, input_shape))
+    g_pooled = random(rng, (2, 2, 4, 4), np.float64)
+    for include in (True, False, True):  # not part of the plan: passed on every call
+        assert_close(c.avg_pool2d(x, (3, 3), (2, 2), (1, 1), include),
+                     ref.avg_pool2d(x, (3, 3), (2, 2), (1, 1), include))
+        assert_close(c.avg_pool2d_grad(g_pooled, x.shape, (3, 3), (2, 2), (1, 1), include),
+                     ref.avg_pool2d_grad(g_pooled, x.shape, (3, 3), (2, 2), (1, 1), include))
+
+
+def test_cached_plan_copies_strided_inputs_and_converts_indices(rng):
+    """A cached signature checks contiguity on every call (cffi refuses a strided view; it is then
+    copied), and indices of another integer type are converted, never read as int64."""
+    x, w = random(rng, (2, 3, 6, 5), np.float32), random(rng, (4, 3, 2, 2), np.float32)
+    one, zero = (1, 1), (0, 0)
+    for inputs in ((x, w), (noncontiguous(x), noncontiguous(w)), (x[:, :, :, ::-1], w[::-1])):
+        assert_close(c.conv2d(*inputs, one, zero, one), ref.conv2d(*inputs, one, zero, one))
+        y, indices = c.max_pool2d(inputs[0], (2, 2), (2, 2), zero)
+        assert_close(y, ref.max_pool2d(inputs[0], (2, 2), (2, 2), zero)[0])
+        for index_view in (indices, indices.astype(np.int32), noncontiguous(indices)):
+            assert_close(c.max_pool2d_grad(noncontiguous(y), index_view, x.shape),
+                         ref.max_pool2d_grad(y, indices, x.shape))
+
+
+def test_unhashable_arguments_and_a_full_plan_cache(rng):
+    x, w = random(rng, (1, 2, 6, 6), np.float64), random(rng, (2, 2, 3, 3), np.float64)
+    assert_close(c.conv2d(x, w, [1, 1], [1, 1], [1, 1]), ref.conv2d(x, w, (1, 1), (1, 1), (1, 1)))
+    assert_close(c.max_pool2d(x, [2, 2], [2, 2], [0, 0])[0], ref.max_pool2d(x, (2, 2), (2, 2), (0, 0))[0])
+    for size in range(4, 4 + c._PLANS_KEPT + 5):  # more signatures than the cache keeps: it starts afresh
+        xs = x[..., :size, :size] if size <= 6 else random(rng, (1, 2, size, size), np.float64)
+        assert_close(c.conv2d(xs, w, (1, 1), (0, 0), (1, 1)), ref.conv2d(xs, w, (1, 1), (0, 0), (1, 1)))
+    assert len(c._scratch.plans) <= c._PLANS_KEPT
+
+
+def test_plans_are_per_python_thread(rng):
+    """Each Python thread has its own plans and workspaces (cffi releases the GIL during C calls, so
+    two threads may run a conv at once): concurrent runs on different data stay correct."""
+    import threading
+    inputs = [(random(rng, (64, 6, 14, 14), np.float32), random(rng, (16, 6, 5, 5), np.float32)) for _ in range(2)]
+    expected = [ref.conv2d(x, w, (1, 1), (0, 0), (1, 1)) for x, w in inputs]
+    errors = []
+
+    def run(i: int) -> None:
+        x, w = inputs[i]
+        for _ in range(20):
+            y = c.conv2d(x, w, (1, 1), (0, 0), (1, 1))
+            if not np.allclose(y, expected[i], rtol=0, atol=1e-3):
+                errors.append(i)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors
+
+
 # ---- bad input: a ValueError naming the op, before C runs ---------------------------------------
 
 ONE, ZERO = (1, 1), (0, 0)

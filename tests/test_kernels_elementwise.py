@@ -54,8 +54,10 @@ def test_erf_c_special_values_and_views(dtype):
 
 def test_erf_keeps_float16_on_the_reference():
     x = np.linspace(-2, 2, 7, dtype=np.float16)
-    np.testing.assert_array_equal(c.erf(x), ref.erf(x))
-    assert c.erf(x).dtype == np.float16
+    with tg.backend.using("c"):  # c.erf raises NoKernelError, the dispatcher runs the reference
+        y = tg.backend.erf(x)
+    np.testing.assert_array_equal(y, ref.erf(x))
+    assert y.dtype == np.float16
 
 
 def test_erf_op_runs_the_active_backend_kernel():

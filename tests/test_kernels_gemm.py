@@ -208,7 +208,8 @@ def test_matmul_dtype_rules(rng):
     assert c.matmul(a32, a32.T).dtype == np.float32
     assert_matmul_close(a32.astype(np.float64), b64, c.matmul(a32, b64))
     assert_matmul_close(ints_a.astype(np.float64), b64, c.matmul(ints_a, b64))
-    exact_int = c.matmul(ints_a, ints_b)
+    with tg.backend.using("c"):  # c.matmul raises NoKernelError, the dispatcher runs the reference
+        exact_int = tg.backend.matmul(ints_a, ints_b)
     assert exact_int.dtype == np.matmul(ints_a, ints_b).dtype
     np.testing.assert_array_equal(exact_int, np.matmul(ints_a, ints_b))
 

@@ -153,11 +153,12 @@ def test_strided_parameter_is_updated_in_place_by_the_reference_and_strided_grad
         kernel(ref, expected, grad, expected_state, t, **options)
     strided_base = np.zeros((6, 20))
     strided_base[:, ::2] = base
-    param = strided_base[:, ::2]                  # not contiguous: the C adapter hands it to the reference
+    param = strided_base[:, ::2]                  # not contiguous: no C kernel, the dispatcher runs the reference
     transposed_state = {k: np.ascontiguousarray(v.T).T for k, v in state.items()}  # Fortran order
     for t, grad in enumerate(grads, start=1):
         strided_grad = np.repeat(grad, 2, axis=1)[:, ::2]    # same values, strided
-        kernel(c, param, strided_grad, transposed_state, t, **options)
+        with tg.backend.using("c"):
+            kernel(tg.backend, param, strided_grad, transposed_state, t, **options)
     np.testing.assert_array_equal(strided_base[:, ::2], expected)
     assert not strided_base[:, 1::2].any()        # the gaps are untouched
     for key in state:
@@ -172,14 +173,16 @@ def test_contiguous_arrays_run_in_c_and_others_in_the_reference(kernel, monkeypa
     calls = []
     reference = getattr(ref, name)
     monkeypatch.setattr(c.numpy_ref, name, lambda *args, **kwargs: calls.append(1) or reference(*args, **kwargs))
-    for dtype, in_c in ((np.float32, True), (np.float64, True), (np.float16, False)):  # float16: no C type
-        param, grads, state = random_arrays((3, 5), dtype, 0, kernel, zero_state=True)
-        kernel(c, param, grads[0], state, 1, **options)
-        kernel(c, param[:, ::2].copy(), grads[0][:, ::2], {k: v[:, ::2].copy() for k, v in state.items()}, 2,
-               **options)                                                     # a strided gradient is copied
-        assert len(calls) == (0 if in_c else 2), dtype
-        calls.clear()
-    kernel(c, np.ones((4, 6))[:, ::2], np.ones((4, 3)), {k: np.zeros((4, 3)) for k in state}, 1, **options)
+    dispatch = tg.backend  # with C active, it runs the reference where the C adapter has no kernel
+    with tg.backend.using("c"):
+        for dtype, in_c in ((np.float32, True), (np.float64, True), (np.float16, False)):  # float16: no C type
+            param, grads, state = random_arrays((3, 5), dtype, 0, kernel, zero_state=True)
+            kernel(dispatch, param, grads[0], state, 1, **options)
+            kernel(dispatch, param[:, ::2].copy(), grads[0][:, ::2], {k: v[:, ::2].copy() for k, v in state.items()},
+                   2, **options)                                              # a strided gradient is copied
+            assert len(calls) == (0 if in_c else 2), dtype
+            calls.clear()
+        kernel(dispatch, np.ones((4, 6))[:, ::2], np.ones((4, 3)), {k: np.zeros((4, 3)) for k in state}, 1, **options)
     assert len(calls) == 1                                                    # a strided parameter
 
 

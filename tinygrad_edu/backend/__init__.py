@@ -7,6 +7,12 @@ forward passes and never care which implementation answers.
 Selection happens once, at import: ``TINYGRAD_EDU_BACKEND=numpy|c`` if set, else ``c``
 when the extension imports, else ``numpy``. An explicit request for ``c`` on a machine
 without the extension raises instead of falling back silently.
+
+One rule for what the C kernels do not cover: they are written for float32 and float64
+(``c.KERNEL_DTYPES``). Given anything else (float16, integers, mixed dtypes, or an optimiser
+state that is not C-contiguous) a C adapter raises ``NoKernelError`` before doing any work, and
+the dispatcher below runs the NumPy reference instead. A ``try`` costs nothing in Python 3.11
+until something is raised, so the float32/float64 calls pay nothing for this rule.
 """
 
 from __future__ import annotations
@@ -21,6 +27,14 @@ import numpy as np
 from . import numpy_ref
 
 _ENV_BACKEND = "TINYGRAD_EDU_BACKEND"
+
+
+class NoKernelError(ValueError):
+    """Raised by a C adapter, before any work, for arguments it has no kernel for (e.g. float16).
+
+    The dispatcher catches it and runs the NumPy reference. It is a ValueError that names the op,
+    so a direct call of a ``backend.c`` function with such arguments still fails clearly.
+    """
 
 
 def _load_c() -> ModuleType | None:
@@ -135,58 +149,85 @@ _keep_freed_heap_memory()
 # ---- kernels: one dispatcher per kernel ---------------------------------------------
 
 
-# Each one forwards to the same-named function of the active backend; ``numpy_ref`` holds
-# the math and the docstrings. Pairs are (height, width).
+# Each one forwards to the same-named function of the active backend, and to the NumPy
+# reference when the C backend has no kernel for the arguments (NoKernelError, see the module
+# docstring); ``numpy_ref`` holds the math and the docstrings. Pairs are (height, width).
 
 Pair = numpy_ref.Pair
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul`` semantics, computed by the active backend."""
-    return _active.matmul(a, b)
+    try:
+        return _active.matmul(a, b)
+    except NoKernelError:
+        return numpy_ref.matmul(a, b)
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
     """(N, C, H, W) ⋆ (O, C, kh, kw) -> (N, O, OH, OW); see ``numpy_ref.conv2d``."""
-    return _active.conv2d(x, w, stride, padding, dilation)
+    try:
+        return _active.conv2d(x, w, stride, padding, dilation)
+    except NoKernelError:
+        return numpy_ref.conv2d(x, w, stride, padding, dilation)
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
                       dilation: Pair) -> np.ndarray:
     """∂L/∂x of ``conv2d`` given gy = ∂L/∂y; see ``numpy_ref.conv2d_grad_input``."""
-    return _active.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation)
+    try:
+        return _active.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation)
+    except NoKernelError:
+        return numpy_ref.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation)
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                        dilation: Pair) -> np.ndarray:
     """∂L/∂w of ``conv2d`` given gy = ∂L/∂y; see ``numpy_ref.conv2d_grad_weight``."""
-    return _active.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation)
+    try:
+        return _active.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation)
+    except NoKernelError:
+        return numpy_ref.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation)
 
 
 def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                dilation: Pair = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
     """Max pooling -> (y, flat argmax indices); see ``numpy_ref.max_pool2d``."""
-    return _active.max_pool2d(x, kernel_hw, stride, padding, dilation)
+    try:
+        return _active.max_pool2d(x, kernel_hw, stride, padding, dilation)
+    except NoKernelError:
+        return numpy_ref.max_pool2d(x, kernel_hw, stride, padding, dilation)
 
 
 def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
     """∂L/∂x of max pooling; see ``numpy_ref.max_pool2d_grad``."""
-    return _active.max_pool2d_grad(gy, indices, input_shape)
+    try:
+        return _active.max_pool2d_grad(gy, indices, input_shape)
+    except NoKernelError:
+        return numpy_ref.max_pool2d_grad(gy, indices, input_shape)
 
 
 def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                count_include_pad: bool = True) -> np.ndarray:
     """Average pooling; see ``numpy_ref.avg_pool2d``."""
-    return _active.avg_pool2d(x, kernel_hw, stride, padding, count_include_pad)
+    try:
+        return _active.avg_pool2d(x, kernel_hw, stride, padding, count_include_pad)
+    except NoKernelError:
+        return numpy_ref.avg_pool2d(x, kernel_hw, stride, padding, count_include_pad)
 
 
 def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair, stride: Pair,
                     padding: Pair, count_include_pad: bool = True) -> np.ndarray:
     """∂L/∂x of average pooling; see ``numpy_ref.avg_pool2d_grad``."""
-    return _active.avg_pool2d_grad(gy, input_shape, kernel_hw, stride, padding, count_include_pad)
+    try:
+        return _active.avg_pool2d_grad(gy, input_shape, kernel_hw, stride, padding, count_include_pad)
+    except NoKernelError:
+        return numpy_ref.avg_pool2d_grad(gy, input_shape, kernel_hw, stride, padding, count_include_pad)
 
 
 # ---- int8 GEMM (csrc/qgemm.c) ----
+# No NoKernelError here: these kernels take exactly the dtypes the reference takes (int8 weights,
+# float32 activations), and both raise ValueError for any other.
 
 
 def qgemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -210,28 +251,43 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-row softmax-cross-entropy -> (loss, softmax, row_weight); see ``numpy_ref.cross_entropy``."""
-    return _active.cross_entropy(x, target, weight, ignore_index, label_smoothing)
+    try:
+        return _active.cross_entropy(x, target, weight, ignore_index, label_smoothing)
+    except NoKernelError:
+        return numpy_ref.cross_entropy(x, target, weight, ignore_index, label_smoothing)
 
 
 def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, scale: np.ndarray, ignore_index: int,
                        label_smoothing: float) -> np.ndarray:
     """∂L/∂x of ``cross_entropy`` from its softmax p; see ``numpy_ref.cross_entropy_grad``."""
-    return _active.cross_entropy_grad(p, target, weight, scale, ignore_index, label_smoothing)
+    try:
+        return _active.cross_entropy_grad(p, target, weight, scale, ignore_index, label_smoothing)
+    except NoKernelError:
+        return numpy_ref.cross_entropy_grad(p, target, weight, scale, ignore_index, label_smoothing)
 
 
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x + b); see ``numpy_ref.bias_act``."""
-    return _active.bias_act(x, bias, activation)
+    try:
+        return _active.bias_act(x, bias, activation)
+    except NoKernelError:
+        return numpy_ref.bias_act(x, bias, activation)
 
 
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """(g ⊙ act'(y), its row sum or None); see ``numpy_ref.act_grad``."""
-    return _active.act_grad(g, y, activation, bias_grad)
+    try:
+        return _active.act_grad(g, y, activation, bias_grad)
+    except NoKernelError:
+        return numpy_ref.act_grad(g, y, activation, bias_grad)
 
 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x wᵀ + b); see ``numpy_ref.linear``."""
-    return _active.linear(x, w, bias, activation)
+    try:
+        return _active.linear(x, w, bias, activation)
+    except NoKernelError:
+        return numpy_ref.linear(x, w, bias, activation)
 
 
 # ---- end of fused softmax-cross-entropy and bias+activation ----
@@ -243,24 +299,36 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray, out: tuple[np.ndarray, ...] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step from gates (+ gates_x + bias) -> (h, c, acts, tanh_c); see ``numpy_ref.lstm_cell``."""
-    return _active.lstm_cell(gates, c_prev, out, gates_x, bias)
+    try:
+        return _active.lstm_cell(gates, c_prev, out, gates_x, bias)
+    except NoKernelError:
+        return numpy_ref.lstm_cell(gates, c_prev, out, gates_x, bias)
 
 
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
                        out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The LSTM step backwards -> (∂L/∂gates, ∂L/∂c_prev); see ``numpy_ref.lstm_cell_backward``."""
-    return _active.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
+    try:
+        return _active.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
+    except NoKernelError:
+        return numpy_ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
 
 
 def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One GRU step -> (h, acts); see ``numpy_ref.gru_cell``."""
-    return _active.gru_cell(gates_x, gates_h, h_prev)
+    try:
+        return _active.gru_cell(gates_x, gates_h, h_prev)
+    except NoKernelError:
+        return numpy_ref.gru_cell(gates_x, gates_h, h_prev)
 
 
 def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
                       h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The GRU step backwards -> (∂L/∂gates_x, ∂L/∂gates_h, ∂L/∂h_prev); see ``numpy_ref.gru_cell_backward``."""
-    return _active.gru_cell_backward(dh, acts, gates_h, h_prev)
+    try:
+        return _active.gru_cell_backward(dh, acts, gates_h, h_prev)
+    except NoKernelError:
+        return numpy_ref.gru_cell_backward(dh, acts, gates_h, h_prev)
 
 
 # ---- end of LSTM cell ----
@@ -274,8 +342,12 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
                momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
                first_step: bool) -> None:
     """One SGD step on ``param``; see ``numpy_ref.sgd_update``."""
-    _active.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
-                       first_step)
+    try:
+        _active.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                           first_step)
+    except NoKernelError:
+        numpy_ref.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                             first_step)
 
 
 def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -283,22 +355,33 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
                 weight_decay: float, decoupled_weight_decay: bool, maximize: bool, step_size: float,
                 bias_correction2_sqrt: float) -> None:
     """One Adam / AdamW step on ``param``; see ``numpy_ref.adam_update``."""
-    _active.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
-                        decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
+    try:
+        _active.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+                            decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
+    except NoKernelError:
+        numpy_ref.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+                              decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
 
 
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
                    momentum_buffer: np.ndarray | None, lr: float, alpha: float, eps: float, weight_decay: float,
                    momentum: float, maximize: bool) -> None:
     """One RMSprop step on ``param``; see ``numpy_ref.rmsprop_update``."""
-    _active.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
-                           momentum, maximize)
+    try:
+        _active.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
+                               momentum, maximize)
+    except NoKernelError:
+        numpy_ref.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps, weight_decay,
+                                 momentum, maximize)
 
 
 def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
                    weight_decay: float, maximize: bool) -> None:
     """One Adagrad step on ``param``; see ``numpy_ref.adagrad_update``."""
-    _active.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
+    try:
+        _active.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
+    except NoKernelError:
+        numpy_ref.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
 # ---- end of optimiser updates ----
 
 
@@ -307,5 +390,8 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
 
 def erf(x: np.ndarray) -> np.ndarray:
     """erf elementwise, in x's dtype; see ``numpy_ref.erf``."""
-    return _active.erf(x)
+    try:
+        return _active.erf(x)
+    except NoKernelError:
+        return numpy_ref.erf(x)
 # ---- end of elementwise special functions ----

@@ -5,6 +5,10 @@ inputs C-contiguous, allocates outputs with NumPy (C never mallocs), passes poin
 ``ffi.from_buffer`` and turns a nonzero status into a Python exception. Importing it
 raises ImportError when the extension ``tinygrad_edu._kernels`` was not built, and the
 backend then stays on NumPy.
+
+The kernels are written for float32 and float64 (``KERNEL_DTYPES``). An adapter given other
+dtypes (float16, integers, a mix) raises ``NoKernelError`` before doing any work, and the
+dispatcher (``backend/__init__.py``) then runs the NumPy reference: one rule for every kernel.
 """
 
 from __future__ import annotations
@@ -15,7 +19,18 @@ import threading
 import numpy as np
 
 from .._kernels import ffi, lib  # ImportError here means: not built
-from . import numpy_ref
+from . import NoKernelError, numpy_ref  # NoKernelError: defined by backend/__init__.py before it imports this module
+
+# The dtypes of the float kernels: arrays of one of these, all of the same one (matmul: operands
+# NumPy promotes to one of these). Anything else raises NoKernelError. The int8 kernels (qgemm, ...)
+# have their own dtypes, which the reference requires too: there a wrong dtype is a ValueError.
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _no_kernel(op: str, *arrays: np.ndarray) -> NoKernelError:
+    """The NoKernelError error for arrays whose dtypes have no C kernel (raised by the caller)."""
+    return NoKernelError(f"{op}: expected float32 or float64 arrays of one dtype for the C kernel, got "
+                    f"{[str(a.dtype) for a in arrays]}")
 
 # ---- instruction set and threads (csrc/cpu.c, csrc/threads.c) -----------------------------
 
@@ -76,8 +91,7 @@ if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
 # swapped strides of the same memory, never copied. Other strided views are copied first
 # (ffi.from_buffer needs one contiguous buffer). Dtypes follow NumPy's promotion, as the
 # reference does: float32·float32 -> float32, any mix with float64 (or an integer with a
-# float) -> float64 in C; integer, bool and complex products have no C kernel and run the
-# reference (np.matmul), explicitly below.
+# float) -> float64 in C; integer, bool, complex and float16 products have no C kernel (NoKernelError).
 #
 # Every call pays for this Python code, and on a (64×256)·(256×10) product the C work takes
 # about 2 µs, so the 2-D case is written for speed (issue 3: at most 1 µs of Python per call):
@@ -172,8 +186,9 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dtype = a.dtype
     if dtype != b.dtype or dtype not in _GEMM:
         dtype = np.result_type(a, b)
-        if dtype not in _GEMM:  # integer, bool, complex, float16: the reference computes it
-            return numpy_ref.matmul(a, b)
+        if dtype not in _GEMM:  # integer, bool, complex, float16
+            raise NoKernelError(f"matmul: no C kernel for {a.dtype} · {b.dtype} (NumPy's result: {dtype}); "
+                           "the C GEMM computes float32 and float64")
         a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
         if a.ndim == 2 and b.ndim == 2:
             return matmul(a, b)
@@ -244,12 +259,11 @@ _PLANS_KEPT = 64  # call signatures whose plan (conv: with its workspace) stays 
 _PLAN_MISSING = (AttributeError, KeyError, TypeError)  # no plans yet in this thread; not cached; unhashable key
 
 
-def _float_kind(op: str, *arrays: np.ndarray) -> tuple[str, str]:
-    """The cffi pointer type and kernel suffix for the arrays' common dtype (float32/float64)."""
+def _check_kernel_dtype(op: str, *arrays: np.ndarray) -> None:
+    """Raise NoKernelError unless the arrays are all float32 or all float64."""
     dtype = arrays[0].dtype
-    if dtype not in _CTYPE_AND_SUFFIX or any(a.dtype != dtype for a in arrays):
-        raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
-    return _CTYPE_AND_SUFFIX[dtype]
+    if dtype not in KERNEL_DTYPES or any(a.dtype != dtype for a in arrays):
+        raise _no_kernel(op, *arrays)
 
 
 def _check_4d(op: str, **arrays: np.ndarray) -> None:
@@ -310,7 +324,7 @@ def _keep_plan(key: tuple, plan: tuple) -> tuple:
 def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, out_shape: tuple[int, ...],
                geometry: tuple[int, ...]) -> tuple:
     """The plan of a call whose shapes were checked, cached under `key`; the dtypes are checked here."""
-    _float_kind(op, a, b)
+    _check_kernel_dtype(op, a, b)
     dtype = a.dtype
     *kernels, workspace_size = _CONV[dtype]
     sizes = ffi.new("struct tg_conv2d_geometry *", geometry)
@@ -409,7 +423,7 @@ def _pool_plan(key: tuple | None, op: str, which: int, x: np.ndarray, input_shap
     cached under `key` unless it is None."""
     if x.ndim != 4:
         _check_4d(op, x=x)
-    _float_kind(op, x)
+    _check_kernel_dtype(op, x)
     if len(input_shape) != 4:
         raise ValueError(f"{op}: input_shape must be (N, C, H, W), got {tuple(input_shape)}")
     N, C, H, W = input_shape
@@ -453,7 +467,7 @@ def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int,
         op = "max_pool2d_grad"
         if gy.ndim != 4:
             _check_4d(op, gy=gy)
-        _float_kind(op, gy)
+        _check_kernel_dtype(op, gy)
         if (not np.issubdtype(indices.dtype, np.integer) or indices.shape != gy.shape or len(input_shape) != 4
                 or tuple(input_shape[:2]) != gy.shape[:2] or min(input_shape[2:]) < 1):
             raise ValueError(f"{op}: grad_output {gy.shape} and integer indices {indices.shape} "
@@ -655,8 +669,8 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
     numpy_ref.check_cross_entropy_args("cross_entropy", x, target, weight)
-    if x.dtype not in _FUSED:  # float16: no C kernel, the reference computes it
-        return numpy_ref.cross_entropy(x, target, weight, ignore_index, label_smoothing)
+    if x.dtype not in _FUSED:  # float16 (the check allows it)
+        raise _no_kernel("cross_entropy", x, weight)
     ctype, kernel, *_ = _FUSED[x.dtype]
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     target = np.ascontiguousarray(target, dtype=np.int64)
@@ -678,8 +692,8 @@ def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, sc
     rows, classes = p.shape
     if scale.shape != (rows,):
         raise ValueError(f"cross_entropy_grad: scale must have shape ({rows},), got {scale.shape}")
-    if p.dtype not in _FUSED:  # float16: no C kernel, the reference computes it
-        return numpy_ref.cross_entropy_grad(p, target, weight, scale, ignore_index, label_smoothing)
+    if p.dtype not in _FUSED:  # float16 (the check allows it)
+        raise _no_kernel("cross_entropy_grad", p, weight)
     ctype, _, kernel, *_ = _FUSED[p.dtype]
     p, weight = np.ascontiguousarray(p), np.ascontiguousarray(weight)
     scale, target = np.ascontiguousarray(scale, dtype=p.dtype), np.ascontiguousarray(target, dtype=np.int64)
@@ -697,12 +711,13 @@ def _c_order(a: np.ndarray) -> np.ndarray:
 
 
 def _fused_kernels(op: str, activation: str, *arrays: np.ndarray) -> tuple[int, tuple]:
-    """(activation code, the _FUSED entry of the arrays' dtype); ValueError naming op when either is bad."""
+    """(activation code, the _FUSED entry of the arrays' dtype); ValueError naming op for an unknown
+    activation (before NoKernelError: the reference does not check the name)."""
     code, kernels = _ACTIVATION_CODES.get(activation), _FUSED.get(arrays[0].dtype)
     if code is None:
         _activation_code(op, activation)  # raises
     if kernels is None or any(a.dtype != arrays[0].dtype for a in arrays[1:]):
-        _float_kind(op, *arrays)  # raises
+        raise _no_kernel(op, *arrays)
     return code, kernels
 
 
@@ -720,22 +735,15 @@ def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarra
 
 
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
-    """y = act(x + b) in one C pass; same contract as ``numpy_ref.bias_act`` (other dtypes: the reference)."""
-    if x.dtype not in _FUSED or (bias is not None and bias.dtype != x.dtype):
-        _activation_code("bias_act", activation)
-        return numpy_ref.bias_act(x, bias, activation)
-    x = _c_order(x)
+    """y = act(x + b) in one C pass; same contract as ``numpy_ref.bias_act``."""
+    x = _c_order(x)  # the dtypes and the activation are checked by _bias_act_into
     y = np.empty_like(x)
     _bias_act_into("bias_act", x, bias, y, activation)
     return y
 
 
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``
-    (a dtype without a kernel, e.g. float16, runs the reference, as in ``bias_act``)."""
-    if g.dtype == y.dtype and g.dtype not in _FUSED:
-        _activation_code("act_grad", activation)
-        return numpy_ref.act_grad(g, y, activation, bias_grad)
+    """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``."""
     code, (ctype, *_, kernel) = _fused_kernels("act_grad", activation, g, y)
     if g.shape != y.shape:
         raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
@@ -756,8 +764,7 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
     """y = act(x wᵀ + b): one GEMM (wᵀ passed as strides, not copied), then bias and activation
     in one C pass over the fresh output; same contract as ``numpy_ref.linear``."""
     if x.dtype not in _FUSED or w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
-        _activation_code("linear", activation)
-        return numpy_ref.linear(x, w, bias, activation)
+        _fused_kernels("linear", activation, x, w, *(() if bias is None else (bias,)))  # raises
     y = matmul(x, w.T)
     if bias is not None or activation != "none":
         _bias_act_into("linear", y, bias, y, activation)
@@ -779,13 +786,6 @@ _GRU_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_gru_cell_f32, lib.tg_gr
                 np.dtype(np.float64): ("double[]", lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
 
 
-def _reference_only(*arrays: np.ndarray) -> bool:
-    """True when the arrays share one floating dtype without a C cell kernel (float16): the NumPy
-    reference computes those, as matmul and bias_act do; other mixes go on to _cell_check's errors."""
-    dtype = arrays[0].dtype
-    return dtype.kind == "f" and dtype not in _LSTM_KERNELS and all(a.dtype == dtype for a in arrays)
-
-
 def _cell_check(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
                 names: tuple[str, ...]) -> tuple[str, object, object, int, int]:
     """(ctype, forward kernel, backward kernel, B, H) from ``table`` (_LSTM_KERNELS: G = 4 gates,
@@ -794,9 +794,8 @@ def _cell_check(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tupl
     dtype, gates = narrow[0].dtype, 4 if table is _LSTM_KERNELS else 3
     kernels = table.get(dtype)
     arrays = wide + narrow
-    for a in arrays:
-        if a.dtype != dtype or kernels is None:
-            raise ValueError(f"{op}: expected float32 or float64 arrays of one dtype, got {[a.dtype for a in arrays]}")
+    if kernels is None or any(a.dtype != dtype for a in arrays):
+        raise _no_kernel(op, *arrays)
     shape = narrow[0].shape
     if len(shape) == 2:
         batch, hidden = shape
@@ -826,8 +825,6 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
-    if _reference_only(gates, c_prev):
-        return numpy_ref.lstm_cell(gates, c_prev, out, gates_x, bias)
     wide = (gates,) if gates_x is None else (gates, gates_x)
     names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
     ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, wide, (c_prev,), names)
@@ -851,8 +848,6 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
                        out: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
-    if _reference_only(dh, dc, acts, c_prev, tanh_c):
-        return numpy_ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
     ctype, _, kernel, batch, hidden = _cell_check("lstm_cell_backward", _LSTM_KERNELS, (acts,),
                                                   (dh, dc, c_prev, tanh_c), ("acts", "dh", "dc", "c_prev", "tanh_c"))
     d_gates, dc_prev = _lstm_outputs("lstm_cell_backward", out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
@@ -868,8 +863,6 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
 
 def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
-    if _reference_only(gates_x, gates_h, h_prev):
-        return numpy_ref.gru_cell(gates_x, gates_h, h_prev)
     ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
                                                   ("gates_x", "gates_h", "h_prev"))
     h, acts = np.empty((batch, hidden), dtype=h_prev.dtype), np.empty((batch, 3 * hidden), dtype=h_prev.dtype)
@@ -885,8 +878,6 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tu
 def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
                       h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
-    if _reference_only(dh, acts, gates_h, h_prev):
-        return numpy_ref.gru_cell_backward(dh, acts, gates_h, h_prev)
     ctype, _, kernel, batch, hidden = _cell_check("gru_cell_backward", _GRU_KERNELS, (acts, gates_h), (dh, h_prev),
                                                   ("acts", "gates_h", "dh", "h_prev"))
     d_gates_x, d_gates_h = (np.empty((batch, 3 * hidden), dtype=dh.dtype) for _ in range(2))
@@ -911,24 +902,23 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
 # a pointer per array per step, so it could save about half of that, at most ~20 µs a step for
 # the benchmark models, and would spread each algorithm over a group-wide pointer layout.)
 # The parameter and its state buffers are written in place, so they must be C-contiguous and
-# writeable; a parameter that is not (a strided view) or has no C type (float16) is updated by
-# the NumPy reference instead, which handles any layout. A strided gradient is copied to a
-# contiguous one (it is only read).
+# writeable; for a parameter that is not (a strided view) or has no C type (float16) the adapter
+# raises NoKernelError and the dispatcher runs the NumPy reference, which handles any layout. A strided
+# gradient is copied to a contiguous one (it is only read).
 
 _UPDATE_OPS = ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")
 _UPDATE_KERNELS = {dtype: (ctype, {op: getattr(lib, f"tg_{op}{suffix}") for op in _UPDATE_OPS})
                    for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
 
 
-def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> tuple | None:
-    """(kernel ``tg_<op>_f32/_f64``, pointers to param, grad, *state), or None: use the reference.
-
-    A state buffer given as None becomes NULL (its option is off).
+def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> tuple:
+    """(kernel ``tg_<op>_f32/_f64``, pointers to param, grad, *state); NoKernelError for a dtype without a
+    kernel or a strided parameter or state buffer. A state buffer given as None becomes NULL (its option is off).
     """
-    numpy_ref.check_update_arrays(op, param, grad, *state)
+    numpy_ref.check_update_arrays(op, param, grad, *state)  # one dtype and shape for all
     kernels = _UPDATE_KERNELS.get(param.dtype)
     if kernels is None:
-        return None
+        raise _no_kernel(op, param, grad)
     ctype, by_op = kernels
     if not grad.flags.c_contiguous:
         grad = np.ascontiguousarray(grad)
@@ -936,7 +926,8 @@ def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.nda
         return (by_op[op], ffi.from_buffer(ctype, param), ffi.from_buffer(ctype, grad),
                 *[ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in state])
     except ValueError:
-        return None
+        raise NoKernelError(f"{op}: no C kernel for a parameter or state buffer that is not C-contiguous (C updates "
+                       f"in place); parameter {param.shape} with strides {param.strides}") from None
 
 
 def _check_status(op: str, status: int, param: np.ndarray) -> None:
@@ -948,14 +939,9 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
                momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
                first_step: bool) -> None:
     """SGD step in C (csrc/optim.c); same contract as ``numpy_ref.sgd_update``."""
-    pointers = _optim_pointers("sgd_update", param, grad, momentum_buffer)
-    if pointers is None:
-        return numpy_ref.sgd_update(param, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
-                                    maximize, first_step)
-    kernel, p, g, b = pointers
+    kernel, p, g, b = _optim_pointers("sgd_update", param, grad, momentum_buffer)
     status = kernel(p, g, b, param.size, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step)
     _check_status("sgd_update", status, param)
-    return None
 
 
 def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -963,41 +949,27 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
                 weight_decay: float, decoupled_weight_decay: bool, maximize: bool, step_size: float,
                 bias_correction2_sqrt: float) -> None:
     """Adam / AdamW step in C (csrc/optim.c); same contract as ``numpy_ref.adam_update``."""
-    pointers = _optim_pointers("adam_update", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
-    if pointers is None:
-        return numpy_ref.adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
-                                     weight_decay, decoupled_weight_decay, maximize, step_size, bias_correction2_sqrt)
-    kernel, p, g, m, v, v_max = pointers
+    kernel, p, g, m, v, v_max = _optim_pointers("adam_update", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
     status = kernel(p, g, m, v, v_max, param.size, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
                     maximize, step_size, bias_correction2_sqrt)
     _check_status("adam_update", status, param)
-    return None
 
 
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
                    momentum_buffer: np.ndarray | None, lr: float, alpha: float, eps: float, weight_decay: float,
                    momentum: float, maximize: bool) -> None:
     """RMSprop step in C (csrc/optim.c); same contract as ``numpy_ref.rmsprop_update``."""
-    pointers = _optim_pointers("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
-    if pointers is None:
-        return numpy_ref.rmsprop_update(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
-                                        weight_decay, momentum, maximize)
-    kernel, p, g, v, g_ave, b = pointers
+    kernel, p, g, v, g_ave, b = _optim_pointers("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
     status = kernel(p, g, v, g_ave, b, param.size, lr, alpha, eps, weight_decay, momentum, maximize)
     _check_status("rmsprop_update", status, param)
-    return None
 
 
 def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
                    weight_decay: float, maximize: bool) -> None:
     """Adagrad step in C (csrc/optim.c); same contract as ``numpy_ref.adagrad_update``."""
-    pointers = _optim_pointers("adagrad_update", param, grad, state_sum)
-    if pointers is None:
-        return numpy_ref.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
-    kernel, p, g, s = pointers
+    kernel, p, g, s = _optim_pointers("adagrad_update", param, grad, state_sum)
     status = kernel(p, g, s, param.size, lr, eps, weight_decay, maximize)
     _check_status("adagrad_update", status, param)
-    return None
 
 
 # ---- end of optimiser updates ----
@@ -1011,8 +983,8 @@ _ERF = {np.dtype(np.float32): ("float[]", lib.tg_erf_f32), np.dtype(np.float64):
 def erf(x: np.ndarray) -> np.ndarray:
     """erf elementwise in C (libm's erf/erff); same contract as ``numpy_ref.erf``."""
     kernel = _ERF.get(x.dtype)
-    if kernel is None:  # float16 and others: the reference computes it
-        return numpy_ref.erf(x)
+    if kernel is None:
+        raise _no_kernel("erf", x)
     ctype, erf_kernel = kernel
     if not x.flags.c_contiguous:
         x = x.copy()  # C order (np.ascontiguousarray would also turn a 0-d array into shape (1,))
