@@ -20,7 +20,9 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
 
     None and an empty tuple both mean every dim (PyTorch: ``x.sum(dim=())`` sums everything).
     """
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else () if dim is None else tuple(dim)
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not dims:
         return tuple(range(ndim))
     rank = max(ndim, 1)  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
@@ -57,8 +59,9 @@ class Sum(Function):
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "sum")
         ctx.shape = x.shape
-        integral = x.dtype.kind in "biu"  # bool and integer sums are int64 in PyTorch (NumPy: uint8 → uint64)
-        return np.sum(x.data, axis=ctx.axes, keepdims=keepdim, dtype=np.int64 if integral else None)
+        if x.data.dtype.kind in "biu":  # bool and integer sums are int64 in PyTorch (NumPy: uint8 → uint64)
+            return np.sum(x.data, axis=ctx.axes, keepdims=keepdim, dtype=np.int64)
+        return np.sum(x.data, axis=ctx.axes, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad_output):
