@@ -203,6 +203,24 @@ def test_factories_shapes_and_dtypes():
     assert tg.randint(0, 10, (5,)).dtype == tg.int64
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", ["int64", "float32", "float64"])
+def test_floor_division_and_remainder_match_torch(dtype):
+    a, b = np.array([7, -7, 7, -7, 0]).astype(dtype), np.array([3, 3, -3, -3, 5]).astype(dtype)
+    ours, theirs = (tg.tensor(a), tg.tensor(b)), (torch.tensor(a), torch.tensor(b))
+    for op in (lambda x, y: x // y, lambda x, y: x % y, lambda x, y: x // 2, lambda x, y: x % 2.5,
+               lambda x, y: 7 // y, lambda x, y: 7.5 % y):
+        _assert_same_result(op(*ours), op(*theirs))
+
+
+@pytest.mark.torch
+def test_remainder_gradient_matches_torch_and_floor_division_has_none():
+    # d(x % w)/dx = 1, d(x % w)/dw = −⌊x / w⌋ (PyTorch's remainder backward)
+    _assert_matches_torch_with_grads(lambda x, w: x % w, np.array([7.5, -7.5, 1.0]), np.array([2.0, 2.0, -0.75]))
+    with pytest.raises(RuntimeError, match=r"floor_divide \(//\): not differentiable"):
+        tg.tensor([1.0], requires_grad=True) // 2
+
+
 def test_numpy_conversion_of_a_tensor_as_torch():
     # np.asarray(t) (what plotting libraries call) sees the values, not an object array of 0-d tensors
     t = tg.tensor([[1.0, 2.0]])

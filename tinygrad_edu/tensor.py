@@ -425,6 +425,18 @@ class Tensor:
     def __rmatmul__(self, other: TensorLike) -> Tensor:
         return _as_tensor(other, self.dtype).matmul(self)
 
+    def __floordiv__(self, other: TensorLike) -> Tensor:
+        return _floor_divide(self, other)
+
+    def __rfloordiv__(self, other: TensorLike) -> Tensor:
+        return _floor_divide(other, self)
+
+    def __mod__(self, other: TensorLike) -> Tensor:
+        return _remainder(self, other)
+
+    def __rmod__(self, other: TensorLike) -> Tensor:
+        return _remainder(other, self)
+
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
@@ -876,6 +888,29 @@ def _compare(fn: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
     x, w = _promote(x, other)
     _broadcast_shape(x, w, fn.__name__)
     return Tensor._make(fn(x.data, w.data))
+
+
+def _floor_divide(x: TensorLike, w: TensorLike) -> Tensor:
+    """``x // w`` = ⌊x / w⌋ elementwise. It has no gradient (PyTorch's backward raises), so a
+    tensor that requires grad is an error here, while recording, rather than a silent zero."""
+    x, w = _promote(x, w)
+    if grad_mode.is_grad_enabled() and (x.requires_grad or w.requires_grad):
+        raise RuntimeError("floor_divide (//): not differentiable; use .detach() on the operands")
+    _broadcast_shape(x, w, "floor_divide")
+    return Tensor._make(quietly(np.floor_divide, x.data, w.data))
+
+
+def _remainder(x: TensorLike, w: TensorLike) -> Tensor:
+    """``x % w`` = x − ⌊x / w⌋·w, with the sign of w (Python's and PyTorch's ``%``).
+
+    The quotient q = ⌊x / w⌋ is piecewise constant, so ∂/∂x = 1 and ∂/∂w = −q: built as
+    x − q·w with q a constant when a gradient is needed, as PyTorch's remainder backward.
+    """
+    x, w = _promote(x, w)
+    if grad_mode.is_grad_enabled() and (x.requires_grad or w.requires_grad):
+        return x - Tensor._make(quietly(np.floor_divide, x.data, w.data)) * w
+    _broadcast_shape(x, w, "remainder")
+    return Tensor._make(quietly(np.remainder, x.data, w.data))
 
 
 def _logic(bitwise: Callable[..., np.ndarray], logical: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
