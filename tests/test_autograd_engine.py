@@ -128,6 +128,21 @@ def test_gradient_of_another_dtype_is_cast_to_the_tensors_dtype(root):
     assert gx.dtype == tg.float64
 
 
+@pytest.mark.parametrize("write", ["+=", "add_", "fill_", "setitem", "copy_"])
+def test_saved_tensor_modified_in_place_before_backward_raises(write):
+    # as PyTorch's version counter: the gradient of w needs x as it was in forward
+    x, w = tg.tensor(np.ones((3, 2))), _leaf(2, 2)
+    loss = (x @ w).sum()
+    writes = {"+=": lambda: x.__iadd__(1.0), "add_": lambda: x.add_(1.0), "fill_": lambda: x.fill_(2.0),
+              "setitem": lambda: x.__setitem__(0, 5.0), "copy_": lambda: x.copy_(np.zeros((3, 2)))}
+    writes[write]()
+    with pytest.raises(RuntimeError, match=r"MatMulBackward: a tensor of shape \(3, 2\) that this op saved"):
+        loss.backward()
+    loss = (x @ w).sum()  # written before the op: fine
+    loss.backward()
+    np.testing.assert_allclose(w.grad.data, x.data.sum(0)[:, None] * np.ones((1, 2)))
+
+
 def test_backward_gradient_of_wrong_shape_raises():
     y = _leaf(2, 3) * 2.0
     with pytest.raises(RuntimeError, match=r"\(3,\).*\(2, 3\)"):

@@ -52,6 +52,7 @@ class Tensor:
         "_hooks",
         "_output_nr",
         "_requires_grad",
+        "_version",
         "data",
         "grad",
         "grad_fn",
@@ -71,6 +72,7 @@ class Tensor:
         self._requires_grad = grad_fn is not None
         self._hooks: list[engine.Hook] = []
         self._accumulator: Any = None
+        self._version = 0  # in-place writes so far: a saved tensor changed before backward is an error
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn: Function | None = None, output_nr: int = 0) -> Tensor:
@@ -294,11 +296,13 @@ class Tensor:
     # ---- in-place writes (only outside the graph) ----------------------------------
 
     def _check_inplace(self, op: str) -> None:
+        """Refuse an in-place write that the graph could not follow; count the others."""
         if grad_mode.is_grad_enabled() and self.requires_grad:
             raise RuntimeError(
                 f"{op}: a tensor that requires grad cannot be modified in place while grad is enabled; "
                 "use tg.no_grad() (as optimisers do) or work on .data"
             )
+        self._version += 1
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
@@ -322,11 +326,11 @@ class Tensor:
 
     def _write(self, op: str, result: Tensor) -> Tensor:
         """Store ``result`` into this tensor's array (the end of every in-place arithmetic op)."""
-        self._check_inplace(op)
         if result.shape != self.shape:
             raise ShapeError(f"{op}: the result of shape {result.shape} does not fit in place into shape {self.shape}")
         if dtypes.category(result.dtype) > dtypes.category(self.dtype):
             raise TypeError(f"{op}: a {result.dtype} result cannot be stored in place into a {self.dtype} tensor")
+        self._check_inplace(op)
         self.data[...] = result.data
         return self
 

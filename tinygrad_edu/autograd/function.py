@@ -34,7 +34,9 @@ import numpy as np
 
 from . import grad_mode
 
-# Markers for what save_for_backward received, resolved once forward has returned.
+# Markers for what save_for_backward received, resolved once forward has returned. Each saved
+# entry is (marker, value, n): n is the output number for _OUTPUT, the tensor's version (its
+# count of in-place writes) for _TENSOR, so that backward can tell it was changed since.
 _TENSOR, _OUTPUT, _CONSTANT = 0, 1, 2
 
 # The Tensor class. tensor.py imports this module, so the import cannot run here at load
@@ -161,8 +163,10 @@ class Function:
             out_nr = next((k for k, r in enumerate(returned) if r is item), None)
             if out_nr is not None:
                 saved.append((_OUTPUT, arrays[out_nr], out_nr))
-            elif isinstance(item, Tensor) or item is None:
-                saved.append((_TENSOR, item, 0))
+            elif isinstance(item, Tensor):
+                saved.append((_TENSOR, item, item._version))
+            elif item is None:
+                saved.append((_TENSOR, None, 0))
             else:
                 saved.append((_CONSTANT, np.asarray(item), 0))
         self._saved = tuple(saved)
@@ -171,6 +175,11 @@ class Function:
     def _unpack(self, entry: tuple[int, Any, int]) -> Any:
         kind, value, out_nr = entry
         if kind == _TENSOR:
+            if value is not None and value._version != out_nr:
+                raise RuntimeError(
+                    f"{self.name()}: a tensor of shape {value.shape} that this op saved for backward was "
+                    f"modified in place (by +=, add_, fill_, [...] = ...) after it was used, so the gradient "
+                    "would be wrong; modify a copy (x = x + 1) or clone() it before the op")
             return value
         if kind == _OUTPUT:  # the output, reconnected to this node so it stays differentiable
             return Tensor._make(value, self, out_nr)
