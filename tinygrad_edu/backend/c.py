@@ -658,13 +658,6 @@ def _fused_check(op: str, status: int, classes: int = 0) -> None:
         raise ValueError(f"{op}: the C kernel rejected its arguments (status {status})")
 
 
-def _activation_code(op: str, activation: str) -> int:
-    try:
-        return _ACTIVATION_CODES[activation]
-    except KeyError:
-        raise ValueError(f"{op}: activation must be one of {numpy_ref.ACTIVATIONS}, got {activation!r}") from None
-
-
 def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
@@ -712,10 +705,10 @@ def _c_order(a: np.ndarray) -> np.ndarray:
 
 def _fused_kernels(op: str, activation: str, *arrays: np.ndarray) -> tuple[int, tuple]:
     """(activation code, the _FUSED entry of the arrays' dtype); ValueError naming op for an unknown
-    activation (before NoKernelError: the reference does not check the name)."""
+    activation, NoKernelError for dtypes without a kernel."""
     code, kernels = _ACTIVATION_CODES.get(activation), _FUSED.get(arrays[0].dtype)
     if code is None:
-        _activation_code(op, activation)  # raises
+        numpy_ref.check_activation(op, activation)  # raises
     if kernels is None or any(a.dtype != arrays[0].dtype for a in arrays[1:]):
         raise _no_kernel(op, *arrays)
     return code, kernels

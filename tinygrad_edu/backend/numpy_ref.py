@@ -280,6 +280,12 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 ACTIVATIONS = ("none", "relu")
 
 
+def check_activation(op: str, activation: str) -> None:
+    """Raise ValueError naming ``op`` unless ``activation`` is one of ACTIVATIONS (both backends check it)."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{op}: activation must be one of {ACTIVATIONS}, got {activation!r}")
+
+
 def check_cross_entropy_args(op: str, x: np.ndarray, target: np.ndarray, weight: np.ndarray) -> None:
     """Raise ValueError naming ``op`` unless x is (N, C) float, target (N,) integer, weight (C,) of x's dtype."""
     if x.ndim != 2 or target.shape != x.shape[:1] or weight.shape != x.shape[1:]:
@@ -350,6 +356,7 @@ def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndar
 
     ReLU as PyTorch: only v < 0 becomes 0, so −0 stays −0 and NaN stays NaN.
     """
+    check_activation("bias_act", activation)
     y = x if bias is None else x + bias
     if activation != "relu":
         return y
@@ -365,12 +372,14 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
     Written as a product with the 0/1 mask (np.where on a random mask is ~15x slower), so an
     infinite or NaN g where y ≤ 0 gives NaN here, and 0 in C and PyTorch.
     """
+    check_activation("act_grad", activation)
     gx = g * ~(y <= 0) if activation == "relu" else g
     return gx, (gx.reshape(-1, gx.shape[-1]).sum(axis=0) if bias_grad else None)
 
 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x wᵀ + b) for x (…, in), w (out, in), b (out,) or None."""
+    check_activation("linear", activation)
     return bias_act(np.matmul(x, w.T), bias, activation)
 
 
