@@ -79,8 +79,9 @@ def get_num_threads() -> int:
 
 _threads = 1  # mirrors tg_get_num_threads, so that no call has to ask C
 # Scratch memory for the kernels (C never allocates), one set per Python thread because cffi
-# releases the GIL during a call: ``_scratch.gemm[dtype]`` and ``_scratch.conv[(dtype, geometry)]``
-# hold (cffi pointer, length in elements, the NumPy array that owns the memory).
+# releases the GIL during a call: ``_scratch.gemm[dtype]`` holds (2-D kernel, workspace pointer,
+# length in elements, the NumPy array that owns the memory) and ``_scratch.plans[key]`` the conv
+# and pooling plans (conv: with their workspaces), see below.
 _scratch = threading.local()
 if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
     set_num_threads(int(os.environ["TINYGRAD_EDU_NUM_THREADS"]))
