@@ -98,17 +98,19 @@ def test_matmul_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(m=st.sampled_from([1, 2, 3, 4, 5, 6, 16, 17, 63]), k=st.sampled_from([512, 1023, 1025, 2047, 2048, 2049, 4111]),
-       n=st.sampled_from([1, 3, 4, 5, 25, 33, 64]), dtype=st.sampled_from([np.float32, np.float64]),
+@given(m=st.sampled_from([1, 2, 3, 4, 5, 6, 8, 16, 17, 63]), k=st.sampled_from([512, 1023, 1025, 2047, 2048, 2049, 4111]),
+       n=st.sampled_from([1, 3, 4, 5, 6, 10, 11, 25, 33, 64]), dtype=st.sampled_from([np.float32, np.float64]),
        isa=st.sampled_from(ISAS), layout_a=LAYOUTS, layout_b=LAYOUTS, seed=st.integers(0, 2**16))
 def test_matmul_long_k_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
-    """k ≫ m, n (a convolution's ∂W): the dot-product path when A·Bᵀ is stored row by row, K blocks of 8 KiB."""
+    """k ≫ m, n (a convolution's ∂W): the dot-product path when A·Bᵀ is stored row by row, K blocks of 8 KiB,
+    tiles of 4×5 (AVX-512) or 3×3 with m, n on and off their edges, lanes summed by the transpose-add tree."""
     check_random_product(m, k, n, dtype, isa, layout_a, layout_b, seed)
 
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(30, 5, 2049), (170, 390, 70), (64, 784, 256), (64, 256, 10), (6, 25, 3000),
+@pytest.mark.parametrize("shape", [(30, 5, 2049), (170, 390, 70), (64, 784, 256), (64, 256, 10), (256, 64, 10),
+                                   (64, 10, 256), (6, 25, 3000),
                                    (3000, 25, 6), (6, 3000, 25), (16, 150, 640)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_matmul_block_edges_and_training_shapes_c_matches_numpy(isa, dtype, shape, rng):
@@ -174,6 +176,58 @@ def test_gemm_small_k_beta_and_strided_c_match_numpy(isa, dtype, rng):
         assert np.all(np.abs((out.T if transposed_c else out) - exact) <= tol)
 
 
+def gemm_into(c_buf: np.ndarray, m: int, n: int, k: int, a_buf: np.ndarray, rsa: int, csa: int, b_buf: np.ndarray,
+              rsb: int, csb: int, beta: float, rsc: int, csc: int) -> None:
+    """C = A·B + β·C through the C entry point tg_gemm_{f32,f64} on raw buffers and element strides."""
+    dtype = c_buf.dtype
+    ctype = "float[]" if dtype == np.float32 else "double[]"
+    kernel, workspace = ((c.lib.tg_gemm_f32, c.lib.tg_gemm_workspace_f32) if dtype == np.float32
+                         else (c.lib.tg_gemm_f64, c.lib.tg_gemm_workspace_f64))
+    work = np.empty(workspace(c.lib.tg_get_num_threads()), dtype)
+    ptr = c.ffi.from_buffer
+    status = kernel(1, m, n, k, ptr(ctype, a_buf), 0, rsa, csa, ptr(ctype, b_buf), 0, rsb, csb, beta,
+                    ptr(ctype, c_buf, require_writable=True), 0, rsc, csc, ptr(ctype, work), work.size)
+    assert status == 0
+
+
+# k and n around a vector (LANES = 16/8/4/2) and a tile, the small-k switch (32) and KC; m on both sides of
+# the direct path's limit (128 rows) and of a tile (14/6/4 rows).
+PARTIAL_K = [1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 33, 385]
+PARTIAL_N = [1, 2, 9, 10, 11, 17, 31, 33, 65, 256, 257]
+
+
+@settings(max_examples=80, deadline=None)
+@given(m=st.sampled_from([1, 5, 13, 14, 15, 64, 129, 200]), k=st.sampled_from(PARTIAL_K), n=st.sampled_from(PARTIAL_N),
+       b_columns=st.booleans(), gap=st.sampled_from([0, 3]), beta=st.sampled_from([0.0, 0.5]),
+       c_transposed=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS),
+       seed=st.integers(0, 2**16))
+def test_gemm_reads_b_past_its_values_only_inside_b(m, k, n, b_columns, gap, beta, c_transposed, dtype, isa, seed):
+    """B in a buffer that ends at its last element (ASan flags any read past it), stored by rows (rsb = n + gap,
+    csb = 1: partial tiles read whole vectors across rows, the last rows copied) or by columns (rsb = 1,
+    csb = k + gap: the packing transposes LANES × LANES blocks in registers, a partial last K block reading
+    on into the next column, e.g. the MLP head's ∂X = ∂Y·Wᵀ with k = 10); C = A·B + β·C row-major or
+    transposed, against the float64 product."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    start = rng.standard_normal((m, n)).astype(dtype)
+    if b_columns:
+        rsb, csb = 1, k + gap
+        b_buf = np.empty((n - 1) * csb + k, dtype)  # column j at j·csb, nothing after the last value
+        np.lib.stride_tricks.as_strided(b_buf, (k, n), (b_buf.itemsize, csb * b_buf.itemsize))[...] = b
+    else:
+        rsb, csb = n + gap, 1
+        b_buf = np.empty((k - 1) * rsb + n, dtype)
+        np.lib.stride_tricks.as_strided(b_buf, (k, n), (rsb * b_buf.itemsize, b_buf.itemsize))[...] = b
+    out = (start.T.copy() if c_transposed else start.copy()).ravel()
+    rsc, csc = (1, m) if c_transposed else (n, 1)
+    with c_settings(isa, 1):
+        gemm_into(out, m, n, k, a, k, 1, b_buf, rsb, csb, beta, rsc, csc)
+    result = out.reshape(n, m).T if c_transposed else out.reshape(m, n)
+    exact = a.astype(np.float64) @ b + beta * start
+    tol = 4 * k * np.finfo(dtype).eps * (np.abs(a).astype(np.float64) @ np.abs(b) + np.abs(start))
+    assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
+
+
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shapes", [((700, 520), (520, 740)), ((12, 200, 300), (300, 500)),
@@ -185,6 +239,8 @@ def test_matmul_threads_c_matches_numpy(isa, threads, shapes, rng):
     with c_settings(isa, threads):
         assert_matmul_close(a, b, c.matmul(a, b))
         assert_matmul_close(a.T.copy().T, b, c.matmul(a.T.copy().T, b))
+        if b.ndim == 2:  # B stored transposed: packed by in-register transposes
+            assert_matmul_close(a, b.T.copy().T, c.matmul(a, b.T.copy().T))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
