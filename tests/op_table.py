@@ -469,3 +469,48 @@ OP_TABLE += (
            lambda x: _tf().cross_entropy(x, _torch_targets(x), reduction="none", label_smoothing=0.3),
            ops=("CrossEntropy",), family=S, samples=(((3, 4),), ((2, 1),)), shapes=logit_shapes),
 )  # fmt: skip
+
+# ---- grouped convolution and ceil_mode / divisor pooling (ops/conv.py) ----------------------
+
+
+@st.composite
+def grouped_conv_shapes(draw: st.DrawFn) -> Sample:
+    """x (N, G·c, H, W) and w (G·o, c, k, k) for G = 1..3 groups (c = 1 and G = C: depthwise)."""
+    groups, c, o = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    n, h, w, k = draw(st.integers(1, 2)), draw(st.integers(2, 6)), draw(st.integers(2, 6)), draw(st.integers(1, 3))
+    return (n, groups * c, h, w), (groups * o, c, k, k)
+
+
+def pool_shapes() -> st.SearchStrategy[Sample]:
+    """One (N, C, H, W) input with sides 1..7 (a 3-wide window with padding 1 fits every size)."""
+    return tst.shapes(4, 4, 1, 7).map(lambda s: (s,))
+
+
+def _grouped_conv(lib: Any) -> Callable[..., Any]:
+    """conv2d with groups = C_in / C_w (read off the shapes), padding 1, stride 2 along W."""
+    return lambda x, w: lib.conv2d(x, w, stride=(1, 2), padding=1, groups=x.shape[1] // w.shape[1])
+
+
+POOL_SAMPLES: tuple[Sample, ...] = (((2, 3, 6, 5),), ((1, 1, 4, 4),), ((1, 2, 1, 7),))
+
+OP_TABLE += (
+    OpCase("conv2d_groups", _grouped_conv(TF), lambda x, w: _grouped_conv(_tf())(x, w),
+           ops=("Conv2d", "Conv2dGradInput", "Conv2dGradWeight"), family=CONV,
+           samples=(((2, 4, 5, 6), (6, 2, 3, 2)), ((1, 3, 5, 5), (3, 1, 3, 3)), ((1, 3, 4, 4), (6, 1, 2, 2))),
+           shapes=grouped_conv_shapes),
+    OpCase("conv1d_depthwise", lambda x, w: TF.conv1d(x, w, padding=1, groups=4),
+           lambda x, w: _tf().conv1d(x, w, padding=1, groups=4), ops=("Conv2d",), family=CONV,
+           samples=(((2, 4, 7), (8, 1, 3)),)),
+    OpCase("max_pool2d_ceil", lambda x: TF.max_pool2d(x, 3, 2, padding=1, ceil_mode=True),
+           lambda x: _tf().max_pool2d(x, 3, 2, padding=1, ceil_mode=True), ops=("MaxPool2d", "MaxPool2dGrad", "Pad"),
+           family=CONV, samples=POOL_SAMPLES, shapes=pool_shapes),
+    OpCase("avg_pool2d_ceil", lambda x: TF.avg_pool2d(x, 3, 2, padding=1, ceil_mode=True),
+           lambda x: _tf().avg_pool2d(x, 3, 2, padding=1, ceil_mode=True), ops=("AvgPool2d", "AvgPool2dGrad"),
+           family=CONV, samples=POOL_SAMPLES, shapes=pool_shapes),
+    OpCase("avg_pool2d_ceil_exclude_pad", lambda x: TF.avg_pool2d(x, 2, 3, ceil_mode=True, count_include_pad=False),
+           lambda x: _tf().avg_pool2d(x, 2, 3, ceil_mode=True, count_include_pad=False),
+           ops=("AvgPool2d", "AvgPool2dGrad"), family=CONV, samples=POOL_SAMPLES[:2]),
+    OpCase("avg_pool2d_divisor_override", lambda x: TF.avg_pool2d(x, 2, 1, padding=1, divisor_override=3),
+           lambda x: _tf().avg_pool2d(x, 2, 1, padding=1, divisor_override=3),
+           ops=("AvgPool2d", "AvgPool2dGrad"), family=CONV, samples=POOL_SAMPLES[:2]),
+)  # fmt: skip

@@ -72,8 +72,7 @@ def test_pooling_and_conv_functional_unbatched_and_indices(backend):
     _, idx = F.max_pool2d(tg.tensor(x[None]), 2, return_indices=True)
     _, t_idx = TF.max_pool2d(torch.tensor(x[None]), 2, return_indices=True)
     np.testing.assert_array_equal(idx.data, t_idx.numpy())
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        F.max_pool2d(tg.tensor(x), 2, ceil_mode=True)
+    _check(lambda x: F.max_pool2d(x, 2, ceil_mode=True), lambda x: TF.max_pool2d(x, 2, ceil_mode=True), x)
 
 
 @given(batch=st.integers(1, 3), c=st.integers(1, 3), o=st.integers(1, 3), h=st.integers(3, 7), w=st.integers(3, 7),

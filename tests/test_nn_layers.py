@@ -127,8 +127,8 @@ def test_conv2d_unbatched_input_and_errors():
     with pytest.raises(ValueError, match=r"Conv2d: expected input with shape \(N, C, H, W\) with C = 3, "
                                          r"got shape \(1, 2, 5, 5\)"):
         conv(tg.randn(1, 2, 5, 5))
-    with pytest.raises(NotImplementedError, match="groups"):
-        nn.Conv2d(4, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="smaller than the dilated kernel"):
         conv(tg.randn(1, 3, 2, 2))
 

@@ -1,9 +1,10 @@
 r"""Convolution layers: Conv1d and Conv2d (the op and its backward are in ops/conv.py).
 
-Conv2d:  y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, c]   (⋆: cross-correlation with stride,
-         padding and dilation), w: (out_channels, in_channels, kh, kw).
+Conv2d:  y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, k·C/G + c]   (⋆: cross-correlation with stride,
+         padding and dilation), w: (out_channels, in_channels/groups, kh, kw); G = groups
+         channel groups, k = o // (out_channels/G) the group of output channel o.
 Default init as PyTorch: w ~ kaiming_uniform(a=√5), b ~ U(−1/√fan_in, 1/√fan_in),
-fan_in = in_channels·kh·kw.
+fan_in = (in_channels/groups)·kh·kw.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ class _ConvNd(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
-        if groups != 1:
-            raise NotImplementedError(f"{name}: groups={groups} is not supported (only groups=1)")
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels must be divisible by groups ({in_channels} and {groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels must be divisible by groups ({out_channels} and {groups})")
         if padding_mode != "zeros":
             raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported (only 'zeros')")
         n = self.n_spatial
@@ -46,7 +51,7 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(padding, n)
         self.groups, self.padding_mode = groups, padding_mode
-        self.weight = Parameter(empty_parameter((out_channels, in_channels, *self.kernel_size), dtype))
+        self.weight = Parameter(empty_parameter((out_channels, in_channels // groups, *self.kernel_size), dtype))
         self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
         self.reset_parameters()
 
@@ -67,6 +72,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s
@@ -80,7 +87,7 @@ class Conv2d(_ConvNd):
     def forward(self, x: Tensor) -> Tensor:
         """y = conv2d(x, w) + b."""
         self._check(x)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -91,4 +98,4 @@ class Conv1d(_ConvNd):
     def forward(self, x: Tensor) -> Tensor:
         """y = conv1d(x, w) + b."""
         self._check(x)
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)

@@ -61,36 +61,49 @@ def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int]
     return ops.Pad.apply(x, widths=tuple(widths)), (0, 0)
 
 
+def _check_groups(op: str, x: Tensor, weight: Tensor, groups: int) -> None:
+    """PyTorch's checks of a (grouped) convolution: C = G·C_w input channels, O divisible by G."""
+    if not isinstance(groups, int) or groups <= 0:
+        raise ShapeError(f"{op}: non-positive groups is not supported (got groups={groups!r})")
+    if x.ndim != 4 or weight.ndim != 4:
+        raise ShapeError(f"{op}: input of shape {x.shape} does not fit weight of shape {weight.shape} "
+                         "(expected (N, C, H, W) and (O, C/groups, kh, kw))")
+    if x.shape[1] != weight.shape[1] * groups:
+        raise ShapeError(f"{op}: given groups={groups}, weight of shape {weight.shape} expects an input with "
+                         f"{weight.shape[1] * groups} channels, but the input of shape {x.shape} has {x.shape[1]}")
+    if weight.shape[0] % groups:
+        raise ShapeError(f"{op}: given groups={groups}, the weight's out channels (dim 0 of {weight.shape}) "
+                         f"must be divisible by {groups}")
+
+
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
            padding: str | IntPair = 0, dilation: IntPair = 1, groups: int = 1) -> Tensor:
-    r"""2-D convolution (cross-correlation), x: (N, C, H, W) or (C, H, W), weight: (O, C, kh, kw).
+    r"""2-D convolution (cross-correlation), x: (N, C, H, W) or (C, H, W), weight: (O, C/groups, kh, kw).
 
-    y[n, o] = b[o] + Σ_c Σ_{i,j} w[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]
+    y[n, o] = b[o] + Σ_c Σ_{i,j} w[o, c, i, j] · x_padded[n, k·C/G + c, oh·sh + i·dh, ow·sw + j·dw]
+    with G = groups and k = o // (O/G) the group of output channel o (G = C = O: depthwise).
     """
-    if groups != 1:
-        raise NotImplementedError(f"conv2d: groups={groups} is not supported (only groups=1)")
     if x.ndim == 3:
-        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation).squeeze(0)
-    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
-        raise ShapeError(f"conv2d: input of shape {x.shape} does not fit weight of shape {weight.shape} "
-                         "(expected (N, C, H, W) and (O, C, kh, kw))")
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_groups("conv2d", x, weight, groups)
     stride, dilation = _pair(stride), _pair(dilation)
     x, pad = _same_padding(x, weight.shape[2:], stride, dilation, padding)
     for size, k, p, d in zip(x.shape[2:], weight.shape[2:], pad, dilation):
         if size + 2 * p < d * (k - 1) + 1:
             raise ShapeError(f"conv2d: input of shape {x.shape} (padding {pad}) is smaller than the "
                              f"dilated kernel of shape {weight.shape[2:]}")
-    y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation)
+    y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation, groups=groups)
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
 
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
            padding: str | int | tuple = 0, dilation: int | tuple = 1, groups: int = 1) -> Tensor:
-    """1-D convolution, x: (N, C, L) or (C, L), weight: (O, C, k): a conv2d with a unit height."""
+    """1-D convolution, x: (N, C, L) or (C, L), weight: (O, C/groups, k): a conv2d with a unit height."""
     if x.ndim == 2:
         return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     if x.ndim != 3 or weight.ndim != 3:
-        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C, k), got {x.shape} and {weight.shape}")
+        raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got {x.shape} and "
+                         f"{weight.shape}")
 
     def first(v: Any) -> Any:
         return v[0] if isinstance(v, (tuple, list)) else v
@@ -103,10 +116,22 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
 # ---- pooling ------------------------------------------------------------------------------
 
 
+def _pool_output_size(op: str, size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size: ⌊ or ⌈ (size + 2p − d(k − 1) − 1) / s ⌉ + 1; with ceil_mode the
+    last window must start inside the input or the left padding, else it is dropped."""
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    if out < 1:
+        raise ShapeError(f"{op}: input size {size} with kernel {k}, stride {s}, padding {p}, dilation {d} "
+                         f"gives an output size of {out}, which is too small")
+    return out
+
+
 def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None, padding: IntPair,
-               ceil_mode: bool) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    if ceil_mode:
-        raise NotImplementedError(f"{op}: ceil_mode=True is not supported")
+               dilation: IntPair) -> tuple[tuple[int, int], ...]:
+    """(kernel, stride, padding, dilation) as pairs, checked as PyTorch checks them."""
     if x.ndim != 4:
         raise ShapeError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
     kernel = _pair(kernel_size)
@@ -114,32 +139,87 @@ def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None,
     padding = _pair(padding)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
-    return kernel, stride, padding
+    return kernel, stride, padding, _pair(dilation)
+
+
+def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
+                   dilation: tuple[int, int], ceil_mode: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(output size, extra): ``extra`` is the padding to add at the bottom and right so that
+    floor-mode windows on the larger input give the ceil_mode output size."""
+    args = list(zip(x.shape[2:], kernel, stride, padding, dilation))
+    out = tuple(_pool_output_size(op, *a, ceil_mode) for a in args)
+    extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p)) for o, (n, k, s, p, d) in zip(out, args))
+    return out, extra
+
+
+def _pad_end(x: Tensor, extra: tuple[int, int], value: float) -> Tensor:
+    """x with ``extra`` rows/columns of ``value`` added at the bottom/right (ceil_mode windows)."""
+    return ops.Pad.apply(x, widths=((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), value=value)
 
 
 def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                dilation: IntPair = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    """y[n, c, oh, ow] = max over the window of x_padded (padding is −∞)."""
+    """y[n, c, oh, ow] = max over the window of x_padded (padding is −∞).
+
+    ceil_mode: windows that run past the bottom/right edge are kept (the input is padded there
+    with −∞, so they take the max of their real pixels); indices stay positions h·W + w in x.
+    """
     if x.ndim == 3:
         out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
         return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
-    kernel, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding, ceil_mode)
-    y, indices = conv_ops.MaxPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
-                                          dilation=_pair(dilation))
-    return (y, indices) if return_indices else y
+    kernel, stride, padding, dilation = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation)
+    extra = _pool_geometry("max_pool2d", x, kernel, stride, padding, dilation, True)[1] if ceil_mode else (0, 0)
+    if extra == (0, 0):
+        y, indices = conv_ops.MaxPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
+        return (y, indices) if return_indices else y
+    y, indices = conv_ops.MaxPool2d.apply(_pad_end(x, extra, -np.inf), kernel_hw=kernel, stride=stride,
+                                          padding=padding, dilation=dilation)
+    if not return_indices:
+        return y
+    width, padded_width = x.shape[3], x.shape[3] + extra[1]
+    flat = indices.data
+    return y, Tensor._make(flat // padded_width * width + flat % padded_width)  # back to positions in x
+
+
+def _avg_divisor(size: int, k: int, s: int, p: int, out: int, count_include_pad: bool) -> np.ndarray:
+    """PyTorch's divisor of each window along one axis: the window clipped to the padded input
+    [−p, size + p), or to the input [0, size) if not count_include_pad."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
 
 
 def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
-    """y[n, c, oh, ow] = (Σ over the window of x_padded) / (kh·kw, or the real pixels counted)."""
+    """y[n, c, oh, ow] = (Σ over the window of x_padded) / D.
+
+    D = kh·kw, or the real pixels counted (count_include_pad=False), or ``divisor_override``.
+    ceil_mode keeps the windows that run past the bottom/right edge; as in PyTorch their D
+    counts only the part inside the padded input (count_include_pad) or the input.
+    """
     if x.ndim == 3:
         return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
                           divisor_override).squeeze(0)
+    if divisor_override is not None and not divisor_override:
+        raise ValueError("avg_pool2d: divisor must be not zero")
+    kernel, stride, padding, ones = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1)
+    if not ceil_mode and divisor_override is None:
+        return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
+                                        count_include_pad=count_include_pad)
+    out, extra = _pool_geometry("avg_pool2d", x, kernel, stride, padding, ones, ceil_mode)
+    if extra == (0, 0) and divisor_override is None:
+        return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
+                                        count_include_pad=count_include_pad)
     if divisor_override is not None:
-        raise NotImplementedError("avg_pool2d: divisor_override is not supported")
-    kernel, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding, ceil_mode)
-    return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
-                                    count_include_pad=count_include_pad)
+        divisor = np.full(out, float(divisor_override))
+    else:
+        rows, cols = (_avg_divisor(*a, count_include_pad) for a in zip(x.shape[2:], kernel, stride, padding, out))
+        divisor = np.outer(rows, cols).astype(np.float64)
+    if extra != (0, 0):
+        x = _pad_end(x, extra, 0.0)
+    return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, divisor=divisor)
 
 
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------

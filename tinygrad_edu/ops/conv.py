@@ -14,20 +14,39 @@ which makes conv twice differentiable:
 Pooling likewise: ``AvgPool2d`` and ``AvgPool2dGrad`` are each other's adjoints, and
 ``MaxPool2dGrad`` (scatter to the winning positions) has ``gather`` as its backward.
 Every forward computes on NumPy arrays through ``tinygrad_edu.backend`` (NumPy or C).
+
+Grouped convolution (``groups`` = G > 1) splits the C input and O output channels into G
+blocks: output block k sees input block k only, with weight w: (O, C/G, kh, kw). Each of the
+three Functions then runs its backend kernel once per group and concatenates
+(``_per_group``); G = 1 calls the kernel directly, as before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from .. import backend
 from ..autograd.function import Function
+
+
+def _per_group(kernel: Callable[..., np.ndarray], a: np.ndarray, a_axis: int, b: np.ndarray, b_axis: int,
+               out_axis: int, groups: int, *args: object) -> np.ndarray:
+    """kernel(a, b, *args) for a grouped convolution: a and b are cut into ``groups`` equal blocks
+    along ``a_axis`` / ``b_axis``, the kernel runs on each pair of blocks, and the results are
+    joined along ``out_axis``. (Callers with one group call the kernel directly.)"""
+    pieces = [kernel(a_k, b_k, *args) for a_k, b_k in zip(np.split(a, groups, a_axis), np.split(b, groups, b_axis))]
+    return np.concatenate(pieces, axis=out_axis)
 
 # ---- convolution: Conv2d Conv2dGradInput Conv2dGradWeight -------------------------------
 
 
 class Conv2d(Function):
-    r"""2-D convolution (cross-correlation, groups = 1, no bias).
+    r"""2-D convolution (cross-correlation, no bias), with G = ``groups`` channel groups.
 
-    Forward:   y[n, o, i, j] = Σ_{c, a, b} w[o, c, a, b] · x_pad[n, c, i·s_h + a·d_h, j·s_w + b·d_w]
+    Forward:   y[n, o, i, j] = Σ_{c, a, b} w[o, c, a, b] · x_pad[n, k·C/G + c, i·s_h + a·d_h, j·s_w + b·d_w]
+               where k = o // (O/G) is the group of output channel o and c runs over C/G channels
     Backward:  ∂L/∂x = conv2d_grad_input(g, w)      (transposed convolution of g by w)
                ∂L/∂w = conv2d_grad_weight(x, g)     (Σ_n correlation of x with g)
     """
@@ -35,10 +54,12 @@ class Conv2d(Function):
     formula = ("conv_transpose(g, w)", "conv_grad_weight(x, g)")
 
     @staticmethod
-    def forward(ctx, x, w, *, stride, padding, dilation):
-        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation)
+    def forward(ctx, x, w, *, stride, padding, dilation, groups=1):
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, w)
-        return backend.conv2d(x.data, w.data, stride, padding, dilation)
+        if groups == 1:
+            return backend.conv2d(x.data, w.data, stride, padding, dilation)
+        return _per_group(backend.conv2d, x.data, 1, w.data, 0, 1, groups, stride, padding, dilation)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -54,7 +75,8 @@ class Conv2d(Function):
 class Conv2dGradInput(Function):
     r"""∂L/∂x of Conv2d: the transposed convolution (ConvTranspose2d) of gy by w.
 
-    Forward:   y = Aᵀ_w gy,  where A_w x = conv2d(x, w)  (y has the input's shape (N, C, H, W))
+    Forward:   y = Aᵀ_w gy,  where A_w x = conv2d(x, w)  (y has the input's shape (N, C, H, W);
+               per group: block k of y from block k of gy and of w)
     Backward:  ∂L/∂gy = conv2d(g, w)
                ∂L/∂w  = conv2d_grad_weight(g, gy)
     """
@@ -62,10 +84,13 @@ class Conv2dGradInput(Function):
     formula = ("conv2d(g, w)", "conv_grad_weight(g, gy)")
 
     @staticmethod
-    def forward(ctx, gy, w, *, input_hw, stride, padding, dilation):
-        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation)
+    def forward(ctx, gy, w, *, input_hw, stride, padding, dilation, groups=1):
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(gy, w)
-        return backend.conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation)
+        if groups == 1:
+            return backend.conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation)
+        return _per_group(backend.conv2d_grad_input, gy.data, 1, w.data, 0, 1, groups, tuple(input_hw), stride,
+                          padding, dilation)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -81,7 +106,8 @@ class Conv2dGradInput(Function):
 class Conv2dGradWeight(Function):
     r"""∂L/∂w of Conv2d, as a function of the input x and the output gradient gy.
 
-    Forward:   y[o, c, a, b] = Σ_{n, i, j} gy[n, o, i, j] · x_pad[n, c, i·s_h + a·d_h, j·s_w + b·d_w]
+    Forward:   y[o, c, a, b] = Σ_{n, i, j} gy[n, o, i, j] · x_pad[n, k·C/G + c, i·s_h + a·d_h, j·s_w + b·d_w]
+               (k = o // (O/G): the group of output channel o; G = 1 is the plain sum over c)
     Backward:  ∂L/∂x  = conv2d_grad_input(gy, g)
                ∂L/∂gy = conv2d(x, g)
     """
@@ -89,10 +115,13 @@ class Conv2dGradWeight(Function):
     formula = ("conv_transpose(gy, g)", "conv2d(x, g)")
 
     @staticmethod
-    def forward(ctx, x, gy, *, kernel_hw, stride, padding, dilation):
-        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation)
+    def forward(ctx, x, gy, *, kernel_hw, stride, padding, dilation, groups=1):
+        ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, gy)
-        return backend.conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation)
+        if groups == 1:
+            return backend.conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation)
+        return _per_group(backend.conv2d_grad_weight, x.data, 1, gy.data, 1, 0, groups, tuple(kernel_hw), stride,
+                          padding, dilation)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -149,21 +178,31 @@ class MaxPool2dGrad(Function):
         return flat.reshape(ctx.indices.shape)
 
 
+def _avg_scale(divisor: np.ndarray | None, kernel_hw: tuple[int, int], dtype: np.dtype) -> np.ndarray | None:
+    """kh·kw / D for a given divisor map D (OH, OW): turns the backend's kh·kw-mean into Σ/D."""
+    return None if divisor is None else (kernel_hw[0] * kernel_hw[1] / divisor).astype(dtype, copy=False)
+
+
 class AvgPool2d(Function):
     r"""Average pooling.
 
-    Forward:   y[n, c, i, j] = (1/D) Σ_{a,b} x_pad[n, c, i·s_h + a, j·s_w + b]
-               D = kh·kw, or the number of real (unpadded) pixels if count_include_pad=False
+    Forward:   y[n, c, i, j] = (1/D[i, j]) Σ_{a,b} x_pad[n, c, i·s_h + a, j·s_w + b]
+               D = kh·kw, or the number of real (unpadded) pixels if count_include_pad=False,
+               or a given map ``divisor`` (OH, OW) (ceil_mode windows, divisor_override)
     Backward:  ∂L/∂x = avg_pool2d_grad(g): each window spreads g / D over its pixels
     """
 
     formula = ("avg_pool2d_grad(g)",)
 
     @staticmethod
-    def forward(ctx, x, *, kernel_hw, stride, padding, count_include_pad=True):
-        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad)
+    def forward(ctx, x, *, kernel_hw, stride, padding, count_include_pad=True, divisor=None):
+        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad,
+                        divisor=divisor)
         ctx.input_shape = x.shape
-        return backend.avg_pool2d(x.data, kernel_hw, stride, padding, count_include_pad)
+        if divisor is None:
+            return backend.avg_pool2d(x.data, kernel_hw, stride, padding, count_include_pad)
+        y = backend.avg_pool2d(x.data, kernel_hw, stride, padding, True)  # Σ/(kh·kw), rescaled to Σ/D
+        return y * _avg_scale(divisor, kernel_hw, y.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -180,9 +219,13 @@ class AvgPool2dGrad(Function):
     formula = ("avg_pool2d(g)",)
 
     @staticmethod
-    def forward(ctx, gy, *, input_shape, kernel_hw, stride, padding, count_include_pad=True):
-        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad)
-        return backend.avg_pool2d_grad(gy.data, tuple(input_shape), kernel_hw, stride, padding, count_include_pad)
+    def forward(ctx, gy, *, input_shape, kernel_hw, stride, padding, count_include_pad=True, divisor=None):
+        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad,
+                        divisor=divisor)
+        if divisor is None:
+            return backend.avg_pool2d_grad(gy.data, tuple(input_shape), kernel_hw, stride, padding, count_include_pad)
+        g = gy.data * _avg_scale(divisor, kernel_hw, gy.dtype)  # spread g/D = (g·kh·kw/D)/(kh·kw)
+        return backend.avg_pool2d_grad(g, tuple(input_shape), kernel_hw, stride, padding, True)
 
     @staticmethod
     def backward(ctx, grad_output):
