@@ -40,9 +40,10 @@ if "c" in tg.backend.available():
 else:  # pragma: no cover - the module is skipped
     BEST_ISA, ISAS = "portable", ["portable"]
 
-# Sizes that sit on the edges of the register tiles (MR = 14/6/4 rows, NR = 32/16/8 columns)
-# and of the cache blocks (KC = 256/384, MC = 128/144/168), plus 1, primes and 0.
-EDGE_SIZES = [1, 2, 3, 5, 6, 7, 13, 14, 15, 16, 17, 29, 31, 32, 33, 47, 64, 97, 129, 169, 257, 385]
+# Sizes that sit on the edges of the register tiles (direct paths: MR = 14/6/4 rows, NR = 32/16/8
+# columns; the blocked path's packed tile on AVX-512: 6 rows, 64/32 columns) and of the cache blocks
+# (KC = 256/384, MC = 128/144/168), plus 1, primes and 0.
+EDGE_SIZES = [1, 2, 3, 5, 6, 7, 13, 14, 15, 16, 17, 29, 31, 32, 33, 47, 64, 65, 97, 129, 169, 257, 385]
 
 
 @contextlib.contextmanager
@@ -113,7 +114,7 @@ def test_matmul_long_k_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(30, 5, 2049), (170, 390, 70), (64, 784, 256), (64, 256, 10), (256, 64, 10),
-                                   (64, 10, 256), (6, 25, 3000),
+                                   (64, 10, 256), (784, 64, 256), (6, 25, 3000),
                                    (3000, 25, 6), (6, 3000, 25), (16, 150, 640)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_matmul_block_edges_and_training_shapes_c_matches_numpy(isa, dtype, shape, rng):
