@@ -514,3 +514,37 @@ OP_TABLE += (
            lambda x: _tf().avg_pool2d(x, 2, 1, padding=1, divisor_override=3),
            ops=("AvgPool2d", "AvgPool2dGrad"), family=CONV, samples=POOL_SAMPLES[:2]),
 )  # fmt: skip
+
+# ---- F.pad modes and cropping (GetItem gathers, Pad), the p-norm (ops/reduce.py Norm), F.normalize ----
+
+
+def _pad_modes(lib: Any, mode: str, widths: tuple[int, ...]) -> Callable[..., Any]:
+    return lambda x: lib.pad(x, widths, mode=mode)
+
+
+PAD_WIDTHS = (2, 1, 1, 0)  # last dim by (2, 1), the one before by (1, 0)
+PAD_SAMPLES: tuple[Sample, ...] = (((2, 3, 4),), ((1, 2, 3, 3),))
+
+OP_TABLE += (
+    *(OpCase(f"pad_{mode}", _pad_modes(TF, mode, PAD_WIDTHS), lambda x, m=mode: _pad_modes(_tf(), m, PAD_WIDTHS)(x),
+             ops=("GetItem", "IndexAccumulate"), family=M, samples=PAD_SAMPLES)
+      for mode in ("reflect", "replicate", "circular")),
+    OpCase("pad_reflect_crop", _pad_modes(TF, "reflect", (-1, 2)), lambda x: _pad_modes(_tf(), "reflect", (-1, 2))(x),
+           ops=("GetItem",), family=M, samples=(((2, 4),), ((1, 2, 3),))),
+    OpCase("pad_circular_crop", _pad_modes(TF, "circular", (2, -1, -1, 1)),
+           lambda x: _pad_modes(_tf(), "circular", (2, -1, -1, 1))(x), ops=("GetItem",), family=M,
+           samples=(((2, 3, 4),),)),
+    OpCase("pad_constant_crop", _pad_modes(TF, "constant", (-1, 2, 1, -2)),
+           lambda x: _pad_modes(_tf(), "constant", (-1, 2, 1, -2))(x), ops=("GetItem", "Pad"), family=M,
+           samples=(((3, 4),), ((2, 3, 3),))),
+    OpCase("norm", lambda x: x.norm(), ops=("Norm",), family=R, samples=REDUCE_ALL[1:], shapes=lambda: unary(1)),
+    OpCase("norm_p1_dim", lambda x: x.norm(1, -1), ops=("Norm",), family=R, samples=REDUCE_DIM, domain=KF),
+    OpCase("norm_p3_dims_keepdim", lambda x: x.norm(3, (0, -1), keepdim=True), ops=("Norm",), family=R,
+           samples=REDUCE_DIMS),
+    OpCase("norm_p1.5", lambda x: x.norm(1.5, 0), ops=("Norm",), family=R, samples=REDUCE_DIM),
+    OpCase("norm_inf", lambda x: x.norm(float("inf"), -1), ops=("Amax",), family=R, samples=REDUCE_DIM),
+    OpCase("normalize", lambda x: TF.normalize(x), lambda x: _tf().normalize(x), ops=("Norm", "Clamp", "Div"),
+           family=R, samples=(((3, 4),), ((2, 3, 2),), ((1, 1),)), shapes=lambda: unary(2)),
+    OpCase("normalize_p1_dim0", lambda x: TF.normalize(x, 1.0, 0), lambda x: _tf().normalize(x, 1.0, 0),
+           ops=("Norm",), family=R, samples=(((3, 4),), ((2, 3, 2),)), domain=KF),
+)  # fmt: skip

@@ -575,13 +575,15 @@ class Tensor:
 
     # ---- reductions ------------------------------------------------------------------
 
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        """Σ over ``dim`` (all dims if None)."""
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Σ over ``dim`` (all dims if None); ``dtype``: cast to it first (PyTorch's accumulation type)."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Sum.apply(x, dim=dim, keepdim=keepdim)
 
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        """Mean over ``dim`` (all dims if None)."""
-        return ops.Mean.apply(_require_floating(self, "mean"), dim=dim, keepdim=keepdim)
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Mean over ``dim`` (all dims if None); ``dtype``: cast to it first (a floating dtype)."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Mean.apply(_require_floating(x, "mean"), dim=dim, keepdim=keepdim)
 
     def var(self, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
             keepdim: bool = False, *, correction: int | None = None) -> Tensor:
@@ -594,6 +596,19 @@ class Tensor:
         """Standard deviation over ``dim``: √var (slope 0 on a constant slice, as PyTorch)."""
         x = _require_floating(self, "std")
         return ops.Std.apply(x, dim=dim, correction=_correction(unbiased, correction), keepdim=keepdim)
+
+    def norm(self, p: float | str = "fro", dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Vector p-norm over ``dim`` (all dims if None): (Σ |x|^p)^(1/p) for p ≥ 1 ('fro' is p = 2),
+        max |x| for p = inf (ties share the gradient), min |x| for −inf."""
+        x = _require_floating(self, "norm")
+        p = 2.0 if p == "fro" else p
+        if isinstance(p, str) or not (p >= 1 or p == -math.inf):
+            raise NotImplementedError(f"norm: p={p!r} is not supported (p >= 1, 'fro', inf or -inf)")
+        if p == math.inf:
+            return x.abs().amax(dim, keepdim)
+        if p == -math.inf:
+            return x.abs().amin(dim, keepdim)
+        return ops.Norm.apply(x, p=p, dim=dim, keepdim=keepdim)
 
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log Σ exp over ``dim``, computed stably."""

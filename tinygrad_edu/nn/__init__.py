@@ -2,17 +2,18 @@
 
     module.py         Module, Parameter, Sequential, ModuleList
     linear.py         Identity, Linear, Flatten            conv.py      Conv1d, Conv2d
-    pooling.py        MaxPool2d, AvgPool2d                 dropout.py   Dropout
+    pooling.py        MaxPool2d, AvgPool2d                 dropout.py   Dropout, Dropout1d, Dropout2d
     embedding.py      Embedding                            recurrent.py RNN, LSTM, GRU
     normalization.py  BatchNorm1d, BatchNorm2d, LayerNorm  activation.py ReLU Sigmoid Tanh ...
     loss.py           MSELoss ... MultiMarginLoss          functional.py  F.* of all of these
     init.py           weight initialisation                utils.py     clipping, L1/L2 penalties
+    padding.py        ZeroPad, ConstantPad, ReflectionPad, ReplicationPad, CircularPad (1d/2d)
 """
 
 from . import functional, init, utils
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .conv import Conv1d, Conv2d
-from .dropout import Dropout
+from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .linear import Flatten, Identity, Linear
 from .loss import (
@@ -27,13 +28,27 @@ from .loss import (
 )
 from .module import IncompatibleKeys, Module, ModuleList, Parameter, RemovableHandle, Sequential
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .padding import (
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from .pooling import AvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "GELU", "GRU", "LSTM", "RNN", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-    "Conv1d", "Conv2d", "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Identity", "IncompatibleKeys",
-    "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module",
-    "ModuleList", "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid",
-    "Softmax", "Tanh", "functional", "init", "utils",
+    "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d", "CrossEntropyLoss",
+    "Dropout", "Dropout1d", "Dropout2d", "Embedding", "Flatten", "Identity", "IncompatibleKeys", "KLDivLoss",
+    "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList",
+    "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "ReflectionPad1d", "ReflectionPad2d", "RemovableHandle",
+    "ReplicationPad1d", "ReplicationPad2d", "Sequential", "Sigmoid", "Softmax", "Tanh", "ZeroPad1d", "ZeroPad2d",
+    "functional", "init", "utils",
 ]

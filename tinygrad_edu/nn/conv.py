@@ -5,6 +5,8 @@ Conv2d:  y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, k·C/G + c]   (⋆: cross-correl
          channel groups, k = o // (out_channels/G) the group of output channel o.
 Default init as PyTorch: w ~ kaiming_uniform(a=√5), b ~ U(−1/√fan_in, 1/√fan_in),
 fan_in = (in_channels/groups)·kh·kw.
+padding_mode 'reflect' / 'replicate' / 'circular' pads the input with F.pad in that mode first
+(then the convolution pads nothing), as PyTorch does; 'zeros' is the convolution's own padding.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from .linear import check_input, empty_parameter, reset_fan_in_uniform
 from .module import Module, Parameter
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _tuple(value: Any, n: int) -> tuple[int, ...]:
@@ -37,8 +41,9 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: in_channels must be divisible by groups ({in_channels} and {groups})")
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels must be divisible by groups ({out_channels} and {groups})")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not supported (only 'zeros')")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, but got "
+                             f"padding_mode={padding_mode!r}")
         n = self.n_spatial
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.dilation = _tuple(kernel_size, n), _tuple(stride, n), _tuple(dilation, n)
@@ -51,9 +56,29 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(padding, n)
         self.groups, self.padding_mode = groups, padding_mode
+        self._reversed_padding_repeated_twice = self._pad_widths()
         self.weight = Parameter(empty_parameter((out_channels, in_channels // groups, *self.kernel_size), dtype))
         self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
         self.reset_parameters()
+
+    def _pad_widths(self) -> tuple[int, ...]:
+        """F.pad widths (last dim first) for a non-zero padding_mode; 'same' puts the odd one at the end."""
+        if self.padding == "valid":
+            return (0, 0) * self.n_spatial
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pairs = [(t // 2, t - t // 2) for t in totals]
+        else:
+            pairs = [(p, p) for p in self.padding]
+        return tuple(w for pair in reversed(pairs) for w in pair)
+
+    def _conv_input(self, x: Tensor) -> tuple[Tensor, Any]:
+        """(input, padding) for the conv call: padding_mode 'zeros' lets the conv pad; any other mode
+        pads x here with F.pad (reflect, replicate or circular) and the conv pads nothing."""
+        self._check(x)
+        if self.padding_mode == "zeros":
+            return x, self.padding
+        return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
     def reset_parameters(self) -> None:
         """PyTorch's default initialisation (see the module docstring)."""
@@ -76,6 +101,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -86,8 +113,8 @@ class Conv2d(_ConvNd):
 
     def forward(self, x: Tensor) -> Tensor:
         """y = conv2d(x, w) + b."""
-        self._check(x)
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = self._conv_input(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv1d(_ConvNd):
@@ -97,5 +124,5 @@ class Conv1d(_ConvNd):
 
     def forward(self, x: Tensor) -> Tensor:
         """y = conv1d(x, w) + b."""
-        self._check(x)
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = self._conv_input(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)

@@ -1,4 +1,5 @@
-"""Dropout: zero random elements while training (inverted dropout; identity in eval mode)."""
+"""Dropout: zero random elements (Dropout) or whole channels (Dropout1d/2d) while training
+(inverted dropout: the kept values are scaled by 1/(1 − p)); identity in eval mode."""
 
 from __future__ import annotations
 
@@ -26,3 +27,19 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Channel dropout on (N, C, L) or (C, L): y[n, c, :] = x[n, c, :] · m[n, c] / (1 − p), m ~ Bernoulli(1 − p)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Drop whole channels and rescale (training) or pass through (eval)."""
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Channel dropout on (N, C, H, W): y[n, c, :, :] = x[n, c, :, :] · m[n, c] / (1 − p), m ~ Bernoulli(1 − p)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Drop whole channels and rescale (training) or pass through (eval)."""
+        return F.dropout2d(x, self.p, self.training)

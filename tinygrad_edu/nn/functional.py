@@ -7,6 +7,7 @@ call these.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -225,16 +226,58 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------
 
 
-def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Inverted dropout: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p), drawn from the global RNG."""
+def _dropout(op: str, x: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) -> Tensor:
+    """y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) of ``mask_shape`` (broadcast over x), from the global RNG."""
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"{op}: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    keep = random.generator().random(x.shape) >= p
+    keep = random.generator().random(mask_shape) >= p
     return x * Tensor._make((keep / (1.0 - p)).astype(x.dtype))
+
+
+def dropout(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Inverted dropout: y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p), drawn from the global RNG."""
+    return _dropout("dropout", x, p, training, x.shape)
+
+
+def _channel_dropout(op: str, x: Tensor, p: float, training: bool) -> Tensor:
+    """Dropout of whole channels of a batched x (N, C, …): one draw m[n, c] per channel,
+    y[n, c, …] = x[n, c, …] · m[n, c] / (1 − p)."""
+    return _dropout(op, x, p, training, (*x.shape[:2], *(1,) * (x.ndim - 2)))
+
+
+def dropout1d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, L) or unbatched (C, L) input: whole channels are zeroed, the rest
+    scaled by 1/(1 − p); identity when not training."""
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"dropout1d: expected 2D or 3D input ((C, L) or (N, C, L)), but received a {x.ndim}D "
+                         f"input of shape {x.shape}")
+    if x.ndim == 2:
+        return _channel_dropout("dropout1d", x.unsqueeze(0), p, training).squeeze(0)
+    return _channel_dropout("dropout1d", x, p, training)
+
+
+def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Channel dropout for (N, C, H, W) input: whole channels are zeroed, the rest scaled by 1/(1 − p).
+
+    As PyTorch (and with its warnings): a 3-D input is read as (N, C, L) (channel-wise 1-D dropout),
+    and other ranks as (N, C, …)."""
+    if x.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will result "
+                      "in an error in a future release. To retain the behavior and silence this warning, please "
+                      "use dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs "
+                      "with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D "
+                      "or 4D inputs).", stacklevel=2)
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a "
+                      "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
+                      "please switch to using dropout1d instead.", stacklevel=2)
+    return _channel_dropout("dropout2d", x, p, training)
 
 
 def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -252,17 +295,86 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     return where(np.broadcast_to(trainable, rows.shape), rows, rows.detach())
 
 
-def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Constant padding; ``pad`` lists (before, after) pairs starting from the LAST dim (PyTorch)."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
-    if len(pad) % 2 or len(pad) // 2 > x.ndim:
-        raise ValueError(f"pad: padding of length {len(pad)} does not fit a tensor of shape {x.shape}")
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _source_index(mode: str, size: int, before: int, after: int) -> np.ndarray:
+    """For output positions j = −before … size + after − 1 of one padded dim: the input position
+    each one copies. reflect mirrors about the edge pixels (−1 → 1, size → size − 2), replicate
+    clamps to them, circular wraps around the part left after cutting negative widths
+    (PyTorch crops first, then wraps)."""
+    j = np.arange(-before, size + after)
+    if mode == "reflect":
+        j = np.abs(j)
+        return np.where(j > size - 1, 2 * (size - 1) - j, j)
+    if mode == "replicate":
+        return np.clip(j, 0, size - 1)
+    start, kept = max(-before, 0), size + min(before, 0) + min(after, 0)
+    return start + (np.arange(-max(before, 0), kept + max(after, 0)) % kept)
+
+
+def _check_pad_widths(mode: str, x: Tensor, pairs: list[tuple[int, int]]) -> None:
+    """PyTorch's limits on reflect/replicate/circular padding (pairs from the last dim)."""
+    n = len(pairs)
+    if n not in (1, 2, 3) or x.ndim not in (n + 1, n + 2):
+        raise NotImplementedError(
+            f"pad: padding size {2 * n} is not supported for {x.ndim}D input tensor in mode {mode!r}; non-constant "
+            "padding takes 2D or 3D input with padding size 2, 3D or 4D with 4, 4D or 5D with 6")
+    out_sizes = [x.shape[x.ndim - 1 - k] + before + after for k, (before, after) in enumerate(pairs)]
+    if max(out_sizes) < 1:  # PyTorch's test: the output is empty along every padded dim
+        raise ShapeError(f"pad: input {x.shape} is too small for padding {pairs} in mode {mode!r}: the output "
+                         f"sizes would be {out_sizes[::-1]}")
+    for k, (before, after) in enumerate(pairs):
+        dim = x.ndim - 1 - k
+        size = x.shape[dim]
+        kept = size + min(before, 0) + min(after, 0)  # circular: what is left after cutting negative widths
+        if size == 0 or size + before + after < 0 or (mode == "circular" and kept < 1):
+            raise ShapeError(f"pad: input {x.shape} is too small for padding ({before}, {after}) at dimension {dim} "
+                             f"(mode {mode!r})")
+        if mode == "reflect" and (before >= size or after >= size):
+            raise ShapeError(f"pad: padding size should be less than the corresponding input dimension, but got "
+                             f"padding ({before}, {after}) at dimension {dim} of input {x.shape} (mode 'reflect')")
+        if mode == "circular" and max(before, after, 0) > min(size, kept):
+            raise ShapeError(f"pad: padding ({before}, {after}) at dimension {dim} of input {x.shape} wraps around "
+                             "more than once (mode 'circular')")
+
+
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad (or crop, with negative widths) the last len(pad)/2 dims; ``pad`` lists (before, after)
+    pairs starting from the LAST dim (PyTorch).
+
+    constant:   y = x surrounded by ``value`` (0 if None); negative widths cut x first
+    reflect:    y[j] = x[|j|] mirrored at both edges, e.g. (a b c) padded by 2: c b a b c b a
+    replicate:  y[j] = x[clamp(j, 0, n − 1)]:                                 a a a b c c c
+    circular:   y[j] = x[j mod n]:                                            b c a b c a b
+    The last three are a gather along each padded dim (``x[..., idx]``), so their gradient is the
+    scatter-add back: ∂L/∂x[i] = Σ_{j: idx[j] = i} g[j] (an edge pixel collects its copies).
+    """
+    if mode not in PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r}; choose one of {PAD_MODES}")
+    if len(pad) % 2:
+        raise ShapeError(f"pad: padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) // 2 > x.ndim:
+        raise ShapeError(f"pad: padding of length {len(pad)} does not fit a tensor of shape {x.shape} "
+                         "(at most two per dim)")
     pairs = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+    if mode != "constant":
+        if value:
+            raise ValueError(f"pad: padding mode {mode!r} doesn't take in a value argument")
+        _check_pad_widths(mode, x, pairs)
+        for k, (before, after) in enumerate(pairs):
+            if before or after:
+                dim = x.ndim - 1 - k
+                x = x[(slice(None),) * dim + (_source_index(mode, x.shape[dim], before, after),)]
+        return x
     widths = [(0, 0)] * (x.ndim - len(pairs)) + pairs[::-1]
-    if any(a < 0 or b < 0 for a, b in widths):
-        raise NotImplementedError("pad: negative padding (cropping) is not supported")
-    return ops.Pad.apply(x, widths=tuple(widths), value=value)
+    for (before, after), size in zip(widths, x.shape):
+        if size + min(before, 0) + min(after, 0) < 0:
+            raise ShapeError(f"pad: input of shape {x.shape} is too small to cut padding ({before}, {after})")
+    if any(a < 0 or b < 0 for a, b in widths):  # cut first, then pad what is left
+        x = x[tuple(slice(max(-a, 0), n - max(-b, 0)) for (a, b), n in zip(widths, x.shape))]
+        widths = [(max(a, 0), max(b, 0)) for a, b in widths]
+    return ops.Pad.apply(x, widths=tuple(widths), value=0.0 if value is None else value)
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
@@ -347,6 +459,11 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if bias is not None:
         y = y + bias.reshape(shape)
     return y
+
+
+def normalize(x: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12) -> Tensor:
+    """y = x / max(‖x‖_p, ε) with the p-norm taken over ``dim`` (rows of unit length for p = 2)."""
+    return x / x.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
 def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,

@@ -5,7 +5,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
                      Maximum Minimum Clamp Where Cast
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
-    reduce.py        Sum Mean Var Std LogSumExp Amax Amin
+    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
                      AvgPool2d AvgPool2dGrad
@@ -56,13 +56,13 @@ from .movement import (
     Unbind,
 )
 from .recurrent import GRUCell, LSTMCell, LSTMLayer
-from .reduce import Amax, Amin, LogSumExp, Mean, Std, Sum, Var
+from .reduce import Amax, Amin, LogSumExp, Mean, Norm, Std, Sum, Var
 
 ALL_OPS = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Erf,
     Maximum, Minimum, Clamp, Where, Cast,
     Sigmoid, Tanh, ReLU, LeakyReLU, GELU,
-    Sum, Mean, Var, Std, LogSumExp, Amax, Amin,
+    Sum, Mean, Var, Std, Norm, LogSumExp, Amax, Amin,
     Softmax, LogSoftmax, CrossEntropy, BinaryCrossEntropy, BCEWithLogits,
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear,

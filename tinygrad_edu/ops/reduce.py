@@ -1,4 +1,4 @@
-"""Reductions: Sum Mean Var Std LogSumExp Amax Amin.
+"""Reductions: Sum Mean Var Std Norm LogSumExp Amax Amin.
 
 Notation as in ``ops/elementwise.py``. ``dim`` is an int, a tuple of ints or None (all
 dims); ``keepdim`` keeps the reduced dims with size 1. Every backward first puts the
@@ -144,6 +144,43 @@ class Std(Function):
         x, y = ctx.saved_tensors
         grad_variance = (grad_output / (2.0 * y)).masked_fill(y.data == 0, 0.0)
         return _variance_backward(grad_variance, x, ctx.axes, ctx.divisor)
+
+
+class Norm(Function):
+    r"""Vector p-norm over ``dim`` (p ≥ 1 finite; PyTorch's ``torch.linalg.vector_norm``).
+
+    Forward:   y = (Σ_{i ∈ dim} |x_i|^p)^(1/p)        (p = 2: √(Σ x_i²), p = 1: Σ |x_i|)
+    Backward:  ∂L/∂x = broadcast(g / y^(p−1)) ⊙ sign(x) ⊙ |x|^(p−1),  0 where y = 0
+               (p = 2: g·x / y;  p = 1: g·sign(x))
+    At y = 0 (an all-zero slice) the slope is taken as 0, as PyTorch does, so that
+    normalising a zero vector gives a zero gradient instead of nan.
+    """
+
+    formula = ("g / y**(p-1) * sign(x) * |x|**(p-1)",)
+
+    @staticmethod
+    def forward(ctx, x, *, p=2.0, dim=None, keepdim=False):
+        ctx.axes, ctx.p = normalize_dims(dim, x.ndim, "norm"), float(p)
+        if ctx.p == 2.0:
+            y = np.sqrt(np.sum(x.data * x.data, axis=ctx.axes, keepdims=True))
+        elif ctx.p == 1.0:
+            y = np.sum(np.abs(x.data), axis=ctx.axes, keepdims=True)
+        else:
+            y = np.sum(np.abs(x.data) ** ctx.p, axis=ctx.axes, keepdims=True) ** (1.0 / ctx.p)
+        y = y if keepdim else np.squeeze(y, axis=ctx.axes)
+        ctx.save_for_backward(x, y)  # y saved as the output, so a second derivative sees y = y(x)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        g, y, p = _unsqueeze_to(grad_output, x.shape, ctx.axes), _unsqueeze_to(y, x.shape, ctx.axes), ctx.p
+        zero = y.data == 0
+        if p == 1.0:
+            return g.expand(x.shape) * np.sign(x.data)
+        if p == 2.0:
+            return (g / y).masked_fill(zero, 0.0) * x
+        return (g / y ** (p - 1.0)).masked_fill(zero, 0.0) * (x.abs() ** (p - 1.0) * np.sign(x.data))
 
 
 class LogSumExp(Function):
