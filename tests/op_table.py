@@ -548,3 +548,12 @@ OP_TABLE += (
     OpCase("normalize_p1_dim0", lambda x: TF.normalize(x, 1.0, 0), lambda x: _tf().normalize(x, 1.0, 0),
            ops=("Norm",), family=R, samples=(((3, 4),), ((2, 3, 2),)), domain=KF),
 )  # fmt: skip
+
+OP_TABLE += (  # 1-d pooling: the 2-d ops with a unit height
+    OpCase("max_pool1d_ceil", lambda x: TF.max_pool1d(x, 3, 2, 1, ceil_mode=True),
+           lambda x: _tf().max_pool1d(x, 3, 2, 1, ceil_mode=True), ops=("MaxPool2d", "MaxPool2dGrad"), family=CONV,
+           samples=(((2, 3, 6),), ((3, 4),))),
+    OpCase("avg_pool1d_ceil_exclude_pad", lambda x: TF.avg_pool1d(x, 3, 2, 1, True, False),
+           lambda x: _tf().avg_pool1d(x, 3, 2, 1, True, False), ops=("AvgPool2d", "AvgPool2dGrad"), family=CONV,
+           samples=(((2, 3, 6),), ((3, 4),))),
+)  # fmt: skip

@@ -169,7 +169,7 @@ def test_avg_pool2d_ceil_mode_and_divisors_match_torch(hw, k, stride, pad, ceil_
     _compare(lambda t: F.avg_pool2d(t, *args), lambda t: TF.avg_pool2d(t, *args), x, dtype, seed)
 
 
-def test_pooling_layers_with_ceil_mode_match_torch():
+def test_pooling_layers_1d_and_2d_with_ceil_mode_match_torch():
     x = np.random.default_rng(0).standard_normal((2, 3, 7, 6))
     for ours, theirs in ((nn.MaxPool2d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool2d(3, 2, 1, ceil_mode=True)),
                          (nn.AvgPool2d(2, 3, ceil_mode=True, count_include_pad=False, divisor_override=None),
@@ -179,6 +179,13 @@ def test_pooling_layers_with_ceil_mode_match_torch():
         assert repr(ours) == repr(theirs)
         _compare(ours, theirs, x)
         _compare(ours, theirs, x[0])  # unbatched (C, H, W)
+    x1 = np.random.default_rng(1).standard_normal((2, 3, 8))
+    for ours, theirs in ((nn.MaxPool1d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool1d(3, 2, 1, ceil_mode=True)),
+                         (nn.AvgPool1d(2, 3, ceil_mode=True, count_include_pad=False),
+                          torch.nn.AvgPool1d(2, 3, ceil_mode=True, count_include_pad=False))):
+        assert repr(ours) == repr(theirs)
+        _compare(ours, theirs, x1)
+        _compare(ours, theirs, x1[0])  # unbatched (C, L)
     with pytest.raises(RuntimeError):
         TF.avg_pool2d(torch.ones(1, 1, 4, 4), 2, divisor_override=0)
     with pytest.raises(ValueError, match="divisor must be not zero"):

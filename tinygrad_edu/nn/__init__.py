@@ -2,7 +2,7 @@
 
     module.py         Module, Parameter, Sequential, ModuleList
     linear.py         Identity, Linear, Flatten            conv.py      Conv1d, Conv2d
-    pooling.py        MaxPool2d, AvgPool2d                 dropout.py   Dropout, Dropout1d, Dropout2d
+    pooling.py        Max/AvgPool1d/2d                     dropout.py   Dropout, Dropout1d, Dropout2d
     embedding.py      Embedding                            recurrent.py RNN, LSTM, GRU
     normalization.py  BatchNorm1d, BatchNorm2d, LayerNorm  activation.py ReLU Sigmoid Tanh ...
     loss.py           MSELoss ... MultiMarginLoss          functional.py  F.* of all of these
@@ -40,15 +40,15 @@ from .padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
-from .pooling import AvgPool2d, MaxPool2d
+from .pooling import AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
-    "GELU", "GRU", "LSTM", "RNN", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d",
-    "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d", "CrossEntropyLoss",
-    "Dropout", "Dropout1d", "Dropout2d", "Embedding", "Flatten", "Identity", "IncompatibleKeys", "KLDivLoss",
-    "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList",
-    "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "ReflectionPad1d", "ReflectionPad2d", "RemovableHandle",
-    "ReplicationPad1d", "ReplicationPad2d", "Sequential", "Sigmoid", "Softmax", "Tanh", "ZeroPad1d", "ZeroPad2d",
-    "functional", "init", "utils",
+    "GELU", "GRU", "LSTM", "RNN", "AvgPool1d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+    "BatchNorm2d", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d",
+    "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Embedding", "Flatten", "Identity", "IncompatibleKeys",
+    "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d",
+    "Module", "ModuleList", "MultiMarginLoss", "NLLLoss", "Parameter", "ReLU", "ReflectionPad1d", "ReflectionPad2d",
+    "RemovableHandle", "ReplicationPad1d", "ReplicationPad2d", "Sequential", "Sigmoid", "Softmax", "Tanh",
+    "ZeroPad1d", "ZeroPad2d", "functional", "init", "utils",
 ]

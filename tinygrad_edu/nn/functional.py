@@ -25,6 +25,11 @@ def _pair(value: IntPair) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
+def _first(value: Any) -> Any:
+    """The one entry of a 1-tuple/list (PyTorch's 1-d layers store (k,)), or the value itself."""
+    return value[0] if isinstance(value, (tuple, list)) else value
+
+
 def _as_tensor(value: Any, like: Tensor) -> Tensor:
     return value if isinstance(value, Tensor) else Tensor(np.asarray(value), dtype=like.dtype)
 
@@ -105,12 +110,8 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     if x.ndim != 3 or weight.ndim != 3:
         raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got {x.shape} and "
                          f"{weight.shape}")
-
-    def first(v: Any) -> Any:
-        return v[0] if isinstance(v, (tuple, list)) else v
-
-    pad = padding if isinstance(padding, str) else (0, first(padding))
-    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, first(stride)), pad, (1, first(dilation)), groups)
+    pad = padding if isinstance(padding, str) else (0, _first(padding))
+    y = conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _first(stride)), pad, (1, _first(dilation)), groups)
     return y.squeeze(2)
 
 
@@ -221,6 +222,29 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     if extra != (0, 0):
         x = _pad_end(x, extra, 0.0)
     return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, divisor=divisor)
+
+
+def _pool1d_input(op: str, x: Tensor) -> Tensor:
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"{op}: expected input of shape (N, C, L) or (C, L), got {x.shape}")
+    return x.unsqueeze(-2)  # (…, C, 1, L): a 2-d pool with a unit height
+
+
+def max_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
+               dilation: int | tuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n, c, o] = max over the window of x_padded (padding −∞): max_pool2d with a unit height."""
+    out = max_pool2d(_pool1d_input("max_pool1d", x), (1, _first(kernel_size)),
+                     None if stride is None else (1, _first(stride)), (0, _first(padding)), (1, _first(dilation)),
+                     ceil_mode, return_indices)
+    return tuple(o.squeeze(-2) for o in out) if return_indices else out.squeeze(-2)
+
+
+def avg_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
+    """y[n, c, o] = (Σ over the window of x_padded) / D: avg_pool2d with a unit height."""
+    return avg_pool2d(_pool1d_input("avg_pool1d", x), (1, _first(kernel_size)),
+                      None if stride is None else (1, _first(stride)), (0, _first(padding)), ceil_mode,
+                      count_include_pad).squeeze(-2)
 
 
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------

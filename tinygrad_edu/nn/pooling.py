@@ -1,4 +1,5 @@
-"""Pooling layers: MaxPool2d and AvgPool2d (the ops and their backward are in ops/conv.py)."""
+"""Pooling layers: MaxPool1d/2d and AvgPool1d/2d (the ops and their backward are in ops/conv.py;
+the 1-d layers are the 2-d ones with a unit height, see ``F.max_pool1d``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from .module import Module
 
 
 class MaxPool2d(Module):
-    """y[n, c, i, j] = max of each kernel window (stride defaults to the kernel size)."""
+    """y[n, c, i, j] = max of each kernel window (stride defaults to the kernel size).
+
+    ceil_mode=True keeps a last, partial window at the bottom/right edge when it starts inside
+    the input or the left padding (PyTorch's rule)."""
+
+    n_spatial = 2
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
@@ -21,18 +27,29 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x: Tensor) -> Any:
-        """Max over each window of x: (N, C, H, W) or (C, H, W)."""
-        check_input("MaxPool2d", x.ndim in (3, 4), "3 or 4 dims ((N, C, H, W) or (C, H, W))", x)
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices)
+        """Max over each window of x: (N, C, H, W) or (C, H, W) (1-d: (N, C, L) or (C, L))."""
+        n = self.n_spatial
+        check_input(type(self).__name__, x.ndim in (n + 1, n + 2), f"{n + 1} or {n + 2} dims", x)
+        pool = F.max_pool2d if n == 2 else F.max_pool1d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                    self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
+class MaxPool1d(MaxPool2d):
+    """y[n, c, i] = max of each kernel window of (N, C, L) or (C, L) input."""
+
+    n_spatial = 1
+
+
 class AvgPool2d(Module):
-    """y[n, c, i, j] = mean of each kernel window (stride defaults to the kernel size)."""
+    """y[n, c, i, j] = mean of each kernel window (stride defaults to the kernel size).
+
+    The divisor is kh·kw, or the count of real pixels (count_include_pad=False), or
+    ``divisor_override``; ceil_mode windows as in MaxPool2d, divided as PyTorch divides them."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
@@ -46,6 +63,30 @@ class AvgPool2d(Module):
         check_input("AvgPool2d", x.ndim in (3, 4), "3 or 4 dims ((N, C, H, W) or (C, H, W))", x)
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+def _single(value: Any) -> tuple[int]:
+    return (int(value[0]),) if isinstance(value, (tuple, list)) else (int(value),)
+
+
+class AvgPool1d(Module):
+    """y[n, c, i] = mean of each kernel window of (N, C, L) or (C, L) input (sizes kept as 1-tuples,
+    as PyTorch keeps and prints them)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = self.kernel_size if stride is None else _single(stride)
+        self.padding, self.ceil_mode, self.count_include_pad = _single(padding), ceil_mode, count_include_pad
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Mean over each window of x."""
+        check_input("AvgPool1d", x.ndim in (2, 3), "2 or 3 dims ((N, C, L) or (C, L))", x)
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
