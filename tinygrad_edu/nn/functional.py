@@ -91,14 +91,18 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     """
     if x.ndim == 3:
         return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    _check_groups("conv2d", x, weight, groups)
+    if groups != 1 or x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:  # groups=1: no extra call
+        _check_groups("conv2d", x, weight, groups)
     stride, dilation = _pair(stride), _pair(dilation)
     x, pad = _same_padding(x, weight.shape[2:], stride, dilation, padding)
     for size, k, p, d in zip(x.shape[2:], weight.shape[2:], pad, dilation):
         if size + 2 * p < d * (k - 1) + 1:
             raise ShapeError(f"conv2d: input of shape {x.shape} (padding {pad}) is smaller than the "
                              f"dilated kernel of shape {weight.shape[2:]}")
-    y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation, groups=groups)
+    if groups == 1:  # the common case without the extra keyword (~0.1 µs per call)
+        y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation)
+    else:
+        y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation, groups=groups)
     return y if bias is None else y + bias.reshape(1, -1, 1, 1)
 
 

@@ -46,6 +46,14 @@ def _unsqueeze_to(g, shape: tuple[int, ...], axes: tuple[int, ...]):
     return g.reshape(_kept_shape(shape, axes))
 
 
+def _output_saved_with_input(ctx, x, y_kept: np.ndarray, keepdim: bool) -> np.ndarray:
+    """The output (reduced dims dropped unless keepdim), saved for backward with x: saving the
+    output itself makes a second derivative see y = y(x) rather than a constant."""
+    y = y_kept if keepdim else np.squeeze(y_kept, axis=ctx.axes)
+    ctx.save_for_backward(x, y)
+    return y
+
+
 class Sum(Function):
     """Sum over ``dim``.
 
@@ -167,9 +175,7 @@ class Norm(Function):
             y = np.sum(np.abs(x.data), axis=ctx.axes, keepdims=True)
         else:
             y = np.sum(np.abs(x.data) ** ctx.p, axis=ctx.axes, keepdims=True) ** (1.0 / ctx.p)
-        y = y if keepdim else np.squeeze(y, axis=ctx.axes)
-        ctx.save_for_backward(x, y)  # y saved as the output, so a second derivative sees y = y(x)
-        return y
+        return _output_saved_with_input(ctx, x, y, keepdim)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -195,10 +201,7 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "logsumexp")
-        y = logsumexp_array(x.data, ctx.axes)
-        y = y if keepdim else np.squeeze(y, axis=ctx.axes)
-        ctx.save_for_backward(x, y)  # y saved as the output, so a second derivative sees y = y(x)
-        return y
+        return _output_saved_with_input(ctx, x, logsumexp_array(x.data, ctx.axes), keepdim)
 
     @staticmethod
     def backward(ctx, grad_output):
