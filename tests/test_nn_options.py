@@ -150,9 +150,36 @@ def test_max_pool2d_ceil_mode_matches_torch(hw, k, stride, pad, dilation, ceil_m
     args = (k, stride, pad, dilation, ceil_mode)
     if _both_raise(lambda t: F.max_pool2d(t, *args), lambda t: TF.max_pool2d(t, *args), x):
         return
+    theirs = TF.max_pool2d(torch.tensor(x), *args, True)
+    if torch.isinf(theirs[0]).any():  # a dilated window with every tap in the padding: see the next test
+        _compare(lambda t: F.max_pool2d(t, *args), _max_pool_padding_explicitly(theirs[0].shape, *args), x, dtype)
+        return
     _compare(lambda t: F.max_pool2d(t, *args), lambda t: TF.max_pool2d(t, *args), x, dtype, seed)
-    ours, theirs = F.max_pool2d(tg.tensor(x), *args, True), TF.max_pool2d(torch.tensor(x), *args, True)
-    np.testing.assert_array_equal(ours[1].data, theirs[1].numpy())  # indices: positions in the input
+    np.testing.assert_array_equal(F.max_pool2d(tg.tensor(x), *args, True)[1].data, theirs[1].numpy())  # in x
+
+
+def _max_pool_padding_explicitly(out_shape: Any, k: tuple, stride: tuple, pad: tuple, dilation: int,
+                                 ceil_mode: bool) -> Any:
+    """torch's max_pool2d as a pool without padding over x padded with −∞ (to torch's output size).
+    The same values; the backward is safe where a window has no input pixel (torch's own writes out of
+    bounds there and crashes the process), giving such windows no gradient."""
+    def pool(t: Any) -> Any:
+        extra = [(o - 1) * s + dilation * (kk - 1) + 1 - (n + 2 * p)
+                 for o, n, kk, s, p in zip(out_shape[2:], t.shape[2:], k, stride, pad)]
+        padded = TF.pad(t, (pad[1], pad[1] + max(extra[1], 0), pad[0], pad[0] + max(extra[0], 0)), value=-math.inf)
+        return TF.max_pool2d(padded, k, stride, 0, dilation)
+    return pool
+
+
+def test_max_pool2d_window_in_padding_only_gives_minus_inf_and_no_gradient(backend):
+    x = np.random.default_rng(0).standard_normal((1, 2, 1, 5))
+    args = ((2, 3), (1, 1), (1, 1), 2, True)  # rows −1 and 1 of a one-row input: both taps in the padding
+    theirs = TF.max_pool2d(torch.tensor(x), *args)
+    assert torch.isinf(theirs).all()
+    _compare(lambda t: F.max_pool2d(t, *args), _max_pool_padding_explicitly(theirs.shape, *args), x)
+    xt = tg.tensor(x, requires_grad=True)
+    F.max_pool2d(xt, *args).sum().backward()
+    assert not xt.grad.data.any()
 
 
 @settings(max_examples=60, deadline=None)

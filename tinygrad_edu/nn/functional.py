@@ -158,9 +158,14 @@ def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, int], stride: tuple[in
     return out, extra
 
 
-def _pad_end(x: Tensor, extra: tuple[int, int], value: float) -> Tensor:
-    """x with ``extra`` rows/columns of ``value`` added at the bottom/right (ceil_mode windows)."""
-    return ops.Pad.apply(x, widths=((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), value=value)
+def _some_window_misses_input(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
+                              padding: tuple[int, int], dilation: tuple[int, int], out: tuple[int, ...]) -> bool:
+    """True if a dilated window has all its taps in the padding (only possible with dilation > 1)."""
+    for n, k, s, p, d, o in zip(x.shape[2:], kernel, stride, padding, dilation, out):
+        taps = np.arange(o)[:, None] * s - p + np.arange(k)[None, :] * d
+        if not ((taps >= 0) & (taps < n)).any(axis=1).all():
+            return True
+    return False
 
 
 def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
@@ -169,22 +174,30 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
 
     ceil_mode: windows that run past the bottom/right edge are kept (the input is padded there
     with −∞, so they take the max of their real pixels); indices stay positions h·W + w in x.
+    A dilated window whose taps all fall in the padding gives −∞ as in PyTorch, and no gradient
+    (PyTorch's backward writes out of bounds there); its index is then not a position in x.
     """
     if x.ndim == 3:
         out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
         return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
     kernel, stride, padding, dilation = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation)
-    extra = _pool_geometry("max_pool2d", x, kernel, stride, padding, dilation, True)[1] if ceil_mode else (0, 0)
-    if extra == (0, 0):
+    widths = ((0, 0), (0, 0))  # −∞ rows/columns added before and after, by Pad, outside the op
+    if ceil_mode or dilation != (1, 1):
+        out, extra = _pool_geometry("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
+        if _some_window_misses_input(x, kernel, stride, padding, dilation, out):
+            widths, padding = ((padding[0], padding[0] + extra[0]), (padding[1], padding[1] + extra[1])), (0, 0)
+        else:
+            widths = ((0, extra[0]), (0, extra[1]))
+    if widths == ((0, 0), (0, 0)):
         y, indices = conv_ops.MaxPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
         return (y, indices) if return_indices else y
-    y, indices = conv_ops.MaxPool2d.apply(_pad_end(x, extra, -np.inf), kernel_hw=kernel, stride=stride,
-                                          padding=padding, dilation=dilation)
+    padded = ops.Pad.apply(x, widths=((0, 0), (0, 0), *widths), value=-np.inf)
+    y, indices = conv_ops.MaxPool2d.apply(padded, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
     if not return_indices:
         return y
-    width, padded_width = x.shape[3], x.shape[3] + extra[1]
-    flat = indices.data
-    return y, Tensor._make(flat // padded_width * width + flat % padded_width)  # back to positions in x
+    padded_width = padded.shape[3]
+    rows, cols = indices.data // padded_width - widths[0][0], indices.data % padded_width - widths[1][0]
+    return y, Tensor._make(rows * x.shape[3] + cols)  # back to positions in x
 
 
 def _avg_divisor(size: int, k: int, s: int, p: int, out: int, count_include_pad: bool) -> np.ndarray:
@@ -224,7 +237,7 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
         rows, cols = (_avg_divisor(*a, count_include_pad) for a in zip(x.shape[2:], kernel, stride, padding, out))
         divisor = np.outer(rows, cols).astype(np.float64)
     if extra != (0, 0):
-        x = _pad_end(x, extra, 0.0)
+        x = ops.Pad.apply(x, widths=((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))  # zeros: the windows' sums
     return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, divisor=divisor)
 
 
