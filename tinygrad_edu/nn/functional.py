@@ -135,9 +135,9 @@ def _pool_output_size(op: str, size: int, k: int, s: int, p: int, d: int, ceil_m
     return out
 
 
-def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None, padding: IntPair,
-               dilation: IntPair) -> tuple[tuple[int, int], ...]:
-    """(kernel, stride, padding, dilation) as pairs, checked as PyTorch checks them."""
+def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None,
+               padding: IntPair) -> tuple[tuple[int, int], ...]:
+    """(kernel, stride, padding) as pairs, checked as PyTorch checks them."""
     if x.ndim != 4:
         raise ShapeError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
     kernel = _pair(kernel_size)
@@ -145,7 +145,7 @@ def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None,
     padding = _pair(padding)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
-    return kernel, stride, padding, _pair(dilation)
+    return kernel, stride, padding
 
 
 def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
@@ -180,7 +180,8 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     if x.ndim == 3:
         out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
         return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
-    kernel, stride, padding, dilation = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation)
+    kernel, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+    dilation = _pair(dilation)
     widths = ((0, 0), (0, 0))  # −∞ rows/columns added before and after, by Pad, outside the op
     if ceil_mode or dilation != (1, 1):
         out, extra = _pool_geometry("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
@@ -221,13 +222,13 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     if x.ndim == 3:
         return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
                           divisor_override).squeeze(0)
-    if divisor_override is not None and not divisor_override:
-        raise ValueError("avg_pool2d: divisor must be not zero")
-    kernel, stride, padding, ones = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1)
+    kernel, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
     if not ceil_mode and divisor_override is None:
         return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
                                         count_include_pad=count_include_pad)
-    out, extra = _pool_geometry("avg_pool2d", x, kernel, stride, padding, ones, ceil_mode)
+    if divisor_override is not None and not divisor_override:
+        raise ValueError("avg_pool2d: divisor must be not zero")
+    out, extra = _pool_geometry("avg_pool2d", x, kernel, stride, padding, (1, 1), ceil_mode)
     if extra == (0, 0) and divisor_override is None:
         return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
                                         count_include_pad=count_include_pad)
