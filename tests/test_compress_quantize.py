@@ -204,10 +204,10 @@ def test_quantized_conv2d_single_image_and_close_to_float():
 
 
 def test_errors_are_clear():
-    conv = nn.Conv2d(2, 4, 3)
-    conv.groups = 2  # nn.Conv2d itself refuses groups != 1; a layer from elsewhere might not
     with pytest.raises(ValueError, match="groups=2"):
-        QuantizedConv2d.from_float(conv)
+        QuantizedConv2d.from_float(nn.Conv2d(2, 4, 3, groups=2))
+    with pytest.raises(ValueError, match="padding_mode='reflect'"):
+        QuantizedConv2d.from_float(nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect"))
     with pytest.raises(ValueError, match="unevenly"):
         QuantizedConv2d.from_float(nn.Conv2d(2, 4, 2, padding="same"))
     layer = QuantizedLinear.from_float(nn.Linear(3, 2))
