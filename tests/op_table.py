@@ -395,6 +395,15 @@ def _torch_lstm_layer(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any,
     return torch.stack(ys), h, c
 
 
+def _torch_gru_layer(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:
+    """GRULayer written with torch ops: the cell composite (duck-typed) step by step."""
+    h, ys = h0, []
+    for x_t in x.unbind(0):
+        h = gru_cell_composite(x_t @ w_ih.T + b_ih, h @ w_hh.T + b_hh, h)
+        ys.append(h)
+    return torch.stack(ys), h
+
+
 OP_TABLE += (
     OpCase("lstm_cell", lambda z, c: ops.LSTMCell.apply(z, c), lstm_cell_composite, ops=("LSTMCell",),
            family="recurrent", samples=(((3, 8), (3, 2)), ((1, 4), (1, 1)), ((2, 20), (2, 5)))),
@@ -404,6 +413,9 @@ OP_TABLE += (
     OpCase("gru_cell", lambda x, h, p: ops.GRUCell.apply(x, h, p), gru_cell_composite, ops=("GRUCell",),
            family="recurrent",
            samples=(((3, 6), (3, 6), (3, 2)), ((1, 3), (1, 3), (1, 1)), ((2, 15), (2, 15), (2, 5)))),
+    OpCase("gru_layer", lambda *a: ops.GRULayer.apply(*a), _torch_gru_layer, ops=("GRULayer", "GRUCell"),
+           family="recurrent", samples=(((3, 2, 4), (2, 5), (15, 4), (15, 5), (15,), (15,)),),
+           layouts=("contiguous", "transposed")),
 )  # fmt: skip
 
 # ---- fused dense layer and softmax-cross-entropy (ops/linalg.py Linear, ops/loss.py CrossEntropy) ----

@@ -7,10 +7,10 @@ LSTM 4, GRU 3) stacked in PyTorch's order; all initialised U(−1/√H, 1/√H).
 How the computation is organised (the same in all three): the input projection
 x_t W_ihᵀ + b_ih of *all* time steps is one matrix product (T·B rows at once); only the
 recurrent part h_{t−1} W_hhᵀ remains in the per-step loop, which stays a few lines long.
-RNN and GRU write that loop in Tensor ops (``_step``). LSTM hands each whole layer to one op,
-``ops.LSTMLayer`` (ops/recurrent.py): the same loop on arrays with the gate nonlinearities and
-state update fused into one kernel per step, and backpropagation through time written out in
-its backward, instead of some thirty graph nodes per time step.
+RNN writes that loop in Tensor ops (``_step``). LSTM and GRU hand each whole layer to one op,
+``ops.LSTMLayer`` / ``ops.GRULayer`` (ops/recurrent.py): the same loop on arrays with the gate
+nonlinearities and state update fused into one kernel per step, and backpropagation through
+time written out in its backward, instead of some thirty graph nodes per time step.
 
 Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initial states
 (num_layers, B, H) default to zeros; the result is ``(output, h_n)`` (LSTM:
@@ -87,11 +87,7 @@ class _RNNBase(Module):
         """x_t W_ihᵀ + b for all time steps in one matmul: (T, B, I) -> (T, B, G·H)."""
         w_ih, _, b_ih, b_hh = self._layer(k)
         projection = x @ w_ih.T
-        return projection if b_ih is None else projection + self._folded_bias(b_ih, b_hh)
-
-    def _folded_bias(self, b_ih: Tensor, b_hh: Tensor) -> Tensor:
-        """The bias added to the input projection (RNN, LSTM: both biases, they are simply summed)."""
-        return b_ih + b_hh
+        return projection if b_ih is None else projection + (b_ih + b_hh)  # both biases simply add up
 
     def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
         raise NotImplementedError
@@ -204,17 +200,16 @@ class GRU(_RNNBase):
         n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))     candidate
         h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}
 
-    b_hn sits inside r_t ⊙ (…), so here only b_ih joins the input projection.
+    b_hn sits inside r_t ⊙ (…), so b_hh cannot be folded into the input projection as in LSTM.
     """
 
     gates = 3
 
-    def _folded_bias(self, b_ih: Tensor, b_hh: Tensor) -> Tensor:
-        return b_ih
-
-    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
-        """The equations above as one fused op, ``ops.GRUCell`` (``ops.recurrent.gru_cell_composite``
-        writes them out in Tensor ops)."""
-        (h,) = states
-        recurrent = h @ w_hh_t if b_hh is None else h @ w_hh_t + b_hh  # W_h· h_{t−1} + b_h·, all three gates
-        return [ops.GRUCell.apply(projected, recurrent, h)]
+    def _run_layer(self, x: Tensor, k: int, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """The whole layer is one op, ``ops.GRULayer``: the equations above for t = 1 … T, the input
+        projection of all steps in one matrix product, each step's gates and update in one fused
+        kernel (``ops.GRUCell``), and backpropagation through time written out in its backward.
+        ``ops.recurrent.gru_layer_composite`` is the same layer as a chain of Tensor ops."""
+        w_ih, w_hh, b_ih, b_hh = self._layer(k)
+        y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh)
+        return y, [h]

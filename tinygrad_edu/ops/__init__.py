@@ -12,7 +12,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
                      Cat Stack Unbind Pad
     linalg.py        MatMul Linear
-    recurrent.py     LSTMCell LSTMLayer GRUCell
+    recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
 
 and one helper: fpstate.py, ``quietly`` (1/0 = inf, 0·inf = nan without NumPy's warnings).
 """
@@ -55,7 +55,7 @@ from .movement import (
     SumTo,
     Unbind,
 )
-from .recurrent import GRUCell, LSTMCell, LSTMLayer
+from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer
 from .reduce import Amax, Amin, LogSumExp, Mean, Norm, Std, Sum, Var
 
 ALL_OPS = (
@@ -67,7 +67,7 @@ ALL_OPS = (
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
-    LSTMCell, LSTMLayer, GRUCell,
+    LSTMCell, LSTMLayer, GRUCell, GRULayer,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

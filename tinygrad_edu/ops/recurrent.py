@@ -1,4 +1,5 @@
-r"""Recurrent ops: LSTMCell (one step), LSTMLayer (a whole sequence, backpropagation through time), GRUCell.
+r"""Recurrent ops: LSTMCell and GRUCell (one step), LSTMLayer and GRULayer (a whole sequence,
+backpropagation through time).
 
 Notation as in ``ops/elementwise.py``; here H is the hidden size, B the batch and T the
 sequence length. The gate pre-activations of one step are
@@ -12,10 +13,12 @@ backend/numpy_ref.py). ``lstm_cell_composite`` is the same cell in Tensor ops: t
 definition the tests compare against, and what backward differentiates when a graph of the
 gradient is wanted (``create_graph=True``), so grad-of-grad keeps working.
 
-LSTMLayer goes one step further for ``nn.LSTM``: the whole layer over the sequence is a single
-node, whose backward is the backpropagation-through-time loop written out with the backend's
-matmul and cell kernels. A graph of per-step nodes would cost more in bookkeeping than the
-small per-step products cost in arithmetic.
+LSTMLayer and GRULayer go one step further for ``nn.LSTM`` and ``nn.GRU``: the whole layer over
+the sequence is a single node, whose backward is the backpropagation-through-time loop written
+out with the backend's matmul and cell kernels. A graph of per-step nodes would cost more in
+bookkeeping than the small per-step products cost in arithmetic. What the two layers share (the
+shape check, the input projection of all steps in one product, the weight gradients after the
+loop) is in the helpers at the end of this file; only the per-step loops differ.
 """
 
 from __future__ import annotations
@@ -43,10 +46,13 @@ def _differentiate(composite: Any, ctx: Function, inputs: tuple[Any, ...], grad_
 
     Used by backward when grad mode is on (``create_graph=True``): the op's forward is run
     again as Tensor ops and the engine differentiates that, so the gradient it returns has a
-    graph of its own, as grad-of-grad needs.
+    graph of its own, as grad-of-grad needs. The composite runs on clones, new graph nodes of
+    their own: an input may be an ancestor of another (GRU: gates_h = h_prev W_hhᵀ + b_hh), and
+    the gradient w.r.t. the input itself would then also count the path through the other one.
     """
     from ..autograd import engine
 
+    inputs = tuple(None if x is None else x.clone() for x in inputs)
     with grad_mode.enable_grad():
         outputs = composite(*inputs)
     outputs = list(outputs) if isinstance(outputs, tuple) else [outputs]
@@ -121,11 +127,11 @@ class LSTMLayer(Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        _check_layer_shapes(x.shape, h0.shape, c0.shape, w_ih.shape, w_hh.shape)
+        _check_layer_shapes("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, h0=h0.shape, c0=c0.shape)
         if (b_ih is None) != (b_hh is None):  # the backward gives both the same gradient
             raise ValueError("lstm_layer: give both biases b_ih and b_hh, or neither")
-        (T, B, I), H = x.shape, w_hh.shape[1]
-        projected = backend.matmul(x.data.reshape(T * B, I), w_ih.data.T).reshape(T, B, 4 * H)
+        (T, B, _), H = x.shape, w_hh.shape[1]
+        projected = _project_inputs(x.data, w_ih.data)
         bias = None if b_ih is None else b_ih.data + b_hh.data
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
         # Buffers for every step: hs[t] = h_t (hs[0] = h0), likewise cs; acts and tanh_c are
@@ -157,13 +163,10 @@ class LSTMLayer(Function):
             dh = backend.matmul(dz[t], w_hh_data)
             if t > 0:
                 dh += g_y[t - 1]
-        dz_flat = dz.reshape(T * B, 4 * H)
         needs = ctx.needs_input_grad
-        grad_x = _tensor(backend.matmul(dz_flat, w_ih.data).reshape(x.shape)) if needs[0] else None
-        grad_w_ih = _tensor(backend.matmul(dz_flat.T, x.data.reshape(T * B, x.shape[2]))) if needs[3] else None
-        grad_w_hh = _tensor(backend.matmul(dz_flat.T, hs[:T].reshape(T * B, H))) if needs[4] else None
-        grad_b = _tensor(dz_flat.sum(0)) if needs[5] or needs[6] else None
-        return grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b, grad_b  # b_ih, b_hh: the same
+        grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
+            (needs[0], *needs[3:]), x.data, w_ih.data, hs, dz, dz)  # z = z_x + z_h: both parts get δz
+        return grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
 
 def gru_cell_composite(gates_x: Any, gates_h: Any, h_prev: Any) -> Any:
@@ -212,6 +215,80 @@ class GRUCell(Function):
         return tuple(_tensor(g) for g in grads)
 
 
+def gru_layer_composite(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> tuple[Any, Any]:
+    """One GRU layer in Tensor ops (the reference for ``GRULayer``, nn.GRU's former path): (output (T, B, H), h_T)."""
+    from ..tensor import stack
+
+    projected = x @ w_ih.T if b_ih is None else x @ w_ih.T + b_ih
+    h, outputs = h0, []
+    for gates_x in Unbind.apply(projected, dim=0):
+        h = GRUCell.apply(gates_x, h @ w_hh.T if b_hh is None else h @ w_hh.T + b_hh, h)
+        outputs.append(h)
+    return stack(outputs, 0), h
+
+
+class GRULayer(Function):
+    r"""One GRU layer over a whole sequence: x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H),
+    biases (3H,) or None, gates in the order r, z, n. Returns (y (T, B, H), h_T).
+
+    Forward:   X̂ = X W_ihᵀ + b_ih                                 all T steps in one matrix product
+               ĥ_t = h_{t−1} W_hhᵀ + b_hh,  h_t = GRUCell(X̂_t, ĥ_t, h_{t−1})      for t = 1 … T
+               (r = σ(x̂_r + ĥ_r), z = σ(x̂_z + ĥ_z), n = tanh(x̂_n + r ⊙ ĥ_n), h = (1 − z) ⊙ n + z ⊙ h_{t−1})
+               y = (h_1, …, h_T)
+    Backward:  for t = T … 1 (backpropagation through time), with δh_T = g_y[T] + g_hT:
+                   δx̂_t, δĥ_t, δh_direct = GRUCell backward(δh_t)
+                   δh_{t−1} = δh_direct + δĥ_t W_hh + g_y[t−1]
+               ∂L/∂x = δX̂ W_ih                ∂L/∂h0 = δh_0
+               ∂L/∂W_ih = δX̂ᵀ X               ∂L/∂W_hh = Σ_t δĥ_tᵀ h_{t−1}
+               ∂L/∂b_ih = Σ_{t,b} δx̂_t        ∂L/∂b_hh = Σ_{t,b} δĥ_t
+    δx̂ and δĥ differ only in the n block (δĥ_n = δx̂_n ⊙ r): b_hn sits inside r ⊙ (…).
+    Under ``create_graph=True`` backward differentiates ``gru_layer_composite`` instead.
+    """
+
+    formula = ("dX^ @ W_ih", "dh_0", "dX^.T @ X", "sum_t dh^_t.T @ h_(t-1)", "sum(dX^)", "sum(dh^)")
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+        _check_layer_shapes("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, h0=h0.shape)
+        for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
+            if b is not None and b.shape != (w_hh.shape[0],):
+                raise ValueError(f"gru_layer: expected {name} of shape ({w_hh.shape[0]},), got {b.shape}")
+        (T, B, _), H = x.shape, w_hh.shape[1]
+        projected = _project_inputs(x.data, w_ih.data, None if b_ih is None else b_ih.data)
+        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
+        # Buffers for every step: hs[t] = h_t (hs[0] = h0); gates_h[t] = ĥ_{t+1} and acts[t] = [r | z | n]
+        # of step t + 1 are what the cell's backward needs.
+        hs = np.empty((T + 1, B, H), dtype=x.dtype)
+        gates_h, acts = np.empty((T, B, 3 * H), dtype=x.dtype), np.empty((T, B, 3 * H), dtype=x.dtype)
+        hs[0] = h0.data
+        for t in range(T):
+            gates_h[t] = backend.matmul(hs[t], w_hh_t)
+            if b_hh is not None:
+                gates_h[t] += b_hh.data
+            hs[t + 1], acts[t] = backend.gru_cell(projected[t], gates_h[t], hs[t])
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts)
+        return hs[1:].copy(), hs[T].copy()  # copies, not views of what backward reads (see LSTMLayer)
+
+    @staticmethod
+    def backward(ctx, grad_y, grad_h):
+        x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts = ctx.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
+            return _differentiate(gru_layer_composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
+        g_y, hs, gates_h, acts, w_hh_data = grad_y.data, hs.data, gates_h.data, acts.data, w_hh.data
+        T = g_y.shape[0]
+        d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
+        dh = grad_h.data + g_y[T - 1]
+        for t in reversed(range(T)):
+            d_gates_x[t], d_gates_h[t], dh = backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[t])
+            dh = dh + backend.matmul(d_gates_h[t], w_hh_data)
+            if t > 0:
+                dh += g_y[t - 1]
+        needs = ctx.needs_input_grad
+        grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
+            (needs[0], *needs[2:]), x.data, w_ih.data, hs, d_gates_x, d_gates_h)
+        return grad_x, _tensor(dh), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+
+
 def _tensor(array: np.ndarray) -> Any:
     """A graph-free Tensor around a gradient computed on arrays (imported here: tensor.py imports the ops)."""
     from ..tensor import Tensor
@@ -229,13 +306,41 @@ def _check_cell_shapes(gates_shape: tuple[int, ...], c_shape: tuple[int, ...]) -
 Shape = tuple[int, ...]
 
 
-def _check_layer_shapes(x_shape: Shape, h0_shape: Shape, c0_shape: Shape, w_ih_shape: Shape,
-                        w_hh_shape: Shape) -> None:
-    """ValueError naming every shape unless they fit one LSTM layer (the shapes in LSTMLayer's docstring)."""
+def _check_layer_shapes(op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, w_hh_shape: Shape,
+                        **states: Shape) -> None:
+    """ValueError naming every shape unless they fit one recurrent layer with ``gates`` gates:
+    x (T ≥ 1, B, I), every state (B, H), weight_ih (G·H, I), weight_hh (G·H, H)."""
     T, B, I = x_shape if len(x_shape) == 3 else (None, None, None)
     H = w_hh_shape[1] if len(w_hh_shape) == 2 else None
-    if T is None or H is None or T < 1 or w_hh_shape != (4 * H, H) or w_ih_shape != (4 * H, I) or \
-            h0_shape != (B, H) or c0_shape != (B, H):
-        raise ValueError(f"lstm_layer: expected x (T ≥ 1, B, I), h0 and c0 (B, H), weight_ih (4H, I), "
-                         f"weight_hh (4H, H); got x {x_shape}, h0 {h0_shape}, c0 {c0_shape}, weight_ih {w_ih_shape}, "
+    if T is None or H is None or T < 1 or w_hh_shape != (gates * H, H) or w_ih_shape != (gates * H, I) or \
+            any(shape != (B, H) for shape in states.values()):
+        names, got = " and ".join(states), ", ".join(f"{name} {shape}" for name, shape in states.items())
+        raise ValueError(f"{op}: expected x (T ≥ 1, B, I), {names} (B, H), weight_ih ({gates}H, I), "
+                         f"weight_hh ({gates}H, H); got x {x_shape}, {got}, weight_ih {w_ih_shape}, "
                          f"weight_hh {w_hh_shape}")
+
+
+def _project_inputs(x: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray | None = None) -> np.ndarray:
+    """X W_ihᵀ (+ b_ih) for all T steps as one matrix product of T·B rows: (T, B, I) -> (T, B, G·H)."""
+    T, B, I = x.shape
+    projected = backend.matmul(x.reshape(T * B, I), w_ih.T).reshape(T, B, w_ih.shape[0])
+    if b_ih is not None:
+        projected += b_ih
+    return projected
+
+
+def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, hs: np.ndarray,
+                           d_gates_x: np.ndarray, d_gates_h: np.ndarray) -> tuple[Any, ...]:
+    """(∂L/∂x, ∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh) of a recurrent layer after its BPTT loop,
+    each None unless ``needs`` says so, from the gradients of the input part x_t W_ihᵀ + b_ih
+    (``d_gates_x`` (T, B, G·H)) and of the recurrent part h_{t−1} W_hhᵀ + b_hh (``d_gates_h``) of
+    every step, and hs (T + 1, B, H) = h_0 … h_T: each is one matrix product over all T·B rows.
+    """
+    (T, B, I), H, width = x.shape, hs.shape[2], d_gates_x.shape[2]
+    dx_flat, dh_flat = d_gates_x.reshape(T * B, width), d_gates_h.reshape(T * B, width)
+    need_x, need_w_ih, need_w_hh, need_b_ih, need_b_hh = needs
+    return (_tensor(backend.matmul(dx_flat, w_ih).reshape(x.shape)) if need_x else None,
+            _tensor(backend.matmul(dx_flat.T, x.reshape(T * B, I))) if need_w_ih else None,
+            _tensor(backend.matmul(dh_flat.T, hs[:T].reshape(T * B, H))) if need_w_hh else None,
+            _tensor(dx_flat.sum(0)) if need_b_ih else None,
+            _tensor(dh_flat.sum(0)) if need_b_hh else None)
