@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_lstm_fused import _assert_all_close, _outputs_and_grads, _second_order, _tensors
+from op_table import _torch_gru_layer
+from test_lstm_fused import (
+    _assert_all_close,
+    _module_pair,
+    _outputs_and_grads,
+    _second_order,
+    _tensors,
+    assert_nn_gradgrad_matches_torch,
+)
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn, ops
-from tinygrad_edu.autograd import engine
 from tinygrad_edu.ops.recurrent import gru_cell_composite, gru_layer_composite
 
 torch = pytest.importorskip("torch")
@@ -70,15 +77,6 @@ def test_gru_layer_output_changed_in_place_leaves_backward_intact(backend):
 # ---- nn.GRU vs torch.nn.GRU ---------------------------------------------------------------------
 
 
-def _gru_pair(dtype, **options):
-    theirs = torch.nn.GRU(**options)
-    theirs = theirs.double() if dtype == np.float64 else theirs
-    ours = nn.GRU(**options)
-    ours = ours.double() if dtype == np.float64 else ours
-    ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
-    return ours, theirs
-
-
 @DTYPES
 @pytest.mark.parametrize("options, steps", [
     (dict(input_size=5, hidden_size=8), 7),
@@ -90,7 +88,7 @@ def _gru_pair(dtype, **options):
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
 def test_nn_gru_matches_torch_outputs_and_every_gradient(backend, dtype, options, steps, with_state):
     B, L, H = 4, options.get("num_layers", 1), options["hidden_size"]
-    ours, theirs = _gru_pair(dtype, **options)
+    ours, theirs = _module_pair("GRU", dtype, **options)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((B, steps, options["input_size"]) if options.get("batch_first") else
                             (steps, B, options["input_size"])).astype(dtype)
@@ -118,20 +116,13 @@ def test_nn_gru_matches_torch_outputs_and_every_gradient(backend, dtype, options
 
 
 def test_gru_layer_gradgrad_matches_composite_and_torch(backend):
-    """create_graph: GRULayer's backward differentiates the composite; both == torch's GRU cell chain."""
+    """create_graph: GRULayer's backward differentiates the composite; both == the same cell chain in torch."""
     arrays = [t.data for t in _layer_inputs(np.float64, T=4, B=2, I=3, H=4)]
     fused = _second_order(tg, lambda *a: ops.GRULayer.apply(*a), arrays)
     composite = _second_order(tg, gru_layer_composite, arrays)
     _assert_all_close(fused, composite, np.float64)
 
-    def torch_layer(x, h, w_ih, w_hh, b_ih, b_hh):
-        ys = []
-        for x_t in x.unbind(0):
-            h = gru_cell_composite(x_t @ w_ih.T + b_ih, h @ w_hh.T + b_hh, h)
-            ys.append(h)
-        return torch.stack(ys), h
-
-    _assert_all_close(fused, _second_order(torch, torch_layer, arrays), np.float64)
+    _assert_all_close(fused, _second_order(torch, _torch_gru_layer, arrays), np.float64)
 
 
 def test_gru_cell_gradgrad_with_gates_h_computed_from_h_prev(backend):
@@ -149,23 +140,7 @@ def test_gru_cell_gradgrad_with_gates_h_computed_from_h_prev(backend):
 
 
 def test_nn_gru_gradgrad_matches_torch():
-    ours, theirs = _gru_pair(np.float64, input_size=3, hidden_size=4, num_layers=2)
-    x = np.random.default_rng(4).standard_normal((5, 2, 3))
-    names = [name for name, _ in ours.named_parameters()]
-
-    def total(lib, module, params):
-        xt = lib.tensor(x, requires_grad=True)
-        out, _ = module(xt)
-        grad = engine.grad if lib is tg else torch.autograd.grad
-        first = grad([(out * out).sum()] if lib is tg else (out * out).sum(), [xt, *params], create_graph=True)
-        return sum((g * g).sum() for g in first)
-
-    g_params = [p for _, p in ours.named_parameters()]
-    engine.backward([total(tg, ours, g_params)], [None])
-    t_params = dict(theirs.named_parameters())
-    torch_params = [t_params[n] for n in names]
-    total(torch, theirs, torch_params).backward()
-    _assert_all_close([p.grad.data for p in g_params], [p.grad.numpy() for p in torch_params], np.float64)
+    assert_nn_gradgrad_matches_torch("GRU")
 
 
 # ---- errors ------------------------------------------------------------------------------------

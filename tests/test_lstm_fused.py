@@ -137,10 +137,11 @@ def test_gru_cell_fused_equals_composite(backend, dtype, batch, hidden):
 # ---- nn.LSTM vs torch.nn.LSTM ----------------------------------------------------------------
 
 
-def _lstm_pair(dtype, **options):
-    theirs = torch.nn.LSTM(**options)
+def _module_pair(kind: str, dtype, **options):
+    """nn.<kind> and torch.nn.<kind> (kind "LSTM" or "GRU") with the same parameters, in ``dtype``."""
+    theirs = getattr(torch.nn, kind)(**options)
     theirs = theirs.double() if dtype == np.float64 else theirs
-    ours = nn.LSTM(**options)
+    ours = getattr(nn, kind)(**options)
     ours = ours.double() if dtype == np.float64 else ours
     ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
     return ours, theirs
@@ -157,7 +158,7 @@ def _lstm_pair(dtype, **options):
 def test_nn_lstm_matches_torch_outputs_and_every_gradient(backend, dtype, options, with_states):
     T, B = 7, 4
     L, H = options.get("num_layers", 1), options["hidden_size"]
-    ours, theirs = _lstm_pair(dtype, **options)
+    ours, theirs = _module_pair("LSTM", dtype, **options)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((B, T, options["input_size"]) if options.get("batch_first") else
                             (T, B, options["input_size"])).astype(dtype)
@@ -185,7 +186,7 @@ def test_nn_lstm_matches_torch_outputs_and_every_gradient(backend, dtype, option
 
 def test_nn_lstm_benchmark_shape_float32_matches_torch():
     """The issue's model size (28 → 128, T = 28, batch_first), on a smaller batch, in float32."""
-    ours, theirs = _lstm_pair(np.float32, input_size=28, hidden_size=128, batch_first=True)
+    ours, theirs = _module_pair("LSTM", np.float32, input_size=28, hidden_size=128, batch_first=True)
     x = np.random.default_rng(5).standard_normal((8, 28, 28)).astype(np.float32)
     g_x, t_x = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     g_out, _ = ours(g_x)
@@ -232,9 +233,10 @@ def test_gru_cell_gradgrad_matches_torch(backend):
     _assert_all_close(ours, theirs, np.float64)
 
 
-def test_nn_lstm_gradgrad_matches_torch():
-    """create_graph through the whole-sequence op (its backward then differentiates the composite)."""
-    ours, theirs = _lstm_pair(np.float64, input_size=3, hidden_size=4, num_layers=2)
+def assert_nn_gradgrad_matches_torch(kind: str) -> None:
+    """create_graph through a whole-sequence op (its backward then differentiates the composite):
+    the gradient of Σ(first gradients²) w.r.t. every parameter of a 2-layer nn.<kind> == torch."""
+    ours, theirs = _module_pair(kind, np.float64, input_size=3, hidden_size=4, num_layers=2)
     x = np.random.default_rng(4).standard_normal((5, 2, 3))
     t_params = dict(theirs.named_parameters())
     names = [name for name, _ in ours.named_parameters()]
@@ -253,12 +255,16 @@ def test_nn_lstm_gradgrad_matches_torch():
     _assert_all_close([p.grad.data for p in g_params], [p.grad.numpy() for p in torch_params], np.float64)
 
 
+def test_nn_lstm_gradgrad_matches_torch():
+    assert_nn_gradgrad_matches_torch("LSTM")
+
+
 # ---- edge cases and errors --------------------------------------------------------------------
 
 
 def test_nn_lstm_empty_batch_and_single_step(backend):
     """Batch 0 gives empty outputs and zero weight gradients (as PyTorch); T = 1 matches PyTorch."""
-    ours, theirs = _lstm_pair(np.float64, input_size=3, hidden_size=4)
+    ours, theirs = _module_pair("LSTM", np.float64, input_size=3, hidden_size=4)
     x = tg.tensor(np.zeros((5, 0, 3)), requires_grad=True)
     out, (h, c) = ours(x)
     assert out.shape == (5, 0, 4) and h.shape == c.shape == (1, 0, 4)

@@ -280,7 +280,7 @@ class GRULayer(Function):
         dh = grad_h.data + g_y[T - 1]
         for t in reversed(range(T)):
             d_gates_x[t], d_gates_h[t], dh = backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[t])
-            dh = dh + backend.matmul(d_gates_h[t], w_hh_data)
+            dh += backend.matmul(d_gates_h[t], w_hh_data)  # dh: a fresh array from the cell
             if t > 0:
                 dh += g_y[t - 1]
         needs = ctx.needs_input_grad
