@@ -6,7 +6,7 @@
   the initial state and every weight and bias, float64 tight and float32 loose, one and two
   layers, ``batch_first``, bias or not, a single time step, initial state given or not;
 * grad-of-grad (``create_graph=True``): GRULayer == its composite, nn.GRU == torch;
-* errors: mixed input/weight dtypes, bad shapes, bidirectional (not supported).
+* errors: mixed input/weight dtypes, bad shapes (bidirectional: tests/test_nn_bidirectional.py).
 """
 
 from __future__ import annotations
@@ -150,8 +150,6 @@ def test_nn_gru_refuses_mixed_input_and_weight_dtypes(backend):
     net = nn.GRU(3, 4)  # float32 weights
     with pytest.raises(ValueError, match=r"GRU: input dtype float64 does not match the weight dtype float32"):
         net(tg.tensor(np.zeros((5, 2, 3))))
-    with pytest.raises(NotImplementedError, match="GRU: bidirectional"):
-        nn.GRU(3, 4, bidirectional=True)
 
 
 @pytest.mark.parametrize("shapes, message", [

@@ -118,8 +118,6 @@ def test_recurrent_bad_input_and_options():
         nn.LSTM(3, 4)(tg.randn(5, 2, 4))
     with pytest.raises(ValueError, match=r"GRU: expected initial state of shape \(1, 2, 4\), got shape \(1, 3, 4\)"):
         nn.GRU(3, 4)(tg.randn(5, 2, 3), tg.randn(1, 3, 4))
-    with pytest.raises(NotImplementedError, match="bidirectional"):
-        nn.LSTM(3, 4, bidirectional=True)
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
 

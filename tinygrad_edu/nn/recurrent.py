@@ -15,6 +15,11 @@ time written out in its backward, instead of some thirty graph nodes per time st
 Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initial states
 (num_layers, B, H) default to zeros; the result is ``(output, h_n)`` (LSTM:
 ``(output, (h_n, c_n))``) with output (T, B, H): the last layer's h_t at every step.
+
+``bidirectional=True`` gives every layer a second set of parameters, ``…_l{k}_reverse``,
+run over the time-reversed sequence (the same layer op on x_T … x_1, its outputs flipped
+back). Layer k's output is [h→_t | h←_t] (T, B, 2H), which layer k + 1 reads (so its
+W_ih is (G·H, 2H)); states are (num_layers·2, B, H), rows in the order l0, l0_reverse, l1, ….
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
-from ..tensor import Tensor, stack
+from ..tensor import Tensor, cat, stack
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
 from .linear import check_input, empty_parameter
@@ -43,21 +48,26 @@ class _RNNBase(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
-        if bidirectional:
-            raise NotImplementedError(f"{name}: bidirectional=True is not supported")
         if num_layers < 1:
             raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), False
-        rows = self.gates * hidden_size
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional = bool(bidirectional)
+        rows, directions = self.gates * hidden_size, self._directions()
         for k in range(num_layers):
-            cols = input_size if k == 0 else hidden_size
-            setattr(self, f"weight_ih_l{k}", Parameter(empty_parameter((rows, cols), dtype)))
-            setattr(self, f"weight_hh_l{k}", Parameter(empty_parameter((rows, hidden_size), dtype)))
-            if bias:
-                setattr(self, f"bias_ih_l{k}", Parameter(empty_parameter((rows,), dtype)))
-                setattr(self, f"bias_hh_l{k}", Parameter(empty_parameter((rows,), dtype)))
+            cols = input_size if k == 0 else len(directions) * hidden_size  # layer k reads layer k−1's output
+            for suffix in directions:  # PyTorch's registration order: layer by layer, forward then reverse
+                layer = f"l{k}{suffix}"
+                setattr(self, f"weight_ih_{layer}", Parameter(empty_parameter((rows, cols), dtype)))
+                setattr(self, f"weight_hh_{layer}", Parameter(empty_parameter((rows, hidden_size), dtype)))
+                if bias:
+                    setattr(self, f"bias_ih_{layer}", Parameter(empty_parameter((rows,), dtype)))
+                    setattr(self, f"bias_hh_{layer}", Parameter(empty_parameter((rows,), dtype)))
         self.reset_parameters()
+
+    def _directions(self) -> tuple[str, ...]:
+        """The parameter-name suffix of each direction: ``("",)``, or ``("", "_reverse")`` if bidirectional."""
+        return ("", "_reverse") if self.bidirectional else ("",)
 
     def reset_parameters(self) -> None:
         """Every weight and bias ~ U(−1/√H, 1/√H) (PyTorch's default)."""
@@ -65,16 +75,19 @@ class _RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
-    def _layer(self, k: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+    def _layer(self, layer: str) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """(W_ih, W_hh, b_ih, b_hh) of ``layer``, a name suffix such as "l0" or "l1_reverse"."""
         get = self._parameters.get
-        return get(f"weight_ih_l{k}"), get(f"weight_hh_l{k}"), get(f"bias_ih_l{k}"), get(f"bias_hh_l{k}")
+        return get(f"weight_ih_{layer}"), get(f"weight_hh_{layer}"), get(f"bias_ih_{layer}"), get(f"bias_hh_{layer}")
 
     def _initial_states(self, hx: Any, batch: int, batched: bool, dtype: np.dtype) -> list[Tensor]:
-        """One (num_layers, B, H) tensor per carried state, zeros when not given."""
+        """One (num_layers·D, B, H) tensor per carried state (D = 2 if bidirectional, else 1), zeros when
+        not given; row k·D + d belongs to layer k, direction d."""
         name = type(self).__name__
-        expected = (self.num_layers, batch, self.hidden_size) if batched else (self.num_layers, self.hidden_size)
+        rows = self.num_layers * len(self._directions())
+        expected = (rows, batch, self.hidden_size) if batched else (rows, self.hidden_size)
         if hx is None:
-            return [Tensor._make(np.zeros((self.num_layers, batch, self.hidden_size), dtype=dtype))] * self.state_count
+            return [Tensor._make(np.zeros((rows, batch, self.hidden_size), dtype=dtype))] * self.state_count
         states = list(hx) if self.state_count > 1 else [hx]
         if len(states) != self.state_count:
             raise ValueError(f"{name}: expected {self.state_count} initial states, got {len(states)}")
@@ -83,9 +96,9 @@ class _RNNBase(Module):
                 raise ValueError(f"{name}: expected initial state of shape {expected}, got shape {tuple(s.shape)}")
         return [s if batched else s.unsqueeze(1) for s in states]
 
-    def _input_projection(self, x: Tensor, k: int) -> Tensor:
+    def _input_projection(self, x: Tensor, layer: str) -> Tensor:
         """x_t W_ihᵀ + b for all time steps in one matmul: (T, B, I) -> (T, B, G·H)."""
-        w_ih, _, b_ih, b_hh = self._layer(k)
+        w_ih, _, b_ih, b_hh = self._layer(layer)
         projection = x @ w_ih.T
         return projection if b_ih is None else projection + (b_ih + b_hh)  # both biases simply add up
 
@@ -107,12 +120,19 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         initial = self._initial_states(hx, x.shape[1], batched, x.dtype)
-        finals: list[list[Tensor]] = []
+        finals: list[list[Tensor]] = []  # one entry per (layer, direction), in h_n's row order
+        directions = self._directions()
         for k in range(self.num_layers):
-            x, states = self._run_layer(x, k, [s[k] for s in initial])
+            row = k * len(directions)
+            y, states = self._run_layer(x, f"l{k}", [s[row] for s in initial])
+            finals.append(states)
+            if self.bidirectional:
+                y_reverse, states = self._run_reversed(x, f"l{k}_reverse", [s[row + 1] for s in initial])
+                y = cat([y, y_reverse], 2)  # (T, B, 2H): forward half, then reverse half
+                finals.append(states)
+            x = y
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
-            finals.append(states)
         final = [stack([f[i] for f in finals], 0) for i in range(self.state_count)]
         if not batched:
             x, final = x.squeeze(1), [s.squeeze(1) for s in final]
@@ -120,12 +140,20 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         return x, (tuple(final) if self.state_count > 1 else final[0])
 
-    def _run_layer(self, x: Tensor, k: int, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """Layer k over the sequence x (T, B, ·), one ``_step`` at a time: (output (T, B, H), final states)."""
-        _, w_hh, _, b_hh = self._layer(k)
+    def _run_reversed(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """The reverse direction: ``_run_layer`` on x_T … x_1, its outputs flipped back, so that
+        output row t is the reverse direction's h after reading x_T … x_t. The flips are index
+        ops (``x[::-1]``): their gradient flips the incoming gradient back the same way."""
+        y, states = self._run_layer(x[::-1], layer, states)
+        return y[::-1], states
+
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """``layer`` (e.g. "l0", "l1_reverse") over the sequence x (T, B, ·), one ``_step`` at a time:
+        (output (T, B, H), final states)."""
+        _, w_hh, _, b_hh = self._layer(layer)
         w_hh_t = w_hh.T  # transposed once per layer, not once per step
         outputs = []
-        for projected in ops.Unbind.apply(self._input_projection(x, k), dim=0):
+        for projected in ops.Unbind.apply(self._input_projection(x, layer), dim=0):
             states = self._step(projected, states, w_hh_t, b_hh)
             outputs.append(states[0])
         return stack(outputs, 0), states
@@ -140,6 +168,8 @@ class _RNNBase(Module):
             s += f", batch_first={self.batch_first}"
         if self.dropout != 0:
             s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
         return s
 
 
@@ -181,13 +211,13 @@ class LSTM(_RNNBase):
     gates = 4
     state_count = 2
 
-    def _run_layer(self, x: Tensor, k: int, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """The whole layer is one op, ``ops.LSTMLayer``: the equations above for t = 1 … T, the input
         projection of all steps in one matrix product, each step's gate nonlinearities and state
         update in one fused kernel (``ops.LSTMCell``), and backpropagation through time written
         out in its backward. ``ops.recurrent.lstm_layer_composite`` is the same layer as a chain of
         Tensor ops."""
-        w_ih, w_hh, b_ih, b_hh = self._layer(k)
+        w_ih, w_hh, b_ih, b_hh = self._layer(layer)
         y, h, c = ops.LSTMLayer.apply(x, states[0], states[1], w_ih, w_hh, b_ih, b_hh)
         return y, [h, c]
 
@@ -205,11 +235,11 @@ class GRU(_RNNBase):
 
     gates = 3
 
-    def _run_layer(self, x: Tensor, k: int, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """The whole layer is one op, ``ops.GRULayer``: the equations above for t = 1 … T, the input
         projection of all steps in one matrix product, each step's gates and update in one fused
         kernel (``ops.GRUCell``), and backpropagation through time written out in its backward.
         ``ops.recurrent.gru_layer_composite`` is the same layer as a chain of Tensor ops."""
-        w_ih, w_hh, b_ih, b_hh = self._layer(k)
+        w_ih, w_hh, b_ih, b_hh = self._layer(layer)
         y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh)
         return y, [h]
