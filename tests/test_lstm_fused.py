@@ -233,10 +233,11 @@ def test_gru_cell_gradgrad_matches_torch(backend):
     _assert_all_close(ours, theirs, np.float64)
 
 
-def assert_nn_gradgrad_matches_torch(kind: str) -> None:
+def assert_nn_gradgrad_matches_torch(kind: str, **options) -> None:
     """create_graph through a whole-sequence op (its backward then differentiates the composite):
-    the gradient of Σ(first gradients²) w.r.t. every parameter of a 2-layer nn.<kind> == torch."""
-    ours, theirs = _module_pair(kind, np.float64, input_size=3, hidden_size=4, num_layers=2)
+    the gradient of Σ(first gradients²) w.r.t. every parameter of a 2-layer nn.<kind> (built with
+    ``options``) == torch."""
+    ours, theirs = _module_pair(kind, np.float64, input_size=3, hidden_size=4, num_layers=2, **options)
     x = np.random.default_rng(4).standard_normal((5, 2, 3))
     t_params = dict(theirs.named_parameters())
     names = [name for name, _ in ours.named_parameters()]

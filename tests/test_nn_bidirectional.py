@@ -1,7 +1,7 @@
 """Bidirectional RNN, LSTM and GRU against PyTorch: torch's state_dict loads (same keys, order
 and shapes), outputs (T, B, 2H), h_n / c_n (num_layers·2, B, H) and the gradients of x, h0, c0
 and every parameter, in float64 (tight) and float32, on every backend, over num_layers 1 and 2,
-batch_first, bias=False, sequence length 1, unbatched input and dropout between layers."""
+batch_first, bias=False, sequence length 1, unbatched input and dropout between layers; grad-of-grad."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+from test_lstm_fused import assert_nn_gradgrad_matches_torch
 from test_nn_layers import DTYPES, compare_with_torch
 
 import tinygrad_edu as tg
@@ -123,3 +124,9 @@ def test_bidirectional_initial_state_of_unidirectional_shape_raises(kind):
     message = rf"{kind}: expected initial state of shape \(4, 2, 4\), got shape \(2, 2, 4\)"
     with pytest.raises(ValueError, match=message):
         rnn(tg.zeros(5, BATCH, INPUT), (h0, h0) if kind == "LSTM" else h0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bidirectional_gradgrad_matches_torch(kind):
+    # create_graph through the flips (index ops) and both directions' layer ops
+    assert_nn_gradgrad_matches_torch(kind, bidirectional=True)
