@@ -155,15 +155,11 @@ class QuantizedConv2d(_QuantizedLayer):
         if getattr(layer, "groups", 1) != 1 or getattr(layer, "padding_mode", "zeros") != "zeros":
             raise ValueError(f"QuantizedConv2d: only groups=1 and padding_mode='zeros' are supported, got "
                              f"groups={layer.groups}, padding_mode={layer.padding_mode!r}")
-        padding = layer.padding
-        if padding == "valid":
-            padding = (0, 0)
-        elif padding == "same":
-            totals = [d * (k - 1) for d, k in zip(layer.dilation, layer.kernel_size)]
-            if any(t % 2 for t in totals):
-                raise ValueError(f"QuantizedConv2d: padding='same' with kernel {layer.kernel_size} and dilation "
-                                 f"{layer.dilation} pads unevenly, which the int8 kernel does not support")
-            padding = (totals[0] // 2, totals[1] // 2)
+        left, right, top, bottom = layer._pad_widths()  # 'valid', 'same' or ints as F.pad widths, last dim first
+        if (left, top) != (right, bottom):  # only 'same' with an odd total d·(k − 1)
+            raise ValueError(f"QuantizedConv2d: padding='same' with kernel {layer.kernel_size} and dilation "
+                             f"{layer.dilation} pads unevenly, which the int8 kernel does not support")
+        padding = (top, left)
         quantized = cls(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, padding,
                         layer.dilation, bias=layer.bias is not None)
         quantized._load_float(layer)
