@@ -66,8 +66,7 @@ class _ConvNd(Module):
         if self.padding == "valid":
             return (0, 0) * self.n_spatial
         if self.padding == "same":
-            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            pairs = [(t // 2, t - t // 2) for t in totals]
+            pairs = F._same_pad_pairs(self.kernel_size, self.dilation)
         else:
             pairs = [(p, p) for p in self.padding]
         return tuple(w for pair in reversed(pairs) for w in pair)

@@ -49,6 +49,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Linear.apply(x, weight, bias)
 
 
+def _same_pad_pairs(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
+    """(before, after) per spatial dim of padding='same': the total d·(k − 1) split in two, the odd
+    one at the end (as PyTorch)."""
+    return [(t // 2, t - t // 2) for t in (d * (k - 1) for d, k in zip(dilation, kernel))]
+
+
 def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
                   padding: str | IntPair) -> tuple[Tensor, tuple[int, int]]:
     """Resolve 'valid' / 'same' padding; 'same' with an odd total pads one more at the end (as PyTorch)."""
@@ -60,10 +66,10 @@ def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int]
         return x, _pair(padding)
     if stride != (1, 1):
         raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
-    totals = [d * (k - 1) for d, k in zip(dilation, kernel_hw)]
-    if all(t % 2 == 0 for t in totals):
-        return x, (totals[0] // 2, totals[1] // 2)
-    widths = [(0, 0), (0, 0)] + [(t // 2, t - t // 2) for t in totals]
+    pairs = _same_pad_pairs(kernel_hw, dilation)
+    if all(before == after for before, after in pairs):  # even totals: the conv pads itself
+        return x, (pairs[0][0], pairs[1][0])
+    widths = [(0, 0), (0, 0), *pairs]
     return ops.Pad.apply(x, widths=tuple(widths)), (0, 0)
 
 
