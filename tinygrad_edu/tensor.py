@@ -805,8 +805,7 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"tensor: cannot make a tensor from this data: {err}") from None
     if array.dtype == np.float64:
-        with np.errstate(over="ignore"):  # 1e300 becomes float32 inf, as in PyTorch
-            return array.astype(dtypes.default_float)
+        return quietly(array.astype, dtypes.default_float)  # 1e300 becomes float32 inf, as in PyTorch
     if array.dtype.kind in "iu":
         return array.astype(dtypes.int64)
     if array.dtype.kind not in "fb":

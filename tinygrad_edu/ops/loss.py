@@ -29,9 +29,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim, "softmax") or (0,)
-        with np.errstate(invalid="ignore"):  # a row holding ±inf: inf − inf = nan, the row is nan (PyTorch too)
-            e = np.exp(x.data - np.max(x.data, axis=ctx.dim, keepdims=True, initial=-np.inf))  # initial: empty x
-            y = e / np.sum(e, axis=ctx.dim, keepdims=True)
+        y = quietly(_softmax_array, x.data, ctx.dim)  # a row holding ±inf: all nan, as PyTorch, no warning
         ctx.save_for_backward(y)
         return y
 
@@ -39,6 +37,21 @@ class Softmax(Function):
     def backward(ctx, grad_output):
         (y,) = ctx.saved_tensors
         return y * (grad_output - (grad_output * y).sum(dim=ctx.dim, keepdim=True))
+
+
+def _softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
+    """e^(x − m) / Σ e^(x − m) along ``dim``. A row holding ±inf gives inf − inf = nan: the
+    whole row is nan, as in PyTorch (the caller silences NumPy's warning with ``quietly``)."""
+    e = np.exp(x - np.max(x, axis=dim, keepdims=True, initial=-np.inf))  # initial: an empty x
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
+def _log_softmax_array(x: np.ndarray, dim: int) -> np.ndarray:
+    """(x − m) − log Σ e^(x − m) along ``dim``; ±inf in a row: the row is nan, as in PyTorch.
+    (Not ``logsumexp_array``: that one maps an infinite max to a finite shift, as
+    torch.logsumexp does, which would leave the row partly finite.)"""
+    shifted = x - np.max(x, axis=dim, keepdims=True, initial=-np.inf)  # initial: an empty x
+    return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -53,10 +66,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         (ctx.dim,) = normalize_dims(dim, x.ndim, "log_softmax") or (0,)
-        # a row holding ±inf: inf − inf = nan, the row is nan (PyTorch too); log 0 only for an empty dim
-        with np.errstate(invalid="ignore", divide="ignore"):
-            shifted = x.data - np.max(x.data, axis=ctx.dim, keepdims=True, initial=-np.inf)  # initial: empty x
-            y = shifted - np.log(np.sum(np.exp(shifted), axis=ctx.dim, keepdims=True))
+        y = quietly(_log_softmax_array, x.data, ctx.dim)  # a row holding ±inf: all nan, as PyTorch, no warning
         ctx.save_for_backward(y)
         return y
 
@@ -98,8 +108,8 @@ class CrossEntropy(Function):
         if reduction == "none":
             return loss
         ctx.divisor = row_weight.sum() if reduction == "mean" else 1
-        with np.errstate(divide="ignore", invalid="ignore"):  # every row ignored: 0/0 = nan, as PyTorch
-            return np.asarray(loss.sum() / ctx.divisor, dtype=x.dtype)
+        # every row ignored: 0/0 = nan, as PyTorch (without NumPy's warning)
+        return np.asarray(quietly(np.divide, loss.sum(), ctx.divisor), dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -108,8 +118,8 @@ class CrossEntropy(Function):
             scale = grad_output.reshape(-1, 1) if ctx.reduction == "none" else grad_output / float(ctx.divisor)
             return scale * CrossEntropy._grad_per_unit_scale(ctx, x, row_weight.data)
         g = grad_output.data
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = g.reshape(-1) if ctx.reduction == "none" else np.full(x.shape[0], g / ctx.divisor, x.dtype)
+        scale = g.reshape(-1) if ctx.reduction == "none" else np.full(x.shape[0], quietly(np.divide, g, ctx.divisor),
+                                                                      x.dtype)
         return backend.cross_entropy_grad(probs.data, ctx.target, ctx.weight, scale, ctx.ignore_index,
                                           ctx.label_smoothing)
 
