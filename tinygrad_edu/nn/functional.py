@@ -195,13 +195,12 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
             widths, padding = ((padding[0], padding[0] + extra[0]), (padding[1], padding[1] + extra[1])), (0, 0)
         else:
             widths = ((0, extra[0]), (0, extra[1]))
-    if widths == ((0, 0), (0, 0)):
-        y, indices = conv_ops.MaxPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
-        return (y, indices) if return_indices else y
-    padded = ops.Pad.apply(x, widths=((0, 0), (0, 0), *widths), value=-np.inf)
+    padded = x if widths == ((0, 0), (0, 0)) else ops.Pad.apply(x, widths=((0, 0), (0, 0), *widths), value=-np.inf)
     y, indices = conv_ops.MaxPool2d.apply(padded, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
     if not return_indices:
         return y
+    if padded is x:
+        return y, indices
     padded_width = padded.shape[3]
     rows, cols = indices.data // padded_width - widths[0][0], indices.data % padded_width - widths[1][0]
     return y, Tensor._make(rows * x.shape[3] + cols)  # back to positions in x
