@@ -218,7 +218,8 @@ def _execute(
             grads = pending.pop(node, None)
             if grads is None or (needed is not None and node not in needed):
                 continue
-            if _has_hooks(node):
+            # tensor hooks waiting for this node's gradients? (inline: asked once per node, hooks are rare)
+            if node.variable._hooks if type(node) is AccumulateGrad else node._output_hooks:
                 grads = _run_hooks(node, grads)
             if capture is not None:
                 for output_nr, g in enumerate(grads):
@@ -300,11 +301,6 @@ def _add_gradient(pending: dict[Node, list[Tensor | None]], node: Node, output_n
         slots[output_nr] = previous + g
     else:
         slots[output_nr] = Tensor._make(previous.data + g.data)
-
-
-def _has_hooks(node: Node) -> bool:
-    """Whether a tensor hook waits for this node's gradients (asked first: hooks are rare)."""
-    return bool(node.variable._hooks if type(node) is AccumulateGrad else node._output_hooks)
 
 
 def _run_hooks(node: Node, grads: list[Tensor | None]) -> list[Tensor | None]:
