@@ -234,17 +234,16 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     if divisor_override is not None and not divisor_override:
         raise ValueError("avg_pool2d: divisor must be not zero")
     out, extra = _pool_geometry("avg_pool2d", x, kernel, stride, padding, (1, 1), ceil_mode)
-    if extra == (0, 0) and divisor_override is None:
-        return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
-                                        count_include_pad=count_include_pad)
+    divisor = None  # None: the op's own D (kh·kw or the real pixels), right when ceil_mode added no window
     if divisor_override is not None:
         divisor = np.full(out, float(divisor_override))
-    else:
+    elif extra != (0, 0):
         rows, cols = (_avg_divisor(*a, count_include_pad) for a in zip(x.shape[2:], kernel, stride, padding, out))
         divisor = np.outer(rows, cols).astype(np.float64)
     if extra != (0, 0):
         x = ops.Pad.apply(x, widths=((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))  # zeros: the windows' sums
-    return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding, divisor=divisor)
+    return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
+                                    count_include_pad=count_include_pad, divisor=divisor)
 
 
 def _pool1d_input(op: str, x: Tensor) -> Tensor:
