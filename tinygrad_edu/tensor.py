@@ -219,9 +219,7 @@ class Tensor:
         (tinygrad_edu computes on the CPU only), so PyTorch training scripts run unchanged.
         """
         dtype = target_dtype("to", dtype.dtype if isinstance(dtype, Tensor) else dtype, device)
-        if dtype is None:
-            return self
-        if dtype == self.dtype:
+        if dtype is None or dtype == self.dtype:  # a device-only call, or the dtype it has
             return self
         if self.requires_grad and dtypes.is_floating(dtype):
             return ops.Cast.apply(self, dtype=dtype)
