@@ -931,10 +931,8 @@ def _remainder(x: TensorLike, w: TensorLike) -> Tensor:
 
 def _logic(bitwise: Callable[..., np.ndarray], logical: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
     """``&``, ``|``, ``^``: bitwise on integer tensors (as PyTorch), logical on bool masks and floats."""
-    x, w = _promote(x, other)
-    fn = bitwise if x.dtype.kind in "iu" else logical
-    _broadcast_shape(x, w, fn.__name__)
-    return Tensor._make(fn(x.data, w.data))
+    x, w = _promote(x, other)  # first: the promoted dtype picks bitwise or logical
+    return _compare(bitwise if x.dtype.kind in "iu" else logical, x, w)
 
 
 def _truth_reduction(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keepdim: bool) -> Tensor:
