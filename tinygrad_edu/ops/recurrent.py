@@ -164,9 +164,11 @@ class LSTMLayer(Function):
             if t > 0:
                 dh += g_y[t - 1]
         needs = ctx.needs_input_grad
-        grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
-            (needs[0], *needs[3:]), x.data, w_ih.data, hs, dz, dz)  # z = z_x + z_h: both parts get δz
-        return grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+        # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
+        grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
+            (needs[0], needs[3], needs[4], needs[5] or needs[6], False), x.data, w_ih.data, hs, dz, dz)
+        return (grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b if needs[5] else None,
+                grad_b if needs[6] else None)
 
 
 def gru_cell_composite(gates_x: Any, gates_h: Any, h_prev: Any) -> Any:
