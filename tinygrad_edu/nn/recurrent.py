@@ -7,7 +7,7 @@ LSTM 4, GRU 3) stacked in PyTorch's order; all initialised U(−1/√H, 1/√H).
 How the computation is organised (the same in all three): the input projection
 x_t W_ihᵀ + b_ih of *all* time steps is one matrix product (T·B rows at once); only the
 recurrent part h_{t−1} W_hhᵀ remains in the per-step loop, which stays a few lines long.
-RNN writes that loop in Tensor ops (``_step``). LSTM and GRU hand each whole layer to one op,
+RNN writes that loop in Tensor ops (``RNN._run_layer``). LSTM and GRU hand each whole layer to one op,
 ``ops.LSTMLayer`` / ``ops.GRULayer`` (ops/recurrent.py): the same loop on arrays with the gate
 nonlinearities and state update fused into one kernel per step, and backpropagation through
 time written out in its backward, instead of some thirty graph nodes per time step.
@@ -96,15 +96,6 @@ class _RNNBase(Module):
                 raise ValueError(f"{name}: expected initial state of shape {expected}, got shape {tuple(s.shape)}")
         return [s if batched else s.unsqueeze(1) for s in states]
 
-    def _input_projection(self, x: Tensor, layer: str) -> Tensor:
-        """x_t W_ihᵀ + b for all time steps in one matmul: (T, B, I) -> (T, B, G·H)."""
-        w_ih, _, b_ih, b_hh = self._layer(layer)
-        projection = x @ w_ih.T
-        return projection if b_ih is None else projection + (b_ih + b_hh)  # both biases simply add up
-
-    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
-        raise NotImplementedError
-
     def forward(self, x: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
         """Run every layer over the sequence; returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``)."""
         name = type(self).__name__
@@ -148,15 +139,9 @@ class _RNNBase(Module):
         return y[::-1], states
 
     def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """``layer`` (e.g. "l0", "l1_reverse") over the sequence x (T, B, ·), one ``_step`` at a time:
-        (output (T, B, H), final states)."""
-        _, w_hh, _, b_hh = self._layer(layer)
-        w_hh_t = w_hh.T  # transposed once per layer, not once per step
-        outputs = []
-        for projected in ops.Unbind.apply(self._input_projection(x, layer), dim=0):
-            states = self._step(projected, states, w_hh_t, b_hh)
-            outputs.append(states[0])
-        return stack(outputs, 0), states
+        """``layer`` (e.g. "l0", "l1_reverse") over the sequence x (T, B, ·), starting from ``states``:
+        (output (T, B, H), final states). Each subclass computes its own recurrence."""
+        raise NotImplementedError
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -189,9 +174,20 @@ class RNN(_RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self.nonlinearity = nonlinearity
 
-    def _step(self, projected: Tensor, states: list[Tensor], w_hh_t: Tensor, b_hh: Tensor | None) -> list[Tensor]:
-        pre = projected + states[0] @ w_hh_t  # W x_t + b (precomputed) + U h_{t−1}
-        return [pre.tanh() if self.nonlinearity == "tanh" else pre.relu()]
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+        """The equation above for t = 1 … T in Tensor ops: W x_t + b for all steps in one matrix
+        product, then one step at a time. Returns (output (T, B, H), [h_T])."""
+        w_ih, w_hh, b_ih, b_hh = self._layer(layer)
+        projected = x @ w_ih.T  # (T, B, I) -> (T, B, H)
+        if b_ih is not None:
+            projected = projected + (b_ih + b_hh)  # both biases simply add up
+        w_hh_t = w_hh.T  # transposed once per layer, not once per step
+        (h,), outputs = states, []
+        for projected_t in ops.Unbind.apply(projected, dim=0):
+            pre = projected_t + h @ w_hh_t  # W x_t + b (precomputed) + U h_{t−1}
+            h = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+            outputs.append(h)
+        return stack(outputs, 0), [h]
 
 
 class LSTM(_RNNBase):
