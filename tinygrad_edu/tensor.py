@@ -837,10 +837,11 @@ def _as_tensor(value: TensorLike, like_dtype: np.dtype) -> Tensor:
     if isinstance(value, np.generic):
         value = value.item()  # NumPy scalars behave like Python scalars
     if isinstance(value, (builtins.bool, int, float)):
-        if isinstance(value, float) and not dtypes.is_floating(like_dtype):
-            like_dtype = dtypes.default_float
-        elif not isinstance(value, builtins.bool) and like_dtype == dtypes.bool:
-            like_dtype = dtypes.default_float if isinstance(value, float) else dtypes.int64
+        if isinstance(value, float):
+            if not dtypes.is_floating(like_dtype):
+                like_dtype = dtypes.default_float
+        elif like_dtype.kind == "b" and not isinstance(value, builtins.bool):  # an int with a bool tensor
+            like_dtype = dtypes.int64
         return Tensor._make(np.asarray(value, dtype=like_dtype))
     return Tensor._make(_to_array(value))
 
