@@ -56,6 +56,7 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(padding, n)
         self.groups, self.padding_mode = groups, padding_mode
+        self._reversed_padding_repeated_twice = self._pad_widths()
         self.weight = Parameter(empty_parameter((out_channels, in_channels // groups, *self.kernel_size), dtype))
         self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
         self.reset_parameters()
@@ -76,7 +77,7 @@ class _ConvNd(Module):
         self._check(x)
         if self.padding_mode == "zeros":
             return x, self.padding
-        return F.pad(x, self._pad_widths(), mode=self.padding_mode), 0
+        return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
     def reset_parameters(self) -> None:
         """PyTorch's default initialisation (see the module docstring)."""
