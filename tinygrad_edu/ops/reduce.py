@@ -108,16 +108,22 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, correction=1, keepdim=False):
-        ctx.axes = normalize_dims(dim, x.ndim, "var")
-        ctx.divisor = int(np.prod([x.shape[a] for a in ctx.axes])) - correction
         ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):  # N ≤ c gives inf/nan, as in PyTorch
-            return np.var(x.data, axis=ctx.axes, ddof=correction, keepdims=keepdim)
+        return _variance_forward(ctx, x, dim, correction, keepdim)
 
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         return _variance_backward(grad_output, x, ctx.axes, ctx.divisor)
+
+
+def _variance_forward(ctx, x, dim, correction: int, keepdim: bool) -> np.ndarray:
+    """Σ (x − x̄)² / (N − c) over ``dim`` (Var's and Std's forward); keeps ``ctx.axes`` and
+    ``ctx.divisor`` = N − c for the backward. What to save is the caller's choice."""
+    ctx.axes = normalize_dims(dim, x.ndim, "var")
+    ctx.divisor = int(np.prod([x.shape[a] for a in ctx.axes])) - correction
+    with np.errstate(divide="ignore", invalid="ignore"):  # N ≤ c gives inf/nan, as in PyTorch
+        return np.var(x.data, axis=ctx.axes, ddof=correction, keepdims=keepdim)
 
 
 def _variance_backward(grad_output, x, axes: tuple[int, ...], divisor: int):
@@ -142,8 +148,7 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, correction=1, keepdim=False):
-        variance = Var.forward(ctx, x, dim=dim, correction=correction, keepdim=keepdim)
-        y = np.sqrt(variance)  # (no warning to silence: a variance is never negative)
+        y = np.sqrt(_variance_forward(ctx, x, dim, correction, keepdim))  # (a variance is never negative)
         ctx.save_for_backward(x, y)
         return y
 
