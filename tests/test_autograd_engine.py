@@ -242,6 +242,13 @@ def test_set_grad_enabled_as_a_call_a_block_and_a_decorator():
         with block:
             assert not tg.is_grad_enabled()
         assert tg.is_grad_enabled()
+    decorator = tg.set_grad_enabled(True)  # used as a decorator, then as a block inside no_grad
+    decorator(double)
+    with tg.no_grad():
+        with decorator:
+            assert tg.is_grad_enabled()
+        assert not tg.is_grad_enabled()  # the mode of now is restored, not the one at decoration time
+    assert tg.is_grad_enabled()
 
 
 # ---- autograd.grad and create_graph ------------------------------------------------------

@@ -101,5 +101,5 @@ class set_grad_enabled(_GradModeContext):
         _per_thread.mode.enabled = self.mode  # (the first time, __init__ has set it and kept the previous mode)
 
     def __call__(self, fn: _F) -> _F:
-        _per_thread.mode.enabled = self._previous[-1]  # used as a decorator: the call in __init__ was not meant to last
+        _per_thread.mode.enabled = self._previous.pop()  # used as a decorator: the call in __init__ was not meant to last
         return super().__call__(fn)
