@@ -42,10 +42,14 @@ def cpu_name() -> str:
 
 
 def rerun_with_two_threads(script: str, rounds: int) -> None:
-    """Print the 2-thread table from a child process: BLAS thread counts are fixed at import."""
+    """Print the 2-thread table from a child process: BLAS thread counts are fixed at import.
+
+    The child gets this run's own options (e.g. --models, --batch) followed by the thread count and
+    rounds, which win because argparse keeps the last value given.
+    """
     print()
     sys.stdout.flush()
-    subprocess.run([sys.executable, script, "--threads", "2", "--rounds", str(rounds)], check=True)
+    subprocess.run([sys.executable, script, *sys.argv[1:], "--threads", "2", "--rounds", str(rounds)], check=True)
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
