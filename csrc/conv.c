@@ -47,13 +47,8 @@ enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2, TG_CONV_BAD_ISA = 3 }
  * so the loops below may trust every size in g. */
 static int conv_geometry_check(const struct tg_conv2d_geometry *g)
 {
-    if (g->n < 0 || g->c < 1 || g->h < 1 || g->w < 1 || g->o < 1 || g->kh < 1 || g->kw < 1 || g->sh < 1 ||
-        g->sw < 1 || g->ph < 0 || g->pw < 0 || g->dh < 1 || g->dw < 1)
-        return 1;
-    int64_t span_h = g->h + 2 * g->ph - g->dh * (g->kh - 1) - 1, span_w = g->w + 2 * g->pw - g->dw * (g->kw - 1) - 1;
-    if (span_h < 0 || span_w < 0)
-        return 1; /* the kernel is bigger than the padded input */
-    return g->oh != span_h / g->sh + 1 || g->ow != span_w / g->sw + 1;
+    return g->n < 0 || g->c < 1 || g->o < 1 ||
+           tg_window_check(g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->oh, g->ow);
 }
 
 /* Output columns q in [*lo, *hi) read an input column q·stride + shift inside [0, size). */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tg_internal.h"
 #include "tg_kernels.h"
 
 enum { TG_POOL_BAD_SHAPE = 1, TG_POOL_BAD_INDEX = 2 };
@@ -19,13 +20,8 @@ enum { TG_POOL_BAD_SHAPE = 1, TG_POOL_BAD_INDEX = 2 };
  * The forward kernels check this first, so their loops may trust every size in g. */
 static int pool_geometry_check(const struct tg_pool2d_geometry *g, int dilated)
 {
-    if (g->planes < 0 || g->h < 1 || g->w < 1 || g->kh < 1 || g->kw < 1 || g->sh < 1 || g->sw < 1 || g->ph < 0 ||
-        g->pw < 0 || g->dh < 1 || g->dw < 1 || (!dilated && (g->dh != 1 || g->dw != 1)))
-        return 1;
-    int64_t span_h = g->h + 2 * g->ph - g->dh * (g->kh - 1) - 1, span_w = g->w + 2 * g->pw - g->dw * (g->kw - 1) - 1;
-    if (span_h < 0 || span_w < 0)
-        return 1; /* the kernel is bigger than the padded input */
-    return g->oh != span_h / g->sh + 1 || g->ow != span_w / g->sw + 1;
+    return g->planes < 0 || (!dilated && (g->dh != 1 || g->dw != 1)) ||
+           tg_window_check(g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->oh, g->ow);
 }
 
 /* The input rows [*lo, *hi) that output row `out` of a window (size k, no dilation) covers. */

@@ -23,4 +23,19 @@ struct tg_gemm_problem {
 typedef void (*tg_task)(void *ctx, int part, int parts);
 void tg_parallel_run(int parts, tg_task task, void *ctx);
 
+/* A sliding window over an h×w input (kernel kh×kw, stride, padding, dilation) and the output
+ * size oh×ow it was given: 0 when every size is in range, the kernel fits the padded input and
+ * oh, ow are the window formula's ⌊(h + 2p − d(k − 1) − 1)/s⌋ + 1; 1 otherwise. Convolution
+ * and pooling both check their geometry with it before touching memory. */
+static inline int tg_window_check(int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                                  int64_t pw, int64_t dh, int64_t dw, int64_t oh, int64_t ow)
+{
+    if (h < 1 || w < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 || pw < 0 || dh < 1 || dw < 1)
+        return 1;
+    int64_t span_h = h + 2 * ph - dh * (kh - 1) - 1, span_w = w + 2 * pw - dw * (kw - 1) - 1;
+    if (span_h < 0 || span_w < 0)
+        return 1; /* the kernel is bigger than the padded input */
+    return oh != span_h / sh + 1 || ow != span_w / sw + 1;
+}
+
 #endif
