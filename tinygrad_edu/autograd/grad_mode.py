@@ -101,5 +101,6 @@ class set_grad_enabled(_GradModeContext):
         _per_thread.mode.enabled = self.mode  # (the first time, __init__ has set it and kept the previous mode)
 
     def __call__(self, fn: _F) -> _F:
-        _per_thread.mode.enabled = self._previous.pop()  # used as a decorator: the call in __init__ was not meant to last
+        # used as a decorator: the switch made in __init__ was not meant to last; forget what it saved
+        _per_thread.mode.enabled = self._previous.pop()
         return super().__call__(fn)
