@@ -9,17 +9,25 @@ figures on a shared machine; the 2-thread table follows, from a child process st
 
 Shapes: squares 256³, 512³, 1024³, and the training products of issue 3 — the MLP 784-256-10
 at batch 64 (forward X·W, ∂W = Xᵀ·∂Y, ∂X = ∂Y·Wᵀ, with the transposes as views, as training
-passes them) and the LeNet-5 im2col products of both conv layers (forward, cols·W layout,
-∂W and ∂cols). Also printed: the Python-side cost of one ``c.matmul`` call.
+passes them), the same products in the layout nn.Linear runs them (weight stored (out, in)), the
+LSTM(28 → 128)'s per-step recurrent products, and the LeNet-5 im2col products of both conv layers
+(forward, cols·W layout, ∂W and ∂cols). Also printed: the Python-side cost of one ``c.matmul`` call.
 
-Run:  python benchmarks/bench_matmul.py [--threads N] [--rounds R] [--no-2-threads]
+Run:  python benchmarks/bench_matmul.py [--threads N] [--rounds R] [--no-2-threads] [--only TEXT]
 """
 
 from __future__ import annotations
 
 from _common import bench_arguments
 
-_args = bench_arguments(__doc__, rounds=5)  # before NumPy is imported
+
+
+def _shape_filter(parser) -> None:
+    parser.add_argument("--only", default="", metavar="TEXT",
+                        help="run only the shapes whose name contains TEXT (e.g. 'layer', 'fc2', '1024')")
+
+
+_args = bench_arguments(__doc__, rounds=5, add_arguments=_shape_filter)  # before NumPy is imported
 
 import os  # noqa: E402
 import platform  # noqa: E402
@@ -47,6 +55,16 @@ SHAPES = [("256^3", 256, 256, 256, "nn"), ("512^3", 512, 512, 512, "nn"), ("1024
           ("mlp fc2 X.W (64x256)@(256x10)", 64, 256, 10, "nn"),
           ("mlp fc2 dW X^T.dY (256x64)@(64x10)", 256, 64, 10, "tn"),
           ("mlp fc2 dX dY.W^T (64x10)@(10x256)", 64, 10, 256, "nt"),
+          # the same layers as nn.Linear runs them (weight stored (out, in), as PyTorch's), and the
+          # LSTM's recurrent product h·W_hhᵀ (forward) and ∂gates·W_hh (backward), per time step
+          ("mlp fc1 layer x.W^T (64x784)@(784x256)", 64, 784, 256, "nt"),
+          ("mlp fc1 layer dW dY^T.x (256x64)@(64x784)", 256, 64, 784, "tn"),
+          ("mlp fc1 layer dx dY.W (64x256)@(256x784)", 64, 256, 784, "nn"),
+          ("mlp fc2 layer x.W^T (64x256)@(256x10)", 64, 256, 10, "nt"),
+          ("mlp fc2 layer dW dY^T.x (10x64)@(64x256)", 10, 64, 256, "tn"),
+          ("mlp fc2 layer dx dY.W (64x10)@(10x256)", 64, 10, 256, "nn"),
+          ("lstm h.W_hh^T (64x128)@(128x512)", 64, 128, 512, "nt"),
+          ("lstm dh dG.W_hh (64x512)@(512x128)", 64, 512, 128, "nn"),
           ("conv1 W.cols (6x25)@(25x50176)", 6, 25, 50176, "nn"),
           ("conv1 cols.W (50176x25)@(25x6)", 50176, 25, 6, "nn"),
           ("conv1 dW (6x50176)@(50176x25)^T", 6, 50176, 25, "nt"),
@@ -121,6 +139,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for dtype in (np.float32, np.float64):
         for name, m, k, n, layout in SHAPES:
+            if _args.only not in name:
+                continue
             a, b = operands(m, k, n, layout, dtype, rng)
             flops = 2.0 * m * k * n
             contenders = {"c": lambda a=a, b=b: c.matmul(a, b), "numpy": lambda a=a, b=b: np.matmul(a, b)}
