@@ -1,4 +1,4 @@
-"""Benchmark: LeNet-5 convolution and max-pooling layers, forward + backward, batch 64 float32.
+"""Benchmark: LeNet-5 convolution and max-pooling layers (batch 64) and grouped convolutions, fwd + bwd, float32.
 
 tinygrad_edu's C kernels against the NumPy reference and PyTorch, in one process, medians
 of interleaved rounds. One thread each (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1),
@@ -9,6 +9,8 @@ thread counts are fixed at import). There the C conv kernels split their sample 
 
 Each case times the whole layer step as a training step runs it:
     conv:  y = conv2d(x, w); ∂L/∂x = conv2d_grad_input(gy, w); ∂L/∂w = conv2d_grad_weight(x, gy)
+           (grouped rows: the same with groups = G, one call each; a MobileNet-style depthwise 3×3
+           and a groups = 2 layer, batch 16)
     pool:  y, idx = max_pool2d(x); ∂L/∂x = max_pool2d_grad(gy, idx)
 PyTorch runs the same forward and ``backward(gy)`` through autograd (x and w require grad).
 
@@ -39,26 +41,28 @@ try:
 except ImportError:  # the benchmark still compares C with NumPy
     torch = None
 
-# (name, N, C, H, W, O, k, padding)
-CONV_LAYERS = [("conv1 1->6 5x5 pad 2, 28x28", 64, 1, 28, 28, 6, 5, 2),
-               ("conv2 6->16 5x5, 14x14", 64, 6, 14, 14, 16, 5, 0)]
+# (name, N, C, H, W, O, k, padding, groups)
+CONV_LAYERS = [("conv1 1->6 5x5 pad 2, 28x28 B64", 64, 1, 28, 28, 6, 5, 2, 1),
+               ("conv2 6->16 5x5, 14x14 B64", 64, 6, 14, 14, 16, 5, 0, 1),
+               ("depthwise 32ch 3x3 pad 1, 56x56 B16", 16, 32, 56, 56, 32, 3, 1, 32),
+               ("groups=2 32->64 3x3 pad 1, 28x28 B16", 16, 32, 28, 28, 64, 3, 1, 2)]
 # (name, N, C, H, W)
-POOL_LAYERS = [("maxpool1 2x2 on 6x28x28", 64, 6, 28, 28), ("maxpool2 2x2 on 16x10x10", 64, 16, 10, 10)]
+POOL_LAYERS = [("maxpool1 2x2 on 6x28x28 B64", 64, 6, 28, 28), ("maxpool2 2x2 on 16x10x10 B64", 64, 16, 10, 10)]
 ONE = (1, 1)
 
 
-def conv_steps(N, C, H, W, O, k, p, rng):
+def conv_steps(N, C, H, W, O, k, p, groups, rng):
     """The fwd+bwd step of one conv layer for each implementation, as zero-argument callables."""
     x = rng.standard_normal((N, C, H, W)).astype(np.float32)
-    w = rng.standard_normal((O, C, k, k)).astype(np.float32)
+    w = rng.standard_normal((O, C // groups, k, k)).astype(np.float32)
     pad = (p, p)
-    gy = rng.standard_normal(numpy_ref.conv2d(x, w, ONE, pad, ONE).shape).astype(np.float32)
+    gy = rng.standard_normal(numpy_ref.conv2d(x, w, ONE, pad, ONE, groups).shape).astype(np.float32)
 
     def step(kernels):
         def run():
-            kernels.conv2d(x, w, ONE, pad, ONE)
-            kernels.conv2d_grad_input(gy, w, (H, W), ONE, pad, ONE)
-            kernels.conv2d_grad_weight(x, gy, (k, k), ONE, pad, ONE)
+            kernels.conv2d(x, w, ONE, pad, ONE, groups)
+            kernels.conv2d_grad_input(gy, w, (H, W), ONE, pad, ONE, groups)
+            kernels.conv2d_grad_weight(x, gy, (k, k), ONE, pad, ONE, groups)
         return run
 
     steps = {"tinygrad_edu C": step(c_backend), "NumPy reference": step(numpy_ref)}
@@ -69,7 +73,7 @@ def conv_steps(N, C, H, W, O, k, p, rng):
 
         def torch_step():
             tx.grad = tw.grad = None
-            torch.nn.functional.conv2d(tx, tw, padding=p).backward(tgy)
+            torch.nn.functional.conv2d(tx, tw, padding=p, groups=groups).backward(tgy)
         steps["PyTorch"] = torch_step
     return steps
 
@@ -102,7 +106,7 @@ def call_costs_us() -> dict[str, float]:
     x, w, gy = np.ones((1, 1, 2, 2), np.float32), np.ones((1, 1, 1, 1), np.float32), np.ones((1, 1, 2, 2), np.float32)
     y, y_pool, indices = np.empty((1, 1, 2, 2), np.float32), np.empty((1, 1, 1, 1), np.float32), np.empty(
         (1, 1, 1, 1), np.int64)
-    conv = ffi.new("struct tg_conv2d_geometry *", (1, 1, 2, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2))
+    conv = ffi.new("struct tg_conv2d_geometry *", (1, 1, 2, 2, 1, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 1))
     pool = ffi.new("struct tg_pool2d_geometry *", (1, 2, 2, 2, 2, 2, 2, 0, 0, 1, 1, 1, 1))
     work = np.empty(lib.tg_conv2d_workspace_f32(1, conv), np.float32)
     px, pw, pgy, py, pwork = (ffi.from_buffer("float[]", a) for a in (x, w, gy, y, work))
@@ -133,7 +137,7 @@ def main() -> None:
     if _args.threads == 1:
         costs = ", ".join(f"{name} {us:.2f}" for name, us in call_costs_us().items())
         print(f"# Python cost of one call (µs): {costs}")
-    print(f"{'layer (batch 64, f32, fwd+bwd)':34s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "
+    print(f"{'layer (f32, fwd+bwd)':38s} {'C ms':>8s} {'NumPy ms':>9s} {'torch ms':>9s} "
           f"{'C/NumPy':>8s} {'C/torch':>8s}")
     for name, steps in cases:
         rounds = {label: [] for label in steps}
@@ -142,7 +146,7 @@ def main() -> None:
                 rounds[label].append(median_seconds(fn, 5))
         ms = {label: 1e3 * float(np.median(values)) for label, values in rounds.items()}
         c_ms, np_ms, torch_ms = ms["tinygrad_edu C"], ms["NumPy reference"], ms.get("PyTorch", float("nan"))
-        print(f"{name:34s} {c_ms:8.3f} {np_ms:9.3f} {torch_ms:9.3f} {np_ms / c_ms:7.2f}x {torch_ms / c_ms:7.2f}x")
+        print(f"{name:38s} {c_ms:8.3f} {np_ms:9.3f} {torch_ms:9.3f} {np_ms / c_ms:7.2f}x {torch_ms / c_ms:7.2f}x")
     if _args.threads == 1 and not _args.no_2_threads:
         rerun_with_two_threads(__file__, _args.rounds)
 

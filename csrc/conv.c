@@ -1,6 +1,6 @@
-/* conv.c: 2-D convolution (cross-correlation, PyTorch's conv2d with groups = 1) in C:
- * forward, gradient w.r.t. the input and w.r.t. the weight, float32 and float64, with
- * stride, zero padding and dilation. The definition of correct is
+/* conv.c: 2-D convolution (cross-correlation, PyTorch's conv2d) in C: forward, gradient w.r.t.
+ * the input and w.r.t. the weight, float32 and float64, with stride, zero padding, dilation and
+ * channel groups. The definition of correct is
  * tinygrad_edu/backend/numpy_ref.py (conv2d, conv2d_grad_input, conv2d_grad_weight).
  *
  * Method (the numpy_ref method, reorganised for the cache): im2col, a matrix product,
@@ -8,7 +8,11 @@
  *     y[n]  = W_flat · cols[n]                       (O × K)·(K × OH·OW)
  *     gx[n] = col2im(W_flatᵀ · gy[n])                (K × O)·(O × OH·OW)
  *     gw    = Σ_n gy[n] · cols[n]ᵀ                   (O × OH·OW)·(OH·OW × K)
- * with K = C·kh·kw. The products are small (O is 6 or 16 in LeNet), where a general packed
+ * with K = C·kh·kw. A grouped convolution runs these steps once per group inside each block of
+ * samples, on channel offsets into x, W and y (no copies): group k multiplies W_k (O/G × K/G) by
+ * the columns of input channels [k·C/G, (k+1)·C/G). Depthwise convolutions (C/G = 1) with column
+ * stride 1 skip the columns altogether (conv_depthwise.inc: a direct kernel vectorised along the
+ * output row). The products are small (O is 6 or 16 in LeNet), where a general packed
  * GEMM loses to its packing cost, so they use two register-tiled kernels written once in
  * portable C (conv_gemm.inc) and compiled for AVX-512, AVX2+FMA and SSE2; the level is
  * chosen at run time by tg_isa_level() (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
@@ -42,13 +46,49 @@ enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2, TG_CONV_BAD_ISA = 3 }
  * (LeNet's layers have ~1M): below it, creating threads costs more than it saves. */
 #define PARALLEL_MIN_ELEMS ((int64_t)1 << 18)
 
-/* Nonzero unless the caller's sizes are legal and its output size g->oh, g->ow is the one they
- * imply: OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW). Every kernel checks this first,
- * so the loops below may trust every size in g. */
+/* Nonzero unless the caller's sizes are legal (groups ≥ 1 dividing c and o) and its output size
+ * g->oh, g->ow is the one they imply: OH = ⌊(H + 2·ph − dh·(kh − 1) − 1) / sh⌋ + 1 (likewise OW).
+ * Every kernel checks this first, so the loops below may trust every size in g. */
 static int conv_geometry_check(const struct tg_conv2d_geometry *g)
 {
-    return g->n < 0 || g->c < 1 || g->o < 1 ||
+    return g->n < 0 || g->c < 1 || g->o < 1 || g->groups < 1 || g->c % g->groups != 0 || g->o % g->groups != 0 ||
            tg_window_check(g->h, g->w, g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw, g->oh, g->ow);
+}
+
+/* The problem of one channel group: c/G input and o/G output channels (groups kept, so that the
+ * kernels still know how many channels a sample has: c·groups in x, o·groups in y). Group k is
+ * then this problem on x, weight and y advanced by k·c/G, k·(o/G)·(c/G)·kh·kw and k·o/G channels. */
+static struct tg_conv2d_geometry group_geometry(const struct tg_conv2d_geometry *g)
+{
+    struct tg_conv2d_geometry group = *g;
+    group.c = g->c / g->groups;
+    group.o = g->o / g->groups;
+    return group;
+}
+
+/* Largest channel multiplier M = o/G that a depthwise convolution runs with the direct kernels
+ * below: each input plane then feeds M output planes, and for larger M the im2col/GEMM route,
+ * which reuses every unfolded column M times from registers, is faster (LeNet's conv1, c = 1,
+ * o = 6, stays there). */
+#define DEPTHWISE_MAX_MULTIPLIER 4
+
+/* Depthwise (one input channel per group) with column stride 1 and a small multiplier: the
+ * direct kernels (conv_depthwise.inc) instead of im2col + GEMM, whose products would have one
+ * row (o/G) and kh·kw columns, far too small for a register tile. */
+static int conv_is_depthwise(const struct tg_conv2d_geometry *g)
+{
+    return g->c == g->groups && g->sw == 1 && g->o / g->groups <= DEPTHWISE_MAX_MULTIPLIER;
+}
+
+/* ⌈a / b⌉ and ⌊a / b⌋ for b > 0 and any sign of a (C's / truncates towards zero). */
+static int64_t ceil_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
 /* Output columns q in [*lo, *hi) read an input column q·stride + shift inside [0, size). */
@@ -65,6 +105,9 @@ static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t
 /* ---- the product kernels: 2 types × 3 instruction sets ---------------------------------- */
 
 #define ISA_KERNELS "conv_gemm.inc"
+#include "for_each_isa.inc"
+
+#define ISA_KERNELS "conv_depthwise.inc"
 #include "for_each_isa.inc"
 
 /* ---- the drivers: im2col/col2im blocks and the three convolution kernels ----------------- */

@@ -74,10 +74,13 @@ double tg_peak_fma_f64(int64_t iterations);
  * are checked against it, so C never writes past an output the caller sized differently.
  */
 
-/* x (n, c, h, w) ⋆ weight (o, c, kh, kw) -> y (n, o, oh, ow); stride (sh, sw), zero padding
- * (ph, pw), dilation (dh, dw). */
+/* x (n, c, h, w) ⋆ weight (o, c/groups, kh, kw) -> y (n, o, oh, ow); stride (sh, sw), zero padding
+ * (ph, pw), dilation (dh, dw), `groups` channel groups (c and o divisible by it; 1 = an ordinary
+ * convolution, c = o = groups: depthwise): output channels [k·o/G, (k+1)·o/G) see input channels
+ * [k·c/G, (k+1)·c/G) only. groups comes last, so a struct made from the 15 other sizes has
+ * groups = 0, which every kernel rejects (status 1). */
 struct tg_conv2d_geometry {
-    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+    int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, groups;
 };
 
 /* Elements of workspace the three conv kernels need for this geometry with `threads` threads
@@ -86,19 +89,22 @@ struct tg_conv2d_geometry {
 int64_t tg_conv2d_workspace_f32(int threads, const struct tg_conv2d_geometry *g);
 int64_t tg_conv2d_workspace_f64(int threads, const struct tg_conv2d_geometry *g);
 
-/* y[n, o, oh, ow] = Σ_{c,i,j} weight[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw] */
+/* In the formulas below, G = groups, c' runs over the c/G input channels of o's group
+ * k = o / (o_total/G), and channel c' of that group is input channel k·c/G + c'.
+ * y[n, o, oh, ow] = Σ_{c',i,j} weight[o, c', i, j] · x_padded[n, k·c/G + c', oh·sh + i·dh, ow·sw + j·dw] */
 int tg_conv2d_f32(const struct tg_conv2d_geometry *g, const void *x, const void *weight, void *y, void *work,
                   int64_t work_len);
 int tg_conv2d_f64(const struct tg_conv2d_geometry *g, const void *x, const void *weight, void *y, void *work,
                   int64_t work_len);
 
-/* gx = ∂L/∂x = col2im(W_flatᵀ · gy): gx[n, c, p] = Σ over (o, i, j, oh, ow) reading p of weight · gy */
+/* gx = ∂L/∂x = col2im(W_kᵀ · gy_k) per group k: gx[n, c, p] = Σ over (o in c's group, i, j, oh, ow)
+ * reading p of weight · gy */
 int tg_conv2d_grad_input_f32(const struct tg_conv2d_geometry *g, const void *gy, const void *weight, void *gx,
                              void *work, int64_t work_len);
 int tg_conv2d_grad_input_f64(const struct tg_conv2d_geometry *g, const void *gy, const void *weight, void *gx,
                              void *work, int64_t work_len);
 
-/* gw[o, c, i, j] = ∂L/∂w = Σ_{n,oh,ow} gy[n, o, oh, ow] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw] */
+/* gw[o, c', i, j] = ∂L/∂w = Σ_{n,oh,ow} gy[n, o, oh, ow] · x_padded[n, k·c/G + c', oh·sh + i·dh, ow·sw + j·dw] */
 int tg_conv2d_grad_weight_f32(const struct tg_conv2d_geometry *g, const void *x, const void *gy, void *gw,
                               void *work, int64_t work_len);
 int tg_conv2d_grad_weight_f64(const struct tg_conv2d_geometry *g, const void *x, const void *gy, void *gw,

@@ -5,7 +5,8 @@ the same result on shapes drawn by hypothesis (batch 1, primes, kernels 1×1 to 
 padding and dilation combinations, odd sizes, non-contiguous inputs), in float32 and float64,
 at every instruction-set level this CPU has (AVX-512, AVX2, portable), with 1 and 2 threads
 (conv; pooling is single-threaded), and must raise a ValueError naming the op on bad input
-before C runs.
+before C runs. Convolutions are tested with channel groups too: groups 1-3, depthwise (groups = C)
+with channel multipliers 1-5, which covers both the direct depthwise kernels and the im2col route.
 """
 
 from __future__ import annotations
@@ -139,6 +140,90 @@ def test_conv2d_lenet_shapes_c_matches_numpy(isa, threads, shape, dtype, rng):
                      ref.conv2d_grad_weight(x, gy, (5, 5), one, pad, one))
 
 
+def check_all_three(x: np.ndarray, w: np.ndarray, gy: np.ndarray, stride, padding, dilation, groups: int) -> None:
+    """C forward, ∂x and ∂w equal the NumPy reference (gy: the output gradient, any layout)."""
+    kernel, input_hw = w.shape[2:], x.shape[2:]
+    assert_close(c.conv2d(x, w, stride, padding, dilation, groups), ref.conv2d(x, w, stride, padding, dilation, groups))
+    assert_close(c.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups),
+                 ref.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups))
+    assert_close(c.conv2d_grad_weight(x, gy, kernel, stride, padding, dilation, groups),
+                 ref.conv2d_grad_weight(x, gy, kernel, stride, padding, dilation, groups))
+
+
+@ISA_LEVELS
+@settings(max_examples=30)
+@given(config=window_configs(), n=st.sampled_from([1, 2, 3]), groups=st.sampled_from([1, 2, 3]),
+       group_channels=st.sampled_from([1, 2, 3]), group_outputs=st.sampled_from([1, 2, 5]),
+       dtype=st.sampled_from([np.float32, np.float64]), contiguous=st.booleans(), seed=st.integers(0, 2**16))
+def test_grouped_conv2d_c_matches_numpy(isa, config, n, groups, group_channels, group_outputs, dtype, contiguous,
+                                        seed):
+    """groups 1, 2, 3 with 1-3 input and 1, 2, 5 output channels per group (1 input channel: the
+    depthwise kernels when the column stride is 1), every window combination."""
+    (H, W), kernel, stride, padding, dilation = config
+    rng = np.random.default_rng(seed)
+    x = random(rng, (n, groups * group_channels, H, W), dtype)
+    w = random(rng, (groups * group_outputs, group_channels, *kernel), dtype)
+    gy = random(rng, ref.conv2d(x, w, stride, padding, dilation, groups).shape, dtype)
+    if not contiguous:
+        x, w, gy = noncontiguous(x), noncontiguous(w), noncontiguous(gy)
+    with forced_isa(isa):
+        check_all_three(x, w, gy, stride, padding, dilation, groups)
+
+
+@ISA_LEVELS
+@settings(max_examples=30)
+@given(config=window_configs(), n=st.sampled_from([1, 2]), channels=st.sampled_from([1, 2, 5, 8]),
+       multiplier=st.sampled_from([1, 2, 3, 5]), column_stride_1=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_depthwise_conv2d_c_matches_numpy(isa, config, n, channels, multiplier, column_stride_1, dtype, seed):
+    """groups = C: the direct depthwise kernels (column stride 1, multiplier O/C ≤ 4; row stride,
+    padding and dilation any) and the im2col route otherwise (multiplier 5, column stride > 1)."""
+    (H, W), kernel, stride, padding, dilation = config
+    if column_stride_1:
+        stride = (stride[0], 1)
+    rng = np.random.default_rng(seed)
+    x = random(rng, (n, channels, H, W), dtype)
+    w = random(rng, (channels * multiplier, 1, *kernel), dtype)
+    gy = random(rng, ref.conv2d(x, w, stride, padding, dilation, channels).shape, dtype)
+    with forced_isa(isa):
+        check_all_three(x, w, gy, stride, padding, dilation, channels)
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(4, 32, 56, 56, 32, 32, 3, (1, 1), (1, 1)),
+                                   (3, 6, 19, 131, 12, 6, 3, (2, 1), (2, 1)),
+                                   (2, 4, 33, 70, 8, 4, 5, (2, 2), (1, 2)),
+                                   (8, 32, 28, 28, 64, 2, 3, (1, 1), (1, 1)),
+                                   (5, 9, 17, 23, 6, 3, 4, (1, 2), (1, 1))],
+                         ids=["mobilenet-depthwise", "depthwise-x2-wide-stride2", "depthwise-dilated-tiles",
+                              "groups2-32to64", "groups3-odd"])
+def test_grouped_conv2d_large_shapes_c_matches_numpy(isa, threads, shape, dtype, rng):
+    """Batches above the size where the kernels split work over threads (depthwise: by channels),
+    rows of several register tiles (W = 70, 131), the row-stride 2 path of the depthwise ∂x."""
+    N, C, H, W, O, groups, k, (sh, sw), padding = shape
+    x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C // groups, k, k), dtype)
+    stride, one = (sh, sw), (1, 1)
+    gy = random(rng, ref.conv2d(x, w, stride, padding, one, groups).shape, dtype)
+    with forced_isa(isa), thread_count(threads):
+        check_all_three(x, w, gy, stride, padding, one, groups)
+
+
+def test_depthwise_grad_weight_ignores_pixels_outside_every_window(rng):
+    """The depthwise ∂w reads whole vectors past the last output column; those lanes must not enter
+    the sum (0 · inf = NaN): an inf in the last input column reaches tap j = 2 only, as in the reference."""
+    x, gy = random(rng, (2, 3, 6, 21), np.float64), random(rng, (2, 3, 4, 19), np.float64)
+    x[:, :, :, -1] = np.inf
+    with np.errstate(invalid="ignore"):
+        expected = ref.conv2d_grad_weight(x, gy, (3, 3), (1, 1), (0, 0), (1, 1), 3)
+    actual = c.conv2d_grad_weight(x, gy, (3, 3), (1, 1), (0, 0), (1, 1), 3)
+    assert np.isfinite(actual[..., :2]).all()
+    np.testing.assert_array_equal(np.isfinite(actual), np.isfinite(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(actual[finite], expected[finite], rtol=1e-12, atol=1e-12)
+
+
 def test_conv2d_empty_batch():
     x, w = np.zeros((0, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32)
     one, zero = (1, 1), (0, 0)
@@ -253,6 +338,21 @@ def test_plan_cache_tells_dtypes_apart(rng):
         assert_close(c.max_pool2d_grad(y, indices, x.shape), ref.max_pool2d_grad(y, indices, x.shape))
     with pytest.raises(ValueError, match="conv2d"):  # one dtype cached, the other for w: not served
         c.conv2d(x.astype(np.float32), w, one, pad, one)
+
+
+def test_plan_cache_tells_groups_apart(rng):
+    """x (2, 4, ...) and gy (2, 4, ...) fit groups 1, 2 and 4: ∂w has shape (4, 4/G, 3, 3) and ∂x
+    (from w (4, 2, 3, 3)) 2·G input channels, so a plan reused across groups would be wrong."""
+    x, gy = random(rng, (2, 4, 7, 6), np.float64), random(rng, (2, 4, 5, 4), np.float64)
+    w = random(rng, (4, 2, 3, 3), np.float64)
+    for groups in (1, 2, 4, 1):
+        assert_close(c.conv2d_grad_weight(x, gy, (3, 3), ONE, ZERO, ONE, groups),
+                     ref.conv2d_grad_weight(x, gy, (3, 3), ONE, ZERO, ONE, groups))
+    for groups in (1, 2, 1):
+        assert_close(c.conv2d_grad_input(gy, w, (7, 6), ONE, ZERO, ONE, groups),
+                     ref.conv2d_grad_input(gy, w, (7, 6), ONE, ZERO, ONE, groups))
+        x_groups = x[:, :2 * groups]
+        assert_close(c.conv2d(x_groups, w, ONE, ZERO, ONE, groups), ref.conv2d(x_groups, w, ONE, ZERO, ONE, groups))
 
 
 @pytest.mark.parametrize("window", [dict(stride=(2, 1)), dict(padding=(2, 1)), dict(dilation=(2, 1))], ids=str)
@@ -373,23 +473,53 @@ def test_bad_input_raises(case):
         call()
 
 
+X6, ONES_3X8 = np.ones((2, 6, 8, 8), np.float32), np.ones((2, 3, 8, 8), np.float32)
+BAD_GROUPS = {  # (call on a kernel module, the words the message must hold)
+    "C not divisible": (lambda k: k.conv2d(ONES_3X8, np.ones((4, 1, 3, 3), np.float32), ONE, ZERO, ONE, 2),
+                        r"conv2d: groups=2 .*\(3, 4\).*\(2, 3, 8, 8\)"),
+    "O not divisible": (lambda k: k.conv2d(X6, np.ones((5, 2, 3, 3), np.float32), ONE, ZERO, ONE, 3),
+                        r"conv2d: groups=3 .*\(5, 2, 3, 3\)"),
+    "groups 0": (lambda k: k.conv2d(X6, np.ones((4, 3, 3, 3), np.float32), ONE, ZERO, ONE, 0), "conv2d: groups=0"),
+    "groups float": (lambda k: k.conv2d(X6, np.ones((4, 3, 3, 3), np.float32), ONE, ZERO, ONE, 2.0),
+                     "conv2d: groups=2.0"),
+    "grad_input O": (lambda k: k.conv2d_grad_input(np.ones((2, 5, 6, 6), np.float32), np.ones((5, 2, 3, 3), np.float32),
+                                                   (8, 8), ONE, ZERO, ONE, 2), r"conv2d_grad_input: groups=2 .*\(5,\)"),
+    "grad_weight C": (lambda k: k.conv2d_grad_weight(ONES_3X8, np.ones((2, 4, 6, 6), np.float32), (3, 3), ONE, ZERO,
+                                                     ONE, 2), r"conv2d_grad_weight: groups=2 .*\(3, 4\)"),
+}
+
+
+@pytest.mark.parametrize("kernels", ["c", "numpy_ref"])
+@pytest.mark.parametrize("case", BAD_GROUPS, ids=list(BAD_GROUPS))
+def test_bad_groups_raise(case, kernels):
+    """Both backends name the op, the groups and the channel counts and shapes, before any work."""
+    call, message = BAD_GROUPS[case]
+    with pytest.raises(ValueError, match=message):
+        call(c if kernels == "c" else ref)
+
+
 def test_c_rejects_bad_sizes_and_small_workspace():
     """The C side re-checks what it is handed: illegal sizes, an output size that is not the window
     formula's (the caller's buffers would not fit) and a short workspace return a status."""
     ffi, lib = c.ffi, c.lib
     x, w, y = np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3)), np.empty((1, 1, 2, 2))
     ptrs = [ffi.from_buffer(a) for a in (x, w, y)]
-    geometry = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2))
+    geometry = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2, 1))
     needed = lib.tg_conv2d_workspace_f64(1, geometry)
     work = ffi.from_buffer(np.empty(needed))
     assert lib.tg_conv2d_f64(geometry, *ptrs, work, needed - 1) == 2
-    too_big = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 5, 3, 1, 1, 0, 0, 1, 1, 0, 2))
+    too_big = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 5, 3, 1, 1, 0, 0, 1, 1, 0, 2, 1))
     assert lib.tg_conv2d_workspace_f64(1, too_big) == -1
     assert lib.tg_conv2d_f64(too_big, *ptrs, work, needed) == 1
-    wrong_output = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 3, 2))
+    wrong_output = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 3, 2, 1))
     assert lib.tg_conv2d_workspace_f64(1, wrong_output) == -1
     for kernel in (lib.tg_conv2d_f64, lib.tg_conv2d_grad_input_f64, lib.tg_conv2d_grad_weight_f64):
         assert kernel(wrong_output, *ptrs, work, needed) == 1
+    for groups in (0, -1, 2):  # none, negative, not dividing c = o = 1 (a struct without groups has 0)
+        bad_groups = ffi.new("struct tg_conv2d_geometry *", (1, 1, 4, 4, 1, 3, 3, 1, 1, 0, 0, 1, 1, 2, 2, groups))
+        assert lib.tg_conv2d_workspace_f64(1, bad_groups) == -1
+        for kernel in (lib.tg_conv2d_f64, lib.tg_conv2d_grad_input_f64, lib.tg_conv2d_grad_weight_f64):
+            assert kernel(bad_groups, *ptrs, work, needed) == 1
     assert lib.tg_conv2d_f64(geometry, *ptrs, work, needed) == 0
     np.testing.assert_array_equal(y, np.full((1, 1, 2, 2), 9.0))
     pool = ffi.new("struct tg_pool2d_geometry *", (1, 4, 4, 2, 2, 2, 2, 0, 0, 1, 1, 2, 2))

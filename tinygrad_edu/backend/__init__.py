@@ -164,30 +164,30 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return numpy_ref.matmul(a, b)
 
 
-def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
-    """(N, C, H, W) ⋆ (O, C, kh, kw) -> (N, O, OH, OW); see ``numpy_ref.conv2d``."""
+def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int = 1) -> np.ndarray:
+    """(N, C, H, W) ⋆ (O, C/groups, kh, kw) -> (N, O, OH, OW); see ``numpy_ref.conv2d``."""
     try:
-        return _active.conv2d(x, w, stride, padding, dilation)
+        return _active.conv2d(x, w, stride, padding, dilation, groups)
     except NoKernelError:
-        return numpy_ref.conv2d(x, w, stride, padding, dilation)
+        return numpy_ref.conv2d(x, w, stride, padding, dilation, groups)
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
-                      dilation: Pair) -> np.ndarray:
+                      dilation: Pair, groups: int = 1) -> np.ndarray:
     """∂L/∂x of ``conv2d`` given gy = ∂L/∂y; see ``numpy_ref.conv2d_grad_input``."""
     try:
-        return _active.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation)
+        return _active.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups)
     except NoKernelError:
-        return numpy_ref.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation)
+        return numpy_ref.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups)
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
-                       dilation: Pair) -> np.ndarray:
+                       dilation: Pair, groups: int = 1) -> np.ndarray:
     """∂L/∂w of ``conv2d`` given gy = ∂L/∂y; see ``numpy_ref.conv2d_grad_weight``."""
     try:
-        return _active.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation)
+        return _active.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation, groups)
     except NoKernelError:
-        return numpy_ref.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation)
+        return numpy_ref.conv2d_grad_weight(x, gy, kernel_hw, stride, padding, dilation, groups)
 
 
 def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,

@@ -354,9 +354,9 @@ def _run_conv(plan: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int = 1) -> np.ndarray:
     """2-D cross-correlation in C; same contract as ``numpy_ref.conv2d``."""
-    key = (_CONV2D, x.dtype, w.dtype, x.shape, w.shape, stride, padding, dilation)
+    key = (_CONV2D, x.dtype, w.dtype, x.shape, w.shape, stride, padding, dilation, groups)
     try:
         plan = _scratch.plans[key]
     except _PLAN_MISSING:
@@ -365,18 +365,20 @@ def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: 
         if x.ndim != 4 or w.ndim != 4:
             _check_4d("conv2d", x=x, w=w)
         (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
-        if C != Cw:
-            raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} expects {Cw}")
+        numpy_ref.check_groups("conv2d", groups, (C, O), x.shape, w.shape)
+        if C != Cw * groups:
+            raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} with groups={groups} "
+                             f"expects {Cw * groups}")
         OH, OW = _check_window("conv2d", (H, W), (kh, kw), stride, padding, dilation)
         plan = _conv_plan(key, "conv2d", _CONV2D, x, w, (N, O, OH, OW),
-                          (N, C, H, W, O, kh, kw, *stride, *padding, *dilation, OH, OW))
+                          (N, C, H, W, O, kh, kw, *stride, *padding, *dilation, OH, OW, groups))
     return _run_conv(plan, x, w)
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
-                      dilation: Pair) -> np.ndarray:
+                      dilation: Pair, groups: int = 1) -> np.ndarray:
     """∂L/∂x of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_input``."""
-    key = (_CONV2D_GRAD_INPUT, gy.dtype, w.dtype, gy.shape, w.shape, input_hw, stride, padding, dilation)
+    key = (_CONV2D_GRAD_INPUT, gy.dtype, w.dtype, gy.shape, w.shape, input_hw, stride, padding, dilation, groups)
     try:
         plan = _scratch.plans[key]
     except _PLAN_MISSING:
@@ -384,20 +386,22 @@ def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pai
     if plan is None:  # the first call like this one in this thread: check everything
         if gy.ndim != 4 or w.ndim != 4:
             _check_4d("conv2d_grad_input", gy=gy, w=w)
-        (N, O, OH, OW), (Ow, C, kh, kw) = gy.shape, w.shape
+        (N, O, OH, OW), (Ow, Cg, kh, kw) = gy.shape, w.shape
+        numpy_ref.check_groups("conv2d_grad_input", groups, (Ow,), gy.shape, w.shape)
         out_hw = _check_window("conv2d_grad_input", input_hw, (kh, kw), stride, padding, dilation)
         if O != Ow or out_hw != (OH, OW):
             raise ValueError(f"conv2d_grad_input: grad_output {gy.shape} does not match weight {w.shape} on an "
                              f"input of size {tuple(input_hw)} (expected (N, {Ow}, {out_hw[0]}, {out_hw[1]}))")
+        C = Cg * groups
         plan = _conv_plan(key, "conv2d_grad_input", _CONV2D_GRAD_INPUT, gy, w, (N, C, *input_hw),
-                          (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation, OH, OW))
+                          (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation, OH, OW, groups))
     return _run_conv(plan, gy, w)
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
-                       dilation: Pair) -> np.ndarray:
+                       dilation: Pair, groups: int = 1) -> np.ndarray:
     """∂L/∂w of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_weight``."""
-    key = (_CONV2D_GRAD_WEIGHT, x.dtype, gy.dtype, x.shape, gy.shape, kernel_hw, stride, padding, dilation)
+    key = (_CONV2D_GRAD_WEIGHT, x.dtype, gy.dtype, x.shape, gy.shape, kernel_hw, stride, padding, dilation, groups)
     try:
         plan = _scratch.plans[key]
     except _PLAN_MISSING:
@@ -406,12 +410,13 @@ def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: P
         if x.ndim != 4 or gy.ndim != 4:
             _check_4d("conv2d_grad_weight", x=x, gy=gy)
         (N, C, H, W), (Ng, O, OH, OW) = x.shape, gy.shape
+        numpy_ref.check_groups("conv2d_grad_weight", groups, (C, O), x.shape, gy.shape)
         out_hw = _check_window("conv2d_grad_weight", (H, W), kernel_hw, stride, padding, dilation)
         if N != Ng or out_hw != (OH, OW):
             raise ValueError(f"conv2d_grad_weight: grad_output {gy.shape} does not match input {x.shape} with "
                              f"kernel {tuple(kernel_hw)} (expected ({N}, O, {out_hw[0]}, {out_hw[1]}))")
-        plan = _conv_plan(key, "conv2d_grad_weight", _CONV2D_GRAD_WEIGHT, x, gy, (O, C, *kernel_hw),
-                          (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation, OH, OW))
+        plan = _conv_plan(key, "conv2d_grad_weight", _CONV2D_GRAD_WEIGHT, x, gy, (O, C // groups, *kernel_hw),
+                          (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation, OH, OW, groups))
     return _run_conv(plan, x, gy)
 
 

@@ -82,38 +82,64 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, int, int, int], kernel_hw: 
     return xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
 
 
-def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
-    """2-D cross-correlation (PyTorch's conv2d, groups=1, no bias).
+# Grouped convolution (G = groups): the C input and O output channels are cut into G blocks, and
+# output block k sees input block k only, through weight block k (w: (O, C/G, kh, kw)). im2col
+# orders the column rows (c, i, j) with c outermost, so the rows of input block k are block k of
+# the K = C·kh·kw rows: every product below is the groups = 1 product done per block, as one
+# batched matmul over a group axis. G = 1 is the plain convolution.
 
-    y[n, o, oh, ow] = Σ_{c,i,j} w[o, c, i, j] · x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]
-    computed as  y = W_flat (O, C·kh·kw) @ im2col(x) (N, C·kh·kw, OH·OW).
+
+def check_groups(op: str, groups: int, channels: tuple[int, ...], *shapes: tuple[int, ...]) -> None:
+    """ValueError unless groups is a positive integer dividing every channel count given (also used by backend.c)."""
+    if not isinstance(groups, int | np.integer) or groups < 1 or any(count % groups for count in channels):
+        raise ValueError(f"{op}: groups={groups!r} must be a positive integer dividing the channel counts "
+                         f"{channels} (shapes {', '.join(map(str, shapes))})")
+
+
+def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
+    """(N, R, P) -> (N, G, R/G, P): cut the row axis into the G channel blocks."""
+    N, R, P = a.shape
+    return a.reshape(N, groups, R // groups, P)
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int = 1) -> np.ndarray:
+    """2-D cross-correlation (PyTorch's conv2d, no bias), with G = groups channel groups.
+
+    y[n, o, oh, ow] = Σ_{c,i,j} w[o, c, i, j] · x_padded[n, k·C/G + c, oh·sh + i·dh, ow·sw + j·dw]
+    (k = o // (O/G): the group of output channel o; c runs over the C/G channels of one group)
+    computed per group k as  y_k = W_k (O/G, K/G) @ im2col(x)_k (N, K/G, OH·OW),  K = C·kh·kw.
     """
     N = x.shape[0]
     O, _, kh, kw = w.shape
-    cols = im2col(x, (kh, kw), stride, padding, dilation)
-    y = np.matmul(w.reshape(O, -1), cols)
+    check_groups("conv2d", groups, (x.shape[1], O), x.shape, w.shape)
+    cols = _grouped(im2col(x, (kh, kw), stride, padding, dilation), groups)  # (N, G, K/G, P)
+    y = np.matmul(w.reshape(groups, O // groups, -1), cols)  # (G, O/G, K/G) @ (N, G, K/G, P)
     OH = conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
     OW = conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
     return y.reshape(N, O, OH, OW)
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
-                      dilation: Pair) -> np.ndarray:
-    """∂L/∂x of ``conv2d``: col2im(W_flatᵀ @ gy), a transposed convolution of gy by w."""
+                      dilation: Pair, groups: int = 1) -> np.ndarray:
+    """∂L/∂x of ``conv2d``: col2im(W_kᵀ @ gy_k) per group k, a transposed convolution of gy by w."""
     N, O, OH, OW = gy.shape
-    _, C, kh, kw = w.shape
-    gcols = np.matmul(w.reshape(O, -1).T, gy.reshape(N, O, OH * OW))
-    return col2im(gcols, (N, C, *input_hw), (kh, kw), stride, padding, dilation)
+    _, Cg, kh, kw = w.shape
+    check_groups("conv2d_grad_input", groups, (O,), gy.shape, w.shape)
+    w_t = w.reshape(groups, O // groups, -1).transpose(0, 2, 1)  # (G, K/G, O/G)
+    gcols = np.matmul(w_t, _grouped(gy.reshape(N, O, OH * OW), groups))  # (N, G, K/G, P)
+    return col2im(gcols.reshape(N, -1, OH * OW), (N, Cg * groups, *input_hw), (kh, kw), stride, padding, dilation)
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
-                       dilation: Pair) -> np.ndarray:
-    """∂L/∂w of ``conv2d``: Σ_n gy[n] (O, OH·OW) @ im2col(x)[n]ᵀ (OH·OW, C·kh·kw)."""
+                       dilation: Pair, groups: int = 1) -> np.ndarray:
+    """∂L/∂w of ``conv2d``: per group k, Σ_n gy_k[n] (O/G, OH·OW) @ im2col(x)_k[n]ᵀ (OH·OW, K/G)."""
     N, O = gy.shape[:2]
     C = x.shape[1]
-    cols = im2col(x, kernel_hw, stride, padding, dilation)
-    gw = np.tensordot(gy.reshape(N, O, -1), cols, axes=([0, 2], [0, 2]))
-    return gw.reshape(O, C, *kernel_hw)
+    check_groups("conv2d_grad_weight", groups, (C, O), x.shape, gy.shape)
+    cols = _grouped(im2col(x, kernel_hw, stride, padding, dilation), groups)  # (N, G, K/G, P)
+    gy_groups = _grouped(gy.reshape(N, O, -1), groups)  # (N, G, O/G, P)
+    gw = np.stack([np.tensordot(gy_groups[:, k], cols[:, k], axes=([0, 2], [0, 2])) for k in range(groups)])
+    return gw.reshape(O, C // groups, *kernel_hw)
 
 
 # ---- pooling ---------------------------------------------------------------------------

@@ -16,28 +16,16 @@ Pooling likewise: ``AvgPool2d`` and ``AvgPool2dGrad`` are each other's adjoints,
 Every forward computes on NumPy arrays through ``tinygrad_edu.backend`` (NumPy or C).
 
 Grouped convolution (``groups`` = G > 1) splits the C input and O output channels into G
-blocks: output block k sees input block k only, with weight w: (O, C/G, kh, kw). Each of the
-three Functions then runs its backend kernel once per group and concatenates
-(``_per_group``); G = 1 calls the kernel directly, as before.
+blocks: output block k sees input block k only, with weight w: (O, C/G, kh, kw); G = C is a
+depthwise convolution. The backend kernels take ``groups`` themselves (one call for any G).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
-
-
-def _per_group(kernel: Callable[..., np.ndarray], a: np.ndarray, a_axis: int, b: np.ndarray, b_axis: int,
-               out_axis: int, groups: int, *args: object) -> np.ndarray:
-    """kernel(a, b, *args) for a grouped convolution: a and b are cut into ``groups`` equal blocks
-    along ``a_axis`` / ``b_axis``, the kernel runs on each pair of blocks, and the results are
-    joined along ``out_axis``. (Callers with one group call the kernel directly.)"""
-    pieces = [kernel(a_k, b_k, *args) for a_k, b_k in zip(np.split(a, groups, a_axis), np.split(b, groups, b_axis))]
-    return np.concatenate(pieces, axis=out_axis)
 
 # ---- convolution: Conv2d Conv2dGradInput Conv2dGradWeight -------------------------------
 
@@ -57,9 +45,7 @@ class Conv2d(Function):
     def forward(ctx, x, w, *, stride, padding, dilation, groups=1):
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, w)
-        if groups == 1:
-            return backend.conv2d(x.data, w.data, stride, padding, dilation)
-        return _per_group(backend.conv2d, x.data, 1, w.data, 0, 1, groups, stride, padding, dilation)
+        return backend.conv2d(x.data, w.data, stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -87,10 +73,7 @@ class Conv2dGradInput(Function):
     def forward(ctx, gy, w, *, input_hw, stride, padding, dilation, groups=1):
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(gy, w)
-        if groups == 1:
-            return backend.conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation)
-        return _per_group(backend.conv2d_grad_input, gy.data, 1, w.data, 0, 1, groups, tuple(input_hw), stride,
-                          padding, dilation)
+        return backend.conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -118,10 +101,7 @@ class Conv2dGradWeight(Function):
     def forward(ctx, x, gy, *, kernel_hw, stride, padding, dilation, groups=1):
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, gy)
-        if groups == 1:
-            return backend.conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation)
-        return _per_group(backend.conv2d_grad_weight, x.data, 1, gy.data, 1, 0, groups, tuple(kernel_hw), stride,
-                          padding, dilation)
+        return backend.conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
