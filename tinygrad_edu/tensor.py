@@ -33,6 +33,9 @@ TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence[Any]]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])  # like torch.return_types.max
 
+# The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
+_UNSHARED_COUNTER = (0,)
+
 
 class ShapeError(ValueError, RuntimeError):
     """Shapes that do not fit an op. Catchable as ValueError, or as RuntimeError as in PyTorch."""
@@ -52,7 +55,7 @@ class Tensor:
         "_hooks",
         "_output_nr",
         "_requires_grad",
-        "_version",
+        "_version_counter",
         "data",
         "grad",
         "grad_fn",
@@ -72,7 +75,7 @@ class Tensor:
         self._requires_grad = grad_fn is not None
         self._hooks: list[engine.Hook] = []
         self._accumulator: Any = None
-        self._version = 0  # in-place writes so far: a saved tensor changed before backward is an error
+        self._version_counter: Sequence[int] = _UNSHARED_COUNTER  # see _version
 
     @classmethod
     def _make(cls, data: np.ndarray, grad_fn: Function | None = None, output_nr: int = 0) -> Tensor:
@@ -97,6 +100,26 @@ class Tensor:
         if value and not dtypes.is_floating(self.dtype):
             raise RuntimeError(f"requires_grad: only floating point tensors can require gradients, not {self.dtype}")
         self._requires_grad = bool(value)
+
+    @property
+    def _version(self) -> int:
+        """In-place writes so far to this tensor's memory, through it or any view of it (PyTorch's
+        ``_version``). An op records the version of each tensor it saves for backward, and
+        backward raises if it changed since: the saved values would no longer be the inputs.
+
+        A view (reshape, permute, basic indexing, expand, detach) and the tensor it looks into share
+        one counter, a one-element list, so a write through either counts for both. Most tensors
+        are never written nor viewed: until then they all read 0 from one immutable
+        ``_UNSHARED_COUNTER`` = (0,), and get a list of their own only when first needed.
+        """
+        return self._version_counter[0]
+
+    def _shared_version_counter(self) -> list[int]:
+        """The counter this tensor shares with its views, made now if it has none yet."""
+        counter = self._version_counter
+        if counter is _UNSHARED_COUNTER:
+            counter = self._version_counter = [0]
+        return counter
 
     @property
     def is_leaf(self) -> bool:
@@ -203,8 +226,10 @@ class Tensor:
         return int(self.item())
 
     def detach(self) -> Tensor:
-        """A tensor with the same data (shared memory) cut off from the graph."""
-        return Tensor._make(self.data)
+        """A tensor with the same data (shared memory, and so the same version counter) cut off from the graph."""
+        detached = Tensor._make(self.data)
+        detached._version_counter = self._shared_version_counter()
+        return detached
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self."""
@@ -293,14 +318,25 @@ class Tensor:
 
     # ---- in-place writes (only outside the graph) ----------------------------------
 
-    def _check_inplace(self, op: str) -> None:
-        """Refuse an in-place write that the graph could not follow; count the others."""
-        if grad_mode.is_grad_enabled() and self.requires_grad:
+    def _check_inplace(self, op: str, *operands: Any) -> None:
+        """Refuse, before any work (as PyTorch), an in-place write that the graph could not follow:
+        one into a tensor that requires grad, or from an operand that does (its gradient would be lost)."""
+        if not grad_mode.is_grad_enabled():
+            return
+        if self.requires_grad:
             raise RuntimeError(
                 f"{op}: a tensor that requires grad cannot be modified in place while grad is enabled; "
                 "use tg.no_grad() (as optimisers do) or work on .data"
             )
-        self._version += 1
+        if any(isinstance(operand, Tensor) and operand.requires_grad for operand in operands):
+            raise RuntimeError(
+                f"{op}: writing a tensor that requires grad in place into one that does not would lose its "
+                "gradient (in-place ops are not recorded); write x = x + y (out of place) instead"
+            )
+
+    def _count_write(self) -> None:
+        """Count one in-place write (see ``_version``)."""
+        self._shared_version_counter()[0] += 1
 
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
@@ -308,49 +344,55 @@ class Tensor:
 
     def fill_(self, value: Scalar) -> Tensor:
         """Fill with ``value`` in place."""
-        self._check_inplace("fill_")
+        self._check_inplace("fill_", value)
         self.data[...] = value
+        self._count_write()
         return self
 
     def copy_(self, src: TensorLike) -> Tensor:
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        self._check_inplace("copy_")
+        self._check_inplace("copy_", src)
         self.data[...] = _to_array(src, self.dtype)
+        self._count_write()
         return self
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
-        self._check_inplace("__setitem__")
+        self._check_inplace("__setitem__", value)
         self.data[_index_to_numpy(index)] = _to_array(value, self.dtype)
+        self._count_write()
 
-    def _write(self, op: str, result: Tensor) -> Tensor:
-        """Store ``result`` into this tensor's array (the end of every in-place arithmetic op)."""
+    def _write(self, op: str, out_of_place: Callable[..., Tensor], *operands: Any) -> Tensor:
+        """Every in-place arithmetic op: check the write is allowed, compute
+        ``out_of_place(self, *operands)``, store the result into this tensor's array."""
+        self._check_inplace(op, *operands)
+        result = out_of_place(self, *operands)
         if result.shape != self.shape:
             raise ShapeError(f"{op}: the result of shape {result.shape} does not fit in place into shape {self.shape}")
         if dtypes.category(result.dtype) > dtypes.category(self.dtype):
             raise TypeError(f"{op}: a {result.dtype} result cannot be stored in place into a {self.dtype} tensor")
-        self._check_inplace(op)
         self.data[...] = result.data
+        self._count_write()
         return self
 
     def add_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
         """self ← self + alpha·other, in place (outside the graph: e.g. ``p.add_(p.grad, alpha=-lr)``)."""
-        return self._write("add_", self + (other if alpha == 1 else _as_tensor(other, self.dtype) * alpha))
+        return self._write("add_", Tensor.add, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
 
     def sub_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
         """self ← self − alpha·other, in place."""
-        return self._write("sub_", self - (other if alpha == 1 else _as_tensor(other, self.dtype) * alpha))
+        return self._write("sub_", Tensor.sub, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
 
     def mul_(self, other: TensorLike) -> Tensor:
         """self ← self ⊙ other, in place."""
-        return self._write("mul_", self * other)
+        return self._write("mul_", Tensor.mul, other)
 
     def div_(self, other: TensorLike) -> Tensor:
         """self ← self / other, in place."""
-        return self._write("div_", self / other)
+        return self._write("div_", Tensor.div, other)
 
     def clamp_(self, min: Scalar | Tensor | None = None, max: Scalar | Tensor | None = None) -> Tensor:
         """Clamp into [min, max] in place."""
-        return self._write("clamp_", self.clamp(min, max))
+        return self._write("clamp_", Tensor.clamp, min, max)
 
     def _augmented(self, op: str, other: TensorLike, out_of_place: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
         """``x += y`` and friends: in place, as in PyTorch, when no graph is being recorded
@@ -361,7 +403,7 @@ class Tensor:
             self.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
         if recording and not (self.is_leaf and self.requires_grad):
             return out_of_place(self, other)
-        return self._write(op, out_of_place(self, other))
+        return self._write(op, out_of_place, other)
 
     def __iadd__(self, other: TensorLike) -> Tensor:
         return self._augmented("+=", other, Tensor.add)
@@ -665,7 +707,7 @@ class Tensor:
         if len(shape) == 1 and shape[0] == self.data.shape:  # e.g. MatMul's backward: already that shape
             return self
         new_shape = _infer_shape(_shape_arg(shape), self.numel(), self.shape)
-        return self if new_shape == self.shape else ops.Reshape.apply(self, shape=new_shape)
+        return self if new_shape == self.shape else _view_of(self, ops.Reshape.apply(self, shape=new_shape))
 
     view = reshape
 
@@ -696,7 +738,7 @@ class Tensor:
         order = tuple([_dim(d, ndim, "permute") for d in _shape_arg(dims)])
         if sorted(order) != list(range(ndim)):
             raise ShapeError(f"permute: {_shape_arg(dims)} is not a permutation of the dims of shape {self.shape}")
-        return ops.Permute.apply(self, dims=order)
+        return _view_of(self, ops.Permute.apply(self, dims=order))
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Swap two dims."""
@@ -735,7 +777,7 @@ class Tensor:
         for i, n in enumerate(self.shape):
             if n != 1 and n != shape[lead + i]:
                 raise ShapeError(f"expand: shape {self.shape} cannot be expanded to {tuple(target)}")
-        return self if shape == self.shape else ops.Expand.apply(self, shape=shape)
+        return self if shape == self.shape else _view_of(self, ops.Expand.apply(self, shape=shape))
 
     def expand_as(self, other: Tensor) -> Tensor:
         """Broadcast to ``other``'s shape."""
@@ -747,7 +789,7 @@ class Tensor:
         return self if shape == self.shape else ops.SumTo.apply(self, shape=shape)
 
     def __getitem__(self, index: Any) -> Tensor:
-        return ops.GetItem.apply(self, index=_index_to_numpy(index))  # a bad index raises in forward
+        return _view_of(self, ops.GetItem.apply(self, index=_index_to_numpy(index)))  # a bad index raises in forward
 
     def gather(self, dim: int, index: TensorLike) -> Tensor:
         """``out[i][j] = self[i][index[i][j]]`` along ``dim`` (torch.gather)."""
@@ -784,6 +826,23 @@ engine.Tensor = function.Tensor = Tensor
 
 
 # ---- helpers for the methods above ------------------------------------------------------
+
+
+def _view_of(base: Tensor, result: Tensor) -> Tensor:
+    """``result``, made to share ``base``'s version counter when its array looks into base's
+    memory (NumPy made a view, not a copy: reshape of a contiguous array, permute, basic
+    indexing, expand), as a PyTorch view shares its base's counter.
+
+    NumPy points a view's ``.base`` at the array that owns the memory, so a view of ``base``
+    has as its ``.base`` either base's array or the array that one is a view of.
+    """
+    owner, memory = result.data.base, base.data
+    if owner is not None and (owner is memory or owner is memory.base):
+        counter = base._version_counter
+        if counter is _UNSHARED_COUNTER:  # (base._shared_version_counter() inlined: views are made often)
+            counter = base._version_counter = [0]
+        result._version_counter = counter
+    return result
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:

@@ -143,9 +143,12 @@ class GetItem(Function):
         ctx.index = index
         ctx.input_shape = x.shape
         try:  # (forward runs before anything is recorded, so a bad index leaves no graph behind)
-            return x.data[index]
+            y = x.data[index]
         except IndexError as err:
             raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
+        if type(y) is not np.ndarray:  # an int for every dim: NumPy returns a scalar, a copy;
+            y = x.data[(*index, ...) if type(index) is tuple else (index, ...)]  # this is a 0-d view, as torch's x[i]
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):

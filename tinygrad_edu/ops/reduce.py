@@ -4,6 +4,9 @@ Notation as in ``ops/elementwise.py``. ``dim`` is an int, a tuple of ints or Non
 dims); ``keepdim`` keeps the reduced dims with size 1. Every backward first puts the
 reduced dims back (``_unsqueeze_to``) so that ``g`` lines up with ``x``, then broadcasts
 it: the adjoint of a reduction is a broadcast, as the adjoint of a broadcast is a sum.
+
+Special values reduce as in PyTorch and without NumPy's warnings (``quietly``): inf + (−inf)
+= nan in a sum or mean, an overflowing square in a norm = inf, 0/0 = nan.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd.function import Function
+from .fpstate import quietly
 
 
 def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
@@ -46,6 +50,12 @@ def _unsqueeze_to(g, shape: tuple[int, ...], axes: tuple[int, ...]):
     return g.reshape(_kept_shape(shape, axes))
 
 
+def sum_array(a: np.ndarray, axes: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """Σ over ``axes``, inf + (−inf) = nan without a warning. ``np.add.reduce(a, axis, dtype,
+    out, keepdims)`` is the sum that np.sum calls, without its ~1 µs of Python around it."""
+    return quietly(np.add.reduce, a, axes, None, None, keepdims)
+
+
 def _output_saved_with_input(ctx, x, y_kept: np.ndarray, keepdim: bool) -> np.ndarray:
     """The output (reduced dims dropped unless keepdim), saved for backward with x: saving the
     output itself makes a second derivative see y = y(x) rather than a constant."""
@@ -69,7 +79,7 @@ class Sum(Function):
         ctx.shape = x.shape
         if x.data.dtype.kind in "biu":  # bool and integer sums are int64 in PyTorch (NumPy: uint8 → uint64)
             return np.sum(x.data, axis=ctx.axes, keepdims=keepdim, dtype=np.int64)
-        return np.sum(x.data, axis=ctx.axes, keepdims=keepdim)
+        return sum_array(x.data, ctx.axes, keepdim)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -90,7 +100,7 @@ class Mean(Function):
         ctx.axes = normalize_dims(dim, x.ndim, "mean")
         ctx.shape = x.shape
         ctx.count = int(np.prod([x.shape[a] for a in ctx.axes]))
-        return np.mean(x.data, axis=ctx.axes, keepdims=keepdim)
+        return quietly(np.mean, x.data, ctx.axes, None, None, keepdim)  # np.mean(a, axis, dtype, out, keepdims)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -122,15 +132,15 @@ def _variance_forward(ctx, x, dim, correction: int, keepdim: bool) -> np.ndarray
     ``ctx.divisor`` = N − c for the backward. What to save is the caller's choice."""
     ctx.axes = normalize_dims(dim, x.ndim, "var")
     ctx.divisor = int(np.prod([x.shape[a] for a in ctx.axes])) - correction
-    with np.errstate(divide="ignore", invalid="ignore"):  # N ≤ c gives inf/nan, as in PyTorch
-        return np.var(x.data, axis=ctx.axes, ddof=correction, keepdims=keepdim)
+    # np.var(a, axis, dtype, out, ddof, keepdims). N ≤ c gives inf/nan, as in PyTorch (NumPy then
+    # warns "Degrees of freedom <= 0", a warning, not an error state: PyTorch warns there too)
+    return quietly(np.var, x.data, ctx.axes, None, None, correction, keepdim)
 
 
 def _variance_backward(grad_output, x, axes: tuple[int, ...], divisor: int):
     """broadcast(g) ⊙ 2(x − x̄) / (N − c): the gradient of the variance, in Tensor ops."""
     centered = x - x.mean(dim=axes, keepdim=True)
-    with np.errstate(divide="ignore"):  # N ≤ c: the slope is inf/nan, as the value is
-        scale = np.divide(2.0, divisor, dtype=x.dtype)
+    scale = quietly(np.divide, x.dtype.type(2.0), divisor)  # N ≤ c: the slope is inf/nan, as the value is
     return _unsqueeze_to(grad_output, x.shape, axes) * centered * scale
 
 
@@ -174,12 +184,7 @@ class Norm(Function):
     @staticmethod
     def forward(ctx, x, *, p=2.0, dim=None, keepdim=False):
         ctx.axes, ctx.p = normalize_dims(dim, x.ndim, "norm"), float(p)
-        if ctx.p == 2.0:
-            y = np.sqrt(np.sum(x.data * x.data, axis=ctx.axes, keepdims=True))
-        elif ctx.p == 1.0:
-            y = np.sum(np.abs(x.data), axis=ctx.axes, keepdims=True)
-        else:
-            y = np.sum(np.abs(x.data) ** ctx.p, axis=ctx.axes, keepdims=True) ** (1.0 / ctx.p)
+        y = quietly(_norm_array, x.data, ctx.p, ctx.axes)  # x² overflowing to inf gives inf, as PyTorch
         return _output_saved_with_input(ctx, x, y, keepdim)
 
     @staticmethod
@@ -192,6 +197,15 @@ class Norm(Function):
         if p == 2.0:
             return (g / y).masked_fill(zero, 0.0) * x
         return (g / y ** (p - 1.0)).masked_fill(zero, 0.0) * (x.abs() ** (p - 1.0) * np.sign(x.data))
+
+
+def _norm_array(x: np.ndarray, p: float, axes: tuple[int, ...]) -> np.ndarray:
+    """(Σ |x|^p)^(1/p) over ``axes``, kept dims; p = 2 and p = 1 without the general powers."""
+    if p == 2.0:
+        return np.sqrt(np.sum(x * x, axis=axes, keepdims=True))
+    if p == 1.0:
+        return np.sum(np.abs(x), axis=axes, keepdims=True)
+    return np.sum(np.abs(x) ** p, axis=axes, keepdims=True) ** (1.0 / p)
 
 
 class LogSumExp(Function):
@@ -223,8 +237,7 @@ def logsumexp_array(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """
     m = np.max(x, axis=axes, keepdims=True) if x.size else np.zeros(_kept_shape(x.shape, axes), x.dtype)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
-    with np.errstate(divide="ignore"):  # log 0 = -inf for an all -inf slice
-        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+    return quietly(np.log, np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m  # log 0 = -inf for an all -inf slice
 
 
 class Amax(Function):
@@ -245,7 +258,8 @@ class Amax(Function):
             raise RuntimeError(f"{op}: cannot reduce over a dim of size 0 (tensor of shape {x.shape})")
         y = ctx.extreme(x.data, axis=ctx.axes, keepdims=True)
         is_extreme = (x.data == y).astype(x.dtype)
-        ctx.save_for_backward(is_extreme / np.sum(is_extreme, axis=ctx.axes, keepdims=True))
+        ties = np.sum(is_extreme, axis=ctx.axes, keepdims=True)  # 0 in a slice holding nan: 0/0 = nan, as PyTorch
+        ctx.save_for_backward(quietly(np.divide, is_extreme, ties))
         ctx.shape = x.shape
         return y if keepdim else np.squeeze(y, axis=ctx.axes)
 
