@@ -1,12 +1,15 @@
 """Padding layers, PyTorch's names: each is ``F.pad`` with a fixed mode and widths.
 
-    ZeroPad1d/2d, ConstantPad1d/2d   y = x surrounded by a constant (negative widths crop)
-    ReflectionPad1d/2d               mirror about the edge pixels:   (a b c) by 2 → c b a b c b a
-    ReplicationPad1d/2d              repeat the edge pixels:         (a b c) by 2 → a a a b c c c
-    CircularPad1d/2d                 wrap around:                    (a b c) by 2 → b c a b c a b
+    ZeroPad1d/2d/3d, ConstantPad1d/2d/3d   y = x surrounded by a constant (negative widths crop)
+    ReflectionPad1d/2d/3d                  mirror about the edge pixels:   (a b c) by 2 → c b a b c b a
+    ReplicationPad1d/2d/3d                 repeat the edge pixels:         (a b c) by 2 → a a a b c c c
+    CircularPad1d/2d/3d                    wrap around:                    (a b c) by 2 → b c a b c a b
 
 ``padding`` is an int (the same width on every side) or a tuple (left, right) for 1-d,
-(left, right, top, bottom) for 2-d.
+(left, right, top, bottom) for 2-d, (left, right, top, bottom, front, back) for 3-d.
+
+As in PyTorch, the 1-d, 2-d and 3-d layers of a mode are siblings under one private base per
+mode (a ReflectionPad2d is not a ReflectionPad1d), and ZeroPadNd is a ConstantPadNd.
 """
 
 from __future__ import annotations
@@ -39,73 +42,118 @@ class _PadNd(Module):
         return F.pad(x, self.padding, self.mode)
 
     def extra_repr(self) -> str:
-        return f"padding={self.padding}, value={self.value}" if self.mode == "constant" else f"{self.padding}"
-
-
-class _ZeroPad(_PadNd):
-    """Constant padding with zeros (PyTorch prints only the widths)."""
-
-    def __init__(self, padding: int | tuple[int, ...]) -> None:
-        super().__init__(padding, 0.0)
-
-    def extra_repr(self) -> str:
         return f"{self.padding}"
 
 
-class ConstantPad1d(_PadNd):
-    """Pad the last dim with ``value``: y = (value … x … value)."""
+class _ConstantPadNd(_PadNd):
+    """Constant padding with ``value``."""
 
     def __init__(self, padding: Any, value: float) -> None:
         super().__init__(padding, value)
 
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"
 
-class ConstantPad2d(ConstantPad1d):
+
+class _ZeroPadding:
+    """Mixin for ZeroPadNd: a ConstantPadNd whose value is 0 (PyTorch prints only the widths)."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)  # type: ignore[call-arg]  # the ConstantPadNd beside it in the MRO
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"  # type: ignore[attr-defined]
+
+
+class _ReflectionPadNd(_PadNd):
+    """Mirror about the edge pixels (each width < the input size)."""
+
+    mode = "reflect"
+
+
+class _ReplicationPadNd(_PadNd):
+    """Repeat the edge pixels."""
+
+    mode = "replicate"
+
+
+class _CircularPadNd(_PadNd):
+    """Wrap around (periodic padding, each width ≤ the input size)."""
+
+    mode = "circular"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    """Pad the last dim with ``value``: y = (value … x … value)."""
+
+
+class ConstantPad2d(_ConstantPadNd):
     """Pad the last two dims with ``value``."""
 
     n_dims = 2
 
 
-class ZeroPad1d(_ZeroPad):
+class ConstantPad3d(_ConstantPadNd):
+    """Pad the last three dims with ``value``."""
+
+    n_dims = 3
+
+
+class ZeroPad1d(_ZeroPadding, ConstantPad1d):
     """Pad the last dim with zeros."""
 
 
-class ZeroPad2d(_ZeroPad):
+class ZeroPad2d(_ZeroPadding, ConstantPad2d):
     """Pad the last two dims with zeros."""
 
-    n_dims = 2
+
+class ZeroPad3d(_ZeroPadding, ConstantPad3d):
+    """Pad the last three dims with zeros."""
 
 
-class ReflectionPad1d(_PadNd):
+class ReflectionPad1d(_ReflectionPadNd):
     """Mirror the last dim about its edge pixels (each width < the input size)."""
 
-    mode = "reflect"
 
-
-class ReflectionPad2d(ReflectionPad1d):
+class ReflectionPad2d(_ReflectionPadNd):
     """Mirror the last two dims about their edge pixels."""
 
     n_dims = 2
 
 
-class ReplicationPad1d(_PadNd):
+class ReflectionPad3d(_ReflectionPadNd):
+    """Mirror the last three dims about their edge pixels."""
+
+    n_dims = 3
+
+
+class ReplicationPad1d(_ReplicationPadNd):
     """Repeat the edge pixels of the last dim."""
 
-    mode = "replicate"
 
-
-class ReplicationPad2d(ReplicationPad1d):
+class ReplicationPad2d(_ReplicationPadNd):
     """Repeat the edge pixels of the last two dims."""
 
     n_dims = 2
 
 
-class CircularPad1d(_PadNd):
-    """Wrap the last dim around (periodic padding, each width ≤ the input size)."""
+class ReplicationPad3d(_ReplicationPadNd):
+    """Repeat the edge pixels of the last three dims."""
 
-    mode = "circular"
+    n_dims = 3
 
 
-class CircularPad2d(CircularPad1d):
+class CircularPad1d(_CircularPadNd):
+    """Wrap the last dim around (periodic padding)."""
+
+
+class CircularPad2d(_CircularPadNd):
     """Wrap the last two dims around."""
 
     n_dims = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    """Wrap the last three dims around."""
+
+    n_dims = 3
