@@ -186,8 +186,10 @@ def topological_order(roots: Iterable[Node]) -> list[Node]:
                 if edge is not None and edge[0] not in visited:
                     child = edge[0]
                     visited.add(child)
-                    stack.append((child, iter(child.next_functions)))
-                    break
+                    if child.next_functions:  # visit its children first
+                        stack.append((child, iter(child.next_functions)))
+                        break
+                    order.append(child)  # a leaf's AccumulateGrad: done at once (same order, no stack entry)
             else:  # every child is done: the node itself is done
                 stack.pop()
                 order.append(node)
@@ -210,8 +212,7 @@ def _execute(
     order = topological_order(node for node, _, _ in roots)
     needed = None if capture is None else _nodes_leading_to(order, {node for node, _ in capture})
     pending: dict[Node, list[Tensor | None]] = {}
-    for node, output_nr, g in roots:
-        _add_gradient(pending, node, output_nr, g, create_graph)
+    _send(pending, [((node, output_nr), g) for node, output_nr, g in roots], create_graph)
 
     with grad_mode.set_grad_enabled(create_graph):
         for node in reversed(order):
@@ -251,9 +252,24 @@ def _nodes_leading_to(order: list[Node], targets: set[Node]) -> set[Node]:
 
 def _send(pending: dict[Node, list[Tensor | None]], flowing: list[tuple[tuple[Node, int], Tensor]],
           create_graph: bool) -> None:
-    """Hand each gradient a node produced to the node of that input."""
-    for (input_node, output_nr), g in flowing:
-        _add_gradient(pending, input_node, output_nr, g, create_graph)
+    """Hand each gradient to the node of its input, summing the gradients that arrive at the same
+    output of a node (a tensor used several times).
+
+    Without ``create_graph`` the sum is not recorded, so it is done on the arrays directly
+    (the engine has checked that both have the input's shape and dtype): the same value
+    as ``a + g`` without the op's dispatch.
+    """
+    for (node, output_nr), g in flowing:
+        slots = pending.get(node)
+        if slots is None:  # the first gradient to reach this node: one slot per output
+            slots = pending[node] = [None] * len(node._output_meta)
+        previous = slots[output_nr]
+        if previous is None:
+            slots[output_nr] = g
+        elif create_graph:
+            slots[output_nr] = previous + g
+        else:
+            slots[output_nr] = Tensor._make(previous.data + g.data)
 
 
 def _reference_counts(grads: list[Any]) -> tuple[int, int]:
@@ -281,26 +297,6 @@ def _only_in(grads: list[Tensor | None]) -> bool:
     variable, list or saved value refers to the Tensor, and no other Tensor or view refers
     to its array (``base is None``: the array is not a view of memory owned elsewhere)."""
     return _reference_counts(grads) == _SOLE_REFERENCE_COUNTS and grads[0].data.base is None
-
-
-def _add_gradient(pending: dict[Node, list[Tensor | None]], node: Node, output_nr: int, g: Tensor,
-                  create_graph: bool) -> None:
-    """Sum gradients arriving at the same output of a node (a tensor used several times).
-
-    Without ``create_graph`` the sum is not recorded, so it is done on the arrays directly
-    (the engine has checked that both have the input's shape and dtype): the same value
-    as ``a + g`` without the op's dispatch.
-    """
-    slots = pending.get(node)
-    if slots is None:
-        slots = pending[node] = [None] * len(node._output_meta)
-    previous = slots[output_nr]
-    if previous is None:
-        slots[output_nr] = g
-    elif create_graph:
-        slots[output_nr] = previous + g
-    else:
-        slots[output_nr] = Tensor._make(previous.data + g.data)
 
 
 def _run_hooks(node: Node, grads: list[Tensor | None]) -> list[Tensor | None]:
@@ -338,21 +334,27 @@ def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[N
     if len(result) != len(edges) and (len(result) < len(edges) or any(g is not None for g in result[len(edges):])):
         raise RuntimeError(f"{node.name()}: backward returned {len(result)} gradients, expected {len(edges)}")
     flowing = []
-    for i, (edge, meta, g) in enumerate(zip(edges, node._input_meta, result)):
+    for edge, (shape, dtype), g in zip(edges, node._input_meta, result):  # (meta is None only where edge is)
         if edge is None or g is None:
             continue
-        if not isinstance(g, Tensor):
+        if type(g) is not Tensor and not isinstance(g, Tensor):  # an array: backward computed on arrays
             g = Tensor._make(np.asarray(g))
-        shape, dtype = meta
         if g.data.shape != shape:
-            raise RuntimeError(
-                f"{node.name()}: backward returned a gradient of shape {g.shape} for input {i}, "
-                f"which has shape {shape}"
-            )
+            _raise_wrong_shape(node, result)
         if g.data.dtype != dtype:
             g = g.to(dtype)
         flowing.append((edge, g))
     return flowing
+
+
+def _raise_wrong_shape(node: Node, result: tuple[Any, ...]) -> None:
+    """The error for the first gradient in ``result`` whose shape is not its input's."""
+    for i, (edge, meta, g) in enumerate(zip(node.next_functions, node._input_meta, result)):
+        if edge is not None and g is not None and np.shape(g) != meta[0]:
+            raise RuntimeError(
+                f"{node.name()}: backward returned a gradient of shape {tuple(np.shape(g))} for input {i}, "
+                f"which has shape {meta[0]}"
+            )
 
 
 class HookHandle:
@@ -376,10 +378,13 @@ class HookHandle:
 
 def add_hook(tensor: Tensor, hook: Hook) -> HookHandle:
     """Register ``hook(grad) -> grad | None`` on ``tensor``; return the handle that removes it."""
-    if tensor.grad_fn is None:
+    node = tensor.grad_fn
+    if node is None:
         hooks = tensor._hooks
     else:
-        hooks = tensor.grad_fn._output_hooks.setdefault(tensor._output_nr, [])
+        if "_output_hooks" not in vars(node):  # still the class's shared empty default: give the node its own
+            node._output_hooks = {}
+        hooks = node._output_hooks.setdefault(tensor._output_nr, [])
     hooks.append(hook)
     return HookHandle(hooks, hook)
 

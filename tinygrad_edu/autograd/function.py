@@ -39,6 +39,9 @@ from . import grad_mode
 # count of in-place writes) for _TENSOR, so that backward can tell it was changed since.
 _TENSOR, _OUTPUT, _CONSTANT = 0, 1, 2
 
+# The (shape, dtype) recorded for an input that needs no gradient (no edge, nothing to check).
+_NO_META = (None, None)
+
 # The Tensor class. tensor.py imports this module, so the import cannot run here at load
 # time; tensor.py fills the name in right after defining the class. (A function-level
 # ``from ..tensor import Tensor`` would do too, but costs a module lookup on every op.)
@@ -63,6 +66,11 @@ class Function:
     # Set on every node by apply(); listed here so readers see the whole node at once.
     needs_input_grad: tuple[bool, ...]
     next_functions: tuple[tuple[Any, int] | None, ...]
+    # Defaults every new node starts from, read from the class until a node sets its own
+    # (apply runs for every op: three fewer attribute writes per call than setting them there).
+    _to_save: tuple[Any, ...] = ()  # what save_for_backward received
+    _freed = False  # True once backward has released the saved values
+    _output_hooks: dict[int, list[Any]] = {}  # noqa: RUF012 - never mutated: engine.add_hook gives a node its own
 
     @staticmethod
     def forward(ctx: Function, *args: Any, **kwargs: Any) -> Any:
@@ -89,7 +97,7 @@ class Function:
                 "read saved tensors after they were freed). Saved values are released by "
                 "backward; pass retain_graph=True to the first backward to keep them."
             )
-        return tuple(self._unpack(entry) for entry in self._saved)
+        return tuple([self._unpack(entry) for entry in self._saved])
 
     @classmethod
     def name(cls) -> str:
@@ -115,9 +123,7 @@ class Function:
         ``create_graph``) skips all graph bookkeeping.
         """
         ctx = cls()
-        ctx._to_save = ()
-        ctx._freed = False
-        ctx.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+        ctx.needs_input_grad = needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         mode = grad_mode._per_thread.mode  # this thread's grad mode
         if mode.enabled:
             mode.enabled = False  # forward computes values only: nothing inside it is recorded
@@ -125,7 +131,7 @@ class Function:
                 raw = cls.forward(ctx, *args, **kwargs)
             finally:
                 mode.enabled = True
-            record = True in ctx.needs_input_grad
+            record = True in needs
         else:
             raw = cls.forward(ctx, *args, **kwargs)
             record = False
@@ -147,28 +153,35 @@ class Function:
     def _connect(self, args: tuple[Any, ...], returned: tuple[Any, ...], arrays: tuple[Any, ...]) -> None:
         """Turn this ctx into a graph node: edges to the inputs, metadata, saved values."""
         edges: list[tuple[Any, int] | None] = []
-        self._input_meta: list[tuple[tuple[int, ...], np.dtype] | None] = []
+        input_meta: list[tuple[tuple[int, ...] | None, np.dtype | None]] = []
         for a, needs in zip(args, self.needs_input_grad):
             if needs:
-                edges.append((a.grad_fn, a._output_nr) if a.grad_fn is not None else (a._grad_accumulator(), 0))
-                self._input_meta.append((a.data.shape, a.data.dtype))
+                node = a.grad_fn
+                if node is not None:
+                    edges.append((node, a._output_nr))
+                else:  # a leaf: its AccumulateGrad node, made at its first use
+                    edges.append((a._accumulator or a._grad_accumulator(), 0))
+                data = a.data
+                input_meta.append((data.shape, data.dtype))
             else:
                 edges.append(None)
-                self._input_meta.append(None)
+                input_meta.append(_NO_META)
         self.next_functions = tuple(edges)
+        self._input_meta = input_meta
         self._output_meta = tuple([(a.shape, a.dtype) for a in arrays])
-        self._output_hooks: dict[int, list[Any]] = {}
         saved = []
         for item in self._to_save:
-            out_nr = next((k for k, r in enumerate(returned) if r is item), None)
-            if out_nr is not None:
-                saved.append((_OUTPUT, arrays[out_nr], out_nr))
-            elif isinstance(item, Tensor):
-                saved.append((_TENSOR, item, item._version))
-            elif item is None:
-                saved.append((_TENSOR, None, 0))
+            for out_nr, r in enumerate(returned):
+                if r is item:  # one of this op's outputs: its array, reconnected to this node when unpacked
+                    saved.append((_OUTPUT, arrays[out_nr], out_nr))
+                    break
             else:
-                saved.append((_CONSTANT, np.asarray(item), 0))
+                if isinstance(item, Tensor):
+                    saved.append((_TENSOR, item, item._version))
+                elif item is None:
+                    saved.append((_TENSOR, None, 0))
+                else:
+                    saved.append((_CONSTANT, np.asarray(item), 0))
         self._saved = tuple(saved)
         self._to_save = ()  # _saved holds them now; _release must leave nothing behind
 

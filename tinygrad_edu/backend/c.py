@@ -651,10 +651,15 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 # a status and raises the reference's IndexError.
 
 _ACTIVATION_CODES = {"none": lib.TG_ACT_NONE, "relu": lib.TG_ACT_RELU}
-_FUSED = {np.dtype(np.float32): ("float[]", lib.tg_cross_entropy_f32, lib.tg_cross_entropy_grad_f32,
-                                 lib.tg_bias_act_f32, lib.tg_act_grad_f32),
-          np.dtype(np.float64): ("double[]", lib.tg_cross_entropy_f64, lib.tg_cross_entropy_grad_f64,
-                                 lib.tg_bias_act_f64, lib.tg_act_grad_f64)}
+# dtype -> (cffi array type, cross_entropy, cross_entropy_grad, bias_act, act_grad kernels).
+# Every training step calls these a few times on small arrays, where the Python around the C call
+# costs more than the C work, hence: array types made once with ffi.typeof (from_buffer given the
+# type skips parsing "float[]"), ``_from_buffer(ctype, out, True)`` with require_writable passed
+# positionally (as a keyword it costs twice as much), and the checks written out inline.
+_FUSED = {dtype: (ffi.typeof(ctype), *(getattr(lib, f"tg_{name}{suffix}") for name in
+                                       ("cross_entropy", "cross_entropy_grad", "bias_act", "act_grad")))
+          for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
+_INT64_ARRAY = ffi.typeof("int64_t[]")
 
 
 def _fused_check(op: str, status: int, classes: int = 0) -> None:
@@ -668,19 +673,20 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
                   label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
     numpy_ref.check_cross_entropy_args("cross_entropy", x, target, weight)
-    if x.dtype not in _FUSED:  # float16 (the check allows it)
+    kernels = _FUSED.get(x.dtype)
+    if kernels is None:  # float16 (the check allows it)
         raise _no_kernel("cross_entropy", x, weight)
-    ctype, kernel, *_ = _FUSED[x.dtype]
+    ctype, kernel = kernels[0], kernels[1]
     x, weight = np.ascontiguousarray(x), np.ascontiguousarray(weight)
     target = np.ascontiguousarray(target, dtype=np.int64)
     rows, classes = x.shape
-    loss, row_weight = np.empty((2, rows), dtype=x.dtype)
-    probs = np.empty((rows, classes), dtype=x.dtype)
-    status = kernel(ffi.from_buffer(ctype, x), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
-                    rows, classes, ignore_index, label_smoothing, ffi.from_buffer(ctype, loss, require_writable=True),
-                    ffi.from_buffer(ctype, probs, require_writable=True),
-                    ffi.from_buffer(ctype, row_weight, require_writable=True))
-    _fused_check("cross_entropy", status, classes)
+    loss, row_weight = _empty((2, rows), x.dtype)
+    probs = _empty((rows, classes), x.dtype)
+    status = kernel(_from_buffer(ctype, x), _from_buffer(_INT64_ARRAY, target), _from_buffer(ctype, weight),
+                    rows, classes, ignore_index, label_smoothing, _from_buffer(ctype, loss, True),
+                    _from_buffer(ctype, probs, True), _from_buffer(ctype, row_weight, True))
+    if status:
+        _fused_check("cross_entropy", status, classes)
     return loss, probs, row_weight
 
 
@@ -691,69 +697,76 @@ def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, sc
     rows, classes = p.shape
     if scale.shape != (rows,):
         raise ValueError(f"cross_entropy_grad: scale must have shape ({rows},), got {scale.shape}")
-    if p.dtype not in _FUSED:  # float16 (the check allows it)
+    kernels = _FUSED.get(p.dtype)
+    if kernels is None:  # float16 (the check allows it)
         raise _no_kernel("cross_entropy_grad", p, weight)
-    ctype, _, kernel, *_ = _FUSED[p.dtype]
+    ctype, kernel = kernels[0], kernels[2]
     p, weight = np.ascontiguousarray(p), np.ascontiguousarray(weight)
     scale, target = np.ascontiguousarray(scale, dtype=p.dtype), np.ascontiguousarray(target, dtype=np.int64)
-    gx = np.empty((rows, classes), dtype=p.dtype)
-    status = kernel(ffi.from_buffer(ctype, p), ffi.from_buffer("int64_t[]", target), ffi.from_buffer(ctype, weight),
-                    ffi.from_buffer(ctype, scale), rows, classes, ignore_index, label_smoothing,
-                    ffi.from_buffer(ctype, gx, require_writable=True))
-    _fused_check("cross_entropy_grad", status, classes)
+    gx = _empty((rows, classes), p.dtype)
+    status = kernel(_from_buffer(ctype, p), _from_buffer(_INT64_ARRAY, target), _from_buffer(ctype, weight),
+                    _from_buffer(ctype, scale), rows, classes, ignore_index, label_smoothing,
+                    _from_buffer(ctype, gx, True))
+    if status:
+        _fused_check("cross_entropy_grad", status, classes)
     return gx
 
 
 def _c_order(a: np.ndarray) -> np.ndarray:
     """a in C order (np.ascontiguousarray would turn a 0-d array into 1-d)."""
-    return np.asarray(a, order="C")
+    return a if a.flags.c_contiguous else np.asarray(a, order="C")
 
 
-def _fused_kernels(op: str, activation: str, *arrays: np.ndarray) -> tuple[int, tuple]:
-    """(activation code, the _FUSED entry of the arrays' dtype); ValueError naming op for an unknown
-    activation, NoKernelError for dtypes without a kernel."""
-    code, kernels = _ACTIVATION_CODES.get(activation), _FUSED.get(arrays[0].dtype)
-    if code is None:
-        numpy_ref.check_activation(op, activation)  # raises
-    if kernels is None or any(a.dtype != arrays[0].dtype for a in arrays[1:]):
-        raise _no_kernel(op, *arrays)
+def _fused_kernels(op: str, activation: str, a: np.ndarray, b: np.ndarray | None,
+                   c: np.ndarray | None = None) -> tuple[int, tuple]:
+    """(activation code, the _FUSED entry of the arrays' dtype) for arrays a, b, c (None: absent);
+    ValueError naming op for an unknown activation, NoKernelError for dtypes without a kernel."""
+    dtype = a.dtype
+    code, kernels = _ACTIVATION_CODES.get(activation), _FUSED.get(dtype)
+    if code is None or kernels is None or (b is not None and b.dtype != dtype) or (c is not None and c.dtype != dtype):
+        numpy_ref.check_activation(op, activation)  # raises for an unknown activation
+        raise _no_kernel(op, *[array for array in (a, b, c) if array is not None])
     return code, kernels
 
 
-def _bias_act_into(op: str, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray, activation: str) -> None:
-    """y = act(x + b) in C; x and y C-contiguous of one float dtype (y may be x), b matching the last dim."""
-    code, (ctype, _, _, kernel, _) = _fused_kernels(op, activation, *((x,) if bias is None else (x, bias)))
-    cols = x.size if bias is None else x.shape[-1]  # no bias: one long row, the fastest loop
-    if bias is not None and bias.shape != (cols,):
-        raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
-    status = kernel(
-        ffi.from_buffer(ctype, x), ffi.NULL if bias is None else ffi.from_buffer(ctype, np.ascontiguousarray(bias)),
-        ffi.from_buffer(ctype, y, require_writable=True), x.size // cols if cols else 0, cols, code)
+def _bias_act_into(op: str, code: int, kernels: tuple, x: np.ndarray, bias: np.ndarray | None, y: np.ndarray) -> None:
+    """y = act(x + b) by the bias_act kernel of ``kernels`` (x, y C-contiguous, y may be x; b fits x's last dim)."""
+    ctype, kernel = kernels[0], kernels[3]
+    if bias is None:
+        cols, bias_pointer = x.size, ffi.NULL  # no bias: one long row, the fastest loop
+    else:
+        cols = x.shape[-1]
+        if bias.shape != (cols,):
+            raise ValueError(f"{op}: bias of shape {bias.shape} does not fit an input of shape {x.shape}")
+        bias_pointer = _from_buffer(ctype, _c_order(bias))
+    status = kernel(_from_buffer(ctype, x), bias_pointer, _from_buffer(ctype, y, True), x.size // cols if cols else 0,
+                    cols, code)
     if status:
         _fused_check(op, status)
 
 
 def bias_act(x: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x + b) in one C pass; same contract as ``numpy_ref.bias_act``."""
-    x = _c_order(x)  # the dtypes and the activation are checked by _bias_act_into
-    y = np.empty_like(x)
-    _bias_act_into("bias_act", x, bias, y, activation)
+    code, kernels = _fused_kernels("bias_act", activation, x, bias)
+    x = _c_order(x)
+    y = _empty(x.shape, x.dtype)
+    _bias_act_into("bias_act", code, kernels, x, bias, y)
     return y
 
 
 def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """gx = g ⊙ act'(y) and optionally its sum over rows, in one C pass; same contract as ``numpy_ref.act_grad``."""
-    code, (ctype, *_, kernel) = _fused_kernels("act_grad", activation, g, y)
+    code, kernels = _fused_kernels("act_grad", activation, g, y)
     if g.shape != y.shape:
         raise ValueError(f"act_grad: gradient of shape {g.shape} does not match the output of shape {y.shape}")
+    ctype, kernel = kernels[0], kernels[4]
     g, y = _c_order(g), _c_order(y)
     cols = g.shape[-1] if bias_grad else g.size  # no bias gradient: one long row, the fastest loop
-    gx = np.empty_like(g)
-    gbias = np.empty(cols, dtype=g.dtype) if bias_grad else None
-    status = kernel(
-        ffi.from_buffer(ctype, g), ffi.from_buffer(ctype, y), ffi.from_buffer(ctype, gx, require_writable=True),
-        ffi.NULL if gbias is None else ffi.from_buffer(ctype, gbias, require_writable=True),
-        g.size // cols if cols else 0, cols, code)
+    gx = _empty(g.shape, g.dtype)
+    gbias = _empty(cols, g.dtype) if bias_grad else None
+    status = kernel(_from_buffer(ctype, g), _from_buffer(ctype, y), _from_buffer(ctype, gx, True),
+                    ffi.NULL if gbias is None else _from_buffer(ctype, gbias, True), g.size // cols if cols else 0,
+                    cols, code)
     if status:
         _fused_check("act_grad", status)
     return gx, gbias
@@ -762,11 +775,10 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x wᵀ + b): one GEMM (wᵀ passed as strides, not copied), then bias and activation
     in one C pass over the fresh output; same contract as ``numpy_ref.linear``."""
-    if x.dtype not in _FUSED or w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
-        _fused_kernels("linear", activation, x, w, *(() if bias is None else (bias,)))  # raises
+    code, kernels = _fused_kernels("linear", activation, x, w, bias)  # (before the GEMM: a dtype without a kernel)
     y = matmul(x, w.T)
     if bias is not None or activation != "none":
-        _bias_act_into("linear", y, bias, y, activation)
+        _bias_act_into("linear", code, kernels, y, bias, y)
     return y
 
 
@@ -906,31 +918,47 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
 # gradient is copied to a contiguous one (it is only read).
 
 _UPDATE_OPS = ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")
-_UPDATE_KERNELS = {dtype: (ctype, {op: getattr(lib, f"tg_{op}{suffix}") for op in _UPDATE_OPS})
+_UPDATE_KERNELS = {dtype: (ffi.typeof(ctype), {op: getattr(lib, f"tg_{op}{suffix}") for op in _UPDATE_OPS})
                    for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
 
 
-def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> tuple:
-    """(kernel ``tg_<op>_f32/_f64``, pointers to param, grad, *state); NoKernelError for a dtype without a
-    kernel or a strided parameter or state buffer. A state buffer given as None becomes NULL (its option is off).
+def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> list:
+    """[kernel ``tg_<op>_f32/_f64``, pointers to param, grad, *state]; a state buffer given as None becomes
+    NULL (its option is off). The checks are those of ``numpy_ref.check_update_arrays`` (one shape and dtype
+    for all; param and state writeable), made as cheaply as possible: this runs for every parameter at every
+    step, and cffi itself refuses a read-only or strided array (ValueError), so only then are the arrays
+    looked at again, by ``_update_error``.
     """
-    numpy_ref.check_update_arrays(op, param, grad, *state)  # one dtype and shape for all
-    kernels = _UPDATE_KERNELS.get(param.dtype)
-    if kernels is None:
-        raise _no_kernel(op, param, grad)
+    shape, dtype = param.shape, param.dtype
+    kernels = _UPDATE_KERNELS.get(dtype)
+    matching = kernels is not None and grad.shape == shape and grad.dtype == dtype
+    for a in state:
+        matching = matching and (a is None or (a.shape == shape and a.dtype == dtype))
+    if not matching:
+        raise _update_error(op, param, grad, state)
     ctype, by_op = kernels
-    if not grad.flags.c_contiguous:
+    if not grad.flags.c_contiguous:  # (only read: a copy will do)
         grad = np.ascontiguousarray(grad)
-    try:  # cffi refuses a strided array with ValueError (writeability was checked above)
-        return (by_op[op], ffi.from_buffer(ctype, param), ffi.from_buffer(ctype, grad),
-                *[ffi.NULL if a is None else ffi.from_buffer(ctype, a) for a in state])
+    try:
+        return [by_op[op], _from_buffer(ctype, param, True), _from_buffer(ctype, grad),
+                *[ffi.NULL if a is None else _from_buffer(ctype, a, True) for a in state]]
     except ValueError:
-        raise NoKernelError(f"{op}: no C kernel for a parameter or state buffer that is not C-contiguous (C updates "
-                       f"in place); parameter {param.shape} with strides {param.strides}") from None
+        raise _update_error(op, param, grad, state) from None
+
+
+def _update_error(op: str, param: np.ndarray, grad: np.ndarray, state: tuple[np.ndarray | None, ...]) -> ValueError:
+    """The error for arguments _optim_pointers cannot pass to C: ValueError from ``check_update_arrays`` (raised
+    here) for arrays that do not match or are read-only; else NoKernelError (float16; a strided parameter or
+    state buffer: C updates in place), for the dispatcher to run the NumPy reference."""
+    numpy_ref.check_update_arrays(op, param, grad, *state)  # raises, naming what does not match
+    if param.dtype not in _UPDATE_KERNELS:
+        return _no_kernel(op, param, grad)
+    return NoKernelError(f"{op}: no C kernel for a parameter or state buffer that is not C-contiguous (C updates "
+                         f"in place); parameter {param.shape} with strides {param.strides}")
 
 
 def _check_status(op: str, status: int, param: np.ndarray) -> None:
-    if status != 0:
+    if status:
         raise ValueError(f"{op}: the C kernel rejected its arguments (status {status}); parameter {param.shape}")
 
 
@@ -940,7 +968,8 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
     """SGD step in C (csrc/optim.c); same contract as ``numpy_ref.sgd_update``."""
     kernel, p, g, b = _optim_pointers("sgd_update", param, grad, momentum_buffer)
     status = kernel(p, g, b, param.size, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step)
-    _check_status("sgd_update", status, param)
+    if status:
+        _check_status("sgd_update", status, param)
 
 
 def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -951,7 +980,8 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     kernel, p, g, m, v, v_max = _optim_pointers("adam_update", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
     status = kernel(p, g, m, v, v_max, param.size, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
                     maximize, step_size, bias_correction2_sqrt)
-    _check_status("adam_update", status, param)
+    if status:
+        _check_status("adam_update", status, param)
 
 
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
@@ -960,7 +990,8 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, 
     """RMSprop step in C (csrc/optim.c); same contract as ``numpy_ref.rmsprop_update``."""
     kernel, p, g, v, g_ave, b = _optim_pointers("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
     status = kernel(p, g, v, g_ave, b, param.size, lr, alpha, eps, weight_decay, momentum, maximize)
-    _check_status("rmsprop_update", status, param)
+    if status:
+        _check_status("rmsprop_update", status, param)
 
 
 def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
@@ -968,7 +999,8 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
     """Adagrad step in C (csrc/optim.c); same contract as ``numpy_ref.adagrad_update``."""
     kernel, p, g, s = _optim_pointers("adagrad_update", param, grad, state_sum)
     status = kernel(p, g, s, param.size, lr, eps, weight_decay, maximize)
-    _check_status("adagrad_update", status, param)
+    if status:
+        _check_status("adagrad_update", status, param)
 
 
 # ---- end of optimiser updates ----

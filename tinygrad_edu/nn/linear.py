@@ -51,8 +51,9 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """y = x Wᵀ + b."""
-        check_input("Linear", x.ndim >= 1 and x.shape[-1] == self.in_features,
-                    f"last dim {self.in_features}", x)
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:  # (tested first: check_input's message costs a format)
+            check_input("Linear", False, f"last dim {self.in_features}", x)
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:

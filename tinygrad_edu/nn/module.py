@@ -135,11 +135,13 @@ class Module:
         self._non_persistent_buffers.discard(name)
 
     def __getattr__(self, name: str) -> Any:
-        # Only called when normal lookup fails: look into the three registries.
+        # Only called when normal lookup fails: look into the three registries. Every forward
+        # reads its parameters this way (self.weight), so the registries are looked up directly.
         d = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
-            if registry in d and name in d[registry]:
-                return d[registry][name]
+        if "_modules" in d:  # (the registries are all made by __init__)
+            for registry in (d["_parameters"], d["_buffers"], d["_modules"]):
+                if name in registry:
+                    return registry[name]
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name: str) -> None:
@@ -339,6 +341,8 @@ class Module:
     # ---- calling, with hooks ----------------------------------------------------------
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+            return self.forward(*args, **kwargs)  # no hooks (the usual case): skip the hook machinery
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
