@@ -122,7 +122,7 @@ def test_second_grad_call_through_a_freed_graph_raises_naming_the_op():
     x = tg.randn(3, requires_grad=True)
     y = x.exp().sum()
     grad(y, x)
-    with pytest.raises(RuntimeError, match=re.escape("Backward: trying to backward through the graph a second time")):
+    with pytest.raises(RuntimeError, match=re.escape("Backward0: trying to backward through the graph a second time")):
         grad(y, x)
 
 

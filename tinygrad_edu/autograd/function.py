@@ -101,8 +101,9 @@ class Function:
 
     @classmethod
     def name(cls) -> str:
-        """The node's name as PyTorch prints it, e.g. ``MulBackward``."""
-        return f"{cls.__name__}Backward"
+        """The node's name as PyTorch prints it, e.g. ``MulBackward0`` (PyTorch numbers the
+        backward of each overload of an op from 0; each op here has one)."""
+        return f"{cls.__name__}Backward0"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
