@@ -122,7 +122,6 @@ OUTPUT_WRITES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="saved outputs carry no version counter yet (autograd/function.py)")
 @pytest.mark.parametrize("op", SAVING_OUTPUT)
 @pytest.mark.parametrize("write", OUTPUT_WRITES)
 def test_op_output_modified_in_place_under_no_grad_raises_as_torch(op, write):

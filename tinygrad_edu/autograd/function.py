@@ -35,8 +35,9 @@ import numpy as np
 from . import grad_mode
 
 # Markers for what save_for_backward received, resolved once forward has returned. Each saved
-# entry is (marker, value, n): n is the output number for _OUTPUT, the tensor's version (its
-# count of in-place writes) for _TENSOR, so that backward can tell it was changed since.
+# entry is (marker, value, n): for _TENSOR the tensor and its version (its count of in-place
+# writes) at the time; for _OUTPUT the output's array with the version counter the output shares
+# with its views, and the output number. Backward can so tell that either was changed since.
 _TENSOR, _OUTPUT, _CONSTANT = 0, 1, 2
 
 # The (shape, dtype) recorded for an input that needs no gradient (no edge, nothing to check).
@@ -141,17 +142,17 @@ class Function:
             if not record:
                 return Tensor._make(array)
             output = Tensor._make(array, ctx if array.dtype.kind == "f" else None, 0)
-            ctx._connect(args, (raw,), (array,))
+            ctx._connect(args, (raw,), (output,))
             return output
         arrays = tuple([_as_array(r) for r in raw])
         outputs = tuple([
             Tensor._make(a, ctx if record and a.dtype.kind == "f" else None, nr) for nr, a in enumerate(arrays)
         ])
         if record:
-            ctx._connect(args, raw, arrays)
+            ctx._connect(args, raw, outputs)
         return outputs
 
-    def _connect(self, args: tuple[Any, ...], returned: tuple[Any, ...], arrays: tuple[Any, ...]) -> None:
+    def _connect(self, args: tuple[Any, ...], returned: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
         """Turn this ctx into a graph node: edges to the inputs, metadata, saved values."""
         edges: list[tuple[Any, int] | None] = []
         input_meta: list[tuple[tuple[int, ...] | None, np.dtype | None]] = []
@@ -169,16 +170,17 @@ class Function:
                 input_meta.append(_NO_META)
         self.next_functions = tuple(edges)
         self._input_meta = input_meta
-        self._output_meta = tuple([(a.shape, a.dtype) for a in arrays])
+        self._output_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
         saved = []
         for item in self._to_save:
             for out_nr, r in enumerate(returned):
                 if r is item:  # one of this op's outputs: its array, reconnected to this node when unpacked
-                    saved.append((_OUTPUT, arrays[out_nr], out_nr))
+                    output = outputs[out_nr]
+                    saved.append((_OUTPUT, (output.data, output._shared_version_counter()), out_nr))
                     break
             else:
                 if isinstance(item, Tensor):
-                    saved.append((_TENSOR, item, item._version))
+                    saved.append((_TENSOR, item, item._version_counter[0]))  # its _version, read fast
                 elif item is None:
                     saved.append((_TENSOR, None, 0))
                 else:
@@ -187,17 +189,24 @@ class Function:
         self._to_save = ()  # _saved holds them now; _release must leave nothing behind
 
     def _unpack(self, entry: tuple[int, Any, int]) -> Any:
-        kind, value, out_nr = entry
+        kind, value, n = entry
         if kind == _TENSOR:
-            if value is not None and value._version != out_nr:
-                raise RuntimeError(
-                    f"{self.name()}: a tensor of shape {value.shape} that this op saved for backward was "
-                    f"modified in place (by +=, add_, fill_, [...] = ...) after it was used, so the gradient "
-                    "would be wrong; modify a copy (x = x + 1) or clone() it before the op")
+            if value is not None and value._version != n:
+                raise self._modified_in_place(f"a tensor of shape {value.shape} that this op saved for backward")
             return value
         if kind == _OUTPUT:  # the output, reconnected to this node so it stays differentiable
-            return Tensor._make(value, self, out_nr)
+            array, version_counter = value
+            if version_counter[0]:
+                raise self._modified_in_place(f"its output {n} of shape {array.shape}, saved for backward,")
+            return Tensor._make(array, self, n)
         return Tensor._make(value)
+
+    def _modified_in_place(self, what: str) -> RuntimeError:
+        """The error for a saved value written in place (directly or through a view) after the op ran."""
+        return RuntimeError(
+            f"{self.name()}: {what} was modified in place (by +=, add_, fill_, [...] = ..., directly or "
+            "through a view) after it was used, so the gradient would be wrong; modify a copy (x = x + 1) "
+            "or clone() it before the op")
 
     def _release(self) -> None:
         """Drop the saved values once backward has used them (unless retain_graph)."""
