@@ -45,6 +45,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .printing import set_printoptions
 from .random import manual_seed
 from .serialization import load, save
 from .tensor import MaxResult, ShapeError, Tensor, cat, maximum, minimum, stack, where
@@ -55,6 +56,7 @@ __all__ = [
     "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "compress", "data", "datasets",
     "diagnostics", "dtypes", "enable_grad", "eye", "float16", "float32", "float64", "full", "full_like", "int8",
     "int32", "int64", "is_grad_enabled", "linspace", "load", "manual_seed", "maximum", "metrics", "minimum", "nn",
-    "no_grad", "ones", "ones_like", "ops", "optim", "rand", "randint", "randn", "save", "set_grad_enabled", "stack",
+    "no_grad", "ones", "ones_like", "ops", "optim", "rand", "randint", "randn", "save", "set_grad_enabled",
+    "set_printoptions", "stack",
     "tensor", "testing", "train", "uint8", "viz", "where", "zeros", "zeros_like",
 ]

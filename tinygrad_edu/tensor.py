@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import dtypes, ops
+from . import dtypes, ops, printing
 from .autograd import engine, function, grad_mode
 from .autograd.function import Function
 from .ops.fpstate import quietly
@@ -177,15 +177,7 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        extras = ""
-        if self.dtype not in (dtypes.float32, dtypes.int64, dtypes.bool):
-            extras += f", dtype={self.dtype}"
-        if self.grad_fn is not None:
-            extras += f", grad_fn=<{self.grad_fn.name()}>"
-        elif self.requires_grad:
-            extras += ", requires_grad=True"
-        return f"tensor({body}{extras})"
+        return printing.tensor_repr(self)  # as PyTorch prints it: the rules are in printing.py
 
     # ---- conversion ------------------------------------------------------------------
 
