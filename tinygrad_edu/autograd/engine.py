@@ -62,16 +62,16 @@ class AccumulateGrad:
         """leaf.grad ← leaf.grad + grad.
 
         The first time, ``leaf.grad`` gets its own buffer, so that no other tensor shares
-        its memory: a copy of ``grad``'s array, or the array itself when the engine found
-        that nothing else refers to it (``unshared``; PyTorch's AccumulateGrad likewise
-        steals a gradient whose use count is 1). A training step's weight gradients are
-        all fresh arrays, and copying them would cost a pass over every gradient per step.
+        its memory: a copy of ``grad``'s array, or ``grad`` itself when the engine found
+        that nothing else refers to it or to its array (``unshared``; PyTorch's AccumulateGrad
+        likewise steals a gradient whose use count is 1). A training step's weight gradients
+        are all fresh arrays, and copying them would cost a pass over every gradient per step.
         """
         leaf = self.variable
         if create_graph:  # keep the graph of the gradient, for grad-of-grad
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         elif leaf.grad is None:
-            leaf.grad = Tensor._make(grad.data if unshared else np.array(grad.data, copy=True))
+            leaf.grad = grad if unshared else Tensor._make(np.array(grad.data, copy=True))
         else:
             leaf.grad.data = leaf.grad.data + grad.data
 

@@ -83,8 +83,8 @@ class Linear(Function):
             matmul = operator.matmul
         else:  # plain backward: the same formulas on arrays, a fused pass for act' and Σ gz
             g = grad_output.data
-            if y is None:
-                gz, grad_b = g, (g.reshape(-1, w.shape[0]).sum(0) if need_b else None)
+            if y is None:  # (np.add.reduce: the sum .sum(0) computes, without its Python wrapper)
+                gz, grad_b = g, (np.add.reduce(g.reshape(-1, w.shape[0]), axis=0) if need_b else None)
             else:
                 gz, grad_b = backend.act_grad(g, y.data, ctx.activation, need_b)
             gz_rows = gz.reshape(-1, w.shape[0])

@@ -8,6 +8,8 @@ what the tests compare them with.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import backend
@@ -99,7 +101,7 @@ class CrossEntropy(Function):
         if reduction not in ("none", "sum", "mean"):
             raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
         ctx.target = np.asarray(target)
-        ctx.weight = np.ones(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
+        ctx.weight = _unit_weights(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
         ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
         loss, probs, row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index, label_smoothing)
         # saved, not ctx attributes: the engine frees saved values after backward, so a loss kept
@@ -107,9 +109,10 @@ class CrossEntropy(Function):
         ctx.save_for_backward(x, probs, row_weight)
         if reduction == "none":
             return loss
-        ctx.divisor = row_weight.sum() if reduction == "mean" else 1
+        # Σ as np.add.reduce: what .sum() computes, without its Python wrapper (every training step runs this)
+        ctx.divisor = np.add.reduce(row_weight) if reduction == "mean" else 1
         # every row ignored: 0/0 = nan, as PyTorch (without NumPy's warning)
-        return np.asarray(quietly(np.divide, loss.sum(), ctx.divisor), dtype=x.dtype)
+        return np.asarray(quietly(np.divide, np.add.reduce(loss), ctx.divisor), dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -118,8 +121,11 @@ class CrossEntropy(Function):
             scale = grad_output.reshape(-1, 1) if ctx.reduction == "none" else grad_output / float(ctx.divisor)
             return scale * CrossEntropy._grad_per_unit_scale(ctx, x, row_weight.data)
         g = grad_output.data
-        scale = g.reshape(-1) if ctx.reduction == "none" else np.full(x.shape[0], quietly(np.divide, g, ctx.divisor),
-                                                                      x.dtype)
+        if ctx.reduction == "none":
+            scale = g.reshape(-1)
+        else:  # the same s_i for every row (np.empty + fill: np.full without its Python wrapper)
+            scale = np.empty(x.shape[0], x.dtype)
+            scale.fill(quietly(np.divide, g, ctx.divisor))
         return backend.cross_entropy_grad(probs.data, ctx.target, ctx.weight, scale, ctx.ignore_index,
                                           ctx.label_smoothing)
 
@@ -135,6 +141,15 @@ class CrossEntropy(Function):
         if ctx.label_smoothing:
             grad = grad + keep * (ctx.label_smoothing / classes) * (float(ctx.weight.sum()) * p - ctx.weight)
         return grad
+
+
+@functools.lru_cache(maxsize=32)
+def _unit_weights(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """The class weights w = 1 of a cross-entropy without ``weight``: made once per (classes, dtype)
+    instead of at every call, and read-only, since every such call shares it."""
+    weight = np.ones(shape, dtype)
+    weight.flags.writeable = False
+    return weight
 
 
 def _softplus_neg(x: np.ndarray) -> np.ndarray:
