@@ -795,70 +795,94 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
 # r, z, n); everything else (B, H). The recurrent layers call these once per time step, so the
 # checks are plain comparisons: per-call overhead is the cost here, not the arithmetic.
 
-# dtype -> (cffi pointer type, forward kernel, backward kernel)
-_LSTM_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_lstm_cell_f32, lib.tg_lstm_cell_backward_f32),
-                 np.dtype(np.float64): ("double[]", lib.tg_lstm_cell_f64, lib.tg_lstm_cell_backward_f64)}
-_GRU_KERNELS = {np.dtype(np.float32): ("float[]", lib.tg_gru_cell_f32, lib.tg_gru_cell_backward_f32),
-                np.dtype(np.float64): ("double[]", lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
+# dtype -> (cffi array type, forward kernel, backward kernel)
+_LSTM_KERNELS = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_lstm_cell_f32, lib.tg_lstm_cell_backward_f32),
+                 np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_lstm_cell_f64, lib.tg_lstm_cell_backward_f64)}
+_GRU_KERNELS = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_gru_cell_f32, lib.tg_gru_cell_backward_f32),
+                np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
 
 
 def _cell_check(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
-                names: tuple[str, ...]) -> tuple[str, object, object, int, int]:
+                names: tuple[str, ...]) -> tuple[object, object, object, int, int]:
     """(ctype, forward kernel, backward kernel, B, H) from ``table`` (_LSTM_KERNELS: G = 4 gates,
     _GRU_KERNELS: G = 3) after checking one float dtype for all arrays, (B, G·H) for the ``wide``
-    ones and (B, H) for the ``narrow`` ones (``names`` in that order)."""
-    dtype, gates = narrow[0].dtype, 4 if table is _LSTM_KERNELS else 3
+    ones and (B, H) for the ``narrow`` ones (``names`` in that order). Plain loops, no generators:
+    this runs twice per time step; ``_cell_error`` says what is wrong when a check fails."""
+    first = narrow[0]
+    dtype, shape = first.dtype, first.shape
     kernels = table.get(dtype)
-    arrays = wide + narrow
-    if kernels is None or any(a.dtype != dtype for a in arrays):
-        raise _no_kernel(op, *arrays)
-    shape = narrow[0].shape
-    if len(shape) == 2:
+    if kernels is not None and len(shape) == 2:
         batch, hidden = shape
-        wide_shape = (batch, gates * hidden)
-        if all(a.shape == wide_shape for a in wide) and all(a.shape == shape for a in narrow):
-            return (*kernels, batch, hidden)
+        wide_shape = (batch, (4 if table is _LSTM_KERNELS else 3) * hidden)
+        for a in wide:
+            if a.dtype != dtype or a.shape != wide_shape:
+                break
+        else:
+            for a in narrow:
+                if a.dtype != dtype or a.shape != shape:
+                    break
+            else:
+                return (*kernels, batch, hidden)
+    raise _cell_error(op, table, wide, narrow, names)
+
+
+def _cell_error(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
+                names: tuple[str, ...]) -> ValueError:
+    """What _cell_check found wrong: NoKernelError for dtypes without a kernel (the dispatcher then runs
+    the NumPy reference), else ValueError naming the shapes."""
+    arrays = wide + narrow
+    dtype = narrow[0].dtype
+    if dtype not in table or any(a.dtype != dtype for a in arrays):
+        return _no_kernel(op, *arrays)
+    gates = 4 if table is _LSTM_KERNELS else 3
     got = ", ".join(f"{name} {a.shape}" for name, a in zip(names, arrays))
-    raise ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, {gates}H) and "
-                     f"{'/'.join(names[len(wide):])} of shape (B, H), got {got}")
+    return ValueError(f"{op}: expected {'/'.join(names[:len(wide)])} of shape (B, {gates}H) and "
+                      f"{'/'.join(names[len(wide):])} of shape (B, H), got {got}")
 
 
-def _lstm_outputs(op: str, out: tuple[np.ndarray, ...] | None, shapes: tuple[tuple[int, int], ...],
-                  dtype: np.dtype) -> tuple[np.ndarray, ...]:
-    """New output arrays, or the caller's ``out`` after checking they are C-contiguous and of the right kind."""
+def _cell_outputs(op: str, ctype: object, out: tuple[np.ndarray, ...] | None, shapes: tuple[tuple[int, int], ...],
+                  dtype: np.dtype) -> tuple[tuple[np.ndarray, ...], list]:
+    """(output arrays, writable pointers to them): new arrays, or the caller's ``out`` after checking
+    their shapes and dtype (cffi refuses one that is read-only or not C-contiguous)."""
     if out is None:
-        return tuple(np.empty(shape, dtype=dtype) for shape in shapes)
-    ok = len(out) == len(shapes)
-    for a, shape in zip(out, shapes):
-        ok = ok and a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
-    if not ok:
+        out = tuple([np.empty(shape, dtype=dtype) for shape in shapes])
+    elif len(out) == len(shapes):
+        for a, shape in zip(out, shapes):
+            if a.shape != shape or a.dtype != dtype:
+                break
+        else:
+            try:
+                return tuple(out), [_from_buffer(ctype, a, True) for a in out]
+            except ValueError:  # read-only or strided
+                pass
         raise ValueError(f"{op}: out must be {len(shapes)} writable C-contiguous {dtype} arrays of shapes {shapes}, "
                          f"got {[(a.shape, a.dtype) for a in out]}")
-    return out
+    return out, [_from_buffer(ctype, a, True) for a in out]
 
 
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
-    wide = (gates,) if gates_x is None else (gates, gates_x)
-    names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
-    ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, wide, (c_prev,), names)
-    buffer = ffi.from_buffer
+    if gates_x is None:
+        ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, (gates,), (c_prev,),
+                                                      ("gates", "c_prev"))
+    else:
+        ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, (gates, gates_x), (c_prev,),
+                                                      ("gates", "gates_x", "c_prev"))
     if bias is not None and (bias.shape != (4 * hidden,) or bias.dtype != gates.dtype):
         raise ValueError(f"lstm_cell: expected bias of shape ({4 * hidden},) and dtype {gates.dtype}, got "
                          f"{bias.shape} {bias.dtype}")
     narrow = (batch, hidden)
-    h, c, acts, tanh_c = _lstm_outputs("lstm_cell", out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
-    status = kernel(buffer(ctype, np.ascontiguousarray(gates)),
-                    ffi.NULL if gates_x is None else buffer(ctype, np.ascontiguousarray(gates_x)),
-                    ffi.NULL if bias is None else buffer(ctype, np.ascontiguousarray(bias)),
-                    buffer(ctype, np.ascontiguousarray(c_prev)), buffer(ctype, h, require_writable=True),
-                    buffer(ctype, c, require_writable=True), buffer(ctype, acts, require_writable=True),
-                    buffer(ctype, tanh_c, require_writable=True), batch, hidden)
+    out, pointers = _cell_outputs("lstm_cell", ctype, out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
+    contiguous = np.ascontiguousarray
+    status = kernel(_from_buffer(ctype, contiguous(gates)),
+                    ffi.NULL if gates_x is None else _from_buffer(ctype, contiguous(gates_x)),
+                    ffi.NULL if bias is None else _from_buffer(ctype, contiguous(bias)),
+                    _from_buffer(ctype, contiguous(c_prev)), *pointers, batch, hidden)
     if status:
         _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
-    return h, c, acts, tanh_c
+    return out
 
 
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray,
@@ -866,29 +890,27 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
     ctype, _, kernel, batch, hidden = _cell_check("lstm_cell_backward", _LSTM_KERNELS, (acts,),
                                                   (dh, dc, c_prev, tanh_c), ("acts", "dh", "dc", "c_prev", "tanh_c"))
-    d_gates, dc_prev = _lstm_outputs("lstm_cell_backward", out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
-    buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
-    status = kernel(buffer(ctype, contiguous(dh)), buffer(ctype, contiguous(dc)), buffer(ctype, contiguous(acts)),
-                    buffer(ctype, contiguous(c_prev)), buffer(ctype, contiguous(tanh_c)),
-                    buffer(ctype, d_gates, require_writable=True), buffer(ctype, dc_prev, require_writable=True),
-                    batch, hidden)
+    out, pointers = _cell_outputs("lstm_cell_backward", ctype, out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
+    contiguous = np.ascontiguousarray
+    status = kernel(_from_buffer(ctype, contiguous(dh)), _from_buffer(ctype, contiguous(dc)),
+                    _from_buffer(ctype, contiguous(acts)), _from_buffer(ctype, contiguous(c_prev)),
+                    _from_buffer(ctype, contiguous(tanh_c)), *pointers, batch, hidden)
     if status:
         _raise_on("lstm_cell_backward", status, dh.shape, acts.shape)
-    return d_gates, dc_prev
+    return out
 
 
 def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
     ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
                                                   ("gates_x", "gates_h", "h_prev"))
-    h, acts = np.empty((batch, hidden), dtype=h_prev.dtype), np.empty((batch, 3 * hidden), dtype=h_prev.dtype)
-    buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
-    status = kernel(
-        buffer(ctype, contiguous(gates_x)), buffer(ctype, contiguous(gates_h)), buffer(ctype, contiguous(h_prev)),
-        buffer(ctype, h, require_writable=True), buffer(ctype, acts, require_writable=True), batch, hidden)
+    out, pointers = _cell_outputs("gru_cell", ctype, None, ((batch, hidden), (batch, 3 * hidden)), h_prev.dtype)
+    contiguous = np.ascontiguousarray
+    status = kernel(_from_buffer(ctype, contiguous(gates_x)), _from_buffer(ctype, contiguous(gates_h)),
+                    _from_buffer(ctype, contiguous(h_prev)), *pointers, batch, hidden)
     if status:
         _raise_on("gru_cell", status, gates_x.shape, h_prev.shape)
-    return h, acts
+    return out
 
 
 def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
@@ -896,16 +918,15 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
     """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
     ctype, _, kernel, batch, hidden = _cell_check("gru_cell_backward", _GRU_KERNELS, (acts, gates_h), (dh, h_prev),
                                                   ("acts", "gates_h", "dh", "h_prev"))
-    d_gates_x, d_gates_h = (np.empty((batch, 3 * hidden), dtype=dh.dtype) for _ in range(2))
-    dh_prev = np.empty((batch, hidden), dtype=dh.dtype)
-    buffer, contiguous = ffi.from_buffer, np.ascontiguousarray
-    status = kernel(
-        buffer(ctype, contiguous(dh)), buffer(ctype, contiguous(acts)), buffer(ctype, contiguous(gates_h)),
-        buffer(ctype, contiguous(h_prev)), buffer(ctype, d_gates_x, require_writable=True),
-        buffer(ctype, d_gates_h, require_writable=True), buffer(ctype, dh_prev, require_writable=True), batch, hidden)
+    wide = (batch, 3 * hidden)
+    out, pointers = _cell_outputs("gru_cell_backward", ctype, None, (wide, wide, (batch, hidden)), dh.dtype)
+    contiguous = np.ascontiguousarray
+    status = kernel(_from_buffer(ctype, contiguous(dh)), _from_buffer(ctype, contiguous(acts)),
+                    _from_buffer(ctype, contiguous(gates_h)), _from_buffer(ctype, contiguous(h_prev)), *pointers,
+                    batch, hidden)
     if status:
         _raise_on("gru_cell_backward", status, dh.shape, acts.shape)
-    return d_gates_x, d_gates_h, dh_prev
+    return out
 
 
 # ---- end of LSTM cell ----
