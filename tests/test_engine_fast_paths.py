@@ -103,8 +103,10 @@ def test_broadcast_mismatch_raises_shape_error():
 
 def test_reshape_to_own_shape_is_the_same_tensor():
     (x,) = _leaves((2, 3))
-    assert x.reshape((2, 3)) is x and x.reshape(2, 3) is x
+    g = x.detach()  # e.g. a gradient in backward: no node needed
+    assert g.reshape((2, 3)) is g and g.reshape(2, 3) is g
     assert x.reshape(3, 2).shape == (3, 2)
+    assert x.reshape(2, 3) is not x and not x.reshape(2, 3).is_leaf  # requires grad: a view node, as PyTorch
 
 
 _ALLOCATE_AND_FREE = """

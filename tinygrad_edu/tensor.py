@@ -168,6 +168,12 @@ class Tensor:
         """The number of elements."""
         return int(self.data.size)
 
+    nelement = numel
+
+    def is_floating_point(self) -> bool:
+        """True for float16, float32 and float64 tensors."""
+        return dtypes.is_floating(self.dtype)
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -386,6 +392,10 @@ class Tensor:
         """Clamp into [min, max] in place."""
         return self._write("clamp_", Tensor.clamp, min, max)
 
+    def masked_fill_(self, mask: TensorLike, value: Scalar) -> Tensor:
+        """``value`` where ``mask`` is True, in place."""
+        return self._write("masked_fill_", Tensor.masked_fill, mask, value)
+
     def _augmented(self, op: str, other: TensorLike, out_of_place: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
         """``x += y`` and friends: in place, as in PyTorch, when no graph is being recorded
         (``with tg.no_grad(): p -= lr * p.grad`` must change the parameter itself). While
@@ -504,6 +514,14 @@ class Tensor:
     def isnan(self) -> Tensor:
         """True where the value is NaN."""
         return Tensor._make(np.isnan(self.data))
+
+    def isinf(self) -> Tensor:
+        """True where the value is +inf or −inf."""
+        return Tensor._make(np.isinf(self.data))
+
+    def isfinite(self) -> Tensor:
+        """True where the value is neither inf nor NaN."""
+        return Tensor._make(np.isfinite(self.data))
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """True where every element (along ``dim``) is nonzero."""
@@ -695,11 +713,17 @@ class Tensor:
     # ---- shape -----------------------------------------------------------------------
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        """The same elements in a new shape (one entry may be −1: inferred)."""
-        if len(shape) == 1 and shape[0] == self.data.shape:  # e.g. MatMul's backward: already that shape
+        """The same elements in a new shape (one entry may be −1: inferred).
+
+        The shape it already has gives the tensor itself, unless it requires grad: then, as in
+        PyTorch, a view with a node of its own (not a leaf; a hook on it is not a hook on self).
+        """
+        if len(shape) == 1 and shape[0] == self.data.shape and not self._requires_grad:  # e.g. in MatMul's backward
             return self
         new_shape = _infer_shape(_shape_arg(shape), self.numel(), self.shape)
-        return self if new_shape == self.shape else _view_of(self, ops.Reshape.apply(self, shape=new_shape))
+        if new_shape == self.shape and not self._requires_grad:
+            return self
+        return _view_of(self, ops.Reshape.apply(self, shape=new_shape))
 
     view = reshape
 
@@ -739,6 +763,25 @@ class Tensor:
         order[d0], order[d1] = order[d1], order[d0]
         return self.permute(*order)
 
+    swapaxes = swapdims = transpose
+
+    def movedim(self, source: int | Sequence[int], destination: int | Sequence[int]) -> Tensor:
+        """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
+        sources = [source] if isinstance(source, int) else list(source)
+        targets = [destination] if isinstance(destination, int) else list(destination)
+        if len(sources) != len(targets):
+            raise ValueError(f"movedim: source {source} and destination {destination} name different numbers of dims")
+        sources = [_dim(d, self.ndim, "movedim") for d in sources]
+        targets = [_dim(d, self.ndim, "movedim") for d in targets]
+        if len(set(sources)) < len(sources) or len(set(targets)) < len(targets):
+            raise ValueError(f"movedim: repeated dim in source {source} or destination {destination}")
+        order = [d for d in range(self.ndim) if d not in sources]
+        for target, moved in sorted(zip(targets, sources)):
+            order.insert(target, moved)
+        return self.permute(*order)
+
+    moveaxis = movedim
+
     def t(self) -> Tensor:
         """Transpose of a tensor with at most 2 dims."""
         if self.ndim > 2:
@@ -769,7 +812,9 @@ class Tensor:
         for i, n in enumerate(self.shape):
             if n != 1 and n != shape[lead + i]:
                 raise ShapeError(f"expand: shape {self.shape} cannot be expanded to {tuple(target)}")
-        return self if shape == self.shape else _view_of(self, ops.Expand.apply(self, shape=shape))
+        if shape == self.shape and not self._requires_grad:  # (as reshape: a view if it requires grad)
+            return self
+        return _view_of(self, ops.Expand.apply(self, shape=shape))
 
     def expand_as(self, other: Tensor) -> Tensor:
         """Broadcast to ``other``'s shape."""
@@ -798,6 +843,20 @@ class Tensor:
             raise ValueError(f"chunk: chunks must be at least 1, got {chunks}")
         size = -(-self.shape[_dim(dim, self.ndim, "chunk")] // chunks)
         return self.split(max(size, 1), dim)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        """The view ``self[..., start:start + length]`` along ``dim`` (``start`` may be negative)."""
+        d = _dim(dim, self.ndim, "narrow")
+        n = self.shape[d]
+        begin = start + n if -n <= start < 0 else start
+        if not 0 <= begin <= n or length < 0 or begin + length > n:
+            raise IndexError(f"narrow: start {start} and length {length} do not fit dim {d} of shape {self.shape}")
+        return self[(slice(None),) * d + (slice(begin, begin + length),)]
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        """The slices along ``dim``, each a view without that dim (the inverse of ``tg.stack``)."""
+        d = _dim(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
 
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``split_size`` along ``dim`` (or of the listed sizes)."""
