@@ -98,7 +98,20 @@ class Function:
                 "read saved tensors after they were freed). Saved values are released by "
                 "backward; pass retain_graph=True to the first backward to keep them."
             )
-        return tuple([self._unpack(entry) for entry in self._saved])
+        tensors = []
+        for kind, value, n in self._saved:  # (one loop, no call per item: every backward node reads these)
+            if kind == _TENSOR:
+                if value is not None and value._version_counter[0] != n:  # its _version, read fast
+                    raise self._modified_in_place(f"a tensor of shape {value.shape} that this op saved for backward")
+                tensors.append(value)
+            elif kind == _OUTPUT:  # the output, reconnected to this node so it stays differentiable
+                array, version_counter = value
+                if version_counter[0]:
+                    raise self._modified_in_place(f"its output {n} of shape {array.shape}, saved for backward,")
+                tensors.append(Tensor._make(array, self, n))
+            else:
+                tensors.append(Tensor._make(value))
+        return tuple(tensors)
 
     @classmethod
     def name(cls) -> str:
@@ -187,19 +200,6 @@ class Function:
                     saved.append((_CONSTANT, np.asarray(item), 0))
         self._saved = tuple(saved)
         self._to_save = ()  # _saved holds them now; _release must leave nothing behind
-
-    def _unpack(self, entry: tuple[int, Any, int]) -> Any:
-        kind, value, n = entry
-        if kind == _TENSOR:
-            if value is not None and value._version != n:
-                raise self._modified_in_place(f"a tensor of shape {value.shape} that this op saved for backward")
-            return value
-        if kind == _OUTPUT:  # the output, reconnected to this node so it stays differentiable
-            array, version_counter = value
-            if version_counter[0]:
-                raise self._modified_in_place(f"its output {n} of shape {array.shape}, saved for backward,")
-            return Tensor._make(array, self, n)
-        return Tensor._make(value)
 
     def _modified_in_place(self, what: str) -> RuntimeError:
         """The error for a saved value written in place (directly or through a view) after the op ran."""

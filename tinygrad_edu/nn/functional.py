@@ -440,7 +440,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x)."""
-    return x.relu()
+    return ops.ReLU.apply(x)  # (what x.relu() runs, one call fewer: every ReLU layer comes here)
 
 
 def sigmoid(x: Tensor) -> Tensor:
