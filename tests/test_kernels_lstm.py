@@ -31,9 +31,10 @@ def tol_for(dtype) -> float:
     return TOL[np.dtype(dtype).type]
 
 
-def _assert_close(actual: np.ndarray, expected: np.ndarray, dtype) -> None:
+def _assert_close(actual: np.ndarray, expected: np.ndarray, dtype, magnitude: float = 1.0) -> None:
+    """Equal within TOL, in absolute terms TOL·``magnitude`` where values are sums of terms that large."""
     assert actual.dtype == expected.dtype == dtype and actual.shape == expected.shape
-    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype], atol=TOL[dtype])
+    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype], atol=TOL[dtype] * max(1.0, magnitude))
 
 
 def _cell_inputs(rng: np.random.Generator, batch: int, hidden: int, scale: float, dtype) -> tuple[np.ndarray, ...]:
@@ -77,13 +78,16 @@ def test_gru_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, seed):
     gates_x.flat[:2] = [50.0, -50.0][: gates_x.size]
     h_prev, dh = rng.standard_normal((2, batch, hidden)).astype(dtype)
     expected = ref.gru_cell(gates_x, gates_h, h_prev)
+    # n = tanh(x_n + r·h_n) with |h_n| up to ~4·scale: r's last-place rounding moves the argument, and
+    # so n, h and the gradients through r·h_n, by about eps·|h_n| (float32, scale 50: ~1e-6·50)
+    magnitude = 4 * scale
     with forced_isa(isa):
         for a, e in zip(c.gru_cell(gates_x, gates_h, h_prev), expected):
-            _assert_close(a, e, dtype)
+            _assert_close(a, e, dtype, magnitude)
         acts = expected[1]
         for a, e in zip(c.gru_cell_backward(dh, acts, gates_h, h_prev),
                         ref.gru_cell_backward(dh, acts, gates_h, h_prev)):
-            _assert_close(a, e, dtype)
+            _assert_close(a, e, dtype, magnitude)
 
 
 @ISA_LEVELS
