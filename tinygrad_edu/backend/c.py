@@ -957,19 +957,24 @@ def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.nda
     """
     shape, dtype = param.shape, param.dtype
     kernels = _UPDATE_KERNELS.get(dtype)
-    matching = kernels is not None and grad.shape == shape and grad.dtype == dtype
-    for a in state:
-        matching = matching and (a is None or (a.shape == shape and a.dtype == dtype))
-    if not matching:
-        raise _update_error(op, param, grad, state)
-    ctype, by_op = kernels
-    if not grad.flags.c_contiguous:  # (only read: a copy will do)
-        grad = np.ascontiguousarray(grad)
-    try:
-        return [by_op[op], _from_buffer(ctype, param, True), _from_buffer(ctype, grad),
-                *[ffi.NULL if a is None else _from_buffer(ctype, a, True) for a in state]]
-    except ValueError:
-        raise _update_error(op, param, grad, state) from None
+    if kernels is not None and grad.shape == shape and grad.dtype == dtype:
+        ctype, by_op = kernels
+        if not grad.flags.c_contiguous:  # (only read: a copy will do)
+            grad = np.ascontiguousarray(grad)
+        try:
+            pointers = [by_op[op], _from_buffer(ctype, param, True), _from_buffer(ctype, grad)]
+            for a in state:
+                if a is None:
+                    pointers.append(ffi.NULL)
+                elif a.shape == shape and a.dtype == dtype:
+                    pointers.append(_from_buffer(ctype, a, True))
+                else:
+                    break
+            else:
+                return pointers
+        except ValueError:  # cffi refused a read-only or strided array
+            pass
+    raise _update_error(op, param, grad, state)
 
 
 def _update_error(op: str, param: np.ndarray, grad: np.ndarray, state: tuple[np.ndarray | None, ...]) -> ValueError:
