@@ -232,6 +232,60 @@ def test_gemm_reads_b_past_its_values_only_inside_b(m, k, n, b_columns, gap, bet
     assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
 
 
+def tight_buffer(x: np.ndarray, rows_contiguous: bool) -> tuple[np.ndarray, int, int]:
+    """x's values in a buffer ending at its last element, stored by rows or by columns: (buffer, rs, cs)."""
+    rows, cols = x.shape
+    rs, cs = (cols, 1) if rows_contiguous else (1, rows)
+    buf = np.empty(rows * cols, x.dtype)
+    np.lib.stride_tricks.as_strided(buf, x.shape, (rs * x.itemsize, cs * x.itemsize))[...] = x
+    return buf, rs, cs
+
+
+
+def check_gemm_tight(m: int, k: int, n: int, a_rows: bool, b_rows: bool, beta: float, c_transposed: bool, dtype,
+                     isa: str, seed: int) -> None:
+    """C = A·B + β·C through tg_gemm at ISA level `isa`, every operand (A and B by rows or by columns, C
+    row-major or transposed) in a buffer ending at its last value, against the float64 product."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    start = rng.standard_normal((m, n)).astype(dtype)
+    a_buf, rsa, csa = tight_buffer(a, a_rows)
+    b_buf, rsb, csb = tight_buffer(b, b_rows)
+    out, rsc, csc = tight_buffer(start, not c_transposed)
+    with c_settings(isa, 1):
+        gemm_into(out, m, n, k, a_buf, rsa, csa, b_buf, rsb, csb, beta, rsc, csc)
+    result = np.lib.stride_tricks.as_strided(out, (m, n), (rsc * out.itemsize, csc * out.itemsize))
+    exact = a.astype(np.float64) @ b + beta * start
+    tol = 4 * k * np.finfo(dtype).eps * (np.abs(a).astype(np.float64) @ np.abs(b) + np.abs(start))
+    assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
+
+@settings(max_examples=80, deadline=None)
+@given(m=st.sampled_from([1, 2, 3, 4, 5, 9, 16, 17, 64, 70]), k=st.sampled_from([1, 2, 3, 7, 10, 11, 12, 13]),
+       n=st.sampled_from([1, 2, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 256, 257]),
+       a_rows=st.booleans(), beta=st.sampled_from([0.0, 0.5]), c_transposed=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_gemm_b_in_registers_matches_numpy(m, k, n, a_rows, beta, c_transposed, dtype, isa, seed):
+    """k ≤ 12 with B's rows contiguous (the MLP head's ∂x = ∂Y·W, 64×10 · 10×256): a strip of B held in
+    registers (gemm_small.inc), k on both sides of the switch at 12, n on and off a whole strip (32/16/8/4/2
+    columns) and below one (the other paths), m on and off the row groups (4 or fewer) and blocks (16), A by
+    rows or by columns, C = A·B + β·C row-major or transposed, operands in buffers ending at their last value."""
+    check_gemm_tight(m, k, n, a_rows, True, beta, c_transposed, dtype, isa, seed)
+
+
+@settings(max_examples=80, deadline=None)
+@given(m=st.sampled_from([1, 2, 3, 4, 5, 6, 9, 10, 11, 64, 65]), k=st.sampled_from([7, 8, 15, 16, 17, 31, 32, 33,
+                                                                                      63, 64, 65, 256, 257]),
+       n=st.sampled_from([1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 15, 16, 17, 31, 32, 33]), beta=st.sampled_from([0.0, 0.5]),
+       c_transposed=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS),
+       seed=st.integers(0, 2**16))
+def test_gemm_dot_narrow_n_matches_numpy(m, k, n, beta, c_transposed, dtype, isa, seed):
+    """A·Bᵀ with n narrower than two vectors (the MLP head's x·Wᵀ, 64×256 · (10×256)ᵀ): the dot-product
+    tiles (4×5 or 3×3), taken from k = 4 vectors (64/32/16/8/4 elements) on; n and m on and off the tile
+    edges, m < n and m > n (the two tile orders), k with a partial last vector, C = A·B + β·C row-major or
+    transposed, operands in buffers ending at their last value."""
+    check_gemm_tight(m, k, n, True, False, beta, c_transposed, dtype, isa, seed)
+
+
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shapes", [((700, 520), (520, 740)), ((12, 200, 300), (300, 500)),
