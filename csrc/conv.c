@@ -10,8 +10,8 @@
  *     gw    = Σ_n gy[n] · cols[n]ᵀ                   (O × OH·OW)·(OH·OW × K)
  * with K = C·kh·kw. A grouped convolution runs these steps once per group inside each block of
  * samples, on channel offsets into x, W and y (no copies): group k multiplies W_k (O/G × K/G) by
- * the columns of input channels [k·C/G, (k+1)·C/G). Depthwise convolutions (C/G = 1) with column
- * stride 1 skip the columns altogether (conv_depthwise.inc: a direct kernel vectorised along the
+ * the columns of input channels [k·C/G, (k+1)·C/G). Depthwise convolutions (C/G = 1, O/G ≤ 4)
+ * skip the columns altogether (conv_depthwise.inc: a direct kernel vectorised along the
  * output row). The products are small (O is 6 or 16 in LeNet), where a general packed
  * GEMM loses to its packing cost, so they use two register-tiled kernels written once in
  * portable C (conv_gemm.inc) and compiled for AVX-512, AVX2+FMA and SSE2; the level is
@@ -72,12 +72,12 @@ static struct tg_conv2d_geometry group_geometry(const struct tg_conv2d_geometry 
  * o = 6, stays there). */
 #define DEPTHWISE_MAX_MULTIPLIER 4
 
-/* Depthwise (one input channel per group) with column stride 1 and a small multiplier: the
- * direct kernels (conv_depthwise.inc) instead of im2col + GEMM, whose products would have one
- * row (o/G) and kh·kw columns, far too small for a register tile. */
+/* Depthwise (one input channel per group) with a small multiplier: the direct kernels
+ * (conv_depthwise.inc) instead of im2col + GEMM, whose products would have one row (o/G) and
+ * kh·kw columns, far too small for a register tile. */
 static int conv_is_depthwise(const struct tg_conv2d_geometry *g)
 {
-    return g->c == g->groups && g->sw == 1 && g->o / g->groups <= DEPTHWISE_MAX_MULTIPLIER;
+    return g->c == g->groups && g->o / g->groups <= DEPTHWISE_MAX_MULTIPLIER;
 }
 
 /* ⌈a / b⌉ and ⌊a / b⌋ for b > 0 and any sign of a (C's / truncates towards zero). */

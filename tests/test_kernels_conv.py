@@ -157,8 +157,8 @@ def check_all_three(x: np.ndarray, w: np.ndarray, gy: np.ndarray, stride, paddin
        dtype=st.sampled_from([np.float32, np.float64]), contiguous=st.booleans(), seed=st.integers(0, 2**16))
 def test_grouped_conv2d_c_matches_numpy(isa, config, n, groups, group_channels, group_outputs, dtype, contiguous,
                                         seed):
-    """groups 1, 2, 3 with 1-3 input and 1, 2, 5 output channels per group (1 input channel: the
-    depthwise kernels when the column stride is 1), every window combination."""
+    """groups 1, 2, 3 with 1-3 input and 1, 2, 5 output channels per group (1 input channel and at
+    most 4 outputs: the depthwise kernels), every window combination."""
     (H, W), kernel, stride, padding, dilation = config
     rng = np.random.default_rng(seed)
     x = random(rng, (n, groups * group_channels, H, W), dtype)
@@ -176,8 +176,9 @@ def test_grouped_conv2d_c_matches_numpy(isa, config, n, groups, group_channels, 
        multiplier=st.sampled_from([1, 2, 3, 5]), column_stride_1=st.booleans(),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_depthwise_conv2d_c_matches_numpy(isa, config, n, channels, multiplier, column_stride_1, dtype, seed):
-    """groups = C: the direct depthwise kernels (column stride 1, multiplier O/C ≤ 4; row stride,
-    padding and dilation any) and the im2col route otherwise (multiplier 5, column stride > 1)."""
+    """groups = C: the direct depthwise kernels for multipliers O/C ≤ 4 (column stride 1: one pass
+    per row; column stride > 1: phase planes, and ∂x per output phase) and the im2col route for
+    multiplier 5; any row stride, padding and dilation."""
     (H, W), kernel, stride, padding, dilation = config
     if column_stride_1:
         stride = (stride[0], 1)
@@ -201,7 +202,7 @@ def test_depthwise_conv2d_c_matches_numpy(isa, config, n, channels, multiplier, 
                               "groups2-32to64", "groups3-odd"])
 def test_grouped_conv2d_large_shapes_c_matches_numpy(isa, threads, shape, dtype, rng):
     """Batches above the size where the kernels split work over threads (depthwise: by channels),
-    rows of several register tiles (W = 70, 131), the row-stride 2 path of the depthwise ∂x."""
+    rows of several register tiles (W = 70, 131), depthwise row stride 2 and column stride 2."""
     N, C, H, W, O, groups, k, (sh, sw), padding = shape
     x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C // groups, k, k), dtype)
     stride, one = (sh, sw), (1, 1)
