@@ -96,6 +96,20 @@ def test_a_gradient_of_the_wrong_shape_names_its_input():
         _TwoInputs.apply(x, w).sum().backward()
 
 
+def test_backward_runs_in_grad_mode_create_graph_and_restores_the_mode_even_when_it_fails():
+    x = tg.tensor(np.ones(3), requires_grad=True)
+    modes = []
+    for create_graph in (False, True):
+        y = x * 2.0
+        y.register_hook(lambda g: modes.append(tg.is_grad_enabled()))
+        y.sum().backward(create_graph=create_graph)
+    assert modes == [False, True] and tg.is_grad_enabled()
+    w = tg.tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="backward returned a gradient of shape"):
+        _TwoInputs.apply(w, w).sum().backward()
+    assert tg.is_grad_enabled()
+
+
 class _ArrayGradient(Function):
     """y = 3x with a backward that returns a plain ndarray (as the fused ops do)."""
 

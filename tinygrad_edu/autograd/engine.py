@@ -147,7 +147,9 @@ def _roots(
                     f"tensor {i} has shape {t.shape}. Pass gradient= (e.g. tg.ones_like(out)) or "
                     "reduce the output to a scalar first (out.sum())."
                 )
-            g = Tensor._make(np.ones(t.shape, dtype=t.dtype))
+            ones = np.empty(t.data.shape, t.data.dtype)  # (np.ones without its Python wrapper)
+            ones.fill(1)
+            g = Tensor._make(ones)
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=t.dtype)
         if g.shape != t.shape:
@@ -214,13 +216,18 @@ def _execute(
     pending: dict[Node, list[Tensor | None]] = {}
     _send(pending, [((node, output_nr), g) for node, output_nr, g in roots], create_graph)
 
-    with grad_mode.set_grad_enabled(create_graph):
+    # Grad mode = create_graph while backward runs: the backward computations are recorded only
+    # then (the flag is set directly, as Function.apply does: no context-manager object per call).
+    mode = grad_mode._per_thread.mode
+    previous, mode.enabled = mode.enabled, bool(create_graph)
+    try:
         for node in reversed(order):
             grads = pending.pop(node, None)
             if grads is None or (needed is not None and node not in needed):
                 continue
+            leaf = type(node) is AccumulateGrad
             # tensor hooks waiting for this node's gradients? (inline: asked once per node, hooks are rare)
-            if node.variable._hooks if type(node) is AccumulateGrad else node._output_hooks:
+            if node.variable._hooks if leaf else node._output_hooks:
                 grads = _run_hooks(node, grads)
             if capture is not None:
                 for output_nr, g in enumerate(grads):
@@ -228,7 +235,7 @@ def _execute(
                         capture[(node, output_nr)] = g
                 if not any(child in needed for child in _children(node)):
                     continue  # a captured input: nothing below it is wanted
-            if type(node) is AccumulateGrad:
+            if leaf:
                 flowing = []  # (drops the previous node's list, which may hold this gradient)
                 unshared = not observers and _only_in(grads)  # before grads[0] is on the call's stack
                 node.accumulate(grads[0], create_graph, unshared)
@@ -239,6 +246,8 @@ def _execute(
                     node._release()
             for observe in observers:  # e.g. the teaching trace (autograd/trace.py)
                 observe(node, grads, flowing)
+    finally:
+        mode.enabled = previous
 
 
 def _nodes_leading_to(order: list[Node], targets: set[Node]) -> set[Node]:
