@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -51,6 +52,15 @@ def test_wrong_forward_is_caught_with_its_worst_element():
     x = np.array([[0.0, 1.0], [2.0, -3.0]])
     with pytest.raises(testing.MismatchError, match=r"output 0 differs.*worst at \(1, 1\)"):
         testing.assert_matches_torch(lambda t: t * 1.0 + (t < -2.5) * 0.5, lambda t: t * 1.0, x)
+
+
+def test_matching_infinities_pass_quietly_and_opposite_ones_fail():
+    x = np.array([[1.0, 0.0], [-1.0, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # inf − inf inside the comparison must not warn
+        testing.assert_matches_torch(lambda t: t / 0.0, lambda t: t / 0.0, x)
+    with pytest.raises(testing.MismatchError, match=r"worst at \(0, 0\): tinygrad_edu -inf, torch inf"):
+        testing.assert_matches_torch(lambda t: -t / 0.0, lambda t: t / 0.0, x)
 
 
 def test_wrong_backward_is_caught_even_though_the_forward_agrees():

@@ -106,7 +106,8 @@ def _compare(what: str, actual: np.ndarray, expected: np.ndarray, rtol: float | 
     rtol, atol = _tolerances(expected.dtype, rtol, atol)
     a, e = actual.astype(np.float64), expected.astype(np.float64)
     same_nonfinite = (a == e) | (np.isnan(a) & np.isnan(e))  # inf == inf, nan "==" nan
-    excess = np.where(same_nonfinite, -np.inf, np.abs(a - e) - (atol + rtol * np.abs(e)))
+    with np.errstate(invalid="ignore"):  # inf − inf where both are inf: nan, masked by same_nonfinite
+        excess = np.where(same_nonfinite, -np.inf, np.abs(a - e) - (atol + rtol * np.abs(e)))
     excess = np.nan_to_num(excess, nan=np.inf, posinf=np.inf)
     if excess.size and np.max(excess) > 0:
         worst = np.unravel_index(np.argmax(excess), excess.shape)
