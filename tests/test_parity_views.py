@@ -86,3 +86,17 @@ def test_view_method_errors_as_torch(call, error):
         call(tg.tensor(X))
     with pytest.raises((IndexError, RuntimeError, ValueError)):
         call(torch.tensor(X))
+
+
+@pytest.mark.parametrize("write", ["mul_", "+=", "copy_", "fill_"])
+def test_write_into_an_expanded_view_raises_a_runtime_error(write):
+    # several elements of an expanded view are one memory location; torch refuses arithmetic
+    # writes there (it allows fill_ of one value, which tinygrad_edu refuses too: NumPy marks
+    # the view read-only)
+    calls = {"mul_": lambda v, lib: v.mul_(2.0), "+=": lambda v, lib: v.__iadd__(1.0),
+             "copy_": lambda v, lib: v.copy_(lib.zeros(2, 3)), "fill_": lambda v, lib: v.fill_(2.0)}
+    for lib in (tg, torch) if write != "fill_" else (tg,):
+        x = lib.ones(3)
+        with pytest.raises(RuntimeError, match=r"read-only|more than one element"):
+            calls[write](x.expand(2, 3), lib)
+        assert x.tolist() == [1.0, 1.0, 1.0] and x._version == 0

@@ -317,19 +317,25 @@ class Tensor:
     # ---- in-place writes (only outside the graph) ----------------------------------
 
     def _check_inplace(self, op: str, *operands: Any) -> None:
-        """Refuse, before any work (as PyTorch), an in-place write that the graph could not follow:
-        one into a tensor that requires grad, or from an operand that does (its gradient would be lost)."""
-        if not grad_mode.is_grad_enabled():
-            return
-        if self.requires_grad:
+        """Refuse, before any work (as PyTorch), an in-place write that cannot be done: while
+        recording, one into a tensor that requires grad or from an operand that does (in-place
+        ops are not recorded, so the operand's gradient would be lost); and any write into
+        read-only memory (a view made by expand, whose elements share memory locations)."""
+        if grad_mode.is_grad_enabled():
+            if self.requires_grad:
+                raise RuntimeError(
+                    f"{op}: a tensor that requires grad cannot be modified in place while grad is enabled; "
+                    "use tg.no_grad() (as optimisers do) or work on .data"
+                )
+            if any(isinstance(operand, Tensor) and operand.requires_grad for operand in operands):
+                raise RuntimeError(
+                    f"{op}: writing a tensor that requires grad in place into one that does not would lose its "
+                    "gradient (in-place ops are not recorded); write x = x + y (out of place) instead"
+                )
+        if not self.data.flags.writeable:
             raise RuntimeError(
-                f"{op}: a tensor that requires grad cannot be modified in place while grad is enabled; "
-                "use tg.no_grad() (as optimisers do) or work on .data"
-            )
-        if any(isinstance(operand, Tensor) and operand.requires_grad for operand in operands):
-            raise RuntimeError(
-                f"{op}: writing a tensor that requires grad in place into one that does not would lose its "
-                "gradient (in-place ops are not recorded); write x = x + y (out of place) instead"
+                f"{op}: this tensor's memory is read-only (e.g. a view made by expand, where several "
+                f"elements are one memory location, shape {self.shape}); clone() it first"
             )
 
     def _count_write(self) -> None:
