@@ -129,3 +129,17 @@ def test_set_printoptions_as_torch(option, restore_print_options):
 def test_set_printoptions_rejects_an_unknown_profile():
     with pytest.raises(ValueError, match="profile must be one of"):
         tg.set_printoptions(profile="long")
+
+
+@pytest.mark.parametrize("spec", ["", ".3f", ">12.2e", "+.1%"])
+def test_format_of_a_0d_tensor_is_its_number_as_torch(spec):
+    for a in (np.array(0.123456, np.float32), np.array(-2.5), np.array(7), np.array(True)):
+        assert format(tg.tensor(a), spec) == format(torch.tensor(a), spec)
+
+
+def test_format_of_a_vector_as_torch():
+    a = np.array([1.0, 2.5])
+    assert f"{tg.tensor(a)}" == _suffixes_on_one_line(f"{torch.tensor(a)}".replace("torch.", "tg."))
+    for lib in (tg, torch):
+        with pytest.raises(TypeError):
+            format(lib.tensor(a), ".3f")

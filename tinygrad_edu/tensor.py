@@ -185,6 +185,13 @@ class Tensor:
     def __repr__(self) -> str:
         return printing.tensor_repr(self)  # as PyTorch prints it: the rules are in printing.py
 
+    def __format__(self, spec: str) -> str:
+        """As PyTorch: a 0-d tensor formats as its number (``f"{loss:.4f}"``, and ``f"{loss}"``
+        gives the bare value); any other tensor only with an empty spec, as its repr."""
+        if self.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     # ---- conversion ------------------------------------------------------------------
 
     def numpy(self) -> np.ndarray:
