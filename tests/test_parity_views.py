@@ -100,3 +100,19 @@ def test_write_into_an_expanded_view_raises_a_runtime_error(write):
         with pytest.raises(RuntimeError, match=r"read-only|more than one element"):
             calls[write](x.expand(2, 3), lib)
         assert x.tolist() == [1.0, 1.0, 1.0] and x._version == 0
+
+
+@pytest.mark.parametrize("call", [lambda t: t.item(), bool, float, int], ids=["item", "bool", "float", "int"])
+def test_scalar_conversion_of_several_elements_raises_what_torch_raises(call):
+    # torch raises RuntimeError from item()/bool() and ValueError from float()/int(): ours is
+    # a ShapeError, both at once, so code catching either works unchanged
+    with pytest.raises((RuntimeError, ValueError)) as theirs:
+        call(torch.tensor([1.0, 2.0]))
+    with pytest.raises(type(theirs.value)):
+        call(tg.tensor([1.0, 2.0]))
+
+
+def test_iterating_a_0d_tensor_raises_as_torch():
+    for lib in (tg, torch):
+        with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+            list(lib.tensor(1.0))

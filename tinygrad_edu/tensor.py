@@ -180,6 +180,8 @@ class Tensor:
         return self.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
@@ -208,8 +210,8 @@ class Tensor:
 
     def item(self) -> Scalar:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+        if self.data.size != 1:  # (a ShapeError: PyTorch raises RuntimeError here, ValueError in float())
+            raise ShapeError(f"item: only one-element tensors can be converted, got shape {self.shape}")
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -217,6 +219,8 @@ class Tensor:
         return self.data.tolist()
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ShapeError(f"Boolean value of Tensor with more than one value is ambiguous (shape {self.shape})")
         return builtins.bool(self.item())
 
     def __float__(self) -> float:
