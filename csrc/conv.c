@@ -10,7 +10,7 @@
  *     gw    = Σ_n gy[n] · cols[n]ᵀ                   (O × OH·OW)·(OH·OW × K)
  * with K = C·kh·kw. A grouped convolution runs these steps once per group inside each block of
  * samples, on channel offsets into x, W and y (no copies): group k multiplies W_k (O/G × K/G) by
- * the columns of input channels [k·C/G, (k+1)·C/G). Depthwise convolutions (C/G = 1, O/G ≤ 4)
+ * the columns of input channels [k·C/G, (k+1)·C/G). Depthwise convolutions (C/G = 1, O/G ≤ 2)
  * skip the columns altogether (conv_depthwise.inc: a direct kernel vectorised along the
  * output row). The products are small (O is 6 or 16 in LeNet), where a general packed
  * GEMM loses to its packing cost, so they use two register-tiled kernels written once in
@@ -67,10 +67,11 @@ static struct tg_conv2d_geometry group_geometry(const struct tg_conv2d_geometry 
 }
 
 /* Largest channel multiplier M = o/G that a depthwise convolution runs with the direct kernels
- * below: each input plane then feeds M output planes, and for larger M the im2col/GEMM route,
- * which reuses every unfolded column M times from registers, is faster (LeNet's conv1, c = 1,
- * o = 6, stays there). */
-#define DEPTHWISE_MAX_MULTIPLIER 4
+ * below: each input plane then feeds M output planes (∂x: M passes over each gx row), and from
+ * M = 3 on the im2col/GEMM route, which reuses every unfolded column M times from registers, was
+ * as fast or faster (16×32×28×28, 3×3: M = 2 direct fwd/∂x/∂w 0.59/0.86/0.60 ms vs 0.84/0.96/0.79;
+ * M = 4 direct 1.20/1.95/1.21 vs 1.10/1.20/1.06). LeNet's conv1 (c = 1, o = 6) stays on the GEMM. */
+#define DEPTHWISE_MAX_MULTIPLIER 2
 
 /* Depthwise (one input channel per group) with a small multiplier: the direct kernels
  * (conv_depthwise.inc) instead of im2col + GEMM, whose products would have one row (o/G) and

@@ -158,7 +158,7 @@ def check_all_three(x: np.ndarray, w: np.ndarray, gy: np.ndarray, stride, paddin
 def test_grouped_conv2d_c_matches_numpy(isa, config, n, groups, group_channels, group_outputs, dtype, contiguous,
                                         seed):
     """groups 1, 2, 3 with 1-3 input and 1, 2, 5 output channels per group (1 input channel and at
-    most 4 outputs: the depthwise kernels), every window combination."""
+    most 2 outputs: the depthwise kernels), every window combination."""
     (H, W), kernel, stride, padding, dilation = config
     rng = np.random.default_rng(seed)
     x = random(rng, (n, groups * group_channels, H, W), dtype)
@@ -176,9 +176,9 @@ def test_grouped_conv2d_c_matches_numpy(isa, config, n, groups, group_channels, 
        multiplier=st.sampled_from([1, 2, 3, 5]), column_stride_1=st.booleans(),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_depthwise_conv2d_c_matches_numpy(isa, config, n, channels, multiplier, column_stride_1, dtype, seed):
-    """groups = C: the direct depthwise kernels for multipliers O/C ≤ 4 (column stride 1: one pass
+    """groups = C: the direct depthwise kernels for multipliers O/C ≤ 2 (column stride 1: one pass
     per row; column stride > 1: phase planes, and ∂x per output phase) and the im2col route for
-    multiplier 5; any row stride, padding and dilation."""
+    multipliers 3 and 5; any row stride, padding and dilation."""
     (H, W), kernel, stride, padding, dilation = config
     if column_stride_1:
         stride = (stride[0], 1)
