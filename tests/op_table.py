@@ -569,3 +569,41 @@ OP_TABLE += (  # 1-d pooling: the 2-d ops with a unit height
            lambda x: _tf().avg_pool1d(x, 3, 2, 1, True, False), ops=("AvgPool2d", "AvgPool2dGrad"), family=CONV,
            samples=(((2, 3, 6),), ((3, 4),))),
 )  # fmt: skip
+
+MATRICES: tuple[Sample, ...] = (((3, 4),), ((4, 3),), ((2, 3, 3),), ((1, 1),))
+
+
+def _torch_index(values: list[int]) -> Any:
+    return torch.tensor(values)
+
+
+OP_TABLE += (  # products, running sums, reordering, tiling, triangles, sorting
+    OpCase("prod", lambda x: x.prod(), ops=("Prod",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("prod_dim", lambda x: x.prod(-1), ops=("Prod",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("prod_dim_keepdim", lambda x: x.prod(0, keepdim=True), ops=("Prod",), family=R, samples=REDUCE_DIM),
+    # small integers: zeros in the input, one or several per slice (second derivative: see Prod's docstring)
+    OpCase("prod_with_zeros", lambda x: x.prod(-1), ops=("Prod",), family=R, samples=REDUCE_DIM, domain=TIES,
+           gradgrad=False),
+    OpCase("cumsum", lambda x: x.cumsum(-1), ops=("Cumsum", "Flip"), family=R, samples=REDUCE_DIM,
+           shapes=lambda: unary(1)),
+    OpCase("cumsum_dim0", lambda x: x.cumsum(0), ops=("Cumsum",), family=R, samples=UNARY),
+    OpCase("flip", lambda x: x.flip(0), ops=("Flip",), family=M, samples=UNARY, shapes=unary),
+    OpCase("flip_dims", lambda x: x.flip((0, -1)), ops=("Flip",), family=M, samples=REDUCE_DIMS),
+    OpCase("roll_flat", lambda x: x.roll(2), ops=("Roll",), family=M, samples=UNARY),
+    OpCase("roll_dims", lambda x: x.roll((1, -3), (0, -1)), ops=("Roll",), family=M, samples=REDUCE_DIMS),
+    OpCase("repeat", lambda x: x.repeat(2, 1, 3), ops=("Repeat",), family=M, samples=(*UNARY[:4], ((2, 1, 3),))),
+    OpCase("repeat_new_dims", lambda x: x.repeat(2, 1, 2, 1), ops=("Repeat",), family=M, samples=REDUCE_DIMS),
+    OpCase("tril", lambda x: x.tril(), ops=("Tril",), family=M, samples=MATRICES),
+    OpCase("tril_below", lambda x: x.tril(-1), ops=("Tril",), family=M, samples=MATRICES),
+    OpCase("triu_above", lambda x: x.triu(1), ops=("Triu",), family=M, samples=MATRICES),
+    OpCase("index_select", lambda x: x.index_select(-1, [2, 0, 2]),
+           lambda x: x.index_select(-1, _torch_index([2, 0, 2])), ops=("GetItem", "IndexAccumulate"), family=M,
+           samples=(((3,),), ((2, 3),), ((2, 1, 4),))),
+    OpCase("sort", lambda x: x.sort(), ops=("Gather", "ScatterAdd"), family=M, samples=REDUCE_DIM),
+    OpCase("sort_descending_stable_ties", lambda x: x.sort(0, descending=True),
+           lambda x: x.sort(dim=0, descending=True, stable=True), ops=("Gather",), family=M, samples=REDUCE_DIM,
+           domain=TIES, gradcheck=False),
+    OpCase("topk", lambda x: x.topk(2), ops=("Gather", "ScatterAdd"), family=M, samples=REDUCE_DIM[1:]),
+    OpCase("topk_smallest_dim0", lambda x: x.topk(1, 0, largest=False), ops=("Gather",), family=M,
+           samples=REDUCE_DIM),
+)  # fmt: skip

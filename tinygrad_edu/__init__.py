@@ -48,15 +48,19 @@ from .factories import (
 from .printing import set_printoptions
 from .random import manual_seed
 from .serialization import load, save
-from .tensor import MaxResult, ShapeError, Tensor, cat, maximum, minimum, stack, where
+from .tensor import MaxResult, ShapeError, SortResult, Tensor, TopKResult, cat, maximum, minimum, stack, where
+
+# torch-style functions that are the methods themselves: tg.flip(x, dims) is x.flip(dims)
+flip, roll, cumsum, prod, tril, triu = Tensor.flip, Tensor.roll, Tensor.cumsum, Tensor.prod, Tensor.tril, Tensor.triu
+index_select, sort, topk = Tensor.index_select, Tensor.sort, Tensor.topk
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MaxResult", "ShapeError", "Tensor", "arange", "autograd", "backend", "bool", "cat", "compress", "data", "datasets",
-    "diagnostics", "dtypes", "enable_grad", "eye", "float16", "float32", "float64", "full", "full_like", "int8",
-    "int32", "int64", "is_grad_enabled", "linspace", "load", "manual_seed", "maximum", "metrics", "minimum", "nn",
-    "no_grad", "ones", "ones_like", "ops", "optim", "rand", "randint", "randn", "save", "set_grad_enabled",
-    "set_printoptions", "stack",
-    "tensor", "testing", "train", "uint8", "viz", "where", "zeros", "zeros_like",
+    "MaxResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "arange", "autograd", "backend", "bool", "cat",
+    "compress", "cumsum", "data", "datasets", "diagnostics", "dtypes", "enable_grad", "eye", "flip", "float16",
+    "float32", "float64", "full", "full_like", "index_select", "int8", "int32", "int64", "is_grad_enabled", "linspace",
+    "load", "manual_seed", "maximum", "metrics", "minimum", "nn", "no_grad", "ones", "ones_like", "ops", "optim",
+    "prod", "rand", "randint", "randn", "roll", "save", "set_grad_enabled", "set_printoptions", "sort", "stack",
+    "tensor", "testing", "topk", "train", "tril", "triu", "uint8", "viz", "where", "zeros", "zeros_like",
 ]

@@ -32,6 +32,8 @@ Scalar = Union[int, float, bool]
 TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence[Any]]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])  # like torch.return_types.max
+SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
+TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
 
 # The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
 _UNSHARED_COUNTER = (0,)
@@ -287,6 +289,24 @@ class Tensor:
         """This tensor as int64 (not differentiable)."""
         return self.to(dtypes.int64)
 
+    def new_full(self, size: Sequence[int], fill_value: Scalar, *, dtype: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        """A new tensor of ``size`` filled with ``fill_value``, of this tensor's dtype unless ``dtype`` is given."""
+        array = np.full(_shape_arg((size,)), fill_value, dtype=self.dtype if dtype is None else dtypes.as_dtype(dtype))
+        return Tensor(array, requires_grad=requires_grad)
+
+    def new_zeros(self, *size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """``new_full(size, 0)``: zeros of this tensor's dtype (or ``dtype``)."""
+        return self.new_full(_shape_arg(size), 0, dtype=dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """``new_full(size, 1)``: ones of this tensor's dtype (or ``dtype``)."""
+        return self.new_full(_shape_arg(size), 1, dtype=dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new tensor of ``size`` whose values are not to be relied on (zeros here)."""
+        return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
     def clone(self) -> Tensor:
         """A copy with its own memory; differentiable (the gradient passes through)."""
         if self.requires_grad:
@@ -412,6 +432,38 @@ class Tensor:
     def masked_fill_(self, mask: TensorLike, value: Scalar) -> Tensor:
         """``value`` where ``mask`` is True, in place."""
         return self._write("masked_fill_", Tensor.masked_fill, mask, value)
+
+    def exp_(self) -> Tensor:
+        """self ← e^self, in place."""
+        return self._write("exp_", Tensor.exp)
+
+    def log_(self) -> Tensor:
+        """self ← log self, in place."""
+        return self._write("log_", Tensor.log)
+
+    def sqrt_(self) -> Tensor:
+        """self ← √self, in place."""
+        return self._write("sqrt_", Tensor.sqrt)
+
+    def abs_(self) -> Tensor:
+        """self ← |self|, in place."""
+        return self._write("abs_", Tensor.abs)
+
+    def neg_(self) -> Tensor:
+        """self ← −self, in place."""
+        return self._write("neg_", Tensor.__neg__)
+
+    def sigmoid_(self) -> Tensor:
+        """self ← σ(self), in place."""
+        return self._write("sigmoid_", Tensor.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        """self ← tanh self, in place."""
+        return self._write("tanh_", Tensor.tanh)
+
+    def relu_(self) -> Tensor:
+        """self ← max(self, 0), in place."""
+        return self._write("relu_", Tensor.relu)
 
     def _augmented(self, op: str, other: TensorLike, out_of_place: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
         """``x += y`` and friends: in place, as in PyTorch, when no graph is being recorded
@@ -719,6 +771,34 @@ class Tensor:
         """Index of the minimum (over the flattened tensor if ``dim`` is None); int64, no gradient."""
         return _arg_extreme(np.argmin, self, dim, keepdim)
 
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        """Π over ``dim`` (all elements if None); bool/int give int64; the gradient is the product of the others."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Prod.apply(x, dim=None if dim is None else _dim(dim, x.ndim, "prod"), keepdim=keepdim)
+
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """Running sum along ``dim``; bool/int give int64 (``dtype``: cast to it first)."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Cumsum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
+
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> SortResult:
+        """``(values, indices)`` sorted along ``dim``; ties keep their order (always stable, as
+        ``stable=True``); NaN counts as the largest value. The gradient goes to the indices."""
+        d = _dim(dim, self.ndim, "sort")
+        indices = Tensor._make(_sorting_indices(self.data, d, descending))
+        return SortResult(self.gather(d, indices), indices)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopKResult:
+        """The ``k`` largest (``largest=False``: smallest) elements along ``dim`` and their
+        indices, always in sorted order; the gradient goes to the chosen indices."""
+        d = _dim(dim, self.ndim, "topk")
+        size = self.shape[d] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise IndexError(f"topk: k = {k} is out of range for dim {d} of shape {self.shape}")
+        order = _sorting_indices(self.data, d, descending=largest)
+        indices = Tensor._make(np.ascontiguousarray(order[(slice(None),) * d + (slice(0, k),)]))
+        return TopKResult(self.gather(d, indices), indices)
+
     def softmax(self, dim: int) -> Tensor:
         """e^(x_i) / Σ_j e^(x_j) along ``dim``, computed stably."""
         return ops.Softmax.apply(_require_floating(self, "softmax"), dim=dim)
@@ -853,6 +933,55 @@ class Tensor:
         if idx.ndim != self.ndim or (idx.size and (idx.min() < -size or idx.max() >= size)):
             raise IndexError(f"gather: index of shape {idx.shape} does not fit dim {d} of shape {self.shape}")
         return ops.Gather.apply(self, dim=d, index=idx)
+
+    def index_select(self, dim: int, index: TensorLike) -> Tensor:
+        """The slices at ``index`` (1-D, repeats allowed) along ``dim``: ``x[..., index, ...]``
+        (GetItem; the gradient of a repeated slice adds up)."""
+        idx = _to_array(index, dtypes.int64)
+        d = _dim(dim, self.ndim, "index_select")
+        size = self.shape[d] if self.ndim else 1
+        if idx.ndim > 1 or (idx.size and (idx.min() < -size or idx.max() >= size)):
+            raise IndexError(f"index_select: index of shape {idx.shape} and values {idx.tolist()} "
+                             f"does not fit dim {d} of shape {self.shape}")
+        if self.ndim == 0:
+            return self.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
+        return self[(slice(None),) * d + (idx.reshape(-1),)]
+
+    def flip(self, *dims: int | Sequence[int]) -> Tensor:
+        """Reverse the order of the elements along each of ``dims``."""
+        axes = [_dim(d, self.ndim, "flip") for d in _shape_arg(dims)]
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"flip: dims {list(_shape_arg(dims))} name the same dim twice (shape {self.shape})")
+        return ops.Flip.apply(self, dims=tuple(d for d in axes if d < self.ndim))  # a 0-d tensor has no dim to flip
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """Shift cyclically by ``shifts[k]`` along ``dims[k]``; without dims, the flattened tensor."""
+        shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+        if dims is None or self.ndim == 0:
+            if len(shifts) != 1:
+                raise ValueError(f"roll: {len(shifts)} shifts need as many dims (tensor of shape {self.shape})")
+            return ops.Roll.apply(self, shifts=shifts, dims=None)
+        dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+        return ops.Roll.apply(self, shifts=shifts, dims=tuple(_dim(d, self.ndim, "roll") for d in dims))
+
+    def repeat(self, *repeats: int | Sequence[int]) -> Tensor:
+        """Tile ``repeats[d]`` copies along every dim (torch's repeat = NumPy's tile); extra
+        leading repeats add new dims."""
+        repeats = _shape_arg(repeats)
+        if len(repeats) < self.ndim or any(r < 0 for r in repeats):
+            raise ValueError(f"repeat: repeats {repeats} need at least {self.ndim} non-negative sizes "
+                             f"(tensor of shape {self.shape})")
+        return ops.Repeat.apply(self, repeats=repeats)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (j − i ≤ diagonal); zeros elsewhere."""
+        return ops.Tril.apply(_matrices(self, "tril"), diagonal=diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (j − i ≥ diagonal); zeros elsewhere."""
+        return ops.Triu.apply(_matrices(self, "triu"), diagonal=diagonal)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into ``chunks`` nearly equal pieces along ``dim``."""
@@ -1080,6 +1209,27 @@ def _require_floating(x: Tensor, op: str) -> Tensor:
     if not dtypes.is_floating(x.dtype):
         raise TypeError(f"{op}: needs a floating point tensor, got {x.dtype}; call .float() first")
     return x
+
+
+def _matrices(x: Tensor, op: str) -> Tensor:
+    """x itself; a ShapeError naming ``op`` unless x has at least two dims (a stack of matrices)."""
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: needs a tensor with at least 2 dims, got shape {x.shape}")
+    return x
+
+
+def _sorting_indices(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """int64 indices that sort ``a`` along ``dim`` stably (equal values keep their order).
+
+    Descending: a stable ascending sort of the reversed array, reversed back, lists equal
+    values from the first to the last (negating would fail for bool and unsigned, and move NaN).
+    """
+    if a.ndim == 0:
+        return np.zeros((), dtypes.int64)
+    if not descending:
+        return np.argsort(a, axis=dim, kind="stable")
+    reversed_order = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
+    return a.shape[dim] - 1 - np.flip(reversed_order, dim)
 
 
 def _arg_extreme(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, keepdim: bool) -> Tensor:

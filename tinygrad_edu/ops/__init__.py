@@ -5,12 +5,12 @@ Open the file of a family to read an op's forward, backward and formula side by 
     elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
                      Maximum Minimum Clamp Where Cast
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
-    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin
+    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Prod Cumsum
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
                      AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
-                     Cat Stack Unbind Pad
+                     Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
 
@@ -44,19 +44,24 @@ from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, S
 from .movement import (
     Cat,
     Expand,
+    Flip,
     Gather,
     GetItem,
     IndexAccumulate,
     Pad,
     Permute,
+    Repeat,
     Reshape,
+    Roll,
     ScatterAdd,
     Stack,
     SumTo,
+    Tril,
+    Triu,
     Unbind,
 )
 from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer
-from .reduce import Amax, Amin, LogSumExp, Mean, Norm, Std, Sum, Var
+from .reduce import Amax, Amin, Cumsum, LogSumExp, Mean, Norm, Prod, Std, Sum, Var
 
 ALL_OPS = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Erf,
@@ -68,6 +73,7 @@ ALL_OPS = (
     MatMul, Linear,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
+    Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -7,6 +7,10 @@ adjoints, and their backwards call one another:
 * ``Expand`` (broadcast) and ``SumTo``: the adjoint of broadcasting is summation.
 * ``GetItem`` / ``Gather`` (read at indices) and ``IndexAccumulate`` / ``ScatterAdd``
   (add at indices): an element read twice receives both gradients.
+
+``Flip``, ``Roll`` and ``Tril`` / ``Triu`` are their own adjoints (with the shift negated
+for Roll); ``Repeat``'s adjoint sums the copies. ``index_select``, ``sort`` and ``topk``
+need no op of their own: they are ``GetItem`` / ``Gather`` at computed indices.
 """
 
 from __future__ import annotations
@@ -323,3 +327,103 @@ class Pad(Function):
     @staticmethod
     def backward(ctx, grad_output):
         return grad_output[ctx.inner]
+
+
+# ---- reordering and copying: Flip Roll Repeat ------------------------------------------
+
+
+class Flip(Function):
+    """Reverse the order of the elements along each dim in ``dims`` (torch.flip).
+
+    Forward:   y[…, i, …] = x[…, n−1−i, …]      (along every flipped dim of size n)
+    Backward:  ∂L/∂x = flip(g, dims)             (reversing twice is the identity)
+    """
+
+    formula = ("flip(g, dims)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dims):
+        ctx.dims = dims
+        return np.flip(x.data, dims).copy()  # torch.flip copies too (ndarray.copy is C-ordered)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return Flip.apply(grad_output, dims=ctx.dims)
+
+
+class Roll(Function):
+    """Shift the elements cyclically by ``shifts[k]`` along ``dims[k]`` (torch.roll);
+    ``dims=None`` rolls the flattened tensor and restores its shape.
+
+    Forward:   y[…, (i + s) mod n, …] = x[…, i, …]
+    Backward:  ∂L/∂x = roll(g, −shifts, dims)
+    """
+
+    formula = ("roll(g, -shifts, dims)",)
+
+    @staticmethod
+    def forward(ctx, x, *, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x.data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return Roll.apply(grad_output, shifts=tuple(-s for s in ctx.shifts), dims=ctx.dims)
+
+
+class Repeat(Function):
+    """Tile x ``repeats[d]`` times along every dim (torch's ``repeat``, NumPy's ``tile``;
+    not NumPy's ``repeat``). x is first viewed with leading 1s up to ``len(repeats)`` dims.
+
+    Forward:   y[…, r·n + i, …] = x[…, i, …]      (r = 0 … repeats[d] − 1 along a dim of size n)
+    Backward:  ∂L/∂x = Σ_r g[…, r·n + i, …]       (every copy sends its gradient back)
+    """
+
+    formula = ("sum over copies of g",)
+
+    @staticmethod
+    def forward(ctx, x, *, repeats):
+        ctx.input_shape = x.shape
+        return np.tile(x.data, repeats)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        shape = (1,) * (grad_output.ndim - len(ctx.input_shape)) + ctx.input_shape
+        # (r0·n0, r1·n1, …) → (r0, n0, r1, n1, …): the copies get dims of their own, then sum them
+        split = tuple(size for r_n, n in zip(grad_output.shape, shape) for size in (r_n // n if n else 0, n))
+        copies = tuple(range(0, len(split), 2))
+        return grad_output.reshape(split).sum(copies).reshape(ctx.input_shape)
+
+
+# ---- triangles: Tril Triu ------------------------------------------------------------
+
+
+class Tril(Function):
+    """Keep the lower triangle of the last two dims: elements with j − i ≤ ``diagonal``.
+
+    Forward:   y[…, i, j] = x[…, i, j] if j − i ≤ k else 0
+    Backward:  ∂L/∂x = tril(g, k)               (a mask is its own adjoint)
+    """
+
+    formula = ("tril(g, k)",)
+    keep = staticmethod(np.tril)
+
+    @staticmethod
+    def forward(ctx, x, *, diagonal=0):
+        ctx.diagonal = diagonal
+        return ctx.keep(x.data, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return type(ctx).apply(grad_output, diagonal=ctx.diagonal)  # Tril or Triu, whichever ran
+
+
+class Triu(Tril):
+    """Keep the upper triangle of the last two dims: elements with j − i ≥ ``diagonal``.
+
+    Forward:   y[…, i, j] = x[…, i, j] if j − i ≥ k else 0
+    Backward:  ∂L/∂x = triu(g, k)
+    """
+
+    formula = ("triu(g, k)",)
+    keep = staticmethod(np.triu)

@@ -1,4 +1,4 @@
-"""Reductions: Sum Mean Var Std Norm LogSumExp Amax Amin.
+"""Reductions: Sum Mean Var Std Norm LogSumExp Amax Amin Prod, and the scan Cumsum.
 
 Notation as in ``ops/elementwise.py``. ``dim`` is an int, a tuple of ints or None (all
 dims); ``keepdim`` keeps the reduced dims with size 1. Every backward first puts the
@@ -277,3 +277,69 @@ class Amin(Amax):
     """
 
     extreme = staticmethod(np.min)
+
+
+# ---- products and running sums: Prod Cumsum ----------------------------------------------
+
+
+def _accumulation_dtype(a: np.ndarray) -> np.dtype | None:
+    """int64 for bool and integer input, as PyTorch's sum/prod/cumsum (NumPy: uint8 → uint64)."""
+    return np.dtype(np.int64) if a.dtype.kind in "biu" else None
+
+
+class Prod(Function):
+    """Product over ``dim``; the gradient of an element is the product of the others.
+
+    Forward:   y = Π_{i ∈ dim} x_i
+    Backward:  ∂L/∂x_i = broadcast(g) ⊙ Π_{j ≠ i} x_j
+               = g ⊙ y / x_i where no x is 0; where a slice holds zeros, y / x is 0/0, so:
+               one zero at i: ∂L/∂x_i = g ⊙ Π_{j ≠ i} x_j (product of the nonzeros), 0 elsewhere;
+               two or more zeros: 0 everywhere in that slice
+    The division form is kept where it is valid because y is the saved output: its own
+    gradient then makes the second derivative Π_{j ≠ i, k} x_j, also in a slice with one zero.
+    (Known limit: in a slice with two or more zeros the second derivative is taken as 0.)
+    """
+
+    formula = ("g * prod(x) / x  (product of the others where x has zeros)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        ctx.axes = normalize_dims(dim, x.ndim, "prod")
+        # np.prod(a, axis, dtype, out, keepdims); overflow to inf is PyTorch's result too
+        y = quietly(np.prod, x.data, ctx.axes, _accumulation_dtype(x.data), None, True)
+        return _output_saved_with_input(ctx, x, y, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        g, y_kept = _unsqueeze_to(grad_output, x.shape, ctx.axes), _unsqueeze_to(y, x.shape, ctx.axes)
+        zero = x.data == 0
+        if not zero.any():
+            return g * (y_kept / x)
+        x_safe = x.masked_fill(zero, 1.0)
+        nonzero_product = Prod.apply(x_safe, dim=ctx.axes, keepdim=True)
+        one_zero = np.sum(zero, axis=ctx.axes, keepdims=True) == 1
+        at_zero = nonzero_product.masked_fill(~one_zero, 0.0)
+        return g * at_zero.where(zero, y_kept / x_safe)  # y / x_safe is 0 beside a zero, the true product elsewhere
+
+
+class Cumsum(Function):
+    """Running sum along ``dim`` (bool and integer input give int64, as PyTorch).
+
+    Forward:   y_i = Σ_{j ≤ i} x_j
+    Backward:  ∂L/∂x_j = Σ_{i ≥ j} g_i = flip(cumsum(flip(g)))   (the reversed running sum)
+    """
+
+    formula = ("flip(cumsum(flip(g, dim), dim), dim)",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        ctx.dim = dim
+        a = x.data.reshape(1) if x.ndim == 0 else x.data  # a 0-d tensor is its own running sum
+        return np.cumsum(a, axis=dim, dtype=_accumulation_dtype(a)).reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if grad_output.ndim == 0:
+            return grad_output
+        return Cumsum.apply(grad_output.flip(ctx.dim), dim=ctx.dim).flip(ctx.dim)
