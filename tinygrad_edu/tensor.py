@@ -796,7 +796,8 @@ class Tensor:
         if not 0 <= k <= size:
             raise IndexError(f"topk: k = {k} is out of range for dim {d} of shape {self.shape}")
         order = _sorting_indices(self.data, d, descending=largest)
-        indices = Tensor._make(np.ascontiguousarray(order[(slice(None),) * d + (slice(0, k),)]))
+        first_k = order[(slice(None),) * d + (slice(0, k),)] if self.ndim else order  # 0-d: k is 1 (or 0)
+        indices = Tensor._make(first_k.copy())  # C-ordered, and 0-d stays 0-d
         return TopKResult(self.gather(d, indices), indices)
 
     def softmax(self, dim: int) -> Tensor:
