@@ -607,3 +607,17 @@ OP_TABLE += (  # products, running sums, reordering, tiling, triangles, sorting
     OpCase("topk_smallest_dim0", lambda x: x.topk(1, 0, largest=False), ops=("Gather",), family=M,
            samples=REDUCE_DIM),
 )  # fmt: skip
+
+SCATTER_INDEX = np.array([[0, 2], [1, 3], [3, 0]])  # for (3, 4) along dim 1; no repeats: each write is kept
+
+OP_TABLE += (  # scatter: writes (the overwritten elements of x get no gradient) and adds
+    OpCase("scatter", lambda x, s: x.scatter(1, SCATTER_INDEX, s),
+           lambda x, s: x.scatter(1, _torch_index(SCATTER_INDEX.tolist()), s), ops=("Scatter", "Gather"), family=M,
+           samples=(((3, 4), (3, 2)),)),
+    OpCase("scatter_value", lambda x: x.scatter(1, SCATTER_INDEX, value=2.0),
+           lambda x: x.scatter(1, _torch_index(SCATTER_INDEX.tolist()), value=2.0), ops=("Scatter",), family=M,
+           samples=(((3, 4),),)),
+    OpCase("scatter_add", lambda x, s: x.scatter_add(1, GATHER_INDEX, s),
+           lambda x, s: x.scatter_add(1, _torch_index(GATHER_INDEX.tolist()), s), ops=("ScatterAdd", "Gather"),
+           family=M, samples=(((3, 4), (3, 2)),)),
+)  # fmt: skip

@@ -201,6 +201,37 @@ def test_topk_gradient_goes_to_the_chosen_indices():
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 10.0, 0.0, 1.0]])
 
 
+# ---- scatter and scatter_add ------------------------------------------------------------------
+
+REPEATED_INDEX = np.array([[0, 2], [1, 1], [3, 0]])  # row 1 writes twice into column 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scatter_and_scatter_add_match_torch(dtype):
+    index = torch.tensor(REPEATED_INDEX)
+    assert_matches_torch(lambda x, s: x.scatter(1, REPEATED_INDEX, s), lambda x, s: x.scatter(1, index, s),
+                         (3, 4), (3, 2), dtype=dtype)  # the last write wins; both writes get gather(g)
+    assert_matches_torch(lambda x, s: tg.scatter_add(x, 1, REPEATED_INDEX, s),
+                         lambda x, s: torch.scatter_add(x, 1, index, s), (3, 4), (3, 2), dtype=dtype)
+    assert_matches_torch(lambda x: x.scatter(0, REPEATED_INDEX.T[:, :3], -1.0),
+                         lambda x: x.scatter(0, index.T[:, :3], -1.0), (4, 3), dtype=dtype)
+    # src larger than index: only the covered part is used (torch's backward refuses this shape)
+    assert_matches_torch(lambda x, s: x.scatter_add(1, REPEATED_INDEX, s), lambda x, s: x.scatter_add(1, index, s),
+                         (3, 4), (4, 3), dtype=dtype, check_grad=False)
+
+
+def test_scatter_gradient_of_overwritten_elements_is_zero():
+    x = tg.zeros(2, 3, dtype=tg.float64, requires_grad=True)
+    src = tg.tensor(np.array([[5.0], [7.0]]), requires_grad=True)
+    y = x.scatter(1, [[2], [0]], src)
+    (y * tg.tensor(np.arange(6.0).reshape(2, 3))).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), [[0, 0, 5], [7, 0, 0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [0, 4, 5]])
+    np.testing.assert_array_equal(src.grad.numpy(), [[2], [3]])
+    assert gradgradcheck(lambda a, b: a.scatter(1, [[2], [0]], b) ** 2,
+                         [x.detach().requires_grad_(), src.detach().requires_grad_()])
+
+
 # ---- new_* and in-place unary ops ------------------------------------------------------------
 
 
@@ -257,6 +288,12 @@ def test_inplace_unary_refuses_a_leaf_that_requires_grad():
     (lambda x: x.index_select(0, [[0]]), IndexError, ["index_select", "(1, 1)"]),
     (lambda x: x.topk(4), IndexError, ["topk", "(2, 3)"]),
     (lambda x: x.sort(2), IndexError, ["sort", "dim 2"]),
+    (lambda x: x.scatter(1, [[3]], 1.0), IndexError, ["scatter", "(2, 3)"]),
+    (lambda x: x.scatter(1, [0], 1.0), IndexError, ["scatter", "(1,)"]),
+    (lambda x: x.scatter(1, [[0, 1]], tg.zeros(1, 1)), IndexError, ["scatter", "(1, 2)", "(1, 1)"]),
+    (lambda x: x.scatter(1, [[0]], tg.zeros(1, 1, dtype=tg.float64)), TypeError, ["scatter", "float64"]),
+    (lambda x: x.scatter(1, [[0]]), TypeError, ["scatter", "src"]),
+    (lambda x: x.scatter_add(0, [[-1]], tg.zeros(1, 1)), IndexError, ["scatter_add", "(2, 3)"]),
 ])
 def test_bad_input_raises_naming_the_op(call, error, words):
     with pytest.raises(error) as info:

@@ -52,7 +52,8 @@ from .tensor import MaxResult, ShapeError, SortResult, Tensor, TopKResult, cat, 
 
 # torch-style functions that are the methods themselves: tg.flip(x, dims) is x.flip(dims)
 flip, roll, cumsum, prod, tril, triu = Tensor.flip, Tensor.roll, Tensor.cumsum, Tensor.prod, Tensor.tril, Tensor.triu
-index_select, sort, topk = Tensor.index_select, Tensor.sort, Tensor.topk
+index_select, sort, topk, scatter = Tensor.index_select, Tensor.sort, Tensor.topk, Tensor.scatter
+scatter_add = Tensor.scatter_add
 
 __version__ = "0.1.0"
 
@@ -61,6 +62,7 @@ __all__ = [
     "compress", "cumsum", "data", "datasets", "diagnostics", "dtypes", "enable_grad", "eye", "flip", "float16",
     "float32", "float64", "full", "full_like", "index_select", "int8", "int32", "int64", "is_grad_enabled", "linspace",
     "load", "manual_seed", "maximum", "metrics", "minimum", "nn", "no_grad", "ones", "ones_like", "ops", "optim",
-    "prod", "rand", "randint", "randn", "roll", "save", "set_grad_enabled", "set_printoptions", "sort", "stack",
-    "tensor", "testing", "topk", "train", "tril", "triu", "uint8", "viz", "where", "zeros", "zeros_like",
+    "prod", "rand", "randint", "randn", "roll", "save", "scatter", "scatter_add", "set_grad_enabled",
+    "set_printoptions", "sort", "stack", "tensor", "testing", "topk", "train", "tril", "triu", "uint8", "viz", "where",
+    "zeros", "zeros_like",
 ]

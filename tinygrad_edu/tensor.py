@@ -984,6 +984,18 @@ class Tensor:
         """The upper triangle of the last two dims (j − i ≥ diagonal); zeros elsewhere."""
         return ops.Triu.apply(_matrices(self, "triu"), diagonal=diagonal)
 
+    def scatter(self, dim: int, index: TensorLike, src: TensorLike | None = None, *,
+                value: Scalar | None = None) -> Tensor:
+        """A copy with ``src[i][j]`` (or the scalar ``value``) written at ``[i][index[i][j]]``
+        along ``dim`` (torch.scatter; a repeated index: the last write wins)."""
+        d, idx, part = _scatter_args(self, dim, index, value if src is None else src, "scatter")
+        return ops.Scatter.apply(self, part, dim=d, index=idx)
+
+    def scatter_add(self, dim: int, index: TensorLike, src: TensorLike) -> Tensor:
+        """A copy with ``src[i][j]`` added at ``[i][index[i][j]]`` along ``dim`` (repeats add up)."""
+        d, idx, part = _scatter_args(self, dim, index, src, "scatter_add")
+        return self + ops.ScatterAdd.apply(part, dim=d, index=idx, shape=self.shape)
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into ``chunks`` nearly equal pieces along ``dim``."""
         if chunks < 1:
@@ -1217,6 +1229,27 @@ def _matrices(x: Tensor, op: str) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"{op}: needs a tensor with at least 2 dims, got shape {x.shape}")
     return x
+
+
+def _scatter_args(x: Tensor, dim: int, index: TensorLike, src: TensorLike | None,
+                  op: str) -> tuple[int, np.ndarray, Tensor]:
+    """Check a scatter's arguments as PyTorch does; returns (dim, index array, the part of src
+    that index covers). A scalar src becomes a constant tensor of x's dtype."""
+    if src is None:
+        raise TypeError(f"{op}: needs src (a tensor) or value (a number)")
+    idx = _to_array(index, dtypes.int64)
+    d = _dim(dim, x.ndim, op)
+    src = src if isinstance(src, Tensor) else Tensor._make(np.full(idx.shape, src, dtype=x.dtype))
+    if src.dtype != x.dtype:
+        raise TypeError(f"{op}: src is {src.dtype} but the tensor is {x.dtype}; they must have one dtype")
+    fits = idx.ndim == x.ndim == src.ndim and all(
+        i <= s and (k == d or i <= n) for k, (i, s, n) in enumerate(zip(idx.shape, src.shape, x.shape)))
+    size = x.shape[d] if x.ndim else 1
+    if not fits or (idx.size and (idx.min() < 0 or idx.max() >= size)):
+        raise IndexError(f"{op}: index of shape {idx.shape} (values in [0, {size})) does not fit "
+                         f"src of shape {src.shape} and dim {d} of shape {x.shape}")
+    covered = tuple(slice(0, n) for n in idx.shape)
+    return d, idx, src if src.shape == idx.shape else src[covered]
 
 
 def _sorting_indices(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:

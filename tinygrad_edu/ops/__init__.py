@@ -9,7 +9,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
                      AvgPool2d AvgPool2dGrad
-    movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd
+    movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd Scatter
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
@@ -53,6 +53,7 @@ from .movement import (
     Repeat,
     Reshape,
     Roll,
+    Scatter,
     ScatterAdd,
     Stack,
     SumTo,
@@ -73,7 +74,7 @@ ALL_OPS = (
     MatMul, Linear,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
-    Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu,
+    Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -239,6 +239,33 @@ class ScatterAdd(Function):
         return Gather.apply(grad_output, dim=ctx.dim, index=ctx.index)
 
 
+class Scatter(Function):
+    """``torch.scatter``: x with the elements of src written along ``dim`` at ``index``.
+
+    Forward:   y = x;  y[i, …, index[i, j, …], …] = src[i, j, …]   (a repeated index: the last write wins)
+    Backward:  ∂L/∂x = g with 0 where something was written      (those elements of x were overwritten)
+               ∂L/∂src = gather(g, dim, index)
+    """
+
+    formula = ("g * (1 - written)", "gather(g, dim, index)")
+
+    @staticmethod
+    def forward(ctx, x, src, *, dim, index):
+        ctx.dim, ctx.index = dim, index
+        positions = _along_dim(index, dim)
+        y = x.data.copy()
+        y[positions] = src.data
+        ctx.written = np.zeros(x.shape, dtype=bool)
+        ctx.written[positions] = True
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad_x = grad_output.masked_fill(ctx.written, 0.0) if ctx.needs_input_grad[0] else None
+        grad_src = Gather.apply(grad_output, dim=ctx.dim, index=ctx.index) if ctx.needs_input_grad[1] else None
+        return grad_x, grad_src
+
+
 # ---- joining: Cat Stack --------------------------------------------------------------
 
 
