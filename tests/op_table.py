@@ -581,9 +581,8 @@ OP_TABLE += (  # products, running sums, reordering, tiling, triangles, sorting
     OpCase("prod", lambda x: x.prod(), ops=("Prod",), family=R, samples=REDUCE_ALL, shapes=unary),
     OpCase("prod_dim", lambda x: x.prod(-1), ops=("Prod",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
     OpCase("prod_dim_keepdim", lambda x: x.prod(0, keepdim=True), ops=("Prod",), family=R, samples=REDUCE_DIM),
-    # small integers: zeros in the input, one or several per slice (second derivative: see Prod's docstring)
-    OpCase("prod_with_zeros", lambda x: x.prod(-1), ops=("Prod",), family=R, samples=REDUCE_DIM, domain=TIES,
-           gradgrad=False),
+    # small integers: zeros in the input, one or several per slice
+    OpCase("prod_with_zeros", lambda x: x.prod(-1), ops=("Prod",), family=R, samples=REDUCE_DIM, domain=TIES),
     OpCase("cumsum", lambda x: x.cumsum(-1), ops=("Cumsum", "Flip"), family=R, samples=REDUCE_DIM,
            shapes=lambda: unary(1)),
     OpCase("cumsum_dim0", lambda x: x.cumsum(0), ops=("Cumsum",), family=R, samples=UNARY),

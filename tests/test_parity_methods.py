@@ -128,10 +128,19 @@ def test_prod_gradient_with_zeros_matches_torch(row, dtype):
     assert np.isfinite(t.grad.numpy()).all()
 
 
-def test_prod_second_derivative_with_one_zero():
-    x = tg.tensor(np.array([[2.0, 0.0, 3.0, -1.5], [0.7, -1.2, 2.0, 0.9]]), requires_grad=True)
-    assert gradgradcheck(lambda t: t.prod(-1), [x])
-    assert gradgradcheck(lambda t: t.prod(), [x])
+@pytest.mark.parametrize("row", [[2.0, 0.0, 3.0, -1.5], [2.0, 0.0, 3.0, 0.0], [0.0, 0.0, 0.0, 1.5]])
+def test_prod_second_derivative_with_zeros(row):
+    x = np.array([row, [0.7, -1.2, 2.0, 0.9]])
+    assert gradgradcheck(lambda t: t.prod(-1), [tg.tensor(x, requires_grad=True)])
+    assert gradgradcheck(lambda t: t.prod(), [tg.tensor(x, requires_grad=True)])
+    hessians = []
+    for lib in (tg, torch):  # ∂²y/∂x_i∂x_k = Π_{j ≠ i, k} x_j, compared with torch
+        t = lib.tensor(x[0], requires_grad=True)
+        (g,) = (tg.autograd.grad if lib is tg else torch.autograd.grad)([t.prod()], [t], create_graph=True)
+        rows = [(tg.autograd.grad if lib is tg else torch.autograd.grad)([g[i]], [t], retain_graph=True)[0]
+                for i in range(4)]
+        hessians.append(np.stack([np.asarray(r.detach().numpy()) for r in rows]))
+    np.testing.assert_allclose(hessians[0], hessians[1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["cumsum_last", "flip_all", "roll_dims", "repeat", "tril", "sort", "topk_largest"])

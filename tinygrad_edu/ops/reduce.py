@@ -294,10 +294,12 @@ class Prod(Function):
     Backward:  ∂L/∂x_i = broadcast(g) ⊙ Π_{j ≠ i} x_j
                = g ⊙ y / x_i where no x is 0; where a slice holds zeros, y / x is 0/0, so:
                one zero at i: ∂L/∂x_i = g ⊙ Π_{j ≠ i} x_j (product of the nonzeros), 0 elsewhere;
-               two or more zeros: 0 everywhere in that slice
-    The division form is kept where it is valid because y is the saved output: its own
-    gradient then makes the second derivative Π_{j ≠ i, k} x_j, also in a slice with one zero.
-    (Known limit: in a slice with two or more zeros the second derivative is taken as 0.)
+               two zeros i, k: ∂L/∂x_i = g ⊙ x_k ⊙ Π_{j ≠ i, k} x_j (= 0), 0 elsewhere;
+               three or more zeros: 0 everywhere in that slice
+    Each case is written so that its own derivative is right too: the division form uses the
+    saved output y (whose gradient is the product of the others), the two-zeros case keeps
+    x_k as a factor. Second derivatives are exact; third and higher ones are exact where a
+    slice holds at most one zero.
     """
 
     formula = ("g * prod(x) / x  (product of the others where x has zeros)",)
@@ -318,9 +320,12 @@ class Prod(Function):
             return g * (y_kept / x)
         x_safe = x.masked_fill(zero, 1.0)
         nonzero_product = Prod.apply(x_safe, dim=ctx.axes, keepdim=True)
-        one_zero = np.sum(zero, axis=ctx.axes, keepdims=True) == 1
-        at_zero = nonzero_product.masked_fill(~one_zero, 0.0)
-        return g * at_zero.where(zero, y_kept / x_safe)  # y / x_safe is 0 beside a zero, the true product elsewhere
+        zeros_in_slice = np.sum(zero, axis=ctx.axes, keepdims=True)
+        # At a zero x_i whose slice has exactly one other zero x_k, Π_{j≠i} x_j = x_k · (nonzero product):
+        # 0 in value, but written with x_k so that its derivative (the second derivative of y) is right
+        other_zero = x.masked_fill(~zero, 0.0).sum(ctx.axes, keepdim=True) - x
+        factor = other_zero.masked_fill(zeros_in_slice != 2, 0.0).masked_fill(zeros_in_slice == 1, 1.0)
+        return g * (nonzero_product * factor).where(zero, y_kept / x_safe)  # y / x_safe: 0 beside a zero
 
 
 class Cumsum(Function):
