@@ -60,15 +60,16 @@ enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3 };
     {                                                                                                          \
         RUN(lstm_cell_backward, sfx, dh, dc, acts, c_prev, tanh_c, d_gates, dc_prev);                          \
     }                                                                                                          \
-    int tg_gru_cell##sfx(const T *gates_x, const T *gates_h, const T *h_prev, T *h, T *acts, int64_t batch,    \
-                         int64_t hidden)                                                                       \
+    int tg_gru_cell##sfx(const T *gates_x, const T *bias_x, const T *gates_h, const T *bias_h, const T *h_prev, \
+                         T *h, T *acts, int64_t batch, int64_t hidden)                                         \
     {                                                                                                          \
-        RUN(gru_cell, sfx, gates_x, gates_h, h_prev, h, acts);                                                 \
+        RUN(gru_cell, sfx, gates_x, bias_x, gates_h, bias_h, h_prev, h, acts);                                 \
     }                                                                                                          \
-    int tg_gru_cell_backward##sfx(const T *dh, const T *acts, const T *gates_h, const T *h_prev, T *d_gates_x, \
-                                  T *d_gates_h, T *dh_prev, int64_t batch, int64_t hidden)                     \
+    int tg_gru_cell_backward##sfx(const T *dh, const T *acts, const T *gates_h, const T *bias_h,               \
+                                  const T *h_prev, T *d_gates_x, T *d_gates_h, T *dh_prev, int64_t batch,      \
+                                  int64_t hidden)                                                              \
     {                                                                                                          \
-        RUN(gru_cell_backward, sfx, dh, acts, gates_h, h_prev, d_gates_x, d_gates_h, dh_prev);                 \
+        RUN(gru_cell_backward, sfx, dh, acts, gates_h, bias_h, h_prev, d_gates_x, d_gates_h, dh_prev);         \
     }
 
 DEFINE_CELL_KERNELS(float, _f32)

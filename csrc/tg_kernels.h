@@ -225,21 +225,26 @@ int tg_lstm_cell_backward_f32(const float *dh, const float *dc, const float *act
 int tg_lstm_cell_backward_f64(const double *dh, const double *dc, const double *acts, const double *c_prev,
                               const double *tanh_c, double *d_gates, double *dc_prev, int64_t batch,
                               int64_t hidden);
-/* The GRU cell, gates in PyTorch's order r, z, n: gates_x = x W_ihᵀ + b_ih, gates_h = h_prev W_hhᵀ + b_hh
- * and acts (batch × 3·hidden), h_prev, h (batch × hidden):
- *   [r | z | n] = acts = [σ(x_r + h_r) | σ(x_z + h_z) | tanh(x_n + r ⊙ h_n)],   h = (1 − z) ⊙ n + z ⊙ h_prev
+/* The GRU cell, gates in PyTorch's order r, z, n: gates_x = x W_ihᵀ, gates_h = h_prev W_hhᵀ and acts
+ * (batch × 3·hidden), the biases bias_x = b_ih and bias_h = b_hh (3·hidden, one row for all; NULL when
+ * absent), h_prev, h (batch × hidden):
+ *   x̂ = gates_x + bias_x,  ĥ = gates_h + bias_h
+ *   [r | z | n] = acts = [σ(x̂_r + ĥ_r) | σ(x̂_z + ĥ_z) | tanh(x̂_n + r ⊙ ĥ_n)],   h = (1 − z) ⊙ n + z ⊙ h_prev
  * Same status codes. */
-int tg_gru_cell_f32(const float *gates_x, const float *gates_h, const float *h_prev, float *h, float *acts,
-                    int64_t batch, int64_t hidden);
-int tg_gru_cell_f64(const double *gates_x, const double *gates_h, const double *h_prev, double *h, double *acts,
-                    int64_t batch, int64_t hidden);
-/* Its backward from dh = ∂L/∂h, with δn = dh ⊙ (1 − z) ⊙ (1 − n²), δz = dh ⊙ (h_prev − n) ⊙ z(1 − z),
- * δr = δn ⊙ h_n ⊙ r(1 − r):
- *   d_gates_x = [δr | δz | δn],   d_gates_h = [δr | δz | δn ⊙ r],   dh_prev = dh ⊙ z */
-int tg_gru_cell_backward_f32(const float *dh, const float *acts, const float *gates_h, const float *h_prev,
-                             float *d_gates_x, float *d_gates_h, float *dh_prev, int64_t batch, int64_t hidden);
-int tg_gru_cell_backward_f64(const double *dh, const double *acts, const double *gates_h, const double *h_prev,
-                             double *d_gates_x, double *d_gates_h, double *dh_prev, int64_t batch, int64_t hidden);
+int tg_gru_cell_f32(const float *gates_x, const float *bias_x, const float *gates_h, const float *bias_h,
+                    const float *h_prev, float *h, float *acts, int64_t batch, int64_t hidden);
+int tg_gru_cell_f64(const double *gates_x, const double *bias_x, const double *gates_h, const double *bias_h,
+                    const double *h_prev, double *h, double *acts, int64_t batch, int64_t hidden);
+/* Its backward from dh = ∂L/∂h, with ĥ_n = gates_h_n + bias_h_n, δn = dh ⊙ (1 − z) ⊙ (1 − n²),
+ * δz = dh ⊙ (h_prev − n) ⊙ z(1 − z), δr = δn ⊙ ĥ_n ⊙ r(1 − r):
+ *   d_gates_x = [δr | δz | δn],   d_gates_h = [δr | δz | δn ⊙ r],   dh_prev = dh ⊙ z
+ * (dh_prev must not be dh: the arrays are restrict). */
+int tg_gru_cell_backward_f32(const float *dh, const float *acts, const float *gates_h, const float *bias_h,
+                             const float *h_prev, float *d_gates_x, float *d_gates_h, float *dh_prev, int64_t batch,
+                             int64_t hidden);
+int tg_gru_cell_backward_f64(const double *dh, const double *acts, const double *gates_h, const double *bias_h,
+                             const double *h_prev, double *d_gates_x, double *d_gates_h, double *dh_prev,
+                             int64_t batch, int64_t hidden);
 /* ==== end of LSTM cell ==== */
 
 /* ==== optimiser updates (optim.c) ==== */

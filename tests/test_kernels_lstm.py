@@ -71,23 +71,47 @@ def test_lstm_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, addends, se
 @settings(max_examples=20, deadline=None)
 @given(batch=st.integers(1, 9), hidden=st.sampled_from([1, 2, 3, 7, 16, 17, 33]),
        scale=st.sampled_from([0.01, 1.0, 8.0, 50.0]), dtype=st.sampled_from([np.float32, np.float64]),
-       seed=st.integers(0, 2**16))
-def test_gru_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, seed):
+       biases=st.sampled_from(["", "x", "h", "xh"]), use_out=st.booleans(), seed=st.integers(0, 2**16))
+def test_gru_cell_c_matches_numpy(isa, batch, hidden, scale, dtype, biases, use_out, seed):
     rng = np.random.default_rng(seed)
     gates_x, gates_h = (rng.standard_normal((2, batch, 3 * hidden)) * scale).astype(dtype)
     gates_x.flat[:2] = [50.0, -50.0][: gates_x.size]
     h_prev, dh = rng.standard_normal((2, batch, hidden)).astype(dtype)
-    expected = ref.gru_cell(gates_x, gates_h, h_prev)
+    bias_x = rng.standard_normal(3 * hidden).astype(dtype) if "x" in biases else None
+    bias_h = rng.standard_normal(3 * hidden).astype(dtype) if "h" in biases else None
+    expected = ref.gru_cell(gates_x, gates_h, h_prev, bias_x=bias_x, bias_h=bias_h)
+    acts = expected[1]
+    expected_back = ref.gru_cell_backward(dh, acts, gates_h, h_prev, bias_h=bias_h)
+    out = tuple(np.full(e.shape, np.nan, dtype=dtype) for e in expected) if use_out else None
+    out_back = tuple(np.full(e.shape, np.nan, dtype=dtype) for e in expected_back) if use_out else None
     # n = tanh(x_n + r·h_n) with |h_n| up to ~4·scale: r's last-place rounding moves the argument, and
     # so n, h and the gradients through r·h_n, by about eps·|h_n| (float32, scale 50: ~1e-6·50)
     magnitude = 4 * scale
     with forced_isa(isa):
-        for a, e in zip(c.gru_cell(gates_x, gates_h, h_prev), expected):
-            _assert_close(a, e, dtype, magnitude)
-        acts = expected[1]
-        for a, e in zip(c.gru_cell_backward(dh, acts, gates_h, h_prev),
-                        ref.gru_cell_backward(dh, acts, gates_h, h_prev)):
-            _assert_close(a, e, dtype, magnitude)
+        actual = c.gru_cell(gates_x, gates_h, h_prev, out=out, bias_x=bias_x, bias_h=bias_h)
+        actual_back = c.gru_cell_backward(dh, acts, gates_h, h_prev, out=out_back, bias_h=bias_h)
+    for a, e in zip(actual + actual_back, expected + expected_back):
+        _assert_close(a, e, dtype, magnitude)
+    if use_out:
+        assert all(a is o for a, o in zip(actual + actual_back, out + out_back))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_gru_reference_biases_are_addends(dtype, rng):
+    """gru_cell(bias_x=, bias_h=) is gru_cell of gates_x + bias_x and gates_h + bias_h, and its backward
+    (bias_h=) that of gates_h + bias_h; ``out`` receives the same values."""
+    gates_x, gates_h = rng.standard_normal((2, 3, 15)).astype(dtype)
+    h_prev, dh = rng.standard_normal((2, 3, 5)).astype(dtype)
+    bias_x, bias_h = rng.standard_normal((2, 15)).astype(dtype)
+    added = ref.gru_cell(gates_x + bias_x, gates_h + bias_h, h_prev)
+    out = (np.empty((3, 5), dtype), np.empty((3, 15), dtype))
+    folded = ref.gru_cell(gates_x, gates_h, h_prev, out=out, bias_x=bias_x, bias_h=bias_h)
+    added_back = ref.gru_cell_backward(dh, added[1], gates_h + bias_h, h_prev)
+    out_back = (np.empty((3, 15), dtype), np.empty((3, 15), dtype), np.empty((3, 5), dtype))
+    folded_back = ref.gru_cell_backward(dh, added[1], gates_h, h_prev, out=out_back, bias_h=bias_h)
+    assert all(f is o for f, o in zip(folded + folded_back, out + out_back))
+    for f, a in zip(folded + folded_back, added + added_back):
+        _assert_close(f, a, dtype)
 
 
 @ISA_LEVELS
@@ -213,8 +237,24 @@ def test_lstm_cell_non_contiguous_inputs_and_out_buffers(dtype, rng):
     (lambda: c.gru_cell(np.zeros((2, 6), np.float32), np.zeros((2, 6)), np.zeros((2, 2))), r"gru_cell: .*one dtype"),
     (lambda: c.gru_cell_backward(np.zeros((2, 2)), np.zeros((2, 6)), np.zeros((2, 5)), np.zeros((2, 2))),
      r"gru_cell_backward: .*gates_h \(2, 5\)"),
+    (lambda: c.gru_cell(np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 2)), bias_x=np.zeros(4)),
+     r"gru_cell: expected bias_x of shape \(6,\)"),
+    (lambda: c.gru_cell(np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 2)), bias_h=np.zeros(6, np.float32)),
+     r"gru_cell: expected bias_h .*float64"),
+    (lambda: c.gru_cell(np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 2)), out=(np.zeros((2, 2)),) * 2),
+     r"gru_cell: out must be 2 .* arrays of shapes"),
+    (lambda: c.gru_cell_backward(np.zeros((2, 2)), np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 2)),
+                                 bias_h=np.zeros(2)), r"gru_cell_backward: expected bias_h of shape \(6,\)"),
+    (lambda: c.gru_cell_backward(np.zeros((2, 2)), np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 2)),
+                                 out=(np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 3)))),
+     r"gru_cell_backward: out must be 3 .* arrays of shapes"),
+    (lambda: (lambda dh: c.gru_cell_backward(dh, np.zeros((2, 6)), np.zeros((2, 6)), np.zeros((2, 2)),
+                                             out=(np.zeros((2, 6)), np.zeros((2, 6)), dh)))(np.zeros((2, 2))),
+     r"gru_cell_backward: out's .*must not share memory with dh"),
 ], ids=["int", "mixed", "hidden", "batch", "1-d", "out-shape", "out-dtype", "bw-acts", "bw-dh", "bw-mixed",
-        "gates_x-shape", "bias-shape", "bias-dtype", "gru-shape", "gru-mixed", "gru-bw-shape"])
+        "gates_x-shape", "bias-shape", "bias-dtype", "gru-shape", "gru-mixed", "gru-bw-shape",
+        "gru-bias_x-shape", "gru-bias_h-dtype", "gru-out-shape", "gru-bw-bias-shape", "gru-bw-out-shape",
+        "gru-bw-out-aliases-dh"])
 def test_bad_input_raises_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -226,5 +266,5 @@ def test_c_rejects_negative_sizes():
     assert c.lib.tg_lstm_cell_f32(buf, c.ffi.NULL, c.ffi.NULL, buf, buf, buf, buf, buf, -1, 2) == 1
     assert c.lib.tg_lstm_cell_backward_f64(*(c.ffi.new("double[]", 8),) * 7, 2, -1) == 1
     assert c.lib.tg_lstm_cell_f32(buf, buf, buf, buf, buf, buf, buf, buf, 0, 2) == 0  # empty batch: nothing to do
-    assert c.lib.tg_gru_cell_f32(buf, buf, buf, buf, buf, 2, -1) == 1
-    assert c.lib.tg_gru_cell_backward_f32(buf, buf, buf, buf, buf, buf, buf, -3, 1) == 1
+    assert c.lib.tg_gru_cell_f32(buf, c.ffi.NULL, buf, c.ffi.NULL, buf, buf, buf, 2, -1) == 1
+    assert c.lib.tg_gru_cell_backward_f32(buf, buf, buf, c.ffi.NULL, buf, buf, buf, buf, -3, 1) == 1

@@ -314,21 +314,23 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
         return numpy_ref.lstm_cell_backward(dh, dc, acts, c_prev, tanh_c, out)
 
 
-def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One GRU step -> (h, acts); see ``numpy_ref.gru_cell``."""
+def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray, out: tuple[np.ndarray, ...] | None = None,
+             bias_x: np.ndarray | None = None, bias_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One GRU step from gates_x (+ bias_x) and gates_h (+ bias_h) -> (h, acts); see ``numpy_ref.gru_cell``."""
     try:
-        return _active.gru_cell(gates_x, gates_h, h_prev)
+        return _active.gru_cell(gates_x, gates_h, h_prev, out, bias_x, bias_h)
     except NoKernelError:
-        return numpy_ref.gru_cell(gates_x, gates_h, h_prev)
+        return numpy_ref.gru_cell(gates_x, gates_h, h_prev, out, bias_x, bias_h)
 
 
-def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
-                      h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
+                      out: tuple[np.ndarray, ...] | None = None,
+                      bias_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The GRU step backwards -> (∂L/∂gates_x, ∂L/∂gates_h, ∂L/∂h_prev); see ``numpy_ref.gru_cell_backward``."""
     try:
-        return _active.gru_cell_backward(dh, acts, gates_h, h_prev)
+        return _active.gru_cell_backward(dh, acts, gates_h, h_prev, out, bias_h)
     except NoKernelError:
-        return numpy_ref.gru_cell_backward(dh, acts, gates_h, h_prev)
+        return numpy_ref.gru_cell_backward(dh, acts, gates_h, h_prev, out, bias_h)
 
 
 # ---- end of LSTM cell ----

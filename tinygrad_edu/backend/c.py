@@ -860,6 +860,15 @@ def _cell_outputs(op: str, ctype: object, out: tuple[np.ndarray, ...] | None, sh
     return out, [_from_buffer(ctype, a, True) for a in out]
 
 
+def _bias_pointer(op: str, name: str, bias: np.ndarray | None, width: int, dtype: np.dtype, ctype: object) -> object:
+    """NULL for no bias, else a pointer to ``bias`` after checking it is (width,) of ``dtype``."""
+    if bias is None:
+        return ffi.NULL
+    if bias.shape != (width,) or bias.dtype != dtype:
+        raise ValueError(f"{op}: expected {name} of shape ({width},) and dtype {dtype}, got {bias.shape} {bias.dtype}")
+    return _from_buffer(ctype, np.ascontiguousarray(bias))
+
+
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -870,15 +879,12 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
     else:
         ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, (gates, gates_x), (c_prev,),
                                                       ("gates", "gates_x", "c_prev"))
-    if bias is not None and (bias.shape != (4 * hidden,) or bias.dtype != gates.dtype):
-        raise ValueError(f"lstm_cell: expected bias of shape ({4 * hidden},) and dtype {gates.dtype}, got "
-                         f"{bias.shape} {bias.dtype}")
+    bias_pointer = _bias_pointer("lstm_cell", "bias", bias, 4 * hidden, gates.dtype, ctype)
     narrow = (batch, hidden)
     out, pointers = _cell_outputs("lstm_cell", ctype, out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
     contiguous = np.ascontiguousarray
     status = kernel(_from_buffer(ctype, contiguous(gates)),
-                    ffi.NULL if gates_x is None else _from_buffer(ctype, contiguous(gates_x)),
-                    ffi.NULL if bias is None else _from_buffer(ctype, contiguous(bias)),
+                    ffi.NULL if gates_x is None else _from_buffer(ctype, contiguous(gates_x)), bias_pointer,
                     _from_buffer(ctype, contiguous(c_prev)), *pointers, batch, hidden)
     if status:
         _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
@@ -900,30 +906,38 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     return out
 
 
-def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
+             out: tuple[np.ndarray, np.ndarray] | None = None, bias_x: np.ndarray | None = None,
+             bias_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
     ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
                                                   ("gates_x", "gates_h", "h_prev"))
-    out, pointers = _cell_outputs("gru_cell", ctype, None, ((batch, hidden), (batch, 3 * hidden)), h_prev.dtype)
+    bias_x_pointer, bias_h_pointer = (_bias_pointer("gru_cell", name, b, 3 * hidden, h_prev.dtype, ctype)
+                                      for name, b in (("bias_x", bias_x), ("bias_h", bias_h)))
+    out, pointers = _cell_outputs("gru_cell", ctype, out, ((batch, hidden), (batch, 3 * hidden)), h_prev.dtype)
     contiguous = np.ascontiguousarray
-    status = kernel(_from_buffer(ctype, contiguous(gates_x)), _from_buffer(ctype, contiguous(gates_h)),
-                    _from_buffer(ctype, contiguous(h_prev)), *pointers, batch, hidden)
+    status = kernel(_from_buffer(ctype, contiguous(gates_x)), bias_x_pointer, _from_buffer(ctype, contiguous(gates_h)),
+                    bias_h_pointer, _from_buffer(ctype, contiguous(h_prev)), *pointers, batch, hidden)
     if status:
         _raise_on("gru_cell", status, gates_x.shape, h_prev.shape)
     return out
 
 
-def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
-                      h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
+                      out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                      bias_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
     ctype, _, kernel, batch, hidden = _cell_check("gru_cell_backward", _GRU_KERNELS, (acts, gates_h), (dh, h_prev),
                                                   ("acts", "gates_h", "dh", "h_prev"))
+    bias_pointer = _bias_pointer("gru_cell_backward", "bias_h", bias_h, 3 * hidden, dh.dtype, ctype)
     wide = (batch, 3 * hidden)
-    out, pointers = _cell_outputs("gru_cell_backward", ctype, None, (wide, wide, (batch, hidden)), dh.dtype)
+    out, pointers = _cell_outputs("gru_cell_backward", ctype, out, (wide, wide, (batch, hidden)), dh.dtype)
+    if np.may_share_memory(out[2], dh):  # the kernel reads dh while it writes dh_prev (restrict)
+        raise ValueError("gru_cell_backward: out's ∂L/∂h_prev must not share memory with dh")
     contiguous = np.ascontiguousarray
     status = kernel(_from_buffer(ctype, contiguous(dh)), _from_buffer(ctype, contiguous(acts)),
-                    _from_buffer(ctype, contiguous(gates_h)), _from_buffer(ctype, contiguous(h_prev)), *pointers,
-                    batch, hidden)
+                    _from_buffer(ctype, contiguous(gates_h)), bias_pointer, _from_buffer(ctype, contiguous(h_prev)),
+                    *pointers, batch, hidden)
     if status:
         _raise_on("gru_cell_backward", status, dh.shape, acts.shape)
     return out

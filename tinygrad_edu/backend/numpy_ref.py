@@ -484,45 +484,64 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     return out
 
 
-def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""One GRU step from gates_x = x W_ihᵀ + b_ih and gates_h = h_prev W_hhᵀ + b_hh (B, 3H), order r, z, n.
+def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
+             out: tuple[np.ndarray, np.ndarray] | None = None, bias_x: np.ndarray | None = None,
+             bias_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""One GRU step from gates_x = x W_ihᵀ and gates_h = h_prev W_hhᵀ (B, 3H, order r, z, n).
 
-        r = σ(x_r + h_r),  z = σ(x_z + h_z),  n = tanh(x_n + r ⊙ h_n)
+    ``bias_x`` = b_ih and ``bias_h`` = b_hh (3H,), when given, are added first (the GRU layer
+    passes them separately; C adds them inside its one pass):
+
+        x̂ = gates_x + bias_x,  ĥ = gates_h + bias_h
+        r = σ(x̂_r + ĥ_r),  z = σ(x̂_z + ĥ_z),  n = tanh(x̂_n + r ⊙ ĥ_n)
         h = (1 − z) ⊙ n + z ⊙ h_prev
 
-    Returns ``(h, acts)`` with acts = [r | z | n] (B, 3H), what ``gru_cell_backward`` needs.
+    Returns ``(h, acts)`` with acts = [r | z | n] (B, 3H), what ``gru_cell_backward`` needs;
+    ``out``, if given, receives them.
     """
+    gates_x = gates_x if bias_x is None else gates_x + bias_x
+    gates_h = gates_h if bias_h is None else gates_h + bias_h
     H = h_prev.shape[-1]
     x_r, x_z, x_n = np.split(gates_x, 3, axis=1)
     h_r, h_z, h_n = np.split(gates_h, 3, axis=1)
     r, z = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
     n = np.tanh(x_n + r * h_n)
-    acts = np.empty((h_prev.shape[0], 3 * H), dtype=gates_x.dtype)
+    h, acts = out if out is not None else (None, np.empty((h_prev.shape[0], 3 * H), dtype=gates_x.dtype))
     acts[:, :H], acts[:, H : 2 * H], acts[:, 2 * H :] = r, z, n
-    return (1 - z) * n + z * h_prev, acts
+    h_new = (1 - z) * n + z * h_prev
+    if h is None:
+        return h_new, acts
+    h[...] = h_new
+    return h, acts
 
 
-def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray,
-                      h_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
+                      out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                      bias_h: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""The GRU step backwards: (∂L/∂gates_x, ∂L/∂gates_h, ∂L/∂h_prev) from dh = ∂L/∂h.
 
-    With acts = [r | z | n] from ``gru_cell`` and δ· the gradients of the pre-activations:
+    With acts = [r | z | n] from ``gru_cell``, ĥ_n = gates_h_n + bias_h_n (the n block of
+    ĥ = gates_h + b_hh) and δ· the gradients of the pre-activations:
 
         δn = dh ⊙ (1 − z) ⊙ (1 − n²)
         δz = dh ⊙ (h_prev − n) ⊙ z(1 − z)
-        δr = δn ⊙ h_n ⊙ r(1 − r)
+        δr = δn ⊙ ĥ_n ⊙ r(1 − r)
         ∂L/∂gates_x = [δr | δz | δn],   ∂L/∂gates_h = [δr | δz | δn ⊙ r],   ∂L/∂h_prev = dh ⊙ z
 
-    (∂L/∂h_prev here is the direct path only; the one through gates_h = h_prev W_hhᵀ + b_hh is
-    the caller's matrix product.)
+    (∂L/∂h_prev here is the direct path only; the one through gates_h = h_prev W_hhᵀ is the
+    caller's matrix product.) The gradients w.r.t. the biases equal those w.r.t. gates_x and
+    gates_h. ``out``, if given, receives the three results.
     """
     r, z, n = np.split(acts, 3, axis=1)
     h_n = np.split(gates_h, 3, axis=1)[2]
+    h_n = h_n if bias_h is None else h_n + bias_h[2 * h_n.shape[1] :]
     delta_n = dh * (1 - z) * (1 - n * n)
     delta_z = dh * (h_prev - n) * z * (1 - z)
     delta_r = delta_n * h_n * r * (1 - r)
-    return (np.concatenate([delta_r, delta_z, delta_n], axis=1),
-            np.concatenate([delta_r, delta_z, delta_n * r], axis=1), dh * z)
+    d_gates_x, d_gates_h, dh_prev = (None, None, None) if out is None else out
+    return (np.concatenate([delta_r, delta_z, delta_n], axis=1, out=d_gates_x),
+            np.concatenate([delta_r, delta_z, delta_n * r], axis=1, out=d_gates_h),
+            np.multiply(dh, z, out=dh_prev))
 
 
 # ---- end of LSTM cell ----

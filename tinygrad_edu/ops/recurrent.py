@@ -235,6 +235,7 @@ class GRULayer(Function):
 
     Forward:   X̂ = X W_ihᵀ + b_ih                                 all T steps in one matrix product
                ĥ_t = h_{t−1} W_hhᵀ + b_hh,  h_t = GRUCell(X̂_t, ĥ_t, h_{t−1})      for t = 1 … T
+               (both biases are added inside the cell's one pass: ``backend.gru_cell(bias_x=, bias_h=)``)
                (r = σ(x̂_r + ĥ_r), z = σ(x̂_z + ĥ_z), n = tanh(x̂_n + r ⊙ ĥ_n), h = (1 − z) ⊙ n + z ⊙ h_{t−1})
                y = (h_1, …, h_T)
     Backward:  for t = T … 1 (backpropagation through time), with δh_T = g_y[T] + g_hT:
@@ -256,18 +257,18 @@ class GRULayer(Function):
             if b is not None and b.shape != (w_hh.shape[0],):
                 raise ValueError(f"gru_layer: expected {name} of shape ({w_hh.shape[0]},), got {b.shape}")
         (T, B, _), H = x.shape, w_hh.shape[1]
-        projected = _project_inputs(x.data, w_ih.data, None if b_ih is None else b_ih.data)
+        projected = _project_inputs(x.data, w_ih.data)
+        bias_x, bias_h = (None if b is None else b.data for b in (b_ih, b_hh))
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
-        # Buffers for every step: hs[t] = h_t (hs[0] = h0); gates_h[t] = ĥ_{t+1} and acts[t] = [r | z | n]
-        # of step t + 1 are what the cell's backward needs.
+        # Buffers for every step: hs[t] = h_t (hs[0] = h0); gates_h[t] = h_t W_hhᵀ and acts[t] = [r | z | n]
+        # of step t + 1 are what the cell's backward needs. The cell adds both biases inside its one
+        # pass and writes straight into the slices of hs and acts.
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         gates_h, acts = np.empty((T, B, 3 * H), dtype=x.dtype), np.empty((T, B, 3 * H), dtype=x.dtype)
         hs[0] = h0.data
         for t in range(T):
             gates_h[t] = backend.matmul(hs[t], w_hh_t)
-            if b_hh is not None:
-                gates_h[t] += b_hh.data
-            hs[t + 1], acts[t] = backend.gru_cell(projected[t], gates_h[t], hs[t])
+            backend.gru_cell(projected[t], gates_h[t], hs[t], out=(hs[t + 1], acts[t]), bias_x=bias_x, bias_h=bias_h)
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts)
         return hs[1:].copy(), hs[T].copy()  # copies, not views of what backward reads (see LSTMLayer)
 
@@ -277,12 +278,15 @@ class GRULayer(Function):
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
             return _differentiate(gru_layer_composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
         g_y, hs, gates_h, acts, w_hh_data = grad_y.data, hs.data, gates_h.data, acts.data, w_hh.data
+        bias_h = None if b_hh is None else b_hh.data
         T = g_y.shape[0]
         d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
-        dh = grad_h.data + g_y[T - 1]
+        dh, dh_direct = grad_h.data + g_y[T - 1], np.empty_like(hs[0])
         for t in reversed(range(T)):
-            d_gates_x[t], d_gates_h[t], dh = backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[t])
-            dh += backend.matmul(d_gates_h[t], w_hh_data)  # dh: a fresh array from the cell
+            backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[t], out=(d_gates_x[t], d_gates_h[t], dh_direct),
+                                      bias_h=bias_h)
+            dh = backend.matmul(d_gates_h[t], w_hh_data)  # a fresh array, never dh_direct
+            dh += dh_direct
             if t > 0:
                 dh += g_y[t - 1]
         needs = ctx.needs_input_grad
@@ -322,13 +326,10 @@ def _check_layer_shapes(op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, 
                          f"weight_hh {w_hh_shape}")
 
 
-def _project_inputs(x: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray | None = None) -> np.ndarray:
-    """X W_ihᵀ (+ b_ih) for all T steps as one matrix product of T·B rows: (T, B, I) -> (T, B, G·H)."""
+def _project_inputs(x: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
+    """X W_ihᵀ for all T steps as one matrix product of T·B rows: (T, B, I) -> (T, B, G·H); the cells add the biases."""
     T, B, I = x.shape
-    projected = backend.matmul(x.reshape(T * B, I), w_ih.T).reshape(T, B, w_ih.shape[0])
-    if b_ih is not None:
-        projected += b_ih
-    return projected
+    return backend.matmul(x.reshape(T * B, I), w_ih.T).reshape(T, B, w_ih.shape[0])
 
 
 def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, hs: np.ndarray,
