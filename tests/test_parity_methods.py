@@ -64,6 +64,7 @@ CASES = {
     "roll_dims": (lambda x: x.roll((2, -1), (0, -1)), None, 1),
     "repeat": (lambda x: x.repeat(tuple([2, 1, 3][: x.ndim] + [1] * (x.ndim - 3))), None, 0),
     "repeat_more_dims": (lambda x: x.repeat(*([3] + [2] * x.ndim)), None, 0),
+    "tile": (lambda x: x.tile((2, 1)), None, 0),
     "tril": (lambda x: x.tril(), None, 2),
     "triu_offset": (lambda x: x.triu(-1), None, 2),
     "tril_offset": (lambda x: x.tril(2), None, 2),
@@ -200,6 +201,8 @@ def test_sort_descending_of_bool_and_unsigned_matches_torch(dtype):
     x = np.array([0, 3, 1, 3, 0, 2], dtype=dtype)
     ours, theirs = tg.tensor(x).sort(descending=True), torch.tensor(x).sort(descending=True, stable=True)
     np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(tg.tensor(x).argsort(descending=True).numpy(),
+                                  torch.tensor(x).argsort(descending=True, stable=True).numpy())
 
 
 def test_topk_gradient_goes_to_the_chosen_indices():
@@ -252,6 +255,7 @@ def test_new_factories_match_torch(dtype):
         (ours.new_ones((2,)), theirs.new_ones((2,))),
         (ours.new_full((2, 3), 7), theirs.new_full((2, 3), 7)),
         (ours.new_zeros(2, dtype=tg.float64), theirs.new_zeros(2, dtype=torch.float64)),
+        (ours.new_tensor([[1.5, 2]]), theirs.new_tensor([[1.5, 2]])),
     ]
     for a, b in pairs:
         assert str(a.dtype) == str(b.dtype).removeprefix("torch.") and a.shape == tuple(b.shape)
@@ -261,7 +265,8 @@ def test_new_factories_match_torch(dtype):
     assert ours.new_ones(2, requires_grad=True).requires_grad if dtype == np.float32 else True
 
 
-@pytest.mark.parametrize("name", ["exp_", "log_", "sqrt_", "abs_", "neg_", "sigmoid_", "tanh_", "relu_"])
+@pytest.mark.parametrize("name", ["exp_", "log_", "sqrt_", "abs_", "neg_", "sigmoid_", "tanh_", "relu_", "sin_",
+                                  "cos_"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_inplace_unary_matches_torch(name, dtype):
     x = np.random.default_rng(3).uniform(-2, 2, (3, 4)).astype(dtype)

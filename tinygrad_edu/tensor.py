@@ -295,6 +295,10 @@ class Tensor:
         array = np.full(_shape_arg((size,)), fill_value, dtype=self.dtype if dtype is None else dtypes.as_dtype(dtype))
         return Tensor(array, requires_grad=requires_grad)
 
+    def new_tensor(self, data: TensorLike, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new tensor (a copy) of ``data``, of this tensor's dtype unless ``dtype`` is given."""
+        return Tensor(_to_array(data, self.dtype if dtype is None else dtype), requires_grad=requires_grad)
+
     def new_zeros(self, *size: int | Sequence[int], dtype: Any = None, requires_grad: bool = False) -> Tensor:
         """``new_full(size, 0)``: zeros of this tensor's dtype (or ``dtype``)."""
         return self.new_full(_shape_arg(size), 0, dtype=dtype, requires_grad=requires_grad)
@@ -460,6 +464,14 @@ class Tensor:
     def tanh_(self) -> Tensor:
         """self ← tanh self, in place."""
         return self._write("tanh_", Tensor.tanh)
+
+    def sin_(self) -> Tensor:
+        """self ← sin self, in place."""
+        return self._write("sin_", Tensor.sin)
+
+    def cos_(self) -> Tensor:
+        """self ← cos self, in place."""
+        return self._write("cos_", Tensor.cos)
 
     def relu_(self) -> Tensor:
         """self ← max(self, 0), in place."""
@@ -788,6 +800,10 @@ class Tensor:
         indices = Tensor._make(_sorting_indices(self.data, d, descending))
         return SortResult(self.gather(d, indices), indices)
 
+    def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+        """The indices that sort along ``dim`` (``sort(...).indices``; stable, NaN largest); int64."""
+        return Tensor._make(_sorting_indices(self.data, _dim(dim, self.ndim, "argsort"), descending))
+
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopKResult:
         """The ``k`` largest (``largest=False``: smallest) elements along ``dim`` and their
         indices, always in sorted order; the gradient goes to the chosen indices."""
@@ -975,6 +991,11 @@ class Tensor:
             raise ValueError(f"repeat: repeats {repeats} need at least {self.ndim} non-negative sizes "
                              f"(tensor of shape {self.shape})")
         return ops.Repeat.apply(self, repeats=repeats)
+
+    def tile(self, *dims: int | Sequence[int]) -> Tensor:
+        """``repeat`` with missing leading repeats taken as 1 (torch.tile)."""
+        repeats = _shape_arg(dims)
+        return self.repeat((1,) * (self.ndim - len(repeats)) + repeats)
 
     def tril(self, diagonal: int = 0) -> Tensor:
         """The lower triangle of the last two dims (j − i ≤ diagonal); zeros elsewhere."""
