@@ -620,3 +620,25 @@ OP_TABLE += (  # scatter: writes (the overwritten elements of x get no gradient)
            lambda x, s: x.scatter_add(1, _torch_index(GATHER_INDEX.tolist()), s), ops=("ScatterAdd", "Gather"),
            family=M, samples=(((3, 4), (3, 2)),)),
 )  # fmt: skip
+
+OP_TABLE += (  # near 0 and 1: log1p expm1 rsqrt reciprocal; steps (gradient 0); matrix products with checks
+    OpCase("log1p", lambda x: x.log1p(), ops=("Log1p",), samples=UNARY, shapes=unary, domain="unit"),
+    OpCase("expm1", lambda x: x.expm1(), ops=("Expm1",), samples=UNARY, shapes=unary),
+    OpCase("rsqrt", lambda x: x.rsqrt(), ops=("Rsqrt",), samples=UNARY, shapes=unary, domain=POS),
+    OpCase("reciprocal", lambda x: x.reciprocal(), ops=("Reciprocal",), samples=UNARY, shapes=unary, domain=POS),
+    OpCase("square", lambda x: x.square(), ops=("Mul",), samples=UNARY, shapes=unary),
+    *(OpCase(kind, lambda x, kind=kind: getattr(x, kind)(), ops=("Staircase",), samples=UNARY, shapes=unary,
+             domain=KF) for kind in ("floor", "ceil", "round", "trunc", "sign")),
+    OpCase("mm", lambda x, w: x.mm(w), ops=("MatMul",), family=L, samples=(((2, 3), (3, 4)), ((1, 1), (1, 1)))),
+    OpCase("bmm", lambda x, w: x.bmm(w), ops=("MatMul",), family=L, samples=(((2, 3, 4), (2, 4, 5)),)),
+    OpCase("mv", lambda x, w: x.mv(w), ops=("MatMul",), family=L, samples=(((2, 3), (3,)),)),
+    OpCase("dot", lambda x, w: x.dot(w), ops=("MatMul",), family=L, samples=(((3,), (3,)), ((1,), (1,)))),
+    OpCase("outer", lambda x, w: x.outer(w), ops=("Mul", "Expand"), family=L, samples=(((3,), (4,)), ((1,), (2,)))),
+    OpCase("diag_of_vector", lambda x: x.diag(), ops=("Where",), family=M, samples=(((3,),), ((1,),))),
+    OpCase("diag_of_vector_offset", lambda x: x.diag(-2), ops=("Where", "Cat"), family=M, samples=(((3,),),)),
+    OpCase("diag_of_matrix", lambda x: x.diag(1), ops=("GetItem", "IndexAccumulate"), family=M,
+           samples=(((3, 4),), ((4, 3),))),
+    OpCase("index_add", lambda x, s: x.index_add(1, [2, 0, 2], s),
+           lambda x, s: x.index_add(1, _torch_index([2, 0, 2]), s), ops=("ScatterAdd", "Gather"), family=M,
+           samples=(((2, 4), (2, 3)),)),
+)  # fmt: skip

@@ -54,15 +54,22 @@ from .tensor import MaxResult, ShapeError, SortResult, Tensor, TopKResult, cat, 
 flip, roll, cumsum, prod, tril, triu = Tensor.flip, Tensor.roll, Tensor.cumsum, Tensor.prod, Tensor.tril, Tensor.triu
 index_select, sort, topk, scatter = Tensor.index_select, Tensor.sort, Tensor.topk, Tensor.scatter
 scatter_add = Tensor.scatter_add
+log1p, expm1, rsqrt, reciprocal, square = Tensor.log1p, Tensor.expm1, Tensor.rsqrt, Tensor.reciprocal, Tensor.square
+sign, sgn, floor, ceil, round, trunc, fix = (Tensor.sign, Tensor.sgn, Tensor.floor, Tensor.ceil, Tensor.round,
+                                             Tensor.trunc, Tensor.fix)
+mm, bmm, mv, dot, inner, outer = Tensor.mm, Tensor.bmm, Tensor.mv, Tensor.dot, Tensor.inner, Tensor.outer
+diag, masked_select, nonzero, index_add = Tensor.diag, Tensor.masked_select, Tensor.nonzero, Tensor.index_add
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MaxResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "arange", "autograd", "backend", "bool", "cat",
-    "compress", "cumsum", "data", "datasets", "diagnostics", "dtypes", "enable_grad", "eye", "flip", "float16",
-    "float32", "float64", "full", "full_like", "index_select", "int8", "int32", "int64", "is_grad_enabled", "linspace",
-    "load", "manual_seed", "maximum", "metrics", "minimum", "nn", "no_grad", "ones", "ones_like", "ops", "optim",
-    "prod", "rand", "randint", "randn", "roll", "save", "scatter", "scatter_add", "set_grad_enabled",
-    "set_printoptions", "sort", "stack", "tensor", "testing", "topk", "train", "tril", "triu", "uint8", "viz", "where",
+    "MaxResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "arange", "autograd", "backend", "bmm", "bool",
+    "cat", "ceil", "compress", "cumsum", "data", "datasets", "diag", "diagnostics", "dot", "dtypes", "enable_grad",
+    "expm1", "eye", "fix", "flip", "float16", "float32", "float64", "floor", "full", "full_like", "index_add",
+    "index_select", "inner", "int8", "int32", "int64", "is_grad_enabled", "linspace", "load", "log1p",
+    "manual_seed", "masked_select", "maximum", "metrics", "minimum", "mm", "mv", "nn", "no_grad", "nonzero", "ones",
+    "ones_like", "ops", "optim", "outer", "prod", "rand", "randint", "randn", "reciprocal", "roll", "round",
+    "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn", "sign", "sort",
+    "square", "stack", "tensor", "testing", "topk", "train", "tril", "triu", "trunc", "uint8", "viz", "where",
     "zeros", "zeros_like",
 ]

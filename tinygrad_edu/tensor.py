@@ -289,6 +289,18 @@ class Tensor:
         """This tensor as int64 (not differentiable)."""
         return self.to(dtypes.int64)
 
+    def int(self) -> Tensor:
+        """This tensor as int32 (not differentiable; floats are truncated toward 0)."""
+        return self.to(dtypes.int32)
+
+    def bool(self) -> Tensor:
+        """This tensor as bool (nonzero → True; not differentiable)."""
+        return self.to(dtypes.bool)
+
+    def half(self) -> Tensor:
+        """This tensor as float16 (differentiable from a float tensor)."""
+        return self.to(dtypes.float16)
+
     def new_full(self, size: Sequence[int], fill_value: Scalar, *, dtype: Any = None,
                  requires_grad: bool = False) -> Tensor:
         """A new tensor of ``size`` filled with ``fill_value``, of this tensor's dtype unless ``dtype`` is given."""
@@ -477,6 +489,46 @@ class Tensor:
         """self ← max(self, 0), in place."""
         return self._write("relu_", Tensor.relu)
 
+    def log1p_(self) -> Tensor:
+        """self ← ln(1 + self), in place."""
+        return self._write("log1p_", Tensor.log1p)
+
+    def expm1_(self) -> Tensor:
+        """self ← e^self − 1, in place."""
+        return self._write("expm1_", Tensor.expm1)
+
+    def rsqrt_(self) -> Tensor:
+        """self ← 1/√self, in place."""
+        return self._write("rsqrt_", Tensor.rsqrt)
+
+    def reciprocal_(self) -> Tensor:
+        """self ← 1/self, in place."""
+        return self._write("reciprocal_", Tensor.reciprocal)
+
+    def square_(self) -> Tensor:
+        """self ← self², in place."""
+        return self._write("square_", Tensor.square)
+
+    def sign_(self) -> Tensor:
+        """self ← sign(self), in place."""
+        return self._write("sign_", Tensor.sign)
+
+    def floor_(self) -> Tensor:
+        """self ← ⌊self⌋, in place."""
+        return self._write("floor_", Tensor.floor)
+
+    def ceil_(self) -> Tensor:
+        """self ← ⌈self⌉, in place."""
+        return self._write("ceil_", Tensor.ceil)
+
+    def trunc_(self) -> Tensor:
+        """self ← trunc(self), in place."""
+        return self._write("trunc_", Tensor.trunc)
+
+    def round_(self, *, decimals: int = 0) -> Tensor:
+        """self ← round(self, decimals), in place."""
+        return self._write("round_", Tensor.round, decimals)
+
     def _augmented(self, op: str, other: TensorLike, out_of_place: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
         """``x += y`` and friends: in place, as in PyTorch, when no graph is being recorded
         (``with tg.no_grad(): p -= lr * p.grad`` must change the parameter itself). While
@@ -526,6 +578,31 @@ class Tensor:
         """Matrix product with ``np.matmul`` semantics (batched, broadcast, 1-D cases)."""
         x, w = _promote(self, other)
         return ops.MatMul.apply(x, w)
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """Product of two matrices: (n, k) @ (k, m) → (n, m) (2-D only; no broadcasting)."""
+        return _checked_product("mm", self, mat2, 2, 2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """Batch of matrix products: (b, n, k) @ (b, k, m) → (b, n, m) (3-D, equal b)."""
+        return _checked_product("bmm", self, mat2, 3, 3)
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """Matrix times vector: (n, k) @ (k,) → (n,)."""
+        return _checked_product("mv", self, vec, 2, 1)
+
+    def dot(self, other: Tensor) -> Tensor:
+        """Inner product of two 1-D tensors of equal length: Σᵢ xᵢ wᵢ (0-d)."""
+        return _checked_product("dot", self, other, 1, 1)
+
+    inner = dot
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """Outer product of two 1-D tensors: y[i, j] = x[i]·w[j] (a broadcast product)."""
+        if self.ndim != 1 or not isinstance(vec2, Tensor) or vec2.ndim != 1:
+            raise ShapeError(f"outer: expects two 1-D tensors, got shapes {self.shape} and "
+                             f"{getattr(vec2, 'shape', type(vec2).__name__)}")
+        return self.unsqueeze(1) * vec2
 
     __add__ = add
     __sub__ = sub
@@ -653,6 +730,50 @@ class Tensor:
     def erf(self) -> Tensor:
         """Gauss error function elementwise."""
         return ops.Erf.apply(_floating(self))
+
+    def log1p(self) -> Tensor:
+        """ln(1 + x) elementwise, exact for tiny x."""
+        return ops.Log1p.apply(_floating(self))
+
+    def expm1(self) -> Tensor:
+        """eˣ − 1 elementwise, exact for tiny x."""
+        return ops.Expm1.apply(_floating(self))
+
+    def rsqrt(self) -> Tensor:
+        """1 / √x elementwise."""
+        return ops.Rsqrt.apply(_floating(self))
+
+    def reciprocal(self) -> Tensor:
+        """1 / x elementwise (integers give float32, as in PyTorch)."""
+        return ops.Reciprocal.apply(_floating(self))
+
+    def square(self) -> Tensor:
+        """x² elementwise, as x·x (gradient 2x·g, PyTorch's; integers stay integers)."""
+        return self * self
+
+    def sign(self) -> Tensor:
+        """−1, 0 or 1 elementwise (sign(nan) = 0, as in PyTorch); gradient 0."""
+        return ops.Staircase.apply(self, kind="sign")
+
+    sgn = sign
+
+    def floor(self) -> Tensor:
+        """The largest integer ≤ x, elementwise; gradient 0."""
+        return _staircase(self, "floor")
+
+    def ceil(self) -> Tensor:
+        """The smallest integer ≥ x, elementwise; gradient 0."""
+        return _staircase(self, "ceil")
+
+    def round(self, *, decimals: int = 0) -> Tensor:
+        """x rounded to ``decimals`` places, halves to even (2.5 → 2), elementwise; gradient 0."""
+        return _staircase(self, "round", decimals)
+
+    def trunc(self) -> Tensor:
+        """x rounded toward 0, elementwise; gradient 0."""
+        return _staircase(self, "trunc")
+
+    fix = trunc
 
     def tanh(self) -> Tensor:
         """Hyperbolic tangent elementwise."""
@@ -1017,6 +1138,56 @@ class Tensor:
         d, idx, part = _scatter_args(self, dim, index, src, "scatter_add")
         return self + ops.ScatterAdd.apply(part, dim=d, index=idx, shape=self.shape)
 
+    def index_add(self, dim: int, index: TensorLike, source: Tensor, *, alpha: Scalar = 1) -> Tensor:
+        """A copy with ``alpha·source[..., j, ...]`` added to the slice ``index[j]`` along ``dim``
+        (repeated indices add up): scatter_add with ``index`` broadcast across ``source``."""
+        d = _dim(dim, self.ndim, "index_add")
+        idx = _to_array(index, dtypes.int64).reshape(-1) if np.ndim(index) <= 1 else None
+        src = source if isinstance(source, Tensor) else Tensor(_to_array(source, self.dtype))
+        expected = tuple(len(idx) if k == d else n for k, n in enumerate(self.shape)) if idx is not None else None
+        if self.ndim == 0 or src.shape != expected or (idx.size and (idx.min() < 0 or idx.max() >= self.shape[d])):
+            raise IndexError(f"index_add: index {np.asarray(index).tolist()} and source of shape {src.shape} "
+                             f"do not fit dim {d} of shape {self.shape} (need a 1-D index into the dim and "
+                             f"a source of shape {expected})")
+        full = np.broadcast_to(idx.reshape([-1 if k == d else 1 for k in range(self.ndim)]), src.shape)
+        return self.scatter_add(d, full, src if alpha == 1 else src * alpha)
+
+    def diag(self, diagonal: int = 0) -> Tensor:
+        """1-D v → the square matrix with v on diagonal ``diagonal`` (j − i = diagonal), 0 elsewhere;
+        2-D → the 1-D tensor of that diagonal."""
+        if self.ndim == 2:
+            rows, cols = self.shape
+            length = max(0, min(rows, cols - diagonal) if diagonal >= 0 else min(rows + diagonal, cols))
+            i = np.arange(length)
+            return self[i + max(-diagonal, 0), i + max(diagonal, 0)]
+        if self.ndim != 1:
+            raise ShapeError(f"diag: expects a 1-D or 2-D tensor, got shape {self.shape}")
+        n = self.shape[0] + abs(diagonal)
+        padded = cat([self, Tensor._make(np.zeros(abs(diagonal), dtype=self.dtype))]) if diagonal else self
+        # row i holds v[i] at column i + k (k ≥ 0); column j holds v[j] at row j − k (k < 0)
+        along = padded.reshape(n, 1) if diagonal >= 0 else padded.reshape(1, n)
+        on_diagonal = np.subtract.outer(np.arange(n), np.arange(n)) == -diagonal
+        return where(on_diagonal, along, Tensor._make(np.zeros((), dtype=self.dtype)))
+
+    def masked_select(self, mask: TensorLike) -> Tensor:
+        """The 1-D tensor of the elements where the boolean ``mask`` (broadcast with self) is True."""
+        m = _to_array(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"masked_select: mask must be a bool tensor, got {m.dtype}")
+        try:
+            shape = np.broadcast_shapes(self.shape, m.shape)
+        except ValueError:
+            raise ShapeError(f"masked_select: mask of shape {m.shape} does not broadcast with shape "
+                             f"{self.shape}") from None
+        return self.expand(shape)[np.broadcast_to(m, shape)]
+
+    def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+        """The indices of the nonzero elements: an int64 (count, ndim) tensor, or with
+        ``as_tuple`` one 1-D index tensor per dim (not differentiable)."""
+        if as_tuple:
+            return tuple(Tensor._make(i) for i in np.nonzero(np.atleast_1d(self.data)))
+        return Tensor._make(np.argwhere(self.data))
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into ``chunks`` nearly equal pieces along ``dim``."""
         if chunks < 1:
@@ -1250,6 +1421,27 @@ def _matrices(x: Tensor, op: str) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"{op}: needs a tensor with at least 2 dims, got shape {x.shape}")
     return x
+
+
+def _staircase(x: Tensor, kind: str, decimals: int = 0) -> Tensor:
+    """floor/ceil/round/trunc: the Staircase op; integers are whole numbers already (a copy, as PyTorch)."""
+    if not dtypes.is_floating(x.dtype):
+        return x.clone()
+    return ops.Staircase.apply(x, kind=kind, decimals=decimals)
+
+
+def _checked_product(op: str, x: Tensor, w: Tensor, x_ndim: int, w_ndim: int) -> Tensor:
+    """``x @ w`` after PyTorch's checks for mm/bmm/mv/dot: exact dims (no broadcasting),
+    matching inner sizes (and batch for bmm), one dtype."""
+    if not isinstance(w, Tensor):
+        raise TypeError(f"{op}: the second operand must be a Tensor, got {type(w).__name__}")
+    if ((x.ndim, w.ndim) != (x_ndim, w_ndim) or x.shape[-1] != w.shape[-2 if w_ndim >= 2 else 0]
+            or x.shape[:-2] != w.shape[:-2]):
+        raise ShapeError(f"{op}: expects a {x_ndim}-D and a {w_ndim}-D tensor with matching inner sizes"
+                         f"{' and batch' if op == 'bmm' else ''}, got shapes {x.shape} and {w.shape}")
+    if x.dtype != w.dtype:
+        raise TypeError(f"{op}: expects both operands of one dtype, got {x.dtype} and {w.dtype}")
+    return x.matmul(w)
 
 
 def _scatter_args(x: Tensor, dim: int, index: TensorLike, src: TensorLike | None,

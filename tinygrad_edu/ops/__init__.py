@@ -3,6 +3,7 @@
 Open the file of a family to read an op's forward, backward and formula side by side:
 
     elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
+                     Log1p Expm1 Rsqrt Reciprocal Staircase
                      Maximum Minimum Clamp Where Cast
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Prod Cumsum
@@ -28,14 +29,19 @@ from .elementwise import (
     Div,
     Erf,
     Exp,
+    Expm1,
     Log,
+    Log1p,
     Maximum,
     Minimum,
     Mul,
     Neg,
     Pow,
+    Reciprocal,
+    Rsqrt,
     Sin,
     Sqrt,
+    Staircase,
     Sub,
     Where,
 )
@@ -75,6 +81,7 @@ ALL_OPS = (
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
+    Log1p, Expm1, Rsqrt, Reciprocal, Staircase,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -303,6 +303,125 @@ class Erf(Function):
         return grad_output * (2.0 / math.sqrt(math.pi)) * (-(x * x)).exp()
 
 
+# ---- near 0 and near 1, stable: Log1p Expm1 Rsqrt Reciprocal -------------------------
+
+
+class Log1p(Function):
+    """ln(1 + x), exact for tiny x (where 1 + x would round to 1).
+
+    Forward:   y = ln(1 + x)
+    Backward:  ∂L/∂x = g / (1 + x)
+    """
+
+    formula = ("g / (1 + x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return quietly(np.log1p, x.data)  # log1p(−1) = −inf, log1p(−2) = nan, as in PyTorch
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / (x + 1.0)
+
+
+class Expm1(Function):
+    """eˣ − 1, exact for tiny x (where eˣ − 1 would cancel to 0).
+
+    Forward:   y = eˣ − 1
+    Backward:  ∂L/∂x = g ⊙ (y + 1)
+    """
+
+    formula = ("g * (y + 1)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = quietly(np.expm1, x.data)  # expm1(1000) = inf, as in PyTorch
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return grad_output * (y + 1.0)
+
+
+class Rsqrt(Function):
+    """Reciprocal square root.
+
+    Forward:   y = 1 / √x
+    Backward:  ∂L/∂x = −½ g ⊙ y³
+    """
+
+    formula = ("-g * y**3 / 2",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = quietly(_rsqrt, x.data)  # 1/√0 = inf, 1/√−1 = nan, 1/√inf = 0, as in PyTorch
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return grad_output * (y * y * y) * -0.5
+
+
+def _rsqrt(a: np.ndarray) -> np.ndarray:
+    return 1.0 / np.sqrt(a)
+
+
+class Reciprocal(Function):
+    """Reciprocal.
+
+    Forward:   y = 1 / x
+    Backward:  ∂L/∂x = −g ⊙ y²
+    """
+
+    formula = ("-g * y**2",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = quietly(np.reciprocal, x.data)  # 1/0 = inf, 1/−0 = −inf, as in PyTorch: no warning
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return -grad_output * (y * y)
+
+
+# ---- steps: Staircase (floor ceil round trunc sign) ------------------------------------
+
+# sign(nan) is 0 in PyTorch, nan in NumPy
+_STEPS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc,
+          "sign": lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)}
+
+
+class Staircase(Function):
+    """A piecewise constant function: floor, ceil, round (half to even), trunc or sign.
+
+    Forward:   y = floor x | ceil x | round(x, decimals) | trunc x | sign x     (``kind``)
+    Backward:  ∂L/∂x = 0        (the slope of a step is 0 wherever it exists; PyTorch also
+                                 returns 0, not an error, at the jumps)
+    """
+
+    formula = ("0",)
+
+    @staticmethod
+    def forward(ctx, x, *, kind, decimals=0):
+        if kind == "round" and decimals:
+            return np.round(x.data, decimals)
+        return _STEPS[kind](x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        # zeros, not g·0: an inf in g must not become nan
+        return grad_output.new_zeros(grad_output.shape)
+
+
 # ---- comparisons that route gradients: Maximum Minimum Clamp Where --------------------
 
 
