@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 import pytest
-from test_lstm_fused import assert_nn_gradgrad_matches_torch
+from test_lstm_fused import _assert_all_close, _outputs_and_grads, _tensors, assert_nn_gradgrad_matches_torch
 from test_nn_layers import DTYPES, compare_with_torch
 
 import tinygrad_edu as tg
-from tinygrad_edu import nn
+from tinygrad_edu import nn, ops
 
 torch = pytest.importorskip("torch")
 
@@ -130,3 +130,26 @@ def test_bidirectional_initial_state_of_unidirectional_shape_raises(kind):
 def test_bidirectional_gradgrad_matches_torch(kind):
     # create_graph through the flips (index ops) and both directions' layer ops
     assert_nn_gradgrad_matches_torch(kind, bidirectional=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("kind, gates", [("LSTM", 4), ("GRU", 3)])
+@pytest.mark.parametrize("steps", [1, 5])
+def test_layer_op_reverse_equals_the_layer_on_the_flipped_sequence(kind, gates, steps, dtype, backend):
+    """LSTMLayer / GRULayer(reverse=True), which walk time backwards without copying x, equal the
+    forward layer op on x_T … x_1 with its output flipped back: outputs, final states and every gradient."""
+    layer = ops.LSTMLayer if kind == "LSTM" else ops.GRULayer
+    states = [(BATCH, HIDDEN)] * (2 if kind == "LSTM" else 1)
+    shapes = [(steps, BATCH, INPUT), *states, (gates * HIDDEN, INPUT), (gates * HIDDEN, HIDDEN),
+              (gates * HIDDEN,), (gates * HIDDEN,)]
+    inputs = _tensors(np.random.default_rng(steps), shapes, dtype, scale=0.8)
+
+    def reversed_op(x, *rest):
+        return layer.apply(x, *rest, reverse=True)
+
+    def flipped(x, *rest):
+        y, *finals = layer.apply(x[::-1], *rest)
+        return (y[::-1], *finals)
+
+    actual, expected = _outputs_and_grads(reversed_op, inputs), _outputs_and_grads(flipped, inputs)
+    _assert_all_close(actual[0] + actual[1], expected[0] + expected[1], dtype)

@@ -131,16 +131,24 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         return x, (tuple(final) if self.state_count > 1 else final[0])
 
+    # True when the subclass's _run_layer takes ``reverse=True`` and then reads x_T … x_1 itself
+    walks_backwards = False
+
     def _run_reversed(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """The reverse direction: ``_run_layer`` on x_T … x_1, its outputs flipped back, so that
-        output row t is the reverse direction's h after reading x_T … x_t. The flips are index
-        ops (``x[::-1]``): their gradient flips the incoming gradient back the same way."""
+        """The reverse direction: the recurrence over x_T … x_1, output row t being the reverse
+        direction's h after reading x_T … x_t. LSTM and GRU walk time backwards inside their layer op
+        (``walks_backwards``: no copy of the sequence); RNN, in Tensor ops, runs ``_run_layer`` on the
+        flipped sequence and flips its output back (index ops ``x[::-1]``, whose gradient flips the
+        incoming gradient back the same way)."""
+        if self.walks_backwards:
+            return self._run_layer(x, layer, states, reverse=True)
         y, states = self._run_layer(x[::-1], layer, states)
         return y[::-1], states
 
     def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         """``layer`` (e.g. "l0", "l1_reverse") over the sequence x (T, B, ·), starting from ``states``:
-        (output (T, B, H), final states). Each subclass computes its own recurrence."""
+        (output (T, B, H), final states). Each subclass computes its own recurrence (those with
+        ``walks_backwards`` take ``reverse=True`` to read x_T … x_1)."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -206,15 +214,17 @@ class LSTM(_RNNBase):
 
     gates = 4
     state_count = 2
+    walks_backwards = True
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
+                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
         """The whole layer is one op, ``ops.LSTMLayer``: the equations above for t = 1 … T, the input
         projection of all steps in one matrix product, each step's gate nonlinearities and state
         update in one fused kernel (``ops.LSTMCell``), and backpropagation through time written
         out in its backward. ``ops.recurrent.lstm_layer_composite`` is the same layer as a chain of
         Tensor ops."""
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
-        y, h, c = ops.LSTMLayer.apply(x, states[0], states[1], w_ih, w_hh, b_ih, b_hh)
+        y, h, c = ops.LSTMLayer.apply(x, states[0], states[1], w_ih, w_hh, b_ih, b_hh, reverse=reverse)
         return y, [h, c]
 
 
@@ -230,12 +240,14 @@ class GRU(_RNNBase):
     """
 
     gates = 3
+    walks_backwards = True
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
+                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
         """The whole layer is one op, ``ops.GRULayer``: the equations above for t = 1 … T, the input
         projection of all steps in one matrix product, each step's gates and update in one fused
         kernel (``ops.GRUCell``), and backpropagation through time written out in its backward.
         ``ops.recurrent.gru_layer_composite`` is the same layer as a chain of Tensor ops."""
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
-        y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh)
+        y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh, reverse=reverse)
         return y, [h]

@@ -23,6 +23,7 @@ loop) is in the helpers at the end of this file; only the per-step loops differ.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -93,10 +94,14 @@ class LSTMCell(Function):
 
 
 def lstm_layer_composite(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
-                         b_hh: Any = None) -> tuple[Any, Any, Any]:
-    """One LSTM layer in Tensor ops (the reference for ``LSTMLayer``): (output (T, B, H), h_T, c_T)."""
+                         b_hh: Any = None, reverse: bool = False) -> tuple[Any, Any, Any]:
+    """One LSTM layer in Tensor ops (the reference for ``LSTMLayer``): (output (T, B, H), h_T, c_T);
+    ``reverse``: the layer on x_T … x_1, its output flipped back to time order."""
     from ..tensor import stack
 
+    if reverse:
+        y, h, c = lstm_layer_composite(x[::-1], h0, c0, w_ih, w_hh, b_ih, b_hh)
+        return y[::-1], h, c
     projected = x @ w_ih.T
     if b_ih is not None:
         projected = projected + (b_ih + b_hh)
@@ -126,7 +131,7 @@ class LSTMLayer(Function):
     formula = ("dZ @ W_ih", "dh_0", "dc_0", "dZ.T @ X", "sum_t dz_t.T @ h_(t-1)", "sum(dZ)", "sum(dZ)")
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
         _check_layer_shapes("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, h0=h0.shape, c0=c0.shape)
         if (b_ih is None) != (b_hh is None):  # the backward gives both the same gradient
             raise ValueError("lstm_layer: give both biases b_ih and b_hh, or neither")
@@ -134,39 +139,45 @@ class LSTMLayer(Function):
         projected = _project_inputs(x.data, w_ih.data)
         bias = None if b_ih is None else b_ih.data + b_hh.data
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
-        # Buffers for every step: hs[t] = h_t (hs[0] = h0), likewise cs; acts and tanh_c are
-        # what the cell's backward needs. The cell writes straight into their slices.
+        # Buffers for every step: hs[t + 1] = h_t (hs[0] = h0), likewise cs (reverse: hs[t] = h_t,
+        # hs[T] = h0, see _time_steps); acts and tanh_c are what the cell's backward needs. The cell
+        # writes straight into their slices.
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
         acts, tanh_c = np.empty((T, B, 4 * H), dtype=x.dtype), np.empty((T, B, H), dtype=x.dtype)
-        hs[0], cs[0] = h0.data, c0.data
-        for t in range(T):  # z_t = h_{t−1} W_hhᵀ + x_t W_ihᵀ + b, summed inside the cell's one pass
-            backend.lstm_cell(backend.matmul(hs[t], w_hh_t), cs[t], out=(hs[t + 1], cs[t + 1], acts[t], tanh_c[t]),
+        steps, first, last = _time_steps(T, reverse)
+        hs[first], cs[first] = h0.data, c0.data
+        for t, prev, new in steps:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, summed inside the cell's one pass
+            backend.lstm_cell(backend.matmul(hs[prev], w_hh_t), cs[prev], out=(hs[new], cs[new], acts[t], tanh_c[t]),
                               gates_x=projected[t], bias=bias)
+        ctx.reverse = reverse
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
         # Every output is a copy: backward reads hs, so a view handed out would let a change to y
         # (say, in place under no_grad) silently alter the gradients. Copying costs one pass over
         # T·B·H values, little next to the 2T matrix products above.
-        return hs[1:].copy(), hs[T].copy(), cs[T].copy()
+        return _outputs_in_time_order(hs, reverse).copy(), hs[last].copy(), cs[last].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h, grad_c):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
             inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-            return _differentiate(lstm_layer_composite, ctx, inputs, (grad_y, grad_h, grad_c))
+            composite = functools.partial(lstm_layer_composite, reverse=ctx.reverse)
+            return _differentiate(composite, ctx, inputs, (grad_y, grad_h, grad_c))
         g_y, hs, cs, acts, tanh_c, w_hh_data = grad_y.data, hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
         T, B, H = g_y.shape
         dz = np.empty((T, B, 4 * H), dtype=g_y.dtype)
-        dh, dc = grad_h.data + g_y[T - 1], grad_c.data
-        for t in reversed(range(T)):
-            _, dc = backend.lstm_cell_backward(dh, dc, acts[t], cs[t], tanh_c[t], out=(dz[t], np.empty_like(dc)))
+        steps = _time_steps(T, ctx.reverse)[0][::-1]  # backwards through the forward's steps
+        dh, dc = grad_h.data + g_y[steps[0][0]], grad_c.data
+        for k, (t, prev, _) in enumerate(steps):
+            _, dc = backend.lstm_cell_backward(dh, dc, acts[t], cs[prev], tanh_c[t], out=(dz[t], np.empty_like(dc)))
             dh = backend.matmul(dz[t], w_hh_data)
-            if t > 0:
-                dh += g_y[t - 1]
+            if k + 1 < T:  # h_prev is also the output of the step before
+                dh += g_y[steps[k + 1][0]]
         needs = ctx.needs_input_grad
         # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
         grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
-            (needs[0], needs[3], needs[4], needs[5] or needs[6], False), x.data, w_ih.data, hs, dz, dz)
+            (needs[0], needs[3], needs[4], needs[5] or needs[6], False), x.data, w_ih.data,
+            _previous_states(hs, ctx.reverse), dz, dz)
         return (grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b if needs[5] else None,
                 grad_b if needs[6] else None)
 
@@ -217,10 +228,15 @@ class GRUCell(Function):
         return tuple(_tensor(g) for g in grads)
 
 
-def gru_layer_composite(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None) -> tuple[Any, Any]:
-    """One GRU layer in Tensor ops (the reference for ``GRULayer``, nn.GRU's former path): (output (T, B, H), h_T)."""
+def gru_layer_composite(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+                        reverse: bool = False) -> tuple[Any, Any]:
+    """One GRU layer in Tensor ops (the reference for ``GRULayer``, nn.GRU's former path): (output (T, B, H), h_T);
+    ``reverse``: the layer on x_T … x_1, its output flipped back to time order."""
     from ..tensor import stack
 
+    if reverse:
+        y, h = gru_layer_composite(x[::-1], h0, w_ih, w_hh, b_ih, b_hh)
+        return y[::-1], h
     projected = x @ w_ih.T if b_ih is None else x @ w_ih.T + b_ih
     h, outputs = h0, []
     for gates_x in Unbind.apply(projected, dim=0):
@@ -251,7 +267,7 @@ class GRULayer(Function):
     formula = ("dX^ @ W_ih", "dh_0", "dX^.T @ X", "sum_t dh^_t.T @ h_(t-1)", "sum(dX^)", "sum(dh^)")
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False):
         _check_layer_shapes("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, h0=h0.shape)
         for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
             if b is not None and b.shape != (w_hh.shape[0],):
@@ -260,38 +276,43 @@ class GRULayer(Function):
         projected = _project_inputs(x.data, w_ih.data)
         bias_x, bias_h = (None if b is None else b.data for b in (b_ih, b_hh))
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
-        # Buffers for every step: hs[t] = h_t (hs[0] = h0); gates_h[t] = h_t W_hhᵀ and acts[t] = [r | z | n]
-        # of step t + 1 are what the cell's backward needs. The cell adds both biases inside its one
+        # Buffers for every step: hs as in LSTMLayer; gates_h[t] = h_prev W_hhᵀ and acts[t] = [r | z | n]
+        # of time step t are what the cell's backward needs. The cell adds both biases inside its one
         # pass and writes straight into the slices of hs and acts.
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         gates_h, acts = np.empty((T, B, 3 * H), dtype=x.dtype), np.empty((T, B, 3 * H), dtype=x.dtype)
-        hs[0] = h0.data
-        for t in range(T):
-            gates_h[t] = backend.matmul(hs[t], w_hh_t)
-            backend.gru_cell(projected[t], gates_h[t], hs[t], out=(hs[t + 1], acts[t]), bias_x=bias_x, bias_h=bias_h)
+        steps, first, last = _time_steps(T, reverse)
+        hs[first] = h0.data
+        for t, prev, new in steps:
+            gates_h[t] = backend.matmul(hs[prev], w_hh_t)
+            backend.gru_cell(projected[t], gates_h[t], hs[prev], out=(hs[new], acts[t]), bias_x=bias_x, bias_h=bias_h)
+        ctx.reverse = reverse
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts)
-        return hs[1:].copy(), hs[T].copy()  # copies, not views of what backward reads (see LSTMLayer)
+        # copies, not views of what backward reads (see LSTMLayer)
+        return _outputs_in_time_order(hs, reverse).copy(), hs[last].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h):
         x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
-            return _differentiate(gru_layer_composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
+            composite = functools.partial(gru_layer_composite, reverse=ctx.reverse)
+            return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
         g_y, hs, gates_h, acts, w_hh_data = grad_y.data, hs.data, gates_h.data, acts.data, w_hh.data
         bias_h = None if b_hh is None else b_hh.data
         T = g_y.shape[0]
         d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
-        dh, dh_direct = grad_h.data + g_y[T - 1], np.empty_like(hs[0])
-        for t in reversed(range(T)):
-            backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[t], out=(d_gates_x[t], d_gates_h[t], dh_direct),
+        steps = _time_steps(T, ctx.reverse)[0][::-1]  # backwards through the forward's steps
+        dh, dh_direct = grad_h.data + g_y[steps[0][0]], np.empty_like(hs[0])
+        for k, (t, prev, _) in enumerate(steps):
+            backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[prev], out=(d_gates_x[t], d_gates_h[t], dh_direct),
                                       bias_h=bias_h)
             dh = backend.matmul(d_gates_h[t], w_hh_data)  # a fresh array, never dh_direct
             dh += dh_direct
-            if t > 0:
-                dh += g_y[t - 1]
+            if k + 1 < T:  # h_prev is also the output of the step before
+                dh += g_y[steps[k + 1][0]]
         needs = ctx.needs_input_grad
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
-            (needs[0], *needs[2:]), x.data, w_ih.data, hs, d_gates_x, d_gates_h)
+            (needs[0], *needs[2:]), x.data, w_ih.data, _previous_states(hs, ctx.reverse), d_gates_x, d_gates_h)
         return grad_x, _tensor(dh), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
 
@@ -326,24 +347,46 @@ def _check_layer_shapes(op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, 
                          f"weight_hh {w_hh_shape}")
 
 
+def _time_steps(T: int, reverse: bool) -> tuple[list[tuple[int, int, int]], int, int]:
+    """The order a layer reads the sequence in, without copying it: ([(t, prev, new) per step], first, last),
+    where t indexes x and the per-step buffers, and the states buffer hs (T + 1 rows) holds h_prev in row prev
+    and receives h_t in row new; h0 goes in row first, the final state is row last.
+    Forward: t = 0 … T−1, h_t in row t + 1 (h0 in row 0). Reverse (the second direction of a bidirectional
+    layer, which reads x_T … x_1): t = T−1 … 0, h_t in row t (h0 in row T). Either way hs without the
+    h0 row is the output in time order, and hs without the final row lists each step's h_prev."""
+    if reverse:
+        return [(t, t + 1, t) for t in reversed(range(T))], T, 0
+    return [(t, t, t + 1) for t in range(T)], 0, T
+
+
+def _outputs_in_time_order(hs: np.ndarray, reverse: bool) -> np.ndarray:
+    """y (T, B, H) = h_t for t = 1 … T in time order: hs without the h0 row (see _time_steps)."""
+    return hs[:-1] if reverse else hs[1:]
+
+
+def _previous_states(hs: np.ndarray, reverse: bool) -> np.ndarray:
+    """(T, B, H): the h_prev that time step t read, in time order (see _time_steps)."""
+    return hs[1:] if reverse else hs[:-1]
+
+
 def _project_inputs(x: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
     """X W_ihᵀ for all T steps as one matrix product of T·B rows: (T, B, I) -> (T, B, G·H); the cells add the biases."""
     T, B, I = x.shape
     return backend.matmul(x.reshape(T * B, I), w_ih.T).reshape(T, B, w_ih.shape[0])
 
 
-def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, hs: np.ndarray,
+def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, h_prevs: np.ndarray,
                            d_gates_x: np.ndarray, d_gates_h: np.ndarray) -> tuple[Any, ...]:
     """(∂L/∂x, ∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh) of a recurrent layer after its BPTT loop,
     each None unless ``needs`` says so, from the gradients of the input part x_t W_ihᵀ + b_ih
-    (``d_gates_x`` (T, B, G·H)) and of the recurrent part h_{t−1} W_hhᵀ + b_hh (``d_gates_h``) of
-    every step, and hs (T + 1, B, H) = h_0 … h_T: each is one matrix product over all T·B rows.
+    (``d_gates_x`` (T, B, G·H)) and of the recurrent part h_prev W_hhᵀ + b_hh (``d_gates_h``) of
+    every time step t, and h_prevs (T, B, H), the h_prev of every t: each is one matrix product over all T·B rows.
     """
-    (T, B, I), H, width = x.shape, hs.shape[2], d_gates_x.shape[2]
+    (T, B, I), H, width = x.shape, h_prevs.shape[2], d_gates_x.shape[2]
     dx_flat, dh_flat = d_gates_x.reshape(T * B, width), d_gates_h.reshape(T * B, width)
     need_x, need_w_ih, need_w_hh, need_b_ih, need_b_hh = needs
     return (_tensor(backend.matmul(dx_flat, w_ih).reshape(x.shape)) if need_x else None,
             _tensor(backend.matmul(dx_flat.T, x.reshape(T * B, I))) if need_w_ih else None,
-            _tensor(backend.matmul(dh_flat.T, hs[:T].reshape(T * B, H))) if need_w_hh else None,
+            _tensor(backend.matmul(dh_flat.T, h_prevs.reshape(T * B, H))) if need_w_hh else None,
             _tensor(dx_flat.sum(0)) if need_b_ih else None,
             _tensor(dh_flat.sum(0)) if need_b_hh else None)
