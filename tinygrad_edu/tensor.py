@@ -527,7 +527,7 @@ class Tensor:
 
     def round_(self, *, decimals: int = 0) -> Tensor:
         """self ← round(self, decimals), in place."""
-        return self._write("round_", Tensor.round, decimals)
+        return self._write("round_", lambda x: x.round(decimals=decimals))
 
     def _augmented(self, op: str, other: TensorLike, out_of_place: Callable[[Tensor, TensorLike], Tensor]) -> Tensor:
         """``x += y`` and friends: in place, as in PyTorch, when no graph is being recorded
