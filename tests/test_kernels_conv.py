@@ -196,7 +196,7 @@ def test_depthwise_conv2d_c_matches_numpy(isa, config, n, channels, multiplier, 
 @pytest.mark.parametrize("shape", [(4, 32, 56, 56, 32, 32, 3, (1, 1), (1, 1)),
                                    (3, 6, 19, 131, 12, 6, 3, (2, 1), (2, 1)),
                                    (2, 4, 33, 70, 8, 4, 5, (2, 2), (1, 2)),
-                                   (8, 32, 28, 28, 64, 2, 3, (1, 1), (1, 1)),
+                                   (4, 32, 28, 28, 64, 2, 3, (1, 1), (1, 1)),
                                    (5, 9, 17, 23, 6, 3, 4, (1, 2), (1, 1))],
                          ids=["mobilenet-depthwise", "depthwise-x2-wide-stride2", "depthwise-dilated-tiles",
                               "groups2-32to64", "groups3-odd"])
