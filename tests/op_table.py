@@ -627,7 +627,7 @@ OP_TABLE += (  # near 0 and 1: log1p expm1 rsqrt reciprocal; steps (gradient 0);
     OpCase("rsqrt", lambda x: x.rsqrt(), ops=("Rsqrt",), samples=UNARY, shapes=unary, domain=POS),
     OpCase("reciprocal", lambda x: x.reciprocal(), ops=("Reciprocal",), samples=UNARY, shapes=unary, domain=POS),
     OpCase("square", lambda x: x.square(), ops=("Mul",), samples=UNARY, shapes=unary),
-    *(OpCase(kind, lambda x, kind=kind: getattr(x, kind)(), ops=("Staircase",), samples=UNARY, shapes=unary,
+    *(OpCase(kind, lambda x, kind=kind: getattr(x, kind)(), ops=(kind.capitalize(),), samples=UNARY, shapes=unary,
              domain=KF) for kind in ("floor", "ceil", "round", "trunc", "sign")),
     OpCase("mm", lambda x, w: x.mm(w), ops=("MatMul",), family=L, samples=(((2, 3), (3, 4)), ((1, 1), (1, 1)))),
     OpCase("bmm", lambda x, w: x.bmm(w), ops=("MatMul",), family=L, samples=(((2, 3, 4), (2, 4, 5)),)),

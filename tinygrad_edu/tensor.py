@@ -753,25 +753,25 @@ class Tensor:
 
     def sign(self) -> Tensor:
         """−1, 0 or 1 elementwise (sign(nan) = 0, as in PyTorch); gradient 0."""
-        return ops.Staircase.apply(self, kind="sign")
+        return ops.Sign.apply(self)
 
     sgn = sign
 
     def floor(self) -> Tensor:
         """The largest integer ≤ x, elementwise; gradient 0."""
-        return _staircase(self, "floor")
+        return _whole(self, ops.Floor)
 
     def ceil(self) -> Tensor:
         """The smallest integer ≥ x, elementwise; gradient 0."""
-        return _staircase(self, "ceil")
+        return _whole(self, ops.Ceil)
 
     def round(self, *, decimals: int = 0) -> Tensor:
         """x rounded to ``decimals`` places, halves to even (2.5 → 2), elementwise; gradient 0."""
-        return _staircase(self, "round", decimals)
+        return _whole(self, ops.Round, decimals=decimals)
 
     def trunc(self) -> Tensor:
         """x rounded toward 0, elementwise; gradient 0."""
-        return _staircase(self, "trunc")
+        return _whole(self, ops.Trunc)
 
     fix = trunc
 
@@ -1423,11 +1423,11 @@ def _matrices(x: Tensor, op: str) -> Tensor:
     return x
 
 
-def _staircase(x: Tensor, kind: str, decimals: int = 0) -> Tensor:
-    """floor/ceil/round/trunc: the Staircase op; integers are whole numbers already (a copy, as PyTorch)."""
+def _whole(x: Tensor, step: type[Function], **options: int) -> Tensor:
+    """floor/ceil/round/trunc: the ``step`` op; integers are whole numbers already (a copy, as PyTorch)."""
     if not dtypes.is_floating(x.dtype):
         return x.clone()
-    return ops.Staircase.apply(x, kind=kind, decimals=decimals)
+    return step.apply(x, **options)
 
 
 def _checked_product(op: str, x: Tensor, w: Tensor, x_ndim: int, w_ndim: int) -> Tensor:

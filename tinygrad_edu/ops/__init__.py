@@ -3,7 +3,7 @@
 Open the file of a family to read an op's forward, backward and formula side by side:
 
     elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
-                     Log1p Expm1 Rsqrt Reciprocal Staircase
+                     Log1p Expm1 Rsqrt Reciprocal Floor Ceil Round Trunc Sign
                      Maximum Minimum Clamp Where Cast
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Prod Cumsum
@@ -24,12 +24,14 @@ from .elementwise import (
     Abs,
     Add,
     Cast,
+    Ceil,
     Clamp,
     Cos,
     Div,
     Erf,
     Exp,
     Expm1,
+    Floor,
     Log,
     Log1p,
     Maximum,
@@ -38,11 +40,13 @@ from .elementwise import (
     Neg,
     Pow,
     Reciprocal,
+    Round,
     Rsqrt,
+    Sign,
     Sin,
     Sqrt,
-    Staircase,
     Sub,
+    Trunc,
     Where,
 )
 from .linalg import Linear, MatMul
@@ -81,7 +85,7 @@ ALL_OPS = (
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
-    Log1p, Expm1, Rsqrt, Reciprocal, Staircase,
+    Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -393,33 +393,83 @@ class Reciprocal(Function):
         return -grad_output * (y * y)
 
 
-# ---- steps: Staircase (floor ceil round trunc sign) ------------------------------------
-
-# sign(nan) is 0 in PyTorch, nan in NumPy
-_STEPS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc,
-          "sign": lambda a: np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)}
+# ---- steps, gradient 0: Floor Ceil Round Trunc Sign ----------------------------------
 
 
-class Staircase(Function):
-    """A piecewise constant function: floor, ceil, round (half to even), trunc or sign.
+class _Step(Function):
+    """The shared backward of the piecewise constant ops below: the slope of a step is 0
+    wherever it exists, and PyTorch also returns 0 (not an error) at the jumps.
 
-    Forward:   y = floor x | ceil x | round(x, decimals) | trunc x | sign x     (``kind``)
-    Backward:  ∂L/∂x = 0        (the slope of a step is 0 wherever it exists; PyTorch also
-                                 returns 0, not an error, at the jumps)
+    Backward:  ∂L/∂x = 0
     """
 
     formula = ("0",)
 
     @staticmethod
-    def forward(ctx, x, *, kind, decimals=0):
-        if kind == "round" and decimals:
-            return np.round(x.data, decimals)
-        return _STEPS[kind](x.data)
-
-    @staticmethod
     def backward(ctx, grad_output):
         # zeros, not g·0: an inf in g must not become nan
         return grad_output.new_zeros(grad_output.shape)
+
+
+class Floor(_Step):
+    """Round down to a whole number.
+
+    Forward:   y = ⌊x⌋
+    Backward:  ∂L/∂x = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.floor(x.data)
+
+
+class Ceil(_Step):
+    """Round up to a whole number.
+
+    Forward:   y = ⌈x⌉
+    Backward:  ∂L/∂x = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.ceil(x.data)
+
+
+class Round(_Step):
+    """Round to ``decimals`` places, halves to even (2.5 → 2).
+
+    Forward:   y = round(x, decimals)
+    Backward:  ∂L/∂x = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, decimals=0):
+        return np.round(x.data, decimals)
+
+
+class Trunc(_Step):
+    """Round towards zero (drop the fractional part).
+
+    Forward:   y = trunc x
+    Backward:  ∂L/∂x = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.trunc(x.data)
+
+
+class Sign(_Step):
+    """−1, 0 or +1 by the sign of x.
+
+    Forward:   y = sign x          (sign nan = 0 in PyTorch; NumPy says nan)
+    Backward:  ∂L/∂x = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        a = x.data
+        return np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)
 
 
 # ---- comparisons that route gradients: Maximum Minimum Clamp Where --------------------
