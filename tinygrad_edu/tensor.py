@@ -1205,9 +1205,11 @@ class Tensor:
         return self[(slice(None),) * d + (slice(begin, begin + length),)]
 
     def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
-        """The slices along ``dim``, each a view without that dim (the inverse of ``tg.stack``)."""
-        d = _dim(dim, self.ndim, "unbind")
-        return tuple(self[(slice(None),) * d + (i,)] for i in range(self.shape[d]))
+        """The slices along ``dim``, each a view without that dim (the Unbind op: the inverse of ``tg.stack``)."""
+        if self.ndim == 0:
+            raise IndexError("unbind: a 0-d tensor has no dim to unbind")
+        slices = ops.Unbind.apply(self, dim=_dim(dim, self.ndim, "unbind"))
+        return tuple([_view_of(self, piece) for piece in slices])
 
     def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``split_size`` along ``dim`` (or of the listed sizes)."""
