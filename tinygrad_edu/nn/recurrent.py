@@ -118,7 +118,8 @@ class _RNNBase(Module):
             y, states = self._run_layer(x, f"l{k}", [s[row] for s in initial])
             finals.append(states)
             if self.bidirectional:
-                y_reverse, states = self._run_reversed(x, f"l{k}_reverse", [s[row + 1] for s in initial])
+                # the reverse direction: h after reading x_T … x_t in output row t
+                y_reverse, states = self._run_layer(x, f"l{k}_reverse", [s[row + 1] for s in initial], reverse=True)
                 y = cat([y, y_reverse], 2)  # (T, B, 2H): forward half, then reverse half
                 finals.append(states)
             x = y
@@ -131,24 +132,12 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)
         return x, (tuple(final) if self.state_count > 1 else final[0])
 
-    # True when the subclass's _run_layer takes ``reverse=True`` and then reads x_T … x_1 itself
-    walks_backwards = False
-
-    def _run_reversed(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        """The reverse direction: the recurrence over x_T … x_1, output row t being the reverse
-        direction's h after reading x_T … x_t. LSTM and GRU walk time backwards inside their layer op
-        (``walks_backwards``: no copy of the sequence); RNN, in Tensor ops, runs ``_run_layer`` on the
-        flipped sequence and flips its output back (index ops ``x[::-1]``, whose gradient flips the
-        incoming gradient back the same way)."""
-        if self.walks_backwards:
-            return self._run_layer(x, layer, states, reverse=True)
-        y, states = self._run_layer(x[::-1], layer, states)
-        return y[::-1], states
-
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
+                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
         """``layer`` (e.g. "l0", "l1_reverse") over the sequence x (T, B, ·), starting from ``states``:
-        (output (T, B, H), final states). Each subclass computes its own recurrence (those with
-        ``walks_backwards`` take ``reverse=True`` to read x_T … x_1)."""
+        (output (T, B, H), final states). Each subclass computes its own recurrence. ``reverse``
+        (the second direction of a bidirectional layer): the recurrence reads x_T … x_1, and output
+        row t is h after reading x_T … x_t."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:
@@ -182,9 +171,15 @@ class RNN(_RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self.nonlinearity = nonlinearity
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
+                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
         """The equation above for t = 1 … T in Tensor ops: W x_t + b for all steps in one matrix
-        product, then one step at a time. Returns (output (T, B, H), [h_T])."""
+        product, then one step at a time. Returns (output (T, B, H), [h_T]). ``reverse``: the same on
+        the flipped sequence, its output flipped back (index ops ``x[::-1]``, whose gradient flips the
+        incoming gradient back the same way)."""
+        if reverse:
+            y, states = self._run_layer(x[::-1], layer, states)
+            return y[::-1], states
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
         projected = x @ w_ih.T  # (T, B, I) -> (T, B, H)
         if b_ih is not None:
@@ -214,7 +209,6 @@ class LSTM(_RNNBase):
 
     gates = 4
     state_count = 2
-    walks_backwards = True
 
     def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
                    reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
@@ -240,7 +234,6 @@ class GRU(_RNNBase):
     """
 
     gates = 3
-    walks_backwards = True
 
     def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
                    reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
