@@ -87,8 +87,9 @@ class _ElementFormat:
     def __init__(self, shown: np.ndarray) -> None:
         """Choose them from ``shown``: the elements that will be printed."""
         self.style = "plain"  # integers and bools: str(value)
-        measured = shown.ravel().tolist()
-        if shown.dtype.kind == "f":
+        if shown.dtype.kind != "f":
+            measured = shown.ravel().tolist()
+        else:
             values = shown[np.isfinite(shown) & (shown != 0)].astype(np.float64)
             measured = values.tolist()
             whole = bool(np.all(values == np.ceil(values)))
@@ -128,16 +129,13 @@ def _nested(a: np.ndarray, fmt: _ElementFormat, indent: int, summarize: bool) ->
     if a.ndim == 0:
         return fmt(a.item())
     n, keep = a.shape[0], options.edgeitems
-    cut = summarize and n > 2 * keep
-    head, tail = (range(keep), range(n - keep, n)) if cut else (range(n), range(0))
-    gap = [" ..." if a.ndim == 1 else "..."] if cut else []
+    shown = [*range(keep), None, *range(n - keep, n)] if summarize and n > 2 * keep else range(n)  # None: "..."
     if a.ndim == 1:
-        items = [fmt(a[i].item()) for i in head] + gap + [fmt(a[i].item()) for i in tail]
+        items = [" ..." if i is None else fmt(a[i].item()) for i in shown]
         per_line = max(1, (options.linewidth - indent) // (fmt.width + 2))  # ", " after each
         lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
-    rows = ([_nested(a[i], fmt, indent + 1, summarize) for i in head] + gap
-            + [_nested(a[i], fmt, indent + 1, summarize) for i in tail])
+    rows = ["..." if i is None else _nested(a[i], fmt, indent + 1, summarize) for i in shown]
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(rows) + "]"
 
 
