@@ -125,6 +125,8 @@ class LSTMLayer(Function):
                ∂L/∂x = δZ W_ih               ∂L/∂h0 = δh_0,  ∂L/∂c0 = δc_0
                ∂L/∂W_ih = δZᵀ X              ∂L/∂W_hh = Σ_t δz_tᵀ h_{t−1}
                ∂L/∂b_ih = ∂L/∂b_hh = Σ_{t,b} δz_t
+    ``reverse=True`` (the second direction of a bidirectional LSTM): the same with time running backwards,
+    t = T … 1 forward and 1 … T backward (h_{t+1} in place of h_{t−1}); y stays in time order.
     Under ``create_graph=True`` backward differentiates ``lstm_layer_composite`` instead.
     """
 
@@ -166,13 +168,14 @@ class LSTMLayer(Function):
         g_y, hs, cs, acts, tanh_c, w_hh_data = grad_y.data, hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
         T, B, H = g_y.shape
         dz = np.empty((T, B, 4 * H), dtype=g_y.dtype)
-        steps = _time_steps(T, ctx.reverse)[0][::-1]  # backwards through the forward's steps
-        dh, dc = grad_h.data + g_y[steps[0][0]], grad_c.data
-        for k, (t, prev, _) in enumerate(steps):
+        steps = _time_steps(T, ctx.reverse)[0]  # step k reads the h_prev that step k − 1 wrote
+        dh, dc = grad_h.data + g_y[steps[-1][0]], grad_c.data  # the last step's h is also an output
+        for k in reversed(range(T)):  # the forward's steps, last first
+            t, prev, _ = steps[k]
             _, dc = backend.lstm_cell_backward(dh, dc, acts[t], cs[prev], tanh_c[t], out=(dz[t], np.empty_like(dc)))
             dh = backend.matmul(dz[t], w_hh_data)
-            if k + 1 < T:  # h_prev is also the output of the step before
-                dh += g_y[steps[k + 1][0]]
+            if k > 0:  # h_prev is also the output of step k − 1
+                dh += g_y[steps[k - 1][0]]
         needs = ctx.needs_input_grad
         # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
         grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
@@ -261,6 +264,7 @@ class GRULayer(Function):
                ∂L/∂W_ih = δX̂ᵀ X               ∂L/∂W_hh = Σ_t δĥ_tᵀ h_{t−1}
                ∂L/∂b_ih = Σ_{t,b} δx̂_t        ∂L/∂b_hh = Σ_{t,b} δĥ_t
     δx̂ and δĥ differ only in the n block (δĥ_n = δx̂_n ⊙ r): b_hn sits inside r ⊙ (…).
+    ``reverse=True``: time runs backwards, as in ``LSTMLayer``.
     Under ``create_graph=True`` backward differentiates ``gru_layer_composite`` instead.
     """
 
@@ -301,15 +305,16 @@ class GRULayer(Function):
         bias_h = None if b_hh is None else b_hh.data
         T = g_y.shape[0]
         d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
-        steps = _time_steps(T, ctx.reverse)[0][::-1]  # backwards through the forward's steps
-        dh, dh_direct = grad_h.data + g_y[steps[0][0]], np.empty_like(hs[0])
-        for k, (t, prev, _) in enumerate(steps):
+        steps = _time_steps(T, ctx.reverse)[0]  # step k reads the h_prev that step k − 1 wrote
+        dh, dh_direct = grad_h.data + g_y[steps[-1][0]], np.empty_like(hs[0])  # the last step's h is also an output
+        for k in reversed(range(T)):  # the forward's steps, last first
+            t, prev, _ = steps[k]
             backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[prev], out=(d_gates_x[t], d_gates_h[t], dh_direct),
                                       bias_h=bias_h)
             dh = backend.matmul(d_gates_h[t], w_hh_data)  # a fresh array, never dh_direct
             dh += dh_direct
-            if k + 1 < T:  # h_prev is also the output of the step before
-                dh += g_y[steps[k + 1][0]]
+            if k > 0:  # h_prev is also the output of step k − 1
+                dh += g_y[steps[k - 1][0]]
         needs = ctx.needs_input_grad
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
             (needs[0], *needs[2:]), x.data, w_ih.data, _previous_states(hs, ctx.reverse), d_gates_x, d_gates_h)
