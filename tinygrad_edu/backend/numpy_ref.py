@@ -506,13 +506,13 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
     h_r, h_z, h_n = np.split(gates_h, 3, axis=1)
     r, z = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
     n = np.tanh(x_n + r * h_n)
-    h, acts = out if out is not None else (None, np.empty((h_prev.shape[0], 3 * H), dtype=gates_x.dtype))
+    acts = np.empty((h_prev.shape[0], 3 * H), dtype=gates_x.dtype) if out is None else out[1]
     acts[:, :H], acts[:, H : 2 * H], acts[:, 2 * H :] = r, z, n
-    h_new = (1 - z) * n + z * h_prev
-    if h is None:
-        return h_new, acts
-    h[...] = h_new
-    return h, acts
+    h = (1 - z) * n + z * h_prev
+    if out is None:
+        return h, acts
+    out[0][...] = h
+    return out[0], acts
 
 
 def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
