@@ -1068,7 +1068,7 @@ class Tensor:
         idx = _to_array(index, dtypes.int64)
         d = _dim(dim, self.ndim, "gather")
         size = self.shape[d] if self.ndim else 1  # a 0-d tensor has one element along its dim 0
-        if idx.ndim != self.ndim or (idx.size and (idx.min() < -size or idx.max() >= size)):
+        if idx.ndim != self.ndim or _any_outside(idx, -size, size):
             raise IndexError(f"gather: index of shape {idx.shape} does not fit dim {d} of shape {self.shape}")
         return ops.Gather.apply(self, dim=d, index=idx)
 
@@ -1078,7 +1078,7 @@ class Tensor:
         idx = _to_array(index, dtypes.int64)
         d = _dim(dim, self.ndim, "index_select")
         size = self.shape[d] if self.ndim else 1
-        if idx.ndim > 1 or (idx.size and (idx.min() < -size or idx.max() >= size)):
+        if idx.ndim > 1 or _any_outside(idx, -size, size):
             raise IndexError(f"index_select: index of shape {idx.shape} and values {idx.tolist()} "
                              f"does not fit dim {d} of shape {self.shape}")
         if self.ndim == 0:
@@ -1145,7 +1145,7 @@ class Tensor:
         idx = _to_array(index, dtypes.int64).reshape(-1) if np.ndim(index) <= 1 else None
         src = source if isinstance(source, Tensor) else Tensor(_to_array(source, self.dtype))
         expected = tuple(len(idx) if k == d else n for k, n in enumerate(self.shape)) if idx is not None else None
-        if self.ndim == 0 or src.shape != expected or (idx.size and (idx.min() < 0 or idx.max() >= self.shape[d])):
+        if self.ndim == 0 or src.shape != expected or _any_outside(idx, 0, self.shape[d]):
             raise IndexError(f"index_add: index {np.asarray(index).tolist()} and source of shape {src.shape} "
                              f"do not fit dim {d} of shape {self.shape} (need a 1-D index into the dim and "
                              f"a source of shape {expected})")
@@ -1460,11 +1460,16 @@ def _scatter_args(x: Tensor, dim: int, index: TensorLike, src: TensorLike | None
     fits = idx.ndim == x.ndim == src.ndim and all(
         i <= s and (k == d or i <= n) for k, (i, s, n) in enumerate(zip(idx.shape, src.shape, x.shape)))
     size = x.shape[d] if x.ndim else 1
-    if not fits or (idx.size and (idx.min() < 0 or idx.max() >= size)):
+    if not fits or _any_outside(idx, 0, size):
         raise IndexError(f"{op}: index of shape {idx.shape} (values in [0, {size})) does not fit "
                          f"src of shape {src.shape} and dim {d} of shape {x.shape}")
     covered = tuple(slice(0, n) for n in idx.shape)
     return d, idx, src if src.shape == idx.shape else src[covered]
+
+
+def _any_outside(idx: np.ndarray, low: int, high: int) -> bool:
+    """True if some index in ``idx`` lies outside [low, high) (an empty index never does)."""
+    return bool(idx.size) and (idx.min() < low or idx.max() >= high)
 
 
 def _sorting_indices(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
