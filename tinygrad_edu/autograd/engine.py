@@ -346,7 +346,7 @@ def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[N
     for edge, (shape, dtype), g in zip(edges, node._input_meta, result):  # (meta is None only where edge is)
         if edge is None or g is None:
             continue
-        if type(g) is not Tensor and not isinstance(g, Tensor):  # an array: backward computed on arrays
+        if not isinstance(g, Tensor):  # an array: backward computed on arrays
             g = Tensor._make(np.asarray(g))
         if g.data.shape != shape:
             _raise_wrong_shape(node, result)
