@@ -873,12 +873,9 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """One LSTM step in C -> (h, c, acts, tanh_c); same contract as ``numpy_ref.lstm_cell``."""
-    if gates_x is None:
-        ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, (gates,), (c_prev,),
-                                                      ("gates", "c_prev"))
-    else:
-        ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, (gates, gates_x), (c_prev,),
-                                                      ("gates", "gates_x", "c_prev"))
+    wide = (gates,) if gates_x is None else (gates, gates_x)
+    names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
+    ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, wide, (c_prev,), names)
     bias_pointer = _bias_pointer("lstm_cell", "bias", bias, 4 * hidden, gates.dtype, ctype)
     narrow = (batch, hidden)
     out, pointers = _cell_outputs("lstm_cell", ctype, out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
