@@ -909,8 +909,8 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
     ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
                                                   ("gates_x", "gates_h", "h_prev"))
-    bias_x_pointer, bias_h_pointer = (_bias_pointer("gru_cell", name, b, 3 * hidden, h_prev.dtype, ctype)
-                                      for name, b in (("bias_x", bias_x), ("bias_h", bias_h)))
+    bias_x_pointer = _bias_pointer("gru_cell", "bias_x", bias_x, 3 * hidden, h_prev.dtype, ctype)
+    bias_h_pointer = _bias_pointer("gru_cell", "bias_h", bias_h, 3 * hidden, h_prev.dtype, ctype)
     out, pointers = _cell_outputs("gru_cell", ctype, out, ((batch, hidden), (batch, 3 * hidden)), h_prev.dtype)
     contiguous = np.ascontiguousarray
     status = kernel(_from_buffer(ctype, contiguous(gates_x)), bias_x_pointer, _from_buffer(ctype, contiguous(gates_h)),
