@@ -106,7 +106,7 @@ class Function:
                 tensors.append(value)
             elif kind == _OUTPUT:  # the output, reconnected to this node so it stays differentiable
                 array, version_counter = value
-                if version_counter[0]:
+                if version_counter[0]:  # 0 when saved (the output was new): written since
                     raise self._modified_in_place(f"its output {n} of shape {array.shape}, saved for backward,")
                 tensors.append(Tensor._make(array, self, n))
             else:

@@ -780,7 +780,8 @@ def act_grad(g: np.ndarray, y: np.ndarray, activation: str, bias_grad: bool) -> 
 def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: str) -> np.ndarray:
     """y = act(x wᵀ + b): one GEMM (wᵀ passed as strides, not copied), then bias and activation
     in one C pass over the fresh output; same contract as ``numpy_ref.linear``."""
-    code, kernels = _fused_kernels("linear", activation, x, w, bias)  # (before the GEMM: a dtype without a kernel)
+    # checked before the GEMM: a dtype without a kernel raises NoKernelError before any work is done
+    code, kernels = _fused_kernels("linear", activation, x, w, bias)
     y = matmul(x, w.T)
     if bias is not None or activation != "none":
         _bias_act_into("linear", code, kernels, y, bias, y)
