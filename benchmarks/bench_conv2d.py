@@ -10,7 +10,8 @@ thread counts are fixed at import). There the C conv kernels split their sample 
 Each case times the whole layer step as a training step runs it:
     conv:  y = conv2d(x, w); ∂L/∂x = conv2d_grad_input(gy, w); ∂L/∂w = conv2d_grad_weight(x, gy)
            (grouped rows: the same with groups = G, one call each; a MobileNet-style depthwise 3×3
-           and a groups = 2 layer, batch 16)
+           and a groups = 2 layer, batch 16; then CIFAR-style 3×3 layers with 32/64/128 channels,
+           whose products go through the main GEMM kernel)
     pool:  y, idx = max_pool2d(x); ∂L/∂x = max_pool2d_grad(gy, idx)
 PyTorch runs the same forward and ``backward(gy)`` through autograd (x and w require grad).
 
@@ -45,7 +46,10 @@ except ImportError:  # the benchmark still compares C with NumPy
 CONV_LAYERS = [("conv1 1->6 5x5 pad 2, 28x28 B64", 64, 1, 28, 28, 6, 5, 2, 1),
                ("conv2 6->16 5x5, 14x14 B64", 64, 6, 14, 14, 16, 5, 0, 1),
                ("depthwise 32ch 3x3 pad 1, 56x56 B16", 16, 32, 56, 56, 32, 3, 1, 32),
-               ("groups=2 32->64 3x3 pad 1, 28x28 B16", 16, 32, 28, 28, 64, 3, 1, 2)]
+               ("groups=2 32->64 3x3 pad 1, 28x28 B16", 16, 32, 28, 28, 64, 3, 1, 2),
+               ("3->32 3x3 pad 1, 32x32 B32", 32, 3, 32, 32, 32, 3, 1, 1),
+               ("32->64 3x3 pad 1, 28x28 B16", 16, 32, 28, 28, 64, 3, 1, 1),
+               ("64->128 3x3 pad 1, 16x16 B16", 16, 64, 16, 16, 128, 3, 1, 1)]
 # (name, N, C, H, W)
 POOL_LAYERS = [("maxpool1 2x2 on 6x28x28 B64", 64, 6, 28, 28), ("maxpool2 2x2 on 16x10x10 B64", 64, 16, 10, 10)]
 ONE = (1, 1)

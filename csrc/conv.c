@@ -12,10 +12,11 @@
  * samples, on channel offsets into x, W and y (no copies): group k multiplies W_k (O/G × K/G) by
  * the columns of input channels [k·C/G, (k+1)·C/G). Depthwise convolutions (C/G = 1, O/G ≤ 2)
  * skip the columns altogether (conv_depthwise.inc: a direct kernel vectorised along the
- * output row). The products are small (O is 6 or 16 in LeNet), where a general packed
- * GEMM loses to its packing cost, so they use two register-tiled kernels written once in
- * portable C (conv_gemm.inc) and compiled for AVX-512, AVX2+FMA and SSE2; the level is
- * chosen at run time by tg_isa_level() (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
+ * output row). Small products (O is 6 or 16 in LeNet), where a general packed GEMM loses to
+ * its packing cost, use two register-tiled kernels written once in portable C (conv_gemm.inc)
+ * and compiled for AVX-512, AVX2+FMA and SSE2; large ones (CIFAR-style 32-128 channels, see
+ * conv_uses_gemm) call the main GEMM kernel single-threaded (tg_gemm_1t_*, gemm.c) on the same
+ * blocks. The level is chosen at run time by tg_isa_level() (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
  * (C never allocates).
  */
 #include <stdint.h>
@@ -79,6 +80,29 @@ static struct tg_conv2d_geometry group_geometry(const struct tg_conv2d_geometry 
 static int conv_is_depthwise(const struct tg_conv2d_geometry *g)
 {
     return g->c == g->groups && g->o / g->groups <= DEPTHWISE_MAX_MULTIPLIER;
+}
+
+/* The three products of a group and when each goes through the main GEMM kernel (gemm.c: packed
+ * panels, 75-80% of the FMA peak) instead of the register tiles of conv_gemm.inc (tuned for
+ * LeNet's O = 6 and 16): from K = C/G·kh·kw ≥ TG_CONV_GEMM_MIN_K_* and O/G ≥ TG_CONV_GEMM_MIN_O_*
+ * (tg_kernels.h). Measured (f32, AVX-512, 1 thread, 3×3 pad 1, 16×16 B16, CPU time, tiles/GEMM):
+ *   ∂w  gy·colsᵀ: K 144 O 32 1.11, K 288 O 32..128 1.32..1.88, K 576..1152 O 32..128 1.42..1.97;
+ *       below (K 72, or O 16: LeNet's conv2 K 150 0.95) no gain. gemm_dot keeps one lane-wide
+ *       partial sum per (o, k) pair, which costs a read-modify-write per block; the GEMM packs.
+ *   fwd W·cols: O 32 0.89..0.94, O 64..128 1.01..1.06: the tiles already run near the GEMM.
+ *   ∂x  Wᵀ·gy (inner dimension O): O 32 0.79..0.82, O 64 0.96..1.07, O 128 1.10..1.17 (K ≥ 576). */
+enum conv_product { CONV_FORWARD, CONV_GRAD_INPUT, CONV_GRAD_WEIGHT };
+
+/* The products `product` of this group geometry go through the main GEMM (tg_gemm_1t_*). The ∂w
+ * bounds are the lowest, so conv_uses_gemm(g, CONV_GRAD_WEIGHT) says whether any product does
+ * (and the workspace must hold the GEMM's buffers). */
+static int conv_uses_gemm(const struct tg_conv2d_geometry *group, enum conv_product product)
+{
+    static const int64_t min_k[3] = {TG_CONV_GEMM_MIN_K_FORWARD, TG_CONV_GEMM_MIN_K_GRAD_INPUT,
+                                     TG_CONV_GEMM_MIN_K_GRAD_WEIGHT};
+    static const int64_t min_o[3] = {TG_CONV_GEMM_MIN_O_FORWARD, TG_CONV_GEMM_MIN_O_GRAD_INPUT,
+                                     TG_CONV_GEMM_MIN_O_GRAD_WEIGHT};
+    return group->c * group->kh * group->kw >= min_k[product] && group->o >= min_o[product];
 }
 
 /* ⌈a / b⌉ and ⌊a / b⌋ for b > 0 and any sign of a (C's / truncates towards zero). */

@@ -150,6 +150,27 @@ static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, con
     return 0;
 }
 
+/* One product on the calling thread, for other kernels (the convolutions) that split their own
+ * work over threads: the kernel of the current level, its workspace aligned as gemm_run_part
+ * does. The caller has checked the level and the sizes (m, n, k ≥ 1). */
+static int gemm_1t(size_t elem, const struct tg_gemm_problem *g, void *work)
+{
+    gemm_fn kernel = gemm_kernel(elem);
+    if (!kernel)
+        return TG_GEMM_BAD_ISA;
+    char *aligned = work;
+    kernel(g, aligned + (64 - (uintptr_t)aligned % 64) % 64);
+    return 0;
+}
+
+int64_t tg_gemm_1t_workspace_f32(void) { return workspace_per_thread(4); }
+
+int64_t tg_gemm_1t_workspace_f64(void) { return workspace_per_thread(8); }
+
+int tg_gemm_1t_f32(const struct tg_gemm_problem *g, void *work) { return gemm_1t(4, g, work); }
+
+int tg_gemm_1t_f64(const struct tg_gemm_problem *g, void *work) { return gemm_1t(8, g, work); }
+
 int64_t tg_gemm_workspace_f32(int threads) { return workspace_per_thread(4) * (threads < 1 ? 1 : threads); }
 
 int64_t tg_gemm_workspace_f64(int threads) { return workspace_per_thread(8) * (threads < 1 ? 1 : threads); }

@@ -18,6 +18,14 @@ struct tg_gemm_problem {
     double beta;
 };
 
+/* gemm.c's kernel for the current instruction-set level, run on the calling thread: one product
+ * with m, n, k ≥ 1 (the β = 0 case does not read C). work holds tg_gemm_1t_workspace_*() elements
+ * (any alignment). Returns 0, or the TG_GEMM_* status of an unknown level. */
+int64_t tg_gemm_1t_workspace_f32(void);
+int64_t tg_gemm_1t_workspace_f64(void);
+int tg_gemm_1t_f32(const struct tg_gemm_problem *g, void *work);
+int tg_gemm_1t_f64(const struct tg_gemm_problem *g, void *work);
+
 /* Run task(ctx, part, parts) for part = 0 … parts−1, part 0 on the calling thread and the
  * others on freshly created threads, and return when all have finished (fork-join). */
 typedef void (*tg_task)(void *ctx, int part, int parts);

@@ -83,6 +83,15 @@ struct tg_conv2d_geometry {
     int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow, groups;
 };
 
+/* Switch points: a group's product goes through the main GEMM kernel instead of the conv's own
+ * register tiles when K = (c/G)·kh·kw and o/G both reach these (measured: csrc/conv.c). Exposed
+ * so that tests pick shapes on both sides. */
+enum {
+    TG_CONV_GEMM_MIN_K_FORWARD = 256, TG_CONV_GEMM_MIN_O_FORWARD = 64,
+    TG_CONV_GEMM_MIN_K_GRAD_INPUT = 512, TG_CONV_GEMM_MIN_O_GRAD_INPUT = 128,
+    TG_CONV_GEMM_MIN_K_GRAD_WEIGHT = 128, TG_CONV_GEMM_MIN_O_GRAD_WEIGHT = 32
+};
+
 /* Elements of workspace the three conv kernels need for this geometry with `threads` threads
  * (−1: illegal sizes). The kernels use tg_get_num_threads() threads, fewer if the workspace
  * passed holds fewer per-thread slices, and 1 on small problems. */

@@ -542,3 +542,51 @@ def test_isa_environment_variable_caps_the_level(forced, expected):
     env = {**os.environ, "TINYGRAD_EDU_ISA": forced}
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert int(result.stdout) == expected
+
+
+# ---- the main-GEMM route of large products (conv_uses_gemm in csrc/conv.c) -------------------
+
+# (K, O) switch points of the three products: a group's product goes through the main GEMM
+# kernel when K = (C/G)·kh·kw and O/G both reach its pair (tg_kernels.h).
+GEMM_SWITCH_POINTS = {"forward": (c.lib.TG_CONV_GEMM_MIN_K_FORWARD, c.lib.TG_CONV_GEMM_MIN_O_FORWARD),
+                      "grad_input": (c.lib.TG_CONV_GEMM_MIN_K_GRAD_INPUT, c.lib.TG_CONV_GEMM_MIN_O_GRAD_INPUT),
+                      "grad_weight": (c.lib.TG_CONV_GEMM_MIN_K_GRAD_WEIGHT, c.lib.TG_CONV_GEMM_MIN_O_GRAD_WEIGHT)} \
+    if "c" in tg.backend.available() else {}
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("product", list(GEMM_SWITCH_POINTS))
+@settings(max_examples=6, deadline=None)
+@given(config=window_configs(max_kernel=3), n=st.sampled_from([1, 3, 8]), groups=st.sampled_from([1, 2]),
+       k_side=st.sampled_from([-1, 0, 1]), o_side=st.sampled_from([-1, 0, 1]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_conv2d_around_the_gemm_switch_points_c_matches_numpy(isa, threads, product, config, n, groups, k_side,
+                                                              o_side, dtype, seed):
+    """Per-group K and O just below, at and just above each product's switch point (so that
+    both routes and the mixed ones, e.g. ∂w on the GEMM and forward on the tiles, are checked),
+    with stride, padding and dilation, groups 1 and 2, batches of one and of several blocks."""
+    (H, W), kernel, stride, padding, dilation = config
+    min_k, min_o = GEMM_SWITCH_POINTS[product]
+    taps = kernel[0] * kernel[1]
+    group_channels = max(1, -(-min_k // taps) + k_side)  # K = group_channels·taps around min_k
+    group_outputs = min_o + o_side
+    rng = np.random.default_rng(seed)
+    x = random(rng, (n, groups * group_channels, H, W), dtype)
+    w = random(rng, (groups * group_outputs, group_channels, *kernel), dtype)
+    gy = random(rng, ref.conv2d(x, w, stride, padding, dilation, groups).shape, dtype)
+    with forced_isa(isa), thread_count(threads):
+        check_all_three(x, w, gy, stride, padding, dilation, groups)
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape", [(8, 32, 28, 28, 64), (4, 64, 16, 16, 128)], ids=["32to64", "64to128"])
+def test_conv2d_cifar_shapes_on_the_gemm_c_matches_numpy(isa, threads, shape, rng):
+    """CIFAR-style 3×3 pad 1 layers, every product on the main GEMM, batches above the size where
+    the sample blocks are split over threads (each thread's GEMM uses its own packing buffers)."""
+    N, C, H, W, O = shape
+    one = (1, 1)
+    for dtype in (np.float32, np.float64):
+        x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C, 3, 3), dtype)
+        check_all_three(x, w, random(rng, (N, O, H, W), dtype), one, one, one, 1)
