@@ -241,7 +241,6 @@ def tight_buffer(x: np.ndarray, rows_contiguous: bool) -> tuple[np.ndarray, int,
     return buf, rs, cs
 
 
-
 def check_gemm_tight(m: int, k: int, n: int, a_rows: bool, b_rows: bool, beta: float, c_transposed: bool, dtype,
                      isa: str, seed: int) -> None:
     """C = A·B + β·C through tg_gemm at ISA level `isa`, every operand (A and B by rows or by columns, C
@@ -258,6 +257,7 @@ def check_gemm_tight(m: int, k: int, n: int, a_rows: bool, b_rows: bool, beta: f
     exact = a.astype(np.float64) @ b + beta * start
     tol = 4 * k * np.finfo(dtype).eps * (np.abs(a).astype(np.float64) @ np.abs(b) + np.abs(start))
     assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
+
 
 @settings(max_examples=80, deadline=None)
 @given(m=st.sampled_from([1, 2, 3, 4, 5, 9, 16, 17, 64, 70]), k=st.sampled_from([1, 2, 3, 7, 10, 11, 12, 13]),
