@@ -60,3 +60,20 @@ def test_gradients_through_special_values_match_torch_without_warnings(name):
         warnings.simplefilter("error")
         fn(xg).sum().backward()
     np.testing.assert_allclose(xg.grad.data, xt.grad.numpy(), rtol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+def test_no_degrees_of_freedom_warn_like_torch_naming_the_op(name):
+    """N ≤ correction: nan as torch, with one UserWarning (torch's kind) that names the op and the
+    sizes, and not NumPy's RuntimeWarning from inside np.var."""
+    x = np.array([[1.0], [2.0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = getattr(tg.tensor(x), name)(1)
+    with warnings.catch_warnings(record=True) as torch_caught:
+        warnings.simplefilter("always")
+        theirs = getattr(torch.tensor(x), name)(1)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # nan, nan
+    assert [w.category for w in caught] == [w.category for w in torch_caught] == [UserWarning]
+    assert str(caught[0].message).startswith(f"{name}(): degrees of freedom is <= 0 (1 elements per slice")
+    assert caught[0].filename == __file__  # points at the caller's line

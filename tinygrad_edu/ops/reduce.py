@@ -11,6 +11,7 @@ Special values reduce as in PyTorch and without NumPy's warnings (``quietly``): 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -119,7 +120,7 @@ class Var(Function):
     @staticmethod
     def forward(ctx, x, *, dim=None, correction=1, keepdim=False):
         ctx.save_for_backward(x)
-        return _variance_forward(ctx, x, dim, correction, keepdim)
+        return _variance_forward(ctx, x, dim, correction, keepdim, "var")
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -127,14 +128,21 @@ class Var(Function):
         return _variance_backward(grad_output, x, ctx.axes, ctx.divisor)
 
 
-def _variance_forward(ctx, x, dim, correction: int, keepdim: bool) -> np.ndarray:
-    """Σ (x − x̄)² / (N − c) over ``dim`` (Var's and Std's forward); keeps ``ctx.axes`` and
-    ``ctx.divisor`` = N − c for the backward. What to save is the caller's choice."""
-    ctx.axes = normalize_dims(dim, x.ndim, "var")
+def _variance_forward(ctx, x, dim, correction: int, keepdim: bool, op: str) -> np.ndarray:
+    """Σ (x − x̄)² / (N − c) over ``dim`` (Var's and Std's forward, ``op`` naming which); keeps
+    ``ctx.axes`` and ``ctx.divisor`` = N − c for the backward. What to save is the caller's choice."""
+    ctx.axes = normalize_dims(dim, x.ndim, op)
     ctx.divisor = int(np.prod([x.shape[a] for a in ctx.axes])) - correction
-    # np.var(a, axis, dtype, out, ddof, keepdims). N ≤ c gives inf/nan, as in PyTorch (NumPy then
-    # warns "Degrees of freedom <= 0", a warning, not an error state: PyTorch warns there too)
-    return quietly(np.var, x.data, ctx.axes, None, None, correction, keepdim)
+    # np.var(a, axis, dtype, out, ddof, keepdims)
+    if ctx.divisor > 0:
+        return quietly(np.var, x.data, ctx.axes, None, None, correction, keepdim)
+    # N ≤ c gives inf/nan, as in PyTorch, which warns; this warning names the op and the sizes
+    # instead of NumPy's own "Degrees of freedom <= 0 for slice" from inside np.var
+    warnings.warn(f"{op}(): degrees of freedom is <= 0 ({ctx.divisor + correction} elements per slice of shape "
+                  f"{x.shape} over dims {ctx.axes}, correction {correction}); the result is inf or nan", stacklevel=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return quietly(np.var, x.data, ctx.axes, None, None, correction, keepdim)
 
 
 def _variance_backward(grad_output, x, axes: tuple[int, ...], divisor: int):
@@ -158,7 +166,7 @@ class Std(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, correction=1, keepdim=False):
-        y = np.sqrt(_variance_forward(ctx, x, dim, correction, keepdim))  # (a variance is never negative)
+        y = np.sqrt(_variance_forward(ctx, x, dim, correction, keepdim, "std"))  # (a variance is never negative)
         ctx.save_for_backward(x, y)
         return y
 
