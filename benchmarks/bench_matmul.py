@@ -18,11 +18,13 @@ Run:  python benchmarks/bench_matmul.py [--threads N] [--rounds R] [--no-2-threa
 
 from __future__ import annotations
 
+import argparse
+
 from _common import bench_arguments
 
 
-
-def _shape_filter(parser) -> None:
+def _shape_filter(parser: argparse.ArgumentParser) -> None:
+    """This script's own option: a subset of the shapes."""
     parser.add_argument("--only", default="", metavar="TEXT",
                         help="run only the shapes whose name contains TEXT (e.g. 'layer', 'fc2', '1024')")
 
