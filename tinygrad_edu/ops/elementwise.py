@@ -228,19 +228,26 @@ class Abs(Function):
 
     Forward:   y = |x|
     Backward:  ∂L/∂x = g ⊙ sign(x)        where sign(0) = 0 (the subgradient PyTorch picks)
+               and sign(nan) = 0: a nan input gets gradient 0, as in PyTorch
     """
 
     formula = ("g * sign(x)",)
 
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(np.sign(x.data))
+        ctx.save_for_backward(sign_zero_at_nan(x.data))
         return np.abs(x.data)
 
     @staticmethod
     def backward(ctx, grad_output):
         (sign,) = ctx.saved_tensors
         return grad_output * sign
+
+
+def sign_zero_at_nan(a: np.ndarray) -> np.ndarray:
+    """sign(a) with sign(nan) = 0, as PyTorch's sgn in the gradients of |x| and the 1-norm
+    (NumPy's sign(nan) is nan, which would turn the gradient into nan)."""
+    return np.nan_to_num(np.sign(a), copy=False, nan=0.0)
 
 
 class Sin(Function):

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..autograd.function import Function
+from .elementwise import sign_zero_at_nan
 from .fpstate import quietly
 
 
@@ -182,7 +183,7 @@ class Norm(Function):
 
     Forward:   y = (Σ_{i ∈ dim} |x_i|^p)^(1/p)        (p = 2: √(Σ x_i²), p = 1: Σ |x_i|)
     Backward:  ∂L/∂x = broadcast(g / y^(p−1)) ⊙ sign(x) ⊙ |x|^(p−1),  0 where y = 0
-               (p = 2: g·x / y;  p = 1: g·sign(x))
+               (p = 2: g·x / y;  p = 1: g·sign(x), with sign(nan) = 0 as PyTorch)
     At y = 0 (an all-zero slice) the slope is taken as 0, as PyTorch does, so that
     normalising a zero vector gives a zero gradient instead of nan.
     """
@@ -201,7 +202,7 @@ class Norm(Function):
         g, y, p = _unsqueeze_to(grad_output, x.shape, ctx.axes), _unsqueeze_to(y, x.shape, ctx.axes), ctx.p
         zero = y.data == 0
         if p == 1.0:
-            return g.expand(x.shape) * np.sign(x.data)
+            return g.expand(x.shape) * sign_zero_at_nan(x.data)
         if p == 2.0:
             return (g / y).masked_fill(zero, 0.0) * x
         return (g / y ** (p - 1.0)).masked_fill(zero, 0.0) * (x.abs() ** (p - 1.0) * np.sign(x.data))
