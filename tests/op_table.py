@@ -642,3 +642,10 @@ OP_TABLE += (  # near 0 and 1: log1p expm1 rsqrt reciprocal; steps (gradient 0);
            lambda x, s: x.index_add(1, _torch_index([2, 0, 2]), s), ops=("ScatterAdd", "Gather"), family=M,
            samples=(((2, 4), (2, 3)),)),
 )  # fmt: skip
+
+OP_TABLE += (  # functions of two arguments (broadcast both ways); logaddexp far apart too (its stable branch)
+    OpCase("logaddexp", lambda x, y: x.logaddexp(y), ops=("LogAddExp",), samples=BINARY, shapes=binary),
+    OpCase("logaddexp_far_apart", lambda x, y: x.logaddexp(y * 40), ops=("LogAddExp",), samples=BINARY),
+    OpCase("hypot", lambda x, y: x.hypot(y), ops=("Hypot",), samples=BINARY, shapes=binary, domain=POS),
+    OpCase("atan2", lambda x, y: x.atan2(y), ops=("Atan2",), samples=BINARY, shapes=binary),
+)  # fmt: skip

@@ -48,7 +48,19 @@ from .factories import (
 from .printing import set_printoptions
 from .random import manual_seed
 from .serialization import load, save
-from .tensor import MaxResult, ShapeError, SortResult, Tensor, TopKResult, cat, maximum, minimum, stack, where
+from .tensor import (
+    AminmaxResult,
+    MaxResult,
+    ShapeError,
+    SortResult,
+    Tensor,
+    TopKResult,
+    cat,
+    maximum,
+    minimum,
+    stack,
+    where,
+)
 
 # torch-style functions that are the methods themselves: tg.flip(x, dims) is x.flip(dims)
 flip, roll, cumsum, prod, tril, triu = Tensor.flip, Tensor.roll, Tensor.cumsum, Tensor.prod, Tensor.tril, Tensor.triu
@@ -59,17 +71,21 @@ sign, sgn, floor, ceil, round, trunc, fix = (Tensor.sign, Tensor.sgn, Tensor.flo
                                              Tensor.trunc, Tensor.fix)
 mm, bmm, mv, dot, inner, outer = Tensor.mm, Tensor.bmm, Tensor.mv, Tensor.dot, Tensor.inner, Tensor.outer
 diag, masked_select, nonzero, index_add = Tensor.diag, Tensor.masked_select, Tensor.nonzero, Tensor.index_add
+logaddexp, hypot, atan2, arctan2, lerp = Tensor.logaddexp, Tensor.hypot, Tensor.atan2, Tensor.arctan2, Tensor.lerp
+nan_to_num, nansum, count_nonzero, aminmax, addmm = (Tensor.nan_to_num, Tensor.nansum, Tensor.count_nonzero,
+                                                     Tensor.aminmax, Tensor.addmm)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MaxResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "arange", "autograd", "backend", "bmm", "bool",
-    "cat", "ceil", "compress", "cumsum", "data", "datasets", "diag", "diagnostics", "dot", "dtypes", "enable_grad",
-    "expm1", "eye", "fix", "flip", "float16", "float32", "float64", "floor", "full", "full_like", "index_add",
-    "index_select", "inner", "int8", "int32", "int64", "is_grad_enabled", "linspace", "load", "log1p",
-    "manual_seed", "masked_select", "maximum", "metrics", "minimum", "mm", "mv", "nn", "no_grad", "nonzero", "ones",
-    "ones_like", "ops", "optim", "outer", "prod", "rand", "randint", "randn", "reciprocal", "roll", "round",
-    "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn", "sign", "sort",
-    "square", "stack", "tensor", "testing", "topk", "train", "tril", "triu", "trunc", "uint8", "viz", "where",
-    "zeros", "zeros_like",
+    "AminmaxResult", "MaxResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "addmm", "aminmax", "arange",
+    "arctan2", "atan2", "autograd", "backend", "bmm", "bool", "cat", "ceil", "compress", "count_nonzero", "cumsum",
+    "data", "datasets", "diag", "diagnostics", "dot", "dtypes", "enable_grad", "expm1", "eye", "fix", "flip",
+    "float16", "float32", "float64", "floor", "full", "full_like", "hypot", "index_add", "index_select", "inner",
+    "int8", "int32", "int64", "is_grad_enabled", "lerp", "linspace", "load", "log1p", "logaddexp", "manual_seed",
+    "masked_select", "maximum", "metrics", "minimum", "mm", "mv", "nan_to_num", "nansum", "nn", "no_grad",
+    "nonzero", "ones", "ones_like", "ops", "optim", "outer", "prod", "rand", "randint", "randn", "reciprocal",
+    "roll", "round", "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn",
+    "sign", "sort", "square", "stack", "tensor", "testing", "topk", "train", "tril", "triu", "trunc", "uint8",
+    "viz", "where", "zeros", "zeros_like",
 ]

@@ -34,6 +34,7 @@ TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence[Any]]
 MaxResult = namedtuple("MaxResult", ["values", "indices"])  # like torch.return_types.max
 SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
 TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
+AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])  # torch.return_types.aminmax
 
 # The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
 _UNSHARED_COUNTER = (0,)
@@ -604,6 +605,18 @@ class Tensor:
                              f"{getattr(vec2, 'shape', type(vec2).__name__)}")
         return self.unsqueeze(1) * vec2
 
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Scalar = 1, alpha: Scalar = 1) -> Tensor:
+        """β·self + α·(mat1 @ mat2) for matrices (n, k) @ (k, m); self broadcasts to (n, m).
+        With β = 0 self is ignored, nan and inf included (as PyTorch)."""
+        product = _checked_product("addmm", mat1, mat2, 2, 2)
+        _broadcast_shape(self, product, "addmm")
+        if self.ndim > 2:
+            raise ShapeError(f"addmm: self of shape {self.shape} cannot be broadcast to {product.shape}")
+        scaled = product if alpha == 1 else alpha * product
+        if beta == 0:
+            return scaled.expand(product.shape) if self.shape != product.shape else scaled
+        return (self if beta == 1 else beta * self) + scaled
+
     __add__ = add
     __sub__ = sub
     __mul__ = mul
@@ -816,6 +829,33 @@ class Tensor:
         """Elementwise minimum (ties share the gradient)."""
         return _binary(ops.Minimum, self, other)
 
+    def logaddexp(self, other: TensorLike) -> Tensor:
+        """log(eˣ + eʷ) elementwise, without overflow (integers become float32)."""
+        return _binary(ops.LogAddExp, self, other, true_division=True)
+
+    def hypot(self, other: TensorLike) -> Tensor:
+        """√(x² + w²) elementwise, without overflow (integers become float32)."""
+        return _binary(ops.Hypot, self, other, true_division=True)
+
+    def atan2(self, other: TensorLike) -> Tensor:
+        """The angle of the point (other, self) in (−π, π], elementwise (integers become float32)."""
+        return _binary(ops.Atan2, self, other, true_division=True)
+
+    arctan2 = atan2
+
+    def lerp(self, end: TensorLike, weight: TensorLike) -> Tensor:
+        """Linear interpolation x + w·(end − x): ``weight`` 0 gives self, 1 gives end."""
+        return self + weight * (end - self)
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None) -> Tensor:
+        """nan → ``nan``, +inf → ``posinf``, −inf → ``neginf`` (default: the dtype's largest and
+        smallest finite values). The replaced elements get gradient 0, the others pass it."""
+        if not dtypes.is_floating(self.dtype):
+            return self.clone()
+        finite = np.isfinite(self.data)
+        replaced = np.nan_to_num(self.data, nan=nan, posinf=posinf, neginf=neginf)
+        return where(finite, self, Tensor._make(replaced))
+
     def where(self, condition: TensorLike, other: TensorLike) -> Tensor:
         """``self`` where ``condition`` holds, ``other`` elsewhere (PyTorch's ``x.where(c, y)``)."""
         return where(condition, self, other)
@@ -865,6 +905,24 @@ class Tensor:
     def logsumexp(self, dim: int | Sequence[int], keepdim: bool = False) -> Tensor:
         """log Σ exp over ``dim``, computed stably."""
         return ops.LogSumExp.apply(_floating(self), dim=dim, keepdim=keepdim)
+
+    def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Σ over ``dim`` counting NaN as 0 (NaN elements get gradient 0)."""
+        if not dtypes.is_floating(self.dtype):
+            return self.sum(dim, keepdim)
+        return where(np.isnan(self.data), 0.0, self).sum(dim, keepdim)
+
+    def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """The number of nonzero elements over ``dim`` (all dims if None); int64, no gradient."""
+        axis = None if dim is None else tuple(_dim(d, self.ndim, "count_nonzero")
+                                              for d in (dim if isinstance(dim, Sequence) else (dim,)))
+        return Tensor._make(np.asarray(np.count_nonzero(self.data, axis=axis), dtype=np.int64))
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> AminmaxResult:
+        """``(min, max)`` over ``dim`` (everything if None), each as ``amin``/``amax``."""
+        if self.numel() == 0:
+            raise RuntimeError(f"aminmax: cannot reduce an empty tensor of shape {self.shape}")
+        return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """Maximum over ``dim``; ties share the gradient evenly."""

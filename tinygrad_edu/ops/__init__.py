@@ -23,6 +23,7 @@ from .conv import AvgPool2d, AvgPool2dGrad, Conv2d, Conv2dGradInput, Conv2dGradW
 from .elementwise import (
     Abs,
     Add,
+    Atan2,
     Cast,
     Ceil,
     Clamp,
@@ -32,8 +33,10 @@ from .elementwise import (
     Exp,
     Expm1,
     Floor,
+    Hypot,
     Log,
     Log1p,
+    LogAddExp,
     Maximum,
     Minimum,
     Mul,
@@ -86,6 +89,7 @@ ALL_OPS = (
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
+    LogAddExp, Hypot, Atan2,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -598,3 +598,85 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad_output):
         return grad_output.to(ctx.input_dtype)
+
+
+# ---- functions of two arguments: LogAddExp Hypot Atan2 ---------------------------------
+
+
+class LogAddExp(Function):
+    """log(eˣ + eʷ), computed without overflow.
+
+    Forward:   y = m + log1p(exp(−|x − w|))      where m = max(x, w)  (eˣ + eʷ = eᵐ·(1 + e^−|x−w|))
+    Backward:  ∂L/∂x = g ⊙ σ(x − w)              (= g·eˣ/(eˣ + eʷ), PyTorch: g / (1 + exp(w − x)))
+               ∂L/∂w = g ⊙ σ(w − x)
+    """
+
+    formula = ("g * sigmoid(x - w)", "g * sigmoid(w - x)")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        a, b = x.data, w.data
+        # x = w (also both +inf or both −inf, where x − w is nan): the gap is 0, y = x + log 2
+        gap = np.where(a == b, 0, quietly(np.subtract, a, b))
+        return np.maximum(a, b) + np.log1p(np.exp(-np.abs(gap)))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        grad_x = grad_output * (x - w).sigmoid() if ctx.needs_input_grad[0] else None
+        grad_w = grad_output * (w - x).sigmoid() if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
+
+
+class Hypot(Function):
+    """Length of the vector (x, w), without overflow in x² + w² (NumPy's hypot scales first).
+
+    Forward:   y = √(x² + w²)
+    Backward:  ∂L/∂x = g ⊙ x / y
+               ∂L/∂w = g ⊙ w / y        (nan at x = w = 0, as in PyTorch: the cone has no slope there)
+    """
+
+    formula = ("g * x / y", "g * w / y")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        y = np.hypot(x.data, w.data)
+        ctx.save_for_backward(x, w, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w, y = ctx.saved_tensors
+        grad_x = grad_output * x / y if ctx.needs_input_grad[0] else None
+        grad_w = grad_output * w / y if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w
+
+
+class Atan2(Function):
+    """The angle of the point (w, x): atan(x / w), in the quadrant of (w, x), in (−π, π].
+
+    Forward:   y = atan2(x, w)
+    Backward:  ∂L/∂x = g ⊙ w / (x² + w²)
+               ∂L/∂w = −g ⊙ x / (x² + w²)     (both 0 at x = w = 0, as in PyTorch)
+    """
+
+    formula = ("g * w / (x**2 + w**2)", "-g * x / (x**2 + w**2)")
+
+    @staticmethod
+    def forward(ctx, x, w):
+        ctx.save_for_backward(x, w)
+        return np.arctan2(x.data, w.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, w = ctx.saved_tensors
+        r2 = x * x + w * w
+        at_origin = r2 == 0
+        # 1/(x² + w²), set to 0 at the origin by selection; the safe denominator keeps a
+        # second derivative from seeing 1/0 there
+        scale = grad_output / r2.where(~at_origin, 1.0)
+        scale = scale.where(~at_origin, 0.0)
+        grad_x = scale * w if ctx.needs_input_grad[0] else None
+        grad_w = -scale * x if ctx.needs_input_grad[1] else None
+        return grad_x, grad_w

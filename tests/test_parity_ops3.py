@@ -1,0 +1,209 @@
+"""PyTorch parity for the Tensor methods of the third parity round, each compared with torch.
+
+Group 1: logaddexp, hypot, atan2 (one op each, ops/elementwise.py), and compositions of
+existing ops: lerp, addmm, nan_to_num, nansum, count_nonzero, aminmax.
+Values and input gradients in float64 (tight) and float32, shapes drawn by hypothesis
+(broadcasting for the binary ops), the special values inf, nan and atan2(0, 0), and the
+error messages (they name the op and the shapes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_edu as tg
+from tinygrad_edu.testing import assert_matches_torch
+
+torch = pytest.importorskip("torch")
+
+DTYPES = [np.float64, np.float32]
+FEW = settings(max_examples=15, deadline=None)
+
+
+def _pair(x, y):
+    """The same two float64 arrays as tinygrad_edu and torch leaves that require grad."""
+    return ([tg.tensor(a.copy(), requires_grad=True) for a in (x, y)],
+            [torch.tensor(a.copy(), requires_grad=True) for a in (x, y)])
+
+
+# ---- logaddexp, hypot, atan2 --------------------------------------------------------------
+
+BINARY_FUNCS = {
+    "logaddexp": (lambda x, y: x.logaddexp(y), torch.logaddexp),
+    "hypot": (lambda x, y: tg.hypot(x, y), torch.hypot),
+    "atan2": (lambda x, y: tg.atan2(x, y), torch.atan2),
+}
+
+
+@pytest.mark.parametrize("name", BINARY_FUNCS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@FEW
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=4))
+def test_binary_functions_match_torch_with_broadcasting(name, dtype, shapes):
+    ours, theirs = BINARY_FUNCS[name]
+    assert_matches_torch(ours, theirs, *shapes.input_shapes, dtype=dtype)
+
+
+def _special_grid():
+    """Every pair of special and ordinary values, as two flat float64 arrays."""
+    values = np.array([0.0, -0.0, 1.0, -2.5, 700.0, -700.0, np.inf, -np.inf, np.nan])
+    x, y = np.meshgrid(values, values)
+    return x.ravel(), y.ravel()
+
+
+@pytest.mark.parametrize("name", BINARY_FUNCS)
+def test_binary_functions_on_special_values_match_torch_values_and_gradients(name):
+    ours_fn, theirs_fn = BINARY_FUNCS[name]
+    x, y = _special_grid()
+    (a, b), (ta, tb) = _pair(x, y)
+    ours, theirs = ours_fn(a, b), theirs_fn(ta, tb)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12, atol=0)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_logaddexp_does_not_overflow_where_the_naive_formula_does():
+    x = tg.tensor([1000.0, -1000.0, 88.0], dtype=tg.float32)
+    y = tg.tensor([1000.0, -1000.0, 89.0], dtype=tg.float32)
+    expected = torch.logaddexp(torch.tensor(x.numpy()), torch.tensor(y.numpy())).numpy()
+    np.testing.assert_allclose(x.logaddexp(y).numpy(), expected, rtol=1e-6)
+    assert x.logaddexp(y).dtype == tg.float32
+
+
+def test_atan2_gradient_at_the_origin_is_zero_as_torch():
+    a, b = tg.zeros(3, dtype=tg.float64, requires_grad=True), tg.zeros(3, dtype=tg.float64, requires_grad=True)
+    ta = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    tb = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    a.atan2(b).sum().backward()
+    torch.atan2(ta, tb).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
+
+
+@pytest.mark.parametrize("name", BINARY_FUNCS)
+def test_binary_functions_second_derivative_matches_torch(name):
+    ours_fn, theirs_fn = BINARY_FUNCS[name]
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=5), rng.normal(size=5)
+    (a, b), (ta, tb) = _pair(x, y)
+    (ga,) = tg.autograd.grad(ours_fn(a, b).sum(), [a], create_graph=True)
+    (tga,) = torch.autograd.grad(theirs_fn(ta, tb).sum(), [ta], create_graph=True)
+    ga.sum().backward()
+    tga.sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), tb.grad.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", BINARY_FUNCS)
+def test_binary_functions_name_the_op_and_shapes_on_a_broadcast_error(name):
+    ours_fn, _ = BINARY_FUNCS[name]
+    with pytest.raises(tg.ShapeError, match=rf"{name}.*\(2, 3\).*\(4,\)"):
+        ours_fn(tg.ones(2, 3), tg.ones(4))
+
+
+def test_atan2_of_integers_is_float32_as_torch():
+    ours = tg.atan2(tg.tensor([1, -2]), tg.tensor([3, 0]))
+    theirs = torch.atan2(torch.tensor([1, -2]), torch.tensor([3, 0]))
+    assert ours.dtype == tg.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+# ---- lerp, addmm ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@FEW
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=4))
+def test_lerp_with_a_tensor_weight_matches_torch(dtype, shapes):
+    assert_matches_torch(lambda x, e, w: x.lerp(e, w), torch.lerp, *shapes.input_shapes, dtype=dtype)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 1.0, 2.5])
+def test_lerp_with_a_number_weight_matches_torch(weight):
+    assert_matches_torch(lambda x, e: tg.lerp(x, e, weight), lambda x, e: torch.lerp(x, e, weight), (2, 3), (3,))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("beta", "alpha"), [(1, 1), (0.5, -2.0), (0, 1.5)])
+@pytest.mark.parametrize("self_shape", [(2, 4), (4,), (1, 4), ()])
+def test_addmm_matches_torch(dtype, beta, alpha, self_shape):
+    assert_matches_torch(lambda m, a, b: m.addmm(a, b, beta=beta, alpha=alpha),
+                         lambda m, a, b: torch.addmm(m, a, b, beta=beta, alpha=alpha),
+                         self_shape, (2, 3), (3, 4), dtype=dtype)
+
+
+def test_addmm_with_beta_zero_ignores_nan_in_self_as_torch():
+    m = np.full((2, 2), np.nan)
+    a = np.arange(4.0).reshape(2, 2)
+    ours = tg.addmm(tg.tensor(m), tg.tensor(a), tg.tensor(a), beta=0)
+    np.testing.assert_array_equal(ours.numpy(), torch.addmm(torch.tensor(m), torch.tensor(a), torch.tensor(a),
+                                                            beta=0).numpy())
+
+
+def test_addmm_errors_name_the_op_and_shapes():
+    with pytest.raises(tg.ShapeError, match=r"addmm.*\(2, 3\).*\(4, 5\)"):
+        tg.ones(2, 5).addmm(tg.ones(2, 3), tg.ones(4, 5))
+    with pytest.raises(tg.ShapeError, match=r"addmm.*\(3, 5\).*\(2, 5\)"):
+        tg.ones(3, 5).addmm(tg.ones(2, 3), tg.ones(3, 5))
+
+
+# ---- nan_to_num, nansum, count_nonzero, aminmax ------------------------------------------------
+
+SPECIAL = np.array([[1.5, np.nan, -np.inf], [np.inf, -2.0, 0.0]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kwargs", [{}, {"nan": 2.0}, {"nan": -1.0, "posinf": 10.0, "neginf": -10.0}])
+def test_nan_to_num_values_and_gradient_match_torch(dtype, kwargs):
+    assert_matches_torch(lambda x: x.nan_to_num(**kwargs), lambda x: x.nan_to_num(**kwargs), SPECIAL.astype(dtype),
+                         dtype=dtype)
+
+
+def test_nan_to_num_of_integers_is_a_copy():
+    x = tg.tensor([1, 2])
+    np.testing.assert_array_equal(tg.nan_to_num(x).numpy(), torch.nan_to_num(torch.tensor([1, 2])).numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("dim", "keepdim"), [(None, False), (0, False), (1, True), ((0, 1), False)])
+def test_nansum_matches_torch_values_and_gradient(dtype, dim, keepdim):
+    data = np.array([[1.5, np.nan, 3.0], [np.nan, -2.0, 0.25]], dtype=dtype)
+    if dim is None:
+        assert_matches_torch(lambda x: x.nansum(), lambda x: x.nansum(), data, dtype=dtype)
+    else:
+        assert_matches_torch(lambda x: tg.nansum(x, dim, keepdim), lambda x: torch.nansum(x, dim, keepdim), data,
+                             dtype=dtype)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 1)])
+def test_count_nonzero_matches_torch(dim):
+    data = np.array([[0.0, 1.0, np.nan], [0.0, 0.0, -3.0]])
+    ours = tg.tensor(data).count_nonzero(dim)
+    theirs = torch.tensor(data).count_nonzero(dim)
+    assert ours.dtype == tg.int64
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_count_nonzero_names_the_op_for_a_bad_dim():
+    with pytest.raises(IndexError, match="count_nonzero"):
+        tg.ones(2, 3).count_nonzero(2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("dim", "keepdim"), [(None, False), (0, False), (1, True)])
+def test_aminmax_matches_torch_values_and_gradients(dtype, dim, keepdim):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(3, 4)).astype(dtype)
+    assert_matches_torch(lambda x: tuple(x.aminmax(dim=dim, keepdim=keepdim)),
+                         lambda x: tuple(torch.aminmax(x, dim=dim, keepdim=keepdim)), data, dtype=dtype)
+    result = tg.tensor(data).aminmax(dim=dim, keepdim=keepdim)
+    assert result._fields == ("min", "max")
+
+
+def test_aminmax_of_an_empty_tensor_names_the_op():
+    with pytest.raises(RuntimeError, match=r"aminmax.*\(0,\)"):
+        tg.tensor([]).aminmax()
