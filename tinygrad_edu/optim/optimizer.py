@@ -10,7 +10,9 @@ An optimiser owns
 
 ``step()`` visits every parameter that has a gradient and calls the algorithm's
 ``_update(param, grad, state, group)`` on the NumPy arrays: ``param`` is changed in place,
-no autograd graph is built (the update is not part of the model). The state buffers are
+no autograd graph is built (the update is not part of the model). Each update counts as an
+in-place write (the parameter's ``_version`` goes up, as in PyTorch), so ``loss.backward()``
+after ``step()`` on a graph that saved the old parameter raises instead of using new values. The state buffers are
 allocated once, at a parameter's first step, and updated in place after that.
 
 Each algorithm lives in its own file (sgd.py, adam.py, rmsprop.py, adagrad.py), whose
@@ -126,6 +128,7 @@ class Optimizer:
                     if state is None:
                         state = self.state[p] = self._init_state(param, group)
                     self._update(param, grad, state, group)
+                    p._count_write()  # an in-place write, as PyTorch's step: a graph that saved p now fails in backward
         return loss
 
     # ---- what each algorithm provides ------------------------------------------------
