@@ -207,3 +207,99 @@ def test_aminmax_matches_torch_values_and_gradients(dtype, dim, keepdim):
 def test_aminmax_of_an_empty_tensor_names_the_op():
     with pytest.raises(RuntimeError, match=r"aminmax.*\(0,\)"):
         tg.tensor([]).aminmax()
+
+
+# ---- group 2: comparisons of whole tensors, logical ops, memory layout, autograd flags ----------
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"rtol": 0.1}, {"atol": 1e-3}, {"equal_nan": True}])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_allclose_matches_torch(kwargs, dtype):
+    x = np.array([[1.0, np.nan, 100.0], [0.0, -np.inf, 2.0]], dtype=dtype)
+    for y in (x, x + np.asarray(5e-4, dtype), x * np.asarray(1.05, dtype), x[1]):
+        ours = tg.tensor(x).allclose(tg.tensor(y), **kwargs)
+        assert type(ours) is bool
+        assert ours == torch.allclose(torch.tensor(x), torch.tensor(y), **kwargs)
+
+
+def test_allclose_errors_name_the_op():
+    with pytest.raises(TypeError, match=r"allclose.*float32.*float64"):
+        tg.allclose(tg.ones(2), tg.ones(2, dtype=tg.float64))
+    with pytest.raises(tg.ShapeError, match=r"allclose.*\(2,\).*\(3,\)"):
+        tg.ones(2).allclose(tg.ones(3))
+
+
+@pytest.mark.parametrize(("x", "y"), [([1.0, 2.0], [1.0, 2.0]), ([1.0, 2.0], [1.0, 3.0]), ([1.0], [1.0, 1.0]),
+                                      ([[1.0, 2.0]], [1.0, 2.0]), ([float("nan")], [float("nan")])])
+def test_equal_matches_torch(x, y):
+    assert tg.equal(tg.tensor(x), tg.tensor(y)) is torch.equal(torch.tensor(x), torch.tensor(y))
+
+
+LOGICAL = ["logical_and", "logical_or", "logical_xor"]
+
+
+@pytest.mark.parametrize("name", LOGICAL)
+def test_logical_binary_ops_match_torch_with_broadcasting(name):
+    x = np.array([[0.0, 1.0, -2.0], [np.nan, 0.0, 3.0]])
+    y = np.array([0, 5, 0])
+    ours = getattr(tg.tensor(x), name)(tg.tensor(y))
+    theirs = getattr(torch.tensor(x), name)(torch.tensor(y))
+    assert ours.dtype == tg.bool
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(tg.ShapeError, match=rf"{name}.*\(2, 3\).*\(2,\)"):
+        getattr(tg, name)(tg.tensor(x), tg.ones(2))
+
+
+def test_logical_not_matches_torch():
+    x = np.array([0.0, 1.0, np.nan, -0.0])
+    np.testing.assert_array_equal(tg.logical_not(tg.tensor(x)).numpy(), torch.logical_not(torch.tensor(x)).numpy())
+
+
+VIEWS = {
+    "fresh": lambda t: t,
+    "transposed": lambda t: t.transpose(0, 2),
+    "sliced": lambda t: t[:, 1:, ::2],
+    "expanded": lambda t: t[:, :1].expand(2, 4, 4),
+    "unsqueezed": lambda t: t.unsqueeze(1),
+    "permuted_back": lambda t: t.permute(2, 0, 1).permute(1, 2, 0),
+}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_stride_and_is_contiguous_match_torch(view):
+    data = np.arange(32.0).reshape(2, 4, 4)
+    ours, theirs = VIEWS[view](tg.tensor(data)), VIEWS[view](torch.tensor(data))
+    assert ours.stride() == theirs.stride()
+    assert ours.stride(-1) == theirs.stride(-1)
+    assert ours.is_contiguous() == theirs.is_contiguous()
+
+
+def test_detach_in_place_makes_a_leaf_as_torch():
+    ours, theirs = tg.ones(2, requires_grad=True) * 2, torch.ones(2, requires_grad=True) * 2
+    assert ours.detach_() is ours
+    theirs.detach_()
+    assert (ours.is_leaf, ours.requires_grad, ours.grad_fn) == (theirs.is_leaf, theirs.requires_grad, None)
+    assert theirs.grad_fn is None
+
+
+def _retains(lib):
+    """retains_grad of a leaf, of a non-leaf before and after retain_grad(), and the kept .grad."""
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    flags = [x.retains_grad, y.retains_grad]
+    y.retain_grad()
+    y.retain_grad()  # a second call must not double the kept gradient
+    flags.append(y.retains_grad)
+    (y * 3).sum().backward()
+    return flags, np.asarray(y.grad.tolist())
+
+
+def test_retain_grad_and_retains_grad_match_torch():
+    ours_flags, ours_grad = _retains(tg)
+    theirs_flags, theirs_grad = _retains(torch)
+    assert ours_flags == theirs_flags == [False, False, True]
+    np.testing.assert_array_equal(ours_grad, theirs_grad)
+
+
+def test_is_complex_matches_torch():
+    assert tg.ones(2).is_complex() is torch.ones(2).is_complex() is False

@@ -36,6 +36,8 @@ SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_typ
 TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
 AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])  # torch.return_types.aminmax
 
+# What engine.retain_grad_hook's hooks are called: retains_grad looks for one among a tensor's hooks.
+_RETAIN_GRAD_HOOK = "retain_grad_hook.<locals>.store"
 # The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
 _UNSHARED_COUNTER = (0,)
 
@@ -177,6 +179,21 @@ class Tensor:
         """True for float16, float32 and float64 tensors."""
         return dtypes.is_floating(self.dtype)
 
+    def is_complex(self) -> bool:
+        """False: tinygrad_edu has no complex dtypes."""
+        return False
+
+    def is_contiguous(self) -> bool:
+        """True if the elements lie in memory in row-major order with no gaps (not a
+        transposed, sliced-with-step or expanded view)."""
+        return self.data.flags.c_contiguous
+
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The step in memory, counted in elements (not bytes, unlike NumPy), from one index
+        to the next along each dim (or along ``dim``); 0 along an expanded dim."""
+        strides = tuple(s // self.data.itemsize for s in self.data.strides)
+        return strides if dim is None else strides[_dim(dim, self.ndim, "stride")]
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -242,6 +259,13 @@ class Tensor:
         detached = Tensor._make(self.data)
         detached._version_counter = self._shared_version_counter()
         return detached
+
+    def detach_(self) -> Tensor:
+        """Cut this tensor off from the graph in place: it becomes a leaf that does not require grad."""
+        self.grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self."""
@@ -359,8 +383,16 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor too (leaves always keep it)."""
-        if self.grad_fn is not None:
+        if self.grad_fn is not None and not self.retains_grad:  # a second call changes nothing, as PyTorch
             engine.add_hook(self, engine.retain_grad_hook(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor on which ``retain_grad()`` was called (leaves keep .grad anyway)."""
+        if self.grad_fn is None:
+            return False
+        hooks = vars(self.grad_fn).get("_output_hooks", {}).get(self._output_nr, ())
+        return any(getattr(hook, "__qualname__", "") == _RETAIN_GRAD_HOOK for hook in hooks)
 
     # ---- in-place writes (only outside the graph) ----------------------------------
 
@@ -694,6 +726,16 @@ class Tensor:
         """True where the value is neither inf nor NaN."""
         return Tensor._make(np.isfinite(self.data))
 
+    def allclose(self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """True if |self − other| ≤ atol + rtol·|other| everywhere (shapes broadcast, one dtype)."""
+        _same_dtype("allclose", self, other)
+        _broadcast_shape(self, other, "allclose")
+        return builtins.bool(np.allclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def equal(self, other: Tensor) -> bool:
+        """True if both have the same shape and the same values (NaN is never equal)."""
+        return self.shape == other.shape and builtins.bool(np.array_equal(self.data, other.data))
+
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """True where every element (along ``dim``) is nonzero."""
         return _truth_reduction(np.all, self, dim, keepdim)
@@ -713,6 +755,22 @@ class Tensor:
 
     def __xor__(self, other: TensorLike) -> Tensor:
         return _logic(np.bitwise_xor, np.logical_xor, self, other)
+
+    def logical_not(self) -> Tensor:
+        """True where the value is zero (bool tensor)."""
+        return Tensor._make(np.logical_not(self.data))
+
+    def logical_and(self, other: TensorLike) -> Tensor:
+        """True where both are nonzero (bool tensor, shapes broadcast)."""
+        return _compare(np.logical_and, self, other)
+
+    def logical_or(self, other: TensorLike) -> Tensor:
+        """True where either is nonzero (bool tensor, shapes broadcast)."""
+        return _compare(np.logical_or, self, other)
+
+    def logical_xor(self, other: TensorLike) -> Tensor:
+        """True where exactly one is nonzero (bool tensor, shapes broadcast)."""
+        return _compare(np.logical_xor, self, other)
 
     # ---- elementwise functions -----------------------------------------------------
 
@@ -1461,6 +1519,13 @@ def _truth_reduction(fn: Callable[..., np.ndarray], x: Tensor, dim: int | None, 
     """``all``/``any``: a bool tensor, over everything or along one dim."""
     axis = None if dim is None else _dim(dim, x.ndim, fn.__name__)
     return Tensor._make(np.asarray(fn(x.data, axis=axis, keepdims=keepdim)))
+
+
+def _same_dtype(op: str, x: Tensor, w: Any) -> None:
+    """A TypeError naming ``op`` unless ``w`` is a Tensor of x's dtype (PyTorch does not promote there)."""
+    if not isinstance(w, Tensor) or w.dtype != x.dtype:
+        raise TypeError(f"{op}: expects two tensors of one dtype, got {x.dtype} and "
+                        f"{getattr(w, 'dtype', type(w).__name__)}")
 
 
 def _floating(x: Tensor) -> Tensor:
