@@ -303,3 +303,82 @@ def test_retain_grad_and_retains_grad_match_torch():
 
 def test_is_complex_matches_torch():
     assert tg.ones(2).is_complex() is torch.ones(2).is_complex() is False
+
+
+# ---- group 3: median, unfold ------------------------------------------------------------------
+
+MEDIAN_DATA = {
+    "odd": np.array([3.0, 1.0, 4.0, 1.5, 5.0]),
+    "even_lower": np.array([4.0, 1.0, 3.0, 2.0]),
+    "ties": np.array([3.0, 1.0, 3.0, 2.0, 3.0, 1.0, 3.0]),
+    "nan": np.array([1.0, np.nan, 2.0, np.nan]),
+    "matrix": np.array([[0.5, -1.0, 2.0], [3.0, 3.0, -4.0]]),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", MEDIAN_DATA)
+def test_median_of_everything_matches_torch_value_and_shared_gradient(dtype, case):
+    data = MEDIAN_DATA[case].astype(dtype)
+    assert_matches_torch(lambda x: x.median(), lambda x: x.median(), data, dtype=dtype)
+
+
+def test_median_of_an_empty_tensor_is_nan_as_torch():
+    assert np.isnan(tg.tensor([]).median().item()) and np.isnan(torch.tensor([]).median().item())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("dim", "keepdim"), [(0, False), (1, False), (-1, True), (2, False)])
+def test_median_along_a_dim_matches_torch_values_indices_and_gradient(dtype, dim, keepdim):
+    data = np.random.default_rng(4).permutation(60).reshape(3, 4, 5).astype(dtype)  # distinct: one right index
+    assert_matches_torch(lambda x: tuple(x.median(dim, keepdim)), lambda x: tuple(x.median(dim, keepdim)), data,
+                         dtype=dtype)
+    assert tg.tensor(data).median(dim, keepdim)._fields == ("values", "indices")
+
+
+def test_median_along_a_dim_with_nan_and_ties_matches_torch():
+    data = np.array([[3.0, 1.0, 3.0, 2.0], [1.0, np.nan, 2.0, np.nan], [2.0, 2.0, 2.0, 2.0]])
+    ours, theirs = tg.tensor(data).median(1), torch.tensor(data).median(1)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy()[:2], theirs.indices.numpy()[:2])  # the tie row: any 2
+
+
+def test_median_of_a_0d_tensor_along_dim_0_matches_torch():
+    ours, theirs = tg.tensor(5.0).median(0), torch.tensor(5.0).median(0)
+    assert ours.values.shape == tuple(theirs.values.shape) == () and ours.indices.item() == theirs.indices.item()
+
+
+def test_median_names_the_op_for_a_bad_dim():
+    with pytest.raises(IndexError, match="median"):
+        tg.ones(2, 3).median(2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("shape", "dimension", "size", "step"),
+                         [((7,), 0, 3, 2), ((7,), 0, 3, 1), ((2, 6, 3), 1, 2, 3), ((2, 6, 3), -1, 3, 1),
+                          ((4, 5), 0, 4, 5), ((3, 5), 1, 1, 1), ((3, 5), 1, 0, 2)])
+def test_unfold_matches_torch_values_and_gradient(dtype, shape, dimension, size, step):
+    assert_matches_torch(lambda x: x.unfold(dimension, size, step), lambda x: x.unfold(dimension, size, step), shape,
+                         dtype=dtype)
+
+
+def test_unfold_of_a_0d_tensor_matches_torch():
+    np.testing.assert_array_equal(tg.tensor(5.0).unfold(0, 1, 1).numpy(), torch.tensor(5.0).unfold(0, 1, 1).numpy())
+
+
+def test_unfold_second_derivative_matches_torch():
+    assert_matches_torch(lambda x: (x.unfold(0, 3, 1) ** 3).sum().reshape(1),
+                         lambda x: (x.unfold(0, 3, 1) ** 3).sum().reshape(1), (6,))
+    x, tx = tg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True), torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    (g,) = tg.autograd.grad((x.unfold(0, 2, 1) ** 3).sum(), [x], create_graph=True)
+    (tgx,) = torch.autograd.grad((tx.unfold(0, 2, 1) ** 3).sum(), [tx], create_graph=True)
+    g.sum().backward()
+    tgx.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
+def test_unfold_errors_name_the_op_and_shape():
+    with pytest.raises(tg.ShapeError, match=r"unfold.*size 4.*\(2, 3\)"):
+        tg.ones(2, 3).unfold(1, 4, 1)
+    with pytest.raises(ValueError, match="unfold: step is 0"):
+        tg.ones(2, 3).unfold(1, 2, 0)

@@ -51,6 +51,7 @@ from .serialization import load, save
 from .tensor import (
     AminmaxResult,
     MaxResult,
+    MedianResult,
     ShapeError,
     SortResult,
     Tensor,
@@ -76,19 +77,20 @@ nan_to_num, nansum, count_nonzero, aminmax, addmm = (Tensor.nan_to_num, Tensor.n
                                                      Tensor.aminmax, Tensor.addmm)
 allclose, equal, logical_not = Tensor.allclose, Tensor.equal, Tensor.logical_not
 logical_and, logical_or, logical_xor = Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor
+median = Tensor.median
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AminmaxResult", "MaxResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "addmm", "allclose",
-    "aminmax", "arange", "arctan2", "atan2", "autograd", "backend", "bmm", "bool", "cat", "ceil", "compress",
-    "count_nonzero", "cumsum", "data", "datasets", "diag", "diagnostics", "dot", "dtypes", "enable_grad", "equal",
-    "expm1", "eye", "fix", "flip", "float16", "float32", "float64", "floor", "full", "full_like", "hypot",
-    "index_add", "index_select", "inner", "int8", "int32", "int64", "is_grad_enabled", "lerp", "linspace", "load",
-    "log1p", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "manual_seed", "masked_select",
-    "maximum", "metrics", "minimum", "mm", "mv", "nan_to_num", "nansum", "nn", "no_grad", "nonzero", "ones",
-    "ones_like", "ops", "optim", "outer", "prod", "rand", "randint", "randn", "reciprocal", "roll", "round",
-    "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn", "sign", "sort",
-    "square", "stack", "tensor", "testing", "topk", "train", "tril", "triu", "trunc", "uint8", "viz", "where",
-    "zeros", "zeros_like",
+    "AminmaxResult", "MaxResult", "MedianResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "addmm",
+    "allclose", "aminmax", "arange", "arctan2", "atan2", "autograd", "backend", "bmm", "bool", "cat", "ceil",
+    "compress", "count_nonzero", "cumsum", "data", "datasets", "diag", "diagnostics", "dot", "dtypes",
+    "enable_grad", "equal", "expm1", "eye", "fix", "flip", "float16", "float32", "float64", "floor", "full",
+    "full_like", "hypot", "index_add", "index_select", "inner", "int8", "int32", "int64", "is_grad_enabled", "lerp",
+    "linspace", "load", "log1p", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "manual_seed", "masked_select", "maximum", "median", "metrics", "minimum", "mm", "mv", "nan_to_num", "nansum",
+    "nn", "no_grad", "nonzero", "ones", "ones_like", "ops", "optim", "outer", "prod", "rand", "randint", "randn",
+    "reciprocal", "roll", "round", "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled",
+    "set_printoptions", "sgn", "sign", "sort", "square", "stack", "tensor", "testing", "topk", "train", "tril",
+    "triu", "trunc", "uint8", "viz", "where", "zeros", "zeros_like",
 ]

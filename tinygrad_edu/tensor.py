@@ -35,6 +35,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])  # like torch.return_
 SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
 TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
 AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])  # torch.return_types.aminmax
+MedianResult = namedtuple("MedianResult", ["values", "indices"])  # torch.return_types.median
 
 # What engine.retain_grad_hook's hooks are called: retains_grad looks for one among a tensor's hooks.
 _RETAIN_GRAD_HOOK = "retain_grad_hook.<locals>.store"
@@ -1037,6 +1038,29 @@ class Tensor:
         indices = Tensor._make(_sorting_indices(self.data, d, descending))
         return SortResult(self.gather(d, indices), indices)
 
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
+        """The lower median: the element at position ⌊(n − 1)/2⌋ of the sorted values; NaN if
+        there is a NaN. ``median()``: that value, its gradient shared evenly by the elements equal
+        to it (as ``max()``). ``median(dim)``: ``(values, indices)`` along dim, the gradient going
+        to the returned index."""
+        if dim is None:
+            return _whole_median(self)
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = _dim(dim, x.ndim, "median")
+        if x.shape[d] == 0:
+            raise IndexError(f"median: cannot take the median of an empty dim {d} of shape {self.shape}")
+        order = _sorting_indices(x.data, d, descending=False)  # NaN sorts last
+        middle = np.take(order, [(x.shape[d] - 1) // 2], axis=d)
+        nans = np.isnan(x.data) if dtypes.is_floating(x.dtype) else np.zeros(x.shape, dtype=bool)
+        first_nan = np.argmax(nans, axis=d, keepdims=True)
+        indices = Tensor._make(np.where(nans.any(axis=d, keepdims=True), first_nan, middle))
+        values = x.gather(d, indices)
+        if not keepdim:
+            values, indices = values.squeeze(d), indices.squeeze(d)
+        if self.ndim == 0:
+            values, indices = values.reshape(()), indices.reshape(())
+        return MedianResult(values, indices)
+
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
         """The indices that sort along ``dim`` (``sort(...).indices``; stable, NaN largest); int64."""
         return Tensor._make(_sorting_indices(self.data, _dim(dim, self.ndim, "argsort"), descending))
@@ -1304,6 +1328,23 @@ class Tensor:
             return tuple(Tensor._make(i) for i in np.nonzero(np.atleast_1d(self.data)))
         return Tensor._make(np.argwhere(self.data))
 
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """All windows of ``size`` elements along ``dimension``, one every ``step``: the dim
+        becomes the window count ⌊(n − size)/step⌋ + 1 and a new last dim of length ``size`` holds
+        each window, y[..., i, ..., j] = x[..., i·step + j, ...]. The values are copied (PyTorch
+        returns a view); the gradient adds up over the windows an element belongs to."""
+        x = self.reshape(1) if self.ndim == 0 else self
+        d = _dim(dimension, x.ndim, "unfold")
+        if step <= 0:
+            raise ValueError(f"unfold: step is {step} but must be > 0")
+        if not 0 <= size <= x.shape[d]:
+            raise ShapeError(f"unfold: size {size} does not fit dim {d} of shape {self.shape} "
+                             f"(at most {x.shape[d]})")
+        starts = np.arange(0, x.shape[d] - size + 1, step)
+        windows = starts[:, None] + np.arange(size)  # (count, size) positions along d
+        y = x[(slice(None),) * d + (windows,)].movedim(d + 1, -1)
+        return y.reshape(size) if self.ndim == 0 else y
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """Split into ``chunks`` nearly equal pieces along ``dim``."""
         if chunks < 1:
@@ -1526,6 +1567,21 @@ def _same_dtype(op: str, x: Tensor, w: Any) -> None:
     if not isinstance(w, Tensor) or w.dtype != x.dtype:
         raise TypeError(f"{op}: expects two tensors of one dtype, got {x.dtype} and "
                         f"{getattr(w, 'dtype', type(w).__name__)}")
+
+
+def _whole_median(x: Tensor) -> Tensor:
+    """``median()`` over all elements: y = v + Σ_{x = v} (x − v) / count, with v the lower median
+    as a constant. The sum is exactly 0 (so y = v), and its gradient is 1/count on each element
+    equal to v (on each NaN when v is NaN): the even share of ``max()``."""
+    if x.numel() == 0:
+        return Tensor._make(np.asarray(np.nan, dtype=_floating(x).dtype))
+    flat = np.sort(x.data, axis=None)  # NaN sorts last
+    value = flat[-1] if np.isnan(flat[-1]) else flat[(flat.size - 1) // 2]
+    if not x.requires_grad:
+        return Tensor._make(np.asarray(value))
+    chosen = np.isnan(x.data) if np.isnan(value) else x.data == value
+    v = Tensor._make(np.asarray(value))
+    return v + where(chosen, x - v, 0.0).sum() / int(chosen.sum())
 
 
 def _floating(x: Tensor) -> Tensor:
