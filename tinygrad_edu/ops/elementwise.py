@@ -246,8 +246,9 @@ class Abs(Function):
 
 def sign_zero_at_nan(a: np.ndarray) -> np.ndarray:
     """sign(a) with sign(nan) = 0, as PyTorch's sgn in the gradients of |x| and the 1-norm
-    (NumPy's sign(nan) is nan, which would turn the gradient into nan)."""
-    return np.nan_to_num(np.sign(a), copy=False, nan=0.0)
+    (NumPy's sign(nan) is nan, which would turn the gradient into nan). asarray: for 0-d input
+    np.sign returns a NumPy scalar, which nan_to_num cannot change in place."""
+    return np.nan_to_num(np.asarray(np.sign(a)), copy=False, nan=0.0)
 
 
 class Sin(Function):
