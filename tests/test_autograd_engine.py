@@ -136,7 +136,7 @@ def test_saved_tensor_modified_in_place_before_backward_raises(write):
     writes = {"+=": lambda: x.__iadd__(1.0), "add_": lambda: x.add_(1.0), "fill_": lambda: x.fill_(2.0),
               "setitem": lambda: x.__setitem__(0, 5.0), "copy_": lambda: x.copy_(np.zeros((3, 2)))}
     writes[write]()
-    with pytest.raises(RuntimeError, match=r"MatMulBackward0: a tensor of shape \(3, 2\) that this op saved"):
+    with pytest.raises(RuntimeError, match=r"MmBackward0: a tensor of shape \(3, 2\) that this op saved"):
         loss.backward()
     loss = (x @ w).sum()  # written before the op: fine
     loss.backward()

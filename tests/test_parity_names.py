@@ -1,5 +1,6 @@
-"""grad_fn names as PyTorch prints them (``MulBackward0``), for the ops whose class bears
-PyTorch's name."""
+"""grad_fn names as PyTorch prints them (``MulBackward0``): the ops whose class bears PyTorch's
+name, and those that say PyTorch's name in ``torch_name`` (``ReluBackward0``), per call where
+it depends on the arguments (``MeanBackward1`` with a dim, ``SelectBackward0`` for ``x[0]``)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,59 @@ OPS = {
     "cat": lambda lib, x: lib.cat([x, x]),
     "stack": lambda lib, x: lib.stack([x, x]),
     "gather": lambda lib, x: x.gather(1, lib.tensor([[0], [2]])),
+    # ops whose class is named differently from PyTorch's node (torch_name)
+    "relu": lambda lib, x: x.relu(),
+    "leaky_relu": lambda lib, x: lib.nn.functional.leaky_relu(x),
+    "gelu": lambda lib, x: lib.nn.functional.gelu(x),
+    "gelu_tanh": lambda lib, x: lib.nn.functional.gelu(x, approximate="tanh"),
+    "logsumexp": lambda lib, x: x.logsumexp(1),
+    "norm": lambda lib, x: x.norm(),
+    "norm_p1_dim": lambda lib, x: x.norm(p=1, dim=1),
+    "pad": lambda lib, x: lib.nn.functional.pad(x, (1, 1)),
+    "cross_entropy": lambda lib, x: lib.nn.functional.cross_entropy(x, lib.tensor([0, 2])),
+    "bce_with_logits": lambda lib, x: lib.nn.functional.binary_cross_entropy_with_logits(
+        x, x.detach() / 4, reduction="none"),
+    "clamp": lambda lib, x: x.clamp(0.5, 2.0),
+    "clamp_min": lambda lib, x: x.clamp(min=1.0),
+    # overloads: the name depends on the arguments
+    "sum_dim": lambda lib, x: x.sum(1),
+    "mean_dim": lambda lib, x: x.mean(1),
+    "prod": lambda lib, x: x.prod(),
+    "prod_dim": lambda lib, x: x.prod(1),
+    "round_decimals": lambda lib, x: x.round(decimals=1),
+    "mm": lambda lib, x: x @ x.T,
+    "mv": lambda lib, x: x @ x[0],
+    "dot": lambda lib, x: x[0] @ x[1],
+    "vec_mat": lambda lib, x: x[0] @ x.T,
+    "bmm": lambda lib, x: x.reshape(1, 2, 3) @ x.T.reshape(1, 3, 2),
+    "batched_mat": lambda lib, x: x.reshape(1, 2, 3) @ x.T,
+    "mat_batched": lambda lib, x: x @ x.T.reshape(1, 3, 2),
+    "linear": lambda lib, x: lib.nn.functional.linear(x, x * 2.0, x[:, 0] * 2.0),
+    "linear_no_bias": lambda lib, x: lib.nn.functional.linear(x, x * 2.0),
+    "linear_3d": lambda lib, x: lib.nn.functional.linear(x.reshape(1, 2, 3), x * 2.0, x[:, 0] * 2.0),
+    "linear_3d_no_bias": lambda lib, x: lib.nn.functional.linear(x.reshape(1, 2, 3), x * 2.0),
+    "linear_1d": lambda lib, x: lib.nn.functional.linear(x[0], x * 2.0, x[:, 0] * 2.0),
+    "linear_1d_no_bias": lambda lib, x: lib.nn.functional.linear(x[0], x * 2.0),
+    "reshape": lambda lib, x: x.reshape(3, 2),
+    "view": lambda lib, x: x.view(6),
+    "flatten": lambda lib, x: x.flatten(),
+    "reshape_copy": lambda lib, x: x.T.reshape(6),
+    "select": lambda lib, x: x[0],
+    "select_2": lambda lib, x: x[:, 1],
+    "select_all": lambda lib, x: x[0, 1],
+    "select_ellipsis": lambda lib, x: x[..., 1],
+    "select_tensor": lambda lib, x: x[lib.tensor(1)],
+    "slice": lambda lib, x: x[:1],
+    "slice_all": lambda lib, x: x[:],
+    "slice_step": lambda lib, x: x[::2],
+    "slice_2": lambda lib, x: x[:, :2],
+    "select_slice": lambda lib, x: x[0, :2],
+    "alias": lambda lib, x: x[:, :],
+    "alias_ellipsis": lambda lib, x: x[...],
+    "unsqueeze_index": lambda lib, x: x[0, None],
+    "index_list": lambda lib, x: x[[0, 1]],
+    "index_2": lambda lib, x: x[:, [0, 2]],
+    "index_mask": lambda lib, x: x[x > 1.0],
 }
 
 
@@ -53,3 +107,10 @@ def test_grad_fn_name_as_torch(op):
     theirs = OPS[op](torch, torch.tensor(X, requires_grad=True))
     assert ours.grad_fn.name() == theirs.grad_fn.name() == type(theirs.grad_fn).__name__
     assert f"grad_fn=<{theirs.grad_fn.name()}>" in repr(ours)
+
+
+def test_linear_with_fused_relu_is_named_as_torch_relu_of_linear():
+    """Linear's fused ReLU (activation="relu") gives the node PyTorch's relu(linear(x)) ends in."""
+    ours = tg.ops.Linear.apply(tg.tensor(X, requires_grad=True), tg.tensor(X * 2.0), None, activation="relu")
+    theirs = torch.nn.functional.linear(torch.tensor(X, requires_grad=True), torch.tensor(X * 2.0)).relu()
+    assert ours.grad_fn.name() == theirs.grad_fn.name()

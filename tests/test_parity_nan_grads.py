@@ -29,3 +29,11 @@ def test_gradient_at_nan_as_torch(loss, dtype):
     LOSSES[loss](theirs).backward()
     assert ours.grad.dtype == ours.dtype
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("value", [np.nan, -2.0, 0.0])
+def test_abs_of_a_0d_tensor_as_torch(value):
+    ours, theirs = tg.tensor(value, requires_grad=True), torch.tensor(value, requires_grad=True)
+    ours.abs().backward()
+    theirs.abs().backward()
+    assert ours.grad.shape == () and ours.grad.item() == theirs.grad.item()

@@ -22,7 +22,7 @@ def test_to_dot_has_one_box_per_op_and_named_leaves():
     dot = tg.viz.to_dot(loss, params={"weight": w, "bias": b})
     assert dot.startswith("digraph {") and dot.rstrip().endswith("}")
     boxes = re.findall(r'label="(\w+Backward0)\\n', dot)
-    ops = ["SumBackward0", "ReLUBackward0", "AddBackward0", "ExpandBackward0", "MatMulBackward0"]
+    ops = ["SumBackward0", "ReluBackward0", "AddBackward0", "ExpandBackward0", "MmBackward0"]
     assert sorted(boxes) == sorted(ops)
     assert 'label="weight\\n(3, 2)"' in dot and 'label="bias\\n(2,)"' in dot
     edges = re.findall(r"(n\d+) -> (n\d+|out);", dot)

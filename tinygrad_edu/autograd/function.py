@@ -59,10 +59,15 @@ class Function:
             ops, so its result cannot be differentiated again; backward with
             ``create_graph=True`` then raises NotImplementedError naming the op, instead of
             silently returning a gradient with no graph behind it.
+        torch_name: the node's name as PyTorch prints it, for an op whose class name is not
+            PyTorch's (``ReLU`` sets ``"ReluBackward0"``); None means ``<ClassName>Backward0``.
+            Where PyTorch's name depends on the arguments (``x.mean()`` is ``MeanBackward0``,
+            ``x.mean(1)`` ``MeanBackward1``), forward sets it on the node (``ctx.torch_name``).
     """
 
     formula: ClassVar[tuple[str, ...]] = ()
     once_differentiable: ClassVar[bool] = False
+    torch_name: str | None = None  # a class attribute; forward may override it on one node
 
     # Set on every node by apply(); listed here so readers see the whole node at once.
     needs_input_grad: tuple[bool, ...]
@@ -113,11 +118,11 @@ class Function:
                 tensors.append(Tensor._make(value))
         return tuple(tensors)
 
-    @classmethod
-    def name(cls) -> str:
-        """The node's name as PyTorch prints it, e.g. ``MulBackward0`` (PyTorch numbers the
-        backward of each overload of an op from 0; each op here has one)."""
-        return f"{cls.__name__}Backward0"
+    def name(self) -> str:
+        """The node's name as PyTorch prints it, e.g. ``MulBackward0``: ``torch_name`` if the
+        op or this node sets it, else the class name + ``Backward0`` (PyTorch numbers the
+        backwards of an op's overloads from 0: ``MeanBackward1`` is ``mean`` with a dim)."""
+        return self.torch_name or f"{type(self).__name__}Backward0"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

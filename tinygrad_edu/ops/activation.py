@@ -80,6 +80,7 @@ class ReLU(Function):
     """
 
     formula = ("g * [x > 0]",)
+    torch_name = "ReluBackward0"
 
     @staticmethod
     def forward(ctx, x):
@@ -109,6 +110,7 @@ class LeakyReLU(Function):
     """
 
     formula = ("g * (1 if x > 0 else a)",)
+    torch_name = "LeakyReluBackward0"
 
     @staticmethod
     def forward(ctx, x, *, negative_slope=0.01):
@@ -135,6 +137,7 @@ class GELU(Function):
     """
 
     formula = ("g * (Phi(x) + x * phi(x))",)
+    torch_name = "GeluBackward0"
 
     @staticmethod
     def forward(ctx, x, *, approximate="none"):

@@ -452,6 +452,8 @@ class Round(_Step):
 
     @staticmethod
     def forward(ctx, x, *, decimals=0):
+        if decimals:
+            ctx.torch_name = "RoundBackward1"  # PyTorch's overload with decimals
         return np.round(x.data, decimals)
 
 
@@ -538,6 +540,7 @@ class Clamp(Function):
     """
 
     formula = ("g * [lo <= x <= hi]",)
+    torch_name = "ClampBackward1"  # PyTorch's overload with number bounds (tensor bounds: clamp uses where)
 
     @staticmethod
     def forward(ctx, x, lo=None, hi=None):

@@ -28,10 +28,13 @@ class MatMul(Function):
     """
 
     formula = ("g @ w.T", "x.T @ g")
+    torch_name = "MmBackward0"  # 2-D @ 2-D; other ranks name the node in forward (_MATMUL_NAMES)
 
     @staticmethod
     def forward(ctx, x, w):
         _check_shapes(x.shape, w.shape)
+        if x.ndim != 2 or w.ndim != 2:
+            ctx.torch_name = _MATMUL_NAMES.get((min(x.ndim, 3), min(w.ndim, 3)), "UnsafeViewBackward0")
         ctx.save_for_backward(x, w)
         return backend.matmul(x.data, w.data)
 
@@ -63,11 +66,16 @@ class Linear(Function):
     """
 
     formula = ("gz @ W", "gz.T @ x", "sum(gz, rows)")
+    torch_name = "AddmmBackward0"  # 2-D input with bias; forward names the other cases (_LINEAR_NAMES)
 
     @staticmethod
     def forward(ctx, x, w, b, *, activation="none"):
         _check_linear_shapes(x.shape, w.shape, None if b is None else b.shape)
         ctx.activation = activation
+        if activation == "relu":  # PyTorch's output comes from relu(linear(x)): its node is ReLU's
+            ctx.torch_name = "ReluBackward0"
+        elif x.ndim != 2 or b is None:
+            ctx.torch_name = _LINEAR_NAMES[min(x.ndim, 3), b is not None]
         y = backend.linear(x.data, w.data, None if b is None else b.data, activation)
         ctx.save_for_backward(x, w, None if activation == "none" else y)
         return y
@@ -92,6 +100,15 @@ class Linear(Function):
         grad_x = matmul(gz_rows, w).reshape(x.shape) if need_x else None
         grad_w = matmul(gz_rows.T, x.reshape(-1, w.shape[1])) if need_w else None  # gzᵀ: strides, not a copy
         return grad_x, grad_w, grad_b
+
+
+# The node PyTorch's result ends in, by operand ranks (3 = 3 or more): torch.matmul and
+# F.linear are decompositions into mm / addmm / mv / dot and views, whose last step names the node.
+_MATMUL_NAMES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 3): "CloneBackward0"}
+_LINEAR_NAMES = {  # (input rank, has bias); (2, True) is the class's AddmmBackward0
+    (1, True): "ViewBackward0", (1, False): "SqueezeBackward4", (2, False): "MmBackward0",
+    (3, True): "ViewBackward0", (3, False): "UnsafeViewBackward0",
+}
 
 
 def _check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], b_shape: tuple[int, ...] | None) -> None:

@@ -95,6 +95,7 @@ class CrossEntropy(Function):
     """
 
     formula = ("s * w[t] * (softmax(x) - onehot(t))",)
+    torch_name = "NllLossBackward0"  # PyTorch's cross_entropy ends in nll_loss (label smoothing: in an add)
 
     @staticmethod
     def forward(ctx, x, *, target, weight=None, ignore_index=-100, reduction="none", label_smoothing=0.0):
@@ -201,6 +202,7 @@ class BCEWithLogits(Function):
 
     formula = ("g * ((1 - y) - (1 + (p - 1) * y) * sigmoid(-x))", "g * ((p - 1) * softplus(-x) - x)",
                "g * y * softplus(-x)")
+    torch_name = "BinaryCrossEntropyWithLogitsBackward0"
 
     @staticmethod
     def forward(ctx, x, y, p):

@@ -15,6 +15,8 @@ need no op of their own: they are ``GetItem`` / ``Gather`` at computed indices.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -100,11 +102,15 @@ class Reshape(Function):
     """
 
     formula = ("reshape(g, x.shape)",)
+    torch_name = "ViewBackward0"  # PyTorch's reshape is a view when it can be, else a copy:
 
     @staticmethod
     def forward(ctx, x, *, shape):
         ctx.input_shape = x.shape
-        return x.data.reshape(shape)
+        y = x.data.reshape(shape)
+        if not x.data.flags.c_contiguous and not np.may_share_memory(y, x.data):
+            ctx.torch_name = "UnsafeViewBackward0"  # the copy's node
+        return y
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -152,11 +158,42 @@ class GetItem(Function):
             raise IndexError(f"index: {err} (tensor of shape {x.shape})") from None
         if type(y) is not np.ndarray:  # an int for every dim: NumPy returns a scalar, a copy;
             y = x.data[(*index, ...) if type(index) is tuple else (index, ...)]  # this is a 0-d view, as torch's x[i]
+        ctx.torch_name = _indexing_node_name(index)
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
         return IndexAccumulate.apply(grad_output, index=ctx.index, shape=ctx.input_shape)
+
+
+_ALL = slice(None)  # ``:``
+
+
+def _indexing_node_name(index: Any) -> str:
+    """PyTorch's node for ``x[index]``: IndexBackward0 with integer arrays or masks, else the
+    node of the last basic step it applies (an int: Select, a slice: Slice, None: Unsqueeze;
+    in a tuple it skips ``:`` and ``...``, AliasBackward0 if nothing is left)."""
+    if type(index) is int:  # the common cases first: this runs on every x[...] that records
+        return "SelectBackward0"
+    if type(index) is slice:
+        return "SliceBackward0"
+    if type(index) is not tuple:
+        if index is Ellipsis:
+            return "AliasBackward0"
+        index = (index,)
+    elif index:  # (x[:] alone is a Slice in PyTorch, x[:, :] an Alias)
+        index = tuple([i for i in index if i is not Ellipsis and not (type(i) is slice and i == _ALL)]) or (Ellipsis,)
+    name = "AliasBackward0"
+    for entry in index:
+        if isinstance(entry, np.ndarray) and (entry.ndim or entry.dtype == np.bool_):
+            return "IndexBackward0"
+        if isinstance(entry, slice):
+            name = "SliceBackward0"
+        elif entry is None:
+            name = "UnsqueezeBackward0"
+        elif entry is not Ellipsis:  # an int (or a 0-d integer array)
+            name = "SelectBackward0"
+    return name
 
 
 class IndexAccumulate(Function):
@@ -345,6 +382,7 @@ class Pad(Function):
     """
 
     formula = ("g[inner]",)
+    torch_name = "ConstantPadNdBackward0"
 
     @staticmethod
     def forward(ctx, x, *, widths, value=0.0):

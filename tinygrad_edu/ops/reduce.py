@@ -78,6 +78,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "sum")
+        if dim is not None:
+            ctx.torch_name = "SumBackward1"  # PyTorch's overload with a dim
         ctx.shape = x.shape
         if x.data.dtype.kind in "biu":  # bool and integer sums are int64 in PyTorch (NumPy: uint8 → uint64)
             return np.sum(x.data, axis=ctx.axes, keepdims=keepdim, dtype=np.int64)
@@ -100,6 +102,8 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "mean")
+        if dim is not None:
+            ctx.torch_name = "MeanBackward1"  # PyTorch's overload with a dim
         ctx.shape = x.shape
         ctx.count = int(np.prod([x.shape[a] for a in ctx.axes]))
         return quietly(np.mean, x.data, ctx.axes, None, None, keepdim)  # np.mean(a, axis, dtype, out, keepdims)
@@ -189,6 +193,7 @@ class Norm(Function):
     """
 
     formula = ("g / y**(p-1) * sign(x) * |x|**(p-1)",)
+    torch_name = "LinalgVectorNormBackward0"
 
     @staticmethod
     def forward(ctx, x, *, p=2.0, dim=None, keepdim=False):
@@ -225,6 +230,7 @@ class LogSumExp(Function):
     """
 
     formula = ("g * exp(x - y)",)
+    torch_name = "LogsumexpBackward0"
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
@@ -316,6 +322,8 @@ class Prod(Function):
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "prod")
+        if dim is not None:
+            ctx.torch_name = "ProdBackward1"  # PyTorch's overload with a dim
         # np.prod(a, axis, dtype, out, keepdims); overflow to inf is PyTorch's result too
         y = quietly(np.prod, x.data, ctx.axes, _accumulation_dtype(x.data), None, True)
         return _output_saved_with_input(ctx, x, y, keepdim)
