@@ -66,6 +66,14 @@ def _output_saved_with_input(ctx, x, y_kept: np.ndarray, keepdim: bool) -> np.nd
     return y
 
 
+def _dims_of_overload(ctx: Function, dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+    """``normalize_dims`` for a reduction PyTorch overloads on ``dim``: given a dim, its node is
+    the overload numbered 1 (``x.sum(1)`` is ``SumBackward1``, ``x.sum()`` ``SumBackward0``)."""
+    if dim is not None:
+        ctx.torch_name = f"{type(ctx).__name__}Backward1"
+    return normalize_dims(dim, ndim, op)
+
+
 class Sum(Function):
     """Sum over ``dim``.
 
@@ -77,9 +85,7 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        ctx.axes = normalize_dims(dim, x.ndim, "sum")
-        if dim is not None:
-            ctx.torch_name = "SumBackward1"  # PyTorch's overload with a dim
+        ctx.axes = _dims_of_overload(ctx, dim, x.ndim, "sum")
         ctx.shape = x.shape
         if x.data.dtype.kind in "biu":  # bool and integer sums are int64 in PyTorch (NumPy: uint8 → uint64)
             return np.sum(x.data, axis=ctx.axes, keepdims=keepdim, dtype=np.int64)
@@ -101,9 +107,7 @@ class Mean(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        ctx.axes = normalize_dims(dim, x.ndim, "mean")
-        if dim is not None:
-            ctx.torch_name = "MeanBackward1"  # PyTorch's overload with a dim
+        ctx.axes = _dims_of_overload(ctx, dim, x.ndim, "mean")
         ctx.shape = x.shape
         ctx.count = int(np.prod([x.shape[a] for a in ctx.axes]))
         return quietly(np.mean, x.data, ctx.axes, None, None, keepdim)  # np.mean(a, axis, dtype, out, keepdims)
@@ -321,9 +325,7 @@ class Prod(Function):
 
     @staticmethod
     def forward(ctx, x, *, dim=None, keepdim=False):
-        ctx.axes = normalize_dims(dim, x.ndim, "prod")
-        if dim is not None:
-            ctx.torch_name = "ProdBackward1"  # PyTorch's overload with a dim
+        ctx.axes = _dims_of_overload(ctx, dim, x.ndim, "prod")
         # np.prod(a, axis, dtype, out, keepdims); overflow to inf is PyTorch's result too
         y = quietly(np.prod, x.data, ctx.axes, _accumulation_dtype(x.data), None, True)
         return _output_saved_with_input(ctx, x, y, keepdim)
