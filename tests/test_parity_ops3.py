@@ -274,6 +274,28 @@ def test_stride_and_is_contiguous_match_torch(view):
     assert ours.is_contiguous() == theirs.is_contiguous()
 
 
+@pytest.mark.parametrize("view", VIEWS)
+def test_contiguous_and_clone_lay_out_memory_as_torch(view):
+    """contiguous(): itself when row-major, else a row-major copy; clone() keeps the layout (torch's
+    preserve_format); both pass the gradient through (CloneBackward0)."""
+    data = np.arange(32.0).reshape(2, 4, 4)
+    x, tx = tg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    for make in (lambda t: t.contiguous(), lambda t: t.clone()):
+        source, theirs_source = VIEWS[view](x * 1), VIEWS[view](tx * 1)
+        ours, theirs = make(source), make(theirs_source)
+        np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+        assert (ours.stride(), ours.is_contiguous()) == (theirs.stride(), theirs.is_contiguous())
+        assert (ours is source) == (theirs is theirs_source)
+        if ours is not source:  # (the views' own node names are tested in test_parity_names)
+            assert ours.grad_fn.name() == theirs.grad_fn.name() == "CloneBackward0"
+        (ours * ours).sum().backward()
+        (theirs * theirs).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+        x.grad, tx.grad = None, None
+    plain = tg.tensor(data)
+    assert plain.contiguous() is plain
+
+
 def test_detach_in_place_makes_a_leaf_as_torch():
     ours, theirs = tg.ones(2, requires_grad=True) * 2, torch.ones(2, requires_grad=True) * 2
     assert ours.detach_() is ours

@@ -292,8 +292,11 @@ class Tensor:
         return self
 
     def contiguous(self) -> Tensor:
-        """Itself (PyTorch code calls it before ``view``; here ``view`` works on any layout)."""
-        return self
+        """Itself if its memory is row-major (C-contiguous), else a row-major copy (differentiable),
+        as PyTorch. (``view`` here works on any layout, so it is not needed before ``view``.)"""
+        if self.data.flags.c_contiguous:
+            return self
+        return ops.Clone.apply(self, order="C")
 
     def type_as(self, other: Tensor) -> Tensor:
         """This tensor in ``other``'s dtype."""
@@ -350,10 +353,9 @@ class Tensor:
         return self.new_zeros(*size, dtype=dtype, requires_grad=requires_grad)
 
     def clone(self) -> Tensor:
-        """A copy with its own memory; differentiable (the gradient passes through)."""
-        if self.requires_grad:
-            return ops.Cast.apply(self, dtype=self.dtype)
-        return Tensor._make(self.data.copy())
+        """A copy with its own memory and the same layout, as PyTorch's; differentiable (the
+        gradient passes through)."""
+        return ops.Clone.apply(self)
 
     # ---- autograd ------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ from .linalg import Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
 from .movement import (
     Cat,
+    Clone,
     Expand,
     Flip,
     Gather,
@@ -89,7 +90,7 @@ ALL_OPS = (
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
-    LogAddExp, Hypot, Atan2,
+    LogAddExp, Hypot, Atan2, Clone,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

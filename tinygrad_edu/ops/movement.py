@@ -8,9 +8,10 @@ adjoints, and their backwards call one another:
 * ``GetItem`` / ``Gather`` (read at indices) and ``IndexAccumulate`` / ``ScatterAdd``
   (add at indices): an element read twice receives both gradients.
 
-``Flip``, ``Roll`` and ``Tril`` / ``Triu`` are their own adjoints (with the shift negated
-for Roll); ``Repeat``'s adjoint sums the copies. ``index_select``, ``sort`` and ``topk``
-need no op of their own: they are ``GetItem`` / ``Gather`` at computed indices.
+``Clone``'s backward passes the gradient on. ``Flip``, ``Roll`` and ``Tril`` / ``Triu`` are
+their own adjoints (with the shift negated for Roll); ``Repeat``'s adjoint sums the copies.
+``index_select``, ``sort`` and ``topk`` need no op of their own: they are ``GetItem`` /
+``Gather`` at computed indices.
 """
 
 from __future__ import annotations
@@ -394,7 +395,30 @@ class Pad(Function):
         return grad_output[ctx.inner]
 
 
-# ---- reordering and copying: Flip Roll Repeat ------------------------------------------
+# ---- reordering and copying: Clone Flip Roll Repeat ------------------------------------
+
+
+class Clone(Function):
+    """A copy in its own memory (``clone()``; ``contiguous()`` of a tensor whose layout is not
+    row-major). ``order`` is NumPy's: "K" keeps x's layout (a transposed x stays transposed,
+    as torch's clone; an expanded x is copied row-major), "C" lays the copy out row by row
+    (torch's contiguous()).
+
+    Forward:   y = x                              (copied)
+    Backward:  ∂L/∂x = g
+    """
+
+    formula = ("g",)
+
+    @staticmethod
+    def forward(ctx, x, *, order="K"):
+        if 0 in x.data.strides:  # a broadcast (expanded) x: torch lays its copy out row-major
+            order = "C"
+        return x.data.copy(order=order)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
 
 
 class Flip(Function):
