@@ -116,6 +116,21 @@ def test_numpy_gru_reference_biases_are_addends(dtype, rng):
 
 @ISA_LEVELS
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_cell_tanh_is_odd_down_to_the_sign_of_zero(isa, dtype):
+    """The g gate's tanh works on |x| and copies x's sign back: tanh(−x) = −tanh(x) exactly, and
+    tanh(±0) = ±0 as NumPy (a sign mask that is really +0.0 would make every lane |x| = x)."""
+    z = np.array([0.0, 1e-30, 1e-3, 0.5, 1.0, 3.0, 20.0, 100.0], dtype=dtype)
+    both = np.concatenate([z, -z])
+    gates = np.tile(both, 4)[None, :]
+    with forced_isa(isa):
+        tanh = c.lstm_cell(gates, np.zeros((1, both.size), dtype=dtype))[2][0, 2 * both.size: 3 * both.size]
+    np.testing.assert_array_equal(tanh[z.size:], -tanh[: z.size])
+    np.testing.assert_array_equal(np.signbit(tanh), np.signbit(np.tanh(both)))
+    np.testing.assert_allclose(tanh, np.tanh(both), rtol=TOL[dtype], atol=0)
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_lstm_cell_saturates_at_extreme_preactivations(isa, dtype):
     """σ and tanh of ±50 … ±1000 and ±inf agree with NumPy, where far below the exponent range σ
     may return the smallest normal number instead of a subnormal or 0; tanh is exactly ±1 and
