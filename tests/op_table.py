@@ -189,7 +189,8 @@ OP_TABLE: tuple[OpCase, ...] = (
     OpCase("float", lambda x: x.float() * 2, ops=("Cast",), samples=UNARY, gradcheck=False),  # float32 inside
     OpCase("double", lambda x: x.double() * 2, samples=UNARY),  # Cast only in the float32 run
     OpCase("clone", lambda x: x.clone(), ops=("Clone",), samples=UNARY),
-    OpCase("contiguous_of_transpose", lambda x: x.T.contiguous() * 2, ops=("Clone",), samples=UNARY),
+    OpCase("contiguous_of_transpose", lambda x: x.transpose(0, 1).contiguous() * 2, ops=("Clone",),
+           samples=(((3, 4),), ((2, 3, 4),))),
     OpCase("long", lambda x: (3 * x).long(), forward_only=True, samples=UNARY),
     OpCase("int_float", lambda i: i.float(), forward_only=True, samples=UNARY, domain="int"),
     # activations
