@@ -478,8 +478,7 @@ class Sign(_Step):
 
     @staticmethod
     def forward(ctx, x):
-        a = x.data
-        return np.where(np.isnan(a), 0, np.sign(a)).astype(a.dtype, copy=False)
+        return sign_zero_at_nan(x.data)
 
 
 # ---- comparisons that route gradients: Maximum Minimum Clamp Where --------------------
