@@ -37,8 +37,6 @@ TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_typ
 AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])  # torch.return_types.aminmax
 MedianResult = namedtuple("MedianResult", ["values", "indices"])  # torch.return_types.median
 
-# What engine.retain_grad_hook's hooks are called: retains_grad looks for one among a tensor's hooks.
-_RETAIN_GRAD_HOOK = "retain_grad_hook.<locals>.store"
 # The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
 _UNSHARED_COUNTER = (0,)
 
@@ -61,6 +59,7 @@ class Tensor:
         "_hooks",
         "_output_nr",
         "_requires_grad",
+        "_retains_grad",  # set by retain_grad() only; unset reads as False (retains_grad)
         "_version_counter",
         "data",
         "grad",
@@ -388,14 +387,13 @@ class Tensor:
         """Keep ``.grad`` for this non-leaf tensor too (leaves always keep it)."""
         if self.grad_fn is not None and not self.retains_grad:  # a second call changes nothing, as PyTorch
             engine.add_hook(self, engine.retain_grad_hook(self))
+            self._retains_grad = True
 
     @property
     def retains_grad(self) -> bool:
         """True for a non-leaf tensor on which ``retain_grad()`` was called (leaves keep .grad anyway)."""
-        if self.grad_fn is None:
-            return False
-        hooks = vars(self.grad_fn).get("_output_hooks", {}).get(self._output_nr, ())
-        return any(getattr(hook, "__qualname__", "") == _RETAIN_GRAD_HOOK for hook in hooks)
+        # (the slot is set only by retain_grad, so making a tensor stays one attribute write shorter)
+        return self.grad_fn is not None and getattr(self, "_retains_grad", False)
 
     # ---- in-place writes (only outside the graph) ----------------------------------
 
