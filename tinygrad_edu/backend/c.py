@@ -25,6 +25,19 @@ from . import NoKernelError, numpy_ref  # NoKernelError: defined by backend/__in
 # NumPy promotes to one of these). Anything else raises NoKernelError. The int8 kernels (qgemm, ...)
 # have their own dtypes, which the reference requires too: there a wrong dtype is a ValueError.
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# The C type of their arrays, and the suffix of their kernels' names: tg_<name>_f32, tg_<name>_f64.
+_CTYPE_AND_SUFFIX = {np.dtype(np.float32): ("float[]", "_f32"), np.dtype(np.float64): ("double[]", "_f64")}
+
+
+def _kernel_table(*names: str) -> dict[np.dtype, tuple]:
+    """The kernels ``tg_<name>_f32`` / ``_f64`` of each name, by dtype: {dtype: (cffi array type, kernel, …)}.
+
+    Every adapter looks its dtype up in such a table on every call, so the array type is made
+    here once (``ffi.from_buffer`` given a type object skips parsing "float[]"), and the kernels
+    follow in the order of ``names``: ``ctype, forward, backward = _kernel_table("a", "b")[dtype]``.
+    """
+    return {dtype: (ffi.typeof(ctype), *(getattr(lib, f"tg_{name}{suffix}") for name in names))
+            for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
 
 
 def _no_kernel(op: str, *arrays: np.ndarray) -> NoKernelError:
@@ -104,9 +117,7 @@ if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
 # Bound once: looking an attribute up on a module costs ~15 ns per call.
 _from_buffer, _empty = ffi.from_buffer, np.empty
 # dtype -> (cffi array type, 2-D kernel, batched kernel, workspace size for a thread count)
-_GEMM = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_matmul_f32, lib.tg_gemm_f32, lib.tg_gemm_workspace_f32),
-         np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_matmul_f64, lib.tg_gemm_f64,
-                                lib.tg_gemm_workspace_f64)}
+_GEMM = _kernel_table("matmul", "gemm", "gemm_workspace")
 
 
 def _gemm_workspace(dtype: np.dtype) -> tuple[object, object, int, np.ndarray]:
@@ -243,19 +254,14 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 Pair = numpy_ref.Pair
 _INDEX_DTYPE = np.dtype(np.int64)
-_CTYPE_AND_SUFFIX = {np.dtype(np.float32): ("float[]", "_f32"), np.dtype(np.float64): ("double[]", "_f64")}
 # The ops, as the first element of a plan key (so two ops never share a plan) and as their
-# position in the kernel tables below.
+# position in the kernel tables below (position 0 holds the array type).
 _CONV2D, _CONV2D_GRAD_INPUT, _CONV2D_GRAD_WEIGHT = 1, 2, 3
 _MAX_POOL2D, _MAX_POOL2D_GRAD, _AVG_POOL2D, _AVG_POOL2D_GRAD = 1, 2, 3, 4
-# dtype -> (forward, ∂x, ∂w, workspace size)
-_CONV = {dtype: tuple(getattr(lib, f"tg_{name}{suffix}") for name in
-                      ("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_workspace"))
-         for dtype, (_, suffix) in _CTYPE_AND_SUFFIX.items()}
-# dtype -> (max pool, max pool ∂x, average pool, average pool ∂x)
-_POOL = {dtype: tuple(getattr(lib, f"tg_{name}{suffix}") for name in
-                      ("max_pool2d", "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad"))
-         for dtype, (_, suffix) in _CTYPE_AND_SUFFIX.items()}
+# dtype -> (cffi array type, forward, ∂x, ∂w, workspace size)
+_CONV = _kernel_table("conv2d", "conv2d_grad_input", "conv2d_grad_weight", "conv2d_workspace")
+# dtype -> (cffi array type, max pool, max pool ∂x, average pool, average pool ∂x)
+_POOL = _kernel_table("max_pool2d", "max_pool2d_grad", "avg_pool2d", "avg_pool2d_grad")
 _PLANS_KEPT = 64  # call signatures whose plan (conv: with its workspace) stays cached, per Python thread
 _PLAN_MISSING = (AttributeError, KeyError, TypeError)  # no plans yet in this thread; not cached; unhashable key
 
@@ -327,14 +333,15 @@ def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, ou
     """The plan of a call whose shapes were checked, cached under `key`; the dtypes are checked here."""
     _check_kernel_dtype(op, a, b)
     dtype = a.dtype
-    *kernels, workspace_size = _CONV[dtype]
+    kernels = _CONV[dtype]
+    workspace_size = kernels[-1]
     sizes = ffi.new("struct tg_conv2d_geometry *", geometry)
     # An empty batch or kernel is an empty sum: no workspace, and C is not called at all.
     size = workspace_size(_threads, sizes) if a.size and b.size else 0
     if size < 0:  # unreachable after the checks; C's own verdict, in case they ever disagree
         _raise_on(op, 1, a.shape, b.shape)
     work = np.empty(size, dtype)
-    return _keep_plan(key, (op, kernels[which - 1], sizes, out_shape, dtype, _from_buffer(work), size, work))
+    return _keep_plan(key, (op, kernels[which], sizes, out_shape, dtype, _from_buffer(work), size, work))
 
 
 def _run_conv(plan: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -435,7 +442,7 @@ def _pool_plan(key: tuple | None, op: str, which: int, x: np.ndarray, input_shap
     N, C, H, W = input_shape
     OH, OW = _check_window(op, (H, W), kernel_hw, stride, padding, dilation)
     sizes = ffi.new("struct tg_pool2d_geometry *", (N * C, H, W, *kernel_hw, *stride, *padding, *dilation, OH, OW))
-    plan = (op, _POOL[x.dtype][which - 1], sizes, (N, C, OH, OW), x.dtype)
+    plan = (op, _POOL[x.dtype][which], sizes, (N, C, OH, OW), x.dtype)
     return plan if key is None else _keep_plan(key, plan)
 
 
@@ -484,7 +491,7 @@ def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int,
         # Only planes, h, w, oh, ow matter: the indices say where each gradient goes, not a window.
         sizes = ffi.new("struct tg_pool2d_geometry *", {"planes": N * C, "h": H, "w": W, "oh": gy.shape[2],
                                                          "ow": gy.shape[3]})
-        plan = _keep_plan(key, (op, _POOL[gy.dtype][_MAX_POOL2D_GRAD - 1], sizes, (N, C, H, W), gy.dtype))
+        plan = _keep_plan(key, (op, _POOL[gy.dtype][_MAX_POOL2D_GRAD], sizes, (N, C, H, W), gy.dtype))
     op, kernel, sizes, out_shape, dtype = plan
     gx = _empty(out_shape, dtype)
     try:
@@ -656,9 +663,7 @@ _ACTIVATION_CODES = {"none": lib.TG_ACT_NONE, "relu": lib.TG_ACT_RELU}
 # costs more than the C work, hence: array types made once with ffi.typeof (from_buffer given the
 # type skips parsing "float[]"), ``_from_buffer(ctype, out, True)`` with require_writable passed
 # positionally (as a keyword it costs twice as much), and the checks written out inline.
-_FUSED = {dtype: (ffi.typeof(ctype), *(getattr(lib, f"tg_{name}{suffix}") for name in
-                                       ("cross_entropy", "cross_entropy_grad", "bias_act", "act_grad")))
-          for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
+_FUSED = _kernel_table("cross_entropy", "cross_entropy_grad", "bias_act", "act_grad")
 _INT64_ARRAY = ffi.typeof("int64_t[]")
 
 
@@ -797,10 +802,8 @@ def linear(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, activation: st
 # checks are plain comparisons: per-call overhead is the cost here, not the arithmetic.
 
 # dtype -> (cffi array type, forward kernel, backward kernel)
-_LSTM_KERNELS = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_lstm_cell_f32, lib.tg_lstm_cell_backward_f32),
-                 np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_lstm_cell_f64, lib.tg_lstm_cell_backward_f64)}
-_GRU_KERNELS = {np.dtype(np.float32): (ffi.typeof("float[]"), lib.tg_gru_cell_f32, lib.tg_gru_cell_backward_f32),
-                np.dtype(np.float64): (ffi.typeof("double[]"), lib.tg_gru_cell_f64, lib.tg_gru_cell_backward_f64)}
+_LSTM_KERNELS = _kernel_table("lstm_cell", "lstm_cell_backward")
+_GRU_KERNELS = _kernel_table("gru_cell", "gru_cell_backward")
 
 
 def _cell_check(op: str, table: dict, wide: tuple[np.ndarray, ...], narrow: tuple[np.ndarray, ...],
@@ -956,9 +959,8 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 # raises NoKernelError and the dispatcher runs the NumPy reference, which handles any layout. A strided
 # gradient is copied to a contiguous one (it is only read).
 
-_UPDATE_OPS = ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")
-_UPDATE_KERNELS = {dtype: (ffi.typeof(ctype), {op: getattr(lib, f"tg_{op}{suffix}") for op in _UPDATE_OPS})
-                   for dtype, (ctype, suffix) in _CTYPE_AND_SUFFIX.items()}
+# op -> dtype -> (cffi array type, kernel)
+_UPDATE_KERNELS = {op: _kernel_table(op) for op in ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")}
 
 
 def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> list:
@@ -969,13 +971,13 @@ def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.nda
     looked at again, by ``_update_error``.
     """
     shape, dtype = param.shape, param.dtype
-    kernels = _UPDATE_KERNELS.get(dtype)
+    kernels = _UPDATE_KERNELS[op].get(dtype)
     if kernels is not None and grad.shape == shape and grad.dtype == dtype:
-        ctype, by_op = kernels
+        ctype, kernel = kernels
         if not grad.flags.c_contiguous:  # (only read: a copy will do)
             grad = np.ascontiguousarray(grad)
         try:
-            pointers = [by_op[op], _from_buffer(ctype, param, True), _from_buffer(ctype, grad)]
+            pointers = [kernel, _from_buffer(ctype, param, True), _from_buffer(ctype, grad)]
             for a in state:
                 if a is None:
                     pointers.append(ffi.NULL)
@@ -995,7 +997,7 @@ def _update_error(op: str, param: np.ndarray, grad: np.ndarray, state: tuple[np.
     here) for arrays that do not match or are read-only; else NoKernelError (float16; a strided parameter or
     state buffer: C updates in place), for the dispatcher to run the NumPy reference."""
     numpy_ref.check_update_arrays(op, param, grad, *state)  # raises, naming what does not match
-    if param.dtype not in _UPDATE_KERNELS:
+    if param.dtype not in _UPDATE_KERNELS[op]:
         return _no_kernel(op, param, grad)
     return NoKernelError(f"{op}: no C kernel for a parameter or state buffer that is not C-contiguous (C updates "
                          f"in place); parameter {param.shape} with strides {param.strides}")
@@ -1052,7 +1054,7 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
 
 # ---- elementwise special functions (csrc/elementwise.c) ----
 
-_ERF = {np.dtype(np.float32): ("float[]", lib.tg_erf_f32), np.dtype(np.float64): ("double[]", lib.tg_erf_f64)}
+_ERF = _kernel_table("erf")
 
 
 def erf(x: np.ndarray) -> np.ndarray:
