@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..ops.recurrent import run_time_reversed
 from ..tensor import Tensor, cat, stack
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
@@ -175,11 +176,9 @@ class RNN(_RNNBase):
                    reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
         """The equation above for t = 1 … T in Tensor ops: W x_t + b for all steps in one matrix
         product, then one step at a time. Returns (output (T, B, H), [h_T]). ``reverse``: the same on
-        the flipped sequence, its output flipped back (index ops ``x[::-1]``, whose gradient flips the
-        incoming gradient back the same way)."""
+        the flipped sequence, its output flipped back (``ops.recurrent.run_time_reversed``)."""
         if reverse:
-            y, states = self._run_layer(x[::-1], layer, states)
-            return y[::-1], states
+            return run_time_reversed(self._run_layer, x, layer, states)
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
         projected = x @ w_ih.T  # (T, B, I) -> (T, B, H)
         if b_ih is not None:

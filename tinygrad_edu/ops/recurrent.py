@@ -24,6 +24,7 @@ loop) is in the helpers at the end of this file; only the per-step loops differ.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,15 @@ from .. import backend
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from .movement import Unbind
+
+
+def run_time_reversed(layer: Callable[..., tuple], x: Any, *args: Any) -> tuple:
+    """``layer(x_T … x_1, *args)`` with its output, the first result, flipped back to time order: the
+    reverse direction of a bidirectional layer, made from the forward one. Output row t is then the
+    state after reading x_T … x_t. ``x[::-1]`` is an index op, whose gradient flips the incoming
+    gradient back the same way."""
+    y, *rest = layer(x[::-1], *args)
+    return (y[::-1], *rest)
 
 
 def lstm_cell_composite(gates: Any, c_prev: Any) -> tuple[Any, Any]:
@@ -100,8 +110,7 @@ def lstm_layer_composite(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: A
     from ..tensor import stack
 
     if reverse:
-        y, h, c = lstm_layer_composite(x[::-1], h0, c0, w_ih, w_hh, b_ih, b_hh)
-        return y[::-1], h, c
+        return run_time_reversed(lstm_layer_composite, x, h0, c0, w_ih, w_hh, b_ih, b_hh)
     projected = x @ w_ih.T
     if b_ih is not None:
         projected = projected + (b_ih + b_hh)
@@ -238,8 +247,7 @@ def gru_layer_composite(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
     from ..tensor import stack
 
     if reverse:
-        y, h = gru_layer_composite(x[::-1], h0, w_ih, w_hh, b_ih, b_hh)
-        return y[::-1], h
+        return run_time_reversed(gru_layer_composite, x, h0, w_ih, w_hh, b_ih, b_hh)
     projected = x @ w_ih.T if b_ih is None else x @ w_ih.T + b_ih
     h, outputs = h0, []
     for gates_x in Unbind.apply(projected, dim=0):
