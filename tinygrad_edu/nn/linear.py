@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, ops
 from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
-from .module import Module, Parameter
+from .activation import ReLU
+from .module import FUSED_PAIRS, Module, Parameter
 
 
 def check_input(layer: str, ok: bool, expected: str, x: Tensor) -> None:
@@ -51,10 +52,22 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """y = x Wᵀ + b."""
+        self._check_features(x)
+        return F.linear(x, self.weight, self.bias)
+
+    def forward_relu(self, x: Tensor) -> Tensor:
+        """y = relu(x Wᵀ + b) as one op (``ops.Linear`` with ``activation="relu"``): what
+        Sequential runs for this layer followed by a ReLU (``module.FUSED_PAIRS``)."""
+        self._check_features(x)
+        weight, bias = self.weight, self.bias
+        if bias is not None and bias.shape != weight.shape[:1]:  # a bias F.linear broadcasts: not fused
+            return F.relu(F.linear(x, weight, bias))
+        return ops.Linear.apply(x, weight, bias, activation="relu")
+
+    def _check_features(self, x: Tensor) -> None:
         shape = x.data.shape
         if not shape or shape[-1] != self.in_features:  # (tested first: check_input's message costs a format)
             check_input("Linear", False, f"last dim {self.in_features}", x)
-        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -72,6 +85,9 @@ def reset_fan_in_uniform(weight: Tensor, bias: Tensor | None) -> None:
         fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
         init.uniform_(bias, -bound, bound)
+
+
+FUSED_PAIRS[Linear, ReLU] = Linear.forward_relu
 
 
 class Flatten(Module):

@@ -444,6 +444,18 @@ class Module:
         return f"{self._get_name()}({body})"
 
 
+# Neighbouring layers that Sequential runs as one op: (first layer's class, second's) -> the
+# first layer's method that computes both. Filled in by the file defining the first layer
+# (linear.py: Linear followed by ReLU), so that this file imports no layer. Exact classes: a
+# subclass may compute something else.
+FUSED_PAIRS: dict[tuple[type, type], Callable[[Any, Any], Any]] = {}
+
+
+def _has_hooks(m: Module) -> bool:
+    """True if ``m`` has forward, forward-pre or backward hooks (the test Module.__call__ makes)."""
+    return bool(m._forward_pre_hooks or m._forward_hooks or m._backward_hooks)
+
+
 class Sequential(Module):
     """Modules applied one after another: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``.
 
@@ -460,9 +472,23 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, x: Any) -> Any:
-        """Feed ``x`` through every module in order."""
-        for m in self._modules.values():
-            x = m(x)
+        """Feed ``x`` through every module in order.
+
+        Two neighbours listed in ``FUSED_PAIRS`` (a Linear followed by a ReLU) run as one op
+        when neither has hooks: y = relu(x Wᵀ + b) in one pass, and its backward in one.
+        Values and gradients are the two layers'; only the Linear's own output, which
+        nothing but a hook could see, is never made (the graph has PyTorch's ReluBackward0
+        node without the AddmmBackward0 before it).
+        """
+        modules = list(self._modules.values())
+        i, n = 0, len(modules)
+        while i < n:
+            m = modules[i]
+            fused = FUSED_PAIRS.get((type(m), type(modules[i + 1]))) if i + 1 < n else None
+            if fused is not None and not (_has_hooks(m) or _has_hooks(modules[i + 1])):
+                x, i = fused(m, x), i + 2
+            else:
+                x, i = m(x), i + 1
         return x
 
     def __len__(self) -> int:
