@@ -236,10 +236,10 @@ OP_TABLE: tuple[OpCase, ...] = (
     OpCase("amin", lambda x: x.amin(0), ops=("Amin",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
     OpCase("amin_ties", lambda x: x.amin(), ops=("Amin",), family=R, samples=REDUCE_ALL, shapes=unary,
            domain=TIES, gradcheck=False),
-    OpCase("max", lambda x: x.max(), ops=("Amax",), family=R, samples=REDUCE_ALL, shapes=unary),
-    OpCase("max_ties", lambda x: x.max(), ops=("Amax",), family=R, samples=REDUCE_ALL, shapes=unary,
+    OpCase("max", lambda x: x.max(), ops=("Max",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("max_ties", lambda x: x.max(), ops=("Max",), family=R, samples=REDUCE_ALL, shapes=unary,
            domain=TIES, gradcheck=False),
-    OpCase("min_ties", lambda x: x.min(), ops=("Amin",), family=R, samples=REDUCE_ALL, domain=TIES,
+    OpCase("min_ties", lambda x: x.min(), ops=("Min",), family=R, samples=REDUCE_ALL, domain=TIES,
            gradcheck=False),
     OpCase("max_dim", lambda x: tuple(x.max(dim=-1)), ops=("Gather", "ScatterAdd"), family=R,
            samples=REDUCE_DIM, shapes=lambda: unary(1)),
@@ -650,4 +650,30 @@ OP_TABLE += (  # functions of two arguments (broadcast both ways); logaddexp far
     OpCase("logaddexp_far_apart", lambda x, y: x.logaddexp(y * 40), ops=("LogAddExp",), samples=BINARY),
     OpCase("hypot", lambda x, y: x.hypot(y), ops=("Hypot",), samples=BINARY, shapes=binary, domain=POS),
     OpCase("atan2", lambda x, y: x.atan2(y), ops=("Atan2",), samples=BINARY, shapes=binary),
+)  # fmt: skip
+
+# clamp with tensor bounds: x has the broadcast shape (torch's backward fails for a smaller x)
+CLAMP: tuple[Sample, ...] = (((3, 4), (3, 4), (3, 4)), ((3, 4), (1, 4), ()), ((2, 4), (4,), (2, 1)), ((), (), ()))
+CLAMP_ONE: tuple[Sample, ...] = (((3, 4), (3, 4)), ((3, 4), (3, 1)), ((2, 3), ()), ((), ()))
+BADDBMM: tuple[Sample, ...] = (((2, 3, 5), (2, 3, 4), (2, 4, 5)), ((3, 5), (2, 3, 4), (2, 4, 5)), ((), (1, 1, 1), (1, 1, 1)))
+
+OP_TABLE += (  # fractional part; clamp with tensor bounds; max()/min()/median() of all; mode; baddbmm
+    OpCase("frac", lambda x: x.frac(), ops=("Frac",), samples=UNARY, shapes=unary),
+    OpCase("clamp_tensor", lambda x, lo, hi: x.clamp(lo, hi), ops=("ClampTensor", "Expand"), samples=CLAMP),
+    OpCase("clamp_tensor_min", lambda x, lo: x.clamp(min=lo), ops=("ClampTensor",), samples=CLAMP_ONE),
+    OpCase("clamp_tensor_max", lambda x, hi: x.clamp(max=hi), ops=("ClampTensor",), samples=CLAMP_ONE),
+    OpCase("clamp_tensor_ties", lambda x, lo, hi: x.clamp(lo, hi), ops=("ClampTensor",), samples=CLAMP,
+           domain=TIES, gradcheck=False),
+    OpCase("min", lambda x: x.min(), ops=("Min",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("median", lambda x: x.median(), ops=("Median",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("median_ties", lambda x: x.median(), ops=("Median",), family=R, samples=REDUCE_ALL, shapes=unary,
+           domain=TIES, gradcheck=False),
+    OpCase("median_dim", lambda x: tuple(x.median(-1)), ops=("Gather", "ScatterAdd"), family=R,
+           samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("mode", lambda x: tuple(x.mode(-1)), ops=("Gather", "ScatterAdd"), family=R, samples=REDUCE_DIM,
+           shapes=lambda: unary(1)),
+    OpCase("mode_ties_keepdim", lambda x: tuple(x.mode(0, keepdim=True)), ops=("Gather",), family=R,
+           samples=REDUCE_DIM, shapes=lambda: unary(1), domain=TIES, gradcheck=False),
+    OpCase("baddbmm", lambda s, b1, b2: s.baddbmm(b1, b2, beta=0.5, alpha=2.0), ops=("MatMul",), family=L,
+           samples=BADDBMM),
 )  # fmt: skip

@@ -36,6 +36,7 @@ SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_typ
 TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
 AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])  # torch.return_types.aminmax
 MedianResult = namedtuple("MedianResult", ["values", "indices"])  # torch.return_types.median
+ModeResult = namedtuple("ModeResult", ["values", "indices"])  # torch.return_types.mode
 
 # The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
 _UNSHARED_COUNTER = (0,)
@@ -194,6 +195,26 @@ class Tensor:
         strides = tuple(s // self.data.itemsize for s in self.data.strides)
         return strides if dim is None else strides[_dim(dim, self.ndim, "stride")]
 
+    def element_size(self) -> int:
+        """The size of one element in bytes (4 for float32)."""
+        return self.data.itemsize
+
+    def data_ptr(self) -> int:
+        """The memory address of the first element (the ndarray's). For identity checks only,
+        e.g. whether two tensors share memory (``a.data_ptr() == b.data_ptr()``): NumPy may
+        move or free the memory once the tensor is gone, and Python cannot dereference it."""
+        return self.data.ctypes.data
+
+    def storage_offset(self) -> int:
+        """How many elements after the start of the memory block it looks into this tensor's
+        first element lies: 0 for a tensor with memory of its own, ``x[1:].storage_offset()`` =
+        x.stride(0) for a row-major x (PyTorch's meaning). A view here is an ndarray view: the
+        block is that of the array at the end of its ``.base`` chain, the array owning the memory."""
+        owner = self.data
+        while isinstance(owner.base, np.ndarray):
+            owner = owner.base
+        return (self.data.ctypes.data - owner.ctypes.data) // self.data.itemsize
+
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -328,6 +349,18 @@ class Tensor:
     def half(self) -> Tensor:
         """This tensor as float16 (differentiable from a float tensor)."""
         return self.to(dtypes.float16)
+
+    def byte(self) -> Tensor:
+        """This tensor as uint8 (not differentiable; floats are truncated, then wrap modulo 256)."""
+        return self.to(dtypes.uint8)
+
+    def char(self) -> Tensor:
+        """This tensor as int8 (not differentiable; floats are truncated, then wrap)."""
+        return self.to(dtypes.int8)
+
+    def short(self) -> Tensor:
+        """This tensor as int16 (not differentiable; floats are truncated, then wrap)."""
+        return self.to(np.dtype(np.int16))
 
     def new_full(self, size: Sequence[int], fill_value: Scalar, *, dtype: Any = None,
                  requires_grad: bool = False) -> Tensor:
@@ -475,6 +508,21 @@ class Tensor:
         """self ← self / other, in place."""
         return self._write("div_", Tensor.div, other)
 
+    def pow_(self, exponent: TensorLike) -> Tensor:
+        """self ← self ** exponent, in place."""
+        return self._write("pow_", Tensor.pow, exponent)
+
+    def fill_diagonal_(self, fill_value: Scalar, wrap: bool = False) -> Tensor:
+        """Write ``fill_value`` on the main diagonal x[i, i, …, i], in place. A matrix may be
+        rectangular; more dims must all have one size. ``wrap=True``: in a tall matrix the
+        diagonal starts again N + 1 rows further down, as PyTorch and ``np.fill_diagonal``."""
+        if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) > 1):
+            raise ShapeError(f"fill_diagonal_: needs 2 dims, or more dims all of one size; got shape {self.shape}")
+        self._check_inplace("fill_diagonal_", fill_value)
+        np.fill_diagonal(self.data, fill_value, wrap=wrap)
+        self._count_write()
+        return self
+
     def clamp_(self, min: Scalar | Tensor | None = None, max: Scalar | Tensor | None = None) -> Tensor:
         """Clamp into [min, max] in place."""
         return self._write("clamp_", Tensor.clamp, min, max)
@@ -559,6 +607,10 @@ class Tensor:
         """self ← trunc(self), in place."""
         return self._write("trunc_", Tensor.trunc)
 
+    def frac_(self) -> Tensor:
+        """self ← self − trunc(self), in place."""
+        return self._write("frac_", Tensor.frac)
+
     def round_(self, *, decimals: int = 0) -> Tensor:
         """self ← round(self, decimals), in place."""
         return self._write("round_", lambda x: x.round(decimals=decimals))
@@ -619,7 +671,7 @@ class Tensor:
 
     def bmm(self, mat2: Tensor) -> Tensor:
         """Batch of matrix products: (b, n, k) @ (b, k, m) → (b, n, m) (3-D, equal b)."""
-        return _checked_product("bmm", self, mat2, 3, 3)
+        return _checked_product("bmm", self, mat2, 3, 3, torch_name="BmmBackward0")
 
     def mv(self, vec: Tensor) -> Tensor:
         """Matrix times vector: (n, k) @ (k,) → (n,)."""
@@ -641,14 +693,12 @@ class Tensor:
     def addmm(self, mat1: Tensor, mat2: Tensor, *, beta: Scalar = 1, alpha: Scalar = 1) -> Tensor:
         """β·self + α·(mat1 @ mat2) for matrices (n, k) @ (k, m); self broadcasts to (n, m).
         With β = 0 self is ignored, nan and inf included (as PyTorch)."""
-        product = _checked_product("addmm", mat1, mat2, 2, 2)
-        _broadcast_shape(self, product, "addmm")
-        if self.ndim > 2:
-            raise ShapeError(f"addmm: self of shape {self.shape} cannot be broadcast to {product.shape}")
-        scaled = product if alpha == 1 else alpha * product
-        if beta == 0:
-            return scaled.expand(product.shape) if self.shape != product.shape else scaled
-        return (self if beta == 1 else beta * self) + scaled
+        return _add_scaled(self, _checked_product("addmm", mat1, mat2, 2, 2), beta, alpha, "addmm")
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta: Scalar = 1, alpha: Scalar = 1) -> Tensor:
+        """β·self + α·bmm(batch1, batch2) for (b, n, k) @ (b, k, m); self broadcasts to (b, n, m).
+        With β = 0 self is ignored, nan and inf included (as PyTorch)."""
+        return _add_scaled(self, _checked_product("baddbmm", batch1, batch2, 3, 3), beta, alpha, "baddbmm")
 
     __add__ = add
     __sub__ = sub
@@ -873,8 +923,7 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            low = self if min is None else where(self < min, min, self)  # a tie keeps x, as in PyTorch
-            return low if max is None else where(low > max, max, low)
+            return _clamp_by_tensors(self, min, max)
         x = _floating(self) if isinstance(min, float) or isinstance(max, float) else self  # as PyTorch
         return ops.Clamp.apply(x, lo=min, hi=max)
 
@@ -889,18 +938,24 @@ class Tensor:
         return _binary(ops.Minimum, self, other)
 
     def logaddexp(self, other: TensorLike) -> Tensor:
-        """log(eˣ + eʷ) elementwise, without overflow (integers become float32)."""
-        return _binary(ops.LogAddExp, self, other, true_division=True)
+        """log(eˣ + eʷ) elementwise, without overflow. As PyTorch: an integer tensor with a float
+        one is promoted; two integer (or bool) operands are a TypeError."""
+        return _binary(ops.LogAddExp, *_floating_pair("logaddexp", self, other))
 
     def hypot(self, other: TensorLike) -> Tensor:
-        """√(x² + w²) elementwise, without overflow (integers become float32)."""
-        return _binary(ops.Hypot, self, other, true_division=True)
+        """√(x² + w²) elementwise, without overflow. As PyTorch: an integer tensor with a float
+        one is promoted; two integer (or bool) operands are a TypeError."""
+        return _binary(ops.Hypot, *_floating_pair("hypot", self, other))
 
     def atan2(self, other: TensorLike) -> Tensor:
         """The angle of the point (other, self) in (−π, π], elementwise (integers become float32)."""
         return _binary(ops.Atan2, self, other, true_division=True)
 
     arctan2 = atan2
+
+    def frac(self) -> Tensor:
+        """The fractional part x − trunc(x), with the sign of x (floating tensors only, as PyTorch)."""
+        return ops.Frac.apply(_require_floating(self, "frac"))
 
     def lerp(self, end: TensorLike, weight: TensorLike) -> Tensor:
         """Linear interpolation x + w·(end − x): ``weight`` 0 gives self, 1 gives end."""
@@ -992,26 +1047,23 @@ class Tensor:
         return ops.Amin.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MaxResult:
-        """``max()``: the largest element (ties share the gradient). ``max(dim)``:
-        ``(values, indices)`` along dim (the gradient goes to the returned index).
-        ``max(other_tensor)``: the elementwise maximum."""
-        return self._extreme(dim, keepdim, self.maximum, self.amax, self.argmax)
+        """``max()``: the largest element (ties share the gradient; a nan result gives it to the
+        nan elements). ``max(dim)``: ``(values, indices)`` along dim (the gradient goes to the
+        returned index). ``max(other_tensor)``: the elementwise maximum."""
+        return self._extreme(dim, keepdim, self.maximum, ops.Max, self.argmax)
 
     def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MaxResult:
         """The minimum counterpart of ``max`` (same three forms)."""
-        return self._extreme(dim, keepdim, self.minimum, self.amin, self.argmin)
+        return self._extreme(dim, keepdim, self.minimum, ops.Min, self.argmin)
 
-    def _extreme(self, dim: Any, keepdim: bool, elementwise: Callable, whole: Callable,
+    def _extreme(self, dim: Any, keepdim: bool, elementwise: Callable, whole: type[Function],
                  arg: Callable) -> Tensor | MaxResult:
         if isinstance(dim, Tensor):
             return elementwise(dim)
         if dim is None:
-            return whole()
-        indices = arg(dim, keepdim=True)
-        values = self.gather(dim, indices)
-        if not keepdim:
-            values, indices = values.squeeze(dim), indices.squeeze(dim)
-        return MaxResult(values, indices)
+            return whole.apply(self)
+        d = _dim(dim, self.ndim, whole.__name__.lower())
+        return MaxResult(*_take_along(self, d, arg(d, keepdim=True), keepdim, f"{whole.__name__}Backward0"))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the maximum (over the flattened tensor if ``dim`` is None); int64, no gradient."""
@@ -1036,7 +1088,7 @@ class Tensor:
         ``stable=True``); NaN counts as the largest value. The gradient goes to the indices."""
         d = _dim(dim, self.ndim, "sort")
         indices = Tensor._make(_sorting_indices(self.data, d, descending))
-        return SortResult(self.gather(d, indices), indices)
+        return SortResult(*_take_along(self, d, indices, True, "SortBackward0"))
 
     def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
         """The lower median: the element at position ⌊(n − 1)/2⌋ of the sorted values; NaN if
@@ -1044,22 +1096,32 @@ class Tensor:
         to it (as ``max()``). ``median(dim)``: ``(values, indices)`` along dim, the gradient going
         to the returned index."""
         if dim is None:
-            return _whole_median(self)
-        x = self.reshape(1) if self.ndim == 0 else self
-        d = _dim(dim, x.ndim, "median")
-        if x.shape[d] == 0:
+            return ops.Median.apply(self) if self.numel() else Tensor._make(np.asarray(np.nan, _floating(self).dtype))
+        d = _dim(dim, self.ndim, "median")
+        size = self.shape[d] if self.ndim else 1
+        if size == 0:
             raise IndexError(f"median: cannot take the median of an empty dim {d} of shape {self.shape}")
-        order = _sorting_indices(x.data, d, descending=False)  # NaN sorts last
-        middle = np.take(order, [(x.shape[d] - 1) // 2], axis=d)
-        nans = np.isnan(x.data) if dtypes.is_floating(x.dtype) else np.zeros(x.shape, dtype=bool)
-        first_nan = np.argmax(nans, axis=d, keepdims=True)
-        indices = Tensor._make(np.where(nans.any(axis=d, keepdims=True), first_nan, middle))
-        values = x.gather(d, indices)
-        if not keepdim:
-            values, indices = values.squeeze(d), indices.squeeze(d)
-        if self.ndim == 0:
-            values, indices = values.reshape(()), indices.reshape(())
-        return MedianResult(values, indices)
+        order = _sorting_indices(self.data, d, descending=False)  # NaN sorts last
+        middle = np.take(order, [(size - 1) // 2], axis=d) if self.ndim else order
+        nans = np.isnan(self.data) if dtypes.is_floating(self.dtype) else np.zeros(self.shape, dtype=bool)
+        first_nan = np.argmax(nans, axis=d, keepdims=True) if self.ndim else np.zeros((), dtypes.int64)
+        indices = np.where(nans.any(axis=d, keepdims=True) if self.ndim else nans, first_nan, middle)
+        return MedianResult(*_take_along(self, d, Tensor._make(indices), keepdim, "MedianBackward1"))
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> ModeResult:
+        """The most frequent value along ``dim`` and the index of its last occurrence, as PyTorch:
+        ``(values, indices)``; the gradient goes to the returned index. Of equally frequent values
+        the smallest wins. NaN counts as unequal to everything (PyTorch's answer for slices with
+        NaN depends on its unstable sort; so does its index where a slice has more than 16 elements)."""
+        d = _dim(dim, self.ndim, "mode")
+        if self.ndim and self.shape[d] == 0:
+            if self.numel():
+                raise IndexError(f"mode: cannot take the mode of an empty dim {d} of shape {self.shape}")
+            kept = tuple(1 if k == d else n for k, n in enumerate(self.shape))
+            return ModeResult(*_take_along(self, d, Tensor._make(np.zeros(kept, dtypes.int64)), keepdim,
+                                           "ModeBackward0"))
+        return ModeResult(*_take_along(self, d, Tensor._make(_mode_indices(self.data, d)), keepdim,
+                                       "ModeBackward0"))
 
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
         """The indices that sort along ``dim`` (``sort(...).indices``; stable, NaN largest); int64."""
@@ -1075,7 +1137,7 @@ class Tensor:
         order = _sorting_indices(self.data, d, descending=largest)
         first_k = order[(slice(None),) * d + (slice(0, k),)] if self.ndim else order  # 0-d: k is 1 (or 0)
         indices = Tensor._make(first_k.copy())  # C-ordered, and 0-d stays 0-d
-        return TopKResult(self.gather(d, indices), indices)
+        return TopKResult(*_take_along(self, d, indices, True, "TopkBackward0"))
 
     def softmax(self, dim: int) -> Tensor:
         """e^(x_i) / Σ_j e^(x_j) along ``dim``, computed stably."""
@@ -1136,7 +1198,7 @@ class Tensor:
         order = list(range(self.ndim))
         d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
         order[d0], order[d1] = order[d1], order[d0]
-        return self.permute(*order)
+        return _view_of(self, ops.Permute.apply(self, dims=tuple(order), torch_name="TransposeBackward0"))
 
     swapaxes = swapdims = transpose
 
@@ -1161,12 +1223,12 @@ class Tensor:
         """Transpose of a tensor with at most 2 dims."""
         if self.ndim > 2:
             raise ShapeError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}")
-        return self.T
+        return _view_of(self, ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))), torch_name="TBackward0"))
 
     def unsqueeze(self, dim: int) -> Tensor:
         """Insert a dim of size 1 at ``dim``."""
         d = _dim(dim, self.ndim + 1, "unsqueeze")
-        return self.reshape(*self.shape[:d], 1, *self.shape[d:])
+        return self._reshape_as_op((*self.shape[:d], 1, *self.shape[d:]), "UnsqueezeBackward0")
 
     def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """Remove dims of size 1 (all of them, or those in ``dim`` that have size 1)."""
@@ -1175,7 +1237,16 @@ class Tensor:
         else:
             dims = (dim,) if isinstance(dim, int) else dim
             drop = {i for i in (_dim(d, self.ndim, "squeeze") for d in dims) if self.shape[i:i + 1] == (1,)}
-        return self.reshape(*(n for i, n in enumerate(self.shape) if i not in drop))
+        overload = 0 if dim is None else 1 if isinstance(dim, int) else 2  # PyTorch's three squeeze overloads
+        return self._reshape_as_op(tuple(n for i, n in enumerate(self.shape) if i not in drop),
+                                   f"SqueezeBackward{overload}")
+
+    def _reshape_as_op(self, shape: tuple[int, ...], torch_name: str) -> Tensor:
+        """A reshape to ``shape`` (known exactly) made by the PyTorch op ``torch_name`` names
+        (squeeze, unsqueeze): the Reshape op, its node named as PyTorch's."""
+        if shape == self.data.shape and not self._requires_grad:
+            return self
+        return _view_of(self, ops.Reshape.apply(self, shape=shape, torch_name=torch_name))
 
     def expand(self, *sizes: int | Sequence[int]) -> Tensor:
         """Broadcast to ``sizes`` without copying (−1 keeps a dim's size)."""
@@ -1289,8 +1360,12 @@ class Tensor:
             raise IndexError(f"index_add: index {np.asarray(index).tolist()} and source of shape {src.shape} "
                              f"do not fit dim {d} of shape {self.shape} (need a 1-D index into the dim and "
                              f"a source of shape {expected})")
+        if src.dtype != self.dtype:
+            raise TypeError(f"index_add: source is {src.dtype} but the tensor is {self.dtype}; "
+                            "they must have one dtype")
         full = np.broadcast_to(idx.reshape([-1 if k == d else 1 for k in range(self.ndim)]), src.shape)
-        return self.scatter_add(d, full, src if alpha == 1 else src * alpha)
+        # checked above, so scatter_add's own checks (_scatter_args) are skipped: straight to the op
+        return self + ops.ScatterAdd.apply(src if alpha == 1 else src * alpha, dim=d, index=full, shape=self.shape)
 
     def diag(self, diagonal: int = 0) -> Tensor:
         """1-D v → the square matrix with v on diagonal ``diagonal`` (j − i = diagonal), 0 elsewhere;
@@ -1505,7 +1580,7 @@ def _broadcast_shape(x: Tensor, w: Tensor, op: str) -> tuple[int, ...]:
 def _expand_if_needed(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Insert Expand for an operand that needs a gradient; NumPy broadcasts the others."""
     if t.shape != shape and t.requires_grad and grad_mode.is_grad_enabled():
-        return ops.Expand.apply(t, shape=shape)
+        return _view_of(t, ops.Expand.apply(t, shape=shape))  # shares t's version: an op saving it sees writes to t
     return t
 
 
@@ -1569,19 +1644,69 @@ def _same_dtype(op: str, x: Tensor, w: Any) -> None:
                         f"{getattr(w, 'dtype', type(w).__name__)}")
 
 
-def _whole_median(x: Tensor) -> Tensor:
-    """``median()`` over all elements: y = v + Σ_{x = v} (x − v) / count, with v the lower median
-    as a constant. The sum is exactly 0 (so y = v), and its gradient is 1/count on each element
-    equal to v (on each NaN when v is NaN): the even share of ``max()``."""
-    if x.numel() == 0:
-        return Tensor._make(np.asarray(np.nan, dtype=_floating(x).dtype))
-    flat = np.sort(x.data, axis=None)  # NaN sorts last
-    value = flat[-1] if np.isnan(flat[-1]) else flat[(flat.size - 1) // 2]
-    if not x.requires_grad:
-        return Tensor._make(np.asarray(value))
-    chosen = np.isnan(x.data) if np.isnan(value) else x.data == value
-    v = Tensor._make(np.asarray(value))
-    return v + where(chosen, x - v, 0.0).sum() / int(chosen.sum())
+def _take_along(x: Tensor, dim: int, indices: Tensor, keepdim: bool, torch_name: str) -> tuple[Tensor, Tensor]:
+    """``(values, indices)``: x's elements at ``indices`` (of x's rank) along ``dim``, the dim
+    dropped from both unless ``keepdim`` (max(dim), median(dim), mode, sort, topk). One Gather
+    op, its node named as PyTorch's (``MaxBackward0``); the gradient goes to those elements."""
+    keep = keepdim or x.ndim == 0
+    values = ops.Gather.apply(x, dim=dim, index=indices.data, keepdim=keep, torch_name=torch_name)
+    return values, indices if keep else Tensor._make(np.squeeze(indices.data, axis=dim))
+
+
+def _mode_indices(a: np.ndarray, dim: int) -> np.ndarray:
+    """The index (keepdim-shaped, int64) of the mode along ``dim``, by PyTorch's rule: sort the
+    slice (stably; NaN last, each NaN a value of its own), cut it into runs of equal values, take
+    the first longest run (so the smallest of equally frequent values) and its last element."""
+    if a.ndim == 0:
+        return np.zeros((), dtypes.int64)
+    rows = np.moveaxis(a, dim, -1).reshape(-1, a.shape[dim])
+    order = np.argsort(rows, axis=-1, kind="stable")
+    ordered = np.take_along_axis(rows, order, axis=-1)
+    n = rows.shape[1]
+    position = np.broadcast_to(np.arange(n), rows.shape)
+    starts_run = np.concatenate([np.ones((len(rows), 1), bool), ordered[:, 1:] != ordered[:, :-1]], axis=1)
+    ends_run = np.concatenate([starts_run[:, 1:], np.ones((len(rows), 1), bool)], axis=1)
+    run_start = np.maximum.accumulate(np.where(starts_run, position, 0), axis=1)
+    length = np.where(ends_run, position - run_start + 1, 0)  # each run's length, at its last element
+    last_of_mode = np.argmax(length, axis=1)  # the first longest run
+    index = order[np.arange(len(rows)), last_of_mode]
+    others = [size for k, size in enumerate(a.shape) if k != dim]
+    return np.moveaxis(index.reshape(*others, 1), -1, dim).astype(dtypes.int64)
+
+
+def _add_scaled(x: Tensor, product: Tensor, beta: Scalar, alpha: Scalar, op: str) -> Tensor:
+    """β·x + α·product for addmm/baddbmm: x broadcasts to the product's shape (never beyond it);
+    with β = 0, x is ignored, nan and inf included (as PyTorch)."""
+    if _broadcast_shape(x, product, op) != product.shape:
+        raise ShapeError(f"{op}: self of shape {x.shape} cannot be broadcast to {product.shape}")
+    scaled = product if alpha == 1 else alpha * product
+    if beta == 0:
+        return scaled
+    return (x if beta == 1 else beta * x) + scaled
+
+
+def _clamp_by_tensors(x: Tensor, low: TensorLike | None, high: TensorLike | None) -> Tensor:
+    """``clamp`` with a tensor bound: the ClampTensor op on the three promoted to one dtype and,
+    where one needs a gradient, expanded to the broadcast shape."""
+    for bound in (low, high):  # first x takes the dtype of all three, then each bound x's
+        x = x if bound is None else _promote(x, bound)[0]
+    low, high = (None if b is None else _promote(x, b)[1] for b in (low, high))
+    shapes = [t.shape for t in (x, low, high) if t is not None]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"clamp: shapes {shapes} cannot be broadcast together") from None
+    x, low, high = (None if t is None else _expand_if_needed(t, shape) for t in (x, low, high))
+    return ops.ClampTensor.apply(x, low, high)
+
+
+def _floating_pair(op: str, x: TensorLike, w: TensorLike) -> tuple[Tensor, Tensor]:
+    """x and w promoted to one dtype, which must be floating: logaddexp and hypot have no integer
+    version in PyTorch (two integer tensors raise there; an integer with a float tensor promotes)."""
+    x, w = _promote(x, w)
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"{op}: needs a floating point operand, got {x.dtype} and {w.dtype}; call .float() first")
+    return x, w
 
 
 def _floating(x: Tensor) -> Tensor:
@@ -1611,7 +1736,7 @@ def _whole(x: Tensor, step: type[Function], **options: int) -> Tensor:
     return step.apply(x, **options)
 
 
-def _checked_product(op: str, x: Tensor, w: Tensor, x_ndim: int, w_ndim: int) -> Tensor:
+def _checked_product(op: str, x: Tensor, w: Tensor, x_ndim: int, w_ndim: int, torch_name: str | None = None) -> Tensor:
     """``x @ w`` after PyTorch's checks for mm/bmm/mv/dot: exact dims (no broadcasting),
     matching inner sizes (and batch for bmm), one dtype."""
     if not isinstance(w, Tensor):
@@ -1619,10 +1744,10 @@ def _checked_product(op: str, x: Tensor, w: Tensor, x_ndim: int, w_ndim: int) ->
     if ((x.ndim, w.ndim) != (x_ndim, w_ndim) or x.shape[-1] != w.shape[-2 if w_ndim >= 2 else 0]
             or x.shape[:-2] != w.shape[:-2]):
         raise ShapeError(f"{op}: expects a {x_ndim}-D and a {w_ndim}-D tensor with matching inner sizes"
-                         f"{' and batch' if op == 'bmm' else ''}, got shapes {x.shape} and {w.shape}")
+                         f"{' and batch' if x_ndim == 3 else ''}, got shapes {x.shape} and {w.shape}")
     if x.dtype != w.dtype:
         raise TypeError(f"{op}: expects both operands of one dtype, got {x.dtype} and {w.dtype}")
-    return x.matmul(w)
+    return ops.MatMul.apply(x, w, torch_name=torch_name)
 
 
 def _scatter_args(x: Tensor, dim: int, index: TensorLike, src: TensorLike | None,

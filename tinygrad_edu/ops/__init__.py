@@ -4,9 +4,9 @@ Open the file of a family to read an op's forward, backward and formula side by 
 
     elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
                      Log1p Expm1 Rsqrt Reciprocal Floor Ceil Round Trunc Sign
-                     Maximum Minimum Clamp Where Cast
+                     Maximum Minimum Clamp ClampTensor Where Cast Frac
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
-    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Prod Cumsum
+    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Max Min Median Prod Cumsum
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
                      AvgPool2d AvgPool2dGrad
@@ -27,12 +27,14 @@ from .elementwise import (
     Cast,
     Ceil,
     Clamp,
+    ClampTensor,
     Cos,
     Div,
     Erf,
     Exp,
     Expm1,
     Floor,
+    Frac,
     Hypot,
     Log,
     Log1p,
@@ -76,7 +78,7 @@ from .movement import (
     Unbind,
 )
 from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer
-from .reduce import Amax, Amin, Cumsum, LogSumExp, Mean, Norm, Prod, Std, Sum, Var
+from .reduce import Amax, Amin, Cumsum, LogSumExp, Max, Mean, Median, Min, Norm, Prod, Std, Sum, Var
 
 ALL_OPS = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Erf,
@@ -91,6 +93,7 @@ ALL_OPS = (
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
     LogAddExp, Hypot, Atan2, Clone,
+    Frac, ClampTensor, Max, Min, Median,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -470,6 +470,24 @@ class Trunc(_Step):
 
 
 class Sign(_Step):
+class Frac(Function):
+    """The fractional part, with the sign of x (x − trunc x: frac(−2.5) = −0.5).
+
+    Forward:   y = x − trunc x            (frac(±inf) = nan, as PyTorch)
+    Backward:  ∂L/∂x = g                  (trunc is a step: its slope is 0)
+    """
+
+    formula = ("g",)
+
+    @staticmethod
+    def forward(ctx, x):
+        return quietly(np.subtract, x.data, np.trunc(x.data))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
     """−1, 0 or +1 by the sign of x.
 
     Forward:   y = sign x          (sign nan = 0 in PyTorch; NumPy says nan)
@@ -539,7 +557,7 @@ class Clamp(Function):
     """
 
     formula = ("g * [lo <= x <= hi]",)
-    torch_name = "ClampBackward1"  # PyTorch's overload with number bounds (tensor bounds: clamp uses where)
+    torch_name = "ClampBackward1"  # PyTorch's overload with number bounds (tensor bounds: ClampTensor)
 
     @staticmethod
     def forward(ctx, x, lo=None, hi=None):
@@ -561,6 +579,42 @@ class Clamp(Function):
 
 
 class Where(Function):
+class ClampTensor(Function):
+    """Clamp into [lo, hi] with tensor bounds (either may be None); all inputs of one shape.
+
+    Forward:   y = min(max(x, lo), hi)            (hi wins where lo > hi, as PyTorch)
+    Backward:  ∂L/∂x  = g ⊙ [lo ≤ x ≤ hi]
+               ∂L/∂lo = g ⊙ [x < lo < hi]
+               ∂L/∂hi = g ⊙ [x > hi or hi < lo]
+    PyTorch's rule, literally: where lo = hi and x is outside, no input gets the gradient.
+    """
+
+    formula = ("g * [lo <= x <= hi]", "g * [x < lo < hi]", "g * [x > hi or hi < lo]")
+    torch_name = "ClampBackward0"  # PyTorch's overload with tensor bounds
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        low, high = (None if b is None else b.data for b in (lo, hi))
+        shape = np.broadcast_shapes(*(a.shape for a in (x.data, low, high) if a is not None))
+        to_x, to_lo, to_hi = np.ones(shape, dtype=bool), np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
+        y = x.data
+        if low is not None:
+            to_x &= x.data >= low
+            to_lo |= (x.data < low) if high is None else (x.data < low) & (low < high)
+            y = np.maximum(y, low)
+        if high is not None:
+            to_x &= x.data <= high
+            to_hi |= (x.data > high) if low is None else (x.data > high) | (high < low)
+            y = np.minimum(y, high)
+        ctx.save_for_backward(*(mask.astype(x.dtype) for mask in (to_x, to_lo, to_hi)))
+        return y  # (of the broadcast shape: np.maximum/np.minimum broadcast)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return tuple(grad_output * mask if needed else None
+                     for mask, needed in zip(ctx.saved_tensors, ctx.needs_input_grad))
+
+
     """Select from x where the condition holds, from w elsewhere.
 
     Forward:   y = x if c else w          (c is boolean and receives no gradient)
@@ -593,6 +647,7 @@ class Cast(Function):
 
     formula = ("g",)
 
+    torch_name = "ToCopyBackward0"  # PyTorch's node for x.to(dtype), .float(), .double()
     @staticmethod
     def forward(ctx, x, *, dtype):
         ctx.input_dtype = x.dtype

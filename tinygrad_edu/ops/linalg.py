@@ -31,9 +31,11 @@ class MatMul(Function):
     torch_name = "MmBackward0"  # 2-D @ 2-D; other ranks name the node in forward (_MATMUL_NAMES)
 
     @staticmethod
-    def forward(ctx, x, w):
+    def forward(ctx, x, w, *, torch_name=None):
         _check_shapes(x.shape, w.shape)
-        if x.ndim != 2 or w.ndim != 2:
+        if torch_name is not None:  # bmm: PyTorch's own op, a matmul here
+            ctx.torch_name = torch_name
+        elif x.ndim != 2 or w.ndim != 2:
             ctx.torch_name = _MATMUL_NAMES.get((min(x.ndim, 3), min(w.ndim, 3)), "UnsafeViewBackward0")
         ctx.save_for_backward(x, w)
         return backend.matmul(x.data, w.data)

@@ -298,6 +298,70 @@ class Amin(Amax):
     extreme = staticmethod(np.min)
 
 
+# ---- one element of all, the gradient shared evenly: Max Min Median (PyTorch's max() etc.) ----
+
+
+class Max(Function):
+    """The largest element of all (``x.max()``); tied elements share the gradient evenly.
+
+    Forward:   y = max_i x_i
+    Backward:  ∂L/∂x = g ⊙ [x = y] / #{i : x_i = y}      (y nan: the nan elements share it)
+    PyTorch's evenly_distribute_backward: unlike ``amax`` (nan gradient), a nan result sends the
+    gradient to the nan elements.
+    """
+
+    formula = ("g * [x == y] / count(x == y)",)
+    torch_name = "MaxBackward1"  # max() with no dim
+
+    @staticmethod
+    def pick(a: np.ndarray) -> np.ndarray:
+        """The chosen element of the flattened, non-empty ``a`` (nan if there is one)."""
+        return np.max(a)
+
+    @staticmethod
+    def forward(ctx, x):
+        if x.data.size == 0:
+            raise RuntimeError(f"{type(ctx).__name__.lower()}(): cannot reduce an empty tensor of shape {x.shape}")
+        y = np.asarray(ctx.pick(x.data.reshape(-1)), dtype=x.dtype)
+        chosen = np.isnan(x.data) if x.dtype.kind == "f" and np.isnan(y) else x.data == y
+        ctx.save_for_backward(chosen.astype(x.dtype) / np.count_nonzero(chosen))
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (share,) = ctx.saved_tensors
+        return grad_output * share
+
+
+class Min(Max):
+    """The smallest element of all (``x.min()``); tied elements share the gradient evenly.
+
+    Forward:   y = min_i x_i
+    Backward:  ∂L/∂x = g ⊙ [x = y] / #{i : x_i = y}      (y nan: the nan elements share it)
+    """
+
+    torch_name = "MinBackward1"
+
+    @staticmethod
+    def pick(a: np.ndarray) -> np.ndarray:
+        return np.min(a)
+
+
+class Median(Max):
+    """The lower median of all elements (``x.median()``); the elements equal to it share the gradient.
+
+    Forward:   y = sorted(x)[⌊(n − 1)/2⌋]       (nan if there is a nan)
+    Backward:  ∂L/∂x = g ⊙ [x = y] / #{i : x_i = y}      (y nan: the nan elements share it)
+    """
+
+    torch_name = "MedianBackward0"
+
+    @staticmethod
+    def pick(a: np.ndarray) -> np.ndarray:
+        ordered = np.sort(a)  # nan sorts last
+        return ordered[-1] if np.isnan(ordered[-1]) else ordered[(a.size - 1) // 2]
+
+
 # ---- products and running sums: Prod Cumsum ----------------------------------------------
 
 
