@@ -655,7 +655,9 @@ OP_TABLE += (  # functions of two arguments (broadcast both ways); logaddexp far
 # clamp with tensor bounds: x has the broadcast shape (torch's backward fails for a smaller x)
 CLAMP: tuple[Sample, ...] = (((3, 4), (3, 4), (3, 4)), ((3, 4), (1, 4), ()), ((2, 4), (4,), (2, 1)), ((), (), ()))
 CLAMP_ONE: tuple[Sample, ...] = (((3, 4), (3, 4)), ((3, 4), (3, 1)), ((2, 3), ()), ((), ()))
-BADDBMM: tuple[Sample, ...] = (((2, 3, 5), (2, 3, 4), (2, 4, 5)), ((3, 5), (2, 3, 4), (2, 4, 5)), ((), (1, 1, 1), (1, 1, 1)))
+BADDBMM: tuple[Sample, ...] = (
+    ((2, 3, 5), (2, 3, 4), (2, 4, 5)), ((3, 5), (2, 3, 4), (2, 4, 5)), ((), (1, 1, 1), (1, 1, 1)),
+)
 
 OP_TABLE += (  # fractional part; clamp with tensor bounds; max()/min()/median() of all; mode; baddbmm
     OpCase("frac", lambda x: x.frac(), ops=("Frac",), samples=UNARY, shapes=unary),

@@ -313,3 +313,247 @@ def test_bad_input_raises_naming_the_op(call, error, words):
     with pytest.raises(error) as info:
         call(tg.zeros(2, 3))
     assert all(w in str(info.value) for w in words), str(info.value)
+
+
+# ---- mode, frac, pow_, baddbmm, fill_diagonal_, byte/char/short, memory queries -------------
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mode_matches_torch_with_ties(data):
+    """Values, indices (of the last occurrence) and gradients, on small integers (many ties) in
+    slices of at most 16 elements: torch sorts those with an insertion sort, so its index is the
+    last occurrence, as ours (beyond 16 its unstable sort picks any one)."""
+    shape = data.draw(tst.shapes(0, 3, 1, 5), label="shape")
+    dim = data.draw(st.integers(-max(len(shape), 1), max(len(shape), 1) - 1), label="dim")
+    keepdim = data.draw(st.booleans(), label="keepdim")
+    values = np.asarray(data.draw(st.lists(st.integers(-2, 2), min_size=int(np.prod(shape)),
+                                           max_size=int(np.prod(shape)))), dtype=np.float64).reshape(shape)
+    for dtype in DTYPES:
+        assert_matches_torch(lambda x: tuple(x.mode(dim, keepdim)), lambda x: tuple(x.mode(dim, keepdim)),
+                             values.astype(dtype))
+
+
+@pytest.mark.parametrize("row", [[3, 1, 3, 1], [1, 1, 2, 2, 1, 2, 0], [5, 4, 5, 4, 4, 9, 9, 9], [7], [2, -0.0, 0.0]])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64, np.bool_])
+def test_mode_of_one_row_matches_torch(row, dtype):
+    a = np.asarray(row).astype(dtype)
+    ours, theirs = tg.tensor(a).mode(), torch.tensor(a).mode()
+    assert ours.values.item() == theirs.values.item() and ours.indices.item() == theirs.indices.item()
+    assert ours.values.dtype == a.dtype and ours.indices.dtype == np.int64
+
+
+@pytest.mark.parametrize("row", [[2.0, np.nan, np.nan, 1.0], [np.nan, np.nan, 1.0, 1.0], [3.0, np.nan, 2.0],
+                                 [np.nan, np.nan, np.nan]])
+def test_mode_with_nan_matches_torch_where_torch_is_deterministic(row):
+    ours, theirs = tg.tensor(row).mode(), torch.tensor(row).mode()
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    assert ours.indices.item() == theirs.indices.item()
+
+
+def test_mode_of_empty_tensors_as_torch():
+    assert tg.zeros(0, 3).mode(1).values.shape == torch.zeros(0, 3).mode(1).values.shape == (0,)
+    with pytest.raises(IndexError, match="mode"):
+        tg.zeros(2, 0).mode(1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_frac_matches_torch_with_special_values(dtype):
+    values = np.array([2.5, -2.5, -0.0, 0.0, 3.0, -7.25, 1e30, np.inf, -np.inf, np.nan], dtype=dtype)
+    assert_matches_torch(lambda x: x.frac(), lambda x: x.frac(), values)
+    ours, theirs = tg.tensor(values).frac().numpy(), torch.tensor(values).frac().numpy()
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))  # −0.0 where torch has it
+    inplace = tg.tensor(values)
+    assert inplace.frac_() is inplace and inplace._version == 1
+    np.testing.assert_array_equal(inplace.numpy(), theirs)
+    with pytest.raises(TypeError, match="frac"):
+        tg.tensor([1, 2]).frac()
+
+
+@pytest.mark.parametrize("exponent", [2, 0.5, -1.5, "tensor"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pow_in_place_matches_torch(exponent, dtype):
+    base = np.array([[0.5, 1.5, 2.0], [3.0, 0.25, 1.0]], dtype=dtype)
+    ours, theirs = tg.tensor(base), torch.tensor(base)
+    if exponent == "tensor":
+        ours.pow_(tg.tensor(base[0])), theirs.pow_(torch.tensor(base[0]))
+    else:
+        ours.pow_(exponent), theirs.pow_(exponent)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert ours.dtype == dtype and ours._version == theirs._version == 1
+    with pytest.raises(RuntimeError, match="pow_"):
+        tg.tensor(base, requires_grad=True).pow_(2)
+
+
+@pytest.mark.parametrize("self_shape", [(2, 3, 5), (3, 5), (5,), (1, 1, 5), ()])
+@pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, 2.0), (0, -1.0), (2, 0)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_baddbmm_matches_torch(self_shape, beta, alpha, dtype):
+    assert_matches_torch(lambda s, b1, b2: s.baddbmm(b1, b2, beta=beta, alpha=alpha),
+                         lambda s, b1, b2: s.baddbmm(b1, b2, beta=beta, alpha=alpha),
+                         self_shape, (2, 3, 4), (2, 4, 5), dtype=dtype)
+
+
+def test_baddbmm_with_beta_0_ignores_nan_in_self_and_checks_shapes():
+    nan_self = np.full((2, 3, 5), np.nan)
+    b1, b2 = np.ones((2, 3, 4)), np.ones((2, 4, 5))
+    ours = tg.tensor(nan_self).baddbmm(tg.tensor(b1), tg.tensor(b2), beta=0).numpy()
+    np.testing.assert_array_equal(ours, torch.tensor(nan_self).baddbmm(torch.tensor(b1), torch.tensor(b2),
+                                                                       beta=0).numpy())
+    for self_shape, b1_shape in [((2, 3, 5), (2, 3, 3)), ((3, 2, 3, 5), (2, 3, 4)), ((4, 5), (2, 3, 4))]:
+        with pytest.raises(tg.ShapeError, match="baddbmm"):
+            tg.zeros(*self_shape).baddbmm(tg.zeros(*b1_shape), tg.zeros(2, 4, 5))
+        with pytest.raises(RuntimeError):
+            torch.zeros(*self_shape).baddbmm(torch.zeros(*b1_shape), torch.zeros(2, 4, 5))
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (7, 3), (3, 7), (4, 4), (1, 1), (3, 3, 3), (2, 2, 2, 2), (0, 3)])
+@pytest.mark.parametrize("wrap", [False, True])
+def test_fill_diagonal_matches_torch(shape, wrap):
+    ours, theirs = tg.zeros(*shape), torch.zeros(*shape)
+    assert ours.fill_diagonal_(7.5, wrap=wrap) is ours
+    theirs.fill_diagonal_(7.5, wrap=wrap)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours._version == 1
+
+
+def test_fill_diagonal_of_a_view_writes_the_base_and_refuses_bad_input():
+    base = tg.zeros(4, 6)
+    base[:, ::2].fill_diagonal_(1.0)
+    expected = torch.zeros(4, 6)
+    expected[:, ::2].fill_diagonal_(1.0)
+    np.testing.assert_array_equal(base.numpy(), expected.numpy())
+    for shape in [(3,), (2, 3, 4)]:
+        with pytest.raises(tg.ShapeError, match="fill_diagonal_"):
+            tg.zeros(*shape).fill_diagonal_(1.0)
+        with pytest.raises(RuntimeError):
+            torch.zeros(*shape).fill_diagonal_(1.0)
+    with pytest.raises(RuntimeError, match="fill_diagonal_"):
+        tg.zeros(2, 2, requires_grad=True).fill_diagonal_(1.0)
+
+
+@pytest.mark.parametrize("method", ["byte", "char", "short"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_integer_casts_match_torch(method, dtype):
+    values = np.array([0, 1, 2.7, -1.7, 127, 128, 255, 300.5, -129, 40000]).astype(dtype)
+    ours, theirs = getattr(tg.tensor(values), method)(), getattr(torch.tensor(values), method)()
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64, np.int32, np.uint8, np.bool_])
+def test_element_size_matches_torch(dtype):
+    assert tg.tensor(np.zeros(3, dtype)).element_size() == torch.tensor(np.zeros(3, dtype)).element_size()
+
+
+VIEWS = {
+    "whole": lambda t: t,
+    "rows": lambda t: t[1:],
+    "column": lambda t: t[:, 2],
+    "element": lambda t: t[2, 3],
+    "transpose_row": lambda t: t.t()[1],
+    "slice_transposed": lambda t: t[1:].t(),
+    "strided": lambda t: t[1:, 1::2],
+    "reshape_of_rows": lambda t: t[1:].reshape(-1),
+    "expand": lambda t: t[1].expand(2, 4),
+    "narrow": lambda t: t.narrow(1, 1, 2),
+    "unbind": lambda t: t.unbind(0)[2],
+    "reshape_copy": lambda t: t.t().reshape(-1),
+    "clone": lambda t: t[1:].clone(),
+    "detach": lambda t: t[1:].detach(),
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_storage_offset_and_data_ptr_match_torch(view):
+    base = np.arange(12.0).reshape(3, 4)
+    ours, theirs = VIEWS[view](tg.tensor(base)), VIEWS[view](torch.tensor(base))
+    assert ours.storage_offset() == theirs.storage_offset()
+    ours_base, theirs_base = tg.tensor(base), torch.tensor(base)  # data_ptr: the same distance from the base
+    ours, theirs = VIEWS[view](ours_base), VIEWS[view](theirs_base)
+    shares = np.shares_memory(ours.data, ours_base.data)
+    if shares:
+        assert (ours.data_ptr() - ours_base.data_ptr()) == (theirs.data_ptr() - theirs_base.data_ptr())
+    assert shares == (theirs.untyped_storage().data_ptr() == theirs_base.untyped_storage().data_ptr())
+
+
+# ---- integer operands of hypot / logaddexp / atan2, as torch -------------------------------
+
+
+@pytest.mark.parametrize("op", ["hypot", "logaddexp", "atan2"])
+@pytest.mark.parametrize("x_dtype, w_dtype", [(np.int64, np.int64), (np.int32, np.int64), (np.bool_, np.bool_),
+                                              (np.int64, np.float64), (np.float32, np.int64), (np.uint8, np.float32),
+                                              (np.float32, np.float64)])
+def test_binary_functions_of_integer_tensors_as_torch(op, x_dtype, w_dtype):
+    x, w = np.array([1, 2, 0]).astype(x_dtype), np.array([4, 1, 0]).astype(w_dtype)
+    try:
+        theirs = getattr(torch.tensor(x), op)(torch.tensor(w))
+    except (RuntimeError, NotImplementedError):
+        with pytest.raises(TypeError, match=op):
+            getattr(tg.tensor(x), op)(tg.tensor(w))
+        return
+    ours = getattr(tg.tensor(x), op)(tg.tensor(w))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+# ---- max() / min() / median() of all: the gradient of a nan result, as torch ----------------
+
+
+@pytest.mark.parametrize("name", ["max", "min", "median"])
+@pytest.mark.parametrize("row", [[1.0, np.nan, 3.0, np.nan], [1.0, 3.0, 3.0, 0.5], [np.nan], [2.0, 2.0, 2.0]])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_whole_tensor_max_min_median_share_the_gradient_as_torch(name, row, dtype):
+    assert_matches_torch(lambda x: getattr(x, name)(), lambda x: getattr(x, name)(),
+                         np.array(row, dtype=dtype).reshape(2, -1) if len(row) == 4 else np.array(row, dtype=dtype))
+
+
+def test_max_of_an_empty_tensor_raises_as_torch_and_median_is_nan():
+    with pytest.raises(RuntimeError, match="max"):
+        tg.zeros(0).max()
+    with pytest.raises(RuntimeError):
+        torch.zeros(0).max()
+    assert np.isnan(tg.zeros(0).median().item()) and np.isnan(torch.zeros(0).median().item())
+
+
+# ---- clamp with tensor bounds: one op, torch's gradient rule --------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clamp_with_tensor_bounds_routes_the_gradient_as_torch(dtype):
+    """Ties of x with a bound, lo > hi (hi wins) and lo = hi (torch gives no input the gradient)."""
+    x = np.array([0.0, 1.0, 2.0, 3.0, 1.0, 5.0, 2.0, -1.0], dtype=dtype)
+    lo = np.array([1.0, 1.0, 1.0, 1.0, 4.0, 4.0, 2.0, 2.0], dtype=dtype)
+    hi = np.array([2.0, 2.0, 2.0, 2.0, 3.0, 3.0, 2.0, 2.0], dtype=dtype)
+    assert_matches_torch(lambda x, lo, hi: x.clamp(lo, hi), lambda x, lo, hi: x.clamp(lo, hi), x, lo, hi)
+    assert_matches_torch(lambda x, lo: x.clamp(min=lo), lambda x, lo: x.clamp(min=lo), x, lo)
+    assert_matches_torch(lambda x, hi: x.clamp(max=hi), lambda x, hi: x.clamp(max=hi), x, hi)
+
+
+@pytest.mark.parametrize("x_dtype, bound_dtype", [(np.int64, np.float32), (np.float32, np.float64),
+                                                  (np.int64, np.int32), (np.float64, np.int64)])
+def test_clamp_with_tensor_bounds_promotes_as_torch(x_dtype, bound_dtype):
+    x, lo, hi = np.array([0, 3, 7]).astype(x_dtype), np.array([1, 1, 1]).astype(bound_dtype), np.array(5).astype(
+        bound_dtype)
+    ours = tg.tensor(x).clamp(tg.tensor(lo), tg.tensor(hi))
+    theirs = torch.tensor(x).clamp(torch.tensor(lo), torch.tensor(hi))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_index_add_checks_once_and_refuses_another_dtype_as_torch():
+    x = tg.zeros(2, 3)
+    with pytest.raises(TypeError, match="index_add"):
+        x.index_add(1, [0], tg.ones(2, 1, dtype=tg.float64))
+    with pytest.raises(RuntimeError):
+        torch.zeros(2, 3).index_add(1, torch.tensor([0]), torch.ones(2, 1, dtype=torch.float64))
+    ours = tg.zeros(2, 3).index_add(1, [2, 0, 2], tg.ones(2, 3), alpha=2.0)
+    theirs = torch.zeros(2, 3).index_add(1, torch.tensor([2, 0, 2]), torch.ones(2, 3), alpha=2.0)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_topk_unsorted_returns_the_same_elements_as_torch():
+    """sorted=False: torch's CPU order is its partial sort's (unspecified); ours is sorted. The set agrees."""
+    x = np.random.default_rng(0).standard_normal((3, 40))
+    ours, theirs = tg.tensor(x).topk(7, sorted=False), torch.tensor(x).topk(7, sorted=False)
+    np.testing.assert_array_equal(np.sort(ours.indices.numpy(), axis=1), np.sort(theirs.indices.numpy(), axis=1))

@@ -1115,11 +1115,7 @@ class Tensor:
         NaN depends on its unstable sort; so does its index where a slice has more than 16 elements)."""
         d = _dim(dim, self.ndim, "mode")
         if self.ndim and self.shape[d] == 0:
-            if self.numel():
-                raise IndexError(f"mode: cannot take the mode of an empty dim {d} of shape {self.shape}")
-            kept = tuple(1 if k == d else n for k, n in enumerate(self.shape))
-            return ModeResult(*_take_along(self, d, Tensor._make(np.zeros(kept, dtypes.int64)), keepdim,
-                                           "ModeBackward0"))
+            raise IndexError(f"mode: cannot take the mode of an empty dim {d} of shape {self.shape}")
         return ModeResult(*_take_along(self, d, Tensor._make(_mode_indices(self.data, d)), keepdim,
                                        "ModeBackward0"))
 
@@ -1129,7 +1125,9 @@ class Tensor:
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopKResult:
         """The ``k`` largest (``largest=False``: smallest) elements along ``dim`` and their
-        indices, always in sorted order; the gradient goes to the chosen indices."""
+        indices, always in sorted order; the gradient goes to the chosen indices. With
+        ``sorted=False`` PyTorch's order is unspecified (on the CPU its partial sort's order):
+        the same elements, here still sorted."""
         d = _dim(dim, self.ndim, "topk")
         size = self.shape[d] if self.ndim else 1
         if not 0 <= k <= size:
