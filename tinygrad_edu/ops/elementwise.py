@@ -77,7 +77,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        ctx.save_for_backward(x, w)
+        need_x, need_w = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_w else None, w if need_x else None)  # ∂L/∂x reads w, ∂L/∂w reads x
         return quietly(np.multiply, x.data, w.data)  # 0·inf = nan, overflow = inf, as PyTorch: no warning
 
     @staticmethod
@@ -100,7 +101,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, x, w):
-        ctx.save_for_backward(x, w)
+        ctx.save_for_backward(x if ctx.needs_input_grad[1] else None, w)  # only ∂L/∂w reads x
         return quietly(np.divide, x.data, w.data)  # 1/0 = inf, 0/0 = nan, as PyTorch: no warning
 
     @staticmethod
@@ -142,7 +143,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, x, p):
         y = quietly(np.power, x.data, p.data)  # 0⁻¹ = inf, (−1)^½ = nan
-        ctx.save_for_backward(x, p, y)
+        ctx.save_for_backward(x, p, y if ctx.needs_input_grad[1] else None)  # only ∂L/∂p reads y
         return y
 
     @staticmethod
@@ -469,7 +470,6 @@ class Trunc(_Step):
         return np.trunc(x.data)
 
 
-class Sign(_Step):
 class Frac(Function):
     """The fractional part, with the sign of x (x − trunc x: frac(−2.5) = −0.5).
 
@@ -488,6 +488,7 @@ class Frac(Function):
         return grad_output
 
 
+class Sign(_Step):
     """−1, 0 or +1 by the sign of x.
 
     Forward:   y = sign x          (sign nan = 0 in PyTorch; NumPy says nan)
@@ -578,7 +579,6 @@ class Clamp(Function):
         return grad_output * inside
 
 
-class Where(Function):
 class ClampTensor(Function):
     """Clamp into [lo, hi] with tensor bounds (either may be None); all inputs of one shape.
 
@@ -615,6 +615,7 @@ class ClampTensor(Function):
                      for mask, needed in zip(ctx.saved_tensors, ctx.needs_input_grad))
 
 
+class Where(Function):
     """Select from x where the condition holds, from w elsewhere.
 
     Forward:   y = x if c else w          (c is boolean and receives no gradient)
@@ -646,8 +647,8 @@ class Cast(Function):
     """
 
     formula = ("g",)
-
     torch_name = "ToCopyBackward0"  # PyTorch's node for x.to(dtype), .float(), .double()
+
     @staticmethod
     def forward(ctx, x, *, dtype):
         ctx.input_dtype = x.dtype
@@ -700,7 +701,8 @@ class Hypot(Function):
     @staticmethod
     def forward(ctx, x, w):
         y = np.hypot(x.data, w.data)
-        ctx.save_for_backward(x, w, y)
+        need_x, need_w = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_x else None, w if need_w else None, y)  # ∂L/∂x reads x, ∂L/∂w reads w
         return y
 
     @staticmethod

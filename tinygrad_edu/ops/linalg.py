@@ -32,26 +32,31 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, x, w, *, torch_name=None):
-        _check_shapes(x.shape, w.shape)
+        ctx.shapes = x_shape, w_shape = x.data.shape, w.data.shape  # backward may keep only one of x and w
+        _check_shapes(x_shape, w_shape)
         if torch_name is not None:  # bmm: PyTorch's own op, a matmul here
             ctx.torch_name = torch_name
-        elif x.ndim != 2 or w.ndim != 2:
+        elif len(x_shape) != 2 or len(w_shape) != 2:
             ctx.torch_name = _MATMUL_NAMES.get((min(x.ndim, 3), min(w.ndim, 3)), "UnsafeViewBackward0")
-        ctx.save_for_backward(x, w)
+        need_x, need_w = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_w else None, w if need_x else None)  # ∂L/∂x reads w, ∂L/∂w reads x
         return backend.matmul(x.data, w.data)
 
     @staticmethod
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
-        x2 = x.unsqueeze(0) if x.ndim == 1 else x  # (1, k)
-        w2 = w.unsqueeze(-1) if w.ndim == 1 else w  # (k, 1)
-        batch = grad_output.shape[: grad_output.ndim - (x.ndim > 1) - (w.ndim > 1)]
-        g = grad_output.reshape(*batch, x2.shape[-2], w2.shape[-1])  # the promoted dims put back
+        x_shape, w_shape = ctx.shapes
+        x2_shape = (1, *x_shape) if len(x_shape) == 1 else x_shape  # (1, k)
+        w2_shape = (*w_shape, 1) if len(w_shape) == 1 else w_shape  # (k, 1)
+        batch = grad_output.shape[: grad_output.ndim - (len(x_shape) > 1) - (len(w_shape) > 1)]
+        g = grad_output.reshape(*batch, x2_shape[-2], w2_shape[-1])  # the promoted dims put back
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = (g @ w2.mT).sum_to(x2.shape).reshape(x.shape)
+            w2 = w.unsqueeze(-1) if w.ndim == 1 else w
+            grad_x = (g @ w2.mT).sum_to(x2_shape).reshape(x_shape)
         if ctx.needs_input_grad[1]:
-            grad_w = (x2.mT @ g).sum_to(w2.shape).reshape(w.shape)
+            x2 = x.unsqueeze(0) if x.ndim == 1 else x
+            grad_w = (x2.mT @ g).sum_to(w2_shape).reshape(w_shape)
         return grad_x, grad_w
 
 
@@ -79,28 +84,32 @@ class Linear(Function):
         elif x.ndim != 2 or b is None:
             ctx.torch_name = _LINEAR_NAMES[min(x.ndim, 3), b is not None]
         y = backend.linear(x.data, w.data, None if b is None else b.data, activation)
-        ctx.save_for_backward(x, w, None if activation == "none" else y)
+        need_x, need_w = ctx.needs_input_grad[:2]  # ∂L/∂x reads W, ∂L/∂W reads x, ∂L/∂b neither
+        ctx.save_for_backward(x if need_w else None, w if need_x else None, None if activation == "none" else y)
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
         x, w, y = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
+        n_out = grad_output.shape[-1]
         if grad_mode.is_grad_enabled():  # create_graph=True: Tensor ops, so the gradients are differentiable
             gz = grad_output if y is None else relu_grad(grad_output, y)
-            gz_rows = gz.reshape(-1, w.shape[0])
+            gz_rows = gz.reshape(-1, n_out)
             grad_b = gz_rows.sum(0) if need_b else None
             matmul = operator.matmul
         else:  # plain backward: the same formulas on arrays, a fused pass for act' and Σ gz
             g = grad_output.data
             if y is None:  # (np.add.reduce: the sum .sum(0) computes, without its Python wrapper)
-                gz, grad_b = g, (np.add.reduce(g.reshape(-1, w.shape[0]), axis=0) if need_b else None)
+                gz, grad_b = g, (np.add.reduce(g.reshape(-1, n_out), axis=0) if need_b else None)
             else:
                 gz, grad_b = backend.act_grad(g, y.data, ctx.activation, need_b)
-            gz_rows = gz.reshape(-1, w.shape[0])
-            matmul, x, w = backend.matmul, x.data, w.data
-        grad_x = matmul(gz_rows, w).reshape(x.shape) if need_x else None
-        grad_w = matmul(gz_rows.T, x.reshape(-1, w.shape[1])) if need_w else None  # gzᵀ: strides, not a copy
+            gz_rows = gz.reshape(-1, n_out)
+            matmul = backend.matmul
+            x, w = (x.data if need_w else None), (w.data if need_x else None)
+        # x: (…, in) has g's leading dims; gzᵀ below is strides, not a copy
+        grad_x = matmul(gz_rows, w).reshape((*grad_output.shape[:-1], w.shape[1])) if need_x else None
+        grad_w = matmul(gz_rows.T, x.reshape(-1, x.shape[-1])) if need_w else None
         return grad_x, grad_w, grad_b
 
 
