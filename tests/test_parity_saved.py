@@ -214,3 +214,20 @@ def test_an_input_no_needed_gradient_reads_is_not_kept_alive(graph):
     assert tensor_ref() is None and array_ref() is None  # the graph kept the constant, not h
     loss.backward()
     assert leaf.grad is not None and np.all(np.isfinite(leaf.grad.numpy()))
+
+
+def test_a_broadcast_operand_written_in_place_raises_as_torch():
+    """Broadcasting inserts Expand for an operand that needs a gradient; the op saves that view.
+    The view shares its base's version counter, so a write to the base is seen (it used to be
+    missed, and backward silently computed with the new values)."""
+    outcomes = []
+    for lib in (tg, torch):
+        x = lib.tensor(np.array([[1.0], [2.0]]), requires_grad=True)  # (2, 1): expanded to (2, 3)
+        w = lib.tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)  # (1, 3)
+        loss = (x * w).sum()  # ∂L/∂x reads w, ∂L/∂w reads x: both kept
+        with lib.no_grad():
+            w.mul_(3.0)
+        with pytest.raises(RuntimeError, match="modified") as raised:
+            loss.backward()
+        outcomes.append(str(raised.value))
+    assert "MulBackward0" in outcomes[0]
