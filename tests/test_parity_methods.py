@@ -74,6 +74,42 @@ CASES = {
     "sort_descending": (lambda x: x.sort(0, descending=True), None, 0),
     "topk_largest": (lambda x: x.topk(1), None, 0),
     "topk_smallest_dim0": (lambda x: x.topk(1, 0, largest=False), None, 0),
+    # compositions added for PyTorch names (values and gradients)
+    "neg": (lambda x: x.neg(), None, 0),
+    "negative": (lambda x: x.negative(), None, 0),
+    "add_alpha": (lambda x: x.add(x * 2, alpha=-1.5), None, 0),
+    "sub_alpha": (lambda x: x.sub(x.exp(), alpha=0.5), None, 0),
+    "multiply_divide": (lambda x: x.multiply(3.0).divide(x.exp()).subtract(x), None, 0),
+    "addcmul": (lambda x: x.addcmul(x.sin(), x.cos(), value=0.5), None, 0),
+    "addcdiv": (lambda x: x.addcdiv(x.sin(), x.exp(), value=-2.0), None, 0),
+    "clamp_min": (lambda x: x.clamp_min(0.3), None, 0),
+    "clamp_max": (lambda x: x.clamp_max(-0.2), None, 0),
+    "log2": (lambda x: x.abs().log2(), None, 0),
+    "log10": (lambda x: x.abs().log10(), None, 0),
+    "exp2": (lambda x: x.exp2(), None, 0),
+    "logit": (lambda x: x.sigmoid().logit(), None, 0),
+    "logit_eps": (lambda x: x.sigmoid().logit(eps=0.3), None, 0),
+    "kthvalue": (lambda x: x.kthvalue(1), None, 0),
+    "kthvalue_dim0_keepdim": (lambda x: x.kthvalue(x.shape[0] if x.ndim else 1, 0, keepdim=True), None, 0),
+    "mode_distinct": (lambda x: x.mode(0), None, 0),
+    "ravel": (lambda x: x.ravel(), None, 0),
+    "broadcast_to": (lambda x: x.broadcast_to((2, *x.shape)), None, 0),
+    "sum_to_size": (lambda x: x.sum_to_size((1,) * x.ndim), None, 0),
+    "take_along_dim": (lambda x: x.take_along_dim(x.argsort(-1), -1), lambda x: x.take_along_dim(x.argsort(-1), -1), 1),
+    "take_along_dim_flat": (lambda x: x.take_along_dim(x.reshape(-1).argsort()[:2]),  # (torch: only contiguous x)
+                            lambda x: x.contiguous().take_along_dim(x.reshape(-1).argsort()[:2]), 1),
+    "diagonal": (lambda x: x.diagonal(), None, 2),
+    "diagonal_offset_dims": (lambda x: x.diagonal(1, -1, 0), None, 2),
+    "diagonal_below": (lambda x: x.diagonal(-1), None, 2),
+    "repeat_interleave": (lambda x: x.repeat_interleave(2), None, 0),
+    "repeat_interleave_dim": (lambda x: x.repeat_interleave(3, dim=-1), None, 1),
+    "diff": (lambda x: x.diff(), None, 1),
+    "diff_2_dim0": (lambda x: x.diff(2, 0), None, 1),
+    "diff_prepend_append": (lambda x: x.diff(dim=-1, prepend=x[..., :1].exp(), append=x[..., -1:] * 2), None, 1),
+    "fliplr": (lambda x: x.fliplr(), None, 2),
+    "flipud": (lambda x: x.flipud(), None, 1),
+    "nanmean": (lambda x: x.nanmean(), None, 0),
+    "nanmean_dim": (lambda x: x.nanmean(-1, keepdim=True), None, 1),
 }
 
 
@@ -557,3 +593,164 @@ def test_topk_unsorted_returns_the_same_elements_as_torch():
     x = np.random.default_rng(0).standard_normal((3, 40))
     ours, theirs = tg.tensor(x).topk(7, sorted=False), torch.tensor(x).topk(7, sorted=False)
     np.testing.assert_array_equal(np.sort(ours.indices.numpy(), axis=1), np.sort(theirs.indices.numpy(), axis=1))
+
+
+# ---- the smaller PyTorch names: predicates, in-place forms, random fills --------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nanmean_with_nan_matches_torch(dtype):
+    """Values and gradients; a slice of NaN only: the value NaN in both, the gradient (of 0/0) 0 here
+    where torch's is nan (its nansum backward multiplies an inf by the 0 of the mask)."""
+    x = np.array([[1.0, np.nan, 3.0], [np.nan, 0.25, np.nan], [0.5, 2.0, -1.0]], dtype=dtype)
+    for fn in (lambda t: t.nanmean(), lambda t: t.nanmean(1), lambda t: t.nanmean(0, keepdim=True)):
+        assert_matches_torch(fn, fn, x)
+    all_nan = np.full((2, 3), np.nan, dtype=dtype)
+    np.testing.assert_array_equal(tg.tensor(all_nan).nanmean(1).numpy(), torch.tensor(all_nan).nanmean(1).numpy())
+
+
+@pytest.mark.parametrize("name", ["isclose", "signbit", "isposinf", "isneginf"])
+def test_predicates_match_torch(name):
+    x = np.array([0.0, -0.0, 1.0, -2.0, np.inf, -np.inf, np.nan, 1e-9, 1.0 + 1e-6])
+    w = np.array([1e-9, 0.0, 1.0 + 1e-6, -2.0, np.inf, np.inf, np.nan, 0.0, 1.0])
+    args = (lambda lib: (lib.tensor(w),)) if name == "isclose" else (lambda lib: ())
+    ours = getattr(tg.tensor(x), name)(*args(tg)).numpy()
+    theirs = getattr(torch.tensor(x), name)(*args(torch)).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours.dtype == np.bool_
+    if name == "isclose":
+        np.testing.assert_array_equal(tg.tensor(x).isclose(tg.tensor(w), equal_nan=True).numpy(),
+                                      torch.tensor(x).isclose(torch.tensor(w), equal_nan=True).numpy())
+
+
+INPLACE = {
+    "addcmul_": lambda lib, x, a, b: x.addcmul_(a, b, value=0.5),
+    "addcdiv_": lambda lib, x, a, b: x.addcdiv_(a, b.exp(), value=-2.0),
+    "clamp_min_": lambda lib, x, a, b: x.clamp_min_(0.1),
+    "clamp_max_": lambda lib, x, a, b: x.clamp_max_(a),
+    "lerp_": lambda lib, x, a, b: x.lerp_(a, 0.25),
+    "index_add_": lambda lib, x, a, b: x.index_add_(1, lib.tensor([2, 0, 2]), a[:, :3], alpha=2.0),
+    "scatter_": lambda lib, x, a, b: x.scatter_(1, lib.tensor([[0, 3], [1, 2], [3, 0]]), a),
+    "scatter_value_": lambda lib, x, a, b: x.scatter_(1, lib.tensor([[0, 3], [1, 2], [3, 0]]), value=7.0),
+    "scatter_add_": lambda lib, x, a, b: x.scatter_add_(1, lib.tensor([[0, 0], [1, 2], [3, 3]]), a),
+}
+
+
+@pytest.mark.parametrize("name", list(INPLACE))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_more_in_place_forms_match_torch(name, dtype):
+    rng = np.random.default_rng(1)
+    x, a, b = (rng.standard_normal((3, 4)).astype(dtype) for _ in range(3))
+    ours, theirs = tg.tensor(x), torch.tensor(x)
+    assert INPLACE[name](tg, ours, tg.tensor(a), tg.tensor(b)) is ours
+    INPLACE[name](torch, theirs, torch.tensor(a), torch.tensor(b))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert ours._version == theirs._version == 1
+    with pytest.raises(RuntimeError, match=name.removesuffix("value_") if name == "scatter_value_" else name):
+        INPLACE[name](tg, tg.tensor(x, requires_grad=True), tg.tensor(a), tg.tensor(b))
+
+
+@pytest.mark.parametrize("name, args", [("uniform_", (-2.0, 3.0)), ("normal_", (1.5, 0.5))])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_random_fills_in_place_are_seeded_and_in_distribution(name, args, dtype):
+    tg.manual_seed(3)
+    first = getattr(tg.zeros(200, 50, dtype=dtype), name)(*args)
+    tg.manual_seed(3)
+    second = getattr(tg.zeros(200, 50, dtype=dtype), name)(*args)
+    np.testing.assert_array_equal(first.numpy(), second.numpy())
+    assert first.dtype == dtype and first._version == 1
+    values = first.numpy().astype(np.float64)
+    if name == "uniform_":
+        assert values.min() >= -2.0 and values.max() <= 3.0 and abs(values.mean() - 0.5) < 0.05
+    else:
+        assert abs(values.mean() - 1.5) < 0.02 and abs(values.std() - 0.5) < 0.02
+    with pytest.raises(RuntimeError, match=name):
+        getattr(tg.zeros(2, requires_grad=True), name)()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16, np.uint8, np.bool_])
+def test_size_queries_match_torch(dtype):
+    a = np.zeros((3, 4), dtype=dtype)
+    ours, theirs = tg.tensor(a), torch.tensor(a)
+    assert (ours.itemsize, ours.nbytes, ours.ndimension(), ours.is_signed()) == (
+        theirs.itemsize, theirs.nbytes, theirs.ndimension(), theirs.is_signed())
+    assert ours.is_same_size(tg.zeros(3, 4)) and not ours.is_same_size(tg.zeros(4, 3))
+    assert ours[:, None].expand(3, 5, 4).nbytes == theirs[:, None].expand(3, 5, 4).nbytes
+
+
+def test_repeat_interleave_kthvalue_diff_match_torch_on_integers_and_edge_cases():
+    x = np.array([[3, 1, 2], [0, 5, 5]])
+    for fn in (lambda t, lib: t.repeat_interleave(lib.tensor([1, 0, 2]), dim=1),
+               lambda t, lib: t.repeat_interleave(lib.tensor([2, 1]), dim=0),
+               lambda t, lib: t.repeat_interleave(2),
+               lambda t, lib: t.kthvalue(2, 1).values, lambda t, lib: t.kthvalue(2, 1).indices,
+               lambda t, lib: t.diff(), lambda t, lib: (t > 1).diff(dim=0), lambda t, lib: t.diff(5),
+               lambda t, lib: t.diagonal(), lambda t, lib: t.fliplr(), lambda t, lib: t.ravel()):
+        ours, theirs = fn(tg.tensor(x), tg), fn(torch.tensor(x), torch)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x: x.kthvalue(4), IndexError, ["kthvalue", "(2, 3)"]),
+    (lambda x: x.kthvalue(0, 0), IndexError, ["kthvalue", "k = 0"]),
+    (lambda x: x.repeat_interleave([1, 2], dim=1), ValueError, ["repeat_interleave", "(2, 3)"]),
+    (lambda x: x.repeat_interleave(-1), ValueError, ["repeat_interleave"]),
+    (lambda x: x.diagonal(0, 1, -1), ValueError, ["diagonal", "dim 1"]),
+    (lambda x: x.sum_to_size(2), tg.ShapeError, ["sum_to_size", "(2, 3)", "(2,)"]),
+    (lambda x: x.sum_to_size(1, 2, 3), tg.ShapeError, ["sum_to_size"]),
+    (lambda x: x.take_along_dim(tg.zeros(2, dtype=tg.int64), 1), IndexError, ["take_along_dim", "(2,)"]),
+    (lambda x: x.take_along_dim(tg.zeros(3, 1, dtype=tg.int64), 1), tg.ShapeError, ["take_along_dim", "(3, 1)"]),
+    (lambda x: x[0, 0].diff(), tg.ShapeError, ["diff", "0-d"]),
+    (lambda x: x[0].fliplr(), tg.ShapeError, ["fliplr", "(3,)"]),
+    (lambda x: x.int().logit(), TypeError, ["logit", "int32"]),
+    (lambda x: x.int().nanmean(), TypeError, ["nanmean", "int32"]),
+])
+def test_bad_input_to_the_smaller_names_raises_naming_the_op(call, error, words):
+    with pytest.raises(error) as info:
+        call(tg.zeros(2, 3))
+    assert all(w in str(info.value) for w in words), str(info.value)
+
+
+# ---- tg.<name>(x, ...) is torch.<name>(x, ...) -----------------------------------------------
+
+# name: the arguments after the (3, 4) input; the same call on both libraries
+FUNCTIONS = {
+    "mode": (1,), "kthvalue": (2, 1), "frac": (), "nanmean": (), "diff": (), "diagonal": (1,), "abs": (),
+    "absolute": (), "neg": (), "negative": (), "exp": (), "sin": (), "cos": (), "erf": (), "exp2": (), "tanh": (),
+    "sigmoid": (), "relu": (), "add": (2.0,), "sub": (2.0,), "subtract": (2.0,), "mul": (3.0,), "multiply": (3.0,),
+    "div": (4.0,), "divide": (4.0,), "true_divide": (4.0,), "pow": (2,), "clamp": (-0.5, 0.5), "clip": (-0.5, 0.5),
+    "clamp_min": (0.1,), "clamp_max": (0.1,), "sum": (1,), "mean": (0,), "var": (1,), "std": (0,), "norm": (),
+    "logsumexp": (1,), "amax": (1,), "amin": (0,), "max": (1,), "min": (), "argmax": (1,), "argmin": (),
+    "argsort": (1,), "all": (), "any": (), "softmax": (1,), "log_softmax": (0,), "t": (), "transpose": (0, 1),
+    "swapaxes": (0, 1), "swapdims": (1, 0), "permute": ((1, 0),), "reshape": ((2, 6),), "flatten": (),
+    "unflatten": (1, (2, 2)), "squeeze": (), "unsqueeze": (1,), "ravel": (), "chunk": (2, 1), "split": (2, 1),
+    "unbind": (1,), "narrow": (1, 1, 2), "movedim": (0, 1), "moveaxis": (1, 0), "tile": ((2, 1),),
+    "repeat_interleave": (2,), "broadcast_to": ((2, 3, 4),), "clone": (), "fliplr": (), "flipud": (), "isnan": (),
+    "isinf": (), "isfinite": (), "signbit": (), "isposinf": (), "isneginf": (), "eq": (0.5,), "ne": (0.5,),
+    "lt": (0.5,), "le": (0.5,), "gt": (0.5,), "ge": (0.5,), "greater": (0.5,), "greater_equal": (0.5,),
+    "less": (0.5,), "less_equal": (0.5,), "not_equal": (0.5,),
+}
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_tg_functions_are_torch_functions(name):
+    args = FUNCTIONS[name]
+    assert_matches_torch(lambda x: getattr(tg, name)(x, *args), lambda x: getattr(torch, name)(x, *args), (3, 4))
+
+
+@pytest.mark.parametrize("name, make_args", [
+    ("log", lambda lib, x: (x.abs(),)), ("sqrt", lambda lib, x: (x.abs(),)), ("log2", lambda lib, x: (x.abs(),)),
+    ("log10", lambda lib, x: (x.abs(),)), ("logit", lambda lib, x: (x.sigmoid(),)),
+    ("addcmul", lambda lib, x: (x, x.sin(), x.cos())), ("addcdiv", lambda lib, x: (x, x.sin(), x.exp())),
+    ("matmul", lambda lib, x: (x, x.T)), ("baddbmm", lambda lib, x: (x, x[None, :, :3], x[None, :3])),
+    ("gather", lambda lib, x: (x, 1, lib.tensor([[0], [3], [1]]))),
+    ("take_along_dim", lambda lib, x: (x, lib.tensor([[0], [3], [1]]), 1)),
+    ("masked_fill", lambda lib, x: (x, x > 0, 2.0)), ("isclose", lambda lib, x: (x, x + 1e-9)),
+    ("numel", lambda lib, x: (x,)), ("detach", lambda lib, x: (x,)),
+])
+def test_tg_functions_with_more_tensors_are_torch_functions(name, make_args):
+    def call(lib):
+        return lambda x: (lambda out: lib.tensor(out) if isinstance(out, int) else out)(
+            getattr(lib, name)(*make_args(lib, x)))
+    assert_matches_torch(call(tg), call(torch), (3, 4))

@@ -52,6 +52,7 @@ from .tensor import (
     AminmaxResult,
     MaxResult,
     MedianResult,
+    ModeResult,
     ShapeError,
     SortResult,
     Tensor,
@@ -78,19 +79,62 @@ nan_to_num, nansum, count_nonzero, aminmax, addmm = (Tensor.nan_to_num, Tensor.n
 allclose, equal, logical_not = Tensor.allclose, Tensor.equal, Tensor.logical_not
 logical_and, logical_or, logical_xor = Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor
 median = Tensor.median
+mode, kthvalue, frac, baddbmm, nanmean, diff, diagonal = (Tensor.mode, Tensor.kthvalue, Tensor.frac, Tensor.baddbmm,
+                                                       Tensor.nanmean, Tensor.diff, Tensor.diagonal)
+abs, absolute, neg, negative, exp, log, sqrt, sin, cos, erf = (Tensor.abs, Tensor.absolute, Tensor.neg, Tensor.negative,
+                                                             Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.sin,
+                                                             Tensor.cos, Tensor.erf)
+log2, log10, exp2, logit, tanh, sigmoid, relu = (Tensor.log2, Tensor.log10, Tensor.exp2, Tensor.logit, Tensor.tanh,
+                                                 Tensor.sigmoid, Tensor.relu)
+add, sub, subtract, mul, multiply, div, divide, true_divide, pow = (Tensor.add, Tensor.sub, Tensor.subtract, Tensor.mul,
+                                                                    Tensor.multiply, Tensor.div, Tensor.divide,
+                                                                    Tensor.true_divide, Tensor.pow)
+addcmul, addcdiv, clamp, clip, clamp_min, clamp_max = (Tensor.addcmul, Tensor.addcdiv, Tensor.clamp, Tensor.clip,
+                                                       Tensor.clamp_min, Tensor.clamp_max)
+sum, mean, var, std, norm, logsumexp, amax, amin = (Tensor.sum, Tensor.mean, Tensor.var, Tensor.std, Tensor.norm,
+                                                    Tensor.logsumexp, Tensor.amax, Tensor.amin)
+max, min, argmax, argmin, argsort, all, any, numel = (Tensor.max, Tensor.min, Tensor.argmax, Tensor.argmin,
+                                                      Tensor.argsort, Tensor.all, Tensor.any, Tensor.numel)
+softmax, log_softmax, matmul, t, transpose, swapaxes, swapdims = (Tensor.softmax, Tensor.log_softmax, Tensor.matmul,
+                                                                  Tensor.t, Tensor.transpose, Tensor.swapaxes,
+                                                                  Tensor.swapdims)
+permute, reshape, flatten, unflatten, squeeze, unsqueeze, ravel = (Tensor.permute, Tensor.reshape, Tensor.flatten,
+                                                                   Tensor.unflatten, Tensor.squeeze, Tensor.unsqueeze,
+                                                                   Tensor.ravel)
+chunk, split, unbind, narrow, gather, movedim, moveaxis = (Tensor.chunk, Tensor.split, Tensor.unbind, Tensor.narrow,
+                                                           Tensor.gather, Tensor.movedim, Tensor.moveaxis)
+tile, repeat_interleave, masked_fill, take_along_dim, broadcast_to = (Tensor.tile, Tensor.repeat_interleave,
+                                                                      Tensor.masked_fill, Tensor.take_along_dim,
+                                                                      Tensor.broadcast_to)
+clone, detach, fliplr, flipud, isnan, isinf, isfinite, isclose = (Tensor.clone, Tensor.detach, Tensor.fliplr,
+                                                                  Tensor.flipud, Tensor.isnan, Tensor.isinf,
+                                                                  Tensor.isfinite, Tensor.isclose)
+signbit, isposinf, isneginf = Tensor.signbit, Tensor.isposinf, Tensor.isneginf
+eq, ne, lt, le, gt, ge = Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge
+greater, greater_equal, less, less_equal, not_equal = (Tensor.greater, Tensor.greater_equal, Tensor.less,
+                                                       Tensor.less_equal, Tensor.not_equal)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AminmaxResult", "MaxResult", "MedianResult", "ShapeError", "SortResult", "Tensor", "TopKResult", "addmm",
-    "allclose", "aminmax", "arange", "arctan2", "atan2", "autograd", "backend", "bmm", "bool", "cat", "ceil",
-    "compress", "count_nonzero", "cumsum", "data", "datasets", "diag", "diagnostics", "dot", "dtypes",
-    "enable_grad", "equal", "expm1", "eye", "fix", "flip", "float16", "float32", "float64", "floor", "full",
-    "full_like", "hypot", "index_add", "index_select", "inner", "int8", "int32", "int64", "is_grad_enabled", "lerp",
-    "linspace", "load", "log1p", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor",
-    "manual_seed", "masked_select", "maximum", "median", "metrics", "minimum", "mm", "mv", "nan_to_num", "nansum",
-    "nn", "no_grad", "nonzero", "ones", "ones_like", "ops", "optim", "outer", "prod", "rand", "randint", "randn",
-    "reciprocal", "roll", "round", "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled",
-    "set_printoptions", "sgn", "sign", "sort", "square", "stack", "tensor", "testing", "topk", "train", "tril",
-    "triu", "trunc", "uint8", "viz", "where", "zeros", "zeros_like",
+    "AminmaxResult", "MaxResult", "MedianResult", "ModeResult", "ShapeError", "SortResult", "Tensor", "TopKResult",
+    "abs", "absolute", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin", "aminmax", "any",
+    "arange", "arctan2", "argmax", "argmin", "argsort", "atan2", "autograd", "backend", "baddbmm", "bmm", "bool",
+    "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "compress", "cos",
+    "count_nonzero", "cumsum", "data", "datasets", "detach", "diag", "diagnostics", "diagonal", "diff", "div",
+    "divide", "dot", "dtypes", "enable_grad", "eq", "equal", "erf", "exp", "exp2", "expm1", "eye", "fix", "flatten",
+    "flip", "fliplr", "flipud", "float16", "float32", "float64", "floor", "frac", "full", "full_like", "gather", "ge",
+    "greater", "greater_equal", "gt", "hypot", "index_add", "index_select", "inner", "int8", "int32", "int64",
+    "is_grad_enabled", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "kthvalue", "le", "lerp",
+    "less", "less_equal", "linspace", "load", "log", "log1p", "log2", "log10", "log_softmax", "logaddexp",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "manual_seed",
+    "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "median", "metrics", "min", "minimum", "mm",
+    "mode", "moveaxis", "movedim", "mul", "multiply", "mv", "nan_to_num", "nanmean", "nansum", "narrow", "ne", "neg",
+    "negative", "nn", "no_grad", "nonzero", "norm", "not_equal", "numel", "ones", "ones_like", "ops", "optim",
+    "outer", "permute", "pow", "prod", "rand", "randint", "randn", "ravel", "reciprocal", "relu", "repeat_interleave",
+    "reshape", "roll", "round", "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions",
+    "sgn", "sigmoid", "sign", "signbit", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack",
+    "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take_along_dim", "tanh", "tensor", "testing",
+    "tile", "topk", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind", "unflatten",
+    "unsqueeze", "var", "viz", "where", "zeros", "zeros_like",
 ]

@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import dtypes, ops, printing
+from . import dtypes, ops, printing, random
 from .autograd import engine, function, grad_mode
 from .autograd.function import Function
 from .ops.fpstate import quietly
@@ -198,6 +198,28 @@ class Tensor:
     def element_size(self) -> int:
         """The size of one element in bytes (4 for float32)."""
         return self.data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        """The size of one element in bytes (``element_size()``)."""
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes the elements take: numel · itemsize (0 bytes more for an expanded view, as PyTorch)."""
+        return self.numel() * self.data.itemsize
+
+    def ndimension(self) -> int:
+        """The number of dims (an old PyTorch name for ``dim()``)."""
+        return self.ndim
+
+    def is_signed(self) -> bool:
+        """True unless the dtype is unsigned or bool."""
+        return self.dtype.kind not in "ub"
+
+    def is_same_size(self, other: Tensor) -> bool:
+        """True if ``other`` has this shape."""
+        return self.shape == other.shape
 
     def data_ptr(self) -> int:
         """The memory address of the first element (the ndarray's). For identity checks only,
@@ -508,6 +530,53 @@ class Tensor:
         """self ← self / other, in place."""
         return self._write("div_", Tensor.div, other)
 
+    def addcmul_(self, tensor1: TensorLike, tensor2: TensorLike, *, value: Scalar = 1) -> Tensor:
+        """self ← self + value·tensor1 ⊙ tensor2, in place (optimisers' update step)."""
+        return self._write("addcmul_", lambda x, a, b: x.addcmul(a, b, value=value), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1: TensorLike, tensor2: TensorLike, *, value: Scalar = 1) -> Tensor:
+        """self ← self + value·tensor1 / tensor2, in place (Adam's update step)."""
+        return self._write("addcdiv_", lambda x, a, b: x.addcdiv(a, b, value=value), tensor1, tensor2)
+
+    def clamp_min_(self, min: Scalar | Tensor) -> Tensor:
+        """Clamp from below in place."""
+        return self._write("clamp_min_", Tensor.clamp, min, None)
+
+    def clamp_max_(self, max: Scalar | Tensor) -> Tensor:
+        """Clamp from above in place."""
+        return self._write("clamp_max_", Tensor.clamp, None, max)
+
+    def lerp_(self, end: TensorLike, weight: TensorLike) -> Tensor:
+        """self ← self + weight·(end − self), in place (exponential moving averages)."""
+        return self._write("lerp_", Tensor.lerp, end, weight)
+
+    def index_add_(self, dim: int, index: TensorLike, source: Tensor, *, alpha: Scalar = 1) -> Tensor:
+        """``index_add`` in place."""
+        return self._write("index_add_", lambda x, s: x.index_add(dim, index, s, alpha=alpha), source)
+
+    def scatter_(self, dim: int, index: TensorLike, src: TensorLike | None = None, *,
+                 value: Scalar | None = None) -> Tensor:
+        """``scatter`` in place."""
+        return self._write("scatter_", lambda x, s: x.scatter(dim, index, s, value=value), src)
+
+    def scatter_add_(self, dim: int, index: TensorLike, src: TensorLike) -> Tensor:
+        """``scatter_add`` in place."""
+        return self._write("scatter_add_", lambda x, s: x.scatter_add(dim, index, s), src)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        """Fill in place with draws from U(a, b) (the generator ``tg.manual_seed`` seeds)."""
+        self._check_inplace("uniform_")
+        self.data[...] = random.generator().uniform(a, b, self.shape)
+        self._count_write()
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        """Fill in place with draws from N(mean, std²) (the generator ``tg.manual_seed`` seeds)."""
+        self._check_inplace("normal_")
+        self.data[...] = random.generator().normal(mean, std, self.shape)
+        self._count_write()
+        return self
+
     def pow_(self, exponent: TensorLike) -> Tensor:
         """self ← self ** exponent, in place."""
         return self._write("pow_", Tensor.pow, exponent)
@@ -640,13 +709,13 @@ class Tensor:
 
     # ---- arithmetic ------------------------------------------------------------------
 
-    def add(self, other: TensorLike) -> Tensor:
-        """self + other, broadcast."""
-        return _binary(ops.Add, self, other)
+    def add(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
+        """self + alpha·other, broadcast."""
+        return _binary(ops.Add, self, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
 
-    def sub(self, other: TensorLike) -> Tensor:
-        """self − other, broadcast."""
-        return _binary(ops.Sub, self, other)
+    def sub(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
+        """self − alpha·other, broadcast."""
+        return _binary(ops.Sub, self, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
 
     def mul(self, other: TensorLike) -> Tensor:
         """self ⊙ other, broadcast."""
@@ -702,6 +771,7 @@ class Tensor:
 
     __add__ = add
     __sub__ = sub
+    subtract, multiply, divide, true_divide = sub, mul, div, div  # PyTorch's aliases
     __mul__ = mul
     __truediv__ = div
     __pow__ = pow
@@ -740,6 +810,22 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
 
+    def neg(self) -> Tensor:
+        """−self."""
+        return ops.Neg.apply(self)
+
+    negative = neg
+
+    def addcmul(self, tensor1: TensorLike, tensor2: TensorLike, *, value: Scalar = 1) -> Tensor:
+        """self + value·tensor1 ⊙ tensor2, broadcast."""
+        product = _as_tensor(tensor1, self.dtype) * tensor2
+        return self + (product if value == 1 else value * product)
+
+    def addcdiv(self, tensor1: TensorLike, tensor2: TensorLike, *, value: Scalar = 1) -> Tensor:
+        """self + value·tensor1 / tensor2, broadcast."""
+        quotient = _as_tensor(tensor1, self.dtype) / tensor2
+        return self + (quotient if value == 1 else value * quotient)
+
     def __pos__(self) -> Tensor:
         return self
 
@@ -764,6 +850,25 @@ class Tensor:
         return _compare(np.not_equal, self, other)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__  # PyTorch's method names
+    not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge  # and their aliases
+
+    def isclose(self, other: TensorLike, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
+        """True where |self − other| ≤ atol + rtol·|other| (elementwise ``allclose``; inf equals inf)."""
+        x, w = _promote(self, other)
+        _broadcast_shape(x, w, "isclose")
+        return Tensor._make(np.isclose(x.data, w.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def signbit(self) -> Tensor:
+        """True where the sign bit is set: negative numbers, −0.0 and −nan."""
+        return Tensor._make(np.signbit(self.data))
+
+    def isposinf(self) -> Tensor:
+        """True where the value is +inf."""
+        return Tensor._make(np.isposinf(self.data))
+
+    def isneginf(self) -> Tensor:
+        """True where the value is −inf."""
+        return Tensor._make(np.isneginf(self.data))
 
     def isnan(self) -> Tensor:
         """True where the value is NaN."""
@@ -840,6 +945,8 @@ class Tensor:
     def abs(self) -> Tensor:
         """|x| elementwise."""
         return ops.Abs.apply(self)
+
+    absolute = abs
 
     def sin(self) -> Tensor:
         """Sine elementwise."""
@@ -953,6 +1060,31 @@ class Tensor:
 
     arctan2 = atan2
 
+    def clamp_min(self, min: Scalar | Tensor) -> Tensor:
+        """``clamp(min=min)``."""
+        return self.clamp(min=min)
+
+    def clamp_max(self, max: Scalar | Tensor) -> Tensor:
+        """``clamp(max=max)``."""
+        return self.clamp(max=max)
+
+    def log2(self) -> Tensor:
+        """log₂ x = ln x / ln 2, elementwise (integers become float32)."""
+        return _floating(self).log() / math.log(2)
+
+    def log10(self) -> Tensor:
+        """log₁₀ x = ln x / ln 10, elementwise (integers become float32)."""
+        return _floating(self).log() / math.log(10)
+
+    def exp2(self) -> Tensor:
+        """2ˣ = e^(x·ln 2), elementwise (integers become float32)."""
+        return (_floating(self) * math.log(2)).exp()
+
+    def logit(self, eps: float | None = None) -> Tensor:
+        """log(p / (1 − p)), the inverse of sigmoid; ``eps``: clamp p into [eps, 1 − eps] first."""
+        p = _require_floating(self, "logit") if eps is None else _require_floating(self, "logit").clamp(eps, 1 - eps)
+        return (p / (1 - p)).log()
+
     def frac(self) -> Tensor:
         """The fractional part x − trunc(x), with the sign of x (floating tensors only, as PyTorch)."""
         return ops.Frac.apply(_require_floating(self, "frac"))
@@ -1025,6 +1157,13 @@ class Tensor:
         if not dtypes.is_floating(self.dtype):
             return self.sum(dim, keepdim)
         return where(np.isnan(self.data), 0.0, self).sum(dim, keepdim)
+
+    def nanmean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """Mean over ``dim`` of the elements that are not NaN (NaN elements get gradient 0;
+        a slice of NaN only gives NaN, 0/0, as PyTorch)."""
+        x = _require_floating(self, "nanmean")
+        counted = Tensor._make((~np.isnan(x.data)).astype(x.dtype))
+        return x.nansum(dim, keepdim) / counted.sum(dim, keepdim)
 
     def count_nonzero(self, dim: int | Sequence[int] | None = None) -> Tensor:
         """The number of nonzero elements over ``dim`` (all dims if None); int64, no gradient."""
@@ -1119,6 +1258,17 @@ class Tensor:
         return ModeResult(*_take_along(self, d, Tensor._make(_mode_indices(self.data, d)), keepdim,
                                        "ModeBackward0"))
 
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> MedianResult:
+        """The k-th smallest element (k from 1) along ``dim`` and its index, ``(values, indices)``;
+        NaN counts as the largest value; the gradient goes to the returned index."""
+        d = _dim(dim, self.ndim, "kthvalue")
+        size = self.shape[d] if self.ndim else 1
+        if not 1 <= k <= size:
+            raise IndexError(f"kthvalue: k = {k} is out of range for dim {d} of shape {self.shape}")
+        order = _sorting_indices(self.data, d, descending=False)
+        indices = np.take(order, [k - 1], axis=d) if self.ndim else order
+        return MedianResult(*_take_along(self, d, Tensor._make(indices), keepdim, "KthvalueBackward0"))
+
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
         """The indices that sort along ``dim`` (``sort(...).indices``; stable, NaN largest); int64."""
         return Tensor._make(_sorting_indices(self.data, _dim(dim, self.ndim, "argsort"), descending))
@@ -1161,6 +1311,10 @@ class Tensor:
         return _view_of(self, ops.Reshape.apply(self, shape=new_shape))
 
     view = reshape
+
+    def ravel(self) -> Tensor:
+        """All elements in one dim (``reshape(-1)``)."""
+        return self.reshape(-1)
 
     def view_as(self, other: Tensor) -> Tensor:
         """Reshaped to ``other``'s shape."""
@@ -1260,6 +1414,10 @@ class Tensor:
             return self
         return _view_of(self, ops.Expand.apply(self, shape=shape))
 
+    def broadcast_to(self, size: Sequence[int]) -> Tensor:
+        """``expand(size)``: NumPy's name."""
+        return self.expand(size)
+
     def expand_as(self, other: Tensor) -> Tensor:
         """Broadcast to ``other``'s shape."""
         return self.expand(other.shape)
@@ -1268,6 +1426,13 @@ class Tensor:
         """Sum down to ``shape`` (the inverse of broadcasting from ``shape``)."""
         shape = tuple(shape)
         return self if shape == self.shape else ops.SumTo.apply(self, shape=shape)
+
+    def sum_to_size(self, *size: int | Sequence[int]) -> Tensor:
+        """PyTorch's name for ``sum_to``: sum down to ``size``, to which this shape must broadcast."""
+        shape = _shape_arg(size)
+        if len(shape) > self.ndim or any(n not in (1, m) for n, m in zip(shape[::-1], self.shape[::-1])):
+            raise ShapeError(f"sum_to_size: shape {self.shape} is not expandable from size {shape}")
+        return self.sum_to(shape)
 
     def __getitem__(self, index: Any) -> Tensor:
         return _view_of(self, ops.GetItem.apply(self, index=_index_to_numpy(index)))  # a bad index raises in forward
@@ -1293,6 +1458,73 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)[idx.reshape(-1)].reshape(idx.shape)
         return self[(slice(None),) * d + (idx.reshape(-1),)]
+
+    def take_along_dim(self, indices: TensorLike, dim: int | None = None) -> Tensor:
+        """``gather`` with ``indices`` and self broadcast against each other outside ``dim``
+        (``dim=None``: along the flattened tensor), as ``np.take_along_axis``."""
+        idx = _to_array(indices, dtypes.int64)
+        if dim is None:
+            return self.reshape(-1).gather(0, idx.reshape(-1))
+        d = _dim(dim, self.ndim, "take_along_dim")
+        if idx.ndim != self.ndim:
+            raise IndexError(f"take_along_dim: indices of shape {idx.shape} need {self.ndim} dims (shape {self.shape})")
+        try:
+            outside = np.broadcast_shapes(*(tuple(1 if k == d else n for k, n in enumerate(a.shape))
+                                            for a in (self.data, idx)))
+        except ValueError:
+            raise ShapeError(f"take_along_dim: shapes {self.shape} and {idx.shape} do not broadcast outside "
+                             f"dim {d}") from None
+        x = self.expand(tuple(self.shape[d] if k == d else n for k, n in enumerate(outside)))
+        return x.gather(d, np.broadcast_to(idx, tuple(idx.shape[d] if k == d else n for k, n in enumerate(outside))))
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+        """The diagonal x[..., i, i + offset] of the matrices in dims ``dim1``, ``dim2``, as a new last
+        dim (values copied; PyTorch returns a view; the gradient flows back to the diagonal)."""
+        d1, d2 = _dim(dim1, self.ndim, "diagonal"), _dim(dim2, self.ndim, "diagonal")
+        if d1 == d2:
+            raise ValueError(f"diagonal: dim1 and dim2 are both dim {d1}")
+        x = self.movedim((d1, d2), (-2, -1))
+        rows, cols = x.shape[-2:]
+        length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+        i = np.arange(length)
+        return x[..., i + max(-offset, 0), i + max(offset, 0)]
+
+    def repeat_interleave(self, repeats: int | TensorLike, dim: int | None = None) -> Tensor:
+        """Each element (``dim=None``: of the flattened tensor) or slice along ``dim`` repeated
+        ``repeats`` times (an int, or one count per slice), the copies side by side:
+        [a, b] → [a, a, b, b]. (``repeat`` tiles whole copies instead.)"""
+        x, d = (self.reshape(-1), 0) if dim is None else (self, _dim(dim, self.ndim, "repeat_interleave"))
+        counts = _to_array(repeats, dtypes.int64)
+        n = x.shape[d] if x.ndim else 1
+        if counts.ndim > 1 or counts.size not in (1, n) or (counts.size and counts.min() < 0):
+            raise ValueError(f"repeat_interleave: repeats {counts.tolist()} must be one count or {n} "
+                             f"non-negative counts (dim {d} of shape {self.shape})")
+        return x.index_select(d, np.repeat(np.arange(n), counts.reshape(-1) if counts.size == n else counts.item()))
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None) -> Tensor:
+        """The n-th forward difference along ``dim``: y[i] = x[i + 1] − x[i], applied n times;
+        ``prepend``/``append`` are joined to x along ``dim`` first. bool gives x[i + 1] ≠ x[i]."""
+        d = _dim(dim, self.ndim, "diff")
+        if self.ndim == 0:
+            raise ShapeError("diff: expects a tensor with at least 1 dim, got a 0-d tensor")
+        parts = [t for t in (prepend, self, append) if t is not None]
+        x = cat(parts, d) if len(parts) > 1 else self
+        for _ in range(n):
+            if x.shape[d] == 0:  # differences of nothing: still nothing
+                break
+            later, earlier = x.narrow(d, 1, x.shape[d] - 1), x.narrow(d, 0, x.shape[d] - 1)
+            x = later != earlier if x.dtype == np.bool_ else later - earlier
+        return x
+
+    def fliplr(self) -> Tensor:
+        """Reverse the columns (dim 1) of a tensor with at least 2 dims."""
+        return _matrices(self, "fliplr").flip(1)
+
+    def flipud(self) -> Tensor:
+        """Reverse the rows (dim 0) of a tensor with at least 1 dim."""
+        if self.ndim < 1:
+            raise ShapeError("flipud: expects a tensor with at least 1 dim, got a 0-d tensor")
+        return self.flip(0)
 
     def flip(self, *dims: int | Sequence[int]) -> Tensor:
         """Reverse the order of the elements along each of ``dims``."""
