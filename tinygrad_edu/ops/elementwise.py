@@ -606,7 +606,8 @@ class ClampTensor(Function):
             to_x &= x.data <= high
             to_hi |= (x.data > high) if low is None else (x.data > high) | (high < low)
             y = np.minimum(y, high)
-        ctx.save_for_backward(*(mask.astype(x.dtype) for mask in (to_x, to_lo, to_hi)))
+        ctx.save_for_backward(*(mask.astype(x.dtype) if needed else None  # each mask only for its own gradient
+                                for mask, needed in zip((to_x, to_lo, to_hi), ctx.needs_input_grad)))
         return y  # (of the broadcast shape: np.maximum/np.minimum broadcast)
 
     @staticmethod
