@@ -184,14 +184,15 @@ enum { TG_ACT_NONE = 0, TG_ACT_RELU = 1 };
  *   probs[i,c] = e^(x[i,c] − m_i) / Σ_c' e^(x[i,c'] − m_i),   m_i = max_c x[i,c]   (stable: exponents ≤ 0)
  *   loss[i] = (1 − ε)·w[t_i]·(lse_i − x[i,t_i]) + (ε/C)·Σ_c w_c·(lse_i − x[i,c]),  lse_i = m_i + log Σ_c e^(x[i,c] − m_i)
  *   row_weight[i] = w[t_i]                       (loss and row_weight 0 where t_i = ignore_index)
+ *   totals[0] = Σ_i loss[i],  totals[1] = Σ_i row_weight[i]   (in double: the reductions 'sum' and 'mean')
  * lse is computed in double for both types: lse − x of huge float32 logits keeps its digits.
  * A kept target outside 0 … classes−1: status TG_FUSED_BAD_TARGET. */
 int tg_cross_entropy_f32(const float *x, const int64_t *target, const float *weight, int64_t rows,
                          int64_t classes, int64_t ignore_index, double label_smoothing, float *loss, float *probs,
-                         float *row_weight);
+                         float *row_weight, double *totals);
 int tg_cross_entropy_f64(const double *x, const int64_t *target, const double *weight, int64_t rows,
                          int64_t classes, int64_t ignore_index, double label_smoothing, double *loss, double *probs,
-                         double *row_weight);
+                         double *row_weight, double *totals);
 
 /* ∂L/∂x of the above given p = probs (the softmax) and scale[i] = ∂L/∂loss[i], W = Σ_c w_c:
  *   gx[i,c] = scale[i]·((1 − ε)·w[t_i]·(p[i,c] − [c = t_i]) + (ε/C)·(W·p[i,c] − w_c)),  0 on ignored rows */

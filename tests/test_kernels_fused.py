@@ -66,9 +66,17 @@ def cross_entropy_problems(draw):
 @given(problem=cross_entropy_problems(), seed=st.integers(0, 2**16))
 def test_cross_entropy_c_matches_numpy(problem, seed):
     x, target, weight, smoothing = problem
-    loss, probs, row_weight = ref.cross_entropy(x, target, weight, IGNORE, smoothing)
-    for actual, expected in zip(c.cross_entropy(x, target, weight, IGNORE, smoothing), (loss, probs, row_weight)):
+    loss, probs, row_weight, totals = ref.cross_entropy(x, target, weight, IGNORE, smoothing)
+    c_loss, c_probs, c_row_weight, c_totals = c.cross_entropy(x, target, weight, IGNORE, smoothing)
+    for actual, expected in zip((c_loss, c_probs, c_row_weight), (loss, probs, row_weight)):
         assert_close(actual, expected)
+    # the totals, float64 sums of the unrounded per-row values: the two backends round (1 − ε)·w differently
+    rtol = RTOL[x.dtype.type]
+    atol = rtol * x.shape[0] * max(1.0, float(np.max(np.abs(loss[np.isfinite(loss)]), initial=0.0)))
+    np.testing.assert_allclose(c_totals, totals, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(totals, [loss.astype(np.float64).sum(), row_weight.astype(np.float64).sum()],
+                               rtol=rtol, atol=atol)
+    assert totals.dtype == c_totals.dtype == np.float64 and totals.shape == c_totals.shape == (2,)
     scale = np.random.default_rng(seed).standard_normal(x.shape[0]).astype(x.dtype)
     assert_close(c.cross_entropy_grad(probs, target, weight, scale, IGNORE, smoothing),
                  ref.cross_entropy_grad(probs, target, weight, scale, IGNORE, smoothing))
@@ -93,11 +101,13 @@ def test_cross_entropy_matches_torch(backend_module, problem):
         smoothing = 0.0
     kernels = ref if backend_module == "numpy" else c
     scale = np.linspace(-1.0, 2.0, x.shape[0])
-    loss, probs, _ = kernels.cross_entropy(x, target, weight, IGNORE, smoothing)
+    loss, probs, _, totals = kernels.cross_entropy(x, target, weight, IGNORE, smoothing)
     grad = kernels.cross_entropy_grad(probs, target, weight, scale, IGNORE, smoothing)
     torch_loss, torch_grad = _torch_cross_entropy(x, target, weight, smoothing, scale)
     np.testing.assert_allclose(loss, torch_loss, rtol=1e-10, atol=1e-10 * max(1.0, np.abs(x[np.isfinite(x)]).max()))
     np.testing.assert_allclose(grad, torch_grad, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(totals[0], torch_loss.sum(), rtol=1e-10, atol=1e-10 * max(1.0, np.abs(torch_loss).sum()))
+    np.testing.assert_allclose(totals[1], weight[target[target != IGNORE]].sum(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -109,8 +119,9 @@ def test_cross_entropy_edge_rows_match_torch(dtype):
     torch_loss, torch_grad = _torch_cross_entropy(x.astype(np.float64), target, weight.astype(np.float64), 0.0,
                                                   scale.astype(np.float64))
     for kernels in (ref, c):
-        loss, probs, _ = kernels.cross_entropy(x, target, weight, IGNORE, 0.0)
+        loss, probs, _, totals = kernels.cross_entropy(x, target, weight, IGNORE, 0.0)
         np.testing.assert_allclose(loss, torch_loss.astype(dtype), rtol=1e-6, equal_nan=True)
+        assert np.isnan(totals[0]) and totals[1] == 3  # the all −inf row's nan reaches the sum
         grad = kernels.cross_entropy_grad(probs, target, weight, scale, IGNORE, 0.0)
         np.testing.assert_allclose(grad, torch_grad.astype(dtype), rtol=1e-6, atol=1e-7, equal_nan=True)
         assert np.isfinite(loss[[0, 2]]).all() and np.isnan(loss[1])

@@ -249,8 +249,9 @@ def qlinear(x: np.ndarray, inv_scale: float, w: np.ndarray, scale: np.ndarray, b
 
 # ---- fused softmax-cross-entropy and bias+activation (csrc/fused.c) ----
 def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
-                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-row softmax-cross-entropy -> (loss, softmax, row_weight); see ``numpy_ref.cross_entropy``."""
+                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row softmax-cross-entropy -> (loss, softmax, row_weight, [Σ loss, Σ row_weight]);
+    see ``numpy_ref.cross_entropy``."""
     try:
         return _active.cross_entropy(x, target, weight, ignore_index, label_smoothing)
     except NoKernelError:

@@ -664,7 +664,7 @@ _ACTIVATION_CODES = {"none": lib.TG_ACT_NONE, "relu": lib.TG_ACT_RELU}
 # type skips parsing "float[]"), ``_from_buffer(ctype, out, True)`` with require_writable passed
 # positionally (as a keyword it costs twice as much), and the checks written out inline.
 _FUSED = _kernel_table("cross_entropy", "cross_entropy_grad", "bias_act", "act_grad")
-_INT64_ARRAY = ffi.typeof("int64_t[]")
+_INT64_ARRAY, _DOUBLE_ARRAY, _FLOAT64 = ffi.typeof("int64_t[]"), ffi.typeof("double[]"), np.dtype(np.float64)
 
 
 def _contiguous(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -681,7 +681,7 @@ def _fused_check(op: str, status: int, classes: int = 0) -> None:
 
 
 def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
-                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Softmax-cross-entropy in C (csrc/fused.c); same contract as ``numpy_ref.cross_entropy``."""
     numpy_ref.check_cross_entropy_args("cross_entropy", x, target, weight)
     kernels = _FUSED.get(x.dtype)
@@ -692,12 +692,14 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
     rows, classes = x.shape
     loss, row_weight = _empty((2, rows), x.dtype)
     probs = _empty((rows, classes), x.dtype)
+    totals = _empty(2, _FLOAT64)
     status = kernel(_from_buffer(ctype, x), _from_buffer(_INT64_ARRAY, target), _from_buffer(ctype, weight),
                     rows, classes, ignore_index, label_smoothing, _from_buffer(ctype, loss, True),
-                    _from_buffer(ctype, probs, True), _from_buffer(ctype, row_weight, True))
+                    _from_buffer(ctype, probs, True), _from_buffer(ctype, row_weight, True),
+                    _from_buffer(_DOUBLE_ARRAY, totals, True))
     if status:
         _fused_check("cross_entropy", status, classes)
-    return loss, probs, row_weight
+    return loss, probs, row_weight, totals
 
 
 def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, scale: np.ndarray, ignore_index: int,

@@ -336,15 +336,17 @@ def _kept_targets(op: str, target: np.ndarray, classes: int, ignore_index: int) 
 
 
 def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_index: int,
-                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Softmax-cross-entropy of logits x (N, C) against class indices t (N,), per row.
 
     p_ic   = e^(x_ic − m_i) / Σ_c' e^(x_ic' − m_i),   m_i = max_c x_ic     (every exponent ≤ 0: stable)
     loss_i = (1 − ε)·w[t_i]·(lse_i − x_i[t_i]) + (ε/C)·Σ_c w_c·(lse_i − x_ic),   lse_i = m_i + log Σ_c e^(x_ic − m_i)
     with ε = label_smoothing (lse_i − x_ic = −log p_ic). Rows with t_i = ignore_index give 0.
-    Returns (loss, p, row_weight = w[t_i] or 0): the softmax p is what the backward needs, and
-    the row weights sum to the divisor of reduction='mean'. lse is float64 whatever x's dtype:
-    with float32 logits near 1e4, lse − x rounded to float32 would lose three digits of the loss.
+    Returns (loss, p, row_weight = w[t_i] or 0, totals = [Σ_i loss_i, Σ_i row_weight_i]): the
+    softmax p is what the backward needs; totals (float64, summed before loss is rounded to x's
+    dtype) are the sum of reduction='sum' and the numerator and divisor of 'mean'. lse is float64
+    whatever x's dtype: with float32 logits near 1e4, lse − x rounded to float32 would lose three
+    digits of the loss.
     """
     check_cross_entropy_args("cross_entropy", x, target, weight)
     keep, t = _kept_targets("cross_entropy", target, x.shape[1], ignore_index)
@@ -357,7 +359,9 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
     loss = (1 - label_smoothing) * row_weight * neg_log_p[np.arange(x.shape[0]), t]
     if label_smoothing:
         loss = loss + label_smoothing / x.shape[1] * (neg_log_p * weight).sum(axis=1)
-    return np.where(keep, loss, 0).astype(x.dtype), (e / total).astype(x.dtype), row_weight
+    loss = np.where(keep, loss, 0)
+    totals = np.array([loss.sum(), row_weight.sum(dtype=np.float64)])
+    return loss.astype(x.dtype), (e / total).astype(x.dtype), row_weight, totals
 
 
 def cross_entropy_grad(p: np.ndarray, target: np.ndarray, weight: np.ndarray, scale: np.ndarray, ignore_index: int,

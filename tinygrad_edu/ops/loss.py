@@ -104,16 +104,17 @@ class CrossEntropy(Function):
         ctx.target = np.asarray(target)
         ctx.weight = _unit_weights(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
         ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
-        loss, probs, row_weight = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index, label_smoothing)
+        loss, probs, row_weight, totals = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index,
+                                                                label_smoothing)
         # saved, not ctx attributes: the engine frees saved values after backward, so a loss kept
         # afterwards (losses.append(loss)) does not keep the (N, C) softmax alive
         ctx.save_for_backward(x, probs, row_weight)
         if reduction == "none":
             return loss
-        # Σ as np.add.reduce: what .sum() computes, without its Python wrapper (every training step runs this)
-        ctx.divisor = np.add.reduce(row_weight) if reduction == "mean" else 1
-        # every row ignored: 0/0 = nan, as PyTorch (without NumPy's warning)
-        return np.asarray(quietly(np.divide, np.add.reduce(loss), ctx.divisor), dtype=x.dtype)
+        # the sums come from the kernel's pass (in float64), not from NumPy reductions of loss and row_weight
+        loss_total, weight_total = totals.tolist()
+        ctx.divisor = weight_total if reduction == "mean" else 1.0
+        return np.array(_quotient(loss_total, ctx.divisor), dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -126,7 +127,7 @@ class CrossEntropy(Function):
             scale = g.reshape(-1)
         else:  # the same s_i for every row (np.empty + fill: np.full without its Python wrapper)
             scale = np.empty(x.shape[0], x.dtype)
-            scale.fill(quietly(np.divide, g, ctx.divisor))
+            scale.fill(_quotient(float(g), ctx.divisor))
         return backend.cross_entropy_grad(probs.data, ctx.target, ctx.weight, scale, ctx.ignore_index,
                                           ctx.label_smoothing)
 
@@ -142,6 +143,11 @@ class CrossEntropy(Function):
         if ctx.label_smoothing:
             grad = grad + keep * (ctx.label_smoothing / classes) * (float(ctx.weight.sum()) * p - ctx.weight)
         return grad
+
+
+def _quotient(total: float, divisor: float) -> float:
+    """total / divisor with IEEE's division by zero: every row ignored gives 0/0 = nan, as PyTorch."""
+    return total / divisor if divisor else float(quietly(np.divide, total, divisor))
 
 
 @functools.lru_cache(maxsize=32)
