@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from .module import Module
@@ -93,3 +96,197 @@ class LogSoftmax(Softmax):
 
 def _implicit_dim(x: Tensor) -> int:
     return 0 if x.ndim in (0, 1, 3) else 1
+
+
+# ---- more of PyTorch's activation modules (formulas in F) ------------------------------------
+
+
+class _Elementwise(Module):
+    """An activation without options beyond ``inplace``: forward calls ``function`` (an F function)."""
+
+    function: ClassVar[Callable[[Tensor], Tensor]]  # set by each subclass
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The activation, elementwise."""
+        return self.function(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class SiLU(_Elementwise):
+    """x·σ(x)."""
+
+    function = staticmethod(F.silu)
+
+
+class Mish(_Elementwise):
+    """x·tanh(softplus(x))."""
+
+    function = staticmethod(F.mish)
+
+
+class SELU(_Elementwise):
+    """scale·elu(x, α) with PyTorch's constants."""
+
+    function = staticmethod(F.selu)
+
+
+class Hardsigmoid(_Elementwise):
+    """x/6 + 1/2 clamped into [0, 1]."""
+
+    function = staticmethod(F.hardsigmoid)
+
+
+class Hardswish(_Elementwise):
+    """x·hardsigmoid(x)."""
+
+    function = staticmethod(F.hardswish)
+
+
+class ReLU6(_Elementwise):
+    """min(max(0, x), 6)."""
+
+    function = staticmethod(F.relu6)
+
+
+class LogSigmoid(Module):
+    """log σ(x)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """log σ(x)."""
+        return F.logsigmoid(x)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x / (1 + |x|)."""
+        return F.softsign(x)
+
+
+class Tanhshrink(Module):
+    """x − tanh(x)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x − tanh(x)."""
+        return F.tanhshrink(x)
+
+
+class ELU(Module):
+    """x if x > 0 else α·(eˣ − 1)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        """ELU(x)."""
+        return F.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(ELU):
+    """x if x > 0 else α·(e^(x/α) − 1)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """CELU(x)."""
+        return F.celu(x, self.alpha)
+
+
+class Hardtanh(Module):
+    """x clamped into [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        """hardtanh(x)."""
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class Softplus(Module):
+    """(1/β)·log(1 + e^(βx)), x itself where βx > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x: Tensor) -> Tensor:
+        """softplus(x)."""
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, x: Tensor) -> Tensor:
+        """threshold(x)."""
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (", inplace=True" if self.inplace else "")
+
+
+class Hardshrink(Module):
+    """x where |x| > λ, else 0."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x: Tensor) -> Tensor:
+        """hardshrink(x)."""
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(Hardshrink):
+    """x ∓ λ outside [−λ, λ], else 0."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """softshrink(x)."""
+        return F.softshrink(x, self.lambd)
+
+
+class Softmin(Softmax):
+    """softmax(−x) along ``dim``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """softmin(x, dim)."""
+        return F.softmin(x, _implicit_dim(x) if self.dim is None else self.dim)
+
+
+class GLU(Module):
+    """a ⊙ σ(b) for the halves a, b of x along ``dim``."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        """glu(x, dim)."""
+        return F.glu(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"

@@ -272,6 +272,45 @@ def avg_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None =
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------
 
 
+def _adaptive_weights(size: int, out: int) -> np.ndarray:
+    """The (out, size) matrix that averages PyTorch's adaptive windows: row i has 1/len over
+    [⌊i·size/out⌋, ⌈(i + 1)·size/out⌉), so windows overlap where size is not a multiple of out."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    inside = (np.arange(size) >= start[:, None]) & (np.arange(size) < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
+    """Average pooling to a fixed output size (out_h, out_w) whatever the input's (H, W): output
+    cell (i, j) averages rows [⌊iH/out_h⌋, ⌈(i+1)H/out_h⌉) and the columns likewise. An average over
+    a rectangle is an average of row averages, so y = A x Bᵀ with the constant averaging matrices
+    A (out_h, H) and B (out_w, W): two matrix products, differentiable as such."""
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"adaptive_avg_pool2d: expects a 3-D or 4-D input, got shape {x.shape}")
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"adaptive_avg_pool2d: needs a floating point input, got {x.dtype}")
+    (h, w), (out_h, out_w) = x.shape[-2:], (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError(f"adaptive_avg_pool2d: output_size {output_size} must be positive")
+    rows = Tensor._make(_adaptive_weights(h, out_h).astype(x.dtype))
+    cols = Tensor._make(_adaptive_weights(w, out_w).T.astype(x.dtype))
+    return (rows @ x) @ cols
+
+
+def adaptive_avg_pool1d(x: Tensor, output_size: int | tuple[int]) -> Tensor:
+    """Average pooling of (N, C, L) or (C, L) to length ``output_size`` (windows as in adaptive_avg_pool2d)."""
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"adaptive_avg_pool1d: expects a 2-D or 3-D input, got shape {x.shape}")
+    out = _first(output_size)
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"adaptive_avg_pool1d: needs a floating point input, got {x.dtype}")
+    if out <= 0:
+        raise ValueError(f"adaptive_avg_pool1d: output_size {output_size} must be positive")
+    return x @ Tensor._make(_adaptive_weights(x.shape[-1], out).T.astype(x.dtype))
+
+
 def _dropout(op: str, x: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) -> Tensor:
     """y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) of ``mask_shape`` (broadcast over x), from the global RNG."""
     if not 0.0 <= p <= 1.0:
@@ -473,6 +512,114 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
     return x.log_softmax(dim)
 
 
+# More of PyTorch's activations, as compositions. Each branch of a ``where`` is computed on
+# clamped input, so the branch not taken never overflows: its gradient is 0, and 0·inf would be nan.
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β)·log(1 + e^(βx)), or x where βx > threshold (as PyTorch). Computed stably: for z = βx,
+    log(1 + eᶻ) = z + log(1 + e^(−z)) when z > 0; the slope is σ(βx)."""
+    z = x * beta if beta != 1 else x
+    positive, negative = z.clamp(min=0), z.clamp(max=0)
+    log1p_exp = where(z > 0, positive + (-positive).exp().log1p(), negative.exp().log1p())
+    return where(z > threshold, x, log1p_exp / beta if beta != 1 else log1p_exp)
+
+
+def silu(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·σ(x) (the swish)."""
+    return x * x.sigmoid()
+
+
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·tanh(softplus(x))."""
+    return x * softplus(x).tanh()
+
+
+def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else α·(eˣ − 1)."""
+    return where(x > 0, x, alpha * x.clamp(max=0).expm1())
+
+
+def celu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else α·(e^(x/α) − 1)."""
+    return where(x > 0, x, alpha * (x.clamp(max=0) / alpha).expm1())
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(x: Tensor, inplace: bool = False) -> Tensor:
+    """scale·elu(x, α) with PyTorch's α ≈ 1.6733 and scale ≈ 1.0507 (self-normalising)."""
+    return _SELU_SCALE * elu(x, _SELU_ALPHA)
+
+
+def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped into [min_val, max_val]; slope 1 strictly inside, 0 elsewhere (at the bounds too,
+    unlike clamp, as PyTorch)."""
+    inside = (x.data > min_val) & (x.data < max_val)
+    return where(inside, x, Tensor._make(np.clip(x.data, min_val, max_val)))
+
+
+def relu6(x: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(0, x), 6): hardtanh(x, 0, 6)."""
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x: Tensor, inplace: bool = False) -> Tensor:
+    """x/6 + 1/2 clamped into [0, 1]; slope 1/6 strictly inside (−3, 3), 0 elsewhere."""
+    return hardtanh(x, -3.0, 3.0) / 6 + 0.5
+
+
+def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
+    """x·(x + 3)/6 on (−3, 3), 0 below, x above; slope (2x + 3)/6 strictly inside, 0 at −3 and 1 at 3
+    (PyTorch's one-sided choice at the kinks)."""
+    middle = x * (x + 3) / 6
+    return where(x.data <= -3, 0.0, where(x.data < 3, middle, x))
+
+
+def logsigmoid(x: Tensor) -> Tensor:
+    """log σ(x) = −softplus(−x), computed stably."""
+    return -softplus(-x)
+
+
+def softsign(x: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return x / (x.abs() + 1)
+
+
+def tanhshrink(x: Tensor) -> Tensor:
+    """x − tanh(x)."""
+    return x - x.tanh()
+
+
+def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x where |x| > λ, else 0."""
+    return where((x.data > lambd) | (x.data < -lambd), x, 0.0)
+
+
+def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
+    """x − λ where x > λ, x + λ where x < −λ, else 0."""
+    return where(x.data > lambd, x - lambd, where(x.data < -lambd, x + lambd, 0.0))
+
+
+def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value``."""
+    return where(x.data > threshold, x, value)
+
+
+def softmin(x: Tensor, dim: int) -> Tensor:
+    """softmax(−x) along ``dim``."""
+    return (-x).softmax(dim)
+
+
+def glu(x: Tensor, dim: int = -1) -> Tensor:
+    """a ⊙ σ(b), with a and b the two halves of x along ``dim`` (gated linear unit)."""
+    if x.ndim == 0 or x.shape[dim] % 2:
+        raise ShapeError(f"glu: dim {dim} of shape {x.shape} must have an even size to split in halves")
+    a, b = x.chunk(2, dim)
+    return a * b.sigmoid()
+
+
 # ---- normalisation ------------------------------------------------------------------------------
 
 
@@ -510,6 +657,22 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
 def normalize(x: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12) -> Tensor:
     """y = x / max(‖x‖_p, ε) with the p-norm taken over ``dim`` (rows of unit length for p = 2)."""
     return x / x.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Σ x1·x2 / (max(‖x1‖, ε)·max(‖x2‖, ε)) along ``dim`` (x1 and x2 broadcast), as PyTorch:
+    each vector divided by its clamped norm, then the dot product."""
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ShapeError(f"cosine_similarity: shapes {x1.shape} and {x2.shape} cannot be broadcast together") from None
+    x1, x2 = x1.expand(shape), x2.expand(shape)
+    return (normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """‖x1 − x2 + ε‖_p over the last dim (rows of x1 and x2, broadcast)."""
+    return (x1 - x2 + eps).norm(p, -1, keepdim)
 
 
 def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
@@ -562,6 +725,24 @@ def l1_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     target = _as_tensor(target, x)
     _same_shape("l1_loss", x, target)
     return _reduce((x - target).abs(), reduction, "l1_loss")
+
+
+def smooth_l1_loss(x: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """ℓ = ½d²/β where |d| < β, else |d| − ½β, with d = x − target (β = 0: the L1 loss)."""
+    target = _as_tensor(target, x)
+    _same_shape("smooth_l1_loss", x, target)
+    if beta == 0:
+        return l1_loss(x, target, reduction)
+    d = x - target
+    return _reduce(where(d.abs().data < beta, 0.5 * d * d / beta, d.abs() - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(x: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """ℓ = ½d² where |d| < δ, else δ·(|d| − ½δ), with d = x − target (δ·smooth_l1 with β = δ)."""
+    target = _as_tensor(target, x)
+    _same_shape("huber_loss", x, target)
+    d = x - target
+    return _reduce(where(d.abs().data < delta, 0.5 * d * d, delta * (d.abs() - 0.5 * delta)), reduction, "huber_loss")
 
 
 def _class_last(x: Tensor, op: str) -> Tensor:

@@ -109,3 +109,27 @@ class MultiMarginLoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """Hinge loss of the scores ``input`` (N, C) against class indices."""
         return F.multi_margin_loss(input, target, self.p, self.margin, self.weight, self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """½d²/β where |d| < β, else |d| − ½β (d = input − target)."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """The smooth L1 loss (see ``F.smooth_l1_loss``)."""
+        return F.smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class HuberLoss(_Loss):
+    """½d² where |d| < δ, else δ·(|d| − ½δ) (d = input − target)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:
+        """The Huber loss (see ``F.huber_loss``)."""
+        return F.huber_loss(input, target, self.reduction, self.delta)

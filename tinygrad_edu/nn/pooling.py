@@ -90,3 +90,26 @@ class AvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed (out_h, out_w) whatever the input size (None keeps a dim's size)."""
+
+    def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x: Tensor) -> Tensor:
+        """adaptive_avg_pool2d(x, output_size)."""
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Average pooling of (N, C, L) to a fixed length."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """adaptive_avg_pool1d(x, output_size)."""
+        return F.adaptive_avg_pool1d(x, self.output_size)

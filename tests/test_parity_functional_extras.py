@@ -1,0 +1,191 @@
+"""PyTorch parity of the activations, losses, distances and adaptive pools added as compositions
+(F.softplus ... F.adaptive_avg_pool2d) and their modules: values and input gradients vs PyTorch
+in float64 (tight) and float32 on drawn shapes, at the kinks and in the tails (where a naive
+formula overflows), second derivatives, module reprs, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu.autograd import gradgradcheck
+from tinygrad_edu.testing import assert_matches_torch
+from tinygrad_edu.testing import strategies as tst
+
+torch = pytest.importorskip("torch")
+
+DTYPES = (np.float64, np.float32)
+SETTINGS = settings(max_examples=10, deadline=None)
+
+# name: (call on F and x; the same on both libraries)
+ACTIVATIONS = {
+    "softplus": lambda F, x: F.softplus(x),
+    "softplus_beta": lambda F, x: F.softplus(x, beta=2.5, threshold=5.0),
+    "silu": lambda F, x: F.silu(x),
+    "mish": lambda F, x: F.mish(x),
+    "elu": lambda F, x: F.elu(x, alpha=0.7),
+    "celu": lambda F, x: F.celu(x, alpha=1.5),
+    "selu": lambda F, x: F.selu(x),
+    "hardtanh": lambda F, x: F.hardtanh(x, -0.5, 1.0),
+    "relu6": lambda F, x: F.relu6(x * 4),
+    "hardsigmoid": lambda F, x: F.hardsigmoid(x * 4),
+    "hardswish": lambda F, x: F.hardswish(x * 4),
+    "logsigmoid": lambda F, x: F.logsigmoid(x),
+    "softsign": lambda F, x: F.softsign(x),
+    "tanhshrink": lambda F, x: F.tanhshrink(x),
+    "hardshrink": lambda F, x: F.hardshrink(x, 0.3),
+    "softshrink": lambda F, x: F.softshrink(x, 0.3),
+    "threshold": lambda F, x: F.threshold(x, 0.2, -3.0),
+    "softmin": lambda F, x: F.softmin(x, -1),
+    "glu": lambda F, x: F.glu(x.reshape(*x.shape[:-1], -1, 2), -1) if x.ndim else F.glu(x.reshape(2, 1) * 1, 0),
+}
+
+
+def _functional(lib):
+    return lib.nn.functional
+
+
+@SETTINGS
+@given(data=st.data())
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activations_match_torch_on_drawn_shapes(name, data):
+    shape = list(data.draw(tst.shapes(0, 3, 1, 4), label="shape"))
+    if name == "glu" and shape:
+        shape[-1] *= 2
+    dtype = data.draw(st.sampled_from(DTYPES), label="dtype")
+    call = ACTIVATIONS[name]
+    if name == "glu" and not shape:
+        shape = [2]
+    assert_matches_torch(lambda x: call(_functional(tg), x), lambda x: call(_functional(torch), x), tuple(shape),
+                         dtype=dtype, seed=data.draw(st.integers(0, 2**16), label="seed"))
+
+
+# the kinks (0, ±λ, ±3, 6, the thresholds) and the tails (softplus of ±800 overflows e^x naively)
+SPECIAL = np.array([-800.0, -30.0, -20.0, -3.0, -1.0, -0.5, -0.3, 0.0, 0.2, 0.3, 0.5, 1.0, 3.0, 5.0 / 2.5, 6.0,
+                    20.0, 20.5, 30.0, 800.0])
+
+
+@pytest.mark.parametrize("name", [n for n in ACTIVATIONS if n not in ("glu", "softmin")])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_activations_at_kinks_and_in_the_tails_match_torch(name, dtype):
+    values = SPECIAL / 4 if name in ("relu6", "hardsigmoid", "hardswish") else SPECIAL  # they multiply by 4
+    call = ACTIVATIONS[name]
+    assert_matches_torch(lambda x: call(_functional(tg), x), lambda x: call(_functional(torch), x),
+                         values.astype(dtype))
+
+
+@pytest.mark.parametrize("name", ["softplus", "mish", "elu", "selu", "logsigmoid", "softsign", "silu", "hardswish"])
+def test_activations_second_derivative(name):
+    x = tg.tensor(np.array([-2.3, -0.7, 0.4, 1.9, 4.1]), requires_grad=True)
+    assert gradgradcheck(lambda t: ACTIVATIONS[name](tg.nn.functional, t), [x])
+
+
+LOSSES = {
+    "smooth_l1": lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r),
+    "smooth_l1_beta": lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.4),
+    "smooth_l1_beta_0": lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.0),
+    "huber": lambda F, x, y, r: F.huber_loss(x, y, reduction=r),
+    "huber_delta": lambda F, x, y, r: F.huber_loss(x, y, reduction=r, delta=0.3),
+}
+DISTANCES = {
+    "cosine_similarity": lambda F, x, y: F.cosine_similarity(x, y),
+    "cosine_similarity_broadcast_dim0": lambda F, x, y: F.cosine_similarity(x, y[:1], dim=0),
+    "pairwise_distance": lambda F, x, y: F.pairwise_distance(x, y),
+    "pairwise_distance_p1_keepdim": lambda F, x, y: F.pairwise_distance(x, y, p=1.0, keepdim=True),
+}
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_losses_match_torch(name, reduction, dtype):
+    call = LOSSES[name]
+    assert_matches_torch(lambda x, y: call(_functional(tg), x, y, reduction),
+                         lambda x, y: call(_functional(torch), x, y, reduction), (4, 5), (4, 5), dtype=dtype)
+
+
+@pytest.mark.parametrize("name", list(DISTANCES))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_distances_match_torch(name, dtype):
+    call = DISTANCES[name]
+    assert_matches_torch(lambda x, y: call(_functional(tg), x, y), lambda x, y: call(_functional(torch), x, y),
+                         (4, 5), (4, 5), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cosine_similarity_of_a_zero_vector_matches_torch(dtype):
+    x = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]], dtype=dtype)
+    y = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]], dtype=dtype)
+    assert_matches_torch(lambda a, b: tg.nn.functional.cosine_similarity(a, b),
+                         lambda a, b: torch.nn.functional.cosine_similarity(a, b), x, y)
+
+
+POOLS = [((2, 3, 7, 5), (3, 2)), ((2, 3, 8, 6), (4, 3)), ((3, 5, 5), 1), ((1, 2, 4, 9), (None, 4)),
+         ((1, 1, 3, 3), (5, 4))]
+
+
+@pytest.mark.parametrize("shape, output_size", POOLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adaptive_avg_pool2d_matches_torch(shape, output_size, dtype):
+    assert_matches_torch(lambda x: tg.nn.AdaptiveAvgPool2d(output_size)(x),
+                         lambda x: torch.nn.AdaptiveAvgPool2d(output_size)(x), shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("shape, output_size", [((2, 3, 7), 3), ((3, 8), 4), ((1, 2, 3), 5), ((2, 2, 6), (1,))])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adaptive_avg_pool1d_matches_torch(shape, output_size, dtype):
+    assert_matches_torch(lambda x: tg.nn.AdaptiveAvgPool1d(output_size)(x),
+                         lambda x: torch.nn.AdaptiveAvgPool1d(output_size)(x), shape, dtype=dtype)
+
+
+MODULES = {
+    "SiLU": (), "Mish": (), "SELU": (), "Hardsigmoid": (), "Hardswish": (), "ReLU6": (), "LogSigmoid": (),
+    "Softsign": (), "Tanhshrink": (), "ELU": (0.5,), "CELU": (2.0,), "Hardtanh": (-2.0, 2.0), "Softplus": (2, 10),
+    "Threshold": (0.1, 20.0), "Hardshrink": (0.25,), "Softshrink": (0.75,), "Softmin": (1,), "GLU": (1,),
+    "SmoothL1Loss": (), "HuberLoss": (), "CosineSimilarity": (), "PairwiseDistance": (),
+    "AdaptiveAvgPool2d": ((5, 7),), "AdaptiveAvgPool1d": (3,), "Unflatten": (1, (2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_module_repr_matches_torch(name):
+    assert repr(getattr(tg.nn, name)(*MODULES[name])) == repr(getattr(torch.nn, name)(*MODULES[name]))
+
+
+@pytest.mark.parametrize("name", ["ReLU6", "SiLU", "ELU", "Hardtanh", "Threshold"])
+def test_inplace_flag_shows_in_repr_as_torch(name):
+    args = MODULES[name]
+    assert repr(getattr(tg.nn, name)(*args, inplace=True)) == repr(getattr(torch.nn, name)(*args, inplace=True))
+
+
+@pytest.mark.parametrize("name", ["SiLU", "Mish", "ELU", "CELU", "Softplus", "Hardtanh", "Softmin", "GLU"])
+def test_activation_modules_match_torch(name):
+    args = MODULES[name]
+    assert_matches_torch(lambda x: getattr(tg.nn, name)(*args)(x), lambda x: getattr(torch.nn, name)(*args)(x),
+                         (3, 4))
+
+
+@pytest.mark.parametrize("name, options", [
+    ("SmoothL1Loss", {"reduction": "sum", "beta": 0.5}), ("HuberLoss", {"reduction": "none", "delta": 0.5}),
+    ("CosineSimilarity", {"dim": 0}), ("PairwiseDistance", {"p": 3.0, "keepdim": True})])
+def test_loss_and_distance_modules_match_torch(name, options):
+    assert_matches_torch(lambda x, y: getattr(tg.nn, name)(**options)(x, y),
+                         lambda x, y: getattr(torch.nn, name)(**options)(x, y), (3, 4), (3, 4))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda F: F.glu(tg.zeros(2, 3)), tg.ShapeError, ["glu", "(2, 3)"]),
+    (lambda F: F.smooth_l1_loss(tg.zeros(2, 3), tg.zeros(3)), tg.ShapeError, ["smooth_l1_loss", "(2, 3)"]),
+    (lambda F: F.huber_loss(tg.zeros(2, 3), tg.zeros(2, 3), reduction="avg"), ValueError, ["huber_loss", "avg"]),
+    (lambda F: F.cosine_similarity(tg.zeros(2, 3), tg.zeros(4, 3)), tg.ShapeError, ["cosine_similarity", "(4, 3)"]),
+    (lambda F: F.adaptive_avg_pool2d(tg.zeros(2, 3), 1), tg.ShapeError, ["adaptive_avg_pool2d", "(2, 3)"]),
+    (lambda F: F.adaptive_avg_pool2d(tg.zeros(1, 2, 3), (0, 1)), ValueError, ["adaptive_avg_pool2d", "(0, 1)"]),
+    (lambda F: F.adaptive_avg_pool1d(tg.zeros(1, 2, 3, dtype=tg.int64), 2), TypeError, ["adaptive_avg_pool1d"]),
+])
+def test_bad_input_raises_naming_the_function(call, error, words):
+    with pytest.raises(error) as info:
+        call(tg.nn.functional)
+    assert all(w in str(info.value) for w in words), str(info.value)
