@@ -229,7 +229,7 @@ int tg_lstm_cell_f64(const double *gates, const double *gates_x, const double *b
  *   δc = dc + dh ⊙ o ⊙ (1 − tanh_c²)
  *   d_gates = ∂L/∂z = [δc ⊙ g ⊙ i(1−i) | δc ⊙ c_prev ⊙ f(1−f) | δc ⊙ i ⊙ (1−g²) | dh ⊙ tanh_c ⊙ o(1−o)]
  *   dc_prev = ∂L/∂c_prev = δc ⊙ f
- * Same status codes. */
+ * Same status codes, and 4 (nothing written) when an output overlaps another array: all are restrict. */
 int tg_lstm_cell_backward_f32(const float *dh, const float *dc, const float *acts, const float *c_prev,
                               const float *tanh_c, float *d_gates, float *dc_prev, int64_t batch, int64_t hidden);
 int tg_lstm_cell_backward_f64(const double *dh, const double *dc, const double *acts, const double *c_prev,
@@ -248,7 +248,7 @@ int tg_gru_cell_f64(const double *gates_x, const double *bias_x, const double *g
 /* Its backward from dh = ∂L/∂h, with ĥ_n = gates_h_n + bias_h_n, δn = dh ⊙ (1 − z) ⊙ (1 − n²),
  * δz = dh ⊙ (h_prev − n) ⊙ z(1 − z), δr = δn ⊙ ĥ_n ⊙ r(1 − r):
  *   d_gates_x = [δr | δz | δn],   d_gates_h = [δr | δz | δn ⊙ r],   dh_prev = dh ⊙ z
- * (dh_prev must not be dh: the arrays are restrict). */
+ * Same status codes, and 4 (nothing written) when an output overlaps another array: all are restrict. */
 int tg_gru_cell_backward_f32(const float *dh, const float *acts, const float *gates_h, const float *bias_h,
                              const float *h_prev, float *d_gates_x, float *d_gates_h, float *dh_prev, int64_t batch,
                              int64_t hidden);

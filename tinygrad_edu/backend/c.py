@@ -875,6 +875,20 @@ def _bias_pointer(op: str, name: str, bias: np.ndarray | None, width: int, dtype
     return _from_buffer(ctype, np.ascontiguousarray(bias))
 
 
+_CELL_OVERLAP = 4  # csrc/lstm.c: an out array overlaps another array of a backward cell (status 4, nothing written)
+
+
+def _raise_cell_status(op: str, status: int, out: tuple[np.ndarray, ...], inputs: tuple[np.ndarray | None, ...],
+                       names: tuple[str, ...], *shapes: tuple[int, ...]) -> None:
+    """Raise the error for a backward cell's nonzero status. The overlap check (the kernels' arrays are
+    restrict) runs in C, where it costs nanoseconds instead of a microsecond or two of np.may_share_memory
+    per call; the arrays C was given are the caller's or fresh copies, which overlap nothing, so the
+    reference's check_out_apart then finds and names the pair."""
+    if status == _CELL_OVERLAP:
+        numpy_ref.check_out_apart(op, out, inputs, names)
+    _raise_on(op, status, *shapes)
+
+
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -905,7 +919,8 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
                     _from_buffer(ctype, contiguous(acts)), _from_buffer(ctype, contiguous(c_prev)),
                     _from_buffer(ctype, contiguous(tanh_c)), *pointers, batch, hidden)
     if status:
-        _raise_on("lstm_cell_backward", status, dh.shape, acts.shape)
+        _raise_cell_status("lstm_cell_backward", status, out, (dh, dc, acts, c_prev, tanh_c),
+                           numpy_ref.LSTM_CELL_BACKWARD_NAMES, dh.shape, acts.shape)
     return out
 
 
@@ -935,14 +950,13 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
     bias_pointer = _bias_pointer("gru_cell_backward", "bias_h", bias_h, 3 * hidden, dh.dtype, ctype)
     wide = (batch, 3 * hidden)
     out, pointers = _cell_outputs("gru_cell_backward", ctype, out, (wide, wide, (batch, hidden)), dh.dtype)
-    if np.may_share_memory(out[2], dh):  # the kernel reads dh while it writes dh_prev (restrict)
-        raise ValueError("gru_cell_backward: out's ∂L/∂h_prev must not share memory with dh")
     contiguous = np.ascontiguousarray
     status = kernel(_from_buffer(ctype, contiguous(dh)), _from_buffer(ctype, contiguous(acts)),
                     _from_buffer(ctype, contiguous(gates_h)), bias_pointer, _from_buffer(ctype, contiguous(h_prev)),
                     *pointers, batch, hidden)
     if status:
-        _raise_on("gru_cell_backward", status, dh.shape, acts.shape)
+        _raise_cell_status("gru_cell_backward", status, out, (dh, acts, gates_h, bias_h, h_prev),
+                           numpy_ref.GRU_CELL_BACKWARD_NAMES, dh.shape, acts.shape)
     return out
 
 

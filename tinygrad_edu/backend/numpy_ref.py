@@ -425,6 +425,29 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-x))
 
 
+# The arrays of the backward cells, ``out``'s first, then the inputs (C: the order of csrc/lstm.c's check).
+LSTM_CELL_BACKWARD_NAMES = ("∂L/∂gates", "∂L/∂c_prev", "dh", "dc", "acts", "c_prev", "tanh_c")
+GRU_CELL_BACKWARD_NAMES = ("∂L/∂gates_x", "∂L/∂gates_h", "∂L/∂h_prev", "dh", "acts", "gates_h", "bias_h", "h_prev")
+
+
+def check_out_apart(op: str, out: tuple[np.ndarray, ...], inputs: tuple[np.ndarray | None, ...],
+                    names: tuple[str, ...]) -> None:
+    """ValueError naming ``op`` and both arrays if an ``out`` array may share memory with an input (None:
+    absent) or with another ``out`` array; ``names`` names out's arrays, then the inputs.
+
+    The rule of the backward cells, whose kernels read every input while they write the outputs:
+    C declares all their arrays restrict, and here too a later line reads what an earlier one wrote.
+    ``np.may_share_memory`` compares memory bounds: exact for contiguous arrays; two strided views
+    that interleave without a common element are refused too.
+    """
+    arrays = (*out, *inputs)
+    for k, a in enumerate(out):
+        for j, b in enumerate(arrays):
+            if j != k and b is not None and np.may_share_memory(a, b):
+                raise ValueError(f"{op}: out's {names[k]} must not share memory with {names[j]} (the kernel "
+                                 "reads its inputs while it writes its outputs)")
+
+
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
               out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
               gates_x: np.ndarray | None = None, bias: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -475,8 +498,10 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
         ∂L/∂z_o   = dh ⊙ tanh c ⊙ o(1 − o)
         ∂L/∂c_prev = δc ⊙ f
 
-    ``out``, if given, receives (∂L/∂z, ∂L/∂c_prev).
+    ``out``, if given, receives (∂L/∂z, ∂L/∂c_prev): two arrays that overlap no other argument.
     """
+    if out is not None:
+        check_out_apart("lstm_cell_backward", out, (dh, dc, acts, c_prev, tanh_c), LSTM_CELL_BACKWARD_NAMES)
     i, f, g, o = np.split(acts, 4, axis=1)
     delta_c = dc + dh * o * (1 - tanh_c * tanh_c)
     parts = (delta_c * g * i * (1 - i), delta_c * c_prev * f * (1 - f), delta_c * i * (1 - g * g),
@@ -534,8 +559,10 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 
     (∂L/∂h_prev here is the direct path only; the one through gates_h = h_prev W_hhᵀ is the
     caller's matrix product.) The gradients w.r.t. the biases equal those w.r.t. gates_x and
-    gates_h. ``out``, if given, receives the three results.
+    gates_h. ``out``, if given, receives the three results: arrays that overlap no other argument.
     """
+    if out is not None:
+        check_out_apart("gru_cell_backward", out, (dh, acts, gates_h, bias_h, h_prev), GRU_CELL_BACKWARD_NAMES)
     r, z, n = np.split(acts, 3, axis=1)
     h_n = np.split(gates_h, 3, axis=1)[2]
     h_n = h_n if bias_h is None else h_n + bias_h[2 * h_n.shape[1] :]
