@@ -139,6 +139,15 @@ def test_grad_fn_name_as_torch(op):
     assert f"grad_fn=<{theirs.grad_fn.name()}>" in repr(ours)
 
 
+@pytest.mark.parametrize("make", [lambda lib: lib.ones(3, requires_grad=True),
+                                  lambda lib: lib.ones(2, 3, requires_grad=True)])
+@pytest.mark.parametrize("dims", [(0, -1), (0, 0), (-1, -1)])
+def test_flatten_that_merges_nothing_is_the_tensor_itself_as_torch(make, dims):
+    ours, theirs = make(tg), make(torch)
+    assert (ours.flatten(*dims) is ours) == (theirs.flatten(*dims) is theirs)
+    assert ours.flatten(*dims).is_leaf == theirs.flatten(*dims).is_leaf
+
+
 def test_linear_with_fused_relu_is_named_as_torch_relu_of_linear():
     """Linear's fused ReLU (activation="relu") gives the node PyTorch's relu(linear(x)) ends in."""
     ours = tg.ops.Linear.apply(tg.tensor(X, requires_grad=True), tg.tensor(X * 2.0), None, activation="relu")

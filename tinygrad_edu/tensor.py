@@ -1329,6 +1329,8 @@ class Tensor:
         start, end = _dim(start_dim, self.ndim, "flatten"), _dim(end_dim, self.ndim, "flatten")
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+        if start == end:  # nothing to merge: the tensor itself, as PyTorch (a leaf stays a leaf)
+            return self
         merged = math.prod(self.shape[start:end + 1])  # not -1: that cannot be inferred for an empty tensor
         return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
 
