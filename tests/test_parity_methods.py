@@ -754,3 +754,64 @@ def test_tg_functions_with_more_tensors_are_torch_functions(name, make_args):
         return lambda x: (lambda out: lib.tensor(out) if isinstance(out, int) else out)(
             getattr(lib, name)(*make_args(lib, x)))
     assert_matches_torch(call(tg), call(torch), (3, 4))
+
+
+# ---- factories and functions of several tensors ---------------------------------------------
+
+
+def test_like_factories_and_empty_match_torch_shapes_and_dtypes():
+    for dtype in (np.float32, np.float64):
+        ours, theirs = tg.tensor(np.zeros((2, 3), dtype)), torch.tensor(np.zeros((2, 3), dtype))
+        for name in ("rand_like", "randn_like", "empty_like"):
+            a, b = getattr(tg, name)(ours), getattr(torch, name)(theirs)
+            assert a.shape == tuple(b.shape) and str(a.dtype) == str(b.dtype).removeprefix("torch.")
+        a, b = tg.randint_like(ours, 3, 7), torch.randint_like(theirs, 3, 7)
+        assert a.shape == tuple(b.shape) and a.dtype == dtype and a.numpy().min() >= 3 and a.numpy().max() < 7
+    assert tg.empty(2, 3).shape == tuple(torch.empty(2, 3).shape) and tg.empty(2, 3).dtype == np.float32
+    assert tg.randint_like(tg.zeros(50, dtype=tg.int64), 4).numpy().max() < 4
+
+
+def test_randperm_is_a_seeded_permutation():
+    tg.manual_seed(5)
+    first = tg.randperm(20)
+    tg.manual_seed(5)
+    np.testing.assert_array_equal(first.numpy(), tg.randperm(20).numpy())
+    np.testing.assert_array_equal(np.sort(first.numpy()), np.arange(20))
+    assert first.dtype == torch.randperm(3).numpy().dtype
+
+
+def test_from_numpy_and_as_tensor_share_memory_as_torch():
+    a = np.arange(6.0).reshape(2, 3)
+    for make in (tg.from_numpy, tg.as_tensor):
+        t = make(a)
+        a[0, 0] = 7.0
+        assert t[0, 0].item() == 7.0 and t.dtype == a.dtype
+        a[0, 0] = 0.0
+    assert not np.shares_memory(tg.as_tensor(a, dtype=tg.float32).data, a)
+    assert tg.as_tensor([1, 2]).dtype == torch.as_tensor([1, 2]).numpy().dtype
+    t = tg.ones(2)
+    assert tg.as_tensor(t) is t and tg.is_tensor(t) and not tg.is_tensor(a)
+    with pytest.raises(TypeError, match="from_numpy"):
+        tg.from_numpy([1.0])
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_meshgrid_and_broadcast_tensors_match_torch(indexing, dtype):
+    assert_matches_torch(lambda a, b, c: tg.meshgrid(a, b, c, indexing=indexing),
+                         lambda a, b, c: torch.meshgrid(a, b, c, indexing=indexing), (3,), (2,), (4,), dtype=dtype)
+    assert_matches_torch(lambda a, b: tg.meshgrid([a, b], indexing=indexing),
+                         lambda a, b: torch.meshgrid([a, b], indexing=indexing), (3,), (), dtype=dtype)
+    assert_matches_torch(lambda a, b: tg.broadcast_tensors(a, b), lambda a, b: torch.broadcast_tensors(a, b),
+                         (3, 1), (1, 4), dtype=dtype)
+    assert tg.broadcast_shapes((3, 1), (4,), ()) == tuple(torch.broadcast_shapes((3, 1), (4,), ()))
+    with pytest.raises(tg.ShapeError, match="broadcast_shapes"):
+        tg.broadcast_shapes((2,), (3,))
+
+
+@pytest.mark.parametrize("name", ["std_mean", "var_mean"])
+@pytest.mark.parametrize("args, options", [((), {}), ((1,), {}), ((0,), {"keepdim": True, "correction": 0})])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_std_mean_and_var_mean_match_torch(name, args, options, dtype):
+    assert_matches_torch(lambda x: getattr(tg, name)(x, *args, **options),
+                         lambda x: getattr(torch, name)(x, *args, **options), (3, 4), dtype=dtype)

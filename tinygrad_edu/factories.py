@@ -1,4 +1,5 @@
-"""Tensor factories: ``zeros ones full *_like rand randn randint arange eye linspace``.
+"""Tensor factories: ``zeros ones full empty *_like rand randn randint randperm arange eye linspace``,
+and ``from_numpy``/``as_tensor`` (which share an array's memory).
 
 Sizes are given as ``f(2, 3)`` or ``f((2, 3))``; floats default to float32 and integers
 to int64, as in PyTorch. Random factories draw from ``tinygrad_edu.random``.
@@ -99,3 +100,60 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None, requires_g
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """The n×m identity matrix."""
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor whose values are not to be relied on (zeros here; PyTorch leaves memory as it was)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``empty`` with ``t``'s shape and dtype."""
+    return zeros_like(t, dtype=dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``rand`` with ``t``'s shape and (floating) dtype."""
+    return rand(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """``randn`` with ``t``'s shape and (floating) dtype."""
+    return randn(t.shape, dtype=t.dtype if dtype is None else dtype, requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low: int, high: int | None = None, dtype: Any = None) -> Tensor:
+    """``randint`` with ``t``'s shape and dtype (``randint_like(t, high)`` means low = 0)."""
+    low, high = (0, low) if high is None else (low, high)
+    return randint(low, high, t.shape, dtype=t.dtype if dtype is None else dtype)
+
+
+def randperm(n: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 … n − 1 (int64 unless ``dtype`` says otherwise)."""
+    order = random.generator().permutation(n).astype(dtypes.int64 if dtype is None else dtypes.as_dtype(dtype))
+    return _make(order, requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory and dtype (writes to one show in the other), as PyTorch."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected an np.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: cannot make a tensor from an array of dtype {array.dtype}")
+    return Tensor._make(array)
+
+
+def as_tensor(data: TensorLike, dtype: Any = None) -> Tensor:
+    """``data`` as a tensor without copying where possible (a Tensor or an ndarray already of
+    ``dtype`` is shared), else ``tensor(data, dtype)``."""
+    wanted = None if dtype is None else dtypes.as_dtype(dtype)
+    if isinstance(data, Tensor):
+        return data if wanted is None else data.to(wanted)
+    if isinstance(data, np.ndarray) and (wanted is None or data.dtype == wanted) and data.dtype.kind in "biuf":
+        return Tensor._make(data)
+    return tensor(data, dtype=dtype)
+
+
+def is_tensor(obj: Any) -> bool:
+    """True if ``obj`` is a Tensor."""
+    return isinstance(obj, Tensor)

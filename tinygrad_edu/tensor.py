@@ -2146,3 +2146,46 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.shape != first.shape:
             raise ShapeError(f"stack: all tensors must have one shape, got {first.shape} and {t.shape}")
     return ops.Stack.apply(*tensors, dim=_dim(dim, first.ndim + 1, "stack"))
+
+
+def broadcast_shapes(*shapes: int | Sequence[int]) -> tuple[int, ...]:
+    """The shape all of ``shapes`` broadcast to (NumPy's rule), a ShapeError if there is none."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(f"broadcast_shapes: shapes {list(shapes)} cannot be broadcast together") from None
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """Every tensor expanded to their common broadcast shape (views; gradients sum back)."""
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str = "ij") -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors: with ``indexing="ij"`` output k varies along dim k
+    (``"xy"``: the first two dims swapped, as NumPy's default); each is an expanded view."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if any(t.ndim > 1 for t in tensors):
+        raise ShapeError(f"meshgrid: expects 0-D or 1-D tensors, got shapes {[t.shape for t in tensors]}")
+    order = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        order[0], order[1] = 1, 0
+    sizes = [tensors[k].numel() for k in order]
+    return tuple(t.reshape([-1 if order[d] == k else 1 for d in range(len(tensors))]).expand(sizes)
+                 for k, t in enumerate(tensors))
+
+
+def std_mean(input: Tensor, dim: int | Sequence[int] | None = None, *, correction: int = 1,
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim`` in one call (torch.std_mean)."""
+    return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim)
+
+
+def var_mean(input: Tensor, dim: int | Sequence[int] | None = None, *, correction: int = 1,
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim`` in one call (torch.var_mean)."""
+    return input.var(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim)
