@@ -27,7 +27,8 @@ import tinygrad_edu as tg
 
 torch = pytest.importorskip("torch")
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch,
+              pytest.mark.filterwarnings("ignore::UserWarning")]  # rows at their edges (var of 1 element) warn
 
 RAISES, NO_GRAPH = "raises", "no graph"
 
