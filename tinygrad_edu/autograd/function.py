@@ -10,8 +10,10 @@ An op is one class with two static methods, as in PyTorch::
             return x.data * w.data
         @staticmethod
         def backward(ctx, grad_output):      # gradients: Tensor ops, so they are differentiable
-            x, w = ctx.saved_tensors
-            return grad_output * w, grad_output * x
+            x, w = ctx.saved_tensors          # None where forward kept nothing
+            grad_x = grad_output * w if ctx.needs_input_grad[0] else None
+            grad_w = grad_output * x if ctx.needs_input_grad[1] else None
+            return grad_x, grad_w
 
 ``Mul.apply(a, b)`` runs ``forward`` and, when a gradient will be needed, records the call
 in the graph. The object that ``forward`` and ``backward`` receive as ``ctx`` is an instance
