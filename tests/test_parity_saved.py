@@ -89,22 +89,24 @@ def _as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def _run(lib, case: OpCase, arrays: list[np.ndarray], needs: tuple[bool, ...], written: int):
-    """Forward, an in-place write to input ``written`` that bumps its version (values kept), backward:
-    RAISES if backward refused a saved tensor modified in place, NO_GRAPH if no output requires
-    grad, else the input gradients."""
+def _run(lib, case: OpCase, arrays: list[np.ndarray], needs: tuple[bool, ...], written: int | None,
+         create_graph: bool = False):
+    """Forward, an in-place write to input ``written`` (if any) that bumps its version (values kept),
+    backward: RAISES if backward refused a saved tensor modified in place, NO_GRAPH if no output
+    requires grad, else the input gradients."""
     inputs = [lib.tensor(a.copy(), requires_grad=need) for a, need in zip(arrays, needs)]
     fn = case.fn if lib is tg else (case.torch_fn or case.fn)
     outputs = [o for o in _as_list(fn(*inputs)) if o.requires_grad]
     if not outputs:  # the inputs that require grad reach no output through a differentiable op
         return NO_GRAPH
-    with lib.no_grad():
-        inputs[written].add_(0)
+    if written is not None:
+        with lib.no_grad():
+            inputs[written].add_(0)
     try:
         loss = outputs[0].sum()
         for o in outputs[1:]:
             loss = loss + o.sum()
-        loss.backward()
+        loss.backward(create_graph=create_graph)
     except RuntimeError as err:
         text = str(err)
         assert "modified" in text and ("in place" in text or "inplace" in text), text
@@ -133,11 +135,15 @@ def _disagreements(case: OpCase) -> list[tuple]:
                 if (ours == RAISES) != (theirs == RAISES):
                     found.append((sample, needs, written, "ours" if ours == RAISES else "torch"))
                 elif ours not in (RAISES, NO_GRAPH):
-                    for g, g_t in zip(ours, theirs):
-                        assert (g is None) == (g_t is None)
-                        if g is not None:
-                            np.testing.assert_allclose(g, g_t, rtol=1e-7, atol=1e-12)
+                    _assert_same_gradients(ours, theirs)
     return found
+
+
+def _assert_same_gradients(ours: list, theirs: list) -> None:
+    for g, g_t in zip(ours, theirs):
+        assert (g is None) == (g_t is None)
+        if g is not None:
+            np.testing.assert_allclose(g, g_t, rtol=1e-7, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -149,6 +155,26 @@ def test_raises_after_an_in_place_write_iff_torch_raises(case: OpCase):
         found = [f for f in found if not (f[3] == known.who and known.applies(*f[:3]))]
     assert found == [], (f"{case.id}: (sample, requires_grad, input written, who alone raises): {found}; "
                          "if the difference is meant, add the row to EXCEPTIONS with the reason")
+
+
+# Ops whose forward passes None to save_for_backward for some choices of requires_grad.
+SAVING_LESS = {"Mul", "Div", "Pow", "Hypot", "MatMul", "Linear", "ClampTensor"}
+GRAPH_CASES = [c for c in CASES if SAVING_LESS & set(c.ops)]
+
+
+@pytest.mark.parametrize("case", GRAPH_CASES, ids=[c.id for c in GRAPH_CASES])
+def test_backward_with_create_graph_reads_only_what_was_kept(case: OpCase):
+    """The differentiable backward (create_graph=True: Tensor ops, not the array fast paths) under
+    every choice of inputs requiring grad: it reads no item forward did not keep, and its
+    gradients are torch's."""
+    for sample in case.samples:
+        arrays = make_inputs(sample, case.domain, np.float64)
+        for needs in _grad_subsets(arrays):
+            ours = _run(tg, case, arrays, needs, None, create_graph=True)
+            theirs = _run(torch, case, arrays, needs, None, create_graph=True)
+            assert (ours == NO_GRAPH) == (theirs == NO_GRAPH)
+            if ours != NO_GRAPH:
+                _assert_same_gradients(ours, theirs)
 
 
 # ---- optimizer.step() between forward and backward ---------------------------------------
