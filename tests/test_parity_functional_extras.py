@@ -189,3 +189,101 @@ def test_bad_input_raises_naming_the_function(call, error, words):
     with pytest.raises(error) as info:
         call(tg.nn.functional)
     assert all(w in str(info.value) for w in words), str(info.value)
+
+
+# ---- nn.init, nn.utils and the containers ------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 2, 3, 3)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_orthogonal_init_gives_orthonormal_rows_or_columns(shape, gain):
+    w = tg.nn.init.orthogonal_(tg.zeros(*shape, dtype=tg.float64), gain=gain).numpy().reshape(shape[0], -1)
+    small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+    np.testing.assert_allclose(small, gain**2 * np.eye(len(small)), atol=1e-12)
+
+
+def test_trunc_normal_init_stays_in_bounds_is_seeded_and_has_the_shape_of_torchs():
+    tg.manual_seed(0)
+    w = tg.nn.init.trunc_normal_(tg.zeros(300, 100), mean=0.5, std=1.0, a=-1.0, b=1.5).numpy()
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(w, tg.nn.init.trunc_normal_(tg.zeros(300, 100), 0.5, 1.0, -1.0, 1.5).numpy())
+    torch.manual_seed(0)
+    ref = torch.nn.init.trunc_normal_(torch.zeros(300, 100), mean=0.5, std=1.0, a=-1.0, b=1.5).numpy()
+    assert w.min() >= -1.0 and w.max() <= 1.5 and w.dtype == np.float32
+    assert abs(w.mean() - ref.mean()) < 0.02 and abs(w.std() - ref.std()) < 0.02  # same distribution
+    with pytest.raises(ValueError, match="trunc_normal_"):
+        tg.nn.init.trunc_normal_(tg.zeros(2), a=1.0, b=0.0)
+
+
+@pytest.mark.parametrize("shape, groups", [((3, 5), None), ((5, 3), None), ((4, 4, 3), 1), ((6, 2, 3, 3), 3),
+                                           ((2, 4, 3, 3, 3), 1), ((4, 2, 2, 4), 2)])
+def test_eye_and_dirac_init_equal_torch(shape, groups):
+    if groups is None:
+        ours, theirs = tg.nn.init.eye_(tg.zeros(*shape)), torch.nn.init.eye_(torch.zeros(*shape))
+    else:
+        ours, theirs = tg.nn.init.dirac_(tg.zeros(*shape), groups), torch.nn.init.dirac_(torch.zeros(*shape), groups)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_parameters_to_vector_and_back_match_torch():
+    ours, theirs = tg.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    vec_ours = tg.nn.utils.parameters_to_vector(ours.parameters())
+    vec_theirs = torch.nn.utils.parameters_to_vector(theirs.parameters())
+    np.testing.assert_array_equal(vec_ours.detach().numpy(), vec_theirs.detach().numpy())
+    (vec_ours * tg.arange(8.0)).sum().backward()
+    (vec_theirs * torch.arange(8.0)).sum().backward()
+    np.testing.assert_array_equal(ours.weight.grad.numpy(), theirs.weight.grad.numpy())
+    new = np.arange(8.0, dtype=np.float32) / 7
+    tg.nn.utils.vector_to_parameters(tg.tensor(new), ours.parameters())
+    torch.nn.utils.vector_to_parameters(torch.tensor(new), theirs.parameters())
+    np.testing.assert_array_equal(ours.bias.detach().numpy(), theirs.bias.detach().numpy())
+    with pytest.raises(ValueError, match="vector_to_parameters"):
+        tg.nn.utils.vector_to_parameters(tg.zeros(7), ours.parameters())
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_get_total_norm_and_clip_grads_with_norm_match_torch(norm_type):
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(shape).astype(np.float32) for shape in [(3, 4), (5,)]]
+    ours, theirs = [tg.tensor(g) for g in grads], [torch.tensor(g) for g in grads]
+    total_ours = tg.nn.utils.get_total_norm(ours, norm_type)
+    total_theirs = torch.nn.utils.get_total_norm(theirs, norm_type)
+    np.testing.assert_allclose(total_ours.numpy(), total_theirs.numpy(), rtol=1e-6)
+    params_ours = [tg.zeros(*g.shape, requires_grad=True) for g in grads]
+    params_theirs = [torch.zeros(*g.shape, requires_grad=True) for g in grads]
+    for p, g in zip(params_ours, ours):
+        p.grad = g
+    for p, g in zip(params_theirs, theirs):
+        p.grad = g.clone()
+    tg.nn.utils.clip_grads_with_norm_(params_ours, 1.5, total_ours)
+    torch.nn.utils.clip_grads_with_norm_(params_theirs, 1.5, total_theirs)
+    for p, q in zip(params_ours, params_theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6)
+
+
+def _containers(lib):
+    nn = lib.nn
+    model = nn.Module()
+    model.blocks = nn.ModuleDict({"enc": nn.Linear(3, 4), "act": nn.ReLU()})
+    model.blocks["dec"] = nn.Linear(4, 2)
+    model.scales = nn.ParameterList([nn.Parameter(lib.ones(2)), lib.zeros(3)])
+    model.extra = nn.ParameterDict({"shift": lib.zeros(2)})
+    return model
+
+
+def test_module_and_parameter_containers_register_as_torch():
+    ours, theirs = _containers(tg), _containers(torch)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert repr(ours.blocks) == repr(theirs.blocks)
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    ours_out = ours.blocks["dec"](ours.blocks["act"](ours.blocks["enc"](tg.tensor(x)))) * ours.scales[0]
+    theirs_out = theirs.blocks["dec"](theirs.blocks["act"](theirs.blocks["enc"](torch.tensor(x)))) * theirs.scales[0]
+    np.testing.assert_allclose(ours_out.detach().numpy(), theirs_out.detach().numpy(), rtol=1e-6)
+    assert list(ours.blocks) == list(theirs.blocks) and ("enc" in ours.blocks) and len(ours.scales) == 2
+    assert ours.blocks.pop("act").__class__.__name__ == "ReLU" and list(ours.blocks.keys()) == ["enc", "dec"]
+    assert isinstance(ours.scales[1], tg.nn.Parameter) and ours.extra["shift"].requires_grad
+    with pytest.raises(TypeError, match="ParameterList"):
+        tg.nn.ParameterList([[1.0]])

@@ -1,6 +1,6 @@
 """``tg.nn``: layers, losses and the Module machinery, with PyTorch's names and state dicts.
 
-    module.py         Module, Parameter, Sequential, ModuleList
+    module.py         Module, Parameter, Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
     linear.py         Identity, Linear, Flatten, Unflatten conv.py      Conv1d, Conv2d
     pooling.py        Max/Avg/AdaptiveAvgPool1d/2d         dropout.py   Dropout, Dropout1d, Dropout2d
     embedding.py      Embedding                            recurrent.py RNN, LSTM, GRU
@@ -56,7 +56,17 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import IncompatibleKeys, Module, ModuleList, Parameter, RemovableHandle, Sequential
+from .module import (
+    IncompatibleKeys,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    RemovableHandle,
+    Sequential,
+)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .padding import (
     CircularPad1d,
@@ -85,9 +95,9 @@ __all__ = [
     "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Embedding", "Flatten", "Hardshrink", "Hardsigmoid",
     "Hardswish", "Hardtanh", "HuberLoss", "Identity", "IncompatibleKeys", "KLDivLoss", "L1Loss", "LayerNorm",
     "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module",
-    "ModuleList", "MultiMarginLoss", "NLLLoss", "PairwiseDistance", "Parameter", "ReLU", "ReLU6", "ReflectionPad1d",
-    "ReflectionPad2d", "ReflectionPad3d", "RemovableHandle", "ReplicationPad1d", "ReplicationPad2d",
-    "ReplicationPad3d", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softmin", "Softplus",
-    "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
-    "functional", "init", "utils",
+    "ModuleDict", "ModuleList", "MultiMarginLoss", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
+    "ParameterList", "ReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "RemovableHandle",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss",
+    "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
+    "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "functional", "init", "utils",
 ]
