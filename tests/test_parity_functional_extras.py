@@ -287,3 +287,52 @@ def test_module_and_parameter_containers_register_as_torch():
     assert isinstance(ours.scales[1], tg.nn.Parameter) and ours.extra["shift"].requires_grad
     with pytest.raises(TypeError, match="ParameterList"):
         tg.nn.ParameterList([[1.0]])
+
+
+# ---- RNNCell / LSTMCell / GRUCell --------------------------------------------------------------
+
+
+CELLS = [("RNNCell", {}), ("RNNCell", {"nonlinearity": "relu", "bias": False}), ("LSTMCell", {}),
+         ("LSTMCell", {"bias": False}), ("GRUCell", {}), ("GRUCell", {"bias": False})]
+
+
+@pytest.mark.parametrize("name, options", CELLS)
+@pytest.mark.parametrize("batched", [True, False])
+@pytest.mark.parametrize("with_state", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cells_match_torch(name, options, batched, with_state, dtype):
+    """Two steps (so the state is used), values and the gradients of input, state and parameters."""
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    theirs = getattr(torch.nn, name)(3, 4, **options).to(torch_dtype)
+    ours = getattr(tg.nn, name)(3, 4, **options, dtype=dtype)
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    rng = np.random.default_rng(0)
+    batch = (2,) if batched else ()
+    x = rng.standard_normal((2, *batch, 3)).astype(dtype)
+    states = [rng.standard_normal((*batch, 4)).astype(dtype) for _ in range(2 if name == "LSTMCell" else 1)]
+
+    def run(lib, cell):
+        xs = lib.tensor(x, requires_grad=True)
+        hx = [lib.tensor(s, requires_grad=True) for s in states] if with_state else None
+        state = None if hx is None else (tuple(hx) if name == "LSTMCell" else hx[0])
+        for t in range(2):
+            state = cell(xs[t], state)
+        h = state[0] if name == "LSTMCell" else state
+        loss = (h * lib.tensor(np.arange(4.0, dtype=dtype))).sum() + (state[1].sum() if name == "LSTMCell" else 0)
+        loss.backward()
+        return [h.detach().numpy(), xs.grad.numpy(), *(s.grad.numpy() for s in hx or ()),
+                *(p.grad.numpy() for p in cell.parameters())]
+
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    for a, b in zip(run(tg, ours), run(torch, theirs)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+def test_cells_refuse_bad_shapes_naming_the_cell():
+    with pytest.raises(ValueError, match=r"LSTMCell.*input_size"):
+        tg.nn.LSTMCell(3, 4)(tg.zeros(2, 5))
+    with pytest.raises(ValueError, match=r"GRUCell.*\(2, 4\)"):
+        tg.nn.GRUCell(3, 4)(tg.zeros(2, 3), tg.zeros(3, 4))
+    with pytest.raises(ValueError, match=r"RNNCell.*nonlinearity"):
+        tg.nn.RNNCell(3, 4, nonlinearity="sigmoid")

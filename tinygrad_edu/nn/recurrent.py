@@ -243,3 +243,102 @@ class GRU(_RNNBase):
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
         y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh, reverse=reverse)
         return y, [h]
+
+
+# ---- single steps: RNNCell, LSTMCell, GRUCell (the caller writes the loop over time) ----------
+
+
+class _CellBase(Module):
+    """One recurrent step with PyTorch's parameters ``weight_ih`` (G·H, input), ``weight_hh``
+    (G·H, H), ``bias_ih``/``bias_hh`` (G·H,), all U(−1/√H, 1/√H). Input (B, input) or (input,);
+    the state defaults to zeros."""
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        rows = self.gates * hidden_size
+        self.weight_ih = Parameter(empty_parameter((rows, input_size), dtype))
+        self.weight_hh = Parameter(empty_parameter((rows, hidden_size), dtype))
+        for name in ("bias_ih", "bias_hh"):  # registered as None without bias: absent from the state dict
+            self.register_parameter(name, Parameter(empty_parameter((rows,), dtype)) if bias else None)
+        bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def _inputs(self, x: Tensor, states: list[Tensor | None]) -> tuple[Tensor, list[Tensor], bool]:
+        """x as (B, input) and the states as (B, H) (zeros when None); and whether x was batched."""
+        name = type(self).__name__
+        check_input(name, x.ndim in (1, 2) and x.shape[-1] == self.input_size,
+                    f"last dim {self.input_size} (input_size) and 1 or 2 dims", x)
+        batched = x.ndim == 2
+        x = x if batched else x.unsqueeze(0)
+        expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
+        full = []
+        for s in states:
+            if s is None:
+                s = Tensor._make(np.zeros((x.shape[0], self.hidden_size), dtype=x.dtype))
+            elif tuple(s.shape) != expected:
+                raise ValueError(f"{name}: expected a state of shape {expected}, got shape {tuple(s.shape)}")
+            else:
+                s = s if batched else s.unsqueeze(0)
+            full.append(s)
+        return x, full, batched
+
+    def _projections(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        """(x W_ihᵀ + b_ih, h W_hhᵀ + b_hh)."""
+        return F.linear(x, self.weight_ih, self.bias_ih), F.linear(h, self.weight_hh, self.bias_hh)
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+
+class RNNCell(_CellBase):
+    """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh), act = tanh or relu."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        """The next hidden state h'."""
+        x, (h,), batched = self._inputs(x, [hx])
+        gates_x, gates_h = self._projections(x, h)
+        pre = gates_x + gates_h
+        h = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(_CellBase):
+    """i, f, g, o from x W_ihᵀ + b_ih + h W_hhᵀ + b_hh; c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh c' (ops.LSTMCell)."""
+
+    gates = 4
+
+    def forward(self, x: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """The next states (h', c')."""
+        x, (h, c), batched = self._inputs(x, [None, None] if hx is None else list(hx))
+        gates_x, gates_h = self._projections(x, h)
+        h, c = ops.LSTMCell.apply(gates_x + gates_h, c)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(_CellBase):
+    """r, z, n from the two projections; h' = (1 − z) ⊙ n + z ⊙ h (ops.GRUCell)."""
+
+    gates = 3
+
+    def forward(self, x: Tensor, hx: Tensor | None = None) -> Tensor:
+        """The next hidden state h'."""
+        x, (h,), batched = self._inputs(x, [hx])
+        gates_x, gates_h = self._projections(x, h)
+        h = ops.GRUCell.apply(gates_x, gates_h, h)
+        return h if batched else h.squeeze(0)
