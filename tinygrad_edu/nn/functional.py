@@ -747,21 +747,24 @@ def huber_loss(x: Tensor, target: Any, reduction: str = "mean", delta: float = 1
 
 def _class_last(x: Tensor, op: str) -> Tensor:
     """(N, C, d1, …) -> (N·d1·…, C); (C,) -> (1, C)."""
-    if x.ndim == 0:
-        raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
-    if x.ndim == 1:
-        return x.unsqueeze(0)
-    if x.ndim == 2:
+    ndim = x.data.ndim
+    if ndim == 2:
         return x
-    return x.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+    if ndim == 0:
+        raise ShapeError(f"{op}: input must have a class dim, got a 0-d tensor")
+    if ndim == 1:
+        return x.unsqueeze(0)
+    return x.permute(0, *range(2, ndim), 1).reshape(-1, x.shape[1])
 
 
 def _class_indices(op: str, x2: Tensor, target: Any) -> np.ndarray:
     """The target as a flat array of integer class indices, one per row of x2 (range not checked)."""
-    t = (target.data if isinstance(target, Tensor) else np.asarray(target)).reshape(-1)
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.ndim != 1:
+        t = t.reshape(-1)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer class indices as target, got dtype {t.dtype}")
-    if t.shape[0] != x2.shape[0]:
+    if t.shape[0] != x2.data.shape[0]:
         raise ShapeError(f"{op}: {t.shape[0]} targets for {x2.shape[0]} samples")
     return t
 
@@ -817,16 +820,15 @@ def cross_entropy(x: Tensor, target: Any, weight: Tensor | None = None, ignore_i
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     x2 = _class_last(x, "cross_entropy")
-    C = x2.shape[1]
     w = None if weight is None else _as_tensor(weight, x2)
     if not isinstance(target, Tensor):
         target = Tensor(np.asarray(target))
-    if dtypes.is_floating(target.dtype):  # class probabilities
+    if dtypes.is_floating(target.data.dtype):  # class probabilities
         y2 = _class_last(target.to(x2.dtype), "cross_entropy")
         if y2.shape != x2.shape:
             raise ShapeError(f"cross_entropy: probability target of shape {target.shape} does not fit input {x.shape}")
         if label_smoothing:
-            y2 = y2 * (1 - label_smoothing) + label_smoothing / C
+            y2 = y2 * (1 - label_smoothing) + label_smoothing / x2.shape[1]
         logp = x2.log_softmax(1)
         per = -(logp * y2 if w is None else logp * y2 * w).sum(1)
         return _weighted_reduce(per, np.ones(x2.shape[0]), reduction, _target_shape(x), "cross_entropy")

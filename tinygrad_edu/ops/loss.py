@@ -101,10 +101,12 @@ class CrossEntropy(Function):
     def forward(ctx, x, *, target, weight=None, ignore_index=-100, reduction="none", label_smoothing=0.0):
         if reduction not in ("none", "sum", "mean"):
             raise ValueError(f"cross_entropy: reduction must be one of ('mean', 'sum', 'none'), got {reduction!r}")
+        logits = x.data
         ctx.target = np.asarray(target)
-        ctx.weight = _unit_weights(x.shape[-1:], x.dtype) if weight is None else np.asarray(weight, dtype=x.dtype)
+        ctx.weight = (_unit_weights(logits.shape[-1:], logits.dtype) if weight is None
+                      else np.asarray(weight, dtype=logits.dtype))
         ctx.ignore_index, ctx.label_smoothing, ctx.reduction = ignore_index, label_smoothing, reduction
-        loss, probs, row_weight, totals = backend.cross_entropy(x.data, ctx.target, ctx.weight, ignore_index,
+        loss, probs, row_weight, totals = backend.cross_entropy(logits, ctx.target, ctx.weight, ignore_index,
                                                                 label_smoothing)
         # saved, not ctx attributes: the engine frees saved values after backward, so a loss kept
         # afterwards (losses.append(loss)) does not keep the (N, C) softmax alive
@@ -114,7 +116,7 @@ class CrossEntropy(Function):
         # the sums come from the kernel's pass (in float64), not from NumPy reductions of loss and row_weight
         loss_total, weight_total = totals.tolist()
         ctx.divisor = weight_total if reduction == "mean" else 1.0
-        return np.array(_quotient(loss_total, ctx.divisor), dtype=x.dtype)
+        return np.array(_quotient(loss_total, ctx.divisor), dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
