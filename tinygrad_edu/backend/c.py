@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -254,8 +255,9 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 Pair = numpy_ref.Pair
 _INDEX_DTYPE = np.dtype(np.int64)
-# The ops, as the first element of a plan key (so two ops never share a plan) and as their
-# position in the kernel tables below (position 0 holds the array type).
+# The ops, as their position in the kernel tables below (position 0 holds the array type) and, for
+# pooling, as the first element of a plan key, so that two ops never share a plan (a conv plan's key
+# begins with the op's plan function instead, see _run_conv).
 _CONV2D, _CONV2D_GRAD_INPUT, _CONV2D_GRAD_WEIGHT = 1, 2, 3
 _MAX_POOL2D, _MAX_POOL2D_GRAD, _AVG_POOL2D, _AVG_POOL2D_GRAD = 1, 2, 3, 4
 # dtype -> (cffi array type, forward, ∂x, ∂w, workspace size)
@@ -344,8 +346,18 @@ def _conv_plan(key: tuple, op: str, which: int, a: np.ndarray, b: np.ndarray, ou
     return _keep_plan(key, (op, kernels[which], sizes, out_shape, dtype, _from_buffer(work), size, work))
 
 
-def _run_conv(plan: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Run a conv plan on inputs (a, b): the C kernel writes a fresh output array."""
+def _run_conv(plan_conv: Callable[..., tuple], a: np.ndarray, b: np.ndarray, size: Pair | None, stride: Pair,
+              padding: Pair, dilation: Pair, groups: int) -> np.ndarray:
+    """One conv product in C on inputs (a, b) (``size``: the other spatial size the product needs, or None);
+    the C kernel writes a fresh output array. The plan comes from this thread's cache, else from
+    ``plan_conv``, the op's own checks (``_conv2d_plan`` …), which also makes the key's first element."""
+    key = (plan_conv, a.dtype, b.dtype, a.shape, b.shape, size, stride, padding, dilation, groups)
+    try:
+        plan = _scratch.plans[key]
+    except _PLAN_MISSING:
+        plan = None
+    if plan is None:  # the first call like this one in this thread: check everything
+        plan = plan_conv(key, a, b, size, stride, padding, dilation, groups)
     op, kernel, sizes, out_shape, dtype, work, work_len, _ = plan
     out = _empty(out_shape, dtype)
     if not work_len:  # an empty sum (see _conv_plan)
@@ -363,68 +375,65 @@ def _run_conv(plan: tuple, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int = 1) -> np.ndarray:
     """2-D cross-correlation in C; same contract as ``numpy_ref.conv2d``."""
-    key = (_CONV2D, x.dtype, w.dtype, x.shape, w.shape, stride, padding, dilation, groups)
-    try:
-        plan = _scratch.plans[key]
-    except _PLAN_MISSING:
-        plan = None
-    if plan is None:  # the first call like this one in this thread: check everything
-        if x.ndim != 4 or w.ndim != 4:
-            _check_4d("conv2d", x=x, w=w)
-        (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
-        numpy_ref.check_groups("conv2d", groups, (C, O), x.shape, w.shape)
-        if C != Cw * groups:
-            raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} with groups={groups} "
-                             f"expects {Cw * groups}")
-        OH, OW = _check_window("conv2d", (H, W), (kh, kw), stride, padding, dilation)
-        plan = _conv_plan(key, "conv2d", _CONV2D, x, w, (N, O, OH, OW),
-                          (N, C, H, W, O, kh, kw, *stride, *padding, *dilation, OH, OW, groups))
-    return _run_conv(plan, x, w)
+    return _run_conv(_conv2d_plan, x, w, None, stride, padding, dilation, groups)
+
+
+def _conv2d_plan(key: tuple, x: np.ndarray, w: np.ndarray, _: None, stride: Pair, padding: Pair, dilation: Pair,
+                 groups: int) -> tuple:
+    """The plan of a conv2d call after checking its arguments (its first call with this signature)."""
+    if x.ndim != 4 or w.ndim != 4:
+        _check_4d("conv2d", x=x, w=w)
+    (N, C, H, W), (O, Cw, kh, kw) = x.shape, w.shape
+    numpy_ref.check_groups("conv2d", groups, (C, O), x.shape, w.shape)
+    if C != Cw * groups:
+        raise ValueError(f"conv2d: input {x.shape} has {C} channels but weight {w.shape} with groups={groups} "
+                         f"expects {Cw * groups}")
+    OH, OW = _check_window("conv2d", (H, W), (kh, kw), stride, padding, dilation)
+    return _conv_plan(key, "conv2d", _CONV2D, x, w, (N, O, OH, OW),
+                      (N, C, H, W, O, kh, kw, *stride, *padding, *dilation, OH, OW, groups))
 
 
 def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
                       dilation: Pair, groups: int = 1) -> np.ndarray:
     """∂L/∂x of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_input``."""
-    key = (_CONV2D_GRAD_INPUT, gy.dtype, w.dtype, gy.shape, w.shape, input_hw, stride, padding, dilation, groups)
-    try:
-        plan = _scratch.plans[key]
-    except _PLAN_MISSING:
-        plan = None
-    if plan is None:  # the first call like this one in this thread: check everything
-        if gy.ndim != 4 or w.ndim != 4:
-            _check_4d("conv2d_grad_input", gy=gy, w=w)
-        (N, O, OH, OW), (Ow, Cg, kh, kw) = gy.shape, w.shape
-        numpy_ref.check_groups("conv2d_grad_input", groups, (Ow,), gy.shape, w.shape)
-        out_hw = _check_window("conv2d_grad_input", input_hw, (kh, kw), stride, padding, dilation)
-        if O != Ow or out_hw != (OH, OW):
-            raise ValueError(f"conv2d_grad_input: grad_output {gy.shape} does not match weight {w.shape} on an "
-                             f"input of size {tuple(input_hw)} (expected (N, {Ow}, {out_hw[0]}, {out_hw[1]}))")
-        C = Cg * groups
-        plan = _conv_plan(key, "conv2d_grad_input", _CONV2D_GRAD_INPUT, gy, w, (N, C, *input_hw),
-                          (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation, OH, OW, groups))
-    return _run_conv(plan, gy, w)
+    return _run_conv(_conv2d_grad_input_plan, gy, w, input_hw, stride, padding, dilation, groups)
+
+
+def _conv2d_grad_input_plan(key: tuple, gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
+                            dilation: Pair, groups: int) -> tuple:
+    """The plan of a conv2d_grad_input call after checking its arguments (its first call with this signature)."""
+    if gy.ndim != 4 or w.ndim != 4:
+        _check_4d("conv2d_grad_input", gy=gy, w=w)
+    (N, O, OH, OW), (Ow, Cg, kh, kw) = gy.shape, w.shape
+    numpy_ref.check_groups("conv2d_grad_input", groups, (Ow,), gy.shape, w.shape)
+    out_hw = _check_window("conv2d_grad_input", input_hw, (kh, kw), stride, padding, dilation)
+    if O != Ow or out_hw != (OH, OW):
+        raise ValueError(f"conv2d_grad_input: grad_output {gy.shape} does not match weight {w.shape} on an "
+                         f"input of size {tuple(input_hw)} (expected (N, {Ow}, {out_hw[0]}, {out_hw[1]}))")
+    C = Cg * groups
+    return _conv_plan(key, "conv2d_grad_input", _CONV2D_GRAD_INPUT, gy, w, (N, C, *input_hw),
+                      (N, C, *input_hw, O, kh, kw, *stride, *padding, *dilation, OH, OW, groups))
 
 
 def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
                        dilation: Pair, groups: int = 1) -> np.ndarray:
     """∂L/∂w of ``conv2d`` in C; same contract as ``numpy_ref.conv2d_grad_weight``."""
-    key = (_CONV2D_GRAD_WEIGHT, x.dtype, gy.dtype, x.shape, gy.shape, kernel_hw, stride, padding, dilation, groups)
-    try:
-        plan = _scratch.plans[key]
-    except _PLAN_MISSING:
-        plan = None
-    if plan is None:  # the first call like this one in this thread: check everything
-        if x.ndim != 4 or gy.ndim != 4:
-            _check_4d("conv2d_grad_weight", x=x, gy=gy)
-        (N, C, H, W), (Ng, O, OH, OW) = x.shape, gy.shape
-        numpy_ref.check_groups("conv2d_grad_weight", groups, (C, O), x.shape, gy.shape)
-        out_hw = _check_window("conv2d_grad_weight", (H, W), kernel_hw, stride, padding, dilation)
-        if N != Ng or out_hw != (OH, OW):
-            raise ValueError(f"conv2d_grad_weight: grad_output {gy.shape} does not match input {x.shape} with "
-                             f"kernel {tuple(kernel_hw)} (expected ({N}, O, {out_hw[0]}, {out_hw[1]}))")
-        plan = _conv_plan(key, "conv2d_grad_weight", _CONV2D_GRAD_WEIGHT, x, gy, (O, C // groups, *kernel_hw),
-                          (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation, OH, OW, groups))
-    return _run_conv(plan, x, gy)
+    return _run_conv(_conv2d_grad_weight_plan, x, gy, kernel_hw, stride, padding, dilation, groups)
+
+
+def _conv2d_grad_weight_plan(key: tuple, x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair,
+                             padding: Pair, dilation: Pair, groups: int) -> tuple:
+    """The plan of a conv2d_grad_weight call after checking its arguments (its first call with this signature)."""
+    if x.ndim != 4 or gy.ndim != 4:
+        _check_4d("conv2d_grad_weight", x=x, gy=gy)
+    (N, C, H, W), (Ng, O, OH, OW) = x.shape, gy.shape
+    numpy_ref.check_groups("conv2d_grad_weight", groups, (C, O), x.shape, gy.shape)
+    out_hw = _check_window("conv2d_grad_weight", (H, W), kernel_hw, stride, padding, dilation)
+    if N != Ng or out_hw != (OH, OW):
+        raise ValueError(f"conv2d_grad_weight: grad_output {gy.shape} does not match input {x.shape} with "
+                         f"kernel {tuple(kernel_hw)} (expected ({N}, O, {out_hw[0]}, {out_hw[1]}))")
+    return _conv_plan(key, "conv2d_grad_weight", _CONV2D_GRAD_WEIGHT, x, gy, (O, C // groups, *kernel_hw),
+                      (N, C, H, W, O, *kernel_hw, *stride, *padding, *dilation, OH, OW, groups))
 
 
 # A pooling plan: (op name, kernel, geometry struct, output shape, dtype)
