@@ -442,8 +442,9 @@ def check_out_apart(op: str, out: tuple[np.ndarray, ...], inputs: tuple[np.ndarr
     """
     arrays = (*out, *inputs)
     for k, a in enumerate(out):
-        for j, b in enumerate(arrays):
-            if j != k and b is not None and np.may_share_memory(a, b):
+        for j in range(k + 1, len(arrays)):  # each pair once: the later outputs, then the inputs
+            b = arrays[j]
+            if b is not None and np.may_share_memory(a, b):
                 raise ValueError(f"{op}: out's {names[k]} must not share memory with {names[j]} (the kernel "
                                  "reads its inputs while it writes its outputs)")
 
