@@ -336,3 +336,64 @@ def test_cells_refuse_bad_shapes_naming_the_cell():
         tg.nn.GRUCell(3, 4)(tg.zeros(2, 3), tg.zeros(3, 4))
     with pytest.raises(ValueError, match=r"RNNCell.*nonlinearity"):
         tg.nn.RNNCell(3, 4, nonlinearity="sigmoid")
+
+
+# ---- GroupNorm, InstanceNorm1d/2d, RMSNorm -----------------------------------------------------
+
+NORMS = [
+    ("GroupNorm", (2, 4), {}, (3, 4, 5)), ("GroupNorm", (4, 4), {"affine": False}, (2, 4, 3, 3)),
+    ("GroupNorm", (1, 4), {"eps": 1e-3, "bias": False}, (2, 4)),
+    ("InstanceNorm1d", (3,), {}, (2, 3, 5)), ("InstanceNorm1d", (3,), {"affine": True}, (3, 5)),
+    ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}, (2, 3, 4, 4)),
+    ("InstanceNorm2d", (3,), {"momentum": 0.3, "track_running_stats": True}, (3, 4, 5)),
+    ("RMSNorm", (5,), {}, (3, 5)), ("RMSNorm", ((4, 5),), {"eps": 1e-4}, (2, 4, 5)),
+    ("RMSNorm", (5,), {"elementwise_affine": False}, (5,)),
+]
+
+
+@pytest.mark.parametrize("name, args, options, shape", NORMS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normalization_layers_match_torch(name, args, options, shape, dtype):
+    """Values, input and parameter gradients in training mode, the running statistics after two
+    steps, and eval mode; repr and state-dict keys."""
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    theirs = getattr(torch.nn, name)(*args, **options).to(torch_dtype)
+    ours = getattr(tg.nn, name)(*args, **options, dtype=dtype)
+    rng = np.random.default_rng(1)
+    state = {k: v.detach().numpy() + (rng.standard_normal(v.shape).astype(v.numpy().dtype) if v.is_floating_point()
+                                      else 0) for k, v in theirs.state_dict().items()}
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+    ours.load_state_dict({k: tg.tensor(v) for k, v in state.items()})
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
+    params_ours, params_theirs = list(ours.parameters()), list(theirs.parameters())
+    rtol = 1e-9 if dtype == np.float64 else 2e-5
+    for _ in range(2):  # two training steps: the running statistics are updated twice
+        x = rng.standard_normal(shape).astype(dtype) * 3 + 1
+        ours_in, theirs_in = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        seed = rng.standard_normal(shape).astype(dtype)
+        y_ours, y_theirs = ours(ours_in), theirs(theirs_in)
+        (y_ours * tg.tensor(seed)).sum().backward()
+        (y_theirs * torch.tensor(seed)).sum().backward()
+        np.testing.assert_allclose(y_ours.detach().numpy(), y_theirs.detach().numpy(), rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(ours_in.grad.numpy(), theirs_in.grad.numpy(), rtol=rtol, atol=rtol)
+        for p, q in zip(params_ours, params_theirs):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=rtol, atol=rtol)
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key].detach().numpy(), value.numpy(), rtol=rtol, atol=rtol)
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal(shape).astype(dtype)
+    np.testing.assert_allclose(ours(tg.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=rtol, atol=rtol)
+
+
+def test_normalization_layers_refuse_bad_input_naming_the_layer():
+    with pytest.raises(ValueError, match="GroupNorm"):
+        tg.nn.GroupNorm(3, 4)
+    with pytest.raises(ValueError, match=r"GroupNorm.*C = 4"):
+        tg.nn.GroupNorm(2, 4)(tg.zeros(2, 3, 5))
+    with pytest.raises(ValueError, match=r"InstanceNorm2d.*C = 3"):
+        tg.nn.InstanceNorm2d(3)(tg.zeros(2, 4, 5, 5))
+    with pytest.raises(ValueError, match=r"RMSNorm.*\(5,\)"):
+        tg.nn.RMSNorm(5)(tg.zeros(2, 4))
+    with pytest.raises(tg.ShapeError, match="group_norm"):
+        tg.nn.functional.group_norm(tg.zeros(2, 5, 3), 2)

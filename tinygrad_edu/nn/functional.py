@@ -675,6 +675,62 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, -1, keepdim)
 
 
+def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """y = (x − mean) / √(var + ε) · γ + β with mean and (biased) var over each group of
+    C/num_groups channels and all positions of one sample; γ, β per channel."""
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ShapeError(f"group_norm: expected input (N, C, ...) with C divisible by num_groups={num_groups}, "
+                         f"got shape {x.shape}")
+    grouped = x.reshape(x.shape[0], num_groups, -1)
+    mean = grouped.mean(-1, keepdim=True)
+    var = grouped.var(-1, keepdim=True, correction=0)
+    y = ((grouped - mean) / (var + eps).sqrt()).reshape(x.shape)
+    return _per_channel_affine(y, weight, bias)
+
+
+def _per_channel_affine(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """y · γ + β with γ, β of shape (C,) broadcast over (N, C, ...)."""
+    shape = (1, -1) + (1,) * (y.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def instance_norm(x: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation of each sample on its own: statistics per (sample, channel) over the
+    positions, as PyTorch computes it: batch_norm of the input seen as (1, N·C, ...), the running
+    statistics (if given) repeated N times and averaged back after the update."""
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm: expected input (N, C, ...) with at least one position dim, "
+                         f"got shape {x.shape}")
+    n, c = x.shape[:2]
+    as_one = x.reshape(1, n * c, *x.shape[2:])
+    repeated = [None if r is None else Tensor._make(np.tile(r.data, n)) for r in (running_mean, running_var)]
+    y = batch_norm(as_one, *repeated, training=use_input_stats, momentum=momentum, eps=eps).reshape(x.shape)
+    for running, updated in zip((running_mean, running_var), repeated):
+        if running is not None and use_input_stats:
+            running.data[...] = updated.data.reshape(n, c).mean(0)
+    return _per_channel_affine(y, weight, bias)
+
+
+def rms_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (ε None: the dtype's
+    machine epsilon, as PyTorch)."""
+    norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(norm):]) != norm or x.ndim < len(norm):
+        raise ShapeError(f"rms_norm: expected input with trailing shape {norm}, got shape {x.shape}")
+    dims = tuple(range(x.ndim - len(norm), x.ndim))
+    eps = float(np.finfo(x.dtype).eps) if eps is None else eps
+    y = x / ((x * x).mean(dims, keepdim=True) + eps).sqrt()
+    return y if weight is None else y * weight
+
+
 def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """y = (x − mean) / √(var + ε) · γ + β over the trailing ``normalized_shape`` dims (biased var)."""

@@ -1,4 +1,4 @@
-r"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm.
+r"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d/2d, RMSNorm.
 
 BatchNorm (training):  y = (x − μ_B) / √(σ²_B + ε) · γ + β, per channel, with the batch
 mean μ_B and biased variance σ²_B; the running statistics are updated as
@@ -119,3 +119,88 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """Normalisation over groups of channels of each sample: ``F.group_norm``; γ, β per channel."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by num_groups={num_groups}")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight = Parameter(empty_parameter((num_channels,), dtype)) if affine else None
+        self.bias = Parameter(empty_parameter((num_channels,), dtype)) if affine and bias else None
+        if affine:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalise each group of channels of each sample."""
+        check_input("GroupNorm", x.ndim >= 2 and x.shape[1] == self.num_channels,
+                    f"shape (N, C, ...) with C = {self.num_channels}", x)
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """Instance normalisation (statistics per sample and channel); PyTorch's defaults: no affine
+    parameters, no running statistics. Also takes unbatched input (C, ...)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalise each channel of each sample over its positions (running statistics in eval
+        mode if tracked)."""
+        batched = x.ndim == max(self.input_ranks)
+        check_input(type(self).__name__, x.ndim in self.input_ranks and x.shape[x.ndim - len(self.layout) + 1]
+                    == self.num_features, f"shape {self.layout} or without N, with C = {self.num_features}", x)
+        x = x if batched else x.unsqueeze(0)
+        use_input_stats = self.training or not self.track_running_stats
+        y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+                            self.momentum, self.eps)
+        return y if batched else y.squeeze(0)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) (or (C, L)) inputs."""
+
+    input_ranks = (2, 3)
+    layout = "NCL"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) (or (C, H, W)) inputs."""
+
+    input_ranks = (3, 4)
+    layout = "NCHW"
+
+
+class RMSNorm(Module):
+    """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (``F.rms_norm``)."""
+
+    def __init__(self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        self.weight = Parameter(empty_parameter(shape, dtype)) if elementwise_affine else None
+        if elementwise_affine:
+            init.ones_(self.weight)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Normalise by the root mean square over the trailing dims."""
+        n = len(self.normalized_shape)
+        check_input("RMSNorm", tuple(x.shape[x.ndim - n:]) == self.normalized_shape and x.ndim >= n,
+                    f"trailing shape {self.normalized_shape}", x)
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
