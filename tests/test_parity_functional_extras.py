@@ -397,3 +397,48 @@ def test_normalization_layers_refuse_bad_input_naming_the_layer():
         tg.nn.RMSNorm(5)(tg.zeros(2, 4))
     with pytest.raises(tg.ShapeError, match="group_norm"):
         tg.nn.functional.group_norm(tg.zeros(2, 5, 3), 2)
+
+
+# ---- F.interpolate and nn.Upsample ---------------------------------------------------------------
+
+RESIZES = [
+    ((2, 3, 5), {"scale_factor": 2}), ((2, 3, 5), {"size": 7}), ((2, 3, 7), {"size": 3}),
+    ((1, 2, 4, 5), {"scale_factor": 2}), ((1, 2, 4, 5), {"size": (7, 3)}), ((1, 2, 5, 5), {"scale_factor": 1.7}),
+    ((1, 2, 6, 4), {"scale_factor": (0.5, 2.5)}), ((1, 1, 1, 3), {"size": (2, 1)}),
+]
+
+
+@pytest.mark.parametrize("shape, where", RESIZES)
+@pytest.mark.parametrize("mode, align_corners", [("nearest", None), ("nearest-exact", None), ("linear", False),
+                                                 ("linear", True)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_interpolate_matches_torch(shape, where, mode, align_corners, dtype):
+    if mode == "linear" and len(shape) == 4:
+        mode = "bilinear"
+    assert_matches_torch(lambda x: tg.nn.functional.interpolate(x, mode=mode, align_corners=align_corners, **where),
+                         lambda x: torch.nn.functional.interpolate(x, mode=mode, align_corners=align_corners, **where),
+                         shape, dtype=dtype)
+
+
+@pytest.mark.parametrize("make", [lambda nn: nn.Upsample(scale_factor=2), lambda nn: nn.Upsample(size=(5, 3)),
+                                  lambda nn: nn.Upsample(scale_factor=1.5, mode="bilinear", align_corners=True),
+                                  lambda nn: nn.UpsamplingNearest2d(scale_factor=3),
+                                  lambda nn: nn.UpsamplingBilinear2d(size=(4, 6))])
+def test_upsample_modules_match_torch(make):
+    ours, theirs = make(tg.nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    assert_matches_torch(ours, theirs, (2, 3, 4, 4))
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda F: F.interpolate(tg.zeros(1, 2, 3), scale_factor=2, mode="bilinear"), ValueError,
+     ["bilinear", "(1, 2, 3)"]),
+    (lambda F: F.interpolate(tg.zeros(1, 2, 3), scale_factor=2, align_corners=True), ValueError, ["align_corners"]),
+    (lambda F: F.interpolate(tg.zeros(1, 2, 3)), ValueError, ["size and scale_factor"]),
+    (lambda F: F.interpolate(tg.zeros(1, 2, 3), size=(2, 2)), ValueError, ["(2, 2)"]),
+    (lambda F: F.interpolate(tg.zeros(1, 2, 3, dtype=tg.int64), size=2), TypeError, ["interpolate", "int64"]),
+])
+def test_interpolate_refuses_bad_arguments(call, error, words):
+    with pytest.raises(error) as info:
+        call(tg.nn.functional)
+    assert all(w in str(info.value) for w in words), str(info.value)

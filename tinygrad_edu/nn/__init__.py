@@ -2,7 +2,7 @@
 
     module.py         Module, Parameter, Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict
     linear.py         Identity, Linear, Flatten, Unflatten conv.py      Conv1d, Conv2d
-    pooling.py        Max/Avg/AdaptiveAvgPool1d/2d         dropout.py   Dropout, Dropout1d, Dropout2d
+    pooling.py        Max/Avg/AdaptiveAvgPool1d/2d, Upsample dropout.py   Dropout, Dropout1d, Dropout2d
     embedding.py      Embedding                            recurrent.py RNN, LSTM, GRU (+ Cell)
     normalization.py  BatchNorm1d/2d, LayerNorm, GroupNorm, activation.py ReLU Sigmoid Tanh ...
                       InstanceNorm1d/2d, RMSNorm
@@ -94,7 +94,17 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
@@ -109,5 +119,6 @@ __all__ = [
     "RNNCell", "ReLU", "ReLU6", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "RemovableHandle",
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss",
     "Softmax", "Softmin", "Softplus", "Softshrink", "Softsign", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
-    "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "functional", "init", "utils",
+    "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "functional",
+    "init", "utils",
 ]

@@ -7,6 +7,7 @@ call these.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -309,6 +310,68 @@ def adaptive_avg_pool1d(x: Tensor, output_size: int | tuple[int]) -> Tensor:
     if out <= 0:
         raise ValueError(f"adaptive_avg_pool1d: output_size {output_size} must be positive")
     return x @ Tensor._make(_adaptive_weights(x.shape[-1], out).T.astype(x.dtype))
+
+
+_INTERPOLATION_MODES = {3: ("nearest", "nearest-exact", "linear"), 4: ("nearest", "nearest-exact", "bilinear")}
+
+
+def _interpolation_weights(size: int, out: int, mode: str, align_corners: bool, scale: float) -> np.ndarray:
+    """The (out, size) matrix whose row j mixes the input samples that output sample j reads.
+
+    ``scale`` is in/out (or 1/scale_factor when that was given, as PyTorch). nearest reads
+    ⌊j·scale⌋, nearest-exact ⌊(j + ½)·scale⌋; linear reads s = (j + ½)·scale − ½ (at least 0), or
+    s = j·(size − 1)/(out − 1) with align_corners, as (1 − λ)·x[⌊s⌋] + λ·x[⌊s⌋ + 1], λ = s − ⌊s⌋.
+    """
+    j = np.arange(out, dtype=np.float64)
+    weights = np.zeros((out, size))
+    rows = np.arange(out)
+    if mode in ("nearest", "nearest-exact"):
+        source = np.floor((j + 0.5) * scale if mode == "nearest-exact" else j * scale).astype(np.int64)
+        weights[rows, np.minimum(source, size - 1)] = 1.0
+        return weights
+    if align_corners:
+        source = j * ((size - 1) / (out - 1)) if out > 1 else np.zeros(out)
+    else:
+        source = np.maximum((j + 0.5) * scale - 0.5, 0.0)
+    low = np.minimum(np.floor(source).astype(np.int64), size - 1)
+    high = np.minimum(low + 1, size - 1)
+    fraction = source - low
+    np.add.at(weights, (rows, low), 1.0 - fraction)
+    np.add.at(weights, (rows, high), fraction)
+    return weights
+
+
+def interpolate(x: Tensor, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None,
+                mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None) -> Tensor:
+    """Resize (N, C, L) or (N, C, H, W) to ``size`` (or the input size times ``scale_factor``,
+    rounded down) by ``mode`` nearest, nearest-exact, linear (3-D) or bilinear (4-D). Each
+    resampled dim is a product with a constant matrix (``_interpolation_weights``): y = A x Bᵀ
+    for bilinear, so the gradient is Aᵀ g B."""
+    spatial = x.ndim - 2
+    if spatial not in (1, 2) or mode not in _INTERPOLATION_MODES[x.ndim]:
+        raise ValueError(f"interpolate: mode {mode!r} with input of shape {x.shape} is not supported "
+                         f"(3-D: {_INTERPOLATION_MODES[3]}, 4-D: {_INTERPOLATION_MODES[4]})")
+    if align_corners is not None and mode not in ("linear", "bilinear"):
+        raise ValueError(f"interpolate: align_corners only applies to linear and bilinear modes, not {mode!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"interpolate: needs a floating point input, got {x.dtype}")
+    inputs = x.shape[2:]
+    if size is not None:
+        outs = (size,) * spatial if isinstance(size, int) else tuple(size)
+        scales = [n / m for n, m in zip(inputs, outs)]
+    else:
+        factors = (scale_factor,) * spatial if isinstance(scale_factor, (int, float)) else tuple(scale_factor)
+        outs = tuple(math.floor(n * f) for n, f in zip(inputs, factors))
+        scales = [n / m if recompute_scale_factor else 1.0 / f for n, m, f in zip(inputs, outs, factors)]
+    if len(outs) != spatial or min(outs) <= 0:
+        raise ValueError(f"interpolate: output size {outs} must have {spatial} positive sizes (input {x.shape})")
+    matrices = [Tensor._make(_interpolation_weights(n, m, mode, bool(align_corners), s).astype(x.dtype))
+                for n, m, s in zip(inputs, outs, scales)]
+    y = x @ matrices[-1].T
+    return matrices[0] @ y if spatial == 2 else y
 
 
 def _dropout(op: str, x: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) -> Tensor:

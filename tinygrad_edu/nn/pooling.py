@@ -113,3 +113,37 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     def forward(self, x: Tensor) -> Tensor:
         """adaptive_avg_pool1d(x, output_size)."""
         return F.adaptive_avg_pool1d(x, self.output_size)
+
+
+class Upsample(Module):
+    """Resize by ``F.interpolate`` to ``size`` or by ``scale_factor`` (mode nearest, linear, bilinear, ...)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, x: Tensor) -> Tensor:
+        """interpolate(x, size, scale_factor, mode, align_corners)."""
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        what = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{what}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(mode="nearest")`` of (N, C, H, W) inputs."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, "nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(mode="bilinear", align_corners=True)`` of (N, C, H, W) inputs."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, "bilinear", align_corners=True)
