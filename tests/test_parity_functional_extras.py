@@ -442,3 +442,56 @@ def test_interpolate_refuses_bad_arguments(call, error, words):
     with pytest.raises(error) as info:
         call(tg.nn.functional)
     assert all(w in str(info.value) for w in words), str(info.value)
+
+
+# ---- ConvTranspose1d/2d -------------------------------------------------------------------------
+
+TRANSPOSED = [
+    ("ConvTranspose2d", (3, 4, 3), {}, (2, 3, 5, 5)),
+    ("ConvTranspose2d", (3, 4, (3, 2)), {"stride": 2, "padding": 1, "output_padding": 1}, (2, 3, 4, 5)),
+    ("ConvTranspose2d", (4, 6, 3), {"stride": (2, 1), "groups": 2, "bias": False, "dilation": 2}, (1, 4, 3, 3)),
+    ("ConvTranspose2d", (2, 3, 2), {"stride": 3, "output_padding": (2, 1)}, (2, 3, 3)),
+    ("ConvTranspose1d", (3, 2, 4), {"stride": 2, "padding": 1}, (2, 3, 6)),
+    ("ConvTranspose1d", (4, 4, 3), {"groups": 4, "output_padding": 1, "stride": 2}, (4, 5)),
+]
+
+
+@pytest.mark.parametrize("name, args, options, shape", TRANSPOSED)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv_transpose_layers_match_torch(name, args, options, shape, dtype):
+    """Values and the gradients of input, weight and bias, with torch's weights loaded; repr and shapes."""
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    theirs = getattr(torch.nn, name)(*args, **options).to(torch_dtype)
+    ours = getattr(tg.nn, name)(*args, **options, dtype=dtype)
+    assert repr(ours) == repr(theirs)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {k: tuple(v.shape) for k, v in
+                                                                   theirs.state_dict().items()}
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(dtype)
+    ours_in, theirs_in = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y_ours, y_theirs = ours(ours_in), theirs(theirs_in)
+    seed = rng.standard_normal(tuple(y_theirs.shape)).astype(dtype)
+    (y_ours * tg.tensor(seed)).sum().backward()
+    (y_theirs * torch.tensor(seed)).sum().backward()
+    rtol = 1e-10 if dtype == np.float64 else 1e-5
+    for a, b in [(y_ours.detach().numpy(), y_theirs.detach().numpy()), (ours_in.grad.numpy(), theirs_in.grad.numpy()),
+                 *((p.grad.numpy(), q.grad.numpy()) for p, q in zip(ours.parameters(), theirs.parameters()))]:
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+def test_conv_transpose_second_derivative():
+    x = tg.tensor(np.random.default_rng(0).standard_normal((1, 2, 3, 3)), requires_grad=True)
+    w = tg.tensor(np.random.default_rng(1).standard_normal((2, 2, 2, 2)), requires_grad=True)
+    assert gradgradcheck(lambda a, b: tg.nn.functional.conv_transpose2d(a, b, stride=2, padding=1), [x, w])
+
+
+def test_conv_transpose_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="output_padding"):
+        tg.nn.functional.conv_transpose2d(tg.zeros(1, 2, 3, 3), tg.zeros(2, 2, 3, 3), stride=2, output_padding=2)
+    with pytest.raises(tg.ShapeError, match=r"conv_transpose2d.*\(3, 2, 3, 3\)"):
+        tg.nn.functional.conv_transpose2d(tg.zeros(1, 2, 3, 3), tg.zeros(3, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"ConvTranspose2d.*C = 3"):
+        tg.nn.ConvTranspose2d(3, 2, 3)(tg.zeros(1, 2, 4, 4))
+    with pytest.raises(ValueError, match="padding_mode"):
+        tg.nn.ConvTranspose2d(3, 2, 3, padding_mode="reflect")

@@ -1,4 +1,4 @@
-r"""Convolution layers: Conv1d and Conv2d (the op and its backward are in ops/conv.py).
+r"""Convolution layers: Conv1d, Conv2d and ConvTranspose1d/2d (the ops and their backwards are in ops/conv.py).
 
 Conv2d:  y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, k·C/G + c]   (⋆: cross-correlation with stride,
          padding and dilation), w: (out_channels, in_channels/groups, kh, kw); G = groups
@@ -125,3 +125,78 @@ class Conv1d(_ConvNd):
         """y = conv1d(x, w) + b."""
         x, padding = self._conv_input(x)
         return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(Module):
+    """Shared parameters and printing of ConvTranspose1d/2d: weight (in_channels, out_channels/groups,
+    *kernel), PyTorch's default init (fan_in from the weight's dim 1, as PyTorch computes it)."""
+
+    n_spatial = 0
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
+                 padding_mode: str = "zeros", dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(groups, int) or groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups {groups!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        n = self.n_spatial
+        self.in_channels, self.out_channels, self.groups, self.padding_mode = in_channels, out_channels, groups, "zeros"
+        self.kernel_size, self.stride, self.padding = _tuple(kernel_size, n), _tuple(stride, n), _tuple(padding, n)
+        self.output_padding, self.dilation = _tuple(output_padding, n), _tuple(dilation, n)
+        self.weight = Parameter(empty_parameter((in_channels, out_channels // groups, *self.kernel_size), dtype))
+        self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation: kaiming_uniform(a=√5) of the weight, bias U(−1/√fan_in, 1/√fan_in)."""
+        reset_fan_in_uniform(self.weight, self.bias)
+
+    def _check(self, x: Tensor) -> None:
+        n = self.n_spatial
+        ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
+        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
+        check_input(type(self).__name__, ok, f"shape {layout} with C = {self.in_channels}", x)
+
+    def extra_repr(self) -> str:
+        n = self.n_spatial
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution over (N, C, H, W) inputs (``F.conv_transpose2d``): the layer of
+    decoders and upsampling paths."""
+
+    n_spatial = 2
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = conv_transpose2d(x, w) + b."""
+        self._check(x)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C, L) inputs (``F.conv_transpose1d``)."""
+
+    n_spatial = 1
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = conv_transpose1d(x, w) + b."""
+        self._check(x)
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)

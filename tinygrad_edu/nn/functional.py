@@ -126,6 +126,48 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     return y.squeeze(2)
 
 
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
+                     padding: IntPair = 0, output_padding: IntPair = 0, groups: int = 1,
+                     dilation: IntPair = 1) -> Tensor:
+    r"""Transposed 2-D convolution, x: (N, C_in, H, W) or unbatched, weight: (C_in, C_out/groups, kh, kw):
+    the gradient of conv2d with respect to its input (ops.Conv2dGradInput), which spreads each input
+    pixel over a kernel-sized patch of the output. Output size per dim:
+    (H − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
+    if x.ndim == 3:
+        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    stride, padding, output_padding, dilation = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[0] or weight.shape[0] % groups:
+        raise ShapeError(f"conv_transpose2d: expected input (N, C_in, H, W) and weight (C_in, C_out/groups, kh, kw) "
+                         f"with C_in divisible by groups={groups}, got {x.shape} and {weight.shape}")
+    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride {stride} "
+                         f"or dilation {dilation}")
+    sizes = zip(x.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)
+    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, k, s, p, d, op in sizes)
+    if min(out_hw) <= 0:
+        raise ShapeError(f"conv_transpose2d: output size {out_hw} is not positive (input {x.shape}, padding {padding})")
+    y = conv_ops.Conv2dGradInput.apply(x, weight, input_hw=out_hw, stride=stride, padding=padding,
+                                       dilation=dilation, groups=groups)
+    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+
+
+def conv_transpose1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+                     padding: int | tuple = 0, output_padding: int | tuple = 0, groups: int = 1,
+                     dilation: int | tuple = 1) -> Tensor:
+    """Transposed 1-D convolution, x: (N, C_in, L) or (C_in, L), weight: (C_in, C_out/groups, k): a
+    conv_transpose2d with a unit height."""
+    if x.ndim == 2:
+        return conv_transpose1d(x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ShapeError(f"conv_transpose1d: expected input (N, C_in, L) and weight (C_in, C_out/groups, k), "
+                         f"got {x.shape} and {weight.shape}")
+    y = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _first(stride)), (0, _first(padding)),
+                         (0, _first(output_padding)), groups, (1, _first(dilation)))
+    return y.squeeze(2)
+
+
 # ---- pooling ------------------------------------------------------------------------------
 
 
