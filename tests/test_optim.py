@@ -251,6 +251,36 @@ def test_closure_is_evaluated_and_returned():
     assert loss.item() == 4.0 and w.data.tolist() == [1.0]
 
 
+
+class RecordingSGD(optim.SGD):
+    """SGD that records the grad mode its updates run in, and can fail in one."""
+
+    def __init__(self, params, fail: bool = False) -> None:
+        super().__init__(params, lr=0.5)
+        self.modes: list[bool] = []
+        self.fail = fail
+
+    def _update(self, param, grad, state, group) -> None:
+        self.modes.append(tg.is_grad_enabled())
+        if self.fail:
+            raise RuntimeError("update failed")
+        super()._update(param, grad, state, group)
+
+
+@pytest.mark.parametrize("outer", [True, False])
+def test_updates_run_without_grad_mode_which_step_restores(outer):
+    w, b = tg.Tensor([2.0], requires_grad=True), tg.Tensor([1.0], requires_grad=True)
+    w.grad, b.grad = tg.Tensor([1.0]), tg.Tensor([2.0])
+    opt, failing = RecordingSGD([w, b]), RecordingSGD([w], fail=True)
+    with tg.set_grad_enabled(outer):
+        opt.step()
+        assert tg.is_grad_enabled() is outer
+        with pytest.raises(RuntimeError, match="update failed"):
+            failing.step()
+        assert tg.is_grad_enabled() is outer  # restored after an exception too
+    assert opt.modes == [False, False] and failing.modes == [False]
+    assert w.data.tolist() == [1.5] and b.data.tolist() == [0.0]
+
 # ---- state dicts ---------------------------------------------------------------------------
 
 RESUMABLE = [

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import enable_grad, no_grad
+from ..autograd import enable_grad, grad_mode
 from ..tensor import Tensor
 
 ParamGroup = dict[str, Any]
@@ -113,12 +113,17 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        # no_grad for the updates, with the flag set directly (as Function.apply does): a context-manager
+        # object per step costs a few µs, once the step's GEMMs have pushed its code out of the caches
+        mode = grad_mode._per_thread.mode
+        previous, mode.enabled = mode.enabled, False
+        try:
             for group in self.param_groups:
                 for p in group["params"]:
-                    if p.grad is None:
+                    grad = p.grad
+                    if grad is None:
                         continue
-                    param, grad = p.data, p.grad.data
+                    param, grad = p.data, grad.data
                     if grad.shape != param.shape:
                         raise ValueError(f"{self._name}: gradient of shape {grad.shape} "
                                          f"for a parameter of shape {param.shape}")
@@ -129,6 +134,8 @@ class Optimizer:
                         state = self.state[p] = self._init_state(param, group)
                     self._update(param, grad, state, group)
                     p._count_write()  # an in-place write, as PyTorch's step: a graph that saved p now fails in backward
+        finally:
+            mode.enabled = previous
         return loss
 
     # ---- what each algorithm provides ------------------------------------------------
