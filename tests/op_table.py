@@ -679,3 +679,11 @@ OP_TABLE += (  # fractional part; clamp with tensor bounds; max()/min()/median()
     OpCase("baddbmm", lambda s, b1, b2: s.baddbmm(b1, b2, beta=0.5, alpha=2.0), ops=("MatMul",), family=L,
            samples=BADDBMM),
 )  # fmt: skip
+
+OP_TABLE += (  # more elementary functions, each on its domain (asin/acos/atanh in (−1, 1), acosh above 1)
+    *(OpCase(name, lambda x, name=name: getattr(x, name)(), ops=(name.capitalize(),), samples=UNARY, shapes=unary,
+             domain=domain) for name, domain in (("tan", "unit"), ("atan", "real"), ("asin", "unit"), ("acos", "unit"),
+                                                 ("sinh", "real"), ("cosh", "real"), ("asinh", "real"),
+                                                 ("atanh", "unit"))),
+    OpCase("acosh", lambda x: (x + 1).acosh(), ops=("Acosh",), samples=UNARY, shapes=unary, domain=POS),
+)  # fmt: skip

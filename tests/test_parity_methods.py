@@ -815,3 +815,16 @@ def test_meshgrid_and_broadcast_tensors_match_torch(indexing, dtype):
 def test_std_mean_and_var_mean_match_torch(name, args, options, dtype):
     assert_matches_torch(lambda x: getattr(tg, name)(x, *args, **options),
                          lambda x: getattr(torch, name)(x, *args, **options), (3, 4), dtype=dtype)
+
+
+@pytest.mark.parametrize("name", ["tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh",
+                                  "arctan", "arcsin", "arccos", "arcsinh", "arccosh", "arctanh"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_elementary_functions_at_special_values_match_torch(name, dtype):
+    """Values and gradients at and outside the domain edges (nan, ±inf, as torch), and as tg.<name>;
+    integers become float32."""
+    values = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, 800.0, -np.inf, np.inf, np.nan], dtype=dtype)
+    assert_matches_torch(lambda x: getattr(x, name)(), lambda x: getattr(x, name)(), values)
+    assert_matches_torch(lambda x: getattr(tg, name)(x), lambda x: getattr(torch, name)(x), (3, 4), dtype=dtype)
+    ours, theirs = getattr(tg.tensor([0, 1, 2]), name)(), getattr(torch.tensor([0, 1, 2]), name)()
+    assert ours.dtype == np.float32 == theirs.numpy().dtype

@@ -956,6 +956,44 @@ class Tensor:
         """Cosine elementwise."""
         return ops.Cos.apply(_floating(self))
 
+    def tan(self) -> Tensor:
+        """tan x elementwise (integers become float32)."""
+        return ops.Tan.apply(_floating(self))
+
+    def atan(self) -> Tensor:
+        """The inverse tangent, in (−π/2, π/2)."""
+        return ops.Atan.apply(_floating(self))
+
+    def asin(self) -> Tensor:
+        """The inverse sine (nan outside [−1, 1])."""
+        return ops.Asin.apply(_floating(self))
+
+    def acos(self) -> Tensor:
+        """The inverse cosine (nan outside [−1, 1])."""
+        return ops.Acos.apply(_floating(self))
+
+    def sinh(self) -> Tensor:
+        """The hyperbolic sine."""
+        return ops.Sinh.apply(_floating(self))
+
+    def cosh(self) -> Tensor:
+        """The hyperbolic cosine."""
+        return ops.Cosh.apply(_floating(self))
+
+    def asinh(self) -> Tensor:
+        """The inverse hyperbolic sine."""
+        return ops.Asinh.apply(_floating(self))
+
+    def acosh(self) -> Tensor:
+        """The inverse hyperbolic cosine (nan below 1)."""
+        return ops.Acosh.apply(_floating(self))
+
+    def atanh(self) -> Tensor:
+        """The inverse hyperbolic tangent (±inf at ±1, nan outside)."""
+        return ops.Atanh.apply(_floating(self))
+
+    arctan, arcsin, arccos, arcsinh, arccosh, arctanh = atan, asin, acos, asinh, acosh, atanh  # NumPy's names
+
     def erf(self) -> Tensor:
         """Gauss error function elementwise."""
         return ops.Erf.apply(_floating(self))

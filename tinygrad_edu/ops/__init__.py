@@ -5,6 +5,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     elementwise.py   Add Sub Mul Div Neg Pow Exp Log Sqrt Abs Sin Cos Erf
                      Log1p Expm1 Rsqrt Reciprocal Floor Ceil Round Trunc Sign
                      Maximum Minimum Clamp ClampTensor Where Cast Frac
+                     Tan Atan Asin Acos Sinh Cosh Asinh Acosh Atanh
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Max Min Median Prod Cumsum
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
@@ -22,13 +23,20 @@ from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from .conv import AvgPool2d, AvgPool2dGrad, Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad
 from .elementwise import (
     Abs,
+    Acos,
+    Acosh,
     Add,
+    Asin,
+    Asinh,
+    Atan,
     Atan2,
+    Atanh,
     Cast,
     Ceil,
     Clamp,
     ClampTensor,
     Cos,
+    Cosh,
     Div,
     Erf,
     Exp,
@@ -49,8 +57,10 @@ from .elementwise import (
     Rsqrt,
     Sign,
     Sin,
+    Sinh,
     Sqrt,
     Sub,
+    Tan,
     Trunc,
     Where,
 )
@@ -94,6 +104,7 @@ ALL_OPS = (
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
     LogAddExp, Hypot, Atan2, Clone,
     Frac, ClampTensor, Max, Min, Median,
+    Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

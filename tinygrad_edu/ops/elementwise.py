@@ -17,6 +17,8 @@ so every backward here can itself be differentiated (grad-of-grad).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -290,6 +292,164 @@ class Cos(Function):
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
         return -grad_output * x.sin()
+
+
+# ---- more elementary functions: Tan Atan Asin Acos Sinh Cosh Asinh Acosh Atanh ---------------
+
+
+class _Elementary(Function):
+    """The shared forward and backward of the functions below: y = f(x) by NumPy (silent outside
+    the domain: nan, as PyTorch), ∂L/∂x = g ⊙ f'(x) with f' (``slope``) in Tensor ops, so that it
+    differentiates again."""
+
+    function: Callable[[np.ndarray], np.ndarray]  # f on arrays: each subclass sets it (a staticmethod)
+    slope: Callable[[Any], Any]  # f'(x) in Tensor ops: each subclass defines it (a staticmethod)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return quietly(ctx.function, x.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * ctx.slope(x)
+
+
+class Tan(_Elementary):
+    """Tangent.
+
+    Forward:   y = tan x
+    Backward:  ∂L/∂x = g ⊙ (1 + tan² x)
+    """
+
+    formula = ("g * (1 + tan(x)**2)",)
+    function = staticmethod(np.tan)
+
+    @staticmethod
+    def slope(x):
+        y = x.tan()
+        return y * y + 1
+
+
+class Atan(_Elementary):
+    """Inverse tangent, in (−π/2, π/2).
+
+    Forward:   y = atan x
+    Backward:  ∂L/∂x = g / (1 + x²)
+    """
+
+    formula = ("g / (1 + x**2)",)
+    function = staticmethod(np.arctan)
+
+    @staticmethod
+    def slope(x):
+        return (x * x + 1).reciprocal()
+
+
+class Asin(_Elementary):
+    """Inverse sine, x in [−1, 1].
+
+    Forward:   y = asin x
+    Backward:  ∂L/∂x = g / √(1 − x²)
+    """
+
+    formula = ("g / sqrt(1 - x**2)",)
+    function = staticmethod(np.arcsin)
+
+    @staticmethod
+    def slope(x):
+        return (1 - x * x).rsqrt()
+
+
+class Acos(_Elementary):
+    """Inverse cosine, x in [−1, 1].
+
+    Forward:   y = acos x
+    Backward:  ∂L/∂x = −g / √(1 − x²)
+    """
+
+    formula = ("-g / sqrt(1 - x**2)",)
+    function = staticmethod(np.arccos)
+
+    @staticmethod
+    def slope(x):
+        return -(1 - x * x).rsqrt()
+
+
+class Sinh(_Elementary):
+    """Hyperbolic sine.
+
+    Forward:   y = sinh x
+    Backward:  ∂L/∂x = g ⊙ cosh x
+    """
+
+    formula = ("g * cosh(x)",)
+    function = staticmethod(np.sinh)
+
+    @staticmethod
+    def slope(x):
+        return x.cosh()
+
+
+class Cosh(_Elementary):
+    """Hyperbolic cosine.
+
+    Forward:   y = cosh x
+    Backward:  ∂L/∂x = g ⊙ sinh x
+    """
+
+    formula = ("g * sinh(x)",)
+    function = staticmethod(np.cosh)
+
+    @staticmethod
+    def slope(x):
+        return x.sinh()
+
+
+class Asinh(_Elementary):
+    """Inverse hyperbolic sine.
+
+    Forward:   y = asinh x
+    Backward:  ∂L/∂x = g / √(x² + 1)
+    """
+
+    formula = ("g / sqrt(x**2 + 1)",)
+    function = staticmethod(np.arcsinh)
+
+    @staticmethod
+    def slope(x):
+        return (x * x + 1).rsqrt()
+
+
+class Acosh(_Elementary):
+    """Inverse hyperbolic cosine, x ≥ 1.
+
+    Forward:   y = acosh x
+    Backward:  ∂L/∂x = g / √(x² − 1)
+    """
+
+    formula = ("g / sqrt(x**2 - 1)",)
+    function = staticmethod(np.arccosh)
+
+    @staticmethod
+    def slope(x):
+        return (x * x - 1).rsqrt()
+
+
+class Atanh(_Elementary):
+    """Inverse hyperbolic tangent, x in (−1, 1).
+
+    Forward:   y = atanh x
+    Backward:  ∂L/∂x = g / (1 − x²)
+    """
+
+    formula = ("g / (1 - x**2)",)
+    function = staticmethod(np.arctanh)
+
+    @staticmethod
+    def slope(x):
+        return (1 - x * x).reciprocal()
 
 
 class Erf(Function):
