@@ -425,6 +425,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-x))
 
 
+def _gate_blocks(a: np.ndarray, count: int) -> list[np.ndarray]:
+    """The columns of a (B, count·H) in ``count`` blocks of H, e.g. [i | f | g | o]: views, as
+    ``np.split(a, count, axis=1)`` gives, by slicing (np.split costs ~5 µs a call, slices < 1 µs)."""
+    width, rest = divmod(a.shape[1], count)
+    if rest:
+        raise ValueError(f"expected {count} gate blocks of equal width, got an array of shape {a.shape}")
+    return [a[:, k * width : (k + 1) * width] for k in range(count)]
+
+
 # The arrays of the backward cells, ``out``'s first, then the inputs (C: the order of csrc/lstm.c's check).
 LSTM_CELL_BACKWARD_NAMES = ("∂L/∂gates", "∂L/∂c_prev", "dh", "dc", "acts", "c_prev", "tanh_c")
 GRU_CELL_BACKWARD_NAMES = ("∂L/∂gates_x", "∂L/∂gates_h", "∂L/∂h_prev", "dh", "acts", "gates_h", "bias_h", "h_prev")
@@ -475,7 +484,7 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
     acts[:, : 2 * H] = _sigmoid(gates[:, : 2 * H])  # i, f
     acts[:, 2 * H : 3 * H] = np.tanh(gates[:, 2 * H : 3 * H])  # g
     acts[:, 3 * H :] = _sigmoid(gates[:, 3 * H :])  # o
-    i, f, g, o = np.split(acts, 4, axis=1)
+    i, f, g, o = _gate_blocks(acts, 4)
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     h = o * tanh_c
@@ -503,7 +512,7 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     """
     if out is not None:
         check_out_apart("lstm_cell_backward", out, (dh, dc, acts, c_prev, tanh_c), LSTM_CELL_BACKWARD_NAMES)
-    i, f, g, o = np.split(acts, 4, axis=1)
+    i, f, g, o = _gate_blocks(acts, 4)
     delta_c = dc + dh * o * (1 - tanh_c * tanh_c)
     parts = (delta_c * g * i * (1 - i), delta_c * c_prev * f * (1 - f), delta_c * i * (1 - g * g),
              dh * tanh_c * o * (1 - o))
@@ -532,8 +541,8 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
     gates_x = gates_x if bias_x is None else gates_x + bias_x
     gates_h = gates_h if bias_h is None else gates_h + bias_h
     H = h_prev.shape[-1]
-    x_r, x_z, x_n = np.split(gates_x, 3, axis=1)
-    h_r, h_z, h_n = np.split(gates_h, 3, axis=1)
+    x_r, x_z, x_n = _gate_blocks(gates_x, 3)
+    h_r, h_z, h_n = _gate_blocks(gates_h, 3)
     r, z = _sigmoid(x_r + h_r), _sigmoid(x_z + h_z)
     n = np.tanh(x_n + r * h_n)
     acts = np.empty((h_prev.shape[0], 3 * H), dtype=gates_x.dtype) if out is None else out[1]
@@ -564,8 +573,8 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
     """
     if out is not None:
         check_out_apart("gru_cell_backward", out, (dh, acts, gates_h, bias_h, h_prev), GRU_CELL_BACKWARD_NAMES)
-    r, z, n = np.split(acts, 3, axis=1)
-    h_n = np.split(gates_h, 3, axis=1)[2]
+    r, z, n = _gate_blocks(acts, 3)
+    h_n = _gate_blocks(gates_h, 3)[2]
     h_n = h_n if bias_h is None else h_n + bias_h[2 * h_n.shape[1] :]
     delta_n = dh * (1 - z) * (1 - n * n)
     delta_z = dh * (h_prev - n) * z * (1 - z)
