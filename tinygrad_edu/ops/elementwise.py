@@ -316,20 +316,25 @@ class _Elementary(Function):
         return grad_output * ctx.slope(x)
 
 
-class Tan(_Elementary):
+class Tan(Function):
     """Tangent.
 
     Forward:   y = tan x
-    Backward:  ∂L/∂x = g ⊙ (1 + tan² x)
+    Backward:  ∂L/∂x = g ⊙ (1 + y²)          (saves its output y, as PyTorch: a later write to x is harmless)
     """
 
-    formula = ("g * (1 + tan(x)**2)",)
-    function = staticmethod(np.tan)
+    formula = ("g * (1 + y**2)",)
 
     @staticmethod
-    def slope(x):
-        y = x.tan()
-        return y * y + 1
+    def forward(ctx, x):
+        y = quietly(np.tan, x.data)  # tan(±inf) = nan without NumPy's warning, as PyTorch
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return grad_output * (y * y + 1)
 
 
 class Atan(_Elementary):
