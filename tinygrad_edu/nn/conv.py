@@ -25,10 +25,43 @@ def _tuple(value: Any, n: int) -> tuple[int, ...]:
     return (int(value),) * n if isinstance(value, int) else tuple(int(v) for v in value)
 
 
-class _ConvNd(Module):
-    """Shared parameters and printing of Conv1d and Conv2d (n = number of spatial dims)."""
+class _ConvBase(Module):
+    """What Conv1d/2d and ConvTranspose1d/2d share: PyTorch's default init, the input check and
+    the printing (n = number of spatial dims)."""
 
     n_spatial = 0
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation: kaiming_uniform(a=√5) of the weight, bias U(−1/√fan_in,
+        1/√fan_in) with fan_in from the weight's dims 1… (as PyTorch computes it for both layouts)."""
+        reset_fan_in_uniform(self.weight, self.bias)
+
+    def _check(self, x: Tensor) -> None:
+        n = self.n_spatial
+        ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
+        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
+        check_input(type(self).__name__, ok, f"shape {layout} with C = {self.in_channels}", x)
+
+    def extra_repr(self) -> str:
+        n = self.n_spatial
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0,) * n) != (0,) * n:  # (transposed convolutions only)
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
+        return s
+
+
+class _ConvNd(_ConvBase):
+    """Shared parameters of Conv1d and Conv2d."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -79,32 +112,6 @@ class _ConvNd(Module):
             return x, self.padding
         return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
-    def reset_parameters(self) -> None:
-        """PyTorch's default initialisation (see the module docstring)."""
-        reset_fan_in_uniform(self.weight, self.bias)
-
-    def _check(self, x: Tensor) -> None:
-        n = self.n_spatial
-        ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
-        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
-        check_input(type(self).__name__, ok, f"shape {layout} with C = {self.in_channels}", x)
-
-    def extra_repr(self) -> str:
-        n = self.n_spatial
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode}"
-        return s
-
-
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C, H, W) inputs (see the module docstring)."""
 
@@ -127,11 +134,8 @@ class Conv1d(_ConvNd):
         return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
-class _ConvTransposeNd(Module):
-    """Shared parameters and printing of ConvTranspose1d/2d: weight (in_channels, out_channels/groups,
-    *kernel), PyTorch's default init (fan_in from the weight's dim 1, as PyTorch computes it)."""
-
-    n_spatial = 0
+class _ConvTransposeNd(_ConvBase):
+    """Shared parameters of ConvTranspose1d/2d: weight (in_channels, out_channels/groups, *kernel)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
@@ -150,31 +154,6 @@ class _ConvTransposeNd(Module):
         self.weight = Parameter(empty_parameter((in_channels, out_channels // groups, *self.kernel_size), dtype))
         self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
         self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        """PyTorch's default initialisation: kaiming_uniform(a=√5) of the weight, bias U(−1/√fan_in, 1/√fan_in)."""
-        reset_fan_in_uniform(self.weight, self.bias)
-
-    def _check(self, x: Tensor) -> None:
-        n = self.n_spatial
-        ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
-        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
-        check_input(type(self).__name__, ok, f"shape {layout} with C = {self.in_channels}", x)
-
-    def extra_repr(self) -> str:
-        n = self.n_spatial
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * n:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            s += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * n:
-            s += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        return s
 
 
 class ConvTranspose2d(_ConvTransposeNd):

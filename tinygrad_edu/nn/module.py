@@ -553,59 +553,71 @@ class ModuleList(Module):
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _NamedRegistry(Module):
+    """The dict behaviour ModuleDict and ParameterDict share, over one of the module's registries
+    (``_registry``: "_modules" or "_parameters"); subclasses say how an item is registered."""
+
+    _registry = "_modules"
+
+    def _items(self) -> dict[str, Any]:
+        return self.__dict__[self._registry]
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items()[key]
+
+    def __delitem__(self, key: str) -> None:
+        del self._items()[key]
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items()
+
+    def keys(self) -> Iterable[str]:
+        """The names, in insertion order."""
+        return self._items().keys()
+
+    def values(self) -> Iterable[Any]:
+        """The items, in insertion order."""
+        return self._items().values()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        """(name, item) pairs, in insertion order."""
+        return self._items().items()
+
+    def update(self, items: dict[str, Any] | Iterable[tuple[str, Any]]) -> None:
+        """Add (or replace) the items of a dict or of (name, item) pairs."""
+        for key, value in (items.items() if isinstance(items, dict) else items):
+            self[key] = value
+
+    def pop(self, key: str) -> Any:
+        """Remove the item named ``key`` and return it."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        """Remove every item."""
+        self._items().clear()
+
+
+class ModuleDict(_NamedRegistry):
     """A dict of modules whose parameters are registered (a plain dict would hide them); keys keep
     their insertion order, as PyTorch's."""
+
+    _registry = "_modules"
 
     def __init__(self, modules: dict[str, Module] | Iterable[tuple[str, Module]] | None = None) -> None:
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._modules
-
-    def keys(self) -> Iterable[str]:
-        """The names, in insertion order."""
-        return self._modules.keys()
-
-    def values(self) -> Iterable[Module]:
-        """The modules, in insertion order."""
-        return self._modules.values()
-
-    def items(self) -> Iterable[tuple[str, Module]]:
-        """(name, module) pairs, in insertion order."""
-        return self._modules.items()
-
-    def update(self, modules: dict[str, Module] | Iterable[tuple[str, Module]]) -> None:
-        """Add (or replace) the modules of a dict or of (name, module) pairs."""
-        for key, module in (modules.items() if isinstance(modules, dict) else modules):
-            self[key] = module
-
-    def pop(self, key: str) -> Module:
-        """Remove the module named ``key`` and return it."""
-        module = self[key]
-        del self[key]
-        return module
-
-    def clear(self) -> None:
-        """Remove every module."""
-        self._modules.clear()
 
 
 class ParameterList(Module):
@@ -641,48 +653,18 @@ class ParameterList(Module):
         return iter(self._parameters.values())
 
 
-class ParameterDict(Module):
+class ParameterDict(_NamedRegistry):
     """A dict of parameters registered under their keys (Tensors become Parameters)."""
+
+    _registry = "_parameters"
 
     def __init__(self, parameters: dict[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None) -> None:
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key: str) -> Parameter:
-        return self._parameters[key]
-
     def __setitem__(self, key: str, value: Tensor) -> None:
         self.register_parameter(key, _as_parameter(value))
-
-    def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._parameters
-
-    def keys(self) -> Iterable[str]:
-        """The names, in insertion order."""
-        return self._parameters.keys()
-
-    def values(self) -> Iterable[Parameter]:
-        """The parameters, in insertion order."""
-        return self._parameters.values()
-
-    def items(self) -> Iterable[tuple[str, Parameter]]:
-        """(name, parameter) pairs, in insertion order."""
-        return self._parameters.items()
-
-    def update(self, parameters: dict[str, Tensor] | Iterable[tuple[str, Tensor]]) -> None:
-        """Add (or replace) the parameters of a dict or of (name, tensor) pairs."""
-        for key, value in (parameters.items() if isinstance(parameters, dict) else parameters):
-            self[key] = value
 
 
 def _as_parameter(value: Any) -> Parameter:
