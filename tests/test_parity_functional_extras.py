@@ -495,3 +495,75 @@ def test_conv_transpose_refuses_bad_arguments():
         tg.nn.ConvTranspose2d(3, 2, 3)(tg.zeros(1, 2, 4, 4))
     with pytest.raises(ValueError, match="padding_mode"):
         tg.nn.ConvTranspose2d(3, 2, 3, padding_mode="reflect")
+
+
+# ---- more losses -------------------------------------------------------------------------------
+
+_SIGNS = np.array([1.0, -1.0, -1.0, 1.0, 1.0])  # y = ±1 targets for five samples
+
+
+def _more_losses(lib, reduction):
+    """name: (the loss on lib's F, the input shapes); targets are fixed arrays made here."""
+    F = lib.nn.functional
+    signs = lib.tensor(_SIGNS)
+    labels = lib.tensor((np.arange(15).reshape(5, 3) % 2).astype(np.float64))
+    counts = lib.tensor(np.array([[0.0, 1.0, 3.0], [2.0, 5.0, 0.0], [1.0, 1.0, 7.0], [4.0, 0.0, 2.0], [9.0, 1.0, 0.0]]))
+    return {
+        "margin_ranking": (lambda a, b: F.margin_ranking_loss(a, b, signs.to(a.dtype), 0.3, reduction=reduction),
+                           [(5,), (5,)]),
+        "soft_margin": (lambda a: F.soft_margin_loss(a, signs.to(a.dtype), reduction=reduction), [(5,)]),
+        "multilabel_soft_margin": (lambda a, w: F.multilabel_soft_margin_loss(a, labels.to(a.dtype), w.exp(),
+                                                                            reduction=reduction), [(5, 3), (3,)]),
+        "hinge_embedding": (lambda a: F.hinge_embedding_loss(a, signs.to(a.dtype), 0.5, reduction=reduction), [(5,)]),
+        "cosine_embedding": (lambda a, b: F.cosine_embedding_loss(a, b, signs.to(a.dtype), 0.2, reduction=reduction),
+                             [(5, 4), (5, 4)]),
+        "triplet_margin": (lambda a, b, c: F.triplet_margin_loss(a, b, c, margin=2.0, reduction=reduction),
+                           [(5, 4)] * 3),
+        "triplet_margin_swap_p1": (lambda a, b, c: F.triplet_margin_loss(a, b, c, p=1.0, swap=True,
+                                                                       reduction=reduction), [(5, 4)] * 3),
+        "poisson_nll": (lambda a: F.poisson_nll_loss(a, counts.to(a.dtype), reduction=reduction), [(5, 3)]),
+        "poisson_nll_full_rate": (lambda a: F.poisson_nll_loss(a.exp(), counts.to(a.dtype), log_input=False,
+                                                               full=True, reduction=reduction), [(5, 3)]),
+        "gaussian_nll": (lambda a, b, v: F.gaussian_nll_loss(a, b, v.exp(), reduction=reduction),
+                         [(5, 3), (5, 3), (5, 3)]),
+        "gaussian_nll_var_per_row_full": (lambda a, b, v: F.gaussian_nll_loss(a, b, v * v, full=True, eps=0.05,
+                                                                             reduction=reduction),
+                                          [(5, 3), (5, 3), (5,)]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_more_losses(tg, "mean")))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_more_losses_match_torch(name, reduction, dtype):
+    ours, shapes = _more_losses(tg, reduction)[name]
+    theirs, _ = _more_losses(torch, reduction)[name]
+    assert_matches_torch(ours, theirs, *shapes, dtype=dtype)
+
+
+@pytest.mark.parametrize("name, options, call", [
+    ("MarginRankingLoss", {"margin": 0.5}, lambda m, lib, x: m(x[0], x[1], lib.tensor(_SIGNS[:3]))),
+    ("SoftMarginLoss", {"reduction": "sum"}, lambda m, lib, x: m(x[0], lib.tensor(_SIGNS[:3]))),
+    ("MultiLabelSoftMarginLoss", {}, lambda m, lib, x: m(x, (x > 0).double())),
+    ("HingeEmbeddingLoss", {"margin": 2.0}, lambda m, lib, x: m(x[0], lib.tensor(_SIGNS[:3]))),
+    ("CosineEmbeddingLoss", {"margin": 0.1}, lambda m, lib, x: m(x, x.flip(0), lib.tensor(_SIGNS[:2]))),
+    ("TripletMarginLoss", {"margin": 0.5, "swap": True}, lambda m, lib, x: m(x, x * 2, x.flip(1))),
+    ("PoissonNLLLoss", {"full": True}, lambda m, lib, x: m(x, lib.tensor(np.full((2, 3), 3.0)))),
+    ("GaussianNLLLoss", {"full": True}, lambda m, lib, x: m(x, x.flip(0), x.exp())),
+])
+def test_more_loss_modules_match_torch(name, options, call):
+    ours, theirs = getattr(tg.nn, name)(**options), getattr(torch.nn, name)(**options)
+    assert repr(ours) == repr(theirs)
+    assert_matches_torch(lambda x: call(ours, tg, x), lambda x: call(theirs, torch, x), (2, 3))
+
+
+def test_more_losses_refuse_bad_input():
+    F = tg.nn.functional
+    with pytest.raises(tg.ShapeError, match="cosine_embedding_loss"):
+        F.cosine_embedding_loss(tg.zeros(2, 3), tg.zeros(3, 2), tg.ones(2))
+    with pytest.raises(tg.ShapeError, match="triplet_margin_loss"):
+        F.triplet_margin_loss(tg.zeros(2, 3), tg.zeros(2, 3), tg.zeros(2, 4))
+    with pytest.raises(tg.ShapeError, match="gaussian_nll_loss"):
+        F.gaussian_nll_loss(tg.zeros(2, 3), tg.zeros(2, 3), tg.ones(3, 2))
+    with pytest.raises(ValueError, match="negative"):
+        F.gaussian_nll_loss(tg.zeros(2, 3), tg.zeros(2, 3), -tg.ones(2, 3))

@@ -1061,3 +1061,101 @@ def multi_margin_loss(x: Tensor, target: Any, p: int = 1, margin: float = 1.0, w
     if x.ndim == 1 and reduction == "none":
         return per.squeeze(0)
     return _reduce(per, reduction, "multi_margin_loss")
+
+
+# ---- more of PyTorch's losses, as compositions (PyTorch's formulas, term by term) ---------------
+
+
+def margin_ranking_loss(x1: Tensor, x2: Tensor, target: Any, margin: float = 0.0, reduction: str = "mean") -> Tensor:
+    """ℓ = max(0, −y·(x1 − x2) + margin), y = ±1 saying which input should rank higher."""
+    y = _as_tensor(target, x1)
+    return _reduce((-y * (x1 - x2) + margin).clamp(min=0), reduction, "margin_ranking_loss")
+
+
+def soft_margin_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """ℓ = log(1 + e^(−y·x)) for y = ±1 (two-class logistic loss; computed stably as softplus)."""
+    y = _as_tensor(target, x)
+    _same_shape("soft_margin_loss", x, y)
+    return _reduce(softplus(-y * x), reduction, "soft_margin_loss")
+
+
+def multilabel_soft_margin_loss(x: Tensor, target: Any, weight: Tensor | None = None,
+                                reduction: str = "mean") -> Tensor:
+    """ℓ_n = −(1/C) Σ_c w_c·[y_c·log σ(x_c) + (1 − y_c)·log σ(−x_c)] (one binary logistic loss per class)."""
+    y = _as_tensor(target, x)
+    _same_shape("multilabel_soft_margin_loss", x, y)
+    loss = -(y * logsigmoid(x) + (1 - y) * logsigmoid(-x))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.sum(-1) / x.shape[-1], reduction, "multilabel_soft_margin_loss")
+
+
+def hinge_embedding_loss(x: Tensor, target: Any, margin: float = 1.0, reduction: str = "mean") -> Tensor:
+    """ℓ = x where y = 1, max(0, margin − x) where y = −1 (x a distance between a pair)."""
+    y = _as_tensor(target, x).data
+    loss = where(y != 1, (margin - x).clamp(min=0), 0.0) + where(y != -1, x, 0.0)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+_COSINE_EPS = 1e-12  # PyTorch's EPSILON in cosine_embedding_loss
+
+
+def cosine_embedding_loss(x1: Tensor, x2: Tensor, target: Any, margin: float = 0.0,
+                          reduction: str = "mean") -> Tensor:
+    """ℓ = 1 − cos(x1, x2) where y = 1, max(0, cos(x1, x2) − margin) where y = −1; cos over the last
+    dim, cos = Σ x1·x2 / √((Σ x1² + ε)(Σ x2² + ε)) with ε = 1e-12, as PyTorch."""
+    if x1.shape != x2.shape or x1.ndim not in (1, 2):
+        raise ShapeError(f"cosine_embedding_loss: expected two inputs of one shape (N, D) or (D,), "
+                         f"got {x1.shape} and {x2.shape}")
+    y = _as_tensor(target, x1).data
+    cos = (x1 * x2).sum(-1) / (((x1 * x1).sum(-1) + _COSINE_EPS) * ((x2 * x2).sum(-1) + _COSINE_EPS)).sqrt()
+    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, (cos - margin).clamp(min=0), 0.0)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: str = "mean") -> Tensor:
+    """ℓ = max(0, d(a, p) − d(a, n) + margin) with d the pairwise p-norm distance; ``swap``: d(a, n)
+    replaced by d(p, n) where that is smaller (Balntas et al. 2016)."""
+    if not anchor.shape == positive.shape == negative.shape or anchor.ndim not in (1, 2):
+        raise ShapeError(f"triplet_margin_loss: expected three inputs of one shape (N, D) or (D,), got "
+                         f"{anchor.shape}, {positive.shape} and {negative.shape}")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction, "triplet_margin_loss")
+
+
+def poisson_nll_loss(x: Tensor, target: Any, log_input: bool = True, full: bool = False, eps: float = 1e-8,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target ~ Poisson(λ): ℓ = e^x − y·x with x = log λ (``log_input``),
+    else λ − y·log(λ + ε); ``full`` adds Stirling's y·log y − y + ½·log(2πy) where y > 1."""
+    y = _as_tensor(target, x)
+    loss = x.exp() - y * x if log_input else x - y * (x + eps).log()
+    if full:
+        safe = np.where(y.data > 1, y.data, 1.0)  # the term is 0 where y ≤ 1
+        stirling = np.where(y.data > 1, safe * np.log(safe) - safe + 0.5 * np.log(2 * np.pi * safe), 0.0)
+        loss = loss + Tensor._make(stirling.astype(x.dtype))
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(x: Tensor, target: Any, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of target ~ N(x, var): ℓ = ½·(log max(var, ε) + (x − y)²/max(var, ε))
+    (+ ½·log 2π with ``full``). As PyTorch, the clamp to ε does not stop var's gradient; var may lack
+    the last dim of x, or have size 1 there."""
+    y = _as_tensor(target, x)
+    v = var if isinstance(var, Tensor) else Tensor._make(np.asarray(var, dtype=x.dtype))
+    if v.ndim and v.shape != x.shape:
+        if v.shape == x.shape[:-1]:
+            v = v.unsqueeze(-1)
+        elif v.shape != (*x.shape[:-1], 1):
+            raise ShapeError(f"gaussian_nll_loss: var of shape {v.shape} does not fit input of shape {x.shape}")
+    if np.any(v.data < 0):
+        raise ValueError("gaussian_nll_loss: var has negative entries")
+    v = v + Tensor._make(np.maximum(v.data, eps) - v.data)  # max(var, ε) in value, var's gradient unchanged
+    loss = 0.5 * (v.log() + (x - y) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
