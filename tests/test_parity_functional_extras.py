@@ -567,3 +567,32 @@ def test_more_losses_refuse_bad_input():
         F.gaussian_nll_loss(tg.zeros(2, 3), tg.zeros(2, 3), tg.ones(3, 2))
     with pytest.raises(ValueError, match="negative"):
         F.gaussian_nll_loss(tg.zeros(2, 3), tg.zeros(2, 3), -tg.ones(2, 3))
+
+
+# ---- scaled dot-product attention ----------------------------------------------------------------
+
+_CAUSAL_SAFE_MASK = np.array([[True, False, True, True], [True, True, False, False], [False, True, True, True]])
+
+
+@pytest.mark.parametrize("shapes, options", [
+    (((3, 5), (4, 5), (4, 2)), {}),
+    (((2, 3, 5), (2, 4, 5), (2, 4, 6)), {"scale": 0.3}),
+    (((2, 2, 3, 4), (2, 2, 4, 4), (2, 2, 4, 4)), {"is_causal": True}),
+    (((2, 3, 5), (2, 4, 5), (2, 4, 3)), {"attn_mask": "bool"}),
+    (((2, 3, 5), (2, 4, 5), (2, 4, 3)), {"attn_mask": "float"}),
+])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scaled_dot_product_attention_matches_torch(shapes, options, dtype):
+    def call(lib):
+        opts = dict(options)
+        if opts.get("attn_mask") == "bool":
+            opts["attn_mask"] = lib.tensor(_CAUSAL_SAFE_MASK)
+        elif opts.get("attn_mask") == "float":
+            opts["attn_mask"] = lib.tensor(np.linspace(-1, 1, 12).reshape(3, 4).astype(dtype))
+        return lambda q, k, v: lib.nn.functional.scaled_dot_product_attention(q, k, v, **opts)
+    assert_matches_torch(call(tg), call(torch), *shapes, dtype=dtype)
+
+
+def test_scaled_dot_product_attention_refuses_mismatched_shapes():
+    with pytest.raises(tg.ShapeError, match="scaled_dot_product_attention"):
+        tg.nn.functional.scaled_dot_product_attention(tg.zeros(3, 5), tg.zeros(4, 6), tg.zeros(4, 2))

@@ -1159,3 +1159,33 @@ def gaussian_nll_loss(x: Tensor, target: Any, var: Tensor | float, full: bool = 
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+# ---- attention ---------------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False,
+                                 scale: float | None = None) -> Tensor:
+    r"""softmax(Q Kᵀ · scale + B) V over (..., L, E) queries and (..., S, E) keys, (..., S, Ev) values,
+    scale = 1/√E by default. B: −inf where a bool ``attn_mask`` is False or, with ``is_causal``,
+    above the diagonal (query i sees keys j ≤ i); a float ``attn_mask`` is added as it is. Dropout
+    with ``dropout_p`` on the attention weights (always, as PyTorch's function)."""
+    if query.ndim < 2 or key.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ShapeError(f"scaled_dot_product_attention: expected query (..., L, E), key (..., S, E), value "
+                         f"(..., S, Ev), got {query.shape}, {key.shape} and {value.shape}")
+    length, source = query.shape[-2], key.shape[-2]
+    scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(query.shape[-1]) if scale is None else scale)
+    allowed = np.ones((length, source), dtype=bool)
+    if is_causal:
+        allowed = np.tril(allowed)
+    if attn_mask is not None and attn_mask.dtype == np.bool_:
+        allowed = allowed & attn_mask.data
+    if not allowed.all():
+        scores = scores.masked_fill(Tensor._make(~allowed), -math.inf)
+    if attn_mask is not None and attn_mask.dtype != np.bool_:
+        scores = scores + attn_mask
+    weights = scores.softmax(-1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
