@@ -596,3 +596,22 @@ def test_scaled_dot_product_attention_matches_torch(shapes, options, dtype):
 def test_scaled_dot_product_attention_refuses_mismatched_shapes():
     with pytest.raises(tg.ShapeError, match="scaled_dot_product_attention"):
         tg.nn.functional.scaled_dot_product_attention(tg.zeros(3, 5), tg.zeros(4, 6), tg.zeros(4, 2))
+
+
+@pytest.mark.parametrize("shape, output_size", POOLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adaptive_max_pool2d_matches_torch(shape, output_size, dtype):
+    assert_matches_torch(lambda x: tg.nn.AdaptiveMaxPool2d(output_size, return_indices=True)(x),
+                         lambda x: torch.nn.AdaptiveMaxPool2d(output_size, return_indices=True)(x), shape, dtype=dtype)
+    ties = np.random.default_rng(0).integers(0, 3, shape).astype(dtype)  # the gradient goes to the first maximum
+    assert_matches_torch(lambda x: tg.nn.functional.adaptive_max_pool2d(x, output_size),
+                         lambda x: torch.nn.functional.adaptive_max_pool2d(x, output_size), ties)
+
+
+@pytest.mark.parametrize("shape, output_size", [((2, 3, 7), 3), ((3, 8), 4), ((1, 2, 3), 5)])
+def test_adaptive_max_pool1d_matches_torch_with_nan(shape, output_size):
+    x = np.random.default_rng(1).standard_normal(shape)
+    x[..., 1] = np.nan
+    assert_matches_torch(lambda t: tg.nn.AdaptiveMaxPool1d(output_size, return_indices=True)(t),
+                         lambda t: torch.nn.AdaptiveMaxPool1d(output_size, return_indices=True)(t), x)
+    assert repr(tg.nn.AdaptiveMaxPool1d(output_size)) == repr(torch.nn.AdaptiveMaxPool1d(output_size))

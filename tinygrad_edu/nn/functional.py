@@ -342,6 +342,47 @@ def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
     return (rows @ x) @ cols
 
 
+def _adaptive_windows(size: int, out: int) -> np.ndarray:
+    """(out, longest window) positions of PyTorch's adaptive windows [⌊i·size/out⌋, ⌈(i + 1)·size/out⌉);
+    a shorter window repeats its last position (a repeat changes neither the max nor its first index)."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    return np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
+
+
+def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling to a fixed (out_h, out_w): output cell (i, j) is the max of the adaptive window
+    (as adaptive_avg_pool2d's); the gradient goes to its first maximal element (a nan wins), whose
+    index into the flattened H·W plane ``return_indices`` also returns."""
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"adaptive_max_pool2d: expects a 3-D or 4-D input, got shape {x.shape}")
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    (h, w), (out_h, out_w) = x.shape[-2:], (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError(f"adaptive_max_pool2d: output_size {output_size} must be positive")
+    rows, cols = _adaptive_windows(h, out_h), _adaptive_windows(w, out_w)
+    # positions (out_h, out_w, kh·kw) of every window element in the flattened plane
+    flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(out_h, out_w, -1)
+    windows = x.flatten(-2)[..., flat]  # (..., out_h, out_w, kh·kw): the GetItem gradient scatter-adds back
+    values, chosen = windows.max(-1)
+    if not return_indices:
+        return values
+    return values, Tensor._make(np.take_along_axis(np.broadcast_to(flat, windows.shape), chosen.data[..., None],
+                                                   -1)[..., 0])
+
+
+def adaptive_max_pool1d(x: Tensor, output_size: int | tuple[int],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling of (N, C, L) or (C, L) to length ``output_size`` (windows as adaptive_max_pool2d's)."""
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"adaptive_max_pool1d: expects a 2-D or 3-D input, got shape {x.shape}")
+    result = adaptive_max_pool2d(x.unsqueeze(-2), (1, _first(output_size)), return_indices)
+    if return_indices:
+        return result[0].squeeze(-2), result[1].squeeze(-2)
+    return result.squeeze(-2)
+
+
 def adaptive_avg_pool1d(x: Tensor, output_size: int | tuple[int]) -> Tensor:
     """Average pooling of (N, C, L) or (C, L) to length ``output_size`` (windows as in adaptive_avg_pool2d)."""
     if x.ndim not in (2, 3):

@@ -147,3 +147,26 @@ class UpsamplingBilinear2d(Upsample):
 
     def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
         super().__init__(size, scale_factor, "bilinear", align_corners=True)
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed (out_h, out_w) whatever the input size (``F.adaptive_max_pool2d``)."""
+
+    def __init__(self, output_size: int | tuple[int | None, int | None], return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x: Tensor) -> Any:
+        """adaptive_max_pool2d(x, output_size) (with the indices if return_indices)."""
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max pooling of (N, C, L) to a fixed length."""
+
+    def forward(self, x: Tensor) -> Any:
+        """adaptive_max_pool1d(x, output_size) (with the indices if return_indices)."""
+        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
