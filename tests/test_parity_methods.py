@@ -828,3 +828,21 @@ def test_elementary_functions_at_special_values_match_torch(name, dtype):
     assert_matches_torch(lambda x: getattr(tg, name)(x), lambda x: getattr(torch, name)(x), (3, 4), dtype=dtype)
     ours, theirs = getattr(tg.tensor([0, 1, 2]), name)(), getattr(torch.tensor([0, 1, 2]), name)()
     assert ours.dtype == np.float32 == theirs.numpy().dtype
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_apply_and_map_in_place_match_torch(layout, dtype):
+    base = np.arange(12).reshape(3, 4).astype(dtype)
+    ours, theirs = tg.tensor(base), torch.tensor(base)
+    view = (lambda t: t.t()) if layout == "transposed" else (lambda t: t)
+    assert view(ours).apply_(lambda v: v * 2.7 - 1) is not None
+    view(theirs).apply_(lambda v: v * 2.7 - 1)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    other = np.arange(3 if layout == "transposed" else 4).astype(dtype)  # broadcast along the view's rows
+    view(ours).map_(tg.tensor(other), lambda a, b: a * 10 + b)
+    view(theirs).map_(torch.tensor(other), lambda a, b: a * 10 + b)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours._version == 2
+    with pytest.raises(RuntimeError, match="apply_"):
+        tg.ones(2, requires_grad=True).apply_(float)

@@ -577,6 +577,29 @@ class Tensor:
         self._count_write()
         return self
 
+    def apply_(self, callable: Callable[[Scalar], Scalar]) -> Tensor:
+        """Replace every element x by ``callable(x)`` (a Python function, called once per element:
+        slow, for small tensors), in place; the result is cast to this dtype, as PyTorch."""
+        if self.requires_grad:
+            raise RuntimeError("apply_: cannot be used on a tensor that requires grad; use x.detach().apply_()")
+        return self._fill_elementwise("apply_", lambda a: callable(a.item()), self.data)
+
+    def map_(self, tensor: TensorLike, callable: Callable[[Scalar, Scalar], Scalar]) -> Tensor:
+        """Replace every element x by ``callable(x, t)`` with t the matching element of ``tensor``
+        (broadcast to this shape), in place."""
+        if self.requires_grad:
+            raise RuntimeError("map_: cannot be used on a tensor that requires grad; use x.detach().map_()")
+        other = np.broadcast_to(_to_array(tensor), self.shape)
+        return self._fill_elementwise("map_", lambda a, b: callable(a.item(), b.item()), self.data, other)
+
+    def _fill_elementwise(self, op: str, function: Callable[..., Scalar], *arrays: np.ndarray) -> Tensor:
+        """Write ``function`` of the elements of ``arrays`` (one call per element) into this tensor."""
+        self._check_inplace(op)
+        values = [function(*items) for items in zip(*(a.ravel() for a in arrays))]  # row-major order
+        self.data[...] = np.asarray(values).astype(self.dtype).reshape(self.shape)
+        self._count_write()
+        return self
+
     def pow_(self, exponent: TensorLike) -> Tensor:
         """self ← self ** exponent, in place."""
         return self._write("pow_", Tensor.pow, exponent)
