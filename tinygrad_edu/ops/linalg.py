@@ -68,6 +68,7 @@ class Linear(Function):
                ∂L/∂x = gz W
                ∂L/∂W = gzᵀ x           (summed over the rows)
                ∂L/∂b = Σ_rows gz
+
     Composite twin (tests): ``act(x @ W.T + b)``, four ops (Permute, MatMul, Expand + Add) whose
     backward adds a SumTo and two more Permutes; Wᵀ here is strides handed to the GEMM, not a copy.
     """

@@ -90,6 +90,7 @@ class CrossEntropy(Function):
                y = ℓ ('none'), Σ_i ℓ_i ('sum') or Σ_i ℓ_i / Σ_i w[t_i] ('mean', ignored rows not counted)
     Backward:  ∂L/∂x_i = s_i·((1 − ε)·w[t_i]·(softmax(x_i) − onehot(t_i)) + (ε/C)·(W·softmax(x_i) − w))
                s_i = g_i ('none'), g ('sum'), g / Σ_i w[t_i] ('mean');  W = Σ_c w_c;  w = 1 by default
+
     Composite twin: ``numpy_ref.cross_entropy`` (NumPy), and the backward with create_graph=True,
     written in Tensor ops so that it can be differentiated again.
     """
@@ -205,6 +206,7 @@ class BCEWithLogits(Function):
     Backward:  ∂L/∂x = g ⊙ ((1 − y) − (1 + (p − 1)·y) ⊙ σ(−x))
                ∂L/∂y = g ⊙ ((p − 1)·softplus(−x) − x)
                ∂L/∂p = g ⊙ y ⊙ softplus(−x)
+
     Composite twin (tests): −[p·y·log σ(x) + (1 − y)·log(1 − σ(x))].
     """
 
