@@ -687,3 +687,10 @@ OP_TABLE += (  # more elementary functions, each on its domain (asin/acos/atanh 
                                                  ("atanh", "unit"))),
     OpCase("acosh", lambda x: (x + 1).acosh(), ops=("Acosh",), samples=UNARY, shapes=unary, domain=POS),
 )  # fmt: skip
+
+OP_TABLE += (  # running product: the O(n) backward without zeros, the exact one with zeros (ties are in −2 … 2)
+    OpCase("cumprod", lambda x: x.cumprod(-1), ops=("Cumprod", "Cumsum"), family=R, samples=REDUCE_DIM,
+           shapes=unary),
+    OpCase("cumprod_dim0_with_zeros", lambda x: x.cumprod(0), ops=("Cumprod",), family=R, samples=REDUCE_DIM,
+           domain=TIES),
+)  # fmt: skip

@@ -846,3 +846,26 @@ def test_apply_and_map_in_place_match_torch(layout, dtype):
     assert ours._version == 2
     with pytest.raises(RuntimeError, match="apply_"):
         tg.ones(2, requires_grad=True).apply_(float)
+
+
+@pytest.mark.parametrize("row", [[2.0, 0.0, 3.0, -1.5], [0.0, 0.0, 2.0, 1.0], [1.5, -2.0, 0.5, 0.0], [3.0]])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cumprod_gradient_with_zeros_matches_torch(row, dtype):
+    x = np.array([row, [1.0] * len(row)], dtype=dtype)
+    assert_matches_torch(lambda t: t.cumprod(1), lambda t: t.cumprod(1), x)
+    assert_matches_torch(lambda t: tg.cumprod(t, 0), lambda t: torch.cumprod(t, 0), x.T.copy())
+    t = tg.tensor(np.array(row), requires_grad=True)
+    assert gradgradcheck(lambda v: v.cumprod(0), [t])
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int32, np.int64, np.float32])
+def test_cumprod_dtypes_and_in_place_match_torch(dtype):
+    a = np.array([[1, 2, 0], [3, 1, 2]]).astype(dtype)
+    ours, theirs = tg.tensor(a).cumprod(1), torch.tensor(a).cumprod(1)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    if dtype in (np.int64, np.float32):
+        ours, theirs = tg.tensor(a), torch.tensor(a)
+        assert ours.cumprod_(0) is ours
+        theirs.cumprod_(0)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

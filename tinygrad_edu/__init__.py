@@ -80,6 +80,7 @@ from .tensor import (
 
 # torch-style functions that are the methods themselves: tg.flip(x, dims) is x.flip(dims)
 flip, roll, cumsum, prod, tril, triu = Tensor.flip, Tensor.roll, Tensor.cumsum, Tensor.prod, Tensor.tril, Tensor.triu
+cumprod = Tensor.cumprod
 index_select, sort, topk, scatter = Tensor.index_select, Tensor.sort, Tensor.topk, Tensor.scatter
 scatter_add = Tensor.scatter_add
 log1p, expm1, rsqrt, reciprocal, square = Tensor.log1p, Tensor.expm1, Tensor.rsqrt, Tensor.reciprocal, Tensor.square
@@ -141,22 +142,22 @@ __all__ = [
     "aminmax", "any", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax",
     "argmin", "argsort", "as_tensor", "asin", "asinh", "atan", "atan2", "atanh", "autograd", "backend", "baddbmm",
     "bmm", "bool", "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp",
-    "clamp_max", "clamp_min", "clip", "clone", "compress", "cos", "cosh", "count_nonzero", "cumsum", "data",
-    "datasets", "detach", "diag", "diagnostics", "diagonal", "diff", "div", "divide", "dot", "dtypes", "empty",
-    "empty_like", "enable_grad", "eq", "equal", "erf", "exp", "exp2", "expm1", "eye", "fix", "flatten", "flip",
-    "fliplr", "flipud", "float16", "float32", "float64", "floor", "frac", "from_numpy", "full", "full_like", "gather",
-    "ge", "greater", "greater_equal", "gt", "hypot", "index_add", "index_select", "inner", "int8", "int32", "int64",
-    "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "kthvalue", "le",
-    "lerp", "less", "less_equal", "linspace", "load", "log", "log1p", "log2", "log10", "log_softmax", "logaddexp",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "manual_seed",
-    "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "median", "meshgrid", "metrics", "min",
-    "minimum", "mm", "mode", "moveaxis", "movedim", "mul", "multiply", "mv", "nan_to_num", "nanmean", "nansum",
-    "narrow", "ne", "neg", "negative", "nn", "no_grad", "nonzero", "norm", "not_equal", "numel", "ones", "ones_like",
-    "ops", "optim", "outer", "permute", "pow", "prod", "rand", "rand_like", "randint", "randint_like", "randn",
-    "randn_like", "randperm", "ravel", "reciprocal", "relu", "repeat_interleave", "reshape", "roll", "round", "rsqrt",
-    "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn", "sigmoid", "sign", "signbit",
-    "sin", "sinh", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean", "sub",
-    "subtract", "sum", "swapaxes", "swapdims", "t", "take_along_dim", "tan", "tanh", "tensor", "testing", "tile",
-    "topk", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind", "unflatten", "unsqueeze",
-    "var", "var_mean", "viz", "where", "zeros", "zeros_like",
+    "clamp_max", "clamp_min", "clip", "clone", "compress", "cos", "cosh", "count_nonzero", "cumprod", "cumsum",
+    "data", "datasets", "detach", "diag", "diagnostics", "diagonal", "diff", "div", "divide", "dot", "dtypes",
+    "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "exp", "exp2", "expm1", "eye", "fix", "flatten",
+    "flip", "fliplr", "flipud", "float16", "float32", "float64", "floor", "frac", "from_numpy", "full", "full_like",
+    "gather", "ge", "greater", "greater_equal", "gt", "hypot", "index_add", "index_select", "inner", "int8", "int32",
+    "int64", "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
+    "kthvalue", "le", "lerp", "less", "less_equal", "linspace", "load", "log", "log1p", "log2", "log10",
+    "log_softmax", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt",
+    "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "median", "meshgrid",
+    "metrics", "min", "minimum", "mm", "mode", "moveaxis", "movedim", "mul", "multiply", "mv", "nan_to_num",
+    "nanmean", "nansum", "narrow", "ne", "neg", "negative", "nn", "no_grad", "nonzero", "norm", "not_equal", "numel",
+    "ones", "ones_like", "ops", "optim", "outer", "permute", "pow", "prod", "rand", "rand_like", "randint",
+    "randint_like", "randn", "randn_like", "randperm", "ravel", "reciprocal", "relu", "repeat_interleave", "reshape",
+    "roll", "round", "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn",
+    "sigmoid", "sign", "signbit", "sin", "sinh", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack",
+    "std", "std_mean", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take_along_dim", "tan", "tanh",
+    "tensor", "testing", "tile", "topk", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8",
+    "unbind", "unflatten", "unsqueeze", "var", "var_mean", "viz", "where", "zeros", "zeros_like",
 ]

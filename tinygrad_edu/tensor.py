@@ -1283,6 +1283,16 @@ class Tensor:
         x = self if dtype is None else self.to(dtype)
         return ops.Cumsum.apply(x, dim=_dim(dim, x.ndim, "cumsum"))
 
+    def cumprod(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """Running product along ``dim``; bool/int give int64 (``dtype``: cast to it first); the
+        gradient is exact at zeros."""
+        x = self if dtype is None else self.to(dtype)
+        return ops.Cumprod.apply(x, dim=_dim(dim, x.ndim, "cumprod"))
+
+    def cumprod_(self, dim: int, *, dtype: Any = None) -> Tensor:
+        """Running product along ``dim``, in place."""
+        return self._write("cumprod_", lambda x: x.cumprod(dim, dtype=dtype))
+
     def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> SortResult:
         """``(values, indices)`` sorted along ``dim``; ties keep their order (always stable, as
         ``stable=True``); NaN counts as the largest value. The gradient goes to the indices."""

@@ -7,7 +7,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Maximum Minimum Clamp ClampTensor Where Cast Frac
                      Tan Atan Asin Acos Sinh Cosh Asinh Acosh Atanh
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
-    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Max Min Median Prod Cumsum
+    reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Max Min Median Prod Cumsum Cumprod
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
                      AvgPool2d AvgPool2dGrad
@@ -88,7 +88,7 @@ from .movement import (
     Unbind,
 )
 from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer
-from .reduce import Amax, Amin, Cumsum, LogSumExp, Max, Mean, Median, Min, Norm, Prod, Std, Sum, Var
+from .reduce import Amax, Amin, Cumprod, Cumsum, LogSumExp, Max, Mean, Median, Min, Norm, Prod, Std, Sum, Var
 
 ALL_OPS = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Erf,
@@ -104,7 +104,7 @@ ALL_OPS = (
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
     LogAddExp, Hypot, Atan2, Clone,
     Frac, ClampTensor, Max, Min, Median,
-    Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh,
+    Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Cumprod,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -431,3 +431,40 @@ class Cumsum(Function):
         if grad_output.ndim == 0:
             return grad_output
         return Cumsum.apply(grad_output.flip(ctx.dim), dim=ctx.dim).flip(ctx.dim)
+
+
+class Cumprod(Function):
+    r"""Running product along ``dim`` (bool and integer input give int64, as PyTorch).
+
+    Forward:   y_i = Π_{j ≤ i} x_j
+    Backward:  ∂L/∂x_k = Σ_{j ≥ k} g_j · Π_{i ≤ j, i ≠ k} x_i
+               = flip(cumsum(flip(g ⊙ y))) / x_k when no x is 0 (O(n) per slice); with zeros, the
+               products leaving out x_k are computed directly: the running products of x with x_k
+               set to 1, one row per k (O(n²) per slice), so a zero gets its exact gradient.
+    """
+
+    formula = ("sum_{j>=k} g_j * prod_{i<=j, i!=k} x_i",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        ctx.dim = dim
+        ctx.save_for_backward(x)
+        a = x.data.reshape(1) if x.ndim == 0 else x.data
+        return quietly(np.cumprod, a, dim, _accumulation_dtype(a)).reshape(x.shape)  # overflow: inf, silently
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        if x.ndim == 0:
+            return grad_output
+        d = ctx.dim
+        if np.all(x.data != 0):
+            y = Cumprod.apply(x, dim=d)
+            return Cumsum.apply((grad_output * y).flip(d), dim=d).flip(d) / x
+        xm, g = x.movedim(d, -1), grad_output.movedim(d, -1)
+        n = xm.shape[-1]
+        rows = xm.unsqueeze(-2).expand(*xm.shape[:-1], n, n)  # row k: x_0 … x_{n−1}
+        eye = np.eye(n, dtype=bool)
+        left_out = Cumprod.apply(rows.where(~eye, 1.0), dim=-1)  # row k: running products with x_k set to 1
+        later = np.triu(np.ones((n, n), dtype=bool))  # j ≥ k
+        return (left_out.where(later, 0.0) * g.unsqueeze(-2)).sum(-1).movedim(-1, d)
