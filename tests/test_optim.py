@@ -251,7 +251,6 @@ def test_closure_is_evaluated_and_returned():
     assert loss.item() == 4.0 and w.data.tolist() == [1.0]
 
 
-
 class RecordingSGD(optim.SGD):
     """SGD that records the grad mode its updates run in, and can fail in one."""
 
@@ -280,6 +279,7 @@ def test_updates_run_without_grad_mode_which_step_restores(outer):
         assert tg.is_grad_enabled() is outer  # restored after an exception too
     assert opt.modes == [False, False] and failing.modes == [False]
     assert w.data.tolist() == [1.5] and b.data.tolist() == [0.0]
+
 
 # ---- state dicts ---------------------------------------------------------------------------
 
