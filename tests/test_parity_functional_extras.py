@@ -615,3 +615,46 @@ def test_adaptive_max_pool1d_matches_torch_with_nan(shape, output_size):
     assert_matches_torch(lambda t: tg.nn.AdaptiveMaxPool1d(output_size, return_indices=True)(t),
                          lambda t: torch.nn.AdaptiveMaxPool1d(output_size, return_indices=True)(t), x)
     assert repr(tg.nn.AdaptiveMaxPool1d(output_size)) == repr(torch.nn.AdaptiveMaxPool1d(output_size))
+
+
+# ---- PReLU, Softmax2d, PixelShuffle / PixelUnshuffle ---------------------------------------------
+
+
+@pytest.mark.parametrize("num_parameters, shape", [(1, (2, 3, 4)), (3, (2, 3, 4)), (3, (2, 3)), (1, (5,)), (1, ())])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_prelu_matches_torch(num_parameters, shape, dtype):
+    """Values and the gradients of input and slopes (at 0 too: the negative side, as torch)."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:1] = 0.0
+    slopes = np.linspace(0.1, 0.4, num_parameters).astype(dtype)
+    assert_matches_torch(lambda t, a: tg.nn.functional.prelu(t, a), lambda t, a: torch.nn.functional.prelu(t, a),
+                         x, slopes)
+    assert repr(tg.nn.PReLU(num_parameters)) == repr(torch.nn.PReLU(num_parameters))
+    np.testing.assert_array_equal(tg.nn.PReLU(num_parameters, 0.1).weight.detach().numpy(),
+                                  torch.nn.PReLU(num_parameters, 0.1).weight.detach().numpy())
+
+
+@pytest.mark.parametrize("shape, factor", [((1, 8, 2, 3), 2), ((2, 9, 2, 2), 3), ((4, 1, 1), 2)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pixel_shuffle_and_unshuffle_match_torch(shape, factor, dtype):
+    assert_matches_torch(tg.nn.PixelShuffle(factor), torch.nn.PixelShuffle(factor), shape, dtype=dtype)
+    big = (*shape[:-3], shape[-3] // factor**2, shape[-2] * factor, shape[-1] * factor)
+    assert_matches_torch(tg.nn.PixelUnshuffle(factor), torch.nn.PixelUnshuffle(factor), big, dtype=dtype)
+    assert repr(tg.nn.PixelShuffle(factor)) == repr(torch.nn.PixelShuffle(factor))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (3, 4, 5)])
+def test_softmax2d_matches_torch(shape):
+    assert_matches_torch(tg.nn.Softmax2d(), torch.nn.Softmax2d(), shape)
+    with pytest.raises(ValueError, match="Softmax2d"):
+        tg.nn.Softmax2d()(tg.zeros(2, 3))
+
+
+def test_prelu_and_pixel_shuffle_refuse_bad_shapes():
+    for shape in [(2, 3), (4,)]:  # torch: RuntimeError for both (a 1-D input has one channel)
+        with pytest.raises(tg.ShapeError, match="prelu"):
+            tg.nn.functional.prelu(tg.zeros(*shape), tg.ones(4))
+    with pytest.raises(tg.ShapeError, match="pixel_shuffle"):
+        tg.nn.functional.pixel_shuffle(tg.zeros(1, 6, 2, 2), 2)
+    with pytest.raises(tg.ShapeError, match="pixel_unshuffle"):
+        tg.nn.functional.pixel_unshuffle(tg.zeros(1, 1, 3, 4), 2)

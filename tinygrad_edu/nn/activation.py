@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import numpy as np
+
+from .. import dtypes
 from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
-from .module import Module
+from .module import Module, Parameter
 
 
 class ReLU(Module):
@@ -290,3 +293,30 @@ class GLU(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a·x with a learnable slope ``weight`` (one, or one per channel), initialised to ``init``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_parameters = num_parameters
+        kind = dtypes.default_float if dtype is None else dtypes.as_dtype(dtype)
+        self.weight = Parameter(Tensor._make(np.full(num_parameters, init, dtype=kind)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """prelu(x, weight)."""
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmax2d(Module):
+    """softmax over the channels (dim −3) of (N, C, H, W) or (C, H, W) input, at every position."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """softmax(x, −3)."""
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input with 3 or 4 dims, got shape {tuple(x.shape)}")
+        return F.softmax(x, -3)

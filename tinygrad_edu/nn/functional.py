@@ -457,6 +457,31 @@ def interpolate(x: Tensor, size: int | Sequence[int] | None = None, scale_factor
     return matrices[0] @ y if spatial == 2 else y
 
 
+def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C·r², H, W) → (*, C, H·r, W·r): each group of r² channels becomes an r×r block of pixels
+    (sub-pixel convolution upsampling, Shi et al. 2016)."""
+    r = upscale_factor
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise ShapeError(f"pixel_shuffle: expected (*, C·{r}², H, W), got shape {x.shape}")
+    *batch, c, h, w = x.shape
+    lead = len(batch)
+    blocks = x.reshape(*batch, c // (r * r), r, r, h, w)
+    return blocks.permute(*range(lead), lead, lead + 3, lead + 1, lead + 4, lead + 2).reshape(*batch, c // (r * r),
+                                                                                              h * r, w * r)
+
+
+def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H·r, W·r) → (*, C·r², H, W): the inverse of pixel_shuffle."""
+    r = downscale_factor
+    if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
+        raise ShapeError(f"pixel_unshuffle: expected (*, C, H·{r}, W·{r}), got shape {x.shape}")
+    *batch, c, h, w = x.shape
+    lead = len(batch)
+    blocks = x.reshape(*batch, c, h // r, r, w // r, r)
+    return blocks.permute(*range(lead), lead, lead + 2, lead + 4, lead + 1, lead + 3).reshape(*batch, c * r * r,
+                                                                                              h // r, w // r)
+
+
 def _dropout(op: str, x: Tensor, p: float, training: bool, mask_shape: tuple[int, ...]) -> Tensor:
     """y = x ⊙ m / (1 − p), m ~ Bernoulli(1 − p) of ``mask_shape`` (broadcast over x), from the global RNG."""
     if not 0.0 <= p <= 1.0:
@@ -756,6 +781,18 @@ def threshold(x: Tensor, threshold: float, value: float, inplace: bool = False) 
 def softmin(x: Tensor, dim: int) -> Tensor:
     """softmax(−x) along ``dim``."""
     return (-x).softmax(dim)
+
+
+def prelu(x: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else a·x with a learnable slope a: one for all channels, or one per channel
+    (dim 1; an input with fewer dims has one channel, as PyTorch)."""
+    if weight.numel() == 1:
+        a = weight.reshape(())
+    else:
+        if x.ndim < 2 or x.shape[1] != weight.numel():
+            raise ShapeError(f"prelu: {weight.numel()} slopes do not fit the channels (dim 1) of input shape {x.shape}")
+        a = weight.reshape([-1 if d == 1 else 1 for d in range(x.ndim)])
+    return where(x.data > 0, x, a * x)
 
 
 def glu(x: Tensor, dim: int = -1) -> Tensor:
