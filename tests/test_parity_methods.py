@@ -869,3 +869,64 @@ def test_cumprod_dtypes_and_in_place_match_torch(dtype):
         assert ours.cumprod_(0) is ours
         theirs.cumprod_(0)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# ---- data-handling and sampling names: unique, bincount, tensor_split, rot90, take, ... -----------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_differentiable_small_names_match_torch(dtype):
+    for fn in (lambda t: t.take(torch.tensor([[0, 5], [7, 7]]) if isinstance(t, torch.Tensor) else [[0, 5], [7, 7]]),
+               lambda t: t.trace(), lambda t: t.rot90(), lambda t: t.rot90(2), lambda t: t.rot90(-1, (1, 0)),
+               lambda t: t.rot90(3), lambda t: t.rot90(4), lambda t: t.tensor_split(3, 1),
+               lambda t: t.tensor_split([1, 3], 1), lambda t: t.tensor_split([2, 1], 0),
+               lambda t: t.fmod(0.7), lambda t: t.fmod(t.flip(0) + 3.0), lambda t: t.remainder(-0.7),
+               lambda t: t.positive() * 2):
+        assert_matches_torch(fn, fn, (3, 4), dtype=dtype)
+    np.testing.assert_array_equal(tg.tensor([-3.0, 3.0]).fmod(2).numpy(), torch.tensor([-3.0, 3.0]).fmod(2).numpy())
+
+
+@pytest.mark.parametrize("options", [{}, {"return_inverse": True}, {"return_counts": True},
+                                     {"return_inverse": True, "return_counts": True}, {"dim": 0}, {"dim": 1}])
+def test_unique_matches_torch(options):
+    a = np.array([[3, 1, 3], [1, 1, 2], [3, 1, 3]])
+    ours, theirs = tg.tensor(a).unique(**options), torch.tensor(a).unique(**options)
+    for o, t in zip(ours if isinstance(ours, tuple) else (ours,), theirs if isinstance(theirs, tuple) else (theirs,)):
+        np.testing.assert_array_equal(o.numpy(), t.numpy())
+        assert o.dtype == t.numpy().dtype
+
+
+@pytest.mark.parametrize("weights, minlength", [(None, 0), (None, 7), ([0.5, 1.0, 2.0, 1.0], 0)])
+def test_bincount_and_argwhere_match_torch(weights, minlength):
+    a = np.array([1, 1, 3, 0])
+    ours = tg.tensor(a).bincount(None if weights is None else tg.tensor(weights), minlength=minlength)
+    theirs = torch.tensor(a).bincount(None if weights is None else torch.tensor(weights), minlength=minlength)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.dtype == theirs.numpy().dtype
+    m = np.array([[0, 1.5], [2.0, 0]])
+    np.testing.assert_array_equal(tg.tensor(m).argwhere().numpy(), torch.tensor(m).argwhere().numpy())
+    with pytest.raises(ValueError, match="bincount"):
+        tg.tensor([-1, 2]).bincount()
+
+
+def test_device_queries_as_torch_on_the_cpu():
+    ours, theirs = tg.ones(2), torch.ones(2)
+    assert (ours.is_cpu, ours.is_cuda, ours.get_device()) == (theirs.is_cpu, theirs.is_cuda, theirs.get_device())
+
+
+def test_bernoulli_and_multinomial_are_seeded_and_in_distribution():
+    tg.manual_seed(0)
+    draws = tg.full((20000,), 0.3, dtype=tg.float64).bernoulli()
+    assert draws.dtype == np.float64 and set(np.unique(draws.numpy())) <= {0.0, 1.0}
+    assert abs(draws.numpy().mean() - 0.3) < 0.02
+    tg.manual_seed(0)
+    np.testing.assert_array_equal(draws.numpy(), tg.full((20000,), 0.3, dtype=tg.float64).bernoulli().numpy())
+    assert abs(tg.zeros(20000).bernoulli_(0.8).numpy().mean() - 0.8) < 0.02
+    weights = tg.tensor([[0.0, 1.0, 3.0], [2.0, 2.0, 0.0]])
+    picks = weights.multinomial(4000, replacement=True)
+    assert picks.shape == (2, 4000) and picks.dtype == np.int64
+    assert abs((picks.numpy()[0] == 2).mean() - 0.75) < 0.03 and not (picks.numpy()[1] == 2).any()
+    without = tg.tensor([1.0, 1.0, 1.0, 1.0]).multinomial(4)
+    np.testing.assert_array_equal(np.sort(without.numpy()), np.arange(4))
+    with pytest.raises(ValueError, match="multinomial"):
+        weights.multinomial(3)  # each row has only 2 categories with nonzero weight

@@ -80,7 +80,10 @@ from .tensor import (
 
 # torch-style functions that are the methods themselves: tg.flip(x, dims) is x.flip(dims)
 flip, roll, cumsum, prod, tril, triu = Tensor.flip, Tensor.roll, Tensor.cumsum, Tensor.prod, Tensor.tril, Tensor.triu
-cumprod = Tensor.cumprod
+cumprod, remainder, fmod, take, trace, rot90 = (Tensor.cumprod, Tensor.remainder, Tensor.fmod, Tensor.take,
+                                               Tensor.trace, Tensor.rot90)
+argwhere, tensor_split, unique, bincount = Tensor.argwhere, Tensor.tensor_split, Tensor.unique, Tensor.bincount
+bernoulli, multinomial, positive = Tensor.bernoulli, Tensor.multinomial, Tensor.positive
 index_select, sort, topk, scatter = Tensor.index_select, Tensor.sort, Tensor.topk, Tensor.scatter
 scatter_add = Tensor.scatter_add
 log1p, expm1, rsqrt, reciprocal, square = Tensor.log1p, Tensor.expm1, Tensor.rsqrt, Tensor.reciprocal, Tensor.square
@@ -140,24 +143,25 @@ __all__ = [
     "AminmaxResult", "MaxResult", "MedianResult", "ModeResult", "ShapeError", "SortResult", "Tensor", "TopKResult",
     "abs", "absolute", "acos", "acosh", "add", "addcdiv", "addcmul", "addmm", "all", "allclose", "amax", "amin",
     "aminmax", "any", "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax",
-    "argmin", "argsort", "as_tensor", "asin", "asinh", "atan", "atan2", "atanh", "autograd", "backend", "baddbmm",
-    "bmm", "bool", "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat", "ceil", "chunk", "clamp",
-    "clamp_max", "clamp_min", "clip", "clone", "compress", "cos", "cosh", "count_nonzero", "cumprod", "cumsum",
-    "data", "datasets", "detach", "diag", "diagnostics", "diagonal", "diff", "div", "divide", "dot", "dtypes",
-    "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "exp", "exp2", "expm1", "eye", "fix", "flatten",
-    "flip", "fliplr", "flipud", "float16", "float32", "float64", "floor", "frac", "from_numpy", "full", "full_like",
-    "gather", "ge", "greater", "greater_equal", "gt", "hypot", "index_add", "index_select", "inner", "int8", "int32",
-    "int64", "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
-    "kthvalue", "le", "lerp", "less", "less_equal", "linspace", "load", "log", "log1p", "log2", "log10",
-    "log_softmax", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt",
-    "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "median", "meshgrid",
-    "metrics", "min", "minimum", "mm", "mode", "moveaxis", "movedim", "mul", "multiply", "mv", "nan_to_num",
-    "nanmean", "nansum", "narrow", "ne", "neg", "negative", "nn", "no_grad", "nonzero", "norm", "not_equal", "numel",
-    "ones", "ones_like", "ops", "optim", "outer", "permute", "pow", "prod", "rand", "rand_like", "randint",
-    "randint_like", "randn", "randn_like", "randperm", "ravel", "reciprocal", "relu", "repeat_interleave", "reshape",
-    "roll", "round", "rsqrt", "save", "scatter", "scatter_add", "set_grad_enabled", "set_printoptions", "sgn",
-    "sigmoid", "sign", "signbit", "sin", "sinh", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack",
-    "std", "std_mean", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take_along_dim", "tan", "tanh",
-    "tensor", "testing", "tile", "topk", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8",
-    "unbind", "unflatten", "unsqueeze", "var", "var_mean", "viz", "where", "zeros", "zeros_like",
+    "argmin", "argsort", "argwhere", "as_tensor", "asin", "asinh", "atan", "atan2", "atanh", "autograd", "backend",
+    "baddbmm", "bernoulli", "bincount", "bmm", "bool", "broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat",
+    "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "compress", "cos", "cosh", "count_nonzero",
+    "cumprod", "cumsum", "data", "datasets", "detach", "diag", "diagnostics", "diagonal", "diff", "div", "divide",
+    "dot", "dtypes", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "exp", "exp2", "expm1", "eye", "fix",
+    "flatten", "flip", "fliplr", "flipud", "float16", "float32", "float64", "floor", "fmod", "frac", "from_numpy",
+    "full", "full_like", "gather", "ge", "greater", "greater_equal", "gt", "hypot", "index_add", "index_select",
+    "inner", "int8", "int32", "int64", "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan",
+    "isneginf", "isposinf", "kthvalue", "le", "lerp", "less", "less_equal", "linspace", "load", "log", "log1p",
+    "log2", "log10", "log_softmax", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
+    "logsumexp", "lt", "manual_seed", "masked_fill", "masked_select", "matmul", "max", "maximum", "mean", "median",
+    "meshgrid", "metrics", "min", "minimum", "mm", "mode", "moveaxis", "movedim", "mul", "multinomial", "multiply",
+    "mv", "nan_to_num", "nanmean", "nansum", "narrow", "ne", "neg", "negative", "nn", "no_grad", "nonzero", "norm",
+    "not_equal", "numel", "ones", "ones_like", "ops", "optim", "outer", "permute", "positive", "pow", "prod", "rand",
+    "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "ravel", "reciprocal", "relu",
+    "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "save", "scatter", "scatter_add",
+    "set_grad_enabled", "set_printoptions", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax", "sort",
+    "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean", "sub", "subtract", "sum", "swapaxes",
+    "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor", "tensor_split", "testing", "tile", "topk",
+    "trace", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind", "unflatten", "unique",
+    "unsqueeze", "var", "var_mean", "viz", "where", "zeros", "zeros_like",
 ]

@@ -153,6 +153,20 @@ class Tensor:
         return "cpu"
 
     @property
+    def is_cpu(self) -> bool:
+        """Always True: tinygrad_edu computes on the CPU."""
+        return True
+
+    @property
+    def is_cuda(self) -> bool:
+        """Always False (no GPU), so ``if x.is_cuda:`` branches of PyTorch scripts are skipped."""
+        return False
+
+    def get_device(self) -> int:
+        """−1, PyTorch's answer for a CPU tensor."""
+        return -1
+
+    @property
     def T(self) -> Tensor:
         """All dims reversed (the matrix transpose for 2-D tensors)."""
         return self.permute(*reversed(range(self.ndim)))
@@ -832,6 +846,23 @@ class Tensor:
 
     def __neg__(self) -> Tensor:
         return ops.Neg.apply(self)
+
+    def positive(self) -> Tensor:
+        """The tensor itself (+x)."""
+        return self
+
+    def remainder(self, other: TensorLike) -> Tensor:
+        """``self % other``: x − ⌊x / w⌋·w, with the sign of w."""
+        return _remainder(self, other)
+
+    def fmod(self, other: TensorLike) -> Tensor:
+        """x − trunc(x / w)·w, with the sign of x (C's fmod); as for remainder, ∂/∂x = 1 and
+        ∂/∂w = −trunc(x / w)."""
+        x, w = _promote(self, other)
+        _broadcast_shape(x, w, "fmod")
+        if grad_mode.is_grad_enabled() and (x.requires_grad or w.requires_grad):  # (floats only)
+            return x - Tensor._make(quietly(np.trunc, quietly(np.divide, x.data, w.data))) * w
+        return Tensor._make(quietly(np.fmod, x.data, w.data))
 
     def neg(self) -> Tensor:
         """−self."""
@@ -1698,6 +1729,103 @@ class Tensor:
             raise ShapeError(f"masked_select: mask of shape {m.shape} does not broadcast with shape "
                              f"{self.shape}") from None
         return self.expand(shape)[np.broadcast_to(m, shape)]
+
+    def argwhere(self) -> Tensor:
+        """The (count, ndim) int64 indices of the nonzero elements (``nonzero()``)."""
+        return self.nonzero()
+
+    def take(self, index: TensorLike) -> Tensor:
+        """The elements of the flattened tensor at ``index`` (any shape; the result has its shape)."""
+        idx = _to_array(index, dtypes.int64)
+        if _any_outside(idx, -self.numel(), self.numel()):
+            raise IndexError(f"take: index {idx.tolist()} is out of range for {self.numel()} elements")
+        return self.reshape(-1)[idx]
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix."""
+        if self.ndim != 2:
+            raise ShapeError(f"trace: expects a 2-D tensor, got shape {self.shape}")
+        return self.diagonal().sum()
+
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+        """Rotate by k·90° in the plane of ``dims``, from the first towards the second (np.rot90)."""
+        if len(dims) != 2 or self.ndim < 2:
+            raise ShapeError(f"rot90: needs two dims of a tensor with at least 2 dims, got dims {dims} and "
+                             f"shape {self.shape}")
+        d0, d1 = (_dim(d, self.ndim, "rot90") for d in dims)
+        if d0 == d1:
+            raise ValueError(f"rot90: dims {dims} name the same dim twice")
+        k %= 4
+        if k == 0:
+            return self.clone()
+        if k == 2:
+            return self.flip(d0, d1)
+        return self.flip(d1).transpose(d0, d1) if k == 1 else self.transpose(d0, d1).flip(d1)
+
+    def tensor_split(self, indices_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Split along ``dim`` into n nearly equal parts (the first n mod size ones one longer), or
+        at the given indices (np.array_split); views of this tensor."""
+        d = _dim(dim, self.ndim, "tensor_split")
+        n = self.shape[d]
+        if isinstance(indices_or_sections, int):
+            if indices_or_sections < 1:
+                raise ValueError(f"tensor_split: the number of sections must be at least 1, got {indices_or_sections}")
+            size, extra = divmod(n, indices_or_sections)
+            bounds = np.cumsum([0] + [size + 1] * extra + [size] * (indices_or_sections - extra)).tolist()
+        else:
+            bounds = [0, *(min(max(int(i), 0), n) for i in indices_or_sections), n]
+        lead = (slice(None),) * d
+        return tuple(self[(*lead, slice(a, max(a, b)))] for a, b in zip(bounds, bounds[1:]))
+
+    def unique(self, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+               dim: int | None = None) -> Tensor | tuple[Tensor, ...]:
+        """The distinct values (rows along ``dim``), sorted; with the index of each element's value
+        (``return_inverse``) and how often each occurs (``return_counts``). Not differentiable."""
+        axis = None if dim is None else _dim(dim, self.ndim, "unique")
+        values, inverse, counts = np.unique(self.data, return_inverse=True, return_counts=True, axis=axis)
+        extra = [Tensor._make(inverse.reshape(self.shape if axis is None else -1).astype(dtypes.int64))] \
+            if return_inverse else []
+        extra += [Tensor._make(counts.astype(dtypes.int64))] if return_counts else []
+        return (Tensor._make(values), *extra) if extra else Tensor._make(values)
+
+    def bincount(self, weights: TensorLike | None = None, minlength: int = 0) -> Tensor:
+        """How often each value 0, 1, … occurs in this 1-D non-negative integer tensor (or the sum of
+        ``weights`` at its positions); at least ``minlength`` bins. Not differentiable."""
+        if self.ndim != 1 or self.dtype.kind not in "iub" or (self.numel() and self.data.min() < 0):
+            raise ValueError(f"bincount: expects a 1-D tensor of non-negative integers, got {self.dtype} of "
+                             f"shape {self.shape}")
+        w = None if weights is None else _to_array(weights)
+        counts = np.bincount(self.data, w, minlength)
+        return Tensor._make(counts.astype(dtypes.int64 if w is None else w.dtype if w.dtype.kind == "f"
+                                          else np.float64))
+
+    def bernoulli(self, p: float | None = None) -> Tensor:
+        """0/1 draws, 1 with probability ``p`` (default: this tensor's values), in this dtype
+        (the generator ``tg.manual_seed`` seeds). Not differentiable."""
+        prob = self.data if p is None else p
+        draws = random.generator().random(self.shape) < prob
+        return Tensor._make(draws.astype(self.dtype))
+
+    def bernoulli_(self, p: float = 0.5) -> Tensor:
+        """Fill with 0/1 draws, 1 with probability ``p``, in place."""
+        self._check_inplace("bernoulli_")
+        self.data[...] = random.generator().random(self.shape) < p
+        self._count_write()
+        return self
+
+    def multinomial(self, num_samples: int, replacement: bool = False) -> Tensor:
+        """Indices drawn from the categorical distribution with weights ∝ this 1-D or 2-D tensor's
+        rows (each row its own draws); without ``replacement``, no index twice. int64."""
+        rows = self.data.reshape(1, -1) if self.ndim == 1 else self.data
+        if self.ndim not in (1, 2) or np.any(rows < 0) or np.any(rows.sum(-1) <= 0):
+            raise ValueError(f"multinomial: expects 1-D or 2-D non-negative weights with a positive sum per row, "
+                             f"got shape {self.shape}")
+        if not replacement and num_samples > np.count_nonzero(rows, axis=-1).min():
+            raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
+                             f"{np.count_nonzero(rows, axis=-1).min()} categories with nonzero weight")
+        draws = np.stack([random.generator().choice(rows.shape[1], num_samples, replace=replacement,
+                                                    p=row / row.sum()) for row in rows.astype(np.float64)])
+        return Tensor._make(draws.reshape(num_samples) if self.ndim == 1 else draws)
 
     def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
         """The indices of the nonzero elements: an int64 (count, ndim) tensor, or with
