@@ -29,6 +29,16 @@ def test_to_dot_has_one_box_per_op_and_named_leaves():
     assert len(edges) == 7  # w→matmul, b→expand, matmul→add, expand→add, add→relu, relu→sum, sum→out
 
 
+def test_a_node_whose_name_hides_its_op_shows_the_op_class():
+    """Sequential's fused Linear+ReLU is one ReluBackward0 node computed by ops.Linear; the
+    unfused last Linear is PyTorch's AddmmBackward0; Sum's name already says Sum."""
+    model = tg.nn.Sequential(tg.nn.Linear(3, 4), tg.nn.ReLU(), tg.nn.Linear(4, 2))
+    dot = tg.viz.to_dot(model(tg.randn(5, 3)).sum())
+    labels = re.findall(r'shape=box, label="([^"]*)"', dot)
+    assert labels == ["ReluBackward0\\nop: Linear\\n(5, 4)", "AddmmBackward0\\nop: Linear\\n(5, 2)",
+                      "SumBackward0\\n()"]
+
+
 def test_render_without_graphviz_raises_a_clear_error(tmp_path, monkeypatch):
     loss, _, _ = _graph()
     monkeypatch.setattr(shutil, "which", lambda name: None)

@@ -3,7 +3,8 @@
     dot_text = tg.viz.to_dot(loss, params=dict(model.named_parameters()))
     tg.viz.render(loss, "graph.svg")
 
-Boxes are ops (the ``grad_fn`` nodes, with their output shapes); ellipses are leaf tensors
+Boxes are ops (the ``grad_fn`` nodes by PyTorch's names, with the op class below where the name
+does not say it, and their output shapes); ellipses are leaf tensors
 (parameters are shown by name when ``params`` is given). Arrows follow the forward
 computation, from inputs to outputs; backward walks them the other way.
 """
@@ -15,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from .autograd import engine
+from .autograd.function import Function
 from .tensor import Tensor
 
 
@@ -33,13 +35,21 @@ def to_dot(tensor: Tensor, params: dict[str, Tensor] | None = None) -> str:
                          f'label="{label}\\n{_shape(leaf.shape)}"];')
         else:
             shapes = ", ".join(_shape(shape) for shape, _ in node._output_meta)
-            lines.append(f'  {ids[id(node)]} [shape=box, label="{node.name()}\\n{shapes}"];')
+            lines.append(f'  {ids[id(node)]} [shape=box, label="{_op_label(node)}\\n{shapes}"];')
         for edge in node.next_functions:
             if edge is not None:
                 lines.append(f"  {ids[id(edge[0])]} -> {ids[id(node)]};")
     out = f'  out [shape=ellipse, style=filled, fillcolor="#d9ead3", label="output\\n{_shape(tensor.shape)}"];'
     lines += [out, f"  {ids[id(root)]} -> out;", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _op_label(node: Function) -> str:
+    """The node's PyTorch name, and below it the class that computes it when the name does not
+    say (``MmBackward0`` is ``MatMul``; Sequential's fused Linear+ReLU is a ``ReluBackward0``
+    node computed by ``Linear``), so a reader can find the op's code."""
+    name, op = node.name(), type(node).__name__
+    return name if name.lower().startswith(op.lower()) else f"{name}\\nop: {op}"
 
 
 def _shape(shape: tuple[int, ...]) -> str:
