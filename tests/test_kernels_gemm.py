@@ -232,24 +232,36 @@ def test_gemm_reads_b_past_its_values_only_inside_b(m, k, n, b_columns, gap, bet
     assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
 
 
-def tight_buffer(x: np.ndarray, rows_contiguous: bool) -> tuple[np.ndarray, int, int]:
-    """x's values in a buffer ending at its last element, stored by rows or by columns: (buffer, rs, cs)."""
+def tight_buffer(x: np.ndarray, rows_contiguous: bool, line_offset: int | None = None) -> tuple[np.ndarray, int, int]:
+    """x's values in a buffer ending at its last element, stored by rows or by columns: (buffer, rs, cs).
+
+    line_offset: where the buffer starts in a 64-byte cache line, in bytes (a multiple of the item size);
+    None: wherever NumPy's allocation starts (16-byte aligned)."""
     rows, cols = x.shape
     rs, cs = (cols, 1) if rows_contiguous else (1, rows)
     buf = np.empty(rows * cols, x.dtype)
+    tried = []  # kept alive, so that every attempt is a new allocation
+    while line_offset is not None and buf.ctypes.data % 64 != line_offset:
+        # NumPy's allocations start 16-byte aligned: guess where the next one starts (16·j bytes into a
+        # line), skip `lead` elements to the offset, and keep it if the guess was right
+        lead = (line_offset - 16 * (len(tried) % 4)) % 64 // x.itemsize
+        tried.append(np.empty(rows * cols + lead, x.dtype))
+        buf = tried[-1][lead:]
+        assert len(tried) < 100, "no allocation started where the test needs it"
     np.lib.stride_tricks.as_strided(buf, x.shape, (rs * x.itemsize, cs * x.itemsize))[...] = x
     return buf, rs, cs
 
 
 def check_gemm_tight(m: int, k: int, n: int, a_rows: bool, b_rows: bool, beta: float, c_transposed: bool, dtype,
-                     isa: str, seed: int) -> None:
+                     isa: str, seed: int, a_at: int | None = None, b_at: int | None = None) -> None:
     """C = A·B + β·C through tg_gemm at ISA level `isa`, every operand (A and B by rows or by columns, C
-    row-major or transposed) in a buffer ending at its last value, against the float64 product."""
+    row-major or transposed) in a buffer ending at its last value (A and B starting a_at and b_at bytes
+    into a cache line, if given), against the float64 product."""
     rng = np.random.default_rng(seed)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     start = rng.standard_normal((m, n)).astype(dtype)
-    a_buf, rsa, csa = tight_buffer(a, a_rows)
-    b_buf, rsb, csb = tight_buffer(b, b_rows)
+    a_buf, rsa, csa = tight_buffer(a, a_rows, a_at)
+    b_buf, rsb, csb = tight_buffer(b, b_rows, b_at)
     out, rsc, csc = tight_buffer(start, not c_transposed)
     with c_settings(isa, 1):
         gemm_into(out, m, n, k, a_buf, rsa, csa, b_buf, rsb, csb, beta, rsc, csc)
@@ -284,6 +296,42 @@ def test_gemm_dot_narrow_n_matches_numpy(m, k, n, beta, c_transposed, dtype, isa
     edges, m < n and m > n (the two tile orders), k with a partial last vector, C = A·B + β·C row-major or
     transposed, operands in buffers ending at their last value."""
     check_gemm_tight(m, k, n, True, False, beta, c_transposed, dtype, isa, seed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(m=st.sampled_from([1, 4, 5, 15, 16, 17, 64]), k=st.sampled_from([31, 32, 64, 65, 79, 96, 256, 257, 520, 2050]),
+       n=st.sampled_from([1, 2, 5, 9, 10, 11, 15, 17, 33]), b_rows=st.booleans(), a_at=st.integers(0, 15),
+       b_at=st.integers(0, 15), dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS),
+       seed=st.integers(0, 2**16))
+def test_gemm_dot_any_line_offset_matches_numpy(m, k, n, b_rows, a_at, b_at, dtype, isa, seed):
+    """The dot-product path with A's and B's rows starting anywhere in a 64-byte line: the sums run over
+    whole vectors from one operand's line boundary, a masked vector before it (blended with the one
+    after the last whole vector when k is a multiple of the vector); a narrow Bᵀ (n = 1…17) is copied to
+    A's place in a line, and a narrow B stored by rows (the MLP head's x·W) transposed into it, from
+    m = 16 on (m and k on both sides of the switch, n on and off a whole vector); k with and without a
+    partial vector, several K blocks (2050), n = 33 (Bᵀ not copied, its line boundary used)."""
+    itemsize = np.dtype(dtype).itemsize
+    check_gemm_tight(m, k, n, True, b_rows, 0.0, False, dtype, isa, seed, a_at=a_at * 4 // itemsize * itemsize,
+                     b_at=b_at * 4 // itemsize * itemsize)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("inf_at", [0, 3, 250, 255])
+def test_gemm_dot_masked_lanes_keep_an_infinity(isa, dtype, inf_at):
+    """x·Wᵀ with an infinity in W: the lanes masked off in the dot path's partial vectors are zero in both
+    operands, so a row sums to ±∞ as NumPy's does, not to NaN (0·∞) — A and Bᵀ 16 bytes apart in a line."""
+    rng = np.random.default_rng(inf_at)
+    x, w = rng.uniform(1, 2, (8, 256)).astype(dtype), rng.standard_normal((10, 256)).astype(dtype)
+    w[3, inf_at] = -np.inf
+    a_buf, _, _ = tight_buffer(x, True, 16)
+    b_buf, _, _ = tight_buffer(w, True, 32)
+    out = np.empty((8, 10), dtype)
+    with c_settings(isa, 1):
+        gemm_into(out, 8, 10, 256, a_buf, 256, 1, b_buf, 1, 256, 0.0, 10, 1)
+    np.testing.assert_array_equal(np.isposinf(out), np.isposinf(x @ w.T))
+    np.testing.assert_array_equal(np.isneginf(out), np.isneginf(x @ w.T))
+    assert np.isfinite(np.delete(out, 3, axis=1)).all()
 
 
 @pytest.mark.parametrize("isa", ISAS)
