@@ -79,3 +79,25 @@ def test_blocked_path_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, see
 def test_direct_path_split_over_threads_matches_numpy(isa, threads, dtype):
     """128×1024 · (2049×1024)ᵀ is above the parallel threshold: each thread packs its own strips."""
     check_product(128, 1024, 2049, dtype, isa, "c", "transposed", seed=3, threads=threads)
+
+
+def at_line_offset(x: np.ndarray, offset: int) -> np.ndarray:
+    """A C-order copy of x whose first element lies `offset` bytes after the start of a 64-byte line."""
+    buffer = np.empty(x.nbytes + 64 + offset, dtype=np.uint8)
+    start = (-buffer.ctypes.data) % 64 + offset
+    copy = buffer[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+    copy[...] = x
+    return copy
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("b_offset", [0, 8, 16, 48])
+@pytest.mark.parametrize("m, k, n", [(64, 784, 256), (13, 300, 130), (64, 40, 200)])
+def test_direct_path_b_rows_on_and_off_line_starts(isa, dtype, b_offset, m, k, n):
+    """B read in place, rows 512 B – 4 KiB apart: requested one line more per row when B starts inside a line."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = at_line_offset(rng.standard_normal((k, n)).astype(dtype), b_offset)
+    with c_settings(isa, 1):
+        assert_matmul_close(a, b, c.matmul(a, b))
