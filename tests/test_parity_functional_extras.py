@@ -658,3 +658,57 @@ def test_prelu_and_pixel_shuffle_refuse_bad_shapes():
         tg.nn.functional.pixel_shuffle(tg.zeros(1, 6, 2, 2), 2)
     with pytest.raises(tg.ShapeError, match="pixel_unshuffle"):
         tg.nn.functional.pixel_unshuffle(tg.zeros(1, 1, 3, 4), 2)
+
+
+# ---- MultiheadAttention ------------------------------------------------------------------------
+
+_CAUSAL = np.triu(np.ones((3, 3), dtype=bool), 1)  # True: may not attend (MultiheadAttention's convention)
+_PADDING = np.array([[False, False, True, False], [False, True, False, False]])
+
+
+@pytest.mark.parametrize("case", ["self", "cross_batch_first", "unbatched", "causal_bool_mask",
+                                  "padding_and_float_mask", "no_bias_per_head_weights"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_multihead_attention_matches_torch(case, dtype):
+    """Output, attention weights and the gradients of query, key, value and every parameter, with
+    torch's parameters loaded."""
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    options = {"batch_first": case == "cross_batch_first", "bias": case != "no_bias_per_head_weights"}
+    theirs = torch.nn.MultiheadAttention(4, 2, **options).to(torch_dtype)
+    ours = tg.nn.MultiheadAttention(4, 2, **options, dtype=dtype)
+    ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    rng = np.random.default_rng(3)
+    shapes = {"self": [(3, 2, 4)] * 3, "cross_batch_first": [(2, 3, 4), (2, 4, 4), (2, 4, 4)],
+              "unbatched": [(3, 4), (4, 4), (4, 4)], "causal_bool_mask": [(3, 2, 4)] * 3,
+              "padding_and_float_mask": [(3, 2, 4), (4, 2, 4), (4, 2, 4)],
+              "no_bias_per_head_weights": [(3, 2, 4), (4, 2, 4), (4, 2, 4)]}[case]
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    float_mask = rng.standard_normal((4, 3, 4)).astype(dtype)  # (N·heads, L, S)
+
+    def run(lib, module):
+        inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        kwargs = {"average_attn_weights": case != "no_bias_per_head_weights"}
+        if case == "causal_bool_mask":
+            kwargs["attn_mask"] = lib.tensor(_CAUSAL)
+        if case == "padding_and_float_mask":
+            kwargs.update(attn_mask=lib.tensor(float_mask), key_padding_mask=lib.tensor(_PADDING))
+        out, weights = module(*inputs, **kwargs)
+        (out * lib.tensor(np.linspace(-1, 1, out.numel()).reshape(out.shape).astype(dtype))).sum().backward()
+        return [out.detach().numpy(), weights.detach().numpy(), *(t.grad.numpy() for t in inputs),
+                *(p.grad.numpy() for p in module.parameters())]
+
+    rtol = 1e-10 if dtype == np.float64 else 2e-5
+    for a, b in zip(run(tg, ours), run(torch, theirs), strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
+
+
+def test_multihead_attention_refuses_what_it_does_not_support():
+    with pytest.raises(ValueError, match="divisible"):
+        tg.nn.MultiheadAttention(5, 2)
+    with pytest.raises(NotImplementedError, match="kdim"):
+        tg.nn.MultiheadAttention(4, 2, kdim=3)
+    with pytest.raises(ValueError, match=r"MultiheadAttention.*\(3, 2, 5\)"):
+        tg.nn.MultiheadAttention(4, 2)(tg.zeros(3, 2, 5), tg.zeros(3, 2, 5), tg.zeros(3, 2, 5))
+    with pytest.raises(RuntimeError, match="is_causal"):
+        tg.nn.MultiheadAttention(4, 2)(tg.zeros(3, 2, 4), tg.zeros(3, 2, 4), tg.zeros(3, 2, 4), is_causal=True)

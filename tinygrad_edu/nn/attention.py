@@ -1,0 +1,114 @@
+r"""Multi-head attention, with PyTorch's parameters (``in_proj_weight`` (3E, E), ``in_proj_bias``,
+``out_proj``) so that its state dict loads unchanged.
+
+For each head h (E/heads columns of the projections): Q_h = X_q W_qᵀ + b_q, K_h, V_h likewise,
+head_h = softmax(Q_h K_hᵀ / √d + M) V_h with d = E/heads and M = −inf where a mask forbids (a
+bool ``attn_mask`` True, a ``key_padding_mask`` True: PyTorch's convention here, the opposite of
+``F.scaled_dot_product_attention``'s) or a float mask added; y = [head_1 … head_heads] W_oᵀ + b_o.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, where
+from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from . import init
+from .linear import Linear, empty_parameter
+from .module import Module, Parameter
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under the name PyTorch gives MultiheadAttention's output projection (so reprs match)."""
+
+
+class MultiheadAttention(Module):
+    """Multi-head (self- or cross-) attention over (L, N, E) input, (N, L, E) with ``batch_first``,
+    or unbatched (L, E); returns ``(output, weights)``, the weights averaged over the heads unless
+    ``average_attn_weights=False`` (None with ``need_weights=False``)."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, dtype: Any = None) -> None:
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} must be divisible by num_heads {num_heads}")
+        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or vdim not in (None, embed_dim):
+            raise NotImplementedError("MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than "
+                                      "embed_dim are not supported")
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.head_dim = embed_dim // num_heads
+        self.in_proj_weight = Parameter(empty_parameter((3 * embed_dim, embed_dim), dtype))
+        if bias:
+            self.in_proj_bias = Parameter(empty_parameter((3 * embed_dim,), dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        init.xavier_uniform_(self.in_proj_weight)
+        if bias:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask: Tensor | None = None,
+                need_weights: bool = True, attn_mask: Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
+        """Attend from ``query`` to ``key``/``value`` (see the class and module docstrings)."""
+        if is_causal and attn_mask is None:
+            raise RuntimeError("MultiheadAttention: is_causal is a hint that needs attn_mask (the causal mask) too")
+        batched = query.ndim == 3
+        if not batched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
+        elif self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        (length, batch, e), source = query.shape, key.shape[0]
+        if e != self.embed_dim or key.shape[1:] != (batch, e) or value.shape != key.shape:
+            raise ValueError(f"MultiheadAttention: expected query (L, N, {self.embed_dim}) and key/value (S, N, "
+                             f"{self.embed_dim}) (batch first if batch_first), got {query.shape}, {key.shape}, "
+                             f"{value.shape}")
+        w, b = self.in_proj_weight, self.in_proj_bias
+        q, k, v = (F.linear(t, w[i * e:(i + 1) * e], None if b is None else b[i * e:(i + 1) * e])
+                   for i, t in enumerate((query, key, value)))
+        heads = self.num_heads
+
+        def split(t: Tensor, n: int) -> Tensor:  # (n, N, E) -> (N, heads, n, d)
+            return t.reshape(n, batch, heads, self.head_dim).permute(1, 2, 0, 3)
+
+        scores = split(q, length) @ split(k, source).transpose(-2, -1) / math.sqrt(self.head_dim)
+        scores = self._masked(scores, attn_mask, key_padding_mask, batch, length, source)
+        weights = scores.softmax(-1)
+        if self.dropout > 0 and self.training:
+            weights = F.dropout(weights, self.dropout)
+        heads_out = (weights @ split(v, source)).permute(2, 0, 1, 3).reshape(length, batch, e)
+        out = self.out_proj(heads_out)
+        if not batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        return out, (weights.mean(-3) if average_attn_weights else weights)
+
+    def _masked(self, scores: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None, batch: int,
+                length: int, source: int) -> Tensor:
+        """scores (N, heads, L, S) with −inf where a bool mask says True, and a float mask added."""
+        forbidden = np.zeros((batch, self.num_heads, length, source), dtype=bool)
+        added = None
+        if attn_mask is not None:
+            mask = attn_mask.reshape(-1, self.num_heads, length, source) if attn_mask.ndim == 3 else attn_mask
+            if attn_mask.dtype == np.bool_:
+                forbidden = forbidden | mask.data
+            else:
+                added = mask
+        if key_padding_mask is not None:
+            padding = key_padding_mask.data.reshape(batch, 1, 1, source)
+            if key_padding_mask.dtype == np.bool_:
+                forbidden = forbidden | padding
+            else:
+                added = Tensor._make(padding.astype(scores.dtype)) if added is None else added + padding
+        if forbidden.any():
+            scores = where(forbidden, -math.inf, scores)
+        return scores if added is None else scores + added
