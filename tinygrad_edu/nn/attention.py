@@ -1,5 +1,5 @@
-r"""Multi-head attention, with PyTorch's parameters (``in_proj_weight`` (3E, E), ``in_proj_bias``,
-``out_proj``) so that its state dict loads unchanged.
+r"""Multi-head attention and the Transformer encoder layer, with PyTorch's parameters
+(``in_proj_weight`` (3E, E), ``in_proj_bias``, ``out_proj``, ...) so that state dicts load unchanged.
 
 For each head h (E/heads columns of the projections): Q_h = X_q W_qᵀ + b_q, K_h, V_h likewise,
 head_h = softmax(Q_h K_hᵀ / √d + M) V_h with d = E/heads and M = −inf where a mask forbids (a
@@ -9,7 +9,9 @@ bool ``attn_mask`` True, a ``key_padding_mask`` True: PyTorch's convention here,
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -17,8 +19,10 @@ import numpy as np
 from ..tensor import Tensor, where
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
+from .dropout import Dropout
 from .linear import Linear, empty_parameter
-from .module import Module, Parameter
+from .module import Module, ModuleList, Parameter
+from .normalization import LayerNorm
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -112,3 +116,62 @@ class MultiheadAttention(Module):
         if forbidden.any():
             scores = where(forbidden, -math.inf, scores)
         return scores if added is None else scores + added
+
+
+class TransformerEncoderLayer(Module):
+    """Self-attention then a two-layer feed-forward net, each wrapped in a residual connection and a
+    LayerNorm: x ← norm1(x + SA(x)); x ← norm2(x + FF(x)) (``norm_first``: x ← x + SA(norm1(x)),
+    x ← x + FF(norm2(x))), FF(x) = linear2(dropout(act(linear1(x)))). PyTorch's submodules and names."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        if isinstance(activation, str) and activation not in ("relu", "gelu"):
+            raise ValueError(f"TransformerEncoderLayer: activation should be 'relu' or 'gelu', not {activation!r}")
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
+        self.activation = {"relu": F.relu, "gelu": F.gelu}[activation] if isinstance(activation, str) else activation
+
+    def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool = False) -> Tensor:
+        """One encoder layer over (S, N, E) (or (N, S, E) with batch_first, or unbatched (S, E))."""
+        x = src
+        if self.norm_first:
+            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._feed_forward(self.norm2(x))
+        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._feed_forward(x))
+
+    def _self_attention(self, x: Tensor, mask: Tensor | None, padding: Tensor | None, is_causal: bool) -> Tensor:
+        out, _ = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding, need_weights=False,
+                                is_causal=is_causal)
+        return self.dropout1(out)
+
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies of ``encoder_layer`` (independent parameters) applied in turn, then ``norm``."""
+
+    def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
+                 enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
+        super().__init__()
+        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                is_causal: bool | None = None) -> Tensor:
+        """Every layer in turn (with the same masks), then the final norm if any."""
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)
