@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor, where
+from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
 from .dropout import Dropout
@@ -81,12 +81,10 @@ class MultiheadAttention(Module):
         def split(t: Tensor, n: int) -> Tensor:  # (n, N, E) -> (N, heads, n, d)
             return t.reshape(n, batch, heads, self.head_dim).permute(1, 2, 0, 3)
 
-        scores = split(q, length) @ split(k, source).transpose(-2, -1) / math.sqrt(self.head_dim)
-        scores = self._masked(scores, attn_mask, key_padding_mask, batch, length, source)
-        weights = scores.softmax(-1)
-        if self.dropout > 0 and self.training:
-            weights = F.dropout(weights, self.dropout)
-        heads_out = (weights @ split(v, source)).permute(2, 0, 1, 3).reshape(length, batch, e)
+        forbidden, added = self._masks(attn_mask, key_padding_mask, batch, length, source, q.dtype)
+        attended, weights = F._attention(split(q, length), split(k, source), split(v, source), forbidden, added,
+                                         1.0 / math.sqrt(self.head_dim), self.dropout if self.training else 0.0)
+        heads_out = attended.permute(2, 0, 1, 3).reshape(length, batch, e)
         out = self.out_proj(heads_out)
         if not batched:
             out, weights = out.squeeze(1), weights.squeeze(0)
@@ -96,9 +94,10 @@ class MultiheadAttention(Module):
             return out, None
         return out, (weights.mean(-3) if average_attn_weights else weights)
 
-    def _masked(self, scores: Tensor, attn_mask: Tensor | None, key_padding_mask: Tensor | None, batch: int,
-                length: int, source: int) -> Tensor:
-        """scores (N, heads, L, S) with −inf where a bool mask says True, and a float mask added."""
+    def _masks(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, batch: int, length: int,
+               source: int, dtype: Any) -> tuple[np.ndarray, Tensor | None]:
+        """The masks as ``F._attention`` takes them: (forbidden (N, heads, L, S), where a bool mask says
+        True; the sum of the float masks, or None)."""
         forbidden = np.zeros((batch, self.num_heads, length, source), dtype=bool)
         added = None
         if attn_mask is not None:
@@ -112,10 +111,8 @@ class MultiheadAttention(Module):
             if key_padding_mask.dtype == np.bool_:
                 forbidden = forbidden | padding
             else:
-                added = Tensor._make(padding.astype(scores.dtype)) if added is None else added + padding
-        if forbidden.any():
-            scores = where(forbidden, -math.inf, scores)
-        return scores if added is None else scores + added
+                added = Tensor._make(padding.astype(dtype)) if added is None else added + padding
+        return forbidden, added
 
 
 class TransformerEncoderLayer(Module):

@@ -1252,18 +1252,28 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if query.ndim < 2 or key.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(f"scaled_dot_product_attention: expected query (..., L, E), key (..., S, E), value "
                          f"(..., S, Ev), got {query.shape}, {key.shape} and {value.shape}")
-    length, source = query.shape[-2], key.shape[-2]
-    scores = query @ key.transpose(-2, -1) * (1.0 / math.sqrt(query.shape[-1]) if scale is None else scale)
-    allowed = np.ones((length, source), dtype=bool)
+    allowed = np.ones((query.shape[-2], key.shape[-2]), dtype=bool)
     if is_causal:
         allowed = np.tril(allowed)
-    if attn_mask is not None and attn_mask.dtype == np.bool_:
+    float_mask = attn_mask is not None and attn_mask.dtype != np.bool_
+    if attn_mask is not None and not float_mask:
         allowed = allowed & attn_mask.data
-    if not allowed.all():
-        scores = scores.masked_fill(Tensor._make(~allowed), -math.inf)
-    if attn_mask is not None and attn_mask.dtype != np.bool_:
-        scores = scores + attn_mask
+    output, _ = _attention(query, key, value, ~allowed, attn_mask if float_mask else None,
+                           1.0 / math.sqrt(query.shape[-1]) if scale is None else scale, dropout_p)
+    return output
+
+
+def _attention(query: Tensor, key: Tensor, value: Tensor, forbidden: np.ndarray, added: Tensor | None,
+              scale: float, dropout_p: float) -> tuple[Tensor, Tensor]:
+    """The core of scaled_dot_product_attention and nn.MultiheadAttention: returns (W V, W) with
+    W = dropout(softmax(Q Kᵀ · scale + B)), B = −inf where the bool array ``forbidden`` (broadcast
+    to the scores) is True, plus the float mask ``added`` if given."""
+    scores = query @ key.transpose(-2, -1) * scale
+    if forbidden.any():
+        scores = scores.masked_fill(Tensor._make(forbidden), -math.inf)
+    if added is not None:
+        scores = scores + added
     weights = scores.softmax(-1)
     if dropout_p > 0:
         weights = dropout(weights, dropout_p)
-    return weights @ value
+    return weights @ value, weights
