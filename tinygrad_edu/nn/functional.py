@@ -829,12 +829,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
             running_var.data[...] = (1 - momentum) * running_var.data + momentum * var.data * n / (n - 1)
     else:
         mean, var = running_mean, running_var
-    y = (x - mean.reshape(shape)) / (var.reshape(shape) + eps).sqrt()
-    if weight is not None:
-        y = y * weight.reshape(shape)
-    if bias is not None:
-        y = y + bias.reshape(shape)
-    return y
+    return _per_channel_affine((x - mean.reshape(shape)) / (var.reshape(shape) + eps).sqrt(), weight, bias)
 
 
 def normalize(x: Tensor, p: float = 2.0, dim: int | Sequence[int] = 1, eps: float = 1e-12) -> Tensor:
@@ -861,15 +856,12 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """y = (x − mean) / √(var + ε) · γ + β with mean and (biased) var over each group of
-    C/num_groups channels and all positions of one sample; γ, β per channel."""
+    C/num_groups channels and all positions of one sample (layer_norm of each group); γ, β per channel."""
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ShapeError(f"group_norm: expected input (N, C, ...) with C divisible by num_groups={num_groups}, "
                          f"got shape {x.shape}")
     grouped = x.reshape(x.shape[0], num_groups, -1)
-    mean = grouped.mean(-1, keepdim=True)
-    var = grouped.var(-1, keepdim=True, correction=0)
-    y = ((grouped - mean) / (var + eps).sqrt()).reshape(x.shape)
-    return _per_channel_affine(y, weight, bias)
+    return _per_channel_affine(layer_norm(grouped, grouped.shape[-1], eps=eps).reshape(x.shape), weight, bias)
 
 
 def _per_channel_affine(y: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
@@ -905,22 +897,24 @@ def rms_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | 
              eps: float | None = None) -> Tensor:
     """y = x / √(mean(x²) + ε) · γ over the trailing ``normalized_shape`` dims (ε None: the dtype's
     machine epsilon, as PyTorch)."""
-    norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(x.shape[x.ndim - len(norm):]) != norm or x.ndim < len(norm):
-        raise ShapeError(f"rms_norm: expected input with trailing shape {norm}, got shape {x.shape}")
-    dims = tuple(range(x.ndim - len(norm), x.ndim))
+    dims = _trailing_dims("rms_norm", x, normalized_shape)
     eps = float(np.finfo(x.dtype).eps) if eps is None else eps
     y = x / ((x * x).mean(dims, keepdim=True) + eps).sqrt()
     return y if weight is None else y * weight
 
 
+def _trailing_dims(op: str, x: Tensor, normalized_shape: int | Sequence[int]) -> tuple[int, ...]:
+    """The dims of x that ``normalized_shape`` names: its trailing ones, which must have that shape."""
+    norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.ndim < len(norm) or tuple(x.shape[x.ndim - len(norm):]) != norm:
+        raise ShapeError(f"{op}: expected input with trailing shape {norm}, got shape {x.shape}")
+    return tuple(range(x.ndim - len(norm), x.ndim))
+
+
 def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """y = (x − mean) / √(var + ε) · γ + β over the trailing ``normalized_shape`` dims (biased var)."""
-    norm = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(x.shape[x.ndim - len(norm):]) != norm:
-        raise ShapeError(f"layer_norm: expected input with trailing shape {norm}, got shape {x.shape}")
-    dims = tuple(range(x.ndim - len(norm), x.ndim))
+    dims = _trailing_dims("layer_norm", x, normalized_shape)
     mean = x.mean(dims, keepdim=True)
     var = x.var(dims, keepdim=True, correction=0)
     y = (x - mean) / (var + eps).sqrt()
