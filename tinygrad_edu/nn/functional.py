@@ -315,11 +315,26 @@ def avg_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None =
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------
 
 
-def _adaptive_weights(size: int, out: int) -> np.ndarray:
-    """The (out, size) matrix that averages PyTorch's adaptive windows: row i has 1/len over
+def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of PyTorch's ``out`` adaptive windows over ``size`` positions: window i is
     [⌊i·size/out⌋, ⌈(i + 1)·size/out⌉), so windows overlap where size is not a multiple of out."""
     i = np.arange(out)
-    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _adaptive_output_size(op: str, x: Tensor, output_size: int | tuple[int | None, int | None]) -> tuple[int, int]:
+    """(out_h, out_w) from ``output_size`` (an int for both, None keeps the input's size); positive."""
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    out_h, out_w = (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
+    if out_h <= 0 or out_w <= 0:
+        raise ValueError(f"{op}: output_size {output_size} must be positive")
+    return out_h, out_w
+
+
+def _adaptive_weights(size: int, out: int) -> np.ndarray:
+    """The (out, size) matrix that averages PyTorch's adaptive windows (``_adaptive_bounds``): row i
+    has 1/len over window i."""
+    start, end = _adaptive_bounds(size, out)
     inside = (np.arange(size) >= start[:, None]) & (np.arange(size) < end[:, None])
     return inside / (end - start)[:, None]
 
@@ -331,22 +346,18 @@ def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
     A (out_h, H) and B (out_w, W): two matrix products, differentiable as such."""
     if x.ndim not in (3, 4):
         raise ShapeError(f"adaptive_avg_pool2d: expects a 3-D or 4-D input, got shape {x.shape}")
-    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     if not dtypes.is_floating(x.dtype):
         raise TypeError(f"adaptive_avg_pool2d: needs a floating point input, got {x.dtype}")
-    (h, w), (out_h, out_w) = x.shape[-2:], (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError(f"adaptive_avg_pool2d: output_size {output_size} must be positive")
+    (h, w), (out_h, out_w) = x.shape[-2:], _adaptive_output_size("adaptive_avg_pool2d", x, output_size)
     rows = Tensor._make(_adaptive_weights(h, out_h).astype(x.dtype))
     cols = Tensor._make(_adaptive_weights(w, out_w).T.astype(x.dtype))
     return (rows @ x) @ cols
 
 
 def _adaptive_windows(size: int, out: int) -> np.ndarray:
-    """(out, longest window) positions of PyTorch's adaptive windows [⌊i·size/out⌋, ⌈(i + 1)·size/out⌉);
-    a shorter window repeats its last position (a repeat changes neither the max nor its first index)."""
-    i = np.arange(out)
-    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    """(out, longest window) positions of PyTorch's adaptive windows (``_adaptive_bounds``); a shorter
+    window repeats its last position (a repeat changes neither the max nor its first index)."""
+    start, end = _adaptive_bounds(size, out)
     return np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
 
 
@@ -357,10 +368,7 @@ def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
     index into the flattened H·W plane ``return_indices`` also returns."""
     if x.ndim not in (3, 4):
         raise ShapeError(f"adaptive_max_pool2d: expects a 3-D or 4-D input, got shape {x.shape}")
-    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    (h, w), (out_h, out_w) = x.shape[-2:], (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
-    if out_h <= 0 or out_w <= 0:
-        raise ValueError(f"adaptive_max_pool2d: output_size {output_size} must be positive")
+    (h, w), (out_h, out_w) = x.shape[-2:], _adaptive_output_size("adaptive_max_pool2d", x, output_size)
     rows, cols = _adaptive_windows(h, out_h), _adaptive_windows(w, out_w)
     # positions (out_h, out_w, kh·kw) of every window element in the flattened plane
     flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(out_h, out_w, -1)
