@@ -696,11 +696,10 @@ def log_softmax(x: Tensor, dim: int) -> Tensor:
 
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """(1/β)·log(1 + e^(βx)), or x where βx > threshold (as PyTorch). Computed stably: for z = βx,
-    log(1 + eᶻ) = z + log(1 + e^(−z)) when z > 0; the slope is σ(βx)."""
+    """(1/β)·log(1 + e^(βx)), or x where βx > threshold (as PyTorch). For z = βx, log(1 + eᶻ) =
+    logaddexp(z, 0) = max(z, 0) + log(1 + e^(−|z|)), which never overflows; the slope is σ(βx)."""
     z = x * beta if beta != 1 else x
-    positive, negative = z.clamp(min=0), z.clamp(max=0)
-    log1p_exp = where(z > 0, positive + (-positive).exp().log1p(), negative.exp().log1p())
+    log1p_exp = z.logaddexp(0)
     return where(z > threshold, x, log1p_exp / beta if beta != 1 else log1p_exp)
 
 
