@@ -22,10 +22,8 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     """Scale all gradients by min(1, max_norm / (‖g‖ + 1e-6)) where ‖g‖ is the norm of all of
     them together; returns that total norm (as PyTorch)."""
     params = _as_list(parameters)
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return Tensor(0.0)
-    total = get_total_norm(grads, norm_type, error_if_nonfinite, op="clip_grad_norm_")
+    total = get_total_norm([p.grad for p in params if p.grad is not None], norm_type, error_if_nonfinite,
+                           op="clip_grad_norm_")  # (no gradients: a norm of 0, nothing to scale)
     clip_grads_with_norm_(params, max_norm, total)
     return total
 
