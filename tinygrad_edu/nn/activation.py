@@ -105,80 +105,78 @@ def _implicit_dim(x: Tensor) -> int:
 
 
 class _Elementwise(Module):
-    """An activation without options beyond ``inplace``: forward calls ``function`` (an F function)."""
+    """An activation without options: forward calls ``function`` (an F function)."""
 
     function: ClassVar[Callable[[Tensor], Tensor]]  # set by each subclass
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         """The activation, elementwise."""
         return self.function(x)
 
+
+class _ElementwiseInplace(_Elementwise):
+    """An activation whose only option is PyTorch's ``inplace`` (accepted and shown in the repr)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
-class SiLU(_Elementwise):
+class SiLU(_ElementwiseInplace):
     """x·σ(x)."""
 
     function = staticmethod(F.silu)
 
 
-class Mish(_Elementwise):
+class Mish(_ElementwiseInplace):
     """x·tanh(softplus(x))."""
 
     function = staticmethod(F.mish)
 
 
-class SELU(_Elementwise):
+class SELU(_ElementwiseInplace):
     """scale·elu(x, α) with PyTorch's constants."""
 
     function = staticmethod(F.selu)
 
 
-class Hardsigmoid(_Elementwise):
+class Hardsigmoid(_ElementwiseInplace):
     """x/6 + 1/2 clamped into [0, 1]."""
 
     function = staticmethod(F.hardsigmoid)
 
 
-class Hardswish(_Elementwise):
+class Hardswish(_ElementwiseInplace):
     """x·hardsigmoid(x)."""
 
     function = staticmethod(F.hardswish)
 
 
-class ReLU6(_Elementwise):
+class ReLU6(_ElementwiseInplace):
     """min(max(0, x), 6)."""
 
     function = staticmethod(F.relu6)
 
 
-class LogSigmoid(Module):
+class LogSigmoid(_Elementwise):
     """log σ(x)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """log σ(x)."""
-        return F.logsigmoid(x)
+    function = staticmethod(F.logsigmoid)
 
 
-class Softsign(Module):
+class Softsign(_Elementwise):
     """x / (1 + |x|)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x / (1 + |x|)."""
-        return F.softsign(x)
+    function = staticmethod(F.softsign)
 
 
-class Tanhshrink(Module):
+class Tanhshrink(_Elementwise):
     """x − tanh(x)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x − tanh(x)."""
-        return F.tanhshrink(x)
+    function = staticmethod(F.tanhshrink)
 
 
 class ELU(Module):
