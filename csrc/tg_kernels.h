@@ -184,7 +184,8 @@ enum { TG_ACT_NONE = 0, TG_ACT_RELU = 1 };
  *   probs[i,c] = e^(x[i,c] − m_i) / Σ_c' e^(x[i,c'] − m_i),   m_i = max_c x[i,c]   (stable: exponents ≤ 0)
  *   loss[i] = (1 − ε)·w[t_i]·(lse_i − x[i,t_i]) + (ε/C)·Σ_c w_c·(lse_i − x[i,c]),  lse_i = m_i + log Σ_c e^(x[i,c] − m_i)
  *   row_weight[i] = w[t_i]                       (loss and row_weight 0 where t_i = ignore_index)
- *   totals[0] = Σ_i loss[i],  totals[1] = Σ_i row_weight[i]   (in double: the reductions 'sum' and 'mean')
+ *   totals[0] = Σ_i ℓ_i,  totals[1] = Σ_i row_weight[i]   (in double: the reductions 'sum' and 'mean')
+ *     with ℓ_i the double loss of row i before its rounding to loss[i] (f32: not Σ_i loss[i])
  * lse is computed in double for both types: lse − x of huge float32 logits keeps its digits.
  * A kept target outside 0 … classes−1: status TG_FUSED_BAD_TARGET. */
 int tg_cross_entropy_f32(const float *x, const int64_t *target, const float *weight, int64_t rows,
