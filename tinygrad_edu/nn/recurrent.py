@@ -263,9 +263,9 @@ class _CellBase(Module):
         self.weight_hh = Parameter(empty_parameter((rows, hidden_size), dtype))
         for name in ("bias_ih", "bias_hh"):  # registered as None without bias: absent from the state dict
             self.register_parameter(name, Parameter(empty_parameter((rows,), dtype)) if bias else None)
-        bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
-        for p in self.parameters():
-            init.uniform_(p, -bound, bound)
+        self.reset_parameters()
+
+    reset_parameters = _RNNBase.reset_parameters  # every parameter ~ U(−1/√H, 1/√H), as the layers
 
     def _inputs(self, x: Tensor, states: list[Tensor | None]) -> tuple[Tensor, list[Tensor], bool]:
         """x as (B, input) and the states as (B, H) (zeros when None); and whether x was batched."""
