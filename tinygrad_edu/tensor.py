@@ -858,11 +858,7 @@ class Tensor:
     def fmod(self, other: TensorLike) -> Tensor:
         """x − trunc(x / w)·w, with the sign of x (C's fmod); as for remainder, ∂/∂x = 1 and
         ∂/∂w = −trunc(x / w)."""
-        x, w = _promote(self, other)
-        _broadcast_shape(x, w, "fmod")
-        if grad_mode.is_grad_enabled() and (x.requires_grad or w.requires_grad):  # (floats only)
-            return x - Tensor._make(quietly(np.trunc, quietly(np.divide, x.data, w.data))) * w
-        return Tensor._make(quietly(np.fmod, x.data, w.data))
+        return _modulo("fmod", self, other, _truncated_quotient, np.fmod)
 
     def neg(self) -> Tensor:
         """−self."""
@@ -2043,17 +2039,29 @@ def _floor_divide(x: TensorLike, w: TensorLike) -> Tensor:
     return Tensor._make(quietly(np.floor_divide, x.data, w.data))
 
 
-def _remainder(x: TensorLike, w: TensorLike) -> Tensor:
-    """``x % w`` = x − ⌊x / w⌋·w, with the sign of w (Python's and PyTorch's ``%``).
+def _modulo(op: str, x: TensorLike, w: TensorLike, quotient: Callable[[np.ndarray, np.ndarray], np.ndarray],
+            modulo: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Tensor:
+    """x − q·w with the rounded quotient q = ``quotient``(x, w): ⌊x / w⌋ for ``x % w`` (remainder,
+    the sign of w: Python's and PyTorch's ``%``), trunc(x / w) for fmod (the sign of x, C's fmod).
 
-    The quotient q = ⌊x / w⌋ is piecewise constant, so ∂/∂x = 1 and ∂/∂w = −q: built as
-    x − q·w with q a constant when a gradient is needed, as PyTorch's remainder backward.
+    q is piecewise constant, so ∂/∂x = 1 and ∂/∂w = −q: built as x − q·w with q a constant when
+    a gradient is needed, as PyTorch's remainder/fmod backward; else NumPy's ``modulo`` gives the value.
     """
     x, w = _promote(x, w)
-    if grad_mode.is_grad_enabled() and (x.requires_grad or w.requires_grad):
-        return x - Tensor._make(quietly(np.floor_divide, x.data, w.data)) * w
-    _broadcast_shape(x, w, "remainder")
-    return Tensor._make(quietly(np.remainder, x.data, w.data))
+    _broadcast_shape(x, w, op)
+    if grad_mode.is_grad_enabled() and (x.requires_grad or w.requires_grad):  # (floats only)
+        return x - Tensor._make(quietly(quotient, x.data, w.data)) * w
+    return Tensor._make(quietly(modulo, x.data, w.data))
+
+
+def _remainder(x: TensorLike, w: TensorLike) -> Tensor:
+    """``x % w`` = x − ⌊x / w⌋·w, with the sign of w."""
+    return _modulo("remainder", x, w, np.floor_divide, np.remainder)
+
+
+def _truncated_quotient(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """trunc(x / w), fmod's quotient."""
+    return np.trunc(np.divide(x, w))
 
 
 def _logic(bitwise: Callable[..., np.ndarray], logical: Callable[..., np.ndarray], x: Tensor, other: Any) -> Tensor:
