@@ -717,26 +717,30 @@ def test_multihead_attention_refuses_what_it_does_not_support():
 @pytest.mark.parametrize("options", [{}, {"norm_first": True, "activation": "gelu"}, {"batch_first": True},
                                      {"bias": False, "layer_norm_eps": 1e-3}])
 @pytest.mark.parametrize("mode", ["train", "eval"])
-def test_transformer_encoder_matches_torch(options, mode):
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_transformer_encoder_matches_torch(options, mode, dtype):
     """Two encoder layers and a final LayerNorm, torch's parameters loaded, dropout 0 (so train mode is
-    deterministic), with a causal mask and key padding; output and every gradient (float64)."""
+    deterministic), with a causal mask and key padding; output and every gradient (float64, float32)."""
     def build(lib):
         layer = lib.nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0, **options)
         extra = {} if lib is tg else {"enable_nested_tensor": False}
-        return lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(4), **extra).double()
+        model = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(4), **extra)
+        return model.double() if dtype == np.float64 else model.float()
     theirs, ours = build(torch), build(tg)
     assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict({k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     getattr(ours, mode)(), getattr(theirs, mode)()
-    src = np.random.default_rng(4).standard_normal((2, 3, 4) if options.get("batch_first") else (3, 2, 4))
+    src = np.random.default_rng(4).standard_normal((2, 3, 4) if options.get("batch_first") else (3, 2, 4)).astype(dtype)
     causal = np.triu(np.ones((3, 3), dtype=bool), 1)
     padding = np.array([[False, False, True], [False, False, False]])
 
     def run(lib, model):
         x = lib.tensor(src, requires_grad=True)
         y = model(x, mask=lib.tensor(causal), src_key_padding_mask=lib.tensor(padding))
-        (y * lib.tensor(np.linspace(-1, 1, y.numel()).reshape(y.shape))).sum().backward()
+        (y * lib.tensor(np.linspace(-1, 1, y.numel()).reshape(y.shape).astype(dtype))).sum().backward()
         return [y.detach().numpy(), x.grad.numpy(), *(p.grad.numpy() for p in model.parameters())]
 
+    rtol, atol = (1e-9, 1e-10) if dtype == np.float64 else (2e-5, 2e-5)
     for a, b in zip(run(tg, ours), run(torch, theirs), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-10)
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
