@@ -49,7 +49,7 @@ class _ConvBase(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
-        if getattr(self, "output_padding", (0,) * n) != (0,) * n:  # (transposed convolutions only)
+        if self.output_padding != (0,) * n:
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
@@ -89,6 +89,7 @@ class _ConvNd(_ConvBase):
         else:
             self.padding = _tuple(padding, n)
         self.groups, self.padding_mode = groups, padding_mode
+        self.output_padding = (0,) * n  # PyTorch's attribute of every convolution; only a transposed one sets it
         self._reversed_padding_repeated_twice = self._pad_widths()
         self.weight = Parameter(empty_parameter((out_channels, in_channels // groups, *self.kernel_size), dtype))
         self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
