@@ -36,6 +36,16 @@ class _ConvBase(Module):
         1/√fan_in) with fan_in from the weight's dims 1… (as PyTorch computes it for both layouts)."""
         reset_fan_in_uniform(self.weight, self.bias)
 
+    def _check_groups(self, in_channels: int, out_channels: int, groups: Any) -> None:
+        """groups must be a positive int dividing both channel counts (each check with its own message)."""
+        name = type(self).__name__
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels must be divisible by groups ({in_channels} and {groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels must be divisible by groups ({out_channels} and {groups})")
+
     def _check(self, x: Tensor) -> None:
         n = self.n_spatial
         ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
@@ -68,12 +78,7 @@ class _ConvNd(_ConvBase):
                  dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
-        if not isinstance(groups, int) or groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups!r}")
-        if in_channels % groups:
-            raise ValueError(f"{name}: in_channels must be divisible by groups ({in_channels} and {groups})")
-        if out_channels % groups:
-            raise ValueError(f"{name}: out_channels must be divisible by groups ({out_channels} and {groups})")
+        self._check_groups(in_channels, out_channels, groups)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, but got "
                              f"padding_mode={padding_mode!r}")
@@ -142,12 +147,9 @@ class _ConvTransposeNd(_ConvBase):
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  padding_mode: str = "zeros", dtype: Any = None) -> None:
         super().__init__()
-        name = type(self).__name__
-        if not isinstance(groups, int) or groups <= 0 or in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups {groups!r}")
+        self._check_groups(in_channels, out_channels, groups)
         if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+            raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         n = self.n_spatial
         self.in_channels, self.out_channels, self.groups, self.padding_mode = in_channels, out_channels, groups, "zeros"
         self.kernel_size, self.stride, self.padding = _tuple(kernel_size, n), _tuple(stride, n), _tuple(padding, n)
