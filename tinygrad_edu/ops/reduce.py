@@ -312,11 +312,7 @@ class Max(Function):
 
     formula = ("g * [x == y] / count(x == y)",)
     torch_name = "MaxBackward1"  # max() with no dim
-
-    @staticmethod
-    def pick(a: np.ndarray) -> np.ndarray:
-        """The chosen element of the flattened, non-empty ``a`` (nan if there is one)."""
-        return np.max(a)
+    pick = staticmethod(np.max)  # the chosen element of the flattened, non-empty x (nan if there is one)
 
     @staticmethod
     def forward(ctx, x):
@@ -341,10 +337,7 @@ class Min(Max):
     """
 
     torch_name = "MinBackward1"
-
-    @staticmethod
-    def pick(a: np.ndarray) -> np.ndarray:
-        return np.min(a)
+    pick = staticmethod(np.min)
 
 
 class Median(Max):
