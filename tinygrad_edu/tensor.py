@@ -492,6 +492,15 @@ class Tensor:
         """Count one in-place write (see ``_version``)."""
         self._shared_version_counter()[0] += 1
 
+    def _overwrite(self, op: str, values: Callable[[], Any], *operands: Any) -> Tensor:
+        """A write of new values into this tensor (copy_, uniform_, normal_, bernoulli_, apply_):
+        checked first, so a refused write computes nothing and draws no random number; then
+        ``values()``, broadcast to this shape, is stored and the write counted."""
+        self._check_inplace(op, *operands)
+        self.data[...] = values()
+        self._count_write()
+        return self
+
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
         return self.fill_(0)
@@ -505,10 +514,7 @@ class Tensor:
 
     def copy_(self, src: TensorLike) -> Tensor:
         """Copy ``src`` (broadcast to this shape) into this tensor in place."""
-        self._check_inplace("copy_", src)
-        self.data[...] = _to_array(src, self.dtype)
-        self._count_write()
-        return self
+        return self._overwrite("copy_", lambda: _to_array(src, self.dtype), src)
 
     def __setitem__(self, index: Any, value: TensorLike) -> None:
         self._check_inplace("__setitem__", value)
@@ -579,17 +585,11 @@ class Tensor:
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill in place with draws from U(a, b) (the generator ``tg.manual_seed`` seeds)."""
-        self._check_inplace("uniform_")
-        self.data[...] = random.generator().uniform(a, b, self.shape)
-        self._count_write()
-        return self
+        return self._overwrite("uniform_", lambda: random.generator().uniform(a, b, self.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Fill in place with draws from N(mean, std²) (the generator ``tg.manual_seed`` seeds)."""
-        self._check_inplace("normal_")
-        self.data[...] = random.generator().normal(mean, std, self.shape)
-        self._count_write()
-        return self
+        return self._overwrite("normal_", lambda: random.generator().normal(mean, std, self.shape))
 
     def apply_(self, callable: Callable[[Scalar], Scalar]) -> Tensor:
         """Replace every element x by ``callable(x)`` (a Python function, called once per element:
@@ -608,11 +608,11 @@ class Tensor:
 
     def _fill_elementwise(self, op: str, function: Callable[..., Scalar], *arrays: np.ndarray) -> Tensor:
         """Write ``function`` of the elements of ``arrays`` (one call per element) into this tensor."""
-        self._check_inplace(op)
-        values = [function(*items) for items in zip(*(a.ravel() for a in arrays))]  # row-major order
-        self.data[...] = np.asarray(values).astype(self.dtype).reshape(self.shape)
-        self._count_write()
-        return self
+        def values() -> np.ndarray:
+            results = [function(*items) for items in zip(*(a.ravel() for a in arrays))]  # row-major order
+            return np.asarray(results).astype(self.dtype).reshape(self.shape)
+
+        return self._overwrite(op, values)
 
     def pow_(self, exponent: TensorLike) -> Tensor:
         """self ← self ** exponent, in place."""
@@ -1810,10 +1810,7 @@ class Tensor:
 
     def bernoulli_(self, p: float = 0.5) -> Tensor:
         """Fill with 0/1 draws, 1 with probability ``p``, in place."""
-        self._check_inplace("bernoulli_")
-        self.data[...] = random.generator().random(self.shape) < p
-        self._count_write()
-        return self
+        return self._overwrite("bernoulli_", lambda: random.generator().random(self.shape) < p)
 
     def multinomial(self, num_samples: int, replacement: bool = False) -> Tensor:
         """Indices drawn from the categorical distribution with weights ∝ this 1-D or 2-D tensor's
