@@ -123,7 +123,7 @@ class CrossEntropy(Function):
     def backward(ctx, grad_output):
         x, probs, row_weight = ctx.saved_tensors
         if grad_mode.is_grad_enabled():  # create_graph=True: the formula in Tensor ops (differentiable)
-            scale = grad_output.reshape(-1, 1) if ctx.reduction == "none" else grad_output / float(ctx.divisor)
+            scale = grad_output.reshape(-1, 1) if ctx.reduction == "none" else grad_output / ctx.divisor
             return scale * CrossEntropy._grad_per_unit_scale(ctx, x, row_weight.data)
         g = grad_output.data
         if ctx.reduction == "none":
