@@ -294,8 +294,6 @@ class _CellBase(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.bias is not True:
             s += f", bias={self.bias}"
-        if getattr(self, "nonlinearity", "tanh") != "tanh":
-            s += f", nonlinearity={self.nonlinearity}"
         return s
 
 
@@ -316,6 +314,10 @@ class RNNCell(_CellBase):
         pre = gates_x + gates_h
         h = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
         return h if batched else h.squeeze(0)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else f"{s}, nonlinearity={self.nonlinearity}"
 
 
 class LSTMCell(_CellBase):
