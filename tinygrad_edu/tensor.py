@@ -1797,6 +1797,8 @@ class Tensor:
             raise ValueError(f"bincount: expects a 1-D tensor of non-negative integers, got {self.dtype} of "
                              f"shape {self.shape}")
         w = None if weights is None else _to_array(weights)
+        if w is not None and w.shape != self.shape:
+            raise ValueError(f"bincount: weights of shape {w.shape} must have the input's shape {self.shape}")
         counts = np.bincount(self.data, w, minlength)
         return Tensor._make(counts.astype(dtypes.int64 if w is None else w.dtype if w.dtype.kind == "f"
                                           else np.float64))
