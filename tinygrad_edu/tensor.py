@@ -1821,9 +1821,10 @@ class Tensor:
         if self.ndim not in (1, 2) or np.any(rows < 0) or np.any(rows.sum(-1) <= 0):
             raise ValueError(f"multinomial: expects 1-D or 2-D non-negative weights with a positive sum per row, "
                              f"got shape {self.shape}")
-        if not replacement and num_samples > np.count_nonzero(rows, axis=-1).min():
+        fewest = np.count_nonzero(rows, axis=-1).min()  # categories with nonzero weight, in the poorest row
+        if not replacement and num_samples > fewest:
             raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
-                             f"{np.count_nonzero(rows, axis=-1).min()} categories with nonzero weight")
+                             f"{fewest} categories with nonzero weight")
         draws = np.stack([random.generator().choice(rows.shape[1], num_samples, replace=replacement,
                                                     p=row / row.sum()) for row in rows.astype(np.float64)])
         return Tensor._make(draws.reshape(num_samples) if self.ndim == 1 else draws)
