@@ -745,7 +745,8 @@ class Clamp(Function):
 
 
 class ClampTensor(Function):
-    """Clamp into [lo, hi] with tensor bounds (either may be None); all inputs of one shape.
+    """Clamp into [lo, hi] with tensor bounds (either may be None). Each input that needs a
+    gradient has y's (broadcast) shape: Tensor.clamp expands it; NumPy broadcasts the others.
 
     Forward:   y = min(max(x, lo), hi)            (hi wins where lo > hi, as PyTorch)
     Backward:  ∂L/∂x  = g ⊙ [lo ≤ x ≤ hi]
