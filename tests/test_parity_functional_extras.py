@@ -83,6 +83,17 @@ def test_activations_second_derivative(name):
     assert gradgradcheck(lambda t: ACTIVATIONS[name](tg.nn.functional, t), [x])
 
 
+def test_logsigmoid_and_soft_margin_loss_keep_the_far_tail_as_torch():
+    """log σ(x) for x < −20 and log(1 + e^(−y·x)) for −y·x > 20, where softplus would stop at its
+    threshold (off by about e^(−20) relative)."""
+    x = np.array([-40.0, -30.0, -25.0, -21.0])
+    ours = tg.nn.functional.logsigmoid(tg.tensor(x)).numpy()
+    np.testing.assert_allclose(ours, torch.nn.functional.logsigmoid(torch.tensor(x)).numpy(), rtol=1e-15, atol=0)
+    ours = tg.nn.functional.soft_margin_loss(tg.tensor(x), tg.tensor(np.ones(4)), reduction="none").numpy()
+    theirs = torch.nn.functional.soft_margin_loss(torch.tensor(x), torch.ones(4, dtype=torch.float64), reduction="none")
+    np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-15, atol=0)
+
+
 LOSSES = {
     "smooth_l1": lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r),
     "smooth_l1_beta": lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.4),

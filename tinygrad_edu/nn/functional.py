@@ -756,8 +756,9 @@ def hardswish(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def logsigmoid(x: Tensor) -> Tensor:
-    """log σ(x) = −softplus(−x), computed stably."""
-    return -softplus(-x)
+    """log σ(x) = −log(1 + e^(−x)) = −logaddexp(−x, 0), computed stably; unlike −softplus(−x) no
+    threshold cuts the tail short (for x < −20 softplus would return −x, off by up to eˣ)."""
+    return -(-x).logaddexp(0)
 
 
 def softsign(x: Tensor) -> Tensor:
@@ -1152,10 +1153,11 @@ def margin_ranking_loss(x1: Tensor, x2: Tensor, target: Any, margin: float = 0.0
 
 
 def soft_margin_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """ℓ = log(1 + e^(−y·x)) for y = ±1 (two-class logistic loss; computed stably as softplus)."""
+    """ℓ = log(1 + e^(−y·x)) = logaddexp(−y·x, 0) for y = ±1 (two-class logistic loss, computed stably;
+    not softplus, whose threshold would cut the tail short)."""
     y = _as_tensor(target, x)
     _same_shape("soft_margin_loss", x, y)
-    return _reduce(softplus(-y * x), reduction, "soft_margin_loss")
+    return _reduce((-y * x).logaddexp(0), reduction, "soft_margin_loss")
 
 
 def multilabel_soft_margin_loss(x: Tensor, target: Any, weight: Tensor | None = None,
