@@ -536,11 +536,11 @@ class Tensor:
 
     def add_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
         """self ← self + alpha·other, in place (outside the graph: e.g. ``p.add_(p.grad, alpha=-lr)``)."""
-        return self._write("add_", Tensor.add, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
+        return self._write("add_", lambda x, w: x.add(w, alpha=alpha), other)
 
     def sub_(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
         """self ← self − alpha·other, in place."""
-        return self._write("sub_", Tensor.sub, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
+        return self._write("sub_", lambda x, w: x.sub(w, alpha=alpha), other)
 
     def mul_(self, other: TensorLike) -> Tensor:
         """self ← self ⊙ other, in place."""
