@@ -725,6 +725,16 @@ def test_multihead_attention_refuses_what_it_does_not_support():
         tg.nn.MultiheadAttention(4, 2)(tg.zeros(3, 2, 4), tg.zeros(3, 2, 4), tg.zeros(3, 2, 4), is_causal=True)
 
 
+@pytest.mark.parametrize("masks, words", [
+    ({"key_padding_mask": np.zeros((2, 5), dtype=bool)}, r"key_padding_mask of shape \(2, 4\).*\(2, 5\)"),
+    ({"attn_mask": np.zeros((3, 5), dtype=bool)}, r"attn_mask of shape \(3, 4\) or \(4, 3, 4\).*\(3, 5\)"),
+    ({"attn_mask": np.zeros((3, 3, 4))}, r"attn_mask .*\(3, 3, 4\)")])
+def test_multihead_attention_refuses_masks_of_the_wrong_shape_naming_them(masks, words):
+    query, key = tg.zeros(3, 2, 4), tg.zeros(4, 2, 4)
+    with pytest.raises(ValueError, match="MultiheadAttention: expected " + words):
+        tg.nn.MultiheadAttention(4, 2)(query, key, key, **{k: tg.tensor(v) for k, v in masks.items()})
+
+
 @pytest.mark.parametrize("options", [{}, {"norm_first": True, "activation": "gelu"}, {"batch_first": True},
                                      {"bias": False, "layer_norm_eps": 1e-3}])
 @pytest.mark.parametrize("mode", ["train", "eval"])

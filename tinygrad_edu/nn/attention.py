@@ -98,6 +98,12 @@ class MultiheadAttention(Module):
                source: int, dtype: Any) -> tuple[np.ndarray, Tensor | None]:
         """The masks as ``F._attention`` takes them: (forbidden (N, heads, L, S), where a bool mask says
         True; the sum of the float masks, or None)."""
+        masks = {"attn_mask": (attn_mask, ((length, source), (batch * self.num_heads, length, source))),
+                 "key_padding_mask": (key_padding_mask, ((batch, source),))}
+        for name, (mask, shapes) in masks.items():
+            if mask is not None and tuple(mask.shape) not in shapes:
+                raise ValueError(f"MultiheadAttention: expected {name} of shape {' or '.join(map(str, shapes))}, "
+                                 f"got shape {tuple(mask.shape)}")
         forbidden = np.zeros((batch, self.num_heads, length, source), dtype=bool)
         added = None
         if attn_mask is not None:
