@@ -1589,11 +1589,7 @@ class Tensor:
         d1, d2 = _dim(dim1, self.ndim, "diagonal"), _dim(dim2, self.ndim, "diagonal")
         if d1 == d2:
             raise ValueError(f"diagonal: dim1 and dim2 are both dim {d1}")
-        x = self.movedim((d1, d2), (-2, -1))
-        rows, cols = x.shape[-2:]
-        length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
-        i = np.arange(length)
-        return x[..., i + max(-offset, 0), i + max(offset, 0)]
+        return _diagonal_of_matrices(self.movedim((d1, d2), (-2, -1)), offset)
 
     def repeat_interleave(self, repeats: int | TensorLike, dim: int | None = None) -> Tensor:
         """Each element (``dim=None``: of the flattened tensor) or slice along ``dim`` repeated
@@ -1707,10 +1703,7 @@ class Tensor:
         """1-D v → the square matrix with v on diagonal ``diagonal`` (j − i = diagonal), 0 elsewhere;
         2-D → the 1-D tensor of that diagonal."""
         if self.ndim == 2:
-            rows, cols = self.shape
-            length = max(0, min(rows, cols - diagonal) if diagonal >= 0 else min(rows + diagonal, cols))
-            i = np.arange(length)
-            return self[i + max(-diagonal, 0), i + max(diagonal, 0)]
+            return _diagonal_of_matrices(self, diagonal)
         if self.ndim != 1:
             raise ShapeError(f"diag: expects a 1-D or 2-D tensor, got shape {self.shape}")
         n = self.shape[0] + abs(diagonal)
@@ -2172,6 +2165,15 @@ def _matrices(x: Tensor, op: str) -> Tensor:
     if x.ndim < 2:
         raise ShapeError(f"{op}: needs a tensor with at least 2 dims, got shape {x.shape}")
     return x
+
+
+def _diagonal_of_matrices(x: Tensor, offset: int) -> Tensor:
+    """x[..., i, i + offset] for every i that fits: diagonal ``offset`` (j − i) of the matrices in
+    x's last two dims, as a new last dim (diag of a matrix, diagonal)."""
+    rows, cols = x.shape[-2:]
+    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    i = np.arange(length)
+    return x[..., i + max(-offset, 0), i + max(offset, 0)]
 
 
 def _whole(x: Tensor, step: type[Function], **options: int) -> Tensor:
