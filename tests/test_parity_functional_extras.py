@@ -671,6 +671,21 @@ def test_prelu_and_pixel_shuffle_refuse_bad_shapes():
         tg.nn.functional.pixel_unshuffle(tg.zeros(1, 1, 3, 4), 2)
 
 
+@pytest.mark.parametrize("call, error, words", [
+    (lambda F: F.pixel_shuffle(tg.zeros(1, 4, 2, 2), 0), ValueError, "pixel_shuffle: upscale_factor .* 0"),
+    (lambda F: F.pixel_unshuffle(tg.zeros(1, 4, 2, 2), 0), ValueError, "pixel_unshuffle: downscale_factor .* 0"),
+    (lambda F: F.group_norm(tg.zeros(2, 4, 3), 0), ValueError, "group_norm: num_groups .* 0"),
+    (lambda F: tg.nn.GroupNorm(0, 4), ValueError, "GroupNorm: .*num_groups=0"),
+    (lambda F: F.adaptive_avg_pool2d(tg.zeros(1, 2, 3, 3), (2, 2, 2)), ValueError, r"adaptive_avg_pool2d.*\(2, 2, 2\)"),
+    (lambda F: F.adaptive_max_pool2d(tg.zeros(1, 2, 3, 3), (2,)), ValueError, r"adaptive_max_pool2d.*\(2,\)"),
+    (lambda F: F.scaled_dot_product_attention(tg.zeros(2, 3, 4), tg.zeros(2, 5, 4), tg.zeros(2, 5, 4),
+                                              attn_mask=tg.tensor(np.ones((3, 4), dtype=bool))),
+     tg.ShapeError, r"scaled_dot_product_attention: attn_mask of shape \(3, 4\)")])
+def test_zero_factors_wrong_sizes_and_masks_raise_naming_the_function(call, error, words):
+    with pytest.raises(error, match=words):
+        call(tg.nn.functional)
+
+
 # ---- MultiheadAttention ------------------------------------------------------------------------
 
 _CAUSAL = np.triu(np.ones((3, 3), dtype=bool), 1)  # True: may not attend (MultiheadAttention's convention)

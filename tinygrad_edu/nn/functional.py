@@ -325,6 +325,8 @@ def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
 def _adaptive_output_size(op: str, x: Tensor, output_size: int | tuple[int | None, int | None]) -> tuple[int, int]:
     """(out_h, out_w) from ``output_size`` (an int for both, None keeps the input's size); positive."""
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size}")
     out_h, out_w = (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
     if out_h <= 0 or out_w <= 0:
         raise ValueError(f"{op}: output_size {output_size} must be positive")
@@ -465,10 +467,17 @@ def interpolate(x: Tensor, size: int | Sequence[int] | None = None, scale_factor
     return matrices[0] @ y if spatial == 2 else y
 
 
+def _positive_factor(op: str, name: str, factor: int) -> int:
+    """``factor`` itself, after checking that it is a positive int (a 0 would divide by zero)."""
+    if not isinstance(factor, (int, np.integer)) or factor <= 0:
+        raise ValueError(f"{op}: {name} must be a positive integer, got {factor!r}")
+    return factor
+
+
 def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
     """(*, C·r², H, W) → (*, C, H·r, W·r): each group of r² channels becomes an r×r block of pixels
     (sub-pixel convolution upsampling, Shi et al. 2016)."""
-    r = upscale_factor
+    r = _positive_factor("pixel_shuffle", "upscale_factor", upscale_factor)
     if x.ndim < 3 or x.shape[-3] % (r * r):
         raise ShapeError(f"pixel_shuffle: expected (*, C·{r}², H, W), got shape {x.shape}")
     *batch, c, h, w = x.shape
@@ -480,7 +489,7 @@ def pixel_shuffle(x: Tensor, upscale_factor: int) -> Tensor:
 
 def pixel_unshuffle(x: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H·r, W·r) → (*, C·r², H, W): the inverse of pixel_shuffle."""
-    r = downscale_factor
+    r = _positive_factor("pixel_unshuffle", "downscale_factor", downscale_factor)
     if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
         raise ShapeError(f"pixel_unshuffle: expected (*, C, H·{r}, W·{r}), got shape {x.shape}")
     *batch, c, h, w = x.shape
@@ -865,6 +874,7 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: T
                eps: float = 1e-5) -> Tensor:
     """y = (x − mean) / √(var + ε) · γ + β with mean and (biased) var over each group of
     C/num_groups channels and all positions of one sample (layer_norm of each group); γ, β per channel."""
+    _positive_factor("group_norm", "num_groups", num_groups)
     if x.ndim < 2 or x.shape[1] % num_groups:
         raise ShapeError(f"group_norm: expected input (N, C, ...) with C divisible by num_groups={num_groups}, "
                          f"got shape {x.shape}")
@@ -1255,6 +1265,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if query.ndim < 2 or key.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(f"scaled_dot_product_attention: expected query (..., L, E), key (..., S, E), value "
                          f"(..., S, Ev), got {query.shape}, {key.shape} and {value.shape}")
+    if attn_mask is not None:
+        try:
+            np.broadcast_shapes(attn_mask.shape, (*query.shape[:-1], key.shape[-2]))
+        except ValueError:
+            raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {attn_mask.shape} does not fit the "
+                             f"scores (..., L, S) of query {query.shape} and key {key.shape}") from None
     allowed = np.ones((query.shape[-2], key.shape[-2]), dtype=bool)
     if is_causal:
         allowed = np.tril(allowed)

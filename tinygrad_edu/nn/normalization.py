@@ -127,7 +127,7 @@ class GroupNorm(Module):
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
                  dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
-        if num_channels % num_groups:
+        if not isinstance(num_groups, (int, np.integer)) or num_groups <= 0 or num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_channels={num_channels} must be divisible by num_groups={num_groups}")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
         self.weight = Parameter(empty_parameter((num_channels,), dtype)) if affine else None
