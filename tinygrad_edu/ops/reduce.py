@@ -423,7 +423,12 @@ class Cumsum(Function):
     def backward(ctx, grad_output):
         if grad_output.ndim == 0:
             return grad_output
-        return Cumsum.apply(grad_output.flip(ctx.dim), dim=ctx.dim).flip(ctx.dim)
+        return _reversed_cumsum(grad_output, ctx.dim)
+
+
+def _reversed_cumsum(t, dim: int):
+    """z_j = Σ_{i ≥ j} t_i along ``dim``, flip(cumsum(flip(t))), in Tensor ops: the adjoint of a running sum."""
+    return Cumsum.apply(t.flip(dim), dim=dim).flip(dim)
 
 
 class Cumprod(Function):
@@ -453,7 +458,7 @@ class Cumprod(Function):
         d = ctx.dim
         if np.all(x.data != 0):
             y = Cumprod.apply(x, dim=d)
-            return Cumsum.apply((grad_output * y).flip(d), dim=d).flip(d) / x
+            return _reversed_cumsum(grad_output * y, d) / x
         xm, g = x.movedim(d, -1), grad_output.movedim(d, -1)
         n = xm.shape[-1]
         rows = xm.unsqueeze(-2).expand(*xm.shape[:-1], n, n)  # row k: x_0 … x_{n−1}
