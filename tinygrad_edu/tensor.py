@@ -2129,11 +2129,7 @@ def _clamp_by_tensors(x: Tensor, low: TensorLike | None, high: TensorLike | None
     for bound in (low, high):  # first x takes the dtype of all three, then each bound x's
         x = x if bound is None else _promote(x, bound)[0]
     low, high = (None if b is None else _promote(x, b)[1] for b in (low, high))
-    shapes = [t.shape for t in (x, low, high) if t is not None]
-    try:
-        shape = np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ShapeError(f"clamp: shapes {shapes} cannot be broadcast together") from None
+    shape = _broadcast_shapes("clamp", [t.shape for t in (x, low, high) if t is not None])
     x, low, high = (None if t is None else _expand_if_needed(t, shape) for t in (x, low, high))
     return ops.ClampTensor.apply(x, low, high)
 
@@ -2365,10 +2361,15 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def broadcast_shapes(*shapes: int | Sequence[int]) -> tuple[int, ...]:
     """The shape all of ``shapes`` broadcast to (NumPy's rule), a ShapeError if there is none."""
+    return _broadcast_shapes("broadcast_shapes", list(shapes))
+
+
+def _broadcast_shapes(op: str, shapes: list[int | Sequence[int]]) -> tuple[int, ...]:
+    """``broadcast_shapes`` for any number of shapes, its ShapeError naming ``op``."""
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise ShapeError(f"broadcast_shapes: shapes {list(shapes)} cannot be broadcast together") from None
+        raise ShapeError(f"{op}: shapes {shapes} cannot be broadcast together") from None
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
