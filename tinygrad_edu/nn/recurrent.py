@@ -38,6 +38,14 @@ from .linear import check_input, empty_parameter
 from .module import Module, Parameter
 
 
+def _check_dtype(name: str, x: Tensor, weight: Tensor) -> None:
+    """As PyTorch: an input whose dtype differs from the weights' is refused, not silently promoted
+    (the same on both backends)."""
+    if x.dtype != weight.dtype:
+        raise ValueError(f"{name}: input dtype {x.dtype} does not match the weight dtype {weight.dtype}; "
+                         f"convert the input (x.to({weight.dtype})) or the model (model.to({x.dtype}))")
+
+
 class _RNNBase(Module):
     """Parameters, shape handling and the layer loop shared by RNN, LSTM and GRU."""
 
@@ -102,10 +110,7 @@ class _RNNBase(Module):
         name = type(self).__name__
         check_input(name, x.ndim in (2, 3) and x.shape[-1] == self.input_size,
                     f"last dim {self.input_size} (input_size) and 2 or 3 dims", x)
-        weight_dtype = self.weight_ih_l0.dtype
-        if x.dtype != weight_dtype:  # as PyTorch: no silent promotion, the same on both backends
-            raise ValueError(f"{name}: input dtype {x.dtype} does not match the weight dtype {weight_dtype}; "
-                             f"convert the input (x.to({weight_dtype})) or the model (model.to({x.dtype}))")
+        _check_dtype(name, x, self.weight_ih_l0)
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)
@@ -272,6 +277,7 @@ class _CellBase(Module):
         name = type(self).__name__
         check_input(name, x.ndim in (1, 2) and x.shape[-1] == self.input_size,
                     f"last dim {self.input_size} (input_size) and 1 or 2 dims", x)
+        _check_dtype(name, x, self.weight_ih)
         batched = x.ndim == 2
         x = x if batched else x.unsqueeze(0)
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
