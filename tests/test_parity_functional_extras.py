@@ -340,6 +340,12 @@ def test_cells_match_torch(name, options, batched, with_state, dtype):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_refuse_an_input_of_another_dtype_than_their_weights(name):
+    with pytest.raises(ValueError, match=f"{name}: input dtype float64 does not match the weight dtype float32"):
+        getattr(tg.nn, name)(3, 4)(tg.tensor(np.ones((2, 3))))
+
+
 def test_cells_refuse_bad_shapes_naming_the_cell():
     with pytest.raises(ValueError, match=r"LSTMCell.*input_size"):
         tg.nn.LSTMCell(3, 4)(tg.zeros(2, 5))
