@@ -5,6 +5,8 @@ formula overflows), second derivatives, module reprs, errors."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -224,6 +226,34 @@ def test_trunc_normal_init_stays_in_bounds_is_seeded_and_has_the_shape_of_torchs
     assert abs(w.mean() - ref.mean()) < 0.02 and abs(w.std() - ref.std()) < 0.02  # same distribution
     with pytest.raises(ValueError, match="trunc_normal_"):
         tg.nn.init.trunc_normal_(tg.zeros(2), a=1.0, b=0.0)
+
+
+def _truncated_normal_cdf(x, a, b):
+    """F(x) = (Φ(x) − Φ(a)) / (Φ(b) − Φ(a)) of the standard normal truncated to [a, b], by math.erfc;
+    above the mean as (Q(a) − Q(x)) / (Q(a) − Q(b)) with Q(z) = 1 − Φ(z), whose small values keep their digits."""
+    if a > 0:
+        tail = np.frompyfunc(lambda z: math.erfc(z / math.sqrt(2.0)) / 2.0, 1, 1)
+        return ((tail(a) - tail(x)) / (tail(a) - tail(b))).astype(np.float64)
+    phi = np.frompyfunc(lambda z: math.erfc(-z / math.sqrt(2.0)) / 2.0, 1, 1)
+    return ((phi(x) - phi(a)) / (phi(b) - phi(a))).astype(np.float64)
+
+
+@pytest.mark.parametrize("a, b", [(-1.0, 1.5), (8.0, 9.0), (-9.0, -8.0), (5.0, math.inf), (-3.0, 20.0)])
+def test_trunc_normal_follows_the_truncated_distribution_even_in_a_far_tail(a, b):
+    """Kolmogorov-Smirnov distance to the exact CDF below the 1 % critical value: a tail interval
+    such as [8, 9], where a draw falls inside once in 10¹⁵, ends (redrawing never would)."""
+    tg.manual_seed(1)
+    w = np.sort(tg.nn.init.trunc_normal_(tg.zeros(20000, dtype=tg.float64), a=a, b=b).numpy())
+    assert w[0] >= a and w[-1] <= b
+    ecdf = np.arange(1, w.size + 1) / w.size
+    assert np.max(np.abs(ecdf - _truncated_normal_cdf(w, a, b))) < 1.63 / math.sqrt(w.size)
+
+
+def test_the_normal_quantile_behind_trunc_normal_matches_torchs_ndtri():
+    from tinygrad_edu.nn.init import _normal_quantile
+    p = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 2001), np.logspace(-300, -1, 300), 1 - np.logspace(-16, -1, 50)])
+    np.testing.assert_allclose(_normal_quantile(p), torch.special.ndtri(torch.tensor(p)).numpy(), rtol=1e-14,
+                               atol=1e-14)
 
 
 @pytest.mark.parametrize("shape, groups", [((3, 5), None), ((5, 3), None), ((4, 4, 3), 1), ((6, 2, 3, 3), 3),

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .. import random
+from .. import backend, random
 from ..tensor import Tensor
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
@@ -106,15 +106,55 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0) -> Tensor:
-    """Fill with draws from N(mean, std²) restricted to [a, b] (a draw outside is drawn again)."""
+    """Fill with draws from N(mean, std²) restricted to [a, b], by inverting the CDF Φ:
+
+        α = (a − mean)/std,  β = (b − mean)/std,  p ~ U(Φ(α), Φ(β)),  x = mean + std·Φ⁻¹(p)
+
+    since x ≤ t exactly when p ≤ Φ((t − mean)/std). One draw per element however little of the
+    normal lies in [a, b] (redrawing the values outside would never end for a far tail). An
+    interval above the mean is drawn as the mirror image of the one below, where Φ's small
+    values keep their digits (1 − 10⁻¹⁸ would round to 1). Clipped to [a, b] against rounding.
+    """
     if not a < b:
         raise ValueError(f"trunc_normal_: a = {a} must be smaller than b = {b}")
-    values = random.generator().normal(mean, std, tensor.shape)
-    outside = (values < a) | (values > b)
-    while outside.any():
-        values[outside] = random.generator().normal(mean, std, int(outside.sum()))
-        outside = (values < a) | (values > b)
-    return _fill(tensor, values)
+    alpha, beta = (a - mean) / std, (b - mean) / std
+    mirrored = alpha > 0
+    if mirrored:
+        alpha, beta = -beta, -alpha
+    p = random.generator().uniform(math.erfc(-alpha / math.sqrt(2.0)) / 2.0, math.erfc(-beta / math.sqrt(2.0)) / 2.0,
+                                   tensor.shape)
+    z = -_normal_quantile(p) if mirrored else _normal_quantile(p)
+    return _fill(tensor, np.clip(mean + std * z, a, b))
+
+
+_math_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Φ(z) = erfc(−z/√2)/2, with erfc exact (math.erfc) for |z| ≥ 3, where 1 + erf(z/√2) would
+    lose the digits of a tail probability, and (1 + erf(z/√2))/2 with the backend's erf elsewhere."""
+    cdf = (1.0 + backend.erf(z / math.sqrt(2.0))) / 2.0
+    tail = np.abs(z) >= 3
+    cdf[tail] = _math_erfc(-z[tail] / math.sqrt(2.0)).astype(np.float64) / 2.0
+    return cdf
+
+
+def _normal_quantile(p: np.ndarray) -> np.ndarray:
+    """Φ⁻¹(p) for p in (0, 1). By symmetry Φ⁻¹(p) = −Φ⁻¹(1 − p), so work with the lower half
+    q = min(p, 1 − p) (1 − p is exact there), where Φ's values keep their digits. Start from
+    Abramowitz & Stegun 26.2.23 (absolute error < 4.5·10⁻⁴),
+
+        t = √(−2 ln q),   z = −(t − (c₀ + c₁t + c₂t²) / (1 + d₁t + d₂t² + d₃t³)),
+
+    then three Newton steps on Φ(z) = q, z ← z − (Φ(z) − q)/φ(z), φ(z) = e^(−z²/2)/√(2π), each
+    of which squares the error: to double precision. (A q below the smallest normal double,
+    Φ(−37.5), is taken as that: the draw lands at the end of a range Φ cannot resolve.)"""
+    q = np.maximum(np.minimum(p, 1.0 - p), np.finfo(np.float64).tiny)
+    t = np.sqrt(-2.0 * np.log(q))
+    z = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308))))
+    for _ in range(3):
+        z = z - (_normal_cdf(z) - q) / (np.exp(-z * z / 2.0) / math.sqrt(2.0 * math.pi))
+    return np.where(p > 0.5, -z, z)
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
