@@ -1456,7 +1456,7 @@ class Tensor:
         order = list(range(self.ndim))
         d0, d1 = _dim(dim0, self.ndim, "transpose"), _dim(dim1, self.ndim, "transpose")
         order[d0], order[d1] = order[d1], order[d0]
-        return _view_of(self, ops.Permute.apply(self, dims=tuple(order), torch_name="TransposeBackward0"))
+        return _named(_view_of(self, ops.Permute.apply(self, dims=tuple(order))), "TransposeBackward0")
 
     swapaxes = swapdims = transpose
 
@@ -1481,7 +1481,7 @@ class Tensor:
         """Transpose of a tensor with at most 2 dims."""
         if self.ndim > 2:
             raise ShapeError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}")
-        return _view_of(self, ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))), torch_name="TBackward0"))
+        return _named(_view_of(self, ops.Permute.apply(self, dims=tuple(reversed(range(self.ndim))))), "TBackward0")
 
     def unsqueeze(self, dim: int) -> Tensor:
         """Insert a dim of size 1 at ``dim``."""
@@ -1504,7 +1504,7 @@ class Tensor:
         (squeeze, unsqueeze): the Reshape op, its node named as PyTorch's."""
         if shape == self.data.shape and not self._requires_grad:
             return self
-        return _view_of(self, ops.Reshape.apply(self, shape=shape, torch_name=torch_name))
+        return _named(_view_of(self, ops.Reshape.apply(self, shape=shape)), torch_name)
 
     def expand(self, *sizes: int | Sequence[int]) -> Tensor:
         """Broadcast to ``sizes`` without copying (−1 keeps a dim's size)."""
@@ -2082,12 +2082,21 @@ def _same_dtype(op: str, x: Tensor, w: Any) -> None:
                         f"{getattr(w, 'dtype', type(w).__name__)}")
 
 
+def _named(output: Tensor, torch_name: str) -> Tensor:
+    """``output`` with its node named ``torch_name``: the PyTorch op a method stands for where it is
+    one of our general ops (t and transpose a Permute, squeeze a Reshape, bmm a MatMul, max(dim) and
+    sort a Gather). The caller names it; the op cannot know which method called it."""
+    if output.grad_fn is not None:
+        output.grad_fn.torch_name = torch_name
+    return output
+
+
 def _take_along(x: Tensor, dim: int, indices: Tensor, keepdim: bool, torch_name: str) -> tuple[Tensor, Tensor]:
     """``(values, indices)``: x's elements at ``indices`` (of x's rank) along ``dim``, the dim
     dropped from both unless ``keepdim`` (max(dim), median(dim), mode, sort, topk). One Gather
     op, its node named as PyTorch's (``MaxBackward0``); the gradient goes to those elements."""
     keep = keepdim or x.ndim == 0
-    values = ops.Gather.apply(x, dim=dim, index=indices.data, keepdim=keep, torch_name=torch_name)
+    values = _named(ops.Gather.apply(x, dim=dim, index=indices.data, keepdim=keep), torch_name)
     return values, indices if keep else Tensor._make(np.squeeze(indices.data, axis=dim))
 
 
@@ -2190,7 +2199,8 @@ def _checked_product(op: str, x: Tensor, w: Tensor, x_ndim: int, w_ndim: int, to
                          f"{' and batch' if x_ndim == 3 else ''}, got shapes {x.shape} and {w.shape}")
     if x.dtype != w.dtype:
         raise TypeError(f"{op}: expects both operands of one dtype, got {x.dtype} and {w.dtype}")
-    return ops.MatMul.apply(x, w, torch_name=torch_name)
+    product = ops.MatMul.apply(x, w)
+    return product if torch_name is None else _named(product, torch_name)
 
 
 def _scatter_args(x: Tensor, dim: int, index: TensorLike, src: TensorLike | None,

@@ -31,12 +31,10 @@ class MatMul(Function):
     torch_name = "MmBackward0"  # 2-D @ 2-D; other ranks name the node in forward (_MATMUL_NAMES)
 
     @staticmethod
-    def forward(ctx, x, w, *, torch_name=None):
+    def forward(ctx, x, w):
         ctx.shapes = x_shape, w_shape = x.data.shape, w.data.shape  # backward may keep only one of x and w
         _check_shapes(x_shape, w_shape)
-        if torch_name is not None:  # bmm: PyTorch's own op, a matmul here
-            ctx.torch_name = torch_name
-        elif len(x_shape) != 2 or len(w_shape) != 2:
+        if len(x_shape) != 2 or len(w_shape) != 2:
             ctx.torch_name = _MATMUL_NAMES.get((min(x.ndim, 3), min(w.ndim, 3)), "UnsafeViewBackward0")
         need_x, need_w = ctx.needs_input_grad
         ctx.save_for_backward(x if need_w else None, w if need_x else None)  # ∂L/∂x reads w, ∂L/∂w reads x

@@ -106,12 +106,10 @@ class Reshape(Function):
     torch_name = "ViewBackward0"  # PyTorch's reshape is a view when it can be, else a copy:
 
     @staticmethod
-    def forward(ctx, x, *, shape, torch_name=None):
+    def forward(ctx, x, *, shape):
         ctx.input_shape = x.shape
         y = x.data.reshape(shape)
-        if torch_name is not None:  # squeeze, unsqueeze: PyTorch's own ops, one reshape here
-            ctx.torch_name = torch_name
-        elif not x.data.flags.c_contiguous and not np.may_share_memory(y, x.data):
+        if not x.data.flags.c_contiguous and not np.may_share_memory(y, x.data):
             ctx.torch_name = "UnsafeViewBackward0"  # the copy's node
         return y
 
@@ -130,10 +128,8 @@ class Permute(Function):
     formula = ("permute(g, inverse(dims))",)
 
     @staticmethod
-    def forward(ctx, x, *, dims, torch_name=None):
+    def forward(ctx, x, *, dims):
         ctx.dims = dims
-        if torch_name is not None:  # transpose, t: PyTorch's own ops, one permutation here
-            ctx.torch_name = torch_name
         return np.transpose(x.data, dims)
 
     @staticmethod
@@ -246,17 +242,14 @@ class Gather(Function):
 
     Forward:   y[i, j, …] = x[i, …, index[i, j, …], …]      (index replaces the dim-th subscript)
     Backward:  ∂L/∂x = zeros(x.shape) with g added at those positions
-    ``keepdim=False`` drops ``dim`` from y (an index of size 1 there: max(dim), median(dim), mode);
-    ``torch_name`` names the node after the PyTorch op it serves (``MaxBackward0``, ``SortBackward0``).
+    ``keepdim=False`` drops ``dim`` from y (an index of size 1 there: max(dim), median(dim), mode).
     """
 
     formula = ("scatter_add(zeros(x.shape), dim, index, g)",)
 
     @staticmethod
-    def forward(ctx, x, *, dim, index, keepdim=True, torch_name=None):
+    def forward(ctx, x, *, dim, index, keepdim=True):
         ctx.dim, ctx.index, ctx.input_shape, ctx.keepdim = dim, index, x.shape, keepdim
-        if torch_name is not None:
-            ctx.torch_name = torch_name
         y = x.data[_along_dim(index, dim)]
         return y if keepdim else np.squeeze(y, axis=dim)
 
