@@ -20,11 +20,19 @@ Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initia
 run over the time-reversed sequence (the same layer op on x_T … x_1, its outputs flipped
 back). Layer k's output is [h→_t | h←_t] (T, B, 2H), which layer k + 1 reads (so its
 W_ih is (G·H, 2H)); states are (num_layers·2, B, H), rows in the order l0, l0_reverse, l1, ….
+
+A ``PackedSequence`` input (nn/rnn_utils.py: sequences of different lengths, sorted longest first)
+gives a PackedSequence output and, in h_n/c_n, each sequence's state after its own last step.
+Step t then runs only the n_t sequences still running (``_run_packed_layer``); the reverse
+direction reads each sequence from its own last step back to its first. Initial and final
+states are in the batch's original order, as PyTorch's.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -36,6 +44,7 @@ from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
 from .linear import check_input, empty_parameter
 from .module import Module, Parameter
+from .rnn_utils import PackedSequence
 
 
 def _check_dtype(name: str, x: Tensor, weight: Tensor) -> None:
@@ -105,8 +114,10 @@ class _RNNBase(Module):
                 raise ValueError(f"{name}: expected initial state of shape {expected}, got shape {tuple(s.shape)}")
         return [s if batched else s.unsqueeze(1) for s in states]
 
-    def forward(self, x: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+    def forward(self, x: Tensor | PackedSequence, hx: Any = None) -> tuple[Tensor | PackedSequence, Any]:
         """Run every layer over the sequence; returns ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``)."""
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, hx)
         name = type(self).__name__
         check_input(name, x.ndim in (2, 3) and x.shape[-1] == self.input_size,
                     f"last dim {self.input_size} (input_size) and 2 or 3 dims", x)
@@ -117,26 +128,33 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         initial = self._initial_states(hx, x.shape[1], batched, x.dtype)
-        finals: list[list[Tensor]] = []  # one entry per (layer, direction), in h_n's row order
-        directions = self._directions()
-        for k in range(self.num_layers):
-            row = k * len(directions)
-            y, states = self._run_layer(x, f"l{k}", [s[row] for s in initial])
-            finals.append(states)
-            if self.bidirectional:
-                # the reverse direction: h after reading x_T … x_t in output row t
-                y_reverse, states = self._run_layer(x, f"l{k}_reverse", [s[row + 1] for s in initial], reverse=True)
-                y = cat([y, y_reverse], 2)  # (T, B, 2H): forward half, then reverse half
-                finals.append(states)
-            x = y
-            if self.dropout and self.training and k < self.num_layers - 1:
-                x = F.dropout(x, self.dropout)
-        final = [stack([f[i] for f in finals], 0) for i in range(self.state_count)]
+        x, final = self._run_layers(x, initial, self._run_layer)
         if not batched:
             x, final = x.squeeze(1), [s.squeeze(1) for s in final]
         elif self.batch_first:
             x = x.transpose(0, 1)
         return x, (tuple(final) if self.state_count > 1 else final[0])
+
+    def _run_layers(self, x: Tensor, initial: list[Tensor],
+                    run_layer: Callable[..., tuple[Tensor, list[Tensor]]]) -> tuple[Tensor, list[Tensor]]:
+        """Every layer and direction in turn, ``run_layer(x, layer, states, reverse=…)`` computing one:
+        (the last layer's output, the final states stacked in h_n's row order). x is (T, B, ·), or the
+        packed rows (N, ·); either way the features are its last dim."""
+        finals: list[list[Tensor]] = []  # one entry per (layer, direction), in h_n's row order
+        directions = self._directions()
+        for k in range(self.num_layers):
+            row = k * len(directions)
+            y, states = run_layer(x, f"l{k}", [s[row] for s in initial])
+            finals.append(states)
+            if self.bidirectional:
+                # the reverse direction: h after reading x_T … x_t in output row t
+                y_reverse, states = run_layer(x, f"l{k}_reverse", [s[row + 1] for s in initial], reverse=True)
+                y = cat([y, y_reverse], -1)  # (…, 2H): forward half, then reverse half
+                finals.append(states)
+            x = y
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = F.dropout(x, self.dropout)
+        return x, [stack([f[i] for f in finals], 0) for i in range(self.state_count)]
 
     def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
                    reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
@@ -145,6 +163,59 @@ class _RNNBase(Module):
         (the second direction of a bidirectional layer): the recurrence reads x_T … x_1, and output
         row t is h after reading x_T … x_t."""
         raise NotImplementedError
+
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        """``forward`` for a PackedSequence: the states' batch rows are put in the packing's sorted
+        order (``sorted_indices``) for the layers, and back (``unsorted_indices``) for h_n."""
+        name, data = type(self).__name__, packed.data
+        check_input(name, data.ndim == 2 and data.shape[-1] == self.input_size,
+                    f"packed data of shape (N, {self.input_size})", data)
+        _check_dtype(name, data, self.weight_ih_l0)
+        batch_sizes = [int(n) for n in packed.batch_sizes.data]
+        initial = self._initial_states(hx, batch_sizes[0], True, data.dtype)
+        if packed.sorted_indices is not None:
+            initial = [s[:, packed.sorted_indices.data] for s in initial]
+        run_layer = functools.partial(self._run_packed_layer, batch_sizes=batch_sizes)
+        y, final = self._run_layers(data, initial, run_layer)
+        if packed.unsorted_indices is not None:
+            final = [s[:, packed.unsorted_indices.data] for s in final]
+        output = PackedSequence(y, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
+        return output, (tuple(final) if self.state_count > 1 else final[0])
+
+    def _run_packed_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False, *,
+                          batch_sizes: list[int]) -> tuple[Tensor, list[Tensor]]:
+        """``layer`` over packed rows x (N, ·) with batch sizes n_1 ≥ … ≥ n_T: step t runs the layer's
+        own recurrence (``_run_layer`` on a one-step sequence) on the n_t sequences still running,
+        the first n_t of the sorted batch, whose inputs are the next n_t rows of x. Returns (output
+        rows (N, H) in x's order, final states (B, H)).
+
+        Forward, t = 1 … T: when n_t < n_{t−1}, sequences n_t … n_{t−1} − 1 have ended; their states
+        are final and leave the batch. Reverse, t = T … 1: when n_t > n_{t+1}, those sequences have
+        their last step at t and join the batch from their initial states, so each sequence is read
+        from its own end back to its start (not from the padded length)."""
+        pieces = x.split(batch_sizes)
+        outputs: list[Tensor] = [None] * len(batch_sizes)  # type: ignore[list-item]
+        if not reverse:
+            running, ended = states, []  # ended: the final states of finished sequences, last ones first
+            for t, n in enumerate(batch_sizes):
+                if n < running[0].shape[0]:
+                    ended.append([s[n:] for s in running])
+                    running = [s[:n] for s in running]
+                y, running = self._run_layer(pieces[t].unsqueeze(0), layer, running)
+                outputs[t] = y[0]
+            ended.append(running)
+            finals = [cat([e[i] for e in reversed(ended)], 0) for i in range(self.state_count)]
+        else:
+            running, count = [], 0  # count: how many sequences have started
+            for t in reversed(range(len(batch_sizes))):
+                if batch_sizes[t] > count:
+                    joining = [s[count:batch_sizes[t]] for s in states]
+                    running = [cat([r, j], 0) for r, j in zip(running, joining)] if count else joining
+                    count = batch_sizes[t]
+                y, running = self._run_layer(pieces[t].unsqueeze(0), layer, running)
+                outputs[t] = y[0]
+            finals = running
+        return cat(outputs, 0), finals
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
