@@ -767,9 +767,11 @@ class Tensor:
         return _binary(ops.Pow, self, exponent)
 
     def matmul(self, other: TensorLike) -> Tensor:
-        """Matrix product with ``np.matmul`` semantics (batched, broadcast, 1-D cases)."""
-        x, w = _promote(self, other)
-        return ops.MatMul.apply(x, w)
+        """Matrix product with ``np.matmul`` semantics (batched, broadcast, 1-D cases).
+
+        Two tensors must share a dtype (PyTorch raises for float32 @ float64; no promotion); an
+        array or list operand is converted and promoted as before."""
+        return ops.MatMul.apply(*((self, other) if isinstance(other, Tensor) else _promote(self, other)))
 
     def mm(self, mat2: Tensor) -> Tensor:
         """Product of two matrices: (n, k) @ (k, m) → (n, m) (2-D only; no broadcasting)."""

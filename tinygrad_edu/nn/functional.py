@@ -17,6 +17,7 @@ import numpy as np
 from .. import dtypes, ops, random
 from ..ops import conv as conv_ops
 from ..ops import loss as loss_ops
+from ..ops.linalg import check_same_dtype
 from ..tensor import ShapeError, Tensor, where
 
 IntPair = int | tuple[int, int]
@@ -74,6 +75,12 @@ def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int]
     return ops.Pad.apply(x, widths=tuple(widths)), (0, 0)
 
 
+def _check_conv_dtypes(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    """PyTorch refuses a convolution whose input, weight and bias differ in dtype (no promotion)."""
+    if x.dtype is not weight.dtype or (bias is not None and bias.dtype is not weight.dtype):
+        check_same_dtype(op, x.data, weight.data, None if bias is None else bias.data)
+
+
 def _check_groups(op: str, x: Tensor, weight: Tensor, groups: int) -> None:
     """PyTorch's checks of a (grouped) convolution: C = G·C_w input channels, O divisible by G."""
     if not isinstance(groups, int) or groups <= 0:
@@ -98,6 +105,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     """
     if x.ndim == 3:
         return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_conv_dtypes("conv2d", x, weight, bias)
     if groups != 1 or x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:  # groups=1: no extra call
         _check_groups("conv2d", x, weight, groups)
     stride, dilation = _pair(stride), _pair(dilation)
@@ -118,6 +126,7 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     """1-D convolution, x: (N, C, L) or (C, L), weight: (O, C/groups, k): a conv2d with a unit height."""
     if x.ndim == 2:
         return conv1d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_conv_dtypes("conv1d", x, weight, bias)
     if x.ndim != 3 or weight.ndim != 3:
         raise ShapeError(f"conv1d: expected input (N, C, L) and weight (O, C/groups, k), got {x.shape} and "
                          f"{weight.shape}")
@@ -136,6 +145,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     if x.ndim == 3:
         return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
                                 dilation).squeeze(0)
+    _check_conv_dtypes("conv_transpose2d", x, weight, bias)
     stride, padding, output_padding, dilation = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
     if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[0] or weight.shape[0] % groups:
         raise ShapeError(f"conv_transpose2d: expected input (N, C_in, H, W) and weight (C_in, C_out/groups, kh, kw) "

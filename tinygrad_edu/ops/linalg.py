@@ -34,6 +34,8 @@ class MatMul(Function):
     def forward(ctx, x, w):
         ctx.shapes = x_shape, w_shape = x.data.shape, w.data.shape  # backward may keep only one of x and w
         _check_shapes(x_shape, w_shape)
+        if x.data.dtype is not w.data.dtype:  # identity first: ~20 ns on the hot path
+            check_same_dtype("matmul", x.data, w.data)
         if len(x_shape) != 2 or len(w_shape) != 2:
             ctx.torch_name = _MATMUL_NAMES.get((min(x.ndim, 3), min(w.ndim, 3)), "UnsafeViewBackward0")
         need_x, need_w = ctx.needs_input_grad
@@ -77,6 +79,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b, *, activation="none"):
         _check_linear_shapes(x.shape, w.shape, None if b is None else b.shape)
+        if x.data.dtype is not w.data.dtype or (b is not None and b.data.dtype is not w.data.dtype):
+            check_same_dtype("linear", x.data, w.data, None if b is None else b.data)
         ctx.activation = activation
         if activation == "relu":  # PyTorch's output comes from relu(linear(x)): its node is ReLU's
             ctx.torch_name = "ReluBackward0"
@@ -128,6 +132,19 @@ def _check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], b_s
 
         raise ShapeError(f"linear: input of shape {x_shape} does not fit weight of shape {w_shape}"
                          + ("" if b_shape is None else f" and bias of shape {b_shape}"))
+
+
+def check_same_dtype(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
+    """Raise TypeError unless input x, weight w (and bias b) share one dtype.
+
+    PyTorch's matmul/mm/bmm, linear and convolutions refuse mixed dtypes ("expected m1 and m2
+    to have the same dtype") instead of promoting as elementwise ops do: a float64 input into a
+    float32 layer is almost always a mistake, and promoting would silently double the cost.
+    """
+    if x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
+        bias = "" if b is None else f", bias {b.dtype}"
+        raise TypeError(f"{op}: expected input and weight (and bias) of one dtype, as PyTorch, got input "
+                        f"{x.dtype}, weight {w.dtype}{bias}; convert one with .to(dtype)")
 
 
 def _check_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> None:
