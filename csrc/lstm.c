@@ -49,18 +49,18 @@ enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3, TG_LSTM_OVERLAP = 4 };
     } while (0)
 
 /* Whether one of the first n_out arrays (the outputs) shares a byte with any other of the n arrays
- * (the other outputs and the inputs): array k starts at at[k] and is bytes[k] long; NULL (an absent
- * bias) and empty arrays share nothing. The backward kernels declare every array restrict, a promise
- * that no two overlap where one is written; broken, it would let the compiler reorder loads and
- * stores into wrong gradients, so the entry points check it first (status TG_LSTM_OVERLAP, nothing
- * written). Addresses are compared as integers: < between pointers into different objects is
- * undefined in C. */
+ * (the later outputs, then the inputs: each pair once, as numpy_ref.check_out_apart): array k starts
+ * at at[k] and is bytes[k] long; NULL (an absent bias) and empty arrays share nothing. The backward
+ * kernels declare every array restrict, a promise that no two overlap where one is written; broken,
+ * it would let the compiler reorder loads and stores into wrong gradients, so the entry points check
+ * it first (status TG_LSTM_OVERLAP, nothing written). Addresses are compared as integers: < between
+ * pointers into different objects is undefined in C. */
 static int outputs_overlap(int n_out, int n, const void *const *at, const int64_t *bytes)
 {
     for (int k = 0; k < n_out; k++)
-        for (int j = 0; j < n; j++) {
+        for (int j = k + 1; j < n; j++) {
             uintptr_t a = (uintptr_t)at[k], b = (uintptr_t)at[j];
-            if (j != k && a && b && bytes[k] > 0 && bytes[j] > 0 && a < b + (uintptr_t)bytes[j] &&
+            if (a && b && bytes[k] > 0 && bytes[j] > 0 && a < b + (uintptr_t)bytes[j] &&
                 b < a + (uintptr_t)bytes[k])
                 return 1;
         }
