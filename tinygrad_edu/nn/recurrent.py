@@ -194,7 +194,7 @@ class _RNNBase(Module):
         their last step at t and join the batch from their initial states, so each sequence is read
         from its own end back to its start (not from the padded length)."""
         pieces = x.split(batch_sizes)
-        outputs: list[Tensor] = [None] * len(batch_sizes)  # type: ignore[list-item]
+        outputs = []  # one (n_t, H) piece per step, in the order the steps run
         if not reverse:
             running, ended = states, []  # ended: the final states of finished sequences, last ones first
             for t, n in enumerate(batch_sizes):
@@ -202,7 +202,7 @@ class _RNNBase(Module):
                     ended.append([s[n:] for s in running])
                     running = [s[:n] for s in running]
                 y, running = self._run_layer(pieces[t].unsqueeze(0), layer, running)
-                outputs[t] = y[0]
+                outputs.append(y.squeeze(0))
             ended.append(running)
             finals = [cat([e[i] for e in reversed(ended)], 0) for i in range(self.state_count)]
         else:
@@ -213,7 +213,8 @@ class _RNNBase(Module):
                     running = [cat([r, j], 0) for r, j in zip(running, joining)] if count else joining
                     count = batch_sizes[t]
                 y, running = self._run_layer(pieces[t].unsqueeze(0), layer, running)
-                outputs[t] = y[0]
+                outputs.append(y.squeeze(0))
+            outputs.reverse()  # back to time order, the order of x's rows
             finals = running
         return cat(outputs, 0), finals
 
