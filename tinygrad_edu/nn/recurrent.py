@@ -196,7 +196,7 @@ class _RNNBase(Module):
         pieces = x.split(batch_sizes)
         outputs = []  # one (n_t, H) piece per step, in the order the steps run
         if not reverse:
-            running, ended = states, []  # ended: the final states of finished sequences, last ones first
+            running, ended = states, []  # ended: final states of finished sequences, the last rows (shortest) first
             for t, n in enumerate(batch_sizes):
                 if n < running[0].shape[0]:
                     ended.append([s[n:] for s in running])
