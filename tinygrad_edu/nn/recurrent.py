@@ -21,7 +21,7 @@ run over the time-reversed sequence (the same layer op on x_T … x_1, its outpu
 back). Layer k's output is [h→_t | h←_t] (T, B, 2H), which layer k + 1 reads (so its
 W_ih is (G·H, 2H)); states are (num_layers·2, B, H), rows in the order l0, l0_reverse, l1, ….
 
-A ``PackedSequence`` input (nn/rnn_utils.py: sequences of different lengths, sorted longest first)
+A ``PackedSequence`` input (nn/utils/rnn.py: sequences of different lengths, sorted longest first)
 gives a PackedSequence output and, in h_n/c_n, each sequence's state after its own last step.
 Step t then runs only the n_t sequences still running (``_run_packed_layer``); the reverse
 direction reads each sequence from its own last step back to its first. Initial and final
@@ -44,7 +44,7 @@ from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
 from .linear import check_input, empty_parameter
 from .module import Module, Parameter
-from .rnn_utils import PackedSequence
+from .utils.rnn import PackedSequence
 
 
 def _check_dtype(name: str, x: Tensor, weight: Tensor) -> None:

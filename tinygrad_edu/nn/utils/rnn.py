@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..tensor import Tensor, cat
+from ...tensor import Tensor, cat
 
 
 class _PackedSequenceFields(NamedTuple):

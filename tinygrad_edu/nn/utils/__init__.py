@@ -1,5 +1,5 @@
 """``nn.utils``: gradient clipping and the L1/L2 penalties of the source documents; ``nn.utils.rnn``
-(padding and packing variable-length sequences) is rnn_utils.py.
+(padding and packing variable-length sequences) is utils/rnn.py.
 
     L2 regularisation:  J(θ) = data term + (λ/2m) Σ_j θ_j²   ->  add λ/(2m) · l2_penalty(params)
     L1 regularisation:  J(θ) = data term + λ Σ_j |θ_j|       ->  add λ · l1_penalty(params)
@@ -7,16 +7,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 
 import numpy as np
 
-from ..tensor import Tensor, cat
-from . import rnn_utils as rnn
-
-# ``import tinygrad_edu.nn.utils.rnn`` finds the submodule here, as ``import os.path`` does
-sys.modules[f"{__name__}.rnn"] = rnn
+from ...tensor import Tensor, cat
+from . import rnn as rnn  # tg.nn.utils.rnn, as torch.nn.utils.rnn (re-exported)
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
