@@ -694,3 +694,28 @@ OP_TABLE += (  # running product: the O(n) backward without zeros, the exact one
     OpCase("cumprod_dim0_with_zeros", lambda x: x.cumprod(0), ops=("Cumprod",), family=R, samples=REDUCE_DIM,
            domain=TIES),
 )  # fmt: skip
+
+
+def _einsum(equation: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(tinygrad_edu, torch) callables of one einsum equation."""
+    return (lambda *xs: tg.einsum(equation, *xs)), (lambda *xs: torch.einsum(equation, *xs))
+
+
+def _einsum_chain_shapes() -> st.SearchStrategy[Sample]:
+    """(b, i), (i, j), (j, k): a chain whose implicit output is (b, k)."""
+    return st.tuples(*[st.integers(1, 4)] * 4).map(lambda s: ((s[0], s[1]), (s[1], s[2]), (s[2], s[3])))
+
+
+OP_TABLE += (  # einsum: explicit / implicit output, ellipsis (broadcast), indices shared, summed, repeated (diagonal)
+    OpCase("einsum_matmul", *_einsum("ij,jk->ik"), ops=("Einsum",), family=L, samples=(((2, 3), (3, 4)),),
+           shapes=lambda: _einsum_chain_shapes().map(lambda s: s[1:])),
+    OpCase("einsum_implicit_chain", *_einsum("bi,ij,jk"), ops=("Einsum",), family=L,
+           samples=(((2, 3), (3, 4), (4, 2)), ((1, 1), (1, 1), (1, 1))), shapes=_einsum_chain_shapes),
+    OpCase("einsum_ellipsis_batched", *_einsum("...ij,...jk->...ik"), ops=("Einsum",), family=L,
+           samples=(((2, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((2, 3), (3, 2)))),
+    OpCase("einsum_summed_alone", *_einsum("ij,k->jk"), ops=("Einsum",), family=L, samples=(((2, 3), (4,)),)),
+    OpCase("einsum_bilinear", *_einsum("bi,oij,bj->bo"), ops=("Einsum",), family=L,
+           samples=(((2, 3), (4, 3, 2), (2, 2)),)),
+    OpCase("einsum_diagonal", *_einsum("ii->i"), ops=("Einsum",), family=L, samples=(((3, 3),),)),
+    OpCase("einsum_trace_product", *_einsum("iij,jk"), ops=("Einsum",), family=L, samples=(((3, 3, 2), (2, 4)),)),
+)  # fmt: skip

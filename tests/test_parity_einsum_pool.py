@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
@@ -72,3 +74,93 @@ def test_elementwise_and_outer_still_promote_as_in_torch():
 
 def test_matmul_with_an_array_operand_still_converts_it():
     np.testing.assert_allclose((tg.ones(2, 3) @ np.ones((3, 2))).numpy(), np.full((2, 2), 3.0))
+
+
+# ---- 2. einsum ---------------------------------------------------------------------------------
+
+EINSUM_CASES = [  # (equation, operand shapes): explicit / implicit, "...", shared, summed, repeated indices
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("ij->", [(2, 3)]), ("ji", [(2, 3)]),
+    ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("iij,jk->ik", [(3, 3, 2), (2, 4)]), ("i,j->ij", [(3,), (4,)]),
+    ("...ij,...jk->...ik", [(2, 2, 3), (3, 4)]), ("...i,...i", [(2, 1, 3), (4, 3)]), ("b...,b...->b", [(2, 3), (2, 3)]),
+    ("bij,bjk,bkl->bil", [(2, 2, 3), (2, 3, 4), (2, 4, 2)]), ("ij,k->jk", [(2, 3), (4,)]),
+    ("bi,ck->", [(2, 3), (2, 4)]), ("Ab,bC->AC", [(2, 3), (3, 2)]), ("i,i->i", [(3,), (3,)]),
+    ("ij , jk -> ki", [(2, 3), (3, 2)]),
+]
+
+
+def _einsum_both(equation, shapes, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    ours = [tg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, y_t = tg.einsum(equation, *ours), torch.einsum(equation, *theirs)
+    g = rng.standard_normal(y_t.shape).astype(dtype)
+    grads = tg.autograd.grad(y, ours, tg.tensor(g), create_graph=True)
+    grads_t = torch.autograd.grad(y_t, theirs, torch.tensor(g), create_graph=True)
+    return (y, y_t), ours, theirs, grads, grads_t
+
+
+@pytest.mark.parametrize(("equation", "shapes"), EINSUM_CASES)
+@pytest.mark.parametrize(("dtype", "rtol", "atol"), [(np.float64, 1e-10, 1e-12), (np.float32, 1e-4, 1e-5)])
+def test_einsum_values_grads_and_grads_of_grads_match_torch(equation, shapes, dtype, rtol, atol):
+    (y, y_t), ours, theirs, grads, grads_t = _einsum_both(equation, shapes, dtype)
+    assert y.dtype == dtype and y.shape == tuple(y_t.shape)
+    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=rtol, atol=atol)
+    for a, b in zip(grads, grads_t):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=rtol, atol=atol)
+    loss_t = sum((b * b * b).sum() for b in grads_t)
+    if loss_t.requires_grad:  # the gradient depends on some operand: compare its derivative too
+        second_t = torch.autograd.grad(loss_t, theirs, allow_unused=True)
+        second = tg.autograd.grad(sum((a * a * a).sum() for a in grads), ours, allow_unused=True)
+        for a, b in zip(second, second_t):
+            if b is not None:
+                np.testing.assert_allclose(a.detach().numpy(), b.numpy(), rtol=rtol * 10, atol=atol * 10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(1, 3), min_size=5, max_size=5), st.sampled_from(["bij,bjk->bik", "bij,bkj", "bij,jk->bk",
+                                                                             "...ij,jk->...k", "bii,bi->b"]))
+def test_einsum_on_drawn_sizes(sizes, equation):
+    b, i, j, k, _ = sizes
+    dims = {"b": b, "i": i, "j": j, "k": k}
+    inputs = equation.split("->")[0].split(",")
+    shapes = [tuple(dims[c] for c in (s.replace("...", "b") if "..." in s else s)) for s in inputs]
+    if equation == "bii,bi->b":
+        shapes = [(b, i, i), (b, i)]
+    (y, y_t), _, _, grads, grads_t = _einsum_both(equation, shapes, np.float64)
+    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, c in zip(grads, grads_t):
+        np.testing.assert_allclose(a.detach().numpy(), c.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_einsum_takes_a_list_of_operands_and_gradchecks():
+    a, b = (tg.tensor(np.random.default_rng(1).standard_normal(s), requires_grad=True) for s in [(2, 3), (3, 3)])
+    np.testing.assert_allclose(tg.einsum("ij,jj->i", [a, b]).detach().numpy(),
+                               torch.einsum("ij,jj->i", [torch.tensor(a.detach().numpy()),
+                                                         torch.tensor(b.detach().numpy())]).numpy(), rtol=1e-12)
+    assert tg.autograd.gradcheck(lambda a, b: tg.einsum("ij,jj->i", a, b), (a, b))
+
+
+@pytest.mark.parametrize(("equation", "shapes", "error", "match"), [
+    ("ij,jk->ik", [(2, 3), (4, 5)], ValueError, "index 'j' has size 3 and size 4"),
+    ("ij->ik", [(2, 3)], ValueError, "output subscripts"),
+    ("ij->ii", [(2, 3)], ValueError, "output subscripts"),
+    ("ij,jk", [(2, 3)], ValueError, "names 2 operands, got 1"),
+    ("ijk", [(2, 3)], ValueError, "operand 0 has 2 dims"),
+    ("i1", [(2, 3)], ValueError, "invalid equation"),
+    ("i..j", [(2, 3)], ValueError, "invalid equation"),
+])
+def test_einsum_bad_equations_raise_like_torch(equation, shapes, error, match):
+    arrays = [np.ones(s) for s in shapes]
+    with pytest.raises(RuntimeError):
+        torch.einsum(equation, *map(torch.tensor, arrays))
+    with pytest.raises(error, match=match):
+        tg.einsum(equation, *map(tg.tensor, arrays))
+
+
+def test_einsum_refuses_mixed_dtypes_as_torch():
+    with pytest.raises(RuntimeError):
+        torch.einsum("ij,jk", torch.ones(2, 3), torch.ones(3, 2, dtype=torch.float64))
+    with pytest.raises(TypeError, match=r"einsum.*float32.*float64"):
+        tg.einsum("ij,jk", tg.ones(2, 3), tg.ones(3, 2, dtype=tg.float64))

@@ -77,6 +77,11 @@ EXCEPTIONS: dict[str, Known] = {
     "matmul": Known("ours", "torch.matmul turns these into one bmm or mm on copies (broadcast batch dims expanded "
                             "and reshaped; a 1-D x folded against w's transpose) and saves the copies",
                     lambda sample, needs, written: sample in (((2, 1, 3, 4), (5, 4, 2)), ((3,), (2, 3, 4)))),
+    **dict.fromkeys(["einsum_implicit_chain", "einsum_ellipsis_batched", "einsum_summed_alone", "einsum_bilinear",
+                     "einsum_trace_product"],
+                    Known("ours", "torch.einsum contracts pairwise through bmm on copies (an index only one "
+                                  "operand has summed first, broadcast dims expanded and reshaped, a third operand "
+                                  "met by the first product) and saves those; Einsum keeps the operands themselves")),
     **dict.fromkeys(["chunk", "split", "split_sizes", "unbind"],
                     Known("torch", "torch refuses to differentiate a view made by an op returning several views "
                                    "(split, unbind) once its base is written in place; nothing saved is involved")),

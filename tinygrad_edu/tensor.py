@@ -2350,6 +2350,22 @@ def _joinable(tensors: Sequence[Tensor], op: str) -> list[Tensor]:
     return [t.to(dtype) for t in tensors]
 
 
+def einsum(equation: str, *operands: Tensor | Sequence[Tensor]) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: ``einsum("ij,jk->ik", a, b)`` is ``a @ b``.
+
+    Subscripts are letters; "..." stands for leading dims (broadcast); without "->" the output
+    is the letters used once, sorted. The operands may also come as one list. All share a dtype.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands or not all(isinstance(t, Tensor) for t in operands):
+        raise TypeError(f"einsum: operands must be Tensors, got {[type(t).__name__ for t in operands]}")
+    if any(t.dtype != operands[0].dtype for t in operands):
+        raise TypeError(f"einsum: expected operands of one dtype, as PyTorch, got {[str(t.dtype) for t in operands]}")
+    eq = ops.linalg.einsum_equation(equation, [t.shape for t in operands])
+    return ops.Einsum.apply(*operands, equation=eq)
+
+
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate along an existing dim; all other dims must match."""
     tensors = _joinable(tensors, "cat")

@@ -13,7 +13,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd Scatter
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
-    linalg.py        MatMul Linear
+    linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
 
 and one helper: fpstate.py, ``quietly`` (1/0 = inf, 0·inf = nan without NumPy's warnings).
@@ -64,7 +64,7 @@ from .elementwise import (
     Trunc,
     Where,
 )
-from .linalg import Linear, MatMul
+from .linalg import Einsum, Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
 from .movement import (
     Cat,
@@ -97,7 +97,7 @@ ALL_OPS = (
     Sum, Mean, Var, Std, Norm, LogSumExp, Amax, Amin,
     Softmax, LogSoftmax, CrossEntropy, BinaryCrossEntropy, BCEWithLogits,
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
-    MatMul, Linear,
+    MatMul, Linear, Einsum,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,

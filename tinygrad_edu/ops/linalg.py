@@ -1,4 +1,4 @@
-"""Linear algebra: MatMul, and Linear (a dense layer's y = act(x Wᵀ + b) as one op).
+"""Linear algebra: MatMul, Linear (a dense layer's y = act(x Wᵀ + b) as one op), and Einsum.
 
 Notation as in ``ops/elementwise.py``. The product follows ``np.matmul``: the last two
 dims multiply as matrices, the leading (batch) dims broadcast, and a 1-D operand is a
@@ -8,6 +8,7 @@ vector (promoted to a matrix for the product, and its dim removed from the resul
 from __future__ import annotations
 
 import operator
+import string
 
 import numpy as np
 
@@ -118,6 +119,103 @@ class Linear(Function):
 
 # The node PyTorch's result ends in, by operand ranks (3 = 3 or more): torch.matmul and
 # F.linear are decompositions into mm / addmm / mv / dot and views, whose last step names the node.
+class Einsum(Function):
+    r"""Einstein summation: the product of the operands, summed over every index not in the output.
+
+    Forward:   y[out] = Σ_{indices not in out} Π_k x_k[in_k]       (``np.einsum``; equation "in_1,...,in_n->out")
+    Backward:  ∂L/∂x_k = einsum("out,in_1,..(without in_k)..,in_n -> in_k", g, x_1, .., x_n without x_k)
+    The gradient of one operand is the same sum with g in its place. Two index kinds need more than
+    that einsum: an index only x_k has (summed away before anything else saw it) gets g copied
+    along it (broadcast), and an index x_k repeats ("ii": its diagonal) gets the gradient on the
+    diagonal and 0 elsewhere. ``equation`` is explicit and without "..." here (``tg.einsum`` makes it so).
+    """
+
+    formula = ("einsum(g, other operands -> in_k)",)
+
+    @staticmethod
+    def forward(ctx, *operands, equation):
+        ctx.equation, ctx.shapes = equation, [x.shape for x in operands]
+        need = ctx.needs_input_grad  # x_k is read only by the other operands' gradients
+        ctx.save_for_backward(*(x if any(need[:k] + need[k + 1:]) else None for k, x in enumerate(operands)))
+        return np.einsum(equation, *(x.data for x in operands), optimize=len(operands) > 2)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        operands = ctx.saved_tensors
+        inputs, out = ctx.equation.split("->")
+        letters = inputs.split(",")
+        grads = []
+        for k, shape in enumerate(ctx.shapes):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(spec, t) for j, (spec, t) in enumerate(zip(letters, operands)) if j != k]
+            seen = set(out).union(*(spec for spec, _ in others))
+            kept = "".join(dict.fromkeys(c for c in letters[k] if c in seen))  # x_k's indices g or others carry
+            eq = ",".join([out, *(spec for spec, _ in others)]) + "->" + kept
+            g = Einsum.apply(grad_output, *(t for _, t in others), equation=eq)
+            grads.append(_spread(g, kept, letters[k], shape))
+        return tuple(grads)
+
+
+def _spread(g, kept: str, spec: str, shape: tuple[int, ...]):
+    """The gradient over indices ``kept`` (in the order they first appear in ``spec``) laid out as
+    the operand with indices ``spec`` and ``shape``: copied along the indices not kept, put on the
+    diagonal of a repeated index (0 off it), summed over the dims the operand broadcast."""
+    first = {c: spec.index(c) for c in spec}
+    size = {c: g.shape[a] for a, c in enumerate(kept)}
+    g = g.reshape(*[size[c] if c in size and first[c] == d else 1 for d, c in enumerate(spec)])
+    full = tuple(size.get(c, n) for c, n in zip(spec, shape))
+    g = g.expand(*full)
+    if len(set(spec)) < len(spec):  # a repeated index: only its diagonal x[.., i, .., i, ..] was used
+        grid = np.indices(full, sparse=True)
+        on_diagonal = np.ones(full, dtype=bool)
+        for d, c in enumerate(spec):
+            on_diagonal = on_diagonal & (grid[d] == grid[first[c]])
+        g = g * on_diagonal.astype(g.dtype)
+    return g if full == tuple(shape) else g.sum_to(shape)
+
+
+def einsum_equation(equation: str, shapes: list[tuple[int, ...]]) -> str:
+    """``equation`` made explicit ("...->out") and without "...": each operand's ellipsis becomes
+    letters the equation does not use, right-aligned as in broadcasting; an implicit output is
+    the letters used once, sorted (after the ellipsis dims), as in NumPy and PyTorch."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, out = equation.partition("->")
+    specs = inputs.split(",")
+    if len(specs) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} names {len(specs)} operands, got {len(shapes)}")
+    used = [c for c in equation if c.isalpha()]
+    bad = set(equation) - set(string.ascii_letters) - set(",.->")
+    if bad or any(s.replace("...", "").count(".") for s in [*specs, out]):
+        raise ValueError(f"einsum: invalid equation {equation!r} (letters, ',', '...' and '->' only)")
+    free = [c for c in string.ascii_letters if c not in used]
+    n_ell = max((len(shape) - len(s.replace("...", "")) for s, shape in zip(specs, shapes) if "..." in s), default=0)
+    ell = "".join(free[:n_ell])
+    for k, (s, shape) in enumerate(zip(specs, shapes)):
+        n = len(shape) - len(s.replace("...", ""))
+        if (n != 0 and "..." not in s) or n < 0:
+            raise ValueError(f"einsum: operand {k} has {len(shape)} dims (shape {shape}), "
+                             f"its subscripts {s!r} name {len(s.replace('...', ''))}")
+        specs[k] = s.replace("...", ell[n_ell - n:])
+    if not arrow:
+        once = sorted(c for c in set(used) if used.count(c) == 1)
+        out = ell + "".join(once)
+    else:
+        out = out.replace("...", ell)
+        missing = set(out) - set("".join(specs))
+        if missing or len(set(out)) < len(out):
+            raise ValueError(f"einsum: output subscripts {out!r} must be distinct and appear in an operand")
+    sizes: dict[str, int] = {}
+    for k, (s, shape) in enumerate(zip(specs, shapes)):
+        for c, n in zip(s, shape):
+            if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
+                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} and size {n} (operand {k}, shape "
+                                 f"{shape}) in {equation!r}")
+            sizes[c] = max(sizes[c], n)
+    return ",".join(specs) + "->" + out
+
+
 _MATMUL_NAMES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 3): "CloneBackward0"}
 _LINEAR_NAMES = {  # (input rank, has bias); (2, True) is the class's AddmmBackward0
     (1, True): "ViewBackward0", (1, False): "SqueezeBackward4", (2, False): "MmBackward0",
