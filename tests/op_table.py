@@ -719,3 +719,16 @@ OP_TABLE += (  # einsum: explicit / implicit output, ellipsis (broadcast), indic
     OpCase("einsum_diagonal", *_einsum("ii->i"), ops=("Einsum",), family=L, samples=(((3, 3),),)),
     OpCase("einsum_trace_product", *_einsum("iij,jk"), ops=("Einsum",), family=L, samples=(((3, 3, 2), (2, 4)),)),
 )  # fmt: skip
+
+OP_TABLE += (  # unfold (im2col) and fold (col2im), each the other's backward; max_unpool2d of max_pool2d's indices
+    OpCase("unfold", lambda x: tg.nn.functional.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+           lambda x: _tf().unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), ops=("Unfold", "Fold"),
+           family=CONV, samples=(((2, 3, 5, 6),), ((1, 1, 2, 4),))),
+    OpCase("fold", lambda x: tg.nn.functional.fold(x, (4, 5), 2, padding=1, stride=2),
+           lambda x: _tf().fold(x, (4, 5), 2, padding=1, stride=2), ops=("Fold", "Unfold"), family=CONV,
+           samples=(((2, 12, 9),), ((12, 9),))),
+    OpCase("max_unpool2d",
+           lambda x: tg.nn.functional.max_unpool2d(*tg.nn.functional.max_pool2d(x, 2, return_indices=True), 2),
+           lambda x: _tf().max_unpool2d(*_tf().max_pool2d(x, 2, return_indices=True), 2), ops=("MaxPool2d", "Scatter"),
+           family=CONV, samples=(((2, 3, 4, 6),), ((1, 4, 6),))),
+)  # fmt: skip

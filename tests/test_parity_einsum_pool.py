@@ -164,3 +164,93 @@ def test_einsum_refuses_mixed_dtypes_as_torch():
         torch.einsum("ij,jk", torch.ones(2, 3), torch.ones(3, 2, dtype=torch.float64))
     with pytest.raises(TypeError, match=r"einsum.*float32.*float64"):
         tg.einsum("ij,jk", tg.ones(2, 3), tg.ones(3, 2, dtype=tg.float64))
+
+
+# ---- 3. max_pool2d indices, max_unpool2d, unfold / fold -------------------------------------------
+
+def _grads_match(ours_out, theirs_out, ours_in, theirs_in, dtype, rtol, atol, seed=0):
+    np.testing.assert_allclose(ours_out.detach().numpy(), theirs_out.detach().numpy(), rtol=rtol, atol=atol)
+    g = np.random.default_rng(seed).standard_normal(tuple(theirs_out.shape)).astype(dtype)
+    (grad,) = tg.autograd.grad(ours_out, [ours_in], tg.tensor(g))
+    (grad_t,) = torch.autograd.grad(theirs_out, [theirs_in], torch.tensor(g))
+    np.testing.assert_allclose(grad.numpy(), grad_t.numpy(), rtol=rtol, atol=atol)
+
+
+PRECISIONS = [(np.float64, 1e-12, 1e-12), (np.float32, 1e-5, 1e-6)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.tuples(st.integers(1, 2), st.integers(1, 3), st.integers(1, 7), st.integers(1, 7)),
+       st.tuples(st.integers(1, 3), st.integers(1, 3)), st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       st.tuples(st.integers(0, 1), st.integers(0, 1)), st.tuples(st.integers(1, 2), st.integers(1, 2)),
+       st.sampled_from(PRECISIONS))
+def test_unfold_and_fold_match_torch(shape, kernel, dilation, padding, stride, precision):
+    dtype, rtol, atol = precision
+    if any(n + 2 * p < d * (k - 1) + 1 for n, k, p, d in zip(shape[2:], kernel, padding, dilation)):
+        return  # no complete window: both libraries refuse (tested below)
+    kw = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    a, b = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    cols, cols_t = F.unfold(a, **kw), TF.unfold(b, **kw)
+    assert cols.dtype == dtype
+    _grads_match(cols, cols_t, a, b, dtype, rtol, atol)
+    c = np.random.default_rng(2).standard_normal(tuple(cols_t.shape)).astype(dtype)
+    ca, cb = tg.tensor(c, requires_grad=True), torch.tensor(c, requires_grad=True)
+    _grads_match(F.fold(ca, shape[2:], **kw), TF.fold(cb, shape[2:], **kw), ca, cb, dtype, rtol, atol)
+
+
+def test_unfold_fold_layers_unbatched_and_grad_of_grad():
+    x = np.random.default_rng(3).standard_normal((2, 5, 4))
+    a, b = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    unfold, unfold_t = nn.Unfold(2, padding=1), torch.nn.Unfold(2, padding=1)
+    fold, fold_t = nn.Fold((5, 4), 2, padding=1), torch.nn.Fold((5, 4), 2, padding=1)
+    y, y_t = fold(unfold(a)), fold_t(unfold_t(b))  # each pixel times the number of windows covering it
+    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-12)
+    assert repr(fold) == repr(fold_t) and repr(unfold) == repr(unfold_t)
+    (g,) = tg.autograd.grad((y * y).sum(), [a], create_graph=True)
+    (g_t,) = torch.autograd.grad((y_t * y_t).sum(), [b], create_graph=True)
+    (gg,) = tg.autograd.grad((g * g.sin()).sum(), [a])
+    (gg_t,) = torch.autograd.grad((g_t * g_t.sin()).sum(), [b])
+    np.testing.assert_allclose(gg.numpy(), gg_t.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda lib: lib.nn.functional.unfold(lib.ones(1, 1, 2, 2), 3), "smaller than"),
+    (lambda lib: lib.nn.functional.unfold(lib.ones(2, 2), 1), "expected input"),
+    (lambda lib: lib.nn.functional.fold(lib.ones(1, 5, 4), (3, 3), 2), "fold"),
+    (lambda lib: lib.nn.functional.fold(lib.ones(1, 4, 5), (3, 3), 2), "fold"),
+])
+def test_unfold_fold_bad_shapes_raise_like_torch(call, match):
+    with pytest.raises((RuntimeError, IndexError)):  # torch: IndexError for a 2-D input
+        call(torch)
+    with pytest.raises(ValueError, match=match):  # ShapeError is a ValueError and a RuntimeError
+        call(tg)
+
+
+@pytest.mark.parametrize(("shape", "kernel", "stride", "padding", "output_size"), [
+    ((2, 3, 6, 7), 2, None, 0, (6, 7)), ((1, 2, 5, 5), 3, 2, 1, None), ((3, 4, 4), 2, 1, 0, None),
+    ((1, 1, 7, 5), (3, 2), (2, 1), (1, 0), (1, 1, 7, 5)),
+])
+@pytest.mark.parametrize(("dtype", "rtol", "atol"), PRECISIONS)
+def test_max_pool_indices_and_max_unpool2d_match_torch(shape, kernel, stride, padding, output_size, dtype, rtol, atol):
+    x = np.random.default_rng(4).standard_normal(shape).astype(dtype)
+    a, b = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    pool, pool_t = nn.MaxPool2d(kernel, stride, padding, return_indices=True), \
+        torch.nn.MaxPool2d(kernel, stride, padding, return_indices=True)
+    (y, idx), (y_t, idx_t) = pool(a), pool_t(b)
+    np.testing.assert_array_equal(idx.numpy(), idx_t.numpy())  # flat per-plane indices h·W + w
+    assert idx.dtype == tg.int64
+    unpool, unpool_t = nn.MaxUnpool2d(kernel, stride, padding), torch.nn.MaxUnpool2d(kernel, stride, padding)
+    u, u_t = unpool(y, idx, output_size), unpool_t(y_t, idx_t, output_size)
+    assert u.dtype == dtype and u.shape == tuple(u_t.shape)
+    _grads_match(u, u_t, a, b, dtype, rtol, atol)
+
+
+def test_max_unpool2d_refuses_indices_outside_the_output():
+    x, idx = torch.ones(1, 1, 2, 2), torch.tensor([[[[0, 1], [2, 16]]]])
+    with pytest.raises(RuntimeError):
+        TF.max_unpool2d(x, idx, 2)
+    with pytest.raises(IndexError, match=r"max_unpool2d.*outside"):
+        F.max_unpool2d(tg.ones(1, 1, 2, 2), tg.tensor(idx.numpy()), 2)
+    with pytest.raises(ValueError, match=r"max_unpool2d.*same shape"):
+        F.max_unpool2d(tg.ones(1, 1, 2, 2), tg.tensor(idx.numpy()[..., :1]), 2)

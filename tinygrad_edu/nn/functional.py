@@ -322,6 +322,79 @@ def avg_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None =
                       count_include_pad).squeeze(-2)
 
 
+def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+                 padding: IntPair = 0, output_size: Sequence[int] | None = None) -> Tensor:
+    """The partial inverse of ``max_pool2d``: each value of x put back at its flat position
+    ``indices`` (h·W_out + w, as ``max_pool2d(return_indices=True)`` gives) in a zero plane.
+
+    y[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j], 0 elsewhere;  ∂L/∂x = g gathered at the indices.
+    Output size per dim: (H − 1)·s − 2p + k, or the last two entries of ``output_size``.
+    """
+    if x.ndim == 3:
+        return max_unpool2d(x.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride, padding,
+                            output_size).squeeze(0)
+    if x.ndim != 4 or indices.shape != x.shape:
+        raise ShapeError(f"max_unpool2d: expected input (N, C, H, W) and indices of the same shape, got {x.shape} "
+                         f"and {indices.shape}")
+    kernel = _pair(kernel_size)
+    stride, padding = kernel if stride is None else _pair(stride), _pair(padding)
+    if output_size is None:
+        out_hw = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
+    else:
+        out_hw = tuple(int(n) for n in tuple(output_size)[-2:])
+    N, C = x.shape[:2]
+    flat = indices.data.reshape(N, C, -1)
+    if flat.size and (flat.min() < 0 or flat.max() >= out_hw[0] * out_hw[1]):
+        raise IndexError(f"max_unpool2d: found an index outside the output plane of size {out_hw} "
+                         f"(indices range {flat.min()}..{flat.max()})")
+    plane = Tensor(np.zeros((N, C, out_hw[0] * out_hw[1]), dtype=x.dtype))
+    return plane.scatter(2, flat, x.reshape(N, C, -1)).reshape(N, C, *out_hw)
+
+
+def _unfold_args(op: str, kernel_size: IntPair, dilation: IntPair, padding: IntPair,
+                 stride: IntPair) -> dict[str, tuple[int, int]]:
+    """The keyword arguments of ops.Unfold / ops.Fold as pairs, checked as PyTorch checks them."""
+    conf = dict(kernel_hw=_pair(kernel_size), dilation=_pair(dilation), padding=_pair(padding), stride=_pair(stride))
+    if min(*conf["kernel_hw"], *conf["dilation"], *conf["stride"]) <= 0 or min(conf["padding"]) < 0:
+        raise ValueError(f"{op}: kernel_size, dilation and stride must be positive and padding non-negative, got "
+                         f"{conf}")
+    return conf
+
+
+def unfold(x: Tensor, kernel_size: IntPair, dilation: IntPair = 1, padding: IntPair = 0,
+           stride: IntPair = 1) -> Tensor:
+    """Sliding blocks as columns (im2col), x: (N, C, H, W) or (C, H, W) → (N, C·kh·kw, L):
+    cols[n, (c, i, j), (oh, ow)] = x_pad[n, c, oh·s_h + i·d_h, ow·s_w + j·d_w], L = OH·OW.
+    A convolution is then ``w.reshape(O, -1) @ unfold(x)``."""
+    if x.ndim == 3:
+        return unfold(x.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
+    if x.ndim != 4:
+        raise ShapeError(f"unfold: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
+    conf = _unfold_args("unfold", kernel_size, dilation, padding, stride)
+    for size, k, p, d in zip(x.shape[2:], conf["kernel_hw"], conf["padding"], conf["dilation"]):
+        if size + 2 * p < d * (k - 1) + 1:
+            raise ShapeError(f"unfold: input of shape {x.shape} (padding {conf['padding']}) is smaller than the "
+                             f"dilated kernel {conf['kernel_hw']}")
+    return conv_ops.Unfold.apply(x, **conf)
+
+
+def fold(x: Tensor, output_size: IntPair, kernel_size: IntPair, dilation: IntPair = 1, padding: IntPair = 0,
+         stride: IntPair = 1) -> Tensor:
+    """Columns back into an image (col2im), x: (N, C·kh·kw, L) or (C·kh·kw, L) → (N, C, H, W),
+    overlapping entries summed: the adjoint of ``unfold`` (fold(unfold(x)) counts each pixel's windows)."""
+    if x.ndim == 2:
+        return fold(x.unsqueeze(0), output_size, kernel_size, dilation, padding, stride).squeeze(0)
+    conf = _unfold_args("fold", kernel_size, dilation, padding, stride)
+    (kh, kw), out_hw = conf["kernel_hw"], _pair(output_size)
+    blocks = [(n + 2 * p - d * (k - 1) - 1) // s + 1
+              for n, k, p, d, s in zip(out_hw, conf["kernel_hw"], conf["padding"], conf["dilation"], conf["stride"])]
+    if x.ndim != 3 or x.shape[1] % (kh * kw) or min(blocks) <= 0 or x.shape[2] != blocks[0] * blocks[1]:
+        raise ShapeError(f"fold: expected input (N, C·{kh}·{kw}, L) with L = {blocks[0]}·{blocks[1]} blocks for "
+                         f"output_size {out_hw}, got {x.shape}")
+    shape = (x.shape[0], x.shape[1] // (kh * kw), *out_hw)
+    return conv_ops.Fold.apply(x, output_shape=shape, **conf)
+
+
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------
 
 

@@ -9,7 +9,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Max Min Median Prod Cumsum Cumprod
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
-    conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad
+    conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad Unfold Fold
                      AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd Scatter
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
@@ -20,7 +20,17 @@ and one helper: fpstate.py, ``quietly`` (1/0 = inf, 0·inf = nan without NumPy's
 """
 
 from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
-from .conv import AvgPool2d, AvgPool2dGrad, Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad
+from .conv import (
+    AvgPool2d,
+    AvgPool2dGrad,
+    Conv2d,
+    Conv2dGradInput,
+    Conv2dGradWeight,
+    Fold,
+    MaxPool2d,
+    MaxPool2dGrad,
+    Unfold,
+)
 from .elementwise import (
     Abs,
     Acos,
@@ -99,6 +109,7 @@ ALL_OPS = (
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear, Einsum,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
+    Unfold, Fold,
     LSTMCell, LSTMLayer, GRUCell, GRULayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..backend import numpy_ref
 
 # ---- convolution: Conv2d Conv2dGradInput Conv2dGradWeight -------------------------------
 
@@ -210,3 +211,46 @@ class AvgPool2dGrad(Function):
     @staticmethod
     def backward(ctx, grad_output):
         return AvgPool2d.apply(grad_output, **ctx.conf)
+
+
+# ---- Unfold / Fold: im2col and col2im as ops, each the other's adjoint ------------------------
+
+
+class Unfold(Function):
+    r"""Sliding windows as columns (im2col; ``F.unfold``), x: (N, C, H, W) → (N, C·kh·kw, L).
+
+    Forward:   y[n, (c, i, j), (oh, ow)] = x_pad[n, c, oh·s_h + i·d_h, ow·s_w + j·d_w]     (zero padding)
+    Backward:  ∂L/∂x = fold(g): each column entry added back to the pixel it was copied from (col2im)
+    """
+
+    formula = ("fold(g)",)
+
+    @staticmethod
+    def forward(ctx, x, *, kernel_hw, stride, padding, dilation):
+        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, dilation=dilation)
+        ctx.input_shape = x.shape
+        return numpy_ref.im2col(x.data, kernel_hw, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return Fold.apply(grad_output, output_shape=ctx.input_shape, **ctx.conf)
+
+
+class Fold(Function):
+    r"""Columns summed back into an image (col2im; ``F.fold``), (N, C·kh·kw, L) → (N, C, H, W).
+
+    Forward:   y[n, c, h, w] = Σ over the (i, j, oh, ow) with oh·s_h + i·d_h − p_h = h and
+                               ow·s_w + j·d_w − p_w = w  of  x[n, (c, i, j), (oh, ow)]
+    Backward:  ∂L/∂x = unfold(g)   (fold is unfold's adjoint, so each op's backward is the other)
+    """
+
+    formula = ("unfold(g)",)
+
+    @staticmethod
+    def forward(ctx, cols, *, output_shape, kernel_hw, stride, padding, dilation):
+        ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, dilation=dilation)
+        return numpy_ref.col2im(cols.data, tuple(output_shape), kernel_hw, stride, padding, dilation)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return Unfold.apply(grad_output, **ctx.conf)
