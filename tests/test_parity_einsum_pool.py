@@ -118,6 +118,19 @@ def test_einsum_values_grads_and_grads_of_grads_match_torch(equation, shapes, dt
                 np.testing.assert_allclose(a.detach().numpy(), b.numpy(), rtol=rtol * 10, atol=atol * 10)
 
 
+@pytest.mark.parametrize(("equation", "shapes"), [
+    ("i,i->", [(3,), (1,)]), ("i,i->", [(0,), (1,)]), ("ij,jk->ik", [(2, 3), (1, 4)]), ("ij,jk->ik", [(2, 1), (3, 4)]),
+    ("ij,jk,kl->il", [(2, 1), (3, 4), (1, 5)]),
+])
+def test_einsum_broadcasts_a_size_one_summed_index_as_torch(equation, shapes):
+    # a summed index one operand has at size 1: the others' gradient is copied along it
+    (y, y_t), _, _, grads, grads_t = _einsum_both(equation, shapes, np.float64)
+    np.testing.assert_allclose(y.detach().numpy(), y_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(grads, grads_t):
+        assert a.shape == tuple(b.shape)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.integers(1, 3), min_size=5, max_size=5), st.sampled_from(["bij,bjk->bik", "bij,bkj", "bij,jk->bk",
                                                                              "...ij,jk->...k", "bii,bi->b"]))

@@ -160,12 +160,13 @@ class Einsum(Function):
 
 def _spread(g, kept: str, spec: str, shape: tuple[int, ...]):
     """The gradient over indices ``kept`` (in the order they first appear in ``spec``) laid out as
-    the operand with indices ``spec`` and ``shape``: copied along the indices not kept, put on the
-    diagonal of a repeated index (0 off it), summed over the dims the operand broadcast."""
+    the operand with indices ``spec`` and ``shape``: copied along the indices not kept and along
+    those g has at size 1 (another operand broadcast there), put on the diagonal of a repeated
+    index (0 off it), summed over the dims the operand broadcast."""
     first = {c: spec.index(c) for c in spec}
     size = {c: g.shape[a] for a, c in enumerate(kept)}
     g = g.reshape(*[size[c] if c in size and first[c] == d else 1 for d, c in enumerate(spec)])
-    full = tuple(size.get(c, n) for c, n in zip(spec, shape))
+    full = tuple(size.get(c, 1) if n == 1 else n for c, n in zip(spec, shape))  # broadcast of g and x_k
     g = g.expand(*full)
     if len(set(spec)) < len(spec):  # a repeated index: only its diagonal x[.., i, .., i, ..] was used
         grid = np.indices(full, sparse=True)
