@@ -117,17 +117,20 @@ class Linear(Function):
         return grad_x, grad_w, grad_b
 
 
-# The node PyTorch's result ends in, by operand ranks (3 = 3 or more): torch.matmul and
-# F.linear are decompositions into mm / addmm / mv / dot and views, whose last step names the node.
 class Einsum(Function):
     r"""Einstein summation: the product of the operands, summed over every index not in the output.
 
     Forward:   y[out] = Σ_{indices not in out} Π_k x_k[in_k]       (``np.einsum``; equation "in_1,...,in_n->out")
     Backward:  ∂L/∂x_k = einsum("out,in_1,..(without in_k)..,in_n -> in_k", g, x_1, .., x_n without x_k)
-    The gradient of one operand is the same sum with g in its place. Two index kinds need more than
-    that einsum: an index only x_k has (summed away before anything else saw it) gets g copied
-    along it (broadcast), and an index x_k repeats ("ii": its diagonal) gets the gradient on the
-    diagonal and 0 elsewhere. ``equation`` is explicit and without "..." here (``tg.einsum`` makes it so).
+
+    Why: y is linear in each operand; x_k[in_k] enters y[out] once for every assignment of the
+    indices that agrees with in_k, times Π_{j≠k} x_j[in_j]. The chain rule sums over y's elements:
+        ∂L/∂x_k[in_k] = Σ_out g[out] ∂y[out]/∂x_k[in_k] = Σ_{indices not in in_k} g[out] Π_{j≠k} x_j[in_j],
+    an einsum itself (so twice differentiable): the forward sum with g in x_k's place. Two index
+    kinds need more than that einsum: an index only x_k has (summed away before anything else saw
+    it) gets g copied along it (broadcast), and an index x_k repeats ("ii": its diagonal) gets the
+    gradient on the diagonal and 0 elsewhere. ``equation`` is explicit and without "..." here
+    (``tg.einsum`` makes it so).
     """
 
     formula = ("einsum(g, other operands -> in_k)",)
@@ -217,6 +220,8 @@ def einsum_equation(equation: str, shapes: list[tuple[int, ...]]) -> str:
     return ",".join(specs) + "->" + out
 
 
+# The node PyTorch's result ends in, by operand ranks (3 = 3 or more): torch.matmul and
+# F.linear are decompositions into mm / addmm / mv / dot and views, whose last step names the node.
 _MATMUL_NAMES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4", (2, 3): "CloneBackward0"}
 _LINEAR_NAMES = {  # (input rank, has bias); (2, True) is the class's AddmmBackward0
     (1, True): "ViewBackward0", (1, False): "SqueezeBackward4", (2, False): "MmBackward0",
