@@ -267,3 +267,18 @@ def test_max_unpool2d_refuses_indices_outside_the_output():
         F.max_unpool2d(tg.ones(1, 1, 2, 2), tg.tensor(idx.numpy()), 2)
     with pytest.raises(ValueError, match=r"max_unpool2d.*same shape"):
         F.max_unpool2d(tg.ones(1, 1, 2, 2), tg.tensor(idx.numpy()[..., :1]), 2)
+
+
+@pytest.mark.parametrize("output_size", [(9, 9), (3, 7), (1, 1, 5, 3)])
+def test_max_unpool2d_refuses_an_output_size_max_pool2d_cannot_come_from_as_torch(output_size):
+    x = np.random.default_rng(5).standard_normal((1, 2, 5, 7))
+    y_t, idx_t = TF.max_pool2d(torch.tensor(x), 3, 2, 1, return_indices=True)
+    with pytest.raises(ValueError, match="invalid output_size"):
+        TF.max_unpool2d(y_t, idx_t, 3, 2, 1, output_size=output_size)
+    with pytest.raises(ValueError, match=r"max_unpool2d: invalid output_size.*\(1, 2, 3, 4\)"):
+        F.max_unpool2d(tg.tensor(y_t.numpy()), tg.tensor(idx_t.numpy()), 3, 2, 1, output_size=output_size)
+
+
+def test_max_unpool2d_names_the_unbatched_shapes_given():
+    with pytest.raises(ValueError, match=r"max_unpool2d.*\(2, 2, 2\) and \(1, 2, 2, 2\)"):
+        F.max_unpool2d(tg.ones(2, 2, 2), tg.tensor(np.zeros((1, 2, 2, 2), dtype=np.int64)), 2)

@@ -328,20 +328,24 @@ def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: IntPair, stride: IntPa
     ``indices`` (h·W_out + w, as ``max_pool2d(return_indices=True)`` gives) in a zero plane.
 
     y[n, c].flat[indices[n, c, i, j]] = x[n, c, i, j], 0 elsewhere;  ∂L/∂x = g gathered at the indices.
-    Output size per dim: (H − 1)·s − 2p + k, or the last two entries of ``output_size``.
+    Output size per dim: (H − 1)·s − 2p + k, or the last two entries of ``output_size``, which
+    must lie strictly within s of that (the sizes a max_pool2d with these arguments maps to H).
     """
+    if x.ndim not in (3, 4) or indices.shape != x.shape:
+        raise ShapeError(f"max_unpool2d: expected input (N, C, H, W) or (C, H, W) and indices of the same shape, "
+                         f"got {x.shape} and {indices.shape}")
     if x.ndim == 3:
         return max_unpool2d(x.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride, padding,
                             output_size).squeeze(0)
-    if x.ndim != 4 or indices.shape != x.shape:
-        raise ShapeError(f"max_unpool2d: expected input (N, C, H, W) and indices of the same shape, got {x.shape} "
-                         f"and {indices.shape}")
     kernel = _pair(kernel_size)
     stride, padding = kernel if stride is None else _pair(stride), _pair(padding)
-    if output_size is None:
-        out_hw = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
-    else:
-        out_hw = tuple(int(n) for n in tuple(output_size)[-2:])
+    out_hw = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
+    if output_size is not None:
+        default_hw, out_hw = out_hw, tuple(int(n) for n in tuple(output_size)[-2:])
+        for d, (n, m, s) in enumerate(zip(out_hw, default_hw, stride)):
+            if not m - s < n < m + s:  # PyTorch's check
+                raise ValueError(f"max_unpool2d: invalid output_size {tuple(output_size)} for input of shape "
+                                 f"{x.shape}: dim {d} must be strictly between {m - s} and {m + s}")
     N, C = x.shape[:2]
     flat = indices.data.reshape(N, C, -1)
     if flat.size and (flat.min() < 0 or flat.max() >= out_hw[0] * out_hw[1]):
