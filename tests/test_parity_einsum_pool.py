@@ -163,6 +163,8 @@ def test_einsum_takes_a_list_of_operands_and_gradchecks():
     ("ijk", [(2, 3)], ValueError, "operand 0 has 2 dims"),
     ("i1", [(2, 3)], ValueError, "invalid equation"),
     ("i..j", [(2, 3)], ValueError, "invalid equation"),
+    ("ii->", [(3, 1)], ValueError, r"einsum: index 'i' has size 3 and size 1 \(operand 0, shape \(3, 1\)\)"),
+    ("i,i,i->", [(0,), (1,), (5,)], ValueError, r"einsum: index 'i' has size 0 and size 5 \(operand 2"),
 ])
 def test_einsum_bad_equations_raise_like_torch(equation, shapes, error, match):
     arrays = [np.ones(s) for s in shapes]

@@ -210,13 +210,17 @@ def einsum_equation(equation: str, shapes: list[tuple[int, ...]]) -> str:
         missing = set(out) - set("".join(specs))
         if missing or len(set(out)) < len(out):
             raise ValueError(f"einsum: output subscripts {out!r} must be distinct and appear in an operand")
-    sizes: dict[str, int] = {}
+    sizes: dict[str, int] = {}  # each index's size: a size 1 broadcasts against any other
     for k, (s, shape) in enumerate(zip(specs, shapes)):
+        own: dict[str, int] = {}  # within one operand a repeated index ("ii") is a diagonal: no broadcasting
         for c, n in zip(s, shape):
-            if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
-                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} and size {n} (operand {k}, shape "
+            other = own.get(c, sizes.get(c, n))
+            if other != n and (c in own or 1 not in (other, n)):
+                raise ValueError(f"einsum: index {c!r} has size {other} and size {n} (operand {k}, shape "
                                  f"{shape}) in {equation!r}")
-            sizes[c] = max(sizes[c], n)
+            own[c] = n
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
     return ",".join(specs) + "->" + out
 
 
