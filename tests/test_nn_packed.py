@@ -144,6 +144,13 @@ def test_pack_padded_sequence_refuses_bad_lengths(lengths, enforce_sorted, messa
             trnn.pack_padded_sequence(torch.tensor(x), lengths, enforce_sorted=enforce_sorted)
 
 
+def test_pack_padded_sequence_refuses_an_empty_batch_as_torch():
+    with pytest.raises(RuntimeError, match="empty"):
+        trnn.pack_padded_sequence(torch.zeros(3, 0, 2), torch.zeros(0, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"pack_padded_sequence: cannot pack an empty batch"):
+        rnn.pack_padded_sequence(tg.zeros(3, 0, 2), [])
+
+
 def test_other_bad_inputs_name_the_function():
     x = tg.tensor(_padded([3, 2], np.float64))
     with pytest.raises(ValueError, match=r"pad_sequence: .*empty"):

@@ -96,9 +96,11 @@ def _sorting(op: str, lengths: np.ndarray, batch: int, steps: int, enforce_sorte
     order, as PyTorch's), or None when ``enforce_sorted`` (then they must already be sorted)."""
     if len(lengths) != batch:
         raise ValueError(f"{op}: expected {batch} lengths (the batch size), got {len(lengths)}")
-    if batch and lengths.min() <= 0:
+    if batch == 0:
+        raise ValueError(f"{op}: cannot pack an empty batch (batch size 0), as PyTorch")
+    if lengths.min() <= 0:
         raise ValueError(f"{op}: every length must be greater than 0, got lengths {lengths.tolist()}")
-    if batch and lengths.max() > steps:
+    if lengths.max() > steps:
         raise ValueError(f"{op}: a length exceeds the sequence length {steps}, got lengths {lengths.tolist()}")
     if enforce_sorted:
         if np.any(np.diff(lengths) > 0):
