@@ -284,3 +284,13 @@ def test_max_unpool2d_refuses_an_output_size_max_pool2d_cannot_come_from_as_torc
 def test_max_unpool2d_names_the_unbatched_shapes_given():
     with pytest.raises(ValueError, match=r"max_unpool2d.*\(2, 2, 2\) and \(1, 2, 2, 2\)"):
         F.max_unpool2d(tg.ones(2, 2, 2), tg.tensor(np.zeros((1, 2, 2, 2), dtype=np.int64)), 2)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda: F.unfold(tg.ones(1, 2, 2), 3), r"unfold: input of shape \(1, 2, 2\)"),
+    (lambda: F.fold(tg.ones(5, 4), (3, 3), 2), r"fold: .*got \(5, 4\)"),
+    (lambda: F.fold(tg.ones(4), (3, 3), 2), r"fold: .*got \(4,\)"),
+])
+def test_unbatched_unfold_fold_errors_name_the_shape_given(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -370,33 +370,33 @@ def unfold(x: Tensor, kernel_size: IntPair, dilation: IntPair = 1, padding: IntP
     """Sliding blocks as columns (im2col), x: (N, C, H, W) or (C, H, W) → (N, C·kh·kw, L):
     cols[n, (c, i, j), (oh, ow)] = x_pad[n, c, oh·s_h + i·d_h, ow·s_w + j·d_w], L = OH·OW.
     A convolution is then ``w.reshape(O, -1) @ unfold(x)``."""
-    if x.ndim == 3:
-        return unfold(x.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
-    if x.ndim != 4:
+    if x.ndim not in (3, 4):
         raise ShapeError(f"unfold: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
     conf = _unfold_args("unfold", kernel_size, dilation, padding, stride)
-    for size, k, p, d in zip(x.shape[2:], conf["kernel_hw"], conf["padding"], conf["dilation"]):
+    for size, k, p, d in zip(x.shape[-2:], conf["kernel_hw"], conf["padding"], conf["dilation"]):
         if size + 2 * p < d * (k - 1) + 1:
             raise ShapeError(f"unfold: input of shape {x.shape} (padding {conf['padding']}) is smaller than the "
                              f"dilated kernel {conf['kernel_hw']}")
-    return conv_ops.Unfold.apply(x, **conf)
+    batched = x.ndim == 4  # (C, H, W) is unsqueezed only here, so that the checks name the shape given
+    cols = conv_ops.Unfold.apply(x if batched else x.unsqueeze(0), **conf)
+    return cols if batched else cols.squeeze(0)
 
 
 def fold(x: Tensor, output_size: IntPair, kernel_size: IntPair, dilation: IntPair = 1, padding: IntPair = 0,
          stride: IntPair = 1) -> Tensor:
     """Columns back into an image (col2im), x: (N, C·kh·kw, L) or (C·kh·kw, L) → (N, C, H, W),
     overlapping entries summed: the adjoint of ``unfold`` (fold(unfold(x)) counts each pixel's windows)."""
-    if x.ndim == 2:
-        return fold(x.unsqueeze(0), output_size, kernel_size, dilation, padding, stride).squeeze(0)
     conf = _unfold_args("fold", kernel_size, dilation, padding, stride)
     (kh, kw), out_hw = conf["kernel_hw"], _pair(output_size)
     blocks = [(n + 2 * p - d * (k - 1) - 1) // s + 1
               for n, k, p, d, s in zip(out_hw, conf["kernel_hw"], conf["padding"], conf["dilation"], conf["stride"])]
-    if x.ndim != 3 or x.shape[1] % (kh * kw) or min(blocks) <= 0 or x.shape[2] != blocks[0] * blocks[1]:
-        raise ShapeError(f"fold: expected input (N, C·{kh}·{kw}, L) with L = {blocks[0]}·{blocks[1]} blocks for "
-                         f"output_size {out_hw}, got {x.shape}")
-    shape = (x.shape[0], x.shape[1] // (kh * kw), *out_hw)
-    return conv_ops.Fold.apply(x, output_shape=shape, **conf)
+    if x.ndim not in (2, 3) or x.shape[-2] % (kh * kw) or min(blocks) <= 0 or x.shape[-1] != blocks[0] * blocks[1]:
+        raise ShapeError(f"fold: expected input (N, C·{kh}·{kw}, L) or (C·{kh}·{kw}, L) with L = {blocks[0]}·"
+                         f"{blocks[1]} blocks for output_size {out_hw}, got {x.shape}")
+    batched = x.ndim == 3  # (C·kh·kw, L) is unsqueezed only here, so that the check names the shape given
+    cols = x if batched else x.unsqueeze(0)
+    image = conv_ops.Fold.apply(cols, output_shape=(cols.shape[0], cols.shape[1] // (kh * kw), *out_hw), **conf)
+    return image if batched else image.squeeze(0)
 
 
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------
