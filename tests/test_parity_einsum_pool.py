@@ -54,6 +54,14 @@ def test_mixed_float_dtypes_raise_as_in_torch(name, first64):
     np.testing.assert_allclose(same, theirs(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-12)
 
 
+def test_the_mixed_dtype_error_names_what_the_op_calls_its_arguments():
+    a, b = tg.ones(2, 2), tg.ones(2, 2, dtype=tg.float64)
+    with pytest.raises(TypeError, match=r"matmul: .*left operand float32, right operand float64"):
+        a @ b
+    with pytest.raises(TypeError, match=r"linear: .*input float64, weight float32, bias float32"):
+        F.linear(b, a, a[0])
+
+
 @pytest.mark.parametrize("layer", ["linear", "conv2d", "conv1d", "conv_transpose2d"])
 def test_layers_refuse_an_input_of_another_dtype(layer):
     make = {"linear": (lambda: nn.Linear(3, 2), (4, 3)), "conv2d": (lambda: nn.Conv2d(1, 2, 2), (1, 1, 4, 4)),

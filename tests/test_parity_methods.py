@@ -778,6 +778,11 @@ def test_randperm_is_a_seeded_permutation():
     np.testing.assert_array_equal(first.numpy(), tg.randperm(20).numpy())
     np.testing.assert_array_equal(np.sort(first.numpy()), np.arange(20))
     assert first.dtype == torch.randperm(3).numpy().dtype
+    with pytest.raises(RuntimeError):  # the oracle refuses a negative n
+        torch.randperm(-1)
+    with pytest.raises(ValueError, match="randperm: n must be non-negative, got -1"):
+        tg.randperm(-1)
+    assert tg.randperm(0).shape == (0,)
 
 
 def test_from_numpy_and_as_tensor_share_memory_as_torch():

@@ -130,6 +130,8 @@ def randint_like(t: Tensor, low: int, high: int | None = None, dtype: Any = None
 
 def randperm(n: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of 0 … n − 1 (int64 unless ``dtype`` says otherwise)."""
+    if n < 0:
+        raise ValueError(f"randperm: n must be non-negative, got {n}")
     order = random.generator().permutation(n).astype(dtypes.int64 if dtype is None else dtypes.as_dtype(dtype))
     return _make(order, requires_grad)
 

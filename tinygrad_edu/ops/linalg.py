@@ -36,7 +36,7 @@ class MatMul(Function):
         ctx.shapes = x_shape, w_shape = x.data.shape, w.data.shape  # backward may keep only one of x and w
         _check_shapes(x_shape, w_shape)
         if x.data.dtype is not w.data.dtype:  # identity first: ~20 ns on the hot path
-            check_same_dtype("matmul", x.data, w.data)
+            check_same_dtype("matmul", x.data, w.data, names=("left operand", "right operand"))
         if len(x_shape) != 2 or len(w_shape) != 2:
             ctx.torch_name = _MATMUL_NAMES.get((min(x.ndim, 3), min(w.ndim, 3)), "UnsafeViewBackward0")
         need_x, need_w = ctx.needs_input_grad
@@ -242,8 +242,10 @@ def _check_linear_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...], b_s
                          + ("" if b_shape is None else f" and bias of shape {b_shape}"))
 
 
-def check_same_dtype(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
-    """Raise TypeError unless input x, weight w (and bias b) share one dtype.
+def check_same_dtype(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None,
+                     names: tuple[str, str] = ("input", "weight")) -> None:
+    """Raise TypeError unless x and w (input and weight, or the two operands named by ``names``)
+    and the bias b share one dtype.
 
     PyTorch's matmul/mm/bmm, linear and convolutions refuse mixed dtypes ("expected m1 and m2
     to have the same dtype") instead of promoting as elementwise ops do: a float64 input into a
@@ -251,8 +253,9 @@ def check_same_dtype(op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None
     """
     if x.dtype != w.dtype or (b is not None and b.dtype != w.dtype):
         bias = "" if b is None else f", bias {b.dtype}"
-        raise TypeError(f"{op}: expected input and weight (and bias) of one dtype, as PyTorch, got input "
-                        f"{x.dtype}, weight {w.dtype}{bias}; convert one with .to(dtype)")
+        raise TypeError(f"{op}: expected {names[0]} and {names[1]}{' (and bias)' if b is not None else ''} of one "
+                        f"dtype, as PyTorch, got {names[0]} {x.dtype}, {names[1]} {w.dtype}{bias}; convert one "
+                        "with .to(dtype)")
 
 
 def _check_shapes(x_shape: tuple[int, ...], w_shape: tuple[int, ...]) -> None:
