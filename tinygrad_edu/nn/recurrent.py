@@ -23,14 +23,15 @@ W_ih is (G·H, 2H)); states are (num_layers·2, B, H), rows in the order l0, l0_
 
 A ``PackedSequence`` input (nn/utils/rnn.py: sequences of different lengths, sorted longest first)
 gives a PackedSequence output and, in h_n/c_n, each sequence's state after its own last step.
-Step t then runs only the n_t sequences still running (``_run_packed_layer``); the reverse
-direction reads each sequence from its own last step back to its first. Initial and final
-states are in the batch's original order, as PyTorch's.
+Step t then runs only the n_t sequences still running, each run of steps with the same n_t as one
+layer call (``_run_packed_layer``); the reverse direction reads each sequence from its own last
+step back to its first. Initial and final states are in the batch's original order, as PyTorch's.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -184,39 +185,43 @@ class _RNNBase(Module):
 
     def _run_packed_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False, *,
                           batch_sizes: list[int]) -> tuple[Tensor, list[Tensor]]:
-        """``layer`` over packed rows x (N, ·) with batch sizes n_1 ≥ … ≥ n_T: step t runs the layer's
-        own recurrence (``_run_layer`` on a one-step sequence) on the n_t sequences still running,
-        the first n_t of the sorted batch, whose inputs are the next n_t rows of x. Returns (output
-        rows (N, H) in x's order, final states (B, H)).
+        """``layer`` over packed rows x (N, ·) with batch sizes n_1 ≥ … ≥ n_T. Returns (output rows
+        (N, H) in x's order, final states (B, H)).
 
-        Forward, t = 1 … T: when n_t < n_{t−1}, sequences n_t … n_{t−1} − 1 have ended; their states
-        are final and leave the batch. Reverse, t = T … 1: when n_t > n_{t+1}, those sequences have
-        their last step at t and join the batch from their initial states, so each sequence is read
-        from its own end back to its start (not from the padded length)."""
-        pieces = x.split(batch_sizes)
-        outputs = []  # one (n_t, H) piece per step, in the order the steps run
+        Steps with the same batch size n form a run: while it lasts, the same n sequences (the first
+        n of the sorted batch) are running, and its rows of x are one contiguous block, a (steps, n, ·)
+        sequence. So each run is one call of the layer's own recurrence (``_run_layer``): one layer op
+        per run instead of one per step, with the same arithmetic.
+
+        Forward, runs in time order: when n drops below the rows still running, sequences n … have
+        ended; their states are final and leave the batch. Reverse, runs from the last back: when n
+        grows, those sequences have their last step in this run and join the batch from their initial
+        states, so each sequence is read from its own end back to its start (not from the padded length)."""
+        runs = [(n, len(list(steps))) for n, steps in itertools.groupby(batch_sizes)]  # (n, number of steps)
+        blocks = [block.reshape(steps, n, x.shape[-1])
+                  for block, (n, steps) in zip(x.split([n * steps for n, steps in runs]), runs)]
+        outputs = []  # one (steps, n, H) output per run, in the order the runs are computed
         if not reverse:
             running, ended = states, []  # ended: final states of finished sequences, the last rows (shortest) first
-            for t, n in enumerate(batch_sizes):
+            for block, (n, _) in zip(blocks, runs):
                 if n < running[0].shape[0]:
                     ended.append([s[n:] for s in running])
                     running = [s[:n] for s in running]
-                y, running = self._run_layer(pieces[t].unsqueeze(0), layer, running)
-                outputs.append(y.squeeze(0))
+                y, running = self._run_layer(block, layer, running)
+                outputs.append(y)
             ended.append(running)
             finals = [cat([e[i] for e in reversed(ended)], 0) for i in range(self.state_count)]
         else:
             running, count = [], 0  # count: how many sequences have started
-            for t in reversed(range(len(batch_sizes))):
-                if batch_sizes[t] > count:
-                    joining = [s[count:batch_sizes[t]] for s in states]
-                    running = [cat([r, j], 0) for r, j in zip(running, joining)] if count else joining
-                    count = batch_sizes[t]
-                y, running = self._run_layer(pieces[t].unsqueeze(0), layer, running)
-                outputs.append(y.squeeze(0))
+            for block, (n, _) in reversed(list(zip(blocks, runs))):
+                joining = [s[count:n] for s in states]
+                running = [cat([r, j], 0) for r, j in zip(running, joining)] if count else joining
+                count = n
+                y, running = self._run_layer(block, layer, running, reverse=True)
+                outputs.append(y)
             outputs.reverse()  # back to time order, the order of x's rows
             finals = running
-        return cat(outputs, 0), finals
+        return cat([y.reshape(-1, y.shape[-1]) for y in outputs], 0), finals
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
