@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import builtins
 import math
-from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
 
-from . import dtypes, ops, printing, random
+from . import dtypes, ops, printing, random, return_types
 from .autograd import engine, function, grad_mode
 from .autograd.function import Function
 from .ops.fpstate import quietly
@@ -31,12 +30,9 @@ from .ops.fpstate import quietly
 Scalar = Union[int, float, bool]
 TensorLike = Union["Tensor", np.ndarray, Scalar, Sequence[Any]]
 
-MaxResult = namedtuple("MaxResult", ["values", "indices"])  # like torch.return_types.max
-SortResult = namedtuple("SortResult", ["values", "indices"])  # torch.return_types.sort
-TopKResult = namedtuple("TopKResult", ["values", "indices"])  # torch.return_types.topk
-AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])  # torch.return_types.aminmax
-MedianResult = namedtuple("MedianResult", ["values", "indices"])  # torch.return_types.median
-ModeResult = namedtuple("ModeResult", ["values", "indices"])  # torch.return_types.mode
+# The result types' earlier names (each op's own type is in return_types, named as PyTorch's)
+MaxResult, SortResult, TopKResult = return_types.max, return_types.sort, return_types.topk
+AminmaxResult, MedianResult, ModeResult = return_types.aminmax, return_types.median, return_types.mode
 
 # The version counter of every tensor that was never written in place nor viewed (see Tensor._version).
 _UNSHARED_COUNTER = (0,)
@@ -747,12 +743,12 @@ class Tensor:
     # ---- arithmetic ------------------------------------------------------------------
 
     def add(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
-        """self + alpha·other, broadcast."""
-        return _binary(ops.Add, self, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
+        """self + alpha·other, broadcast (an integral result refuses a float alpha, as PyTorch)."""
+        return _binary(ops.Add, self, _times_alpha("add", self, other, alpha))
 
     def sub(self, other: TensorLike, *, alpha: Scalar = 1) -> Tensor:
-        """self − alpha·other, broadcast."""
-        return _binary(ops.Sub, self, other if alpha == 1 else _as_tensor(other, self.dtype) * alpha)
+        """self − alpha·other, broadcast (an integral result refuses a float alpha, as PyTorch)."""
+        return _binary(ops.Sub, self, _times_alpha("sub", self, other, alpha))
 
     def mul(self, other: TensorLike) -> Tensor:
         """self ⊙ other, broadcast."""
@@ -1285,20 +1281,20 @@ class Tensor:
         """``max()``: the largest element (ties share the gradient; a nan result gives it to the
         nan elements). ``max(dim)``: ``(values, indices)`` along dim (the gradient goes to the
         returned index). ``max(other_tensor)``: the elementwise maximum."""
-        return self._extreme(dim, keepdim, self.maximum, ops.Max, self.argmax)
+        return self._extreme(dim, keepdim, self.maximum, ops.Max, self.argmax, return_types.max)
 
-    def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+    def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | return_types.min:
         """The minimum counterpart of ``max`` (same three forms)."""
-        return self._extreme(dim, keepdim, self.minimum, ops.Min, self.argmin)
+        return self._extreme(dim, keepdim, self.minimum, ops.Min, self.argmin, return_types.min)
 
     def _extreme(self, dim: Any, keepdim: bool, elementwise: Callable, whole: type[Function],
-                 arg: Callable) -> Tensor | MaxResult:
+                 arg: Callable, result: type) -> Tensor | tuple[Tensor, Tensor]:
         if isinstance(dim, Tensor):
             return elementwise(dim)
         if dim is None:
             return whole.apply(self)
         d = _dim(dim, self.ndim, whole.__name__.lower())
-        return MaxResult(*_take_along(self, d, arg(d, keepdim=True), keepdim, f"{whole.__name__}Backward0"))
+        return result(*_take_along(self, d, arg(d, keepdim=True), keepdim, f"{whole.__name__}Backward0"))
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Index of the maximum (over the flattened tensor if ``dim`` is None); int64, no gradient."""
@@ -1364,7 +1360,7 @@ class Tensor:
         return ModeResult(*_take_along(self, d, Tensor._make(_mode_indices(self.data, d)), keepdim,
                                        "ModeBackward0"))
 
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> MedianResult:
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> return_types.kthvalue:
         """The k-th smallest element (k from 1) along ``dim`` and its index, ``(values, indices)``;
         NaN counts as the largest value; the gradient goes to the returned index."""
         d = _dim(dim, self.ndim, "kthvalue")
@@ -1373,7 +1369,7 @@ class Tensor:
             raise IndexError(f"kthvalue: k = {k} is out of range for dim {d} of shape {self.shape}")
         order = _sorting_indices(self.data, d, descending=False)
         indices = np.take(order, [k - 1], axis=d) if self.ndim else order
-        return MedianResult(*_take_along(self, d, Tensor._make(indices), keepdim, "KthvalueBackward0"))
+        return return_types.kthvalue(*_take_along(self, d, Tensor._make(indices), keepdim, "KthvalueBackward0"))
 
     def argsort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
         """The indices that sort along ``dim`` (``sort(...).indices``; stable, NaN largest); int64."""
@@ -2121,6 +2117,21 @@ def _mode_indices(a: np.ndarray, dim: int) -> np.ndarray:
     index = order[np.arange(len(rows)), last_of_mode]
     others = [size for k, size in enumerate(a.shape) if k != dim]
     return np.moveaxis(index.reshape(*others, 1), -1, dim).astype(dtypes.int64)
+
+
+def _times_alpha(op: str, x: Tensor, other: TensorLike, alpha: Scalar) -> TensorLike:
+    """alpha·other for ``add``/``sub(other, alpha=)``; ``other`` itself for the default alpha 1.
+    As PyTorch: where the result (x and other promoted) is integral or bool, a float alpha is
+    refused, even 1.0; a bool alpha only scales a bool result."""
+    if type(alpha) is int and alpha == 1:
+        return other
+    x, other = _promote(x, other)
+    if isinstance(alpha, float) and x.dtype.kind in "biu":
+        raise TypeError(f"{op}: for integral input tensors, argument alpha must not be a floating point number, "
+                        f"got alpha={alpha} with {x.dtype} operands")
+    if isinstance(alpha, builtins.bool) and x.dtype.kind != "b":
+        raise TypeError(f"{op}: boolean alpha only supported for boolean results, got {x.dtype} operands")
+    return other * alpha
 
 
 def _add_scaled(x: Tensor, product: Tensor, beta: Scalar, alpha: Scalar, op: str) -> Tensor:

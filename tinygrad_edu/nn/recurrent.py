@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..ops.linalg import check_same_dtype
 from ..ops.recurrent import run_time_reversed
 from ..tensor import Tensor, cat, stack
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
@@ -50,7 +51,8 @@ from .utils.rnn import PackedSequence
 
 def _check_dtype(name: str, x: Tensor, weight: Tensor) -> None:
     """As PyTorch: an input whose dtype differs from the weights' is refused, not silently promoted
-    (the same on both backends)."""
+    (the same on both backends). ValueError, as PyTorch's RNN/LSTM/GRU; the cells, whose PyTorch
+    check is matmul's, use ``check_same_dtype``'s TypeError as linear does."""
     if x.dtype != weight.dtype:
         raise ValueError(f"{name}: input dtype {x.dtype} does not match the weight dtype {weight.dtype}; "
                          f"convert the input (x.to({weight.dtype})) or the model (model.to({x.dtype}))")
@@ -354,7 +356,7 @@ class _CellBase(Module):
         name = type(self).__name__
         check_input(name, x.ndim in (1, 2) and x.shape[-1] == self.input_size,
                     f"last dim {self.input_size} (input_size) and 1 or 2 dims", x)
-        _check_dtype(name, x, self.weight_ih)
+        check_same_dtype(name, x.data, self.weight_ih.data, names=("input", "weight_ih"))
         batched = x.ndim == 2
         x = x if batched else x.unsqueeze(0)
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
@@ -365,6 +367,7 @@ class _CellBase(Module):
             elif tuple(s.shape) != expected:
                 raise ValueError(f"{name}: expected a state of shape {expected}, got shape {tuple(s.shape)}")
             else:
+                check_same_dtype(name, s.data, self.weight_hh.data, names=("state", "weight_hh"))
                 s = s if batched else s.unsqueeze(0)
             full.append(s)
         return x, full, batched
