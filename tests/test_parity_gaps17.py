@@ -106,3 +106,54 @@ def test_in_place_add_refuses_a_float_alpha_on_an_int_tensor():
     with pytest.raises(RuntimeError, match="For integral input tensors"):
         torch.tensor([1, 2]).sub_(torch.tensor([1, 2]), alpha=0.5)
     np.testing.assert_array_equal(x.numpy(), [1, 2])
+
+
+# ---- loss weights are buffers: in state_dict, converted by .to() / .double() ------------------------
+
+WEIGHTED_LOSSES = {
+    "CrossEntropyLoss": ("weight",), "NLLLoss": ("weight",), "BCELoss": ("weight",),
+    "BCEWithLogitsLoss": ("weight", "pos_weight"), "MultiMarginLoss": ("weight",),
+    "MultiLabelSoftMarginLoss": ("weight",),
+}
+
+
+@pytest.mark.parametrize("name", WEIGHTED_LOSSES)
+def test_loss_weights_are_buffers_as_torch(name):
+    weights = {key: np.arange(1.0, 4.0, dtype=np.float32) + i for i, key in enumerate(WEIGHTED_LOSSES[name])}
+    ours = getattr(tg.nn, name)(**{k: tg.tensor(w) for k, w in weights.items()})
+    theirs = getattr(torch.nn, name)(**{k: torch.tensor(w) for k, w in weights.items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == list(WEIGHTED_LOSSES[name])
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    for key, value in ours.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(value), theirs.state_dict()[key].numpy())
+    ours.double()
+    theirs.double()
+    for key in WEIGHTED_LOSSES[name]:
+        assert getattr(ours, key).dtype == tg.float64 and getattr(theirs, key).dtype == torch.float64
+    assert list(getattr(tg.nn, name)().state_dict()) == list(getattr(torch.nn, name)().state_dict()) == []
+    assert getattr(tg.nn, name)().weight is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_weighted_cross_entropy_after_to_matches_torch(dtype):
+    weight = np.array([0.5, 2.0, 1.0])
+    logits = RNG.standard_normal((4, 3)).astype(dtype)
+    target = np.array([0, 2, 1, 2])
+    ours = tg.nn.CrossEntropyLoss(weight=tg.tensor(weight.astype(np.float32))).to(tg.dtypes.as_dtype(dtype))
+    theirs = torch.nn.CrossEntropyLoss(weight=torch.tensor(weight.astype(np.float32))).to(
+        torch.float64 if dtype == np.float64 else torch.float32)
+    x, x_t = _both(logits, requires_grad=True)
+    loss, loss_t = ours(x, tg.tensor(target)), theirs(x_t, torch.tensor(target))
+    loss.backward()
+    loss_t.backward()
+    rtol, atol = TOLERANCES[dtype]
+    assert loss.dtype == dtype
+    np.testing.assert_allclose(loss.item(), loss_t.item(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(x.grad.numpy(), x_t.grad.numpy(), rtol=rtol, atol=atol)
+
+
+def test_loss_weight_must_be_a_tensor_as_torch():
+    with pytest.raises(TypeError, match="weight"):
+        tg.nn.NLLLoss(weight=[1.0, 2.0])
+    with pytest.raises(TypeError):
+        torch.nn.NLLLoss(weight=[1.0, 2.0])

@@ -20,6 +20,15 @@ class _Loss(Module):
         self.reduction = reduction
 
 
+class _WeightedLoss(_Loss):
+    """A loss with an optional per-class ``weight``, registered as a buffer as in PyTorch: it is
+    in ``state_dict()`` (when given) and ``.to()``/``.double()`` convert it with the model."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+
 class MSELoss(_Loss):
     """MSE = (1/n) Σ (y_i − ŷ_i)²."""
 
@@ -36,49 +45,46 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, self.reduction)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
     """ℓ_i = −w[t_i]·log p[i, t_i] of log-probabilities (e.g. LogSoftmax outputs)."""
 
     def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """Negative log-likelihood of the target classes."""
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
+class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy of logits: class indices (sparse categorical CE) or class probabilities."""
 
     def __init__(self, weight: Tensor | None = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
-        super().__init__(reduction)
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        super().__init__(weight, reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """−log softmax(input)[target] (see ``F.cross_entropy``)."""
         return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
 
-class BCELoss(_Loss):
+class BCELoss(_WeightedLoss):
     """BCE = −(1/n) Σ [y log ŷ + (1 − y) log(1 − ŷ)] on probabilities ŷ (logs clamped at −100)."""
-
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight = weight
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """Binary cross-entropy of probabilities."""
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
 
 
-class BCEWithLogitsLoss(_Loss):
-    """BCE on logits, fused and stable: max(x, 0) − x·y + log(1 + e^(−|x|)); ``pos_weight`` scales positives."""
+class BCEWithLogitsLoss(_WeightedLoss):
+    """BCE on logits, fused and stable: max(x, 0) − x·y + log(1 + e^(−|x|)); ``pos_weight`` scales positives
+    (a buffer too, as ``weight``)."""
 
     def __init__(self, weight: Tensor | None = None, reduction: str = "mean", pos_weight: Tensor | None = None) -> None:
-        super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """Binary cross-entropy of logits."""
@@ -97,14 +103,14 @@ class KLDivLoss(_Loss):
         return F.kl_div(input, target, self.reduction, self.log_target)
 
 
-class MultiMarginLoss(_Loss):
+class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge (SVM) loss: (1/C) Σ_{j≠t} max(0, margin − x_t + x_j)^p."""
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+        super().__init__(weight, reduction)
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: only p = 1 or 2 are supported, got {p}")
-        self.p, self.margin, self.weight = p, margin, weight
+        self.p, self.margin = p, margin
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """Hinge loss of the scores ``input`` (N, C) against class indices."""
@@ -155,12 +161,8 @@ class SoftMarginLoss(_Loss):
         return F.soft_margin_loss(input, target, self.reduction)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     """One binary logistic loss per class, averaged over the classes."""
-
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
-        self.weight = weight
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """See ``F.multilabel_soft_margin_loss``."""
