@@ -157,3 +157,76 @@ def test_loss_weight_must_be_a_tensor_as_torch():
         tg.nn.NLLLoss(weight=[1.0, 2.0])
     with pytest.raises(TypeError):
         torch.nn.NLLLoss(weight=[1.0, 2.0])
+
+
+# ---- smooth_l1 / huber: one helper; huber = δ · smooth_l1(β = δ) ---------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("scale", [0.0, 0.3, 1.0, 2.5])
+def test_smooth_l1_and_huber_match_torch(dtype, reduction, scale):
+    x_np = RNG.standard_normal((4, 5)).astype(dtype) * 2
+    target_np = RNG.standard_normal((4, 5)).astype(dtype)
+    rtol, atol = TOLERANCES[dtype]
+    cases = [("smooth_l1_loss", {"beta": scale})] + ([("huber_loss", {"delta": scale})] if scale > 0 else [])
+    for name, option in cases:
+        x, x_t = _both(x_np, requires_grad=True)
+        loss = getattr(tg.nn.functional, name)(x, tg.tensor(target_np), reduction=reduction, **option)
+        loss_t = getattr(torch.nn.functional, name)(x_t, torch.tensor(target_np), reduction=reduction, **option)
+        weights = RNG.standard_normal(loss.shape).astype(dtype)
+        (loss * tg.tensor(weights)).sum().backward()
+        (loss_t * torch.tensor(weights)).sum().backward()
+        assert loss.dtype == dtype
+        np.testing.assert_allclose(loss.detach().numpy(), loss_t.detach().numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(x.grad.numpy(), x_t.grad.numpy(), rtol=rtol, atol=atol)
+
+
+def test_huber_is_delta_times_smooth_l1_with_beta_delta_in_torch_too():
+    x, target = torch.tensor(RNG.standard_normal(20) * 3), torch.tensor(RNG.standard_normal(20))
+    for delta in (0.2, 1.0, 4.0):
+        huber = torch.nn.functional.huber_loss(x, target, reduction="none", delta=delta)
+        scaled = delta * torch.nn.functional.smooth_l1_loss(x, target, reduction="none", beta=delta)
+        np.testing.assert_allclose(huber.numpy(), scaled.numpy(), rtol=1e-12)
+
+
+def test_smooth_l1_and_huber_refuse_bad_thresholds_as_torch():
+    a = tg.ones(3)
+    with pytest.raises(ValueError, match="smooth_l1_loss: beta must not be negative, got -1"):
+        tg.nn.functional.smooth_l1_loss(a, a, beta=-1.0)
+    for delta in (0.0, -1.0):
+        with pytest.raises(ValueError, match=f"huber_loss: delta must be positive, got {delta}"):
+            tg.nn.functional.huber_loss(a, a, delta=delta)
+        with pytest.raises(RuntimeError, match="huber_loss does not support non-positive values for delta"):
+            torch.nn.functional.huber_loss(torch.ones(3), torch.ones(3), delta=delta)
+
+
+# ---- shape errors of the composed losses name the loss and the shapes ----------------------------
+
+SHAPE_ERRORS = [
+    ("margin_ranking_loss", [(3,), (4,), (3,)], r"margin_ranking_loss: input1 of shape \(3,\), input2 of shape "
+                                                r"\(4,\), target of shape \(3,\) cannot be broadcast"),
+    ("margin_ranking_loss", [(3,), (3,), (2,)], r"margin_ranking_loss: .*target of shape \(2,\)"),
+    ("margin_ranking_loss", [(3,), (3, 1), (3,)], r"margin_ranking_loss: all input tensors should have the same "
+                                                  r"number of dims, got input1 of shape \(3,\), input2 of shape"),
+    ("poisson_nll_loss", [(3,), (4,)], r"poisson_nll_loss: input of shape \(3,\), target of shape \(4,\) cannot"),
+    ("hinge_embedding_loss", [(2, 3), (2,)], r"hinge_embedding_loss: input of shape \(2, 3\), target of shape "
+                                             r"\(2,\) cannot"),
+]
+
+
+@pytest.mark.parametrize(("name", "shapes", "match"), SHAPE_ERRORS)
+def test_loss_shape_errors_name_the_loss_and_shapes(name, shapes, match):
+    with pytest.raises(tg.ShapeError, match=match):
+        getattr(tg.nn.functional, name)(*(tg.ones(*s) for s in shapes))
+    with pytest.raises(RuntimeError):  # torch refuses these too (its message names the inner op's sizes)
+        getattr(torch.nn.functional, name)(*(torch.ones(*s) for s in shapes))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_composed_losses_still_broadcast_as_torch(dtype):
+    x_np, target_np = RNG.standard_normal((3, 1)).astype(dtype), np.sign(RNG.standard_normal(4)).astype(dtype)
+    rtol, atol = TOLERANCES[dtype]
+    for name in ("hinge_embedding_loss", "poisson_nll_loss"):
+        loss = getattr(tg.nn.functional, name)(tg.tensor(x_np), tg.tensor(target_np))
+        loss_t = getattr(torch.nn.functional, name)(torch.tensor(x_np), torch.tensor(target_np))
+        np.testing.assert_allclose(loss.item(), loss_t.item(), rtol=rtol, atol=atol)

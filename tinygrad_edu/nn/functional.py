@@ -1051,6 +1051,16 @@ def _same_shape(op: str, x: Tensor, target: Tensor) -> None:
         raise ShapeError(f"{op}: input of shape {x.shape} and target of shape {target.shape} differ")
 
 
+def _check_broadcast(op: str, **operands: Tensor) -> None:
+    """A ShapeError naming the loss and each operand's shape unless they broadcast together (the
+    error of the first op that failed would name that op: sub, mul, where)."""
+    try:
+        np.broadcast_shapes(*(t.shape for t in operands.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} of shape {t.shape}" for name, t in operands.items())
+        raise ShapeError(f"{op}: {shapes} cannot be broadcast together") from None
+
+
 def mse_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """MSE = (1/n) Σ (y_i − ŷ_i)²  (reduction='mean')."""
     target = _as_tensor(target, x)
@@ -1065,22 +1075,31 @@ def l1_loss(x: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     return _reduce((x - target).abs(), reduction, "l1_loss")
 
 
-def smooth_l1_loss(x: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """ℓ = ½d²/β where |d| < β, else |d| − ½β, with d = x − target (β = 0: the L1 loss)."""
+def _smooth_l1(op: str, x: Tensor, target: Any, beta: float) -> Tensor:
+    """The unreduced smooth L1 loss of ``op`` (smooth_l1_loss, or huber_loss, which scales it):
+    ½d²/β where |d| < β, else |d| − ½β, with d = x − target; |d| for β = 0."""
     target = _as_tensor(target, x)
-    _same_shape("smooth_l1_loss", x, target)
-    if beta == 0:
-        return l1_loss(x, target, reduction)
+    _same_shape(op, x, target)
     d = x - target
-    return _reduce(where(d.abs().data < beta, 0.5 * d * d / beta, d.abs() - 0.5 * beta), reduction, "smooth_l1_loss")
+    if beta == 0:
+        return d.abs()
+    return where(d.abs().data < beta, 0.5 * d * d / beta, d.abs() - 0.5 * beta)
+
+
+def smooth_l1_loss(x: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """ℓ = ½d²/β where |d| < β, else |d| − ½β, with d = x − target (β = 0: the L1 loss). Slope ±1
+    far from 0, a parabola of curvature 1/β near it."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+    return _reduce(_smooth_l1("smooth_l1_loss", x, target, beta), reduction, "smooth_l1_loss")
 
 
 def huber_loss(x: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """ℓ = ½d² where |d| < δ, else δ·(|d| − ½δ), with d = x − target (δ·smooth_l1 with β = δ)."""
-    target = _as_tensor(target, x)
-    _same_shape("huber_loss", x, target)
-    d = x - target
-    return _reduce(where(d.abs().data < delta, 0.5 * d * d, delta * (d.abs() - 0.5 * delta)), reduction, "huber_loss")
+    """ℓ = ½d² where |d| < δ, else δ·(|d| − ½δ), with d = x − target: exactly δ · smooth_l1 with
+    β = δ (δ·½d²/δ = ½d², δ·(|d| − ½δ)), so slope ±δ far from 0 and curvature 1 near it."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return _reduce(delta * _smooth_l1("huber_loss", x, target, delta), reduction, "huber_loss")
 
 
 def _class_last(x: Tensor, op: str) -> Tensor:
@@ -1244,8 +1263,13 @@ def multi_margin_loss(x: Tensor, target: Any, p: int = 1, margin: float = 1.0, w
 
 
 def margin_ranking_loss(x1: Tensor, x2: Tensor, target: Any, margin: float = 0.0, reduction: str = "mean") -> Tensor:
-    """ℓ = max(0, −y·(x1 − x2) + margin), y = ±1 saying which input should rank higher."""
+    """ℓ = max(0, −y·(x1 − x2) + margin), y = ±1 saying which input should rank higher. The three
+    must have one number of dims (as PyTorch) and broadcast together."""
     y = _as_tensor(target, x1)
+    if not x1.ndim == x2.ndim == y.ndim:
+        raise ShapeError(f"margin_ranking_loss: all input tensors should have the same number of dims, got "
+                         f"input1 of shape {x1.shape}, input2 of shape {x2.shape}, target of shape {y.shape}")
+    _check_broadcast("margin_ranking_loss", input1=x1, input2=x2, target=y)
     return _reduce((-y * (x1 - x2) + margin).clamp(min=0), reduction, "margin_ranking_loss")
 
 
@@ -1270,7 +1294,9 @@ def multilabel_soft_margin_loss(x: Tensor, target: Any, weight: Tensor | None = 
 
 def hinge_embedding_loss(x: Tensor, target: Any, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     """ℓ = x where y = 1, max(0, margin − x) where y = −1 (x a distance between a pair)."""
-    y = _as_tensor(target, x).data
+    y = _as_tensor(target, x)
+    _check_broadcast("hinge_embedding_loss", input=x, target=y)
+    y = y.data
     loss = where(y != 1, (margin - x).clamp(min=0), 0.0) + where(y != -1, x, 0.0)
     return _reduce(loss, reduction, "hinge_embedding_loss")
 
@@ -1310,6 +1336,7 @@ def poisson_nll_loss(x: Tensor, target: Any, log_input: bool = True, full: bool 
     """Negative log-likelihood of target ~ Poisson(λ): ℓ = e^x − y·x with x = log λ (``log_input``),
     else λ − y·log(λ + ε); ``full`` adds Stirling's y·log y − y + ½·log(2πy) where y > 1."""
     y = _as_tensor(target, x)
+    _check_broadcast("poisson_nll_loss", input=x, target=y)
     loss = x.exp() - y * x if log_input else x - y * (x + eps).log()
     if full:
         safe = np.where(y.data > 1, y.data, 1.0)  # the term is 0 where y ≤ 1
