@@ -30,6 +30,21 @@ from . import (
     viz,
 )
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .composites import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    block_diag,
+    bucketize,
+    cartesian_prod,
+    cdist,
+    cumulative_trapezoid,
+    searchsorted,
+    trapezoid,
+    tril_indices,
+    triu_indices,
+    vander,
+)
 from .dtypes import bool, float16, float32, float64, int8, int32, int64, uint8
 from .factories import (
     arange,
@@ -99,6 +114,12 @@ nan_to_num, nansum, count_nonzero, aminmax, addmm = (Tensor.nan_to_num, Tensor.n
 allclose, equal, logical_not = Tensor.allclose, Tensor.equal, Tensor.logical_not
 logical_and, logical_or, logical_xor = Tensor.logical_and, Tensor.logical_or, Tensor.logical_xor
 median = Tensor.median
+cummax, cummin, logcumsumexp, quantile, nanquantile, nanmedian = (Tensor.cummax, Tensor.cummin, Tensor.logcumsumexp,
+                                                               Tensor.quantile, Tensor.nanquantile, Tensor.nanmedian)
+index_fill, index_copy, index_put, scatter_reduce = (Tensor.index_fill, Tensor.index_copy, Tensor.index_put,
+                                                     Tensor.scatter_reduce)
+kron, cross, histc, renorm, logaddexp2 = Tensor.kron, Tensor.cross, Tensor.histc, Tensor.renorm, Tensor.logaddexp2
+trapz = trapezoid  # PyTorch's older name
 mode, kthvalue, frac, baddbmm, nanmean, diff, diagonal = (Tensor.mode, Tensor.kthvalue, Tensor.frac, Tensor.baddbmm,
                                                        Tensor.nanmean, Tensor.diff, Tensor.diagonal)
 abs, absolute, neg, negative, exp, log, sqrt, sin, cos, erf = (Tensor.abs, Tensor.absolute, Tensor.neg, Tensor.negative,
@@ -168,4 +189,10 @@ __all__ = [
     "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor", "tensor_split", "testing", "tile", "topk",
     "trace", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind", "unflatten", "unique",
     "unsqueeze", "var", "var_mean", "viz", "where", "zeros", "zeros_like",
+]
+__all__ += [  # scans, order statistics, index writes, products, grids (composites.py)
+    "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "bucketize", "cartesian_prod", "cdist", "cross", "cummax",
+    "cummin", "cumulative_trapezoid", "histc", "index_copy", "index_fill", "index_put", "kron", "logaddexp2",
+    "logcumsumexp", "nanmedian", "nanquantile", "quantile", "renorm", "scatter_reduce", "searchsorted", "trapezoid",
+    "trapz", "tril_indices", "triu_indices", "vander",
 ]

@@ -15,5 +15,8 @@ kthvalue = namedtuple("kthvalue", ["values", "indices"], module=__name__)
 median = namedtuple("median", ["values", "indices"], module=__name__)
 mode = namedtuple("mode", ["values", "indices"], module=__name__)
 aminmax = namedtuple("aminmax", ["min", "max"], module=__name__)
+cummax = namedtuple("cummax", ["values", "indices"], module=__name__)
+cummin = namedtuple("cummin", ["values", "indices"], module=__name__)
+nanmedian = namedtuple("nanmedian", ["values", "indices"], module=__name__)
 
-__all__ = ["aminmax", "kthvalue", "max", "median", "min", "mode", "sort", "topk"]
+__all__ = ["aminmax", "cummax", "cummin", "kthvalue", "max", "median", "min", "mode", "nanmedian", "sort", "topk"]

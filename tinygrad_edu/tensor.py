@@ -22,7 +22,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import dtypes, ops, printing, random, return_types
+from . import composites, dtypes, ops, printing, random, return_types
 from .autograd import engine, function, grad_mode
 from .autograd.function import Function
 from .ops.fpstate import quietly
@@ -1245,14 +1245,14 @@ class Tensor:
         return ops.LogSumExp.apply(_floating(self), dim=dim, keepdim=keepdim)
 
     def nansum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        """Σ over ``dim`` counting NaN as 0 (NaN elements get gradient 0)."""
+        """Σ over ``dim`` counting NaN as 0 (NaN elements get gradient g·0: 0, or NaN where g is not finite)."""
         if not dtypes.is_floating(self.dtype):
             return self.sum(dim, keepdim)
-        return where(np.isnan(self.data), 0.0, self).sum(dim, keepdim)
+        return ops.Nansum.apply(self, dim=dim, keepdim=keepdim)
 
     def nanmean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        """Mean over ``dim`` of the elements that are not NaN (NaN elements get gradient 0;
-        a slice of NaN only gives NaN, 0/0, as PyTorch)."""
+        """Mean over ``dim`` of the elements that are not NaN: nansum / count. NaN elements get
+        gradient 0, but a slice of NaN only gives NaN, 0/0, and NaN gradients (g/0 · 0), as PyTorch."""
         x = _require_floating(self, "nanmean")
         counted = Tensor._make((~np.isnan(x.data)).astype(x.dtype))
         return x.nansum(dim, keepdim) / counted.sum(dim, keepdim)
@@ -1696,6 +1696,93 @@ class Tensor:
         full = np.broadcast_to(idx.reshape([-1 if k == d else 1 for k in range(self.ndim)]), src.shape)
         # checked above, so scatter_add's own checks (_scatter_args) are skipped: straight to the op
         return self + ops.ScatterAdd.apply(src if alpha == 1 else src * alpha, dim=d, index=full, shape=self.shape)
+
+    # ---- scans, order statistics, index writes, products (composites.py: checks, compositions) ----
+
+    def cummax(self, dim: int) -> return_types.cummax:
+        """``(values, indices)``: the running maximum along ``dim`` (ties: the last index)."""
+        return composites.cummax(self, dim)
+
+    def cummin(self, dim: int) -> return_types.cummin:
+        """``(values, indices)``: the running minimum along ``dim`` (ties: the last index)."""
+        return composites.cummin(self, dim)
+
+    def logcumsumexp(self, dim: int) -> Tensor:
+        """Running log Σ exp along ``dim``, computed stably."""
+        return composites.logcumsumexp(self, dim)
+
+    def quantile(self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *,
+                 interpolation: str = "linear") -> Tensor:
+        """The q-quantiles along ``dim`` (all elements if None); q a number or a 1-D tensor."""
+        return composites.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(self, q: float | Tensor, dim: int | None = None, keepdim: bool = False, *,
+                    interpolation: str = "linear") -> Tensor:
+        """``quantile`` ignoring NaN."""
+        return composites.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanmedian(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.nanmedian:
+        """The lower median ignoring NaN; with ``dim``: ``(values, indices)``."""
+        return composites.nanmedian(self, dim, keepdim)
+
+    def index_fill(self, dim: int, index: TensorLike, value: Scalar | Tensor) -> Tensor:
+        """A copy with the slices at ``index`` along ``dim`` set to ``value``."""
+        return composites.index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim: int, index: TensorLike, value: Scalar | Tensor) -> Tensor:
+        """``index_fill``, in place."""
+        return self._write("index_fill_", lambda x, v: x.index_fill(dim, index, v), value)
+
+    def index_copy(self, dim: int, index: TensorLike, source: TensorLike) -> Tensor:
+        """A copy with slice j of ``source`` at slice ``index[j]`` along ``dim``."""
+        return composites.index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim: int, index: TensorLike, source: TensorLike) -> Tensor:
+        """``index_copy``, in place."""
+        return self._write("index_copy_", lambda x, s: x.index_copy(dim, index, s), source)
+
+    def index_put(self, indices: Sequence[TensorLike], values: TensorLike, accumulate: bool = False) -> Tensor:
+        """A copy with ``values`` written (``accumulate``: added) at ``self[indices]``."""
+        return composites.index_put(self, indices, values, accumulate)
+
+    def index_put_(self, indices: Sequence[TensorLike], values: TensorLike, accumulate: bool = False) -> Tensor:
+        """``index_put``, in place."""
+        return self._write("index_put_", lambda x, v: x.index_put(indices, v, accumulate), values)
+
+    def scatter_reduce(self, dim: int, index: TensorLike, src: TensorLike, reduce: str, *,
+                       include_self: bool = True) -> Tensor:
+        """A copy with src folded in at ``index`` along ``dim`` by sum, prod, mean, amax or amin."""
+        return composites.scatter_reduce(self, dim, index, src, reduce, include_self=include_self)
+
+    def scatter_reduce_(self, dim: int, index: TensorLike, src: TensorLike, reduce: str, *,
+                        include_self: bool = True) -> Tensor:
+        """``scatter_reduce``, in place."""
+        return self._write("scatter_reduce_", lambda x, s: x.scatter_reduce(dim, index, s, reduce,
+                                                                             include_self=include_self), src)
+
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product."""
+        return composites.kron(self, other)
+
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim`` (None: the first dim of size 3)."""
+        return composites.cross(self, other, dim)
+
+    def histc(self, bins: int = 100, min: Scalar = 0, max: Scalar = 0) -> Tensor:
+        """Counts in ``bins`` equal bins over [min, max] (both 0: the data's range); no gradient."""
+        return composites.histc(self, bins, min, max)
+
+    def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        """Slices along ``dim`` with p-norm above ``maxnorm`` scaled down to it."""
+        return composites.renorm(self, p, dim, maxnorm)
+
+    def renorm_(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        """``renorm``, in place."""
+        return self._write("renorm_", lambda x: x.renorm(p, dim, maxnorm))
+
+    def logaddexp2(self, other: TensorLike) -> Tensor:
+        """log₂(2ˣ + 2ʷ) elementwise, without overflow."""
+        return composites.logaddexp2(self, other)
 
     def diag(self, diagonal: int = 0) -> Tensor:
         """1-D v → the square matrix with v on diagonal ``diagonal`` (j − i = diagonal), 0 elsewhere;

@@ -15,6 +15,9 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
+    scan.py          LogCumSumExp NanMedian
+    indexing.py      IndexPut ScatterReduce
+    vector.py        Cross Cdist
 
 and one helper: fpstate.py, ``quietly`` (1/0 = inf, 0·inf = nan without NumPy's warnings).
 """
@@ -74,6 +77,7 @@ from .elementwise import (
     Trunc,
     Where,
 )
+from .indexing import IndexPut, ScatterReduce
 from .linalg import Einsum, Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
 from .movement import (
@@ -98,13 +102,31 @@ from .movement import (
     Unbind,
 )
 from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer
-from .reduce import Amax, Amin, Cumprod, Cumsum, LogSumExp, Max, Mean, Median, Min, Norm, Prod, Std, Sum, Var
+from .reduce import (
+    Amax,
+    Amin,
+    Cumprod,
+    Cumsum,
+    LogSumExp,
+    Max,
+    Mean,
+    Median,
+    Min,
+    Nansum,
+    Norm,
+    Prod,
+    Std,
+    Sum,
+    Var,
+)
+from .scan import LogCumSumExp, NanMedian
+from .vector import Cdist, Cross
 
 ALL_OPS = (
     Add, Sub, Mul, Div, Neg, Pow, Exp, Log, Sqrt, Abs, Sin, Cos, Erf,
     Maximum, Minimum, Clamp, Where, Cast,
     Sigmoid, Tanh, ReLU, LeakyReLU, GELU,
-    Sum, Mean, Var, Std, Norm, LogSumExp, Amax, Amin,
+    Sum, Nansum, Mean, Var, Std, Norm, LogSumExp, Amax, Amin,
     Softmax, LogSoftmax, CrossEntropy, BinaryCrossEntropy, BCEWithLogits,
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear, Einsum,
@@ -116,6 +138,7 @@ ALL_OPS = (
     LogAddExp, Hypot, Atan2, Clone,
     Frac, ClampTensor, Max, Min, Median,
     Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Cumprod,
+    LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]
