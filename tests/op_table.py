@@ -212,6 +212,9 @@ OP_TABLE: tuple[OpCase, ...] = (
     OpCase("sum_dim", lambda x: x.sum(-1), ops=("Sum",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
     OpCase("sum_dims_keepdim", lambda x: x.sum((0, -1), keepdim=True), ops=("Sum",), family=R,
            samples=REDUCE_DIMS, shapes=lambda: unary(2)),
+    OpCase("nansum", lambda x: x.nansum(), ops=("Nansum",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("nansum_dims_keepdim", lambda x: x.nansum((0, -1), keepdim=True), ops=("Nansum",), family=R,
+           samples=REDUCE_DIMS),
     OpCase("mean", lambda x: x.mean(), ops=("Mean",), family=R, samples=REDUCE_ALL, shapes=unary),
     OpCase("mean_dim", lambda x: x.mean(0), ops=("Mean",), family=R, samples=REDUCE_DIM, shapes=lambda: unary(1)),
     OpCase("mean_dims_keepdim", lambda x: x.mean((0, 1), keepdim=True), ops=("Mean",), family=R,
@@ -734,4 +737,76 @@ OP_TABLE += (  # unfold (im2col) and fold (col2im), each the other's backward; m
            lambda x: tg.nn.functional.max_unpool2d(*tg.nn.functional.max_pool2d(x, 2, return_indices=True), 2),
            lambda x: _tf().max_unpool2d(*_tf().max_pool2d(x, 2, return_indices=True), 2), ops=("MaxPool2d", "Scatter"),
            family=CONV, samples=(((2, 3, 4, 6),), ((1, 4, 6),))),
+)  # fmt: skip
+
+# index_put's index tensors: rows [0, 2, 0] (a repeat) with columns [1, 3, 1] of a (3, 4) input
+PUT_ROWS, PUT_COLS = np.array([0, 2, 0]), np.array([1, 3, 1])
+PUT_DISTINCT = (np.array([[0], [2]]), np.array([1, 3]))  # broadcast against each other: a (2, 2) block
+
+
+def _quantile_q(lib: Any) -> Callable[..., Any]:
+    """x.quantile(q, 0, keepdim=True, interpolation='midpoint') with q a 1-D tensor of x's dtype (either library)."""
+    return lambda x: x.quantile(lib.tensor([0.25, 0.6, 1.0], dtype=x.dtype), 0, keepdim=True,
+                                interpolation="midpoint")
+
+
+def _scatter_reduce(lib: Any, reduce: str, include_self: bool) -> Callable[..., Any]:
+    index = lib.tensor(GATHER_INDEX.tolist())
+    return lambda x, s: x.scatter_reduce(1, index, s, reduce, include_self=include_self)
+
+
+def _cdist(lib: Any, p: float) -> Callable[..., Any]:
+    return lambda x, w: lib.cdist(x, w, p)
+
+
+CDIST: tuple[Sample, ...] = (((3, 4), (5, 4)), ((2, 3, 2), (1, 4, 2)), ((1, 1), (1, 1)))
+
+OP_TABLE += (  # scans, order statistics, writes at indices, vector geometry (scan.py, indexing.py, vector.py)
+    OpCase("logcumsumexp", lambda x: x.logcumsumexp(-1), ops=("LogCumSumExp", "Flip"), family=R,
+           samples=REDUCE_DIM, shapes=lambda: unary(1)),
+    OpCase("logcumsumexp_dim0", lambda x: x.logcumsumexp(0), ops=("LogCumSumExp",), family=R, samples=UNARY),
+    OpCase("cummax", lambda x: tuple(x.cummax(-1)), ops=("Gather", "ScatterAdd"), family=R, samples=REDUCE_DIM,
+           shapes=lambda: unary(1)),
+    OpCase("cummin_dim0", lambda x: tuple(x.cummin(0)), ops=("Gather",), family=R, samples=UNARY),
+    OpCase("nanmedian", lambda x: x.nanmedian(), ops=("NanMedian",), family=R, samples=REDUCE_ALL, shapes=unary),
+    OpCase("nanmedian_dim", lambda x: tuple(x.nanmedian(-1)), ops=("Gather",), family=R, samples=REDUCE_DIM),
+    OpCase("quantile", lambda x: x.quantile(0.3, -1), ops=("Gather", "Where"), family=R, samples=REDUCE_DIM,
+           shapes=lambda: unary(1)),
+    OpCase("quantile_q_tensor_midpoint", _quantile_q(tg), lambda x: _quantile_q(torch)(x), ops=("Gather",),
+           family=R, samples=REDUCE_DIM),
+    OpCase("index_put", lambda x, v: x.index_put((PUT_DISTINCT[0], PUT_DISTINCT[1]), v),
+           lambda x, v: x.index_put((_torch_index(PUT_DISTINCT[0].tolist()), _torch_index(PUT_DISTINCT[1].tolist())),
+                                    v), ops=("IndexPut", "GetItem"), family=M,
+           samples=(((3, 4), (2, 2)), ((3, 4), (2,)), ((3, 4), ()))),
+    OpCase("index_put_accumulate", lambda x, v: x.index_put((PUT_ROWS, PUT_COLS), v, accumulate=True),
+           lambda x, v: x.index_put((_torch_index(PUT_ROWS.tolist()), _torch_index(PUT_COLS.tolist())), v,
+                                    accumulate=True), ops=("IndexPut",), family=M, samples=(((3, 4), (3,)),)),
+    *(OpCase(f"scatter_reduce_{reduce}{'' if include_self else '_exclude_self'}",
+             _scatter_reduce(tg, reduce, include_self), lambda x, s, r=reduce, i=include_self: _scatter_reduce(
+                 torch, r, i)(x, s), ops=("ScatterReduce", "Gather"), family=M, samples=(((3, 4), (3, 2)),))
+      for reduce, include_self in (("sum", False), ("prod", True), ("mean", True), ("mean", False),
+                                   ("amax", True), ("amin", False))),
+    OpCase("index_fill", lambda x: x.index_fill(1, [2, 0], -1.5),
+           lambda x: x.index_fill(1, _torch_index([2, 0]), -1.5), ops=("Where",), family=M,
+           samples=(((3, 4),), ((2, 3, 4),))),
+    OpCase("index_copy", lambda x, s: x.index_copy(0, [2, 0], s), lambda x, s: x.index_copy(0, _torch_index([2, 0]), s),
+           ops=("Scatter",), family=M, samples=(((3, 4), (2, 4)), ((4,), (2,)))),
+    OpCase("cross", lambda x, w: x.cross(w, dim=-1), ops=("Cross", "Expand"), family=L,
+           samples=(((4, 3), (4, 3)), ((2, 1, 3), (4, 3)), ((3,), (3,)))),
+    OpCase("cross_dim0", lambda x, w: x.cross(w, dim=0), ops=("Cross",), family=L, samples=(((3, 2), (3, 2)),)),
+    *(OpCase(f"cdist_p{p}", _cdist(tg, p), _cdist(torch, p), ops=("Cdist",), family=L, samples=CDIST)
+      for p in (2.0, 1.0, 0.5, 3.0, float("inf"))),
+    OpCase("kron", lambda x, w: x.kron(w), ops=("Mul", "Expand"), family=L, samples=(((2, 3), (3, 2)), ((2,), (2, 3)))),
+    OpCase("renorm", lambda x: x.renorm(2, 0, 1.0), ops=("Norm", "Where"), family=R,
+           samples=(((3, 4),), ((2, 3, 2),))),
+    OpCase("logaddexp2", lambda x, y: x.logaddexp2(y), ops=("LogAddExp",), samples=BINARY, shapes=binary),
+    OpCase("trapezoid", lambda y: tg.trapezoid(y), lambda y: torch.trapezoid(y), ops=("Sum",), family=R,
+           samples=REDUCE_DIM),
+    OpCase("cumulative_trapezoid_x", lambda y, x: tg.cumulative_trapezoid(y, x, dim=0),
+           lambda y, x: torch.cumulative_trapezoid(y, x, dim=0), ops=("Cumsum",), family=R,
+           samples=(((4, 3), (4, 3)), ((5,), (5,)))),
+    OpCase("vander", lambda x: tg.vander(x, 4), lambda x: torch.vander(x, 4), ops=("Cumprod", "Flip"), family=M,
+           samples=(((3,),), ((1,),))),
+    OpCase("block_diag", lambda a, b, c: tg.block_diag(a, b, c), lambda a, b, c: torch.block_diag(a, b, c),
+           ops=("Cat",), family=M, samples=(((2, 3), (), (4,)),)),
 )  # fmt: skip

@@ -230,3 +230,46 @@ def test_composed_losses_still_broadcast_as_torch(dtype):
         loss = getattr(tg.nn.functional, name)(tg.tensor(x_np), tg.tensor(target_np))
         loss_t = getattr(torch.nn.functional, name)(torch.tensor(x_np), torch.tensor(target_np))
         np.testing.assert_allclose(loss.item(), loss_t.item(), rtol=rtol, atol=atol)
+
+
+# ---- nansum / nanmean: the gradient is g ⊙ [x ≠ NaN], NaN for a slice of NaN only ---------------
+
+NAN_SLICES = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [0.5, -2.0, np.nan]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("method", ["nanmean", "nansum"])
+@pytest.mark.parametrize(("dim", "keepdim"), [(None, False), (1, False), (1, True), (0, False), ((0, 1), True)])
+def test_nan_reductions_values_and_gradients_match_torch(dtype, method, dim, keepdim):
+    x, x_t = _both(NAN_SLICES.astype(dtype), requires_grad=True)
+    args = () if dim is None else (dim, keepdim)
+    y, y_t = getattr(x, method)(*args), getattr(x_t, method)(*args)
+    assert y.grad_fn.name() == y_t.grad_fn.name()
+    np.testing.assert_array_equal(y.detach().numpy(), y_t.detach().numpy())  # NaN where torch's is NaN
+    weights = np.arange(1.0, 1.0 + y.numel()).reshape(y.shape).astype(dtype)
+    (y * tg.tensor(weights)).sum().backward()
+    (y_t * torch.tensor(weights)).sum().backward()
+    rtol, atol = TOLERANCES[dtype]
+    np.testing.assert_allclose(x.grad.numpy(), x_t.grad.numpy(), rtol=rtol, atol=atol)  # NaN positions equal too
+
+
+def test_nanmean_gradient_of_a_slice_of_nan_only_is_nan_as_torch():
+    x, x_t = _both(NAN_SLICES, requires_grad=True)
+    x.nanmean(1).sum().backward()
+    x_t.nanmean(1).sum().backward()
+    assert np.isnan(x.grad.numpy()[1]).all() and np.isnan(x_t.grad.numpy()[1]).all()
+    np.testing.assert_array_equal(x.grad.numpy(), x_t.grad.numpy())
+
+
+def test_nansum_gradient_is_a_product_with_the_mask_as_torch():
+    """An infinite incoming gradient times the mask's 0 is NaN at the NaN elements, in both."""
+    x, x_t = _both(NAN_SLICES, requires_grad=True)
+    x.nansum(1).backward(tg.tensor([1.0, np.inf, 2.0]))
+    x_t.nansum(1).backward(torch.tensor([1.0, np.inf, 2.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), x_t.grad.numpy())
+
+
+def test_nansum_gradgrad_matches_gradcheck():
+    x = tg.tensor(RNG.standard_normal((3, 4)), requires_grad=True)
+    assert tg.autograd.gradcheck(lambda t: t.nansum(1) ** 2, (x,))
+    assert tg.autograd.gradgradcheck(lambda t: t.nansum(1) ** 2, (x,))

@@ -600,8 +600,8 @@ def test_topk_unsorted_returns_the_same_elements_as_torch():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_nanmean_with_nan_matches_torch(dtype):
-    """Values and gradients; a slice of NaN only: the value NaN in both, the gradient (of 0/0) 0 here
-    where torch's is nan (its nansum backward multiplies an inf by the 0 of the mask)."""
+    """Values and gradients; a slice of NaN only: the value NaN in both (its gradient, NaN in both:
+    test_parity_gaps17)."""
     x = np.array([[1.0, np.nan, 3.0], [np.nan, 0.25, np.nan], [0.5, 2.0, -1.0]], dtype=dtype)
     for fn in (lambda t: t.nanmean(), lambda t: t.nanmean(1), lambda t: t.nanmean(0, keepdim=True)):
         assert_matches_torch(fn, fn, x)

@@ -96,6 +96,31 @@ class Sum(Function):
         return _unsqueeze_to(grad_output, ctx.shape, ctx.axes).expand(ctx.shape)
 
 
+class Nansum(Function):
+    """Sum over ``dim`` of the elements that are not NaN (a NaN counts as 0).
+
+    Forward:   y = Σ_{i ∈ dim, x_i ≠ NaN} x_i
+    Backward:  ∂L/∂x = broadcast(g) ⊙ [x ≠ NaN]
+    A product with the mask, as PyTorch's nansum_backward, not a choice: a NaN element gets g·0,
+    which is NaN where g is ±inf or NaN (nanmean of a slice of NaN only: g = 1/0 there).
+    """
+
+    formula = ("expand(g) * [x == x]",)
+
+    @staticmethod
+    def forward(ctx, x, *, dim=None, keepdim=False):
+        ctx.axes = normalize_dims(dim, x.ndim, "nansum")
+        ctx.shape = x.shape
+        counted = ~np.isnan(x.data)
+        ctx.save_for_backward(counted.astype(x.dtype))
+        return sum_array(np.where(counted, x.data, 0), ctx.axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (counted,) = ctx.saved_tensors
+        return _unsqueeze_to(grad_output, ctx.shape, ctx.axes) * counted
+
+
 class Mean(Function):
     """Mean over ``dim`` (N = number of elements reduced).
 
