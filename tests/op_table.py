@@ -792,11 +792,13 @@ OP_TABLE += (  # scans, order statistics, writes at indices, vector geometry (sc
     OpCase("index_copy", lambda x, s: x.index_copy(0, [2, 0], s), lambda x, s: x.index_copy(0, _torch_index([2, 0]), s),
            ops=("Scatter",), family=M, samples=(((3, 4), (2, 4)), ((4,), (2,)))),
     OpCase("cross", lambda x, w: x.cross(w, dim=-1), ops=("Cross", "Expand"), family=L,
-           samples=(((4, 3), (4, 3)), ((2, 1, 3), (4, 3)), ((3,), (3,)))),
+           samples=(((4, 3), (4, 3)), ((2, 1, 3), (1, 4, 3)), ((3,), (3,)))),
     OpCase("cross_dim0", lambda x, w: x.cross(w, dim=0), ops=("Cross",), family=L, samples=(((3, 2), (3, 2)),)),
-    *(OpCase(f"cdist_p{p}", _cdist(tg, p), _cdist(torch, p), ops=("Cdist",), family=L, samples=CDIST)
+    # torch has no double backward of cdist: test_parity_ops4 checks it against finite differences
+    *(OpCase(f"cdist_p{p}", _cdist(tg, p), _cdist(torch, p), ops=("Cdist",), family=L, samples=CDIST, gradgrad=False)
       for p in (2.0, 1.0, 0.5, 3.0, float("inf"))),
-    OpCase("kron", lambda x, w: x.kron(w), ops=("Mul", "Expand"), family=L, samples=(((2, 3), (3, 2)), ((2,), (2, 3)))),
+    OpCase("kron", lambda x, w: x.kron(w), ops=("Mul", "Expand"), family=L, samples=(((2, 3), (3, 2)), ((2,), (2, 3))),
+           layouts=("contiguous",)),  # torch.kron's view fails on transposed input
     OpCase("renorm", lambda x: x.renorm(2, 0, 1.0), ops=("Norm", "Where"), family=R,
            samples=(((3, 4),), ((2, 3, 2),))),
     OpCase("logaddexp2", lambda x, y: x.logaddexp2(y), ops=("LogAddExp",), samples=BINARY, shapes=binary),
@@ -805,8 +807,10 @@ OP_TABLE += (  # scans, order statistics, writes at indices, vector geometry (sc
     OpCase("cumulative_trapezoid_x", lambda y, x: tg.cumulative_trapezoid(y, x, dim=0),
            lambda y, x: torch.cumulative_trapezoid(y, x, dim=0), ops=("Cumsum",), family=R,
            samples=(((4, 3), (4, 3)), ((5,), (5,)))),
+    # torch.vander's backward fails (its cumprod input is written in place): values only here, gradients
+    # against finite differences in test_parity_ops4
     OpCase("vander", lambda x: tg.vander(x, 4), lambda x: torch.vander(x, 4), ops=("Cumprod", "Flip"), family=M,
-           samples=(((3,),), ((1,),))),
+           samples=(((3,),), ((1,),)), forward_only=True),
     OpCase("block_diag", lambda a, b, c: tg.block_diag(a, b, c), lambda a, b, c: torch.block_diag(a, b, c),
            ops=("Cat",), family=M, samples=(((2, 3), (), (4,)),)),
 )  # fmt: skip

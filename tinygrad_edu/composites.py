@@ -139,7 +139,7 @@ def quantile(x: Tensor, q: float | Any, dim: int | None = None, keepdim: bool = 
     below = np.floor(ranks).astype(np.int64)
     result = ordered.gather(-1, below)
     if interpolation in ("linear", "midpoint"):
-        weight = np.full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - below
+        weight = np.full_like(ranks, 0.5) if interpolation == "midpoint" else (ranks - below).astype(ranks.dtype)
         above = ordered.gather(-1, np.ceil(ranks).astype(np.int64))
         # PyTorch's lerp: from the nearer end, so that the weights 0 and 1 give s_⌊r⌋ and s_⌈r⌉ exactly
         step = above - result
@@ -312,12 +312,15 @@ def kron(a: Tensor, b: Tensor) -> Tensor:
 
 
 def cross(x: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
-    """The cross product of 3-vectors along ``dim`` (op ``Cross``); x and other broadcast.
+    """The cross product of 3-vectors along ``dim`` (op ``Cross``); x and other (same number of dims) broadcast.
 
     ``dim=None`` (torch.cross's default) takes the first dim of size 3, as PyTorch does (which
     warns that this default is deprecated); ``torch.linalg.cross`` uses dim=−1.
     """
     x, other = _tensor._promote(x, other)
+    if x.ndim != other.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got shapes {x.shape} "
+                           f"and {other.shape}")
     if not _broadcasts(x.shape, other.shape):
         raise RuntimeError(f"cross: shapes {x.shape} and {other.shape} do not broadcast")
     shape = np.broadcast_shapes(x.shape, other.shape)
@@ -326,7 +329,7 @@ def cross(x: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
         if dim is None:
             raise RuntimeError(f"cross: no dimension of size 3 in input (shapes {x.shape} and {other.shape})")
     d = _tensor._dim(dim, len(shape), "cross")
-    if not shape or x.shape[d - len(shape) + x.ndim] != 3 or other.shape[d - len(shape) + other.ndim] != 3:
+    if not shape or x.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {x.shape} "
                            f"and {other.shape}")
     return ops.Cross.apply(x.expand(shape), other.expand(shape), dim=d)

@@ -95,7 +95,7 @@ class ScatterReduce(Function):
     r"""``scatter_reduce``: fold src into x along ``dim`` at ``index`` by sum, prod, mean, amax or amin.
 
     Forward:   y[…, index[i, j, …], …] = reduce(x[…] (if include_self), src[i, j, …] for every (i, j, …) sent there)
-    Backward (PyTorch's scatter_reduce_backward; P = the positions index names along dim):
+    Backward:  PyTorch's scatter_reduce_backward (P = the positions index names along dim):
       sum:   ∂L/∂x = g;                 ∂L/∂src = gather(g)
       mean:  ∂L/∂x = g / N;             ∂L/∂src = gather(g / N)      (N = values averaged at a position)
       prod:  ∂L/∂x = g · y / x;         ∂L/∂src = gather(g · y) / src
