@@ -6,11 +6,15 @@ h0, c0 and every parameter (float64 tight, float32), sorted and unsorted batches
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
-from tinygrad_edu import nn
+from tinygrad_edu import nn, ops
 from tinygrad_edu.autograd import engine
 from tinygrad_edu.nn.utils import rnn
 
@@ -151,6 +155,19 @@ def test_pack_padded_sequence_refuses_an_empty_batch_as_torch():
         rnn.pack_padded_sequence(tg.zeros(3, 0, 2), [])
 
 
+@pytest.mark.parametrize("lengths", [[[4, 3, 2]], np.array(3), tg.tensor(np.array([[4], [3], [2]]))],
+                         ids=["list-of-lists", "0-d", "2-d-tensor"])
+def test_pack_padded_sequence_refuses_lengths_not_1d(lengths):
+    """lengths must be 1-D (torch: RuntimeError); the error names the function and the shape."""
+    x = _padded([4, 3, 2], np.float64)
+    array = np.asarray(lengths.numpy() if isinstance(lengths, tg.Tensor) else lengths)
+    message = rf"pack_padded_sequence: lengths must be a 1-D .*shape {re.escape(str(array.shape))}"
+    with pytest.raises(ValueError, match=message):
+        rnn.pack_padded_sequence(tg.tensor(x), lengths)
+    with pytest.raises(RuntimeError, match="1D"):
+        trnn.pack_padded_sequence(torch.tensor(x), torch.tensor(array))
+
+
 def test_other_bad_inputs_name_the_function():
     x = tg.tensor(_padded([3, 2], np.float64))
     with pytest.raises(ValueError, match=r"pad_sequence: .*empty"):
@@ -197,6 +214,26 @@ def _run_packed(lib, module, x: np.ndarray, lengths: list[int], states: list[np.
 def test_recurrent_layers_on_packed_input(backend, dtype, lengths, kind, options):
     """Output data, h_n, c_n (each sequence's last valid step, original order) and the gradients
     w.r.t. the padded input, h0, c0 and every parameter == torch's."""
+    _assert_packed_run_matches_torch(kind, dtype, lengths, options)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@DTYPES
+@settings(max_examples=6)
+@given(lengths=st.lists(st.integers(1, 6), min_size=1, max_size=6))
+@example(lengths=[4, 4, 4])  # all equal: one batch size, the padded case
+@example(lengths=[1, 1, 1, 1])  # one step
+@example(lengths=[5])  # a single sequence
+@example(lengths=[1, 6, 1, 2])  # the shortest first: every step has its own batch size
+def test_packed_layers_on_drawn_lengths(kind, dtype, lengths):
+    """As above on drawn lengths (sorted or not; each batch size a step of its own or shared), through
+    two bidirectional layers with dropout=0, on every backend: outputs, states and all gradients."""
+    for name in tg.backend.available():
+        with tg.backend.using(name):
+            _assert_packed_run_matches_torch(kind, dtype, lengths, dict(num_layers=2, bidirectional=True, dropout=0.0))
+
+
+def _assert_packed_run_matches_torch(kind: str, dtype, lengths: list[int], options: dict) -> None:
     enforce_sorted = lengths == sorted(lengths, reverse=True)
     ours, theirs = _module_pair(kind, dtype, **options)
     x = _padded(lengths, dtype)
@@ -229,7 +266,7 @@ def test_packed_input_ignores_batch_first_and_defaults_states_to_zero(kind):
         _close(o, t)
 
 
-@pytest.mark.parametrize("kind", ["RNN", "LSTM"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_packed_gradgrad_matches_torch(kind):
     """create_graph through a packed bidirectional layer: the gradient of Σ(∂L/∂x)² w.r.t. every parameter."""
     lengths = [3, 1, 2]
@@ -256,3 +293,32 @@ def test_packed_input_of_the_wrong_width_or_dtype_is_refused():
         lstm(rnn.pack_sequence([tg.zeros(2, 3, dtype=tg.float64)]))
     with pytest.raises(ValueError, match="LSTM: expected initial state of shape"):
         lstm(rnn.pack_sequence([tg.zeros(2, 3), tg.zeros(1, 3)]), (tg.zeros(1, 3, 4), tg.zeros(1, 3, 4)))
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_layer_op_on_packed_rows_of_equal_lengths_is_the_padded_op(backend, kind, reverse):
+    """batch_sizes = [B] * T on x.reshape(T·B, I) is the padded layer exactly: y (as rows), the final
+    states and every gradient, bit for bit (the same steps on the same rows)."""
+    gates, (T, B, I, H) = (4 if kind == "LSTM" else 3), (4, 3, 2, 5)
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(shape) for shape in [(T, B, I), *[(B, H)] * (2 if kind == "LSTM" else 1),
+                                                       (gates * H, I), (gates * H, H), (gates * H,), (gates * H,)]]
+    layer = ops.LSTMLayer if kind == "LSTM" else ops.GRULayer
+    results = []
+    for packed in (False, True):
+        leaves = [tg.tensor(a, requires_grad=True) for a in arrays]
+        x = leaves[0].reshape(T * B, I) if packed else leaves[0]
+        y, *finals = layer.apply(x, *leaves[1:], reverse=reverse, batch_sizes=[B] * T if packed else None)
+        _weighted_sum(tg, [y.reshape(T * B, H), *finals]).backward()
+        results.append([y.reshape(T * B, H), *finals, *(leaf.grad for leaf in leaves)])
+    for padded_result, packed_result in zip(*results, strict=True):
+        np.testing.assert_array_equal(packed_result.detach().numpy(), padded_result.detach().numpy())
+
+
+@pytest.mark.parametrize("batch_sizes", [[3, 2], [2, 3, 1], [3, 2, 0], []])
+def test_layer_op_refuses_batch_sizes_that_do_not_fit_the_rows(batch_sizes):
+    """Packed rows (6, 2) need n_1 ≥ … ≥ n_T ≥ 1 adding up to 6; the error names the op and both."""
+    w_ih, w_hh, h0 = tg.zeros(12, 2), tg.zeros(12, 4), tg.zeros(3, 4)
+    with pytest.raises(ValueError, match=r"gru_layer: packed x must be \(N, I\).*got x \(6, 2\) and batch_sizes"):
+        ops.GRULayer.apply(tg.zeros(6, 2), h0, w_ih, w_hh, None, None, batch_sizes=batch_sizes)

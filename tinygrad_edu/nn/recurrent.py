@@ -23,15 +23,16 @@ W_ih is (G·H, 2H)); states are (num_layers·2, B, H), rows in the order l0, l0_
 
 A ``PackedSequence`` input (nn/utils/rnn.py: sequences of different lengths, sorted longest first)
 gives a PackedSequence output and, in h_n/c_n, each sequence's state after its own last step.
-Step t then runs only the n_t sequences still running, each run of steps with the same n_t as one
-layer call (``_run_packed_layer``); the reverse direction reads each sequence from its own last
-step back to its first. Initial and final states are in the batch's original order, as PyTorch's.
+Each layer is still one call on the packed rows with the batch sizes n_1 ≥ … ≥ n_T (the same op
+as for a padded batch, ``batch_sizes=``): step t advances only the n_t sequences still running
+(the first n_t rows), the others keep their states; the reverse direction reads each sequence from
+its own last step back to its first. Initial and final states are in the batch's original order,
+as PyTorch's.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -40,7 +41,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.linalg import check_same_dtype
-from ..ops.recurrent import run_time_reversed
+from ..ops.recurrent import run_recurrence
 from ..tensor import Tensor, cat, stack
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
@@ -159,12 +160,13 @@ class _RNNBase(Module):
                 x = F.dropout(x, self.dropout)
         return x, [stack([f[i] for f in finals], 0) for i in range(self.state_count)]
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
-                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False,
+                   batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
         """``layer`` (e.g. "l0", "l1_reverse") over the sequence x (T, B, ·), starting from ``states``:
         (output (T, B, H), final states). Each subclass computes its own recurrence. ``reverse``
         (the second direction of a bidirectional layer): the recurrence reads x_T … x_1, and output
-        row t is h after reading x_T … x_t."""
+        row t is h after reading x_T … x_t. ``batch_sizes``: x is packed rows (N, ·) and so is the
+        output; step t runs the first n_t sequences (ops/recurrent.py's module docstring)."""
         raise NotImplementedError
 
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
@@ -178,52 +180,12 @@ class _RNNBase(Module):
         initial = self._initial_states(hx, batch_sizes[0], True, data.dtype)
         if packed.sorted_indices is not None:
             initial = [s[:, packed.sorted_indices.data] for s in initial]
-        run_layer = functools.partial(self._run_packed_layer, batch_sizes=batch_sizes)
+        run_layer = functools.partial(self._run_layer, batch_sizes=batch_sizes)
         y, final = self._run_layers(data, initial, run_layer)
         if packed.unsorted_indices is not None:
             final = [s[:, packed.unsorted_indices.data] for s in final]
         output = PackedSequence(y, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
         return output, (tuple(final) if self.state_count > 1 else final[0])
-
-    def _run_packed_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False, *,
-                          batch_sizes: list[int]) -> tuple[Tensor, list[Tensor]]:
-        """``layer`` over packed rows x (N, ·) with batch sizes n_1 ≥ … ≥ n_T. Returns (output rows
-        (N, H) in x's order, final states (B, H)).
-
-        Steps with the same batch size n form a run: while it lasts, the same n sequences (the first
-        n of the sorted batch) are running, and its rows of x are one contiguous block, a (steps, n, ·)
-        sequence. So each run is one call of the layer's own recurrence (``_run_layer``): one layer op
-        per run instead of one per step, with the same arithmetic.
-
-        Forward, runs in time order: when n drops below the rows still running, sequences n … have
-        ended; their states are final and leave the batch. Reverse, runs from the last back: when n
-        grows, those sequences have their last step in this run and join the batch from their initial
-        states, so each sequence is read from its own end back to its start (not from the padded length)."""
-        runs = [(n, len(list(steps))) for n, steps in itertools.groupby(batch_sizes)]  # (n, number of steps)
-        blocks = [block.reshape(steps, n, x.shape[-1])
-                  for block, (n, steps) in zip(x.split([n * steps for n, steps in runs]), runs)]
-        outputs = []  # one (steps, n, H) output per run, in the order the runs are computed
-        if not reverse:
-            running, ended = states, []  # ended: final states of finished sequences, the last rows (shortest) first
-            for block, (n, _) in zip(blocks, runs):
-                if n < running[0].shape[0]:
-                    ended.append([s[n:] for s in running])
-                    running = [s[:n] for s in running]
-                y, running = self._run_layer(block, layer, running)
-                outputs.append(y)
-            ended.append(running)
-            finals = [cat([e[i] for e in reversed(ended)], 0) for i in range(self.state_count)]
-        else:
-            running, count = [], 0  # count: how many sequences have started
-            for block, (n, _) in reversed(list(zip(blocks, runs))):
-                joining = [s[count:n] for s in states]
-                running = [cat([r, j], 0) for r, j in zip(running, joining)] if count else joining
-                count = n
-                y, running = self._run_layer(block, layer, running, reverse=True)
-                outputs.append(y)
-            outputs.reverse()  # back to time order, the order of x's rows
-            finals = running
-        return cat([y.reshape(-1, y.shape[-1]) for y in outputs], 0), finals
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -256,24 +218,22 @@ class RNN(_RNNBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self.nonlinearity = nonlinearity
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
-                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False,
+                   batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
         """The equation above for t = 1 … T in Tensor ops: W x_t + b for all steps in one matrix
-        product, then one step at a time. Returns (output (T, B, H), [h_T]). ``reverse``: the same on
-        the flipped sequence, its output flipped back (``ops.recurrent.run_time_reversed``)."""
-        if reverse:
-            return run_time_reversed(self._run_layer, x, layer, states)
+        product, then one step at a time (``ops.recurrent.run_recurrence``, which also walks time
+        backwards for ``reverse`` and runs packed rows for ``batch_sizes``). Returns (output, [h_T])."""
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
-        projected = x @ w_ih.T  # (T, B, I) -> (T, B, H)
+        projected = x @ w_ih.T  # (…, I) -> (…, H)
         if b_ih is not None:
             projected = projected + (b_ih + b_hh)  # both biases simply add up
         w_hh_t = w_hh.T  # transposed once per layer, not once per step
-        (h,), outputs = states, []
-        for projected_t in ops.Unbind.apply(projected, dim=0):
-            pre = projected_t + h @ w_hh_t  # W x_t + b (precomputed) + U h_{t−1}
-            h = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
-            outputs.append(h)
-        return stack(outputs, 0), [h]
+        activation = Tensor.tanh if self.nonlinearity == "tanh" else Tensor.relu
+
+        def step(projected_t: Tensor, states: list[Tensor]) -> list[Tensor]:
+            return [activation(projected_t + states[0] @ w_hh_t)]  # W x_t + b (precomputed) + U h_{t−1}
+
+        return run_recurrence(step, projected, states, reverse, batch_sizes)
 
 
 class LSTM(_RNNBase):
@@ -293,15 +253,16 @@ class LSTM(_RNNBase):
     gates = 4
     state_count = 2
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
-                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False,
+                   batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
         """The whole layer is one op, ``ops.LSTMLayer``: the equations above for t = 1 … T, the input
         projection of all steps in one matrix product, each step's gate nonlinearities and state
         update in one fused kernel (``ops.LSTMCell``), and backpropagation through time written
         out in its backward. ``ops.recurrent.lstm_layer_composite`` is the same layer as a chain of
         Tensor ops."""
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
-        y, h, c = ops.LSTMLayer.apply(x, states[0], states[1], w_ih, w_hh, b_ih, b_hh, reverse=reverse)
+        y, h, c = ops.LSTMLayer.apply(x, states[0], states[1], w_ih, w_hh, b_ih, b_hh, reverse=reverse,
+                                      batch_sizes=batch_sizes)
         return y, [h, c]
 
 
@@ -318,14 +279,14 @@ class GRU(_RNNBase):
 
     gates = 3
 
-    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor],
-                   reverse: bool = False) -> tuple[Tensor, list[Tensor]]:
+    def _run_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False,
+                   batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
         """The whole layer is one op, ``ops.GRULayer``: the equations above for t = 1 … T, the input
         projection of all steps in one matrix product, each step's gates and update in one fused
         kernel (``ops.GRUCell``), and backpropagation through time written out in its backward.
         ``ops.recurrent.gru_layer_composite`` is the same layer as a chain of Tensor ops."""
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
-        y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh, reverse=reverse)
+        y, h = ops.GRULayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh, reverse=reverse, batch_sizes=batch_sizes)
         return y, [h]
 
 

@@ -19,12 +19,20 @@ out with the backend's matmul and cell kernels. A graph of per-step nodes would 
 bookkeeping than the small per-step products cost in arithmetic. What the two layers share (the
 shape check, the input projection of all steps in one product, the weight gradients after the
 loop) is in the helpers at the end of this file; only the per-step loops differ.
+
+Both layers also run a batch of sequences of different lengths (``batch_sizes=``, nn/utils/rnn.py's
+packed layout): x is then the packed rows (N, I), step t's n_t rows after step t−1's, n_1 ≥ … ≥ n_T,
+and the sequences still running at step t are always the first n_t of the batch. Step t advances
+only those rows; the others keep their states (a sequence that has ended keeps its last h and c,
+one that has not started yet, in the reverse direction, keeps h0 and c0). So each sequence's final
+state is h_T's row, and the reverse direction starts each sequence at its own last step. A padded
+(T, B, I) input is the case n_t = B for every t: its rows, in memory order, are already packed.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,13 +43,43 @@ from ..autograd.function import Function
 from .movement import Unbind
 
 
-def run_time_reversed(layer: Callable[..., tuple], x: Any, *args: Any) -> tuple:
-    """``layer(x_T … x_1, *args)`` with its output, the first result, flipped back to time order: the
-    reverse direction of a bidirectional layer, made from the forward one. Output row t is then the
-    state after reading x_T … x_t. ``x[::-1]`` is an index op, whose gradient flips the incoming
-    gradient back the same way."""
-    y, *rest = layer(x[::-1], *args)
-    return (y[::-1], *rest)
+def run_recurrence(step: Callable[[Any, list[Any]], list[Any]], projected: Any, states: list[Any],
+                   reverse: bool = False, batch_sizes: Sequence[int] | None = None) -> tuple[Any, list[Any]]:
+    """The time loop of a recurrent layer in Tensor ops: ``step(z_x, states) -> new states`` (h first, the
+    step's output) for every step, in time order or, ``reverse``, from the last step back to the first.
+
+    ``projected`` holds x_t W_ihᵀ (+ bias) of every step: (T, B, G·H) for a padded batch, or the
+    packed rows (N, G·H) with ``batch_sizes`` n_1 ≥ … ≥ n_T (see the module docstring). Returns
+    (y in the same layout, H wide; the final states (B, H)). Step t runs the first n_t sequences only:
+    forward, when n drops the sequences n … have ended, and their states are final and leave the
+    running batch; reverse, when n grows the sequences n_{t+1} … n_t − 1 have their last step here and
+    join it from their initial states. The slices and joins happen only where n changes."""
+    from ..tensor import cat, stack
+
+    padded = batch_sizes is None
+    if padded:
+        batch_sizes = [projected.shape[1]] * projected.shape[0]
+        pieces = Unbind.apply(projected, dim=0)
+    else:
+        pieces = projected.split(list(batch_sizes))
+    outputs: list[Any] = [None] * len(batch_sizes)
+    running, ended, count = states, [], states[0].shape[0]  # count: the rows in the running batch
+    if reverse:
+        running, count = [], 0  # no sequence has started yet
+    for t in (reversed(range(len(batch_sizes))) if reverse else range(len(batch_sizes))):
+        n = batch_sizes[t]
+        if n < count:  # forward: the sequences n … count − 1 have ended
+            ended.append([s[n:] for s in running])
+            running = [s[:n] for s in running]
+        elif n > count:  # reverse: the sequences count … n − 1 start here
+            joining = [s[count:n] for s in states]
+            running = [cat([r, j], 0) for r, j in zip(running, joining)] if count else joining
+        count = n
+        running = step(pieces[t], running)
+        outputs[t] = running[0]
+    finals = [cat([part[i] for part in [running, *reversed(ended)]], 0) if ended else running[i]
+              for i in range(len(states))]
+    return (stack(outputs, 0) if padded else cat(outputs, 0)), finals
 
 
 def lstm_cell_composite(gates: Any, c_prev: Any) -> tuple[Any, Any]:
@@ -104,26 +142,26 @@ class LSTMCell(Function):
 
 
 def lstm_layer_composite(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None,
-                         b_hh: Any = None, reverse: bool = False) -> tuple[Any, Any, Any]:
-    """One LSTM layer in Tensor ops (the reference for ``LSTMLayer``): (output (T, B, H), h_T, c_T);
-    ``reverse``: the layer on x_T … x_1, its output flipped back to time order."""
-    from ..tensor import stack
-
-    if reverse:
-        return run_time_reversed(lstm_layer_composite, x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+                         b_hh: Any = None, reverse: bool = False,
+                         batch_sizes: Sequence[int] | None = None) -> tuple[Any, Any, Any]:
+    """One LSTM layer in Tensor ops (the reference for ``LSTMLayer``): (output, h_T, c_T); ``reverse``:
+    the layer on x_T … x_1, its output in time order; ``batch_sizes``: x is packed (see ``run_recurrence``)."""
     projected = x @ w_ih.T
     if b_ih is not None:
         projected = projected + (b_ih + b_hh)
-    h, c, outputs = h0, c0, []
-    for z_x in Unbind.apply(projected, dim=0):
-        h, c = LSTMCell.apply(z_x + h @ w_hh.T, c)
-        outputs.append(h)
-    return stack(outputs, 0), h, c
+
+    def step(z_x: Any, states: list[Any]) -> list[Any]:
+        h, c = states
+        return list(LSTMCell.apply(z_x + h @ w_hh.T, c))
+
+    y, (h, c) = run_recurrence(step, projected, [h0, c0], reverse, batch_sizes)
+    return y, h, c
 
 
 class LSTMLayer(Function):
     r"""One LSTM layer over a whole sequence: x (T, B, I), h0 and c0 (B, H), W_ih (4H, I), W_hh (4H, H),
-    biases (4H,) or None. Returns (y (T, B, H), h_T, c_T).
+    biases (4H,) or None. Returns (y (T, B, H), h_T, c_T). With ``batch_sizes`` (n_1 ≥ … ≥ n_T), x is
+    packed rows (N, I), y packed rows (N, H), and step t runs the first n_t rows (module docstring).
 
     Forward:   Z = X W_ihᵀ + b_ih + b_hh                          all T steps in one matrix product
                z_t = Z_t + h_{t−1} W_hhᵀ,  (h_t, c_t) = LSTMCell(z_t, c_{t−1})    for t = 1 … T
@@ -136,60 +174,64 @@ class LSTMLayer(Function):
                ∂L/∂b_ih = ∂L/∂b_hh = Σ_{t,b} δz_t
     ``reverse=True`` (the second direction of a bidirectional LSTM): the same with time running backwards,
     t = T … 1 forward and 1 … T backward (h_{t+1} in place of h_{t−1}); y stays in time order.
+    Packed: step t's z_t, c_{t−1}, h_{t−1} are the first n_t rows; a row not running at step t copies
+    h_{t−1}, c_{t−1} to h_t, c_t, so backward passes its δh, δc through that step unchanged.
     Under ``create_graph=True`` backward differentiates ``lstm_layer_composite`` instead.
     """
 
     formula = ("dZ @ W_ih", "dh_0", "dc_0", "dZ.T @ X", "sum_t dz_t.T @ h_(t-1)", "sum(dZ)", "sum(dZ)")
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
-        _check_layer_shapes("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, h0=h0.shape, c0=c0.shape)
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
+        layout = _Layout("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, batch_sizes, h0=h0.shape, c0=c0.shape)
         if (b_ih is None) != (b_hh is None):  # the backward gives both the same gradient
             raise ValueError("lstm_layer: give both biases b_ih and b_hh, or neither")
-        (T, B, _), H = x.shape, w_hh.shape[1]
-        projected = _project_inputs(x.data, w_ih.data)
+        T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
+        projected = layout.project(x.data, w_ih.data)  # (N, 4H)
         bias = None if b_ih is None else b_ih.data + b_hh.data
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
-        # Buffers for every step: hs[t + 1] = h_t (hs[0] = h0), likewise cs (reverse: hs[t] = h_t,
-        # hs[T] = h0, see _time_steps); acts and tanh_c are what the cell's backward needs. The cell
-        # writes straight into their slices.
+        # hs[row] and cs[row] hold the states of all B sequences at one time (rows as in _Layout); acts and
+        # tanh_c (packed rows, as x) are what the cell's backward needs. The cell writes straight into slices.
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
-        acts, tanh_c = np.empty((T, B, 4 * H), dtype=x.dtype), np.empty((T, B, H), dtype=x.dtype)
-        steps, first, last = _time_steps(T, reverse)
-        hs[first], cs[first] = h0.data, c0.data
-        for t, prev, new in steps:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, summed inside the cell's one pass
-            backend.lstm_cell(backend.matmul(hs[prev], w_hh_t), cs[prev], out=(hs[new], cs[new], acts[t], tanh_c[t]),
-                              gates_x=projected[t], bias=bias)
-        ctx.reverse = reverse
+        acts, tanh_c = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
+        hs[layout.first(reverse)], cs[layout.first(reverse)] = h0.data, c0.data
+        for rows, n, prev, new in layout.run_order(reverse):  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
+            backend.lstm_cell(backend.matmul(hs[prev, :n], w_hh_t), cs[prev, :n],
+                              out=(hs[new, :n], cs[new, :n], acts[rows], tanh_c[rows]), gates_x=projected[rows],
+                              bias=bias)
+            if n < B:  # the rows not running keep their states
+                hs[new, n:], cs[new, n:] = hs[prev, n:], cs[prev, n:]
+        ctx.layout, ctx.reverse = layout, reverse
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
-        # Every output is a copy: backward reads hs, so a view handed out would let a change to y
-        # (say, in place under no_grad) silently alter the gradients. Copying costs one pass over
-        # T·B·H values, little next to the 2T matrix products above.
-        return _outputs_in_time_order(hs, reverse).copy(), hs[last].copy(), cs[last].copy()
+        # Every output is a copy (the gather makes y one): backward reads hs, so a view handed out would let
+        # a change to y (say, in place under no_grad) silently alter the gradients.
+        last = layout.last(reverse)
+        return layout.outputs(hs, reverse).reshape(*x.shape[:-1], H), hs[last].copy(), cs[last].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h, grad_c):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c = ctx.saved_tensors
+        layout, reverse = ctx.layout, ctx.reverse
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
             inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-            composite = functools.partial(lstm_layer_composite, reverse=ctx.reverse)
+            composite = functools.partial(lstm_layer_composite, reverse=reverse, batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, inputs, (grad_y, grad_h, grad_c))
-        g_y, hs, cs, acts, tanh_c, w_hh_data = grad_y.data, hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
-        T, B, H = g_y.shape
-        dz = np.empty((T, B, 4 * H), dtype=g_y.dtype)
-        steps = _time_steps(T, ctx.reverse)[0]  # step k reads the h_prev that step k − 1 wrote
-        dh, dc = grad_h.data + g_y[steps[-1][0]], grad_c.data  # the last step's h is also an output
-        for k in reversed(range(T)):  # the forward's steps, last first
-            t, prev, _ = steps[k]
-            _, dc = backend.lstm_cell_backward(dh, dc, acts[t], cs[prev], tanh_c[t], out=(dz[t], np.empty_like(dc)))
-            dh = backend.matmul(dz[t], w_hh_data)
-            if k > 0:  # h_prev is also the output of step k − 1
-                dh += g_y[steps[k - 1][0]]
+        hs, cs, acts, tanh_c, w_hh_data = hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
+        g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
+        dz = np.empty_like(acts)
+        # δh, δc of all B rows at the current time; a row not running at a step keeps its own (see above)
+        dh, dc, dc_prev = grad_h.data.copy(), grad_c.data.copy(), np.empty_like(grad_c.data)
+        for rows, n, prev, _ in layout.backward_order(reverse):  # the forward's steps, last first
+            dh[:n] += g_y[rows]  # h_t is also an output
+            backend.lstm_cell_backward(dh[:n], dc[:n], acts[rows], cs[prev, :n], tanh_c[rows],
+                                       out=(dz[rows], dc_prev[:n]))
+            dc[:n] = dc_prev[:n]
+            dh[:n] = backend.matmul(dz[rows], w_hh_data)
         needs = ctx.needs_input_grad
         # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
         grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
             (needs[0], needs[3], needs[4], needs[5] or needs[6], False), x.data, w_ih.data,
-            _previous_states(hs, ctx.reverse), dz, dz)
+            layout.previous_states(hs, reverse), dz, dz)
         return (grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b if needs[5] else None,
                 grad_b if needs[6] else None)
 
@@ -241,24 +283,23 @@ class GRUCell(Function):
 
 
 def gru_layer_composite(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
-                        reverse: bool = False) -> tuple[Any, Any]:
-    """One GRU layer in Tensor ops (the reference for ``GRULayer``, nn.GRU's former path): (output (T, B, H), h_T);
-    ``reverse``: the layer on x_T … x_1, its output flipped back to time order."""
-    from ..tensor import stack
-
-    if reverse:
-        return run_time_reversed(gru_layer_composite, x, h0, w_ih, w_hh, b_ih, b_hh)
+                        reverse: bool = False, batch_sizes: Sequence[int] | None = None) -> tuple[Any, Any]:
+    """One GRU layer in Tensor ops (the reference for ``GRULayer``, nn.GRU's former path): (output, h_T);
+    ``reverse`` and ``batch_sizes`` as in ``lstm_layer_composite``."""
     projected = x @ w_ih.T if b_ih is None else x @ w_ih.T + b_ih
-    h, outputs = h0, []
-    for gates_x in Unbind.apply(projected, dim=0):
-        h = GRUCell.apply(gates_x, h @ w_hh.T if b_hh is None else h @ w_hh.T + b_hh, h)
-        outputs.append(h)
-    return stack(outputs, 0), h
+
+    def step(gates_x: Any, states: list[Any]) -> list[Any]:
+        (h,) = states
+        return [GRUCell.apply(gates_x, h @ w_hh.T if b_hh is None else h @ w_hh.T + b_hh, h)]
+
+    y, (h,) = run_recurrence(step, projected, [h0], reverse, batch_sizes)
+    return y, h
 
 
 class GRULayer(Function):
     r"""One GRU layer over a whole sequence: x (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H),
-    biases (3H,) or None, gates in the order r, z, n. Returns (y (T, B, H), h_T).
+    biases (3H,) or None, gates in the order r, z, n. Returns (y (T, B, H), h_T). ``batch_sizes``: packed
+    rows, as in ``LSTMLayer``.
 
     Forward:   X̂ = X W_ihᵀ + b_ih                                 all T steps in one matrix product
                ĥ_t = h_{t−1} W_hhᵀ + b_hh,  h_t = GRUCell(X̂_t, ĥ_t, h_{t−1})      for t = 1 … T
@@ -272,60 +313,59 @@ class GRULayer(Function):
                ∂L/∂W_ih = δX̂ᵀ X               ∂L/∂W_hh = Σ_t δĥ_tᵀ h_{t−1}
                ∂L/∂b_ih = Σ_{t,b} δx̂_t        ∂L/∂b_hh = Σ_{t,b} δĥ_t
     δx̂ and δĥ differ only in the n block (δĥ_n = δx̂_n ⊙ r): b_hn sits inside r ⊙ (…).
-    ``reverse=True``: time runs backwards, as in ``LSTMLayer``.
+    ``reverse=True``: time runs backwards; packed: the rows not running keep h, as in ``LSTMLayer``.
     Under ``create_graph=True`` backward differentiates ``gru_layer_composite`` instead.
     """
 
     formula = ("dX^ @ W_ih", "dh_0", "dX^.T @ X", "sum_t dh^_t.T @ h_(t-1)", "sum(dX^)", "sum(dh^)")
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False):
-        _check_layer_shapes("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, h0=h0.shape)
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
+        layout = _Layout("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, batch_sizes, h0=h0.shape)
         for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
             if b is not None and b.shape != (w_hh.shape[0],):
                 raise ValueError(f"gru_layer: expected {name} of shape ({w_hh.shape[0]},), got {b.shape}")
-        (T, B, _), H = x.shape, w_hh.shape[1]
-        projected = _project_inputs(x.data, w_ih.data)
+        T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
+        projected = layout.project(x.data, w_ih.data)  # (N, 3H)
         bias_x, bias_h = (None if b is None else b.data for b in (b_ih, b_hh))
         w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
-        # Buffers for every step: hs as in LSTMLayer; gates_h[t] = h_prev W_hhᵀ and acts[t] = [r | z | n]
-        # of time step t are what the cell's backward needs. The cell adds both biases inside its one
-        # pass and writes straight into the slices of hs and acts.
+        # hs as in LSTMLayer; gates_h = h_prev W_hhᵀ and acts = [r | z | n] of every step (packed rows) are
+        # what the cell's backward needs. The cell adds both biases inside its one pass and writes
+        # straight into the slices of hs and acts.
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
-        gates_h, acts = np.empty((T, B, 3 * H), dtype=x.dtype), np.empty((T, B, 3 * H), dtype=x.dtype)
-        steps, first, last = _time_steps(T, reverse)
-        hs[first] = h0.data
-        for t, prev, new in steps:
-            gates_h[t] = backend.matmul(hs[prev], w_hh_t)
-            backend.gru_cell(projected[t], gates_h[t], hs[prev], out=(hs[new], acts[t]), bias_x=bias_x, bias_h=bias_h)
-        ctx.reverse = reverse
+        gates_h, acts = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
+        hs[layout.first(reverse)] = h0.data
+        for rows, n, prev, new in layout.run_order(reverse):
+            gates_h[rows] = backend.matmul(hs[prev, :n], w_hh_t)
+            backend.gru_cell(projected[rows], gates_h[rows], hs[prev, :n], out=(hs[new, :n], acts[rows]),
+                             bias_x=bias_x, bias_h=bias_h)
+            if n < B:  # the rows not running keep their states
+                hs[new, n:] = hs[prev, n:]
+        ctx.layout, ctx.reverse = layout, reverse
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts)
         # copies, not views of what backward reads (see LSTMLayer)
-        return _outputs_in_time_order(hs, reverse).copy(), hs[last].copy()
+        return layout.outputs(hs, reverse).reshape(*x.shape[:-1], H), hs[layout.last(reverse)].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h):
         x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts = ctx.saved_tensors
+        layout, reverse = ctx.layout, ctx.reverse
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
-            composite = functools.partial(gru_layer_composite, reverse=ctx.reverse)
+            composite = functools.partial(gru_layer_composite, reverse=reverse, batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
-        g_y, hs, gates_h, acts, w_hh_data = grad_y.data, hs.data, gates_h.data, acts.data, w_hh.data
+        hs, gates_h, acts, w_hh_data = hs.data, gates_h.data, acts.data, w_hh.data
         bias_h = None if b_hh is None else b_hh.data
-        T = g_y.shape[0]
+        g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
         d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
-        steps = _time_steps(T, ctx.reverse)[0]  # step k reads the h_prev that step k − 1 wrote
-        dh, dh_direct = grad_h.data + g_y[steps[-1][0]], np.empty_like(hs[0])  # the last step's h is also an output
-        for k in reversed(range(T)):  # the forward's steps, last first
-            t, prev, _ = steps[k]
-            backend.gru_cell_backward(dh, acts[t], gates_h[t], hs[prev], out=(d_gates_x[t], d_gates_h[t], dh_direct),
-                                      bias_h=bias_h)
-            dh = backend.matmul(d_gates_h[t], w_hh_data)  # a fresh array, never dh_direct
-            dh += dh_direct
-            if k > 0:  # h_prev is also the output of step k − 1
-                dh += g_y[steps[k - 1][0]]
+        dh, dh_direct = grad_h.data.copy(), np.empty_like(grad_h.data)  # all B rows, as in LSTMLayer
+        for rows, n, prev, _ in layout.backward_order(reverse):  # the forward's steps, last first
+            dh[:n] += g_y[rows]  # h_t is also an output
+            backend.gru_cell_backward(dh[:n], acts[rows], gates_h[rows], hs[prev, :n],
+                                      out=(d_gates_x[rows], d_gates_h[rows], dh_direct[:n]), bias_h=bias_h)
+            np.add(backend.matmul(d_gates_h[rows], w_hh_data), dh_direct[:n], out=dh[:n])
         needs = ctx.needs_input_grad
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
-            (needs[0], *needs[2:]), x.data, w_ih.data, _previous_states(hs, ctx.reverse), d_gates_x, d_gates_h)
+            (needs[0], *needs[2:]), x.data, w_ih.data, layout.previous_states(hs, reverse), d_gates_x, d_gates_h)
         return grad_x, _tensor(dh), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
 
@@ -360,46 +400,86 @@ def _check_layer_shapes(op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, 
                          f"weight_hh {w_hh_shape}")
 
 
-def _time_steps(T: int, reverse: bool) -> tuple[list[tuple[int, int, int]], int, int]:
-    """The order a layer reads the sequence in, without copying it: ([(t, prev, new) per step], first, last),
-    where t indexes x and the per-step buffers, and the states buffer hs (T + 1 rows) holds h_prev in row prev
-    and receives h_t in row new; h0 goes in row first, the final state is row last.
-    Forward: t = 0 … T−1, h_t in row t + 1 (h0 in row 0). Reverse (the second direction of a bidirectional
-    layer, which reads x_T … x_1): t = T−1 … 0, h_t in row t (h0 in row T). Either way hs without the
-    h0 row is the output in time order, and hs without the final row lists each step's h_prev."""
-    if reverse:
-        return [(t, t + 1, t) for t in reversed(range(T))], T, 0
-    return [(t, t, t + 1) for t in range(T)], 0, T
+class _Layout:
+    """Where the steps of a layer read and write, padded or packed.
 
+    x, the gates and every other per-step array are *rows* (N, ·): step t's n_t rows follow step t−1's
+    (a padded (T, B, ·) array reshaped to (T·B, ·) is this with n_t = B). The states live in a buffer
+    hs (T + 1, B, H) that holds all B sequences at one time per row: step t reads h_prev from
+    hs[prev, :n_t] and writes h_t to hs[new, :n_t]. Forward: t = 0 … T−1, h_t in row t + 1, h0 in row 0.
+    Reverse (the second direction of a bidirectional layer, which reads x_T … x_1): t = T−1 … 0, h_t in
+    row t, h0 in row T. Either way hs without the h0 row holds the outputs in time order, hs without
+    the final row each step's h_prev, and x is never copied or flipped."""
 
-def _outputs_in_time_order(hs: np.ndarray, reverse: bool) -> np.ndarray:
-    """y (T, B, H) = h_t for t = 1 … T in time order: hs without the h0 row (see _time_steps)."""
-    return hs[:-1] if reverse else hs[1:]
+    def __init__(self, op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, w_hh_shape: Shape,
+                 batch_sizes: Sequence[int] | None, **states: Shape) -> None:
+        self.packed_sizes = None if batch_sizes is None else [int(n) for n in batch_sizes]
+        if self.packed_sizes is None:  # padded: every step runs all B rows
+            check_shape = x_shape
+            sizes = [x_shape[1]] * x_shape[0] if len(x_shape) == 3 else []
+        else:
+            sizes = self.packed_sizes
+            if len(x_shape) != 2 or not sizes or sum(sizes) != x_shape[0] or sizes[-1] < 1 or \
+                    any(a < b for a, b in zip(sizes, sizes[1:])):
+                raise ValueError(f"{op}: packed x must be (N, I) with batch_sizes n_1 ≥ … ≥ n_T ≥ 1 adding up to "
+                                 f"N; got x {x_shape} and batch_sizes {sizes}")
+            check_shape = (len(sizes), sizes[0], x_shape[1])
+        _check_layer_shapes(op, gates, check_shape, w_ih_shape, w_hh_shape, **states)
+        self.steps, self.batch, self.rows = len(sizes), check_shape[1], sum(sizes)
+        self.batch_sizes = sizes
+        bounds = np.cumsum([0, *sizes]).tolist()
+        self._rows = [slice(a, b) for a, b in zip(bounds, bounds[1:])]  # step t's rows of x
 
+    def project(self, x: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
+        """X W_ihᵀ, (N, G·H): the input part of every step in one matrix product; the cells add the biases."""
+        return backend.matmul(x.reshape(self.rows, x.shape[-1]), w_ih.T)
 
-def _previous_states(hs: np.ndarray, reverse: bool) -> np.ndarray:
-    """(T, B, H): the h_prev that time step t read, in time order (see _time_steps)."""
-    return hs[1:] if reverse else hs[:-1]
+    def run_order(self, reverse: bool) -> list[tuple[slice, int, int, int]]:
+        """(rows, n, prev, new) of every step, in the order the forward runs them."""
+        steps = [(rows, n, t, t + 1) for t, (rows, n) in enumerate(zip(self._rows, self.batch_sizes))]
+        if reverse:
+            return [(rows, n, new, prev) for rows, n, prev, new in reversed(steps)]
+        return steps
 
+    def backward_order(self, reverse: bool) -> list[tuple[slice, int, int, int]]:
+        """The forward's steps, last first (backpropagation through time)."""
+        return self.run_order(reverse)[::-1]
 
-def _project_inputs(x: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
-    """X W_ihᵀ for all T steps as one matrix product of T·B rows: (T, B, I) -> (T, B, G·H); the cells add the biases."""
-    T, B, I = x.shape
-    return backend.matmul(x.reshape(T * B, I), w_ih.T).reshape(T, B, w_ih.shape[0])
+    def first(self, reverse: bool) -> int:
+        """The row of hs that holds the initial states."""
+        return self.steps if reverse else 0
+
+    def last(self, reverse: bool) -> int:
+        """The row of hs that holds the final states."""
+        return 0 if reverse else self.steps
+
+    def outputs(self, hs: np.ndarray, reverse: bool) -> np.ndarray:
+        """y as rows (N, H): every step's h_t (a copy)."""
+        return self._gather(hs[:-1] if reverse else hs[1:])
+
+    def previous_states(self, hs: np.ndarray, reverse: bool) -> np.ndarray:
+        """(N, H): the h_prev every step read, as rows."""
+        return self._gather(hs[1:] if reverse else hs[:-1])
+
+    def _gather(self, per_step: np.ndarray) -> np.ndarray:
+        """The rows (N, H) of per_step (T, B, H): step t's first n_t rows (padded: all of them, in memory order)."""
+        if self.packed_sizes is None:
+            return per_step.reshape(self.rows, per_step.shape[-1]).copy()
+        return np.concatenate([h[:n] for h, n in zip(per_step, self.batch_sizes)])
 
 
 def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, h_prevs: np.ndarray,
                            d_gates_x: np.ndarray, d_gates_h: np.ndarray) -> tuple[Any, ...]:
     """(∂L/∂x, ∂L/∂W_ih, ∂L/∂W_hh, ∂L/∂b_ih, ∂L/∂b_hh) of a recurrent layer after its BPTT loop,
     each None unless ``needs`` says so, from the gradients of the input part x_t W_ihᵀ + b_ih
-    (``d_gates_x`` (T, B, G·H)) and of the recurrent part h_prev W_hhᵀ + b_hh (``d_gates_h``) of
-    every time step t, and h_prevs (T, B, H), the h_prev of every t: each is one matrix product over all T·B rows.
+    (``d_gates_x`` (N, G·H), the rows of every step, see ``_Layout``) and of the recurrent part
+    h_prev W_hhᵀ + b_hh (``d_gates_h``) and h_prevs (N, H), the h_prev of every row: each is one
+    matrix product over all N rows. ∂L/∂x has x's shape.
     """
-    (T, B, I), H, width = x.shape, h_prevs.shape[2], d_gates_x.shape[2]
-    dx_flat, dh_flat = d_gates_x.reshape(T * B, width), d_gates_h.reshape(T * B, width)
+    x_rows = x.reshape(d_gates_x.shape[0], x.shape[-1])
     need_x, need_w_ih, need_w_hh, need_b_ih, need_b_hh = needs
-    return (_tensor(backend.matmul(dx_flat, w_ih).reshape(x.shape)) if need_x else None,
-            _tensor(backend.matmul(dx_flat.T, x.reshape(T * B, I))) if need_w_ih else None,
-            _tensor(backend.matmul(dh_flat.T, h_prevs.reshape(T * B, H))) if need_w_hh else None,
-            _tensor(dx_flat.sum(0)) if need_b_ih else None,
-            _tensor(dh_flat.sum(0)) if need_b_hh else None)
+    return (_tensor(backend.matmul(d_gates_x, w_ih).reshape(x.shape)) if need_x else None,
+            _tensor(backend.matmul(d_gates_x.T, x_rows)) if need_w_ih else None,
+            _tensor(backend.matmul(d_gates_h.T, h_prevs)) if need_w_hh else None,
+            _tensor(d_gates_x.sum(0)) if need_b_ih else None,
+            _tensor(d_gates_h.sum(0)) if need_b_hh else None)

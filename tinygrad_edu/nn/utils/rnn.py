@@ -59,8 +59,14 @@ def _invert_permutation(permutation: np.ndarray) -> np.ndarray:
     return inverse
 
 
-def _lengths_array(lengths: Any) -> np.ndarray:
-    return np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths, dtype=np.int64).reshape(-1)
+def _lengths_array(op: str, lengths: Any) -> np.ndarray:
+    """``lengths`` (a 1-D Tensor, array or list) as an int64 array; ValueError naming ``op`` and the shape
+    for any other rank (PyTorch refuses those too)."""
+    array = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths, dtype=np.int64)
+    if array.ndim != 1:
+        raise ValueError(f"{op}: lengths must be a 1-D tensor or list (one length per sequence), got shape "
+                         f"{array.shape}")
+    return array
 
 
 def _gather_with_padding(rows: Tensor, index: np.ndarray, padding_value: float) -> Tensor:
@@ -125,7 +131,7 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
     op = "pack_padded_sequence"
     if input.ndim < 2:
         raise ValueError(f"{op}: expects a padded input of at least 2 dims, got shape {tuple(input.shape)}")
-    lengths = _lengths_array(lengths)
+    lengths = _lengths_array(op, lengths)
     steps, batch = (input.shape[1], input.shape[0]) if batch_first else input.shape[:2]
     order = _sorting(op, lengths, batch, steps, enforce_sorted)
     sorted_order = np.arange(batch) if order is None else order
@@ -172,7 +178,7 @@ def unpad_sequence(padded_sequences: Tensor, lengths: Any, batch_first: bool = F
     """The list of sequences (L_b, *) of a padded batch: the first ``lengths[b]`` rows of column b."""
     if not batch_first:
         padded_sequences = padded_sequences.transpose(0, 1)
-    return [padded_sequences[b, :int(n)] for b, n in enumerate(_lengths_array(lengths))]
+    return [padded_sequences[b, :int(n)] for b, n in enumerate(_lengths_array("unpad_sequence", lengths))]
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
