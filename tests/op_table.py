@@ -814,3 +814,71 @@ OP_TABLE += (  # scans, order statistics, writes at indices, vector geometry (sc
     OpCase("block_diag", lambda a, b, c: tg.block_diag(a, b, c), lambda a, b, c: torch.block_diag(a, b, c),
            ops=("Cat",), family=M, samples=(((2, 3), (), (4,)),)),
 )  # fmt: skip
+
+
+def _lib(a: Any) -> Any:
+    """The library ``a`` belongs to (tinygrad_edu or torch), for rows that build constants."""
+    return torch if isinstance(a, torch.Tensor) else tg
+
+
+def _well_conditioned(a: Any) -> Any:
+    """a + n·I: a (batch of) n×n matrices of standard-normal entries made safely invertible."""
+    return a + a.shape[-1] * _lib(a).eye(a.shape[-1], dtype=a.dtype)
+
+
+def _positive_definite(a: Any) -> Any:
+    """a aᵀ + I: symmetric positive-definite."""
+    return a @ a.mT + _lib(a).eye(a.shape[-1], dtype=a.dtype)
+
+
+def _linalg(name: str, prepare: Callable[[Any], Any] = lambda a: a,
+            result: Callable[[Any], Any] = lambda y: y) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(tinygrad_edu, torch) callables of ``linalg.<name>`` applied to ``prepare(a)`` (and further inputs),
+    then ``result`` (a gauge-invariant function of eigen/singular vectors)."""
+    return ((lambda a, *rest: result(getattr(tg.linalg, name)(prepare(a), *rest))),
+            (lambda a, *rest: result(getattr(torch.linalg, name)(prepare(a), *rest))))
+
+
+def _special(name: str, *args: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(tinygrad_edu, torch) callables of ``special.<name>(*args, x, ...)``."""
+    return (lambda *xs: getattr(tg.special, name)(*args, *xs)), (lambda *xs: getattr(torch.special, name)(*args, *xs))
+
+
+def _svd_invariants(usv: Any) -> tuple[Any, ...]:
+    """S, U Vh and U ⊙ U: functions of an SVD that do not depend on the signs of the singular vectors."""
+    return usv[1], usv[0] @ usv[2], usv[0] * usv[0]
+
+
+SQUARE: tuple[Sample, ...] = (((3, 3),), ((2, 4, 4),), ((1, 1),))
+MX, SP, PROB = "matrix", "special", "probability"
+
+OP_TABLE += (  # linear algebra (ops/matrix.py): well-conditioned inputs; vectors only through gauge-invariant functions
+    OpCase("det", *_linalg("det", _well_conditioned), ops=("Det", "Inv"), family=MX, samples=SQUARE),
+    OpCase("slogdet", *_linalg("slogdet", _well_conditioned, lambda r: r[1]), ops=("Slogdet", "Inv"), family=MX,
+           samples=SQUARE),
+    OpCase("inv", *_linalg("inv", _well_conditioned), ops=("Inv",), family=MX, samples=SQUARE),
+    OpCase("solve", *_linalg("solve", _well_conditioned), ops=("Solve",), family=MX,
+           samples=(((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 1)), ((3, 3), (3,)))),
+    OpCase("cholesky", *_linalg("cholesky", _positive_definite), ops=("Cholesky", "Inv"), family=MX, samples=SQUARE),
+    OpCase("qr", *_linalg("qr", result=tuple), ops=("Qr", "Solve"), family=MX,
+           samples=(((4, 3),), ((3, 3),), ((2, 3, 5),))),
+    OpCase("eigh", *_linalg("eigh", lambda a: a + a.mT, lambda r: (r[0], r[1] * r[1])), ops=("Eigh",), family=MX,
+           samples=SQUARE),
+    OpCase("eigvalsh", *_linalg("eigvalsh", lambda a: a + a.mT), ops=("Eigvalsh", "Eigh"), family=MX, samples=SQUARE),
+    OpCase("svd", lambda a: _svd_invariants(tg.linalg.svd(a, full_matrices=False)),
+           lambda a: _svd_invariants(torch.linalg.svd(a, full_matrices=False)), ops=("Svd",), family=MX,
+           samples=(((4, 3),), ((3, 5),), ((2, 3, 3),))),
+    OpCase("svdvals", *_linalg("svdvals"), ops=("SvdVals", "Svd"), family=MX, samples=(((4, 3),), ((2, 2, 3),))),
+)  # fmt: skip
+
+OP_TABLE += (  # special functions (ops/special.py), each on its domain
+    *(OpCase(name, *_special(name), ops=(op,), family=SP, samples=UNARY, domain=domain)
+      for name, op, domain in (("gammaln", "Lgamma", POS), ("digamma", "Digamma", POS), ("erfinv", "Erfinv", "unit"),
+                               ("erfcx", "Erfcx", "real"), ("ndtr", "Ndtr", "real"), ("ndtri", "Ndtri", PROB),
+                               ("log_ndtr", "LogNdtr", "real"), ("i0", "I0", "real"), ("i1", "I1", "real"),
+                               ("entr", "Entr", POS), ("sinc", "Sinc", "real"))),
+    *(OpCase(f"polygamma_{n}", *_special("polygamma", n), ops=("Polygamma",), family=SP, samples=UNARY, domain=POS)
+      for n in (1, 2)),
+    OpCase("xlogy", *_special("xlogy"), ops=("Xlogy",), family=SP, samples=BINARY, domain=("real", POS)),
+    OpCase("xlog1py", *_special("xlog1py"), ops=("Xlog1py",), family=SP, samples=BINARY, domain=("real", POS)),
+)  # fmt: skip

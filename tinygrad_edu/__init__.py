@@ -20,11 +20,13 @@ from . import (
     datasets,
     diagnostics,
     dtypes,
+    linalg,
     metrics,
     nn,
     ops,
     optim,
     return_types,
+    special,
     testing,
     train,
     viz,
@@ -119,6 +121,11 @@ cummax, cummin, logcumsumexp, quantile, nanquantile, nanmedian = (Tensor.cummax,
 index_fill, index_copy, index_put, scatter_reduce = (Tensor.index_fill, Tensor.index_copy, Tensor.index_put,
                                                      Tensor.scatter_reduce)
 kron, cross, histc, renorm, logaddexp2 = Tensor.kron, Tensor.cross, Tensor.histc, Tensor.renorm, Tensor.logaddexp2
+det, logdet, slogdet, inverse, pinverse, matrix_power = (Tensor.det, Tensor.logdet, Tensor.slogdet, Tensor.inverse,
+                                                      Tensor.pinverse, Tensor.matrix_power)
+lgamma, digamma, erfinv, i0, sinc, xlogy, mvlgamma = (Tensor.lgamma, Tensor.digamma, Tensor.erfinv, Tensor.i0,
+                                                     Tensor.sinc, Tensor.xlogy, Tensor.mvlgamma)
+polygamma = special.polygamma  # torch.polygamma(n, input): n first, unlike the method
 trapz = trapezoid  # PyTorch's older name
 mode, kthvalue, frac, baddbmm, nanmean, diff, diagonal = (Tensor.mode, Tensor.kthvalue, Tensor.frac, Tensor.baddbmm,
                                                        Tensor.nanmean, Tensor.diff, Tensor.diagonal)
@@ -195,4 +202,8 @@ __all__ += [  # scans, order statistics, index writes, products, grids (composit
     "cummin", "cumulative_trapezoid", "histc", "index_copy", "index_fill", "index_put", "kron", "logaddexp2",
     "logcumsumexp", "nanmedian", "nanquantile", "quantile", "renorm", "scatter_reduce", "searchsorted", "trapezoid",
     "trapz", "tril_indices", "triu_indices", "vander",
+]
+__all__ += [  # linear algebra and special functions (linalg.py, special.py)
+    "det", "digamma", "erfinv", "i0", "inverse", "lgamma", "linalg", "logdet", "matrix_power", "mvlgamma", "pinverse",
+    "polygamma", "sinc", "slogdet", "special", "xlogy",
 ]

@@ -22,7 +22,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from . import composites, dtypes, ops, printing, random, return_types
+from . import composites, dtypes, linalg, ops, printing, random, return_types, special
 from .autograd import engine, function, grad_mode
 from .autograd.function import Function
 from .ops.fpstate import quietly
@@ -1820,6 +1820,64 @@ class Tensor:
         if _any_outside(idx, -self.numel(), self.numel()):
             raise IndexError(f"take: index {idx.tolist()} is out of range for {self.numel()} elements")
         return self.reshape(-1)[idx]
+
+    # ---- linear algebra and special functions (linalg.py, special.py; the math in ops/matrix.py, ops/special.py) ----
+
+    def det(self) -> Tensor:
+        """The determinant of square matrices (…, n, n) → (…)."""
+        return linalg.det(self)
+
+    def logdet(self) -> Tensor:
+        """ln det of square matrices (nan where det < 0, −inf where it is 0)."""
+        return linalg.logdet(self)
+
+    def slogdet(self) -> linalg.SlogdetResult:
+        """``(sign, logabsdet)`` of the determinant of square matrices."""
+        return linalg.slogdet(self)
+
+    def inverse(self) -> Tensor:
+        """The inverse of square matrices (tg.linalg.LinAlgError if singular)."""
+        return linalg.inv(self)
+
+    def pinverse(self, rcond: float = 1e-15) -> Tensor:
+        """The Moore–Penrose pseudoinverse; singular values ≤ rcond·σ_max count as 0."""
+        return linalg.pinv(self, rtol=rcond)
+
+    def matrix_power(self, n: int) -> Tensor:
+        """Aⁿ of square matrices for an integer n (A⁻¹ powers for n < 0)."""
+        return linalg.matrix_power(self, n)
+
+    def lgamma(self) -> Tensor:
+        """ln|Γ(x)| elementwise."""
+        return special.lgamma(self)
+
+    def digamma(self) -> Tensor:
+        """ψ(x) = Γ'(x)/Γ(x) elementwise."""
+        return special.digamma(self)
+
+    def polygamma(self, n: int) -> Tensor:
+        """ψ⁽ⁿ⁾(x), the n-th derivative of digamma, elementwise."""
+        return special.polygamma(n, self)
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """ln Γ_p(x), the log of the multivariate gamma function."""
+        return special.multigammaln(self, p)
+
+    def erfinv(self) -> Tensor:
+        """The inverse error function elementwise."""
+        return special.erfinv(self)
+
+    def i0(self) -> Tensor:
+        """I₀(x), the modified Bessel function of order 0, elementwise."""
+        return special.i0(self)
+
+    def sinc(self) -> Tensor:
+        """sin(πx)/(πx) elementwise (1 at 0)."""
+        return special.sinc(self)
+
+    def xlogy(self, other: TensorLike) -> Tensor:
+        """x · ln(other), 0 where x = 0."""
+        return special.xlogy(self, other)
 
     def trace(self) -> Tensor:
         """The sum of the main diagonal of a matrix."""

@@ -15,6 +15,9 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
+    matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals
+    special.py       Lgamma Digamma Polygamma Erfinv Erfcx Ndtr Ndtri LogNdtr I0 I1
+                     Xlogy Xlog1py Entr Sinc
     scan.py          LogCumSumExp NanMedian
     indexing.py      IndexPut ScatterReduce
     vector.py        Cross Cdist
@@ -80,6 +83,7 @@ from .elementwise import (
 from .indexing import IndexPut, ScatterReduce
 from .linalg import Einsum, Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
+from .matrix import Cholesky, Det, Eigh, Eigvalsh, Inv, Qr, Slogdet, Solve, Svd, SvdVals
 from .movement import (
     Cat,
     Clone,
@@ -120,6 +124,22 @@ from .reduce import (
     Var,
 )
 from .scan import LogCumSumExp, NanMedian
+from .special import (
+    I0,
+    I1,
+    Digamma,
+    Entr,
+    Erfcx,
+    Erfinv,
+    Lgamma,
+    LogNdtr,
+    Ndtr,
+    Ndtri,
+    Polygamma,
+    Sinc,
+    Xlog1py,
+    Xlogy,
+)
 from .vector import Cdist, Cross
 
 ALL_OPS = (
@@ -139,6 +159,8 @@ ALL_OPS = (
     Frac, ClampTensor, Max, Min, Median,
     Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Cumprod,
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
+    Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals,
+    Lgamma, Digamma, Polygamma, Erfinv, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, Xlogy, Xlog1py, Entr, Sinc,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -1,0 +1,354 @@
+"""``tg.linalg``: PyTorch's ``torch.linalg`` on (batches of) matrices.
+
+    import tinygrad_edu as tg
+    A = tg.randn(4, 4, dtype=tg.float64) + 4 * tg.eye(4, dtype=tg.float64)
+    x = tg.linalg.solve(A, tg.ones(4, dtype=tg.float64))
+    sign, logabsdet = tg.linalg.slogdet(A)
+
+Each function checks its input as PyTorch does (floating dtype, at least 2 dims, square where
+needed; a ShapeError or TypeError naming the function and the shape) and then calls one op of
+``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals), where
+the forward and backward formulas are, or composes such ops (norms, pinv, lstsq, matrix_power,
+multi_dot, solve_triangular, vecdot). Matrices are the last two dims; the dims before are a batch.
+A singular matrix (inv, solve) or one that is not positive-definite (cholesky) raises
+``tg.linalg.LinAlgError``, a RuntimeError, as ``torch.linalg.LinAlgError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops
+from . import tensor as _tensor
+from .ops.matrix import LinAlgError
+
+Tensor = Any  # the Tensor class: tensor.py imports this module, so it is read at call time (_tensor.Tensor)
+
+# torch.return_types.linalg_*: the named tuples of the functions that return several tensors
+SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+QRResult = namedtuple("linalg_qr", ["Q", "R"])
+EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
+LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+
+
+def _matrix(a: Tensor, op: str, square: bool = False) -> Tensor:
+    """``a`` after PyTorch's checks: a floating Tensor with at least 2 dims, square if asked."""
+    if not isinstance(a, _tensor.Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    if not dtypes.is_floating(a.dtype):
+        raise TypeError(f"{op}: expected a floating point tensor as input, got {a.dtype}")
+    if a.ndim < 2:
+        raise _tensor.ShapeError(f"{op}: the input must have at least 2 dimensions, got shape {a.shape}")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise _tensor.ShapeError(f"{op}: A must be batches of square matrices, but they are {a.shape[-2]} by "
+                                 f"{a.shape[-1]} matrices (shape {a.shape})")
+    return a
+
+
+def _constant(array: np.ndarray) -> Tensor:
+    return _tensor.Tensor._make(array)
+
+
+# ---- determinants ------------------------------------------------------------------------------
+
+
+def det(A: Tensor) -> Tensor:
+    """det A of square matrices (…, n, n) → (…); op ``Det``."""
+    return ops.Det.apply(_matrix(A, "linalg.det", square=True))
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """``(sign, logabsdet)``: det A = sign · e^logabsdet, without overflow; op ``Slogdet``.
+    A singular A gives (0, −inf)."""
+    return SlogdetResult(*ops.Slogdet.apply(_matrix(A, "linalg.slogdet", square=True)))
+
+
+def logdet(A: Tensor) -> Tensor:
+    """ln det A (torch.logdet): logabsdet where the sign is +1, nan where it is −1, −inf at 0."""
+    sign, logabsdet = slogdet(_matrix(A, "logdet", square=True))
+    return _tensor.where(sign.data < 0, _constant(np.array(np.nan, dtype=A.dtype)), logabsdet)
+
+
+# ---- inverse and solve ---------------------------------------------------------------------------
+
+
+def inv(A: Tensor) -> Tensor:
+    """A⁻¹ of square matrices; LinAlgError for a singular A; op ``Inv``."""
+    return ops.Inv.apply(_matrix(A, "linalg.inv", square=True))
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """X with A X = B (``left=False``: X A = B). B is (…, n, k), or a vector (n,) / (…, n) when it has
+    one dim fewer than A; batch dims broadcast. LinAlgError for a singular A; op ``Solve``."""
+    A = _matrix(A, "linalg.solve", square=True)
+    if not left:  # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
+        return solve(A.mT, _matrix(B, "linalg.solve").mT).mT
+    if not isinstance(B, _tensor.Tensor) or B.dtype != A.dtype:
+        raise TypeError(f"linalg.solve: expected B to be a tensor of A's dtype {A.dtype}, got "
+                        f"{getattr(B, 'dtype', type(B).__name__)}")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    rhs = B.unsqueeze(-1) if vector else B
+    if rhs.ndim < 2 or rhs.shape[-2] != A.shape[-1]:
+        raise _tensor.ShapeError(f"linalg.solve: incompatible shapes of A {A.shape} and B {B.shape}: B must be "
+                                 f"(..., {A.shape[-1]}, k) or a vector of size {A.shape[-1]}")
+    try:
+        batch = np.broadcast_shapes(A.shape[:-2], rhs.shape[:-2])
+    except ValueError:
+        raise _tensor.ShapeError(f"linalg.solve: the batch dims of A {A.shape} and B {B.shape} do not "
+                                 "broadcast") from None
+    X = ops.Solve.apply(A.expand(*batch, *A.shape[-2:]), rhs.expand(*batch, *rhs.shape[-2:]))
+    return X.squeeze(-1) if vector else X
+
+
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
+    """X with A X = B for triangular A (only its ``upper`` or lower triangle is read; with
+    ``unitriangular`` its diagonal is taken as 1). A composition: ``solve`` of the triangle, so
+    the gradient reaches only the triangle, as PyTorch's."""
+    A = _matrix(A, "linalg.solve_triangular", square=True)
+    B = _matrix(B, "linalg.solve_triangular")
+    triangle = A.triu(1) if upper else A.tril(-1)
+    eye = np.eye(A.shape[-1], dtype=A.dtype)
+    triangle = triangle + (eye if unitriangular else A * eye)
+    return solve(triangle, B, left=left)
+
+
+# ---- factorizations ---------------------------------------------------------------------------
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """L lower triangular with A = L Lᵀ (``upper``: U = Lᵀ with A = Uᵀ U) for symmetric positive-
+    definite A (only its lower triangle is read); LinAlgError otherwise; op ``Cholesky``."""
+    lower = ops.Cholesky.apply(_matrix(A, "linalg.cholesky", square=True))
+    return lower.mT if upper else lower
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:
+    """``(Q, R)`` with A = Q R (op ``Qr``). ``mode``: "reduced" (Q (…, m, k), R (…, k, n), k = min(m, n)),
+    "complete" (Q (…, m, m), R (…, m, n); differentiable only for m ≤ n, as PyTorch) or "r" (R only,
+    Q empty, no gradient)."""
+    A = _matrix(A, "linalg.qr")
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: qr received unrecognized mode {mode!r}; expected 'reduced', 'complete' or 'r'")
+    if mode == "r":
+        return QRResult(_constant(np.empty((0,), dtype=A.dtype)), _constant(np.linalg.qr(A.data, mode="r")))
+    return QRResult(*ops.Qr.apply(A, mode=mode))
+
+
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
+    """``(eigenvalues, eigenvectors)`` of symmetric A (its ``UPLO`` triangle is read): ascending λ and
+    orthonormal V with A = V diag(λ) Vᵀ (op ``Eigh``; gradient finite for distinct λ)."""
+    return EighResult(*ops.Eigh.apply(_matrix(A, "linalg.eigh", square=True), uplo=_uplo(UPLO, "linalg.eigh")))
+
+
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
+    """The ascending eigenvalues of symmetric A (op ``Eigvalsh``; gradient finite for repeated λ too)."""
+    return ops.Eigvalsh.apply(_matrix(A, "linalg.eigvalsh", square=True), uplo=_uplo(UPLO, "linalg.eigvalsh"))
+
+
+def _uplo(uplo: str, op: str) -> str:
+    if uplo not in ("L", "U"):
+        raise ValueError(f"{op}: UPLO must be 'L' or 'U', got {uplo!r}")
+    return uplo
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
+    """``(U, S, Vh)`` with A = U diag(S) Vh, S descending (op ``Svd``). Only the reduced form is
+    built: ``full_matrices=True`` (PyTorch's default) equals it for square A, and otherwise raises
+    NotImplementedError (pass full_matrices=False)."""
+    A = _matrix(A, "linalg.svd")
+    if full_matrices and A.shape[-1] != A.shape[-2]:
+        raise NotImplementedError(f"linalg.svd: full_matrices=True for a non-square input of shape {A.shape} is "
+                                  "not implemented; pass full_matrices=False")
+    return SVDResult(*ops.Svd.apply(A))
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """The singular values, descending (op ``SvdVals``; gradient finite for repeated ones too)."""
+    return ops.SvdVals.apply(_matrix(A, "linalg.svdvals"))
+
+
+# ---- norms ---------------------------------------------------------------------------------------
+
+
+def vector_norm(x: Tensor, ord: float = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """(Σ |x|^ord)^(1/ord) over ``dim`` (all dims if None); ord = inf: max |x|, −inf: min |x|, 0: the
+    number of nonzeros. ord ≥ 1 and ±inf go through ``Tensor.norm`` (op ``Norm``); other ord compose."""
+    x = x if dtype is None else x.to(dtype)
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"linalg.vector_norm: expected a floating point tensor as input, got {x.dtype}")
+    if ord >= 1 or ord == -math.inf:
+        return x.norm(ord, dim, keepdim)
+    if ord == 0:  # a count: piecewise constant, no gradient
+        return (x != 0).to(x.dtype).sum(dim, keepdim)
+    return (x.abs() ** ord).sum(dim, keepdim) ** (1.0 / ord)
+
+
+def matrix_norm(A: Tensor, ord: float | str = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False, *,
+                dtype: Any = None) -> Tensor:
+    """Matrix norm over the two dims ``dim``: "fro" √(Σ a²), "nuc" Σ σᵢ, 2 / −2 the largest / smallest
+    singular value, 1 / −1 the largest / smallest column sum of |a|, inf / −inf the same for rows."""
+    A = _matrix(A if dtype is None else A.to(dtype), "linalg.matrix_norm")
+    if len(dim) != 2:
+        raise ValueError(f"linalg.matrix_norm: dim must be a 2-tuple, got {dim!r}")
+    rows, cols = (_tensor._dim(d, A.ndim, "linalg.matrix_norm") for d in dim)
+    if rows == cols:
+        raise ValueError(f"linalg.matrix_norm: dims must be different, got {dim!r}")
+    if ord == "fro":
+        return vector_norm(A, 2, (rows, cols), keepdim)
+    if ord not in ("nuc", 2, -2, 1, -1, math.inf, -math.inf):
+        raise ValueError(f"linalg.matrix_norm: order {ord!r} not supported ('fro', 'nuc', ±1, ±2, ±inf)")
+    M = A.movedim((rows, cols), (-2, -1))
+    if ord == "nuc":
+        y = svdvals(M).sum(-1)
+    elif ord in (2, -2):
+        y = svdvals(M).amax(-1) if ord == 2 else svdvals(M).amin(-1)
+    else:  # 1: columns (sum over rows), inf: rows (sum over columns)
+        sums = M.abs().sum(-2 if abs(ord) == 1 else -1)
+        y = sums.amax(-1) if ord > 0 else sums.amin(-1)
+    if keepdim:
+        for d in sorted((rows, cols)):
+            y = y.unsqueeze(d)
+    return y
+
+
+def norm(A: Tensor, ord: float | str | None = None, dim: int | Sequence[int] | None = None, keepdim: bool = False,
+         *, dtype: Any = None) -> Tensor:
+    """``vector_norm`` or ``matrix_norm`` as torch.linalg.norm picks: with ``dim`` an int (or None and
+    1-D input, or ord None) the vector 2-norm / ord-norm, with two dims (or None and 2-D input) the
+    matrix norm ("fro" when ord is None)."""
+    if dim is not None and not isinstance(dim, int) and len(dim) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, tuple(dim), keepdim, dtype=dtype)
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+        if A.ndim != 1:
+            raise _tensor.ShapeError(f"linalg.norm: with ord={ord!r} and dim=None the input must be 1-D or 2-D, "
+                                     f"got shape {A.shape}")
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.norm: order {ord!r} needs a matrix (two dims)")
+    return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+# ---- compositions --------------------------------------------------------------------------------
+
+
+def _singular_cutoff(S: Tensor, shape: tuple[int, ...], atol: float | None, rtol: float | None) -> np.ndarray:
+    """max(atol, rtol · σ_max) per matrix (kept dims), with PyTorch's defaults: rtol = eps · max(m, n)
+    when neither is given or atol ≤ 0, else 0."""
+    if rtol is None:
+        rtol = np.finfo(S.dtype).eps * max(shape[-2:]) if atol is None or atol <= 0 else 0.0
+    largest = S.data.max(axis=-1, keepdims=True, initial=0.0)
+    return np.maximum(0.0 if atol is None else atol, rtol * largest)
+
+
+def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
+    """The Moore–Penrose pseudoinverse A⁺ = V diag(1/σ) Uᵀ, singular values at or below
+    max(atol, rtol·σ_max) taken as 0. A composition through ``Svd`` (``hermitian`` is accepted and
+    the general SVD used), so its gradient needs distinct singular values."""
+    del hermitian  # the SVD covers the symmetric case too
+    A = _matrix(A, "linalg.pinv")
+    U, S, Vh = svd(A, full_matrices=False)
+    kept = S.data > _singular_cutoff(S, A.shape, atol, rtol)
+    S_inv = _tensor.where(kept, 1.0 / S.masked_fill(~kept, 1.0), _constant(np.zeros((), dtype=S.dtype)))
+    return Vh.mT @ (S_inv.unsqueeze(-1) * U.mT)
+
+
+def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
+                hermitian: bool = False) -> Tensor:
+    """The number of singular values above max(atol, rtol·σ_max) (int64, no gradient)."""
+    del hermitian
+    A = _matrix(A, "linalg.matrix_rank")
+    S = _constant(np.linalg.svd(A.data, compute_uv=False))
+    return _constant(np.sum(S.data > _singular_cutoff(S, A.shape, atol, rtol), axis=-1).astype(np.int64))
+
+
+def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:
+    """The least-squares solution X = A⁺ B of min ‖A X − B‖ (``pinv`` with rtol = rcond). As with
+    PyTorch's default CPU driver ("gelsy"), ``residuals`` and ``singular_values`` are empty and
+    ``rank`` is the rank of A; ``driver`` is accepted and ignored."""
+    del driver
+    A = _matrix(A, "linalg.lstsq")
+    vector = B.ndim == A.ndim - 1
+    rhs = B.unsqueeze(-1) if vector else B
+    if rhs.ndim < 2 or rhs.shape[-2] != A.shape[-2]:
+        raise _tensor.ShapeError(f"linalg.lstsq: A {A.shape} and B {B.shape} must have the same number of rows")
+    X = pinv(A, rtol=rcond) @ rhs
+    empty = _constant(np.empty((0,), dtype=A.dtype))
+    return LstsqResult(X.squeeze(-1) if vector else X, empty, matrix_rank(A, rtol=rcond), empty)
+
+
+def matrix_power(A: Tensor, n: int) -> Tensor:
+    """Aⁿ for an integer n by repeated squaring (n = 0: the identity; n < 0: (A⁻¹)^|n|)."""
+    A = _matrix(A, "linalg.matrix_power", square=True)
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError(f"linalg.matrix_power: n must be an integer, got {type(n).__name__}")
+    if n == 0:
+        return _constant(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
+    base, n = (inv(A), -n) if n < 0 else (A, n)
+    result = None
+    while n:  # Aⁿ = Π A^(2^k) over the bits k of n
+        if n & 1:
+            result = base if result is None else result @ base
+        n >>= 1
+        if n:
+            base = base @ base
+    return result
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """A₁ A₂ ⋯ A_N in the order of fewest multiplications (the classic matrix-chain dynamic
+    program); the first may be a 1-D row vector and the last a 1-D column vector."""
+    if len(tensors) < 2:
+        raise ValueError(f"linalg.multi_dot: expected at least 2 tensors, got {len(tensors)}")
+    first_vector, last_vector = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    mats = [tensors[0].unsqueeze(0) if first_vector else tensors[0], *tensors[1:-1],
+            tensors[-1].unsqueeze(-1) if last_vector else tensors[-1]]
+    for k, m in enumerate(mats):
+        if m.ndim != 2:
+            raise _tensor.ShapeError(f"linalg.multi_dot: tensor {k} must be 2-D (the first and last may be 1-D), "
+                                     f"got shape {tensors[k].shape}")
+        if k and mats[k - 1].shape[1] != m.shape[0]:
+            raise _tensor.ShapeError(f"linalg.multi_dot: tensors {k - 1} and {k} cannot be multiplied (shapes "
+                                     f"{tensors[k - 1].shape} and {tensors[k].shape})")
+    dims = [mats[0].shape[0]] + [m.shape[1] for m in mats]
+    n = len(mats)
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):  # cost[i][j]: fewest multiplications for mats[i..j]
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = min((cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
+                                          for k in range(i, j))
+
+    def product(i: int, j: int) -> Tensor:
+        return mats[i] if i == j else product(i, split[i][j]) @ product(split[i][j] + 1, j)
+
+    y = product(0, n - 1)
+    y = y.squeeze(0) if first_vector else y
+    return y.squeeze(-1) if last_vector else y
+
+
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (default the last), inputs broadcast (op ``Cross``)."""
+    return input.cross(other, dim=dim)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """Σ x ⊙ y along ``dim`` (broadcast): the batched dot product."""
+    return (x * y).sum(dim)
+
+
+__all__ = [
+    "EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross", "det",
+    "eigh", "eigvalsh", "inv", "logdet", "lstsq", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+    "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm",
+]

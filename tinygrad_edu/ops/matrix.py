@@ -1,0 +1,333 @@
+"""Dense linear algebra on (batches of) matrices: determinants, inverses, solves, factorizations.
+
+Notation as in ``ops/elementwise.py``; A is a matrix input (…, n, n) or (…, m, n), batch dims
+first as in PyTorch. Aᵀ, A⁻¹ and A⁻ᵀ act on the last two dims. Forward calls ``np.linalg``
+(LAPACK, batched); every backward is written with Tensor ops — mostly these same ops — so that
+gradients of gradients work (the gradient of ``Inv`` is made of ``Inv``'s output and MatMul).
+
+Backward formulas follow PyTorch's ``derivatives.yaml`` / ``FunctionsManual.cpp`` and the papers
+they cite: Giles (2008) for det/inv/solve, Murray (2016) for Cholesky, Walter & Lehmann (2018)
+for QR, and the 1/(λⱼ − λᵢ) rule (Magnus 1985; Townsend 2016 for the SVD) for eigh and svd:
+their gradients are finite only for distinct eigenvalues / singular values. A gauge (the sign of
+each eigenvector or singular vector) is arbitrary, so only a loss that does not depend on it has a
+meaningful gradient with respect to the vectors, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+
+
+class LinAlgError(RuntimeError):
+    """A matrix that the operation cannot handle: singular (inv, solve), not positive-definite
+    (cholesky). A RuntimeError, as PyTorch's ``torch.linalg.LinAlgError``."""
+
+
+def lapack(op: str, fn, *args, problem: str, **kwargs) -> np.ndarray:
+    """``fn(*args, **kwargs)`` (an ``np.linalg`` routine), with NumPy's LinAlgError raised again as
+    ours, naming the op, the input shape and the ``problem``."""
+    try:
+        return fn(*args, **kwargs)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(f"{op}: the input of shape {args[0].shape} {problem}") from None
+
+
+def _eye_like(a) -> np.ndarray:
+    """The identity of a's last dim, as a constant array of a's dtype."""
+    return np.eye(a.shape[-1], dtype=a.dtype)
+
+
+def _diag_embed(v):
+    """The diagonal matrices (…, n, n) with v (…, n) on the diagonal, in Tensor ops."""
+    return v.unsqueeze(-1) * _eye_like(v)
+
+
+def _right_solve_transposed(x, r):
+    """x R⁻ᵀ (that is, (R⁻¹ xᵀ)ᵀ) with the differentiable Solve."""
+    return Solve.apply(r, x.mT).mT
+
+
+# ---- determinants: Det Slogdet ------------------------------------------------------------------
+
+
+class Det(Function):
+    r"""Determinant of square matrices.
+
+    Forward:   y = det A                                 (LU factorization, np.linalg.det)
+    Backward:  ∂L/∂A = g · y · A⁻ᵀ                        (Jacobi's formula: ∂ det A / ∂A = det A · A⁻ᵀ)
+    The backward inverts A, so at a singular A it raises LinAlgError (PyTorch goes through an SVD there).
+    """
+
+    formula = ("g * y * inv(A).T",)
+    torch_name = "LinalgDetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        y = np.asarray(np.linalg.det(a.data))
+        ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, y = ctx.saved_tensors
+        return (grad_output * y).unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+
+
+class Slogdet(Function):
+    r"""Sign and log of the absolute value of the determinant (no overflow for large n).
+
+    Forward:   (sign, y) = (sign det A, ln |det A|)
+    Backward:  ∂L/∂A = g_y · A⁻ᵀ                         (the sign is piecewise constant: no gradient)
+    """
+
+    formula = ("g_logabsdet * inv(A).T",)
+    torch_name = "LinalgSlogdetBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        sign, logabsdet = np.linalg.slogdet(a.data)
+        return np.asarray(sign), np.asarray(logabsdet)
+
+    @staticmethod
+    def backward(ctx, grad_sign, grad_logabsdet):
+        (a,) = ctx.saved_tensors
+        return grad_logabsdet.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+
+
+# ---- inverse and solve: Inv Solve ---------------------------------------------------------------
+
+
+class Inv(Function):
+    r"""Inverse of square matrices.
+
+    Forward:   y = A⁻¹                                   (raises LinAlgError for a singular A)
+    Backward:  ∂L/∂A = −yᵀ g yᵀ                          (from d(A⁻¹) = −A⁻¹ dA A⁻¹)
+    """
+
+    formula = ("-y.T @ g @ y.T",)
+    torch_name = "LinalgInvExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        y = lapack("linalg.inv", np.linalg.inv, a.data, problem="is singular, so it has no inverse")
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return -(y.mT @ grad_output @ y.mT)
+
+
+class Solve(Function):
+    r"""Solution X of A X = B for square A and B (…, n, k) with A's batch dims.
+
+    Forward:   X = A⁻¹ B                                 (LU with pivoting, np.linalg.solve)
+    Backward:  ∂L/∂B = A⁻ᵀ g                              (a solve with Aᵀ)
+               ∂L/∂A = −(∂L/∂B) Xᵀ
+    """
+
+    formula = ("-solve(A.T, g) @ X.T", "solve(A.T, g)")
+    torch_name = "LinalgSolveExBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x = lapack("linalg.solve", np.linalg.solve, a.data, b.data, problem="is singular, so the system has no "
+                   "unique solution")
+        ctx.save_for_backward(a, x if ctx.needs_input_grad[0] else None)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, x = ctx.saved_tensors
+        grad_b = Solve.apply(a.mT, grad_output)
+        grad_a = -(grad_b @ x.mT) if ctx.needs_input_grad[0] else None
+        return grad_a, (grad_b if ctx.needs_input_grad[1] else None)
+
+
+# ---- factorizations: Cholesky Qr Eigh Eigvalsh Svd SvdVals --------------------------------------
+
+
+class Cholesky(Function):
+    r"""Cholesky factor of symmetric positive-definite matrices (only the lower triangle of A is read).
+
+    Forward:   L lower triangular with A = L Lᵀ
+    Backward:  Φ = tril(Lᵀ g) with its diagonal halved,  S = L⁻ᵀ Φ L⁻¹,
+               ∂L/∂A = (S + Sᵀ) / 2                     (Murray 2016, symmetrized as PyTorch)
+    """
+
+    formula = ("sym(inv(L).T @ tril_half(L.T @ g) @ inv(L))",)
+    torch_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        lower = lapack("linalg.cholesky", np.linalg.cholesky, a.data, problem="is not positive-definite, so the "
+                       "factorization could not be completed")
+        ctx.save_for_backward(lower)
+        return lower
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (lower,) = ctx.saved_tensors
+        half_diagonal = 1.0 - 0.5 * _eye_like(lower)
+        phi = (lower.mT @ grad_output).tril() * half_diagonal
+        lower_inv = Inv.apply(lower)
+        s = lower_inv.mT @ phi @ lower_inv
+        return (s + s.mT) * 0.5
+
+
+class Qr(Function):
+    r"""QR factorization A = Q R, Q with orthonormal columns, R upper triangular (LAPACK's signs).
+
+    Forward:   Q (…, m, k), R (…, k, n), k = min(m, n)   (mode "reduced"; "complete" is the same for m ≤ n)
+    Backward:  m ≥ n (Walter & Lehmann 2018, as in PyTorch and TensorFlow):
+                 M = tril(Qᵀ g_Q − g_Qᵀ Q + R g_Rᵀ − g_R Rᵀ)
+                 ∂L/∂A = Q (g_R + M R⁻ᵀ) + (g_Q − Q Qᵀ g_Q) R⁻ᵀ
+               m < n: with A = [X | Y], R = [U | V] (X, U square), the above for X with
+                 g_Q ← g_Q + Y g_Vᵀ, g_R ← g_U, and ∂L/∂Y = Q g_V
+    """
+
+    formula = ("Q (gR + tril(..) R^-T) + (gQ - Q Q^T gQ) R^-T",)
+    torch_name = "LinalgQrBackward0"
+
+    @staticmethod
+    def forward(ctx, a, *, mode="reduced"):
+        ctx.mode, ctx.shape = mode, a.shape
+        q, r = np.linalg.qr(a.data, mode=mode)
+        ctx.save_for_backward(q, r, a if a.shape[-2] < a.shape[-1] else None)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_r):
+        q, r, a = ctx.saved_tensors
+        m, n = ctx.shape[-2:]
+        if ctx.mode == "complete" and m > n:
+            raise RuntimeError(f"linalg.qr: the QR decomposition of shape {ctx.shape} is not differentiable "
+                               "when mode='complete' and nrows > ncols (as PyTorch); use mode='reduced'")
+        if m >= n:
+            return _qr_backward_tall(q, r, grad_q, grad_r)
+        from ..tensor import cat  # imported here: tensor.py imports the ops
+
+        grad_v = grad_r[..., :, m:]
+        grad_x = _qr_backward_tall(q, r[..., :, :m], grad_q + a[..., :, m:] @ grad_v.mT, grad_r[..., :, :m])
+        return cat([grad_x, q @ grad_v], -1)
+
+
+def _qr_backward_tall(q, r, grad_q, grad_r):
+    """Qr's backward for m ≥ n (the class docstring's formula)."""
+    qtg = q.mT @ grad_q
+    rgt = r @ grad_r.mT
+    m = (qtg - qtg.mT + rgt - rgt.mT).tril()
+    return q @ (grad_r + _right_solve_transposed(m, r)) + _right_solve_transposed(grad_q - q @ qtg, r)
+
+
+class Eigh(Function):
+    r"""Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices (the triangle
+    ``uplo`` of A is read).
+
+    Forward:   A = V diag(λ) Vᵀ
+    Backward:  ∂L/∂A = V (diag(g_λ) + F ⊙ ½(Vᵀ g_V − g_Vᵀ V)) Vᵀ,   F_ij = 1/(λ_j − λ_i), F_ii = 0
+               (symmetric; infinite where two eigenvalues coincide, unless g_V = 0)
+    """
+
+    formula = ("V (diag(g_L) + F * skew(V^T g_V)) V^T",)
+    torch_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a, *, uplo="L"):
+        eigenvalues, eigenvectors = np.linalg.eigh(a.data, UPLO=uplo)
+        ctx.save_for_backward(eigenvalues, eigenvectors)
+        return eigenvalues, eigenvectors
+
+    @staticmethod
+    def backward(ctx, grad_eigenvalues, grad_eigenvectors):
+        eigenvalues, v = ctx.saved_tensors
+        gap = eigenvalues.unsqueeze(-2) - eigenvalues.unsqueeze(-1) + _eye_like(v)  # λ_j − λ_i, 1 on the diagonal
+        vtg = v.mT @ grad_eigenvectors
+        inner = (vtg - vtg.mT) * 0.5 / gap + _diag_embed(grad_eigenvalues)
+        return v @ inner @ v.mT
+
+
+class Eigvalsh(Function):
+    r"""Eigenvalues (ascending) of symmetric matrices, without the eigenvectors.
+
+    Forward:   λ with A = V diag(λ) Vᵀ
+    Backward:  ∂L/∂A = V diag(g) Vᵀ                      (V recomputed by ``Eigh``; finite for repeated λ)
+    """
+
+    formula = ("V diag(g) V^T",)
+    torch_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a, *, uplo="L"):
+        ctx.uplo = uplo
+        ctx.save_for_backward(a)
+        return np.linalg.eigvalsh(a.data, UPLO=uplo)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (a,) = ctx.saved_tensors
+        _, v = Eigh.apply(a, uplo=ctx.uplo)
+        return v @ (grad_output.unsqueeze(-1) * v.mT)
+
+
+class Svd(Function):
+    r"""Reduced singular value decomposition A = U diag(S) Vh, S descending (full_matrices=False).
+
+    Forward:   U (…, m, k), S (…, k), Vh (…, k, n), k = min(m, n); V = Vhᵀ, g_V = g_Vhᵀ
+    Backward:  (Townsend 2016, as PyTorch) with F_ij = 1/(S_j² − S_i²), F_ii = 0:
+               J = F ⊙ (Uᵀ g_U − g_Uᵀ U),   K = F ⊙ (Vᵀ g_V − g_Vᵀ V)
+               ∂L/∂A = U (J diag(S) + diag(S) K + diag(g_S)) Vh
+                       + (I − U Uᵀ) g_U diag(S)⁻¹ Vh + U diag(S)⁻¹ g_Vᵀ (I − V Vᵀ)
+               (finite for distinct, nonzero singular values)
+    """
+
+    formula = ("U (J S + S K + diag(g_S)) Vh + (I - UU^T) g_U S^-1 Vh + U S^-1 g_V^T (I - VV^T)",)
+    torch_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        u, s, vh = lapack("linalg.svd", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, grad_u, grad_s, grad_vh):
+        u, s, vh = ctx.saved_tensors
+        m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
+        v, grad_v = vh.mT, grad_vh.mT
+        s_row, s_col = s.unsqueeze(-2), s.unsqueeze(-1)  # (…, 1, k) scales columns, (…, k, 1) rows
+        gap = s_row * s_row - s_col * s_col + np.eye(k, dtype=s.dtype)  # S_j² − S_i², 1 on the diagonal
+        utg, vtg = u.mT @ grad_u, v.mT @ grad_v
+        j, kk = (utg - utg.mT) / gap, (vtg - vtg.mT) / gap
+        grad_a = u @ (j * s_row + s_col * kk + _diag_embed(grad_s)) @ vh
+        if m > k:  # U's columns do not span ℝᵐ: the part of g_U outside them
+            grad_a = grad_a + ((grad_u - u @ utg) / s_row) @ vh
+        if n > k:
+            grad_a = grad_a + u @ ((grad_v - v @ vtg) / s_row).mT
+        return grad_a
+
+
+class SvdVals(Function):
+    r"""Singular values (descending), without the singular vectors.
+
+    Forward:   S with A = U diag(S) Vh
+    Backward:  ∂L/∂A = U diag(g) Vh                      (U, Vh recomputed by ``Svd``; finite for repeated S)
+    """
+
+    formula = ("U diag(g) Vh",)
+    torch_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return lapack("linalg.svdvals", np.linalg.svd, a.data, problem="did not converge", compute_uv=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (a,) = ctx.saved_tensors
+        u, _, vh = Svd.apply(a)
+        return u @ (grad_output.unsqueeze(-1) * vh)

@@ -1,0 +1,172 @@
+"""``tg.special``: PyTorch's ``torch.special`` functions.
+
+    import tinygrad_edu as tg
+    x = tg.tensor([0.5, 1.0, 4.0], dtype=tg.float64, requires_grad=True)
+    tg.special.gammaln(x).sum().backward()        # x.grad = ψ(x), the digamma function
+
+The functions of their own (the gamma family, erfinv, erfcx, ndtr, ndtri, log_ndtr, i0, i1,
+xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where the methods and their error
+bounds are written down; the rest are compositions or the Tensor methods PyTorch lists here too
+(``expit`` is ``sigmoid``, ``psi`` is ``digamma``, ``gammaln`` is ``lgamma``). Integer input becomes
+float32, as in PyTorch; float32 stays float32 (computed in float64, rounded once).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from . import ops
+from . import tensor as _tensor
+
+Tensor = Any  # the Tensor class: tensor.py imports this module, so it is read at call time (_tensor.Tensor)
+
+
+def _unary(op: type, x: Tensor, **options: Any) -> Tensor:
+    return op.apply(_tensor._floating(x), **options)
+
+
+def lgamma(input: Tensor) -> Tensor:
+    """ln|Γ(x)| (op ``Lgamma``)."""
+    return _unary(ops.Lgamma, input)
+
+
+def digamma(input: Tensor) -> Tensor:
+    """ψ(x) = Γ'(x)/Γ(x) (op ``Digamma``)."""
+    return _unary(ops.Digamma, input)
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n = 0: ``digamma``; op ``Polygamma``)."""
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"polygamma: n must be a non-negative integer, got {n!r}")
+    return digamma(input) if n == 0 else _unary(ops.Polygamma, input, n=int(n))
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:
+    """The log of the multivariate gamma function, ln Γ_p(a) = p(p−1)/4 · ln π + Σ_{j=0}^{p−1} ln Γ(a − j/2)
+    (a composition of ``lgamma``); every a must exceed (p − 1)/2."""
+    a = _tensor._floating(input)
+    if not isinstance(p, (int, np.integer)) or p < 1:
+        raise ValueError(f"multigammaln: p must be a positive integer, got {p!r}")
+    if np.any(a.data <= (p - 1) / 2):
+        raise RuntimeError(f"multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2} (p = {p})")
+    shifts = np.arange(p, dtype=a.dtype) / 2.0  # a, a − ½, …, a − (p−1)/2 along a new last dim
+    return lgamma(a.unsqueeze(-1) - shifts).sum(-1) + p * (p - 1) / 4.0 * math.log(math.pi)
+
+
+def erfinv(input: Tensor) -> Tensor:
+    """erf⁻¹(x) on [−1, 1] (op ``Erfinv``)."""
+    return _unary(ops.Erfinv, input)
+
+
+def erfcx(input: Tensor) -> Tensor:
+    """e^(x²) erfc(x), the scaled complementary error function (op ``Erfcx``)."""
+    return _unary(ops.Erfcx, input)
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """Φ(x), the standard normal CDF (op ``Ndtr``)."""
+    return _unary(ops.Ndtr, input)
+
+
+def ndtri(input: Tensor) -> Tensor:
+    """Φ⁻¹(p), the standard normal quantile (op ``Ndtri``)."""
+    return _unary(ops.Ndtri, input)
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """ln Φ(x), accurate in the far left tail (op ``LogNdtr``)."""
+    return _unary(ops.LogNdtr, input)
+
+
+def i0(input: Tensor) -> Tensor:
+    """I₀(x), the modified Bessel function of order 0 (op ``I0``)."""
+    return _unary(ops.I0, input)
+
+
+def i1(input: Tensor) -> Tensor:
+    """I₁(x), the modified Bessel function of order 1 (op ``I1``)."""
+    return _unary(ops.I1, input)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """x · ln y, 0 where x = 0 (op ``Xlogy``; broadcast, either may be a number)."""
+    return _tensor._binary(ops.Xlogy, input, other, true_division=True)
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:
+    """x · ln(1 + y), 0 where x = 0 (op ``Xlog1py``; broadcast, either may be a number)."""
+    return _tensor._binary(ops.Xlog1py, input, other, true_division=True)
+
+
+def entr(input: Tensor) -> Tensor:
+    """−x ln x elementwise (0 at 0, −inf below; op ``Entr``)."""
+    return _unary(ops.Entr, input)
+
+
+def sinc(input: Tensor) -> Tensor:
+    """sin(πx)/(πx), 1 at 0 (op ``Sinc``)."""
+    return _unary(ops.Sinc, input)
+
+
+def expit(input: Tensor) -> Tensor:
+    """1 / (1 + e^(−x)): the logistic sigmoid."""
+    return input.sigmoid()
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """ln(p / (1 − p)), p clamped into [eps, 1 − eps] first if ``eps`` is given."""
+    return input.logit(eps)
+
+
+def erf(input: Tensor) -> Tensor:
+    """The error function (op ``Erf``)."""
+    return input.erf()
+
+
+def exp2(input: Tensor) -> Tensor:
+    """2ˣ."""
+    return input.exp2()
+
+
+def expm1(input: Tensor) -> Tensor:
+    """eˣ − 1, exact for tiny x."""
+    return input.expm1()
+
+
+def log1p(input: Tensor) -> Tensor:
+    """ln(1 + x), exact for tiny x."""
+    return input.log1p()
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # torch.special.round shadows the builtin here, as in torch
+    """Round half to even, to ``decimals`` places."""
+    return input.round(decimals=decimals)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """log Σ exp over ``dim``, computed stably."""
+    return input.logsumexp(dim, keepdim)
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    """e^x / Σ e^x along ``dim``."""
+    return input.softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """x − logsumexp(x) along ``dim``."""
+    return input.log_softmax(dim)
+
+
+gammaln = lgamma  # SciPy's name, as torch.special.gammaln
+psi = digamma  # torch.special.psi
+
+__all__ = [
+    "digamma", "entr", "erf", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i1", "lgamma", "log1p",
+    "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+    "sinc", "softmax", "xlog1py", "xlogy",
+]
