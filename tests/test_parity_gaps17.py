@@ -273,3 +273,57 @@ def test_nansum_gradgrad_matches_gradcheck():
     x = tg.tensor(RNG.standard_normal((3, 4)), requires_grad=True)
     assert tg.autograd.gradcheck(lambda t: t.nansum(1) ** 2, (x,))
     assert tg.autograd.gradgradcheck(lambda t: t.nansum(1) ** 2, (x,))
+
+
+# ---- tg.<function>(not a tensor): TypeError naming the function and the type, as torch ------------
+
+def _tensor_functions() -> list[str]:
+    """The tg.* functions that are Tensor methods taking the tensor first (tg.exp is x.exp())."""
+    return sorted(n for n in tg.__all__ if getattr(getattr(tg, n), "__qualname__", None) == n
+                  and hasattr(getattr(tg, n), "__wrapped__"))
+
+
+def test_every_method_function_checks_its_input():
+    names = _tensor_functions()
+    assert {"exp", "sin", "sum", "add", "max", "kthvalue", "maximum", "std_mean", "nanmean"} <= set(names)
+    unchecked = [n for n in tg.__all__ if getattr(getattr(tg, n), "__qualname__", "").startswith("Tensor.")]
+    assert unchecked == []
+
+
+@pytest.mark.parametrize("value", [2.0, np.array([1.0, 2.0]), [1.0, 2.0], 3])
+def test_functions_refuse_a_non_tensor_input_as_torch(value):
+    kind = {float: "float", int: "int", list: "list", np.ndarray: "numpy.ndarray"}[type(value)]
+    compared = 0
+    for name in _tensor_functions():
+        with pytest.raises(TypeError, match=rf"^{name}\(\): argument 'input' \(position 1\) must be Tensor, "
+                                            rf"not {kind}$"):
+            getattr(tg, name)(value)
+        # torch.norm is Python code that fails inside (AttributeError); every other one is a TypeError
+        with pytest.raises(AttributeError if name == "norm" else TypeError):
+            getattr(torch, name)(value)
+        compared += 1
+    assert compared > 200
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_functions_on_tensors_are_the_methods(dtype):
+    x_np = RNG.standard_normal((3, 4)).astype(dtype)
+    x, x_t = _both(x_np)
+    rtol, atol = TOLERANCES[dtype]
+    for name, args, kwargs in [("exp", (), {}), ("sin", (), {}), ("sum", (1,), {"keepdim": True}),
+                               ("add", (x,), {"alpha": 2.0}), ("clamp", (), {"min": -0.5, "max": 0.5}),
+                               ("softmax", (0,), {}), ("std", (1,), {}), ("amax", (), {"dim": 0})]:
+        ours = getattr(tg, name)(x, *args, **kwargs)
+        theirs = getattr(torch, name)(x_t, *(x_t if a is x else a for a in args), **kwargs)
+        np.testing.assert_array_equal(ours.numpy(), getattr(x, name)(*args, **kwargs).numpy())
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol, atol=atol)
+    assert tg.max(x, 1).indices.tolist() == torch.max(x_t, 1).indices.tolist()
+    assert tg.maximum(x, x * 2).shape == x.shape
+
+
+def test_function_keeps_the_methods_name_doc_and_signature():
+    import inspect
+
+    assert tg.exp.__name__ == "exp" and tg.exp.__doc__ == tg.Tensor.exp.__doc__
+    assert tg.divide.__name__ == "divide" and tg.divide.__wrapped__ is tg.Tensor.div
+    assert list(inspect.signature(tg.sum).parameters) == list(inspect.signature(tg.Tensor.sum).parameters)

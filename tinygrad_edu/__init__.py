@@ -93,6 +93,7 @@ from .tensor import (
     minimum,
     stack,
     std_mean,
+    tensor_function,
     var_mean,
     where,
 )
@@ -207,3 +208,11 @@ __all__ += [  # linear algebra and special functions (linalg.py, special.py)
     "det", "digamma", "erfinv", "i0", "inverse", "lgamma", "linalg", "logdet", "matrix_power", "mvlgamma", "pinverse",
     "polygamma", "sinc", "slogdet", "special", "xlogy",
 ]
+
+# As functions, PyTorch's refuse an input that is not a Tensor: each tg.<name> above that is a Tensor method
+# (tg.exp is Tensor.exp), or a function of one tensor first, becomes tensor.tensor_function(name, it), which checks.
+for _name in __all__:
+    _value = globals()[_name]
+    if getattr(_value, "__qualname__", "").startswith("Tensor.") or _value in (maximum, minimum, std_mean, var_mean):
+        globals()[_name] = tensor_function(_name, _value)
+del _name, _value, tensor_function

@@ -16,6 +16,8 @@ is a sum) so that every op's formula stays the textbook one.
 from __future__ import annotations
 
 import builtins
+import functools
+import inspect
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
@@ -2468,6 +2470,37 @@ def _index_to_numpy(index: Any) -> Any:
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+# ---- torch-style functions of one tensor -----------------------------------------------
+
+
+def tensor_function(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """``tg.<name>(input, ...)``, i.e. ``input.<name>(...)``, as a function that refuses an ``input``
+    that is not a Tensor with PyTorch's TypeError, naming the function and the type given (the bare
+    method would fail somewhere inside it, or even compute on an ndarray's buffer).
+
+    Each call pays one more Python call and an ``isinstance``. A method of ``input`` alone (exp,
+    sin, ...) gets a wrapper without ``*args, **kwargs``: forwarding those costs several times more.
+    """
+
+    def refuse(input: Any) -> Any:
+        kind = type(input)
+        kind_name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {kind_name}")
+
+    if len(inspect.signature(method).parameters) == 1:
+
+        def function(input: Tensor) -> Any:
+            return method(input) if isinstance(input, Tensor) else refuse(input)
+    else:
+
+        def function(input: Tensor, *args: Any, **kwargs: Any) -> Any:
+            return method(input, *args, **kwargs) if isinstance(input, Tensor) else refuse(input)
+
+    functools.update_wrapper(function, method)
+    function.__name__ = function.__qualname__ = name
+    return function
 
 
 # ---- functions on several tensors ----------------------------------------------------
