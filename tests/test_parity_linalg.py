@@ -1,0 +1,303 @@
+"""tg.linalg against torch.linalg: values and gradients (float64 to 1e-10, float32), batched
+shapes drawn by hypothesis (1×1, odd sizes, batch dims), gradcheck and gradgradcheck of every
+op, torch's node names, and the errors (singular, not positive-definite, not square, wrong rank,
+wrong dtype). Inputs are well-conditioned: A + n·I, A Aᵀ + I, A + Aᵀ; eigenvectors and singular
+vectors enter only through functions that do not depend on their signs (V ⊙ V, U Vh)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu.testing import assert_matches_torch, gradcheck, gradgradcheck
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
+
+TOLERANCES = {np.float64: (1e-10, 1e-12), np.float32: (5e-4, 5e-5)}
+
+
+def _lib(a):
+    return torch if isinstance(a, torch.Tensor) else tg
+
+
+def _shifted(a):
+    """a + n·I: invertible, condition number small."""
+    return a + a.shape[-1] * _lib(a).eye(a.shape[-1], dtype=a.dtype)
+
+
+def _spd(a):
+    """a aᵀ + I: symmetric positive-definite."""
+    return a @ a.mT + _lib(a).eye(a.shape[-1], dtype=a.dtype)
+
+
+def _sym(a):
+    return a + a.mT
+
+
+def _svd_invariants(usv):
+    return usv[1], usv[0] @ usv[2], usv[0] * usv[0]
+
+
+# name: (function of the library's linalg module and one input, square input?)
+CASES = {
+    "det": (lambda la, a: la.det(_shifted(a)), True),
+    "slogdet": (lambda la, a: tuple(la.slogdet(_shifted(a) * -1.0)), True),
+    "inv": (lambda la, a: la.inv(_shifted(a)), True),
+    "cholesky": (lambda la, a: la.cholesky(_spd(a)), True),
+    "cholesky_upper": (lambda la, a: la.cholesky(_spd(a), upper=True), True),
+    "eigh": (lambda la, a: (lambda r: (r[0], r[1] * r[1]))(la.eigh(_sym(a))), True),
+    "eigh_upper": (lambda la, a: la.eigh(a @ a.mT, UPLO="U")[0], True),
+    "eigvalsh": (lambda la, a: la.eigvalsh(_sym(a)), True),
+    "qr": (lambda la, a: tuple(la.qr(a)), False),
+    "svd": (lambda la, a: _svd_invariants(la.svd(a, full_matrices=False)), False),
+    "svdvals": (lambda la, a: la.svdvals(a), False),
+    "pinv": (lambda la, a: la.pinv(a), False),
+    "matrix_power_3": (lambda la, a: la.matrix_power(a, 3), True),
+    "matrix_power_-2": (lambda la, a: la.matrix_power(_shifted(a), -2), True),
+    "matrix_power_0": (lambda la, a: la.matrix_power(a, 0), True),
+    "solve_triangular_upper": (lambda la, a: la.solve_triangular(_shifted(a), a.mT, upper=True), True),
+    "solve_triangular_lower_right_unit": (
+        lambda la, a: la.solve_triangular(_shifted(a), a, upper=False, left=False, unitriangular=True), True),
+    **{f"matrix_norm_{ord}": (lambda la, a, ord=ord: la.matrix_norm(a, ord), False)
+       for ord in ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf)},
+    "matrix_norm_dims_keepdim": (lambda la, a: la.matrix_norm(a.unsqueeze(-1), 1, dim=(-1, -3), keepdim=True), False),
+    **{f"vector_norm_{ord}": (lambda la, a, ord=ord: la.vector_norm(a, ord, dim=-1), False)
+       for ord in (2, 1, 3, 0.5, 0, math.inf, -math.inf)},
+    "norm_default": (lambda la, a: la.norm(a), False),
+    "norm_dim_int": (lambda la, a: la.norm(a, 3, dim=-2, keepdim=True), False),
+}
+
+
+@st.composite
+def matrices(draw, square: bool):
+    """(shape, seed): batch dims 0–2 of size 1–3, matrices 1×1 to 5×5 (rectangular unless square)."""
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    m = draw(st.integers(1, 5))
+    n = m if square else draw(st.integers(1, 5))
+    return (*batch, m, n), draw(st.integers(0, 2**16))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@settings(max_examples=6, deadline=None)
+@given(data=st.data())
+def test_linalg_matches_torch_on_drawn_shapes(name, data):
+    fn, square = CASES[name]
+    shape, seed = data.draw(matrices(square), label="shape, seed")
+    if name.startswith(("svd", "pinv", "matrix_norm_nuc", "matrix_norm_2", "matrix_norm_-2")) or name == "qr":
+        # singular values must be distinct and nonzero for the vectors' gradients: keep the matrices small
+        shape = (*shape[:-2], min(shape[-2], 4), min(shape[-1], 4))
+    a = np.random.default_rng(seed).standard_normal(shape)
+    for dtype, (rtol, atol) in TOLERANCES.items():
+        assert_matches_torch(lambda x: fn(tg.linalg, x), lambda x: fn(torch.linalg, x), a.astype(dtype),
+                             rtol=rtol, atol=atol, seed=seed)
+
+
+def _seeded(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+@pytest.mark.parametrize("b_shape", [(3, 2), (3,), (2, 3), (4, 2, 3, 1), (1, 3, 2)], ids=str)
+def test_solve_matches_torch_with_matrix_vector_and_broadcast_right_hand_sides(b_shape):
+    a, b = _seeded(2, 3, 3), _seeded(*b_shape, seed=1)  # (2, 3): A's batch of vectors, as torch reads it
+    for dtype, (rtol, atol) in TOLERANCES.items():
+        assert_matches_torch(lambda x, y: tg.linalg.solve(_shifted(x), y),
+                             lambda x, y: torch.linalg.solve(_shifted(x), y),
+                             a.astype(dtype), b.astype(dtype), rtol=rtol, atol=atol)
+
+
+def test_solve_left_false_matches_torch():
+    assert_matches_torch(lambda x, y: tg.linalg.solve(_shifted(x), y, left=False),
+                         lambda x, y: torch.linalg.solve(_shifted(x), y, left=False), (3, 3), (2, 3), rtol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 2), (3, 3)], ids=str)
+def test_lstsq_solution_and_rank_match_torch(shape):
+    a, b = _seeded(*shape), _seeded(*shape[:-1], 2, seed=1)
+    assert_matches_torch(lambda x, y: tg.linalg.lstsq(x, y).solution,
+                         lambda x, y: torch.linalg.lstsq(x, y).solution, a, b, rtol=1e-9, atol=1e-11)
+    ours, theirs = tg.linalg.lstsq(tg.tensor(a), tg.tensor(b)), torch.linalg.lstsq(torch.tensor(a), torch.tensor(b))
+    np.testing.assert_array_equal(ours.rank.numpy(), theirs.rank.numpy())
+    assert ours.residuals.shape == tuple(theirs.residuals.shape)
+
+
+def test_matrix_rank_and_pinv_of_a_rank_deficient_matrix_match_torch():
+    a = _seeded(5, 2) @ _seeded(2, 4, seed=1)  # rank 2
+    batch = np.stack([a, np.eye(5, 4), np.zeros((5, 4))])
+    for tol in ({}, {"atol": 1e-3}, {"rtol": 0.5}):
+        np.testing.assert_array_equal(tg.linalg.matrix_rank(tg.tensor(batch), **tol).numpy(),
+                                      torch.linalg.matrix_rank(torch.tensor(batch), **tol).numpy())
+    assert tg.linalg.matrix_rank(tg.tensor(batch)).dtype == np.int64
+    np.testing.assert_allclose(tg.linalg.pinv(tg.tensor(batch)).numpy(),
+                               torch.linalg.pinv(torch.tensor(batch)).numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shapes", [[(3, 4), (4, 2), (2, 5)], [(4,), (4, 3), (3, 6), (6,)],
+                                    [(1, 2), (2, 1)], [(5,), (5, 2), (2, 3), (3, 3), (3, 1)]], ids=str)
+def test_multi_dot_matches_torch(shapes):
+    arrays = [_seeded(*s, seed=k) for k, s in enumerate(shapes)]
+    assert_matches_torch(lambda *xs: tg.linalg.multi_dot(list(xs)), lambda *xs: torch.linalg.multi_dot(list(xs)),
+                         *arrays, rtol=1e-10)
+
+
+def test_cross_and_vecdot_match_torch():
+    assert_matches_torch(lambda x, y: tg.linalg.cross(x, y), lambda x, y: torch.linalg.cross(x, y), (2, 4, 3),
+                         (1, 4, 3), rtol=1e-10)
+    assert_matches_torch(lambda x, y: tg.linalg.vecdot(x, y, dim=0), lambda x, y: torch.linalg.vecdot(x, y, dim=0),
+                         (3, 4), (3, 1), rtol=1e-10)
+
+
+def test_logdet_of_negative_and_zero_determinants_matches_torch():
+    a = np.stack([np.diag([2.0, -1.0, 3.0]), np.diag([1.0, 2.0, 0.0]), np.diag([1.0, 2.0, 3.0])])
+    np.testing.assert_array_equal(tg.logdet(tg.tensor(a)).numpy(), torch.logdet(torch.tensor(a)).numpy())
+    sign, logabsdet = tg.linalg.slogdet(tg.tensor(a))
+    np.testing.assert_array_equal(sign.numpy(), [-1.0, 0.0, 1.0])
+    assert logabsdet.numpy()[1] == -np.inf
+
+
+# ---- gradcheck and gradgradcheck (float64, central differences) ---------------------------------
+
+GRADCHECKED = {
+    "det": (lambda a: tg.linalg.det(_shifted(a)), (2, 3, 3)),
+    "slogdet": (lambda a: tg.linalg.slogdet(_shifted(a))[1], (2, 3, 3)),
+    "inv": (lambda a: tg.linalg.inv(_shifted(a)), (2, 3, 3)),
+    "solve": (lambda a: tg.linalg.solve(_shifted(a), a[..., :2] * 2.0), (2, 3, 3)),
+    "cholesky": (lambda a: tg.linalg.cholesky(_spd(a)), (2, 3, 3)),
+    "qr_tall": (lambda a: tuple(tg.linalg.qr(a)), (4, 3)),
+    "qr_wide": (lambda a: tuple(tg.linalg.qr(a)), (2, 4)),
+    "eigh": (lambda a: (lambda r: (r[0], r[1] * r[1]))(tg.linalg.eigh(_sym(a))), (3, 3)),
+    "eigvalsh": (lambda a: tg.linalg.eigvalsh(_sym(a)), (3, 3)),
+    "svd_tall": (lambda a: _svd_invariants(tg.linalg.svd(a, full_matrices=False)), (4, 3)),
+    "svd_wide": (lambda a: _svd_invariants(tg.linalg.svd(a, full_matrices=False)), (2, 3)),
+    "svdvals": (lambda a: tg.linalg.svdvals(a), (3, 2)),
+    "pinv": (lambda a: tg.linalg.pinv(a), (3, 2)),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADCHECKED))
+def test_linalg_gradcheck_and_gradgradcheck(name):
+    fn, shape = GRADCHECKED[name]
+    a = tg.tensor(_seeded(*shape, seed=3), requires_grad=True)
+    assert gradcheck(fn, [a])
+    assert gradgradcheck(fn, [a])
+
+
+def test_cholesky_and_eigh_read_only_the_lower_triangle_as_torch():
+    a = _spd(torch.tensor(_seeded(3, 3))).numpy() + np.triu(_seeded(3, 3, seed=1), 1)  # junk above the diagonal
+    assert_matches_torch(tg.linalg.cholesky, torch.linalg.cholesky, a, rtol=1e-10)
+    assert_matches_torch(lambda x: tg.linalg.eigh(x)[0], lambda x: torch.linalg.eigh(x)[0], a, rtol=1e-10)
+
+
+def test_svdvals_and_eigvalsh_gradients_are_finite_for_repeated_values():
+    a = tg.tensor(np.eye(3) * 2.0, requires_grad=True)
+    tg.linalg.svdvals(a).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.eye(3))
+    b = tg.tensor(np.eye(3), requires_grad=True)
+    tg.linalg.eigvalsh(b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), np.eye(3))
+
+
+# ---- names, dtypes, methods ----------------------------------------------------------------------
+
+NAMED = {
+    "det": lambda la, a: la.det(a), "slogdet": lambda la, a: la.slogdet(a)[1], "inv": lambda la, a: la.inv(a),
+    "solve": lambda la, a: la.solve(a, a), "cholesky": lambda la, a: la.cholesky(a), "qr": lambda la, a: la.qr(a)[0],
+    "eigh": lambda la, a: la.eigh(a)[1], "eigvalsh": lambda la, a: la.eigvalsh(a),
+    "svd": lambda la, a: la.svd(a)[0], "svdvals": lambda la, a: la.svdvals(a), "cross": lambda la, a: la.cross(a, a),
+}
+
+
+@pytest.mark.parametrize("name", list(NAMED))
+def test_linalg_node_names_and_float32_match_torch(name):
+    a = _spd(torch.tensor(_seeded(3, 3), dtype=torch.float32)).numpy()
+    ours = NAMED[name](tg.linalg, tg.tensor(a, requires_grad=True))
+    theirs = NAMED[name](torch.linalg, torch.tensor(a, requires_grad=True))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    assert ours.dtype == np.float32
+
+
+def test_tensor_methods_and_top_level_functions_agree_with_linalg():
+    a = _shifted(tg.tensor(_seeded(2, 3, 3)))
+    np.testing.assert_array_equal(a.det().numpy(), tg.linalg.det(a).numpy())
+    np.testing.assert_array_equal(tg.inverse(a).numpy(), tg.linalg.inv(a).numpy())
+    np.testing.assert_array_equal(a.matrix_power(2).numpy(), (a @ a).numpy())
+    np.testing.assert_array_equal(tg.slogdet(a).logabsdet.numpy(), a.slogdet()[1].numpy())
+    t = torch.tensor(a.numpy())
+    np.testing.assert_allclose(a.logdet().numpy(), t.logdet().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.pinverse().numpy(), t.pinverse().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(tg.matrix_power(a, -1).numpy(), torch.matrix_power(t, -1).numpy(), rtol=1e-12)
+
+
+# ---- errors ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["inv", "solve"])
+def test_singular_matrix_raises_linalg_error_naming_the_op_and_shape_as_torch(op):
+    a = np.array([[[1.0, 2.0], [2.0, 4.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    call = {"inv": lambda la, x: la.inv(x), "solve": lambda la, x: la.solve(x, x[..., 0])}[op]
+    with pytest.raises(torch.linalg.LinAlgError):
+        call(torch.linalg, torch.tensor(a))
+    with pytest.raises(tg.linalg.LinAlgError, match=rf"linalg\.{op}: .*\(2, 2, 2\).*singular") as info:
+        call(tg.linalg, tg.tensor(a))
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_cholesky_of_an_indefinite_matrix_raises_linalg_error():
+    a = np.diag([1.0, -1.0, 2.0])
+    with pytest.raises(torch.linalg.LinAlgError):
+        torch.linalg.cholesky(torch.tensor(a))
+    with pytest.raises(tg.linalg.LinAlgError, match=r"linalg\.cholesky: .*\(3, 3\).*not positive-definite"):
+        tg.linalg.cholesky(tg.tensor(a))
+
+
+SQUARE_ONLY = ["det", "slogdet", "inv", "cholesky", "eigh", "eigvalsh", "matrix_power"]
+
+
+@pytest.mark.parametrize("op", SQUARE_ONLY)
+def test_non_square_and_one_dimensional_inputs_raise_as_torch(op):
+    call = (lambda la, x: getattr(la, op)(x, 2)) if op == "matrix_power" else (lambda la, x: getattr(la, op)(x))
+    for shape in [(2, 3), (4,)]:
+        with pytest.raises(RuntimeError):
+            call(torch.linalg, torch.zeros(shape, dtype=torch.float64))
+        with pytest.raises(tg.ShapeError, match=rf"linalg\.{op}: .*{shape[-1]}"):
+            call(tg.linalg, tg.zeros(shape, dtype=tg.float64))
+
+
+def test_bad_arguments_raise_clear_errors():
+    a = tg.tensor(_seeded(3, 3))
+    with pytest.raises(TypeError, match=r"linalg\.det: expected a floating point"):
+        tg.linalg.det(tg.tensor([[1, 2], [3, 4]]))
+    with pytest.raises(tg.ShapeError, match=r"linalg\.solve: incompatible shapes"):
+        tg.linalg.solve(a, tg.tensor(_seeded(4)))
+    with pytest.raises(tg.ShapeError, match=r"linalg\.solve: the batch dims"):
+        tg.linalg.solve(tg.tensor(_seeded(2, 3, 3)), tg.tensor(_seeded(4, 3, 1)))
+    with pytest.raises(ValueError, match=r"linalg\.qr: .*mode 'full'"):
+        tg.linalg.qr(a, mode="full")
+    with pytest.raises(NotImplementedError, match=r"full_matrices=False"):
+        tg.linalg.svd(tg.tensor(_seeded(3, 2)))
+    with pytest.raises(ValueError, match=r"linalg\.matrix_norm: order 3"):
+        tg.linalg.matrix_norm(a, 3)
+    with pytest.raises(tg.ShapeError, match=r"linalg\.multi_dot: tensors 0 and 1 cannot be multiplied"):
+        tg.linalg.multi_dot([a, tg.tensor(_seeded(2, 2))])
+    with pytest.raises(TypeError, match=r"linalg\.matrix_power: n must be an integer"):
+        tg.linalg.matrix_power(a, 1.5)
+    with pytest.raises(tg.ShapeError, match=r"linalg\.norm: .*1-D or 2-D"):
+        tg.linalg.norm(tg.tensor(_seeded(2, 2, 2)), 2)
+
+
+def test_qr_mode_r_and_complete_match_torch():
+    a = _seeded(4, 3)
+    q, r = tg.linalg.qr(tg.tensor(a), mode="r")
+    tq, tr = torch.linalg.qr(torch.tensor(a), mode="r")
+    assert q.shape == tuple(tq.shape) and np.allclose(r.numpy(), tr.numpy(), rtol=1e-12)
+    assert_matches_torch(lambda x: tuple(tg.linalg.qr(x, mode="complete")),
+                         lambda x: tuple(torch.linalg.qr(x, mode="complete")), (2, 5), rtol=1e-10)
+    x = tg.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="mode='complete' and nrows > ncols"):
+        tg.linalg.qr(x, mode="complete")[0].sum().backward()
