@@ -327,3 +327,37 @@ def test_function_keeps_the_methods_name_doc_and_signature():
     assert tg.exp.__name__ == "exp" and tg.exp.__doc__ == tg.Tensor.exp.__doc__
     assert tg.divide.__name__ == "divide" and tg.divide.__wrapped__ is tg.Tensor.div
     assert list(inspect.signature(tg.sum).parameters) == list(inspect.signature(tg.Tensor.sum).parameters)
+
+
+# ---- grad_fn names of einsum (a composite in torch: its last op), unfold (Im2Col), fold (Col2Im) ---
+
+EINSUM_NAMES = [
+    ("ij->ij", [(2, 3)]), ("ij->ji", [(2, 3)]), ("ij->i", [(2, 3)]), ("ij->", [(2, 3)]), ("ii->i", [(3, 3)]),
+    ("ii->", [(3, 3)]), ("iij->j", [(3, 3, 2)]), ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk->ki", [(2, 3), (3, 4)]),
+    ("ij,j->i", [(2, 3), (3,)]), ("i,i->", [(3,), (3,)]), ("i,i->i", [(3,), (3,)]), ("i,j->ji", [(2,), (3,)]),
+    ("ij,k->jk", [(2, 3), (4,)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]), ("ij,ij->ij", [(2, 3), (2, 3)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]), ("i,j,k->kji", [(2,), (3,), (1,)]),
+    ("...ij,...jk->...ik", [(2, 2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("ba", [(2, 3)]),
+]
+
+
+@pytest.mark.parametrize(("equation", "shapes"), EINSUM_NAMES)
+def test_einsum_grad_fn_name_as_torch(equation, shapes):
+    arrays = [RNG.standard_normal(s) for s in shapes]
+    ours = tg.einsum(equation, *(tg.tensor(a, requires_grad=True) for a in arrays))
+    theirs = torch.einsum(equation, *(torch.tensor(a, requires_grad=True) for a in arrays))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_unfold_and_fold_grad_fn_names_as_torch(dtype):
+    x, x_t = _both(RNG.standard_normal((2, 3, 5, 5)).astype(dtype), requires_grad=True)
+    cols, cols_t = tg.nn.functional.unfold(x, 2, padding=1), torch.nn.functional.unfold(x_t, 2, padding=1)
+    image = tg.nn.functional.fold(cols, (5, 5), 2, padding=1)
+    image_t = torch.nn.functional.fold(cols_t, (5, 5), 2, padding=1)
+    assert (cols.grad_fn.name(), image.grad_fn.name()) == (cols_t.grad_fn.name(), image_t.grad_fn.name()) == (
+        "Im2ColBackward0", "Col2ImBackward0")
+    assert f"grad_fn=<{cols_t.grad_fn.name()}>" in repr(cols)
+    rtol, atol = TOLERANCES[dtype]
+    np.testing.assert_allclose(image.detach().numpy(), image_t.detach().numpy(), rtol=rtol, atol=atol)

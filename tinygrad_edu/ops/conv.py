@@ -224,6 +224,7 @@ class Unfold(Function):
     """
 
     formula = ("fold(g)",)
+    torch_name = "Im2ColBackward0"  # PyTorch's op for F.unfold
 
     @staticmethod
     def forward(ctx, x, *, kernel_hw, stride, padding, dilation):
@@ -245,6 +246,7 @@ class Fold(Function):
     """
 
     formula = ("unfold(g)",)
+    torch_name = "Col2ImBackward0"  # PyTorch's op for F.fold
 
     @staticmethod
     def forward(ctx, cols, *, output_shape, kernel_hw, stride, padding, dilation):

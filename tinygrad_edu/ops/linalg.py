@@ -138,6 +138,7 @@ class Einsum(Function):
     @staticmethod
     def forward(ctx, *operands, equation):
         ctx.equation, ctx.shapes = equation, [x.shape for x in operands]
+        ctx.torch_name = _torch_einsum_node(equation, len(operands))
         need = ctx.needs_input_grad  # x_k is read only by the other operands' gradients
         ctx.save_for_backward(*(x if any(need[:k] + need[k + 1:]) else None for k, x in enumerate(operands)))
         return np.einsum(equation, *(x.data for x in operands), optimize=len(operands) > 2)
@@ -159,6 +160,17 @@ class Einsum(Function):
             g = Einsum.apply(grad_output, *(t for _, t in others), equation=eq)
             grads.append(_spread(g, kept, letters[k], shape))
         return tuple(grads)
+
+
+def _torch_einsum_node(equation: str, count: int) -> str:
+    """The node PyTorch's einsum, a composite, ends in: it sums one operand over its summed indices
+    (else only permutes it), and multiplies several, through bmm and a final view when an index is
+    summed."""
+    inputs, out = equation.split("->")
+    summed = bool(set(inputs.replace(",", "")) - set(out))
+    if count == 1:
+        return "SumBackward1" if summed else "PermuteBackward0"
+    return "ViewBackward0" if summed else "MulBackward0"
 
 
 def _spread(g, kept: str, spec: str, shape: tuple[int, ...]):
