@@ -361,3 +361,57 @@ def test_unfold_and_fold_grad_fn_names_as_torch(dtype):
     assert f"grad_fn=<{cols_t.grad_fn.name()}>" in repr(cols)
     rtol, atol = TOLERANCES[dtype]
     np.testing.assert_allclose(image.detach().numpy(), image_t.detach().numpy(), rtol=rtol, atol=atol)
+
+
+# ---- MultiheadAttention: one packed in-projection for self-attention (and key = value) -----------
+
+def _attention_pair(dtype, batch_first=False):
+    ours = tg.nn.MultiheadAttention(8, 2, batch_first=batch_first, dtype=tg.dtypes.as_dtype(dtype))
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first,
+                                         dtype=torch.float64 if dtype == np.float64 else torch.float32)
+    ours.in_proj_bias.data = RNG.standard_normal(24).astype(dtype)  # nonzero, so that the bias slicing shows
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sharing", ["self", "key_is_value", "cross"])
+@pytest.mark.parametrize("layout", ["seq_first", "batch_first", "unbatched"])
+def test_attention_projections_match_torch(dtype, sharing, layout):
+    ours, theirs = _attention_pair(dtype, batch_first=layout == "batch_first")
+    shape = {"seq_first": (5, 3, 8), "batch_first": (3, 5, 8), "unbatched": (5, 8)}[layout]
+    arrays = [RNG.standard_normal(shape).astype(dtype) for _ in range(3)]
+    inputs = [_both(a, requires_grad=True) for a in arrays]
+    pick = {"self": (0, 0, 0), "key_is_value": (0, 1, 1), "cross": (0, 1, 2)}[sharing]
+    out, weights = ours(*(inputs[i][0] for i in pick))
+    out_t, weights_t = theirs(*(inputs[i][1] for i in pick))
+    (out * out).sum().backward()
+    (out_t * out_t).sum().backward()
+    rtol, atol = TOLERANCES[dtype]
+    np.testing.assert_allclose(out.detach().numpy(), out_t.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(weights.detach().numpy(), weights_t.detach().numpy(), rtol=rtol, atol=atol)
+    for i in sorted(set(pick)):
+        np.testing.assert_allclose(inputs[i][0].grad.numpy(), inputs[i][1].grad.numpy(), rtol=rtol, atol=atol * 10)
+    np.testing.assert_allclose(ours.in_proj_weight.grad.numpy(), theirs.in_proj_weight.grad.numpy(),
+                               rtol=rtol, atol=atol * 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_packed_projection_gives_the_same_values_as_three(dtype, monkeypatch):
+    ours, _ = _attention_pair(dtype)
+    x = tg.tensor(RNG.standard_normal((6, 2, 8)).astype(dtype))
+    calls = []
+    linear = tg.nn.functional.linear
+    monkeypatch.setattr(tg.nn.functional, "linear", lambda *a: calls.append(a[1].shape) or linear(*a))
+    packed = ours(x, x, x)
+    assert calls[0] == (24, 8) and len(calls) == 2  # the packed in-projection, then out_proj
+    calls.clear()
+    separate = ours(x, x.clone(), x.clone())  # equal values, three tensors: three projections
+    assert calls[:3] == [(8, 8)] * 3
+    calls.clear()
+    shared = x.clone()
+    key_value = ours(x, shared, shared)
+    assert calls[:2] == [(8, 8), (16, 8)]
+    for result in (packed, key_value):
+        for value, expected in zip(result, separate):
+            np.testing.assert_array_equal(value.detach().numpy(), expected.detach().numpy())

@@ -62,6 +62,9 @@ class MultiheadAttention(Module):
         """Attend from ``query`` to ``key``/``value`` (see the class and module docstrings)."""
         if is_causal and attn_mask is None:
             raise RuntimeError("MultiheadAttention: is_causal is a hint that needs attn_mask (the causal mask) too")
+        # PyTorch's in_projection_packed: self-attention (one tensor as query, key and value) takes one
+        # product with the whole packed (3E, E) weight, key = value one with its last two thirds
+        packed = 3 if query is key and key is value else 2 if key is value else 1
         batched = query.ndim == 3
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -73,9 +76,7 @@ class MultiheadAttention(Module):
             raise ValueError(f"MultiheadAttention: expected query (L, N, {self.embed_dim}) and key/value (S, N, "
                              f"{self.embed_dim}) (batch first if batch_first), got {query.shape}, {key.shape}, "
                              f"{value.shape}")
-        w, b = self.in_proj_weight, self.in_proj_bias
-        q, k, v = (F.linear(t, w[i * e:(i + 1) * e], None if b is None else b[i * e:(i + 1) * e])
-                   for i, t in enumerate((query, key, value)))
+        q, k, v = self._in_projection(query, key, value, packed)
         heads = self.num_heads
 
         def split(t: Tensor, n: int) -> Tensor:  # (n, N, E) -> (N, heads, n, d)
@@ -93,6 +94,24 @@ class MultiheadAttention(Module):
         if not need_weights:
             return out, None
         return out, (weights.mean(-3) if average_attn_weights else weights)
+
+    def _in_projection(self, query: Tensor, key: Tensor, value: Tensor, packed: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Q = X_q W_qᵀ + b_q, K, V likewise, W_q, W_k, W_v the thirds of ``in_proj_weight``. ``packed``
+        (3: query is key is value, 2: key is value) inputs share one product with that many thirds,
+        whose output columns are then split (the same values, one matmul instead of three)."""
+        w, b, e = self.in_proj_weight, self.in_proj_bias, self.embed_dim
+
+        def projection(x: Tensor, first: int, last: int) -> Tensor:  # x W[rows]ᵀ + b[rows], rows of thirds first..last
+            if (first, last) == (0, 3):
+                return F.linear(x, w, b)
+            rows = slice(first * e, last * e)
+            return F.linear(x, w[rows], None if b is None else b[rows])
+
+        if packed == 3:
+            return projection(query, 0, 3).chunk(3, dim=-1)
+        if packed == 2:
+            return (projection(query, 0, 1), *projection(key, 1, 3).chunk(2, dim=-1))
+        return projection(query, 0, 1), projection(key, 1, 2), projection(value, 2, 3)
 
     def _masks(self, attn_mask: Tensor | None, key_padding_mask: Tensor | None, batch: int, length: int,
                source: int, dtype: Any) -> tuple[np.ndarray, Tensor | None]:
