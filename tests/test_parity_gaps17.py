@@ -31,6 +31,9 @@ RESULT_OPS = {
     "sort": lambda x: x.sort(1),
     "topk": lambda x: x.topk(2, 1),
     "aminmax": lambda x: x.aminmax(dim=1),
+    "cummax": lambda x: x.cummax(1),
+    "cummin": lambda x: x.cummin(1),
+    "nanmedian": lambda x: x.nanmedian(1),
 }
 
 
