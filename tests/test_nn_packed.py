@@ -6,7 +6,9 @@ h0, c0 and every parameter (float64 tight, float32), sorted and unsorted batches
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -196,6 +198,20 @@ def _states(kind: str, layers: int, batch: int, dtype, seed: int = 5) -> list[np
     return [rng.standard_normal((layers, batch, 4)).astype(dtype) for _ in range(2 if kind == "LSTM" else 1)]
 
 
+@contextlib.contextmanager
+def _without_onednn(lib):
+    """torch's float32 LSTM through oneDNN builds its kernels anew for every shape (about 1.4 s each on this
+    machine, forward and backward); its native kernels are the same reference in milliseconds. (Switching
+    oneDNN off warns about TF32 on Intel GPUs, which do not exist here.)"""
+    if lib is tg:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        with torch.backends.mkldnn.flags(enabled=False):
+            yield
+
+
 def _run_packed(lib, module, x: np.ndarray, lengths: list[int], states: list[np.ndarray] | None,
                 enforce_sorted: bool, batch_first: bool = False):
     """Pack x, run the module, and return (the leaves, [output data, h_n(, c_n)], the output packing)."""
@@ -203,7 +219,8 @@ def _run_packed(lib, module, x: np.ndarray, lengths: list[int], states: list[np.
     leaves = [lib.tensor(a, requires_grad=True) for a in [x, *(states or [])]]
     packed = pack(leaves[0], lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
     hx = None if states is None else (leaves[1] if len(leaves) == 2 else tuple(leaves[1:]))
-    out, final = module(packed, hx)
+    with _without_onednn(lib):
+        out, final = module(packed, hx)
     return leaves, [out.data, *(final if isinstance(final, tuple) else [final])], out
 
 

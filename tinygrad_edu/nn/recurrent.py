@@ -7,18 +7,19 @@ LSTM 4, GRU 3) stacked in PyTorch's order; all initialised U(−1/√H, 1/√H).
 How the computation is organised (the same in all three): the input projection
 x_t W_ihᵀ + b_ih of *all* time steps is one matrix product (T·B rows at once); only the
 recurrent part h_{t−1} W_hhᵀ remains in the per-step loop, which stays a few lines long.
-RNN writes that loop in Tensor ops (``RNN._run_layer``). LSTM and GRU hand each whole layer to one op,
-``ops.LSTMLayer`` / ``ops.GRULayer`` (ops/recurrent.py): the same loop on arrays with the gate
-nonlinearities and state update fused into one kernel per step, and backpropagation through
-time written out in its backward, instead of some thirty graph nodes per time step.
+RNN writes that loop in Tensor ops (``RNN._run_layer``, ``ops.recurrent.run_recurrence``).
+LSTM and GRU hand each whole layer to one op, ``ops.LSTMLayer`` / ``ops.GRULayer``
+(ops/recurrent.py): the same loop on arrays with the gate nonlinearities and state update fused
+into one kernel per step, and backpropagation through time written out in its backward, instead
+of some thirty graph nodes per time step.
 
 Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initial states
 (num_layers, B, H) default to zeros; the result is ``(output, h_n)`` (LSTM:
 ``(output, (h_n, c_n))``) with output (T, B, H): the last layer's h_t at every step.
 
 ``bidirectional=True`` gives every layer a second set of parameters, ``…_l{k}_reverse``,
-run over the time-reversed sequence (the same layer op on x_T … x_1, its outputs flipped
-back). Layer k's output is [h→_t | h←_t] (T, B, 2H), which layer k + 1 reads (so its
+run over the time-reversed sequence (the same layer loop reading x_T … x_1, its outputs kept
+in time order, with no flipped copy of x). Layer k's output is [h→_t | h←_t] (T, B, 2H), which layer k + 1 reads (so its
 W_ih is (G·H, 2H)); states are (num_layers·2, B, H), rows in the order l0, l0_reverse, l1, ….
 
 A ``PackedSequence`` input (nn/utils/rnn.py: sequences of different lengths, sorted longest first)

@@ -32,6 +32,7 @@ state is h_T's row, and the reverse direction starts each sequence at its own la
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -183,7 +184,8 @@ class LSTMLayer(Function):
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
-        layout = _Layout("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, batch_sizes, h0=h0.shape, c0=c0.shape)
+        layout = _Layout("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, batch_sizes, reverse, h0=h0.shape,
+                         c0=c0.shape)
         if (b_ih is None) != (b_hh is None):  # the backward gives both the same gradient
             raise ValueError("lstm_layer: give both biases b_ih and b_hh, or neither")
         T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
@@ -194,44 +196,44 @@ class LSTMLayer(Function):
         # tanh_c (packed rows, as x) are what the cell's backward needs. The cell writes straight into slices.
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
         acts, tanh_c = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
-        hs[layout.first(reverse)], cs[layout.first(reverse)] = h0.data, c0.data
-        for rows, n, prev, new in layout.run_order(reverse):  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
+        hs[layout.first], cs[layout.first] = h0.data, c0.data
+        for rows, n, prev, new in layout.run_order:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
             backend.lstm_cell(backend.matmul(hs[prev, :n], w_hh_t), cs[prev, :n],
                               out=(hs[new, :n], cs[new, :n], acts[rows], tanh_c[rows]), gates_x=projected[rows],
                               bias=bias)
             if n < B:  # the rows not running keep their states
                 hs[new, n:], cs[new, n:] = hs[prev, n:], cs[prev, n:]
-        ctx.layout, ctx.reverse = layout, reverse
+        ctx.layout = layout
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
         # Every output is a copy (the gather makes y one): backward reads hs, so a view handed out would let
         # a change to y (say, in place under no_grad) silently alter the gradients.
-        last = layout.last(reverse)
-        return layout.outputs(hs, reverse).reshape(*x.shape[:-1], H), hs[last].copy(), cs[last].copy()
+        return layout.outputs(hs).reshape(*x.shape[:-1], H), hs[layout.last].copy(), cs[layout.last].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h, grad_c):
         x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c = ctx.saved_tensors
-        layout, reverse = ctx.layout, ctx.reverse
+        layout = ctx.layout
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
             inputs = (x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-            composite = functools.partial(lstm_layer_composite, reverse=reverse, batch_sizes=layout.packed_sizes)
+            composite = functools.partial(lstm_layer_composite, reverse=layout.reverse,
+                                          batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, inputs, (grad_y, grad_h, grad_c))
         hs, cs, acts, tanh_c, w_hh_data = hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
         g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
         dz = np.empty_like(acts)
         # δh, δc of all B rows at the current time; a row not running at a step keeps its own (see above)
         dh, dc, dc_prev = grad_h.data.copy(), grad_c.data.copy(), np.empty_like(grad_c.data)
-        for rows, n, prev, _ in layout.backward_order(reverse):  # the forward's steps, last first
-            dh[:n] += g_y[rows]  # h_t is also an output
-            backend.lstm_cell_backward(dh[:n], dc[:n], acts[rows], cs[prev, :n], tanh_c[rows],
-                                       out=(dz[rows], dc_prev[:n]))
-            dc[:n] = dc_prev[:n]
-            dh[:n] = backend.matmul(dz[rows], w_hh_data)
+        for rows, n, prev, _ in reversed(layout.run_order):  # the forward's steps, last first
+            dh_t, dc_t, dz_t = dh[:n], dc[:n], dz[rows]  # views: the running rows
+            dh_t += g_y[rows]  # h_t is also an output
+            backend.lstm_cell_backward(dh_t, dc_t, acts[rows], cs[prev, :n], tanh_c[rows], out=(dz_t, dc_prev[:n]))
+            dc_t[...] = dc_prev[:n]
+            dh_t[...] = backend.matmul(dz_t, w_hh_data)
         needs = ctx.needs_input_grad
         # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
         grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
             (needs[0], needs[3], needs[4], needs[5] or needs[6], False), x.data, w_ih.data,
-            layout.previous_states(hs, reverse), dz, dz)
+            layout.previous_states(hs), dz, dz)
         return (grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b if needs[5] else None,
                 grad_b if needs[6] else None)
 
@@ -321,7 +323,7 @@ class GRULayer(Function):
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
-        layout = _Layout("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, batch_sizes, h0=h0.shape)
+        layout = _Layout("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, batch_sizes, reverse, h0=h0.shape)
         for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
             if b is not None and b.shape != (w_hh.shape[0],):
                 raise ValueError(f"gru_layer: expected {name} of shape ({w_hh.shape[0]},), got {b.shape}")
@@ -334,38 +336,40 @@ class GRULayer(Function):
         # straight into the slices of hs and acts.
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         gates_h, acts = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
-        hs[layout.first(reverse)] = h0.data
-        for rows, n, prev, new in layout.run_order(reverse):
+        hs[layout.first] = h0.data
+        for rows, n, prev, new in layout.run_order:
             gates_h[rows] = backend.matmul(hs[prev, :n], w_hh_t)
             backend.gru_cell(projected[rows], gates_h[rows], hs[prev, :n], out=(hs[new, :n], acts[rows]),
                              bias_x=bias_x, bias_h=bias_h)
             if n < B:  # the rows not running keep their states
                 hs[new, n:] = hs[prev, n:]
-        ctx.layout, ctx.reverse = layout, reverse
+        ctx.layout = layout
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts)
         # copies, not views of what backward reads (see LSTMLayer)
-        return layout.outputs(hs, reverse).reshape(*x.shape[:-1], H), hs[layout.last(reverse)].copy()
+        return layout.outputs(hs).reshape(*x.shape[:-1], H), hs[layout.last].copy()
 
     @staticmethod
     def backward(ctx, grad_y, grad_h):
         x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts = ctx.saved_tensors
-        layout, reverse = ctx.layout, ctx.reverse
+        layout = ctx.layout
         if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
-            composite = functools.partial(gru_layer_composite, reverse=reverse, batch_sizes=layout.packed_sizes)
+            composite = functools.partial(gru_layer_composite, reverse=layout.reverse,
+                                          batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
         hs, gates_h, acts, w_hh_data = hs.data, gates_h.data, acts.data, w_hh.data
         bias_h = None if b_hh is None else b_hh.data
         g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
         d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
         dh, dh_direct = grad_h.data.copy(), np.empty_like(grad_h.data)  # all B rows, as in LSTMLayer
-        for rows, n, prev, _ in layout.backward_order(reverse):  # the forward's steps, last first
-            dh[:n] += g_y[rows]  # h_t is also an output
-            backend.gru_cell_backward(dh[:n], acts[rows], gates_h[rows], hs[prev, :n],
-                                      out=(d_gates_x[rows], d_gates_h[rows], dh_direct[:n]), bias_h=bias_h)
-            np.add(backend.matmul(d_gates_h[rows], w_hh_data), dh_direct[:n], out=dh[:n])
+        for rows, n, prev, _ in reversed(layout.run_order):  # the forward's steps, last first
+            dh_t, d_gates_h_t, dh_direct_t = dh[:n], d_gates_h[rows], dh_direct[:n]  # views: the running rows
+            dh_t += g_y[rows]  # h_t is also an output
+            backend.gru_cell_backward(dh_t, acts[rows], gates_h[rows], hs[prev, :n],
+                                      out=(d_gates_x[rows], d_gates_h_t, dh_direct_t), bias_h=bias_h)
+            np.add(backend.matmul(d_gates_h_t, w_hh_data), dh_direct_t, out=dh_t)
         needs = ctx.needs_input_grad
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
-            (needs[0], *needs[2:]), x.data, w_ih.data, layout.previous_states(hs, reverse), d_gates_x, d_gates_h)
+            (needs[0], *needs[2:]), x.data, w_ih.data, layout.previous_states(hs), d_gates_x, d_gates_h)
         return grad_x, _tensor(dh), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
 
 
@@ -412,60 +416,54 @@ class _Layout:
     the final row each step's h_prev, and x is never copied or flipped."""
 
     def __init__(self, op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, w_hh_shape: Shape,
-                 batch_sizes: Sequence[int] | None, **states: Shape) -> None:
-        self.packed_sizes = None if batch_sizes is None else [int(n) for n in batch_sizes]
+                 batch_sizes: Sequence[int] | None, reverse: bool, **states: Shape) -> None:
+        self.packed_sizes = None if batch_sizes is None else tuple(int(n) for n in batch_sizes)
         if self.packed_sizes is None:  # padded: every step runs all B rows
             check_shape = x_shape
-            sizes = [x_shape[1]] * x_shape[0] if len(x_shape) == 3 else []
+            sizes = (x_shape[1],) * x_shape[0] if len(x_shape) == 3 else ()
         else:
             sizes = self.packed_sizes
             if len(x_shape) != 2 or not sizes or sum(sizes) != x_shape[0] or sizes[-1] < 1 or \
                     any(a < b for a, b in zip(sizes, sizes[1:])):
                 raise ValueError(f"{op}: packed x must be (N, I) with batch_sizes n_1 ≥ … ≥ n_T ≥ 1 adding up to "
-                                 f"N; got x {x_shape} and batch_sizes {sizes}")
+                                 f"N; got x {x_shape} and batch_sizes {list(sizes)}")
             check_shape = (len(sizes), sizes[0], x_shape[1])
         _check_layer_shapes(op, gates, check_shape, w_ih_shape, w_hh_shape, **states)
+        self.batch_sizes, self.reverse = sizes, reverse
         self.steps, self.batch, self.rows = len(sizes), check_shape[1], sum(sizes)
-        self.batch_sizes = sizes
-        bounds = np.cumsum([0, *sizes]).tolist()
-        self._rows = [slice(a, b) for a, b in zip(bounds, bounds[1:])]  # step t's rows of x
+        self.first, self.last = (self.steps, 0) if reverse else (0, self.steps)  # the rows of h0 and of h_T
+        self.run_order = _run_order(sizes, reverse)
 
     def project(self, x: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
         """X W_ihᵀ, (N, G·H): the input part of every step in one matrix product; the cells add the biases."""
         return backend.matmul(x.reshape(self.rows, x.shape[-1]), w_ih.T)
 
-    def run_order(self, reverse: bool) -> list[tuple[slice, int, int, int]]:
-        """(rows, n, prev, new) of every step, in the order the forward runs them."""
-        steps = [(rows, n, t, t + 1) for t, (rows, n) in enumerate(zip(self._rows, self.batch_sizes))]
-        if reverse:
-            return [(rows, n, new, prev) for rows, n, prev, new in reversed(steps)]
-        return steps
+    def outputs(self, hs: np.ndarray) -> np.ndarray:
+        """y as rows (N, H): every step's h_t, a copy (backward reads hs)."""
+        per_step = hs[:-1] if self.reverse else hs[1:]
+        return self._rows(per_step).copy() if self.packed_sizes is None else self._rows(per_step)
 
-    def backward_order(self, reverse: bool) -> list[tuple[slice, int, int, int]]:
-        """The forward's steps, last first (backpropagation through time)."""
-        return self.run_order(reverse)[::-1]
-
-    def first(self, reverse: bool) -> int:
-        """The row of hs that holds the initial states."""
-        return self.steps if reverse else 0
-
-    def last(self, reverse: bool) -> int:
-        """The row of hs that holds the final states."""
-        return 0 if reverse else self.steps
-
-    def outputs(self, hs: np.ndarray, reverse: bool) -> np.ndarray:
-        """y as rows (N, H): every step's h_t (a copy)."""
-        return self._gather(hs[:-1] if reverse else hs[1:])
-
-    def previous_states(self, hs: np.ndarray, reverse: bool) -> np.ndarray:
+    def previous_states(self, hs: np.ndarray) -> np.ndarray:
         """(N, H): the h_prev every step read, as rows."""
-        return self._gather(hs[1:] if reverse else hs[:-1])
+        return self._rows(hs[1:] if self.reverse else hs[:-1])
 
-    def _gather(self, per_step: np.ndarray) -> np.ndarray:
-        """The rows (N, H) of per_step (T, B, H): step t's first n_t rows (padded: all of them, in memory order)."""
+    def _rows(self, per_step: np.ndarray) -> np.ndarray:
+        """The rows (N, H) of per_step (T, B, H): step t's first n_t rows (padded: all, a view; packed: a copy)."""
         if self.packed_sizes is None:
-            return per_step.reshape(self.rows, per_step.shape[-1]).copy()
+            return per_step.reshape(self.rows, per_step.shape[-1])
         return np.concatenate([h[:n] for h, n in zip(per_step, self.batch_sizes)])
+
+
+@functools.lru_cache(maxsize=256)
+def _run_order(batch_sizes: tuple[int, ...], reverse: bool) -> tuple[tuple[slice, int, int, int], ...]:
+    """(rows, n, prev, new) of every step in the order the forward runs them (see ``_Layout``): step t's rows of
+    x, its batch size n_t and the rows of hs it reads and writes. The same for every call with these batch
+    sizes, so cached."""
+    bounds = list(itertools.accumulate(batch_sizes, initial=0))
+    steps = [(slice(bounds[t], bounds[t + 1]), n, t, t + 1) for t, n in enumerate(batch_sizes)]
+    if reverse:
+        return tuple((rows, n, new, prev) for rows, n, prev, new in reversed(steps))
+    return tuple(steps)
 
 
 def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, h_prevs: np.ndarray,
