@@ -42,17 +42,18 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n = 0: ``digamma``; op ``Polygamma``)."""
     if not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"polygamma: n must be a non-negative integer, got {n!r}")
-    return digamma(input) if n == 0 else _unary(ops.Polygamma, input, n=int(n))
+    if n == 0:  # the Digamma op, its node named as PyTorch names polygamma's
+        return _tensor._named(digamma(input), "PolygammaBackward0")
+    return _unary(ops.Polygamma, input, n=int(n))
 
 
 def multigammaln(input: Tensor, p: int) -> Tensor:
     """The log of the multivariate gamma function, ln Γ_p(a) = p(p−1)/4 · ln π + Σ_{j=0}^{p−1} ln Γ(a − j/2)
-    (a composition of ``lgamma``); every a must exceed (p − 1)/2."""
+    (a composition of ``lgamma``), defined for a > (p − 1)/2. Below that, as PyTorch 2.x, the same sum
+    is returned (+inf where an a − j/2 hits a pole) rather than an error."""
     a = _tensor._floating(input)
     if not isinstance(p, (int, np.integer)) or p < 1:
         raise ValueError(f"multigammaln: p must be a positive integer, got {p!r}")
-    if np.any(a.data <= (p - 1) / 2):
-        raise RuntimeError(f"multigammaln: all elements must be greater than (p-1)/2 = {(p - 1) / 2} (p = {p})")
     shifts = np.arange(p, dtype=a.dtype) / 2.0  # a, a − ½, …, a − (p−1)/2 along a new last dim
     return lgamma(a.unsqueeze(-1) - shifts).sum(-1) + p * (p - 1) / 4.0 * math.log(math.pi)
 

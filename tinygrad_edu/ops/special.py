@@ -77,7 +77,8 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
     series = sum(b / (2 * k * (2 * k - 1) * w ** (2 * k - 1)) for k, b in enumerate(_BERNOULLI[:8], start=1))
     y = (w - 0.5) * np.log(w) - w + 0.5 * math.log(2 * math.pi) + series - np.log(product)
     sin_pi = np.abs(np.sin(np.pi * (x - np.round(x))))  # |sin πx|, exact at the integers
-    return np.where(np.isinf(x), np.inf, np.where(negative, np.log(np.pi / sin_pi) - y, y))
+    y = np.where(negative, np.log(np.pi / sin_pi) - y, y)
+    return np.where(np.isinf(x), np.inf, np.where((x == 1) | (x == 2), 0.0, y))  # Γ(1) = Γ(2) = 1 exactly
 
 
 lgamma_array = _in_float64(_lgamma)
@@ -139,9 +140,13 @@ def _ndtr(x: np.ndarray) -> np.ndarray:
 
 
 def _ndtri(p: np.ndarray) -> np.ndarray:
-    """Φ⁻¹(p), the standard normal quantile (nn/init.py's: A&S 26.2.23 and three Newton steps);
-    −inf at 0, +inf at 1, nan outside [0, 1]."""
+    """Φ⁻¹(p), the standard normal quantile: nn/init.py's (A&S 26.2.23 and three Newton steps on Φ),
+    and near the centre, |p − ½| < ¼, √2 erf⁻¹(2p − 1) (2p − 1 is exact there, and ``_erfinv`` keeps
+    the relative accuracy of a small result). −inf at 0, +inf at 1, nan outside [0, 1]."""
     z = _normal_functions()[1](np.clip(p, 0.0, 1.0))
+    centre = np.abs(p - 0.5) < 0.25
+    if centre.any():
+        z[centre] = math.sqrt(2.0) * _erfinv(2.0 * p[centre] - 1.0)
     z = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, z))
     return np.where((p >= 0) & (p <= 1), z, np.nan)
 
@@ -152,7 +157,8 @@ def _erfinv(y: np.ndarray) -> np.ndarray:
     where z is small, two Newton steps on erf(z) = y restore the relative accuracy near 0:
     z ← z − (erf z − y) / ((2/√π) e^(−z²)). ±inf at ±1, nan outside [−1, 1]."""
     a = np.abs(y)
-    z = -_ndtri((1.0 - a) / 2.0) / math.sqrt(2.0)
+    quantile = _normal_functions()[1]
+    z = np.where(a == 1, np.inf, -quantile(np.clip((1.0 - a) / 2.0, 0.0, 0.5)) / math.sqrt(2.0))
     small = a < 0.5
     if small.any():
         zs = z[small]
@@ -445,7 +451,8 @@ class I1(Function):
     """I₁(x), the modified Bessel function of the first kind, order 1.
 
     Forward:   y = I₁(x) = Σₖ (x/2)^(2k+1) / (k! (k+1)!)
-    Backward:  ∂L/∂x = g ⊙ (I₀(x) − y/x),   g/2 at x = 0
+    Backward:  ∂L/∂x = g ⊙ (I₀(x) − y/x),   g ⊙ (½ + 3x²/16) for |x| < 10⁻⁴ (the series; y/x would lose
+               its digits there, all of them for subnormal x)
     """
 
     formula = ("g * (i0(x) - y/x)",)
@@ -460,9 +467,9 @@ class I1(Function):
     @staticmethod
     def backward(ctx, grad_output):
         x, y = ctx.saved_tensors
-        zero = x.data == 0
-        slope = I0.apply(x) - y / x.masked_fill(zero, 1.0)
-        return grad_output * slope.masked_fill(zero, 0.5)
+        small = np.abs(x.data) < 1e-4
+        slope = I0.apply(x) - y / x.masked_fill(small, 1.0)
+        return grad_output * (x * x * 0.1875 + 0.5).where(small, slope)
 
 
 # ---- products with a log, and sinc: Xlogy Xlog1py Entr Sinc ---------------------------------

@@ -1,0 +1,206 @@
+"""tg.special against torch.special: values and gradients on each function's domain (float64 to
+1e-10 where PyTorch itself is that accurate, float32), shapes and values drawn by hypothesis,
+gradcheck and gradgradcheck of every op, the special values (poles, ±inf, nan, 0), node names,
+dtypes and errors.
+
+Where PyTorch is less accurate than 1e-10 the tolerance says so (measured against mpmath at 40
+digits while writing these tests): its trigamma (polygamma(1, ·), also digamma's gradient) is off
+by up to 5e-10 relative near x = 1.13, and its ndtr is 0 below x ≈ −8.3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_edu as tg
+from tinygrad_edu.testing import assert_matches_torch, gradcheck, gradgradcheck
+from tinygrad_edu.testing import strategies as tst
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.torch
+
+POLES = tuple(float(k) for k in range(-9, 1))  # lgamma, digamma, polygamma: keep 0.05 away from these
+
+# name: (tinygrad_edu function, torch function, (low, high), points to avoid, float64 rtol)
+UNARY = {
+    "gammaln": (tg.special.gammaln, torch.special.gammaln, (-8.0, 12.0), POLES, 1e-9),
+    "digamma": (tg.special.digamma, torch.special.digamma, (-8.0, 12.0), POLES, 1e-9),
+    "polygamma_1": (lambda x: tg.special.polygamma(1, x), lambda x: torch.special.polygamma(1, x), (-8.0, 12.0), POLES,
+                    1e-9),
+    "polygamma_2": (lambda x: tg.special.polygamma(2, x), lambda x: torch.special.polygamma(2, x), (0.05, 12.0), (),
+                    1e-10),
+    "polygamma_3_negative": (lambda x: tg.special.polygamma(3, x), lambda x: torch.special.polygamma(3, x),
+                             (-5.0, 0.0), POLES, 1e-10),
+    "erfinv": (tg.special.erfinv, torch.special.erfinv, (-0.99, 0.99), (), 1e-10),
+    "erfcx": (tg.special.erfcx, torch.special.erfcx, (-5.0, 40.0), (), 1e-10),
+    "ndtr": (tg.special.ndtr, torch.special.ndtr, (-6.0, 6.0), (), 1e-10),
+    "ndtri": (tg.special.ndtri, torch.special.ndtri, (0.001, 0.999), (), 1e-10),
+    "log_ndtr": (tg.special.log_ndtr, torch.special.log_ndtr, (-30.0, 6.0), (), 1e-10),
+    "i0": (tg.special.i0, torch.special.i0, (-40.0, 40.0), (), 1e-10),
+    "i1": (tg.special.i1, torch.special.i1, (-40.0, 40.0), (), 1e-10),
+    "entr": (tg.special.entr, torch.special.entr, (0.01, 5.0), (), 1e-10),
+    # near 0 both libraries' slope (cos πx − sinc x)/x cancels: compared away from it
+    "sinc": (tg.special.sinc, torch.special.sinc, (-5.0, 5.0), (0.0,), 1e-10),
+    "multigammaln_3": (lambda x: tg.special.multigammaln(x, 3), lambda x: torch.special.multigammaln(x, 3),
+                       (1.1, 10.0), (), 1e-10),
+}
+
+
+@pytest.mark.parametrize("name", list(UNARY))
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_special_matches_torch_on_drawn_values(name, data):
+    ours, theirs, (low, high), avoid, rtol = UNARY[name]
+    x = data.draw(tst.well_conditioned_arrays(tst.shapes(0, 3, 1, 4), np.float64, low, high, avoid, margin=0.05),
+                  label="x")
+    assert_matches_torch(ours, theirs, x, rtol=rtol, atol=1e-12)
+    assert_matches_torch(ours, theirs, x.astype(np.float32), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["xlogy", "xlog1py"])
+@settings(max_examples=8, deadline=None)
+@given(shapes=tst.broadcastable_shapes(max_dims=3, max_side=4), seed=st.integers(0, 2**16))
+def test_xlogy_and_xlog1py_match_torch_broadcast(name, shapes, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shapes[0]) * (rng.random(shapes[0]) > 0.2)  # some exact zeros
+    y = rng.uniform(0.1, 5.0, shapes[1])
+    ours, theirs = getattr(tg.special, name), getattr(torch.special, name)
+    assert_matches_torch(ours, theirs, x, y, rtol=1e-10, atol=1e-12)
+    assert_matches_torch(ours, theirs, x.astype(np.float32), y.astype(np.float32))
+
+
+def _assert_same_values(ours, theirs, rtol=1e-12):
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol, atol=0, equal_nan=True)
+    assert ours.dtype == theirs.numpy().dtype
+
+
+def _assert_same_as_torch(name, *arrays):
+    """tg.special.<name> and torch.special.<name> agree (to 1e-12, nan where torch has nan) on ``arrays``."""
+    _assert_same_values(getattr(tg.special, name)(*map(tg.tensor, arrays)),
+                        getattr(torch.special, name)(*map(torch.tensor, arrays)))
+
+
+def test_special_values_match_torch():
+    poles = np.array([0.0, -0.0, -1.0, -2.0, -2.5, 1.0, 2.0, np.inf, -np.inf, np.nan, 1e-300, 1e300])
+    for name in ("gammaln", "digamma"):
+        _assert_same_as_torch(name, poles)
+    edges = np.array([-1.0, 1.0, -1.5, 2.0, 0.0, -0.0, 1e-300, np.nan, 1 - 1e-16])
+    _assert_same_as_torch("erfinv", edges)
+    probabilities = np.array([0.0, 1.0, -0.5, 1.5, 0.5, 1e-300, np.nan])
+    _assert_same_as_torch("ndtri", probabilities)
+    wide = np.array([-np.inf, -1e5, -40.0, 0.0, 40.0, 1e5, np.inf, np.nan])
+    for name in ("erfcx", "ndtr", "log_ndtr", "sinc"):
+        _assert_same_as_torch(name, wide)
+    for name in ("i0", "i1"):  # at ±inf torch gives nan; I₀(±inf) = inf, I₁(±inf) = ±inf
+        _assert_same_as_torch(name, wide[1:-2])
+        np.testing.assert_array_equal(getattr(tg.special, name)(tg.tensor(wide[[0, -2]])).numpy(),
+                                      [np.inf if name == "i0" else -np.inf, np.inf])
+    entropy = np.array([0.0, -1.0, np.inf, np.nan, 1e-300])
+    _assert_same_as_torch("entr", entropy)
+    x, y = np.array([0.0, 0.0, 0.0, 1.0, 0.0]), np.array([0.0, -1.0, np.nan, 0.0, np.inf])
+    for name in ("xlogy", "xlog1py"):
+        _assert_same_as_torch(name, x, y)
+
+
+def test_polygamma_at_the_pole_zero_matches_torch():
+    x = np.array([0.0])
+    for n in (1, 2, 3):
+        _assert_same_values(tg.special.polygamma(n, tg.tensor(x)), torch.special.polygamma(n, torch.tensor(x)))
+
+
+def test_gradients_at_special_points_match_torch():
+    """xlogy's ∂/∂x at x = 0 (0 for y ≤ 0), sinc's slope at 0, i1's at 0, entr's at 0."""
+    x, y = np.array([0.0, 0.0, 2.0, 0.0]), np.array([0.0, -1.0, 3.0, 2.0])
+    assert_matches_torch(tg.special.xlogy, torch.special.xlogy, x, y)
+    for name in ("sinc", "i1", "i0", "erfinv", "ndtri"):
+        assert_matches_torch(getattr(tg.special, name), getattr(torch.special, name), np.array([0.0, 0.5]))
+    assert_matches_torch(tg.special.entr, torch.special.entr, np.array([0.0, 0.5]))
+
+
+# ---- gradcheck and gradgradcheck -----------------------------------------------------------------
+
+GRADCHECKED = {
+    "gammaln": (tg.special.gammaln, [0.3, 1.7, 4.2, -1.5]),
+    "digamma": (tg.special.digamma, [0.3, 1.7, 4.2, -1.5]),
+    "polygamma_2": (lambda x: tg.special.polygamma(2, x), [0.3, 1.7, 14.2, -1.5]),
+    "erfinv": (tg.special.erfinv, [-0.8, 0.1, 0.6]),
+    "erfcx": (tg.special.erfcx, [-1.0, 0.5, 30.0]),
+    "ndtr": (tg.special.ndtr, [-3.0, 0.2, 2.0]),
+    "ndtri": (tg.special.ndtri, [0.05, 0.5, 0.9]),
+    "log_ndtr": (tg.special.log_ndtr, [-20.0, -1.0, 3.0]),
+    "i0": (tg.special.i0, [-2.0, 0.3, 35.0]),
+    "i1": (tg.special.i1, [-2.0, 0.3, 35.0]),
+    "entr": (tg.special.entr, [0.2, 1.5]),
+    "sinc": (tg.special.sinc, [-1.3, 0.4, 2.2]),
+    "xlogy": (lambda x: tg.special.xlogy(x, x * x + 0.5), [-1.0, 0.5, 2.0]),
+    "xlog1py": (lambda x: tg.special.xlog1py(x, x * x), [-1.0, 0.5, 2.0]),
+    "multigammaln": (lambda x: tg.special.multigammaln(x, 2), [1.2, 3.0]),
+}
+
+
+@pytest.mark.parametrize("name", list(GRADCHECKED))
+def test_special_gradcheck_and_gradgradcheck(name):
+    fn, values = GRADCHECKED[name]
+    x = tg.tensor(np.array(values), requires_grad=True)
+    assert gradcheck(fn, [x], rtol=1e-4)
+    assert gradgradcheck(fn, [x], rtol=1e-4)
+
+
+# ---- names, dtypes, methods, errors ----------------------------------------------------------------
+
+NAMED = ["gammaln", "digamma", "erfinv", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0", "i1", "entr", "sinc"]
+
+
+@pytest.mark.parametrize("name", NAMED)
+def test_node_names_and_dtypes_match_torch(name):
+    x = np.array([0.3, 0.7], dtype=np.float32)
+    ours = getattr(tg.special, name)(tg.tensor(x, requires_grad=True))
+    theirs = getattr(torch.special, name)(torch.tensor(x, requires_grad=True))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+    assert ours.dtype == np.float32
+    assert getattr(tg.special, name)(tg.tensor([1, 2])).dtype == getattr(torch.special, name)(
+        torch.tensor([1, 2])).numpy().dtype  # integers become float32
+
+
+def test_binary_and_polygamma_node_names_match_torch():
+    x = tg.tensor([0.5, 1.5], requires_grad=True)
+    t = torch.tensor([0.5, 1.5], requires_grad=True)
+    for ours, theirs in [(tg.special.xlogy(x, x), torch.special.xlogy(t, t)),
+                         (tg.special.xlog1py(x, x), torch.special.xlog1py(t, t)),
+                         (tg.special.polygamma(2, x), torch.special.polygamma(2, t)),
+                         (tg.special.polygamma(0, x), torch.special.polygamma(0, t))]:
+        assert ours.grad_fn.name() == theirs.grad_fn.name()
+
+
+def test_tensor_methods_aliases_and_top_level_functions():
+    x = tg.tensor([0.25, 0.5, 3.0], dtype=tg.float64)
+    t = torch.tensor(x.numpy())
+    for name in ("lgamma", "digamma", "erfinv", "i0", "sinc"):
+        np.testing.assert_array_equal(getattr(x, name)().numpy(), getattr(tg.special, name if name != "lgamma"
+                                                                             else "gammaln")(x).numpy())
+        np.testing.assert_allclose(getattr(tg, name)(x).numpy(), getattr(torch, name)(t).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(tg.polygamma(2, x).numpy(), torch.polygamma(2, t).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(x.polygamma(1).numpy(), t.polygamma(1).numpy(), rtol=1e-9)
+    np.testing.assert_allclose((x + 2).mvlgamma(2).numpy(), (t + 2).mvlgamma(2).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.xlogy(2.0).numpy(), t.xlogy(2.0).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tg.xlogy(x, x).numpy(), torch.xlogy(t, t).numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(tg.special.expit(x).numpy(), x.sigmoid().numpy())
+    np.testing.assert_array_equal(tg.special.psi(x).numpy(), tg.special.digamma(x).numpy())
+    np.testing.assert_allclose(tg.special.logit(x, eps=0.3).numpy(), torch.special.logit(t, eps=0.3).numpy(),
+                               rtol=1e-12)
+    for name in ("erf", "expm1", "log1p", "exp2"):
+        np.testing.assert_allclose(getattr(tg.special, name)(x).numpy(), getattr(torch.special, name)(t).numpy(),
+                                   rtol=1e-12)
+
+
+def test_bad_arguments_raise_and_multigammaln_below_its_domain_is_computed_as_torch():
+    x = tg.tensor([0.5, 1.0])
+    with pytest.raises(ValueError, match="polygamma: n must be a non-negative integer"):
+        tg.special.polygamma(-1, x)
+    _assert_same_values(tg.special.multigammaln(x, 3), torch.special.multigammaln(torch.tensor([0.5, 1.0]), 3))
+    with pytest.raises(ValueError, match="multigammaln: p must be a positive integer"):
+        tg.special.multigammaln(x, 0)
