@@ -221,14 +221,16 @@ class LSTMLayer(Function):
         hs, cs, acts, tanh_c, w_hh_data = hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
         g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
         dz = np.empty_like(acts)
-        # δh, δc of all B rows at the current time; a row not running at a step keeps its own (see above)
+        # δh, δc of all B rows at the current time (dc_prev receives the step's δc_{t−1})
         dh, dc, dc_prev = grad_h.data.copy(), grad_c.data.copy(), np.empty_like(grad_c.data)
         for rows, n, prev, _ in reversed(layout.run_order):  # the forward's steps, last first
-            dh_t, dc_t, dz_t = dh[:n], dc[:n], dz[rows]  # views: the running rows
-            dh_t += g_y[rows]  # h_t is also an output
-            backend.lstm_cell_backward(dh_t, dc_t, acts[rows], cs[prev, :n], tanh_c[rows], out=(dz_t, dc_prev[:n]))
-            dc_t[...] = dc_prev[:n]
-            dh_t[...] = backend.matmul(dz_t, w_hh_data)
+            dh[:n] += g_y[rows]  # h_t is also an output
+            backend.lstm_cell_backward(dh[:n], dc[:n], acts[rows], cs[prev, :n], tanh_c[rows],
+                                       out=(dz[rows], dc_prev[:n]))
+            dh_prev = backend.matmul(dz[rows], w_hh_data)
+            if n < layout.batch:  # the rows not running pass their gradients through the step unchanged
+                dh_prev, dc_prev[n:] = np.concatenate([dh_prev, dh[n:]]), dc[n:]
+            dh, dc, dc_prev = dh_prev, dc_prev, dc
         needs = ctx.needs_input_grad
         # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
         grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
@@ -362,11 +364,14 @@ class GRULayer(Function):
         d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
         dh, dh_direct = grad_h.data.copy(), np.empty_like(grad_h.data)  # all B rows, as in LSTMLayer
         for rows, n, prev, _ in reversed(layout.run_order):  # the forward's steps, last first
-            dh_t, d_gates_h_t, dh_direct_t = dh[:n], d_gates_h[rows], dh_direct[:n]  # views: the running rows
-            dh_t += g_y[rows]  # h_t is also an output
-            backend.gru_cell_backward(dh_t, acts[rows], gates_h[rows], hs[prev, :n],
-                                      out=(d_gates_x[rows], d_gates_h_t, dh_direct_t), bias_h=bias_h)
-            np.add(backend.matmul(d_gates_h_t, w_hh_data), dh_direct_t, out=dh_t)
+            dh[:n] += g_y[rows]  # h_t is also an output
+            backend.gru_cell_backward(dh[:n], acts[rows], gates_h[rows], hs[prev, :n],
+                                      out=(d_gates_x[rows], d_gates_h[rows], dh_direct[:n]), bias_h=bias_h)
+            dh_prev = backend.matmul(d_gates_h[rows], w_hh_data)  # a fresh array
+            dh_prev += dh_direct[:n]
+            if n < layout.batch:  # the rows not running pass their gradient through the step unchanged
+                dh_prev = np.concatenate([dh_prev, dh[n:]])
+            dh = dh_prev
         needs = ctx.needs_input_grad
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
             (needs[0], *needs[2:]), x.data, w_ih.data, layout.previous_states(hs), d_gates_x, d_gates_h)
