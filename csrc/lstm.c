@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tg_internal.h"
 #include "tg_kernels.h"
 
 #if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
@@ -21,7 +22,7 @@
 #define TG_LSTM_X86 0
 #endif
 
-enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3, TG_LSTM_OVERLAP = 4 };
+enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3, TG_LSTM_OVERLAP = 4 }; /* 4: c.py's _CELL_OVERLAP */
 
 #define ISA_KERNELS "lstm_cell.inc"
 #include "for_each_isa.inc"
@@ -48,30 +49,24 @@ enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3, TG_LSTM_OVERLAP = 4 };
         return 0;                                                                              \
     } while (0)
 
-/* Whether one of the first n_out arrays (the outputs) shares a byte with any other of the n arrays
- * (the later outputs, then the inputs: each pair once, as numpy_ref.check_out_apart): array k starts
- * at at[k] and is bytes[k] long; NULL (an absent bias) and empty arrays share nothing. The backward
- * kernels declare every array restrict, a promise that no two overlap where one is written; broken,
- * it would let the compiler reorder loads and stores into wrong gradients, so the entry points check
- * it first (status TG_LSTM_OVERLAP, nothing written). Addresses are compared as integers: < between
- * pointers into different objects is undefined in C. */
-static int outputs_overlap(int n_out, int n, const void *const *at, const int64_t *bytes)
-{
-    for (int k = 0; k < n_out; k++)
-        for (int j = k + 1; j < n; j++) {
-            uintptr_t a = (uintptr_t)at[k], b = (uintptr_t)at[j];
-            if (a && b && bytes[k] > 0 && bytes[j] > 0 && a < b + (uintptr_t)bytes[j] &&
-                b < a + (uintptr_t)bytes[k])
-                return 1;
-        }
-    return 0;
-}
-
-/* The four entry points for element type T (names end in sfx); prototypes in tg_kernels.h. */
+/* The cells' arrays must not overlap where one is written (tg_arrays_overlap, status TG_LSTM_OVERLAP,
+ * nothing written). The backward kernels declare every array restrict, a promise that no two overlap
+ * where one is written; broken, it would let the compiler reorder loads and stores into wrong gradients.
+ * The forward kernels read an element of each input before they write the same element of any output, so
+ * an output may be exactly an input there (in place), as PyTorch allows for out=; a partial overlap would
+ * read what an earlier chunk wrote (PyTorch: "some elements of the input tensor and the written-to tensor
+ * refer to a single memory location"), and so would two outputs sharing memory.
+ *
+ * The four entry points for element type T (names end in sfx); prototypes in tg_kernels.h. */
 #define DEFINE_CELL_KERNELS(T, sfx)                                                                            \
     int tg_lstm_cell##sfx(const T *gates, const T *gates_x, const T *bias, const T *c_prev, T *h, T *c,         \
                           T *acts, T *tanh_c, int64_t batch, int64_t hidden)                                   \
     {                                                                                                          \
+        int64_t row = batch * hidden * (int64_t)sizeof(T), rows4 = 4 * row;                                    \
+        const void *at[] = {h, c, acts, tanh_c, gates, gates_x, bias, c_prev};                                 \
+        const int64_t bytes[] = {row, row, rows4, row, rows4, rows4, 4 * hidden * (int64_t)sizeof(T), row};    \
+        if (batch >= 0 && hidden >= 0 && tg_arrays_overlap(4, 8, at, bytes, 1))                                \
+            return TG_LSTM_OVERLAP;                                                                            \
         RUN(lstm_cell, sfx, gates, gates_x, bias, c_prev, h, c, acts, tanh_c);                                 \
     }                                                                                                          \
     int tg_lstm_cell_backward##sfx(const T *dh, const T *dc, const T *acts, const T *c_prev, const T *tanh_c,   \
@@ -80,13 +75,19 @@ static int outputs_overlap(int n_out, int n, const void *const *at, const int64_
         int64_t row = batch * hidden * (int64_t)sizeof(T), rows4 = 4 * row;                                    \
         const void *at[] = {d_gates, dc_prev, dh, dc, acts, c_prev, tanh_c};                                   \
         const int64_t bytes[] = {rows4, row, row, row, rows4, row, row};                                       \
-        if (batch >= 0 && hidden >= 0 && outputs_overlap(2, 7, at, bytes))                                     \
+        if (batch >= 0 && hidden >= 0 && tg_arrays_overlap(2, 7, at, bytes, 0))                                \
             return TG_LSTM_OVERLAP;                                                                            \
         RUN(lstm_cell_backward, sfx, dh, dc, acts, c_prev, tanh_c, d_gates, dc_prev);                          \
     }                                                                                                          \
     int tg_gru_cell##sfx(const T *gates_x, const T *bias_x, const T *gates_h, const T *bias_h, const T *h_prev, \
                          T *h, T *acts, int64_t batch, int64_t hidden)                                         \
     {                                                                                                          \
+        int64_t row = batch * hidden * (int64_t)sizeof(T), rows3 = 3 * row;                                    \
+        int64_t one = 3 * hidden * (int64_t)sizeof(T); /* a bias: one row of 3·hidden */                       \
+        const void *at[] = {h, acts, gates_x, bias_x, gates_h, bias_h, h_prev};                                \
+        const int64_t bytes[] = {row, rows3, rows3, one, rows3, one, row};                                     \
+        if (batch >= 0 && hidden >= 0 && tg_arrays_overlap(2, 7, at, bytes, 1))                                \
+            return TG_LSTM_OVERLAP;                                                                            \
         RUN(gru_cell, sfx, gates_x, bias_x, gates_h, bias_h, h_prev, h, acts);                                 \
     }                                                                                                          \
     int tg_gru_cell_backward##sfx(const T *dh, const T *acts, const T *gates_h, const T *bias_h,               \
@@ -96,7 +97,7 @@ static int outputs_overlap(int n_out, int n, const void *const *at, const int64_
         int64_t row = batch * hidden * (int64_t)sizeof(T), rows3 = 3 * row;                                    \
         const void *at[] = {d_gates_x, d_gates_h, dh_prev, dh, acts, gates_h, bias_h, h_prev};                 \
         const int64_t bytes[] = {rows3, rows3, row, row, rows3, rows3, 3 * hidden * (int64_t)sizeof(T), row};  \
-        if (batch >= 0 && hidden >= 0 && outputs_overlap(3, 8, at, bytes))                                     \
+        if (batch >= 0 && hidden >= 0 && tg_arrays_overlap(3, 8, at, bytes, 0))                                \
             return TG_LSTM_OVERLAP;                                                                            \
         RUN(gru_cell_backward, sfx, dh, acts, gates_h, bias_h, h_prev, d_gates_x, d_gates_h, dh_prev);         \
     }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tg_internal.h"
 #include "tg_kernels.h"
 
 /* a·b + c must stay two roundings: contracting it into an FMA would differ from NumPy */
@@ -26,7 +27,21 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
-enum { TG_OPTIM_BAD_ARGUMENT = 1 };
+enum { TG_OPTIM_BAD_ARGUMENT = 1, TG_OPTIM_OVERLAP = 4 }; /* 4: c.py's _UPDATE_OVERLAP */
+
+/* Whether two of the update's arrays share memory (status TG_OPTIM_OVERLAP, nothing written): at holds the
+ * parameter, the state buffers (NULL = off), then the gradient, each n elements of `size` bytes. Each
+ * element is read, updated and written before the next one, so an alias would make an array's later
+ * elements read values already updated (or, exactly aliased, read one value for two quantities), which
+ * NumPy's line-by-line passes would compute differently: the two backends refuse it alike
+ * (numpy_ref.check_update_arrays). */
+static int update_arrays_overlap(int count, const void *const *at, int64_t n, size_t size)
+{
+    int64_t bytes[5]; /* at most: param, three state buffers, grad */
+    for (int k = 0; k < count; k++)
+        bytes[k] = n * (int64_t)size;
+    return tg_arrays_overlap(count - 1, count, at, bytes, 0); /* all but the gradient are written */
+}
 
 /* the loop helpers are inlined into each caller, where their `with_*` flags are constants */
 #if defined(__GNUC__)

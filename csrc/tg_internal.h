@@ -46,4 +46,25 @@ static inline int tg_window_check(int64_t h, int64_t w, int64_t kh, int64_t kw, 
     return oh != span_h / sh + 1 || ow != span_w / sw + 1;
 }
 
+/* Whether an array the kernel writes shares memory with another of its arrays: the first n_written of the
+ * n arrays are written, array k starts at at[k] and is bytes[k] long, and each written array is compared
+ * once with every later one (the later written ones, then the ones only read: numpy_ref.check_out_apart's
+ * order). NULL (an absent optional array) and empty arrays share nothing. With in_place, a written array
+ * may be exactly a read one (same start, same length: element i of the output is computed from element i
+ * of that input, read before it is written); any other overlap counts. Addresses are compared as
+ * integers: < between pointers into different objects is undefined in C. */
+static inline int tg_arrays_overlap(int n_written, int n, const void *const *at, const int64_t *bytes, int in_place)
+{
+    for (int k = 0; k < n_written; k++)
+        for (int j = k + 1; j < n; j++) {
+            uintptr_t a = (uintptr_t)at[k], b = (uintptr_t)at[j];
+            if (in_place && j >= n_written && a == b && bytes[k] == bytes[j])
+                continue;
+            if (a && b && bytes[k] > 0 && bytes[j] > 0 && a < b + (uintptr_t)bytes[j] &&
+                b < a + (uintptr_t)bytes[k])
+                return 1;
+        }
+    return 0;
+}
+
 #endif

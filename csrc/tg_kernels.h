@@ -221,7 +221,8 @@ int tg_act_grad_f64(const double *g, const double *y, double *gx, double *gbias,
  *   z = gates + gates_x + bias
  *   [i | f | g | o] = acts = [σ(z_i) | σ(z_f) | tanh(z_g) | σ(z_o)]
  *   c = f ⊙ c_prev + i ⊙ g,   tanh_c = tanh(c),   h = o ⊙ tanh_c
- * Returns 0, 1 (negative size) or 3 (TINYGRAD_EDU_ISA holds an unknown name). */
+ * Returns 0, 1 (negative size), 3 (TINYGRAD_EDU_ISA holds an unknown name) or 4 (nothing written) when
+ * an output overlaps an input other than exactly (in place) or another output. */
 int tg_lstm_cell_f32(const float *gates, const float *gates_x, const float *bias, const float *c_prev, float *h,
                      float *c, float *acts, float *tanh_c, int64_t batch, int64_t hidden);
 int tg_lstm_cell_f64(const double *gates, const double *gates_x, const double *bias, const double *c_prev,
@@ -241,7 +242,7 @@ int tg_lstm_cell_backward_f64(const double *dh, const double *dc, const double *
  * absent), h_prev, h (batch × hidden):
  *   x̂ = gates_x + bias_x,  ĥ = gates_h + bias_h
  *   [r | z | n] = acts = [σ(x̂_r + ĥ_r) | σ(x̂_z + ĥ_z) | tanh(x̂_n + r ⊙ ĥ_n)],   h = (1 − z) ⊙ n + z ⊙ h_prev
- * Same status codes. */
+ * Same status codes (4: as the LSTM cell's). */
 int tg_gru_cell_f32(const float *gates_x, const float *bias_x, const float *gates_h, const float *bias_h,
                     const float *h_prev, float *h, float *acts, int64_t batch, int64_t hidden);
 int tg_gru_cell_f64(const double *gates_x, const double *bias_x, const double *gates_h, const double *bias_h,
@@ -263,7 +264,8 @@ int tg_gru_cell_backward_f64(const double *dh, const double *acts, const double 
  * gradient are contiguous arrays of n elements of the same type (the gradient is only read).
  * Each kernel is the algorithm in the docstring of tinygrad_edu/optim/<name>.py, line by line as
  * numpy_ref.<name>_update computes it, in one pass. g = −grad if maximize else grad. Buffers
- * marked "NULL = off" switch their option off. Returns 0, or 1 for n < 0 or a missing buffer. */
+ * marked "NULL = off" switch their option off. Returns 0, or 1 for n < 0 or a missing buffer, or 4
+ * (nothing written) when two of the arrays share memory. */
 
 /* SGD: g ← g + λθ;  b ← g on the first step, else μ b + (1 − τ) g;  g ← g + μ b (nesterov) or b;
  * θ ← θ − γ g.   momentum_buffer: NULL = no momentum (μ = 0). */

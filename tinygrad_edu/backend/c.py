@@ -875,26 +875,36 @@ def _cell_outputs(op: str, ctype: object, out: tuple[np.ndarray, ...] | None, sh
     return out, [_from_buffer(ctype, a, True) for a in out]
 
 
-def _bias_pointer(op: str, name: str, bias: np.ndarray | None, width: int, dtype: np.dtype, ctype: object) -> object:
-    """NULL for no bias, else a pointer to ``bias`` after checking it is (width,) of ``dtype``."""
-    if bias is None:
-        return ffi.NULL
-    if bias.shape != (width,) or bias.dtype != dtype:
+def _check_bias(op: str, name: str, bias: np.ndarray | None, width: int, dtype: np.dtype) -> None:
+    """ValueError unless ``bias`` is None (no bias) or of shape (width,) and dtype ``dtype``."""
+    if bias is not None and (bias.shape != (width,) or bias.dtype != dtype):
         raise ValueError(f"{op}: expected {name} of shape ({width},) and dtype {dtype}, got {bias.shape} {bias.dtype}")
-    return _from_buffer(ctype, np.ascontiguousarray(bias))
 
 
-_CELL_OVERLAP = 4  # csrc/lstm.c: an out array overlaps another array of a backward cell (status 4, nothing written)
+# The out= rule of the cells (numpy_ref.check_out_apart; backward: no overlap at all, forward: exactly an
+# input, in place, or no overlap) is checked in C, where it costs nanoseconds instead of a microsecond or two
+# of np.may_share_memory per call: status 4, nothing written, and the reference's check then names the pair.
+# C sees the arrays it is given, though: the caller's contiguous ones, but only a copy of a strided input,
+# which overlaps nothing. So an adapter that copies an input (the rare path: cffi refused a strided array)
+# runs the reference's check on the caller's arrays first; both backends then raise the same error, where C
+# would otherwise compute from the copy and overwrite the caller's input.
+_CELL_OVERLAP = 4  # csrc/lstm.c: an out array overlaps another array of the cell (nothing written)
+
+
+def _copied_inputs(op: str, ctype: object, out: tuple[np.ndarray, ...] | None, inputs: tuple[np.ndarray | None, ...],
+                   names: tuple[str, ...], in_place: bool) -> list:
+    """Pointers to C-contiguous copies of a cell's ``inputs`` (None: NULL), after checking the caller's
+    ``out`` (if any) against the inputs themselves (see above)."""
+    if out is not None:
+        numpy_ref.check_out_apart(op, out, inputs, names, in_place)
+    return [ffi.NULL if a is None else _from_buffer(ctype, np.ascontiguousarray(a)) for a in inputs]
 
 
 def _raise_cell_status(op: str, status: int, out: tuple[np.ndarray, ...], inputs: tuple[np.ndarray | None, ...],
-                       names: tuple[str, ...], *shapes: tuple[int, ...]) -> None:
-    """Raise the error for a backward cell's nonzero status. The overlap check (the kernels' arrays are
-    restrict) runs in C, where it costs nanoseconds instead of a microsecond or two of np.may_share_memory
-    per call; the arrays C was given are the caller's or fresh copies, which overlap nothing, so the
-    reference's check_out_apart then finds and names the pair."""
+                       names: tuple[str, ...], in_place: bool, *shapes: tuple[int, ...]) -> None:
+    """Raise the error for a cell's nonzero status (4: the reference's check_out_apart names the pair)."""
     if status == _CELL_OVERLAP:
-        numpy_ref.check_out_apart(op, out, inputs, names)
+        numpy_ref.check_out_apart(op, out, inputs, names, in_place)
     _raise_on(op, status, *shapes)
 
 
@@ -905,15 +915,19 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
     wide = (gates,) if gates_x is None else (gates, gates_x)
     names = ("gates", "c_prev") if gates_x is None else ("gates", "gates_x", "c_prev")
     ctype, kernel, _, batch, hidden = _cell_check("lstm_cell", _LSTM_KERNELS, wide, (c_prev,), names)
-    bias_pointer = _bias_pointer("lstm_cell", "bias", bias, 4 * hidden, gates.dtype, ctype)
+    _check_bias("lstm_cell", "bias", bias, 4 * hidden, gates.dtype)
+    try:
+        inputs = (_from_buffer(ctype, gates), ffi.NULL if gates_x is None else _from_buffer(ctype, gates_x),
+                  ffi.NULL if bias is None else _from_buffer(ctype, bias), _from_buffer(ctype, c_prev))
+    except ValueError:  # cffi refused a strided input
+        inputs = _copied_inputs("lstm_cell", ctype, out, (gates, gates_x, bias, c_prev), numpy_ref.LSTM_CELL_NAMES,
+                                True)
     narrow = (batch, hidden)
     out, pointers = _cell_outputs("lstm_cell", ctype, out, (narrow, narrow, (batch, 4 * hidden), narrow), gates.dtype)
-    contiguous = np.ascontiguousarray
-    status = kernel(_from_buffer(ctype, contiguous(gates)),
-                    ffi.NULL if gates_x is None else _from_buffer(ctype, contiguous(gates_x)), bias_pointer,
-                    _from_buffer(ctype, contiguous(c_prev)), *pointers, batch, hidden)
+    status = kernel(*inputs, *pointers, batch, hidden)
     if status:
-        _raise_on("lstm_cell", status, gates.shape, c_prev.shape)
+        _raise_cell_status("lstm_cell", status, out, (gates, gates_x, bias, c_prev), numpy_ref.LSTM_CELL_NAMES,
+                           True, gates.shape, c_prev.shape)
     return out
 
 
@@ -922,14 +936,17 @@ def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c_prev:
     """The LSTM step backwards in C -> (∂L/∂z, ∂L/∂c_prev); same contract as ``numpy_ref.lstm_cell_backward``."""
     ctype, _, kernel, batch, hidden = _cell_check("lstm_cell_backward", _LSTM_KERNELS, (acts,),
                                                   (dh, dc, c_prev, tanh_c), ("acts", "dh", "dc", "c_prev", "tanh_c"))
+    try:
+        inputs = (_from_buffer(ctype, dh), _from_buffer(ctype, dc), _from_buffer(ctype, acts),
+                  _from_buffer(ctype, c_prev), _from_buffer(ctype, tanh_c))
+    except ValueError:  # cffi refused a strided input
+        inputs = _copied_inputs("lstm_cell_backward", ctype, out, (dh, dc, acts, c_prev, tanh_c),
+                                numpy_ref.LSTM_CELL_BACKWARD_NAMES, False)
     out, pointers = _cell_outputs("lstm_cell_backward", ctype, out, ((batch, 4 * hidden), (batch, hidden)), dh.dtype)
-    contiguous = np.ascontiguousarray
-    status = kernel(_from_buffer(ctype, contiguous(dh)), _from_buffer(ctype, contiguous(dc)),
-                    _from_buffer(ctype, contiguous(acts)), _from_buffer(ctype, contiguous(c_prev)),
-                    _from_buffer(ctype, contiguous(tanh_c)), *pointers, batch, hidden)
+    status = kernel(*inputs, *pointers, batch, hidden)
     if status:
         _raise_cell_status("lstm_cell_backward", status, out, (dh, dc, acts, c_prev, tanh_c),
-                           numpy_ref.LSTM_CELL_BACKWARD_NAMES, dh.shape, acts.shape)
+                           numpy_ref.LSTM_CELL_BACKWARD_NAMES, False, dh.shape, acts.shape)
     return out
 
 
@@ -939,14 +956,20 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
     """One GRU step in C -> (h, acts); same contract as ``numpy_ref.gru_cell``."""
     ctype, kernel, _, batch, hidden = _cell_check("gru_cell", _GRU_KERNELS, (gates_x, gates_h), (h_prev,),
                                                   ("gates_x", "gates_h", "h_prev"))
-    bias_x_pointer = _bias_pointer("gru_cell", "bias_x", bias_x, 3 * hidden, h_prev.dtype, ctype)
-    bias_h_pointer = _bias_pointer("gru_cell", "bias_h", bias_h, 3 * hidden, h_prev.dtype, ctype)
+    _check_bias("gru_cell", "bias_x", bias_x, 3 * hidden, h_prev.dtype)
+    _check_bias("gru_cell", "bias_h", bias_h, 3 * hidden, h_prev.dtype)
+    try:
+        inputs = (_from_buffer(ctype, gates_x), ffi.NULL if bias_x is None else _from_buffer(ctype, bias_x),
+                  _from_buffer(ctype, gates_h), ffi.NULL if bias_h is None else _from_buffer(ctype, bias_h),
+                  _from_buffer(ctype, h_prev))
+    except ValueError:  # cffi refused a strided input
+        inputs = _copied_inputs("gru_cell", ctype, out, (gates_x, bias_x, gates_h, bias_h, h_prev),
+                                numpy_ref.GRU_CELL_NAMES, True)
     out, pointers = _cell_outputs("gru_cell", ctype, out, ((batch, hidden), (batch, 3 * hidden)), h_prev.dtype)
-    contiguous = np.ascontiguousarray
-    status = kernel(_from_buffer(ctype, contiguous(gates_x)), bias_x_pointer, _from_buffer(ctype, contiguous(gates_h)),
-                    bias_h_pointer, _from_buffer(ctype, contiguous(h_prev)), *pointers, batch, hidden)
+    status = kernel(*inputs, *pointers, batch, hidden)
     if status:
-        _raise_on("gru_cell", status, gates_x.shape, h_prev.shape)
+        _raise_cell_status("gru_cell", status, out, (gates_x, bias_x, gates_h, bias_h, h_prev),
+                           numpy_ref.GRU_CELL_NAMES, True, gates_x.shape, h_prev.shape)
     return out
 
 
@@ -956,16 +979,19 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
     """The GRU step backwards in C; same contract as ``numpy_ref.gru_cell_backward``."""
     ctype, _, kernel, batch, hidden = _cell_check("gru_cell_backward", _GRU_KERNELS, (acts, gates_h), (dh, h_prev),
                                                   ("acts", "gates_h", "dh", "h_prev"))
-    bias_pointer = _bias_pointer("gru_cell_backward", "bias_h", bias_h, 3 * hidden, dh.dtype, ctype)
+    _check_bias("gru_cell_backward", "bias_h", bias_h, 3 * hidden, dh.dtype)
+    try:
+        inputs = (_from_buffer(ctype, dh), _from_buffer(ctype, acts), _from_buffer(ctype, gates_h),
+                  ffi.NULL if bias_h is None else _from_buffer(ctype, bias_h), _from_buffer(ctype, h_prev))
+    except ValueError:  # cffi refused a strided input
+        inputs = _copied_inputs("gru_cell_backward", ctype, out, (dh, acts, gates_h, bias_h, h_prev),
+                                numpy_ref.GRU_CELL_BACKWARD_NAMES, False)
     wide = (batch, 3 * hidden)
     out, pointers = _cell_outputs("gru_cell_backward", ctype, out, (wide, wide, (batch, hidden)), dh.dtype)
-    contiguous = np.ascontiguousarray
-    status = kernel(_from_buffer(ctype, contiguous(dh)), _from_buffer(ctype, contiguous(acts)),
-                    _from_buffer(ctype, contiguous(gates_h)), bias_pointer, _from_buffer(ctype, contiguous(h_prev)),
-                    *pointers, batch, hidden)
+    status = kernel(*inputs, *pointers, batch, hidden)
     if status:
         _raise_cell_status("gru_cell_backward", status, out, (dh, acts, gates_h, bias_h, h_prev),
-                           numpy_ref.GRU_CELL_BACKWARD_NAMES, dh.shape, acts.shape)
+                           numpy_ref.GRU_CELL_BACKWARD_NAMES, False, dh.shape, acts.shape)
     return out
 
 
@@ -999,7 +1025,8 @@ def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.nda
     kernels = _UPDATE_KERNELS[op].get(dtype)
     if kernels is not None and grad.shape == shape and grad.dtype == dtype:
         ctype, kernel = kernels
-        if not grad.flags.c_contiguous:  # (only read: a copy will do)
+        if not grad.flags.c_contiguous:  # only read: a copy will do, but C cannot see that the caller's grad
+            numpy_ref.check_update_arrays(op, param, grad, *state)  # aliases a written array: checked here
             grad = np.ascontiguousarray(grad)
         try:
             pointers = [kernel, _from_buffer(ctype, param, True), _from_buffer(ctype, grad)]
@@ -1028,7 +1055,14 @@ def _update_error(op: str, param: np.ndarray, grad: np.ndarray, state: tuple[np.
                          f"in place); parameter {param.shape} with strides {param.strides}")
 
 
-def _check_status(op: str, status: int, param: np.ndarray) -> None:
+_UPDATE_OVERLAP = 4  # csrc/optim.c: two of the update's arrays share memory (nothing written)
+
+
+def _check_status(op: str, status: int, param: np.ndarray, *arrays: np.ndarray | None) -> None:
+    """Raise the error for an update's nonzero status; ``arrays`` = (grad, *state) name the overlapping pair
+    of status 4 (by the reference's ``check_update_arrays``, whose alias rule C applies)."""
+    if status == _UPDATE_OVERLAP and arrays:
+        numpy_ref.check_update_arrays(op, param, *arrays)
     if status:
         raise ValueError(f"{op}: the C kernel rejected its arguments (status {status}); parameter {param.shape}")
 
@@ -1040,7 +1074,7 @@ def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray 
     kernel, p, g, b = _optim_pointers("sgd_update", param, grad, momentum_buffer)
     status = kernel(p, g, b, param.size, lr, momentum, dampening, weight_decay, nesterov, maximize, first_step)
     if status:
-        _check_status("sgd_update", status, param)
+        _check_status("sgd_update", status, param, grad, momentum_buffer)
 
 
 def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray,
@@ -1052,7 +1086,7 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     status = kernel(p, g, m, v, v_max, param.size, lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay,
                     maximize, step_size, bias_correction2_sqrt)
     if status:
-        _check_status("adam_update", status, param)
+        _check_status("adam_update", status, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
 
 
 def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, grad_avg: np.ndarray | None,
@@ -1062,7 +1096,7 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, 
     kernel, p, g, v, g_ave, b = _optim_pointers("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
     status = kernel(p, g, v, g_ave, b, param.size, lr, alpha, eps, weight_decay, momentum, maximize)
     if status:
-        _check_status("rmsprop_update", status, param)
+        _check_status("rmsprop_update", status, param, grad, square_avg, grad_avg, momentum_buffer)
 
 
 def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, lr: float, eps: float,
@@ -1071,7 +1105,7 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
     kernel, p, g, s = _optim_pointers("adagrad_update", param, grad, state_sum)
     status = kernel(p, g, s, param.size, lr, eps, weight_decay, maximize)
     if status:
-        _check_status("adagrad_update", status, param)
+        _check_status("adagrad_update", status, param, grad, state_sum)
 
 
 # ---- end of optimiser updates ----
@@ -1091,6 +1125,6 @@ def erf(x: np.ndarray) -> np.ndarray:
     if not x.flags.c_contiguous:
         x = x.copy()  # C order (np.ascontiguousarray would also turn a 0-d array into shape (1,))
     y = np.empty(x.shape, x.dtype)
-    erf_kernel(ffi.from_buffer(ctype, x), ffi.from_buffer(ctype, y, require_writable=True), x.size)
+    erf_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)  # require_writable positionally: faster
     return y
 # ---- end of elementwise special functions ----

@@ -434,28 +434,58 @@ def _gate_blocks(a: np.ndarray, count: int) -> list[np.ndarray]:
     return [a[:, k * width : (k + 1) * width] for k in range(count)]
 
 
-# The arrays of the backward cells, ``out``'s first, then the inputs (C: the order of csrc/lstm.c's check).
-LSTM_CELL_BACKWARD_NAMES = ("∂L/∂gates", "∂L/∂c_prev", "dh", "dc", "acts", "c_prev", "tanh_c")
-GRU_CELL_BACKWARD_NAMES = ("∂L/∂gates_x", "∂L/∂gates_h", "∂L/∂h_prev", "dh", "acts", "gates_h", "bias_h", "h_prev")
+# The arrays of each cell, ``out``'s first, then the inputs (C: the order of csrc/lstm.c's checks).
+LSTM_CELL_NAMES = ("out's h", "out's c", "out's acts", "out's tanh_c", "gates", "gates_x", "bias", "c_prev")
+LSTM_CELL_BACKWARD_NAMES = ("out's ∂L/∂gates", "out's ∂L/∂c_prev", "dh", "dc", "acts", "c_prev", "tanh_c")
+GRU_CELL_NAMES = ("out's h", "out's acts", "gates_x", "bias_x", "gates_h", "bias_h", "h_prev")
+GRU_CELL_BACKWARD_NAMES = ("out's ∂L/∂gates_x", "out's ∂L/∂gates_h", "out's ∂L/∂h_prev", "dh", "acts", "gates_h",
+                           "bias_h", "h_prev")
 
 
-def check_out_apart(op: str, out: tuple[np.ndarray, ...], inputs: tuple[np.ndarray | None, ...],
-                    names: tuple[str, ...]) -> None:
-    """ValueError naming ``op`` and both arrays if an ``out`` array may share memory with an input (None:
-    absent) or with another ``out`` array; ``names`` names out's arrays, then the inputs.
+def _same_elements(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether a and b are the same memory, element for element: the same start, dtype and layout
+    (shape and strides, or both C-contiguous and as long: csrc's test, same start and same length)."""
+    if a.dtype != b.dtype or a.__array_interface__["data"][0] != b.__array_interface__["data"][0]:
+        return False
+    return (a.shape == b.shape and a.strides == b.strides) or (
+        a.flags.c_contiguous and b.flags.c_contiguous and a.nbytes == b.nbytes)
 
-    The rule of the backward cells, whose kernels read every input while they write the outputs:
-    C declares all their arrays restrict, and here too a later line reads what an earlier one wrote.
-    ``np.may_share_memory`` compares memory bounds: exact for contiguous arrays; two strided views
-    that interleave without a common element are refused too.
+
+def check_out_apart(op: str, out: tuple[np.ndarray | None, ...], inputs: tuple[np.ndarray | None, ...],
+                    names: tuple[str, ...], in_place: bool = False) -> None:
+    """ValueError naming ``op`` and both arrays if an array the op writes (``out``) may share memory with
+    an input or with another written array; None is an absent array, ``names`` names out's arrays, then
+    the inputs. With ``in_place``, an output may be exactly an input (``_same_elements``): the op then
+    computes in place, each element from the same element of that input.
+
+    Every kernel with ``out=`` (or that updates arrays in place) follows this rule, on both backends:
+    the backward cells read every input while they write the outputs (C declares all their arrays
+    restrict, and here too a later line reads what an earlier one wrote), so any overlap is refused;
+    the forward cells allow exact in-place use, as PyTorch does for out=, and refuse a partial overlap
+    as PyTorch does ("some elements of the input tensor and the written-to tensor refer to a single
+    memory location"); the optimiser updates refuse any alias (``check_update_arrays``).
+    ``np.may_share_memory`` compares memory bounds: exact for contiguous arrays; two strided views that
+    interleave without a common element are refused too. The C kernels make the same check themselves
+    (status 4) on the arrays they are given, and their adapters call this function to name the pair, or
+    call it first when they had to copy a strided input (C cannot see the caller's array then).
     """
     arrays = (*out, *inputs)
     for k, a in enumerate(out):
+        if a is None:
+            continue
         for j in range(k + 1, len(arrays)):  # each pair once: the later outputs, then the inputs
             b = arrays[j]
-            if b is not None and np.may_share_memory(a, b):
-                raise ValueError(f"{op}: out's {names[k]} must not share memory with {names[j]} (the kernel "
-                                 "reads its inputs while it writes its outputs)")
+            if b is None or not np.may_share_memory(a, b):
+                continue
+            if j < len(out):
+                why = "(both are written)"
+            elif not in_place:
+                why = "(the kernel reads its inputs while it writes its outputs)"
+            elif _same_elements(a, b):
+                continue
+            else:
+                why = "unless it is that same array (in place): some of their elements refer to one memory location"
+            raise ValueError(f"{op}: {names[k]} must not share memory with {names[j]} {why}")
 
 
 def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
@@ -475,8 +505,11 @@ def lstm_cell(gates: np.ndarray, c_prev: np.ndarray,
 
     Returns ``(h, c, acts, tanh_c)``: acts = [i | f | g | o] (B, 4H) and tanh_c = tanh(c) are
     what ``lstm_cell_backward`` needs. ``out``, if given, receives the four results (the LSTM
-    layer passes slices of its (T, B, ·) buffers, so nothing is copied afterwards).
+    layer passes slices of its (T, B, ·) buffers, so nothing is copied afterwards): arrays that
+    overlap no other argument, except that each may be exactly an input (in place, e.g. c_prev as c).
     """
+    if out is not None:
+        check_out_apart("lstm_cell", out, (gates, gates_x, bias, c_prev), LSTM_CELL_NAMES, in_place=True)
     gates = gates if gates_x is None else gates + gates_x
     gates = gates if bias is None else gates + bias
     H = c_prev.shape[-1]
@@ -536,8 +569,11 @@ def gru_cell(gates_x: np.ndarray, gates_h: np.ndarray, h_prev: np.ndarray,
         h = (1 − z) ⊙ n + z ⊙ h_prev
 
     Returns ``(h, acts)`` with acts = [r | z | n] (B, 3H), what ``gru_cell_backward`` needs;
-    ``out``, if given, receives them.
+    ``out``, if given, receives them: arrays that overlap no other argument, except that each may be
+    exactly an input (in place, e.g. h_prev as h).
     """
+    if out is not None:
+        check_out_apart("gru_cell", out, (gates_x, bias_x, gates_h, bias_h, h_prev), GRU_CELL_NAMES, in_place=True)
     gates_x = gates_x if bias_x is None else gates_x + bias_x
     gates_h = gates_h if bias_h is None else gates_h + bias_h
     H = h_prev.shape[-1]
@@ -596,9 +632,20 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 # pass over the array; csrc/optim.c runs them all in one pass, with the same roundings.
 
 
+# The arrays of each update, the written ones first (param, then the state buffers in the order of the
+# signature), the gradient last (C: the order of csrc/optim_typed.inc's checks).
+UPDATE_NAMES = {"sgd_update": ("param", "momentum_buffer", "grad"),
+                "adam_update": ("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "grad"),
+                "rmsprop_update": ("param", "square_avg", "grad_avg", "momentum_buffer", "grad"),
+                "adagrad_update": ("param", "state_sum", "grad")}
+
+
 def check_update_arrays(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> None:
     """ValueError naming ``op`` unless param is a writeable float array and grad and every state
-    buffer (None = absent) have its shape and dtype, the state buffers writeable too."""
+    buffer (None = absent) have its shape and dtype, the state buffers writeable too, and no two of
+    them share memory (``check_out_apart``: each line below is a pass over whole arrays, C's loop one
+    pass over elements, so an alias, even an exact one such as grad given as exp_avg, would make the
+    two compute different things; PyTorch's optimisers never see one)."""
     shape, dtype = param.shape, param.dtype
     if dtype.kind != "f" or not param.flags.writeable:
         raise ValueError(f"{op}: the parameter must be a writeable floating-point array, got {dtype}"
@@ -609,6 +656,7 @@ def check_update_arrays(op: str, param: np.ndarray, grad: np.ndarray, *state: np
                              f"got {array.shape} {array.dtype}")
         if array is not grad and array is not None and not array.flags.writeable:
             raise ValueError(f"{op}: a state buffer is read-only")
+    check_out_apart(op, (param, *state), (grad,), UPDATE_NAMES[op])
 
 
 def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
