@@ -217,6 +217,17 @@ def test_strided_inputs_apart_from_out(backend, dtype, op):
         np.testing.assert_array_equal(got, want)
 
 
+def test_arrays_over_memory_numpy_does_not_own(backend):
+    """Arrays over a bytearray (np.frombuffer): no ndarray owns that memory, so they are compared too."""
+    memory = bytearray(8 * (2 * B * H + 1))
+    c_prev = np.frombuffer(memory, count=B * H).reshape(B, H)
+    c_out = np.frombuffer(memory, offset=8 * (B * H - 1), count=B * H).reshape(B, H)  # c_prev's last element
+    c_prev[...] = 0.5
+    gates = np.random.default_rng(10).standard_normal((B, 4 * H))
+    with _raises_naming("lstm_cell", ref.LSTM_CELL_NAMES, 1, 7):
+        backend.lstm_cell(gates, c_prev, out=(np.empty((B, H)), c_out, np.empty((B, 4 * H)), np.empty((B, H))))
+
+
 @needs_c
 @pytest.mark.parametrize("dtype, ctype", [(np.float32, "float[]"), (np.float64, "double[]")])
 def test_c_entry_points_check_overlap_themselves(dtype, ctype):
