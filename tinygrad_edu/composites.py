@@ -13,6 +13,7 @@ is PyTorch's (quantile, trapezoid, vander), so the gradients agree at ties and z
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -538,7 +539,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
                                f"{t.ndim} dimensions (shape {t.shape})")
     if not tensors:
         return _make(np.zeros((1, 0), dtypes.default_float))
-    dtype = np.result_type(*[t.dtype for t in tensors])
+    dtype = functools.reduce(dtypes.promote, [t.dtype for t in tensors])  # PyTorch's rule: float32 + int64 → float32
     blocks = [t.to(dtype).reshape((1,) * (2 - t.ndim) + t.shape) for t in tensors]
     width = sum(b.shape[1] for b in blocks)
     rows, left = [], 0

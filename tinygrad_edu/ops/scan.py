@@ -21,7 +21,7 @@ class LogCumSumExp(Function):
     Backward:  ∂L/∂x_j = Σ_{i ≥ j} g_i e^(x_j − y_i)
                = e^(x_j + rlcse(log g⁺ − y)_j) − e^(x_j + rlcse(log g⁻ − y)_j)
                rlcse = logcumsumexp from the end (flip, scan, flip); g⁺ / g⁻ the positive and
-               negative parts of g (log 0 taken as the lowest float), so no term overflows —
+               negative parts of g (log 0 taken as a huge negative float), so no term overflows —
                PyTorch's logcumsumexp_backward (after TensorFlow's).
     """
 
@@ -42,7 +42,9 @@ class LogCumSumExp(Function):
         if x.ndim == 0:
             return grad_output
         g, d = grad_output, ctx.dim
-        lowest = np.finfo(g.dtype).min
+        # "log 0": PyTorch takes the lowest float; an eighth of it, so that the sums of a few such
+        # terms in higher derivatives stay finite too (e^(that) is 0 all the same)
+        lowest = np.finfo(g.dtype).min / 8
         # |g| with 0 replaced by 1 before the log, so that neither log 0 nor its slope 1/0 appears
         log_abs_g = g.abs().masked_fill(g.data == 0, 1.0).log()
 
