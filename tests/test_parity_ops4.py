@@ -617,6 +617,8 @@ ERRORS = [  # (name, tinygrad_edu call, torch call, what the message names)
     ("tril_indices_row", lambda m: m.tril_indices(-1, 2), "non-negative"),
     ("block_diag_3d", lambda m: m.block_diag(m.tensor(np.ones((2, 2, 2)))), "2 or fewer"),
     ("cartesian_prod_2d", lambda m: m.cartesian_prod(m.tensor(np.ones((2, 2)))), "1D"),
+    ("cartesian_prod_dtypes", lambda m: m.cartesian_prod(m.tensor([1, 2]), m.tensor([1.5])), "dtype"),
+    ("histc_inf", lambda m: m.histc(m.tensor(np.array([1.0, np.inf])), 3), "not finite"),
 ]
 
 

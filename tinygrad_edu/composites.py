@@ -16,14 +16,15 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import dtypes, ops, return_types
-from . import tensor as _tensor
+from . import tensor as _tensor  # tensor.py imports this module: its names are read at call time
 
-Tensor = Any  # the Tensor class (tensor.py imports this module, so it is read at call time as _tensor.Tensor)
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 
 def _make(array: np.ndarray) -> Tensor:
@@ -556,6 +557,9 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
     for t in tensors:
         if t.ndim != 1:
             raise RuntimeError(f"cartesian_prod: Expect a 1D vector, but got shape {t.shape}")
+    if len({t.dtype for t in tensors}) > 1:
+        raise RuntimeError(f"cartesian_prod: expects all tensors to have the same dtype, got "
+                           f"{[str(t.dtype) for t in tensors]}")
     if len(tensors) == 1:
         return tensors[0]
     return _tensor.stack([g.reshape(-1) for g in _tensor.meshgrid(*tensors, indexing="ij")], 1)
