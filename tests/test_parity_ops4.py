@@ -564,6 +564,29 @@ def test_atleast_nd_matches_torch(name):
     assert x.grad.tolist() == [1.0, 1.0, 1.0]
 
 
+# ---- non-contiguous input: transposed and strided views -------------------------------------
+
+VIEWS = {  # each op on x.mT (4, 3) and strided slices of x (3, 4), in either library (not kron: torch's fails)
+    "cummax": lambda lib, x: x.mT.cummax(0).values,
+    "logcumsumexp": lambda lib, x: x.mT.logcumsumexp(0),
+    "quantile": lambda lib, x: x.mT.quantile(lib.tensor([0.2, 0.9], dtype=x.dtype), 1, True),
+    "nanmedian": lambda lib, x: x.mT.nanmedian(0).values,
+    "index_put": lambda lib, x: x.mT.index_put((lib.tensor([3, 0]),), x[::2, 1:], accumulate=True),
+    "index_copy": lambda lib, x: x.mT.index_copy(1, lib.tensor([2, 0]), x[::2].mT),
+    "scatter_reduce": lambda lib, x: x.mT.scatter_reduce(0, lib.tensor([[0, 3, 1], [0, 0, 2]]), x.mT[::2], "prod"),
+    "cross": lambda lib, x: lib.cross(x.mT, x.mT.flip(0), dim=1),
+    "cdist": lambda lib, x: lib.cdist(x.mT, x[:, ::2].mT, 1.5),
+    "renorm": lambda lib, x: x.mT.renorm(2, 1, 0.8),
+    "trapezoid": lambda lib, x: lib.cumulative_trapezoid(x.mT, x[0], dim=0),
+}
+
+
+@pytest.mark.parametrize("name", VIEWS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ops_on_non_contiguous_views_match_torch(name, dtype):
+    assert_matches_torch(lambda x: VIEWS[name](tg, x), lambda x: VIEWS[name](torch, x), (3, 4), dtype=dtype)
+
+
 # ---- errors: torch's exception type, a message naming the op -------------------------------
 
 X = np.ones((2, 3))

@@ -52,28 +52,26 @@ def _require_float(x: Tensor, op: str, error: type[Exception] = RuntimeError) ->
 # ---- running extremes and log-sum-exp: cummax cummin logcumsumexp ------------------------
 
 
-def _running_extreme_indices(a: np.ndarray, dim: int, later_wins: Any) -> np.ndarray:
-    """The index of the running maximum (or minimum) along ``dim``, as PyTorch picks it: the last
-    of tied extremes (``later_wins`` is ``>=`` or ``<=``), and once a NaN is seen, the latest NaN."""
+def _running_extreme_indices(a: np.ndarray, dim: int, extreme: np.ufunc) -> np.ndarray:
+    """The index of the running maximum (``extreme`` = np.maximum) or minimum along ``dim``, as
+    PyTorch picks it: the last of tied extremes, and once a NaN is seen, the latest NaN.
+
+    The running extreme r = extreme.accumulate(a) changes only at a "record" j, an element equal
+    to r_j (a new extreme or a tie) or a NaN (NaN propagates through r); the index at i is the
+    latest record j ≤ i: a running maximum of j over the records.
+    """
     if a.ndim == 0:
         return np.zeros((), np.int64)
-    moved = np.moveaxis(a, dim, -1)
-    indices = np.zeros(moved.shape, np.int64)
-    if moved.shape[-1] == 0:
-        return np.moveaxis(indices, -1, dim)
-    best, where_best = moved[..., 0], np.zeros(moved.shape[:-1], np.int64)
-    nan = np.isnan if a.dtype.kind == "f" else (lambda v: np.zeros(v.shape, bool))
-    for i in range(1, moved.shape[-1]):
-        value = moved[..., i]
-        take = nan(value) | (~nan(best) & later_wins(value, best))
-        best, where_best = np.where(take, value, best), np.where(take, i, where_best)
-        indices[..., i] = where_best
-    return np.moveaxis(indices, -1, dim)
+    record = a == extreme.accumulate(a, axis=dim)
+    if a.dtype.kind == "f":
+        record |= np.isnan(a)
+    positions = np.arange(a.shape[dim]).reshape([-1 if k == dim else 1 for k in range(a.ndim)])
+    return np.maximum.accumulate(np.where(record, positions, 0), axis=dim).astype(np.int64)
 
 
-def _running_extreme(x: Tensor, dim: int, later_wins: Any, op: str) -> Any:
+def _running_extreme(x: Tensor, dim: int, extreme: np.ufunc, op: str) -> Any:
     d = _tensor._dim(dim, x.ndim, op)
-    indices = _make(_running_extreme_indices(x.data, d, later_wins))
+    indices = _make(_running_extreme_indices(x.data, d, extreme))
     values, _ = _tensor._take_along(x, d, indices, True, f"{op.capitalize()}Backward0")
     return getattr(return_types, op)(values, indices)
 
@@ -85,12 +83,12 @@ def cummax(x: Tensor, dim: int) -> return_types.cummax:
     latest NaN, which the maximum stays at). values is x read at indices (a Gather), so the
     gradient goes to those elements: ∂L/∂x_j = Σ_{i : indices_i = j} g_i, as PyTorch's.
     """
-    return _running_extreme(x, dim, np.greater_equal, "cummax")
+    return _running_extreme(x, dim, np.maximum, "cummax")
 
 
 def cummin(x: Tensor, dim: int) -> return_types.cummin:
     """``(values, indices)``: the running minimum along ``dim`` (ties: the last index), as ``cummax``."""
-    return _running_extreme(x, dim, np.less_equal, "cummin")
+    return _running_extreme(x, dim, np.minimum, "cummin")
 
 
 def logcumsumexp(x: Tensor, dim: int) -> Tensor:
