@@ -313,15 +313,19 @@ def test_update_arrays_sharing_memory_raise(backend, op, k, j, exact):
     _assert_unchanged(arrays, before)
 
 
+@pytest.mark.parametrize("strided", ["grad", "param"])
 @pytest.mark.parametrize("shares_elements", [True, False], ids=["sharing", "interleaved"])
 @pytest.mark.parametrize("op", UPDATES)
-def test_strided_grad_overlapping_param_raises(backend, op, shares_elements):
-    """A strided grad in param's memory: C would read a copy, so the adapter checks the caller's arrays."""
+def test_strided_array_overlapping_another_raises(backend, op, shares_elements, strided):
+    """A strided grad in param's memory: C would read a copy, so the adapter checks the caller's arrays
+    first. A strided param in grad's memory: C cannot update it in place, and the check comes before the
+    fall-back to the reference (NoKernelError), which would refuse it too."""
     names = ref.UPDATE_NAMES[op]
     arrays = _update_arrays(op, [np.empty(N) for _ in names], 7)
     pool = np.random.default_rng(8).standard_normal(2 * N + 1)
-    arrays[-1] = pool[: 2 * N : 2]
-    arrays[0] = pool[0 if shares_elements else 1 :][:N]
+    strided_at, other_at = (-1, 0) if strided == "grad" else (0, -1)
+    arrays[strided_at] = pool[: 2 * N : 2]
+    arrays[other_at] = pool[0 if shares_elements else 1 :][:N]
     before, pool_before = [a.copy() for a in arrays], pool.copy()
     with _raises_naming(op, names, 0, len(names) - 1):
         _update(backend, op, arrays)

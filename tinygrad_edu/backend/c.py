@@ -699,7 +699,7 @@ def cross_entropy(x: np.ndarray, target: np.ndarray, weight: np.ndarray, ignore_
     ctype, kernel = kernels[0], kernels[1]
     x, weight, target = np.ascontiguousarray(x), np.ascontiguousarray(weight), _contiguous(target, _INDEX_DTYPE)
     rows, classes = x.shape
-    loss, row_weight = _empty((2, rows), x.dtype)
+    loss, row_weight = _empty(rows, x.dtype), _empty(rows, x.dtype)  # (unpacking a (2, rows) array raises IndexError)
     probs = _empty((rows, classes), x.dtype)
     totals = _empty(2, _FLOAT64)
     status = kernel(_from_buffer(ctype, x), _from_buffer(_INT64_ARRAY, target), _from_buffer(ctype, weight),
@@ -1008,7 +1008,8 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 # The parameter and its state buffers are written in place, so they must be C-contiguous and
 # writeable; for a parameter that is not (a strided view) or has no C type (float16) the adapter
 # raises NoKernelError and the dispatcher runs the NumPy reference, which handles any layout. A strided
-# gradient is copied to a contiguous one (it is only read).
+# gradient is copied to a contiguous one (it is only read). No two of the arrays may share memory (status 4
+# of the C kernels; numpy_ref.check_update_arrays names the pair, and runs first when grad is copied).
 
 # op -> dtype -> (cffi array type, kernel)
 _UPDATE_KERNELS = {op: _kernel_table(op) for op in ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")}

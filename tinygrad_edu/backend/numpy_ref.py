@@ -641,7 +641,8 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 # gradient is only read). The algorithms, with their symbols, are the class docstrings of
 # tinygrad_edu/optim/{sgd,adam,rmsprop,adagrad}.py; each line below is one line of them.
 # Optional state buffers are None when their option is off. NumPy runs every line as its own
-# pass over the array; csrc/optim.c runs them all in one pass, with the same roundings.
+# pass over the array; csrc/optim.c runs them all in one pass, with the same roundings, which is
+# why no two of the arrays may share memory (check_update_arrays).
 
 
 # The arrays of each update, the written ones first (param, then the state buffers in the order of the
