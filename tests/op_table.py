@@ -882,3 +882,9 @@ OP_TABLE += (  # special functions (ops/special.py), each on its domain
     OpCase("xlogy", *_special("xlogy"), ops=("Xlogy",), family=SP, samples=BINARY, domain=("real", POS)),
     OpCase("xlog1py", *_special("xlog1py"), ops=("Xlog1py",), family=SP, samples=BINARY, domain=("real", POS)),
 )  # fmt: skip
+
+OP_TABLE += (  # matrix exponential (twice differentiable through itself); erfc and the scaled Bessel functions
+    OpCase("matrix_exp", *_linalg("matrix_exp"), ops=("MatrixExp", "Cat"), family=MX, samples=SQUARE),
+    *(OpCase(name, *_special(name), ops=(op,), family=SP, samples=UNARY, domain="real")
+      for name, op in (("erfc", "Erfc"), ("i0e", "I0e"), ("i1e", "I1e"))),
+)  # fmt: skip

@@ -62,6 +62,8 @@ CASES = {
     "matrix_power_3": (lambda la, a: la.matrix_power(a, 3), True),
     "matrix_power_-2": (lambda la, a: la.matrix_power(_shifted(a), -2), True),
     "matrix_power_0": (lambda la, a: la.matrix_power(a, 0), True),
+    "matrix_exp": (lambda la, a: la.matrix_exp(a), True),
+    "cond": (lambda la, a: la.cond(_shifted(a)), True),
     "solve_triangular_upper": (lambda la, a: la.solve_triangular(_shifted(a), a.mT, upper=True), True),
     "solve_triangular_lower_right_unit": (
         lambda la, a: la.solve_triangular(_shifted(a), a, upper=False, left=False, unitriangular=True), True),
@@ -153,6 +155,70 @@ def test_cross_and_vecdot_match_torch():
                          (3, 4), (3, 1), rtol=1e-10)
 
 
+def test_tensorinv_tensorsolve_diagonal_vander_match_torch():
+    assert_matches_torch(lambda x: tg.linalg.tensorinv(_shifted(x.reshape(6, 6)).reshape(2, 3, 6), ind=2),
+                         lambda x: torch.linalg.tensorinv(_shifted(x.reshape(6, 6)).reshape(2, 3, 6), ind=2),
+                         (36,), rtol=1e-10)
+    assert_matches_torch(lambda x, y: tg.linalg.tensorsolve(_shifted(x.reshape(6, 6)).reshape(6, 2, 3), y),
+                         lambda x, y: torch.linalg.tensorsolve(_shifted(x.reshape(6, 6)).reshape(6, 2, 3), y),
+                         (36,), (6,), rtol=1e-10)
+    def moved(x):
+        return _shifted(x.reshape(6, 6)).reshape(2, 6, 3)
+
+    assert_matches_torch(lambda x, y: tg.linalg.tensorsolve(moved(x), y, dims=(0,)),
+                         lambda x, y: torch.linalg.tensorsolve(moved(x), y, dims=(0,)), (36,), (6,), rtol=1e-10)
+    assert_matches_torch(lambda x: tg.linalg.diagonal(x, offset=1), lambda x: torch.linalg.diagonal(x, offset=1),
+                         (2, 3, 4), rtol=1e-12)
+    assert_matches_torch(lambda x: tg.linalg.vander(x, N=4), lambda x: torch.linalg.vander(x, N=4), (2, 3), rtol=1e-12)
+
+
+@pytest.mark.parametrize("p", ["fro", "nuc", math.inf, 1, -2])
+def test_cond_matches_torch(p):
+    """Values vs torch.linalg.cond; gradients vs ‖A‖ ‖A⁻¹‖ in torch (whose cond backward fails for 'fro')."""
+    a = _shifted(torch.tensor(_seeded(2, 3, 3))).numpy()
+    np.testing.assert_allclose(tg.linalg.cond(tg.tensor(a), p).numpy(), torch.linalg.cond(torch.tensor(a), p).numpy(),
+                               rtol=1e-10)
+
+    def composite(x):
+        return (torch.linalg.matrix_norm(x, p) * torch.linalg.matrix_norm(torch.linalg.inv(x), p) if p != -2
+                else torch.linalg.cond(x, p))
+
+    assert_matches_torch(lambda x: tg.linalg.cond(x, p), composite, a, rtol=1e-9)
+
+
+def test_inv_ex_and_cholesky_ex_report_failures_per_matrix_as_torch():
+    a = np.stack([np.eye(2) * 2.0, np.zeros((2, 2)), [[1.0, 2.0], [2.0, 1.0]]])
+    inverse, info = tg.linalg.inv_ex(tg.tensor(a))
+    theirs = torch.linalg.inv_ex(torch.tensor(a))
+    np.testing.assert_array_equal(info.numpy(), theirs.info.numpy())
+    np.testing.assert_allclose(inverse.numpy()[[0, 2]], theirs.inverse.numpy()[[0, 2]], rtol=1e-12)
+    assert np.isnan(inverse.numpy()[1]).all()
+    lower, info = tg.linalg.cholesky_ex(tg.tensor(a))
+    theirs = torch.linalg.cholesky_ex(torch.tensor(a))
+    np.testing.assert_array_equal(info.numpy(), theirs.info.numpy())  # [0, 1, 2]: the failing minor's order
+    np.testing.assert_allclose(lower.numpy()[0], theirs.L.numpy()[0], rtol=1e-12)
+    with pytest.raises(tg.linalg.LinAlgError):
+        tg.linalg.inv_ex(tg.tensor(a), check_errors=True)
+    ok = tg.linalg.cholesky_ex(tg.tensor(np.eye(3)), upper=True)
+    assert ok.info.numpy() == 0 and np.array_equal(ok.L.numpy(), np.eye(3))
+
+
+def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix():
+    """LU finds no zero pivot in a product B C of rank n − 1 (det ~1e-17): the inverse path, as torch.
+    An exact zero pivot (diag(1, 2, 0)) takes the SVD: the cofactor matrix, diag(0, 0, 2) here (torch
+    returns zeros there)."""
+    b, c = _seeded(3, 2), _seeded(2, 3, seed=1)
+    assert_matches_torch(lambda x, y: tg.linalg.det(x @ y), lambda x, y: torch.linalg.det(x @ y), b, c,
+                         rtol=1e-6, atol=1e-12)
+    a = tg.tensor(np.diag([1.0, 2.0, 0.0]), requires_grad=True)
+    tg.linalg.det(a).backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.diag([0.0, 0.0, 2.0]), atol=1e-12)
+    rank_one_less = tg.tensor(np.array([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 3.0]]), requires_grad=True)
+    tg.linalg.det(rank_one_less).backward()
+    cofactor = np.array([[12.0, -6.0, 0.0], [-6.0, 3.0, 0.0], [0.0, 0.0, 0.0]])  # by hand: C_ij = (−1)^(i+j) M_ij
+    np.testing.assert_allclose(rank_one_less.grad.numpy(), cofactor, atol=1e-12)
+
+
 def test_logdet_of_negative_and_zero_determinants_matches_torch():
     a = np.stack([np.diag([2.0, -1.0, 3.0]), np.diag([1.0, 2.0, 0.0]), np.diag([1.0, 2.0, 3.0])])
     np.testing.assert_array_equal(tg.logdet(tg.tensor(a)).numpy(), torch.logdet(torch.tensor(a)).numpy())
@@ -177,6 +243,7 @@ GRADCHECKED = {
     "svd_wide": (lambda a: _svd_invariants(tg.linalg.svd(a, full_matrices=False)), (2, 3)),
     "svdvals": (lambda a: tg.linalg.svdvals(a), (3, 2)),
     "pinv": (lambda a: tg.linalg.pinv(a), (3, 2)),
+    "matrix_exp": (lambda a: tg.linalg.matrix_exp(a), (2, 3, 3)),
 }
 
 
@@ -210,6 +277,7 @@ NAMED = {
     "solve": lambda la, a: la.solve(a, a), "cholesky": lambda la, a: la.cholesky(a), "qr": lambda la, a: la.qr(a)[0],
     "eigh": lambda la, a: la.eigh(a)[1], "eigvalsh": lambda la, a: la.eigvalsh(a),
     "svd": lambda la, a: la.svd(a)[0], "svdvals": lambda la, a: la.svdvals(a), "cross": lambda la, a: la.cross(a, a),
+    "matrix_exp": lambda la, a: la.matrix_exp(a),
 }
 
 
@@ -232,6 +300,7 @@ def test_tensor_methods_and_top_level_functions_agree_with_linalg():
     np.testing.assert_allclose(a.logdet().numpy(), t.logdet().numpy(), rtol=1e-12)
     np.testing.assert_allclose(a.pinverse().numpy(), t.pinverse().numpy(), rtol=1e-10)
     np.testing.assert_allclose(tg.matrix_power(a, -1).numpy(), torch.matrix_power(t, -1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tg.matrix_exp(a * 0.1).numpy(), torch.matrix_exp(t * 0.1).numpy(), rtol=1e-12)
 
 
 # ---- errors ------------------------------------------------------------------------------------------

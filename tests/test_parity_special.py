@@ -42,6 +42,9 @@ UNARY = {
     "log_ndtr": (tg.special.log_ndtr, torch.special.log_ndtr, (-30.0, 6.0), (), 1e-10),
     "i0": (tg.special.i0, torch.special.i0, (-40.0, 40.0), (), 1e-10),
     "i1": (tg.special.i1, torch.special.i1, (-40.0, 40.0), (), 1e-10),
+    "i0e": (tg.special.i0e, torch.special.i0e, (-100.0, 100.0), (), 1e-10),
+    "i1e": (tg.special.i1e, torch.special.i1e, (-100.0, 100.0), (), 1e-10),
+    "erfc": (tg.special.erfc, torch.special.erfc, (-5.0, 25.0), (), 1e-10),
     "entr": (tg.special.entr, torch.special.entr, (0.01, 5.0), (), 1e-10),
     # near 0 both libraries' slope (cos πx − sinc x)/x cancels: compared away from it
     "sinc": (tg.special.sinc, torch.special.sinc, (-5.0, 5.0), (0.0,), 1e-10),
@@ -93,7 +96,7 @@ def test_special_values_match_torch():
     probabilities = np.array([0.0, 1.0, -0.5, 1.5, 0.5, 1e-300, np.nan])
     _assert_same_as_torch("ndtri", probabilities)
     wide = np.array([-np.inf, -1e5, -40.0, 0.0, 40.0, 1e5, np.inf, np.nan])
-    for name in ("erfcx", "ndtr", "log_ndtr", "sinc"):
+    for name in ("erfcx", "ndtr", "log_ndtr", "sinc", "erfc", "i0e", "i1e"):
         _assert_same_as_torch(name, wide)
     for name in ("i0", "i1"):  # at ±inf torch gives nan; I₀(±inf) = inf, I₁(±inf) = ±inf
         _assert_same_as_torch(name, wide[1:-2])
@@ -116,7 +119,7 @@ def test_gradients_at_special_points_match_torch():
     """xlogy's ∂/∂x at x = 0 (0 for y ≤ 0), sinc's slope at 0, i1's at 0, entr's at 0."""
     x, y = np.array([0.0, 0.0, 2.0, 0.0]), np.array([0.0, -1.0, 3.0, 2.0])
     assert_matches_torch(tg.special.xlogy, torch.special.xlogy, x, y)
-    for name in ("sinc", "i1", "i0", "erfinv", "ndtri"):
+    for name in ("sinc", "i1", "i0", "i1e", "i0e", "erfinv", "ndtri"):
         assert_matches_torch(getattr(tg.special, name), getattr(torch.special, name), np.array([0.0, 0.5]))
     assert_matches_torch(tg.special.entr, torch.special.entr, np.array([0.0, 0.5]))
 
@@ -134,6 +137,9 @@ GRADCHECKED = {
     "log_ndtr": (tg.special.log_ndtr, [-20.0, -1.0, 3.0]),
     "i0": (tg.special.i0, [-2.0, 0.3, 35.0]),
     "i1": (tg.special.i1, [-2.0, 0.3, 35.0]),
+    "i0e": (tg.special.i0e, [-2.0, 0.3, 35.0]),
+    "i1e": (tg.special.i1e, [-2.0, 0.3, 35.0]),
+    "erfc": (tg.special.erfc, [-2.0, 0.3, 5.0]),
     "entr": (tg.special.entr, [0.2, 1.5]),
     "sinc": (tg.special.sinc, [-1.3, 0.4, 2.2]),
     "xlogy": (lambda x: tg.special.xlogy(x, x * x + 0.5), [-1.0, 0.5, 2.0]),
@@ -152,7 +158,8 @@ def test_special_gradcheck_and_gradgradcheck(name):
 
 # ---- names, dtypes, methods, errors ----------------------------------------------------------------
 
-NAMED = ["gammaln", "digamma", "erfinv", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0", "i1", "entr", "sinc"]
+NAMED = ["gammaln", "digamma", "erfinv", "erfc", "erfcx", "ndtr", "ndtri", "log_ndtr", "i0", "i1", "i0e", "i1e", "entr",
+         "sinc"]
 
 
 @pytest.mark.parametrize("name", NAMED)
@@ -179,7 +186,7 @@ def test_binary_and_polygamma_node_names_match_torch():
 def test_tensor_methods_aliases_and_top_level_functions():
     x = tg.tensor([0.25, 0.5, 3.0], dtype=tg.float64)
     t = torch.tensor(x.numpy())
-    for name in ("lgamma", "digamma", "erfinv", "i0", "sinc"):
+    for name in ("lgamma", "digamma", "erfinv", "i0", "sinc", "erfc"):
         np.testing.assert_array_equal(getattr(x, name)().numpy(), getattr(tg.special, name if name != "lgamma"
                                                                              else "gammaln")(x).numpy())
         np.testing.assert_allclose(getattr(tg, name)(x).numpy(), getattr(torch, name)(t).numpy(), rtol=1e-10)

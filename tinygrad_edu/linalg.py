@@ -7,9 +7,10 @@
 
 Each function checks its input as PyTorch does (floating dtype, at least 2 dims, square where
 needed; a ShapeError or TypeError naming the function and the shape) and then calls one op of
-``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals), where
-the forward and backward formulas are, or composes such ops (norms, pinv, lstsq, matrix_power,
-multi_dot, solve_triangular, vecdot). Matrices are the last two dims; the dims before are a batch.
+``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals,
+matrix_exp), where the forward and backward formulas are, or composes such ops (norms, cond, pinv,
+lstsq, matrix_power, multi_dot, solve_triangular, tensorinv, tensorsolve, the *_ex forms, vecdot,
+vander). Matrices are the last two dims; the dims before are a batch.
 A singular matrix (inv, solve) or one that is not positive-definite (cholesky) raises
 ``tg.linalg.LinAlgError``, a RuntimeError, as ``torch.linalg.LinAlgError``.
 """
@@ -35,6 +36,8 @@ QRResult = namedtuple("linalg_qr", ["Q", "R"])
 EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
 LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
+CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
 
 
 def _matrix(a: Tensor, op: str, square: bool = False) -> Tensor:
@@ -337,6 +340,112 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     return y.squeeze(-1) if last_vector else y
 
 
+def matrix_exp(A: Tensor) -> Tensor:
+    """e^A = Σₖ Aᵏ/k! of square matrices (op ``MatrixExp``: scaling and squaring, twice differentiable)."""
+    return ops.MatrixExp.apply(_matrix(A, "linalg.matrix_exp", square=True))
+
+
+def cond(A: Tensor, p: float | str | None = None) -> Tensor:
+    """The condition number ‖A‖_p ‖A⁻¹‖_p: for p None, 2 or −2 the ratio of the largest and smallest
+    singular values (inf for a singular A), else ``matrix_norm`` of A times that of ``inv(A)``."""
+    A = _matrix(A, "linalg.cond", square=p not in (None, 2, -2))
+    if p in (None, 2, -2):
+        S = svdvals(A)
+        ratio = S[..., 0] / S[..., -1]
+        return ratio if p != -2 else 1.0 / ratio
+    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
+    """The inverse of A for ``tensordot(·, ·, ind)``: A (the first ``ind`` dims as rows, the rest as
+    columns) reshaped to a square matrix, inverted, and reshaped to A.shape[ind:] + A.shape[:ind]."""
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    if ind <= 0 or math.prod(rows) != math.prod(cols):
+        raise _tensor.ShapeError(f"linalg.tensorinv: the product of the first ind={ind} dims of shape {A.shape} must "
+                                 "equal that of the rest")
+    return inv(A.reshape(math.prod(rows), math.prod(cols))).reshape(*cols, *rows)
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims: Sequence[int] | None = None) -> Tensor:
+    """X with tensordot(A, X, X.ndim) = B: A with ``dims`` moved last, reshaped to a square matrix
+    (B's elements as rows), solved; X has A's remaining trailing shape."""
+    if dims is not None:
+        A = A.movedim(tuple(dims), tuple(range(A.ndim - len(dims), A.ndim)))
+    x_shape = A.shape[B.ndim:]
+    if A.shape[:B.ndim] != B.shape or math.prod(x_shape) != B.numel():
+        raise _tensor.ShapeError(f"linalg.tensorsolve: A of shape {A.shape} does not fit B of shape {B.shape}")
+    return solve(A.reshape(B.numel(), B.numel()), B.reshape(-1)).reshape(*x_shape)
+
+
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
+    """``(inverse, info)``: info 0 per matrix where A is invertible, else > 0 (here 1; PyTorch gives
+    the position of the zero pivot); the inverse of a singular matrix is nan here, LAPACK's partial
+    result in PyTorch. ``check_errors`` raises LinAlgError instead."""
+    A = _matrix(A, "linalg.inv_ex", square=True)
+    try:
+        return InvExResult(inv(A), _constant(np.zeros(A.shape[:-2], dtype=np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+    inverse, info = _where_lapack_fails(np.linalg.inv, A, inv)
+    return InvExResult(inverse, info)
+
+
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
+    """``(L, info)``: info 0 per matrix where A is positive-definite, else the order k of its first
+    leading minor that is not (as PyTorch); L is then nan here, the partial factor in PyTorch.
+    ``check_errors`` raises LinAlgError instead."""
+    A = _matrix(A, "linalg.cholesky_ex", square=True)
+    try:
+        return CholeskyExResult(cholesky(A, upper=upper), _constant(np.zeros(A.shape[:-2], dtype=np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+    lower, info = _where_lapack_fails(np.linalg.cholesky, A, lambda M: cholesky(M, upper=upper))
+    return CholeskyExResult(lower, info)
+
+
+def _where_lapack_fails(routine, A: Tensor, op) -> tuple[Tensor, Tensor]:
+    """``(result, info)`` of a batch in which ``routine`` (np.linalg.inv, cholesky) fails for some
+    matrices: those get info > 0 and a nan result, the others ``op`` of themselves (an identity
+    stands in for each failed one, so ``op`` runs once on the whole batch)."""
+    def info(matrix: np.ndarray) -> int:
+        """0, or the order of the first leading minor for which ``routine`` fails (for inv, any
+        failure is reported as 1)."""
+        if not _raises(routine, matrix):
+            return 0
+        if routine is np.linalg.inv:
+            return 1
+        return next(k for k in range(1, len(matrix) + 1) if _raises(routine, matrix[:k, :k]))
+
+    codes = np.array([info(m) for m in A.data.reshape(-1, *A.shape[-2:])], dtype=np.int32).reshape(A.shape[:-2])
+    mask = (codes > 0)[..., None, None]
+    safe = _tensor.where(mask, _constant(np.eye(A.shape[-1], dtype=A.dtype)), A)
+    result = _tensor.where(mask, _constant(np.array(np.nan, dtype=A.dtype)), op(safe))
+    return result, _constant(codes)
+
+
+def _raises(routine, matrix: np.ndarray) -> bool:
+    try:
+        routine(matrix)
+    except np.linalg.LinAlgError:
+        return True
+    return False
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """The diagonals of the matrices in dims ``dim1``, ``dim2`` (``Tensor.diagonal`` with the last two dims)."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
+    """The Vandermonde matrix with increasing powers x⁰, x¹, …, x^(N−1) (N = x.shape[-1] by default)."""
+    n = x.shape[-1] if N is None else N
+    if n < 1:
+        raise ValueError(f"linalg.vander: N must be at least 1, got {n}")
+    return x.unsqueeze(-1) ** _constant(np.arange(n, dtype=x.dtype))
+
+
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (default the last), inputs broadcast (op ``Cross``)."""
     return input.cross(other, dim=dim)
@@ -348,7 +457,9 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 
 __all__ = [
-    "EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross", "det",
-    "eigh", "eigvalsh", "inv", "logdet", "lstsq", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
-    "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm",
+    "CholeskyExResult", "EighResult", "InvExResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
+    "SlogdetResult", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex",
+    "logdet", "lstsq", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
+    "slogdet", "solve", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+    "vector_norm",
 ]

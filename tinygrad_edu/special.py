@@ -4,7 +4,7 @@
     x = tg.tensor([0.5, 1.0, 4.0], dtype=tg.float64, requires_grad=True)
     tg.special.gammaln(x).sum().backward()        # x.grad = ψ(x), the digamma function
 
-The functions of their own (the gamma family, erfinv, erfcx, ndtr, ndtri, log_ndtr, i0, i1,
+The functions of their own (the gamma family, erfinv, erfc, erfcx, ndtr, ndtri, log_ndtr, i0, i1, i0e, i1e,
 xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where the methods and their error
 bounds are written down; the rest are compositions or the Tensor methods PyTorch lists here too
 (``expit`` is ``sigmoid``, ``psi`` is ``digamma``, ``gammaln`` is ``lgamma``). Integer input becomes
@@ -63,6 +63,11 @@ def erfinv(input: Tensor) -> Tensor:
     return _unary(ops.Erfinv, input)
 
 
+def erfc(input: Tensor) -> Tensor:
+    """1 − erf(x), exact in the right tail (op ``Erfc``)."""
+    return _unary(ops.Erfc, input)
+
+
 def erfcx(input: Tensor) -> Tensor:
     """e^(x²) erfc(x), the scaled complementary error function (op ``Erfcx``)."""
     return _unary(ops.Erfcx, input)
@@ -91,6 +96,16 @@ def i0(input: Tensor) -> Tensor:
 def i1(input: Tensor) -> Tensor:
     """I₁(x), the modified Bessel function of order 1 (op ``I1``)."""
     return _unary(ops.I1, input)
+
+
+def i0e(input: Tensor) -> Tensor:
+    """e^(−|x|) I₀(x), finite for every x (op ``I0e``)."""
+    return _unary(ops.I0e, input)
+
+
+def i1e(input: Tensor) -> Tensor:
+    """e^(−|x|) I₁(x), finite for every x (op ``I1e``)."""
+    return _unary(ops.I1e, input)
 
 
 def xlogy(input: Any, other: Any) -> Tensor:
@@ -167,7 +182,8 @@ gammaln = lgamma  # SciPy's name, as torch.special.gammaln
 psi = digamma  # torch.special.psi
 
 __all__ = [
-    "digamma", "entr", "erf", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i1", "lgamma", "log1p",
+    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
+    "lgamma", "log1p",
     "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
     "sinc", "softmax", "xlog1py", "xlogy",
 ]

@@ -1849,6 +1849,10 @@ class Tensor:
         """Aⁿ of square matrices for an integer n (A⁻¹ powers for n < 0)."""
         return linalg.matrix_power(self, n)
 
+    def matrix_exp(self) -> Tensor:
+        """e^A of square matrices."""
+        return linalg.matrix_exp(self)
+
     def lgamma(self) -> Tensor:
         """ln|Γ(x)| elementwise."""
         return special.lgamma(self)
@@ -1868,6 +1872,10 @@ class Tensor:
     def erfinv(self) -> Tensor:
         """The inverse error function elementwise."""
         return special.erfinv(self)
+
+    def erfc(self) -> Tensor:
+        """1 − erf(x) elementwise, exact in the right tail."""
+        return special.erfc(self)
 
     def i0(self) -> Tensor:
         """I₀(x), the modified Bessel function of order 0, elementwise."""

@@ -15,8 +15,8 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
-    matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals
-    special.py       Lgamma Digamma Polygamma Erfinv Erfcx Ndtr Ndtri LogNdtr I0 I1
+    matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals MatrixExp
+    special.py       Lgamma Digamma Polygamma Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr I0 I1 I0e I1e
                      Xlogy Xlog1py Entr Sinc
     scan.py          LogCumSumExp NanMedian
     indexing.py      IndexPut ScatterReduce
@@ -83,7 +83,7 @@ from .elementwise import (
 from .indexing import IndexPut, ScatterReduce
 from .linalg import Einsum, Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
-from .matrix import Cholesky, Det, Eigh, Eigvalsh, Inv, Qr, Slogdet, Solve, Svd, SvdVals
+from .matrix import Cholesky, Det, Eigh, Eigvalsh, Inv, MatrixExp, Qr, Slogdet, Solve, Svd, SvdVals
 from .movement import (
     Cat,
     Clone,
@@ -129,8 +129,11 @@ from .special import (
     I1,
     Digamma,
     Entr,
+    Erfc,
     Erfcx,
     Erfinv,
+    I0e,
+    I1e,
     Lgamma,
     LogNdtr,
     Ndtr,
@@ -159,8 +162,8 @@ ALL_OPS = (
     Frac, ClampTensor, Max, Min, Median,
     Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Cumprod,
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
-    Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals,
-    Lgamma, Digamma, Polygamma, Erfinv, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, Xlogy, Xlog1py, Entr, Sinc,
+    Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, MatrixExp,
+    Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

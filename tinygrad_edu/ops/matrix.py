@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import function
 from ..autograd.function import Function
 
 
@@ -57,7 +58,8 @@ class Det(Function):
 
     Forward:   y = det A                                 (LU factorization, np.linalg.det)
     Backward:  ∂L/∂A = g · y · A⁻ᵀ                        (Jacobi's formula: ∂ det A / ∂A = det A · A⁻ᵀ)
-    The backward inverts A, so at a singular A it raises LinAlgError (PyTorch goes through an SVD there).
+               where A cannot be inverted (a zero pivot), the same cofactor matrix det A · A⁻ᵀ from
+               the SVD A = U diag(S) Vh: sign(det U det Vh) · U diag(Π_{j≠i} S_j) Vh
     """
 
     formula = ("g * y * inv(A).T",)
@@ -72,7 +74,21 @@ class Det(Function):
     @staticmethod
     def backward(ctx, grad_output):
         a, y = ctx.saved_tensors
-        return (grad_output * y).unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+        try:
+            cofactor = y.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+        except LinAlgError:  # singular: det A · A⁻ᵀ is still the cofactor matrix, finite
+            cofactor = _cofactor_by_svd(a)
+        return grad_output.unsqueeze(-1).unsqueeze(-1) * cofactor
+
+
+def _cofactor_by_svd(a):
+    """The cofactor matrix of A (= det A · A⁻ᵀ where A is invertible) from A = U diag(S) Vh:
+    det(U) det(Vh) · U diag(Π_{j≠i} S_j) Vh, in Tensor ops through ``Svd``."""
+    u, s, vh = Svd.apply(a)
+    eye = _eye_like(a)
+    products_of_others = (s.unsqueeze(-2) * (1.0 - eye) + eye).prod(-1)  # row i: Π_{j≠i} S_j
+    sign = np.linalg.det(u.data) * np.linalg.det(vh.data)  # ±1 per matrix, piecewise constant
+    return (u * products_of_others.unsqueeze(-2)) @ vh * sign[..., None, None]
 
 
 class Slogdet(Function):
@@ -331,3 +347,50 @@ class SvdVals(Function):
         (a,) = ctx.saved_tensors
         u, _, vh = Svd.apply(a)
         return u @ (grad_output.unsqueeze(-1) * vh)
+
+
+# ---- the matrix exponential: MatrixExp -----------------------------------------------------------
+
+
+class MatrixExp(Function):
+    r"""The matrix exponential e^A = Σₖ Aᵏ/k! of square matrices.
+
+    Forward:   scaling and squaring: A/2ˢ with ‖A/2ˢ‖₁ ≤ ½ (s per matrix), its Taylor series to
+               degree 18 (remainder below ½¹⁹/19! ≈ 10⁻²³ relative), then squared s times
+    Backward:  ∂L/∂A = the upper-right block of exp([[Aᵀ, g], [0, Aᵀ]])   (the Fréchet derivative of
+               exp at Aᵀ in the direction g; Mathias 1996), itself a MatrixExp, so twice differentiable
+    """
+
+    formula = ("exp([[A.T, g], [0, A.T]])[:n, n:]",)
+    torch_name = "LinalgMatrixExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _expm(a.data)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        from ..tensor import cat  # imported here: tensor.py imports the ops
+
+        (a,) = ctx.saved_tensors
+        n = a.shape[-1]
+        top = cat([a.mT, grad_output], -1)
+        bottom = cat([function.Tensor._make(np.zeros(a.shape, dtype=a.dtype)), a.mT], -1)
+        return MatrixExp.apply(cat([top, bottom], -2))[..., :n, n:]
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """e^A by scaling and squaring with a degree-18 Taylor polynomial (MatrixExp's docstring)."""
+    norm = np.abs(a).sum(axis=-2).max(axis=-1, initial=0.0) if a.size else np.zeros(a.shape[:-2])
+    with np.errstate(divide="ignore"):
+        s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / 0.5))).astype(np.int64)
+    s = np.where(np.isfinite(norm), s, 0)
+    scaled = a / (2.0 ** s)[..., None, None].astype(a.dtype)
+    result = term = np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+    for k in range(1, 19):  # Σ_{k≤18} (A/2ˢ)ᵏ / k!
+        term = term @ scaled / k
+        result = result + term
+    for step in range(int(s.max(initial=0))):  # (e^(A/2ˢ))^(2ˢ): square each matrix its own s times
+        result = np.where((step < s)[..., None, None], result @ result, result)
+    return result
