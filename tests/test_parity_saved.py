@@ -86,6 +86,12 @@ EXCEPTIONS: dict[str, Known] = {
     **dict.fromkeys(["chunk", "split", "split_sizes", "unbind"],
                     Known("torch", "torch refuses to differentiate a view made by an op returning several views "
                                    "(split, unbind) once its base is written in place; nothing saved is involved")),
+    **dict.fromkeys(["cummax", "cummin_dim0", "index_copy"], _SHAPE_ONLY),  # (index_copy: torch reads source's)
+    "nanmedian": _DERIVED,
+    "logaddexp2": Known("torch", "logaddexp2 is LogAddExp of x·ln 2 and w·ln 2, which saves those products (new "
+                                 "tensors), not x and w"),
+    "kron": Known("ours", "kron multiplies reshaped views of its operands and Mul saves the views, which share the "
+                          "operands' version counter; torch.kron saves reshaped copies"),
 }
 
 CASES = [c for c in OP_TABLE if not c.forward_only]
