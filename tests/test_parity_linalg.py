@@ -348,8 +348,6 @@ def test_bad_arguments_raise_clear_errors():
         tg.linalg.solve(tg.tensor(_seeded(2, 3, 3)), tg.tensor(_seeded(4, 3, 1)))
     with pytest.raises(ValueError, match=r"linalg\.qr: .*mode 'full'"):
         tg.linalg.qr(a, mode="full")
-    with pytest.raises(NotImplementedError, match=r"full_matrices=False"):
-        tg.linalg.svd(tg.tensor(_seeded(3, 2)))
     with pytest.raises(ValueError, match=r"linalg\.matrix_norm: order 3"):
         tg.linalg.matrix_norm(a, 3)
     with pytest.raises(tg.ShapeError, match=r"linalg\.multi_dot: tensors 0 and 1 cannot be multiplied"):
@@ -358,6 +356,23 @@ def test_bad_arguments_raise_clear_errors():
         tg.linalg.matrix_power(a, 1.5)
     with pytest.raises(tg.ShapeError, match=r"linalg\.norm: .*1-D or 2-D"):
         tg.linalg.norm(tg.tensor(_seeded(2, 2, 2)), 2)
+
+
+@pytest.mark.parametrize("shape", [(4, 2), (2, 3, 5), (3, 3)], ids=str)
+def test_svd_full_matrices_completes_an_orthogonal_basis(shape):
+    a = _seeded(*shape)
+    U, S, Vh = tg.linalg.svd(tg.tensor(a))
+    tU, tS, tVh = torch.linalg.svd(torch.tensor(a))
+    assert U.shape == tuple(tU.shape) and Vh.shape == tuple(tVh.shape)
+    np.testing.assert_allclose(S.numpy(), tS.numpy(), rtol=1e-12)
+    m, n = shape[-2:]
+    eye_m, eye_n = np.eye(m), np.eye(n)
+    np.testing.assert_allclose(U.numpy() @ np.swapaxes(U.numpy(), -1, -2), np.broadcast_to(eye_m, U.shape), atol=1e-12)
+    np.testing.assert_allclose(Vh.numpy() @ np.swapaxes(Vh.numpy(), -1, -2), np.broadcast_to(eye_n, Vh.shape),
+                               atol=1e-12)
+    k = min(m, n)
+    reconstructed = (U.numpy()[..., :k] * S.numpy()[..., None, :]) @ Vh.numpy()[..., :k, :]
+    np.testing.assert_allclose(reconstructed, a, atol=1e-12)
 
 
 def test_qr_mode_r_and_complete_match_torch():
