@@ -7,11 +7,10 @@ LSTM 4, GRU 3) stacked in PyTorch's order; all initialised U(−1/√H, 1/√H).
 How the computation is organised (the same in all three): the input projection
 x_t W_ihᵀ + b_ih of *all* time steps is one matrix product (T·B rows at once); only the
 recurrent part h_{t−1} W_hhᵀ remains in the per-step loop, which stays a few lines long.
-RNN writes that loop in Tensor ops (``RNN._run_layer``, ``ops.recurrent.run_recurrence``).
-LSTM and GRU hand each whole layer to one op, ``ops.LSTMLayer`` / ``ops.GRULayer``
-(ops/recurrent.py): the same loop on arrays with the gate nonlinearities and state update fused
-into one kernel per step, and backpropagation through time written out in its backward, instead
-of some thirty graph nodes per time step.
+All three hand each whole layer to one op, ``ops.RNNLayer`` / ``ops.LSTMLayer`` / ``ops.GRULayer``
+(ops/recurrent.py): that loop on arrays (for LSTM and GRU with the gate nonlinearities and state
+update fused into one kernel per step), and backpropagation through time written out in its backward,
+instead of a few (RNN) to some thirty (LSTM) graph nodes per time step.
 
 Input (T, B, I) (or (B, T, I) with ``batch_first``, or unbatched (T, I)); initial states
 (num_layers, B, H) default to zeros; the result is ``(output, h_n)`` (LSTM:
@@ -42,7 +41,6 @@ import numpy as np
 
 from .. import ops
 from ..ops.linalg import check_same_dtype
-from ..ops.recurrent import run_recurrence
 from ..tensor import Tensor, cat, stack
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
@@ -221,20 +219,14 @@ class RNN(_RNNBase):
 
     def _run_layer(self, x: Tensor, layer: str, states: list[Tensor], reverse: bool = False,
                    batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
-        """The equation above for t = 1 … T in Tensor ops: W x_t + b for all steps in one matrix
-        product, then one step at a time (``ops.recurrent.run_recurrence``, which also walks time
-        backwards for ``reverse`` and runs packed rows for ``batch_sizes``). Returns (output, [h_T])."""
+        """The whole layer is one op, ``ops.RNNLayer``: the equation above for t = 1 … T, W x_t + b for
+        all steps in one matrix product, one product and one activation per step, and backpropagation
+        through time written out in its backward. ``ops.recurrent.rnn_layer_composite`` is the same
+        layer as a chain of Tensor ops."""
         w_ih, w_hh, b_ih, b_hh = self._layer(layer)
-        projected = x @ w_ih.T  # (…, I) -> (…, H)
-        if b_ih is not None:
-            projected = projected + (b_ih + b_hh)  # both biases simply add up
-        w_hh_t = w_hh.T  # transposed once per layer, not once per step
-        activation = Tensor.tanh if self.nonlinearity == "tanh" else Tensor.relu
-
-        def step(projected_t: Tensor, states: list[Tensor]) -> list[Tensor]:
-            return [activation(projected_t + states[0] @ w_hh_t)]  # W x_t + b (precomputed) + U h_{t−1}
-
-        return run_recurrence(step, projected, states, reverse, batch_sizes)
+        y, h = ops.RNNLayer.apply(x, states[0], w_ih, w_hh, b_ih, b_hh, nonlinearity=self.nonlinearity,
+                                  reverse=reverse, batch_sizes=batch_sizes)
+        return y, [h]
 
 
 class LSTM(_RNNBase):

@@ -14,7 +14,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd Scatter
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
-    recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer
+    recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer RNNLayer
     matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals MatrixExp
     special.py       Lgamma Digamma Polygamma Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr I0 I1 I0e I1e
                      Xlogy Xlog1py Entr Sinc
@@ -105,7 +105,7 @@ from .movement import (
     Triu,
     Unbind,
 )
-from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer
+from .recurrent import GRUCell, GRULayer, LSTMCell, LSTMLayer, RNNLayer
 from .reduce import (
     Amax,
     Amin,
@@ -155,7 +155,7 @@ ALL_OPS = (
     MatMul, Linear, Einsum,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     Unfold, Fold,
-    LSTMCell, LSTMLayer, GRUCell, GRULayer,
+    LSTMCell, LSTMLayer, GRUCell, GRULayer, RNNLayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,
     LogAddExp, Hypot, Atan2, Clone,

@@ -1,4 +1,4 @@
-r"""Recurrent ops: LSTMCell and GRUCell (one step), LSTMLayer and GRULayer (a whole sequence,
+r"""Recurrent ops: LSTMCell and GRUCell (one step), RNNLayer, LSTMLayer and GRULayer (a whole sequence,
 backpropagation through time).
 
 Notation as in ``ops/elementwise.py``; here H is the hidden size, B the batch and T the
@@ -13,14 +13,15 @@ backend/numpy_ref.py). ``lstm_cell_composite`` is the same cell in Tensor ops: t
 definition the tests compare against, and what backward differentiates when a graph of the
 gradient is wanted (``create_graph=True``), so grad-of-grad keeps working.
 
-LSTMLayer and GRULayer go one step further for ``nn.LSTM`` and ``nn.GRU``: the whole layer over
-the sequence is a single node, whose backward is the backpropagation-through-time loop written
-out with the backend's matmul and cell kernels. A graph of per-step nodes would cost more in
-bookkeeping than the small per-step products cost in arithmetic. What the two layers share (the
-shape check, the input projection of all steps in one product, the weight gradients after the
-loop) is in the helpers at the end of this file; only the per-step loops differ.
+RNNLayer, LSTMLayer and GRULayer go one step further for ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``: the
+whole layer over the sequence is a single node, whose backward is the backpropagation-through-time
+loop written out with the backend's matmul (and, for LSTM and GRU, cell kernels). A graph of per-step
+nodes would cost more in bookkeeping than the small per-step products cost in arithmetic. What the
+three layers share (the shape checks, the input projection of all steps in one product, where each
+step reads and writes, the weight gradients after the loop) is in the helpers at the end of this
+file; only the per-step loops differ.
 
-Both layers also run a batch of sequences of different lengths (``batch_sizes=``, nn/utils/rnn.py's
+The layers also run a batch of sequences of different lengths (``batch_sizes=``, nn/utils/rnn.py's
 packed layout): x is then the packed rows (N, I), step t's n_t rows after step t−1's, n_1 ≥ … ≥ n_T,
 and the sequences still running at step t are always the first n_t of the batch. Step t advances
 only those rows; the others keep their states (a sequence that has ended keeps its last h and c,
@@ -34,7 +35,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -186,8 +187,7 @@ class LSTMLayer(Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
         layout = _Layout("lstm_layer", 4, x.shape, w_ih.shape, w_hh.shape, batch_sizes, reverse, h0=h0.shape,
                          c0=c0.shape)
-        if (b_ih is None) != (b_hh is None):  # the backward gives both the same gradient
-            raise ValueError("lstm_layer: give both biases b_ih and b_hh, or neither")
+        _check_biases("lstm_layer", w_hh.shape[0], b_ih, b_hh, paired=True)
         T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
         projected = layout.project(x.data, w_ih.data)  # (N, 4H)
         bias = None if b_ih is None else b_ih.data + b_hh.data
@@ -197,12 +197,12 @@ class LSTMLayer(Function):
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
         acts, tanh_c = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
         hs[layout.first], cs[layout.first] = h0.data, c0.data
-        for rows, n, prev, new in layout.run_order:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
-            backend.lstm_cell(backend.matmul(hs[prev, :n], w_hh_t), cs[prev, :n],
-                              out=(hs[new, :n], cs[new, :n], acts[rows], tanh_c[rows]), gates_x=projected[rows],
-                              bias=bias)
-            if n < B:  # the rows not running keep their states
-                hs[new, n:], cs[new, n:] = hs[prev, n:], cs[prev, n:]
+        z_x, act, tanh = layout.by_step(projected), layout.by_step(acts), layout.by_step(tanh_c)
+        for t, _, prev, new, idle in layout.run_order:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
+            backend.lstm_cell(backend.matmul(hs[prev], w_hh_t), cs[prev], out=(hs[new], cs[new], act[t], tanh[t]),
+                              gates_x=z_x[t], bias=bias)
+            if idle:  # the rows not running keep their states
+                hs[idle.new], cs[idle.new] = hs[idle.prev], cs[idle.prev]
         ctx.layout = layout
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, hs, cs, acts, tanh_c)
         # Every output is a copy (the gather makes y one): backward reads hs, so a view handed out would let
@@ -218,24 +218,23 @@ class LSTMLayer(Function):
             composite = functools.partial(lstm_layer_composite, reverse=layout.reverse,
                                           batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, inputs, (grad_y, grad_h, grad_c))
-        hs, cs, acts, tanh_c, w_hh_data = hs.data, cs.data, acts.data, tanh_c.data, w_hh.data
-        g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
-        dz = np.empty_like(acts)
+        cs, w_hh_data = cs.data, w_hh.data
+        dz = np.empty_like(acts.data)
+        g_y, act, tanh, dz_t = (layout.by_step(a) for a in (grad_y.data, acts.data, tanh_c.data, dz))
         # δh, δc of all B rows at the current time (dc_prev receives the step's δc_{t−1})
         dh, dc, dc_prev = grad_h.data.copy(), grad_c.data.copy(), np.empty_like(grad_c.data)
-        for rows, n, prev, _ in reversed(layout.run_order):  # the forward's steps, last first
-            dh[:n] += g_y[rows]  # h_t is also an output
-            backend.lstm_cell_backward(dh[:n], dc[:n], acts[rows], cs[prev, :n], tanh_c[rows],
-                                       out=(dz[rows], dc_prev[:n]))
-            dh_prev = backend.matmul(dz[rows], w_hh_data)
-            if n < layout.batch:  # the rows not running pass their gradients through the step unchanged
+        for t, n, prev, _, idle in reversed(layout.run_order):  # the forward's steps, last first
+            dh[:n] += g_y[t]  # h_t is also an output
+            backend.lstm_cell_backward(dh[:n], dc[:n], act[t], cs[prev], tanh[t], out=(dz_t[t], dc_prev[:n]))
+            dh_prev = backend.matmul(dz_t[t], w_hh_data)
+            if idle:  # the rows not running pass their gradients through the step unchanged
                 dh_prev, dc_prev[n:] = np.concatenate([dh_prev, dh[n:]]), dc[n:]
             dh, dc, dc_prev = dh_prev, dc_prev, dc
         needs = ctx.needs_input_grad
         # z = z_x + z_h: both parts get δz, so b_ih and b_hh have the same gradient, Σ δz summed once
         grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
             (needs[0], needs[3], needs[4], needs[5] or needs[6], False), x.data, w_ih.data,
-            layout.previous_states(hs), dz, dz)
+            layout.previous_states(hs.data), dz, dz)
         return (grad_x, _tensor(dh), _tensor(dc), grad_w_ih, grad_w_hh, grad_b if needs[5] else None,
                 grad_b if needs[6] else None)
 
@@ -326,9 +325,7 @@ class GRULayer(Function):
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False, batch_sizes=None):
         layout = _Layout("gru_layer", 3, x.shape, w_ih.shape, w_hh.shape, batch_sizes, reverse, h0=h0.shape)
-        for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
-            if b is not None and b.shape != (w_hh.shape[0],):
-                raise ValueError(f"gru_layer: expected {name} of shape ({w_hh.shape[0]},), got {b.shape}")
+        _check_biases("gru_layer", w_hh.shape[0], b_ih, b_hh, paired=False)
         T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
         projected = layout.project(x.data, w_ih.data)  # (N, 3H)
         bias_x, bias_h = (None if b is None else b.data for b in (b_ih, b_hh))
@@ -339,12 +336,12 @@ class GRULayer(Function):
         hs = np.empty((T + 1, B, H), dtype=x.dtype)
         gates_h, acts = np.empty((N, 3 * H), dtype=x.dtype), np.empty((N, 3 * H), dtype=x.dtype)
         hs[layout.first] = h0.data
-        for rows, n, prev, new in layout.run_order:
-            gates_h[rows] = backend.matmul(hs[prev, :n], w_hh_t)
-            backend.gru_cell(projected[rows], gates_h[rows], hs[prev, :n], out=(hs[new, :n], acts[rows]),
-                             bias_x=bias_x, bias_h=bias_h)
-            if n < B:  # the rows not running keep their states
-                hs[new, n:] = hs[prev, n:]
+        g_x, g_h, act = layout.by_step(projected), layout.by_step(gates_h), layout.by_step(acts)
+        for t, _, prev, new, idle in layout.run_order:
+            g_h[t] = backend.matmul(hs[prev], w_hh_t)
+            backend.gru_cell(g_x[t], g_h[t], hs[prev], out=(hs[new], act[t]), bias_x=bias_x, bias_h=bias_h)
+            if idle:  # the rows not running keep their states
+                hs[idle.new] = hs[idle.prev]
         ctx.layout = layout
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs, gates_h, acts)
         # copies, not views of what backward reads (see LSTMLayer)
@@ -358,24 +355,127 @@ class GRULayer(Function):
             composite = functools.partial(gru_layer_composite, reverse=layout.reverse,
                                           batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
-        hs, gates_h, acts, w_hh_data = hs.data, gates_h.data, acts.data, w_hh.data
+        hs, w_hh_data = hs.data, w_hh.data
         bias_h = None if b_hh is None else b_hh.data
-        g_y = grad_y.data.reshape(layout.rows, w_hh.shape[1])
-        d_gates_x, d_gates_h = np.empty_like(gates_h), np.empty_like(gates_h)
+        d_gates_x, d_gates_h = np.empty_like(gates_h.data), np.empty_like(gates_h.data)
+        g_y, act, g_h, dg_x, dg_h = (layout.by_step(a) for a in (grad_y.data, acts.data, gates_h.data, d_gates_x,
+                                                                 d_gates_h))
         dh, dh_direct = grad_h.data.copy(), np.empty_like(grad_h.data)  # all B rows, as in LSTMLayer
-        for rows, n, prev, _ in reversed(layout.run_order):  # the forward's steps, last first
-            dh[:n] += g_y[rows]  # h_t is also an output
-            backend.gru_cell_backward(dh[:n], acts[rows], gates_h[rows], hs[prev, :n],
-                                      out=(d_gates_x[rows], d_gates_h[rows], dh_direct[:n]), bias_h=bias_h)
-            dh_prev = backend.matmul(d_gates_h[rows], w_hh_data)  # a fresh array
+        for t, n, prev, _, idle in reversed(layout.run_order):  # the forward's steps, last first
+            dh[:n] += g_y[t]  # h_t is also an output
+            backend.gru_cell_backward(dh[:n], act[t], g_h[t], hs[prev], out=(dg_x[t], dg_h[t], dh_direct[:n]),
+                                      bias_h=bias_h)
+            dh_prev = backend.matmul(dg_h[t], w_hh_data)  # a fresh array
             dh_prev += dh_direct[:n]
-            if n < layout.batch:  # the rows not running pass their gradient through the step unchanged
+            if idle:  # the rows not running pass their gradient through the step unchanged
                 dh_prev = np.concatenate([dh_prev, dh[n:]])
             dh = dh_prev
         needs = ctx.needs_input_grad
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = _layer_parameter_grads(
             (needs[0], *needs[2:]), x.data, w_ih.data, layout.previous_states(hs), d_gates_x, d_gates_h)
         return grad_x, _tensor(dh), grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
+
+
+# the nonlinearity of nn.RNN, and its derivative written in terms of its output h = f(p)
+_RNN_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda h: 1 - h * h),
+    "relu": (lambda p, out: np.maximum(p, 0, out=out), lambda h: (h > 0).astype(h.dtype)),
+}
+
+
+def rnn_layer_composite(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any = None, b_hh: Any = None,
+                        nonlinearity: str = "tanh", reverse: bool = False,
+                        batch_sizes: Sequence[int] | None = None) -> tuple[Any, Any]:
+    """One Elman RNN layer in Tensor ops (the reference for ``RNNLayer``, nn.RNN's former path): (output, h_T);
+    ``reverse`` and ``batch_sizes`` as in ``lstm_layer_composite``."""
+    projected = x @ w_ih.T
+    if b_ih is not None:
+        projected = projected + (b_ih + b_hh)  # both biases simply add up
+    w_hh_t = w_hh.T  # transposed once per layer, not once per step
+
+    def step(p_x: Any, states: list[Any]) -> list[Any]:
+        p = p_x + states[0] @ w_hh_t
+        return [p.tanh() if nonlinearity == "tanh" else p.relu()]
+
+    y, (h,) = run_recurrence(step, projected, [h0], reverse, batch_sizes)
+    return y, h
+
+
+class RNNLayer(Function):
+    r"""One Elman RNN layer over a whole sequence: x (T, B, I), h0 (B, H), W_ih (H, I), W_hh (H, H), biases (H,)
+    or None, f = tanh or ReLU (``nonlinearity``). Returns (y (T, B, H), h_T). ``batch_sizes``: packed rows, as
+    in ``LSTMLayer``.
+
+    Forward:   P = X W_ihᵀ + b_ih + b_hh                          all T steps in one matrix product
+               h_t = f(P_t + h_{t−1} W_hhᵀ)                       for t = 1 … T
+               (h_t = tanh(x_t W_ihᵀ + b_ih + h_{t−1} W_hhᵀ + b_hh), or ReLU in place of tanh)
+               y = (h_1, …, h_T)
+    Backward:  for t = T … 1 (backpropagation through time), with δ_{T+1} W_hh read as 0:
+                   δ_t = (g_y[t] + δ_{t+1} W_hh) ⊙ f′,   f′ = 1 − h_t² (tanh) or [h_t > 0] (ReLU)
+               ∂L/∂x = δ W_ih               ∂L/∂h0 = δ_1 W_hh   (and g_hT joins g_y[T])
+               ∂L/∂W_ih = δᵀ X              ∂L/∂W_hh = Σ_t δ_tᵀ h_{t−1}
+               ∂L/∂b_ih = ∂L/∂b_hh = Σ_{t,b} δ_t
+    f′ is computed from the output h_t, as PyTorch's tanh and ReLU backwards do (ReLU′(0) = 0).
+    ``reverse=True``: time runs backwards; packed: the rows not running keep h, as in ``LSTMLayer``.
+    Under ``create_graph=True`` backward differentiates ``rnn_layer_composite`` instead. The node is named
+    as PyTorch's last op of nn.RNN's layer: ``StackBackward0`` (padded), ``CatBackward0`` (packed).
+    """
+
+    formula = ("dP @ W_ih", "dP_1 @ W_hh", "dP.T @ X", "sum_t dP_t.T @ h_(t-1)", "sum(dP)", "sum(dP)")
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity="tanh", reverse=False, batch_sizes=None):
+        if nonlinearity not in _RNN_ACTIVATIONS:
+            raise ValueError(f"rnn_layer: unknown nonlinearity {nonlinearity!r} (use 'tanh' or 'relu')")
+        layout = _Layout("rnn_layer", 1, x.shape, w_ih.shape, w_hh.shape, batch_sizes, reverse, h0=h0.shape)
+        _check_biases("rnn_layer", w_hh.shape[0], b_ih, b_hh, paired=True)
+        T, B, H = layout.steps, layout.batch, w_hh.shape[1]
+        projected = layout.project(x.data, w_ih.data)  # (N, H), a fresh array
+        if b_ih is not None:
+            projected += b_ih.data + b_hh.data
+        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
+        activation = _RNN_ACTIVATIONS[nonlinearity][0]
+        hs = np.empty((T + 1, B, H), dtype=x.dtype)  # as in LSTMLayer
+        hs[layout.first] = h0.data
+        p_x = layout.by_step(projected)
+        for t, _, prev, new, idle in layout.run_order:
+            h = hs[new]
+            activation(np.add(backend.matmul(hs[prev], w_hh_t), p_x[t], out=h), out=h)
+            if idle:  # the rows not running keep their states
+                hs[idle.new] = hs[idle.prev]
+        ctx.layout, ctx.nonlinearity = layout, nonlinearity
+        ctx.torch_name = "StackBackward0" if batch_sizes is None else "CatBackward0"
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh, hs)
+        # copies, not views of what backward reads (see LSTMLayer)
+        return layout.outputs(hs).reshape(*x.shape[:-1], H), hs[layout.last].copy()
+
+    @staticmethod
+    def backward(ctx, grad_y, grad_h):
+        x, h0, w_ih, w_hh, b_ih, b_hh, hs = ctx.saved_tensors
+        layout = ctx.layout
+        if grad_mode.is_grad_enabled():  # create_graph: a differentiable gradient
+            composite = functools.partial(rnn_layer_composite, nonlinearity=ctx.nonlinearity, reverse=layout.reverse,
+                                          batch_sizes=layout.packed_sizes)
+            return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
+        hs, w_hh_data = hs.data, w_hh.data
+        slope = _RNN_ACTIVATIONS[ctx.nonlinearity][1](hs)  # f′ of every step at once, in hs's rows
+        d_p = np.empty((layout.rows, w_hh.shape[1]), dtype=hs.dtype)
+        g_y, d_p_t = layout.by_step(grad_y.data), layout.by_step(d_p)
+        dh = grad_h.data.copy()  # all B rows, as in LSTMLayer
+        for t, n, _, new, idle in reversed(layout.run_order):  # the forward's steps, last first
+            dh[:n] += g_y[t]  # h_t is also an output
+            np.multiply(dh[:n], slope[new], out=d_p_t[t])
+            dh_prev = backend.matmul(d_p_t[t], w_hh_data)  # a fresh array
+            if idle:  # the rows not running pass their gradient through the step unchanged
+                dh_prev = np.concatenate([dh_prev, dh[n:]])
+            dh = dh_prev
+        needs = ctx.needs_input_grad
+        # both biases sit in the same sum: the same gradient Σ δ, summed once
+        grad_x, grad_w_ih, grad_w_hh, grad_b, _ = _layer_parameter_grads(
+            (needs[0], needs[2], needs[3], needs[4] or needs[5], False), x.data, w_ih.data,
+            layout.previous_states(hs), d_p, d_p)
+        return (grad_x, _tensor(dh), grad_w_ih, grad_w_hh, grad_b if needs[4] else None,
+                grad_b if needs[5] else None)
 
 
 def _tensor(array: np.ndarray) -> Any:
@@ -393,6 +493,16 @@ def _check_cell_shapes(gates_shape: tuple[int, ...], c_shape: tuple[int, ...]) -
 
 
 Shape = tuple[int, ...]
+
+
+def _check_biases(op: str, rows: int, b_ih: Any, b_hh: Any, paired: bool) -> None:
+    """ValueError unless each bias given is (G·H,) = (``rows``,), and, ``paired`` (a layer whose backward gives
+    both biases one gradient, as they sit in one sum), unless both or neither are given."""
+    if paired and (b_ih is None) != (b_hh is None):
+        raise ValueError(f"{op}: give both biases b_ih and b_hh, or neither")
+    for name, b in (("b_ih", b_ih), ("b_hh", b_hh)):
+        if b is not None and b.shape != (rows,):
+            raise ValueError(f"{op}: expected {name} of shape ({rows},), got {b.shape}")
 
 
 def _check_layer_shapes(op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, w_hh_shape: Shape,
@@ -418,7 +528,14 @@ class _Layout:
     hs[prev, :n_t] and writes h_t to hs[new, :n_t]. Forward: t = 0 … T−1, h_t in row t + 1, h0 in row 0.
     Reverse (the second direction of a bidirectional layer, which reads x_T … x_1): t = T−1 … 0, h_t in
     row t, h0 in row T. Either way hs without the h0 row holds the outputs in time order, hs without
-    the final row each step's h_prev, and x is never copied or flipped."""
+    the final row each step's h_prev, and x is never copied or flipped.
+
+    ``run_order`` lists the steps as (t, n_t, prev, new, idle), ready-made indices, so a layer's loop
+    reads step t's rows of an array a as ``by_step(a)[t]``, h_prev as ``hs[prev]`` and h_t as ``hs[new]``,
+    and, for a step that does not run the whole batch, the rows that keep their states as
+    ``hs[idle.new] = hs[idle.prev]`` (idle is None when n_t = B). When every step runs the whole batch
+    (padded) these are plain integers, the cheapest index NumPy has (a few dozen ns per slice less, over
+    some ten slices a step); otherwise slices."""
 
     def __init__(self, op: str, gates: int, x_shape: Shape, w_ih_shape: Shape, w_hh_shape: Shape,
                  batch_sizes: Sequence[int] | None, reverse: bool, **states: Shape) -> None:
@@ -437,7 +554,13 @@ class _Layout:
         self.batch_sizes, self.reverse = sizes, reverse
         self.steps, self.batch, self.rows = len(sizes), check_shape[1], sum(sizes)
         self.first, self.last = (self.steps, 0) if reverse else (0, self.steps)  # the rows of h0 and of h_T
+        self.full = sizes[-1] == self.batch if sizes else True  # every step runs the whole batch
         self.run_order = _run_order(sizes, reverse)
+
+    def by_step(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (N, ·) so that run_order's t picks step t's rows: (T, B, ·) when every step runs the
+        whole batch (t an integer), else the rows themselves (t a slice). A view."""
+        return rows.reshape(self.steps, self.batch, rows.shape[-1]) if self.full else rows
 
     def project(self, x: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
         """X W_ihᵀ, (N, G·H): the input part of every step in one matrix product; the cells add the biases."""
@@ -459,16 +582,29 @@ class _Layout:
         return np.concatenate([h[:n] for h, n in zip(per_step, self.batch_sizes)])
 
 
+class _Idle(NamedTuple):
+    """The rows a step does not run, in the state buffer: they keep their states (hs[new] = hs[prev])."""
+
+    prev: tuple[int, slice]
+    new: tuple[int, slice]
+
+
 @functools.lru_cache(maxsize=256)
-def _run_order(batch_sizes: tuple[int, ...], reverse: bool) -> tuple[tuple[slice, int, int, int], ...]:
-    """(rows, n, prev, new) of every step in the order the forward runs them (see ``_Layout``): step t's rows of
-    x, its batch size n_t and the rows of hs it reads and writes. The same for every call with these batch
-    sizes, so cached."""
-    bounds = list(itertools.accumulate(batch_sizes, initial=0))
-    steps = [(slice(bounds[t], bounds[t + 1]), n, t, t + 1) for t, n in enumerate(batch_sizes)]
-    if reverse:
-        return tuple((rows, n, new, prev) for rows, n, prev, new in reversed(steps))
-    return tuple(steps)
+def _run_order(batch_sizes: tuple[int, ...], reverse: bool) -> tuple[tuple[Any, int, Any, Any, _Idle | None], ...]:
+    """(t, n, prev, new, idle) of every step in the order the forward runs them (see ``_Layout``): the index of
+    step t's rows in ``_Layout.by_step``, its batch size n_t, the indices of h_prev and h_t in the state
+    buffer and of the rows not running. The same for every call with these batch sizes, so cached."""
+    batch, bounds = batch_sizes[0], list(itertools.accumulate(batch_sizes, initial=0))
+    full = batch_sizes[-1] == batch
+    steps = []
+    for t, n in enumerate(batch_sizes):
+        read, write = (t + 1, t) if reverse else (t, t + 1)  # reverse: h_t in row t, h_prev in row t + 1
+        if n == batch:
+            steps.append((t if full else slice(bounds[t], bounds[t + 1]), n, read, write, None))
+        else:
+            steps.append((slice(bounds[t], bounds[t + 1]), n, (read, slice(n)), (write, slice(n)),
+                          _Idle((read, slice(n, None)), (write, slice(n, None)))))
+    return tuple(reversed(steps)) if reverse else tuple(steps)
 
 
 def _layer_parameter_grads(needs: tuple[bool, ...], x: np.ndarray, w_ih: np.ndarray, h_prevs: np.ndarray,
