@@ -400,6 +400,15 @@ def _torch_lstm_layer(x: Any, h0: Any, c0: Any, w_ih: Any, w_hh: Any, b_ih: Any,
     return torch.stack(ys), h, c
 
 
+def _torch_rnn_layer(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:
+    """RNNLayer (tanh) written with torch ops step by step."""
+    h, ys = h0, []
+    for x_t in x.unbind(0):
+        h = (x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh).tanh()
+        ys.append(h)
+    return torch.stack(ys), h
+
+
 def _torch_gru_layer(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> Any:
     """GRULayer written with torch ops: the cell composite (duck-typed) step by step."""
     h, ys = h0, []
@@ -418,6 +427,8 @@ OP_TABLE += (
     OpCase("gru_cell", lambda x, h, p: ops.GRUCell.apply(x, h, p), gru_cell_composite, ops=("GRUCell",),
            family="recurrent",
            samples=(((3, 6), (3, 6), (3, 2)), ((1, 3), (1, 3), (1, 1)), ((2, 15), (2, 15), (2, 5)))),
+    OpCase("rnn_layer", lambda *a: ops.RNNLayer.apply(*a), _torch_rnn_layer, ops=("RNNLayer",), family="recurrent",
+           samples=(((3, 2, 4), (2, 5), (5, 4), (5, 5), (5,), (5,)),), layouts=("contiguous", "transposed")),
     OpCase("gru_layer", lambda *a: ops.GRULayer.apply(*a), _torch_gru_layer, ops=("GRULayer", "GRUCell"),
            family="recurrent", samples=(((3, 2, 4), (2, 5), (15, 4), (15, 5), (15,), (15,)),),
            layouts=("contiguous", "transposed")),

@@ -313,15 +313,15 @@ def test_packed_input_of_the_wrong_width_or_dtype_is_refused():
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
-@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_layer_op_on_packed_rows_of_equal_lengths_is_the_padded_op(backend, kind, reverse):
     """batch_sizes = [B] * T on x.reshape(T·B, I) is the padded layer exactly: y (as rows), the final
     states and every gradient, bit for bit (the same steps on the same rows)."""
-    gates, (T, B, I, H) = (4 if kind == "LSTM" else 3), (4, 3, 2, 5)
+    gates, (T, B, I, H) = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind], (4, 3, 2, 5)
     rng = np.random.default_rng(7)
     arrays = [rng.standard_normal(shape) for shape in [(T, B, I), *[(B, H)] * (2 if kind == "LSTM" else 1),
                                                        (gates * H, I), (gates * H, H), (gates * H,), (gates * H,)]]
-    layer = ops.LSTMLayer if kind == "LSTM" else ops.GRULayer
+    layer = getattr(ops, f"{kind}Layer")
     results = []
     for packed in (False, True):
         leaves = [tg.tensor(a, requires_grad=True) for a in arrays]

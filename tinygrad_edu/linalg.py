@@ -7,8 +7,8 @@
 
 Each function checks its input as PyTorch does (floating dtype, at least 2 dims, square where
 needed; a ShapeError or TypeError naming the function and the shape) and then calls one op of
-``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals,
-matrix_exp), where the forward and backward formulas are, or composes such ops (norms, cond, pinv,
+``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv,
+matrix_exp), where the forward and backward formulas are, or composes such ops (norms, cond,
 lstsq, matrix_power, multi_dot, solve_triangular, tensorinv, tensorsolve, the *_ex forms, vecdot,
 vander). Matrices are the last two dims; the dims before are a batch.
 A singular matrix (inv, solve) or one that is not positive-definite (cholesky) raises
@@ -250,25 +250,22 @@ def norm(A: Tensor, ord: float | str | None = None, dim: int | Sequence[int] | N
 # ---- compositions --------------------------------------------------------------------------------
 
 
-def _singular_cutoff(S: Tensor, shape: tuple[int, ...], atol: float | None, rtol: float | None) -> np.ndarray:
+def _singular_cutoff(S: np.ndarray, shape: tuple[int, ...], atol: float | None, rtol: float | None) -> np.ndarray:
     """max(atol, rtol · σ_max) per matrix (kept dims), with PyTorch's defaults: rtol = eps · max(m, n)
     when neither is given or atol ≤ 0, else 0."""
     if rtol is None:
         rtol = np.finfo(S.dtype).eps * max(shape[-2:]) if atol is None or atol <= 0 else 0.0
-    largest = S.data.max(axis=-1, keepdims=True, initial=0.0)
+    largest = S.max(axis=-1, keepdims=True, initial=0.0)
     return np.maximum(0.0 if atol is None else atol, rtol * largest)
 
 
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """The Moore–Penrose pseudoinverse A⁺ = V diag(1/σ) Uᵀ, singular values at or below
-    max(atol, rtol·σ_max) taken as 0. A composition through ``Svd`` (``hermitian`` is accepted and
-    the general SVD used), so its gradient needs distinct singular values."""
+    max(atol, rtol·σ_max) taken as 0 (op ``Pinv``; ``hermitian`` is accepted and the general SVD used)."""
     del hermitian  # the SVD covers the symmetric case too
     A = _matrix(A, "linalg.pinv")
-    U, S, Vh = svd(A, full_matrices=False)
-    kept = S.data > _singular_cutoff(S, A.shape, atol, rtol)
-    S_inv = _tensor.where(kept, 1.0 / S.masked_fill(~kept, 1.0), _constant(np.zeros((), dtype=S.dtype)))
-    return Vh.mT @ (S_inv.unsqueeze(-1) * U.mT)
+    S = np.linalg.svd(A.data, compute_uv=False)
+    return ops.Pinv.apply(A, cutoff=_singular_cutoff(S, A.shape, atol, rtol))
 
 
 def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
@@ -276,8 +273,8 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
     """The number of singular values above max(atol, rtol·σ_max) (int64, no gradient)."""
     del hermitian
     A = _matrix(A, "linalg.matrix_rank")
-    S = _constant(np.linalg.svd(A.data, compute_uv=False))
-    return _constant(np.sum(S.data > _singular_cutoff(S, A.shape, atol, rtol), axis=-1).astype(np.int64))
+    S = np.linalg.svd(A.data, compute_uv=False)
+    return _constant(np.sum(S > _singular_cutoff(S, A.shape, atol, rtol), axis=-1).astype(np.int64))
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:

@@ -349,6 +349,42 @@ class SvdVals(Function):
         return u @ (grad_output.unsqueeze(-1) * vh)
 
 
+class Pinv(Function):
+    r"""Moore–Penrose pseudoinverse y = A⁺ (…, n, m) of A (…, m, n).
+
+    Forward:   y = V diag(1/S) Uᵀ over the singular values S above ``cutoff`` (…, 1) (the others count as 0)
+    Backward:  (Golub & Pereyra 1973, as PyTorch's pinv_backward) for m ≤ n, with K = gᵀ y:
+                 ∂L/∂A = −(y K)ᵀ + K yᵀ − A y K yᵀ + yᵀ y (gᵀ − K A)
+               for m > n, with K = y gᵀ:
+                 ∂L/∂A = −(K y)ᵀ + yᵀ K − yᵀ K y A + (gᵀ − A K) y yᵀ
+               (exact where the rank is constant around A, e.g. full rank; no division by gaps)
+    """
+
+    formula = ("-(y K)^T + K y^T - A y K y^T + y^T y (g^T - K A)",)
+    torch_name = "LinalgPinvBackward0"
+
+    @staticmethod
+    def forward(ctx, a, *, cutoff):
+        u, s, vh = lapack("linalg.pinv", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
+        with np.errstate(divide="ignore"):
+            s_inv = np.where(s > cutoff, 1.0 / s, 0.0).astype(a.dtype)
+        y = np.swapaxes(vh, -1, -2) @ (s_inv[..., :, None] * np.swapaxes(u, -1, -2))
+        ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, y = ctx.saved_tensors
+        g_t = grad_output.mT
+        if a.shape[-2] <= a.shape[-1]:
+            k = g_t @ y
+            k_yt = k @ y.mT
+            return -(y @ k).mT + k_yt - a @ y @ k_yt + y.mT @ y @ (g_t - k @ a)
+        k = y @ g_t
+        yt_k = y.mT @ k
+        return -(k @ y).mT + yt_k - yt_k @ (y @ a) + (g_t - a @ k) @ y @ y.mT
+
+
 # ---- the matrix exponential: MatrixExp -----------------------------------------------------------
 
 

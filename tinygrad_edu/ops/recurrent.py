@@ -224,8 +224,10 @@ class LSTMLayer(Function):
         # δh, δc of all B rows at the current time (dc_prev receives the step's δc_{t−1})
         dh, dc, dc_prev = grad_h.data.copy(), grad_c.data.copy(), np.empty_like(grad_c.data)
         for t, n, prev, _, idle in reversed(layout.run_order):  # the forward's steps, last first
-            dh[:n] += g_y[t]  # h_t is also an output
-            backend.lstm_cell_backward(dh[:n], dc[:n], act[t], cs[prev], tanh[t], out=(dz_t[t], dc_prev[:n]))
+            # the rows this step runs: all (the arrays themselves, no view to make) or the first n
+            dh_n, dc_n, dc_prev_n = (dh[:n], dc[:n], dc_prev[:n]) if idle else (dh, dc, dc_prev)
+            dh_n += g_y[t]  # h_t is also an output
+            backend.lstm_cell_backward(dh_n, dc_n, act[t], cs[prev], tanh[t], out=(dz_t[t], dc_prev_n))
             dh_prev = backend.matmul(dz_t[t], w_hh_data)
             if idle:  # the rows not running pass their gradients through the step unchanged
                 dh_prev, dc_prev[n:] = np.concatenate([dh_prev, dh[n:]]), dc[n:]
@@ -362,11 +364,12 @@ class GRULayer(Function):
                                                                  d_gates_h))
         dh, dh_direct = grad_h.data.copy(), np.empty_like(grad_h.data)  # all B rows, as in LSTMLayer
         for t, n, prev, _, idle in reversed(layout.run_order):  # the forward's steps, last first
-            dh[:n] += g_y[t]  # h_t is also an output
-            backend.gru_cell_backward(dh[:n], act[t], g_h[t], hs[prev], out=(dg_x[t], dg_h[t], dh_direct[:n]),
+            dh_n, dh_direct_n = (dh[:n], dh_direct[:n]) if idle else (dh, dh_direct)  # the rows it runs, as LSTM
+            dh_n += g_y[t]  # h_t is also an output
+            backend.gru_cell_backward(dh_n, act[t], g_h[t], hs[prev], out=(dg_x[t], dg_h[t], dh_direct_n),
                                       bias_h=bias_h)
             dh_prev = backend.matmul(dg_h[t], w_hh_data)  # a fresh array
-            dh_prev += dh_direct[:n]
+            dh_prev += dh_direct_n
             if idle:  # the rows not running pass their gradient through the step unchanged
                 dh_prev = np.concatenate([dh_prev, dh[n:]])
             dh = dh_prev
@@ -463,8 +466,9 @@ class RNNLayer(Function):
         g_y, d_p_t = layout.by_step(grad_y.data), layout.by_step(d_p)
         dh = grad_h.data.copy()  # all B rows, as in LSTMLayer
         for t, n, _, new, idle in reversed(layout.run_order):  # the forward's steps, last first
-            dh[:n] += g_y[t]  # h_t is also an output
-            np.multiply(dh[:n], slope[new], out=d_p_t[t])
+            dh_n = dh[:n] if idle else dh  # the rows it runs, as in LSTMLayer
+            dh_n += g_y[t]  # h_t is also an output
+            np.multiply(dh_n, slope[new], out=d_p_t[t])
             dh_prev = backend.matmul(d_p_t[t], w_hh_data)  # a fresh array
             if idle:  # the rows not running pass their gradient through the step unchanged
                 dh_prev = np.concatenate([dh_prev, dh[n:]])
