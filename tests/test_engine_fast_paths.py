@@ -6,6 +6,8 @@
 * ``_binary``'s own broadcast-shape rule agrees with NumPy's and raises ShapeError like before.
 * The freed heap is kept for the next step (backend's mallopt), instead of being faulted in again.
 * Expand's ``broadcast_view`` is exactly ``np.broadcast_to`` (shape, strides, values, read-only).
+* Whatever form a backward returns its gradient in (Tensor, ndarray of another dtype, list, NumPy
+  scalar) reaches the input as a Tensor of its shape and dtype; a wrong shape names the op.
 """
 
 from __future__ import annotations
@@ -160,3 +162,44 @@ def test_sum_to_array_is_the_sum_over_the_broadcast_axes(a_shape, shape):
     lead = len(a_shape) - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and a_shape[lead + i] != 1)
     np.testing.assert_allclose(sum_to_array(a, shape), a.sum(axis=axes).reshape(shape), rtol=1e-12, atol=1e-12)
+
+
+class _ReturnsAs(tg.autograd.Function):
+    """y = 2x; backward returns ∂L/∂x = 2g in the form ``ctx.kind`` names (what a user-written backward may return)."""
+
+    @staticmethod
+    def forward(ctx, x, *, kind):
+        ctx.kind = kind
+        return 2 * x.data
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        g = 2 * grad_output.data
+        forms = {"tensor": tg.Tensor, "ndarray": np.asarray, "float32 array": lambda a: a.astype(np.float32),
+                 "list": lambda a: a.tolist(), "numpy scalar": lambda a: a[()]}
+        return forms[ctx.kind](g)
+
+
+@pytest.mark.parametrize("kind", ["tensor", "ndarray", "float32 array", "list", "numpy scalar"])
+def test_backward_may_return_arrays_lists_and_scalars(kind):
+    """Whatever backward returns becomes a Tensor of the input's shape and dtype (here float64)."""
+    shape = () if kind == "numpy scalar" else (3,)
+    x = tg.tensor(np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape), requires_grad=True)
+    (_ReturnsAs.apply(x, kind=kind) * 3.0).sum().backward()
+    assert isinstance(x.grad, tg.Tensor) and x.grad.dtype == np.float64 and x.grad.shape == shape
+    np.testing.assert_array_equal(x.grad.data, np.full(shape, 6.0))
+
+
+def test_backward_returning_an_array_of_the_wrong_shape_names_the_op():
+    class WrongShape(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.data.copy()
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            return np.zeros(5)
+
+    x = tg.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"WrongShapeBackward0: backward returned a gradient of shape \(5,\)"):
+        WrongShape.apply(x).sum().backward()

@@ -346,11 +346,16 @@ def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[N
     for edge, (shape, dtype), g in zip(edges, node._input_meta, result):  # (meta is None only where edge is)
         if edge is None or g is None:
             continue
-        if not isinstance(g, Tensor):  # an array: backward computed on arrays
-            g = Tensor._make(np.asarray(g))
-        if g.data.shape != shape:
+        if type(g) is np.ndarray:  # backward computed on arrays (the plain backward of the fused ops)
+            data, g = g, Tensor._make(g)
+        elif isinstance(g, Tensor):
+            data = g.data
+        else:  # a NumPy scalar, a list, ...
+            data = np.asarray(g)
+            g = Tensor._make(data)
+        if data.shape != shape:
             _raise_wrong_shape(node, result)
-        if g.data.dtype != dtype:
+        if data.dtype != dtype:
             g = g.to(dtype)
         flowing.append((edge, g))
     return flowing

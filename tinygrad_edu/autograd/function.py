@@ -184,18 +184,20 @@ class Function:
             if not record:
                 return Tensor._make(array)
             output = Tensor._make(array, ctx if array.dtype.kind == "f" else None, 0)
-            ctx._connect(args, (raw,), (output,))
+            ctx._connect(args, (raw,), (output,), ((array.shape, array.dtype),))
             return output
         arrays = tuple([_as_array(r) for r in raw])
         outputs = tuple([
             Tensor._make(a, ctx if record and a.dtype.kind == "f" else None, nr) for nr, a in enumerate(arrays)
         ])
         if record:
-            ctx._connect(args, raw, outputs)
+            ctx._connect(args, raw, outputs, tuple([(a.shape, a.dtype) for a in arrays]))
         return outputs
 
-    def _connect(self, args: tuple[Any, ...], returned: tuple[Any, ...], outputs: tuple[Any, ...]) -> None:
-        """Turn this ctx into a graph node: edges to the inputs, metadata, saved values."""
+    def _connect(self, args: tuple[Any, ...], returned: tuple[Any, ...], outputs: tuple[Any, ...],
+                 output_meta: tuple[tuple[tuple[int, ...], np.dtype], ...]) -> None:
+        """Turn this ctx into a graph node: edges to the inputs, metadata (``output_meta``: the
+        outputs' (shape, dtype), made by the caller, which has them at hand), saved values."""
         edges: list[tuple[Any, int] | None] = []
         input_meta: list[tuple[tuple[int, ...] | None, np.dtype | None]] = []
         for a, needs in zip(args, self.needs_input_grad):
@@ -212,7 +214,7 @@ class Function:
                 input_meta.append(_NO_META)
         self.next_functions = tuple(edges)
         self._input_meta = input_meta
-        self._output_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
+        self._output_meta = output_meta
         saved = []
         for item in self._to_save:
             if item is None:  # nothing kept: no gradient that will be computed reads it
