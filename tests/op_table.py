@@ -896,6 +896,7 @@ OP_TABLE += (  # special functions (ops/special.py), each on its domain
 
 OP_TABLE += (  # matrix exponential (twice differentiable through itself); erfc and the scaled Bessel functions
     OpCase("matrix_exp", *_linalg("matrix_exp"), ops=("MatrixExp", "Cat"), family=MX, samples=SQUARE),
+    OpCase("pinv", *_linalg("pinv"), ops=("Pinv",), family=MX, samples=(((4, 3),), ((2, 3, 5),), ((3, 3),))),
     *(OpCase(name, *_special(name), ops=(op,), family=SP, samples=UNARY, domain="real")
       for name, op in (("erfc", "Erfc"), ("i0e", "I0e"), ("i1e", "I1e"))),
 )  # fmt: skip
