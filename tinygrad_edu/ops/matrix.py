@@ -1,4 +1,5 @@
-"""Dense linear algebra on (batches of) matrices: determinants, inverses, solves, factorizations.
+"""Dense linear algebra on (batches of) matrices: determinants, inverses, solves, factorizations,
+the pseudoinverse and the matrix exponential.
 
 Notation as in ``ops/elementwise.py``; A is a matrix input (…, n, n) or (…, m, n), batch dims
 first as in PyTorch. Aᵀ, A⁻¹ and A⁻ᵀ act on the last two dims. Forward calls ``np.linalg``
@@ -7,13 +8,16 @@ gradients of gradients work (the gradient of ``Inv`` is made of ``Inv``'s output
 
 Backward formulas follow PyTorch's ``derivatives.yaml`` / ``FunctionsManual.cpp`` and the papers
 they cite: Giles (2008) for det/inv/solve, Murray (2016) for Cholesky, Walter & Lehmann (2018)
-for QR, and the 1/(λⱼ − λᵢ) rule (Magnus 1985; Townsend 2016 for the SVD) for eigh and svd:
+for QR, Golub & Pereyra (1973) for pinv, the block-matrix Fréchet derivative (Mathias 1996) for
+matrix_exp, and the 1/(λⱼ − λᵢ) rule (Magnus 1985; Townsend 2016 for the SVD) for eigh and svd:
 their gradients are finite only for distinct eigenvalues / singular values. A gauge (the sign of
 each eigenvector or singular vector) is arbitrary, so only a loss that does not depend on it has a
 meaningful gradient with respect to the vectors, as in PyTorch.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +30,7 @@ class LinAlgError(RuntimeError):
     (cholesky). A RuntimeError, as PyTorch's ``torch.linalg.LinAlgError``."""
 
 
-def lapack(op: str, fn, *args, problem: str, **kwargs) -> np.ndarray:
+def _lapack(op: str, fn: Any, *args: np.ndarray, problem: str, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` (an ``np.linalg`` routine), with NumPy's LinAlgError raised again as
     ours, naming the op, the input shape and the ``problem``."""
     try:
@@ -128,7 +132,7 @@ class Inv(Function):
 
     @staticmethod
     def forward(ctx, a):
-        y = lapack("linalg.inv", np.linalg.inv, a.data, problem="is singular, so it has no inverse")
+        y = _lapack("linalg.inv", np.linalg.inv, a.data, problem="is singular, so it has no inverse")
         ctx.save_for_backward(y)
         return y
 
@@ -151,7 +155,7 @@ class Solve(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        x = lapack("linalg.solve", np.linalg.solve, a.data, b.data, problem="is singular, so the system has no "
+        x = _lapack("linalg.solve", np.linalg.solve, a.data, b.data, problem="is singular, so the system has no "
                    "unique solution")
         ctx.save_for_backward(a, x if ctx.needs_input_grad[0] else None)
         return x
@@ -180,7 +184,7 @@ class Cholesky(Function):
 
     @staticmethod
     def forward(ctx, a):
-        lower = lapack("linalg.cholesky", np.linalg.cholesky, a.data, problem="is not positive-definite, so the "
+        lower = _lapack("linalg.cholesky", np.linalg.cholesky, a.data, problem="is not positive-definite, so the "
                        "factorization could not be completed")
         ctx.save_for_backward(lower)
         return lower
@@ -306,7 +310,7 @@ class Svd(Function):
 
     @staticmethod
     def forward(ctx, a):
-        u, s, vh = lapack("linalg.svd", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
+        u, s, vh = _lapack("linalg.svd", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
         ctx.save_for_backward(u, s, vh)
         return u, s, vh
 
@@ -340,7 +344,7 @@ class SvdVals(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        return lapack("linalg.svdvals", np.linalg.svd, a.data, problem="did not converge", compute_uv=False)
+        return _lapack("linalg.svdvals", np.linalg.svd, a.data, problem="did not converge", compute_uv=False)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -365,7 +369,7 @@ class Pinv(Function):
 
     @staticmethod
     def forward(ctx, a, *, cutoff):
-        u, s, vh = lapack("linalg.pinv", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
+        u, s, vh = _lapack("linalg.pinv", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
         with np.errstate(divide="ignore"):
             s_inv = np.where(s > cutoff, 1.0 / s, 0.0).astype(a.dtype)
         y = np.swapaxes(vh, -1, -2) @ (s_inv[..., :, None] * np.swapaxes(u, -1, -2))
