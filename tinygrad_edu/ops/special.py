@@ -142,9 +142,11 @@ def _ndtr(x: np.ndarray) -> np.ndarray:
     """Φ(x) = ½ erfc(−x/√2), the standard normal CDF: nn/init.py's for x ≥ −1, and below
     ½ erfcx(−x/√2) · e^(−x²/2) (``_erfcx``, ``_exp_of_square``), where erfc(−x/√2) would carry the
     rounding of x/√2 magnified by x² (up to 2·10⁻¹³ relative at x = −37)."""
-    left = np.minimum(x, -1.0)
-    tail = 0.5 * _erfcx(-left / math.sqrt(2.0)) * _exp_of_square(left, -0.5)
-    return np.where(x < -1.0, tail, _normal_functions()[0](np.maximum(x, -1.0)))
+    y = np.empty_like(x)
+    left = x < -1.0  # each branch on its own elements only (math.erfc runs per element)
+    y[left] = 0.5 * _erfcx(-x[left] / math.sqrt(2.0)) * _exp_of_square(x[left], -0.5)
+    y[~left] = _normal_functions()[0](x[~left])
+    return y
 
 
 def _ndtri(p: np.ndarray) -> np.ndarray:
@@ -219,10 +221,12 @@ def _log_ndtr(x: np.ndarray) -> np.ndarray:
     """ln Φ(x): ln(1 − Φ(−x)) = log1p(−Φ(−x)) for x ≥ 0 (Φ(−x) exact in the tail), and for x < 0
     ln(erfcx(−x/√2)/2) − x²/2, since Φ(x) = ½ erfc(−x/√2) = ½ erfcx(−x/√2) e^(−x²/2): no
     underflow however negative x is."""
-    right = np.log1p(-_ndtr(-np.abs(x)))
-    t = np.minimum(x, 0.0)
-    left = np.log(_erfcx(-t / math.sqrt(2.0)) / 2.0) - t * t / 2.0
-    return np.where(x >= 0, right, left)
+    y = np.empty_like(x)
+    right = ~(x < 0)  # (nan goes right, and stays nan)
+    y[right] = np.log1p(-_ndtr(-x[right]))
+    t = x[~right]
+    y[~right] = np.log(_erfcx(-t / math.sqrt(2.0)) / 2.0) - t * t / 2.0
+    return y
 
 
 def _bessel_i(x: np.ndarray, nu: int, scaled: bool = False) -> np.ndarray:
