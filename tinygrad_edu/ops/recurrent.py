@@ -197,6 +197,7 @@ class LSTMLayer(Function):
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
         acts, tanh_c = np.empty((N, 4 * H), dtype=x.dtype), np.empty((N, H), dtype=x.dtype)
         hs[layout.first], cs[layout.first] = h0.data, c0.data
+        # step t's rows: z_x[t], act[t], tanh[t] (views of projected, acts, tanh_c; see _Layout.by_step)
         z_x, act, tanh = layout.by_step(projected), layout.by_step(acts), layout.by_step(tanh_c)
         for t, _, prev, new, idle in layout.run_order:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
             backend.lstm_cell(backend.matmul(hs[prev], w_hh_t), cs[prev], out=(hs[new], cs[new], act[t], tanh[t]),
