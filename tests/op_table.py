@@ -900,3 +900,8 @@ OP_TABLE += (  # matrix exponential (twice differentiable through itself); erfc 
     *(OpCase(name, *_special(name), ops=(op,), family=SP, samples=UNARY, domain="real")
       for name, op in (("erfc", "Erfc"), ("i0e", "I0e"), ("i1e", "I1e"))),
 )  # fmt: skip
+
+OP_TABLE += (  # LU with partial pivoting (LAPACK's packing and pivots)
+    OpCase("lu_factor", *_linalg("lu_factor", _well_conditioned, lambda r: r[0]), ops=("LuFactor", "Solve"),
+           family=MX, samples=SQUARE),
+)  # fmt: skip

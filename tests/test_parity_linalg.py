@@ -63,6 +63,8 @@ CASES = {
     "matrix_power_-2": (lambda la, a: la.matrix_power(_shifted(a), -2), True),
     "matrix_power_0": (lambda la, a: la.matrix_power(a, 0), True),
     "matrix_exp": (lambda la, a: la.matrix_exp(a), True),
+    "lu_factor": (lambda la, a: la.lu_factor(_shifted(a))[0], True),
+    "lu": (lambda la, a: tuple(la.lu(_shifted(a))), True),
     "cond": (lambda la, a: la.cond(_shifted(a)), True),
     "solve_triangular_upper": (lambda la, a: la.solve_triangular(_shifted(a), a.mT, upper=True), True),
     "solve_triangular_lower_right_unit": (
@@ -264,6 +266,8 @@ GRADCHECKED = {
     "svdvals": (lambda a: tg.linalg.svdvals(a), (3, 2)),
     "pinv": (lambda a: tg.linalg.pinv(a), (3, 2)),
     "matrix_exp": (lambda a: tg.linalg.matrix_exp(a), (2, 3, 3)),
+    "lu_factor": (lambda a: tg.linalg.lu_factor(a)[0], (2, 3, 3)),
+    "lu_solve": (lambda a: tg.linalg.lu_solve(*tg.linalg.lu_factor(_shifted(a)), a[..., :2]), (2, 3, 3)),
 }
 
 
@@ -297,7 +301,7 @@ NAMED = {
     "solve": lambda la, a: la.solve(a, a), "cholesky": lambda la, a: la.cholesky(a), "qr": lambda la, a: la.qr(a)[0],
     "eigh": lambda la, a: la.eigh(a)[1], "eigvalsh": lambda la, a: la.eigvalsh(a),
     "svd": lambda la, a: la.svd(a)[0], "svdvals": lambda la, a: la.svdvals(a), "cross": lambda la, a: la.cross(a, a),
-    "matrix_exp": lambda la, a: la.matrix_exp(a),
+    "matrix_exp": lambda la, a: la.matrix_exp(a), "lu_factor": lambda la, a: la.lu_factor(a)[0],
 }
 
 
@@ -393,6 +397,25 @@ def test_svd_full_matrices_completes_an_orthogonal_basis(shape):
     k = min(m, n)
     reconstructed = (U.numpy()[..., :k] * S.numpy()[..., None, :]) @ Vh.numpy()[..., :k, :]
     np.testing.assert_allclose(reconstructed, a, atol=1e-12)
+
+
+@pytest.mark.parametrize(("left", "adjoint"), [(True, False), (True, True), (False, False), (False, True)])
+def test_lu_solve_matches_torch(left, adjoint):
+    a, b = _seeded(2, 3, 3), _seeded(2, 3, 2, seed=1)
+    b = b if left else np.swapaxes(b, -1, -2)
+    assert_matches_torch(lambda x, y: tg.linalg.lu_solve(*tg.linalg.lu_factor(x), y, left=left, adjoint=adjoint),
+                         lambda x, y: torch.linalg.lu_solve(*torch.linalg.lu_factor(x), y, left=left, adjoint=adjoint),
+                         a, b, rtol=1e-9)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (2, 4, 2)], ids=str)
+def test_lu_of_rectangular_matrices_matches_torch(shape):
+    a = _seeded(*shape)
+    assert_matches_torch(lambda x: tuple(tg.linalg.lu(x)), lambda x: tuple(torch.linalg.lu(x)), a, rtol=1e-10,
+                         check_grad=False)
+    ours, theirs = tg.linalg.lu_factor(tg.tensor(a)), torch.linalg.lu_factor(torch.tensor(a))
+    np.testing.assert_array_equal(ours.pivots.numpy(), theirs.pivots.numpy())
+    assert ours.pivots.dtype == np.int32
 
 
 def test_qr_mode_r_and_complete_match_torch():

@@ -8,8 +8,8 @@
 Each function checks its input as PyTorch does (floating dtype, at least 2 dims, square where
 needed; a ShapeError or TypeError naming the function and the shape) and then calls one op of
 ``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv,
-matrix_exp), where the forward and backward formulas are, or composes such ops (norms, cond,
-lstsq, matrix_power, multi_dot, solve_triangular, tensorinv, tensorsolve, the *_ex forms, vecdot,
+matrix_exp, lu_factor), where the forward and backward formulas are, or composes such ops (lu,
+lu_solve, norms, cond, lstsq, matrix_power, multi_dot, solve_triangular, tensorinv, tensorsolve, the *_ex forms, vecdot,
 vander). Matrices are the last two dims; the dims before are a batch.
 A singular matrix (inv, solve) or one that is not positive-definite (cholesky) raises
 ``tg.linalg.LinAlgError``, a RuntimeError, as ``torch.linalg.LinAlgError``.
@@ -37,6 +37,8 @@ EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
 LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
+LUFactorResult = namedtuple("linalg_lu_factor", ["LU", "pivots"])
+LUResult = namedtuple("linalg_lu", ["P", "L", "U"])
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
 
 
@@ -141,6 +143,58 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     if mode == "r":
         return QRResult(_constant(np.empty((0,), dtype=A.dtype)), _constant(np.linalg.qr(A.data, mode="r")))
     return QRResult(*ops.Qr.apply(A, mode=mode))
+
+
+def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
+    """``(LU, pivots)``: A = P L U with partial pivoting, packed as LAPACK's getrf (op ``LuFactor``;
+    the gradient for square A). ``pivots`` (int32, 1-based) say which row was swapped in at each step."""
+    if not pivot:
+        raise NotImplementedError("linalg.lu_factor: pivot=False is not implemented (PyTorch has it on CUDA only)")
+    return LUFactorResult(*ops.LuFactor.apply(_matrix(A, "linalg.lu_factor")))
+
+
+def _unpack_lu(LU: Tensor) -> tuple[Tensor, Tensor]:
+    """(L, U) from the packed factors: L unit lower triangular (…, m, k), U upper (…, k, n)."""
+    m, n = LU.shape[-2:]
+    k = min(m, n)
+    L = LU[..., :, :k].tril(-1) + np.eye(m, k, dtype=LU.dtype)
+    return L, LU[..., :k, :].triu()
+
+
+def _permutation_matrix(pivots: np.ndarray, m: int, dtype: Any) -> np.ndarray:
+    """P with A = P L U from getrf's 1-based row swaps (applied in order to the identity's rows)."""
+    batch = pivots.shape[:-1]
+    order = np.broadcast_to(np.arange(m), (*batch, m)).reshape(-1, m).copy()
+    flat = pivots.reshape(-1, pivots.shape[-1]) - 1
+    rows = np.arange(order.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        order[rows, j], order[rows, p] = order[rows, p], order[rows, j].copy()
+    P = np.zeros((order.shape[0], m, m), dtype=dtype)
+    P[rows[:, None], order, np.arange(m)] = 1  # P[order[i], i] = 1: row i of L U is row order[i] of A
+    return P.reshape(*batch, m, m)
+
+
+def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
+    """``(P, L, U)`` with A = P L U: ``lu_factor`` unpacked (L unit lower triangular (…, m, k),
+    U upper (…, k, n), P a constant permutation matrix)."""
+    LU, pivots = lu_factor(A, pivot=pivot)
+    L, U = _unpack_lu(LU)
+    return LUResult(_constant(_permutation_matrix(pivots.data, A.shape[-2], A.dtype)), L, U)
+
+
+def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
+    """X with A X = B (``adjoint``: Aᵀ X = B; ``left=False``: X A = B) from ``lu_factor``'s output:
+    X = U⁻¹ L⁻¹ Pᵀ B through ``solve`` of the triangles (differentiable in LU and B)."""
+    LU = _matrix(LU, "linalg.lu_solve", square=True)
+    B = _matrix(B, "linalg.lu_solve")
+    if not left:  # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
+        return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
+    L, U = _unpack_lu(LU)
+    P = _constant(_permutation_matrix(np.asarray(pivots.data), LU.shape[-1], LU.dtype))
+    if adjoint:  # Aᵀ = Uᵀ Lᵀ Pᵀ:  X = P L⁻ᵀ U⁻ᵀ B
+        return P @ solve(L.mT, solve(U.mT, B))
+    return solve(U, solve(L, P.mT @ B))
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
@@ -460,9 +514,9 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 
 __all__ = [
-    "CholeskyExResult", "EighResult", "InvExResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult",
-    "SlogdetResult", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex",
-    "logdet", "lstsq", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-    "slogdet", "solve", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
-    "vector_norm",
+    "CholeskyExResult", "EighResult", "InvExResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult",
+    "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
+    "eigvalsh", "inv", "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm",
+    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
+    "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]

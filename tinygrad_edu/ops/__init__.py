@@ -15,7 +15,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer RNNLayer
-    matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv MatrixExp
+    matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv LuFactor MatrixExp
     special.py       Lgamma Digamma Polygamma Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr I0 I1 I0e I1e
                      Xlogy Xlog1py Entr Sinc
     scan.py          LogCumSumExp NanMedian
@@ -83,7 +83,7 @@ from .elementwise import (
 from .indexing import IndexPut, ScatterReduce
 from .linalg import Einsum, Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
-from .matrix import Cholesky, Det, Eigh, Eigvalsh, Inv, MatrixExp, Pinv, Qr, Slogdet, Solve, Svd, SvdVals
+from .matrix import Cholesky, Det, Eigh, Eigvalsh, Inv, LuFactor, MatrixExp, Pinv, Qr, Slogdet, Solve, Svd, SvdVals
 from .movement import (
     Cat,
     Clone,
@@ -162,7 +162,7 @@ ALL_OPS = (
     Frac, ClampTensor, Max, Min, Median,
     Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Cumprod,
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
-    Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, MatrixExp,
+    Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
     Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
 )  # fmt: skip
 

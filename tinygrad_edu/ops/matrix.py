@@ -389,6 +389,69 @@ class Pinv(Function):
         return -(k @ y).mT + yt_k - yt_k @ (y @ a) + (g_t - a @ k) @ y @ y.mT
 
 
+class LuFactor(Function):
+    r"""LU factorization with partial pivoting, A = P L U, packed as LAPACK's getrf packs it.
+
+    Forward:   LU (…, m, n) holds L's strictly lower part (L has a unit diagonal) and U's upper part;
+               pivots (…, k) int32, 1-based: row j was swapped with row pivots[j] at step j
+    Backward:  (square A, as PyTorch's linalg_lu_backward) with g_L = tril(g, −1), g_U = triu(g):
+               ∂L/∂A = P L⁻ᵀ [tril(Lᵀ g_L, −1) + triu(g_U Uᵀ)] U⁻ᵀ
+    """
+
+    formula = ("P L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T",)
+    torch_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        packed, pivots, permutation = lu_array(a.data)
+        ctx.permutation = permutation
+        ctx.save_for_backward(packed)
+        return packed, pivots
+
+    @staticmethod
+    def backward(ctx, grad_packed, grad_pivots):
+        (packed,) = ctx.saved_tensors
+        m, n = packed.shape[-2:]
+        if m != n:
+            raise NotImplementedError(f"linalg.lu_factor: the gradient of a non-square input ({packed.shape}) is "
+                                      "not implemented")
+        lower = packed.tril(-1) + _eye_like(packed)
+        upper = packed.triu()
+        inner = (lower.mT @ grad_packed.tril(-1)).tril(-1) + (grad_packed.triu() @ upper.mT).triu()
+        grad_a = Solve.apply(lower.mT, _right_solve_transposed(inner, upper))
+        return _permute_rows(grad_a, ctx.permutation)
+
+
+def _permute_rows(x, permutation: np.ndarray):
+    """P x for the permutation matrix P with A = P L U: row permutation[i] of the result is row i of x."""
+    inverse = np.argsort(permutation, axis=-1)  # the row of x that lands in each row
+    index = np.broadcast_to(inverse[..., :, None], x.shape)
+    return x.gather(-2, index)
+
+
+def lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(packed LU, 1-based int32 pivots, permutation) of A (…, m, n) by Gaussian elimination with
+    partial pivoting (the largest |entry| of the column, the first of equals, as LAPACK's getrf):
+    A = P L U with P[permutation[i], i] = 1. A zero pivot leaves its column below as it is."""
+    *batch, m, n = a.shape
+    k = min(m, n)
+    work = a.reshape(-1, m, n).copy()
+    count = work.shape[0]
+    rows = np.arange(count)
+    permutation = np.broadcast_to(np.arange(m), (count, m)).copy()
+    pivots = np.zeros((count, k), dtype=np.int32)
+    for j in range(k):
+        p = j + np.argmax(np.abs(work[:, j:, j]), axis=1)
+        pivots[:, j] = p + 1
+        work[rows, j], work[rows, p] = work[rows, p], work[rows, j].copy()
+        permutation[rows, j], permutation[rows, p] = permutation[rows, p], permutation[rows, j].copy()
+        pivot = work[:, j, j][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            work[:, j + 1:, j] = np.where(pivot != 0, work[:, j + 1:, j] / pivot, work[:, j + 1:, j])
+        work[:, j + 1:, j + 1:] -= work[:, j + 1:, j:j + 1] * work[:, j:j + 1, j + 1:]
+    return (work.reshape(a.shape), pivots.reshape(*batch, k), permutation.reshape(*batch, m))
+
+
 # ---- the matrix exponential: MatrixExp -----------------------------------------------------------
 
 
