@@ -2,8 +2,9 @@
 
 Shapes are drawn around the switch points of those paths: the row limit of the direct path
 (DIRECT_MAX_M = 128), its B panel (DIRECT_NC = 256 columns) and tile width (NR = 32/16/8
-columns), the K blocks (KC = 384/256) and the small-k order (k ≤ 32), and the B rows 4 KiB
-apart that the direct path packs although they are contiguous (n ≥ 1024 float32, 512 float64).
+columns), the K blocks (KC = 384/256; gemm_blocked's KC_P = 512 for float64 on AVX-512) and the
+small-k order (k ≤ 32), and the B rows 4 KiB apart that the direct path packs although they are
+contiguous (n ≥ 1024 float32, 512 float64).
 A transposed or sliced B is packed one strip of tile columns at a time, just before its column
 of tiles; these tests cover every strip position (first, last, partial) in every K block.
 The comparison is ``assert_matmul_close`` of test_kernels_gemm.py: the dot-product rounding
@@ -64,13 +65,25 @@ def test_direct_path_wide_contiguous_b_matches_numpy(m, k, n, dtype, isa, seed):
 
 
 @settings(max_examples=25, deadline=None)
-@given(m=st.sampled_from([129, 168, 169, 256, 337]), k=st.sampled_from([1, 33, 64, 385]),
+@given(m=st.sampled_from([97, 129, 168, 169, 193, 256, 337]), k=st.sampled_from([1, 33, 64, 385]),
        n=st.sampled_from([65, 129, 784]), dtype=DTYPES, isa=st.sampled_from(ISAS),
        layout_a=st.sampled_from(["c", "transposed"]), layout_b=st.sampled_from(["c", "transposed"]),
        seed=st.integers(0, 2**16))
 def test_blocked_path_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, seed):
     """More than DIRECT_MAX_M rows and a wide n: the packed, blocked path (∂W = ∂Yᵀ·x of fc1 is 256×64·64×784)."""
     check_product(m, k, n, dtype, isa, layout_a, layout_b, seed)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blocked_path_across_its_blocks_matches_numpy(isa, threads, dtype):
+    """337×1025 · 1025×1100 crosses every block of gemm_blocked: A blocks of MC_P rows (96 for float64 on
+    AVX-512, else 128-168; 337 leaves a partial block and a partial 6-row strip), K blocks of KC_P
+    (512 / 384 / 256: k = 1025 is split into 3 or 5 equal blocks), B panels of NC columns (1024 for float64
+    on AVX-512: n = 1100 leaves a second, partial panel) and the next tile's C rows requested at each
+    block's last tile; 2 threads split the columns (7.6e8 flops, above the parallel threshold)."""
+    check_product(337, 1025, 1100, dtype, isa, "c", "c", seed=5, threads=threads)
 
 
 @pytest.mark.parametrize("isa", ISAS)
