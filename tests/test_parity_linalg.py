@@ -418,6 +418,17 @@ def test_lu_of_rectangular_matrices_matches_torch(shape):
     assert ours.pivots.dtype == np.int32
 
 
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_and_inverse_match_torch(upper):
+    def factor(lib, x):
+        return lib.linalg.cholesky(_spd(x), upper=upper)
+
+    assert_matches_torch(lambda x, b: tg.cholesky_solve(b, factor(tg, x), upper),
+                         lambda x, b: torch.cholesky_solve(b, factor(torch, x), upper), (2, 3, 3), (3, 2), rtol=1e-9)
+    assert_matches_torch(lambda x: factor(tg, x).cholesky_inverse(upper),
+                         lambda x: factor(torch, x).cholesky_inverse(upper), (3, 3), rtol=1e-9)
+
+
 def test_qr_mode_r_and_complete_match_torch():
     a = _seeded(4, 3)
     q, r = tg.linalg.qr(tg.tensor(a), mode="r")

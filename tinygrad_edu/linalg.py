@@ -133,6 +133,21 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return lower.mT if upper else lower
 
 
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """X with (L Lᵀ) X = B (``upper``: (Uᵀ U) X = B) from a Cholesky factor (torch.cholesky_solve; only
+    L's triangle is read): two triangular solves, X = L⁻ᵀ (L⁻¹ B)."""
+    L = _matrix(L, "cholesky_solve", square=True)
+    lower = L.mT if upper else L
+    return solve_triangular(lower.mT, solve_triangular(lower, B, upper=False), upper=True)
+
+
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """(L Lᵀ)⁻¹ from a Cholesky factor (torch.cholesky_inverse): ``cholesky_solve`` of the identity."""
+    L = _matrix(L, "cholesky_inverse", square=True)
+    eye = _constant(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape).copy())
+    return cholesky_solve(eye, L, upper)
+
+
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """``(Q, R)`` with A = Q R (op ``Qr``). ``mode``: "reduced" (Q (…, m, k), R (…, k, n), k = min(m, n)),
     "complete" (Q (…, m, m), R (…, m, n); differentiable only for m ≤ n, as PyTorch) or "r" (R only,
@@ -515,7 +530,8 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 __all__ = [
     "CholeskyExResult", "EighResult", "InvExResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult",
-    "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
+    "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cholesky_ex", "cholesky_inverse", "cholesky_solve", "cond",
+    "cross", "det", "diagonal", "eigh",
     "eigvalsh", "inv", "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm",
     "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
     "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",

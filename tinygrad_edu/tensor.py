@@ -1853,6 +1853,14 @@ class Tensor:
         """e^A of square matrices."""
         return linalg.matrix_exp(self)
 
+    def cholesky_solve(self, L: Tensor, upper: bool = False) -> Tensor:
+        """X with (L Lᵀ) X = self, from the Cholesky factor L."""
+        return linalg.cholesky_solve(self, L, upper)
+
+    def cholesky_inverse(self, upper: bool = False) -> Tensor:
+        """(L Lᵀ)⁻¹ with self the Cholesky factor L."""
+        return linalg.cholesky_inverse(self, upper)
+
     def lgamma(self) -> Tensor:
         """ln|Γ(x)| elementwise."""
         return special.lgamma(self)
