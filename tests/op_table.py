@@ -905,3 +905,9 @@ OP_TABLE += (  # LU with partial pivoting (LAPACK's packing and pivots)
     OpCase("lu_factor", *_linalg("lu_factor", _well_conditioned, lambda r: r[0]), ops=("LuFactor", "Solve"),
            family=MX, samples=SQUARE),
 )  # fmt: skip
+
+OP_TABLE += (  # incomplete gamma functions: the gradient with respect to x only (a is a constant here, as in torch)
+    *(OpCase(name, lambda x, name=name: getattr(_lib(x).special, name)(_lib(x).full_like(x, 1.7), x), ops=(op,),
+             family=SP, samples=UNARY, domain=POS)
+      for name, op in (("gammainc", "Gammainc"), ("gammaincc", "Gammaincc"))),
+)  # fmt: skip

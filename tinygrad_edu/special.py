@@ -4,8 +4,9 @@
     x = tg.tensor([0.5, 1.0, 4.0], dtype=tg.float64, requires_grad=True)
     tg.special.gammaln(x).sum().backward()        # x.grad = ψ(x), the digamma function
 
-The functions of their own (the gamma family, erfinv, erfc, erfcx, ndtr, ndtri, log_ndtr, i0, i1, i0e, i1e,
-xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where the methods and their error
+The functions of their own (the gamma family, gammainc/gammaincc, erfinv, erfc, erfcx, ndtr,
+ndtri, log_ndtr, i0, i1, i0e, i1e, xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where
+the methods and their error
 bounds are written down; the rest are compositions or the Tensor methods PyTorch lists here too
 (``expit`` is ``sigmoid``, ``psi`` is ``digamma``, ``gammaln`` is ``lgamma``). Integer input becomes
 float32, as in PyTorch; float32 stays float32 (computed in float64, rounded once).
@@ -98,6 +99,17 @@ def i1(input: Tensor) -> Tensor:
     return _unary(ops.I1, input)
 
 
+def gammainc(input: Any, other: Any) -> Tensor:
+    """P(a, x), the regularized lower incomplete gamma function, a = input, x = other (op ``Gammainc``;
+    the gradient with respect to x only, as PyTorch)."""
+    return _tensor._binary(ops.Gammainc, input, other, true_division=True)
+
+
+def gammaincc(input: Any, other: Any) -> Tensor:
+    """Q(a, x) = 1 − P(a, x), the regularized upper incomplete gamma function (op ``Gammaincc``)."""
+    return _tensor._binary(ops.Gammaincc, input, other, true_division=True)
+
+
 def i0e(input: Tensor) -> Tensor:
     """e^(−|x|) I₀(x), finite for every x (op ``I0e``)."""
     return _unary(ops.I0e, input)
@@ -182,7 +194,8 @@ gammaln = lgamma  # SciPy's name, as torch.special.gammaln
 psi = digamma  # torch.special.psi
 
 __all__ = [
-    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0", "i0e", "i1", "i1e",
+    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln",
+    "i0", "i0e", "i1", "i1e",
     "lgamma", "log1p",
     "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
     "sinc", "softmax", "xlog1py", "xlogy",

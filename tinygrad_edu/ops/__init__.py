@@ -16,7 +16,8 @@ Open the file of a family to read an op's forward, backward and formula side by 
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer RNNLayer
     matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv LuFactor MatrixExp
-    special.py       Lgamma Digamma Polygamma Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr I0 I1 I0e I1e
+    special.py       Lgamma Digamma Polygamma Gammainc Gammaincc Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
+                     I0 I1 I0e I1e
                      Xlogy Xlog1py Entr Sinc
     scan.py          LogCumSumExp NanMedian
     indexing.py      IndexPut ScatterReduce
@@ -132,6 +133,8 @@ from .special import (
     Erfc,
     Erfcx,
     Erfinv,
+    Gammainc,
+    Gammaincc,
     I0e,
     I1e,
     Lgamma,
@@ -164,6 +167,7 @@ ALL_OPS = (
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
     Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
     Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
+    Gammainc, Gammaincc,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]
