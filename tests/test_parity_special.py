@@ -225,6 +225,8 @@ def test_tensor_methods_aliases_and_top_level_functions():
                                                                              else "gammaln")(x).numpy())
         np.testing.assert_allclose(getattr(tg, name)(x).numpy(), getattr(torch, name)(t).numpy(), rtol=1e-10)
     np.testing.assert_allclose(tg.polygamma(2, x).numpy(), torch.polygamma(2, t).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(tg.igamma(x, x * 2).numpy(), torch.igamma(t, t * 2).numpy(), rtol=1e-10)
+    np.testing.assert_allclose(x.igammac(x * 2).numpy(), t.igammac(t * 2).numpy(), rtol=1e-10)
     np.testing.assert_allclose(x.polygamma(1).numpy(), t.polygamma(1).numpy(), rtol=1e-9)
     np.testing.assert_allclose((x + 2).mvlgamma(2).numpy(), (t + 2).mvlgamma(2).numpy(), rtol=1e-12)
     np.testing.assert_allclose(x.xlogy(2.0).numpy(), t.xlogy(2.0).numpy(), rtol=1e-12)

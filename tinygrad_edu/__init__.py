@@ -129,6 +129,7 @@ lgamma, digamma, erfinv, i0, sinc, xlogy, mvlgamma = (Tensor.lgamma, Tensor.diga
 polygamma = special.polygamma  # torch.polygamma(n, input): n first, unlike the method
 erfc, matrix_exp = Tensor.erfc, Tensor.matrix_exp
 cholesky_solve, cholesky_inverse = Tensor.cholesky_solve, Tensor.cholesky_inverse
+igamma, igammac = Tensor.igamma, Tensor.igammac
 trapz = trapezoid  # PyTorch's older name
 mode, kthvalue, frac, baddbmm, nanmean, diff, diagonal = (Tensor.mode, Tensor.kthvalue, Tensor.frac, Tensor.baddbmm,
                                                        Tensor.nanmean, Tensor.diff, Tensor.diagonal)
@@ -207,7 +208,8 @@ __all__ += [  # scans, order statistics, index writes, products, grids (composit
     "trapz", "tril_indices", "triu_indices", "vander",
 ]
 __all__ += [  # linear algebra and special functions (linalg.py, special.py)
-    "cholesky_inverse", "cholesky_solve", "det", "digamma", "erfc", "erfinv", "i0", "inverse", "lgamma", "linalg",
+    "cholesky_inverse", "cholesky_solve", "det", "digamma", "erfc", "erfinv", "i0", "igamma", "igammac", "inverse",
+    "lgamma", "linalg",
     "logdet", "matrix_exp", "matrix_power", "mvlgamma", "pinverse", "polygamma", "sinc", "slogdet", "special", "xlogy",
 ]
 

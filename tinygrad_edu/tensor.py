@@ -1885,6 +1885,14 @@ class Tensor:
         """1 − erf(x) elementwise, exact in the right tail."""
         return special.erfc(self)
 
+    def igamma(self, other: TensorLike) -> Tensor:
+        """P(self, other), the regularized lower incomplete gamma function."""
+        return special.gammainc(self, other)
+
+    def igammac(self, other: TensorLike) -> Tensor:
+        """Q(self, other) = 1 − P(self, other), the regularized upper incomplete gamma function."""
+        return special.gammaincc(self, other)
+
     def i0(self) -> Tensor:
         """I₀(x), the modified Bessel function of order 0, elementwise."""
         return special.i0(self)
