@@ -208,7 +208,7 @@ def test_cond_matches_torch(p):
     assert_matches_torch(lambda x: tg.linalg.cond(x, p), composite, a, rtol=1e-9)
 
 
-def test_inv_ex_and_cholesky_ex_report_failures_per_matrix_as_torch():
+def test_inv_ex_solve_ex_and_cholesky_ex_report_failures_per_matrix_as_torch():
     a = np.stack([np.eye(2) * 2.0, np.zeros((2, 2)), [[1.0, 2.0], [2.0, 1.0]]])
     inverse, info = tg.linalg.inv_ex(tg.tensor(a))
     theirs = torch.linalg.inv_ex(torch.tensor(a))
@@ -221,6 +221,10 @@ def test_inv_ex_and_cholesky_ex_report_failures_per_matrix_as_torch():
     np.testing.assert_allclose(lower.numpy()[0], theirs.L.numpy()[0], rtol=1e-12)
     with pytest.raises(tg.linalg.LinAlgError):
         tg.linalg.inv_ex(tg.tensor(a), check_errors=True)
+    solved, info = tg.linalg.solve_ex(tg.tensor(a), tg.tensor(np.ones((3, 2, 1))))
+    theirs = torch.linalg.solve_ex(torch.tensor(a), torch.tensor(np.ones((3, 2, 1))))
+    np.testing.assert_array_equal(info.numpy(), theirs.info.numpy())
+    np.testing.assert_allclose(solved.numpy()[[0, 2]], theirs.result.numpy()[[0, 2]], rtol=1e-12)
     ok = tg.linalg.cholesky_ex(tg.tensor(np.eye(3)), upper=True)
     assert ok.info.numpy() == 0 and np.array_equal(ok.L.numpy(), np.eye(3))
 

@@ -40,6 +40,7 @@ InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
 LUFactorResult = namedtuple("linalg_lu_factor", ["LU", "pivots"])
 LUResult = namedtuple("linalg_lu", ["P", "L", "U"])
 CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
+SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
 
 
 def _matrix(a: Tensor, op: str, square: bool = False) -> Tensor:
@@ -463,6 +464,18 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     return InvExResult(inverse, info)
 
 
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> SolveExResult:
+    """``(result, info)`` of ``solve``: info 0 per matrix where A is invertible, else > 0 (here 1) with
+    a nan result; ``check_errors`` raises LinAlgError instead."""
+    A = _matrix(A, "linalg.solve_ex", square=True)
+    try:
+        return SolveExResult(solve(A, B, left=left), _constant(np.zeros(A.shape[:-2], dtype=np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+    return SolveExResult(*_where_lapack_fails(np.linalg.inv, A, lambda M: solve(M, B, left=left)))
+
+
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """``(L, info)``: info 0 per matrix where A is positive-definite, else the order k of its first
     leading minor that is not (as PyTorch); L is then nan here, the partial factor in PyTorch.
@@ -530,9 +543,9 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 __all__ = [
     "CholeskyExResult", "EighResult", "InvExResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult",
-    "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cholesky_ex", "cholesky_inverse", "cholesky_solve", "cond",
-    "cross", "det", "diagonal", "eigh",
-    "eigvalsh", "inv", "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm",
-    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_triangular", "svd",
-    "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
+    "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky", "cholesky_ex", "cholesky_inverse",
+    "cholesky_solve", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "logdet", "lstsq",
+    "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+    "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve",
+    "vander", "vecdot", "vector_norm",
 ]
