@@ -911,3 +911,8 @@ OP_TABLE += (  # incomplete gamma functions: the gradient with respect to x only
              family=SP, samples=UNARY, domain=POS)
       for name, op in (("gammainc", "Gammainc"), ("gammaincc", "Gammaincc"))),
 )  # fmt: skip
+
+OP_TABLE += (  # the Hurwitz zeta function: the gradient with respect to q only (as in torch)
+    OpCase("zeta", lambda q: _lib(q).special.zeta(_lib(q).full_like(q, 2.5), q), ops=("Zeta",), family=SP,
+           samples=UNARY, domain=POS),
+)  # fmt: skip

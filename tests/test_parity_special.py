@@ -103,6 +103,30 @@ def test_incomplete_gamma_special_values_and_a_gradient():
     assert gradgradcheck(lambda y: tg.special.gammaincc(tg.tensor([1.5, 4.0]), y), [x])
 
 
+@settings(max_examples=8, deadline=None)
+@given(shapes=tst.broadcastable_shapes(max_dims=2, max_side=4), seed=st.integers(0, 2**16))
+def test_zeta_matches_torch(shapes, seed):
+    """Values and ∂/∂q for s in (1.1, 30), q in (0.05, 50); at negative q and integer s the sum as torch."""
+    rng = np.random.default_rng(seed)
+    s, q = rng.uniform(1.1, 30.0, shapes[0]), 10 ** rng.uniform(-1.3, 1.7, shapes[1])
+    assert_matches_torch(lambda y: tg.special.zeta(tg.tensor(s), y), lambda y: torch.special.zeta(torch.tensor(s), y),
+                         q, rtol=1e-10, atol=1e-300)
+    assert_matches_torch(lambda y: tg.special.zeta(tg.tensor(s.astype(np.float32)), y),
+                         lambda y: torch.special.zeta(torch.tensor(s.astype(np.float32)), y), q.astype(np.float32))
+    special_s = np.array([2.0, 1.0, 0.5, 2.0, 2.0, 3.0, 2.5])
+    special_q = np.array([1.0, 1.0, 1.0, 0.0, -1.5, -1.5, -1.5])
+    _assert_same_values(tg.special.zeta(tg.tensor(special_s), tg.tensor(special_q)),
+                        torch.special.zeta(torch.tensor(special_s), torch.tensor(special_q)))
+
+
+def test_zeta_gradients_and_errors():
+    q = tg.tensor([0.5, 2.0, 7.0], dtype=tg.float64, requires_grad=True)
+    assert gradgradcheck(lambda y: tg.special.zeta(tg.tensor([2.0, 3.5, 1.5]), y), [q])
+    with pytest.raises(NotImplementedError, match="SpecialZetaBackward0: the derivative with respect to x"):
+        tg.special.zeta(tg.tensor([2.0], requires_grad=True), tg.tensor([1.0])).backward()
+    assert tg.special.zeta(tg.tensor([2.0]), q[:1]).grad_fn.name() == "SpecialZetaBackward0"
+
+
 def _assert_same_values(ours, theirs, rtol=1e-12):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol, atol=0, equal_nan=True)
     assert ours.dtype == theirs.numpy().dtype

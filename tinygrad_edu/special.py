@@ -4,7 +4,7 @@
     x = tg.tensor([0.5, 1.0, 4.0], dtype=tg.float64, requires_grad=True)
     tg.special.gammaln(x).sum().backward()        # x.grad = ψ(x), the digamma function
 
-The functions of their own (the gamma family, gammainc/gammaincc, erfinv, erfc, erfcx, ndtr,
+The functions of their own (the gamma family, zeta, gammainc/gammaincc, erfinv, erfc, erfcx, ndtr,
 ndtri, log_ndtr, i0, i1, i0e, i1e, xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where
 the methods and their error
 bounds are written down; the rest are compositions or the Tensor methods PyTorch lists here too
@@ -97,6 +97,12 @@ def i0(input: Tensor) -> Tensor:
 def i1(input: Tensor) -> Tensor:
     """I₁(x), the modified Bessel function of order 1 (op ``I1``)."""
     return _unary(ops.I1, input)
+
+
+def zeta(input: Any, other: Any) -> Tensor:
+    """ζ(x, q) = Σ_{k≥0} (q + k)^(−x), the Hurwitz zeta function, x = input, q = other (op ``Zeta``;
+    the gradient with respect to q only, as PyTorch)."""
+    return _tensor._binary(ops.Zeta, input, other, true_division=True)
 
 
 def gammainc(input: Any, other: Any) -> Tensor:
@@ -194,9 +200,7 @@ gammaln = lgamma  # SciPy's name, as torch.special.gammaln
 psi = digamma  # torch.special.psi
 
 __all__ = [
-    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln",
-    "i0", "i0e", "i1", "i1e",
-    "lgamma", "log1p",
-    "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
-    "sinc", "softmax", "xlog1py", "xlogy",
+    "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+    "gammaln", "i0", "i0e", "i1", "i1e", "lgamma", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+    "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta",
 ]

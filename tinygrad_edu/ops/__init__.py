@@ -16,7 +16,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer RNNLayer
     matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv LuFactor MatrixExp
-    special.py       Lgamma Digamma Polygamma Gammainc Gammaincc Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
+    special.py       Lgamma Digamma Polygamma Zeta Gammainc Gammaincc Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
                      I0 I1 I0e I1e
                      Xlogy Xlog1py Entr Sinc
     scan.py          LogCumSumExp NanMedian
@@ -145,6 +145,7 @@ from .special import (
     Sinc,
     Xlog1py,
     Xlogy,
+    Zeta,
 )
 from .vector import Cdist, Cross
 
@@ -167,7 +168,7 @@ ALL_OPS = (
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
     Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
     Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
-    Gammainc, Gammaincc,
+    Gammainc, Gammaincc, Zeta,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

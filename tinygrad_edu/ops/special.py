@@ -334,11 +334,60 @@ def _incomplete_gamma(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.where(valid, p, np.nan), np.where(valid, q, np.nan)
 
 
+def _hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """ζ(s, q) = Σ_{k≥0} (q + k)^(−s) by Euler–Maclaurin summation: the first N terms directly
+    (N per element, so that w = q + N ≥ 10 + s), then
+        w^(1−s)/(s − 1) + w^(−s)/2 + Σ_{j=1..10} B₂ⱼ/(2j)! · s(s+1)⋯(s+2j−2) · w^(−s−2j+1),
+    whose first omitted term is below 10⁻¹⁷ relative for w ≥ 10 + s. As PyTorch (Cephes): inf at s = 1
+    and where q is a non-positive integer, nan for s < 1 and for q < 0 with a non-integer s."""
+    s, q = np.broadcast_arrays(s, q)
+    valid = (s > 1) & ~((q < 0) & (s != np.floor(s)))
+    s_safe, q_safe = np.where(valid, s, 2.0), np.where(valid & np.isfinite(q), q, 1.0)
+    w, m, steps = _shift_up(q_safe, _STIRLING_START + np.max(s_safe, initial=0.0))
+    total = np.zeros_like(w)
+    for k in range(steps):
+        total = total + np.where(k < m, (q_safe + k) ** -s_safe, 0.0)
+    total = total + w ** (1.0 - s_safe) / (s_safe - 1.0) + 0.5 * w**-s_safe
+    rising, power = s_safe.copy(), w ** (-s_safe - 1.0)  # s(s+1)⋯(s+2j−2) and w^(−s−2j+1), j = 1
+    for j, b in enumerate(_BERNOULLI, start=1):
+        total = total + b / math.factorial(2 * j) * rising * power
+        rising = rising * (s_safe + 2 * j - 1) * (s_safe + 2 * j)
+        power = power / (w * w)
+    pole = (s == 1) | ((q <= 0) & (q == np.floor(q)))
+    return np.where(pole, np.inf, np.where(valid, total, np.nan))
+
+
 def _gammainc_array(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
     """P(a, x) (``upper``: Q(a, x)) in the dtype of a and x, computed in float64."""
     a64, x64 = np.asarray(a, np.float64), np.asarray(x, np.float64)
     pq = quietly(_incomplete_gamma, a64, x64)
     return np.asarray(pq[1 if upper else 0], dtype=np.result_type(a, x))
+
+
+class Zeta(Function):
+    """The Hurwitz zeta function (torch.special.zeta); ζ(s, 1) is Riemann's.
+
+    Forward:   y = ζ(x, q) = Σ_{k≥0} (q + k)^(−x)          (Euler–Maclaurin: ``_hurwitz_zeta``)
+    Backward:  ∂L/∂x: not implemented (as in PyTorch)
+               ∂L/∂q = −g ⊙ x ζ(x + 1, q)
+    """
+
+    formula = ("not implemented", "-g * x * zeta(x + 1, q)")
+    torch_name = "SpecialZetaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, q):
+        ctx.save_for_backward(x, q)
+        return np.asarray(quietly(_hurwitz_zeta, x.data.astype(np.float64), q.data.astype(np.float64)),
+                          dtype=np.result_type(x.data, q.data))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"{ctx.name()}: the derivative with respect to x (the first argument) is not "
+                                      "implemented, as in PyTorch")
+        x, q = ctx.saved_tensors
+        return None, -grad_output * x * Zeta.apply(x + 1.0, q)
 
 
 class Gammainc(Function):
