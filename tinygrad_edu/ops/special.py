@@ -680,9 +680,7 @@ class I1(Function):
     @staticmethod
     def backward(ctx, grad_output):
         x, y = ctx.saved_tensors
-        small = np.abs(x.data) < 1e-4
-        slope = I0.apply(x) - y / x.masked_fill(small, 1.0)
-        return grad_output * (x * x * 0.1875 + 0.5).where(small, slope)
+        return grad_output * _bessel_i1_slope(x, y, I0.apply(x), scaled=False)
 
 
 class I0e(Function):
@@ -727,9 +725,20 @@ class I1e(Function):
     @staticmethod
     def backward(ctx, grad_output):
         x, y = ctx.saved_tensors
-        small = np.abs(x.data) < 1e-4
-        slope = I0e.apply(x) - y * np.sign(x.data) - y / x.masked_fill(small, 1.0)
-        return grad_output * (x * x * 0.9375 - x.abs() + 0.5).where(small, slope)
+        return grad_output * _bessel_i1_slope(x, y, I0e.apply(x), scaled=True)
+
+
+def _bessel_i1_slope(x, y, i0, scaled: bool):
+    """d/dx of y = I₁(x) (``scaled``: e^(−|x|) I₁(x)) from i0 = I₀(x) (e^(−|x|) I₀(x)), in Tensor ops:
+    I₀ − y/x (scaled: also − sign(x)·y), and for |x| < 10⁻⁴, where y/x loses its digits, the series
+    ½ + 3x²/16 (scaled: ½ − |x| + 15x²/16)."""
+    small = np.abs(x.data) < 1e-4
+    slope = i0 - y / x.masked_fill(small, 1.0)
+    series = x * x * 0.1875 + 0.5
+    if scaled:
+        slope = slope - y * np.sign(x.data)
+        series = x * x * 0.9375 - x.abs() + 0.5
+    return series.where(small, slope)
 
 
 # ---- products with a log, and sinc: Xlogy Xlog1py Entr Sinc ---------------------------------
