@@ -264,6 +264,25 @@ def test_tensor_methods_aliases_and_top_level_functions():
                                    rtol=1e-12)
 
 
+@pytest.mark.parametrize(("name", "args"), [("lgamma_", ()), ("digamma_", ()), ("polygamma_", (2,)), ("mvlgamma_", (1,)),
+                                           ("erfinv_", ()), ("erfc_", ()), ("i0_", ()), ("sinc_", ())])
+def test_in_place_forms_match_torch(name, args):
+    x = np.array([0.3, 0.7, 0.95])
+    ours, theirs = tg.tensor(x), torch.tensor(x)
+    assert getattr(ours, name)(*args) is ours
+    getattr(theirs, name)(*args)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9)
+    with pytest.raises(RuntimeError, match=name):
+        getattr(tg.tensor(x, requires_grad=True), name)(*args)
+
+
+def test_xlogy_in_place_matches_torch():
+    ours, theirs = tg.tensor([0.0, 1.5, 2.0]), torch.tensor([0.0, 1.5, 2.0])
+    ours.xlogy_(tg.tensor([0.0, 3.0, 0.5]))
+    theirs.xlogy_(torch.tensor([0.0, 3.0, 0.5]))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
 def test_bad_arguments_raise_and_multigammaln_below_its_domain_is_computed_as_torch():
     x = tg.tensor([0.5, 1.0])
     with pytest.raises(ValueError, match="polygamma: n must be a non-negative integer"):

@@ -1905,6 +1905,42 @@ class Tensor:
         """x · ln(other), 0 where x = 0."""
         return special.xlogy(self, other)
 
+    def lgamma_(self) -> Tensor:
+        """self ← ln|Γ(self)|, in place."""
+        return self._write("lgamma_", Tensor.lgamma)
+
+    def digamma_(self) -> Tensor:
+        """self ← ψ(self), in place."""
+        return self._write("digamma_", Tensor.digamma)
+
+    def polygamma_(self, n: int) -> Tensor:
+        """self ← ψ⁽ⁿ⁾(self), in place."""
+        return self._write("polygamma_", lambda x: x.polygamma(n))
+
+    def mvlgamma_(self, p: int) -> Tensor:
+        """self ← ln Γ_p(self), in place."""
+        return self._write("mvlgamma_", lambda x: x.mvlgamma(p))
+
+    def erfinv_(self) -> Tensor:
+        """self ← erf⁻¹(self), in place."""
+        return self._write("erfinv_", Tensor.erfinv)
+
+    def erfc_(self) -> Tensor:
+        """self ← 1 − erf(self), in place."""
+        return self._write("erfc_", Tensor.erfc)
+
+    def i0_(self) -> Tensor:
+        """self ← I₀(self), in place."""
+        return self._write("i0_", Tensor.i0)
+
+    def sinc_(self) -> Tensor:
+        """self ← sinc(self), in place."""
+        return self._write("sinc_", Tensor.sinc)
+
+    def xlogy_(self, other: TensorLike) -> Tensor:
+        """self ← self · ln(other), in place."""
+        return self._write("xlogy_", Tensor.xlogy, other)
+
     def trace(self) -> Tensor:
         """The sum of the main diagonal of a matrix."""
         if self.ndim != 2:
