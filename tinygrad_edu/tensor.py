@@ -2338,7 +2338,7 @@ def _times_alpha(op: str, x: Tensor, other: TensorLike, alpha: Scalar) -> Tensor
                         f"got alpha={alpha} with {x.dtype} operands")
     if isinstance(alpha, builtins.bool) and x.dtype.kind != "b":
         raise TypeError(f"{op}: boolean alpha only supported for boolean results, got {x.dtype} operands")
-    return other * alpha
+    return other * (builtins.bool(alpha) if x.dtype.kind == "b" else alpha)  # bool: any nonzero alpha is True
 
 
 def _add_scaled(x: Tensor, product: Tensor, beta: Scalar, alpha: Scalar, op: str) -> Tensor:
