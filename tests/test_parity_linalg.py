@@ -433,6 +433,12 @@ def test_cholesky_solve_and_inverse_match_torch(upper):
                          lambda x: factor(torch, x).cholesky_inverse(upper), (3, 3), rtol=1e-9)
 
 
+@pytest.mark.parametrize(("a_shape", "tau_shape"), [((4, 3), (3,)), ((2, 5, 3), (2, 2)), ((3, 3), (3,))], ids=str)
+def test_householder_product_matches_torch(a_shape, tau_shape):
+    a, tau = _seeded(*a_shape), np.random.default_rng(1).uniform(0.0, 2.0, tau_shape)
+    assert_matches_torch(tg.linalg.householder_product, torch.linalg.householder_product, a, tau, rtol=1e-10)
+
+
 def test_qr_mode_r_and_complete_match_torch():
     a = _seeded(4, 3)
     q, r = tg.linalg.qr(tg.tensor(a), mode="r")

@@ -286,6 +286,31 @@ def test_xlogy_in_place_matches_torch():
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+               "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+def test_orthogonal_polynomials_match_torch_and_are_differentiable_in_x(name):
+    """Values vs torch for n a tensor (negative and fractional included: truncated, 0 below 0) or a number;
+    torch has no gradient here, so the gradient is checked by gradcheck and gradgradcheck."""
+    x = np.array([[0.3, -0.7, 1.5, 2.0]]).repeat(2, axis=0)
+    n = np.array([[0.0, 1.0, 3.0, -1.0], [2.5, 4.0, 6.0, 5.0]])
+    ours, theirs = getattr(tg.special, name), getattr(torch.special, name)
+    np.testing.assert_allclose(ours(tg.tensor(x), tg.tensor(n)).numpy(),
+                               theirs(torch.tensor(x), torch.tensor(n)).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours(tg.tensor(x), 5).numpy(), theirs(torch.tensor(x), 5).numpy(), rtol=1e-12)
+    xs = tg.tensor(x[0], requires_grad=True)
+    assert gradcheck(lambda t: ours(t, tg.tensor(n[1])), [xs])
+    assert gradgradcheck(lambda t: ours(t, 4), [xs])
+
+
+def test_spherical_bessel_j0_matches_torch():
+    x = np.array([0.0, 1e-9, 0.5, -3.0, 40.0])
+    np.testing.assert_allclose(tg.special.spherical_bessel_j0(tg.tensor(x)).numpy(),
+                               torch.special.spherical_bessel_j0(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-17)
+
+
 def test_bad_arguments_raise_and_multigammaln_below_its_domain_is_computed_as_torch():
     x = tg.tensor([0.5, 1.0])
     with pytest.raises(ValueError, match="polygamma: n must be a non-negative integer"):

@@ -531,6 +531,23 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     return x.unsqueeze(-1) ** _constant(np.arange(n, dtype=x.dtype))
 
 
+def householder_product(A: Tensor, tau: Tensor) -> Tensor:
+    """The first n columns of Q = H₁ H₂ ⋯ H_k, Hᵢ = I − τᵢ vᵢ vᵢᵀ, vᵢ = column i of A below the
+    diagonal with a 1 on it (LAPACK's orgqr: Q from geqrf's reflectors). A composition of matmuls."""
+    A = _matrix(A, "linalg.householder_product")
+    m, n = A.shape[-2:]
+    k = tau.shape[-1]
+    if not k <= n <= m or tau.shape[:-1] != A.shape[:-2]:
+        raise _tensor.ShapeError(f"linalg.householder_product: A {A.shape} and tau {tau.shape} must be (…, m, n) "
+                                 "and (…, k) with k ≤ n ≤ m and one batch")
+    reflectors = A.tril(-1) + np.eye(m, n, dtype=A.dtype)
+    Q = _constant(np.broadcast_to(np.eye(m, dtype=A.dtype), (*A.shape[:-2], m, m)).copy())
+    for i in range(k):  # Q ← Q Hᵢ = Q − τᵢ (Q vᵢ) vᵢᵀ
+        v = reflectors[..., :, i:i + 1]
+        Q = Q - tau[..., i:i + 1].unsqueeze(-1) * ((Q @ v) @ v.mT)
+    return Q[..., :, :n]
+
+
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (default the last), inputs broadcast (op ``Cross``)."""
     return input.cross(other, dim=dim)
@@ -544,8 +561,8 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 __all__ = [
     "CholeskyExResult", "EighResult", "InvExResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult",
     "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky", "cholesky_ex", "cholesky_inverse",
-    "cholesky_solve", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "inv_ex", "logdet", "lstsq",
-    "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
-    "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve",
-    "vander", "vecdot", "vector_norm",
+    "cholesky_solve", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
+    "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power",
+    "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
+    "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]

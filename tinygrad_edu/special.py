@@ -146,6 +146,74 @@ def sinc(input: Tensor) -> Tensor:
     return _unary(ops.Sinc, input)
 
 
+def spherical_bessel_j0(input: Tensor) -> Tensor:
+    """j₀(x) = sin(x)/x (1 at 0): ``sinc`` of x/π."""
+    return sinc(_tensor._floating(input) * (1.0 / math.pi))
+
+
+# ---- orthogonal polynomials: compositions of their three-term recurrences ----------------------------
+
+
+def _three_term(x: Tensor, n: Any, first: Any, step: Any) -> Tensor:
+    """P_n(x) elementwise from P₀ = 1, P₁ = first(x) and P_{k+1} = step(k, x, P_k, P_{k−1}); n a number
+    or tensor, truncated to an integer (0 for n < 0, as PyTorch). Differentiable in x (PyTorch's are
+    not); n − 1 steps, so the cost grows with the largest n."""
+    x = _tensor._floating(x)
+    order = np.trunc(np.asarray(n.data if isinstance(n, _tensor.Tensor) else n, dtype=np.float64))
+    shape = np.broadcast_shapes(x.shape, order.shape)
+    x, order = x.expand(shape) if x.shape != shape else x, np.broadcast_to(order, shape)
+    previous, current = _tensor.Tensor._make(np.ones(shape, dtype=x.dtype)), first(x)
+    result = _tensor.where(order == 1, current, _tensor.where(order == 0, previous, previous * 0.0))
+    for k in range(1, int(order.max(initial=0))):
+        previous, current = current, step(k, x, current, previous)
+        result = _tensor.where(order == k + 1, current, result)
+    return result
+
+
+def _chebyshev_step(k: int, x: Tensor, p: Tensor, p_previous: Tensor) -> Tensor:
+    return 2.0 * x * p - p_previous  # every kind: P_{k+1} = 2x P_k − P_{k−1}
+
+
+def chebyshev_polynomial_t(input: Tensor, n: Any) -> Tensor:
+    """Tₙ(x), Chebyshev of the first kind: T₁ = x, T_{k+1} = 2x T_k − T_{k−1}."""
+    return _three_term(input, n, lambda x: x, _chebyshev_step)
+
+
+def chebyshev_polynomial_u(input: Tensor, n: Any) -> Tensor:
+    """Uₙ(x), Chebyshev of the second kind: U₁ = 2x, U_{k+1} = 2x U_k − U_{k−1}."""
+    return _three_term(input, n, lambda x: 2.0 * x, _chebyshev_step)
+
+
+def chebyshev_polynomial_v(input: Tensor, n: Any) -> Tensor:
+    """Vₙ(x), Chebyshev of the third kind: V₁ = 2x − 1, V_{k+1} = 2x V_k − V_{k−1}."""
+    return _three_term(input, n, lambda x: 2.0 * x - 1.0, _chebyshev_step)
+
+
+def chebyshev_polynomial_w(input: Tensor, n: Any) -> Tensor:
+    """Wₙ(x), Chebyshev of the fourth kind: W₁ = 2x + 1, W_{k+1} = 2x W_k − W_{k−1}."""
+    return _three_term(input, n, lambda x: 2.0 * x + 1.0, _chebyshev_step)
+
+
+def hermite_polynomial_h(input: Tensor, n: Any) -> Tensor:
+    """Hₙ(x), physicists' Hermite: H₁ = 2x, H_{k+1} = 2x H_k − 2k H_{k−1}."""
+    return _three_term(input, n, lambda x: 2.0 * x, lambda k, x, p, q: 2.0 * x * p - 2.0 * k * q)
+
+
+def hermite_polynomial_he(input: Tensor, n: Any) -> Tensor:
+    """Heₙ(x), probabilists' Hermite: He₁ = x, He_{k+1} = x He_k − k He_{k−1}."""
+    return _three_term(input, n, lambda x: x, lambda k, x, p, q: x * p - k * q)
+
+
+def laguerre_polynomial_l(input: Tensor, n: Any) -> Tensor:
+    """Lₙ(x), Laguerre: L₁ = 1 − x, L_{k+1} = ((2k + 1 − x) L_k − k L_{k−1}) / (k + 1)."""
+    return _three_term(input, n, lambda x: 1.0 - x, lambda k, x, p, q: ((2 * k + 1 - x) * p - k * q) / (k + 1))
+
+
+def legendre_polynomial_p(input: Tensor, n: Any) -> Tensor:
+    """Pₙ(x), Legendre: P₁ = x, P_{k+1} = ((2k + 1) x P_k − k P_{k−1}) / (k + 1)."""
+    return _three_term(input, n, lambda x: x, lambda k, x, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1))
+
+
 def expit(input: Tensor) -> Tensor:
     """1 / (1 + e^(−x)): the logistic sigmoid."""
     return input.sigmoid()
@@ -200,7 +268,10 @@ gammaln = lgamma  # SciPy's name, as torch.special.gammaln
 psi = digamma  # torch.special.psi
 
 __all__ = [
+    "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
-    "gammaln", "i0", "i0e", "i1", "i1e", "lgamma", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
-    "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy", "zeta",
+    "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
+    "legendre_polynomial_p", "lgamma", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln",
+    "ndtr", "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy",
+    "zeta",
 ]
