@@ -356,8 +356,9 @@ def test_einsum_grad_fn_name_as_torch(equation, shapes):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_unfold_and_fold_grad_fn_names_as_torch(dtype):
-    x, x_t = _both(RNG.standard_normal((2, 3, 5, 5)).astype(dtype), requires_grad=True)
+@pytest.mark.parametrize("shape", [(2, 3, 5, 5), (3, 5, 5)])  # batched, and unbatched: one node too, as torch
+def test_unfold_and_fold_grad_fn_names_as_torch(dtype, shape):
+    x, x_t = _both(RNG.standard_normal(shape).astype(dtype), requires_grad=True)
     cols, cols_t = tg.nn.functional.unfold(x, 2, padding=1), torch.nn.functional.unfold(x_t, 2, padding=1)
     image = tg.nn.functional.fold(cols, (5, 5), 2, padding=1)
     image_t = torch.nn.functional.fold(cols_t, (5, 5), 2, padding=1)
@@ -366,6 +367,13 @@ def test_unfold_and_fold_grad_fn_names_as_torch(dtype):
     assert f"grad_fn=<{cols_t.grad_fn.name()}>" in repr(cols)
     rtol, atol = TOLERANCES[dtype]
     np.testing.assert_allclose(image.detach().numpy(), image_t.detach().numpy(), rtol=rtol, atol=atol)
+    weights = RNG.standard_normal(image.shape).astype(dtype)
+    (image * tg.tensor(weights)).sum().backward()
+    (image_t * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), x_t.grad.numpy(), rtol=rtol, atol=atol)
+    if dtype == np.float64:
+        assert tg.autograd.gradgradcheck(lambda t: tg.nn.functional.fold(
+            tg.nn.functional.unfold(t, 2, padding=1) ** 2, (5, 5), 2, padding=1), (x.detach().requires_grad_(),))
 
 
 # ---- MultiheadAttention: one packed in-projection for self-attention (and key = value) -----------

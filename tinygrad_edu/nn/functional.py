@@ -377,9 +377,7 @@ def unfold(x: Tensor, kernel_size: IntPair, dilation: IntPair = 1, padding: IntP
         if size + 2 * p < d * (k - 1) + 1:
             raise ShapeError(f"unfold: input of shape {x.shape} (padding {conf['padding']}) is smaller than the "
                              f"dilated kernel {conf['kernel_hw']}")
-    batched = x.ndim == 4  # (C, H, W) is unsqueezed only here, so that the checks name the shape given
-    cols = conv_ops.Unfold.apply(x if batched else x.unsqueeze(0), **conf)
-    return cols if batched else cols.squeeze(0)
+    return conv_ops.Unfold.apply(x, **conf)
 
 
 def fold(x: Tensor, output_size: IntPair, kernel_size: IntPair, dilation: IntPair = 1, padding: IntPair = 0,
@@ -393,10 +391,7 @@ def fold(x: Tensor, output_size: IntPair, kernel_size: IntPair, dilation: IntPai
     if x.ndim not in (2, 3) or x.shape[-2] % (kh * kw) or min(blocks) <= 0 or x.shape[-1] != blocks[0] * blocks[1]:
         raise ShapeError(f"fold: expected input (N, C·{kh}·{kw}, L) or (C·{kh}·{kw}, L) with L = {blocks[0]}·"
                          f"{blocks[1]} blocks for output_size {out_hw}, got {x.shape}")
-    batched = x.ndim == 3  # (C·kh·kw, L) is unsqueezed only here, so that the check names the shape given
-    cols = x if batched else x.unsqueeze(0)
-    image = conv_ops.Fold.apply(cols, output_shape=(cols.shape[0], cols.shape[1] // (kh * kw), *out_hw), **conf)
-    return image if batched else image.squeeze(0)
+    return conv_ops.Fold.apply(x, output_shape=(*x.shape[:-2], x.shape[-2] // (kh * kw), *out_hw), **conf)
 
 
 # ---- dropout, embedding, padding, one-hot ---------------------------------------------------

@@ -217,7 +217,8 @@ class AvgPool2dGrad(Function):
 
 
 class Unfold(Function):
-    r"""Sliding windows as columns (im2col; ``F.unfold``), x: (N, C, H, W) → (N, C·kh·kw, L).
+    r"""Sliding windows as columns (im2col; ``F.unfold``), x: (N, C, H, W) → (N, C·kh·kw, L), or
+    unbatched (C, H, W) → (C·kh·kw, L) (one node either way, as PyTorch's Im2Col).
 
     Forward:   y[n, (c, i, j), (oh, ow)] = x_pad[n, c, oh·s_h + i·d_h, ow·s_w + j·d_w]     (zero padding)
     Backward:  ∂L/∂x = fold(g): each column entry added back to the pixel it was copied from (col2im)
@@ -230,6 +231,8 @@ class Unfold(Function):
     def forward(ctx, x, *, kernel_hw, stride, padding, dilation):
         ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, dilation=dilation)
         ctx.input_shape = x.shape
+        if x.ndim == 3:
+            return numpy_ref.im2col(x.data[None], kernel_hw, stride, padding, dilation)[0]
         return numpy_ref.im2col(x.data, kernel_hw, stride, padding, dilation)
 
     @staticmethod
@@ -238,7 +241,8 @@ class Unfold(Function):
 
 
 class Fold(Function):
-    r"""Columns summed back into an image (col2im; ``F.fold``), (N, C·kh·kw, L) → (N, C, H, W).
+    r"""Columns summed back into an image (col2im; ``F.fold``), (N, C·kh·kw, L) → (N, C, H, W), or
+    unbatched (C·kh·kw, L) → (C, H, W) (``output_shape`` the image's shape).
 
     Forward:   y[n, c, h, w] = Σ over the (i, j, oh, ow) with oh·s_h + i·d_h − p_h = h and
                                ow·s_w + j·d_w − p_w = w  of  x[n, (c, i, j), (oh, ow)]
@@ -251,6 +255,8 @@ class Fold(Function):
     @staticmethod
     def forward(ctx, cols, *, output_shape, kernel_hw, stride, padding, dilation):
         ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, dilation=dilation)
+        if cols.ndim == 2:
+            return numpy_ref.col2im(cols.data[None], (1, *output_shape), kernel_hw, stride, padding, dilation)[0]
         return numpy_ref.col2im(cols.data, tuple(output_shape), kernel_hw, stride, padding, dilation)
 
     @staticmethod
