@@ -6,8 +6,8 @@
 
 The functions of their own (the gamma family, zeta, gammainc/gammaincc, erfinv, erfc, erfcx, ndtr,
 ndtri, log_ndtr, i0, i1, i0e, i1e, xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where
-the methods and their error
-bounds are written down; the rest are compositions or the Tensor methods PyTorch lists here too
+the methods and their error bounds are written down; the rest are compositions (multigammaln,
+spherical_bessel_j0, the orthogonal polynomials) or the Tensor methods PyTorch lists here too
 (``expit`` is ``sigmoid``, ``psi`` is ``digamma``, ``gammaln`` is ``lgamma``). Integer input becomes
 float32, as in PyTorch; float32 stays float32 (computed in float64, rounded once).
 """

@@ -1,5 +1,10 @@
 """Special functions: the gamma family, error-function relatives, Bessel I₀/I₁ and friends.
 
+    gamma family     Lgamma Digamma Polygamma Zeta Gammainc Gammaincc
+    error function   Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
+    Bessel           I0 I1 I0e I1e
+    others           Xlogy Xlog1py Entr Sinc
+
 Notation as in ``ops/elementwise.py`` (x input, y output, g = ∂L/∂y). NumPy has none of
 these (except ``np.i0``), so each is computed here in float64 from a textbook method named
 in its docstring, and the result is cast back to the input's dtype (float32 stays float32).
