@@ -305,10 +305,11 @@ def test_orthogonal_polynomials_match_torch_and_are_differentiable_in_x(name):
     assert gradgradcheck(lambda t: ours(t, 4), [xs])
 
 
-def test_spherical_bessel_j0_matches_torch():
+@pytest.mark.parametrize("name", ["spherical_bessel_j0", "modified_bessel_i0", "modified_bessel_i1"])
+def test_bessel_compositions_and_aliases_match_torch(name):
     x = np.array([0.0, 1e-9, 0.5, -3.0, 40.0])
-    np.testing.assert_allclose(tg.special.spherical_bessel_j0(tg.tensor(x)).numpy(),
-                               torch.special.spherical_bessel_j0(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(getattr(tg.special, name)(tg.tensor(x)).numpy(),
+                               getattr(torch.special, name)(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-17)
 
 
 def test_bad_arguments_raise_and_multigammaln_below_its_domain_is_computed_as_torch():
