@@ -4,6 +4,8 @@
  *                           indices, ignore_index, class weights and label smoothing
  *   bias + activation       y = act(x + b) (a Linear layer's output, or a bare ReLU) and
  *                           its backward gx = g ⊙ act'(y) with the bias gradient Σ_rows gx
+ *   e^x                     vexp.inc's vectorised exponential, which the softmax uses, on its own
+ *                           (tg_exp: what the tests compare with np.exp over the whole range)
  *
  * These are memory-bound (a few flops per element loaded), so they are plain C compiled
  * with -O3: the compiler vectorises the loops at the baseline instruction set, and there is
@@ -12,15 +14,21 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "tg_kernels.h"
 
+/* vexp.inc's e^x at the portable vector width (SSE2 on x86-64): these kernels have no per-ISA variant */
+#define VEC_BYTES 16
+#define ISA(name) NAME(name)
+
 #define T float
 #define NAME(name) name##_f32
-#define EXP expf
 #include "fused_typed.inc"
 
 #define T double
 #define NAME(name) name##_f64
-#define EXP exp
 #include "fused_typed.inc"
+
+#undef VEC_BYTES
+#undef ISA

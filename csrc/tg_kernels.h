@@ -211,6 +211,11 @@ int tg_act_grad_f32(const float *g, const float *y, float *gx, float *gbias, int
                     int activation);
 int tg_act_grad_f64(const double *g, const double *y, double *gx, double *gbias, int64_t rows, int64_t cols,
                     int activation);
+
+/* y[k] = e^x[k], k < n (y may be x): the vectorised e^x of the softmax above (csrc/vexp.inc), within ~1 ulp of
+ * libm over the whole range (+inf above ln max, subnormals and 0 below, NaN kept); for the tests. */
+int tg_exp_f32(const float *x, float *y, int64_t n);
+int tg_exp_f64(const double *x, double *y, int64_t n);
 /* ==== end of fused softmax-cross-entropy and bias+activation ==== */
 
 /* ==== LSTM cell (lstm.c) ==== */

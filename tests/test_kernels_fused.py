@@ -9,6 +9,8 @@ the op before C runs; a target out of range raises IndexError from both backends
 
 fused.c is plain C compiled with -O3 (auto-vectorised at the baseline instruction set): it
 has no per-ISA code path and no threads, so there is no ISA or thread parametrisation here.
+Its e^x (csrc/vexp.inc, exposed as tg_exp) is checked against np.exp to 1 ulp over the whole
+range; the LSTM cell compiles the same file at every ISA level (tests/test_kernels_lstm.py).
 """
 
 from __future__ import annotations
@@ -130,6 +132,66 @@ def test_cross_entropy_edge_rows_match_torch(dtype):
         assert np.array_equal(one_class[1][[0, 2]], np.ones((2, 1), dtype))  # softmax of one class
         assert not kernels.cross_entropy_grad(one_class[1][[0, 2]], np.zeros(2, np.int64), weight[:1], scale[:2],
                                               IGNORE, 0.1).any()
+
+
+# ---- the vectorised e^x of the softmax (csrc/vexp.inc, through tg_exp) -------------------------
+
+
+def _vexp(x: np.ndarray, y: np.ndarray | None = None, n: int | None = None) -> np.ndarray:
+    """tg_exp_f32 / _f64 of a contiguous x into y (new if None) for n = x.size elements unless given."""
+    kernel, ctype = (c.lib.tg_exp_f32, "float[]") if x.dtype == np.float32 else (c.lib.tg_exp_f64, "double[]")
+    y = np.empty_like(x) if y is None else y
+    status = kernel(c.ffi.from_buffer(ctype, x), c.ffi.from_buffer(ctype, y, require_writable=True),
+                    x.size if n is None else n)
+    assert status == (0 if n is None or n >= 0 else 1)  # 1: TG_FUSED_BAD_SHAPE
+    return y
+
+
+def _ulps(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """How many representable values lie between actual and expected (≥ 0 results, inf included; NaN → 0
+    where both are NaN, a huge count where only one is)."""
+    ints = np.int32 if actual.dtype == np.float32 else np.int64
+    both_nan = np.isnan(actual) & np.isnan(expected)
+    distance = np.abs(actual.view(ints).astype(np.int64) - expected.view(ints).astype(np.int64))
+    return np.where(both_nan, 0, np.where(np.isnan(actual) | np.isnan(expected), 2**62, distance))
+
+
+@pytest.mark.parametrize("dtype, lo, hi", [(np.float32, -110.0, 95.0), (np.float64, -760.0, 720.0)])
+def test_vexp_within_one_ulp_over_the_whole_range(dtype, lo, hi):
+    """A dense sweep from below the last subnormal to above the overflow threshold: every result is within
+    1 ulp of e^x correctly rounded (float32: float64's exp rounded once; float64: np.exp, itself < 1 ulp)."""
+    x = np.linspace(lo, hi, 1_000_003).astype(dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        expected = np.exp(x.astype(np.float64)).astype(dtype) if dtype == np.float32 else np.exp(x)
+    ulps = _ulps(_vexp(x), expected)
+    assert ulps.max() <= 1, (x[ulps.argmax()], _vexp(x)[ulps.argmax()], expected[ulps.argmax()])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vexp_edge_values(dtype):
+    """±0 → 1, +inf and everything above ln(max) → inf, −inf and below ln(min subnormal / 2) → 0,
+    subnormal results, NaN → NaN, the largest finite result; in place (y = x) and n = 0 too."""
+    info = np.finfo(dtype)
+    log_max = dtype(np.log(np.float64(info.max)))
+    while np.exp(np.float64(log_max)) > info.max:  # the largest x of T with a finite e^x
+        log_max = np.nextafter(log_max, dtype(-1))
+    log_tiny, log_smallest = np.log(np.float64(info.tiny)), np.log(np.float64(info.smallest_subnormal))
+    x = np.array([0.0, -0.0, 1.0, -1.0, 1e-30, -1e-30, np.inf, -np.inf, np.nan, -np.nan,
+                  np.nextafter(log_max, dtype(-1)), log_max, np.nextafter(log_max, dtype(1e9)), log_max + 1, 1e4,
+                  info.max, log_tiny, log_tiny - 1, log_smallest, log_smallest - 0.7, log_smallest - 1, -1e4,
+                  -info.max, info.tiny, info.smallest_subnormal], dtype=dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        expected = np.exp(x.astype(np.float64)).astype(dtype)
+    y = _vexp(x)
+    assert _ulps(y, expected).max() <= 1, np.stack([x, y, expected])
+    assert np.isnan(y[8:10]).all() and (y[:2] == 1).all() and y[15] == np.inf and y[22] == 0 and y[7] == 0
+    assert info.max / 2 < y[11] < np.inf and y[12] == np.inf  # the largest finite result, then overflow
+    assert 0 < y[-7] < info.tiny  # a subnormal result
+    in_place = x.copy()
+    assert np.array_equal(_vexp(in_place, in_place), y, equal_nan=True)
+    assert _vexp(x[:0]).size == 0
+    untouched = np.ones(4, dtype)
+    assert np.array_equal(_vexp(x[:4], untouched, n=-1), np.ones(4, dtype))  # a negative count: status 1
 
 
 # ---- bias + activation, Linear ----------------------------------------------------------------
