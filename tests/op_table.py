@@ -916,3 +916,10 @@ OP_TABLE += (  # the Hurwitz zeta function: the gradient with respect to q only 
     OpCase("zeta", lambda q: _lib(q).special.zeta(_lib(q).full_like(q, 2.5), q), ops=("Zeta",), family=SP,
            samples=UNARY, domain=POS),
 )  # fmt: skip
+
+OP_TABLE += (  # modified Bessel functions of the second kind (torch has no gradient: double backward not compared)
+    *(OpCase(name, *_special(name), ops=(op,), family=SP, samples=UNARY, domain=POS, gradgrad=False)
+      for name, op in (("modified_bessel_k0", "ModifiedBesselK0"), ("modified_bessel_k1", "ModifiedBesselK1"),
+                       ("scaled_modified_bessel_k0", "ScaledModifiedBesselK0"),
+                       ("scaled_modified_bessel_k1", "ScaledModifiedBesselK1"))),
+)  # fmt: skip

