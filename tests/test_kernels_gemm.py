@@ -115,7 +115,7 @@ def test_matmul_long_k_c_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(30, 5, 2049), (170, 390, 70), (64, 784, 256), (64, 256, 10), (256, 64, 10),
                                    (64, 10, 256), (784, 64, 256), (6, 25, 3000),
-                                   (3000, 25, 6), (6, 3000, 25), (16, 150, 640)],
+                                   (3000, 25, 6), (6, 3000, 25), (16, 150, 640), (16, 150, 1100)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_matmul_block_edges_and_training_shapes_c_matches_numpy(isa, dtype, shape, rng):
     """Past NC = 2048 columns, past KC and MC, and the MLP/LeNet training shapes, all layouts."""
@@ -296,6 +296,19 @@ def test_gemm_dot_narrow_n_matches_numpy(m, k, n, beta, c_transposed, dtype, isa
     edges, m < n and m > n (the two tile orders), k with a partial last vector, C = A·B + β·C row-major or
     transposed, operands in buffers ending at their last value."""
     check_gemm_tight(m, k, n, True, False, beta, c_transposed, dtype, isa, seed)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 4, 5, 6, 8, 9, 10, 14, 15, 16])
+def test_gemm_transposed_a_narrow_n_matches_numpy(isa, dtype, n):
+    """A stored by columns (Xᵀ) times a narrow B stored by rows, m > n (the MLP head's ∂W = Xᵀ·∂Y, 256×64 ·
+    64×10): run as Cᵀ, whose whole tiles with all of Cᵀ's n rows (at most a vector's lanes) are transposed
+    in registers into rows of C and stored as overlapping whole vectors, the last rows element by element;
+    m on and off the tiles' 32/16/8 columns, n on both sides of a vector and of the tile height, β = 0
+    (that store) and 0.5 (the other), C in a buffer ending at its last value (ASan: nothing stored past it)."""
+    for seed, (m, k, beta) in enumerate([(31, 13, 0.0), (32, 64, 0.0), (64, 33, 0.0), (257, 64, 0.0), (64, 16, 0.5)]):
+        check_gemm_tight(m, k, n, False, True, beta, False, dtype, isa, seed)
 
 
 @settings(max_examples=100, deadline=None)
