@@ -205,13 +205,6 @@ def _index_vector(index: Any, x: Tensor, dim: int, op: str, allow_negative: bool
     return idx.reshape(-1) % max(size, 1)
 
 
-def _slices_at(shape: tuple[int, ...], dim: int, idx: np.ndarray) -> np.ndarray:
-    """A bool mask of ``shape``, True on the slices at positions ``idx`` along ``dim``."""
-    mask = np.zeros(shape, dtype=bool)
-    mask[(slice(None),) * dim + (idx,)] = True
-    return mask
-
-
 def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     """x with the slices at ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor).
 
@@ -222,7 +215,7 @@ def index_fill(x: Tensor, dim: int, index: Any, value: Any) -> Tensor:
     if isinstance(value, _tensor.Tensor) and value.ndim:
         raise RuntimeError(f"index_fill: only supports a 0-dimensional value tensor, got shape {value.shape}")
     idx = _index_vector(index, x, d, "index_fill", allow_negative=True)
-    mask = _slices_at(x.shape, d, idx) if x.ndim else np.asarray(idx.size > 0)
+    mask = ops.movement._mask_at(x.shape, (slice(None),) * d + (idx,)) if x.ndim else np.asarray(idx.size > 0)
     fill = value.to(x.dtype) if isinstance(value, _tensor.Tensor) else _make(np.asarray(value, dtype=x.dtype))
     name = "IndexFillBackward1" if isinstance(value, _tensor.Tensor) else "IndexFillBackward0"
     return _tensor._named(_tensor.where(mask, fill, x), name)

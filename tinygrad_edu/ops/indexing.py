@@ -15,7 +15,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from .fpstate import quietly
-from .movement import Gather, _along_dim
+from .movement import Gather, _along_dim, _mask_at
 
 
 class IndexPut(Function):
@@ -39,8 +39,7 @@ class IndexPut(Function):
             np.add.at(y, indices, v.data)
         else:
             y[indices] = v.data
-            ctx.written = np.zeros(x.shape, dtype=bool)
-            ctx.written[indices] = True
+            ctx.written = _mask_at(x.shape, indices)
         return y
 
     @staticmethod
@@ -138,9 +137,7 @@ class ScatterReduce(Function):
             grad_x = shared.masked_fill(~x_is_y, 0.0)
             grad_src = _gather(ctx, shared).masked_fill(~src_is_y, 0.0)
         if not ctx.include_self:
-            scattered = np.zeros(x.shape, dtype=bool)
-            scattered[positions] = True
-            grad_x = grad_x.masked_fill(scattered, 0.0)
+            grad_x = grad_x.masked_fill(_mask_at(x.shape, positions), 0.0)
         return (grad_x if ctx.needs_input_grad[0] else None), (grad_src if ctx.needs_input_grad[1] else None)
 
 

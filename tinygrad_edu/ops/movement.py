@@ -237,6 +237,14 @@ def _along_dim(index: np.ndarray, dim: int) -> tuple[np.ndarray, ...]:
     return tuple(index if d == dim else grids[d] for d in range(index.ndim))
 
 
+def _mask_at(shape: tuple[int, ...], positions: Any) -> np.ndarray:
+    """A bool array of ``shape``, True at ``positions`` (any index ``array[positions]`` takes): where
+    a write overwrote x, so where the writing ops' backward zeroes ∂L/∂x."""
+    mask = np.zeros(shape, dtype=bool)
+    mask[positions] = True
+    return mask
+
+
 class Gather(Function):
     """``torch.gather``: pick one element along ``dim`` for every entry of ``index``.
 
@@ -296,8 +304,7 @@ class Scatter(Function):
         positions = _along_dim(index, dim)
         y = x.data.copy()
         y[positions] = src.data
-        ctx.written = np.zeros(x.shape, dtype=bool)
-        ctx.written[positions] = True
+        ctx.written = _mask_at(x.shape, positions)
         return y
 
     @staticmethod
