@@ -454,8 +454,10 @@ def _same_elements(a: np.ndarray, b: np.ndarray) -> bool:
 def _memory_owner(a: np.ndarray) -> np.ndarray | None:
     """The array that allocated a's memory (NumPy points a view's ``.base`` straight at it), or None when
     a's memory comes from elsewhere (a bytes object, an mmap, ...) and nothing is known about it."""
-    owner = a if a.base is None else a.base
-    return owner if isinstance(owner, np.ndarray) and owner.flags.owndata else None
+    base = a.base
+    if base is None:  # a allocated its memory itself, or wraps memory NumPy knows nothing of
+        return a if a.flags.owndata else None
+    return base if isinstance(base, np.ndarray) and base.flags.owndata else None
 
 
 def check_out_apart(op: str, out: tuple[np.ndarray | None, ...], inputs: tuple[np.ndarray | None, ...],
@@ -483,9 +485,10 @@ def check_out_apart(op: str, out: tuple[np.ndarray | None, ...], inputs: tuple[n
     for k, a in enumerate(out):
         if a is None:
             continue
+        owner_a = owners[k]
         for j in range(k + 1, len(arrays)):  # each pair once: the later outputs, then the inputs
-            b, owner = arrays[j], owners[j]
-            if b is None or (owner is not owners[k] and owner is not None and owners[k] is not None):
+            b, owner_b = arrays[j], owners[j]
+            if b is None or (owner_a is not owner_b and owner_a is not None and owner_b is not None):
                 continue
             if not np.may_share_memory(a, b):
                 continue
