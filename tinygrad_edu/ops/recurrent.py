@@ -559,7 +559,7 @@ class _Layout:
         self.batch_sizes, self.reverse = sizes, reverse
         self.steps, self.batch, self.rows = len(sizes), check_shape[1], sum(sizes)
         self.first, self.last = (self.steps, 0) if reverse else (0, self.steps)  # the rows of h0 and of h_T
-        self.full = sizes[-1] == self.batch if sizes else True  # every step runs the whole batch
+        self.full = sizes[-1] == self.batch  # every step runs the whole batch (padded, or packed of one length)
         self.run_order = _run_order(sizes, reverse)
 
     def by_step(self, rows: np.ndarray) -> np.ndarray:
@@ -573,16 +573,17 @@ class _Layout:
 
     def outputs(self, hs: np.ndarray) -> np.ndarray:
         """y as rows (N, H): every step's h_t, a copy (backward reads hs)."""
-        per_step = hs[:-1] if self.reverse else hs[1:]
-        return self._rows(per_step).copy() if self.packed_sizes is None else self._rows(per_step)
+        rows = self._rows(hs[:-1] if self.reverse else hs[1:])
+        return rows.copy() if self.full else rows
 
     def previous_states(self, hs: np.ndarray) -> np.ndarray:
         """(N, H): the h_prev every step read, as rows."""
         return self._rows(hs[1:] if self.reverse else hs[:-1])
 
     def _rows(self, per_step: np.ndarray) -> np.ndarray:
-        """The rows (N, H) of per_step (T, B, H): step t's first n_t rows (padded: all, a view; packed: a copy)."""
-        if self.packed_sizes is None:
+        """The rows (N, H) of per_step (T, B, H): step t's first n_t rows (a view when every step runs the
+        whole batch, else a copy)."""
+        if self.full:
             return per_step.reshape(self.rows, per_step.shape[-1])
         return np.concatenate([h[:n] for h, n in zip(per_step, self.batch_sizes)])
 
