@@ -604,12 +604,13 @@ def _run_order(batch_sizes: tuple[int, ...], reverse: bool) -> tuple[tuple[Any, 
     full = batch_sizes[-1] == batch
     steps = []
     for t, n in enumerate(batch_sizes):
-        read, write = (t + 1, t) if reverse else (t, t + 1)  # reverse: h_t in row t, h_prev in row t + 1
+        rows = t if full else slice(bounds[t], bounds[t + 1])
+        prev, new = (t + 1, t) if reverse else (t, t + 1)  # reverse: h_t in row t, h_prev in row t + 1
         if n == batch:
-            steps.append((t if full else slice(bounds[t], bounds[t + 1]), n, read, write, None))
-        else:
-            steps.append((slice(bounds[t], bounds[t + 1]), n, (read, slice(n)), (write, slice(n)),
-                          _Idle((read, slice(n, None)), (write, slice(n, None)))))
+            steps.append((rows, n, prev, new, None))
+        else:  # the first n rows run, the others keep their states
+            steps.append((rows, n, (prev, slice(n)), (new, slice(n)),
+                          _Idle((prev, slice(n, None)), (new, slice(n, None)))))
     return tuple(reversed(steps)) if reverse else tuple(steps)
 
 
