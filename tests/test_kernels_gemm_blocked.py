@@ -2,7 +2,7 @@
 
 Shapes are drawn around the switch points of those paths: the row limit of the direct path
 (DIRECT_MAX_M = 128), its B panel (DIRECT_NC = 256 columns) and tile width (NR = 32/16/8
-columns), the K blocks (KC = 384/256; gemm_blocked's KC_P = 512 for float64 on AVX-512) and the
+columns), the K blocks (KC = 384/256; gemm_blocked's KC_P = 512 on AVX-512) and the
 small-k order (k ≤ 32), and the B rows 4 KiB apart that the direct path packs although they are
 contiguous (n ≥ 1024 float32, 512 float64).
 A transposed or sliced B is packed one strip of tile columns at a time, just before its column
@@ -78,11 +78,11 @@ def test_blocked_path_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, see
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_path_across_its_blocks_matches_numpy(isa, threads, dtype):
-    """337×1025 · 1025×1100 crosses every block of gemm_blocked: A blocks of MC_P rows (96 for float64 on
-    AVX-512, else 128-168; 337 leaves a partial block and a partial 6-row strip), K blocks of KC_P
-    (512 / 384 / 256: k = 1025 is split into 3 or 5 equal blocks), B panels of NC columns (1024 for float64
-    on AVX-512: n = 1100 leaves a second, partial panel) and the next tile's C rows requested at each
-    block's last tile; 2 threads split the columns (7.6e8 flops, above the parallel threshold)."""
+    """337×1025 · 1025×1100 crosses every block of gemm_blocked: A blocks of MC_P rows (96 / 120 on
+    AVX-512, 144 / 128 on AVX2 / SSE2; 337 leaves a partial block and a partial strip), K blocks of KC_P
+    (512 on AVX-512, else 256: k = 1025 is split into 3 or 5 equal blocks), B panels of NC columns (1024
+    for float64 on AVX-512: n = 1100 leaves a second, partial panel) and the next tile's C rows requested
+    at each block's last tile; 2 threads split the columns (7.6e8 flops, above the parallel threshold)."""
     check_product(337, 1025, 1100, dtype, isa, "c", "c", seed=5, threads=threads)
 
 
