@@ -32,9 +32,7 @@ as PyTorch's.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -131,7 +129,7 @@ class _RNNBase(Module):
         elif self.batch_first:
             x = x.transpose(0, 1)
         initial = self._initial_states(hx, x.shape[1], batched, x.dtype)
-        x, final = self._run_layers(x, initial, self._run_layer)
+        x, final = self._run_layers(x, initial)
         if not batched:
             x, final = x.squeeze(1), [s.squeeze(1) for s in final]
         elif self.batch_first:
@@ -139,19 +137,20 @@ class _RNNBase(Module):
         return x, (tuple(final) if self.state_count > 1 else final[0])
 
     def _run_layers(self, x: Tensor, initial: list[Tensor],
-                    run_layer: Callable[..., tuple[Tensor, list[Tensor]]]) -> tuple[Tensor, list[Tensor]]:
-        """Every layer and direction in turn, ``run_layer(x, layer, states, reverse=…)`` computing one:
-        (the last layer's output, the final states stacked in h_n's row order). x is (T, B, ·), or the
-        packed rows (N, ·); either way the features are its last dim."""
+                    batch_sizes: list[int] | None = None) -> tuple[Tensor, list[Tensor]]:
+        """Every layer and direction in turn, each one ``_run_layer`` call: (the last layer's output, the final
+        states stacked in h_n's row order). x is (T, B, ·), or the packed rows (N, ·) with ``batch_sizes``;
+        either way the features are its last dim."""
         finals: list[list[Tensor]] = []  # one entry per (layer, direction), in h_n's row order
         directions = self._directions()
         for k in range(self.num_layers):
             row = k * len(directions)
-            y, states = run_layer(x, f"l{k}", [s[row] for s in initial])
+            y, states = self._run_layer(x, f"l{k}", [s[row] for s in initial], batch_sizes=batch_sizes)
             finals.append(states)
             if self.bidirectional:
                 # the reverse direction: h after reading x_T … x_t in output row t
-                y_reverse, states = run_layer(x, f"l{k}_reverse", [s[row + 1] for s in initial], reverse=True)
+                y_reverse, states = self._run_layer(x, f"l{k}_reverse", [s[row + 1] for s in initial], reverse=True,
+                                                    batch_sizes=batch_sizes)
                 y = cat([y, y_reverse], -1)  # (…, 2H): forward half, then reverse half
                 finals.append(states)
             x = y
@@ -179,8 +178,7 @@ class _RNNBase(Module):
         initial = self._initial_states(hx, batch_sizes[0], True, data.dtype)
         if packed.sorted_indices is not None:
             initial = [s[:, packed.sorted_indices.data] for s in initial]
-        run_layer = functools.partial(self._run_layer, batch_sizes=batch_sizes)
-        y, final = self._run_layers(data, initial, run_layer)
+        y, final = self._run_layers(data, initial, batch_sizes)
         if packed.unsorted_indices is not None:
             final = [s[:, packed.unsorted_indices.data] for s in final]
         output = PackedSequence(y, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices)
