@@ -265,18 +265,10 @@ def index_put(x: Tensor, indices: Sequence[Any], values: Any, accumulate: bool =
     if v.dtype != x.dtype:
         raise RuntimeError(f"index_put: requires the source and destination dtypes match, got {x.dtype} for the "
                            f"destination and {v.dtype} for the source")
-    if _broadcast_shape(v.shape, target) != target:
+    if v.ndim > len(target) or any(n not in (1, m) for n, m in zip(reversed(v.shape), reversed(target))):
         raise RuntimeError(f"index_put: shape mismatch: value tensor of shape {v.shape} cannot be broadcast to "
                            f"indexing result of shape {target}")
     return ops.IndexPut.apply(x, v, indices=index, accumulate=accumulate)
-
-
-def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
-    """The shape ``a`` and ``b`` broadcast to, or None if they do not broadcast together."""
-    try:
-        return np.broadcast_shapes(a, b)
-    except ValueError:
-        return None
 
 
 def scatter_reduce(x: Tensor, dim: int, index: Any, src: Any, reduce: str, *, include_self: bool = True) -> Tensor:
@@ -313,9 +305,7 @@ def cross(x: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     if x.ndim != other.ndim:
         raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got shapes {x.shape} "
                            f"and {other.shape}")
-    shape = _broadcast_shape(x.shape, other.shape)
-    if shape is None:
-        raise RuntimeError(f"cross: shapes {x.shape} and {other.shape} do not broadcast")
+    shape = _tensor._broadcast_shapes("cross", [x.shape, other.shape])  # a ShapeError (RuntimeError) if they do not
     if dim is None:
         dim = next((k for k, n in enumerate(shape) if n == 3), None)
         if dim is None:
@@ -344,9 +334,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         raise RuntimeError(f"cdist: X1 and X2 must have one dtype, got {x1.dtype} and {x2.dtype}")
     if not p >= 0:
         raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
-    batch = _broadcast_shape(x1.shape[:-2], x2.shape[:-2])
-    if batch is None:
-        raise RuntimeError(f"cdist: batch dims of shapes {x1.shape} and {x2.shape} do not broadcast")
+    batch = _tensor._broadcast_shapes("cdist (batch dims)", [x1.shape[:-2], x2.shape[:-2]])
     return ops.Cdist.apply(x1.expand(*batch, *x1.shape[-2:]), x2.expand(*batch, *x2.shape[-2:]), p=float(p))
 
 
