@@ -4,8 +4,11 @@ Each function here checks its arguments as PyTorch does (the same exception type
 naming the function and the shapes) and then either calls one op of ``ops/`` or composes
 existing ones. A composition needs no backward of its own: its gradient is the chain rule
 through the ops it is made of, so it is exactly as differentiable (twice, and more) as they
-are. The formula of each is in its docstring; where PyTorch also composes it, the composition
-is PyTorch's (quantile, trapezoid, vander), so the gradients agree at ties and zeros too.
+are. The formula of each is in its docstring; where the gradient of another composition could
+differ at ties or zeros, the composition is PyTorch's (quantile's sort and lerp, vander's cumprod).
+The result's node (``grad_fn``) is named as PyTorch's for cummax, cummin, logcumsumexp, nanmedian,
+index_fill/copy/put, scatter_reduce, cross, cdist and renorm; the other compositions end in the
+node of their last op (quantile, kron, logaddexp2, trapezoid, block_diag, atleast_3d differ from PyTorch's).
 
 ``tensor.py`` gives the Tensor methods (``x.cummax(0)``), one line each calling these, and
 ``tg.<name>`` the functions.
