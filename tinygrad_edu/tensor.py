@@ -1265,11 +1265,11 @@ class Tensor:
                                               for d in (dim if isinstance(dim, Sequence) else (dim,)))
         return Tensor._make(np.asarray(np.count_nonzero(self.data, axis=axis), dtype=np.int64))
 
-    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> AminmaxResult:
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> return_types.aminmax:
         """``(min, max)`` over ``dim`` (everything if None), each as ``amin``/``amax``."""
         if self.numel() == 0:
             raise RuntimeError(f"aminmax: cannot reduce an empty tensor of shape {self.shape}")
-        return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
+        return return_types.aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """Maximum over ``dim``; ties share the gradient evenly."""
@@ -1279,7 +1279,7 @@ class Tensor:
         """Minimum over ``dim``; ties share the gradient evenly."""
         return ops.Amin.apply(self, dim=dim, keepdim=keepdim)
 
-    def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+    def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | return_types.max:
         """``max()``: the largest element (ties share the gradient; a nan result gives it to the
         nan elements). ``max(dim)``: ``(values, indices)`` along dim (the gradient goes to the
         returned index). ``max(other_tensor)``: the elementwise maximum."""
@@ -1326,14 +1326,14 @@ class Tensor:
         """Running product along ``dim``, in place."""
         return self._write("cumprod_", lambda x: x.cumprod(dim, dtype=dtype))
 
-    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> SortResult:
+    def sort(self, dim: int = -1, descending: bool = False, *, stable: bool = False) -> return_types.sort:
         """``(values, indices)`` sorted along ``dim``; ties keep their order (always stable, as
         ``stable=True``); NaN counts as the largest value. The gradient goes to the indices."""
         d = _dim(dim, self.ndim, "sort")
         indices = Tensor._make(_sorting_indices(self.data, d, descending))
-        return SortResult(*_take_along(self, d, indices, True, "SortBackward0"))
+        return return_types.sort(*_take_along(self, d, indices, True, "SortBackward0"))
 
-    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MedianResult:
+    def median(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.median:
         """The lower median: the element at position ⌊(n − 1)/2⌋ of the sorted values; NaN if
         there is a NaN. ``median()``: that value, its gradient shared evenly by the elements equal
         to it (as ``max()``). ``median(dim)``: ``(values, indices)`` along dim, the gradient going
@@ -1349,9 +1349,9 @@ class Tensor:
         nans = np.isnan(self.data) if dtypes.is_floating(self.dtype) else np.zeros(self.shape, dtype=bool)
         first_nan = np.argmax(nans, axis=d, keepdims=True) if self.ndim else np.zeros((), dtypes.int64)
         indices = np.where(nans.any(axis=d, keepdims=True) if self.ndim else nans, first_nan, middle)
-        return MedianResult(*_take_along(self, d, Tensor._make(indices), keepdim, "MedianBackward1"))
+        return return_types.median(*_take_along(self, d, Tensor._make(indices), keepdim, "MedianBackward1"))
 
-    def mode(self, dim: int = -1, keepdim: bool = False) -> ModeResult:
+    def mode(self, dim: int = -1, keepdim: bool = False) -> return_types.mode:
         """The most frequent value along ``dim`` and the index of its last occurrence, as PyTorch:
         ``(values, indices)``; the gradient goes to the returned index. Of equally frequent values
         the smallest wins. NaN counts as unequal to everything (PyTorch's answer for slices with
@@ -1359,8 +1359,8 @@ class Tensor:
         d = _dim(dim, self.ndim, "mode")
         if self.ndim and self.shape[d] == 0:
             raise IndexError(f"mode: cannot take the mode of an empty dim {d} of shape {self.shape}")
-        return ModeResult(*_take_along(self, d, Tensor._make(_mode_indices(self.data, d)), keepdim,
-                                       "ModeBackward0"))
+        return return_types.mode(*_take_along(self, d, Tensor._make(_mode_indices(self.data, d)), keepdim,
+                                              "ModeBackward0"))
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> return_types.kthvalue:
         """The k-th smallest element (k from 1) along ``dim`` and its index, ``(values, indices)``;
@@ -1377,7 +1377,7 @@ class Tensor:
         """The indices that sort along ``dim`` (``sort(...).indices``; stable, NaN largest); int64."""
         return Tensor._make(_sorting_indices(self.data, _dim(dim, self.ndim, "argsort"), descending))
 
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> TopKResult:
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> return_types.topk:
         """The ``k`` largest (``largest=False``: smallest) elements along ``dim`` and their
         indices, always in sorted order; the gradient goes to the chosen indices. With
         ``sorted=False`` PyTorch's order is unspecified (on the CPU its partial sort's order):
@@ -1389,7 +1389,7 @@ class Tensor:
         order = _sorting_indices(self.data, d, descending=largest)
         first_k = order[(slice(None),) * d + (slice(0, k),)] if self.ndim else order  # 0-d: k is 1 (or 0)
         indices = Tensor._make(first_k.copy())  # C-ordered, and 0-d stays 0-d
-        return TopKResult(*_take_along(self, d, indices, True, "TopkBackward0"))
+        return return_types.topk(*_take_along(self, d, indices, True, "TopkBackward0"))
 
     def softmax(self, dim: int) -> Tensor:
         """e^(x_i) / Σ_j e^(x_j) along ``dim``, computed stably."""
