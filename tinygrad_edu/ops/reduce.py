@@ -111,13 +111,13 @@ class Nansum(Function):
     def forward(ctx, x, *, dim=None, keepdim=False):
         ctx.axes = normalize_dims(dim, x.ndim, "nansum")
         ctx.shape = x.shape
-        counted = ~np.isnan(x.data)
-        ctx.save_for_backward(counted.astype(x.dtype))
-        return sum_array(np.where(counted, x.data, 0), ctx.axes, keepdim)
+        ctx.save_for_backward(x)  # x itself, as PyTorch (so writing x in place before backward is refused)
+        return sum_array(np.where(np.isnan(x.data), 0, x.data), ctx.axes, keepdim)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (counted,) = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
+        counted = (~np.isnan(x.data)).astype(x.dtype)
         return _unsqueeze_to(grad_output, ctx.shape, ctx.axes) * counted
 
 
