@@ -7,6 +7,7 @@ vector (promoted to a matrix for the product, and its dim removed from the resul
 
 from __future__ import annotations
 
+import functools
 import operator
 import string
 
@@ -162,6 +163,7 @@ class Einsum(Function):
         return tuple(grads)
 
 
+@functools.cache  # an equation recurs (a model's einsum runs every step): set operations once per equation
 def _torch_einsum_node(equation: str, count: int) -> str:
     """The node PyTorch's einsum, a composite, ends in: it sums one operand over its summed indices
     (else only permutes it), and multiplies several, through bmm and a final view when an index is
