@@ -65,7 +65,7 @@ EXCEPTIONS: dict[str, Known] = {
                      "avg_pool2d_ceil_exclude_pad", "avg_pool2d_divisor_override", "avg_pool1d_ceil_exclude_pad",
                      "max_unpool2d"],
                     _SHAPE_ONLY),
-    **dict.fromkeys(["lstm_cell", "lstm_layer", "gru_cell", "gru_layer", "bce_with_logits_fused"], _FUSED),
+    **dict.fromkeys(["lstm_cell", "lstm_layer", "gru_cell", "gru_layer", "rnn_layer", "bce_with_logits_fused"], _FUSED),
     **dict.fromkeys(["cross_entropy_fused", "cross_entropy_mean", "cross_entropy_sum_weighted_ignored",
                      "cross_entropy_mean_weighted_smoothing", "cross_entropy_none_smoothing"],
                     Known("ours", "CrossEntropy keeps x: its create_graph=True backward computes softmax(x) in "
