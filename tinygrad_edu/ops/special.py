@@ -330,36 +330,54 @@ def _incomplete_gamma(a: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndar
     x_safe = np.where(valid & np.isfinite(x), x, 1.0)
     prefactor = np.exp(-x_safe + a_safe * np.log(np.where(x_safe > 0, x_safe, 1.0)) - _lgamma(a_safe))
     use_series = x_safe < a_safe + 1.0
-    term = 1.0 / a_safe  # the series, on every element (its result is kept only where use_series)
+    smaller = np.empty_like(prefactor)  # P where use_series, else Q: each method on its own elements only
+    smaller[use_series] = _incomplete_gamma_series(a_safe[use_series], x_safe[use_series])
+    smaller[~use_series] = _incomplete_gamma_fraction(a_safe[~use_series], x_safe[~use_series])
+    smaller = prefactor * smaller
+    p = np.where(use_series, smaller, 1.0 - smaller)
+    q = np.where(use_series, 1.0 - smaller, smaller)
+    p = np.where(x == 0, 0.0, np.where(np.isposinf(x) | (a == 0), 1.0, p))
+    q = np.where(x == 0, 1.0, np.where(np.isposinf(x) | (a == 0), 0.0, q))
+    return np.where(valid, p, np.nan), np.where(valid, q, np.nan)
+
+
+def _incomplete_gamma_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Σₙ xⁿ / (a (a+1) ⋯ (a+n)), summed until every term is below 10⁻¹⁷ of its sum (the terms
+    fall monotonically once a + n > x, so a term that is small stays small)."""
+    term = 1.0 / a
     total = term.copy()
     for n in range(1, 100_000):
-        term = term * x_safe / (a_safe + n)
+        term = term * x / (a + n)
         total = total + term
-        if not np.any(use_series & (np.abs(term) > 1e-17 * np.abs(total))):
+        if not np.any(np.abs(term) > 1e-17 * np.abs(total)):
             break
-    p_series = prefactor * total
-    tiny = 1e-300  # the continued fraction by Lentz's method
-    b = x_safe + 1.0 - a_safe
+    return total
+
+
+def _incomplete_gamma_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """1/(x + 1 − a − 1·(1 − a)/(x + 3 − a − 2·(2 − a)/(x + 5 − a − ⋯))) by the modified Lentz method.
+    Each element stops at the first step that leaves its value unchanged (a factor of exactly 1.0):
+    later factors only wobble by an ulp around 1, so waiting for all elements to reach 1.0 in the same
+    step could take forever."""
+    tiny = 1e-300
+    b = x + 1.0 - a
     c = np.full_like(b, 1.0 / tiny)
     d = 1.0 / np.where(b == 0, tiny, b)
     h = d.copy()
+    active = np.ones(h.shape, dtype=bool)
     for n in range(1, 100_000):
-        an = -n * (n - a_safe)
+        an = -n * (n - a)
         b = b + 2.0
         d = an * d + b
         d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
         c = b + an / c
         c = np.where(np.abs(c) < tiny, tiny, c)
         step = d * c
-        h = h * step
-        if not np.any(~use_series & (np.abs(step - 1.0) > 1e-16)):
+        h = np.where(active, h * step, h)
+        active &= np.abs(step - 1.0) > 1e-16
+        if not active.any():
             break
-    q_fraction = prefactor * h
-    p = np.where(use_series, p_series, 1.0 - q_fraction)
-    q = np.where(use_series, 1.0 - p_series, q_fraction)
-    p = np.where(x == 0, 0.0, np.where(np.isposinf(x) | (a == 0), 1.0, p))
-    q = np.where(x == 0, 1.0, np.where(np.isposinf(x) | (a == 0), 0.0, q))
-    return np.where(valid, p, np.nan), np.where(valid, q, np.nan)
+    return h
 
 
 def _hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
