@@ -449,3 +449,14 @@ def test_qr_mode_r_and_complete_match_torch():
     x = tg.tensor(a, requires_grad=True)
     with pytest.raises(RuntimeError, match="mode='complete' and nrows > ncols"):
         tg.linalg.qr(x, mode="complete")[0].sum().backward()
+
+
+def test_slogdet_result_types_are_torchs():
+    """x.slogdet() and tg.slogdet return torch.return_types.slogdet, tg.linalg.slogdet linalg_slogdet."""
+    a = _seeded(2, 3, 3)
+    for ours, theirs in [(tg.tensor(a).slogdet(), torch.tensor(a).slogdet()),
+                         (tg.slogdet(tg.tensor(a)), torch.slogdet(torch.tensor(a))),
+                         (tg.linalg.slogdet(tg.tensor(a)), torch.linalg.slogdet(torch.tensor(a)))]:
+        assert type(ours).__name__ == type(theirs).__name__
+        np.testing.assert_allclose(ours.logabsdet.numpy(), theirs.logabsdet.numpy(), rtol=1e-12)
+        np.testing.assert_array_equal(ours.sign.numpy(), theirs.sign.numpy())

@@ -18,29 +18,28 @@ A singular matrix (inv, solve) or one that is not positive-definite (cholesky) r
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from . import dtypes, ops
+from . import dtypes, ops, return_types
 from . import tensor as _tensor
 from .ops.matrix import LinAlgError
 
 Tensor = Any  # the Tensor class: tensor.py imports this module, so it is read at call time (_tensor.Tensor)
 
-# torch.return_types.linalg_*: the named tuples of the functions that return several tensors
-SlogdetResult = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-QRResult = namedtuple("linalg_qr", ["Q", "R"])
-EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
-SVDResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
-LstsqResult = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
-InvExResult = namedtuple("linalg_inv_ex", ["inverse", "info"])
-LUFactorResult = namedtuple("linalg_lu_factor", ["LU", "pivots"])
-LUResult = namedtuple("linalg_lu", ["P", "L", "U"])
-CholeskyExResult = namedtuple("linalg_cholesky_ex", ["L", "info"])
-SolveExResult = namedtuple("linalg_solve_ex", ["result", "info"])
+# torch.return_types.linalg_*: the named tuples of the functions that return several tensors (return_types.py)
+SlogdetResult = return_types.linalg_slogdet
+QRResult = return_types.linalg_qr
+EighResult = return_types.linalg_eigh
+SVDResult = return_types.linalg_svd
+LstsqResult = return_types.linalg_lstsq
+InvExResult = return_types.linalg_inv_ex
+LUFactorResult = return_types.linalg_lu_factor
+LUResult = return_types.linalg_lu
+CholeskyExResult = return_types.linalg_cholesky_ex
+SolveExResult = return_types.linalg_solve_ex
 
 
 def _matrix(a: Tensor, op: str, square: bool = False) -> Tensor:

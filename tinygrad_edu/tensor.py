@@ -1833,9 +1833,9 @@ class Tensor:
         """ln det of square matrices (nan where det < 0, −inf where it is 0)."""
         return linalg.logdet(self)
 
-    def slogdet(self) -> linalg.SlogdetResult:
-        """``(sign, logabsdet)`` of the determinant of square matrices."""
-        return linalg.slogdet(self)
+    def slogdet(self) -> return_types.slogdet:
+        """``(sign, logabsdet)`` of the determinant of square matrices (torch.slogdet's named tuple)."""
+        return return_types.slogdet(*linalg.slogdet(self))
 
     def inverse(self) -> Tensor:
         """The inverse of square matrices (tg.linalg.LinAlgError if singular)."""
