@@ -460,3 +460,16 @@ def test_slogdet_result_types_are_torchs():
         assert type(ours).__name__ == type(theirs).__name__
         np.testing.assert_allclose(ours.logabsdet.numpy(), theirs.logabsdet.numpy(), rtol=1e-12)
         np.testing.assert_array_equal(ours.sign.numpy(), theirs.sign.numpy())
+
+
+def test_cholesky_upper_reads_only_the_upper_triangle_as_torch():
+    """upper=True factors the matrix A's upper triangle describes (LAPACK potrf 'U'), values and gradients."""
+    lower, upper = (_spd(torch.tensor(_seeded(3, 3, seed=s))).numpy() for s in (0, 1))
+    a = np.tril(lower) + np.triu(upper, 1)
+    assert_matches_torch(lambda x: tg.linalg.cholesky(x, upper=True), lambda x: torch.linalg.cholesky(x, upper=True),
+                         a, rtol=1e-10)
+    junk = np.stack([a, np.eye(3) + np.triu(np.full((3, 3), 5.0), 1)])  # the lower triangle alone is I: info 0
+    ours, theirs = tg.linalg.cholesky_ex(tg.tensor(junk), upper=True), torch.linalg.cholesky_ex(torch.tensor(junk),
+                                                                                              upper=True)
+    np.testing.assert_array_equal(ours.info.numpy(), theirs.info.numpy())
+    np.testing.assert_allclose(ours.L.numpy()[0], theirs.L.numpy()[0], rtol=1e-12)

@@ -128,9 +128,10 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """L lower triangular with A = L Lᵀ (``upper``: U = Lᵀ with A = Uᵀ U) for symmetric positive-
-    definite A (only its lower triangle is read); LinAlgError otherwise; op ``Cholesky``."""
-    lower = ops.Cholesky.apply(_matrix(A, "linalg.cholesky", square=True))
-    return lower.mT if upper else lower
+    definite A (only its lower triangle is read; ``upper``: its upper triangle, as PyTorch's);
+    LinAlgError otherwise; op ``Cholesky``."""
+    A = _matrix(A, "linalg.cholesky", square=True)
+    return ops.Cholesky.apply(A.mT).mT if upper else ops.Cholesky.apply(A)  # Aᵀ's lower triangle is A's upper
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
@@ -454,25 +455,14 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     the position of the zero pivot); the inverse of a singular matrix is nan here, LAPACK's partial
     result in PyTorch. ``check_errors`` raises LinAlgError instead."""
     A = _matrix(A, "linalg.inv_ex", square=True)
-    try:
-        return InvExResult(inv(A), _constant(np.zeros(A.shape[:-2], dtype=np.int32)))
-    except LinAlgError:
-        if check_errors:
-            raise
-    inverse, info = _where_lapack_fails(np.linalg.inv, A, inv)
-    return InvExResult(inverse, info)
+    return InvExResult(*_with_info(inv, np.linalg.inv, A, check_errors))
 
 
 def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False) -> SolveExResult:
     """``(result, info)`` of ``solve``: info 0 per matrix where A is invertible, else > 0 (here 1) with
     a nan result; ``check_errors`` raises LinAlgError instead."""
     A = _matrix(A, "linalg.solve_ex", square=True)
-    try:
-        return SolveExResult(solve(A, B, left=left), _constant(np.zeros(A.shape[:-2], dtype=np.int32)))
-    except LinAlgError:
-        if check_errors:
-            raise
-    return SolveExResult(*_where_lapack_fails(np.linalg.inv, A, lambda M: solve(M, B, left=left)))
+    return SolveExResult(*_with_info(lambda M: solve(M, B, left=left), np.linalg.inv, A, check_errors))
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
@@ -480,13 +470,20 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
     leading minor that is not (as PyTorch); L is then nan here, the partial factor in PyTorch.
     ``check_errors`` raises LinAlgError instead."""
     A = _matrix(A, "linalg.cholesky_ex", square=True)
+    lower, info = _with_info(cholesky, np.linalg.cholesky, A.mT if upper else A, check_errors)  # as cholesky
+    return CholeskyExResult(lower.mT if upper else lower, info)
+
+
+def _with_info(op, routine, A: Tensor, check_errors: bool) -> tuple[Tensor, Tensor]:
+    """``(op(A), info)`` of the *_ex functions: info 0 where ``routine`` (np.linalg.inv, cholesky: the
+    LAPACK call inside ``op``) succeeds; where it fails, info > 0 and a nan result, or LinAlgError if
+    ``check_errors``."""
     try:
-        return CholeskyExResult(cholesky(A, upper=upper), _constant(np.zeros(A.shape[:-2], dtype=np.int32)))
+        return op(A), _constant(np.zeros(A.shape[:-2], dtype=np.int32))
     except LinAlgError:
         if check_errors:
             raise
-    lower, info = _where_lapack_fails(np.linalg.cholesky, A, lambda M: cholesky(M, upper=upper))
-    return CholeskyExResult(lower, info)
+    return _where_lapack_fails(routine, A, op)
 
 
 def _where_lapack_fails(routine, A: Tensor, op) -> tuple[Tensor, Tensor]:
