@@ -289,10 +289,16 @@ def _bessel_k(x: np.ndarray, nu: int, scaled: bool = False) -> np.ndarray:
     xs = np.where(positive & np.isfinite(x), x, 1.0)
     h = np.minimum(0.05, 0.4 / np.sqrt(xs))
     steps = np.ceil(np.arccosh(1.0 + 40.0 / xs) / h)
-    total = np.full_like(xs, 0.5)  # the t = 0 end of the trapezoid: e⁰ cosh 0 / 2
+    order = np.argsort(-steps, axis=None, kind="stable")  # most steps first: step k's elements are a prefix
+    x_sorted, h_sorted, steps_sorted = xs.flat[order], h.flat[order], steps.flat[order]
+    sums = np.full_like(x_sorted, 0.5)  # the t = 0 end of the trapezoid: e⁰ cosh 0 / 2
     for k in range(1, int(steps.max(initial=0)) + 1):
-        t = k * h
-        total = total + np.where(k <= steps, np.exp(-xs * 2.0 * np.sinh(t / 2) ** 2) * np.cosh(nu * t), 0.0)
+        n = np.searchsorted(-steps_sorted, -k, side="right")  # the elements with steps ≥ k
+        t = k * h_sorted[:n]
+        sums[:n] = sums[:n] + np.exp(-x_sorted[:n] * 2.0 * np.sinh(t / 2) ** 2) * np.cosh(nu * t)
+    total = np.empty_like(sums)
+    total[order] = sums
+    total = total.reshape(xs.shape)
     y = h * total if scaled else h * total * np.exp(-xs)
     y = np.where(np.isposinf(x), 0.0, y)
     return np.where(positive, y, np.where(x == 0, np.inf, np.nan))
