@@ -115,6 +115,9 @@ def test_zeta_matches_torch(shapes, seed):
                          lambda y: torch.special.zeta(torch.tensor(s.astype(np.float32)), y), q.astype(np.float32))
     special_s = np.array([2.0, 1.0, 0.5, 2.0, 2.0, 3.0, 2.5])
     special_q = np.array([1.0, 1.0, 1.0, 0.0, -1.5, -1.5, -1.5])
+    edges = np.array([[2.0, 0.5], [2.0, np.inf], [2.0, np.nan], [2.0, -np.inf], [np.inf, 2.0], [3.0, 0.25]]).T
+    _assert_same_values(tg.special.zeta(*map(tg.tensor, edges)), torch.special.zeta(*map(torch.tensor, edges)),
+                        rtol=1e-14)  # one batch: the s = inf element left ζ(2, 0.5) unshifted (−1.1e9)
     _assert_same_values(tg.special.zeta(tg.tensor(special_s), tg.tensor(special_q)),
                         torch.special.zeta(torch.tensor(special_s), torch.tensor(special_q)))
 

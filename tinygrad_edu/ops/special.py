@@ -391,11 +391,12 @@ def _hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     (N per element, so that w = q + N ≥ 10 + s), then
         w^(1−s)/(s − 1) + w^(−s)/2 + Σ_{j=1..10} B₂ⱼ/(2j)! · s(s+1)⋯(s+2j−2) · w^(−s−2j+1),
     whose first omitted term is below 10⁻¹⁷ relative for w ≥ 10 + s. As PyTorch (Cephes): inf at s = 1
-    and where q is a non-positive integer, nan for s < 1 and for q < 0 with a non-integer s."""
+    and where q is a non-positive integer (−inf too), nan for s < 1, for q < 0 with a non-integer s,
+    and for q = +inf or nan."""
     s, q = np.broadcast_arrays(s, q)
-    valid = (s > 1) & ~((q < 0) & (s != np.floor(s)))
+    valid = (s > 1) & ~((q < 0) & (s != np.floor(s))) & (q < np.inf)  # (q < inf: not +inf, not nan)
     s_safe, q_safe = np.where(valid, s, 2.0), np.where(valid & np.isfinite(q), q, 1.0)
-    w, m, steps = _shift_up(q_safe, _STIRLING_START + np.max(s_safe, initial=0.0))
+    w, m, steps = _shift_up(q_safe, _STIRLING_START + s_safe)  # each element its own N: w ≥ 10 + its s
     total = np.zeros_like(w)
     for k in range(steps):
         total = total + np.where(k < m, (q_safe + k) ** -s_safe, 0.0)
