@@ -85,8 +85,8 @@ def _lgamma(x: np.ndarray) -> np.ndarray:
     w, m, steps = _shift_up(z, _STIRLING_START)
     product = np.ones_like(z)  # z (z+1) ⋯ (z+m−1)
     for k in range(steps):
-        product = product * np.where(k < m, z + k, 1.0)
-    series = sum(b / (2 * k * (2 * k - 1) * w ** (2 * k - 1)) for k, b in enumerate(_BERNOULLI[:8], start=1))
+        np.multiply(product, z + k, out=product, where=k < m)
+    series = _in_powers(1.0 / (w * w), [b / (2 * k * (2 * k - 1)) for k, b in enumerate(_BERNOULLI[:8], start=1)]) / w
     y = (w - 0.5) * np.log(w) - w + 0.5 * math.log(2 * math.pi) + series - np.log(product)
     sin_pi = np.abs(np.sin(np.pi * (x - np.round(x))))  # |sin πx|, exact at the integers
     y = np.where(negative, np.log(np.pi / sin_pi) - y, y)
@@ -110,14 +110,23 @@ def _polygamma_positive(n: int, z: np.ndarray) -> np.ndarray:
     w, m, steps = _shift_up(z, _STIRLING_START + n)
     shifted = np.zeros_like(z)  # Σ_{k<m} 1/(z+k)^(n+1)
     for k in range(steps):
-        shifted = shifted + np.where(k < m, 1.0 / (z + k if k else z) ** (n + 1), 0.0)  # z, not z + 0: ψ(−0) = +inf
+        np.add(shifted, 1.0 / (z + k if k else z) ** (n + 1), out=shifted, where=k < m)  # z, not z + 0: ψ(−0) = +inf
+    inverse_square = 1.0 / (w * w)
     if n == 0:
-        series = np.log(w) - 0.5 / w - sum(b / (2 * k * w ** (2 * k)) for k, b in enumerate(_BERNOULLI, start=1))
+        series = np.log(w) - 0.5 / w - inverse_square * _in_powers(inverse_square, [b / (2 * k) for k, b in
+                                                                                     enumerate(_BERNOULLI, start=1)])
         return series - shifted
-    series = math.factorial(n - 1) / w**n + math.factorial(n) / (2 * w ** (n + 1))
-    for k, b in enumerate(_BERNOULLI, start=1):
-        series = series + b * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / w ** (2 * k + n)
-    return (-1) ** (n + 1) * (series + math.factorial(n) * shifted)
+    terms = [b * math.factorial(2 * k + n - 1) / math.factorial(2 * k) for k, b in enumerate(_BERNOULLI, start=1)]
+    series = (math.factorial(n - 1) + math.factorial(n) / (2 * w) + inverse_square * _in_powers(inverse_square, terms))
+    return (-1) ** (n + 1) * (series / w**n + math.factorial(n) * shifted)
+
+
+def _in_powers(r: np.ndarray, coefficients: list[float]) -> np.ndarray:
+    """c₀ + c₁ r + c₂ r² + ⋯ by Horner's rule (one multiply-add per term, no powers)."""
+    total = np.full_like(r, coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        total = total * r + c
+    return total
 
 
 def _polygamma(x: np.ndarray, n: int) -> np.ndarray:
