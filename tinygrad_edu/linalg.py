@@ -25,7 +25,7 @@ import numpy as np
 
 from . import dtypes, ops, return_types
 from . import tensor as _tensor
-from .ops.matrix import LinAlgError
+from .ops.matrix import LinAlgError, singular_cutoff
 
 Tensor = Any  # the Tensor class: tensor.py imports this module, so it is read at call time (_tensor.Tensor)
 
@@ -320,22 +320,11 @@ def norm(A: Tensor, ord: float | str | None = None, dim: int | Sequence[int] | N
 # ---- compositions --------------------------------------------------------------------------------
 
 
-def _singular_cutoff(S: np.ndarray, shape: tuple[int, ...], atol: float | None, rtol: float | None) -> np.ndarray:
-    """max(atol, rtol · σ_max) per matrix (kept dims), with PyTorch's defaults: rtol = eps · max(m, n)
-    when neither is given or atol ≤ 0, else 0."""
-    if rtol is None:
-        rtol = np.finfo(S.dtype).eps * max(shape[-2:]) if atol is None or atol <= 0 else 0.0
-    largest = S.max(axis=-1, keepdims=True, initial=0.0)
-    return np.maximum(0.0 if atol is None else atol, rtol * largest)
-
-
 def pinv(A: Tensor, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False) -> Tensor:
     """The Moore–Penrose pseudoinverse A⁺ = V diag(1/σ) Uᵀ, singular values at or below
     max(atol, rtol·σ_max) taken as 0 (op ``Pinv``; ``hermitian`` is accepted and the general SVD used)."""
     del hermitian  # the SVD covers the symmetric case too
-    A = _matrix(A, "linalg.pinv")
-    S = np.linalg.svd(A.data, compute_uv=False)
-    return ops.Pinv.apply(A, cutoff=_singular_cutoff(S, A.shape, atol, rtol))
+    return ops.Pinv.apply(_matrix(A, "linalg.pinv"), atol=atol, rtol=rtol)
 
 
 def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = None,
@@ -344,7 +333,7 @@ def matrix_rank(A: Tensor, *, atol: float | None = None, rtol: float | None = No
     del hermitian
     A = _matrix(A, "linalg.matrix_rank")
     S = np.linalg.svd(A.data, compute_uv=False)
-    return _constant(np.sum(S > _singular_cutoff(S, A.shape, atol, rtol), axis=-1).astype(np.int64))
+    return _constant(np.sum(S > singular_cutoff(S, A.shape, atol, rtol), axis=-1).astype(np.int64))
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | None = None) -> LstsqResult:

@@ -356,7 +356,8 @@ class SvdVals(Function):
 class Pinv(Function):
     r"""Moore–Penrose pseudoinverse y = A⁺ (…, n, m) of A (…, m, n).
 
-    Forward:   y = V diag(1/S) Uᵀ over the singular values S above ``cutoff`` (…, 1) (the others count as 0)
+    Forward:   y = V diag(1/S) Uᵀ over the singular values S above max(atol, rtol·S_max) (the others count
+               as 0; ``singular_cutoff``)
     Backward:  (Golub & Pereyra 1973, as PyTorch's pinv_backward) for m ≤ n, with K = gᵀ y:
                  ∂L/∂A = −(y K)ᵀ + K yᵀ − A y K yᵀ + yᵀ y (gᵀ − K A)
                for m > n, with K = y gᵀ:
@@ -368,10 +369,10 @@ class Pinv(Function):
     torch_name = "LinalgPinvBackward0"
 
     @staticmethod
-    def forward(ctx, a, *, cutoff):
+    def forward(ctx, a, *, atol, rtol):
         u, s, vh = _lapack("linalg.pinv", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
         with np.errstate(divide="ignore"):
-            s_inv = np.where(s > cutoff, 1.0 / s, 0.0).astype(a.dtype)
+            s_inv = np.where(s > singular_cutoff(s, a.shape, atol, rtol), 1.0 / s, 0.0).astype(a.dtype)
         y = np.swapaxes(vh, -1, -2) @ (s_inv[..., :, None] * np.swapaxes(u, -1, -2))
         ctx.save_for_backward(a, y)
         return y
@@ -387,6 +388,15 @@ class Pinv(Function):
         k = y @ g_t
         yt_k = y.mT @ k
         return -(k @ y).mT + yt_k - yt_k @ (y @ a) + (g_t - a @ k) @ y @ y.mT
+
+
+def singular_cutoff(s: np.ndarray, shape: tuple[int, ...], atol: float | None, rtol: float | None) -> np.ndarray:
+    """max(atol, rtol · σ_max) per matrix (…, 1) from its singular values s (…, k), with PyTorch's
+    defaults: rtol = eps · max(m, n) when neither is given or atol ≤ 0, else 0."""
+    if rtol is None:
+        rtol = np.finfo(s.dtype).eps * max(shape[-2:]) if atol is None or atol <= 0 else 0.0
+    largest = s.max(axis=-1, keepdims=True, initial=0.0)
+    return np.maximum(0.0 if atol is None else atol, rtol * largest)
 
 
 class LuFactor(Function):
