@@ -25,7 +25,7 @@ import numpy as np
 
 from . import dtypes, ops, return_types
 from . import tensor as _tensor
-from .ops.matrix import LinAlgError, singular_cutoff
+from .ops.matrix import LinAlgError, permutation_from_pivots, singular_cutoff, unpack_lu
 
 Tensor = Any  # the Tensor class: tensor.py imports this module, so it is read at call time (_tensor.Tensor)
 
@@ -169,34 +169,17 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     return LUFactorResult(*ops.LuFactor.apply(_matrix(A, "linalg.lu_factor")))
 
 
-def _unpack_lu(LU: Tensor) -> tuple[Tensor, Tensor]:
-    """(L, U) from the packed factors: L unit lower triangular (…, m, k), U upper (…, k, n)."""
-    m, n = LU.shape[-2:]
-    k = min(m, n)
-    L = LU[..., :, :k].tril(-1) + np.eye(m, k, dtype=LU.dtype)
-    return L, LU[..., :k, :].triu()
-
-
-def _permutation_matrix(pivots: np.ndarray, m: int, dtype: Any) -> np.ndarray:
-    """P with A = P L U from getrf's 1-based row swaps (applied in order to the identity's rows)."""
-    batch = pivots.shape[:-1]
-    order = np.broadcast_to(np.arange(m), (*batch, m)).reshape(-1, m).copy()
-    flat = pivots.reshape(-1, pivots.shape[-1]) - 1
-    rows = np.arange(order.shape[0])
-    for j in range(flat.shape[1]):
-        p = flat[:, j]
-        order[rows, j], order[rows, p] = order[rows, p], order[rows, j].copy()
-    P = np.zeros((order.shape[0], m, m), dtype=dtype)
-    P[rows[:, None], order, np.arange(m)] = 1  # P[order[i], i] = 1: row i of L U is row order[i] of A
-    return P.reshape(*batch, m, m)
+def _permutation_matrix(pivots: np.ndarray, m: int, dtype: Any) -> Tensor:
+    """P with A = P L U (a constant) from getrf's 1-based pivots."""
+    permutation = permutation_from_pivots(pivots, m)
+    return _constant((permutation[..., None, :] == np.arange(m)[:, None]).astype(dtype))  # P[r, i]: permutation[i] = r
 
 
 def lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``(P, L, U)`` with A = P L U: ``lu_factor`` unpacked (L unit lower triangular (…, m, k),
     U upper (…, k, n), P a constant permutation matrix)."""
     LU, pivots = lu_factor(A, pivot=pivot)
-    L, U = _unpack_lu(LU)
-    return LUResult(_constant(_permutation_matrix(pivots.data, A.shape[-2], A.dtype)), L, U)
+    return LUResult(_permutation_matrix(pivots.data, A.shape[-2], A.dtype), *unpack_lu(LU))
 
 
 def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
@@ -206,8 +189,8 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoin
     B = _matrix(B, "linalg.lu_solve")
     if not left:  # X A = B  ⇔  Aᵀ Xᵀ = Bᵀ
         return lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
-    L, U = _unpack_lu(LU)
-    P = _constant(_permutation_matrix(np.asarray(pivots.data), LU.shape[-1], LU.dtype))
+    L, U = unpack_lu(LU)
+    P = _permutation_matrix(np.asarray(pivots.data), LU.shape[-1], LU.dtype)
     if adjoint:  # Aᵀ = Uᵀ Lᵀ Pᵀ:  X = P L⁻ᵀ U⁻ᵀ B
         return P @ solve(L.mT, solve(U.mT, B))
     return solve(U, solve(L, P.mT @ B))

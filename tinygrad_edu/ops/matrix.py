@@ -425,11 +425,18 @@ class LuFactor(Function):
         if m != n:
             raise NotImplementedError(f"linalg.lu_factor: the gradient of a non-square input ({packed.shape}) is "
                                       "not implemented")
-        lower = packed.tril(-1) + _eye_like(packed)
-        upper = packed.triu()
+        lower, upper = unpack_lu(packed)
         inner = (lower.mT @ grad_packed.tril(-1)).tril(-1) + (grad_packed.triu() @ upper.mT).triu()
         grad_a = Solve.apply(lower.mT, _right_solve_transposed(inner, upper))
         return _permute_rows(grad_a, ctx.permutation)
+
+
+def unpack_lu(packed):
+    """(L, U) from the packed factors (…, m, n) in Tensor ops: L unit lower triangular (…, m, k),
+    U upper triangular (…, k, n), k = min(m, n)."""
+    m, n = packed.shape[-2:]
+    k = min(m, n)
+    return packed[..., :, :k].tril(-1) + np.eye(m, k, dtype=packed.dtype), packed[..., :k, :].triu()
 
 
 def _permute_rows(x, permutation: np.ndarray):
@@ -448,18 +455,29 @@ def lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     work = a.reshape(-1, m, n).copy()
     count = work.shape[0]
     rows = np.arange(count)
-    permutation = np.broadcast_to(np.arange(m), (count, m)).copy()
     pivots = np.zeros((count, k), dtype=np.int32)
     for j in range(k):
         p = j + np.argmax(np.abs(work[:, j:, j]), axis=1)
         pivots[:, j] = p + 1
         work[rows, j], work[rows, p] = work[rows, p], work[rows, j].copy()
-        permutation[rows, j], permutation[rows, p] = permutation[rows, p], permutation[rows, j].copy()
         pivot = work[:, j, j][:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             work[:, j + 1:, j] = np.where(pivot != 0, work[:, j + 1:, j] / pivot, work[:, j + 1:, j])
         work[:, j + 1:, j + 1:] -= work[:, j + 1:, j:j + 1] * work[:, j:j + 1, j + 1:]
-    return (work.reshape(a.shape), pivots.reshape(*batch, k), permutation.reshape(*batch, m))
+    pivots = pivots.reshape(*batch, k)
+    return work.reshape(a.shape), pivots, permutation_from_pivots(pivots, m)
+
+
+def permutation_from_pivots(pivots: np.ndarray, m: int) -> np.ndarray:
+    """The permutation (…, m) with A = P L U, P[permutation[i], i] = 1, from getrf's 1-based row swaps
+    (…, k): row j was swapped with row pivots[j] at step j, so replay the swaps on 0, 1, …, m − 1."""
+    flat = pivots.reshape(-1, pivots.shape[-1]) - 1
+    rows = np.arange(flat.shape[0])
+    permutation = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        permutation[rows, j], permutation[rows, p] = permutation[rows, p], permutation[rows, j].copy()
+    return permutation.reshape(*pivots.shape[:-1], m)
 
 
 # ---- the matrix exponential: MatrixExp -----------------------------------------------------------
