@@ -473,3 +473,11 @@ def test_cholesky_upper_reads_only_the_upper_triangle_as_torch():
                                                                                               upper=True)
     np.testing.assert_array_equal(ours.info.numpy(), theirs.info.numpy())
     np.testing.assert_allclose(ours.L.numpy()[0], theirs.L.numpy()[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 3), (2, 3, 0), (0, 3, 3)], ids=str)
+def test_lu_of_empty_matrices_matches_torch(shape):
+    ours, theirs = tg.linalg.lu(tg.tensor(np.zeros(shape))), torch.linalg.lu(torch.tensor(np.zeros(shape)))
+    assert [x.shape for x in ours] == [tuple(x.shape) for x in theirs]
+    assert tg.linalg.lu_factor(tg.tensor(np.zeros(shape))).pivots.shape == tuple(
+        torch.linalg.lu_factor(torch.tensor(np.zeros(shape))).pivots.shape)

@@ -17,6 +17,7 @@ meaningful gradient with respect to the vectors, as in PyTorch.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -452,7 +453,7 @@ def lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     A = P L U with P[permutation[i], i] = 1. A zero pivot leaves its column below as it is."""
     *batch, m, n = a.shape
     k = min(m, n)
-    work = a.reshape(-1, m, n).copy()
+    work = a.reshape(math.prod(batch), m, n).copy()
     count = work.shape[0]
     rows = np.arange(count)
     pivots = np.zeros((count, k), dtype=np.int32)
@@ -471,7 +472,7 @@ def lu_array(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def permutation_from_pivots(pivots: np.ndarray, m: int) -> np.ndarray:
     """The permutation (…, m) with A = P L U, P[permutation[i], i] = 1, from getrf's 1-based row swaps
     (…, k): row j was swapped with row pivots[j] at step j, so replay the swaps on 0, 1, …, m − 1."""
-    flat = pivots.reshape(-1, pivots.shape[-1]) - 1
+    flat = pivots.reshape(math.prod(pivots.shape[:-1]), pivots.shape[-1]) - 1
     rows = np.arange(flat.shape[0])
     permutation = np.broadcast_to(np.arange(m), (flat.shape[0], m)).copy()
     for j in range(flat.shape[1]):
