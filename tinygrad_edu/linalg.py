@@ -60,6 +60,11 @@ def _constant(array: np.ndarray) -> Tensor:
     return _tensor.Tensor._make(array)
 
 
+def _identities(shape: tuple[int, ...], dtype: Any) -> Tensor:
+    """A constant batch of identity matrices of ``shape`` (…, n, n)."""
+    return _constant(np.broadcast_to(np.eye(shape[-1], dtype=dtype), shape).copy())
+
+
 # ---- determinants ------------------------------------------------------------------------------
 
 
@@ -145,8 +150,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     """(L Lᵀ)⁻¹ from a Cholesky factor (torch.cholesky_inverse): ``cholesky_solve`` of the identity."""
     L = _matrix(L, "cholesky_inverse", square=True)
-    eye = _constant(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), L.shape).copy())
-    return cholesky_solve(eye, L, upper)
+    return cholesky_solve(_identities(L.shape, L.dtype), L, upper)
 
 
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
@@ -340,7 +344,7 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     if not isinstance(n, (int, np.integer)):
         raise TypeError(f"linalg.matrix_power: n must be an integer, got {type(n).__name__}")
     if n == 0:
-        return _constant(np.broadcast_to(np.eye(A.shape[-1], dtype=A.dtype), A.shape).copy())
+        return _identities(A.shape, A.dtype)
     base, n = (inv(A), -n) if n < 0 else (A, n)
     result = None
     while n:  # Aⁿ = Π A^(2^k) over the bits k of n
@@ -509,7 +513,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         raise _tensor.ShapeError(f"linalg.householder_product: A {A.shape} and tau {tau.shape} must be (…, m, n) "
                                  "and (…, k) with k ≤ n ≤ m and one batch")
     reflectors = A.tril(-1) + np.eye(m, n, dtype=A.dtype)
-    Q = _constant(np.broadcast_to(np.eye(m, dtype=A.dtype), (*A.shape[:-2], m, m)).copy())
+    Q = _identities((*A.shape[:-2], m, m), A.dtype)
     for i in range(k):  # Q ← Q Hᵢ = Q − τᵢ (Q vᵢ) vᵢᵀ
         v = reflectors[..., :, i:i + 1]
         Q = Q - tau[..., i:i + 1].unsqueeze(-1) * ((Q @ v) @ v.mT)
