@@ -218,20 +218,11 @@ def _uplo(uplo: str, op: str) -> str:
 
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
-    """``(U, S, Vh)`` with A = U diag(S) Vh, S descending (op ``Svd``: the reduced form, U (…, m, k),
-    Vh (…, k, n), k = min(m, n)). ``full_matrices=True`` (PyTorch's default) completes U or Vh to a
-    square orthogonal matrix with columns (rows) orthogonal to A's range (row space): constants with
-    no gradient, as PyTorch cannot differentiate through them either."""
-    A = _matrix(A, "linalg.svd")
-    U, S, Vh = ops.Svd.apply(A)
-    m, n = A.shape[-2:]
-    if full_matrices and m != n:
-        full_u, _, full_vh = np.linalg.svd(A.data, full_matrices=True)
-        if m > n:
-            U = _tensor.cat([U, _constant(np.ascontiguousarray(full_u[..., :, n:]))], -1)
-        else:
-            Vh = _tensor.cat([Vh, _constant(np.ascontiguousarray(full_vh[..., m:, :]))], -2)
-    return SVDResult(U, S, Vh)
+    """``(U, S, Vh)`` with A = U diag(S) Vh, S descending (op ``Svd``): the reduced form U (…, m, k),
+    Vh (…, k, n), k = min(m, n), or with ``full_matrices`` (PyTorch's default) U (…, m, m) and
+    Vh (…, n, n), completed with an orthonormal basis of the rest of the space, whose gradient is
+    dropped, as in PyTorch."""
+    return SVDResult(*ops.Svd.apply(_matrix(A, "linalg.svd"), full_matrices=full_matrices))
 
 
 def svdvals(A: Tensor) -> Tensor:

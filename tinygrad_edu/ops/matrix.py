@@ -296,9 +296,11 @@ class Eigvalsh(Function):
 
 
 class Svd(Function):
-    r"""Reduced singular value decomposition A = U diag(S) Vh, S descending (full_matrices=False).
+    r"""Singular value decomposition A = U diag(S) Vh, S descending.
 
     Forward:   U (…, m, k), S (…, k), Vh (…, k, n), k = min(m, n); V = Vhᵀ, g_V = g_Vhᵀ
+               (``full_matrices``: U (…, m, m), Vh (…, n, n), completed by LAPACK with an orthonormal
+               basis of the rest of ℝᵐ, ℝⁿ; the gradient of those extra columns/rows is dropped, as PyTorch)
     Backward:  (Townsend 2016, as PyTorch) with F_ij = 1/(S_j² − S_i²), F_ii = 0:
                J = F ⊙ (Uᵀ g_U − g_Uᵀ U),   K = F ⊙ (Vᵀ g_V − g_Vᵀ V)
                ∂L/∂A = U (J diag(S) + diag(S) K + diag(g_S)) Vh
@@ -310,15 +312,18 @@ class Svd(Function):
     torch_name = "LinalgSvdBackward0"
 
     @staticmethod
-    def forward(ctx, a):
-        u, s, vh = _lapack("linalg.svd", np.linalg.svd, a.data, problem="did not converge", full_matrices=False)
-        ctx.save_for_backward(u, s, vh)
+    def forward(ctx, a, *, full_matrices=False):
+        u, s, vh = _lapack("linalg.svd", np.linalg.svd, a.data, problem="did not converge",
+                           full_matrices=full_matrices)
+        ctx.save_for_backward(u, s, vh)  # the outputs themselves (sliced in backward), for grad-of-grad
         return u, s, vh
 
     @staticmethod
     def backward(ctx, grad_u, grad_s, grad_vh):
         u, s, vh = ctx.saved_tensors
         m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
+        if u.shape[-1] > k or vh.shape[-2] > k:  # full_matrices: the completion has no gradient
+            u, vh, grad_u, grad_vh = u[..., :, :k], vh[..., :k, :], grad_u[..., :, :k], grad_vh[..., :k, :]
         v, grad_v = vh.mT, grad_vh.mT
         s_row, s_col = s.unsqueeze(-2), s.unsqueeze(-1)  # (…, 1, k) scales columns, (…, k, 1) rows
         gap = s_row * s_row - s_col * s_col + np.eye(k, dtype=s.dtype)  # S_j² − S_i², 1 on the diagonal
