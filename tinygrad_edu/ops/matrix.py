@@ -18,12 +18,15 @@ meaningful gradient with respect to the vectors, as in PyTorch.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..autograd import function
 from ..autograd.function import Function
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
 
 
 class LinAlgError(RuntimeError):
@@ -437,7 +440,7 @@ class LuFactor(Function):
         return _permute_rows(grad_a, ctx.permutation)
 
 
-def unpack_lu(packed):
+def unpack_lu(packed: Tensor) -> tuple[Tensor, Tensor]:
     """(L, U) from the packed factors (…, m, n) in Tensor ops: L unit lower triangular (…, m, k),
     U upper triangular (…, k, n), k = min(m, n)."""
     m, n = packed.shape[-2:]

@@ -39,6 +39,7 @@ math.erfc, and e^(−|x|)I₀, e^(−|x|)I₁ share I₀'s and I₁'s series.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.polynomial import polynomial
@@ -56,7 +57,7 @@ _SQRT_PI = math.sqrt(math.pi)
 def _in_float64(fn):
     """Decorate an array function: compute in float64 without NumPy's warnings, return x's dtype."""
 
-    def wrapper(x: np.ndarray, *args):
+    def wrapper(x: np.ndarray, *args: Any) -> np.ndarray:
         x = np.asarray(x)
         y = quietly(fn, np.atleast_1d(x).astype(np.float64), *args)  # (1-d: item assignment works on 0-d input)
         return np.asarray(y, dtype=x.dtype if x.dtype.kind == "f" else np.float64).reshape(x.shape)
