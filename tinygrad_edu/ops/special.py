@@ -420,11 +420,10 @@ def _hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     return np.where(pole, np.inf, np.where(valid, total, np.nan))
 
 
-def _gammainc_array(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
-    """P(a, x) (``upper``: Q(a, x)) in the dtype of a and x, computed in float64."""
-    a64, x64 = np.asarray(a, np.float64), np.asarray(x, np.float64)
-    pq = quietly(_incomplete_gamma, a64, x64)
-    return np.asarray(pq[1 if upper else 0], dtype=np.result_type(a, x))
+def _pair_in_float64(fn: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """fn(a, b) (broadcast) computed in float64 without NumPy's warnings, in the dtype of a and b: the
+    two-argument counterpart of ``_in_float64``."""
+    return np.asarray(quietly(fn, np.asarray(a, np.float64), np.asarray(b, np.float64)), dtype=np.result_type(a, b))
 
 
 class Zeta(Function):
@@ -441,8 +440,7 @@ class Zeta(Function):
     @staticmethod
     def forward(ctx, x, q):
         ctx.save_for_backward(x, q)
-        return np.asarray(quietly(_hurwitz_zeta, x.data.astype(np.float64), q.data.astype(np.float64)),
-                          dtype=np.result_type(x.data, q.data))
+        return _pair_in_float64(_hurwitz_zeta, x.data, q.data)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -467,7 +465,7 @@ class Gammainc(Function):
     @staticmethod
     def forward(ctx, a, x):
         ctx.save_for_backward(a, x)
-        return _gammainc_array(a.data, x.data, upper=False)
+        return _pair_in_float64(lambda a64, x64: _incomplete_gamma(a64, x64)[0], a.data, x.data)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -488,7 +486,7 @@ class Gammaincc(Function):
     @staticmethod
     def forward(ctx, a, x):
         ctx.save_for_backward(a, x)
-        return _gammainc_array(a.data, x.data, upper=True)
+        return _pair_in_float64(lambda a64, x64: _incomplete_gamma(a64, x64)[1], a.data, x.data)
 
     @staticmethod
     def backward(ctx, grad_output):
