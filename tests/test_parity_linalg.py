@@ -481,3 +481,13 @@ def test_lu_of_empty_matrices_matches_torch(shape):
     assert [x.shape for x in ours] == [tuple(x.shape) for x in theirs]
     assert tg.linalg.lu_factor(tg.tensor(np.zeros(shape))).pivots.shape == tuple(
         torch.linalg.lu_factor(torch.tensor(np.zeros(shape))).pivots.shape)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (2, 4, 2), (2, 2, 4)], ids=str)
+def test_lu_gradients_of_wide_and_tall_matrices_match_torch(shape):
+    a = _seeded(*shape)
+    assert_matches_torch(lambda x: tg.linalg.lu_factor(x)[0], lambda x: torch.linalg.lu_factor(x)[0], a, rtol=1e-10)
+    assert_matches_torch(lambda x: tuple(tg.linalg.lu(x))[1:], lambda x: tuple(torch.linalg.lu(x))[1:], a, rtol=1e-10)
+    x = tg.tensor(a, requires_grad=True)
+    assert gradcheck(lambda t: tg.linalg.lu_factor(t)[0], [x])
+    assert gradgradcheck(lambda t: tg.linalg.lu_factor(t)[0], [x])

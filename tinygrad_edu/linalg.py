@@ -167,7 +167,8 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
 
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``(LU, pivots)``: A = P L U with partial pivoting, packed as LAPACK's getrf (op ``LuFactor``;
-    the gradient for square A). ``pivots`` (int32, 1-based) say which row was swapped in at each step."""
+    differentiable for square, wide and tall A, as PyTorch's). ``pivots`` (int32, 1-based) say which
+    row was swapped in at each step."""
     if not pivot:
         raise NotImplementedError("linalg.lu_factor: pivot=False is not implemented (PyTorch has it on CUDA only)")
     return LUFactorResult(*ops.LuFactor.apply(_matrix(A, "linalg.lu_factor")))

@@ -413,8 +413,12 @@ class LuFactor(Function):
 
     Forward:   LU (…, m, n) holds L's strictly lower part (L has a unit diagonal) and U's upper part;
                pivots (…, k) int32, 1-based: row j was swapped with row pivots[j] at step j
-    Backward:  (square A, as PyTorch's linalg_lu_backward) with g_L = tril(g, −1), g_U = triu(g):
-               ∂L/∂A = P L⁻ᵀ [tril(Lᵀ g_L, −1) + triu(g_U Uᵀ)] U⁻ᵀ
+    Backward:  (as PyTorch's linalg_lu_backward) with g_L = tril(g, −1), g_U = triu(g); for square A
+                 ∂L/∂A = P L⁻ᵀ [tril(Lᵀ g_L, −1) + triu(g_U Uᵀ)] U⁻ᵀ
+               wide (m < n; U = [U₁ | U₂], U₂ = L⁻¹ Pᵀ A₂): the square formula for A₁ with
+                 g_L ← g_L − L⁻ᵀ g_U₂ U₂ᵀ, and ∂L/∂A₂ = P L⁻ᵀ g_U₂
+               tall (m > n; L = [L₁; L₂], L₂ = (Pᵀ A)₂ U⁻¹): the square formula for the top rows with
+                 g_U ← g_U − L₂ᵀ g_L₂ U⁻ᵀ, and the bottom rows P-permuted g_L₂ U⁻ᵀ
     """
 
     formula = ("P L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T",)
@@ -429,14 +433,25 @@ class LuFactor(Function):
 
     @staticmethod
     def backward(ctx, grad_packed, grad_pivots):
+        from ..tensor import cat  # imported here: tensor.py imports the ops
+
         (packed,) = ctx.saved_tensors
         m, n = packed.shape[-2:]
+        k = min(m, n)
+        lower, upper = unpack_lu(packed)  # (…, m, k), (…, k, n)
+        lower_square, upper_square = lower[..., :k, :], upper[..., :, :k]  # L₁, U₁ (k, k)
+        grad_lower, grad_upper = grad_packed[..., :k].tril(-1), grad_packed[..., :k, :k].triu()
+        if n > k:  # wide: U₂ = L⁻¹ Pᵀ A₂
+            grad_rest = Solve.apply(lower_square.mT, grad_packed[..., :, k:])  # L⁻ᵀ g_U₂
+            grad_lower = grad_lower - grad_rest @ upper[..., :, k:].mT
+        if m > k:  # tall: L₂ = (Pᵀ A)₂ U⁻¹
+            grad_rest = _right_solve_transposed(grad_lower[..., k:, :], upper_square)  # g_L₂ U⁻ᵀ
+            grad_upper = grad_upper - lower[..., k:, :].mT @ grad_rest
+        grad_lower = grad_lower[..., :k, :]
+        inner = (lower_square.mT @ grad_lower).tril(-1) + (grad_upper @ upper_square.mT).triu()
+        grad_a = Solve.apply(lower_square.mT, _right_solve_transposed(inner, upper_square))
         if m != n:
-            raise NotImplementedError(f"linalg.lu_factor: the gradient of a non-square input ({packed.shape}) is "
-                                      "not implemented")
-        lower, upper = unpack_lu(packed)
-        inner = (lower.mT @ grad_packed.tril(-1)).tril(-1) + (grad_packed.triu() @ upper.mT).triu()
-        grad_a = Solve.apply(lower.mT, _right_solve_transposed(inner, upper))
+            grad_a = cat([grad_a, grad_rest], -1 if n > m else -2)
         return _permute_rows(grad_a, ctx.permutation)
 
 
