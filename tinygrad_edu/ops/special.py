@@ -263,31 +263,40 @@ def _bessel_i(x: np.ndarray, nu: int, scaled: bool = False) -> np.ndarray:
     Scaled, the series is multiplied by e^(−|x|) and the asymptotic series only divided by √(2π|x|).
     """
     a = np.abs(x)
-    small = np.minimum(a, 30.0)
-    q = (small / 2.0) ** 2
-    term = (small / 2.0) ** nu / math.factorial(nu)
+    near = a <= 30.0  # each series on its own elements (nan goes to the asymptotic one and stays nan)
+    y = np.empty_like(a)
+    y[near] = _bessel_i_power_series(a[near], nu, scaled)
+    y[~near] = _bessel_i_asymptotic(a[~near], nu, scaled)
+    return np.copysign(y, x) if nu == 1 else y
+
+
+def _bessel_i_power_series(a: np.ndarray, nu: int, scaled: bool) -> np.ndarray:
+    """Σₖ (a/2)^(2k+ν) / (k! (k+ν)!) (``scaled``: times e^(−a)) for 0 ≤ a ≤ 30, until every term is
+    below 10⁻¹⁷ of its sum (``_bessel_i``)."""
+    q = (a / 2.0) ** 2
+    term = (a / 2.0) ** nu / math.factorial(nu)
     total = term.copy()
     k = 0
-    while True:
+    while np.any(term > 1e-17 * total):
         k += 1
         term = term * q / (k * (k + nu))
         total = total + term
-        if not np.any(term > 1e-17 * total):
-            break
-    inv = 1.0 / np.maximum(a, 30.0)
+    return total * np.exp(-a) if scaled else total
+
+
+def _bessel_i_asymptotic(a: np.ndarray, nu: int, scaled: bool) -> np.ndarray:
+    """e^a / √(2πa) Σₖ (−1)ᵏ aₖ(ν) / aᵏ, 30 terms, for a > 30 (``scaled``: without e^a; ``_bessel_i``)."""
+    inv = 1.0 / a
     coefficient, term_sum, power = 1.0, np.ones_like(a), np.ones_like(a)
     for k in range(1, 31):
         coefficient = coefficient * (4 * nu * nu - (2 * k - 1) ** 2) / (k * 8)
         power = power * (-inv)
         term_sum = term_sum + coefficient * power
-    w = np.maximum(a, 30.0)
     if scaled:
-        big, total, at_infinity = term_sum / np.sqrt(2 * np.pi * w), total * np.exp(-small), 0.0
-    else:
-        big, at_infinity = term_sum * np.where(w < 700.0, np.exp(np.minimum(w, 700.0)) / np.sqrt(2 * np.pi * w),
-                                               np.exp(w - 0.5 * np.log(2 * np.pi * w))), np.inf
-    y = np.where(a <= 30.0, total, np.where(np.isinf(a), at_infinity, big))
-    return np.copysign(y, x) if nu == 1 else y
+        return np.where(np.isinf(a), 0.0, term_sum / np.sqrt(2 * np.pi * a))
+    y = term_sum * np.where(a < 700.0, np.exp(np.minimum(a, 700.0)) / np.sqrt(2 * np.pi * a),
+                            np.exp(a - 0.5 * np.log(2 * np.pi * a)))
+    return np.where(np.isinf(a), np.inf, y)
 
 
 def _bessel_k(x: np.ndarray, nu: int, scaled: bool = False) -> np.ndarray:
