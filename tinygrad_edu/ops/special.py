@@ -217,13 +217,15 @@ def _erfcx(x: np.ndarray) -> np.ndarray:
     * x < 0: erfcx(x) = 2e^(x²) − erfcx(−x) (+inf below x ≈ −26.6).
     """
     a = np.abs(x)
-    near = _exp_of_square(np.minimum(a, 25.0), 1.0) * _math_erfc(np.minimum(a, 25.0)).astype(np.float64)
-    inv2x2, term, far = 1.0 / (2.0 * a * a), np.ones_like(a), np.ones_like(a)
+    near = a < 25.0  # each branch on its own elements (math.erfc runs per element); nan goes far, stays nan
+    y = np.empty_like(a)
+    y[near] = _exp_of_square(a[near], 1.0) * _erfc(a[near])
+    far = a[~near]
+    inv2x2, term, total = 1.0 / (2.0 * far * far), np.ones_like(far), np.ones_like(far)
     for k in range(1, 9):
         term = -term * (2 * k - 1) * inv2x2
-        far = far + term
-    far = far / (a * _SQRT_PI)
-    y = np.where(a < 25.0, near, far)
+        total = total + term
+    y[~near] = total / (far * _SQRT_PI)
     return np.where(x < 0, 2.0 * _exp_of_square(a, 1.0) - y, y)
 
 
