@@ -174,10 +174,10 @@ def _ndtri(p: np.ndarray) -> np.ndarray:
     """Φ⁻¹(p), the standard normal quantile: nn/init.py's (A&S 26.2.23 and three Newton steps on Φ),
     and near the centre, |p − ½| < ¼, √2 erf⁻¹(2p − 1) (2p − 1 is exact there, and ``_erfinv`` keeps
     the relative accuracy of a small result). −inf at 0, +inf at 1, nan outside [0, 1]."""
-    z = _normal_functions()[1](np.clip(p, 0.0, 1.0))
-    centre = np.abs(p - 0.5) < 0.25
-    if centre.any():
-        z[centre] = math.sqrt(2.0) * _erfinv(2.0 * p[centre] - 1.0)
+    z = np.empty_like(p)
+    centre = np.abs(p - 0.5) < 0.25  # each method on its own elements only
+    z[centre] = math.sqrt(2.0) * _erfinv(2.0 * p[centre] - 1.0)
+    z[~centre] = _normal_functions()[1](np.clip(p[~centre], 0.0, 1.0))
     z = np.where(p == 0, -np.inf, np.where(p == 1, np.inf, z))
     return np.where((p >= 0) & (p <= 1), z, np.nan)
 
