@@ -385,17 +385,19 @@ def _incomplete_gamma_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _incomplete_gamma_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """1/(x + 1 − a − 1·(1 − a)/(x + 3 − a − 2·(2 − a)/(x + 5 − a − ⋯))) by the modified Lentz method.
-    Each element stops at the first step that leaves its value unchanged (a factor of exactly 1.0):
-    later factors only wobble by an ulp around 1, so waiting for all elements to reach 1.0 in the same
-    step could take forever."""
+    """1/(x + 1 − a − 1·(1 − a)/(x + 3 − a − 2·(2 − a)/(x + 5 − a − ⋯))) by the modified Lentz method
+    (a, x 1-d). Each element stops at the first step that leaves its value unchanged (a factor of
+    exactly 1.0) and leaves the working arrays: later factors only wobble by an ulp around 1, so
+    waiting for all elements to reach 1.0 in the same step could take forever."""
     tiny = 1e-300
     b = x + 1.0 - a
     c = np.full_like(b, 1.0 / tiny)
     d = 1.0 / np.where(b == 0, tiny, b)
     h = d.copy()
-    active = np.ones(h.shape, dtype=bool)
+    index = np.arange(h.size)  # the elements still converging; a, b, c, d hold only theirs
     for n in range(1, 100_000):
+        if not index.size:
+            break
         an = -n * (n - a)
         b = b + 2.0
         d = an * d + b
@@ -403,10 +405,10 @@ def _incomplete_gamma_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         c = b + an / c
         c = np.where(np.abs(c) < tiny, tiny, c)
         step = d * c
-        h = np.where(active, h * step, h)
-        active &= np.abs(step - 1.0) > 1e-16
-        if not active.any():
-            break
+        h[index] *= step
+        going = np.abs(step - 1.0) > 1e-16
+        if not going.all():
+            index, a, b, c, d = index[going], a[going], b[going], c[going], d[going]
     return h
 
 
