@@ -90,6 +90,14 @@ EXCEPTIONS: dict[str, Known] = {
     "nanmedian": _DERIVED,
     "logaddexp2": Known("torch", "logaddexp2 is LogAddExp of x·ln 2 and w·ln 2, which saves those products (new "
                                  "tensors), not x and w"),
+    "svdvals": Known("ours", "SvdVals keeps A and recomputes U, Vh through Svd in backward (so create_graph "
+                             "differentiates them); torch's svdvals computes U, Vh in forward and saves those"),
+    "erfinv": Known("torch", "Erfinv's derivative ½√π·exp(y²) reads its output y; torch's reads x again"),
+    "ndtr": Known("ours", "Ndtr keeps x for φ(x); torch's ndtr is a composite whose erfc saves a scaled copy of x"),
+    **dict.fromkeys(["modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
+                     "scaled_modified_bessel_k1"],
+                    Known("ours", "torch has no derivative for these (nothing saved); ours differentiates and "
+                                  "keeps x")),
     "kron": Known("ours", "kron multiplies reshaped views of its operands and Mul saves the views, which share the "
                           "operands' version counter; torch.kron saves reshaped copies"),
 }

@@ -211,7 +211,7 @@ class Qr(Function):
                  M = tril(Qᵀ g_Q − g_Qᵀ Q + R g_Rᵀ − g_R Rᵀ)
                  ∂L/∂A = Q (g_R + M R⁻ᵀ) + (g_Q − Q Qᵀ g_Q) R⁻ᵀ
                m < n: with A = [X | Y], R = [U | V] (X, U square), the above for X with
-                 g_Q ← g_Q + Y g_Vᵀ, g_R ← g_U, and ∂L/∂Y = Q g_V
+                 g_Q ← g_Q + Y g_Vᵀ (Y = Q V: A itself is not kept), g_R ← g_U, and ∂L/∂Y = Q g_V
     """
 
     formula = ("Q (gR + tril(..) R^-T) + (gQ - Q Q^T gQ) R^-T",)
@@ -221,12 +221,12 @@ class Qr(Function):
     def forward(ctx, a, *, mode="reduced"):
         ctx.mode, ctx.shape = mode, a.shape
         q, r = np.linalg.qr(a.data, mode=mode)
-        ctx.save_for_backward(q, r, a if a.shape[-2] < a.shape[-1] else None)
+        ctx.save_for_backward(q, r)  # not A: its columns past m are Q R[:, m:] (torch saves Q, R too)
         return q, r
 
     @staticmethod
     def backward(ctx, grad_q, grad_r):
-        q, r, a = ctx.saved_tensors
+        q, r = ctx.saved_tensors
         m, n = ctx.shape[-2:]
         if ctx.mode == "complete" and m > n:
             raise RuntimeError(f"linalg.qr: the QR decomposition of shape {ctx.shape} is not differentiable "
@@ -236,7 +236,7 @@ class Qr(Function):
         from ..tensor import cat  # imported here: tensor.py imports the ops
 
         grad_v = grad_r[..., :, m:]
-        grad_x = _qr_backward_tall(q, r[..., :, :m], grad_q + a[..., :, m:] @ grad_v.mT, grad_r[..., :, :m])
+        grad_x = _qr_backward_tall(q, r[..., :, :m], grad_q + q @ (r[..., :, m:] @ grad_v.mT), grad_r[..., :, :m])
         return cat([grad_x, q @ grad_v], -1)
 
 
