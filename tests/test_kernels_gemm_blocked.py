@@ -78,11 +78,13 @@ def test_blocked_path_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, see
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_path_across_its_blocks_matches_numpy(isa, threads, dtype):
-    """337×1025 · 1025×1100 crosses every block of gemm_blocked: A blocks of MC_P rows (96 / 120 on
-    AVX-512, 144 / 128 on AVX2 / SSE2; 337 leaves a partial block and a partial strip), K blocks of KC_P
-    (512 on AVX-512, else 256: k = 1025 is split into 3 or 5 equal blocks), B panels of NC columns (1024
-    for float64 on AVX-512: n = 1100 leaves a second, partial panel) and the next tile's C rows requested
-    at each block's last tile; 2 threads split the columns (7.6e8 flops, above the parallel threshold)."""
+    """337×1025 · 1025×1100 crosses every block of gemm_blocked: A blocks of nearly equal length in whole
+    strips, at most MC_P rows (96 / 120 on AVX-512, 144 / 128 on AVX2 / SSE2): 337 rows as 90+90+90+67
+    (float64 AVX-512), 114+114+109 (float32 AVX-512, AVX2) or 116+116+105 (SSE2), each last block ending in
+    a partial strip; K blocks of KC_P (512 on AVX-512, else 256: k = 1025 is split into 3 or 5 equal
+    blocks), B panels of NC columns (1024 for float64 on AVX-512: n = 1100 leaves a second, partial panel)
+    and the request for the next tile's C rows, which stops at each block's last tile; 2 threads split the
+    columns (7.6e8 flops, above the parallel threshold)."""
     check_product(337, 1025, 1100, dtype, isa, "c", "c", seed=5, threads=threads)
 
 
