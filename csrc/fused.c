@@ -9,8 +9,10 @@
  *
  * These are memory-bound (a few flops per element loaded), so they are plain C compiled
  * with -O3: the compiler vectorises the loops at the baseline instruction set, and there is
- * no per-ISA variant. Sums and the log-sum-exp are kept in double. The bodies are in fused_typed.inc, compiled once for float and once
- * for double. The definition of correct is tinygrad_edu/backend/numpy_ref.py.
+ * no per-ISA variant. The exception is e^x (25-40 flops per element), which vexp.inc writes
+ * with explicit vectors, here of the baseline's width (16 bytes, SSE2). Sums and the
+ * log-sum-exp are kept in double. The bodies are in fused_typed.inc, compiled once for float
+ * and once for double. The definition of correct is tinygrad_edu/backend/numpy_ref.py.
  */
 #include <math.h>
 #include <stdint.h>
