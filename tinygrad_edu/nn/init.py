@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .. import backend, random
+from ..ops.special import _erfc
 from ..tensor import Tensor
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
@@ -127,15 +128,12 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     return _fill(tensor, np.clip(mean + std * z, a, b))
 
 
-_math_erfc = np.frompyfunc(math.erfc, 1, 1)
-
-
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
     """Φ(z) = erfc(−z/√2)/2, with erfc exact (math.erfc) for |z| ≥ 3, where 1 + erf(z/√2) would
     lose the digits of a tail probability, and (1 + erf(z/√2))/2 with the backend's erf elsewhere."""
     cdf = (1.0 + backend.erf(z / math.sqrt(2.0))) / 2.0
     tail = np.abs(z) >= 3
-    cdf[tail] = _math_erfc(-z[tail] / math.sqrt(2.0)).astype(np.float64) / 2.0
+    cdf[tail] = _erfc(-z[tail] / math.sqrt(2.0)) / 2.0
     return cdf
 
 
