@@ -97,6 +97,7 @@ class Module:
         set_(self, "_forward_pre_hooks", {})
         set_(self, "_forward_hooks", {})
         set_(self, "_backward_hooks", {})
+        set_(self, "_load_state_dict_pre_hooks", {})  # see register_load_state_dict_pre_hook
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; every subclass defines it."""
@@ -252,6 +253,12 @@ class Module:
         both shapes; with ``strict=True`` missing or unexpected keys raise as well. Returns
         ``(missing_keys, unexpected_keys)``.
         """
+        # Pre-hooks may rewrite the entries (old key names, lazy modules sizing their parameters
+        # from the saved shapes), on a copy: the caller's dict stays as given.
+        state_dict = dict(state_dict)
+        for module_prefix, module in self.named_modules():
+            for hook in list(module._load_state_dict_pre_hooks.values()):
+                hook(module, state_dict, module_prefix + "." if module_prefix else "")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -415,6 +422,12 @@ class Module:
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, args, output)`` runs after forward; it may return a replacement output."""
         return self._add_hook(self._forward_hooks, hook)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, state_dict, prefix)`` runs at the start of ``load_state_dict`` (of this module
+        or of any model containing it), before keys and shapes are checked; it may edit the entries
+        under ``prefix`` (the module's dotted name and a dot). PyTorch passes five more arguments."""
+        return self._add_hook(self._load_state_dict_pre_hooks, hook)
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to

@@ -1,5 +1,7 @@
 """``nn.utils``: gradient clipping and the L1/L2 penalties of the source documents; ``nn.utils.rnn``
-(padding and packing variable-length sequences) is utils/rnn.py.
+(padding and packing variable-length sequences) is utils/rnn.py; ``parametrize`` and
+``parametrizations`` (weight/spectral norm, orthogonal) reparametrize a module's weights, and
+norm_hooks.py holds the older hook-based ``weight_norm`` / ``spectral_norm``.
 
     L2 regularisation:  J(θ) = data term + (λ/2m) Σ_j θ_j²   ->  add λ/(2m) · l2_penalty(params)
     L1 regularisation:  J(θ) = data term + λ Σ_j |θ_j|       ->  add λ · l1_penalty(params)
@@ -12,7 +14,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from ...tensor import Tensor, cat
+from . import parametrizations as parametrizations  # weight_norm, spectral_norm, orthogonal (parametrize-based)
+from . import parametrize as parametrize  # register_parametrization, remove_parametrizations, cached
 from . import rnn as rnn  # tg.nn.utils.rnn, as torch.nn.utils.rnn (re-exported)
+from .norm_hooks import remove_spectral_norm as remove_spectral_norm  # the hook-based forms (re-exported)
+from .norm_hooks import remove_weight_norm as remove_weight_norm
+from .norm_hooks import spectral_norm as spectral_norm
+from .norm_hooks import weight_norm as weight_norm
 
 
 def _as_list(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
