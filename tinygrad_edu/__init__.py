@@ -29,6 +29,7 @@ from . import (
     special,
     testing,
     train,
+    utils,
     viz,
 )
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -199,7 +200,7 @@ __all__ = [
     "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean", "sub", "subtract", "sum", "swapaxes",
     "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor", "tensor_split", "testing", "tile", "topk",
     "trace", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind", "unflatten", "unique",
-    "unsqueeze", "var", "var_mean", "viz", "where", "zeros", "zeros_like",
+    "unsqueeze", "utils", "var", "var_mean", "viz", "where", "zeros", "zeros_like",
 ]
 __all__ += [  # scans, order statistics, index writes, products, grids (composites.py)
     "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "bucketize", "cartesian_prod", "cdist", "cross", "cummax",

@@ -1,6 +1,17 @@
-"""``tg.data``: datasets, mini-batch loading and preprocessing (cleaning, standardising, splitting)."""
+"""``tg.data``: datasets, samplers, mini-batch loading and preprocessing (cleaning, standardising, splitting).
 
-from .dataset import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+Also importable under PyTorch's name, ``tg.utils.data``."""
+
+from .dataset import (
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    Subset,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 from .preprocessing import (
     Standardizer,
     clean,
@@ -9,8 +20,18 @@ from .preprocessing import (
     standardize,
     train_val_test_split,
 )
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 
 __all__ = [
-    "DataLoader", "Dataset", "Standardizer", "Subset", "TensorDataset", "clean", "default_collate",
-    "drop_duplicate_rows", "drop_nonfinite_rows", "random_split", "standardize", "train_val_test_split",
+    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler",
+    "SequentialSampler", "Standardizer", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
+    "clean", "default_collate", "drop_duplicate_rows", "drop_nonfinite_rows", "random_split", "standardize",
+    "train_val_test_split",
 ]

@@ -13,13 +13,15 @@ epoch (each ``iter(loader)``) draws a fresh permutation from the global generato
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import bisect
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from .. import random
 from ..tensor import Tensor
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 
 
 class Dataset:
@@ -34,6 +36,52 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        """``a + b``: the samples of a, then those of b."""
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: subclasses define ``__iter__`` (no indexing, no shuffling).
+
+    ``DataLoader`` groups consecutive samples into batches; ``sampler``/``shuffle`` are refused.
+    """
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __add__(self, other: Dataset) -> Dataset:
+        raise TypeError("IterableDataset: + (ConcatDataset) needs indexable datasets")
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after the other: index i falls in dataset k where
+    cumulative_sizes[k−1] ≤ i < cumulative_sizes[k] (found by binary search), at i − cumulative_sizes[k−1]."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("datasets should not be an empty iterable")
+        if any(isinstance(d, IterableDataset) for d in self.datasets):
+            raise ValueError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        """(which dataset, index inside it) of sample ``index`` (negative counts from the end)."""
+        n = len(self)
+        if not -n <= index < n:
+            raise IndexError(f"ConcatDataset: index {index} out of range for length {n}")
+        index = index + n if index < 0 else index
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        return k, index - (self.cumulative_sizes[k - 1] if k else 0)
+
+    def __getitem__(self, index: int) -> Any:
+        k, inner = self._locate(int(index))
+        return self.datasets[k][inner]
 
 
 def _as_array(value: Any) -> np.ndarray:
@@ -109,33 +157,107 @@ def _fetch(dataset: Dataset, indices: np.ndarray, collate_fn: Callable[[list[Any
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in mini-batches of ``batch_size`` samples.
+    """Iterate over ``dataset`` in mini-batches, PyTorch's ``DataLoader`` (in one process).
 
-    ``shuffle=True`` draws a new permutation from the global generator at the start of
-    every epoch; ``drop_last=True`` drops a final batch smaller than ``batch_size``.
+    The order comes from a sampler: ``sampler=`` if given, else ``RandomSampler`` when
+    ``shuffle=True`` (a new permutation per epoch, from ``generator`` or the global generator)
+    or ``SequentialSampler``. ``batch_size`` consecutive indices of it make a batch
+    (``BatchSampler``; ``drop_last=True`` drops a final smaller one), unless
+    ``batch_sampler=`` yields the index lists itself. ``batch_size=None`` turns batching off:
+    one sample at a time. ``collate_fn`` turns a list of samples into a batch
+    (``default_collate``; without one, a dataset's ``get_batch`` fetches a whole batch by one
+    fancy index). An ``IterableDataset`` is batched in the order it streams.
     ``len(loader)`` is the number of batches per epoch.
+
+    ``num_workers``, ``pin_memory``, ``timeout``, ``worker_init_fn``, ``prefetch_factor`` and
+    ``persistent_workers`` are accepted and checked as PyTorch does, so training scripts run
+    unchanged; loading always happens in the calling process.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
-        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Sampler | Iterable[int] | None = None,
+                 batch_sampler: Sampler | Iterable[Sequence[int]] | None = None, num_workers: int = 0,
+                 collate_fn: Callable[[list[Any]], Any] | None = None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, generator: np.random.Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False) -> None:
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 "
+                             "to enable multiprocessing, otherwise set prefetch_factor to None.")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool)
+                                       or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got {batch_size!r}")
+        if isinstance(dataset, IterableDataset):
+            for name, value in (("shuffle", shuffle), ("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                                     f"but got {name}={value}")
+        elif sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                                 "and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
+        if sampler is None and not isinstance(dataset, IterableDataset):
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None and sampler is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.drop_last = drop_last
+        self.batch_size = None if batch_size is None else int(batch_size)
+        self.drop_last = bool(drop_last)
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn
+        self.generator = generator
+        self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.worker_init_fn, self.multiprocessing_context = worker_init_fn, multiprocessing_context
+        self.prefetch_factor, self.persistent_workers = prefetch_factor, persistent_workers
 
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if isinstance(self.dataset, IterableDataset):  # (a TypeError if the stream has no length, as in PyTorch)
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def __iter__(self) -> Iterator[Any]:
-        n = len(self.dataset)
-        order = random.generator().permutation(n) if self.shuffle else np.arange(n)
-        for batch in range(len(self)):
-            indices = order[batch * self.batch_size:(batch + 1) * self.batch_size]
-            yield _fetch(self.dataset, indices, self.collate_fn)
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._iter_stream()
+        elif self.batch_sampler is None:  # batching off: one sample at a time
+            for index in self.sampler:
+                sample = self.dataset[index]
+                yield sample if self.collate_fn is None else self.collate_fn(sample)
+        else:
+            batches = self.batch_sampler._batches() if isinstance(self.batch_sampler, BatchSampler) \
+                else (np.asarray(batch, dtype=np.int64) for batch in self.batch_sampler)
+            for indices in batches:
+                yield _fetch(self.dataset, indices, self.collate_fn)
+
+    def _iter_stream(self) -> Iterator[Any]:
+        """Batches of consecutive samples of an ``IterableDataset``."""
+        collate = self.collate_fn or default_collate
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield sample if self.collate_fn is None else self.collate_fn(sample)
+            return
+        batch: list[Any] = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield collate(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield collate(batch)
 
 
 def random_split(dataset: Dataset, lengths: Sequence[int | float]) -> list[Subset]:
