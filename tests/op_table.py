@@ -923,3 +923,18 @@ OP_TABLE += (  # modified Bessel functions of the second kind (torch has no grad
                        ("scaled_modified_bessel_k0", "ScaledModifiedBesselK0"),
                        ("scaled_modified_bessel_k1", "ScaledModifiedBesselK1"))),
 )  # fmt: skip
+
+
+def _ctc(x: Any, reduction: str) -> Any:
+    """CTC loss of log_softmax(x), x (T=5, N=3, C=4): a repeated label (needs a blank between), an
+    input shorter than T, an empty target. log_softmax in front because CTC's gradient, as PyTorch's,
+    assumes normalised log-probabilities (ops/ctc.py), so gradcheck sees the exact gradient."""
+    lib = _lib(x)
+    return lib.nn.functional.ctc_loss(x.log_softmax(2), lib.tensor([[1, 1, 2], [3, 2, 0], [2, 0, 0]]),
+                                      lib.tensor([5, 4, 5]), lib.tensor([3, 2, 0]), reduction=reduction)
+
+
+OP_TABLE += (  # CTC (torch's double backward raises: not compared, and ours raises NotImplementedError too)
+    *(OpCase(f"ctc_loss_{reduction}", lambda x, reduction=reduction: _ctc(x, reduction), ops=("CTCLoss",), family=S,
+             samples=(((5, 3, 4),),), gradgrad=False) for reduction in ("mean", "sum", "none")),
+)  # fmt: skip

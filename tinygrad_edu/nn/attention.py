@@ -1,4 +1,4 @@
-r"""Multi-head attention and the Transformer encoder layer, with PyTorch's parameters
+r"""Multi-head attention and the Transformer (encoder and decoder layers and stacks), with PyTorch's parameters
 (``in_proj_weight`` (3E, E), ``in_proj_bias``, ``out_proj``, ...) so that state dicts load unchanged.
 
 For each head h (E/heads columns of the projections): Q_h = X_q W_qᵀ + b_q, K_h, V_h likewise,
@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import dtypes
+from ..tensor import ShapeError, Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
 from .dropout import Dropout
@@ -140,7 +141,60 @@ class MultiheadAttention(Module):
         return forbidden, added
 
 
-class TransformerEncoderLayer(Module):
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share: PyTorch's submodules (``self_attn``, for a decoder
+    ``multihead_attn``, ``linear1``, ``dropout``, ``linear2``, ``norm1`` … ``norm<blocks>``, ``dropout1``
+    … ``dropout<blocks>``, registered in PyTorch's order so state dicts list the same keys), the
+    residual wrapper of each block and the feed-forward block, the last of the ``blocks``.
+
+    Residual block i (post-norm, the default):  x ← norm_i(x + dropout_i(block(x)))
+                     (``norm_first``, pre-norm): x ← x + dropout_i(block(norm_i(x)))
+    Feed-forward:    FF(x) = linear2(dropout(act(linear1(x))))
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
+                 activation: str | Callable[[Tensor], Tensor], layer_norm_eps: float, batch_first: bool,
+                 norm_first: bool, bias: bool, dtype: Any, blocks: int) -> None:
+        super().__init__()
+        if isinstance(activation, str) and activation not in ("relu", "gelu"):
+            raise ValueError(f"{type(self).__name__}: activation should be 'relu' or 'gelu', not {activation!r}")
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                            dtype=dtype)
+        if blocks == 3:  # the decoder's attention from the target to the encoder's output ("memory")
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
+                                                     batch_first=batch_first, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        self.norm_first = norm_first
+        for i in range(1, blocks + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
+        for i in range(1, blocks + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
+        self.activation = {"relu": F.relu, "gelu": F.gelu}[activation] if isinstance(activation, str) else activation
+        self._blocks = blocks
+
+    def _residual(self, x: Tensor, i: int, block: Callable[[Tensor], Tensor]) -> Tensor:
+        """Residual block i around ``block`` (see the class docstring), with norm_i and dropout_i."""
+        norm, dropout = getattr(self, f"norm{i}"), getattr(self, f"dropout{i}")
+        if self.norm_first:
+            return x + dropout(block(norm(x)))
+        return norm(x + dropout(block(x)))
+
+    @staticmethod
+    def _attend(attention: MultiheadAttention, x: Tensor, memory: Tensor, mask: Tensor | None,
+                padding: Tensor | None, is_causal: bool) -> Tensor:
+        """Attention from ``x`` to ``memory`` (x itself for self-attention), without the weights."""
+        out, _ = attention(x, memory, memory, attn_mask=mask, key_padding_mask=padding, need_weights=False,
+                           is_causal=is_causal)
+        return out
+
+    def _feed_forward_block(self, x: Tensor) -> Tensor:
+        """The last residual block: x ← x + FF(x) around the last norm and dropout."""
+        return self._residual(x, self._blocks, lambda y: self.linear2(self.dropout(self.activation(self.linear1(y)))))
+
+
+class TransformerEncoderLayer(_TransformerLayer):
     """Self-attention then a two-layer feed-forward net, each wrapped in a residual connection and a
     LayerNorm: x ← norm1(x + SA(x)); x ← norm2(x + FF(x)) (``norm_first``: x ← x + SA(norm1(x)),
     x ← x + FF(norm2(x))), FF(x) = linear2(dropout(act(linear1(x)))). PyTorch's submodules and names."""
@@ -148,37 +202,45 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str | Callable[[Tensor], Tensor] = "relu", layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
-        super().__init__()
-        if isinstance(activation, str) and activation not in ("relu", "gelu"):
-            raise ValueError(f"TransformerEncoderLayer: activation should be 'relu' or 'gelu', not {activation!r}")
-        self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
-                                            dtype=dtype)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
-        self.activation = {"relu": F.relu, "gelu": F.gelu}[activation] if isinstance(activation, str) else activation
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                         norm_first, bias, dtype, blocks=2)
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
                 is_causal: bool = False) -> Tensor:
         """One encoder layer over (S, N, E) (or (N, S, E) with batch_first, or unbatched (S, E))."""
-        x = src
-        if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            return x + self._feed_forward(self.norm2(x))
-        x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
-        return self.norm2(x + self._feed_forward(x))
+        x = self._residual(src, 1, lambda y: self._attend(self.self_attn, y, y, src_mask, src_key_padding_mask,
+                                                          is_causal))
+        return self._feed_forward_block(x)
 
-    def _self_attention(self, x: Tensor, mask: Tensor | None, padding: Tensor | None, is_causal: bool) -> Tensor:
-        out, _ = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding, need_weights=False,
-                                is_causal=is_causal)
-        return self.dropout1(out)
 
-    def _feed_forward(self, x: Tensor) -> Tensor:
-        return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+class TransformerDecoderLayer(_TransformerLayer):
+    """Masked self-attention over the target, attention from the target to the encoder's output
+    (``memory``), then the feed-forward net, each a residual block with its LayerNorm:
+    x ← norm1(x + SA(x)); x ← norm2(x + MHA(x, memory)); x ← norm3(x + FF(x))
+    (``norm_first``: x ← x + SA(norm1(x)); x ← x + MHA(norm2(x), memory); x ← x + FF(norm3(x))).
+    PyTorch's submodules and names (``self_attn``, ``multihead_attn``, ``norm1..3``, ``dropout1..3``)."""
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first,
+                         norm_first, bias, dtype, blocks=3)
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool = False, memory_is_causal: bool = False) -> Tensor:
+        """One decoder layer: target (T, N, E) and memory (S, N, E) (batch first with batch_first, or
+        unbatched (T, E), (S, E)) to (T, N, E)."""
+        x = self._residual(tgt, 1, lambda y: self._attend(self.self_attn, y, y, tgt_mask, tgt_key_padding_mask,
+                                                          tgt_is_causal))
+        x = self._residual(x, 2, lambda y: self._attend(self.multihead_attn, y, memory, memory_mask,
+                                                        memory_key_padding_mask, memory_is_causal))
+        return self._feed_forward_block(x)
+
+
+def _clones(layer: Module, n: int) -> ModuleList:
+    """``n`` deep copies of ``layer`` (independent parameters, equal initial values), as PyTorch's _get_clones."""
+    return ModuleList([copy.deepcopy(layer) for _ in range(n)])
 
 
 class TransformerEncoder(Module):
@@ -187,7 +249,7 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Module | None = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
         super().__init__()
-        self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
+        self.layers = _clones(encoder_layer, num_layers)
         self.num_layers, self.norm = num_layers, norm
 
     def forward(self, src: Tensor, mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
@@ -197,3 +259,81 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies of ``decoder_layer`` (independent parameters) applied in turn, each
+    attending to the same ``memory``, then ``norm``."""
+
+    def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int, norm: Module | None = None) -> None:
+        super().__init__()
+        self.layers = _clones(decoder_layer, num_layers)
+        self.num_layers, self.norm = num_layers, norm
+
+    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        """Every layer in turn (with the same memory and masks), then the final norm if any."""
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=bool(tgt_is_causal),
+                      memory_is_causal=memory_is_causal)
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """The encoder-decoder Transformer (Vaswani et al. 2017) as PyTorch builds it: ``encoder`` =
+    TransformerEncoder(num_encoder_layers layers, final LayerNorm), ``decoder`` = TransformerDecoder
+    (num_decoder_layers layers, final LayerNorm); forward(src, tgt) = decoder(tgt, encoder(src)).
+    Every parameter with more than one dim is re-initialised ~ xavier_uniform (PyTorch's _reset_parameters).
+    """
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6,
+                 dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu", custom_encoder: Module | None = None,
+                 custom_decoder: Module | None = None, layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, dtype: Any = None) -> None:
+        super().__init__()
+        options = {"dim_feedforward": dim_feedforward, "dropout": dropout, "activation": activation,
+                   "layer_norm_eps": layer_norm_eps, "batch_first": batch_first, "norm_first": norm_first,
+                   "bias": bias, "dtype": dtype}
+
+        def final_norm() -> LayerNorm:
+            return LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+
+        self.encoder = custom_encoder if custom_encoder is not None else TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers, final_norm())
+        self.decoder = custom_decoder if custom_decoder is not None else TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers, final_norm())
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None, tgt_mask: Tensor | None = None,
+                memory_mask: Tensor | None = None, src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None, memory_key_padding_mask: Tensor | None = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        """memory = encoder(src); y = decoder(tgt, memory): src (S, N, E), tgt (T, N, E) (batch first with
+        batch_first, or unbatched (S, E), (T, E)) to y (T, N, E)."""
+        batch_dim = 1 if not self.batch_first and src.ndim == 3 else 0
+        if src.ndim != tgt.ndim or (src.ndim == 3 and src.shape[batch_dim] != tgt.shape[batch_dim]):
+            raise ShapeError(f"Transformer: the batch number of src and tgt must be equal, got src {src.shape} and "
+                             f"tgt {tgt.shape} (batch_first={self.batch_first})")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise ShapeError(f"Transformer: the feature number of src and tgt must be equal to d_model "
+                             f"{self.d_model}, got src {src.shape} and tgt {tgt.shape}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """The (sz, sz) causal float mask: 0 on and below the diagonal (position i may attend to j ≤ i),
+        −inf above it; float32 unless ``dtype`` says otherwise."""
+        above = np.triu(np.ones((sz, sz), dtype=bool), k=1)
+        return Tensor._make(np.where(above, -np.inf, 0.0).astype(dtypes.default_float if dtype is None
+                                                                  else dtypes.as_dtype(dtype)))

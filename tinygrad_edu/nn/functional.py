@@ -18,7 +18,7 @@ from .. import dtypes, ops, random
 from ..ops import conv as conv_ops
 from ..ops import loss as loss_ops
 from ..ops.linalg import check_same_dtype
-from ..tensor import ShapeError, Tensor, where
+from ..tensor import ShapeError, Tensor, einsum, where
 
 IntPair = int | tuple[int, int]
 
@@ -49,6 +49,19 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None and bias.shape != weight.shape[:1] and (bias.ndim != 1 or bias.shape == (1,)):
         return ops.Linear.apply(x, weight, None) + bias  # a bias to broadcast; a wrong (k,) one: Linear's error
     return ops.Linear.apply(x, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y[..., o] = Σ_ij x₁[..., i] A[o, i, j] x₂[..., j] + b[o]: one einsum ("...i,oij,...j->...o"),
+    whose backward is again an einsum per operand (∂L/∂A[o,i,j] = Σ g[..., o] x₁[..., i] x₂[..., j])."""
+    if weight.ndim != 3 or input1.ndim < 1 or input1.shape[:-1] != input2.shape[:-1] or (
+            (input1.shape[-1], input2.shape[-1]) != weight.shape[1:]) or (
+            bias is not None and bias.shape != weight.shape[:1]):
+        raise ShapeError(f"bilinear: expected input1 (*, in1), input2 (*, in2) with the same batch dims *, weight "
+                         f"(out, in1, in2) and bias (out,), got input1 {input1.shape}, input2 {input2.shape}, "
+                         f"weight {weight.shape}, bias {None if bias is None else bias.shape}")
+    y = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return y if bias is None else y + bias
 
 
 def _same_pad_pairs(kernel: Sequence[int], dilation: Sequence[int]) -> list[tuple[int, int]]:
@@ -650,6 +663,84 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> T
     return where(np.broadcast_to(trainable, rows.shape), rows, rows.detach())
 
 
+EMBEDDING_BAG_MODES = ("sum", "mean", "max")
+
+
+def _check_embedding_bag_options(op: str, mode: str, max_norm: float | None, scale_grad_by_freq: bool,
+                                 sparse: bool) -> None:
+    if mode not in EMBEDDING_BAG_MODES:
+        raise ValueError(f"{op}: mode has to be one of {EMBEDDING_BAG_MODES}, got {mode!r}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
+
+
+def _bags(op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The bags of a 2-D input (its rows) or of a 1-D input cut at ``offsets`` as a padded table:
+    (positions (B, L) into the flattened input, filled (B, L) bool: which slots hold an element)."""
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"{op}: a 2-D input {idx.shape} is a batch of equal-length bags, so offsets must be None")
+        return np.arange(idx.size).reshape(idx.shape), np.ones(idx.shape, dtype=bool)
+    if idx.ndim != 1 or offsets is None:
+        raise ValueError(f"{op}: expected a 2-D input (B, L), or a 1-D input (N,) with 1-D offsets (B,), got "
+                         f"input {idx.shape} and offsets {None if offsets is None else np.shape(offsets)}")
+    starts = np.asarray(offsets.data if isinstance(offsets, Tensor) else offsets)
+    if starts.ndim != 1 or starts.dtype.kind not in "iu":
+        raise ValueError(f"{op}: offsets must be a 1-D integer tensor, got shape {starts.shape}, dtype {starts.dtype}")
+    if starts.size and starts[0] != 0:
+        raise ValueError(f"{op}: offsets[0] must be 0 (the first bag starts the input), got {starts[0]}")
+    if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > idx.size):
+        raise ValueError(f"{op}: offsets must be non-decreasing and at most the input's length {idx.size}, "
+                         f"got {starts.tolist()}")
+    ends = starts[1:] if include_last_offset else np.append(starts[1:], idx.size)
+    starts = starts[:-1] if include_last_offset else starts
+    longest = int((ends - starts).max(initial=0))
+    positions = starts[:, None] + np.arange(longest)
+    filled = positions < ends[:, None]
+    return np.where(filled, positions, 0), filled
+
+
+def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    r"""One vector per bag of indices: with R_b = {i ∈ bag b : i ≠ padding_idx},
+    sum: y[b] = Σ_{i∈R_b} w_i · weight[i]  (w_i = ``per_sample_weights``, 1 without them),
+    mean: y[b] = (1/|R_b|) Σ_{i∈R_b} weight[i],   max: y[b, d] = max_{i∈R_b} weight[i, d]; y[b] = 0 if R_b = ∅.
+
+    A 2-D input (B, L) holds B bags of L indices; a 1-D input (N,) holds the bags
+    input[offsets[b]:offsets[b+1]] (the last one to the end; with ``include_last_offset`` offsets
+    has B + 1 entries, the last one the end of the last bag). Computed as a padded gather of the
+    rows (B, L_max, D) and a masked sum or max over the bag axis, so the gradient scatter-adds back
+    into ``weight`` (max: into the row that was largest) and reaches ``per_sample_weights``."""
+    op = "embedding_bag"
+    _check_embedding_bag_options(op, mode, max_norm, scale_grad_by_freq, sparse)
+    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}")
+    if per_sample_weights is not None:
+        if mode != "sum":
+            raise NotImplementedError(f"{op}: per_sample_weights is only supported for mode='sum', got mode={mode!r}")
+        if per_sample_weights.shape != idx.shape:
+            raise ShapeError(f"{op}: per_sample_weights {per_sample_weights.shape} must have the input's shape "
+                             f"{idx.shape}")
+    positions, filled = _bags(op, idx, offsets, include_last_offset)
+    flat = idx.reshape(-1)
+    rows = embedding(flat[positions], weight)  # (B, L, D); also checks the indices' dtype and range
+    if padding_idx is not None:
+        filled = filled & (flat[positions] != padding_idx % weight.shape[0])
+    if mode == "max":
+        masked = rows.masked_fill(Tensor._make(~filled[..., None]), -math.inf)
+        out = masked.max(1).values if rows.shape[1] else rows.sum(1)  # no slots at all: sum gives the zeros
+        return where(filled.any(1, keepdims=True), out, 0.0)  # an empty bag: 0, not −inf
+    counts = filled.sum(1, keepdims=True)
+    scale = filled / np.maximum(counts, 1) if mode == "mean" else filled
+    bag_weights = Tensor._make(scale.astype(weight.dtype))
+    if per_sample_weights is not None:
+        bag_weights = bag_weights * per_sample_weights.reshape(-1)[positions]
+    return (rows * bag_weights.unsqueeze(-1)).sum(1)
+
+
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
@@ -1039,6 +1130,62 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
     if reduction == "none":
         return loss
     raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _lengths(op: str, name: str, value: Any, batch: int, most: int | None) -> np.ndarray:
+    """A length per sample (an int, a sequence or an integer tensor) as an int64 array (batch,),
+    each in 0..``most``."""
+    lengths = np.asarray(value.data if isinstance(value, Tensor) else value).reshape(-1)
+    if lengths.dtype.kind not in "iu" or lengths.size != batch:
+        raise ValueError(f"{op}: {name} must hold {batch} integers (one per sample), got {lengths.tolist()}")
+    if lengths.size and (lengths.min() < 0 or (most is not None and lengths.max() > most)):
+        raise ValueError(f"{op}: {name} must be within 0..{most}, got {lengths.tolist()}")
+    return lengths.astype(np.int64)
+
+
+def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
+    r"""Connectionist temporal classification loss −log p(l | x), summed over all alignments of
+    the targets to the frames (the forward-backward recursion: ``ops/ctc.py``).
+
+    log_probs (T, N, C) (or unbatched (T, C)): per-frame log-probabilities, e.g. a log_softmax
+    output; targets: padded (N, S) or the N targets concatenated (Σ target_lengths,), class
+    indices other than ``blank``; input_lengths, target_lengths: (N,) (T_n ≤ T, U_n ≤ S).
+    reduction 'mean' (PyTorch's): mean over the batch of loss_n / max(U_n, 1); 'sum'; 'none' (N,).
+    ``zero_infinity``: an impossible alignment (T_n too short for the target) gives 0 and a zero
+    gradient instead of inf.
+    """
+    op = "ctc_loss"
+    unbatched = log_probs.ndim == 2
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    if lp.ndim != 3:
+        raise ShapeError(f"{op}: expected log_probs (T, N, C) or (T, C), got {log_probs.shape}")
+    frames, batch, classes = lp.shape
+    if not 0 <= blank < classes:
+        raise ValueError(f"{op}: blank {blank} must be a class index in 0..{classes - 1}")
+    labels = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    labels = labels[None] if unbatched else labels
+    t_lengths = _lengths(op, "target_lengths", target_lengths, batch, labels.shape[1] if labels.ndim == 2 else None)
+    if labels.ndim == 1:  # concatenated: cut into rows of a padded (N, max U) table
+        if labels.size < t_lengths.sum():
+            raise ShapeError(f"{op}: 1-D targets of length {labels.size} are shorter than the sum of target_lengths "
+                             f"{t_lengths.tolist()}")
+        padded = np.full((batch, t_lengths.max(initial=0)), blank, dtype=np.int64)
+        padded[np.arange(padded.shape[1]) < t_lengths[:, None]] = labels[:t_lengths.sum()]
+        labels = padded
+    if labels.ndim != 2 or labels.shape[0] != batch or labels.dtype.kind not in "iu":
+        raise ShapeError(f"{op}: expected integer targets (N, S) or (sum of target_lengths,) for N = {batch}, got "
+                         f"{labels.shape} {labels.dtype}")
+    used = labels[np.arange(labels.shape[1]) < t_lengths[:, None]]
+    if used.size and (used.min() < 0 or used.max() >= classes):
+        raise IndexError(f"{op}: target labels must be class indices in 0..{classes - 1}, "
+                         f"got {used.min()}..{used.max()}")
+    losses = ops.CTCLoss.apply(lp, targets=labels[:, :t_lengths.max(initial=0)].astype(np.int64),
+                               input_lengths=_lengths(op, "input_lengths", input_lengths, batch, frames),
+                               target_lengths=t_lengths, blank=blank, zero_infinity=zero_infinity)
+    if reduction == "mean":
+        return (losses / Tensor._make(np.maximum(t_lengths, 1).astype(losses.dtype))).mean()
+    return _reduce(losses.squeeze(0) if unbatched else losses, reduction, op)
 
 
 def _same_shape(op: str, x: Tensor, target: Tensor) -> None:

@@ -1,4 +1,4 @@
-"""Dense layers: ``Identity``, ``Linear`` (y = x Wᵀ + b) and ``Flatten``."""
+"""Dense layers: ``Identity``, ``Linear`` (y = x Wᵀ + b), ``Bilinear`` (y = x₁ᵀ A x₂ + b) and ``Flatten``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, ops
-from ..tensor import Tensor
+from ..tensor import ShapeError, Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
 from .activation import ReLU
@@ -88,6 +88,43 @@ def reset_fan_in_uniform(weight: Tensor, bias: Tensor | None) -> None:
 
 
 FUSED_PAIRS[Linear, ReLU] = Linear.forward_relu
+
+
+class Bilinear(Module):
+    r"""Bilinear layer: one bilinear form per output feature.
+
+    Forward:  y_o = x₁ᵀ A_o x₂ + b_o = Σ_i Σ_j x₁[i] A[o, i, j] x₂[j] + b[o],
+              x₁: (*, in1_features), x₂: (*, in2_features) (the same batch dims *), A: (out_features,
+              in1_features, in2_features), b: (out_features,), y: (*, out_features)
+    Init (PyTorch's): A and b ~ U(−1/√in1_features, 1/√in1_features).
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(empty_parameter((out_features, in1_features, in2_features), dtype))
+        self.bias = Parameter(empty_parameter((out_features,), dtype)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default initialisation (see the class docstring)."""
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        """y = x₁ᵀ A x₂ + b for every batch entry."""
+        if input1.shape[:-1] != input2.shape[:-1] or input1.shape[-1:] != (self.in1_features,) or (
+                input2.shape[-1:] != (self.in2_features,)):
+            raise ShapeError(f"Bilinear: expected input1 (*, {self.in1_features}) and input2 (*, {self.in2_features}) "
+                             f"with the same batch dims *, got {tuple(input1.shape)} and {tuple(input2.shape)}")
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):

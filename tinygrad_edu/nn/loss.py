@@ -225,3 +225,17 @@ class GaussianNLLLoss(_Loss):
     def forward(self, input: Tensor, target: Any, var: Tensor | float) -> Tensor:
         """See ``F.gaussian_nll_loss``."""
         return F.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification: −log p(target | per-frame log-probabilities), summed
+    over every alignment of the target to the frames (``F.ctc_loss``; recursions in ``ops/ctc.py``)."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
+        """See ``F.ctc_loss``."""
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)

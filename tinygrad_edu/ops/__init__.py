@@ -9,6 +9,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
     activation.py    Sigmoid Tanh ReLU LeakyReLU GELU
     reduce.py        Sum Mean Var Std Norm LogSumExp Amax Amin Max Min Median Prod Cumsum Cumprod
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
+    ctc.py           CTCLoss (the forward-backward recursion of connectionist temporal classification)
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad Unfold Fold
                      AvgPool2d AvgPool2dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd Scatter
@@ -38,6 +39,7 @@ from .conv import (
     MaxPool2dGrad,
     Unfold,
 )
+from .ctc import CTCLoss
 from .elementwise import (
     Abs,
     Acos,
@@ -158,7 +160,7 @@ ALL_OPS = (
     Maximum, Minimum, Clamp, Where, Cast,
     Sigmoid, Tanh, ReLU, LeakyReLU, GELU,
     Sum, Nansum, Mean, Var, Std, Norm, LogSumExp, Amax, Amin,
-    Softmax, LogSoftmax, CrossEntropy, BinaryCrossEntropy, BCEWithLogits,
+    Softmax, LogSoftmax, CrossEntropy, BinaryCrossEntropy, BCEWithLogits, CTCLoss,
     Expand, SumTo, Reshape, Permute, GetItem, IndexAccumulate, Gather, ScatterAdd, Cat, Stack, Unbind, Pad,
     MatMul, Linear, Einsum,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
