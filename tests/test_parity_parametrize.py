@@ -239,6 +239,40 @@ def test_register_errors_name_the_problem():
     assert type(nn.Linear(3, 4)) is nn.Linear  # the generated class belongs to the instance only
 
 
+class WithBuffer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("table", tg.Tensor(np.arange(9.0).reshape(3, 3)))
+
+
+class TWithBuffer(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("table", torch.arange(9.0, dtype=torch.float64).reshape(3, 3))
+
+
+def test_a_buffer_can_be_parametrized_and_stays_a_buffer():
+    tm = t_p.register_parametrization(TWithBuffer(), "table", TSymmetric())
+    m = tg_p.register_parametrization(WithBuffer(), "table", Symmetric())
+    assert list(m.state_dict()) == list(tm.state_dict()) == ["parametrizations.table.original"]
+    assert not list(m.parameters()) and tg_p.type_before_parametrizations(m) is WithBuffer
+    close(m.table, tm.table, 1e-12)
+    tg_p.remove_parametrizations(m, "table")
+    assert type(m) is WithBuffer and "table" in m._buffers
+
+
+def test_a_second_safe_parametrization_must_keep_shape_and_dtype():
+    m = tg_p.register_parametrization(nn.Linear(3, 3), "weight", Symmetric())
+
+    class Transposed(nn.Module):
+        def forward(self, X):
+            return X[:2]
+
+    with pytest.raises(ValueError, match="may not change the shape or dtype"):
+        tg_p.register_parametrization(m, "weight", Transposed())
+    assert len(m.parametrizations.weight) == 1
+
+
 # ---- weight_norm -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("np_dtype,torch_dtype,tol", DTYPES)
@@ -342,6 +376,15 @@ def test_spectral_norm_eval_keeps_the_buffers_and_sigma_is_the_top_singular_valu
     assert np.linalg.norm(weight.data, 2) == pytest.approx(1.0, rel=1e-8)
 
 
+def test_spectral_norm_of_a_vector_is_its_normalisation():
+    tm, m = linear_pair(3, 4, np.float64, torch.float64)
+    t_pz.spectral_norm(tm, name="bias")
+    tg_pz.spectral_norm(m, name="bias")
+    assert list(m.state_dict()) == list(tm.state_dict())  # no u, v buffers for a vector
+    close(m.bias, tm.bias, 1e-12)
+    close(np.linalg.norm(m.bias.data), 1.0, 1e-12)
+
+
 def test_spectral_norm_state_dict_round_trip_and_errors():
     tm, m = spectral_pair("linear", np.float32, torch.float32)
     _ = tm.weight  # one more step on the torch side only: the loaded buffers must carry it
@@ -405,6 +448,36 @@ def test_orthogonal_without_trivialization_matches_torch(shape):
     close(m.weight, tm.weight, 1e-10)
     backward_through_weight(tm, m)
     close(m.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad, 1e-10)
+
+
+class Stack(nn.Module):
+    """A batch of two 4 × 3 matrices as one parameter."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.weight = nn.Parameter(tg.zeros(2, 4, 3, dtype=dtype))
+
+
+class TStack(tnn.Module):
+    def __init__(self, dtype):
+        super().__init__()
+        self.weight = tnn.Parameter(torch.randn(2, 4, 3, dtype=dtype))
+
+
+@pytest.mark.parametrize("orthogonal_map", ["householder", "matrix_exp"])
+def test_orthogonal_batch_of_matrices_matches_torch(orthogonal_map):
+    tm, m = TStack(torch.float64), Stack(tg.float64)
+    copy_into(m.weight, tm.weight)
+    t_pz.orthogonal(tm, orthogonal_map=orthogonal_map)
+    tg_pz.orthogonal(m, orthogonal_map=orthogonal_map)
+    copy_into(m.parametrizations.weight[0].base, tm.parametrizations.weight[0].base)
+    step = 0.2 * np.random.default_rng(7).standard_normal((2, 4, 3)) * (1 - np.eye(4, 3))
+    with torch.no_grad():
+        tm.parametrizations.weight.original.add_(torch.from_numpy(step))
+    copy_into(m.parametrizations.weight.original, tm.parametrizations.weight.original)
+    close(m.weight, tm.weight, 1e-10)
+    backward_through_weight(tm, m)
+    close(m.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad, 1e-9)
 
 
 def test_orthogonal_assignment_and_errors():
