@@ -54,7 +54,8 @@ class CTCLoss(Function):
                is the posterior probability that frame t emits class k. As in PyTorch the gradient
                assumes normalised log-probabilities (a log_softmax output): the exact gradient is −γ,
                and the added exp(lp) (Σ_k exp(lp[t, k]) = 1 = Σ_k γ_t(k)) vanishes in log_softmax's
-               backward, which leaves softmax − γ for the logits either way.
+               backward, which leaves softmax − γ for the logits either way. An infinite loss (no
+               alignment) gets a nan gradient, or 0 with ``zero_infinity`` (PyTorch's).
     The backward is computed on arrays (α, β): it cannot be differentiated again, as in PyTorch.
     """
 
@@ -82,9 +83,10 @@ class CTCLoss(Function):
         beta = _beta(emissions, skip, valid, input_lengths)
         with np.errstate(invalid="ignore"):  # an infinite loss: −inf + inf = nan (replaced below)
             posterior = np.exp(alpha + beta - emissions + nll[None, :, None])
-        occupancy = np.zeros_like(lp)
-        frames, batch, _ = np.indices(posterior.shape, sparse=True)
-        np.add.at(occupancy, (frames, batch, np.broadcast_to(extended, posterior.shape)), posterior)
+        # γ_t(k): the posteriors of the states s with l'_s = k summed (a state's flat index in lp: (t·N + n)·C + l'_s)
+        frames, batch, classes = lp.shape
+        cell = (np.arange(frames * batch).reshape(frames, batch, 1) * classes + extended).ravel()
+        occupancy = np.bincount(cell, weights=posterior.ravel(), minlength=lp.size).reshape(lp.shape)
         grad = np.exp(lp) - occupancy
         grad[:, infinite] = 0.0 if zero_infinity else np.nan  # PyTorch's: nan for every class of an infinite loss
         grad[np.arange(lp.shape[0])[:, None] >= input_lengths[None, :]] = 0.0  # frames past each input's end
