@@ -57,6 +57,14 @@ def test_lazy_linear_before_and_after_the_first_call_as_torch():
     same_output(tm, m, x)
 
 
+def test_module_to_converts_the_placeholders_before_the_dry_run():
+    m, tm = nn.LazyLinear(2).double(), tnn.LazyLinear(2).double()
+    x = np.random.default_rng(8).standard_normal((3, 4))
+    m(tg.Tensor(x))
+    tm(torch.from_numpy(x))
+    assert m.weight.dtype == m.bias.dtype == np.float64 and tm.weight.dtype == torch.float64
+
+
 def test_lazy_linear_without_bias_and_float64():
     m = nn.LazyLinear(4, bias=False, dtype=tg.float64)
     tm = tnn.LazyLinear(4, bias=False, dtype=torch.float64)

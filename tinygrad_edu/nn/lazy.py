@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..tensor import Tensor
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Linear, check_input
@@ -35,7 +37,7 @@ def _materialize_from_state_dict(module: Module, state_dict: dict[str, Any], pre
         key = prefix + name
         if key in state_dict and is_lazy(tensor) and not is_lazy(state_dict[key]):
             value = state_dict[key]
-            tensor.materialize(value.data.shape if isinstance(value, Tensor) else getattr(value, "shape", ()))
+            tensor.materialize(np.shape(value.data if isinstance(value, Tensor) else value))
 
 
 def _infer_parameters(module: Module, args: tuple) -> None:
