@@ -66,20 +66,22 @@ class CTCLoss(Function):
     @staticmethod
     def forward(ctx: Function, log_probs: Tensor, *, targets: np.ndarray, input_lengths: np.ndarray,
                 target_lengths: np.ndarray, blank: int, zero_infinity: bool) -> np.ndarray:
-        lp = log_probs.data.astype(np.float64)  # the recursion in float64; the result in the input's dtype
         extended, skip, valid = _extended_labels(targets, target_lengths, blank)
-        emissions = np.take_along_axis(lp, np.broadcast_to(extended, (lp.shape[0], *extended.shape)), axis=2)
+        emissions = _emissions(log_probs.data, extended)
         alpha = _alpha(emissions, skip, valid)
         nll = _negative_log_likelihood(alpha, input_lengths, target_lengths)
         infinite = np.isinf(nll)
         if zero_infinity:
             nll = np.where(infinite, 0.0, nll)
-        ctx.saved = (lp, extended, skip, valid, emissions, alpha, nll, infinite, input_lengths, zero_infinity)
+        ctx.save_for_backward(log_probs, extended, skip, valid, alpha, nll, infinite, input_lengths)
+        ctx.zero_infinity = zero_infinity
         return nll.astype(log_probs.dtype)
 
     @staticmethod
     def backward(ctx: Function, grad_output: Tensor) -> Tensor:
-        lp, extended, skip, valid, emissions, alpha, nll, infinite, input_lengths, zero_infinity = ctx.saved
+        log_probs, extended, skip, valid, alpha, nll, infinite, input_lengths = (t.data for t in ctx.saved_tensors)
+        lp = log_probs.astype(np.float64)
+        emissions = _emissions(lp, extended)
         beta = _beta(emissions, skip, valid, input_lengths)
         with np.errstate(invalid="ignore"):  # an infinite loss: −inf + inf = nan (replaced below)
             posterior = np.exp(alpha + beta - emissions + nll[None, :, None])
@@ -88,7 +90,7 @@ class CTCLoss(Function):
         cell = (np.arange(frames * batch).reshape(frames, batch, 1) * classes + extended).ravel()
         occupancy = np.bincount(cell, weights=posterior.ravel(), minlength=lp.size).reshape(lp.shape)
         grad = np.exp(lp) - occupancy
-        grad[:, infinite] = 0.0 if zero_infinity else np.nan  # PyTorch's: nan for every class of an infinite loss
+        grad[:, infinite] = 0.0 if ctx.zero_infinity else np.nan  # PyTorch's: nan for every class of an infinite loss
         grad[np.arange(lp.shape[0])[:, None] >= input_lengths[None, :]] = 0.0  # frames past each input's end
         grad = grad * grad_output.data[None, :, None].astype(np.float64)
         return Tensor._make(grad.astype(grad_output.dtype))
@@ -104,6 +106,12 @@ def _extended_labels(targets: np.ndarray, target_lengths: np.ndarray, blank: int
     extended[~valid] = blank
     skip = extended != _shift(extended, 2, fill=blank)  # blanks never skip: l'_{s−2} is a blank too
     return extended, skip, valid
+
+
+def _emissions(log_probs: np.ndarray, extended: np.ndarray) -> np.ndarray:
+    """lp[t, n, l'_s] (T, N, S) in float64 (the recursions run in float64 whatever the input's dtype)."""
+    lp = log_probs.astype(np.float64)
+    return np.take_along_axis(lp, np.broadcast_to(extended, (lp.shape[0], *extended.shape)), axis=2)
 
 
 def _alpha(emissions: np.ndarray, skip: np.ndarray, valid: np.ndarray) -> np.ndarray:
