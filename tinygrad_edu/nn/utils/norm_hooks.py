@@ -55,6 +55,10 @@ class WeightNorm:
         """g · v / ‖v‖ from the module's ``<name>_g`` and ``<name>_v``."""
         return weight_norm_value(getattr(module, self.name + "_v"), getattr(module, self.name + "_g"), self.dim)
 
+    def final_weight(self, module: Module) -> Tensor:
+        """The weight ``remove_weight_norm`` keeps."""
+        return self.compute_weight(module)
+
     def __call__(self, module: Module, inputs: Any) -> None:
         setattr(module, self.name, self.compute_weight(module))
 
@@ -78,17 +82,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
     """Fold g · v / ‖v‖ back into one parameter ``name``; removes the hook."""
-    key = _find_hook(module, WeightNorm, name)
-    if key is None:
-        raise ValueError(f"weight_norm of '{name}' not found in {module}")
-    fn = module._forward_pre_hooks.pop(key)
-    with grad_mode.no_grad():
-        weight = fn.compute_weight(module)
-    delattr(module, name)
-    del module._parameters[name + "_g"]
-    del module._parameters[name + "_v"]
-    setattr(module, name, Parameter(weight.data))
-    return module
+    return _fold(module, WeightNorm, name, "weight_norm", ("_g", "_v"))
 
 
 class SpectralNorm:
@@ -108,6 +102,10 @@ class SpectralNorm:
         if do_power_iteration:
             power_iteration(weight_mat.data, u, v, self.n_power_iterations, self.eps, u_first=False)
         return spectral_normalized(weight, weight_mat, u, v)
+
+    def final_weight(self, module: Module) -> Tensor:
+        """The weight ``remove_spectral_norm`` keeps: σ from the current u, v (no iteration)."""
+        return self.compute_weight(module, do_power_iteration=False)
 
     def __call__(self, module: Module, inputs: Any) -> None:
         setattr(module, self.name, self.compute_weight(module, do_power_iteration=module.training))
@@ -137,13 +135,19 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
     """Fold W / σ (with the current u, v; no power iteration) into one parameter ``name``."""
-    key = _find_hook(module, SpectralNorm, name)
+    return _fold(module, SpectralNorm, name, "spectral_norm", ("_u", "_v", "_orig"))
+
+
+def _fold(module: Module, kind: type, name: str, label: str, suffixes: tuple[str, ...]) -> Module:
+    """Remove the ``kind`` hook of ``name``: the weight it computes now becomes the parameter
+    ``name``, and the attribute and the tensors ``name + suffix`` it was computed from go."""
+    key = _find_hook(module, kind, name)
     if key is None:
-        raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+        raise ValueError(f"{label} of '{name}' not found in {module}")
     fn = module._forward_pre_hooks.pop(key)
     with grad_mode.no_grad():
-        weight = fn.compute_weight(module, do_power_iteration=False)
-    for suffix in ("", "_u", "_v", "_orig"):
+        weight = fn.final_weight(module)
+    for suffix in ("", *suffixes):
         delattr(module, name + suffix)
     module.register_parameter(name, Parameter(weight.data))
     return module
