@@ -45,6 +45,14 @@ def conv_pair(cls_torch, cls_tg, np_dtype, torch_dtype, *args):
     return tm, twin(tm, cls_tg(*args, dtype=np_dtype))
 
 
+def layer_pair(layer: str, n_in: int, n_out: int, np_dtype, torch_dtype):
+    """torch's and our Linear, Conv2d or ConvTranspose2d (kernel 2) with the same weights."""
+    if layer == "linear":
+        return linear_pair(n_in, n_out, np_dtype, torch_dtype)
+    classes = {"conv": (tnn.Conv2d, nn.Conv2d), "convT": (tnn.ConvTranspose2d, nn.ConvTranspose2d)}[layer]
+    return conv_pair(*classes, np_dtype, torch_dtype, n_in, n_out, 2)
+
+
 def close(a, b, tol: float) -> None:
     a = a.data if isinstance(a, tg.Tensor) else a
     b = numpy_of(b) if isinstance(b, torch.Tensor) else b
@@ -279,12 +287,7 @@ def test_a_second_safe_parametrization_must_keep_shape_and_dtype():
 @pytest.mark.parametrize("layer,dim", [("linear", 0), ("linear", 1), ("linear", None), ("conv", 0), ("conv", 2),
                                        ("conv", -2), ("convT", 1)])
 def test_weight_norm_matches_torch(np_dtype, torch_dtype, tol, layer, dim):
-    if layer == "linear":
-        tm, m = linear_pair(5, 3, np_dtype, torch_dtype)
-    elif layer == "conv":
-        tm, m = conv_pair(tnn.Conv2d, nn.Conv2d, np_dtype, torch_dtype, 2, 3, 3)
-    else:
-        tm, m = conv_pair(tnn.ConvTranspose2d, nn.ConvTranspose2d, np_dtype, torch_dtype, 2, 3, 3)
+    tm, m = layer_pair(layer, 5, 3, np_dtype, torch_dtype)
     t_pz.weight_norm(tm, dim=dim)
     tg_pz.weight_norm(m, dim=dim)
     assert list(m.state_dict()) == list(tm.state_dict())
@@ -334,12 +337,7 @@ def test_weight_norm_loads_a_state_dict_of_the_hook_based_form():
 # ---- spectral_norm ---------------------------------------------------------------------------------
 
 def spectral_pair(layer: str, np_dtype, torch_dtype, **kwargs):
-    if layer == "linear":
-        tm, m = linear_pair(5, 4, np_dtype, torch_dtype)
-    elif layer == "conv":
-        tm, m = conv_pair(tnn.Conv2d, nn.Conv2d, np_dtype, torch_dtype, 3, 4, 2)
-    else:
-        tm, m = conv_pair(tnn.ConvTranspose2d, nn.ConvTranspose2d, np_dtype, torch_dtype, 3, 4, 2)
+    tm, m = layer_pair(layer, 5 if layer == "linear" else 3, 4, np_dtype, torch_dtype)
     t_pz.spectral_norm(tm, **kwargs)
     tg_pz.spectral_norm(m, **kwargs)
     for name in ("_u", "_v"):  # the same starting vectors (each side drew its own at random)
@@ -530,12 +528,8 @@ def test_old_weight_norm_matches_torch(np_dtype, torch_dtype, tol, dim):
 @pytest.mark.parametrize("np_dtype,torch_dtype,tol", DTYPES)
 @pytest.mark.parametrize("layer", ["linear", "convT"])
 def test_old_spectral_norm_matches_torch(np_dtype, torch_dtype, tol, layer):
-    if layer == "linear":
-        tm, m = linear_pair(5, 4, np_dtype, torch_dtype)
-        x = np.random.default_rng(6).standard_normal((2, 5))
-    else:
-        tm, m = conv_pair(tnn.ConvTranspose2d, nn.ConvTranspose2d, np_dtype, torch_dtype, 3, 4, 2)
-        x = np.random.default_rng(6).standard_normal((2, 3, 4, 4))
+    tm, m = layer_pair(layer, 5 if layer == "linear" else 3, 4, np_dtype, torch_dtype)
+    x = np.random.default_rng(6).standard_normal((2, 5) if layer == "linear" else (2, 3, 4, 4))
     tnn.utils.spectral_norm(tm, n_power_iterations=2)
     nn.utils.spectral_norm(m, n_power_iterations=2)
     assert list(m.state_dict()) == list(tm.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
