@@ -170,6 +170,8 @@ def test_embedding_bag_errors():
     weight = tg.randn(5, 3)
     with pytest.raises(ValueError, match="offsets must be None"):
         F.embedding_bag(tg.tensor([[1, 2]]), weight, tg.tensor([0]))
+    with pytest.raises(ValueError, match=r"EmbeddingBag: embedding_bag: a 2-D input \(1, 2\)"):  # the layer named
+        nn.EmbeddingBag(5, 3)(tg.tensor([[1, 2]]), tg.tensor([0]))
     with pytest.raises(ValueError, match="1-D offsets"):
         F.embedding_bag(tg.tensor([1, 2]), weight)
     with pytest.raises(ValueError, match=r"offsets\[0\] must be 0"):
@@ -297,6 +299,8 @@ def test_ctc_loss_errors_and_module():
         F.ctc_loss(x, tg.tensor([[1], [7]]), [5, 5], [1, 1])
     with pytest.raises(ValueError, match=r"ctc_loss: expected log_probs \(T, N, C\) or \(T, C\), got \(5,\)"):
         F.ctc_loss(tg.randn(5), tg.tensor([1]), [5], [1])
+    with pytest.raises(ValueError, match=r"CTCLoss: ctc_loss: expected log_probs .* got \(5, 2, 4, 1\)"):
+        nn.CTCLoss()(x.unsqueeze(-1), tg.tensor([[1], [2]]), [5, 5], [1, 1])
     with pytest.raises(ValueError, match="shorter than the sum of target_lengths"):
         F.ctc_loss(x, tg.tensor([1, 2]), [5, 5], [2, 1])
     with pytest.raises(ValueError, match="blank 4"):

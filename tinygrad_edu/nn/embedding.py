@@ -8,7 +8,7 @@ from typing import Any
 from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
 from . import init
-from .linear import empty_parameter
+from .linear import empty_parameter, errors_named
 from .module import Module, Parameter
 
 
@@ -108,8 +108,10 @@ class EmbeddingBag(_LookupTable):
 
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Tensor | None = None) -> Tensor:
         """One reduced vector per bag: (B, embedding_dim)."""
-        return F.embedding_bag(input, self.weight, offsets, mode=self.mode, per_sample_weights=per_sample_weights,
-                               include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
+        with errors_named("EmbeddingBag"):
+            return F.embedding_bag(input, self.weight, offsets, mode=self.mode,
+                                   per_sample_weights=per_sample_weights,
+                                   include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}" + self._padding_repr()

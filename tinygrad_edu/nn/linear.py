@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,16 @@ def check_input(layer: str, ok: bool, expected: str, x: Tensor) -> None:
     """Raise a ValueError naming the layer, what it expected and the shape it got."""
     if not ok:
         raise ValueError(f"{layer}: expected input with {expected}, got shape {tuple(x.shape)}")
+
+
+@contextlib.contextmanager
+def errors_named(layer: str) -> Iterator[None]:
+    """Put the layer's name in front of a ValueError or IndexError raised inside (the ``F`` function
+    a layer calls names itself), so the message says which layer got the bad input."""
+    try:
+        yield
+    except (ValueError, IndexError) as error:
+        raise type(error)(f"{layer}: {error}") from None
 
 
 class Identity(Module):

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..tensor import Tensor
 from . import functional as F  # noqa: N812 - PyTorch's conventional name
+from .linear import errors_named
 from .module import Module
 
 
@@ -237,5 +238,6 @@ class CTCLoss(_Loss):
 
     def forward(self, log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:
         """See ``F.ctc_loss``."""
-        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
-                          self.zero_infinity)
+        with errors_named("CTCLoss"):
+            return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                              self.zero_infinity)
