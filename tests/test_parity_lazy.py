@@ -152,6 +152,17 @@ def test_state_dict_of_an_initialised_model_loads_into_a_lazy_one():
         wrong(tg.zeros(2, 4))
 
 
+def test_nested_lazy_modules_load_a_torch_state_dict_under_their_prefix():
+    tm = tnn.Sequential(tnn.Linear(3, 4), tnn.ReLU(), tnn.Sequential(tnn.Conv1d(4, 2, 3)))
+    m = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.Sequential(nn.LazyConv1d(2, 3)))
+    load_from(tm, m)  # the pre-hooks see the prefixes "0." and "2.0."
+    assert m[2][0].weight.shape == (2, 4, 3) and type(m[0]) is nn.LazyLinear
+    x = np.random.default_rng(9).standard_normal((2, 3)).astype(np.float32)
+    y = m[0](tg.Tensor(x))
+    np.testing.assert_allclose(y.data, numpy_of(tm[0](torch.from_numpy(x))), rtol=1e-6, atol=1e-6)
+    assert type(m[0]) is nn.Linear and m[0].in_features == 3
+
+
 def test_optimiser_built_before_the_dry_run_trains_the_materialized_parameters():
     """Torch accepts the placeholders in an optimiser; they are the parameters afterwards."""
     tm, m = tnn.Sequential(tnn.LazyLinear(4), tnn.ReLU(), tnn.LazyLinear(2)), \

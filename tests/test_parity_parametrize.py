@@ -179,6 +179,16 @@ def test_assignment_calls_right_inverse_and_keeps_the_original_object():
     close(m.weight, value, 1e-12)
 
 
+def test_deepcopy_of_a_parametrized_module_is_independent():
+    import copy
+
+    m = tg_p.register_parametrization(nn.Linear(3, 3, dtype=np.float64), "weight", Symmetric())
+    twin_module = copy.deepcopy(m)
+    twin_module.parametrizations.weight.original.data[...] = 0.0
+    assert np.abs(m.weight.data).max() > 0 and np.abs(twin_module.weight.data).max() == 0
+    close(m.weight, m.weight.data.T, 0)
+
+
 def test_cached_computes_once_per_block():
     m = tg_p.register_parametrization(nn.Linear(3, 3), "weight", Symmetric())
     assert m.weight is not m.weight
