@@ -258,6 +258,24 @@ def test_ctc_alpha_recursion_equals_the_sum_over_all_alignments(target):
     np.testing.assert_allclose(ours.item(), _ctc_by_enumeration(log_probs, target, 0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_loss_impossible_alignment(zero_infinity):
+    """[1, 1] needs 3 frames (1, blank, 1): in 2 frames p = 0, the loss inf (nan gradient), or 0 and a
+    zero gradient with zero_infinity; the possible second sample is unaffected either way."""
+    rng = np.random.default_rng(2)
+    x, t = pair(rng.standard_normal((2, 2, 3)))
+    targets, lengths = np.array([[1, 1], [1, 2]]), np.array([2, 2])
+    y = F.ctc_loss(x, tg.tensor(targets), [2, 2], tg.tensor(lengths), reduction="none", zero_infinity=zero_infinity)
+    expected = TF.ctc_loss(t, torch.tensor(targets), torch.tensor([2, 2]), torch.tensor(lengths), reduction="none",
+                           zero_infinity=zero_infinity)
+    assert y.detach().numpy()[0] == (0.0 if zero_infinity else math.inf) and np.isfinite(y.detach().numpy()[1])
+    close(y, expected, 1e-12)
+    y.sum().backward()
+    expected.sum().backward()
+    assert np.isnan(x.grad.numpy()[:, 0]).all() != zero_infinity and np.isfinite(x.grad.numpy()[:, 1]).all()
+    close(x.grad, t.grad, 1e-12)
+
+
 def test_ctc_loss_gradcheck_unbatched_long_inputs_and_no_double_backward():
     rng = np.random.default_rng(1)
     logits = tg.tensor(rng.standard_normal((6, 2, 4)), requires_grad=True)
