@@ -73,8 +73,9 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .backend import get_float32_matmul_precision, set_float32_matmul_precision
 from .printing import set_printoptions
-from .random import manual_seed
+from .random import get_rng_state, manual_seed, set_rng_state
 from .serialization import load, save
 from .tensor import (
     AminmaxResult,
@@ -185,7 +186,8 @@ __all__ = [
     "dot", "dtypes", "einsum", "empty", "empty_like", "enable_grad", "eq", "equal", "erf", "exp", "exp2", "expm1",
     "eye", "fix", "flatten", "flip", "fliplr", "flipud", "float16", "float32", "float64", "floor", "fmod", "frac",
     "from_numpy",
-    "full", "full_like", "gather", "ge", "greater", "greater_equal", "gt", "hypot", "index_add", "index_select",
+    "full", "get_float32_matmul_precision", "set_float32_matmul_precision", "full_like", "gather", "ge", "get_rng_state", "greater", "greater_equal", "gt", "hypot", "index_add",
+    "index_select",
     "inner", "int8", "int32", "int64", "is_grad_enabled", "is_tensor", "isclose", "isfinite", "isinf", "isnan",
     "isneginf", "isposinf", "kthvalue", "le", "lerp", "less", "less_equal", "linspace", "load", "log", "log1p",
     "log2", "log10", "log_softmax", "logaddexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
@@ -196,7 +198,8 @@ __all__ = [
     "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "ravel", "reciprocal", "relu",
     "remainder", "repeat_interleave", "reshape", "return_types", "roll", "rot90", "round", "rsqrt", "save", "scatter",
     "scatter_add",
-    "set_grad_enabled", "set_printoptions", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax", "sort",
+    "set_grad_enabled", "set_printoptions", "set_rng_state", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh",
+    "softmax", "sort",
     "split", "sqrt", "square", "squeeze", "stack", "std", "std_mean", "sub", "subtract", "sum", "swapaxes",
     "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor", "tensor_split", "testing", "tile", "topk",
     "trace", "train", "transpose", "tril", "triu", "true_divide", "trunc", "uint8", "unbind", "unflatten", "unique",

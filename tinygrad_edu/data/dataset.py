@@ -51,6 +51,9 @@ class IterableDataset(Dataset):
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
+    def __len__(self) -> int:  # a stream has no length unless a subclass gives it one
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
     def __add__(self, other: Dataset) -> Dataset:
         raise TypeError("IterableDataset: + (ConcatDataset) needs indexable datasets")
 
