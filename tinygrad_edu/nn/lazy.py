@@ -24,11 +24,11 @@ from ..tensor import Tensor
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Linear, check_input
 from .module import Module
-from .normalization import BatchNorm1d, BatchNorm2d
+from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d
 from .parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 
 __all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "LazyConvTranspose1d",
-           "LazyConvTranspose2d", "LazyLinear", "LazyModuleMixin"]
+           "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin"]
 
 
 def _materialize_from_state_dict(module: Module, state_dict: dict[str, Any], prefix: str) -> None:
@@ -194,8 +194,10 @@ class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
     cls_to_become = ConvTranspose2d
 
 
-class _LazyBatchNorm(LazyModuleMixin):
-    """num_features read from dim 1 of the first input; γ, β and the running statistics wait for it."""
+class _LazyNorm(LazyModuleMixin):
+    """num_features read from dim 1 of the first input; γ, β and the running statistics wait for it.
+    The lazy instance norms share it, defaults included (affine and tracked statistics, unlike
+    InstanceNorm's own defaults; and dim 1 even for an unbatched input), as PyTorch's do."""
 
     inferred = "num_features"
 
@@ -224,13 +226,25 @@ class _LazyBatchNorm(LazyModuleMixin):
             self.num_features = input.shape[1]
 
 
-class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
+class LazyBatchNorm1d(_LazyNorm, BatchNorm1d):
     """``BatchNorm1d`` with ``num_features`` read from the first input."""
 
     cls_to_become = BatchNorm1d
 
 
-class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
+class LazyBatchNorm2d(_LazyNorm, BatchNorm2d):
     """``BatchNorm2d`` with ``num_features`` read from the first input."""
 
     cls_to_become = BatchNorm2d
+
+
+class LazyInstanceNorm1d(_LazyNorm, InstanceNorm1d):
+    """``InstanceNorm1d`` with ``num_features`` read from the first (batched) input."""
+
+    cls_to_become = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(_LazyNorm, InstanceNorm2d):
+    """``InstanceNorm2d`` with ``num_features`` read from the first (batched) input."""
+
+    cls_to_become = InstanceNorm2d
