@@ -86,6 +86,7 @@ class ParametrizationList(ModuleList):
             raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
         self.unsafe = unsafe
+        shape, dtype = original.shape, original.dtype  # (before right_inverse may reshape the original)
         with grad_mode.no_grad():
             new: Any = original
             for module in reversed(list(self)):  # the original is the inverse of the whole chain
@@ -116,14 +117,7 @@ class ParametrizationList(ModuleList):
                          else Tensor._make(value.data.copy()))
                 _register_parameter_or_buffer(self, f"original{i}", piece)
         if not self.unsafe:
-            value = self()
-            if not isinstance(value, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got {type(value).__name__}.")
-            if value.dtype != original.dtype or value.shape != original.shape:
-                raise ValueError("Registering a parametrization may not change the shape or dtype of the tensor, "
-                                 "unless `unsafe` flag is enabled.\n"
-                                 f"unparametrized dtype: {original.dtype}\nparametrized dtype: {value.dtype}\n"
-                                 f"unparametrized shape: {original.shape}\nparametrized shape: {value.shape}")
+            _check_same_kind(self(), dtype, shape, "the parametrization")
 
     def right_inverse(self, value: Tensor) -> None:
         """Set the original(s) so that the chain gives ``value``: each parametrization's
@@ -221,10 +215,10 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
         if not unsafe:
             current = getattr(module, tensor_name)
             value = parametrization(current)
-            _check_same_kind(value, current, f"parametrization(module.{tensor_name})")
+            _check_same_kind(value, current.dtype, current.shape, f"parametrization(module.{tensor_name})")
             if hasattr(parametrization, "right_inverse"):
                 inverse = parametrization.right_inverse(value)
-                _check_same_kind(inverse, current, "parametrization.right_inverse(X)")
+                _check_same_kind(inverse, current.dtype, current.shape, "parametrization.right_inverse(X)")
         chain = module.parametrizations[tensor_name]
         chain.append(parametrization)
         chain.unsafe |= unsafe
@@ -245,14 +239,14 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     return module
 
 
-def _check_same_kind(value: Any, reference: Tensor, what: str) -> None:
-    """A safe registration on top of another keeps the tensor's dtype and shape."""
+def _check_same_kind(value: Any, dtype: np.dtype, shape: tuple[int, ...], what: str) -> None:
+    """A registration without ``unsafe`` keeps the tensor's dtype and shape."""
     if not isinstance(value, Tensor):
         raise ValueError(f"{what} must return a tensor. Got {type(value).__name__}.")
-    if value.dtype != reference.dtype or value.shape != reference.shape:
+    if value.dtype != dtype or value.shape != shape:
         raise ValueError(f"Registering a parametrization may not change the shape or dtype of the tensor, unless "
                          f"the `unsafe` flag is enabled.\n{what}: dtype {value.dtype}, shape {value.shape}; "
-                         f"the tensor: dtype {reference.dtype}, shape {reference.shape}")
+                         f"the tensor: dtype {dtype}, shape {shape}")
 
 
 def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized: bool = True) -> Module:
