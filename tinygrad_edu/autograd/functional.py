@@ -207,6 +207,25 @@ def _check_scalar_output(is_tuple: bool, outputs: tuple[Any, ...], fn_name: str)
         raise RuntimeError(f"The Tensor returned by the function given to {fn_name} should contain a single element")
 
 
+def _vjp_of(outputs: tuple[Any, ...], wrt: tuple[Any, ...], v: tuple[Any, ...] | None, refs: tuple[Any, ...],
+            create_graph: bool, strict: bool, stage: str) -> tuple[Any, ...]:
+    """The last backward pass every product ends with: vᵀ ∂outputs/∂wrt, zeros (or, strict,
+    an error) where independent. Recorded only with ``create_graph`` (or if the caller records)."""
+    with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
+        return _fill_in_zeros(_backward(outputs, wrt, v, create_graph), refs, strict, create_graph, stage)
+
+
+def _linear_in_dummy(outputs: tuple[Any, ...], inputs: tuple[Any, ...],
+                     shapes: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The first half of the double-vjp trick (see ``jvp``): a dummy u (zeros that require
+    grad, shaped like the outputs: given as ``shapes``, a tuple of Tensors, since an output
+    may be None) and the recorded uᵀJ, a function linear in u."""
+    from ..factories import zeros_like
+
+    dummy = tuple(zeros_like(t, requires_grad=True) for t in shapes)
+    return dummy, _backward(outputs, inputs, dummy, create_graph=True)
+
+
 # ---- products ------------------------------------------------------------------------------
 
 
@@ -222,8 +241,7 @@ def vjp(func: Callable[..., Tensors], inputs: Tensors, v: Tensors | None = None,
         inputs = _prepare(inputs, create_graph, need_graph=True)
         outputs_tuple, outputs = _call(func, inputs, "vjp", strict)
         v = _prepare_v(v, outputs, outputs_tuple, "vjp", "the user-provided function returns", create_graph)
-    with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
-        product = _fill_in_zeros(_backward(outputs, inputs, v, create_graph), inputs, strict, create_graph, "back")
+    product = _vjp_of(outputs, inputs, v, inputs, create_graph, strict, "back")
     return (_unpack(_finish(outputs, create_graph), outputs_tuple),
             _unpack(_finish(product, create_graph), inputs_tuple))
 
@@ -243,19 +261,14 @@ def jvp(func: Callable[..., Tensors], inputs: Tensors, v: Tensors | None = None,
     ``grad(g, u, grad_outputs=v)`` is J v. Cost: two backward passes instead of PyTorch's
     forward-mode pass; the value is the same.
     """
-    from ..factories import zeros_like
-
     with grad_mode.enable_grad():
         inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _prepare(inputs, create_graph, need_graph=True)
         v = _prepare_v(v, inputs, inputs_tuple, "jvp", "the input to the user-provided function is", create_graph)
         outputs_tuple, outputs = _call(func, inputs, "jvp", strict)
-        dummy = tuple(zeros_like(out, requires_grad=True) for out in outputs)  # u above
-        grad_inputs = _backward(outputs, inputs, dummy, create_graph=True)  # uᵀJ, linear in u
+        dummy, grad_inputs = _linear_in_dummy(outputs, inputs, outputs)  # u and uᵀJ
         _check_requires_grad(grad_inputs, "grad_inputs", strict)
-    with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
-        product = _fill_in_zeros(_backward(grad_inputs, dummy, v, create_graph), outputs, strict, create_graph,
-                                 "back_trick")
+    product = _vjp_of(grad_inputs, dummy, v, outputs, create_graph, strict, "back_trick")
     return (_unpack(_finish(outputs, create_graph), outputs_tuple),
             _unpack(_finish(product, create_graph), outputs_tuple))
 
@@ -281,9 +294,7 @@ def vhp(func: Callable[..., Any], inputs: Tensors, v: Tensors | None = None, cre
     """
     with grad_mode.enable_grad():
         inputs_tuple, inputs, outputs, v, gradient = _scalar_gradient(func, "vhp", inputs, v, create_graph, strict)
-    with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
-        product = _fill_in_zeros(_backward(gradient, inputs, v, create_graph), inputs, strict, create_graph,
-                                 "double_back")
+    product = _vjp_of(gradient, inputs, v, inputs, create_graph, strict, "double_back")
     return _finish(outputs, create_graph)[0], _unpack(_finish(product, create_graph), inputs_tuple)
 
 
@@ -296,16 +307,11 @@ def hvp(func: Callable[..., Any], inputs: Tensors, v: Tensors | None = None, cre
     H v = ∂/∂u [ w(u) · v ]. Three backward passes (PyTorch does the same); for a twice
     continuously differentiable f, H is symmetric and H v = vᵀH (``vhp``, two passes).
     """
-    from ..factories import zeros_like
-
     with grad_mode.enable_grad():
         inputs_tuple, inputs, outputs, v, gradient = _scalar_gradient(func, "hvp", inputs, v, create_graph, strict)
-        dummy = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)  # u above
-        double_back = _backward(gradient, inputs, dummy, create_graph=True)  # uᵀH, linear in u
+        dummy, double_back = _linear_in_dummy(gradient, inputs, inputs)  # (∇f has the inputs' shapes)  # u and uᵀH
         _check_requires_grad(gradient, "hessian", strict)
-    with grad_mode.set_grad_enabled(create_graph or grad_mode.is_grad_enabled()):
-        product = _fill_in_zeros(_backward(double_back, dummy, v, create_graph), inputs, strict, create_graph,
-                                 "double_back_trick")
+    product = _vjp_of(double_back, dummy, v, inputs, create_graph, strict, "double_back_trick")
     return _finish(outputs, create_graph)[0], _unpack(_finish(product, create_graph), inputs_tuple)
 
 
