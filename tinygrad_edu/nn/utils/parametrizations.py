@@ -27,7 +27,7 @@ from ... import random
 from ...autograd import grad_mode
 from ...linalg import householder_product, matrix_exp, solve
 from ...tensor import Tensor, cat
-from ..conv import ConvTranspose1d, ConvTranspose2d
+from ..conv import _ConvTransposeNd
 from ..module import Module
 from . import parametrize
 
@@ -163,7 +163,7 @@ class _SpectralNorm(Module):
 
 def default_spectral_dim(module: Module) -> int:
     """The output dim: 1 for a transposed convolution (weight (in, out, …)), else 0."""
-    return 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+    return 1 if isinstance(module, _ConvTransposeNd) else 0
 
 
 def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12,
