@@ -55,7 +55,7 @@ def layer_pair(layer: str, n_in: int, n_out: int, np_dtype, torch_dtype):
 
 def close(a, b, tol: float) -> None:
     a = a.data if isinstance(a, tg.Tensor) else a
-    b = numpy_of(b) if isinstance(b, torch.Tensor) else b
+    b = numpy_of(b) if isinstance(b, torch.Tensor) else b.data if isinstance(b, tg.Tensor) else b
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
@@ -239,6 +239,25 @@ def test_state_dict_round_trip_with_torch():
     t_p.register_parametrization(back, "weight", TSymmetric())
     back.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in m.state_dict().items()})
     close(m.weight, back.weight, 1e-6)
+
+
+@pytest.mark.parametrize("kind", ["symmetric", "weight_norm"])
+def test_transfer_parametrizations_and_params_shares_the_originals_as_torch(kind):
+    tm, m = linear_pair(3, 3, np.float64, torch.float64)
+    if kind == "symmetric":
+        t_p.register_parametrization(tm, "weight", TSymmetric())
+        tg_p.register_parametrization(m, "weight", Symmetric())
+    else:
+        t_pz.weight_norm(tm)
+        tg_pz.weight_norm(m)
+    t_target, target = tnn.Linear(3, 3).double(), nn.Linear(3, 3, dtype=np.float64)
+    t_p.transfer_parametrizations_and_params(tm, t_target)
+    tg_p.transfer_parametrizations_and_params(m, target)
+    assert list(target.state_dict()) == list(t_target.state_dict())
+    for key, value in m.parametrizations.weight.named_parameters():
+        assert getattr(target.parametrizations.weight, key) is value
+    close(target.weight, t_target.weight, 1e-12)
+    close(target.weight, m.weight, 0)
 
 
 def test_register_errors_name_the_problem():

@@ -33,7 +33,7 @@ from ...tensor import Tensor
 from ..module import Module, ModuleDict, ModuleList, Parameter
 
 __all__ = ["ParametrizationList", "cached", "is_parametrized", "register_parametrization",
-           "remove_parametrizations", "type_before_parametrizations"]
+           "remove_parametrizations", "transfer_parametrizations_and_params", "type_before_parametrizations"]
 
 # (id(module), name) -> value, filled while at least one ``cached()`` block is open.
 _cache: dict[tuple[int, str], Tensor] = {}
@@ -283,3 +283,23 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
         module.__class__ = module.__class__.__bases__[0]
     return module
 
+
+
+def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
+                                         tensor_name: str | None = None) -> Module:
+    """Give ``to_module`` the parametrizations of ``from_module`` (all, or those of ``tensor_name``):
+    the same parametrization modules and the same original tensors (shared objects, as PyTorch).
+    A name ``to_module`` lacks is first created as a Parameter holding the parametrized value."""
+    if not is_parametrized(from_module):
+        return to_module
+    for name in list(from_module.parametrizations) if tensor_name is None else [tensor_name]:
+        chain = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            to_module.register_parameter(name, Parameter(getattr(from_module, name).detach()))
+        for parametrization in chain:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        originals = ["original"] if chain.is_tensor else [f"original{i}" for i in range(chain.ntensors)]
+        for key in originals:
+            _register_parameter_or_buffer(target, key, getattr(chain, key))
+    return to_module
