@@ -251,3 +251,12 @@ def test_shuffle_uses_the_global_seed_or_the_given_generator():
     assert np.concatenate(own).tolist() == expected  # RandomSampler: one permutation of the given generator per epoch
     loader = DataLoader(ds, batch_size=8, sampler=data.SubsetRandomSampler(range(0, 40, 4)))
     assert sorted(np.concatenate([b[0].tolist() for b in loader]).tolist()) == list(range(0, 40, 4))
+
+
+def test_random_split_with_a_generator_and_weights_as_a_tensor():
+    ds = data.TensorDataset(tg.arange(10))
+    parts = data.random_split(ds, [0.5, 0.3, 0.2], generator=np.random.default_rng(6))
+    order = np.random.default_rng(6).permutation(10)
+    assert [p.indices.tolist() for p in parts] == [order[:5].tolist(), order[5:8].tolist(), order[8:].tolist()]
+    tensor_weights = data.WeightedRandomSampler(tg.tensor([0.0, 1.0, 0.0]), 5, generator=np.random.default_rng(0))
+    assert list(tensor_weights) == [1] * 5

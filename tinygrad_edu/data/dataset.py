@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import random
 from ..tensor import Tensor
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, generator_or_global
 
 
 class Dataset:
@@ -263,12 +262,14 @@ class DataLoader:
             yield collate(batch)
 
 
-def random_split(dataset: Dataset, lengths: Sequence[int | float]) -> list[Subset]:
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: np.random.Generator | None = None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets of the given lengths.
 
     ``lengths`` are either sample counts summing to ``len(dataset)`` or fractions summing
     to 1; as in PyTorch, fractions are floored and the remaining samples are dealt one
-    each to the subsets in order. The permutation comes from the global generator.
+    each to the subsets in order. The permutation comes from ``generator`` (a
+    ``np.random.Generator``), or the global generator when None.
     """
     n = len(dataset)
     if lengths and all(isinstance(v, float) for v in lengths):
@@ -281,6 +282,6 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float]) -> list[Subse
         counts = [int(v) for v in lengths]
         if sum(counts) != n or min(counts, default=0) < 0:
             raise ValueError(f"random_split: lengths {list(lengths)} must be >= 0 and sum to len(dataset) = {n}")
-    order = random.generator().permutation(n)
+    order = generator_or_global(generator).permutation(n)
     bounds = np.cumsum([0, *counts])
     return [Subset(dataset, order[start:stop]) for start, stop in zip(bounds[:-1], bounds[1:])]

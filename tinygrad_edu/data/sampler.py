@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import random
+from ..tensor import Tensor
 
 
 class Sampler:
@@ -52,7 +53,8 @@ def _check_bool(value: Any, name: str, error: type[Exception] = ValueError) -> N
         raise error(f"{name} should be a boolean value, but got {name}={value}")
 
 
-def _generator(generator: np.random.Generator | None) -> np.random.Generator:
+def generator_or_global(generator: np.random.Generator | None) -> np.random.Generator:
+    """``generator``, or the global generator (``tg.manual_seed``) when it is None."""
     return random.generator() if generator is None else generator
 
 
@@ -101,7 +103,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
     def _order(self) -> np.ndarray:
-        n, count, gen = len(self.data_source), self.num_samples, _generator(self.generator)
+        n, count, gen = len(self.data_source), self.num_samples, generator_or_global(self.generator)
         if self.replacement:
             return gen.integers(0, n, size=count)
         rounds = [gen.permutation(n) for _ in range(-(-count // n))]  # ⌈count / n⌉ permutations, cut to count
@@ -122,7 +124,8 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
     def _order(self) -> np.ndarray:
-        return np.asarray(self.indices, dtype=np.int64)[_generator(self.generator).permutation(len(self.indices))]
+        order = generator_or_global(self.generator).permutation(len(self.indices))
+        return np.asarray(self.indices, dtype=np.int64)[order]
 
 
 class WeightedRandomSampler(Sampler):
@@ -136,7 +139,7 @@ class WeightedRandomSampler(Sampler):
                  generator: np.random.Generator | None = None) -> None:
         _positive_int(num_samples, "num_samples")
         _check_bool(replacement, "replacement")
-        weights = np.asarray(weights.data if hasattr(weights, "data") else weights, dtype=np.float64)
+        weights = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if weights.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
         if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
@@ -156,8 +159,8 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
     def _order(self) -> np.ndarray:
-        return _generator(self.generator).choice(len(self.weights), size=self.num_samples, replace=self.replacement,
-                                                 p=self.weights / self.weights.sum())
+        return generator_or_global(self.generator).choice(len(self.weights), size=self.num_samples,
+                                                          replace=self.replacement, p=self.weights / self.weights.sum())
 
 
 class BatchSampler(Sampler):
