@@ -384,6 +384,26 @@ def test_checkpoint_gradients_equal_the_plain_run_with_dropout(how, reentrant):
         np.testing.assert_array_equal(a, b)  # the same ops on the same numbers: bit for bit
 
 
+@pytest.mark.parametrize("reentrant", [False, True])
+def test_checkpoint_sequential_matches_torch(reentrant):
+    """The same network, weights and input in both libraries: the same output and gradients."""
+    model = make_model(dropout=0.0)
+    reference = torch.nn.Sequential(torch.nn.Linear(6, 32), torch.nn.Tanh(), torch.nn.Dropout(0.0),
+                                    torch.nn.Linear(32, 32), torch.nn.Tanh(), torch.nn.Linear(32, 32),
+                                    torch.nn.Tanh(), torch.nn.Dropout(0.0), torch.nn.Linear(32, 3))
+    reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    x = np.random.default_rng(8).standard_normal((5, 6)).astype(np.float32)
+    (ours,), (theirs,) = both([x], requires_grad=True)
+    out = checkpoint_sequential(model, 3, ours, use_reentrant=reentrant)
+    expected = torch.utils.checkpoint.checkpoint_sequential(reference, 3, theirs, use_reentrant=reentrant)
+    assert_same(out, expected, np.float32)
+    (out ** 2).sum().backward()
+    (expected ** 2).sum().backward()
+    assert_same(ours.grad, theirs.grad, np.float32)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert_same(p.grad, q.grad, np.float32)
+
+
 def test_checkpoint_without_preserving_rng_state_changes_the_dropout_mask():
     """The replay above is what makes the test pass: without it the recomputed mask differs."""
     model = make_model(dropout=0.5)
