@@ -165,6 +165,31 @@ def test_nested_lazy_modules_load_a_torch_state_dict_under_their_prefix():
     assert type(m[0]) is nn.Linear and m[0].in_features == 3
 
 
+def test_load_state_dict_pre_hook_takes_torchs_arguments():
+    """A hook written for torch's register_load_state_dict_pre_hook works unchanged."""
+    def run(module_cls, hook_owner, state):
+        calls = []
+
+        def hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+            calls.append((prefix, sorted(state_dict), strict))
+            state_dict[prefix + "bias"] = state_dict.pop(prefix + "b")  # an old name
+            if "bad" in state_dict:
+                error_msgs.append("bad entry")
+        root = module_cls()
+        hook_owner(root).register_load_state_dict_pre_hook(hook)
+        return root.load_state_dict(state, strict=False), calls
+
+    t_state = {"1.weight": torch.zeros(2, 3), "1.b": torch.ones(2)}
+    t_result, t_calls = run(lambda: tnn.Sequential(tnn.ReLU(), tnn.Linear(3, 2)), lambda r: r[1], t_state)
+    result, calls = run(lambda: nn.Sequential(nn.ReLU(), nn.Linear(3, 2)), lambda r: r[1],
+                        {k: numpy_of(v) for k, v in t_state.items()})
+    assert calls == t_calls == [("1.", ["1.b", "1.weight"], True)]  # torch passes strict=True regardless
+    assert tuple(result) == tuple(t_result) == ([], [])
+    with pytest.raises(RuntimeError, match="bad entry"):
+        run(lambda: nn.Sequential(nn.ReLU(), nn.Linear(3, 2)), lambda r: r[1],
+            {"1.weight": np.zeros((2, 3)), "1.b": np.ones(2), "bad": np.zeros(1)})
+
+
 def test_optimiser_built_before_the_dry_run_trains_the_materialized_parameters():
     """Torch accepts the placeholders in an optimiser; they are the parameters afterwards."""
     tm, m = tnn.Sequential(tnn.LazyLinear(4), tnn.ReLU(), tnn.LazyLinear(2)), \

@@ -31,7 +31,7 @@ __all__ = ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d", "La
            "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyLinear", "LazyModuleMixin"]
 
 
-def _materialize_from_state_dict(module: Module, state_dict: dict[str, Any], prefix: str) -> None:
+def _materialize_from_state_dict(module: Module, state_dict: dict[str, Any], prefix: str, *_: Any) -> None:
     """load_state_dict pre-hook: a placeholder whose key the state dict holds takes its shape."""
     for name, tensor in [*module._parameters.items(), *module._buffers.items()]:
         key = prefix + name

@@ -256,13 +256,17 @@ class Module:
         # Pre-hooks may rewrite the entries (old key names, lazy modules sizing their parameters
         # from the saved shapes), on a copy: the caller's dict stays as given.
         state_dict = dict(state_dict)
+        hook_missing: list[str] = []
+        hook_unexpected: list[str] = []
+        errors: list[str] = []
         for module_prefix, module in self.named_modules():
             for hook in list(module._load_state_dict_pre_hooks.values()):
-                hook(module, state_dict, module_prefix + "." if module_prefix else "")
+                # PyTorch's arguments: no metadata, and strict=True always (strictness is applied below)
+                hook(module, state_dict, module_prefix + "." if module_prefix else "", {}, True,
+                     hook_missing, hook_unexpected, errors)
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
+        missing = [k for k in own if k not in state_dict] + hook_missing
+        unexpected = [k for k in state_dict if k not in own] + hook_unexpected
         arrays = {}
         for key, target in own.items():
             if key not in state_dict:
@@ -424,9 +428,12 @@ class Module:
         return self._add_hook(self._forward_hooks, hook)
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, state_dict, prefix)`` runs at the start of ``load_state_dict`` (of this module
-        or of any model containing it), before keys and shapes are checked; it may edit the entries
-        under ``prefix`` (the module's dotted name and a dot). PyTorch passes five more arguments."""
+        """``hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` runs at the start of ``load_state_dict`` (of this module or of any model
+        containing it), before keys and shapes are checked. It may edit the entries under ``prefix``
+        (the module's dotted name and a dot); keys it appends to the lists are reported, messages it
+        appends to ``error_msgs`` raise. ``local_metadata`` is an empty dict (no versions are saved) and
+        ``strict`` is True, as PyTorch passes it whatever ``load_state_dict`` was given."""
         return self._add_hook(self._load_state_dict_pre_hooks, hook)
 
     def register_full_backward_hook(self, hook: Callable) -> RemovableHandle:

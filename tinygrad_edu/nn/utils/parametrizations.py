@@ -21,6 +21,8 @@ Orthogonal (Lezcano-Casado & Martínez-Rubio, 2019), for a tall n × k matrix (a
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ... import random
@@ -74,7 +76,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     (``<name>_g``, ``<name>_v``) loads into it. Returns ``module``."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
 
-    def load_old_names(module: Module, state_dict: dict, prefix: str) -> None:
+    def load_old_names(module: Module, state_dict: dict, prefix: str, *_: Any) -> None:
         g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
         if g_key in state_dict and v_key in state_dict:
             state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
