@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 import tinygrad_edu.autograd.functional as AF  # noqa: N812 - as torch.autograd.functional is often imported
@@ -158,6 +160,7 @@ def test_hessian_hvp_vhp_match_torch(func, shapes, as_tuple, dtype):
     v_ours, v_theirs = both(v)
     x_ours, x_theirs = unpack(ours, as_tuple), unpack(theirs, as_tuple)
     assert_same(AF.hessian(func, x_ours), TF.hessian(func, x_theirs), dtype)
+    assert_same(AF.jacobian(func, x_ours), TF.jacobian(func, x_theirs), dtype)  # a scalar output: in.shape
     assert_same(AF.hessian(func, x_ours, vectorize=True, outer_jacobian_strategy="forward-mode"),
                 TF.hessian(func, tuple(t.detach() for t in theirs) if as_tuple else x_theirs.detach(),
                            vectorize=True, outer_jacobian_strategy="forward-mode"), dtype)
@@ -188,6 +191,23 @@ def test_jvp_of_the_identity_and_of_a_constant_output():
     assert_same(AF.jvp(lambda x: x, ours[0], ours[0] * 2), TF.jvp(lambda x: x, theirs[0], theirs[0] * 2), np.float64)
     assert_same(AF.jacobian(lambda x: (x, x.sum() * 0 + 1.0), ours[0]),
                 TF.jacobian(lambda x: (x, x.sum() * 0 + 1.0), theirs[0]), np.float64)
+
+
+@settings(max_examples=15)
+@given(in_shape=st.lists(st.integers(1, 3), max_size=2).map(tuple), k=st.integers(1, 3), seed=st.integers(0, 99))
+def test_jacobian_shapes_and_values_for_any_shape(in_shape, k, seed):
+    """jacobian of x ↦ (sin x scaled k ways, Σ x²) has blocks (k, *in) + in and () + in."""
+    rng = np.random.default_rng(seed)
+    scale = rng.standard_normal((k,) + (1,) * len(in_shape))
+    (x,), (tx,) = both([rng.standard_normal(in_shape)])
+
+    def f(t):
+        lib = tg if isinstance(t, tg.Tensor) else torch
+        return t.sin().unsqueeze(0) * lib.tensor(scale), (t * t).sum()
+
+    jac = AF.jacobian(f, x)
+    assert jac[0].shape == (k, *in_shape, *in_shape) and jac[1].shape == in_shape
+    assert_same(jac, TF.jacobian(f, tx), np.float64)
 
 
 # ---- create_graph -----------------------------------------------------------------------------
