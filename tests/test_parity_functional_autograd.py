@@ -252,6 +252,19 @@ def test_without_create_graph_results_are_detached():
     assert x.grad is None  # nothing accumulated into the caller's leaf
 
 
+def test_inside_no_grad_as_torch():
+    """The functions record what they need themselves; create_graph still gives a graph."""
+    (x,), (tx,) = both(arrays_for([(3,)], np.float64))
+    with tg.no_grad(), torch.no_grad():
+        assert_same(AF.hessian(scalar_elementwise, x), TF.hessian(scalar_elementwise, tx), np.float64)
+        assert_same(AF.jvp(elementwise, x, x), TF.jvp(elementwise, tx, tx), np.float64)
+        ours = AF.hvp(scalar_elementwise, x, x, create_graph=True)[1]
+        theirs = TF.hvp(scalar_elementwise, tx, tx, create_graph=True)[1]
+        assert ours.requires_grad == theirs.requires_grad
+        assert not AF.vjp(scalar_elementwise, x)[1].requires_grad
+    assert tg.is_grad_enabled()
+
+
 # ---- strict mode and errors (PyTorch's messages) --------------------------------------------
 
 
