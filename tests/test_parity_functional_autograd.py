@@ -184,6 +184,8 @@ def test_jacobian_shapes_of_tuple_to_tuple():
     h = AF.hessian(scalar_matmul, both(arrays_for([(2, 3), (3, 2)], np.float64))[0])
     assert [[b.shape for b in row] for row in h] == [[(2, 3, 2, 3), (2, 3, 3, 2)], [(3, 2, 2, 3), (3, 2, 3, 2)]]
     np.testing.assert_allclose(h[0][1].numpy(), h[1][0].numpy().transpose(2, 3, 0, 1), rtol=1e-12)  # H symmetric
+    empty = AF.jacobian(lambda t: t[:0], ours[0])  # (torch's stack of no rows raises; here: zeros)
+    assert empty.shape == (0, 3, 2, 3) and empty.dtype == tg.float64
 
 
 def test_jvp_of_the_identity_and_of_a_constant_output():

@@ -374,7 +374,7 @@ def jacobian(func: Callable[..., Tensors], inputs: Tensors, create_graph: bool =
     here, so it is never faster; it is there for parity and to check one against the other).
     ``vectorize=True`` runs the same loop as ``False``.
     """
-    from ..factories import zeros_like
+    from ..factories import zeros, zeros_like
 
     if strategy not in _STRATEGIES:
         raise ValueError(f'Expected strategy to be either "forward-mode" or "reverse-mode", got {strategy!r}. '
@@ -410,7 +410,7 @@ def jacobian(func: Callable[..., Tensors], inputs: Tensors, create_graph: bool =
                                            f"{j}. This is not allowed in strict mode when create_graph=True.")
                     rows[j].append(g)
             blocks.append(tuple(_stack_blocks(rows[j], tuple(out.shape), tuple(inp.shape)) if rows[j]
-                                else zeros_like(inp).reshape(tuple(out.shape) + tuple(inp.shape))
+                                else zeros(tuple(out.shape) + tuple(inp.shape), dtype=inp.dtype)  # an empty output
                                 for j, inp in enumerate(inputs)))
     return _unpack(_finish(tuple(blocks), create_graph), (outputs_tuple, inputs_tuple))
 
