@@ -540,6 +540,10 @@ def test_checkpoint_errors():
     out = checkpoint(lambda t: t @ hidden.W, x, use_reentrant=False)
     with pytest.raises(RuntimeError, match=r"used a tensor that requires grad \(\(3, 3\)\).*pass it as an argument"):
         out.sum().backward()
+    with pytest.raises(NotImplementedError, match="context_fn"):
+        checkpoint(lambda t: t * 2, x, use_reentrant=False, context_fn=lambda: None)
+    doubled = checkpoint(lambda t: t * 2, x, use_reentrant=False, determinism_check="none")
+    np.testing.assert_array_equal(doubled.detach().numpy(), x.detach().numpy() * 2)
     model = make_model()
     with pytest.raises(ValueError, match="segments must be"):
         checkpoint_sequential(model, 0, x, use_reentrant=False)

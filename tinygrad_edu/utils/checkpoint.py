@@ -251,13 +251,21 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 
 def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | None = None,
-               preserve_rng_state: bool = True, **kwargs: Any) -> Any:
+               preserve_rng_state: bool = True, context_fn: Callable[[], Any] | None = None,
+               determinism_check: str = "default", debug: bool = False, **kwargs: Any) -> Any:
     """Return ``function(*args, **kwargs)`` without keeping its activations; recompute them in backward.
 
     ``function`` returns a Tensor or a tuple of Tensors. ``preserve_rng_state=True`` replays
     the random draws (dropout) of the forward in the recomputation, so the gradients equal
-    those of the plain call. See the module docstring for ``use_reentrant``.
+    those of the plain call. See the module docstring for ``use_reentrant``. PyTorch's
+    ``context_fn`` and ``debug`` are not supported (an error if set); ``determinism_check``
+    is accepted ("default" or "none") and no check is made (the replayed random state and
+    NumPy's deterministic kernels make the recomputation equal the forward).
     """
+    if context_fn is not None or debug:
+        raise NotImplementedError("checkpoint: context_fn and debug are not supported")
+    if determinism_check not in ("default", "none"):
+        raise ValueError(f"checkpoint: determinism_check must be 'default' or 'none', got {determinism_check!r}")
     if use_reentrant is None:
         warnings.warn(_REENTRANT_DEFAULT_WARNING, stacklevel=2)
         use_reentrant = True
