@@ -18,6 +18,13 @@ torch = pytest.importorskip("torch")
 tnn = torch.nn
 
 
+@pytest.fixture(autouse=True)
+def seeded():
+    """torch's layers draw their initial weights: seed both sides so that every run checks the same cases."""
+    torch.manual_seed(0)
+    tg.manual_seed(0)
+
+
 def numpy_of(t: torch.Tensor) -> np.ndarray:
     return t.detach().numpy().copy()
 
