@@ -226,7 +226,7 @@ def test_placeholders_and_hook_based_norms_on_lazy_modules():
     p = UninitializedParameter(dtype=tg.float64)
     p.materialize((2, 3))
     assert type(p) is nn.Parameter and p.shape == (2, 3) and p.dtype == np.float64 and p.requires_grad
-    with pytest.raises(ValueError, match="can't have uninitialized parameters"):
+    with pytest.raises(ValueError, match="can't have uninitialized parameters"), pytest.warns(FutureWarning):
         nn.utils.weight_norm(nn.LazyLinear(3))
     with pytest.raises(ValueError, match="can't have uninitialized parameters"):
         nn.utils.spectral_norm(nn.LazyLinear(3))

@@ -568,7 +568,8 @@ def test_old_weight_norm_matches_torch(np_dtype, torch_dtype, tol, dim):
     tm, m = linear_pair(5, 3, np_dtype, torch_dtype)
     with pytest.warns(FutureWarning):
         tnn.utils.weight_norm(tm, dim=dim)
-    nn.utils.weight_norm(m, dim=dim)
+    with pytest.warns(FutureWarning, match="deprecated in favor of `tg.nn.utils.parametrizations.weight_norm`"):
+        nn.utils.weight_norm(m, dim=dim)
     assert list(m.state_dict()) == list(tm.state_dict()) == ["bias", "weight_g", "weight_v"]
     assert [n for n, _ in m.named_parameters()] == [n for n, _ in tm.named_parameters()]
     with torch.no_grad():
@@ -581,7 +582,7 @@ def test_old_weight_norm_matches_torch(np_dtype, torch_dtype, tol, dim):
     y.sum().backward()
     close(m.weight_g.grad, tm.weight_g.grad, tol)
     close(m.weight_v.grad, tm.weight_v.grad, tol)
-    with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"):
+    with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"), pytest.warns(FutureWarning):
         nn.utils.weight_norm(m, dim=dim)
     tnn.utils.remove_weight_norm(tm)
     nn.utils.remove_weight_norm(m)

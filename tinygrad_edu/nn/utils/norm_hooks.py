@@ -11,6 +11,7 @@ The formulas are shared with ``nn.utils.parametrizations``, the newer form of bo
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from ...autograd import grad_mode
@@ -65,7 +66,9 @@ class WeightNorm:
 
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Replace the parameter ``name`` by ``<name>_g`` (norms) and ``<name>_v`` (direction), the weight
-    recomputed before each forward. Returns ``module``."""
+    recomputed before each forward. Returns ``module``. Deprecated, as in PyTorch (a FutureWarning)."""
+    warnings.warn("`tg.nn.utils.weight_norm` is deprecated in favor of `tg.nn.utils.parametrizations.weight_norm`.",
+                  FutureWarning, stacklevel=2)
     if _find_hook(module, WeightNorm, name) is not None:
         raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
     fn = WeightNorm(name, dim)
