@@ -308,6 +308,45 @@ int tg_adagrad_update_f32(float *param, const float *grad, float *state_sum, int
                           double weight_decay, int maximize);
 int tg_adagrad_update_f64(double *param, const double *grad, double *state_sum, int64_t n, double lr, double eps,
                           double weight_decay, int maximize);
+/* Adadelta: v ← ρ v + (1 − ρ) g²;  Δ ← √(u + ε) / √(v + ε) · g;  u ← ρ u + (1 − ρ) Δ²;  θ ← θ − γ Δ */
+int tg_adadelta_update_f32(float *param, const float *grad, float *square_avg, float *acc_delta, int64_t n, double lr,
+                           double rho, double eps, double weight_decay, int maximize);
+int tg_adadelta_update_f64(double *param, const double *grad, double *square_avg, double *acc_delta, int64_t n,
+                           double lr, double rho, double eps, double weight_decay, int maximize);
+/* Adamax: m ← lerp(m, g, 1 − β₁);  u ← max(β₂ u, |g| + ε);  θ ← θ − (γ / bias_correction1) · (m / u) */
+int tg_adamax_update_f32(float *param, const float *grad, float *exp_avg, float *exp_inf, int64_t n, double lr,
+                         double beta1, double beta2, double eps, double weight_decay, int maximize,
+                         double bias_correction1);
+int tg_adamax_update_f64(double *param, const double *grad, double *exp_avg, double *exp_inf, int64_t n, double lr,
+                         double beta1, double beta2, double eps, double weight_decay, int maximize,
+                         double bias_correction1);
+/* NAdam: Adam's moments;  d = √(v / bias_correction2) + ε;  θ ← θ − grad_coefficient · (g / d) −
+ * exp_avg_coefficient · (m / d) */
+int tg_nadam_update_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq, int64_t n, double lr,
+                        double beta1, double beta2, double eps, double weight_decay, int decoupled_weight_decay,
+                        int maximize, double bias_correction2, double grad_coefficient, double exp_avg_coefficient);
+int tg_nadam_update_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq, int64_t n, double lr,
+                        double beta1, double beta2, double eps, double weight_decay, int decoupled_weight_decay,
+                        int maximize, double bias_correction2, double grad_coefficient, double exp_avg_coefficient);
+/* RAdam: Adam's moments;  θ ← θ − (m / bc1) γ · (√bc2 / (√v + ε)) · rect, or θ − (m / bc1) γ when rect < 0 (ρ_t ≤
+ * 5) */
+int tg_radam_update_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq, int64_t n, double lr,
+                        double beta1, double beta2, double eps, double weight_decay, int decoupled_weight_decay,
+                        int maximize, double bias_correction1, double bias_correction2, double rect);
+int tg_radam_update_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq, int64_t n, double lr,
+                        double beta1, double beta2, double eps, double weight_decay, int decoupled_weight_decay,
+                        int maximize, double bias_correction1, double bias_correction2, double rect);
+/* Rprop: η ← clip(η · (η₊ | η₋ | 1 by the sign of g·prev), Γ_min, Γ_max);  g ← 0 where η₋;  θ ← θ − sign(g) η;
+ * prev ← g */
+int tg_rprop_update_f32(float *param, const float *grad, float *prev, float *step_size, int64_t n, double etaminus,
+                        double etaplus, double step_size_min, double step_size_max, int maximize);
+int tg_rprop_update_f64(double *param, const double *grad, double *prev, double *step_size, int64_t n,
+                        double etaminus, double etaplus, double step_size_min, double step_size_max, int maximize);
+/* ASGD: θ ← θ (1 − λη) − η g;  ax ← ax + μ (θ − ax), or ax ← θ when μ = 1 */
+int tg_asgd_update_f32(float *param, const float *grad, float *ax, int64_t n, double lambd, double eta, double mu,
+                       double weight_decay, int maximize);
+int tg_asgd_update_f64(double *param, const double *grad, double *ax, int64_t n, double lambd, double eta, double mu,
+                       double weight_decay, int maximize);
 /* ==== end of optimiser updates ==== */
 
 /* ==== elementwise special functions (elementwise.c) ==== */

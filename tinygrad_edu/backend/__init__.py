@@ -21,6 +21,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -385,6 +386,57 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
         _active.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
     except NoKernelError:
         numpy_ref.adagrad_update(param, grad, state_sum, lr, eps, weight_decay, maximize)
+
+
+def _run_update(op: str, *args: Any) -> None:
+    """The active backend's ``op`` (an update below), or the NumPy reference's if it has no kernel for the arrays."""
+    try:
+        getattr(_active, op)(*args)
+    except NoKernelError:
+        getattr(numpy_ref, op)(*args)
+
+
+def adadelta_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, acc_delta: np.ndarray, lr: float,
+                    rho: float, eps: float, weight_decay: float, maximize: bool) -> None:
+    """One Adadelta step on ``param``; see ``numpy_ref.adadelta_update``."""
+    _run_update("adadelta_update", param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize)
+
+
+def adamax_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_inf: np.ndarray, lr: float,
+                  beta1: float, beta2: float, eps: float, weight_decay: float, maximize: bool,
+                  bias_correction1: float) -> None:
+    """One Adamax step on ``param``; see ``numpy_ref.adamax_update``."""
+    _run_update("adamax_update", param, grad, exp_avg, exp_inf, lr, beta1, beta2, eps, weight_decay, maximize,
+                bias_correction1)
+
+
+def nadam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
+                 maximize: bool, bias_correction2: float, grad_coefficient: float, exp_avg_coefficient: float) -> None:
+    """One NAdam step on ``param``; see ``numpy_ref.nadam_update``."""
+    _run_update("nadam_update", param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+                decoupled_weight_decay, maximize, bias_correction2, grad_coefficient, exp_avg_coefficient)
+
+
+def radam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
+                 maximize: bool, bias_correction1: float, bias_correction2: float, rect: float | None) -> None:
+    """One RAdam step on ``param``; see ``numpy_ref.radam_update``."""
+    _run_update("radam_update", param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+                decoupled_weight_decay, maximize, bias_correction1, bias_correction2, rect)
+
+
+def rprop_update(param: np.ndarray, grad: np.ndarray, prev: np.ndarray, step_size: np.ndarray, etaminus: float,
+                 etaplus: float, step_size_min: float, step_size_max: float, maximize: bool) -> None:
+    """One Rprop step on ``param``; see ``numpy_ref.rprop_update``."""
+    _run_update("rprop_update", param, grad, prev, step_size, etaminus, etaplus, step_size_min, step_size_max,
+                maximize)
+
+
+def asgd_update(param: np.ndarray, grad: np.ndarray, ax: np.ndarray, lambd: float, eta: float, mu: np.ndarray,
+                weight_decay: float, maximize: bool) -> None:
+    """One ASGD step on ``param``; see ``numpy_ref.asgd_update``."""
+    _run_update("asgd_update", param, grad, ax, lambd, eta, mu, weight_decay, maximize)
 # ---- end of optimiser updates ----
 
 

@@ -1012,7 +1012,9 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 # of the C kernels; numpy_ref.check_update_arrays names the pair, and runs first when grad is copied).
 
 # op -> dtype -> (cffi array type, kernel)
-_UPDATE_KERNELS = {op: _kernel_table(op) for op in ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update")}
+_UPDATE_KERNELS = {op: _kernel_table(op) for op in ("sgd_update", "adam_update", "rmsprop_update", "adagrad_update",
+                                                    "adadelta_update", "adamax_update", "nadam_update",
+                                                    "radam_update", "rprop_update", "asgd_update")}
 
 
 def _optim_pointers(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> list:
@@ -1107,6 +1109,57 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
     status = kernel(p, g, s, param.size, lr, eps, weight_decay, maximize)
     if status:
         _check_status("adagrad_update", status, param, grad, state_sum)
+
+
+def _run_update(op: str, param: np.ndarray, grad: np.ndarray, state: tuple[np.ndarray, ...], *options: float) -> None:
+    """The C kernel of ``op`` on (param, grad, *state) with its scalar ``options``, in the kernel's argument order."""
+    kernel, p, g, *buffers = _optim_pointers(op, param, grad, *state)
+    status = kernel(p, g, *buffers, param.size, *options)
+    if status:
+        _check_status(op, status, param, grad, *state)
+
+
+def adadelta_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, acc_delta: np.ndarray, lr: float,
+                    rho: float, eps: float, weight_decay: float, maximize: bool) -> None:
+    """Adadelta step in C (csrc/optim.c); same contract as ``numpy_ref.adadelta_update``."""
+    _run_update("adadelta_update", param, grad, (square_avg, acc_delta), lr, rho, eps, weight_decay, maximize)
+
+
+def adamax_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_inf: np.ndarray, lr: float,
+                  beta1: float, beta2: float, eps: float, weight_decay: float, maximize: bool,
+                  bias_correction1: float) -> None:
+    """Adamax step in C (csrc/optim.c); same contract as ``numpy_ref.adamax_update``."""
+    _run_update("adamax_update", param, grad, (exp_avg, exp_inf), lr, beta1, beta2, eps, weight_decay, maximize,
+                bias_correction1)
+
+
+def nadam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
+                 maximize: bool, bias_correction2: float, grad_coefficient: float, exp_avg_coefficient: float) -> None:
+    """NAdam step in C (csrc/optim.c); same contract as ``numpy_ref.nadam_update``."""
+    _run_update("nadam_update", param, grad, (exp_avg, exp_avg_sq), lr, beta1, beta2, eps, weight_decay,
+                decoupled_weight_decay, maximize, bias_correction2, grad_coefficient, exp_avg_coefficient)
+
+
+def radam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
+                 maximize: bool, bias_correction1: float, bias_correction2: float, rect: float | None) -> None:
+    """RAdam step in C (csrc/optim.c); same contract as ``numpy_ref.radam_update`` (rect None is −1 for C)."""
+    _run_update("radam_update", param, grad, (exp_avg, exp_avg_sq), lr, beta1, beta2, eps, weight_decay,
+                decoupled_weight_decay, maximize, bias_correction1, bias_correction2, -1.0 if rect is None else rect)
+
+
+def rprop_update(param: np.ndarray, grad: np.ndarray, prev: np.ndarray, step_size: np.ndarray, etaminus: float,
+                 etaplus: float, step_size_min: float, step_size_max: float, maximize: bool) -> None:
+    """Rprop step in C (csrc/optim.c); same contract as ``numpy_ref.rprop_update``."""
+    _run_update("rprop_update", param, grad, (prev, step_size), etaminus, etaplus, step_size_min, step_size_max,
+                maximize)
+
+
+def asgd_update(param: np.ndarray, grad: np.ndarray, ax: np.ndarray, lambd: float, eta: float, mu: np.ndarray,
+                weight_decay: float, maximize: bool) -> None:
+    """ASGD step in C (csrc/optim.c); same contract as ``numpy_ref.asgd_update`` (μ's 0-d value, exact in double)."""
+    _run_update("asgd_update", param, grad, (ax,), lambd, eta, float(mu), weight_decay, maximize)
 
 
 # ---- end of optimiser updates ----

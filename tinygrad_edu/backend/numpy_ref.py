@@ -653,7 +653,13 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 UPDATE_NAMES = {"sgd_update": ("param", "momentum_buffer", "grad"),
                 "adam_update": ("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "grad"),
                 "rmsprop_update": ("param", "square_avg", "grad_avg", "momentum_buffer", "grad"),
-                "adagrad_update": ("param", "state_sum", "grad")}
+                "adagrad_update": ("param", "state_sum", "grad"),
+                "adadelta_update": ("param", "square_avg", "acc_delta", "grad"),
+                "adamax_update": ("param", "exp_avg", "exp_inf", "grad"),
+                "nadam_update": ("param", "exp_avg", "exp_avg_sq", "grad"),
+                "radam_update": ("param", "exp_avg", "exp_avg_sq", "grad"),
+                "rprop_update": ("param", "prev", "step_size", "grad"),
+                "asgd_update": ("param", "ax", "grad")}
 
 
 def check_update_arrays(op: str, param: np.ndarray, grad: np.ndarray, *state: np.ndarray | None) -> None:
@@ -774,6 +780,121 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
     denom = np.sqrt(state_sum)
     denom += eps                                                    # √state_sum_t + ε
     param -= lr * g / denom                                         # θ_t ← θ_{t−1} − γ̃ g_t / (√state_sum_t + ε)
+
+
+# The updates below (optim/{adadelta,adamax,nadam,radam,rprop,asgd}.py) have no C twin yet: their
+# optimisers call these functions directly. Products are grouped as PyTorch's in-place tensor ops
+# group them (addcmul: s + c·(a·b) written (c·a)·b, addcdiv: s + c·(a/b)), so float64 runs agree
+# with PyTorch's to the last bits.
+
+
+def _signed_decayed_gradient(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+    """g_t ← ±∇f (− if maximize), then g_t ← g_t + λ θ_{t−1} if λ ≠ 0 (the L2 penalty's gradient)."""
+    g = -grad if maximize else grad
+    return g + weight_decay * param if weight_decay != 0 else g
+
+
+def adadelta_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, acc_delta: np.ndarray, lr: float,
+                    rho: float, eps: float, weight_decay: float, maximize: bool) -> None:
+    """Adadelta (optim/adadelta.py)."""
+    check_update_arrays("adadelta_update", param, grad, square_avg, acc_delta)
+    g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t (+ λ θ_{t−1})
+    square_avg *= rho
+    square_avg += (1 - rho) * g * g                                 # v_t ← ρ v_{t−1} + (1 − ρ) g_t²
+    delta = np.sqrt(acc_delta + eps)
+    delta /= np.sqrt(square_avg + eps)
+    delta *= g                                                      # Δx_t ← √(u_{t−1} + ε) / √(v_t + ε) · g_t
+    acc_delta *= rho
+    acc_delta += (1 - rho) * delta * delta                          # u_t ← ρ u_{t−1} + (1 − ρ) Δx_t²
+    param -= lr * delta                                             # θ_t ← θ_{t−1} − γ Δx_t
+
+
+def adamax_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_inf: np.ndarray, lr: float,
+                  beta1: float, beta2: float, eps: float, weight_decay: float, maximize: bool,
+                  bias_correction1: float) -> None:
+    """Adamax (optim/adamax.py); ``bias_correction1`` = 1 − β₁ᵗ."""
+    check_update_arrays("adamax_update", param, grad, exp_avg, exp_inf)
+    g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t (+ λ θ_{t−1})
+    lerp_(exp_avg, g, 1 - beta1)                                    # m_t ← β₁ m_{t−1} + (1 − β₁) g_t
+    exp_inf *= beta2
+    np.maximum(exp_inf, np.abs(g) + eps, out=exp_inf)               # u_t ← max(β₂ u_{t−1}, |g_t| + ε)
+    param -= lr / bias_correction1 * (exp_avg / exp_inf)            # θ_t ← θ_{t−1} − γ m_t / ((1 − β₁ᵗ) u_t)
+
+
+def _decay_weights(param: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float, decoupled: bool,
+                   maximize: bool) -> np.ndarray:
+    """The first lines of NAdam and RAdam: g_t, with λ as an L2 gradient or decoupled (θ ← θ (1 − γλ))."""
+    if weight_decay != 0 and decoupled:
+        param *= 1 - lr * weight_decay                              # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}
+        weight_decay = 0.0
+    return _signed_decayed_gradient(param, grad, weight_decay, maximize)
+
+
+def _update_moments(grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, beta1: float,
+                    beta2: float) -> None:
+    """m_t ← β₁ m_{t−1} + (1 − β₁) g_t and v_t ← β₂ v_{t−1} + (1 − β₂) g_t² (Adam's moments)."""
+    lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+
+
+def nadam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
+                 maximize: bool, bias_correction2: float, grad_coefficient: float, exp_avg_coefficient: float) -> None:
+    """NAdam (optim/nadam.py). The caller gives this step's scalars: 1 − β₂ᵗ,
+    grad_coefficient = γ (1 − μ_t) / (1 − Π_{i≤t} μ_i) and exp_avg_coefficient = γ μ_{t+1} / (1 − Π_{i≤t+1} μ_i)."""
+    check_update_arrays("nadam_update", param, grad, exp_avg, exp_avg_sq)
+    g = _decay_weights(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2)          # m_t, v_t
+    denom = np.sqrt(exp_avg_sq / bias_correction2)
+    denom += eps                                                    # √v̂_t + ε,  v̂_t = v_t / (1 − β₂ᵗ)
+    param -= grad_coefficient * (g / denom)                         # θ_t ← θ_{t−1} − γ (1−μ_t) g_t / ((1−Πμ)(√v̂_t+ε))
+    param -= exp_avg_coefficient * (exp_avg / denom)                #   − γ μ_{t+1} m_t / ((1−Πμ μ_{t+1})(√v̂_t+ε))
+
+
+def radam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
+                 beta1: float, beta2: float, eps: float, weight_decay: float, decoupled_weight_decay: bool,
+                 maximize: bool, bias_correction1: float, bias_correction2: float, rect: float | None) -> None:
+    """RAdam (optim/radam.py); ``rect`` = r_t when ρ_t > 5, None for the unrectified (SGD-with-momentum) step."""
+    check_update_arrays("radam_update", param, grad, exp_avg, exp_avg_sq)
+    g = _decay_weights(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)
+    _update_moments(g, exp_avg, exp_avg_sq, beta1, beta2)          # m_t, v_t
+    step = exp_avg / bias_correction1 * lr                          # γ m̂_t,  m̂_t = m_t / (1 − β₁ᵗ)
+    if rect is not None:
+        adaptive_lr = bias_correction2**0.5 / (np.sqrt(exp_avg_sq) + eps)  # l_t = √(1 − β₂ᵗ) / (√v_t + ε)
+        step *= adaptive_lr
+        step *= rect                                                # θ_t ← θ_{t−1} − γ m̂_t l_t r_t
+    param -= step                                                   # θ_t ← θ_{t−1} − γ m̂_t   (ρ_t ≤ 5)
+
+
+def rprop_update(param: np.ndarray, grad: np.ndarray, prev: np.ndarray, step_size: np.ndarray, etaminus: float,
+                 etaplus: float, step_size_min: float, step_size_max: float, maximize: bool) -> None:
+    """Rprop (optim/rprop.py): ``prev`` is g_{t−1} (zeroed where the sign flipped), ``step_size`` η_{t−1}."""
+    check_update_arrays("rprop_update", param, grad, prev, step_size)
+    g = -grad if maximize else grad.copy()                          # g_t ← ∇_θ f_t(θ_{t−1})
+    factor = np.sign(g * prev)                                      # sign of g_t g_{t−1}
+    factor[factor > 0] = etaplus
+    factor[factor < 0] = etaminus
+    factor[factor == 0] = 1                                         # η⁺ if > 0, η⁻ if < 0, 1 if 0
+    step_size *= factor
+    np.clip(step_size, step_size_min, step_size_max, out=step_size)  # η_t ← clip(factor η_{t−1}, Γ_min, Γ_max)
+    g[factor == etaminus] = 0                                       # g_t ← 0 where the sign flipped
+    param -= np.sign(g) * step_size                                 # θ_t ← θ_{t−1} − η_t sign(g_t)
+    prev[...] = g
+
+
+def asgd_update(param: np.ndarray, grad: np.ndarray, ax: np.ndarray, lambd: float, eta: float, mu: np.ndarray,
+                weight_decay: float, maximize: bool) -> None:
+    """ASGD (optim/asgd.py); ``eta`` η_t and ``mu`` μ_t (a 0-d array: its dtype rounds as PyTorch's scalar
+    state tensor does) are this step's values, which the caller then advances."""
+    check_update_arrays("asgd_update", param, grad, ax)
+    g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t (+ λ θ_{t−1})
+    param *= 1 - lambd * eta                                        # θ_t ← θ_{t−1} (1 − λ η_t)
+    param -= eta * g                                                # θ_t ← θ_t − η_t g_t
+    if float(mu) != 1:
+        ax += (param - ax) * mu                                     # ax_t ← ax_{t−1} + μ_t (θ_t − ax_{t−1})
+    else:
+        ax[...] = param                                             # ax_t ← θ_t
 
 
 # ---- end of optimiser updates ----

@@ -12,16 +12,31 @@ Where to read what:
     adam.py          Adam (amsgrad) and AdamW (decoupled weight decay)
     rmsprop.py       RMSprop (momentum, centered)
     adagrad.py       Adagrad (lr_decay)
+    adadelta.py      Adadelta                     adamax.py  Adamax (infinity norm)
+    nadam.py         NAdam (Nesterov momentum)    radam.py   RAdam (rectified adaptive rate)
+    rprop.py         Rprop (sign-based steps)     asgd.py    ASGD (averaged SGD)
+    lbfgs.py         L-BFGS (closure, strong-Wolfe line search; NumPy only)
+    swa_utils.py     AveragedModel (SWA / EMA weights), SWALR, update_bn
     lr_scheduler.py  StepLR, MultiStepLR, ExponentialLR, LambdaLR, LinearLR, CosineAnnealingLR,
-                     ReduceLROnPlateau; time_based_decay
+                     ReduceLROnPlateau, ConstantLR, MultiplicativeLR, PolynomialLR,
+                     CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR, SequentialLR,
+                     ChainedScheduler; time_based_decay
 Each algorithm's class docstring is its update rule; its ``_update`` follows it line by line.
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["ASGD", "LBFGS", "SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RAdam",
+           "RMSprop", "Rprop", "lr_scheduler", "swa_utils"]
