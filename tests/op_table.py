@@ -938,3 +938,22 @@ OP_TABLE += (  # CTC (torch's double backward raises: not compared, and ours rai
     *(OpCase(f"ctc_loss_{reduction}", lambda x, reduction=reduction: _ctc(x, reduction), ops=("CTCLoss",), family=S,
              samples=(((5, 3, 4),),), gradgrad=False) for reduction in ("mean", "sum", "none")),
 )  # fmt: skip
+
+
+OP_TABLE += (  # 3-D convolution and pooling (ops/conv.py's 3-D ops: the 2-D code with one more spatial dim)
+    OpCase("conv3d", lambda x, w: TF.conv3d(x, w, stride=(1, 2, 1), padding=1, dilation=(2, 1, 1), groups=2),
+           lambda x, w: _tf().conv3d(x, w, stride=(1, 2, 1), padding=1, dilation=(2, 1, 1), groups=2),
+           ops=("Conv3d", "Conv3dGradInput", "Conv3dGradWeight"), family=CONV,
+           samples=(((1, 2, 3, 4, 3), (4, 1, 2, 2, 1)), ((2, 2, 1, 1, 1), (2, 1, 1, 1, 1)))),
+    OpCase("conv_transpose3d", lambda x, w: TF.conv_transpose3d(x, w, stride=2, padding=1, output_padding=(1, 0, 1)),
+           lambda x, w: _tf().conv_transpose3d(x, w, stride=2, padding=1, output_padding=(1, 0, 1)),
+           ops=("Conv3dGradInput", "Conv3d", "Conv3dGradWeight"), family=CONV,
+           samples=(((1, 2, 2, 3, 2), (2, 1, 2, 2, 3)),)),
+    OpCase("max_pool3d_ceil", lambda x: TF.max_pool3d(x, 2, (2, 1, 2), padding=1, ceil_mode=True),
+           lambda x: _tf().max_pool3d(x, 2, (2, 1, 2), padding=1, ceil_mode=True),
+           ops=("MaxPool3d", "MaxPool3dGrad"), family=CONV, samples=(((1, 2, 3, 3, 4),),), domain="kink_free"),
+    OpCase("avg_pool3d_ceil", lambda x: TF.avg_pool3d(x, (2, 3, 2), 2, padding=1, ceil_mode=True,
+                                                      count_include_pad=False),
+           lambda x: _tf().avg_pool3d(x, (2, 3, 2), 2, padding=1, ceil_mode=True, count_include_pad=False),
+           ops=("AvgPool3d", "AvgPool3dGrad"), family=CONV, samples=(((1, 2, 3, 4, 3),), ((2, 1, 2, 3, 2),))),
+)  # fmt: skip

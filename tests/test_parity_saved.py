@@ -63,7 +63,7 @@ EXCEPTIONS: dict[str, Known] = {
     **dict.fromkeys(["gather", "index_add", "pad_reflect", "pad_replicate", "pad_reflect_crop", "max_pool2d",
                      "max_pool2d_ceil", "max_pool1d_ceil", "avg_pool2d", "avg_pool2d_ceil",
                      "avg_pool2d_ceil_exclude_pad", "avg_pool2d_divisor_override", "avg_pool1d_ceil_exclude_pad",
-                     "max_unpool2d"],
+                     "max_unpool2d", "max_pool3d_ceil", "avg_pool3d_ceil"],
                     _SHAPE_ONLY),
     **dict.fromkeys(["lstm_cell", "lstm_layer", "gru_cell", "gru_layer", "rnn_layer", "bce_with_logits_fused"], _FUSED),
     **dict.fromkeys(["cross_entropy_fused", "cross_entropy_mean", "cross_entropy_sum_weighted_ignored",

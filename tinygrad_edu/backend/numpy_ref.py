@@ -15,11 +15,14 @@ for stride (sh, sw), zero padding (ph, pw) and dilation (dh, dw).
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
 Pair = tuple[int, int]
+Sizes = tuple[int, ...]  # one entry per spatial dim: (h, w), or (d, h, w) in 3-D
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -31,6 +34,9 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 # ---- convolution: im2col / col2im ---------------------------------------------------
+# The convolution and pooling kernels take any number of spatial dims: (H, W) with a (kh, kw)
+# kernel, or (D, H, W) with a (kd, kh, kw) kernel (3-D; ``im2col`` is then often called vol2col).
+# Every size argument has one entry per spatial dim. Only the 2-D kernels have C twins.
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -38,48 +44,61 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _window(xp: np.ndarray, i: int, j: int, out_hw: Pair, stride: Pair, dilation: Pair) -> tuple:
-    """Index of the input pixels that kernel tap (i, j) sees, for every output position."""
-    (OH, OW), (sh, sw), (dh, dw) = out_hw, stride, dilation
-    rows = slice(i * dh, i * dh + sh * (OH - 1) + 1, sh)
-    cols = slice(j * dw, j * dw + sw * (OW - 1) + 1, sw)
-    return (Ellipsis, rows, cols)
+def _output_sizes(sizes: Sizes, kernel: Sizes, stride: Sizes, padding: Sizes, dilation: Sizes) -> Sizes:
+    """``conv_output_size`` along every spatial dim."""
+    return tuple(conv_output_size(*args) for args in zip(sizes, kernel, stride, padding, dilation))
 
 
-def im2col(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
-    """Unfold (N, C, H, W) into columns (N, C·kh·kw, OH·OW).
+def _windows(kernel: Sizes, out: Sizes, stride: Sizes, dilation: Sizes) -> Iterator[tuple[tuple, tuple]]:
+    """(tap, window) for every kernel tap (i, j) (or (a, i, j) in 3-D), in row-major order: window
+    indexes the input pixels that the tap sees, for every output position (along each dim the
+    positions tap·d + o·s, o = 0 … out − 1)."""
+    along_dims = [[slice(t * d, t * d + s * (o - 1) + 1, s) for t in range(k)]
+                  for k, o, s, d in zip(kernel, out, stride, dilation)]
+    taps = itertools.product(*(range(k) for k in kernel))
+    return zip(taps, ((Ellipsis, *slices) for slices in itertools.product(*along_dims)))
 
-    cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]
+
+def _padded(x: np.ndarray, padding: Sizes, value: float = 0.0) -> np.ndarray:
+    """x (N, C, *spatial) with ``padding[k]`` entries of ``value`` on both sides of spatial dim k."""
+    return np.pad(x, ((0, 0), (0, 0), *((p, p) for p in padding)), constant_values=value)
+
+
+def _unpadded(sizes: Sizes, padding: Sizes) -> tuple:
+    """Index of the input's own pixels inside its padded copy."""
+    return (Ellipsis, *(slice(p, p + n) for n, p in zip(sizes, padding)))
+
+
+def im2col(x: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes, dilation: Sizes) -> np.ndarray:
+    """Unfold (N, C, H, W) into columns (N, C·kh·kw, OH·OW); in 3-D (N, C, D, H, W) into
+    (N, C·kd·kh·kw, OD·OH·OW).
+
+    cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]   (one more index per dim)
     """
-    N, C, H, W = x.shape
-    kh, kw = kernel_hw
-    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
-    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
-    xp = np.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
-    cols = np.empty((N, C, kh, kw, OH, OW), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, i, j] = xp[_window(xp, i, j, (OH, OW), stride, dilation)]
-    return cols.reshape(N, C * kh * kw, OH * OW)
+    N, C = x.shape[:2]
+    out = _output_sizes(x.shape[2:], kernel_hw, stride, padding, dilation)
+    xp = _padded(x, padding)
+    cols = np.empty((N, C, *kernel_hw, *out), dtype=x.dtype)
+    for tap, window in _windows(kernel_hw, out, stride, dilation):
+        cols[(slice(None), slice(None), *tap)] = xp[window]
+    return cols.reshape(N, C * math.prod(kernel_hw), math.prod(out))
 
 
-def col2im(cols: np.ndarray, input_shape: tuple[int, int, int, int], kernel_hw: Pair, stride: Pair,
-           padding: Pair, dilation: Pair) -> np.ndarray:
-    """Fold columns (N, C·kh·kw, OH·OW) back to (N, C, H, W), summing overlapping taps.
+def col2im(cols: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Sizes, stride: Sizes,
+           padding: Sizes, dilation: Sizes) -> np.ndarray:
+    """Fold columns (N, C·kh·kw, OH·OW) back to input_shape (N, C, H, W) (or their 3-D versions),
+    summing overlapping taps.
 
     The adjoint of ``im2col``: every input pixel receives the sum of the columns entries
     it was copied into.
     """
-    N, C, H, W = input_shape
-    kh, kw = kernel_hw
-    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
-    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
-    cols = cols.reshape(N, C, kh, kw, OH, OW)
-    xp = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            xp[_window(xp, i, j, (OH, OW), stride, dilation)] += cols[:, :, i, j]
-    return xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+    N, C, *sizes = input_shape
+    out = _output_sizes(sizes, kernel_hw, stride, padding, dilation)
+    cols = cols.reshape(N, C, *kernel_hw, *out)
+    xp = np.zeros((N, C, *(n + 2 * p for n, p in zip(sizes, padding))), dtype=cols.dtype)
+    for tap, window in _windows(kernel_hw, out, stride, dilation):
+        xp[window] += cols[(slice(None), slice(None), *tap)]
+    return xp[_unpadded(sizes, padding)]
 
 
 # Grouped convolution (G = groups): the C input and O output channels are cut into G blocks, and
@@ -102,36 +121,36 @@ def _grouped(a: np.ndarray, groups: int) -> np.ndarray:
     return a.reshape(N, groups, R // groups, P)
 
 
-def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int = 1) -> np.ndarray:
-    """2-D cross-correlation (PyTorch's conv2d, no bias), with G = groups channel groups.
+def conv2d(x: np.ndarray, w: np.ndarray, stride: Sizes, padding: Sizes, dilation: Sizes, groups: int = 1) -> np.ndarray:
+    """2-D cross-correlation (PyTorch's conv2d, no bias), with G = groups channel groups; the same
+    code is the 3-D one (conv3d) for x (N, C, D, H, W) and w (O, C/G, kd, kh, kw).
 
     y[n, o, oh, ow] = Σ_{c,i,j} w[o, c, i, j] · x_padded[n, k·C/G + c, oh·sh + i·dh, ow·sw + j·dw]
     (k = o // (O/G): the group of output channel o; c runs over the C/G channels of one group)
     computed per group k as  y_k = W_k (O/G, K/G) @ im2col(x)_k (N, K/G, OH·OW),  K = C·kh·kw.
     """
     N = x.shape[0]
-    O, _, kh, kw = w.shape
+    O, _, *kernel = w.shape
     check_groups("conv2d", groups, (x.shape[1], O), x.shape, w.shape)
-    cols = _grouped(im2col(x, (kh, kw), stride, padding, dilation), groups)  # (N, G, K/G, P)
+    cols = _grouped(im2col(x, kernel, stride, padding, dilation), groups)  # (N, G, K/G, P)
     y = np.matmul(w.reshape(groups, O // groups, -1), cols)  # (G, O/G, K/G) @ (N, G, K/G, P)
-    OH = conv_output_size(x.shape[2], kh, stride[0], padding[0], dilation[0])
-    OW = conv_output_size(x.shape[3], kw, stride[1], padding[1], dilation[1])
-    return y.reshape(N, O, OH, OW)
+    return y.reshape(N, O, *_output_sizes(x.shape[2:], kernel, stride, padding, dilation))
 
 
-def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Pair, stride: Pair, padding: Pair,
-                      dilation: Pair, groups: int = 1) -> np.ndarray:
+def conv2d_grad_input(gy: np.ndarray, w: np.ndarray, input_hw: Sizes, stride: Sizes, padding: Sizes,
+                      dilation: Sizes, groups: int = 1) -> np.ndarray:
     """∂L/∂x of ``conv2d``: col2im(W_kᵀ @ gy_k) per group k, a transposed convolution of gy by w."""
-    N, O, OH, OW = gy.shape
-    _, Cg, kh, kw = w.shape
+    N, O = gy.shape[:2]
+    _, Cg, *kernel = w.shape
     check_groups("conv2d_grad_input", groups, (O,), gy.shape, w.shape)
     w_t = w.reshape(groups, O // groups, -1).transpose(0, 2, 1)  # (G, K/G, O/G)
-    gcols = np.matmul(w_t, _grouped(gy.reshape(N, O, OH * OW), groups))  # (N, G, K/G, P)
-    return col2im(gcols.reshape(N, -1, OH * OW), (N, Cg * groups, *input_hw), (kh, kw), stride, padding, dilation)
+    gcols = np.matmul(w_t, _grouped(gy.reshape(N, O, -1), groups))  # (N, G, K/G, P)
+    return col2im(gcols.reshape(N, -1, gcols.shape[-1]), (N, Cg * groups, *input_hw), kernel, stride, padding,
+                  dilation)
 
 
-def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
-                       dilation: Pair, groups: int = 1) -> np.ndarray:
+def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes,
+                       dilation: Sizes, groups: int = 1) -> np.ndarray:
     """∂L/∂w of ``conv2d``: per group k, Σ_n gy_k[n] (O/G, OH·OW) @ im2col(x)_k[n]ᵀ (OH·OW, K/G)."""
     N, O = gy.shape[:2]
     C = x.shape[1]
@@ -142,34 +161,34 @@ def conv2d_grad_weight(x: np.ndarray, gy: np.ndarray, kernel_hw: Pair, stride: P
     return gw.reshape(O, C // groups, *kernel_hw)
 
 
-# ---- pooling ---------------------------------------------------------------------------
+# ---- pooling (2-D, and 3-D by the same code) ------------------------------------------------
 
 
-def max_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
-               dilation: Pair = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
-    """Max pooling; returns (y, indices) like PyTorch's ``return_indices=True``.
+def max_pool2d(x: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes,
+               dilation: Sizes = (1, 1)) -> tuple[np.ndarray, np.ndarray]:
+    """Max pooling; returns (y, indices) like PyTorch's ``return_indices=True`` (3-D: max_pool3d).
 
     y[n, c, oh, ow] = max_{i,j} x_padded[n, c, oh·sh + i·dh, ow·sw + j·dw]   (padding = −∞)
-    indices[n, c, oh, ow] = the flat position h·W + w, in the unpadded input, of that max
-    (the first one on ties, scanning taps row by row).
+    indices[n, c, oh, ow] = the flat position h·W + w (3-D: (d·H + h)·W + w), in the unpadded
+    input, of that max (the first one on ties, scanning taps in row-major order).
     """
-    N, C, H, W = x.shape
-    kh, kw = kernel_hw
-    OH = conv_output_size(H, kh, stride[0], padding[0], dilation[0])
-    OW = conv_output_size(W, kw, stride[1], padding[1], dilation[1])
-    pads = ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1]))
-    xp = np.pad(x, pads, constant_values=-np.inf)
-    y = np.full((N, C, OH, OW), -np.inf, dtype=x.dtype)
-    best_tap = np.zeros((N, C, OH, OW), dtype=np.int64)
-    for i in range(kh):
-        for j in range(kw):
-            candidate = xp[_window(xp, i, j, (OH, OW), stride, dilation)]
-            better = (candidate > y) | np.isnan(candidate)  # NaN wins, as in PyTorch
-            y = np.where(better, candidate, y)
-            best_tap = np.where(better, i * kw + j, best_tap)
-    rows = np.arange(OH)[:, None] * stride[0] - padding[0] + (best_tap // kw) * dilation[0]
-    cols = np.arange(OW)[None, :] * stride[1] - padding[1] + (best_tap % kw) * dilation[1]
-    return y, rows * W + cols
+    N, C, *sizes = x.shape
+    out = _output_sizes(sizes, kernel_hw, stride, padding, dilation)
+    xp = _padded(x, padding, -np.inf)
+    y = np.full((N, C, *out), -np.inf, dtype=x.dtype)
+    best_tap = np.zeros((N, C, *out), dtype=np.int64)
+    for t, (_, window) in enumerate(_windows(kernel_hw, out, stride, dilation)):
+        candidate = xp[window]
+        better = (candidate > y) | np.isnan(candidate)  # NaN wins, as in PyTorch
+        y = np.where(better, candidate, y)
+        best_tap = np.where(better, t, best_tap)
+    # the winner's position along dim k is o·s − p + tap_k·d; flatten those row-major over the input
+    tap_position = np.unravel_index(best_tap, tuple(kernel_hw))
+    indices = np.zeros((), dtype=np.int64)
+    for k, (n, o, s, p, d) in enumerate(zip(sizes, out, stride, padding, dilation)):
+        start = (np.arange(o) * s - p).reshape((o,) + (1,) * (len(out) - 1 - k))
+        indices = indices * n + start + tap_position[k] * d
+    return y, indices
 
 
 def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -177,55 +196,50 @@ def max_pool2d_grad(gy: np.ndarray, indices: np.ndarray, input_shape: tuple[int,
 
     gx[n, c, p] = Σ_{(oh, ow) : indices[n, c, oh, ow] = p} gy[n, c, oh, ow]
     """
-    N, C, H, W = input_shape
-    plane = np.arange(N * C).reshape(N, C, 1, 1) * (H * W)
-    gx = np.bincount((indices + plane).ravel(), weights=gy.ravel(), minlength=N * C * H * W)
+    N, C = input_shape[:2]
+    volume = math.prod(input_shape[2:])
+    plane = np.arange(N * C).reshape(N, C, *(1,) * (indices.ndim - 2)) * volume
+    gx = np.bincount((indices + plane).ravel(), weights=gy.ravel(), minlength=N * C * volume)
     return gx.astype(gy.dtype, copy=False).reshape(input_shape)
 
 
-def _avg_divisor(input_hw: Pair, kernel_hw: Pair, stride: Pair, padding: Pair,
+def _avg_divisor(input_hw: Sizes, kernel_hw: Sizes, stride: Sizes, padding: Sizes,
                  count_include_pad: bool, dtype: np.dtype) -> np.ndarray | int:
     """How many elements each average-pooling window divides by."""
-    kh, kw = kernel_hw
     if count_include_pad:
-        return kh * kw
+        return math.prod(kernel_hw)
     ones = np.ones((1, 1, *input_hw), dtype=dtype)
     return sum_pool2d(ones, kernel_hw, stride, padding)
 
 
-def sum_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair) -> np.ndarray:
+def sum_pool2d(x: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes) -> np.ndarray:
     """Window sums with zero padding: y[n, c, oh, ow] = Σ_{i,j} x_padded[n, c, oh·sh + i, ow·sw + j]."""
-    N, C, H, W = x.shape
-    kh, kw = kernel_hw
-    OH = conv_output_size(H, kh, stride[0], padding[0], 1)
-    OW = conv_output_size(W, kw, stride[1], padding[1], 1)
-    xp = np.pad(x, ((0, 0), (0, 0), (padding[0], padding[0]), (padding[1], padding[1])))
-    y = np.zeros((N, C, OH, OW), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            y += xp[_window(xp, i, j, (OH, OW), stride, (1, 1))]
+    ones = (1,) * len(kernel_hw)
+    out = _output_sizes(x.shape[2:], kernel_hw, stride, padding, ones)
+    xp = _padded(x, padding)
+    y = np.zeros((*x.shape[:2], *out), dtype=x.dtype)
+    for _, window in _windows(kernel_hw, out, stride, ones):
+        y += xp[window]
     return y
 
 
-def avg_pool2d(x: np.ndarray, kernel_hw: Pair, stride: Pair, padding: Pair,
+def avg_pool2d(x: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes,
                count_include_pad: bool = True) -> np.ndarray:
     """Average pooling: y = (window sum) / (kh·kw, or the count of real pixels in the window)."""
     divisor = _avg_divisor(x.shape[2:], kernel_hw, stride, padding, count_include_pad, x.dtype)
     return (sum_pool2d(x, kernel_hw, stride, padding) / divisor).astype(x.dtype, copy=False)
 
 
-def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Pair, stride: Pair,
-                    padding: Pair, count_include_pad: bool = True) -> np.ndarray:
+def avg_pool2d_grad(gy: np.ndarray, input_shape: tuple[int, ...], kernel_hw: Sizes, stride: Sizes,
+                    padding: Sizes, count_include_pad: bool = True) -> np.ndarray:
     """∂L/∂x of average pooling: each window spreads gy / divisor evenly over its pixels."""
-    N, C, H, W = input_shape
-    kh, kw = kernel_hw
-    OH, OW = gy.shape[2:]
-    share = gy / _avg_divisor((H, W), kernel_hw, stride, padding, count_include_pad, gy.dtype)
-    gxp = np.zeros((N, C, H + 2 * padding[0], W + 2 * padding[1]), dtype=gy.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            gxp[_window(gxp, i, j, (OH, OW), stride, (1, 1))] += share
-    return gxp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + W]
+    N, C, *sizes = input_shape
+    out, ones = gy.shape[2:], (1,) * len(kernel_hw)
+    share = gy / _avg_divisor(sizes, kernel_hw, stride, padding, count_include_pad, gy.dtype)
+    gxp = np.zeros((N, C, *(n + 2 * p for n, p in zip(sizes, padding))), dtype=gy.dtype)
+    for _, window in _windows(kernel_hw, out, stride, ones):
+        gxp[window] += share
+    return gxp[_unpadded(sizes, padding)]
 
 
 # ---- int8 GEMM (csrc/qgemm.c) ----

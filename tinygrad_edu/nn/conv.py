@@ -1,10 +1,11 @@
-r"""Convolution layers: Conv1d, Conv2d and ConvTranspose1d/2d (the ops and their backwards are in ops/conv.py).
+r"""Convolution layers: Conv1d/2d/3d and ConvTranspose1d/2d/3d (the ops and their backwards are in ops/conv.py).
 
 Conv2d:  y[n, o] = b[o] + Σ_c w[o, c] ⋆ x[n, k·C/G + c]   (⋆: cross-correlation with stride,
          padding and dilation), w: (out_channels, in_channels/groups, kh, kw); G = groups
          channel groups, k = o // (out_channels/G) the group of output channel o.
 Default init as PyTorch: w ~ kaiming_uniform(a=√5), b ~ U(−1/√fan_in, 1/√fan_in),
-fan_in = (in_channels/groups)·kh·kw.
+fan_in = (in_channels/groups)·kh·kw. Conv3d is the same over (N, C, D, H, W) volumes with a
+(kd, kh, kw) kernel; Conv1d over (N, C, L) sequences. Each layer calls its ``F.conv<n>d``.
 padding_mode 'reflect' / 'replicate' / 'circular' pads the input with F.pad in that mode first
 (then the convolution pads nothing), as PyTorch does; 'zeros' is the convolution's own padding.
 """
@@ -21,12 +22,8 @@ from .module import Module, Parameter
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _tuple(value: Any, n: int) -> tuple[int, ...]:
-    return (int(value),) * n if isinstance(value, int) else tuple(int(v) for v in value)
-
-
 class _ConvBase(Module):
-    """What Conv1d/2d and ConvTranspose1d/2d share: PyTorch's default init, the input check and
+    """What Conv1d/2d/3d and ConvTranspose1d/2d/3d share: PyTorch's default init, the input check and
     the printing (n = number of spatial dims)."""
 
     n_spatial = 0
@@ -49,8 +46,7 @@ class _ConvBase(Module):
     def _check(self, x: Tensor) -> None:
         n = self.n_spatial
         ok = x.ndim in (n + 1, n + 2) and x.shape[-n - 1] == self.in_channels
-        layout = "(N, C, L)" if n == 1 else "(N, C, H, W)"
-        check_input(type(self).__name__, ok, f"shape {layout} with C = {self.in_channels}", x)
+        check_input(type(self).__name__, ok, f"shape (N, C, {F._SPATIAL_NAMES[n]}) with C = {self.in_channels}", x)
 
     def extra_repr(self) -> str:
         n = self.n_spatial
@@ -71,7 +67,9 @@ class _ConvBase(Module):
 
 
 class _ConvNd(_ConvBase):
-    """Shared parameters of Conv1d and Conv2d."""
+    """Shared parameters and forward of Conv1d/2d/3d; ``functional`` is the layer's F.conv<n>d."""
+
+    functional: Any = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -84,7 +82,8 @@ class _ConvNd(_ConvBase):
                              f"padding_mode={padding_mode!r}")
         n = self.n_spatial
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.dilation = _tuple(kernel_size, n), _tuple(stride, n), _tuple(dilation, n)
+        self.kernel_size = F._ntuple(kernel_size, n, name, "kernel_size")
+        self.stride, self.dilation = F._ntuple(stride, n, name, "stride"), F._ntuple(dilation, n, name, "dilation")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{name}: padding must be 'same', 'valid' or numbers, got {padding!r}")
@@ -92,7 +91,7 @@ class _ConvNd(_ConvBase):
                 raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
             self.padding = padding
         else:
-            self.padding = _tuple(padding, n)
+            self.padding = F._ntuple(padding, n, name, "padding")
         self.groups, self.padding_mode = groups, padding_mode
         self.output_padding = (0,) * n  # PyTorch's attribute of every convolution; only a transposed one sets it
         self._reversed_padding_repeated_twice = self._pad_widths()
@@ -118,30 +117,39 @@ class _ConvNd(_ConvBase):
             return x, self.padding
         return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), 0
 
+    def forward(self, x: Tensor) -> Tensor:
+        """y = conv<n>d(x, w) + b."""
+        x, padding = self._conv_input(x)
+        return self.functional(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+
 class Conv2d(_ConvNd):
     """2-D convolution over (N, C, H, W) inputs (see the module docstring)."""
 
     n_spatial = 2
-
-    def forward(self, x: Tensor) -> Tensor:
-        """y = conv2d(x, w) + b."""
-        x, padding = self._conv_input(x)
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    functional = staticmethod(F.conv2d)
 
 
 class Conv1d(_ConvNd):
     """1-D convolution over (N, C, L) inputs: a Conv2d with a unit height."""
 
     n_spatial = 1
+    functional = staticmethod(F.conv1d)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """y = conv1d(x, w) + b."""
-        x, padding = self._conv_input(x)
-        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C, D, H, W) inputs (or unbatched (C, D, H, W)); weight
+    (out_channels, in_channels/groups, kd, kh, kw). Runs the NumPy kernels on either backend."""
+
+    n_spatial = 3
+    functional = staticmethod(F.conv3d)
 
 
 class _ConvTransposeNd(_ConvBase):
-    """Shared parameters of ConvTranspose1d/2d: weight (in_channels, out_channels/groups, *kernel)."""
+    """Shared parameters and forward of ConvTranspose1d/2d/3d: weight (in_channels, out_channels/groups,
+    *kernel); ``functional`` is the layer's F.conv_transpose<n>d."""
+
+    functional: Any = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
@@ -150,13 +158,21 @@ class _ConvTransposeNd(_ConvBase):
         self._check_groups(in_channels, out_channels, groups)
         if padding_mode != "zeros":
             raise ValueError(f"{type(self).__name__}: only padding_mode='zeros' is supported, got {padding_mode!r}")
-        n = self.n_spatial
+        n, name = self.n_spatial, type(self).__name__
         self.in_channels, self.out_channels, self.groups, self.padding_mode = in_channels, out_channels, groups, "zeros"
-        self.kernel_size, self.stride, self.padding = _tuple(kernel_size, n), _tuple(stride, n), _tuple(padding, n)
-        self.output_padding, self.dilation = _tuple(output_padding, n), _tuple(dilation, n)
+        self.kernel_size = F._ntuple(kernel_size, n, name, "kernel_size")
+        self.stride, self.padding = F._ntuple(stride, n, name, "stride"), F._ntuple(padding, n, name, "padding")
+        self.output_padding = F._ntuple(output_padding, n, name, "output_padding")
+        self.dilation = F._ntuple(dilation, n, name, "dilation")
         self.weight = Parameter(empty_parameter((in_channels, out_channels // groups, *self.kernel_size), dtype))
         self.bias = Parameter(empty_parameter((out_channels,), dtype)) if bias else None
         self.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = conv_transpose<n>d(x, w) + b."""
+        self._check(x)
+        return self.functional(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                               self.groups, self.dilation)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
@@ -164,21 +180,19 @@ class ConvTranspose2d(_ConvTransposeNd):
     decoders and upsampling paths."""
 
     n_spatial = 2
-
-    def forward(self, x: Tensor) -> Tensor:
-        """y = conv_transpose2d(x, w) + b."""
-        self._check(x)
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-                                  self.groups, self.dilation)
+    functional = staticmethod(F.conv_transpose2d)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     """Transposed 1-D convolution over (N, C, L) inputs (``F.conv_transpose1d``)."""
 
     n_spatial = 1
+    functional = staticmethod(F.conv_transpose1d)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """y = conv_transpose1d(x, w) + b."""
-        self._check(x)
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-                                  self.groups, self.dilation)
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution over (N, C, D, H, W) inputs (``F.conv_transpose3d``): the layer of
+    volumetric decoders (3-D U-Nets). Runs the NumPy kernels on either backend."""
+
+    n_spatial = 3
+    functional = staticmethod(F.conv_transpose3d)

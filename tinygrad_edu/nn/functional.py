@@ -23,8 +23,22 @@ from ..tensor import ShapeError, Tensor, einsum, where
 IntPair = int | tuple[int, int]
 
 
-def _pair(value: IntPair) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+def _ntuple(value: Any, n: int, op: str = "", name: str = "size") -> tuple[int, ...]:
+    """An int repeated n times, or a sequence of n ints, as a tuple (PyTorch's ``_ntuple``)."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    sizes = tuple(int(v) for v in value)
+    if len(sizes) == 1:  # a one-element list stands for all dims, as in PyTorch
+        return sizes * n
+    if len(sizes) != n:
+        raise ValueError(f"{op}: expected {name} to be a single integer value or a list of {n} values, "
+                         f"but got {name}={value!r}")
+    return sizes
+
+
+# The names of the spatial dims of an input and of a kernel, by their number (for error messages).
+_SPATIAL_NAMES = {1: "L", 2: "H, W", 3: "D, H, W"}
+_KERNEL_NAMES = {1: "k", 2: "kh, kw", 3: "kd, kh, kw"}
 
 
 def _first(value: Any) -> Any:
@@ -70,22 +84,23 @@ def _same_pad_pairs(kernel: Sequence[int], dilation: Sequence[int]) -> list[tupl
     return [(t // 2, t - t // 2) for t in (d * (k - 1) for d, k in zip(dilation, kernel))]
 
 
-def _same_padding(x: Tensor, kernel_hw: tuple[int, int], stride: tuple[int, int], dilation: tuple[int, int],
-                  padding: str | IntPair) -> tuple[Tensor, tuple[int, int]]:
+def _same_padding(op: str, x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], dilation: tuple[int, ...],
+                  padding: str | int | tuple) -> tuple[Tensor, tuple[int, ...]]:
     """Resolve 'valid' / 'same' padding; 'same' with an odd total pads one more at the end (as PyTorch)."""
+    n = len(kernel)
     if padding == "valid":
-        return x, (0, 0)
+        return x, (0,) * n
     if padding != "same":
         if isinstance(padding, str):
-            raise ValueError(f"conv2d: padding must be an int, a pair, 'valid' or 'same', got {padding!r}")
-        return x, _pair(padding)
-    if stride != (1, 1):
-        raise ValueError("conv2d: padding='same' is not supported for strided convolutions")
-    pairs = _same_pad_pairs(kernel_hw, dilation)
+            raise ValueError(f"{op}: padding must be an int, a tuple of {n}, 'valid' or 'same', got {padding!r}")
+        return x, _ntuple(padding, n, op, "padding")
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+    pairs = _same_pad_pairs(kernel, dilation)
     if all(before == after for before, after in pairs):  # even totals: the conv pads itself
-        return x, (pairs[0][0], pairs[1][0])
+        return x, tuple(before for before, _ in pairs)
     widths = [(0, 0), (0, 0), *pairs]
-    return ops.Pad.apply(x, widths=tuple(widths)), (0, 0)
+    return ops.Pad.apply(x, widths=tuple(widths)), (0,) * n
 
 
 def _check_conv_dtypes(op: str, x: Tensor, weight: Tensor, bias: Tensor | None) -> None:
@@ -98,15 +113,38 @@ def _check_groups(op: str, x: Tensor, weight: Tensor, groups: int) -> None:
     """PyTorch's checks of a (grouped) convolution: C = G·C_w input channels, O divisible by G."""
     if not isinstance(groups, int) or groups <= 0:
         raise ShapeError(f"{op}: non-positive groups is not supported (got groups={groups!r})")
-    if x.ndim != 4 or weight.ndim != 4:
-        raise ShapeError(f"{op}: input of shape {x.shape} does not fit weight of shape {weight.shape} "
-                         "(expected (N, C, H, W) and (O, C/groups, kh, kw))")
     if x.shape[1] != weight.shape[1] * groups:
         raise ShapeError(f"{op}: given groups={groups}, weight of shape {weight.shape} expects an input with "
                          f"{weight.shape[1] * groups} channels, but the input of shape {x.shape} has {x.shape[1]}")
     if weight.shape[0] % groups:
         raise ShapeError(f"{op}: given groups={groups}, the weight's out channels (dim 0 of {weight.shape}) "
                          f"must be divisible by {groups}")
+
+
+def _convolution(op: str, n: int, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+                 dilation: Any, groups: int) -> Tensor:
+    """conv2d (n = 2 spatial dims) and conv3d (n = 3): checks, 'same' padding, the op, the bias."""
+    if x.ndim == n + 1:
+        return _convolution(op, n, x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    _check_conv_dtypes(op, x, weight, bias)
+    if groups != 1 or x.ndim != n + 2 or weight.ndim != n + 2 or x.shape[1] != weight.shape[1]:  # no extra call
+        if x.ndim != n + 2 or weight.ndim != n + 2:  # PyTorch: "Expected 4D (unbatched) or 5D (batched) input"
+            raise ShapeError(f"{op}: expected {n + 1}-D (unbatched) or {n + 2}-D (batched) input (N, C, "
+                             f"{_SPATIAL_NAMES[n]}) and weight (O, C/groups, {_KERNEL_NAMES[n]}), but got input of "
+                             f"shape {x.shape} and weight of shape {weight.shape}")
+        _check_groups(op, x, weight, groups)
+    stride, dilation = _ntuple(stride, n, op, "stride"), _ntuple(dilation, n, op, "dilation")
+    x, pad = _same_padding(op, x, weight.shape[2:], stride, dilation, padding)
+    for size, k, p, d in zip(x.shape[2:], weight.shape[2:], pad, dilation):
+        if size + 2 * p < d * (k - 1) + 1:
+            raise ShapeError(f"{op}: input of shape {x.shape} (padding {pad}) is smaller than the "
+                             f"dilated kernel of shape {weight.shape[2:]}")
+    conv_op = conv_ops.CONV_OPS[n + 2][0]
+    if groups == 1:  # the common case without the extra keyword (~0.1 µs per call)
+        y = conv_op.apply(x, weight, stride=stride, padding=pad, dilation=dilation)
+    else:
+        y = conv_op.apply(x, weight, stride=stride, padding=pad, dilation=dilation, groups=groups)
+    return y if bias is None else y + bias.reshape(1, -1, *(1,) * n)
 
 
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
@@ -116,22 +154,17 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPai
     y[n, o] = b[o] + Σ_c Σ_{i,j} w[o, c, i, j] · x_padded[n, k·C/G + c, oh·sh + i·dh, ow·sw + j·dw]
     with G = groups and k = o // (O/G) the group of output channel o (G = C = O: depthwise).
     """
-    if x.ndim == 3:
-        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
-    _check_conv_dtypes("conv2d", x, weight, bias)
-    if groups != 1 or x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:  # groups=1: no extra call
-        _check_groups("conv2d", x, weight, groups)
-    stride, dilation = _pair(stride), _pair(dilation)
-    x, pad = _same_padding(x, weight.shape[2:], stride, dilation, padding)
-    for size, k, p, d in zip(x.shape[2:], weight.shape[2:], pad, dilation):
-        if size + 2 * p < d * (k - 1) + 1:
-            raise ShapeError(f"conv2d: input of shape {x.shape} (padding {pad}) is smaller than the "
-                             f"dilated kernel of shape {weight.shape[2:]}")
-    if groups == 1:  # the common case without the extra keyword (~0.1 µs per call)
-        y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation)
-    else:
-        y = conv_ops.Conv2d.apply(x, weight, stride=stride, padding=pad, dilation=dilation, groups=groups)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    return _convolution("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+           padding: str | int | tuple = 0, dilation: int | tuple = 1, groups: int = 1) -> Tensor:
+    r"""3-D convolution, x: (N, C, D, H, W) or (C, D, H, W), weight: (O, C/groups, kd, kh, kw): conv2d
+    with one more spatial index (ops.Conv3d; NumPy kernels on either backend).
+
+    y[n, o] = b[o] + Σ_c Σ_{e,i,j} w[o, c, e, i, j] · x_padded[n, k·C/G + c, od·sd + e·dd, oh·sh + i·dh, ow·sw + j·dw]
+    """
+    return _convolution("conv3d", 3, x, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
@@ -148,6 +181,37 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
     return y.squeeze(2)
 
 
+def _conv_transpose(op: str, n: int, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
+                    output_padding: Any, groups: int, dilation: Any) -> Tensor:
+    """conv_transpose2d (n = 2 spatial dims) and conv_transpose3d (n = 3): checks, output size, the op."""
+    if x.ndim == n + 1:
+        return _conv_transpose(op, n, x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                               dilation).squeeze(0)
+    _check_conv_dtypes(op, x, weight, bias)
+    stride, padding = _ntuple(stride, n, op, "stride"), _ntuple(padding, n, op, "padding")
+    output_padding, dilation = _ntuple(output_padding, n, op, "output_padding"), _ntuple(dilation, n, op, "dilation")
+    if x.ndim != n + 2 or weight.ndim != n + 2 or x.shape[1] != weight.shape[0] or weight.shape[0] % groups:
+        raise ShapeError(f"{op}: expected input (N, C_in, {_SPATIAL_NAMES[n]}) and weight (C_in, C_out/groups, "
+                         f"{_KERNEL_NAMES[n]}) with C_in divisible by groups={groups}, got {x.shape} and "
+                         f"{weight.shape}")
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} "
+                         f"or dilation {dilation}")
+    sizes = zip(x.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)
+    out_sizes = tuple((m - 1) * s - 2 * p + d * (k - 1) + o + 1 for m, k, s, p, d, o in sizes)
+    if min(out_sizes) <= 0:
+        raise ShapeError(f"{op}: output size {out_sizes} is not positive (input {x.shape}, padding {padding})")
+    # output_padding ≥ stride (allowed when dilation > stride): a convolution of the output would give
+    # more positions than x has; x gets zeros there (they add nothing to y), so the op's shapes agree
+    sizes = zip(out_sizes, weight.shape[2:], stride, padding, dilation, x.shape[2:])
+    missing = tuple((m + 2 * p - d * (k - 1) - 1) // s + 1 - size for m, k, s, p, d, size in sizes)
+    if any(missing):
+        x = ops.Pad.apply(x, widths=((0, 0), (0, 0), *((0, m) for m in missing)))
+    y = conv_ops.CONV_OPS[n + 2][1].apply(x, weight, input_hw=out_sizes, stride=stride, padding=padding,
+                                          dilation=dilation, groups=groups)
+    return y if bias is None else y + bias.reshape(1, -1, *(1,) * n)
+
+
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1,
                      padding: IntPair = 0, output_padding: IntPair = 0, groups: int = 1,
                      dilation: IntPair = 1) -> Tensor:
@@ -155,24 +219,16 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     the gradient of conv2d with respect to its input (ops.Conv2dGradInput), which spreads each input
     pixel over a kernel-sized patch of the output. Output size per dim:
     (H − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
-    if x.ndim == 3:
-        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
-                                dilation).squeeze(0)
-    _check_conv_dtypes("conv_transpose2d", x, weight, bias)
-    stride, padding, output_padding, dilation = _pair(stride), _pair(padding), _pair(output_padding), _pair(dilation)
-    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[0] or weight.shape[0] % groups:
-        raise ShapeError(f"conv_transpose2d: expected input (N, C_in, H, W) and weight (C_in, C_out/groups, kh, kw) "
-                         f"with C_in divisible by groups={groups}, got {x.shape} and {weight.shape}")
-    if any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than stride {stride} "
-                         f"or dilation {dilation}")
-    sizes = zip(x.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)
-    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, k, s, p, d, op in sizes)
-    if min(out_hw) <= 0:
-        raise ShapeError(f"conv_transpose2d: output size {out_hw} is not positive (input {x.shape}, padding {padding})")
-    y = conv_ops.Conv2dGradInput.apply(x, weight, input_hw=out_hw, stride=stride, padding=padding,
-                                       dilation=dilation, groups=groups)
-    return y if bias is None else y + bias.reshape(1, -1, 1, 1)
+    return _conv_transpose("conv_transpose2d", 2, x, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
+                     padding: int | tuple = 0, output_padding: int | tuple = 0, groups: int = 1,
+                     dilation: int | tuple = 1) -> Tensor:
+    r"""Transposed 3-D convolution, x: (N, C_in, D, H, W) or unbatched, weight: (C_in, C_out/groups, kd, kh, kw):
+    the gradient of conv3d with respect to its input (ops.Conv3dGradInput); output size per dim as
+    conv_transpose2d's."""
+    return _conv_transpose("conv_transpose3d", 3, x, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
 def conv_transpose1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | tuple = 1,
@@ -207,22 +263,23 @@ def _pool_output_size(op: str, size: int, k: int, s: int, p: int, d: int, ceil_m
     return out
 
 
-def _pool_args(op: str, x: Tensor, kernel_size: IntPair, stride: IntPair | None,
-               padding: IntPair) -> tuple[tuple[int, int], ...]:
-    """(kernel, stride, padding) as pairs, checked as PyTorch checks them."""
-    if x.ndim != 4:
-        raise ShapeError(f"{op}: expected input of shape (N, C, H, W) or (C, H, W), got {x.shape}")
-    kernel = _pair(kernel_size)
-    stride = kernel if stride is None else _pair(stride)
-    padding = _pair(padding)
+def _pool_args(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any,
+               padding: Any) -> tuple[tuple[int, ...], ...]:
+    """(kernel, stride, padding) as n-tuples (n = 2 or 3 spatial dims), checked as PyTorch checks them."""
+    if x.ndim != n + 2:
+        dims = _SPATIAL_NAMES[n]
+        raise ShapeError(f"{op}: expected input of shape (N, C, {dims}) or (C, {dims}), got {x.shape}")
+    kernel = _ntuple(kernel_size, n, op, "kernel_size")
+    stride = kernel if stride is None else _ntuple(stride, n, op, "stride")
+    padding = _ntuple(padding, n, op, "padding")
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
     return kernel, stride, padding
 
 
-def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int],
-                   dilation: tuple[int, int], ceil_mode: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(output size, extra): ``extra`` is the padding to add at the bottom and right so that
+def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...],
+                   dilation: tuple[int, ...], ceil_mode: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(output size, extra): ``extra`` is the padding to add at the end of each spatial dim so that
     floor-mode windows on the larger input give the ceil_mode output size."""
     args = list(zip(x.shape[2:], kernel, stride, padding, dilation))
     out = tuple(_pool_output_size(op, *a, ceil_mode) for a in args)
@@ -230,14 +287,44 @@ def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, int], stride: tuple[in
     return out, extra
 
 
-def _some_window_misses_input(x: Tensor, kernel: tuple[int, int], stride: tuple[int, int],
-                              padding: tuple[int, int], dilation: tuple[int, int], out: tuple[int, ...]) -> bool:
+def _some_window_misses_input(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...],
+                              padding: tuple[int, ...], dilation: tuple[int, ...], out: tuple[int, ...]) -> bool:
     """True if a dilated window has all its taps in the padding (only possible with dilation > 1)."""
     for n, k, s, p, d, o in zip(x.shape[2:], kernel, stride, padding, dilation, out):
         taps = np.arange(o)[:, None] * s - p + np.arange(k)[None, :] * d
         if not ((taps >= 0) & (taps < n)).any(axis=1).all():
             return True
     return False
+
+
+def _max_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
+              ceil_mode: bool, return_indices: bool) -> Any:
+    """max_pool2d (n = 2 spatial dims) and max_pool3d (n = 3); see max_pool2d."""
+    if x.ndim == n + 1:
+        out = _max_pool(op, n, x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
+    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding)
+    dilation = _ntuple(dilation, n, op, "dilation")
+    no_widths = ((0, 0),) * n
+    widths = no_widths  # −∞ rows/columns (planes) added before and after, by Pad, outside the op
+    if ceil_mode or any(d != 1 for d in dilation):
+        out, extra = _pool_geometry(op, x, kernel, stride, padding, dilation, ceil_mode)
+        if _some_window_misses_input(x, kernel, stride, padding, dilation, out):
+            widths, padding = tuple((p, p + e) for p, e in zip(padding, extra)), (0,) * n
+        else:
+            widths = tuple((0, e) for e in extra)
+    padded = x if widths == no_widths else ops.Pad.apply(x, widths=((0, 0), (0, 0), *widths), value=-np.inf)
+    pool_op, _ = conv_ops.MAX_POOL_OPS[n + 2]
+    y, indices = pool_op.apply(padded, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
+    if not return_indices:
+        return y
+    if padded is x:
+        return y, indices
+    # back to positions in x: the position in the padded volume, shifted by the widths before, flattened in x
+    flat = np.zeros((), dtype=np.int64)
+    for position, (before, _), size in zip(np.unravel_index(indices.data, padded.shape[2:]), widths, x.shape[2:]):
+        flat = flat * size + (position - before)
+    return y, Tensor._make(flat)
 
 
 def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
@@ -249,27 +336,14 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     A dilated window whose taps all fall in the padding gives −∞ as in PyTorch, and no gradient
     (PyTorch's backward writes out of bounds there); its index is then not a position in x.
     """
-    if x.ndim == 3:
-        out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-        return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
-    kernel, stride, padding = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-    dilation = _pair(dilation)
-    widths = ((0, 0), (0, 0))  # −∞ rows/columns added before and after, by Pad, outside the op
-    if ceil_mode or dilation != (1, 1):
-        out, extra = _pool_geometry("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode)
-        if _some_window_misses_input(x, kernel, stride, padding, dilation, out):
-            widths, padding = ((padding[0], padding[0] + extra[0]), (padding[1], padding[1] + extra[1])), (0, 0)
-        else:
-            widths = ((0, extra[0]), (0, extra[1]))
-    padded = x if widths == ((0, 0), (0, 0)) else ops.Pad.apply(x, widths=((0, 0), (0, 0), *widths), value=-np.inf)
-    y, indices = conv_ops.MaxPool2d.apply(padded, kernel_hw=kernel, stride=stride, padding=padding, dilation=dilation)
-    if not return_indices:
-        return y
-    if padded is x:
-        return y, indices
-    padded_width = padded.shape[3]
-    rows, cols = indices.data // padded_width - widths[0][0], indices.data % padded_width - widths[1][0]
-    return y, Tensor._make(rows * x.shape[3] + cols)  # back to positions in x
+    return _max_pool("max_pool2d", 2, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
+               dilation: int | tuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """y[n, c, od, oh, ow] = max over the window of x_padded, x: (N, C, D, H, W) or (C, D, H, W): max_pool2d
+    with one more spatial dim (ops.MaxPool3d); indices are positions (d·H + h)·W + w in x."""
+    return _max_pool("max_pool3d", 3, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
 def _avg_divisor(size: int, k: int, s: int, p: int, out: int, count_include_pad: bool) -> np.ndarray:
@@ -282,6 +356,32 @@ def _avg_divisor(size: int, k: int, s: int, p: int, out: int, count_include_pad:
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
+def _avg_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool,
+              count_include_pad: bool, divisor_override: int | None) -> Tensor:
+    """avg_pool2d (n = 2 spatial dims) and avg_pool3d (n = 3); see avg_pool2d."""
+    if x.ndim == n + 1:
+        return _avg_pool(op, n, x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                         divisor_override).squeeze(0)
+    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding)
+    pool_op, _ = conv_ops.AVG_POOL_OPS[n + 2]
+    if not ceil_mode and divisor_override is None:
+        return pool_op.apply(x, kernel_hw=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad)
+    if divisor_override is not None and not divisor_override:
+        raise ValueError(f"{op}: divisor must be not zero")
+    out, extra = _pool_geometry(op, x, kernel, stride, padding, (1,) * n, ceil_mode)
+    divisor = None  # None: the op's own D (kh·kw or the real pixels), right when ceil_mode added no window
+    if divisor_override is not None:
+        divisor = np.full(out, float(divisor_override))
+    elif any(extra):  # the divisor of a window is the product of its lengths along each dim
+        divisor = np.ones(())
+        for args in zip(x.shape[2:], kernel, stride, padding, out):
+            divisor = np.multiply.outer(divisor, _avg_divisor(*args, count_include_pad)).astype(np.float64)
+    if any(extra):
+        x = ops.Pad.apply(x, widths=((0, 0), (0, 0), *((0, e) for e in extra)))  # zeros: the windows' sums
+    return pool_op.apply(x, kernel_hw=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad,
+                         divisor=divisor)
+
+
 def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """y[n, c, oh, ow] = (Σ over the window of x_padded) / D.
@@ -290,26 +390,14 @@ def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     ceil_mode keeps the windows that run past the bottom/right edge; as in PyTorch their D
     counts only the part inside the padded input (count_include_pad) or the input.
     """
-    if x.ndim == 3:
-        return avg_pool2d(x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
-                          divisor_override).squeeze(0)
-    kernel, stride, padding = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
-    if not ceil_mode and divisor_override is None:
-        return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
-                                        count_include_pad=count_include_pad)
-    if divisor_override is not None and not divisor_override:
-        raise ValueError("avg_pool2d: divisor must be not zero")
-    out, extra = _pool_geometry("avg_pool2d", x, kernel, stride, padding, (1, 1), ceil_mode)
-    divisor = None  # None: the op's own D (kh·kw or the real pixels), right when ceil_mode added no window
-    if divisor_override is not None:
-        divisor = np.full(out, float(divisor_override))
-    elif extra != (0, 0):
-        rows, cols = (_avg_divisor(*a, count_include_pad) for a in zip(x.shape[2:], kernel, stride, padding, out))
-        divisor = np.outer(rows, cols).astype(np.float64)
-    if extra != (0, 0):
-        x = ops.Pad.apply(x, widths=((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))  # zeros: the windows' sums
-    return conv_ops.AvgPool2d.apply(x, kernel_hw=kernel, stride=stride, padding=padding,
-                                    count_include_pad=count_include_pad, divisor=divisor)
+    return _avg_pool("avg_pool2d", 2, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+def avg_pool3d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """y[n, c, od, oh, ow] = (Σ over the window of x_padded) / D, x: (N, C, D, H, W) or (C, D, H, W):
+    avg_pool2d with one more spatial dim (ops.AvgPool3d); D = kd·kh·kw or as in avg_pool2d."""
+    return _avg_pool("avg_pool3d", 3, x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
 def _pool1d_input(op: str, x: Tensor) -> Tensor:
@@ -335,6 +423,36 @@ def avg_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None =
                       count_include_pad).squeeze(-2)
 
 
+def _max_unpool(op: str, n: int, x: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any,
+                output_size: Sequence[int] | None) -> Tensor:
+    """max_unpool2d (n = 2 spatial dims) and max_unpool3d (n = 3); see max_unpool2d."""
+    if x.ndim not in (n + 1, n + 2) or indices.shape != x.shape:
+        dims = _SPATIAL_NAMES[n]
+        raise ShapeError(f"{op}: expected input (N, C, {dims}) or (C, {dims}) and indices of the same shape, "
+                         f"got {x.shape} and {indices.shape}")
+    if x.ndim == n + 1:
+        return _max_unpool(op, n, x.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride, padding,
+                           output_size).squeeze(0)
+    kernel = _ntuple(kernel_size, n, op, "kernel_size")
+    stride = kernel if stride is None else _ntuple(stride, n, op, "stride")
+    padding = _ntuple(padding, n, op, "padding")
+    out_sizes = tuple((m - 1) * s - 2 * p + k for m, s, p, k in zip(x.shape[2:], stride, padding, kernel))
+    if output_size is not None:
+        default_sizes, out_sizes = out_sizes, tuple(int(m) for m in tuple(output_size)[-n:])
+        for d, (m, default, s) in enumerate(zip(out_sizes, default_sizes, stride)):
+            if not default - s < m < default + s:  # PyTorch's check
+                raise ValueError(f"{op}: invalid output_size {tuple(output_size)} for input of shape "
+                                 f"{x.shape}: dim {d} must be strictly between {default - s} and {default + s}")
+    N, C = x.shape[:2]
+    volume = math.prod(out_sizes)
+    flat = indices.data.reshape(N, C, -1)
+    if flat.size and (flat.min() < 0 or flat.max() >= volume):
+        raise IndexError(f"{op}: found an index outside the output plane of size {out_sizes} "
+                         f"(indices range {flat.min()}..{flat.max()})")
+    plane = Tensor(np.zeros((N, C, volume), dtype=x.dtype))
+    return plane.scatter(2, flat, x.reshape(N, C, -1)).reshape(N, C, *out_sizes)
+
+
 def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
                  padding: IntPair = 0, output_size: Sequence[int] | None = None) -> Tensor:
     """The partial inverse of ``max_pool2d``: each value of x put back at its flat position
@@ -344,34 +462,22 @@ def max_unpool2d(x: Tensor, indices: Tensor, kernel_size: IntPair, stride: IntPa
     Output size per dim: (H − 1)·s − 2p + k, or the last two entries of ``output_size``, which
     must lie strictly within s of that (the sizes a max_pool2d with these arguments maps to H).
     """
-    if x.ndim not in (3, 4) or indices.shape != x.shape:
-        raise ShapeError(f"max_unpool2d: expected input (N, C, H, W) or (C, H, W) and indices of the same shape, "
-                         f"got {x.shape} and {indices.shape}")
-    if x.ndim == 3:
-        return max_unpool2d(x.unsqueeze(0), indices.unsqueeze(0), kernel_size, stride, padding,
-                            output_size).squeeze(0)
-    kernel = _pair(kernel_size)
-    stride, padding = kernel if stride is None else _pair(stride), _pair(padding)
-    out_hw = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(x.shape[2:], stride, padding, kernel))
-    if output_size is not None:
-        default_hw, out_hw = out_hw, tuple(int(n) for n in tuple(output_size)[-2:])
-        for d, (n, m, s) in enumerate(zip(out_hw, default_hw, stride)):
-            if not m - s < n < m + s:  # PyTorch's check
-                raise ValueError(f"max_unpool2d: invalid output_size {tuple(output_size)} for input of shape "
-                                 f"{x.shape}: dim {d} must be strictly between {m - s} and {m + s}")
-    N, C = x.shape[:2]
-    flat = indices.data.reshape(N, C, -1)
-    if flat.size and (flat.min() < 0 or flat.max() >= out_hw[0] * out_hw[1]):
-        raise IndexError(f"max_unpool2d: found an index outside the output plane of size {out_hw} "
-                         f"(indices range {flat.min()}..{flat.max()})")
-    plane = Tensor(np.zeros((N, C, out_hw[0] * out_hw[1]), dtype=x.dtype))
-    return plane.scatter(2, flat, x.reshape(N, C, -1)).reshape(N, C, *out_hw)
+    return _max_unpool("max_unpool2d", 2, x, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(x: Tensor, indices: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None,
+                 padding: int | tuple = 0, output_size: Sequence[int] | None = None) -> Tensor:
+    """The partial inverse of ``max_pool3d``: x (N, C, D, H, W) or (C, D, H, W) put back at the flat
+    positions ``indices`` ((d·H_out + h)·W_out + w) in a zero volume; as max_unpool2d, with the last
+    three entries of ``output_size``."""
+    return _max_unpool("max_unpool3d", 3, x, indices, kernel_size, stride, padding, output_size)
 
 
 def _unfold_args(op: str, kernel_size: IntPair, dilation: IntPair, padding: IntPair,
                  stride: IntPair) -> dict[str, tuple[int, int]]:
     """The keyword arguments of ops.Unfold / ops.Fold as pairs, checked as PyTorch checks them."""
-    conf = dict(kernel_hw=_pair(kernel_size), dilation=_pair(dilation), padding=_pair(padding), stride=_pair(stride))
+    conf = dict(kernel_hw=_ntuple(kernel_size, 2, op, "kernel_size"), dilation=_ntuple(dilation, 2, op, "dilation"),
+                padding=_ntuple(padding, 2, op, "padding"), stride=_ntuple(stride, 2, op, "stride"))
     if min(*conf["kernel_hw"], *conf["dilation"], *conf["stride"]) <= 0 or min(conf["padding"]) < 0:
         raise ValueError(f"{op}: kernel_size, dilation and stride must be positive and padding non-negative, got "
                          f"{conf}")
@@ -398,7 +504,7 @@ def fold(x: Tensor, output_size: IntPair, kernel_size: IntPair, dilation: IntPai
     """Columns back into an image (col2im), x: (N, C·kh·kw, L) or (C·kh·kw, L) → (N, C, H, W),
     overlapping entries summed: the adjoint of ``unfold`` (fold(unfold(x)) counts each pixel's windows)."""
     conf = _unfold_args("fold", kernel_size, dilation, padding, stride)
-    (kh, kw), out_hw = conf["kernel_hw"], _pair(output_size)
+    (kh, kw), out_hw = conf["kernel_hw"], _ntuple(output_size, 2, "fold", "output_size")
     blocks = [(n + 2 * p - d * (k - 1) - 1) // s + 1
               for n, k, p, d, s in zip(out_hw, conf["kernel_hw"], conf["padding"], conf["dilation"], conf["stride"])]
     if x.ndim not in (2, 3) or x.shape[-2] % (kh * kw) or min(blocks) <= 0 or x.shape[-1] != blocks[0] * blocks[1]:
@@ -417,15 +523,15 @@ def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
-def _adaptive_output_size(op: str, x: Tensor, output_size: int | tuple[int | None, int | None]) -> tuple[int, int]:
-    """(out_h, out_w) from ``output_size`` (an int for both, None keeps the input's size); positive."""
-    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
-    if len(sizes) != 2:
-        raise ValueError(f"{op}: output_size must be an int or a pair, got {output_size}")
-    out_h, out_w = (m if n is None else n for n, m in zip(sizes, x.shape[-2:]))
-    if out_h <= 0 or out_w <= 0:
+def _adaptive_output_size(op: str, n: int, x: Tensor, output_size: Any) -> tuple[int, ...]:
+    """The n output sizes from ``output_size`` (an int for all, None keeps the input's size); positive."""
+    sizes = (output_size,) * n if isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != n:
+        raise ValueError(f"{op}: output_size must be an int or a tuple of {n}, got {output_size}")
+    outs = tuple(m if o is None else o for o, m in zip(sizes, x.shape[-n:]))
+    if min(outs) <= 0:
         raise ValueError(f"{op}: output_size {output_size} must be positive")
-    return out_h, out_w
+    return outs
 
 
 def _adaptive_weights(size: int, out: int) -> np.ndarray:
@@ -436,19 +542,44 @@ def _adaptive_weights(size: int, out: int) -> np.ndarray:
     return inside / (end - start)[:, None]
 
 
+def _resample(x: Tensor, matrices: Sequence[Tensor]) -> Tensor:
+    """Each of the last len(matrices) dims of x multiplied by its constant matrix A_k (out_k, in_k): a
+    separable linear map, y = A x Bᵀ in 2-D (y[..., i, j] = Σ_{h,w} A[i, h] x[..., h, w] B[j, w]), and
+    in 3-D the same with one more matrix on the depth dim. One matmul per dim, differentiable as such
+    (∂L/∂x = the same map with every A_k transposed)."""
+    y = x @ matrices[-1].T
+    for k in range(len(matrices) - 2, -1, -1):  # the dims before the last, from the inside out
+        dim = y.ndim - len(matrices) + k
+        lead, after = y.shape[:dim], y.shape[dim + 1:]
+        if len(after) == 1:  # the second last dim: A @ y as it is
+            y = matrices[k] @ y
+        else:  # an outer dim: the dims after it flattened into one, A @ y, then unflattened
+            y = (matrices[k] @ y.reshape(*lead, y.shape[dim], -1)).reshape(*lead, matrices[k].shape[0], *after)
+    return y
+
+
+def _adaptive_avg_pool(op: str, n: int, x: Tensor, output_size: Any) -> Tensor:
+    """adaptive_avg_pool2d (n = 2 spatial dims) and adaptive_avg_pool3d (n = 3); see adaptive_avg_pool2d."""
+    if x.ndim not in (n + 1, n + 2):
+        raise ShapeError(f"{op}: expects a {n + 1}-D or {n + 2}-D input, got shape {x.shape}")
+    if not dtypes.is_floating(x.dtype):
+        raise TypeError(f"{op}: needs a floating point input, got {x.dtype}")
+    outs = _adaptive_output_size(op, n, x, output_size)
+    return _resample(x, [Tensor._make(_adaptive_weights(m, o).astype(x.dtype)) for m, o in zip(x.shape[-n:], outs)])
+
+
 def adaptive_avg_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:
     """Average pooling to a fixed output size (out_h, out_w) whatever the input's (H, W): output
     cell (i, j) averages rows [⌊iH/out_h⌋, ⌈(i+1)H/out_h⌉) and the columns likewise. An average over
     a rectangle is an average of row averages, so y = A x Bᵀ with the constant averaging matrices
     A (out_h, H) and B (out_w, W): two matrix products, differentiable as such."""
-    if x.ndim not in (3, 4):
-        raise ShapeError(f"adaptive_avg_pool2d: expects a 3-D or 4-D input, got shape {x.shape}")
-    if not dtypes.is_floating(x.dtype):
-        raise TypeError(f"adaptive_avg_pool2d: needs a floating point input, got {x.dtype}")
-    (h, w), (out_h, out_w) = x.shape[-2:], _adaptive_output_size("adaptive_avg_pool2d", x, output_size)
-    rows = Tensor._make(_adaptive_weights(h, out_h).astype(x.dtype))
-    cols = Tensor._make(_adaptive_weights(w, out_w).T.astype(x.dtype))
-    return (rows @ x) @ cols
+    return _adaptive_avg_pool("adaptive_avg_pool2d", 2, x, output_size)
+
+
+def adaptive_avg_pool3d(x: Tensor, output_size: int | tuple[int | None, ...]) -> Tensor:
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to a fixed (out_d, out_h, out_w): windows as
+    adaptive_avg_pool2d's along each dim; three matrix products (one averaging matrix per dim)."""
+    return _adaptive_avg_pool("adaptive_avg_pool3d", 3, x, output_size)
 
 
 def _adaptive_windows(size: int, out: int) -> np.ndarray:
@@ -458,18 +589,20 @@ def _adaptive_windows(size: int, out: int) -> np.ndarray:
     return np.minimum(start[:, None] + np.arange((end - start).max()), end[:, None] - 1)
 
 
-def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None],
-                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
-    """Max pooling to a fixed (out_h, out_w): output cell (i, j) is the max of the adaptive window
-    (as adaptive_avg_pool2d's); the gradient goes to its first maximal element (a nan wins), whose
-    index into the flattened H·W plane ``return_indices`` also returns."""
-    if x.ndim not in (3, 4):
-        raise ShapeError(f"adaptive_max_pool2d: expects a 3-D or 4-D input, got shape {x.shape}")
-    (h, w), (out_h, out_w) = x.shape[-2:], _adaptive_output_size("adaptive_max_pool2d", x, output_size)
-    rows, cols = _adaptive_windows(h, out_h), _adaptive_windows(w, out_w)
-    # positions (out_h, out_w, kh·kw) of every window element in the flattened plane
-    flat = (rows[:, None, :, None] * w + cols[None, :, None, :]).reshape(out_h, out_w, -1)
-    windows = x.flatten(-2)[..., flat]  # (..., out_h, out_w, kh·kw): the GetItem gradient scatter-adds back
+def _adaptive_max_pool(op: str, n: int, x: Tensor, output_size: Any, return_indices: bool) -> Any:
+    """adaptive_max_pool2d (n = 2 spatial dims) and adaptive_max_pool3d (n = 3); see adaptive_max_pool2d."""
+    if x.ndim not in (n + 1, n + 2):
+        raise ShapeError(f"{op}: expects a {n + 1}-D or {n + 2}-D input, got shape {x.shape}")
+    sizes, outs = x.shape[-n:], _adaptive_output_size(op, n, x, output_size)
+    # positions (*outs, window volume) of every window element in the flattened volume: along dim k
+    # the window of output cell o_k holds positions windows_k[o_k, l_k], flattened row-major
+    flat = np.zeros((), dtype=np.int64)
+    for k, (size, out) in enumerate(zip(sizes, outs)):
+        shape = [1] * (2 * n)
+        shape[k], shape[n + k] = out, -1
+        flat = flat * size + _adaptive_windows(size, out).reshape(shape)
+    flat = flat.reshape(*outs, -1)
+    windows = x.flatten(-n)[..., flat]  # (..., *outs, window volume): the GetItem gradient scatter-adds back
     values, chosen = windows.max(-1)
     if not return_indices:
         return values
@@ -477,31 +610,34 @@ def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | No
                                                    -1)[..., 0])
 
 
+def adaptive_max_pool2d(x: Tensor, output_size: int | tuple[int | None, int | None],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling to a fixed (out_h, out_w): output cell (i, j) is the max of the adaptive window
+    (as adaptive_avg_pool2d's); the gradient goes to its first maximal element (a nan wins), whose
+    index into the flattened H·W plane ``return_indices`` also returns."""
+    return _adaptive_max_pool("adaptive_max_pool2d", 2, x, output_size, return_indices)
+
+
+def adaptive_max_pool3d(x: Tensor, output_size: int | tuple[int | None, ...],
+                        return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Max pooling of (N, C, D, H, W) or (C, D, H, W) to a fixed (out_d, out_h, out_w), as
+    adaptive_max_pool2d; indices into the flattened D·H·W volume."""
+    return _adaptive_max_pool("adaptive_max_pool3d", 3, x, output_size, return_indices)
+
+
 def adaptive_max_pool1d(x: Tensor, output_size: int | tuple[int],
                         return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Max pooling of (N, C, L) or (C, L) to length ``output_size`` (windows as adaptive_max_pool2d's)."""
-    if x.ndim not in (2, 3):
-        raise ShapeError(f"adaptive_max_pool1d: expects a 2-D or 3-D input, got shape {x.shape}")
-    result = adaptive_max_pool2d(x.unsqueeze(-2), (1, _first(output_size)), return_indices)
-    if return_indices:
-        return result[0].squeeze(-2), result[1].squeeze(-2)
-    return result.squeeze(-2)
+    return _adaptive_max_pool("adaptive_max_pool1d", 1, x, output_size, return_indices)
 
 
 def adaptive_avg_pool1d(x: Tensor, output_size: int | tuple[int]) -> Tensor:
     """Average pooling of (N, C, L) or (C, L) to length ``output_size`` (windows as in adaptive_avg_pool2d)."""
-    if x.ndim not in (2, 3):
-        raise ShapeError(f"adaptive_avg_pool1d: expects a 2-D or 3-D input, got shape {x.shape}")
-    out = _first(output_size)
-    if not dtypes.is_floating(x.dtype):
-        raise TypeError(f"adaptive_avg_pool1d: needs a floating point input, got {x.dtype}")
-    if out <= 0:
-        raise ValueError(f"adaptive_avg_pool1d: output_size {output_size} must be positive")
-    return x @ Tensor._make(_adaptive_weights(x.shape[-1], out).T.astype(x.dtype))
+    return _adaptive_avg_pool("adaptive_avg_pool1d", 1, x, output_size)
 
 
-_INTERPOLATION_MODES = {3: ("nearest", "nearest-exact", "linear"), 4: ("nearest", "nearest-exact", "bilinear")}
-
+_INTERPOLATION_MODES = {3: ("nearest", "nearest-exact", "linear"), 4: ("nearest", "nearest-exact", "bilinear"),
+                        5: ("nearest", "nearest-exact", "trilinear")}
 
 def _interpolation_weights(size: int, out: int, mode: str, align_corners: bool, scale: float) -> np.ndarray:
     """The (out, size) matrix whose row j mixes the input samples that output sample j reads.
@@ -532,16 +668,18 @@ def _interpolation_weights(size: int, out: int, mode: str, align_corners: bool, 
 def interpolate(x: Tensor, size: int | Sequence[int] | None = None, scale_factor: float | Sequence[float] | None = None,
                 mode: str = "nearest", align_corners: bool | None = None,
                 recompute_scale_factor: bool | None = None) -> Tensor:
-    """Resize (N, C, L) or (N, C, H, W) to ``size`` (or the input size times ``scale_factor``,
-    rounded down) by ``mode`` nearest, nearest-exact, linear (3-D) or bilinear (4-D). Each
-    resampled dim is a product with a constant matrix (``_interpolation_weights``): y = A x Bᵀ
-    for bilinear, so the gradient is Aᵀ g B."""
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size`` (or the input size times
+    ``scale_factor``, rounded down) by ``mode`` nearest, nearest-exact, linear (3-D), bilinear (4-D)
+    or trilinear (5-D). Each resampled dim is a product with a constant matrix
+    (``_interpolation_weights``): y = A x Bᵀ for bilinear, so the gradient is Aᵀ g B; trilinear
+    multiplies the depth dim by a third matrix (``_resample``)."""
     spatial = x.ndim - 2
-    if spatial not in (1, 2) or mode not in _INTERPOLATION_MODES[x.ndim]:
-        raise ValueError(f"interpolate: mode {mode!r} with input of shape {x.shape} is not supported "
-                         f"(3-D: {_INTERPOLATION_MODES[3]}, 4-D: {_INTERPOLATION_MODES[4]})")
-    if align_corners is not None and mode not in ("linear", "bilinear"):
-        raise ValueError(f"interpolate: align_corners only applies to linear and bilinear modes, not {mode!r}")
+    if x.ndim not in _INTERPOLATION_MODES or mode not in _INTERPOLATION_MODES[x.ndim]:
+        supported = ", ".join(f"{n}-D: {modes}" for n, modes in _INTERPOLATION_MODES.items())
+        raise ValueError(f"interpolate: mode {mode!r} with input of shape {x.shape} is not supported ({supported})")
+    if align_corners is not None and mode not in ("linear", "bilinear", "trilinear"):
+        raise ValueError(f"interpolate: align_corners only applies to linear, bilinear and trilinear modes, "
+                         f"not {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if not dtypes.is_floating(x.dtype):
@@ -558,8 +696,7 @@ def interpolate(x: Tensor, size: int | Sequence[int] | None = None, scale_factor
         raise ValueError(f"interpolate: output size {outs} must have {spatial} positive sizes (input {x.shape})")
     matrices = [Tensor._make(_interpolation_weights(n, m, mode, bool(align_corners), s).astype(x.dtype))
                 for n, m, s in zip(inputs, outs, scales)]
-    y = x @ matrices[-1].T
-    return matrices[0] @ y if spatial == 2 else y
+    return _resample(x, matrices)
 
 
 def _positive_factor(op: str, name: str, factor: int) -> int:

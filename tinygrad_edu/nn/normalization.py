@@ -1,4 +1,4 @@
-r"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d/2d, RMSNorm.
+r"""Normalisation layers: BatchNorm1d/2d/3d, LayerNorm, GroupNorm, InstanceNorm1d/2d/3d, RMSNorm.
 
 BatchNorm (training):  y = (x − μ_B) / √(σ²_B + ε) · γ + β, per channel, with the batch
 mean μ_B and biased variance σ²_B; the running statistics are updated as
@@ -22,7 +22,7 @@ from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    """Shared state and forward of BatchNorm1d/2d; subclasses say which input ranks they take."""
+    """Shared state and forward of BatchNorm1d/2d/3d; subclasses say which input ranks they take."""
 
     input_ranks: tuple[int, ...] = ()
     layout = ""
@@ -88,6 +88,13 @@ class BatchNorm2d(_BatchNorm):
 
     input_ranks = (4,)
     layout = "(N, C, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs, per channel C (statistics over N, D, H, W)."""
+
+    input_ranks = (5,)
+    layout = "(N, C, D, H, W)"
 
 
 class LayerNorm(Module):
@@ -181,6 +188,13 @@ class InstanceNorm2d(_InstanceNorm):
 
     input_ranks = (3, 4)
     layout = "NCHW"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) (or (C, D, H, W)) inputs."""
+
+    input_ranks = (4, 5)
+    layout = "NCDHW"
 
 
 class RMSNorm(Module):

@@ -1,5 +1,6 @@
-"""Pooling layers: MaxPool1d/2d and AvgPool1d/2d (the ops and their backward are in ops/conv.py;
-the 1-d layers are the 2-d ones with a unit height, see ``F.max_pool1d``)."""
+"""Pooling layers: MaxPool1d/2d/3d, AvgPool1d/2d/3d, their adaptive and unpooling forms, and
+Upsample (the ops and their backward are in ops/conv.py; the 1-d layers are the 2-d ones with a
+unit height, see ``F.max_pool1d``; the 3-d ones run the same code with one more spatial dim)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,11 @@ class MaxPool2d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x: Tensor) -> Any:
-        """Max over each window of x: (N, C, H, W) or (C, H, W) (1-d: (N, C, L) or (C, L))."""
+        """Max over each window of x: (N, C, H, W) or (C, H, W) (1-d: (N, C, L) or (C, L); 3-d:
+        (N, C, D, H, W) or (C, D, H, W))."""
         n = self.n_spatial
         check_input(type(self).__name__, x.ndim in (n + 1, n + 2), f"{n + 1} or {n + 2} dims", x)
-        pool = F.max_pool2d if n == 2 else F.max_pool1d
+        pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
         return pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                     self.return_indices)
 
@@ -45,11 +47,20 @@ class MaxPool1d(MaxPool2d):
     n_spatial = 1
 
 
+class MaxPool3d(MaxPool2d):
+    """y[n, c, t, i, j] = max of each kernel window of (N, C, D, H, W) or (C, D, H, W) input; indices
+    (return_indices) are flat positions (d·H + h)·W + w, as MaxUnpool3d takes them."""
+
+    n_spatial = 3
+
+
 class AvgPool2d(Module):
     """y[n, c, i, j] = mean of each kernel window (stride defaults to the kernel size).
 
     The divisor is kh·kw, or the count of real pixels (count_include_pad=False), or
     ``divisor_override``; ceil_mode windows as in MaxPool2d, divided as PyTorch divides them."""
+
+    n_spatial = 2
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
@@ -59,13 +70,23 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
-        """Mean over each window of x: (N, C, H, W) or (C, H, W)."""
-        check_input("AvgPool2d", x.ndim in (3, 4), "3 or 4 dims ((N, C, H, W) or (C, H, W))", x)
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        """Mean over each window of x: (N, C, H, W) or (C, H, W) (3-d: (N, C, D, H, W) or (C, D, H, W))."""
+        n, dims = self.n_spatial, F._SPATIAL_NAMES[self.n_spatial]
+        check_input(type(self).__name__, x.ndim in (n + 1, n + 2), f"{n + 1} or {n + 2} dims ((N, C, {dims}) or "
+                    f"(C, {dims}))", x)
+        pool = F.avg_pool2d if n == 2 else F.avg_pool3d
+        return pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                    self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool3d(AvgPool2d):
+    """y[n, c, t, i, j] = mean of each kernel window of (N, C, D, H, W) or (C, D, H, W) input (divisor
+    kd·kh·kw, or as AvgPool2d's)."""
+
+    n_spatial = 3
 
 
 def _single(value: Any) -> tuple[int]:
@@ -115,8 +136,17 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
         return F.adaptive_avg_pool1d(x, self.output_size)
 
 
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Average pooling of (N, C, D, H, W) to a fixed (out_d, out_h, out_w) (None keeps a dim's size)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """adaptive_avg_pool3d(x, output_size)."""
+        return F.adaptive_avg_pool3d(x, self.output_size)
+
+
 class Upsample(Module):
-    """Resize by ``F.interpolate`` to ``size`` or by ``scale_factor`` (mode nearest, linear, bilinear, ...)."""
+    """Resize by ``F.interpolate`` to ``size`` or by ``scale_factor`` (mode nearest, nearest-exact, linear for
+    (N, C, L), bilinear for (N, C, H, W), trilinear for (N, C, D, H, W))."""
 
     def __init__(self, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                  align_corners: bool | None = None, recompute_scale_factor: bool | None = None) -> None:
@@ -172,6 +202,14 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
         return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """Max pooling of (N, C, D, H, W) to a fixed (out_d, out_h, out_w) (``F.adaptive_max_pool3d``)."""
+
+    def forward(self, x: Tensor) -> Any:
+        """adaptive_max_pool3d(x, output_size) (with the indices if return_indices)."""
+        return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
+
+
 class PixelShuffle(Module):
     """(*, C·r², H, W) → (*, C, H·r, W·r) (``F.pixel_shuffle``)."""
 
@@ -204,12 +242,17 @@ class PixelUnshuffle(Module):
 
 class MaxUnpool2d(Module):
     """The partial inverse of MaxPool2d (``F.max_unpool2d``): values back at their pooled
-    indices, zeros elsewhere; stride defaults to the kernel size."""
+    indices, zeros elsewhere; stride defaults to the kernel size. Sizes are kept as tuples, as
+    PyTorch keeps and prints them."""
+
+    n_spatial = 2
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
-        self.padding = padding
+        n, name = self.n_spatial, type(self).__name__
+        self.kernel_size = F._ntuple(kernel_size, n, name, "kernel_size")
+        self.stride = self.kernel_size if stride is None else F._ntuple(stride, n, name, "stride")
+        self.padding = F._ntuple(padding, n, name, "padding")
 
     def forward(self, x: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
         """max_unpool2d(x, indices, ...), x and indices: (N, C, H, W) or (C, H, W)."""
@@ -217,6 +260,17 @@ class MaxUnpool2d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool3d(MaxUnpool2d):
+    """The partial inverse of MaxPool3d (``F.max_unpool3d``): values back at their pooled indices in
+    a zero volume (N, C, D, H, W)."""
+
+    n_spatial = 3
+
+    def forward(self, x: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        """max_unpool3d(x, indices, ...), x and indices: (N, C, D, H, W) or (C, D, H, W)."""
+        return F.max_unpool3d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
 class Unfold(Module):

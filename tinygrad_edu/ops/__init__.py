@@ -11,7 +11,8 @@ Open the file of a family to read an op's forward, backward and formula side by 
     loss.py          Softmax LogSoftmax CrossEntropy BinaryCrossEntropy BCEWithLogits
     ctc.py           CTCLoss (the forward-backward recursion of connectionist temporal classification)
     conv.py          Conv2d Conv2dGradInput Conv2dGradWeight MaxPool2d MaxPool2dGrad Unfold Fold
-                     AvgPool2d AvgPool2dGrad
+                     AvgPool2d AvgPool2dGrad, and the 3-D ones: Conv3d Conv3dGradInput Conv3dGradWeight
+                     MaxPool3d MaxPool3dGrad AvgPool3d AvgPool3dGrad
     movement.py      Expand SumTo Reshape Permute GetItem IndexAccumulate Gather ScatterAdd Scatter
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
@@ -31,12 +32,19 @@ from .activation import GELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from .conv import (
     AvgPool2d,
     AvgPool2dGrad,
+    AvgPool3d,
+    AvgPool3dGrad,
     Conv2d,
     Conv2dGradInput,
     Conv2dGradWeight,
+    Conv3d,
+    Conv3dGradInput,
+    Conv3dGradWeight,
     Fold,
     MaxPool2d,
     MaxPool2dGrad,
+    MaxPool3d,
+    MaxPool3dGrad,
     Unfold,
 )
 from .ctc import CTCLoss
@@ -165,6 +173,7 @@ ALL_OPS = (
     MatMul, Linear, Einsum,
     Conv2d, Conv2dGradInput, Conv2dGradWeight, MaxPool2d, MaxPool2dGrad, AvgPool2d, AvgPool2dGrad,
     Unfold, Fold,
+    Conv3d, Conv3dGradInput, Conv3dGradWeight, MaxPool3d, MaxPool3dGrad, AvgPool3d, AvgPool3dGrad,
     LSTMCell, LSTMLayer, GRUCell, GRULayer, RNNLayer,
     Prod, Cumsum, Flip, Roll, Repeat, Tril, Triu, Scatter,
     Log1p, Expm1, Rsqrt, Reciprocal, Floor, Ceil, Round, Trunc, Sign,

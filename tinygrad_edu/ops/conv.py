@@ -18,9 +18,19 @@ Every forward computes on NumPy arrays through ``tinygrad_edu.backend`` (NumPy o
 Grouped convolution (``groups`` = G > 1) splits the C input and O output channels into G
 blocks: output block k sees input block k only, with weight w: (O, C/G, kh, kw); G = C is a
 depthwise convolution. The backend kernels take ``groups`` themselves (one call for any G).
+
+3-D (volumes: x (N, C, D, H, W), w (O, C/G, kd, kh, kw)): ``Conv3d``, ``Conv3dGradInput``,
+``Conv3dGradWeight``, ``MaxPool3d``, ``MaxPool3dGrad``, ``AvgPool3d`` and ``AvgPool3dGrad`` are the
+2-D ops with one more spatial index; they inherit the 2-D code, which works for any number of
+spatial dims, and differ in their docstrings only. Their backward passes call the 3-D ops
+(``CONV_OPS`` etc. at the end of this file pick the ops of an input's rank). The C backend has
+no 3-D kernels: the 3-D ops run the NumPy reference kernels whichever backend is selected.
 """
 
 from __future__ import annotations
+
+import math
+from types import ModuleType
 
 import numpy as np
 
@@ -28,7 +38,14 @@ from .. import backend
 from ..autograd.function import Function
 from ..backend import numpy_ref
 
-# ---- convolution: Conv2d Conv2dGradInput Conv2dGradWeight -------------------------------
+
+def _kernels(x: np.ndarray) -> ModuleType:
+    """Where the kernels for x's rank live: the active backend (NumPy or C) for 2-D input
+    (N, C, H, W); the NumPy reference for 3-D input (N, C, D, H, W), which has no C kernels."""
+    return backend if x.ndim == 4 else numpy_ref
+
+
+# ---- convolution: Conv2d Conv2dGradInput Conv2dGradWeight (and 3-D) ------------------------
 
 
 class Conv2d(Function):
@@ -46,16 +63,17 @@ class Conv2d(Function):
     def forward(ctx, x, w, *, stride, padding, dilation, groups=1):
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, w)
-        return backend.conv2d(x.data, w.data, stride, padding, dilation, groups)
+        return _kernels(x.data).conv2d(x.data, w.data, stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
+        _, grad_input_op, grad_weight_op = CONV_OPS[x.ndim]
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = Conv2dGradInput.apply(grad_output, w, input_hw=x.shape[2:], **ctx.conf)
+            grad_x = grad_input_op.apply(grad_output, w, input_hw=x.shape[2:], **ctx.conf)
         if ctx.needs_input_grad[1]:
-            grad_w = Conv2dGradWeight.apply(x, grad_output, kernel_hw=w.shape[2:], **ctx.conf)
+            grad_w = grad_weight_op.apply(x, grad_output, kernel_hw=w.shape[2:], **ctx.conf)
         return grad_x, grad_w
 
 
@@ -74,16 +92,17 @@ class Conv2dGradInput(Function):
     def forward(ctx, gy, w, *, input_hw, stride, padding, dilation, groups=1):
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(gy, w)
-        return backend.conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation, groups)
+        return _kernels(gy.data).conv2d_grad_input(gy.data, w.data, tuple(input_hw), stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
         gy, w = ctx.saved_tensors
+        conv_op, _, grad_weight_op = CONV_OPS[gy.ndim]
         grad_gy = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_gy = Conv2d.apply(grad_output, w, **ctx.conf)
+            grad_gy = conv_op.apply(grad_output, w, **ctx.conf)
         if ctx.needs_input_grad[1]:
-            grad_w = Conv2dGradWeight.apply(grad_output, gy, kernel_hw=w.shape[2:], **ctx.conf)
+            grad_w = grad_weight_op.apply(grad_output, gy, kernel_hw=w.shape[2:], **ctx.conf)
         return grad_gy, grad_w
 
 
@@ -102,20 +121,57 @@ class Conv2dGradWeight(Function):
     def forward(ctx, x, gy, *, kernel_hw, stride, padding, dilation, groups=1):
         ctx.conf = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(x, gy)
-        return backend.conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation, groups)
+        return _kernels(x.data).conv2d_grad_weight(x.data, gy.data, tuple(kernel_hw), stride, padding, dilation, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
         x, gy = ctx.saved_tensors
+        conv_op, grad_input_op, _ = CONV_OPS[x.ndim]
         grad_x = grad_gy = None
         if ctx.needs_input_grad[0]:
-            grad_x = Conv2dGradInput.apply(gy, grad_output, input_hw=x.shape[2:], **ctx.conf)
+            grad_x = grad_input_op.apply(gy, grad_output, input_hw=x.shape[2:], **ctx.conf)
         if ctx.needs_input_grad[1]:
-            grad_gy = Conv2d.apply(x, grad_output, **ctx.conf)
+            grad_gy = conv_op.apply(x, grad_output, **ctx.conf)
         return grad_x, grad_gy
 
 
-# ---- pooling: MaxPool2d MaxPool2dGrad AvgPool2d AvgPool2dGrad ------------------------------
+class Conv3d(Conv2d):
+    r"""3-D convolution (cross-correlation, no bias) of x (N, C, D, H, W) by w (O, C/G, kd, kh, kw):
+    Conv2d with one more spatial index (NumPy kernels on either backend).
+
+    Forward:   y[n, o, t, i, j] = Σ_{c, e, a, b} w[o, c, e, a, b] ·
+                                   x_pad[n, k·C/G + c, t·s_d + e·d_d, i·s_h + a·d_h, j·s_w + b·d_w]
+    Backward:  ∂L/∂x = conv3d_grad_input(g, w)      (transposed 3-D convolution of g by w)
+               ∂L/∂w = conv3d_grad_weight(x, g)
+    """
+
+    formula = ("conv_transpose3d(g, w)", "conv3d_grad_weight(x, g)")
+
+
+class Conv3dGradInput(Conv2dGradInput):
+    r"""∂L/∂x of Conv3d: the transposed 3-D convolution (ConvTranspose3d) of gy by w.
+
+    Forward:   y = Aᵀ_w gy,  where A_w x = conv3d(x, w)  (y has the input's shape (N, C, D, H, W))
+    Backward:  ∂L/∂gy = conv3d(g, w)
+               ∂L/∂w  = conv3d_grad_weight(g, gy)
+    """
+
+    formula = ("conv3d(g, w)", "conv3d_grad_weight(g, gy)")
+
+
+class Conv3dGradWeight(Conv2dGradWeight):
+    r"""∂L/∂w of Conv3d, as a function of the input x and the output gradient gy.
+
+    Forward:   y[o, c, e, a, b] = Σ_{n, t, i, j} gy[n, o, t, i, j] ·
+                                   x_pad[n, k·C/G + c, t·s_d + e·d_d, i·s_h + a·d_h, j·s_w + b·d_w]
+    Backward:  ∂L/∂x  = conv3d_grad_input(gy, g)
+               ∂L/∂gy = conv3d(x, g)
+    """
+
+    formula = ("conv_transpose3d(gy, g)", "conv3d(x, g)")
+
+
+# ---- pooling: MaxPool2d MaxPool2dGrad AvgPool2d AvgPool2dGrad (and 3-D) ----------------------
 
 
 class MaxPool2d(Function):
@@ -129,13 +185,14 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, *, kernel_hw, stride, padding, dilation):
-        y, indices = backend.max_pool2d(x.data, kernel_hw, stride, padding, dilation)
+        y, indices = _kernels(x.data).max_pool2d(x.data, kernel_hw, stride, padding, dilation)
         ctx.indices, ctx.input_shape = indices, x.shape
         return y, indices
 
     @staticmethod
     def backward(ctx, grad_output, _grad_indices):
-        return MaxPool2dGrad.apply(grad_output, indices=ctx.indices, input_shape=ctx.input_shape)
+        _, grad_op = MAX_POOL_OPS[len(ctx.input_shape)]
+        return grad_op.apply(grad_output, indices=ctx.indices, input_shape=ctx.input_shape)
 
 
 class MaxPool2dGrad(Function):
@@ -150,7 +207,7 @@ class MaxPool2dGrad(Function):
     @staticmethod
     def forward(ctx, gy, *, indices, input_shape):
         ctx.indices = indices
-        return backend.max_pool2d_grad(gy.data, indices, tuple(input_shape))
+        return _kernels(gy.data).max_pool2d_grad(gy.data, indices, tuple(input_shape))
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -159,9 +216,10 @@ class MaxPool2dGrad(Function):
         return flat.reshape(ctx.indices.shape)
 
 
-def _avg_scale(divisor: np.ndarray | None, kernel_hw: tuple[int, int], dtype: np.dtype) -> np.ndarray | None:
-    """kh·kw / D for a given divisor map D (OH, OW): turns the backend's kh·kw-mean into Σ/D."""
-    return None if divisor is None else (kernel_hw[0] * kernel_hw[1] / divisor).astype(dtype, copy=False)
+def _avg_scale(divisor: np.ndarray | None, kernel_hw: tuple[int, ...], dtype: np.dtype) -> np.ndarray | None:
+    """kh·kw / D for a given divisor map D (OH, OW) (3-D: kd·kh·kw / D): turns the backend's
+    kernel-size mean into Σ/D."""
+    return None if divisor is None else (math.prod(kernel_hw) / divisor).astype(dtype, copy=False)
 
 
 class AvgPool2d(Function):
@@ -180,14 +238,16 @@ class AvgPool2d(Function):
         ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad,
                         divisor=divisor)
         ctx.input_shape = x.shape
+        kernels = _kernels(x.data)
         if divisor is None:
-            return backend.avg_pool2d(x.data, kernel_hw, stride, padding, count_include_pad)
-        y = backend.avg_pool2d(x.data, kernel_hw, stride, padding, True)  # Σ/(kh·kw), rescaled to Σ/D
+            return kernels.avg_pool2d(x.data, kernel_hw, stride, padding, count_include_pad)
+        y = kernels.avg_pool2d(x.data, kernel_hw, stride, padding, True)  # Σ/(kh·kw), rescaled to Σ/D
         return y * _avg_scale(divisor, kernel_hw, y.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
-        return AvgPool2dGrad.apply(grad_output, input_shape=ctx.input_shape, **ctx.conf)
+        _, grad_op = AVG_POOL_OPS[len(ctx.input_shape)]
+        return grad_op.apply(grad_output, input_shape=ctx.input_shape, **ctx.conf)
 
 
 class AvgPool2dGrad(Function):
@@ -203,14 +263,59 @@ class AvgPool2dGrad(Function):
     def forward(ctx, gy, *, input_shape, kernel_hw, stride, padding, count_include_pad=True, divisor=None):
         ctx.conf = dict(kernel_hw=kernel_hw, stride=stride, padding=padding, count_include_pad=count_include_pad,
                         divisor=divisor)
+        kernels = _kernels(gy.data)
         if divisor is None:
-            return backend.avg_pool2d_grad(gy.data, tuple(input_shape), kernel_hw, stride, padding, count_include_pad)
+            return kernels.avg_pool2d_grad(gy.data, tuple(input_shape), kernel_hw, stride, padding, count_include_pad)
         g = gy.data * _avg_scale(divisor, kernel_hw, gy.dtype)  # spread g/D = (g·kh·kw/D)/(kh·kw)
-        return backend.avg_pool2d_grad(g, tuple(input_shape), kernel_hw, stride, padding, True)
+        return kernels.avg_pool2d_grad(g, tuple(input_shape), kernel_hw, stride, padding, True)
 
     @staticmethod
     def backward(ctx, grad_output):
-        return AvgPool2d.apply(grad_output, **ctx.conf)
+        pool_op, _ = AVG_POOL_OPS[grad_output.ndim]
+        return pool_op.apply(grad_output, **ctx.conf)
+
+
+class MaxPool3d(MaxPool2d):
+    r"""3-D max pooling of x (N, C, D, H, W); returns (y, indices), indices flat positions (d·H + h)·W + w.
+
+    Forward:   y[n, c, t, i, j] = max_{e,a,b} x_pad[n, c, t·s_d + e·d_d, i·s_h + a·d_h, j·s_w + b·d_w]   (padding −∞)
+    Backward:  ∂L/∂x = g scattered (added) to the winning positions of each window
+    """
+
+
+class MaxPool3dGrad(MaxPool2dGrad):
+    r"""The adjoint of 3-D max pooling's selection: scatter gy to the given flat positions in D·H·W.
+
+    Forward:   y[n, c, p] = Σ_{(t, i, j): indices[n, c, t, i, j] = p} gy[n, c, t, i, j]
+    Backward:  ∂L/∂gy = g gathered at the indices
+    """
+
+
+class AvgPool3d(AvgPool2d):
+    r"""3-D average pooling of x (N, C, D, H, W).
+
+    Forward:   y[n, c, t, i, j] = (1/D[t, i, j]) Σ_{e,a,b} x_pad[n, c, t·s_d + e, i·s_h + a, j·s_w + b]
+               D = kd·kh·kw, or the real voxels (count_include_pad=False), or a given map ``divisor``
+    Backward:  ∂L/∂x = avg_pool3d_grad(g): each window spreads g / D over its voxels
+    """
+
+    formula = ("avg_pool3d_grad(g)",)
+
+
+class AvgPool3dGrad(AvgPool2dGrad):
+    r"""The adjoint of 3-D average pooling.
+
+    Forward:   y = Aᵀ gy, where A x = avg_pool3d(x)
+    Backward:  ∂L/∂gy = avg_pool3d(g)
+    """
+
+    formula = ("avg_pool3d(g)",)
+
+
+# The ops of each input rank (4: 2-D images, 5: 3-D volumes), for the backward passes above.
+CONV_OPS = {4: (Conv2d, Conv2dGradInput, Conv2dGradWeight), 5: (Conv3d, Conv3dGradInput, Conv3dGradWeight)}
+MAX_POOL_OPS = {4: (MaxPool2d, MaxPool2dGrad), 5: (MaxPool3d, MaxPool3dGrad)}
+AVG_POOL_OPS = {4: (AvgPool2d, AvgPool2dGrad), 5: (AvgPool3d, AvgPool3dGrad)}
 
 
 # ---- Unfold / Fold: im2col and col2im as ops, each the other's adjoint ------------------------
