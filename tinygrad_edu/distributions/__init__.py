@@ -1,0 +1,39 @@
+"""tg.distributions: probability distributions with PyTorch's API (torch.distributions).
+
+    from tinygrad_edu import distributions as D
+    q = D.Normal(mu, sigma)                       # batch_shape = mu.shape
+    z = q.rsample()                               # z = mu + sigma·ε: gradients flow to mu, sigma
+    kl = D.kl_divergence(q, D.Normal(0.0, 1.0))   # closed form, differentiable
+    loss = -(D.Bernoulli(logits=decoder(z)).log_prob(x).sum(-1) - kl.sum(-1)).mean()   # a VAE's ELBO
+
+Where to read what:
+    distribution.py   the base class: batch/event shapes, sample vs rsample, validation
+    continuous.py     Normal, HalfNormal, Uniform, Exponential, Laplace, Cauchy, StudentT
+    gamma.py          Gamma, Beta, Dirichlet and the implicitly reparameterised gamma sampler
+    discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
+    multivariate.py   MultivariateNormal, Independent, MixtureSameFamily
+    transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
+    relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
+    kl.py             kl_divergence, register_kl;  constraints.py  supports and parameter sets
+Samples come from tinygrad_edu's generator (tg.manual_seed), so they differ from PyTorch's draws.
+"""
+
+from . import constraints, transforms
+from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, StudentT, Uniform
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .distribution import Distribution
+from .gamma import Beta, Dirichlet, Gamma
+from .kl import kl_divergence, register_kl
+from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
+from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
+from .transformed import LogNormal, TransformedDistribution
+from .transforms import AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
+
+__all__ = [
+    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "ComposeTransform", "Dirichlet",
+    "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "Gamma", "Geometric", "HalfNormal",
+    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "MixtureSameFamily", "MultivariateNormal",
+    "Normal", "OneHotCategorical", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform",
+    "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "constraints", "kl_divergence",
+    "register_kl", "transforms",
+]

@@ -1,0 +1,289 @@
+"""Constraints: the sets a distribution's parameters and values must lie in (torch.distributions.constraints).
+
+A constraint answers one question, ``constraint.check(value)``: a boolean Tensor that is True where
+an event of ``value`` lies in the set. ``event_dim`` says how many rightmost dimensions form one
+event (0 for a scalar set such as ``positive``, 1 for ``simplex``, 2 for ``positive_definite``);
+check() reduces them away. Distributions use constraints twice: ``arg_constraints`` (checked on
+construction when ``validate_args``) and ``support`` (checked on the value given to ``log_prob``).
+
+The checks only read values (they are not differentiable), so they are written in NumPy on
+``value.data``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _array(value: Any) -> np.ndarray:
+    return value.data if isinstance(value, Tensor) else np.asarray(value)
+
+
+def _bool_tensor(mask: Any) -> Tensor:
+    return Tensor(np.asarray(mask, dtype=bool))
+
+
+class Constraint:
+    """A region of values. ``is_discrete``: whether the region is countable; ``event_dim``: event rank."""
+
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value: Any) -> Tensor:
+        """Boolean Tensor of shape ``value.shape[:ndim - event_dim]``: True where the event is inside."""
+        return _bool_tensor(self._check(_array(value)))
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return type(self).__name__[1:] + "()"
+
+
+class _Dependent(Constraint):
+    """Placeholder for a set that depends on other parameters (e.g. Uniform's support); never checked."""
+
+    def __init__(self, *, is_discrete: bool = False, event_dim: int = 0) -> None:
+        self.is_discrete = is_discrete
+        self.event_dim = event_dim
+
+    def __call__(self, *, is_discrete: bool = False, event_dim: int = 0) -> _Dependent:
+        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        raise ValueError("Cannot determine validity of dependent constraint")
+
+
+def is_dependent(constraint: Any) -> bool:
+    """True for ``dependent`` and ``dependent_property`` constraints (which cannot be checked)."""
+    return isinstance(constraint, _Dependent)
+
+
+class _DependentProperty(property, _Dependent):
+    """A property whose value is a constraint computed from the instance (``@constraints.dependent_property``)."""
+
+    def __init__(self, fn: Any = None, *, is_discrete: bool = False, event_dim: int = 0) -> None:
+        property.__init__(self, fn)
+        _Dependent.__init__(self, is_discrete=is_discrete, event_dim=event_dim)
+
+    def __call__(self, fn: Any) -> _DependentProperty:  # used as @dependent_property(is_discrete=..., event_dim=...)
+        return _DependentProperty(fn, is_discrete=self.is_discrete, event_dim=self.event_dim)
+
+
+def dependent_property(fn: Any = None, *, is_discrete: bool = False, event_dim: int = 0) -> _DependentProperty:
+    """Decorator: a ``support`` property computed from the instance, e.g. Uniform's [low, high)."""
+    return _DependentProperty(fn, is_discrete=is_discrete, event_dim=event_dim)
+
+
+class _IndependentConstraint(Constraint):
+    """``base_constraint`` on every entry, with ``reinterpreted_batch_ndims`` more dims forming one event."""
+
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        self.base_constraint = base_constraint
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        result = self.base_constraint._check(value)
+        if result.ndim < self.reinterpreted_batch_ndims:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
+        result = result.reshape((*result.shape[:result.ndim - self.reinterpreted_batch_ndims], -1))
+        return result.all(-1)
+
+    def __repr__(self) -> str:
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+class _Boolean(Constraint):
+    """{0, 1}."""
+
+    is_discrete = True
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (value == 0) | (value == 1)
+
+
+class _OneHot(Constraint):
+    """One-hot vectors: entries in {0, 1} summing to 1 along the last dim."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return ((value == 0) | (value == 1)).all(-1) & (value.sum(-1) == 1)
+
+
+class _IntegerInterval(Constraint):
+    """Integers in [lower_bound, upper_bound]."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound: Any, upper_bound: Any) -> None:
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (value % 1 == 0) & (_array(self.lower_bound) <= value) & (value <= _array(self.upper_bound))
+
+    def __repr__(self) -> str:
+        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _IntegerGreaterThan(Constraint):
+    """Integers ≥ lower_bound."""
+
+    is_discrete = True
+
+    def __init__(self, lower_bound: Any) -> None:
+        self.lower_bound = lower_bound
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (value % 1 == 0) & (value >= self.lower_bound)
+
+    def __repr__(self) -> str:
+        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+
+
+class _Real(Constraint):
+    """The extended real line without NaN."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return value == value  # False exactly for NaN
+
+
+class _GreaterThan(Constraint):
+    """(lower_bound, ∞)."""
+
+    def __init__(self, lower_bound: Any) -> None:
+        self.lower_bound = lower_bound
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return _array(self.lower_bound) < value
+
+    def __repr__(self) -> str:
+        return f"GreaterThan(lower_bound={self.lower_bound})"
+
+
+class _GreaterThanEq(_GreaterThan):
+    """[lower_bound, ∞)."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return _array(self.lower_bound) <= value
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={self.lower_bound})"
+
+
+class _LessThan(Constraint):
+    """[−∞, upper_bound)."""
+
+    def __init__(self, upper_bound: Any) -> None:
+        self.upper_bound = upper_bound
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return value < _array(self.upper_bound)
+
+    def __repr__(self) -> str:
+        return f"LessThan(upper_bound={self.upper_bound})"
+
+
+class _Interval(Constraint):
+    """[lower_bound, upper_bound]."""
+
+    def __init__(self, lower_bound: Any, upper_bound: Any) -> None:
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (_array(self.lower_bound) <= value) & (value <= _array(self.upper_bound))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__[1:]}(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _HalfOpenInterval(_Interval):
+    """[lower_bound, upper_bound)."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (_array(self.lower_bound) <= value) & (value < _array(self.upper_bound))
+
+
+class _Simplex(Constraint):
+    """Probability vectors: x ≥ 0 and |Σ x − 1| < 1e-6 along the last dim."""
+
+    event_dim = 1
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (value >= 0).all(-1) & (np.abs(value.sum(-1) - 1) < 1e-6)
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular square matrices with a positive diagonal."""
+
+    event_dim = 2
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        lower = (np.tril(value) == value).all((-2, -1))
+        return lower & (np.diagonal(value, axis1=-2, axis2=-1) > 0).all(-1)
+
+
+class _PositiveDefinite(Constraint):
+    """Symmetric (to atol 1e-6) matrices whose Cholesky factorisation exists."""
+
+    event_dim = 2
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        if value.shape[-1] != value.shape[-2]:
+            return np.zeros(value.shape[:-2], dtype=bool)
+        symmetric = np.isclose(value, np.swapaxes(value, -1, -2), atol=1e-6).all((-2, -1))
+        matrices = value.reshape((-1, *value.shape[-2:]))
+        factorable = np.array([_has_cholesky(m) for m in matrices], dtype=bool).reshape(value.shape[:-2])
+        return symmetric & factorable
+
+
+def _has_cholesky(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+ArgConstraints = dict[str, Constraint]  # a distribution's ``arg_constraints``: parameter name → constraint
+
+dependent = _Dependent()
+independent = _IndependentConstraint
+boolean = _Boolean()
+one_hot = _OneHot()
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+integer_interval = _IntegerInterval
+real = _Real()
+real_vector = independent(real, 1)
+positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
+greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+unit_interval = _Interval(0.0, 1.0)
+interval = _Interval
+half_open_interval = _HalfOpenInterval
+simplex = _Simplex()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()
+
+__all__ = [
+    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq", "half_open_interval",
+    "independent", "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky", "nonnegative",
+    "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer", "real", "real_vector",
+    "simplex", "unit_interval",
+]

@@ -1,0 +1,220 @@
+"""The gamma family: Gamma, Beta, Dirichlet, and the reparameterised gamma sampler they share.
+
+Gamma samples cannot be written as x = g(α, ε) with a closed-form g, so the reparameterisation
+uses the *implicit function theorem* instead (Figurnov et al. 2018, "Implicit
+Reparameterization Gradients"). Hold the cdf value fixed, F(x; α) = u; differentiating gives
+
+    ∂x/∂α = −(∂F/∂α)(x; α) / p(x; α)
+
+With F(x; α) = P(α, x) = Σₙ x^(α+n) e^(−x) / Γ(α+n+1) (the series of the regularised lower
+incomplete gamma function) and p(x; α) = x^(α−1) e^(−x) / Γ(α), term by term:
+
+    ∂x/∂α = −Σₙ x^(n+1) Γ(α)/Γ(α+n+1) · (log x − ψ(α+n+1))
+
+The sample value comes from NumPy's gamma sampler; the Tensor ``x + ∂x/∂α · (α − stop_grad(α))``
+has that value and the derivative ∂x/∂α with respect to α, so gradients flow through ops only.
+Beta and Dirichlet normalise independent gammas: (X₁, …, X_k)/ΣX with Xᵢ ~ Gamma(αᵢ).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .. import random
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor, stack
+from . import constraints
+from .distribution import Distribution
+from .utils import as_float_tensor, broadcast_all, constant, tiny
+
+_SERIES_TERMS_MIN = 40
+
+
+def _log_gamma(a: np.ndarray) -> np.ndarray:
+    return Tensor(a).lgamma().data
+
+
+def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """∂x/∂α of a Gamma(α, 1) sample x at fixed cdf value (float64; formula in the module docstring).
+
+    The series needs about x + 10√x terms; its terms grow like e^x/Γ-ratios before they shrink,
+    so for x far above α (probability ~e^(−x)) the sum loses digits to cancellation.
+    """
+    alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
+    n_terms = int(max(_SERIES_TERMS_MIN, np.ceil(np.max(x, initial=0) + 10 * np.sqrt(np.max(x, initial=0)) + 10)))
+    n = np.arange(n_terms, dtype=np.float64)
+    a, logx = alpha[..., None], np.log(x)[..., None]
+    log_ratio = (n + 1) * logx + _log_gamma(a) - _log_gamma(a + n + 1)   # log(x^(n+1) Γ(α)/Γ(α+n+1))
+    psi = Tensor(a + n + 1).digamma().data
+    return -(np.exp(log_ratio) * (logx - psi)).sum(-1)
+
+
+def standard_gamma(alpha: Tensor) -> Tensor:
+    """x ~ Gamma(α, rate 1), elementwise for each entry of ``alpha``, with implicit ∂x/∂α."""
+    x = random.generator().standard_gamma(alpha.data).astype(alpha.dtype)
+    x = np.maximum(x, tiny(alpha.dtype))  # a sample of 0 would make log x infinite
+    sample = Tensor(x)
+    if not (alpha.requires_grad and is_grad_enabled()):
+        return sample
+    slope = constant(standard_gamma_grad(alpha.data, x), alpha)
+    return sample + slope * (alpha - alpha.detach())  # value x, derivative ∂x/∂α
+
+
+class Gamma(Distribution):
+    r"""Gamma distribution with ``concentration`` α > 0 and ``rate`` β > 0.
+
+    density   p(x) = β^α x^(α−1) e^(−βx) / Γ(α)  for x > 0
+    cdf       F(x) = P(α, βx)  (regularised lower incomplete gamma; no derivative in α, as in PyTorch)
+    mean = α/β,  mode = max((α − 1)/β, 0),  variance = α/β²,
+    entropy = α − log β + log Γ(α) + (1 − α) ψ(α)
+    rsample   x = X/β,  X ~ Gamma(α, 1) with the implicit reparameterisation gradient (module docstring)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration": constraints.positive,
+                                                             "rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(self.concentration.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.rate
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.concentration - 1) / self.rate).clamp(min=0)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.concentration / self.rate ** 2
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        value = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+        return value.clamp(min=tiny(value.dtype))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        alpha, beta = self.concentration, self.rate
+        return alpha.xlogy(beta) + (alpha - 1).xlogy(value) - beta * value - alpha.lgamma()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return self.concentration.igamma(self.rate * value)
+
+    def entropy(self) -> Tensor:
+        alpha = self.concentration
+        return alpha - self.rate.log() + alpha.lgamma() + (1.0 - alpha) * alpha.digamma()
+
+
+def _normalised_gammas(concentration: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """(X₁, …, X_k) / Σ X with Xᵢ ~ Gamma(αᵢ, 1): a Dirichlet(α) sample of ``shape`` (k last)."""
+    gammas = standard_gamma(concentration.expand(shape))
+    return gammas / gammas.sum(-1, keepdim=True)
+
+
+def _dirichlet_log_normaliser(concentration: Tensor) -> Tensor:
+    """log B(α) = Σ log Γ(αᵢ) − log Γ(Σ αᵢ), over the last dim."""
+    return concentration.lgamma().sum(-1) - concentration.sum(-1).lgamma()
+
+
+class Dirichlet(Distribution):
+    r"""Dirichlet distribution on the simplex with ``concentration`` α ∈ (0, ∞)^k (last dim = event).
+
+    density   p(x) = Π xᵢ^(αᵢ−1) / B(α),  B(α) = Π Γ(αᵢ) / Γ(α₀),  α₀ = Σ αᵢ,  x ≥ 0, Σ xᵢ = 1
+    mean = αᵢ/α₀,  mode = (αᵢ − 1)/(α₀ − k) (where every αᵢ > 1),  variance = αᵢ(α₀ − αᵢ) / (α₀² (α₀ + 1))
+    entropy = log B(α) + (α₀ − k) ψ(α₀) − Σ (αᵢ − 1) ψ(αᵢ)
+    rsample   normalised gammas, Xᵢ/ΣX; gradients by the gamma's implicit reparameterisation.
+    (PyTorch differentiates the Dirichlet's own cdf instead: same expectation, different per-sample gradient.)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {
+        "concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, concentration: Any, validate_args: bool | None = None) -> None:
+        concentration = as_float_tensor(concentration)
+        if concentration.ndim < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        super().__init__(concentration.shape[:-1], concentration.shape[-1:], validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration / self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mode(self) -> Tensor:
+        above_one = (self.concentration - 1).clamp(min=0)
+        mode = above_one / above_one.sum(-1, keepdim=True)
+        # every αᵢ < 1: the density is largest at a vertex; PyTorch picks the one at argmax of mode
+        vertex = np.eye(mode.shape[-1], dtype=bool)[np.nan_to_num(mode.data).argmax(-1)]
+        all_below = (self.concentration.data < 1).all(-1, keepdims=True)
+        return Tensor(np.where(all_below, vertex.astype(mode.dtype), mode.data))
+
+    @property
+    def variance(self) -> Tensor:
+        total = self.concentration.sum(-1, keepdim=True)
+        return self.concentration * (total - self.concentration) / (total ** 2 * (total + 1))
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        return _normalised_gammas(self.concentration, self._extended_shape(sample_shape))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return (self.concentration - 1).xlogy(value).sum(-1) - _dirichlet_log_normaliser(self.concentration)
+
+    def entropy(self) -> Tensor:
+        alpha = self.concentration
+        k, total = alpha.shape[-1], alpha.sum(-1)
+        return (_dirichlet_log_normaliser(alpha) + (total - k) * total.digamma()
+                - ((alpha - 1.0) * alpha.digamma()).sum(-1))
+
+
+class Beta(Distribution):
+    r"""Beta distribution on [0, 1] with ``concentration1`` a > 0 and ``concentration0`` b > 0.
+
+    density   p(x) = x^(a−1) (1 − x)^(b−1) / B(a, b),  B(a, b) = Γ(a)Γ(b)/Γ(a + b)
+    mean = a/(a + b),  mode = (a − 1)/(a + b − 2),  variance = ab / ((a + b)² (a + b + 1))
+    entropy = log B(a, b) − (a − 1)ψ(a) − (b − 1)ψ(b) + (a + b − 2)ψ(a + b)
+    rsample   X/(X + Y),  X ~ Gamma(a), Y ~ Gamma(b)  (the Dirichlet on (x, 1 − x))
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration1": constraints.positive,
+                                                             "concentration0": constraints.positive}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, concentration1: Any, concentration0: Any, validate_args: bool | None = None) -> None:
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        self._dirichlet = Dirichlet(stack([self.concentration1, self.concentration0], -1), validate_args=False)
+        super().__init__(self.concentration1.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.concentration1 / (self.concentration1 + self.concentration0)
+
+    @property
+    def mode(self) -> Tensor:
+        return self._dirichlet.mode[..., 0]
+
+    @property
+    def variance(self) -> Tensor:
+        total = self.concentration1 + self.concentration0
+        return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        return self._dirichlet.rsample(sample_shape)[..., 0]
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return self._dirichlet.log_prob(stack([value, 1.0 - value], -1))
+
+    def entropy(self) -> Tensor:
+        return self._dirichlet.entropy()

@@ -1,0 +1,274 @@
+"""Distributions over vectors: MultivariateNormal, and the two combinators Independent and
+MixtureSameFamily that build event dimensions and mixtures out of other distributions.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .. import linalg
+from ..tensor import Tensor
+from . import constraints
+from .discrete import Categorical
+from .distribution import Distribution
+from .utils import as_float_tensor, lazy_property, standard_normal, sum_rightmost
+
+
+def _batch_mahalanobis(scale_tril: Tensor, diff: Tensor) -> Tensor:
+    """‖L⁻¹ d‖² = dᵀ Σ⁻¹ d for Σ = L Lᵀ, broadcasting the batch dims of L and d (one triangular solve)."""
+    k = diff.shape[-1]
+    batch = tuple(np.broadcast_shapes(scale_tril.shape[:-2], diff.shape[:-1]))
+    solved = linalg.solve_triangular(scale_tril.expand((*batch, k, k)), diff.expand((*batch, k)).unsqueeze(-1),
+                                     upper=False)
+    return (solved.squeeze(-1) ** 2).sum(-1)
+
+
+def _half_log_det(scale_tril: Tensor) -> Tensor:
+    """½ log det Σ = Σᵢ log Lᵢᵢ."""
+    return scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
+
+class MultivariateNormal(Distribution):
+    r"""Multivariate normal N(μ, Σ) on ℝᵏ, given ``loc`` μ and exactly one of ``covariance_matrix`` Σ,
+    ``precision_matrix`` Σ⁻¹ or ``scale_tril`` L (lower-triangular, positive diagonal, Σ = L Lᵀ).
+
+    density   p(x) = exp(−½ (x − μ)ᵀ Σ⁻¹ (x − μ)) / √((2π)ᵏ det Σ)
+              log p(x) = −½ (k log 2π + ‖L⁻¹(x − μ)‖²) − Σᵢ log Lᵢᵢ
+    mean = mode = μ,  variance = diag Σ = Σⱼ L_ij²,  entropy = ½ k (1 + log 2π) + Σᵢ log Lᵢᵢ
+    rsample   x = μ + L ε,  ε ~ N(0, I_k)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"loc": constraints.real_vector,
+                                                             "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, loc: Any, covariance_matrix: Any = None, precision_matrix: Any = None, scale_tril: Any = None,
+                 validate_args: bool | None = None) -> None:
+        loc = as_float_tensor(loc)
+        if loc.ndim < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        given = {"scale_tril": scale_tril, "covariance_matrix": covariance_matrix,
+                 "precision_matrix": precision_matrix}
+        given = {name: as_float_tensor(m) for name, m in given.items() if m is not None}
+        if len(given) != 1:
+            raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
+        ((name, matrix),) = given.items()
+        if matrix.ndim < 2:
+            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional leading batch dimensions"
+                             if name == "scale_tril" else
+                             f"{name} must be at least two-dimensional, with optional leading batch dimensions")
+        k = loc.shape[-1]
+        batch_shape = tuple(np.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1]))
+        setattr(self, name, matrix.expand((*batch_shape, k, k)))
+        self.loc = loc.expand((*batch_shape, k))
+        super().__init__(batch_shape, (k,), validate_args=validate_args)
+        if name == "scale_tril":
+            self._unbroadcasted_scale_tril = self.scale_tril
+        elif name == "covariance_matrix":
+            self._unbroadcasted_scale_tril = linalg.cholesky(self.covariance_matrix)
+        else:
+            self._unbroadcasted_scale_tril = linalg.cholesky(linalg.inv(self.precision_matrix))
+
+    @lazy_property
+    def scale_tril(self) -> Tensor:
+        """L, the lower Cholesky factor of Σ."""
+        return self._unbroadcasted_scale_tril
+
+    @lazy_property
+    def covariance_matrix(self) -> Tensor:
+        """Σ = L Lᵀ."""
+        return self._unbroadcasted_scale_tril @ self._unbroadcasted_scale_tril.transpose(-1, -2)
+
+    @lazy_property
+    def precision_matrix(self) -> Tensor:
+        """Σ⁻¹ = L⁻ᵀ L⁻¹."""
+        return self._unbroadcasted_scale_tril.cholesky_inverse()
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        return (self._unbroadcasted_scale_tril ** 2).sum(-1)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        eps = standard_normal(self._extended_shape(sample_shape), self.loc)
+        return self.loc + (self._unbroadcasted_scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        mahalanobis = _batch_mahalanobis(self._unbroadcasted_scale_tril, value - self.loc)
+        k = self.event_shape[0]
+        return -0.5 * (k * math.log(2 * math.pi) + mahalanobis) - _half_log_det(self._unbroadcasted_scale_tril)
+
+    def entropy(self) -> Tensor:
+        k = self.event_shape[0]
+        return 0.5 * k * (1.0 + math.log(2 * math.pi)) + _half_log_det(self._unbroadcasted_scale_tril)
+
+
+class Independent(Distribution):
+    r"""Reinterpret the rightmost ``reinterpreted_batch_ndims`` batch dims of ``base_distribution`` as
+    event dims: one event is then a block of independent draws.
+
+    log p(x) = Σ over the reinterpreted dims of log p_base(xᵢ);   entropy likewise a sum;
+    mean, mode, variance as the base's (only the shapes are regrouped).
+    Example: Independent(Normal(μ of shape (B, D), σ), 1) is a diagonal Gaussian over ℝᴰ with batch (B,).
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {}
+
+    def __init__(self, base_distribution: Distribution, reinterpreted_batch_ndims: int,
+                 validate_args: bool | None = None) -> None:
+        if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
+            raise ValueError("Expected reinterpreted_batch_ndims <= len(base_distribution.batch_shape), "
+                             f"actual {reinterpreted_batch_ndims} vs {len(base_distribution.batch_shape)}")
+        shape = base_distribution.batch_shape + base_distribution.event_shape
+        event_dim = reinterpreted_batch_ndims + len(base_distribution.event_shape)
+        self.base_dist = base_distribution
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
+
+    @property
+    def has_rsample(self) -> bool:  # type: ignore[override]
+        return self.base_dist.has_rsample
+
+    @property
+    def has_enumerate_support(self) -> bool:  # type: ignore[override]
+        return self.reinterpreted_batch_ndims == 0 and self.base_dist.has_enumerate_support
+
+    @constraints.dependent_property
+    def support(self) -> constraints.Constraint:
+        result = self.base_dist.support
+        return constraints.independent(result, self.reinterpreted_batch_ndims) if self.reinterpreted_batch_ndims \
+            else result
+
+    @property
+    def mean(self) -> Tensor:
+        return self.base_dist.mean
+
+    @property
+    def mode(self) -> Tensor:
+        return self.base_dist.mode
+
+    @property
+    def variance(self) -> Tensor:
+        return self.base_dist.variance
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        return self.base_dist.sample(sample_shape)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        return self.base_dist.rsample(sample_shape)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
+
+    def entropy(self) -> Tensor:
+        return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        if self.reinterpreted_batch_ndims > 0:
+            raise NotImplementedError("Enumeration over cartesian product is not implemented")
+        return self.base_dist.enumerate_support(expand=expand)
+
+    def __repr__(self) -> str:
+        return f"Independent({self.base_dist}, {self.reinterpreted_batch_ndims})"
+
+
+class MixtureSameFamily(Distribution):
+    r"""Mixture of K components of one family: pick k ~ ``mixture_distribution`` (a Categorical over K),
+    then x ~ component k of ``component_distribution`` (batch_shape ending in K).
+
+    density   p(x) = Σ_k π_k p_k(x);   log p(x) = logsumexp_k (log π_k + log p_k(x))
+    cdf       F(x) = Σ_k π_k F_k(x)   (univariate components)
+    mean = Σ_k π_k μ_k,   variance = Σ_k π_k σ_k² + Σ_k π_k (μ_k − mean)²   (law of total variance)
+    No rsample: the component choice is discrete.
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {}
+    has_rsample = False
+
+    def __init__(self, mixture_distribution: Categorical, component_distribution: Distribution,
+                 validate_args: bool | None = None) -> None:
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError(" The Mixture distribution needs to be an  instance of torch.distributions.Categorical")
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError("The Component distribution needs to be an instance of torch.distributions.Distribution")
+        mixture_batch, component_batch = mixture_distribution.batch_shape, component_distribution.batch_shape[:-1]
+        for size1, size2 in zip(reversed(mixture_batch), reversed(component_batch)):
+            if size1 != 1 and size2 != 1 and size1 != size2:
+                raise ValueError(f"`mixture_distribution.batch_shape` ({mixture_batch}) is not compatible with "
+                                 f"`component_distribution.batch_shape`({component_batch})")
+        k_mixture, k_components = mixture_distribution.param_shape[-1], component_distribution.batch_shape[-1]
+        if k_mixture is not None and k_components is not None and k_mixture != k_components:
+            raise ValueError(f"`mixture_distribution component` ({k_mixture}) does not equal "
+                             f"`component_distribution.batch_shape[-1]` ({k_components})")
+        self._mixture_distribution = mixture_distribution
+        self._component_distribution = component_distribution
+        self._event_ndims = len(component_distribution.event_shape)
+        super().__init__(component_batch, component_distribution.event_shape, validate_args=validate_args)
+
+    @property
+    def mixture_distribution(self) -> Categorical:
+        """The Categorical over the K components."""
+        return self._mixture_distribution
+
+    @property
+    def component_distribution(self) -> Distribution:
+        """The K components (batch_shape + (K,))."""
+        return self._component_distribution
+
+    @constraints.dependent_property
+    def support(self) -> constraints.Constraint:
+        return self._component_distribution.support
+
+    def _pad(self, x: Tensor) -> Tensor:
+        """Insert the component dim K before the event dims: (…, event) → (…, 1, event)."""
+        return x.unsqueeze(-1 - self._event_ndims)
+
+    def _weights(self) -> Tensor:
+        """π with singleton event dims appended, to weight the components' moments."""
+        probs = self._mixture_distribution.probs
+        return probs.reshape(tuple(probs.shape) + (1,) * self._event_ndims)
+
+    @property
+    def mean(self) -> Tensor:
+        return (self._weights() * self._component_distribution.mean).sum(-1 - self._event_ndims)
+
+    @property
+    def variance(self) -> Tensor:
+        weights, components, dim = self._weights(), self._component_distribution, -1 - self._event_ndims
+        mean_of_variances = (weights * components.variance).sum(dim)
+        variance_of_means = (weights * (components.mean - self._pad(self.mean)) ** 2).sum(dim)
+        return mean_of_variances + variance_of_means
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._pad(value)
+        return (self._component_distribution.cdf(value) * self._mixture_distribution.probs).sum(-1)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        log_prob_components = self._component_distribution.log_prob(self._pad(value))
+        log_weights = self._mixture_distribution.logits.log_softmax(-1)
+        return (log_prob_components + log_weights).logsumexp(-1)
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        choice = self._mixture_distribution.sample(sample_shape)          # sample + batch
+        draws = self._component_distribution.sample(sample_shape)          # sample + batch + (K,) + event
+        index = choice.reshape(tuple(choice.shape) + (1,) * (1 + self._event_ndims))
+        index = index.expand((*tuple(draws.shape[:-1 - self._event_ndims]), 1, *tuple(self.event_shape)))
+        return draws.gather(-1 - self._event_ndims, index).squeeze(-1 - self._event_ndims)
+
+    def __repr__(self) -> str:
+        return (f"MixtureSameFamily(\n  {self._mixture_distribution},\n  {self._component_distribution})")

@@ -1,0 +1,168 @@
+"""Relaxed (continuous) versions of Bernoulli and OneHotCategorical: the Concrete / Gumbel-softmax
+distributions (Maddison et al. 2017, Jang et al. 2017).
+
+A categorical draw is argmax_k (logits_k + G_k) with Gumbel noise G_k = −log(−log u_k). Replacing the
+argmax by a softmax at ``temperature`` τ gives a point on the simplex that is a differentiable
+function of the logits, so it has ``rsample``; as τ → 0 the samples approach one-hot vectors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from ..tensor import Tensor
+from . import constraints
+from .discrete import Categorical, _BinaryParameters, _one_of
+from .distribution import Distribution
+from .transformed import TransformedDistribution
+from .transforms import ExpTransform, SigmoidTransform
+from .utils import broadcast_all, clamp_probs, constant, standard_uniform
+
+
+class LogitRelaxedBernoulli(_BinaryParameters):
+    r"""The logit of a RelaxedBernoulli sample: x = (l + log u − log(1 − u)) / τ,  u ~ U(0, 1).
+
+    density   log p(x) = log τ + (l − τx) − 2 log(1 + e^(l − τx))   (a logistic density, scale 1/τ)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
+                                                             "logits": constraints.real}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+        self.temperature = temperature if isinstance(temperature, Tensor) else constant(temperature, self._param)
+        super().__init__(self._param.shape, validate_args=validate_args)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        u = clamp_probs(standard_uniform(shape, self._param))
+        return (u.log() - (-u).log1p() + self.logits) / self.temperature
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        diff = self.logits - value * self.temperature
+        return self.temperature.log() + diff - 2 * diff.logaddexp(0.0)
+
+
+class RelaxedBernoulli(TransformedDistribution):
+    r"""Relaxed Bernoulli on (0, 1) with ``temperature`` τ and ``probs`` p or ``logits`` l:
+    y = σ((l + log u − log(1 − u)) / τ),  u ~ U(0, 1).
+
+    density   p(y) = τ α y^(−τ−1) (1 − y)^(−τ−1) / (α y^(−τ) + (1 − y)^(−τ))²,   α = e^l
+    (no closed-form mean or variance; as τ → 0 samples approach Bernoulli(p) draws.)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
+                                                             "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
+
+    @property
+    def temperature(self) -> Tensor:
+        """τ."""
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        """l."""
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        """p = σ(l)."""
+        return self.base_dist.probs
+
+
+class ExpRelaxedCategorical(Distribution):
+    r"""The log of a RelaxedOneHotCategorical sample: x = log softmax((logits + G)/τ), G_k Gumbel.
+
+    density   log p(x) = log Γ(K) + (K − 1) log τ + Σ_k (s_k − logsumexp(s)),  s = logits − τx
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.simplex,
+                                                             "logits": constraints.real_vector}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        self._categorical = Categorical(probs, logits)
+        self.temperature = (temperature if isinstance(temperature, Tensor)
+                            else constant(temperature, self._categorical._param))
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
+
+    @property
+    def probs(self) -> Tensor:
+        """Category probabilities p."""
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        """Normalised logits log p."""
+        return self._categorical.logits
+
+    @property
+    def param_shape(self) -> tuple[int, ...]:
+        """batch_shape + (K,)."""
+        return self._categorical.param_shape
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        u = clamp_probs(standard_uniform(self._extended_shape(sample_shape), self.logits))
+        gumbels = -(-u.log()).log()
+        scores = (self.logits + gumbels) / self.temperature
+        return scores - scores.logsumexp(-1, keepdim=True)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        k = self.event_shape[0]
+        log_scale = math.lgamma(k) + (k - 1) * self.temperature.log()
+        score = self.logits - value * self.temperature
+        return (score - score.logsumexp(-1, keepdim=True)).sum(-1) + log_scale
+
+
+class RelaxedOneHotCategorical(TransformedDistribution):
+    r"""Gumbel-softmax / Concrete distribution on the simplex, ``temperature`` τ, ``probs`` or ``logits``:
+    y = softmax((logits + G)/τ),  G_k = −log(−log u_k),  u_k ~ U(0, 1).
+
+    density   p(y) = Γ(K) τ^(K−1) Π_k (p_k y_k^(−τ−1)) / (Σ_k p_k y_k^(−τ))^K
+    (no closed-form mean or variance; as τ → 0 samples approach one-hot draws of Categorical(p).)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.simplex,
+                                                             "logits": constraints.real_vector}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, ExpTransform(), validate_args=validate_args)
+
+    @property
+    def temperature(self) -> Tensor:
+        """τ."""
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        """Normalised logits."""
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        """Category probabilities."""
+        return self.base_dist.probs
