@@ -89,6 +89,8 @@ CONVS = [
     ("LazyConv2d", (6, 3), {"padding": 1, "groups": 3}, (2, 3, 5, 5)),
     ("LazyConvTranspose1d", (4, 3), {"stride": 2}, (2, 6, 5)),
     ("LazyConvTranspose2d", (4, 2), {"stride": 2, "groups": 2}, (2, 6, 3, 3)),
+    ("LazyConv3d", (3, 2), {"padding": 1}, (1, 2, 3, 3, 3)),
+    ("LazyConvTranspose3d", (2, 2), {"stride": 2}, (1, 3, 2, 2, 2)),
 ]
 
 
@@ -123,6 +125,8 @@ def test_lazy_conv_errors_name_the_problem():
     ("LazyBatchNorm2d", {"track_running_stats": False}, (4, 2, 3, 3)),
     ("LazyInstanceNorm1d", {}, (2, 3, 6)),
     ("LazyInstanceNorm2d", {"affine": False}, (2, 3, 4, 4)),
+    ("LazyBatchNorm3d", {}, (2, 3, 2, 2, 2)),
+    ("LazyInstanceNorm3d", {}, (2, 3, 2, 2, 2)),
 ])
 def test_lazy_batch_norm_matches_torch(name, kwargs, in_shape):
     tm, m = getattr(tnn, name)(**kwargs), getattr(nn, name)(**kwargs)

@@ -7,7 +7,7 @@
     normalization.py  BatchNorm1d/2d/3d, LayerNorm,        activation.py ReLU Sigmoid Tanh ...
                       GroupNorm, InstanceNorm1d/2d/3d, RMSNorm
     loss.py           MSELoss ... CTCLoss                  functional.py  F.* of all of these
-    lazy.py           LazyLinear, LazyConv1d/2d, LazyConvTranspose1d/2d, LazyBatch/InstanceNorm1d/2d; parameter.py: the
+    lazy.py           LazyLinear, LazyConv(Transpose)1d/2d/3d, LazyBatch/InstanceNorm1d/2d/3d; parameter.py: the
                       UninitializedParameter/Buffer they hold until their first call
     init.py           weight initialisation                utils.py     clipping, L1/L2 penalties
     padding.py        ZeroPad, ConstantPad, ReflectionPad, ReplicationPad, CircularPad (1d/2d)
@@ -60,12 +60,16 @@ from .embedding import Embedding, EmbeddingBag
 from .lazy import (
     LazyBatchNorm1d,
     LazyBatchNorm2d,
+    LazyBatchNorm3d,
     LazyConv1d,
     LazyConv2d,
+    LazyConv3d,
     LazyConvTranspose1d,
     LazyConvTranspose2d,
+    LazyConvTranspose3d,
     LazyInstanceNorm1d,
     LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LazyLinear,
 )
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten
@@ -170,8 +174,9 @@ __all__ = [
     "GaussianNLLLoss", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "HingeEmbeddingLoss",
     "HuberLoss", "Identity", "IncompatibleKeys", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
     "KLDivLoss", "L1Loss",
-    "LSTMCell", "LayerNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyConv1d", "LazyConv2d",
-    "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyLinear",
+    "LSTMCell", "LayerNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d",
+    "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyLinear",
     "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "MarginRankingLoss",
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "MaxUnpool3d", "Mish", "Module", "ModuleDict",
     "ModuleList", "MultiLabelSoftMarginLoss",
