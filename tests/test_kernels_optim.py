@@ -1,8 +1,9 @@
 """The optimiser update kernels in C (csrc/optim.c through ``backend.c``) against the NumPy reference.
 
-``backend.numpy_ref.{sgd,adam,rmsprop,adagrad}_update`` are the definition of correct (they
-follow the optimisers' docstrings line by line; tests/test_optim.py checks the optimisers built
-on them against torch.optim on both backends). C computes every line in the element type, in
+``backend.numpy_ref.{sgd,adam,rmsprop,adagrad,adadelta,adamax,nadam,radam,rprop,asgd}_update``
+are the definition of correct (they follow the optimisers' docstrings line by line;
+tests/test_optim.py and tests/test_parity_optim18.py check the optimisers built on them against
+torch.optim). C computes every line in the element type, in
 the reference's order and without fused multiply-adds, so the two must agree bit for bit: on
 every combination of options, over several steps from zero state and from a random state, for
 sizes 0, 1, odd and vector-length multiples ± 1, float32 and float64, and with NaN, ±inf and −0
@@ -61,8 +62,45 @@ def adagrad(backend, param, grad, state, t, lr_decay, weight_decay, maximize):
     backend.adagrad_update(param, grad, state["sum"], 0.1 / (1 + (t - 1) * lr_decay), 1e-8, weight_decay, maximize)
 
 
+def adadelta(backend, param, grad, state, t, rho, weight_decay, maximize):
+    backend.adadelta_update(param, grad, state["square_avg"], state["acc_delta"], 0.5, rho, 1e-6, weight_decay,
+                            maximize)
+
+
+def adamax(backend, param, grad, state, t, betas, weight_decay, maximize):
+    lr, (beta1, beta2) = 0.01, betas
+    backend.adamax_update(param, grad, state["exp_avg"], state["exp_inf"], lr, beta1, beta2, 1e-8, weight_decay,
+                          maximize, bias_correction1=1 - beta1**t)
+
+
+def nadam(backend, param, grad, state, t, betas, weight_decay, decoupled, maximize):
+    lr, (beta1, beta2) = 0.01, betas
+    mu, mu_next, mu_product = 0.45, 0.46, 0.45**t  # NAdam's μ_t, μ_{t+1}, Π μ (any values: both get the same)
+    backend.nadam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, 1e-8, weight_decay,
+                         decoupled, maximize, bias_correction2=1 - beta2**t,
+                         grad_coefficient=lr * (1 - mu) / (1 - mu_product),
+                         exp_avg_coefficient=lr * mu_next / (1 - mu_product * mu_next))
+
+
+def radam(backend, param, grad, state, t, rectified, weight_decay, decoupled, maximize):
+    lr, beta1, beta2 = 0.01, 0.9, 0.999
+    backend.radam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, 1e-8, weight_decay,
+                         decoupled, maximize, 1 - beta1**t, 1 - beta2**t, 0.7 + 0.01 * t if rectified else None)
+
+
+def rprop(backend, param, grad, state, t, etas, maximize):
+    backend.rprop_update(param, grad, state["prev"], state["step_size"], *etas, 1e-3, 2.0, maximize)
+
+
+def asgd(backend, param, grad, state, t, mu, weight_decay, maximize):
+    eta = 0.05 / (1 + 1e-2 * 0.05 * t) ** 0.75
+    backend.asgd_update(param, grad, state["ax"], 1e-2, eta, np.array(mu, np.float32), weight_decay, maximize)
+
+
 STATE_NAMES = {sgd: ["momentum_buffer"], adam: ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"],
-               rmsprop: ["square_avg", "grad_avg", "momentum_buffer"], adagrad: ["sum"]}
+               rmsprop: ["square_avg", "grad_avg", "momentum_buffer"], adagrad: ["sum"],
+               adadelta: ["square_avg", "acc_delta"], adamax: ["exp_avg", "exp_inf"], nadam: ["exp_avg", "exp_avg_sq"],
+               radam: ["exp_avg", "exp_avg_sq"], rprop: ["prev", "step_size"], asgd: ["ax"]}
 # every combination of each kernel's options: (kernel, option values by name)
 OPTIONS = {
     sgd: dict(momentum=[0.0, 0.9], dampening=[0.0, 0.3], weight_decay=[0.0, 0.05], nesterov=[False, True],
@@ -72,7 +110,15 @@ OPTIONS = {
     rmsprop: dict(alpha=[0.99, 0.4], weight_decay=[0.0, 0.1], centered=[False, True], momentum=[0.0, 0.5],
                   maximize=[False, True]),
     adagrad: dict(lr_decay=[0.0, 0.1], weight_decay=[0.0, 0.1], maximize=[False, True]),
+    adadelta: dict(rho=[0.9, 0.3], weight_decay=[0.0, 0.1], maximize=[False, True]),
+    adamax: dict(betas=[(0.9, 0.999), (0.3, 0.8)], weight_decay=[0.0, 0.1], maximize=[False, True]),
+    nadam: dict(betas=[(0.9, 0.999), (0.3, 0.8)], weight_decay=[0.0, 0.1], decoupled=[False, True],
+                maximize=[False, True]),
+    radam: dict(rectified=[False, True], weight_decay=[0.0, 0.1], decoupled=[False, True], maximize=[False, True]),
+    rprop: dict(etas=[(0.5, 1.2), (0.3, 1.7)], maximize=[False, True]),
+    asgd: dict(mu=[1.0, 0.5, 1 / 3], weight_decay=[0.0, 0.1], maximize=[False, True]),  # 1/3: μ rounded to float32
 }
+ALL_KERNELS = list(OPTIONS)
 COMBINATIONS = [(kernel, dict(zip(options, values)))
                 for kernel, options in OPTIONS.items() for values in itertools.product(*options.values())]
 
@@ -104,7 +150,7 @@ def random_arrays(shape, dtype, seed, kernel, zero_state: bool):
     # squared averages and sums are ≥ 0; the others any sign
     state = {k: np.zeros(shape, dtype) if zero_state else
              np.array(rng.standard_normal(shape), dtype) for k in STATE_NAMES[kernel]}
-    for k in ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum"):
+    for k in ("exp_avg_sq", "max_exp_avg_sq", "square_avg", "sum", "acc_delta", "exp_inf", "step_size"):
         if k in state:
             np.abs(state[k], out=state[k])
     if "grad_avg" in state and not zero_state:  # centered: v − g_ave² ≥ 0 keeps √ real, as in training
@@ -143,7 +189,7 @@ def test_update_c_matches_numpy_on_special_values(combination, dtype):
 
 # ---- layouts, aliasing, allocations -------------------------------------------------------------
 
-@pytest.mark.parametrize("kernel", [sgd, adam, rmsprop, adagrad], ids=lambda k: k.__name__)
+@pytest.mark.parametrize("kernel", ALL_KERNELS, ids=lambda k: k.__name__)
 def test_strided_parameter_is_updated_in_place_by_the_reference_and_strided_grad_is_read(kernel):
     options = dict(zip(OPTIONS[kernel], (values[-1] for values in OPTIONS[kernel].values())))
     options["maximize"] = False
@@ -165,7 +211,7 @@ def test_strided_parameter_is_updated_in_place_by_the_reference_and_strided_grad
         np.testing.assert_array_equal(transposed_state[key], expected_state[key])
 
 
-@pytest.mark.parametrize("kernel", [sgd, adam, rmsprop, adagrad], ids=lambda k: k.__name__)
+@pytest.mark.parametrize("kernel", ALL_KERNELS, ids=lambda k: k.__name__)
 def test_contiguous_arrays_run_in_c_and_others_in_the_reference(kernel, monkeypatch):
     """Otherwise "C == reference" above could be the reference compared with itself."""
     options = dict(zip(OPTIONS[kernel], (values[-1] for values in OPTIONS[kernel].values())))
@@ -194,7 +240,9 @@ def test_the_c_step_allocates_nothing_per_step():
         p.grad = tg.Tensor(np.full(n, 0.5, np.float32))
     with tg.backend.using("c"):
         for opt in (optim.Adam(params, amsgrad=True), optim.SGD(params, lr=0.1, momentum=0.9),
-                    optim.RMSprop(params, centered=True, momentum=0.5), optim.Adagrad(params)):
+                    optim.RMSprop(params, centered=True, momentum=0.5), optim.Adagrad(params), optim.Adadelta(params),
+                    optim.Adamax(params), optim.NAdam(params), optim.RAdam(params), optim.Rprop(params),
+                    optim.ASGD(params, t0=0)):
             opt.step()
             buffers = {id(p): [id(v) for v in opt.state[p].values() if isinstance(v, np.ndarray)] for p in params}
             tracemalloc.start()
@@ -233,6 +281,14 @@ def bad_calls(param, grad, state):
                                                 0.1, 1.0)),
         ("rmsprop_update", lambda b: b.rmsprop_update(param, grad, s, s, s, 0.1, 0.99, 1e-8, 0.0, 0.5, False)),
         ("adagrad_update", lambda b: b.adagrad_update(param, grad, s, 0.1, 1e-8, 0.0, False)),
+        ("adadelta_update", lambda b: b.adadelta_update(param, grad, s, s, 1.0, 0.9, 1e-6, 0.0, False)),
+        ("adamax_update", lambda b: b.adamax_update(param, grad, s, s, 0.1, 0.9, 0.999, 1e-8, 0.0, False, 0.1)),
+        ("nadam_update", lambda b: b.nadam_update(param, grad, s, s, 0.1, 0.9, 0.999, 1e-8, 0.0, False, False, 0.1,
+                                                  0.1, 0.1)),
+        ("radam_update", lambda b: b.radam_update(param, grad, s, s, 0.1, 0.9, 0.999, 1e-8, 0.0, False, False, 0.1,
+                                                  0.1, None)),
+        ("rprop_update", lambda b: b.rprop_update(param, grad, s, s, 0.5, 1.2, 1e-6, 50.0, False)),
+        ("asgd_update", lambda b: b.asgd_update(param, grad, s, 1e-4, 0.01, np.ones((), np.float32), 0.0, False)),
     ]
 
 
@@ -264,5 +320,7 @@ def test_c_status_is_checked():
     assert c.lib.tg_sgd_update_f64(pointer, pointer, c.ffi.NULL, -1, 0.1, 0, 0, 0, 0, 0, 1) == 1
     assert c.lib.tg_adam_update_f64(pointer, pointer, c.ffi.NULL, pointer, c.ffi.NULL, 3, 0.1, 0.9, 0.999, 1e-8,
                                     0, 0, 0, 0.1, 1.0) == 1
+    assert c.lib.tg_rprop_update_f64(pointer, pointer, c.ffi.NULL, pointer, 3, 0.5, 1.2, 1e-6, 50, 0) == 1
+    assert c.lib.tg_asgd_update_f64(pointer, pointer, pointer, 3, 1e-4, 0.01, 1.0, 0, 0) == 4  # ax aliases param
     with pytest.raises(ValueError, match=r"sgd_update: the C kernel rejected"):
         c._check_status("sgd_update", 1, p)

@@ -123,7 +123,7 @@ def assert_states_match(ours, theirs, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
-def test_optimizer_matches_torch(config, dtype):
+def test_optimizer_matches_torch(config, dtype, backend):  # backend: the NumPy reference and the C kernels
     name, options = config
     negate = options.get("maximize", False)  # maximising −loss minimises the loss: the run stays bounded
     ours, theirs, opt_tg, opt_torch = make_pair(name, options, dtype)
@@ -552,6 +552,30 @@ def test_cosine_warm_restarts_fractional_epochs_match_torch():
             lrs.append((scheduler.get_last_lr(), scheduler.T_i, scheduler.T_cur, scheduler.last_epoch))
         sequences.append(lrs)
     assert sequences[0] == sequences[1]
+
+
+class Decay:
+    """A callable object with state, which a schedule's state_dict keeps (a plain function's it cannot)."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, epoch):
+        return self.factor
+
+
+def test_function_schedules_save_the_attributes_of_callable_objects_as_torch():
+    states = []
+    for lib, opt in zip((optim, torch.optim), sgd_pair((0.1, 0.05))):
+        scheduler = lib.lr_scheduler.MultiplicativeLR(opt, [Decay(0.9), lambda t: 0.8])
+        scheduler.step()
+        states.append(scheduler.state_dict()["lr_lambdas"])
+        resumed = lib.lr_scheduler.MultiplicativeLR(opt, [Decay(0.5), lambda t: 0.8])
+        resumed.load_state_dict(scheduler.state_dict())
+        assert resumed.lr_lambdas[0].factor == 0.9
+    assert states[0] == states[1] == [{"factor": 0.9}, None]
+    ours, _ = sgd_pair()
+    assert "lr_lambdas" not in optim.lr_scheduler.LambdaLR(ours, lambda t: 1.0).state_dict()  # saveable by tg.save
 
 
 def test_scheduler_argument_errors():

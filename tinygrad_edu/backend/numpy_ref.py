@@ -885,8 +885,8 @@ def rprop_update(param: np.ndarray, grad: np.ndarray, prev: np.ndarray, step_siz
                  etaplus: float, step_size_min: float, step_size_max: float, maximize: bool) -> None:
     """Rprop (optim/rprop.py): ``prev`` is g_{t−1} (zeroed where the sign flipped), ``step_size`` η_{t−1}."""
     check_update_arrays("rprop_update", param, grad, prev, step_size)
-    g = -grad if maximize else grad.copy()                          # g_t ← ∇_θ f_t(θ_{t−1})
-    factor = np.sign(g * prev)                                      # sign of g_t g_{t−1}
+    g = np.array(-grad if maximize else grad)                       # g_t ← ∇_θ f_t(θ_{t−1})  (a copy, 0-d too)
+    factor = np.array(np.sign(g * prev))                            # sign of g_t g_{t−1}
     factor[factor > 0] = etaplus
     factor[factor < 0] = etaminus
     factor[factor == 0] = 1                                         # η⁺ if > 0, η⁻ if < 0, 1 if 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_non_negative
 
 
 def torch_flags(foreach: bool | None, capturable: bool, differentiable: bool) -> dict[str, Any]:
@@ -26,6 +26,14 @@ def check_torch_flags(optimizer: Optimizer, options: dict[str, Any]) -> None:
         if options.get(name, False):
             raise ValueError(f"{type(optimizer).__name__}: {name}=True is not supported (the update runs on "
                              f"NumPy arrays, outside autograd and CUDA graphs)")
+
+
+def check_adam_options(optimizer: Optimizer, options: dict[str, Any], *non_negative: str) -> None:
+    """The checks of the Adam family (Adamax, NAdam, RAdam): lr, eps, weight_decay (and ``non_negative``) ≥ 0,
+    the betas, and the PyTorch-only flags."""
+    check_non_negative(optimizer, options, "lr", "eps", "weight_decay", *non_negative)
+    check_betas(optimizer, options)
+    check_torch_flags(optimizer, options)
 
 
 def check_betas(optimizer: Optimizer, options: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ._options import check_betas
 from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
@@ -48,12 +49,7 @@ class Adam(Optimizer):
 
     def _validate(self, options: dict[str, Any]) -> None:
         check_non_negative(self, options, "lr", "eps", "weight_decay")
-        betas = options["betas"]
-        if len(betas) != 2:
-            raise ValueError(f"{self._name}: betas must be a pair (β₁, β₂), got {betas}")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"{self._name}: invalid betas[{i}] {beta} (must be in [0, 1))")
+        check_betas(self, options)
 
     def _init_state(self, param: np.ndarray, group: ParamGroup) -> dict[str, Any]:
         state: dict[str, Any] = {"step": 0.0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}

@@ -8,8 +8,8 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
-from ._options import check_betas, check_torch_flags, restore_scalar_state, scalar_state, torch_flags
-from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
+from ._options import check_adam_options, restore_scalar_state, scalar_state, torch_flags
+from .optimizer import Optimizer, ParamGroup, Params
 
 
 class NAdam(Optimizer):
@@ -51,9 +51,7 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, options: dict[str, Any]) -> None:
-        check_non_negative(self, options, "lr", "eps", "weight_decay", "momentum_decay")
-        check_betas(self, options)
-        check_torch_flags(self, options)
+        check_adam_options(self, options, "momentum_decay")
 
     def _init_state(self, param: np.ndarray, group: ParamGroup) -> dict[str, Any]:
         return {"step": 0.0, "mu_product": scalar_state(1.0), "exp_avg": np.zeros_like(param),
