@@ -94,7 +94,7 @@ UNIVARIATE = [
     Spec("Gamma", {"concentration": positive, "rate": positive}, positive,
          ("log_prob", "cdf", "entropy", *MOMENTS), rtol=F64_RTOL_GAMMA, no_grad=("concentration",)),
     Spec("Beta", {"concentration1": positive, "concentration0": positive}, unit,
-         ("log_prob", "entropy", "mean", "variance", "stddev"), rtol=F64_RTOL_GAMMA),
+         ("log_prob", "entropy", *MOMENTS), rtol=F64_RTOL_GAMMA),
     Spec("Bernoulli", {"probs": unit}, bits, ("log_prob", "entropy", *MOMENTS)),
     Spec("Bernoulli", {"logits": real}, bits, ("log_prob", "entropy", *MOMENTS)),
     Spec("Geometric", {"probs": unit}, counts, ("log_prob", "entropy", *MOMENTS)),
@@ -288,6 +288,18 @@ def test_vector_distributions_match_torch(case: VectorCase, batch: tuple, k: int
 def test_dirichlet_mode_with_all_concentrations_below_one_is_a_vertex() -> None:
     alpha = np.array([[0.3, 0.6, 0.5], [2.0, 3.0, 1.5]])
     _close(D.Dirichlet(tg.tensor(alpha)).mode, TD.Dirichlet(torch.tensor(alpha)).mode, 1e-12)
+
+
+@pytest.mark.parametrize("name,params", [("Bernoulli", dict(probs=[0.2, 0.9])),
+                                         ("Binomial", dict(total_count=4.0, probs=[0.2, 0.9])),
+                                         ("OneHotCategorical", dict(logits=[[0.1, 0.5, -1.0], [2.0, 0.0, 0.3]]))])
+def test_enumerate_support_matches_torch(name: str, params: dict) -> None:
+    ours = getattr(D, name)(**{k: tg.tensor(np.array(v)) for k, v in params.items()})
+    theirs = getattr(TD, name)(**{k: torch.tensor(v, dtype=torch.float64) for k, v in params.items()})
+    for expand in (True, False):
+        _close(ours.enumerate_support(expand), theirs.enumerate_support(expand), 0)
+    support = theirs.enumerate_support()
+    _close(ours.log_prob(tg.tensor(support.numpy())), theirs.log_prob(support), 1e-10)
 
 
 def test_categorical_enumerate_support_and_zero_probabilities() -> None:

@@ -24,31 +24,35 @@ import numpy as np
 
 from .. import random
 from ..autograd import is_grad_enabled
-from ..tensor import Tensor, stack
+from ..tensor import Tensor, stack, where
 from . import constraints
 from .distribution import Distribution
 from .utils import as_float_tensor, broadcast_all, constant, tiny
 
-_SERIES_TERMS_MIN = 40
-
-
-def _log_gamma(a: np.ndarray) -> np.ndarray:
-    return Tensor(a).lgamma().data
+_MAX_SERIES_ENTRIES = 1 << 22
 
 
 def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
     """∂x/∂α of a Gamma(α, 1) sample x at fixed cdf value (float64; formula in the module docstring).
 
-    The series needs about x + 10√x terms; its terms grow like e^x/Γ-ratios before they shrink,
-    so for x far above α (probability ~e^(−x)) the sum loses digits to cancellation.
+    The terms rise while n < x − α and then fall off like a Gaussian of width ~√x, so
+    (x − α)⁺ + 10√x + 30 terms reach double precision. Where x lies far above α (probability
+    ~e^(−x)) the rising terms are large and the sum loses digits to cancellation.
     """
     alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
-    n_terms = int(max(_SERIES_TERMS_MIN, np.ceil(np.max(x, initial=0) + 10 * np.sqrt(np.max(x, initial=0)) + 10)))
+    flat_alpha, flat_x = alpha.ravel(), x.ravel()
+    result = np.empty(flat_x.shape)
+    n_terms = int(np.max(np.maximum(flat_x - flat_alpha, 0) + 10 * np.sqrt(flat_x) + 30, initial=30))
     n = np.arange(n_terms, dtype=np.float64)
-    a, logx = alpha[..., None], np.log(x)[..., None]
-    log_ratio = (n + 1) * logx + _log_gamma(a) - _log_gamma(a + n + 1)   # log(x^(n+1) Γ(α)/Γ(α+n+1))
-    psi = Tensor(a + n + 1).digamma().data
-    return -(np.exp(log_ratio) * (logx - psi)).sum(-1)
+    chunk = max(1, _MAX_SERIES_ENTRIES // n_terms)  # bounds memory: elements × terms per block
+    for start in range(0, flat_x.size, chunk):
+        a = flat_alpha[start:start + chunk, None]
+        logx = np.log(flat_x[start:start + chunk, None])
+        # Γ(α+n+1)/Γ(α) = Π_{k=0..n} (α+k)  and  ψ(α+n+1) = ψ(α+1) + Σ_{k=1..n} 1/(α+k): running sums
+        log_ratio = (n + 1) * logx - np.cumsum(np.log(a + n), -1)          # log(x^(n+1) Γ(α)/Γ(α+n+1))
+        psi = Tensor(a + 1).digamma().data + np.cumsum(np.concatenate([0 * a, 1 / (a + n[1:])], -1), -1)
+        result[start:start + chunk] = -(np.exp(log_ratio) * (logx - psi)).sum(-1)
+    return result.reshape(x.shape)
 
 
 def standard_gamma(alpha: Tensor) -> Tensor:
@@ -154,9 +158,9 @@ class Dirichlet(Distribution):
         above_one = (self.concentration - 1).clamp(min=0)
         mode = above_one / above_one.sum(-1, keepdim=True)
         # every αᵢ < 1: the density is largest at a vertex; PyTorch picks the one at argmax of mode
-        vertex = np.eye(mode.shape[-1], dtype=bool)[np.nan_to_num(mode.data).argmax(-1)]
-        all_below = (self.concentration.data < 1).all(-1, keepdims=True)
-        return Tensor(np.where(all_below, vertex.astype(mode.dtype), mode.data))
+        vertex = constant(np.eye(mode.shape[-1])[np.nan_to_num(mode.data).argmax(-1)], mode)
+        all_below = Tensor((self.concentration.data < 1).all(-1, keepdims=True))
+        return where(all_below, vertex, mode)
 
     @property
     def variance(self) -> Tensor:
