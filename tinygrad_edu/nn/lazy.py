@@ -12,6 +12,9 @@ then the layer's own ``reset_parameters``), removes itself and swaps the class. 
 placeholders are the same objects afterwards, so an optimiser built before the dry run works.
 A state dict of an initialised model loads into a lazy one: a load_state_dict pre-hook
 materializes the placeholders with the saved shapes first.
+
+LazyLinear is written out; the convolutions and norms share three bases (_LazyConv,
+_LazyConvTranspose, _LazyNorm), and ``_lazy(base, layer)`` makes each ``Lazy<layer>`` class.
 """
 
 from __future__ import annotations
@@ -150,7 +153,7 @@ class _LazyConvMixin(LazyModuleMixin):
 
 
 class _LazyConv(_LazyConvMixin):
-    """The constructor of LazyConv1d/2d: Conv's arguments without in_channels."""
+    """The constructor of LazyConv1d/2d/3d: Conv's arguments without in_channels."""
 
     def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype: Any = None) -> None:
@@ -159,7 +162,7 @@ class _LazyConv(_LazyConvMixin):
 
 
 class _LazyConvTranspose(_LazyConvMixin):
-    """The constructor of LazyConvTranspose1d/2d: ConvTranspose's arguments without in_channels."""
+    """The constructor of LazyConvTranspose1d/2d/3d: ConvTranspose's arguments without in_channels."""
 
     transposed = True
 
@@ -169,42 +172,6 @@ class _LazyConvTranspose(_LazyConvMixin):
         super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
                          dtype=dtype)
         self._lazy_init(out_channels, bias, dtype)
-
-
-class LazyConv1d(_LazyConv, Conv1d):
-    """``Conv1d`` with ``in_channels`` read from the first input."""
-
-    cls_to_become = Conv1d
-
-
-class LazyConv2d(_LazyConv, Conv2d):
-    """``Conv2d`` with ``in_channels`` read from the first input."""
-
-    cls_to_become = Conv2d
-
-
-class LazyConv3d(_LazyConv, Conv3d):
-    """``Conv3d`` with ``in_channels`` read from the first input."""
-
-    cls_to_become = Conv3d
-
-
-class LazyConvTranspose1d(_LazyConvTranspose, ConvTranspose1d):
-    """``ConvTranspose1d`` with ``in_channels`` read from the first input."""
-
-    cls_to_become = ConvTranspose1d
-
-
-class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
-    """``ConvTranspose2d`` with ``in_channels`` read from the first input."""
-
-    cls_to_become = ConvTranspose2d
-
-
-class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
-    """``ConvTranspose3d`` with ``in_channels`` read from the first input."""
-
-    cls_to_become = ConvTranspose3d
 
 
 class _LazyNorm(LazyModuleMixin):
@@ -239,37 +206,19 @@ class _LazyNorm(LazyModuleMixin):
             self.num_features = input.shape[1]
 
 
-class LazyBatchNorm1d(_LazyNorm, BatchNorm1d):
-    """``BatchNorm1d`` with ``num_features`` read from the first input."""
-
-    cls_to_become = BatchNorm1d
-
-
-class LazyBatchNorm2d(_LazyNorm, BatchNorm2d):
-    """``BatchNorm2d`` with ``num_features`` read from the first input."""
-
-    cls_to_become = BatchNorm2d
+def _lazy(base: type, layer: type) -> type:
+    """The lazy form of ``layer``: class ``Lazy<layer>``, with ``base``'s constructor and inference,
+    that becomes a plain ``layer`` after its first call (what PyTorch writes out as one class each)."""
+    name = f"Lazy{layer.__name__}"
+    doc = f"``{layer.__name__}`` with its input size ({base.inferred}) read from the first input."
+    return type(name, (base, layer), {"cls_to_become": layer, "__doc__": doc, "__module__": __name__,
+                                      "__qualname__": name})
 
 
-class LazyBatchNorm3d(_LazyNorm, BatchNorm3d):
-    """``BatchNorm3d`` with ``num_features`` read from the first input."""
-
-    cls_to_become = BatchNorm3d
-
-
-class LazyInstanceNorm1d(_LazyNorm, InstanceNorm1d):
-    """``InstanceNorm1d`` with ``num_features`` read from the first (batched) input."""
-
-    cls_to_become = InstanceNorm1d
-
-
-class LazyInstanceNorm2d(_LazyNorm, InstanceNorm2d):
-    """``InstanceNorm2d`` with ``num_features`` read from the first (batched) input."""
-
-    cls_to_become = InstanceNorm2d
-
-
-class LazyInstanceNorm3d(_LazyNorm, InstanceNorm3d):
-    """``InstanceNorm3d`` with ``num_features`` read from the first (batched) input."""
-
-    cls_to_become = InstanceNorm3d
+LazyConv1d, LazyConv2d, LazyConv3d = (_lazy(_LazyConv, layer) for layer in (Conv1d, Conv2d, Conv3d))
+LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d = (
+    _lazy(_LazyConvTranspose, layer) for layer in (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
+LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d = (
+    _lazy(_LazyNorm, layer) for layer in (BatchNorm1d, BatchNorm2d, BatchNorm3d))
+LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d = (
+    _lazy(_LazyNorm, layer) for layer in (InstanceNorm1d, InstanceNorm2d, InstanceNorm3d))
