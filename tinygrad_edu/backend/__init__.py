@@ -449,4 +449,15 @@ def erf(x: np.ndarray) -> np.ndarray:
         return _active.erf(x)
     except NoKernelError:
         return numpy_ref.erf(x)
+
+def special(name: str, x: np.ndarray) -> np.ndarray | None:
+    """The C kernel of the special function ``name`` (erfc, erfcx, ndtr, log_ndtr, ndtri, erfinv) on x,
+    or None where it has none (NumPy backend, dtypes other than float32/float64): the caller,
+    ops/special.py, then runs its NumPy reference, which is written there next to the op."""
+    if _active is numpy_ref:
+        return None
+    try:
+        return _active.special(name, x)
+    except NoKernelError:
+        return None
 # ---- end of elementwise special functions ----

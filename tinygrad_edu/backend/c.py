@@ -1181,4 +1181,21 @@ def erf(x: np.ndarray) -> np.ndarray:
     y = np.empty(x.shape, x.dtype)
     erf_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)  # require_writable positionally: faster
     return y
+
+SPECIAL_FUNCTIONS = ("erfc", "erfcx", "ndtr", "log_ndtr", "ndtri", "erfinv")
+_SPECIAL = {name: _kernel_table(name) for name in SPECIAL_FUNCTIONS}
+
+
+def special(name: str, x: np.ndarray) -> np.ndarray:
+    """y = f(x) elementwise in x's dtype for f = ``name``, one of ``SPECIAL_FUNCTIONS`` (csrc/special.c);
+    the NumPy reference of each is in ops/special.py."""
+    kernel = _SPECIAL[name].get(x.dtype)
+    if kernel is None:
+        raise _no_kernel(name, x)
+    ctype, special_kernel = kernel
+    if not x.flags.c_contiguous:
+        x = x.copy()
+    y = np.empty(x.shape, x.dtype)
+    special_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)
+    return y
 # ---- end of elementwise special functions ----

@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from .. import backend, random
-from ..ops.special import _erfc
+from .. import random
+from ..ops.special import ndtr_array, ndtri_array
 from ..tensor import Tensor
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
@@ -129,30 +129,14 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 
 def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Φ(z) = erfc(−z/√2)/2, with erfc exact (math.erfc) for |z| ≥ 3, where 1 + erf(z/√2) would
-    lose the digits of a tail probability, and (1 + erf(z/√2))/2 with the backend's erf elsewhere."""
-    cdf = (1.0 + backend.erf(z / math.sqrt(2.0))) / 2.0
-    tail = np.abs(z) >= 3
-    cdf[tail] = _erfc(-z[tail] / math.sqrt(2.0)) / 2.0
-    return cdf
+    """Φ(z) = ½ erfc(−z/√2), accurate in both tails: ops/special.py's ndtr (a C kernel when built)."""
+    return ndtr_array(z)
 
 
 def _normal_quantile(p: np.ndarray) -> np.ndarray:
-    """Φ⁻¹(p) for p in (0, 1). By symmetry Φ⁻¹(p) = −Φ⁻¹(1 − p), so work with the lower half
-    q = min(p, 1 − p) (1 − p is exact there), where Φ's values keep their digits. Start from
-    Abramowitz & Stegun 26.2.23 (absolute error < 4.5·10⁻⁴),
-
-        t = √(−2 ln q),   z = −(t − (c₀ + c₁t + c₂t²) / (1 + d₁t + d₂t² + d₃t³)),
-
-    then three Newton steps on Φ(z) = q, z ← z − (Φ(z) − q)/φ(z), φ(z) = e^(−z²/2)/√(2π), each
-    of which squares the error: to double precision. (A q below the smallest normal double,
-    Φ(−37.5), is taken as that: the draw lands at the end of a range Φ cannot resolve.)"""
-    q = np.maximum(np.minimum(p, 1.0 - p), np.finfo(np.float64).tiny)
-    t = np.sqrt(-2.0 * np.log(q))
-    z = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308))))
-    for _ in range(3):
-        z = z - (_normal_cdf(z) - q) / (np.exp(-z * z / 2.0) / math.sqrt(2.0 * math.pi))
-    return np.where(p > 0.5, -z, z)
+    """Φ⁻¹(p) for p in [0, 1]: ops/special.py's ndtri (Abramowitz & Stegun 26.2.23, then Halley steps
+    on erfc; a C kernel when built). −inf at 0, which the caller's clip turns into the bound."""
+    return ndtri_array(p)
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0) -> Tensor:
