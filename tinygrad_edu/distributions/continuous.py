@@ -24,14 +24,22 @@ def _filled(like: Tensor, value: float) -> Tensor:
     return constant(value, like).expand(like.shape)
 
 
-class Normal(Distribution):
-    r"""Normal (Gaussian) distribution N(μ, σ²) with ``loc`` μ and ``scale`` σ > 0.
+class CenteredAtLoc:
+    """Mixin for distributions symmetric and unimodal around ``loc``: mean = mode = loc."""
 
-    density   p(x) = exp(−(x − μ)² / (2σ²)) / (σ √(2π))
-    cdf       F(x) = ½ (1 + erf((x − μ) / (σ √2)));   F⁻¹(q) = μ + σ √2 erfinv(2q − 1)
-    mean = mode = μ,  variance = σ²,  entropy = ½ + ½ log(2π) + log σ
-    rsample   x = μ + σ ε,  ε ~ N(0, 1)
-    """
+    loc: Tensor
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+
+class _LocationScale(CenteredAtLoc, Distribution):
+    """Shared constructor of the real-line families with a ``loc`` and a positive ``scale``."""
 
     arg_constraints: ClassVar[constraints.ArgConstraints] = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -41,13 +49,15 @@ class Normal(Distribution):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(self.loc.shape, validate_args=validate_args)
 
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
 
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
+class Normal(_LocationScale):
+    r"""Normal (Gaussian) distribution N(μ, σ²) with ``loc`` μ and ``scale`` σ > 0.
+
+    density   p(x) = exp(−(x − μ)² / (2σ²)) / (σ √(2π))
+    cdf       F(x) = ½ (1 + erf((x − μ) / (σ √2)));   F⁻¹(q) = μ + σ √2 erfinv(2q − 1)
+    mean = mode = μ,  variance = σ²,  entropy = ½ + ½ log(2π) + log σ
+    rsample   x = μ + σ ε,  ε ~ N(0, 1)
+    """
 
     @property
     def stddev(self) -> Tensor:
@@ -235,7 +245,7 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale):
     r"""Laplace (double exponential) distribution with ``loc`` μ and ``scale`` b > 0.
 
     density   p(x) = exp(−|x − μ| / b) / (2b)
@@ -243,22 +253,6 @@ class Laplace(Distribution):
     mean = mode = μ,  variance = 2b²,  entropy = 1 + log(2b)
     rsample   x = μ − b sign(u) log(1 − |u|),  u ~ U(−1, 1)
     """
-
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:
@@ -289,7 +283,7 @@ class Laplace(Distribution):
         return 1 + (2 * self.scale).log()
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocationScale):
     r"""Cauchy (Lorentz) distribution with ``loc`` x₀ and ``scale`` γ > 0.
 
     density   p(x) = 1 / (π γ (1 + ((x − x₀)/γ)²))
@@ -298,21 +292,9 @@ class Cauchy(Distribution):
     rsample   x = x₀ + γ tan(π (u − ½)),  u ~ U(0, 1)
     """
 
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
     @property
     def mean(self) -> Tensor:
         return _filled(self.loc, math.nan)
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

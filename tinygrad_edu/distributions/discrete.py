@@ -28,15 +28,11 @@ from .utils import (
     broadcast_all,
     constant,
     lazy_property,
+    log1p_exp,
     logits_to_probs,
     probs_to_logits,
     standard_uniform,
 )
-
-
-def _log1p_exp(x: Tensor) -> Tensor:
-    """log(1 + eˣ) (softplus without a threshold), stable for any x."""
-    return x.logaddexp(0.0)
 
 
 def _one_of(probs: Any, logits: Any) -> None:
@@ -61,6 +57,14 @@ class _BinaryParameters(Distribution):
     def _param(self) -> Tensor:
         return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
 
+    def _set_probs_or_logits(self, probs: Any, logits: Any) -> None:
+        """Store whichever of probs/logits is given (exactly one must be), broadcast to a Tensor."""
+        _one_of(probs, logits)
+        if probs is not None:
+            (self.probs,) = broadcast_all(probs)
+        else:
+            (self.logits,) = broadcast_all(logits)
+
 
 class Bernoulli(_BinaryParameters):
     r"""Bernoulli distribution on {0, 1} with success probability p (``probs``) or ``logits`` l.
@@ -76,11 +80,7 @@ class Bernoulli(_BinaryParameters):
     has_enumerate_support = True
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
+        self._set_probs_or_logits(probs, logits)
         super().__init__(self._param.shape, validate_args=validate_args)
 
     @property
@@ -102,10 +102,10 @@ class Bernoulli(_BinaryParameters):
 
     def log_prob(self, value: Tensor) -> Tensor:
         value = self._checked(value)
-        return value * self.logits - _log1p_exp(self.logits)
+        return value * self.logits - log1p_exp(self.logits)
 
     def entropy(self) -> Tensor:
-        return _log1p_exp(self.logits) - self.probs * self.logits
+        return log1p_exp(self.logits) - self.probs * self.logits
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = constant(np.arange(2).reshape((2,) + (1,) * len(self.batch_shape)), self._param)
@@ -125,11 +125,7 @@ class Geometric(_BinaryParameters):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
+        self._set_probs_or_logits(probs, logits)
         super().__init__(self._param.shape, validate_args=validate_args)
 
     @property
@@ -156,7 +152,7 @@ class Geometric(_BinaryParameters):
         return value * (-probs).log1p() + self.probs.log()
 
     def entropy(self) -> Tensor:
-        return (_log1p_exp(self.logits) - self.probs * self.logits) / self.probs
+        return (log1p_exp(self.logits) - self.probs * self.logits) / self.probs
 
 
 class Binomial(_BinaryParameters):
@@ -210,7 +206,7 @@ class Binomial(_BinaryParameters):
         value = self._checked(value)
         n, logits = self.total_count, self.logits
         log_choose = (n + 1).lgamma() - (value + 1).lgamma() - (n - value + 1).lgamma()
-        return log_choose + value * logits - n * _log1p_exp(logits)
+        return log_choose + value * logits - n * log1p_exp(logits)
 
     def _homogeneous_count(self, op: str) -> int:
         counts = self.total_count.data
@@ -348,22 +344,10 @@ class Categorical(Distribution):
         return values.expand((self._num_events, *self.batch_shape)) if expand else values
 
 
-class OneHotCategorical(Distribution):
-    r"""Categorical with one-hot vectors as values: x ∈ {e₀, …, e_{K−1}}, event_shape = (K,).
+class CategoricalWrapper:
+    """Mixin for distributions built on a Categorical ``_categorical``: its probs, logits and param_shape."""
 
-    pmf       P(x) = Π p_k^(x_k) = p_k for x = e_k
-    mean = p,  mode = e_{argmax p},  variance = p(1 − p),  entropy = −Σ p_k log p_k
-    """
-
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.simplex,
-                                                             "logits": constraints.independent(constraints.real, 1)}
-    support = constraints.one_hot
-    has_enumerate_support = True
-
-    def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
-        self._categorical = Categorical(probs, logits, validate_args=validate_args)
-        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                         validate_args=validate_args)
+    _categorical: Categorical
 
     @property
     def probs(self) -> Tensor:
@@ -379,6 +363,24 @@ class OneHotCategorical(Distribution):
     def param_shape(self) -> tuple[int, ...]:
         """batch_shape + (K,)."""
         return self._categorical.param_shape
+
+
+class OneHotCategorical(CategoricalWrapper, Distribution):
+    r"""Categorical with one-hot vectors as values: x ∈ {e₀, …, e_{K−1}}, event_shape = (K,).
+
+    pmf       P(x) = Π p_k^(x_k) = p_k for x = e_k
+    mean = p,  mode = e_{argmax p},  variance = p(1 − p),  entropy = −Σ p_k log p_k
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.simplex,
+                                                             "logits": constraints.independent(constraints.real, 1)}
+    support = constraints.one_hot
+    has_enumerate_support = True
+
+    def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
+        self._categorical = Categorical(probs, logits, validate_args=validate_args)
+        super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
+                         validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:

@@ -19,12 +19,12 @@ import numpy as np
 from .. import linalg
 from ..tensor import Tensor, where
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, Uniform
-from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson, _log1p_exp
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
 from .multivariate import Independent, MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .transformed import TransformedDistribution
-from .utils import sum_rightmost
+from .utils import log1p_exp, sum_rightmost
 
 _KL_REGISTRY: dict[tuple[type, type], Callable] = {}
 _KL_MEMOIZE: dict[tuple[type, type], Any] = {}
@@ -109,9 +109,9 @@ def _kl_halfnormal_halfnormal(p: HalfNormal, q: HalfNormal) -> Tensor:
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
     """p log(p/q) + (1 − p) log((1 − p)/(1 − q)), written with logits (log p = −log(1 + e^(−l)))."""
-    t1 = p.probs * (_log1p_exp(-q.logits) - _log1p_exp(-p.logits))
+    t1 = p.probs * (log1p_exp(-q.logits) - log1p_exp(-p.logits))
     t1 = where(p.probs == 0, 0.0, where(q.probs == 0, math.inf, t1))
-    t2 = (1 - p.probs) * (_log1p_exp(q.logits) - _log1p_exp(p.logits))
+    t2 = (1 - p.probs) * (log1p_exp(q.logits) - log1p_exp(p.logits))
     t2 = where(p.probs == 1, 0.0, where(q.probs == 1, math.inf, t2))
     return t1 + t2
 

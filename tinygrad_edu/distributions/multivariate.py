@@ -12,6 +12,7 @@ import numpy as np
 from .. import linalg
 from ..tensor import Tensor
 from . import constraints
+from .continuous import CenteredAtLoc
 from .discrete import Categorical
 from .distribution import Distribution
 from .utils import as_float_tensor, lazy_property, standard_normal, sum_rightmost
@@ -31,7 +32,7 @@ def _half_log_det(scale_tril: Tensor) -> Tensor:
     return scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
 
-class MultivariateNormal(Distribution):
+class MultivariateNormal(CenteredAtLoc, Distribution):
     r"""Multivariate normal N(μ, Σ) on ℝᵏ, given ``loc`` μ and exactly one of ``covariance_matrix`` Σ,
     ``precision_matrix`` Σ⁻¹ or ``scale_tril`` L (lower-triangular, positive diagonal, Σ = L Lᵀ).
 
@@ -88,14 +89,6 @@ class MultivariateNormal(Distribution):
     def precision_matrix(self) -> Tensor:
         """Σ⁻¹ = L⁻ᵀ L⁻¹."""
         return self._unbroadcasted_scale_tril.cholesky_inverse()
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

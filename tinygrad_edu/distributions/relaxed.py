@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 
 from ..tensor import Tensor
 from . import constraints
-from .discrete import Categorical, _BinaryParameters, _one_of
+from .discrete import Categorical, CategoricalWrapper, _BinaryParameters
 from .distribution import Distribution
 from .transformed import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
-from .utils import broadcast_all, clamp_probs, constant, standard_uniform
+from .utils import clamp_probs, constant, standard_uniform
 
 
 class LogitRelaxedBernoulli(_BinaryParameters):
@@ -33,11 +33,7 @@ class LogitRelaxedBernoulli(_BinaryParameters):
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
+        self._set_probs_or_logits(probs, logits)
         self.temperature = temperature if isinstance(temperature, Tensor) else constant(temperature, self._param)
         super().__init__(self._param.shape, validate_args=validate_args)
 
@@ -52,7 +48,34 @@ class LogitRelaxedBernoulli(_BinaryParameters):
         return self.temperature.log() + diff - 2 * diff.logaddexp(0.0)
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class _Relaxed(TransformedDistribution):
+    """A relaxed distribution = ``_transform_type()`` applied to a ``_base_type(temperature, probs, logits)``."""
+
+    _base_type: type[Distribution]
+    _transform_type: type
+
+    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
+                 validate_args: bool | None = None) -> None:
+        base = self._base_type(temperature, probs, logits, validate_args=validate_args)
+        super().__init__(base, self._transform_type(), validate_args=validate_args)
+
+    @property
+    def temperature(self) -> Tensor:
+        """τ, the softmax temperature."""
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        """The logits (normalised for the categorical)."""
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        """The probabilities."""
+        return self.base_dist.probs
+
+
+class RelaxedBernoulli(_Relaxed):
     r"""Relaxed Bernoulli on (0, 1) with ``temperature`` τ and ``probs`` p or ``logits`` l:
     y = σ((l + log u − log(1 − u)) / τ),  u ~ U(0, 1).
 
@@ -65,28 +88,11 @@ class RelaxedBernoulli(TransformedDistribution):
     support = constraints.unit_interval
     has_rsample = True
 
-    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
-                 validate_args: bool | None = None) -> None:
-        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self) -> Tensor:
-        """τ."""
-        return self.base_dist.temperature
-
-    @property
-    def logits(self) -> Tensor:
-        """l."""
-        return self.base_dist.logits
-
-    @property
-    def probs(self) -> Tensor:
-        """p = σ(l)."""
-        return self.base_dist.probs
+    _base_type = LogitRelaxedBernoulli
+    _transform_type = SigmoidTransform
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(CategoricalWrapper, Distribution):
     r"""The log of a RelaxedOneHotCategorical sample: x = log softmax((logits + G)/τ), G_k Gumbel.
 
     density   log p(x) = log Γ(K) + (K − 1) log τ + Σ_k (s_k − logsumexp(s)),  s = logits − τx
@@ -105,21 +111,6 @@ class ExpRelaxedCategorical(Distribution):
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
                          validate_args=validate_args)
 
-    @property
-    def probs(self) -> Tensor:
-        """Category probabilities p."""
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        """Normalised logits log p."""
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> tuple[int, ...]:
-        """batch_shape + (K,)."""
-        return self._categorical.param_shape
-
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         u = clamp_probs(standard_uniform(self._extended_shape(sample_shape), self.logits))
         gumbels = -(-u.log()).log()
@@ -134,7 +125,7 @@ class ExpRelaxedCategorical(Distribution):
         return (score - score.logsumexp(-1, keepdim=True)).sum(-1) + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_Relaxed):
     r"""Gumbel-softmax / Concrete distribution on the simplex, ``temperature`` τ, ``probs`` or ``logits``:
     y = softmax((logits + G)/τ),  G_k = −log(−log u_k),  u_k ~ U(0, 1).
 
@@ -147,22 +138,5 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     support = constraints.simplex
     has_rsample = True
 
-    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
-                 validate_args: bool | None = None) -> None:
-        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
-        super().__init__(base, ExpTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self) -> Tensor:
-        """τ."""
-        return self.base_dist.temperature
-
-    @property
-    def logits(self) -> Tensor:
-        """Normalised logits."""
-        return self.base_dist.logits
-
-    @property
-    def probs(self) -> Tensor:
-        """Category probabilities."""
-        return self.base_dist.probs
+    _base_type = ExpRelaxedCategorical
+    _transform_type = ExpTransform

@@ -15,11 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import constraints
-from .utils import clamp_probs, sum_rightmost
-
-
-def _log1p_exp(x: Tensor) -> Tensor:
-    return x.logaddexp(0.0)
+from .utils import clamp_probs, log1p_exp, sum_rightmost
 
 
 class Transform:
@@ -132,7 +128,7 @@ class SigmoidTransform(Transform):
         return y.log() - (-y).log1p()
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
-        return -_log1p_exp(-x) - _log1p_exp(x)
+        return -log1p_exp(-x) - log1p_exp(x)
 
 
 class TanhTransform(Transform):
@@ -147,7 +143,7 @@ class TanhTransform(Transform):
         return y.atanh()
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
-        return 2.0 * (math.log(2.0) - x - _log1p_exp(-2.0 * x))
+        return 2.0 * (math.log(2.0) - x - log1p_exp(-2.0 * x))
 
 
 class AffineTransform(Transform):

@@ -63,6 +63,11 @@ def clamp_probs(probs: Tensor) -> Tensor:
     return probs.clamp(min=e, max=1 - e)
 
 
+def log1p_exp(x: Tensor) -> Tensor:
+    """log(1 + eˣ) (softplus without a threshold), stable for any x: logaddexp(x, 0)."""
+    return x.logaddexp(0.0)
+
+
 def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     """Binary: logit = log p − log(1 − p). Categorical: logit = log p (normalised later by log_softmax)."""
     clamped = clamp_probs(probs)
