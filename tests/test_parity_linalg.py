@@ -451,6 +451,19 @@ def test_qr_mode_r_and_complete_match_torch():
         tg.linalg.qr(x, mode="complete")[0].sum().backward()
 
 
+def test_qr_mode_r_backward_raises_as_torch():
+    a = _seeded(4, 3)
+    x, t = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    r, tr = tg.linalg.qr(x, mode="r")[1], torch.linalg.qr(t, mode="r")[1]
+    assert r.requires_grad and tr.requires_grad
+    with pytest.raises(RuntimeError) as torch_error:
+        tr.sum().backward()
+    with pytest.raises(RuntimeError) as tg_error:
+        r.sum().backward()
+    assert str(tg_error.value) == str(torch_error.value)
+    np.testing.assert_allclose(np.abs(r.detach().numpy()), np.abs(tr.detach().numpy()), rtol=1e-12)
+
+
 def test_slogdet_result_types_are_torchs():
     """x.slogdet() and tg.slogdet return torch.return_types.slogdet, tg.linalg.slogdet linalg_slogdet."""
     a = _seeded(2, 3, 3)

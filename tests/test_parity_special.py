@@ -164,8 +164,8 @@ def test_special_values_match_torch():
 
 
 def test_polygamma_at_the_pole_zero_matches_torch():
-    x = np.array([0.0])
-    for n in (1, 2, 3):
+    x = np.array([0.0, -0.0])  # the same infinity at both zeros, whatever the sign of 1/x^(n+1)
+    for n in (1, 2, 3, 4):
         _assert_same_values(tg.special.polygamma(n, tg.tensor(x)), torch.special.polygamma(n, torch.tensor(x)))
 
 
@@ -299,7 +299,9 @@ def test_xlogy_in_place_matches_torch():
 
 
 POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
-               "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"]
+               "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p",
+               "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+               "shifted_chebyshev_polynomial_w"]
 
 
 @pytest.mark.parametrize("name", POLYNOMIALS)

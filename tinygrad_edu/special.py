@@ -7,7 +7,7 @@
 The functions of their own (the gamma family, zeta, gammainc/gammaincc, erfinv, erfc, erfcx, ndtr,
 ndtri, log_ndtr, i0, i1, i0e, i1e, xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where
 the methods and their error bounds are written down; the rest are compositions (multigammaln,
-spherical_bessel_j0, the orthogonal polynomials) or the Tensor methods PyTorch lists here too
+spherical_bessel_j0, the orthogonal polynomials and their shifted forms) or the Tensor methods PyTorch lists here too
 (``expit`` is ``sigmoid``, ``psi`` is ``digamma``, ``gammaln`` is ``lgamma``). Integer input becomes
 float32, as in PyTorch; float32 stays float32 (computed in float64, rounded once).
 """
@@ -214,6 +214,31 @@ def chebyshev_polynomial_w(input: Tensor, n: Any) -> Tensor:
     return _three_term(input, n, lambda x: 2.0 * x + 1.0, _chebyshev_step)
 
 
+def _shifted(polynomial: Any, input: Tensor, n: Any) -> Tensor:
+    """P*ₙ(x) = Pₙ(2x − 1): the polynomial moved from [−1, 1] to [0, 1]."""
+    return polynomial(_tensor._floating(input) * 2.0 - 1.0, n)
+
+
+def shifted_chebyshev_polynomial_t(input: Tensor, n: Any) -> Tensor:
+    """T*ₙ(x) = Tₙ(2x − 1), Chebyshev of the first kind on [0, 1]."""
+    return _shifted(chebyshev_polynomial_t, input, n)
+
+
+def shifted_chebyshev_polynomial_u(input: Tensor, n: Any) -> Tensor:
+    """U*ₙ(x) = Uₙ(2x − 1), Chebyshev of the second kind on [0, 1]."""
+    return _shifted(chebyshev_polynomial_u, input, n)
+
+
+def shifted_chebyshev_polynomial_v(input: Tensor, n: Any) -> Tensor:
+    """V*ₙ(x) = Vₙ(2x − 1), Chebyshev of the third kind on [0, 1]."""
+    return _shifted(chebyshev_polynomial_v, input, n)
+
+
+def shifted_chebyshev_polynomial_w(input: Tensor, n: Any) -> Tensor:
+    """W*ₙ(x) = Wₙ(2x − 1), Chebyshev of the fourth kind on [0, 1]."""
+    return _shifted(chebyshev_polynomial_w, input, n)
+
+
 def hermite_polynomial_h(input: Tensor, n: Any) -> Tensor:
     """Hₙ(x), physicists' Hermite: H₁ = 2x, H_{k+1} = 2x H_k − 2k H_{k−1}."""
     return _three_term(input, n, lambda x: 2.0 * x, lambda k, x, p, q: 2.0 * x * p - 2.0 * k * q)
@@ -294,6 +319,8 @@ __all__ = [
     "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
     "legendre_polynomial_p", "lgamma", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
     "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr",
-    "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc",
+    "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+    "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w", "sinc",
     "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
 ]

@@ -206,7 +206,8 @@ class Cholesky(Function):
 class Qr(Function):
     r"""QR factorization A = Q R, Q with orthonormal columns, R upper triangular (LAPACK's signs).
 
-    Forward:   Q (…, m, k), R (…, k, n), k = min(m, n)   (mode "reduced"; "complete" is the same for m ≤ n)
+    Forward:   Q (…, m, k), R (…, k, n), k = min(m, n)   (mode "reduced"; "complete" is the same for m ≤ n;
+               mode "r": Q empty, and backward raises, as in PyTorch: the gradient needs Q)
     Backward:  m ≥ n (Walter & Lehmann 2018, as in PyTorch and TensorFlow):
                  M = tril(Qᵀ g_Q − g_Qᵀ Q + R g_Rᵀ − g_R Rᵀ)
                  ∂L/∂A = Q (g_R + M R⁻ᵀ) + (g_Q − Q Qᵀ g_Q) R⁻ᵀ
@@ -220,12 +221,18 @@ class Qr(Function):
     @staticmethod
     def forward(ctx, a, *, mode="reduced"):
         ctx.mode, ctx.shape = mode, a.shape
+        if mode == "r":
+            return np.empty((0,), dtype=a.dtype), np.linalg.qr(a.data, mode="r")
         q, r = np.linalg.qr(a.data, mode=mode)
         ctx.save_for_backward(q, r)  # not A: its columns past m are Q R[:, m:] (torch saves Q, R too)
         return q, r
 
     @staticmethod
     def backward(ctx, grad_q, grad_r):
+        if ctx.mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. "
+                               "Please use linalg.qr(A, mode='reduced') if you are going to differentiate through "
+                               "linalg.qr.")
         q, r = ctx.saved_tensors
         m, n = ctx.shape[-2:]
         if ctx.mode == "complete" and m > n:

@@ -136,7 +136,7 @@ def _in_powers(r: np.ndarray, coefficients: list[float]) -> np.ndarray:
 def _polygamma(x: np.ndarray, n: int) -> np.ndarray:
     """ψ⁽ⁿ⁾(x), the n-th derivative of ψ = Γ'/Γ (n = 0: digamma), by the module docstring's method.
     Poles at 0, −1, −2, …: ψ(±0) = ∓inf, nan at the negative integers (as PyTorch); for n ≥ 1,
-    +inf (n odd, a pole of even order) or nan (n even) at the negative integers."""
+    (−1)^(n+1)·inf at ±0 and +inf (n odd, a pole of even order) or nan (n even) at the negative integers."""
     negative = x < 0
     y = _polygamma_positive(n, np.where(negative, 1.0 - x, x))
     if negative.any():
@@ -145,6 +145,8 @@ def _polygamma(x: np.ndarray, n: int) -> np.ndarray:
         y = np.where(negative, reflected, y)
         pole = negative & (x == np.round(x))
         y = np.where(pole, np.inf if n % 2 else np.nan, y)
+    if n:  # ψ⁽ⁿ⁾(±0) = (−1)^(n+1) n! ζ(n+1, 0): the same infinity for both zeros (PyTorch), not the sign of 1/x^(n+1)
+        y = np.where(x == 0, (-1) ** (n + 1) * np.inf, y)
     return y
 
 
