@@ -109,6 +109,7 @@ def test_conv3d_grad_and_gradgrad():
                    lambda x, w: TF.conv_transpose3d(x, w, **transposed), [(1, 2, 2, 2, 1), (2, 1, 2, 2, 2)])
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own zero-padded copy
 def test_conv3d_layers_load_torch_state_dicts_and_print_alike():
     cases = [
         (nn.Conv3d(2, 4, 3), torch.nn.Conv3d(2, 4, 3)),
@@ -116,6 +117,10 @@ def test_conv3d_layers_load_torch_state_dicts_and_print_alike():
          torch.nn.Conv3d(2, 4, (1, 2, 3), stride=2, padding=1, groups=2, bias=False)),
         (nn.Conv3d(2, 2, 3, padding=1, padding_mode="replicate"),
          torch.nn.Conv3d(2, 2, 3, padding=1, padding_mode="replicate")),
+        (nn.Conv3d(2, 3, (3, 2, 3), padding="same", padding_mode="reflect"),
+         torch.nn.Conv3d(2, 3, (3, 2, 3), padding="same", padding_mode="reflect")),
+        (nn.Conv3d(2, 3, (2, 1, 3), padding="same", dilation=(1, 1, 2), padding_mode="circular"),
+         torch.nn.Conv3d(2, 3, (2, 1, 3), padding="same", dilation=(1, 1, 2), padding_mode="circular")),
         (nn.ConvTranspose3d(2, 4, 3, stride=2, output_padding=1), torch.nn.ConvTranspose3d(2, 4, 3, stride=2,
                                                                                             output_padding=1)),
     ]
