@@ -743,6 +743,9 @@ def test_repr_support_and_arg_constraints_match_torch() -> None:
     ("Categorical", dict(probs=[[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]]), (4, 3)),
     ("Dirichlet", dict(concentration=[[1.0, 2.0], [0.5, 0.5], [3.0, 1.0]]), (4, 3, 2)),
     ("MultivariateNormal", dict(loc=[[0.0, 1.0]] * 3, covariance_matrix=[[[2.0, 0.5], [0.5, 1.0]]] * 3), (4, 3, 2)),
+    ("LogNormal", dict(loc=[0.1, 0.2, 0.3], scale=[1.0, 2.0, 3.0]), (4, 3)),
+    ("RelaxedBernoulli", dict(temperature=0.7, probs=[0.2, 0.5, 0.9]), (4, 3)),
+    ("RelaxedOneHotCategorical", dict(temperature=0.5, logits=[[0.0, 1.0, 2.0]] * 3), (4, 3, 3)),
 ])
 def test_expand_matches_torch(name: str, params: dict, value_shape: tuple) -> None:
     ours = getattr(D, name)(**{k: tg.tensor(np.array(v)) for k, v in params.items()}).expand((4, 3))
@@ -750,8 +753,15 @@ def test_expand_matches_torch(name: str, params: dict, value_shape: tuple) -> No
     assert (ours.batch_shape, ours.event_shape) == (tuple(theirs.batch_shape), tuple(theirs.event_shape))
     value = theirs.sample()
     _close(ours.log_prob(tg.tensor(value.numpy())), theirs.log_prob(value), 1e-9)
-    assert ours.sample((2,)).shape == (2, *tuple(theirs.batch_shape), *tuple(theirs.event_shape))
-    _close(ours.entropy(), theirs.entropy(), 1e-9)
+    assert ours.sample((2,)).shape == (2, *theirs.batch_shape, *theirs.event_shape)
+    if name not in ("RelaxedBernoulli", "RelaxedOneHotCategorical"):  # (no entropy in PyTorch either)
+        _close(ours.entropy(), theirs.entropy(), 1e-9)
+    mixture = TD.MixtureSameFamily(TD.Categorical(logits=torch.tensor([0.3, -0.2], dtype=torch.float64)),
+                                   TD.Normal(torch.tensor([0.0, 2.0], dtype=torch.float64), 1.5)).expand((4,))
+    ours_mixture = D.MixtureSameFamily(D.Categorical(logits=tg.tensor(np.array([0.3, -0.2]))),
+                                       D.Normal(tg.tensor(np.array([0.0, 2.0])), 1.5)).expand((4,))
+    x = torch.linspace(-1.0, 3.0, 4, dtype=torch.float64)
+    _close(ours_mixture.log_prob(tg.tensor(x.numpy())), mixture.log_prob(x), 1e-10)
     mixed = D.Independent(D.Normal(tg.zeros(3, dtype=tg.float64), 1.0), 1).expand((5,))
     assert (mixed.batch_shape, mixed.event_shape, mixed.log_prob(tg.zeros(5, 3, dtype=tg.float64)).shape) == \
         ((5,), (3,), (5,))

@@ -39,6 +39,7 @@ class Distribution:
     has_rsample = False
     has_enumerate_support = False
     _validate_args = True  # torch's default is __debug__, i.e. True
+    _not_batched: tuple[str, ...] = ()  # Tensor attributes that expand() must not reshape
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
@@ -94,13 +95,14 @@ class Distribution:
 
         Every Tensor attribute holds ``batch_shape + parameter_event_shape``, so it is expanded to the
         new batch shape followed by its own trailing dims; a sub-distribution (Independent's base,
-        a mixture's components) is expanded the same way. Arguments are not checked again.
+        a mixture's components) is expanded the same way. Tensors named in ``_not_batched`` (a
+        relaxed distribution's scalar temperature) are kept as they are. Arguments are not checked again.
         """
         batch_shape = as_shape(batch_shape)
         new = type(self).__new__(type(self)) if _instance is None else _instance
         old_ndim = len(self._batch_shape)
         for name, value in self.__dict__.items():
-            if isinstance(value, Tensor):
+            if isinstance(value, Tensor) and name not in self._not_batched:
                 value = value.expand(batch_shape + tuple(value.shape[old_ndim:]))
             elif isinstance(value, Distribution):
                 value = value.expand(batch_shape + value.batch_shape[old_ndim:])

@@ -30,6 +30,7 @@ class LogitRelaxedBernoulli(_BinaryParameters):
                                                              "logits": constraints.real}
     support = constraints.real
     has_rsample = True
+    _not_batched = ("temperature",)
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
@@ -102,6 +103,7 @@ class ExpRelaxedCategorical(CategoricalWrapper, Distribution):
                                                              "logits": constraints.real_vector}
     support = constraints.real_vector
     has_rsample = True
+    _not_batched = ("temperature",)
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
