@@ -471,8 +471,9 @@ def test_gamma_sampler_implicit_derivative() -> None:
     np.testing.assert_allclose(g_rate.numpy(), (-standard / r_t.detach() ** 2).sum(0).numpy(), rtol=1e-10)
 
 
-def test_dirichlet_and_beta_rsample_gradients_are_unbiased() -> None:
-    """E[∂x₀/∂α] = ∂E[x₀]/∂α: a Monte-Carlo average over 4000 reparameterised samples."""
+def test_gamma_family_rsample_gradients_are_unbiased() -> None:
+    """E[∂f(x)/∂θ] = ∂E[f(x)]/∂θ for the implicitly reparameterised samplers (Monte-Carlo averages):
+    Dirichlet and Beta (E[x₀] = α₀/Σα), Gamma (E[x²] = α(α+1)/β²), StudentT (E[x²] = ν/(ν−2))."""
     tg.manual_seed(1)
     alpha = tg.tensor(np.array([1.5, 2.0, 3.5]), requires_grad=True)
     sample = D.Dirichlet(alpha).rsample((4000,))
@@ -485,6 +486,41 @@ def test_dirichlet_and_beta_rsample_gradients_are_unbiased() -> None:
     beta = D.Beta(a, b).rsample((4000,))
     grads = tg.autograd.grad(beta.mean(), [a, b])
     np.testing.assert_allclose([grads[0].item(), grads[1].item()], [3 / 25, -2 / 25], atol=0.01)
+    concentration = tg.tensor(2.5, dtype=tg.float64, requires_grad=True)
+    (g,) = tg.autograd.grad((D.Gamma(concentration, 2.0).rsample((40000,)) ** 2).mean(), [concentration])
+    assert g.item() == pytest.approx((2 * 2.5 + 1) / 4, abs=0.03)
+    df = tg.tensor(10.0, dtype=tg.float64, requires_grad=True)
+    (g,) = tg.autograd.grad((D.StudentT(df).rsample((40000,)) ** 2).mean(), [df])
+    assert g.item() == pytest.approx(-2 / (10.0 - 2) ** 2, abs=0.0035)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_samples_keep_the_parameters_dtype(dtype: str) -> None:
+    one = tg.tensor(1.0, dtype=getattr(tg, dtype))
+    cases = [D.Normal(0 * one, one), D.Gamma(2 * one, one), D.Beta(one, 2 * one), D.Dirichlet(one.expand(3)),
+             D.StudentT(3 * one), D.Laplace(0 * one, one), D.Cauchy(0 * one, one), D.Uniform(0 * one, one),
+             D.Exponential(one), D.HalfNormal(one), D.LogNormal(0 * one, one), D.Poisson(one),
+             D.Binomial(3, one / 2), D.Geometric(one / 2), D.Bernoulli(one / 2), D.OneHotCategorical(one.expand(3)),
+             D.MultivariateNormal(0 * one.expand(2), scale_tril=tg.eye(2, dtype=one.dtype)),
+             D.RelaxedBernoulli(one / 2, one / 3), D.RelaxedOneHotCategorical(one / 2, logits=one.expand(3))]
+    for dist in cases:
+        assert dist.sample((2,)).dtype == one.dtype, type(dist).__name__
+    assert D.Categorical(one.expand(3)).sample((2,)).dtype == tg.int64
+
+
+def test_log_probs_stay_finite_at_extreme_logits() -> None:
+    """Parametrised by logits, log-probabilities use log-sum-exp forms: no log(0) where p rounds to 0 or 1."""
+    logits, value = [-100.0, 100.0, 30.0], [1.0, 0.0, 1.0]
+    for dtype in (np.float32, np.float64):
+        ours = D.Bernoulli(logits=tg.tensor(np.array(logits, dtype))).log_prob(tg.tensor(np.array(value, dtype)))
+        theirs = TD.Bernoulli(logits=torch.tensor(np.array(logits, dtype))).log_prob(torch.tensor(np.array(value,
+                                                                                                          dtype)))
+        _close(ours, theirs, 1e-6)
+        assert np.isfinite(ours.numpy()).all()
+    big = np.array([[0.0, -1e4, 50.0]])
+    ours_cat, theirs_cat = D.Categorical(logits=tg.tensor(big)), TD.Categorical(logits=torch.tensor(big))
+    _close(ours_cat.log_prob(tg.tensor([1])), theirs_cat.log_prob(torch.tensor([1])), 1e-12)
+    _close(ours_cat.entropy(), theirs_cat.entropy(), 1e-10, 1e-300)
 
 
 # -- sampling statistics ---------------------------------------------------------------------------------------

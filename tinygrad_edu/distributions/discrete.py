@@ -35,6 +35,12 @@ from .utils import (
 )
 
 
+def _bernoulli_log_prob(logits: Tensor, value: Tensor) -> Tensor:
+    """x log σ(l) + (1 − x) log σ(−l) with log σ(z) = −log(1 + e^(−z)): each term is accurate on its own
+    (the equal x·l − log(1 + eˡ) loses everything to cancellation when l ≫ 0 and x = 1)."""
+    return -(value * log1p_exp(-logits) + (1 - value) * log1p_exp(logits))
+
+
 def _one_of(probs: Any, logits: Any) -> None:
     if (probs is None) == (logits is None):
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
@@ -69,7 +75,7 @@ class _BinaryParameters(Distribution):
 class Bernoulli(_BinaryParameters):
     r"""Bernoulli distribution on {0, 1} with success probability p (``probs``) or ``logits`` l.
 
-    pmf       P(x) = pˣ (1 − p)^(1−x);   log P(x) = x l − log(1 + eˡ)
+    pmf       P(x) = pˣ (1 − p)^(1−x);   log P(x) = x log σ(l) + (1 − x) log σ(−l)  (= x l − log(1 + eˡ))
     mean = p,  mode = 1 if p > ½, 0 if p < ½, nan at p = ½,  variance = p(1 − p)
     entropy = −p log p − (1 − p) log(1 − p) = log(1 + eˡ) − p l
     """
@@ -102,10 +108,10 @@ class Bernoulli(_BinaryParameters):
 
     def log_prob(self, value: Tensor) -> Tensor:
         value = self._checked(value)
-        return value * self.logits - log1p_exp(self.logits)
+        return _bernoulli_log_prob(self.logits, value)
 
     def entropy(self) -> Tensor:
-        return log1p_exp(self.logits) - self.probs * self.logits
+        return -_bernoulli_log_prob(self.logits, self.probs)
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = constant(np.arange(2).reshape((2,) + (1,) * len(self.batch_shape)), self._param)
@@ -152,7 +158,7 @@ class Geometric(_BinaryParameters):
         return value * (-probs).log1p() + self.probs.log()
 
     def entropy(self) -> Tensor:
-        return (log1p_exp(self.logits) - self.probs * self.logits) / self.probs
+        return -_bernoulli_log_prob(self.logits, self.probs) / self.probs
 
 
 class Binomial(_BinaryParameters):
