@@ -7,7 +7,20 @@
  * CPU has), so every path can be tested on one machine; tg_set_isa_level does the same
  * from Python (the tests use it). An unknown value makes tg_isa_level return TG_ISA_INVALID
  * and every kernel that asks for the level return an error, which Python raises.
+ *
+ * AMX (Advanced Matrix Extensions: tile registers and bfloat16 tile products, gemm_amx.c) is an
+ * extra capability on top of the AVX-512 level, not a level of its own: tg_amx_usable() is 1 only
+ * when the level is AVX-512 (so TINYGRAD_EDU_ISA=avx2 or portable also means no AMX), the CPU has
+ * AMX-TILE, AMX-BF16 and AVX512-BF16, the OS granted this process the tile state (Linux:
+ * arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), asked once, before any tile instruction; a
+ * refusal means no AMX, never SIGILL) and tg_allow_amx(0) has not switched it off (for tests and
+ * benchmarks: the FMA path on an AMX machine).
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* syscall() */
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,3 +79,27 @@ int tg_set_isa_level(int level)
     isa_cap = level < TG_ISA_PORTABLE ? TG_ISA_PORTABLE : level > TG_ISA_AVX512 ? TG_ISA_AVX512 : level;
     return tg_isa_level();
 }
+
+static int amx_allowed = 1; /* tg_allow_amx */
+
+void tg_allow_amx(int allow) { amx_allowed = allow != 0; }
+
+/* Whether the CPU has AMX with bfloat16 and the OS lets this process use the tile registers. */
+static int amx_present(void)
+{
+    static int present = -1; /* asked once: the permission request is per process */
+    if (present != -1)
+        return present;
+    present = 0;
+#if TG_CPU_X86 && defined(__linux__) && defined(SYS_arch_prctl) && __GNUC__ >= 11
+    enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 }; /* from the kernel's asm/prctl.h */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16") &&
+        __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq"))
+        present = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#endif
+    return present;
+}
+
+int tg_amx_usable(void) { return amx_allowed && tg_isa_level() == TG_ISA_AVX512 && amx_present(); }

@@ -55,6 +55,27 @@ int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, i
  * Returns the number of floating-point operations done. */
 double tg_peak_fma_f32(int64_t iterations);
 double tg_peak_fma_f64(int64_t iterations);
+
+/* AMX (cpu.c): 1 when the bfloat16 tile products can run (level AVX-512, CPU and OS allow the
+ * tiles, not switched off by tg_allow_amx(0)), else 0. */
+int tg_amx_usable(void);
+void tg_allow_amx(int allow);
+/* float32 products with bfloat16 products on AMX (gemm_amx.c), torch.set_float32_matmul_precision:
+ * bf16x3 ("high") C ≈ A_hi·B_hi + A_hi·B_lo + A_lo·B_hi with a = a_hi + a_lo, |a − a_hi − a_lo| ≤
+ * 2^-16|a|; bf16x1 ("medium") C ≈ A_hi·B_hi. Same arguments and statuses as tg_gemm_f32 /
+ * tg_matmul_f32; the workspace is tg_gemm_bf16_workspace_f32(threads) elements. Where AMX is not
+ * usable or does not pay (small products, β ≠ 0, inf/NaN inputs, ...) they run tg_gemm_f32. */
+int64_t tg_gemm_bf16_workspace_f32(int threads);
+int tg_gemm_bf16x3_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba, int64_t rsa,
+                       int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, float beta, float *c,
+                       int64_t sbc, int64_t rsc, int64_t csc, float *work, int64_t work_len);
+int tg_gemm_bf16x1_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba, int64_t rsa,
+                       int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, float beta, float *c,
+                       int64_t sbc, int64_t rsc, int64_t csc, float *work, int64_t work_len);
+int tg_matmul_bf16x3_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
+                         int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
+int tg_matmul_bf16x1_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
+                         int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
 /* ==== end of instruction set, threads and GEMM ============================================ */
 
 /* ==== convolution and pooling (conv.c, pool.c) =========================================

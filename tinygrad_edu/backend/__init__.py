@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -120,6 +121,49 @@ def isa() -> str:
     ``"none"`` without the C extension.
     """
     return _c_module.isa() if _c_module is not None else "none"
+
+
+# ---- float32 matmul precision (torch.set_float32_matmul_precision) ----
+
+_FLOAT32_MATMUL_PRECISIONS = ("highest", "high", "medium")
+_float32_matmul_precision = "highest"
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """How float32 matrix products compute inside (the result stays float32); torch's function.
+
+    - ``"highest"`` (the default): float32 products and sums, the result is the one without this setting.
+    - ``"high"``: each float32 a is the sum of two bfloat16 numbers, hi = bf16(a) and lo = bf16(a − hi),
+      with |a − hi − lo| ≤ 2^-16 |a|, and ("bf16x3": three bfloat16 products, lo·lo dropped)
+          C = A_hi·B_hi + A_hi·B_lo + A_lo·B_hi,  summed in float32,
+          |C − A·B| ≤ (3.01·2^-16 + 3.03·k·2^-24) · (|A|·|B|)  elementwise.
+    - ``"medium"``: one bfloat16 product, C = A_hi·B_hi, |C − A·B| ≤ (2.01·2^-8 + 1.01·k·2^-24) · (|A|·|B|).
+
+    "high" and "medium" change float32 matmul (``@``, ``matmul``, ``mm``, ``bmm``, ``nn.Linear``: whatever
+    goes through ``backend.matmul``) on the C backend, where they run on AMX (Intel's tile unit; bfloat16
+    products at many times the FMA rate, csrc/gemm_amx.c) when ``backend.c.amx_usable()`` and the product
+    is big enough to pay. Everywhere else the result is exactly "highest"'s: float64, convolutions (as in
+    torch), small products, inputs holding inf or NaN, a CPU or OS without AMX, and the NumPy backend,
+    which stores the setting and computes in float32, as torch does on hardware without a fast path.
+    torch 2.13 on a CPU computes "medium" in bfloat16 (oneDNN) and "high" in float32, like "highest".
+
+    As torch: a string that is not one of the three warns and changes nothing; a non-str raises RuntimeError.
+    """
+    global _float32_matmul_precision
+    if not isinstance(precision, str):
+        raise RuntimeError(f"set_float32_matmul_precision expects a str, but got {type(precision).__name__}")
+    if precision not in _FLOAT32_MATMUL_PRECISIONS:
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", UserWarning, stacklevel=2)
+        return
+    _float32_matmul_precision = precision
+    if _c_module is not None:
+        _c_module.set_float32_matmul_precision(precision)
+
+
+def get_float32_matmul_precision() -> str:
+    """The float32 matmul precision set by ``set_float32_matmul_precision``: "highest" (default), "high", "medium"."""
+    return _float32_matmul_precision
 
 
 def _keep_freed_heap_memory(top_pad_bytes: int = 64 << 20) -> None:

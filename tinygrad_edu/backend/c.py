@@ -236,6 +236,41 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---- float32 matmul precision (csrc/gemm_amx.c) -------------------------------------------
+# torch.set_float32_matmul_precision (backend.set_float32_matmul_precision holds the setting): at
+# "highest" _GEMM's float32 entry holds the FMA kernels above; at "high" and "medium" it holds the
+# bfloat16 AMX kernels (bf16x3, bf16x1), which take the same arguments and run the FMA kernels
+# themselves where AMX is absent or does not pay. matmul's code, and its Python cost per call, are
+# thus the same at every precision: the choice is made once, here, not on every call.
+_F32 = np.dtype(np.float32)
+_GEMM_F32 = {
+    "highest": _GEMM[_F32],
+    "high": (_GEMM[_F32][0], lib.tg_matmul_bf16x3_f32, lib.tg_gemm_bf16x3_f32, lib.tg_gemm_bf16_workspace_f32),
+    "medium": (_GEMM[_F32][0], lib.tg_matmul_bf16x1_f32, lib.tg_gemm_bf16x1_f32, lib.tg_gemm_bf16_workspace_f32),
+}
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Use the float32 matmul kernels of ``precision`` ("highest", "high" or "medium"); called by
+    ``backend.set_float32_matmul_precision``, which checks the name and documents the modes."""
+    global _scratch
+    _GEMM[_F32] = _GEMM_F32[precision]
+    _scratch = threading.local()  # the cached kernels and workspaces were the old precision's
+
+
+def amx_usable() -> bool:
+    """Whether "high" and "medium" run on AMX here: ISA level avx512, AMX in the CPU and granted by the
+    OS, and not switched off by ``allow_amx(False)``."""
+    _isa_level()  # raises when TINYGRAD_EDU_ISA is unknown
+    return bool(lib.tg_amx_usable())
+
+
+def allow_amx(allow: bool) -> None:
+    """Let "high" and "medium" use AMX (the default) or not: switched off they give exactly the float32
+    result of "highest", on an AMX machine too (for tests and benchmarks)."""
+    lib.tg_allow_amx(int(bool(allow)))
+
+
 # ---- convolution and pooling (csrc/conv.c, csrc/pool.c) ---------------------------------
 # Every check happens here, before C runs: a bad shape raises ValueError naming the op and
 # the shapes, and C is only ever handed sizes it can index safely. (C re-checks the sizes,
