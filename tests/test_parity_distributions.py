@@ -196,8 +196,10 @@ def _compare_grads(spec: Spec, ours: tg.Tensor, theirs: Any, ours_p: dict, their
         if g_theirs is None:
             assert g_ours is None or np.all(g_ours.numpy() == 0), f"{what}: d/d{name} should be zero"
             continue
-        # atol: digamma's gradient (trigamma) in PyTorch is good to ~5e-10 relative, and terms cancel
-        _close(g_ours, g_theirs, GRAD_RTOL, 1e-9, f"{what}: d/d{name}")
+        # digamma's gradient (trigamma) in PyTorch is good to ~5e-10 relative; summed over a broadcast
+        # parameter's many uses, and with cancelling terms, the gamma family gets 1e-7
+        rtol = GRAD_RTOL if spec.rtol == F64_RTOL else 1e-7
+        _close(g_ours, g_theirs, rtol, 1e-9, f"{what}: d/d{name}")
 
 
 # -- vector-valued distributions -----------------------------------------------------------------------
@@ -634,7 +636,8 @@ def test_kl_divergence_univariate_matches_torch(p_name: str, p_params: dict, q_n
     ours = D.kl_divergence(*build(D, ours_t))
     theirs = TD.kl_divergence(*build(TD, theirs_t))
     _close(ours, theirs, F64_RTOL_GAMMA, 1e-12, f"KL({p_name}||{q_name})")
-    _compare_grads(Spec("kl", {}, real), ours, theirs, ours_t, theirs_t, rng, f"KL({p_name}||{q_name})")
+    _compare_grads(Spec("kl", {}, real, rtol=F64_RTOL_GAMMA), ours, theirs, ours_t, theirs_t, rng,
+                   f"KL({p_name}||{q_name})")
     ours32 = D.kl_divergence(*build(D, {n: tg.tensor(a.astype(np.float32)) for n, a in arrays.items()}))
     theirs32 = TD.kl_divergence(*build(TD, {n: torch.tensor(a.astype(np.float32)) for n, a in arrays.items()}))
     assert ours32.dtype == tg.float32
@@ -649,7 +652,7 @@ def _like(reference: Any, array: np.ndarray) -> Any:
 @pytest.mark.parametrize("kind", ["Categorical", "OneHotCategorical", "Dirichlet", "MultivariateNormal",
                                   "Independent"])
 def test_kl_divergence_vector_pairs_match_torch(kind: str) -> None:
-    rng = np.random.default_rng(hash(kind) % 2**32)
+    rng = np.random.default_rng(len(kind))
     if kind in ("Categorical", "OneHotCategorical"):
         arrays = [_random_simplex(rng, (2, 4)), rng.normal(size=(3, 1, 4))]
         make = {"p": lambda m, a: getattr(m, kind)(probs=a), "q": lambda m, a: getattr(m, kind)(logits=a)}
