@@ -17,7 +17,7 @@ from .discrete import Categorical, CategoricalWrapper, _BinaryParameters
 from .distribution import Distribution
 from .transformed import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
-from .utils import clamp_probs, constant, standard_uniform
+from .utils import clamp_probs, constant, log1p_exp, standard_uniform
 
 
 class LogitRelaxedBernoulli(_BinaryParameters):
@@ -46,7 +46,7 @@ class LogitRelaxedBernoulli(_BinaryParameters):
     def log_prob(self, value: Tensor) -> Tensor:
         value = self._checked(value)
         diff = self.logits - value * self.temperature
-        return self.temperature.log() + diff - 2 * diff.logaddexp(0.0)
+        return self.temperature.log() + diff - 2 * log1p_exp(diff)
 
 
 class _Relaxed(TransformedDistribution):
