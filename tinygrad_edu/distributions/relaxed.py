@@ -20,7 +20,18 @@ from .transforms import ExpTransform, SigmoidTransform
 from .utils import clamp_probs, constant, log1p_exp, standard_uniform
 
 
-class LogitRelaxedBernoulli(_BinaryParameters):
+class _Tempered:
+    """What the two relaxed bases share: a reparameterised sampler and a ``temperature`` τ, one number
+    (a Tensor or a float made a Tensor of the parameters' dtype) that ``expand`` leaves as it is."""
+
+    has_rsample = True
+    _not_batched = ("temperature",)
+
+    def _set_temperature(self, temperature: Any, like: Tensor) -> None:
+        self.temperature = temperature if isinstance(temperature, Tensor) else constant(temperature, like)
+
+
+class LogitRelaxedBernoulli(_Tempered, _BinaryParameters):
     r"""The logit of a RelaxedBernoulli sample: x = (l + log u − log(1 − u)) / τ,  u ~ U(0, 1).
 
     density   log p(x) = log τ + (l − τx) − 2 log(1 + e^(l − τx))   (a logistic density, scale 1/τ)
@@ -29,13 +40,11 @@ class LogitRelaxedBernoulli(_BinaryParameters):
     arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
                                                              "logits": constraints.real}
     support = constraints.real
-    has_rsample = True
-    _not_batched = ("temperature",)
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
         self._set_probs_or_logits(probs, logits)
-        self.temperature = temperature if isinstance(temperature, Tensor) else constant(temperature, self._param)
+        self._set_temperature(temperature, self._param)
         super().__init__(self._param.shape, validate_args=validate_args)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
@@ -93,7 +102,7 @@ class RelaxedBernoulli(_Relaxed):
     _transform_type = SigmoidTransform
 
 
-class ExpRelaxedCategorical(CategoricalWrapper, Distribution):
+class ExpRelaxedCategorical(_Tempered, CategoricalWrapper, Distribution):
     r"""The log of a RelaxedOneHotCategorical sample: x = log softmax((logits + G)/τ), G_k Gumbel.
 
     density   log p(x) = log Γ(K) + (K − 1) log τ + Σ_k (s_k − logsumexp(s)),  s = logits − τx
@@ -102,14 +111,11 @@ class ExpRelaxedCategorical(CategoricalWrapper, Distribution):
     arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.simplex,
                                                              "logits": constraints.real_vector}
     support = constraints.real_vector
-    has_rsample = True
-    _not_batched = ("temperature",)
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
         self._categorical = Categorical(probs, logits)
-        self.temperature = (temperature if isinstance(temperature, Tensor)
-                            else constant(temperature, self._categorical._param))
+        self._set_temperature(temperature, self._categorical._param)
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
                          validate_args=validate_args)
 
