@@ -319,6 +319,33 @@ def test_a_second_safe_parametrization_must_keep_shape_and_dtype():
     assert len(m.parametrizations.weight) == 1
 
 
+class Doubled(nn.Module):
+    """A right_inverse that declines (NotImplementedError): registration still succeeds, as torch's."""
+
+    def forward(self, X):
+        return 2.0 * X
+
+    def right_inverse(self, X):
+        raise NotImplementedError
+
+
+class TDoubled(tnn.Module):
+    def forward(self, X):
+        return 2.0 * X
+
+    def right_inverse(self, X):
+        raise NotImplementedError
+
+
+def test_a_second_parametrization_whose_right_inverse_declines_is_registered_as_torch():
+    tm, m = linear_pair(3, 3, np.float64, torch.float64)
+    for _ in range(2):
+        t_p.register_parametrization(tm, "weight", TDoubled())
+        tg_p.register_parametrization(m, "weight", Doubled())
+    assert len(m.parametrizations.weight) == len(tm.parametrizations.weight) == 2
+    close(m.weight, tm.weight, 1e-12)
+
+
 # ---- weight_norm -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("np_dtype,torch_dtype,tol", DTYPES)

@@ -216,9 +216,12 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
             current = getattr(module, tensor_name)
             value = parametrization(current)
             _check_same_kind(value, current.dtype, current.shape, f"parametrization(module.{tensor_name})")
-            if hasattr(parametrization, "right_inverse"):
-                inverse = parametrization.right_inverse(value)
-                _check_same_kind(inverse, current.dtype, current.shape, "parametrization.right_inverse(X)")
+            # A right_inverse that is absent or raises NotImplementedError is taken as the identity (as torch).
+            try:
+                inverse = parametrization.right_inverse(value) if hasattr(parametrization, "right_inverse") else value
+            except NotImplementedError:
+                inverse = value
+            _check_same_kind(inverse, current.dtype, current.shape, "parametrization.right_inverse(X)")
         chain = module.parametrizations[tensor_name]
         chain.append(parametrization)
         chain.unsafe |= unsafe
