@@ -173,6 +173,18 @@ def test_chain_unsafe_and_tuple_right_inverse_match_torch():
     close(m2.weight, new, 1e-12)
 
 
+def test_assigning_a_value_of_another_dtype_raises_as_torch_for_one_or_several_originals():
+    for t_param, param in ((TSymmetric, Symmetric), (TSplitSum, SplitSum)):
+        tm, m = linear_pair(3, 3, np.float32, torch.float32)
+        t_p.register_parametrization(tm, "weight", t_param())
+        tg_p.register_parametrization(m, "weight", param())
+        with pytest.raises(ValueError, match=r"has dtype torch\.float64 while `original0?` has dtype torch\.float32"):
+            tm.weight = torch.ones(3, 3, dtype=torch.float64)
+        with pytest.raises(ValueError, match=r"has dtype float64 while `original0?` has dtype float32"):
+            m.weight = tg.ones(3, 3, dtype=tg.float64)
+        close(m.weight, tm.weight, 0)  # neither changed
+
+
 def test_assignment_calls_right_inverse_and_keeps_the_original_object():
     tm, m = linear_pair(3, 3, np.float64, torch.float64)
     t_p.register_parametrization(tm, "weight", TSymmetric())

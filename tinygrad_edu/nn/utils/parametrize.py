@@ -128,18 +128,20 @@ class ParametrizationList(ModuleList):
                     raise RuntimeError(f"parametrization {type(module).__name__} does not implement right_inverse.")
                 value = module.right_inverse(value)
             if self.is_tensor:
-                if not isinstance(value, Tensor):
-                    raise ValueError(f"`right_inverse` should return a tensor. Got {type(value).__name__}")
-                if value.dtype != self.original.dtype:
-                    raise ValueError(f"The tensor returned by `right_inverse` has dtype {value.dtype} "
-                                     f"while `original` has dtype {self.original.dtype}")
-                _set_data(self.original, value)
+                pieces = {"original": value}
+            elif isinstance(value, Sequence) and len(value) == self.ntensors:
+                pieces = {f"original{i}": piece for i, piece in enumerate(value)}
             else:
-                if not isinstance(value, Sequence) or len(value) != self.ntensors:
-                    raise ValueError(f"'right_inverse' must return a sequence of {self.ntensors} tensors, "
-                                     f"got {type(value).__name__}")
-                for i, piece in enumerate(value):
-                    _set_data(getattr(self, f"original{i}"), piece)
+                raise ValueError(f"'right_inverse' must return a sequence of {self.ntensors} tensors, "
+                                 f"got {type(value).__name__}")
+            for name, piece in pieces.items():
+                target = getattr(self, name)
+                if not isinstance(piece, Tensor):
+                    raise ValueError(f"`right_inverse` should return a tensor for `{name}`. Got {type(piece).__name__}")
+                if piece.dtype != target.dtype:  # (copying into the original would cast silently)
+                    raise ValueError(f"The tensor returned by `right_inverse` for `{name}` has dtype {piece.dtype} "
+                                     f"while `{name}` has dtype {target.dtype}")
+                _set_data(target, piece)
 
     def forward(self) -> Tensor:
         """Pₖ(⋯ P₁(original)): the first parametrization takes all the originals."""
