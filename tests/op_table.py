@@ -924,6 +924,12 @@ OP_TABLE += (  # modified Bessel functions of the second kind (torch has no grad
                        ("scaled_modified_bessel_k1", "ScaledModifiedBesselK1"))),
 )  # fmt: skip
 
+OP_TABLE += (  # Bessel functions J and Y of orders 0 and 1 (torch has no gradient: double backward not compared)
+    *(OpCase(name, *_special(name), ops=(op,), family=SP, samples=UNARY, domain=POS, gradgrad=False)
+      for name, op in (("bessel_j0", "BesselJ0"), ("bessel_j1", "BesselJ1"), ("bessel_y0", "BesselY0"),
+                       ("bessel_y1", "BesselY1"))),
+)  # fmt: skip
+
 
 def _ctc(x: Any, reduction: str) -> Any:
     """CTC loss of log_softmax(x), x (T=5, N=3, C=4): a repeated label (needs a blank between), an

@@ -504,3 +504,20 @@ def test_lu_gradients_of_wide_and_tall_matrices_match_torch(shape):
     x = tg.tensor(a, requires_grad=True)
     assert gradcheck(lambda t: tg.linalg.lu_factor(t)[0], [x])
     assert gradgradcheck(lambda t: tg.linalg.lu_factor(t)[0], [x])
+
+
+def test_lu_factor_ex_matches_torch_with_info_for_singular_matrices():
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3, 4, 4))
+    a[2] = np.array([[1.0, 2, 3, 4], [2, 4, 6, 8], [0, 0, 1, 1], [1, 1, 1, 1]])  # rank 3 with an exact zero pivot
+    lu, pivots, info = tg.linalg.lu_factor_ex(tg.tensor(a))
+    t_lu, t_pivots, t_info = torch.linalg.lu_factor_ex(torch.tensor(a))
+    np.testing.assert_allclose(lu.numpy(), t_lu.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(pivots.numpy(), t_pivots.numpy())
+    np.testing.assert_array_equal(info.numpy(), t_info.numpy())  # 0, 0, 4
+    assert info.dtype == np.int32 and info.numpy()[2] == 4
+    assert type(tg.linalg.lu_factor_ex(tg.tensor(a[0]))).__name__ == "linalg_lu_factor_ex"
+    with pytest.raises(tg.linalg.LinAlgError, match=r"lu_factor_ex: .*not full rank"):
+        tg.linalg.lu_factor_ex(tg.tensor(a[2]), check_errors=True)
+    assert_matches_torch(lambda x: tg.linalg.lu_factor_ex(x)[0], lambda x: torch.linalg.lu_factor_ex(x)[0], (3, 3),
+                         rtol=1e-10)

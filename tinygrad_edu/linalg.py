@@ -38,6 +38,7 @@ LstsqResult = return_types.linalg_lstsq
 InvExResult = return_types.linalg_inv_ex
 LUFactorResult = return_types.linalg_lu_factor
 LUResult = return_types.linalg_lu
+LUFactorExResult = return_types.linalg_lu_factor_ex
 CholeskyExResult = return_types.linalg_cholesky_ex
 SolveExResult = return_types.linalg_solve_ex
 
@@ -170,6 +171,21 @@ def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     if not pivot:
         raise NotImplementedError("linalg.lu_factor: pivot=False is not implemented (PyTorch has it on CUDA only)")
     return LUFactorResult(*ops.LuFactor.apply(_matrix(A, "linalg.lu_factor")))
+
+
+def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
+    """``(LU, pivots, info)``: ``lu_factor`` and, per matrix, info = the 1-based index of the first exact zero
+    on U's diagonal, 0 if there is none (LAPACK getrf's info, as PyTorch). A singular matrix is still
+    factored; ``check_errors`` raises LinAlgError for it instead."""
+    LU, pivots = lu_factor(_matrix(A, "linalg.lu_factor_ex"), pivot=pivot)
+    diagonal = np.diagonal(LU.data, axis1=-2, axis2=-1)
+    zero = diagonal == 0
+    info = np.where(zero.any(axis=-1), zero.argmax(axis=-1) + 1, 0).astype(np.int32)
+    if check_errors and info.any():
+        first = int(info[info > 0].flat[0]) - 1
+        raise LinAlgError(f"linalg.lu_factor_ex: the factorization could not be completed because the input is "
+                          f"not full rank: U[{first}, {first}] is exactly zero (shape {A.shape})")
+    return LUFactorExResult(LU, pivots, _constant(info))
 
 
 def _permutation_matrix(pivots: np.ndarray, m: int, dtype: Any) -> Tensor:
@@ -521,10 +537,10 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 
 __all__ = [
-    "CholeskyExResult", "EighResult", "InvExResult", "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult",
-    "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky", "cholesky_ex", "cholesky_inverse",
-    "cholesky_solve", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "householder_product", "inv",
-    "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power",
-    "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
-    "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
+    "CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", "LUFactorResult", "LUResult", "LinAlgError",
+    "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky", "cholesky_ex",
+    "cholesky_inverse", "cholesky_solve", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
+    "householder_product", "inv", "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+    "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+    "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]

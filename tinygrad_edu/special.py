@@ -5,7 +5,7 @@
     tg.special.gammaln(x).sum().backward()        # x.grad = ψ(x), the digamma function
 
 The functions of their own (the gamma family, zeta, gammainc/gammaincc, erfinv, erfc, erfcx, ndtr,
-ndtri, log_ndtr, i0, i1, i0e, i1e, xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where
+ndtri, log_ndtr, i0, i1, i0e, i1e, bessel_j0/j1/y0/y1, xlogy, xlog1py, entr, sinc) are ops of ``ops/special.py``, where
 the methods and their error bounds are written down; the rest are compositions (multigammaln,
 spherical_bessel_j0, the orthogonal polynomials and their shifted forms) or the Tensor methods PyTorch lists here too
 (``expit`` is ``sigmoid``, ``psi`` is ``digamma``, ``gammaln`` is ``lgamma``). Integer input becomes
@@ -166,6 +166,27 @@ def scaled_modified_bessel_k1(input: Tensor) -> Tensor:
     return _unary(ops.ScaledModifiedBesselK1, input)
 
 
+def bessel_j0(input: Tensor) -> Tensor:
+    """J₀(x), the Bessel function of the first kind of order 0 (op ``BesselJ0``; differentiable, where
+    PyTorch's is not)."""
+    return _unary(ops.BesselJ0, input)
+
+
+def bessel_j1(input: Tensor) -> Tensor:
+    """J₁(x), the Bessel function of the first kind of order 1 (op ``BesselJ1``)."""
+    return _unary(ops.BesselJ1, input)
+
+
+def bessel_y0(input: Tensor) -> Tensor:
+    """Y₀(x), the Bessel function of the second kind of order 0, x > 0 (op ``BesselY0``)."""
+    return _unary(ops.BesselY0, input)
+
+
+def bessel_y1(input: Tensor) -> Tensor:
+    """Y₁(x), the Bessel function of the second kind of order 1, x > 0 (op ``BesselY1``)."""
+    return _unary(ops.BesselY1, input)
+
+
 def spherical_bessel_j0(input: Tensor) -> Tensor:
     """j₀(x) = sin(x)/x (1 at 0): ``sinc`` of x/π."""
     return sinc(_tensor._floating(input) * (1.0 / math.pi))
@@ -314,6 +335,7 @@ psi = digamma  # torch.special.psi
 modified_bessel_i0, modified_bessel_i1 = i0, i1  # torch.special's other names (there without a gradient)
 
 __all__ = [
+    "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
     "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
     "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",

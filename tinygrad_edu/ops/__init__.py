@@ -138,6 +138,10 @@ from .scan import LogCumSumExp, NanMedian
 from .special import (
     I0,
     I1,
+    BesselJ0,
+    BesselJ1,
+    BesselY0,
+    BesselY1,
     Digamma,
     Entr,
     Erfc,
@@ -184,6 +188,7 @@ ALL_OPS = (
     Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
     Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
     Gammainc, Gammaincc, Zeta, ModifiedBesselK0, ModifiedBesselK1, ScaledModifiedBesselK0, ScaledModifiedBesselK1,
+    BesselJ0, BesselJ1, BesselY0, BesselY1,
 )  # fmt: skip
 
 __all__ = [op.__name__ for op in ALL_OPS] + ["ALL_OPS"]
