@@ -43,9 +43,8 @@ def norm_except_dim(v: Tensor, dim: int) -> Tensor:
     scalar), as PyTorch's ``norm_except_dim``. Other negative dims count from the end."""
     if dim == -1:
         return v.norm()
-    dim = dim % v.ndim
-    others = tuple(d for d in range(v.ndim) if d != dim)
-    return (v * v).sum(others, keepdim=True).sqrt() if others else v.abs()
+    others = tuple(d for d in range(v.ndim) if d != dim % v.ndim)
+    return v.norm(dim=others, keepdim=True) if others else v.abs()  # (norm over dim=() would take all dims)
 
 
 def weight_norm_value(v: Tensor, g: Tensor, dim: int) -> Tensor:
