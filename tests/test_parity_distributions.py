@@ -804,3 +804,16 @@ def test_expand_matches_torch(name: str, params: dict, value_shape: tuple) -> No
     mixed = D.Independent(D.Normal(tg.zeros(3, dtype=tg.float64), 1.0), 1).expand((5,))
     assert (mixed.batch_shape, mixed.event_shape, mixed.log_prob(tg.zeros(5, 3, dtype=tg.float64)).shape) == \
         ((5,), (3,), (5,))
+
+
+def test_list_parameters_beside_an_integer_tensor_keep_their_fractions() -> None:
+    """A list is read as floats, whatever dtype the Tensor next to it has (PyTorch takes no lists; its
+    result for the same values given as a float Tensor is the reference). A number still takes the
+    Tensor's dtype, as PyTorch's broadcast_all does."""
+    counts = np.array([10, 4])
+    ours = D.Binomial(tg.tensor(counts), probs=[0.2, 0.7])
+    theirs = TD.Binomial(torch.tensor(counts), probs=torch.tensor([0.2, 0.7]))
+    value = torch.tensor([3.0, 4.0])
+    _close(ours.log_prob(tg.tensor(value.numpy())), theirs.log_prob(value), 1e-6)
+    _close(ours.mean, theirs.mean, 1e-6)
+    assert D.Normal(tg.tensor(np.array([1, 2])), 3.5).scale.dtype == np.int64   # torch: scale becomes 3

@@ -27,11 +27,15 @@ def as_shape(sample_shape: Any) -> Shape:
 def broadcast_all(*values: Any) -> tuple[Tensor, ...]:
     """Broadcast parameters (Tensors or numbers) to one shape, as torch.distributions.utils.broadcast_all.
 
-    Numbers take the dtype of the first Tensor among the values, float32 if there is none.
+    Numbers take the dtype of the first Tensor among the values (as torch: an integer Tensor makes
+    them integers), float32 if there is none. Lists (which torch does not take) are read as floats:
+    the dtype of the first floating Tensor, else float32, so that [0.2, 0.7] never becomes [0, 0].
     """
     tensors = [v for v in values if isinstance(v, Tensor)]
-    dtype = tensors[0].dtype if tensors else np.float32
-    converted = [v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=dtype)) for v in values]
+    number_dtype = tensors[0].dtype if tensors else np.float32
+    list_dtype = next((t.dtype for t in tensors if np.issubdtype(t.dtype, np.floating)), np.float32)
+    converted = [v if isinstance(v, Tensor) else
+                 Tensor(np.asarray(v, dtype=number_dtype if np.ndim(v) == 0 else list_dtype)) for v in values]
     if not all(np.issubdtype(t.data.dtype, np.number) or t.data.dtype == bool for t in converted):
         raise ValueError("Input arguments must all be instances of numbers.Number or Tensor.")
     return tuple(broadcast_tensors(*converted))
