@@ -17,7 +17,7 @@ from .discrete import Categorical, CategoricalWrapper, _BinaryParameters
 from .distribution import Distribution
 from .transformed import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
-from .utils import clamp_probs, constant, log1p_exp, standard_uniform
+from .utils import clamp_probs, constant, log1p_exp, probs_to_logits, standard_uniform
 
 
 class _Tempered:
@@ -48,9 +48,8 @@ class LogitRelaxedBernoulli(_Tempered, _BinaryParameters):
         super().__init__(self._param.shape, validate_args=validate_args)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        u = clamp_probs(standard_uniform(shape, self._param))
-        return (u.log() - (-u).log1p() + self.logits) / self.temperature
+        u = standard_uniform(self._extended_shape(sample_shape), self._param)
+        return (probs_to_logits(u, is_binary=True) + self.logits) / self.temperature  # logistic noise
 
     def log_prob(self, value: Tensor) -> Tensor:
         value = self._checked(value)

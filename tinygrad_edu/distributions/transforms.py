@@ -15,7 +15,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import constraints
-from .utils import clamp_probs, log1p_exp, sum_rightmost
+from .utils import clamp_probs, log1p_exp, probs_to_logits, sum_rightmost
 
 
 class Transform:
@@ -124,8 +124,7 @@ class SigmoidTransform(Transform):
         return clamp_probs(x.sigmoid())
 
     def _inverse(self, y: Tensor) -> Tensor:
-        y = clamp_probs(y)
-        return y.log() - (-y).log1p()
+        return probs_to_logits(y, is_binary=True)
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return -log1p_exp(-x) - log1p_exp(x)
