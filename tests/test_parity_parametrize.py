@@ -210,6 +210,21 @@ def test_deepcopy_of_a_parametrized_module_is_independent():
     close(m.weight, m.weight.data.T, 0)
 
 
+def test_removing_a_parametrization_from_a_deepcopy_leaves_the_original_parametrized():
+    """(torch's deepcopy shares the generated class, so there the removal deletes the original's
+    property too and reading its weight raises AttributeError; here each copy has its own class.)"""
+    import copy
+
+    tm, m = linear_pair(3, 3, np.float64, torch.float64)
+    t_p.register_parametrization(tm, "weight", TSymmetric())
+    tg_p.register_parametrization(m, "weight", Symmetric())
+    twin_module = tg_p.remove_parametrizations(copy.deepcopy(m), "weight")
+    assert type(twin_module) is nn.Linear and type(m).__name__ == "ParametrizedLinear"
+    assert tg_p.is_parametrized(m, "weight")
+    close(m.weight, tm.weight, 1e-12)
+    close(twin_module.weight, tm.weight, 1e-12)
+
+
 def test_cached_computes_once_per_block():
     m = tg_p.register_parametrization(nn.Linear(3, 3), "weight", Symmetric())
     assert m.weight is not m.weight

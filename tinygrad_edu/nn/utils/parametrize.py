@@ -22,6 +22,7 @@ parametrization restores the original class.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -168,7 +169,19 @@ def _inject_new_class(module: Module) -> None:
         else:
             Module.__setattr__(self, name, value)
 
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), {"__setattr__": __setattr__})
+    def __deepcopy__(self: Module, memo: dict[int, Any]) -> Module:  # noqa: N807 - as __setattr__
+        # The properties live on the generated class, so the copy gets a class of its own: removing
+        # a parametrization from one of the two then leaves the other's property in place.
+        own_class = type(self)
+        replica = object.__new__(type(own_class.__name__, own_class.__bases__, dict(vars(own_class))))
+        memo[id(self)] = replica
+        replica.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return replica
+
+    namespace: dict[str, Any] = {"__setattr__": __setattr__}
+    if not hasattr(cls, "__deepcopy__"):  # (a class's own deepcopy is kept, as torch keeps it)
+        namespace["__deepcopy__"] = __deepcopy__
+    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), namespace)
 
 
 def _inject_property(module: Module, tensor_name: str) -> None:
