@@ -527,6 +527,38 @@ def test_checkpoint_reentrant_semantics():
         tg.autograd.grad(out.sum(), [xg], create_graph=True)
 
 
+def test_checkpoint_finds_tensors_held_by_a_submodule_as_by_the_module_itself():
+    """A tensor requiring grad kept in a plain attribute (not a Parameter) of a submodule gets its
+    gradient, as when the checkpointed module holds it itself, and as in PyTorch."""
+
+    def make(lib, nn_lib, data):
+        class Scale(nn_lib.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.factors = [lib.tensor(data.copy(), requires_grad=True)]  # a list: not registered
+
+            def forward(self, x):
+                return (x * self.factors[0]).tanh()
+
+        class Outer(nn_lib.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.inner = Scale()
+
+            def forward(self, x):
+                return self.inner(x)
+
+        return Outer()
+
+    data = np.random.default_rng(4).standard_normal(3)
+    ours, theirs = make(tg, nn, data), make(torch, torch.nn, data)
+    (x,), (xt,) = both([np.random.default_rng(5).standard_normal((2, 3))], requires_grad=True)
+    checkpoint(ours, x, use_reentrant=False).sum().backward()
+    torch.utils.checkpoint.checkpoint(theirs, xt, use_reentrant=False).sum().backward()
+    assert_same(ours.inner.factors[0].grad, theirs.inner.factors[0].grad, np.float64)
+    assert_same(x.grad, xt.grad, np.float64)
+
+
 def test_checkpoint_errors():
     x = tg.randn(2, 3, requires_grad=True)
     with pytest.raises(TypeError, match="must return a Tensor or a tuple of Tensors"):

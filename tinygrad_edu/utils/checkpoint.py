@@ -209,9 +209,10 @@ def _reachable_tensors(roots: Sequence[Any]) -> tuple[list[Tensor], weakref.Weak
                 leaves.setdefault(id(obj), obj)
             elif obj.grad_fn is not None:
                 outside.add(obj.grad_fn)
-        elif isinstance(obj, Module):
-            stack.extend(obj.parameters())
-            stack.extend(v for v in vars(obj).values() if not isinstance(v, (Module, dict)))
+        elif isinstance(obj, Module):  # its parameters, its submodules (walked the same way), plain attributes
+            stack.extend(obj._parameters.values())
+            stack.extend(obj._modules.values())
+            stack.extend(v for v in vars(obj).values() if not isinstance(v, dict))  # (the dicts: bookkeeping)
         elif isinstance(obj, (list, tuple, set, frozenset)):
             stack.extend(obj)
         elif isinstance(obj, dict):
