@@ -110,7 +110,7 @@ def _extended_labels(targets: np.ndarray, target_lengths: np.ndarray, blank: int
 
 def _emissions(log_probs: np.ndarray, extended: np.ndarray) -> np.ndarray:
     """lp[t, n, l'_s] (T, N, S) in float64 (the recursions run in float64 whatever the input's dtype)."""
-    lp = log_probs.astype(np.float64)
+    lp = log_probs.astype(np.float64, copy=False)  # (backward passes it float64 already)
     return np.take_along_axis(lp, np.broadcast_to(extended, (lp.shape[0], *extended.shape)), axis=2)
 
 
