@@ -817,3 +817,18 @@ def test_list_parameters_beside_an_integer_tensor_keep_their_fractions() -> None
     _close(ours.log_prob(tg.tensor(value.numpy())), theirs.log_prob(value), 1e-6)
     _close(ours.mean, theirs.mean, 1e-6)
     assert D.Normal(tg.tensor(np.array([1, 2])), 3.5).scale.dtype == np.int64   # torch: scale becomes 3
+
+
+def test_zero_modes_match_torch_at_infinite_parameters() -> None:
+    """PyTorch's mode of Exponential, HalfNormal and Geometric is zeros_like(parameter): 0 also where the
+    parameter is inf (0·inf would be nan), and a constant that records no gradient."""
+    inf = np.array([np.inf, 2.0])
+    pairs = [(D.Exponential(tg.tensor(inf, requires_grad=True)), TD.Exponential(torch.tensor(inf, requires_grad=True))),
+             (D.HalfNormal(tg.tensor(inf, requires_grad=True)), TD.HalfNormal(torch.tensor(inf, requires_grad=True))),
+             (D.Geometric(probs=tg.tensor(np.array([1.0, 0.5]), requires_grad=True)),
+              TD.Geometric(probs=torch.tensor([1.0, 0.5], dtype=torch.float64, requires_grad=True)))]
+    for ours, theirs in pairs:
+        _close(ours.mode, theirs.mode, 0)
+        assert ours.mode.requires_grad == theirs.mode.requires_grad
+    _close(D.HalfNormal(tg.tensor(inf)).log_prob(tg.tensor(np.array([1.0, 1.0]))),
+           TD.HalfNormal(torch.tensor(inf)).log_prob(torch.tensor([1.0, 1.0], dtype=torch.float64)), 1e-12)

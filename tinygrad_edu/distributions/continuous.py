@@ -10,18 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+from ..factories import full_like, zeros_like
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
 from .gamma import standard_gamma
-from .utils import broadcast_all, constant, eps, standard_normal, standard_uniform
+from .utils import broadcast_all, eps, standard_normal, standard_uniform
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
-
-
-def _filled(like: Tensor, value: float) -> Tensor:
-    """A constant Tensor of ``like``'s shape and dtype holding ``value`` (nan/inf moments)."""
-    return constant(value, like).expand(like.shape)
 
 
 class CenteredAtLoc:
@@ -100,7 +96,7 @@ class HalfNormal(Distribution):
 
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all(scale)
-        self.base_dist = Normal(0.0 * self.scale, self.scale, validate_args=False)
+        self.base_dist = Normal(zeros_like(self.scale), self.scale, validate_args=False)
         super().__init__(self.scale.shape, validate_args=validate_args)
 
     @property
@@ -109,7 +105,7 @@ class HalfNormal(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        return 0.0 * self.scale
+        return zeros_like(self.scale)
 
     @property
     def variance(self) -> Tensor:
@@ -164,7 +160,7 @@ class Uniform(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        return _filled(self.high, math.nan)
+        return full_like(self.high, math.nan)
 
     @property
     def stddev(self) -> Tensor:
@@ -217,7 +213,7 @@ class Exponential(Distribution):
 
     @property
     def mode(self) -> Tensor:
-        return 0.0 * self.rate
+        return zeros_like(self.rate)
 
     @property
     def stddev(self) -> Tensor:
@@ -294,11 +290,11 @@ class Cauchy(_LocationScale):
 
     @property
     def mean(self) -> Tensor:
-        return _filled(self.loc, math.nan)
+        return full_like(self.loc, math.nan)
 
     @property
     def variance(self) -> Tensor:
-        return _filled(self.loc, math.inf)
+        return full_like(self.loc, math.inf)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         return self.icdf(standard_uniform(self._extended_shape(sample_shape), self.loc))

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import random
 from ..autograd import no_grad
+from ..factories import zeros_like
 from ..nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from ..tensor import Tensor, broadcast_tensors, where
 from . import constraints
@@ -140,7 +141,7 @@ class Geometric(_BinaryParameters):
 
     @property
     def mode(self) -> Tensor:
-        return 0.0 * self.probs.detach()
+        return zeros_like(self.probs)
 
     @property
     def variance(self) -> Tensor:
