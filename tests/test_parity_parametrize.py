@@ -477,6 +477,22 @@ def test_spectral_norm_power_iteration_and_grads_match_torch(np_dtype, torch_dty
     close(m.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad, tol)
 
 
+def test_double_float_train_and_eval_reach_originals_buffers_and_parametrizations_as_torch():
+    tm, m = spectral_pair("conv", np.float32, torch.float32)
+    for module in (tm, m):
+        module.double().eval()
+    chain = m.parametrizations.weight
+    assert not chain[0].training and chain.original.dtype == chain[0]._u.dtype == chain[0]._v.dtype == np.float64
+    close(m.weight, tm.weight, 1e-12)  # eval: σ from the converted buffers, no power iteration
+    close(chain[0]._u, tm.parametrizations.weight[0]._u, 0)
+    for module in (tm, m):
+        module.float().train()
+    weight = m.weight  # (each read in training mode is one power-iteration step)
+    close(weight, tm.weight, 2e-5)
+    assert weight.dtype == np.float32 and chain[0].training
+    close(chain[0]._v, tm.parametrizations.weight[0]._v, 2e-5)
+
+
 def test_spectral_norm_eval_keeps_the_buffers_and_sigma_is_the_top_singular_value():
     tm, m = spectral_pair("linear", np.float64, torch.float64, n_power_iterations=1)
     tm.eval()
