@@ -192,6 +192,21 @@ def test_embedding_bag_errors():
         nn.EmbeddingBag(5, 3, padding_idx=5)
 
 
+def test_embedding_bag_include_last_offset_needs_the_input_length_last():
+    """PyTorch's contract: offsets[-1] == len(input) (CSR). Its kernel ignores the last offset (the
+    last bag runs to the input's end whatever it says), so anything else is refused, not guessed."""
+    table = np.arange(24, dtype=np.float64).reshape(8, 3)
+    indices = np.arange(6)
+    ours = F.embedding_bag(tg.tensor(indices), tg.tensor(table), tg.tensor([0, 2, 6]), mode="sum",
+                           include_last_offset=True)
+    theirs = torch.nn.functional.embedding_bag(torch.tensor(indices), torch.tensor(table), torch.tensor([0, 2, 6]),
+                                               mode="sum", include_last_offset=True)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for offsets in ([0, 2, 5], [0, 2, 4], [0]):
+        with pytest.raises(ValueError, match=r"include_last_offset=True the last offset must be the input's length 6"):
+            F.embedding_bag(tg.tensor(indices), tg.tensor(table), tg.tensor(offsets), include_last_offset=True)
+
+
 # ---- CTC -----------------------------------------------------------------------------------------
 
 

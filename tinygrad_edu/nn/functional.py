@@ -829,6 +829,10 @@ def _bags(op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool) -> 
     if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > idx.size):
         raise ValueError(f"{op}: offsets must be non-decreasing and at most the input's length {idx.size}, "
                          f"got {starts.tolist()}")
+    if include_last_offset and (not starts.size or starts[-1] != idx.size):
+        # PyTorch's contract (CSR); its kernel ignores the last offset and ends the last bag at the input's end
+        raise ValueError(f"{op}: with include_last_offset=True the last offset must be the input's length "
+                         f"{idx.size} (the end of the last bag), got offsets {starts.tolist()}")
     ends = starts[1:] if include_last_offset else np.append(starts[1:], idx.size)
     starts = starts[:-1] if include_last_offset else starts
     longest = int((ends - starts).max(initial=0))
