@@ -189,19 +189,6 @@ def _kl_gamma_gamma(p: Gamma, q: Gamma) -> Tensor:
     return t1 + t2 + t3 + t4
 
 
-@register_kl(Beta, Beta)
-def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
-    """log B(a_q, b_q) − log B(a_p, b_p) + (a_p − a_q)ψ(a_p) + (b_p − b_q)ψ(b_p) + (s_q − s_p)ψ(s_p), s = a + b."""
-    sum_p = p.concentration1 + p.concentration0
-    sum_q = q.concentration1 + q.concentration0
-    t1 = q.concentration1.lgamma() + q.concentration0.lgamma() + sum_p.lgamma()
-    t2 = p.concentration1.lgamma() + p.concentration0.lgamma() + sum_q.lgamma()
-    t3 = (p.concentration1 - q.concentration1) * p.concentration1.digamma()
-    t4 = (p.concentration0 - q.concentration0) * p.concentration0.digamma()
-    t5 = (sum_q - sum_p) * sum_p.digamma()
-    return t1 - t2 + t3 + t4 + t5
-
-
 @register_kl(Dirichlet, Dirichlet)
 def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
     """log Γ(α₀) − log Γ(β₀) − Σ (log Γ(αᵢ) − log Γ(βᵢ)) + Σ (αᵢ − βᵢ)(ψ(αᵢ) − ψ(α₀))."""
@@ -211,6 +198,13 @@ def _kl_dirichlet_dirichlet(p: Dirichlet, q: Dirichlet) -> Tensor:
     t3 = p.concentration - q.concentration
     t4 = p.concentration.digamma() - sum_p.digamma().unsqueeze(-1)
     return t1 - t2 + (t3 * t4).sum(-1)
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p: Beta, q: Beta) -> Tensor:
+    """The Dirichlet KL of (x, 1 − x):  log B(a_q, b_q) − log B(a_p, b_p) + (a_p − a_q)ψ(a_p) + (b_p − b_q)ψ(b_p)
+    + (s_q − s_p)ψ(s_p),  s = a + b."""
+    return _kl_dirichlet_dirichlet(p._dirichlet, q._dirichlet)
 
 
 @register_kl(MultivariateNormal, MultivariateNormal)
