@@ -302,7 +302,6 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
     return module
 
 
-
 def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
                                          tensor_name: str | None = None) -> Module:
     """Give ``to_module`` the parametrizations of ``from_module`` (all, or those of ``tensor_name``):
