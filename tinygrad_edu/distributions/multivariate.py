@@ -250,8 +250,7 @@ class MixtureSameFamily(Distribution):
         return (self._component_distribution.cdf(value) * self._mixture_distribution.probs).sum(-1)
 
     def log_prob(self, value: Tensor) -> Tensor:
-        if self._validate_args:
-            self._validate_sample(value)
+        value = self._checked(value)
         log_prob_components = self._component_distribution.log_prob(self._pad(value))
         log_weights = self._mixture_distribution.logits.log_softmax(-1)
         return (log_prob_components + log_weights).logsumexp(-1)
