@@ -251,6 +251,28 @@ def test_remove_parametrizations_matches_torch(leave):
         tg_p.remove_parametrizations(m, "weight")
 
 
+class ToDouble(nn.Module):
+    def forward(self, X):
+        return 1.5 * X.double()
+
+
+class TToDouble(tnn.Module):
+    def forward(self, X):
+        return 1.5 * X.double()
+
+
+def test_remove_leaving_a_value_of_another_dtype_raises_as_torch():
+    tm, m = linear_pair(3, 2, np.float32, torch.float32)
+    t_p.register_parametrization(tm, "weight", TToDouble(), unsafe=True)
+    tg_p.register_parametrization(m, "weight", ToDouble(), unsafe=True)
+    with pytest.raises(RuntimeError, match="leave_parametrized=True"):  # (set_ cannot change the dtype)
+        t_p.remove_parametrizations(tm, "weight")
+    with pytest.raises(RuntimeError, match="dtype float32 to values of dtype float64"):
+        tg_p.remove_parametrizations(m, "weight")
+    assert tg_p.is_parametrized(m, "weight") and t_p.is_parametrized(tm, "weight")
+    close(m.weight, tm.weight, 1e-6)
+
+
 def test_remove_tuple_parametrization_needs_leave_parametrized():
     tm, m = linear_pair(3, 2, np.float64, torch.float64)
     t_p.register_parametrization(tm, "weight", TSplitSum())

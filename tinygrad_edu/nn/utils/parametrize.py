@@ -66,7 +66,10 @@ def _register_parameter_or_buffer(module: Module, name: str, value: Tensor) -> N
 
 def _set_data(target: Tensor, value: Tensor) -> None:
     """Overwrite ``target``'s values with ``value``'s, keeping the object (PyTorch's ``set_``);
-    a new shape replaces the array."""
+    a new shape replaces the array. The dtype cannot change (it would be a silent cast)."""
+    if value.dtype != target.dtype:
+        raise RuntimeError(f"Could not set a tensor of dtype {target.dtype} to values of dtype {value.dtype}: "
+                           "the object is kept, and with it its dtype")
     if target.shape == value.shape:
         target.data[...] = value.data
     else:
