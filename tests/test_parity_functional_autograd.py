@@ -486,6 +486,17 @@ def test_checkpoint_keeps_only_the_segment_inputs(reentrant):
     assert single_bytes == x.data.nbytes  # only the input
 
 
+def test_checkpoint_sequential_segments_take_only_their_own_parameters():
+    """Each segment's Checkpoint node has edges to its input and its own layers' parameters, not to
+    every parameter of the chain (the segment's closure holds only its functions)."""
+    model = make_model()
+    layers = list(model.children())
+    out = checkpoint_sequential(model, 3, tg.randn(4, 6, requires_grad=True), use_reentrant=False)
+    nodes = [n for n in topological_order([out.grad_fn]) if isinstance(n, Checkpoint)]
+    own = [sum(1 for _ in nn.Sequential(*layers[k:k + 3]).parameters()) for k in (0, 3)]
+    assert sorted(len(n.next_functions) for n in nodes) == sorted(1 + p for p in own)
+
+
 def test_checkpoint_under_autograd_grad_and_grad_of_grad():
     """use_reentrant=False: closure weights get their gradient through tg.autograd.grad, and
     a second derivative through the checkpoint equals the plain one."""

@@ -316,9 +316,10 @@ def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], se
         raise ValueError(f"checkpoint_sequential: segments must be an int between 1 and the number of functions "
                          f"({len(functions)}), got {segments!r}")
 
-    def run_segment(start: int, stop: int) -> Callable[[Any], Any]:
+    def run_segment(segment: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+        # (the closure holds only this segment's functions: checkpoint's search finds their parameters alone)
         def forward(x: Any) -> Any:
-            for f in functions[start:stop]:
+            for f in segment:
                 x = f(x)
             return x
         return forward
@@ -327,5 +328,6 @@ def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], se
     stop = 0
     for start in range(0, size * (segments - 1), size):
         stop = start + size
-        input = checkpoint(run_segment(start, stop), input, use_reentrant=use_reentrant, preserve_rng_state=preserve)
-    return run_segment(stop, len(functions))(input)
+        input = checkpoint(run_segment(functions[start:stop]), input, use_reentrant=use_reentrant,
+                           preserve_rng_state=preserve)
+    return run_segment(functions[stop:])(input)
