@@ -50,13 +50,16 @@ def _output_sizes(sizes: Sizes, kernel: Sizes, stride: Sizes, padding: Sizes, di
 
 
 def _windows(kernel: Sizes, out: Sizes, stride: Sizes, dilation: Sizes) -> Iterator[tuple[tuple, tuple]]:
-    """(tap, window) for every kernel tap (i, j) (or (a, i, j) in 3-D), in row-major order: window
-    indexes the input pixels that the tap sees, for every output position (along each dim the
-    positions tap·d + o·s, o = 0 … out − 1)."""
-    along_dims = [[slice(t * d, t * d + s * (o - 1) + 1, s) for t in range(k)]
-                  for k, o, s, d in zip(kernel, out, stride, dilation)]
-    taps = itertools.product(*(range(k) for k in kernel))
-    return zip(taps, ((Ellipsis, *slices) for slices in itertools.product(*along_dims)))
+    """(tap, window) for every kernel tap (i, j) (3-D: (a, i, j)), in row-major order.
+
+    ``window`` indexes the input pixels that the tap sees, one per output position: along a dim with
+    stride s and dilation d, output position o reads input position o·s + t·d for tap t, so the tap
+    sees the strided slice t·d, t·d + s, …, t·d + s·(out − 1). In 2-D, for tap (i, j):
+        x_padded[window] = x_padded[..., i·dh : i·dh + sh·(OH − 1) + 1 : sh, j·dw : j·dw + sw·(OW − 1) + 1 : sw]
+    """
+    for tap in itertools.product(*(range(k) for k in kernel)):  # 2-D: for i in range(kh): for j in range(kw)
+        window = (slice(t * d, t * d + s * (o - 1) + 1, s) for t, o, s, d in zip(tap, out, stride, dilation))
+        yield tap, (Ellipsis, *window)
 
 
 def _padded(x: np.ndarray, padding: Sizes, value: float = 0.0) -> np.ndarray:
