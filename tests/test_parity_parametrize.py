@@ -654,6 +654,16 @@ def test_orthogonal_assignment_and_errors():
 
 # ---- the hook-based weight_norm / spectral_norm ---------------------------------------------------
 
+def test_old_weight_norm_of_a_missing_parameter_raises_before_changing_the_module():
+    """(torch raises a TypeError from norm_except_dim, after deleting the entry.)"""
+    with pytest.raises(TypeError), pytest.warns(FutureWarning):
+        tnn.utils.weight_norm(tnn.Linear(2, 2, bias=False), "bias")
+    m = nn.Linear(2, 2, bias=False)
+    with pytest.raises(ValueError, match="parameter `bias` is None"), pytest.warns(FutureWarning):
+        nn.utils.weight_norm(m, "bias")
+    assert [n for n, _ in m.named_parameters()] == ["weight"] and not m._forward_pre_hooks
+
+
 @pytest.mark.parametrize("np_dtype,torch_dtype,tol", DTYPES)
 @pytest.mark.parametrize("dim", [0, 1, None])
 def test_old_weight_norm_matches_torch(np_dtype, torch_dtype, tol, dim):

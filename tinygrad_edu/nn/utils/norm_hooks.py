@@ -72,7 +72,9 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     if _find_hook(module, WeightNorm, name) is not None:
         raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
     fn = WeightNorm(name, dim)
-    weight = getattr(module, name)
+    weight = module._parameters.get(name)
+    if weight is None:
+        raise ValueError(f"`WeightNorm` cannot be applied as parameter `{name}` is None")
     _check_initialized(weight, "WeightNorm", "weight normalization")
     del module._parameters[name]
     with grad_mode.no_grad():
