@@ -136,6 +136,7 @@ BAD_LOADERS = [
     {"timeout": -1},
     {"prefetch_factor": 2},
     {"persistent_workers": True},
+    {"drop_last": 1},
 ]
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, generator_or_global
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, check_bool, generator_or_global
 
 
 class Dataset:
@@ -209,13 +209,15 @@ class DataLoader:
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
+        elif batch_size is not None:
+            check_bool(drop_last, "drop_last")  # as PyTorch's BatchSampler, which it builds here for every dataset
         if sampler is None and not isinstance(dataset, IterableDataset):
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None and sampler is not None:
-            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
-        self.drop_last = bool(drop_last)
+        self.drop_last = drop_last
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.collate_fn = collate_fn

@@ -48,7 +48,8 @@ def _positive_int(value: Any, name: str) -> None:
         raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
 
 
-def _check_bool(value: Any, name: str, error: type[Exception] = ValueError) -> None:
+def check_bool(value: Any, name: str, error: type[Exception] = ValueError) -> None:
+    """Raise ``error`` with PyTorch's message unless ``value`` is a bool (PyTorch's samplers check so)."""
     if not isinstance(value, bool):
         raise error(f"{name} should be a boolean value, but got {name}={value}")
 
@@ -88,7 +89,7 @@ class RandomSampler(Sampler):
         self.replacement = replacement
         self._num_samples = num_samples
         self.generator = generator
-        _check_bool(replacement, "replacement", TypeError)
+        check_bool(replacement, "replacement", TypeError)
         _positive_int(self.num_samples, "num_samples")
 
     @property
@@ -138,7 +139,7 @@ class WeightedRandomSampler(Sampler):
     def __init__(self, weights: Sequence[float], num_samples: int, replacement: bool = True,
                  generator: np.random.Generator | None = None) -> None:
         _positive_int(num_samples, "num_samples")
-        _check_bool(replacement, "replacement")
+        check_bool(replacement, "replacement")
         weights = np.asarray(weights.data if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if weights.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
@@ -171,7 +172,7 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
         _positive_int(batch_size, "batch_size")
-        _check_bool(drop_last, "drop_last")
+        check_bool(drop_last, "drop_last")
         self.sampler = sampler
         self.batch_size = int(batch_size)
         self.drop_last = drop_last
