@@ -19,6 +19,7 @@ class MaxPool2d(Module):
     the input or the left padding (PyTorch's rule)."""
 
     n_spatial = 2
+    functional = staticmethod(F.max_pool2d)  # the layer's F.max_pool<n>d
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
@@ -32,9 +33,8 @@ class MaxPool2d(Module):
         (N, C, D, H, W) or (C, D, H, W))."""
         n = self.n_spatial
         check_input(type(self).__name__, x.ndim in (n + 1, n + 2), f"{n + 1} or {n + 2} dims", x)
-        pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[n]
-        return pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                    self.return_indices)
+        return self.functional(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                               self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -45,6 +45,7 @@ class MaxPool1d(MaxPool2d):
     """y[n, c, i] = max of each kernel window of (N, C, L) or (C, L) input."""
 
     n_spatial = 1
+    functional = staticmethod(F.max_pool1d)
 
 
 class MaxPool3d(MaxPool2d):
@@ -52,6 +53,7 @@ class MaxPool3d(MaxPool2d):
     (return_indices) are flat positions (d·H + h)·W + w, as MaxUnpool3d takes them."""
 
     n_spatial = 3
+    functional = staticmethod(F.max_pool3d)
 
 
 class AvgPool2d(Module):
@@ -61,6 +63,7 @@ class AvgPool2d(Module):
     ``divisor_override``; ceil_mode windows as in MaxPool2d, divided as PyTorch divides them."""
 
     n_spatial = 2
+    functional = staticmethod(F.avg_pool2d)  # the layer's F.avg_pool<n>d
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
@@ -74,9 +77,8 @@ class AvgPool2d(Module):
         n, dims = self.n_spatial, F._SPATIAL_NAMES[self.n_spatial]
         check_input(type(self).__name__, x.ndim in (n + 1, n + 2), f"{n + 1} or {n + 2} dims ((N, C, {dims}) or "
                     f"(C, {dims}))", x)
-        pool = F.avg_pool2d if n == 2 else F.avg_pool3d
-        return pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                    self.divisor_override)
+        return self.functional(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                               self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -87,6 +89,7 @@ class AvgPool3d(AvgPool2d):
     kd·kh·kw, or as AvgPool2d's)."""
 
     n_spatial = 3
+    functional = staticmethod(F.avg_pool3d)
 
 
 def _single(value: Any) -> tuple[int]:
@@ -116,13 +119,15 @@ class AvgPool1d(Module):
 class AdaptiveAvgPool2d(Module):
     """Average pooling to a fixed (out_h, out_w) whatever the input size (None keeps a dim's size)."""
 
+    functional = staticmethod(F.adaptive_avg_pool2d)  # the layer's F.adaptive_avg_pool<n>d
+
     def __init__(self, output_size: int | tuple[int | None, int | None]) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, x: Tensor) -> Tensor:
-        """adaptive_avg_pool2d(x, output_size)."""
-        return F.adaptive_avg_pool2d(x, self.output_size)
+        """adaptive_avg_pool<n>d(x, output_size)."""
+        return self.functional(x, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -131,17 +136,13 @@ class AdaptiveAvgPool2d(Module):
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Average pooling of (N, C, L) to a fixed length."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """adaptive_avg_pool1d(x, output_size)."""
-        return F.adaptive_avg_pool1d(x, self.output_size)
+    functional = staticmethod(F.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
     """Average pooling of (N, C, D, H, W) to a fixed (out_d, out_h, out_w) (None keeps a dim's size)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """adaptive_avg_pool3d(x, output_size)."""
-        return F.adaptive_avg_pool3d(x, self.output_size)
+    functional = staticmethod(F.adaptive_avg_pool3d)
 
 
 class Upsample(Module):
@@ -182,13 +183,15 @@ class UpsamplingBilinear2d(Upsample):
 class AdaptiveMaxPool2d(Module):
     """Max pooling to a fixed (out_h, out_w) whatever the input size (``F.adaptive_max_pool2d``)."""
 
+    functional = staticmethod(F.adaptive_max_pool2d)  # the layer's F.adaptive_max_pool<n>d
+
     def __init__(self, output_size: int | tuple[int | None, int | None], return_indices: bool = False) -> None:
         super().__init__()
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, x: Tensor) -> Any:
-        """adaptive_max_pool2d(x, output_size) (with the indices if return_indices)."""
-        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+        """adaptive_max_pool<n>d(x, output_size) (with the indices if return_indices)."""
+        return self.functional(x, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -197,17 +200,13 @@ class AdaptiveMaxPool2d(Module):
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     """Max pooling of (N, C, L) to a fixed length."""
 
-    def forward(self, x: Tensor) -> Any:
-        """adaptive_max_pool1d(x, output_size) (with the indices if return_indices)."""
-        return F.adaptive_max_pool1d(x, self.output_size, self.return_indices)
+    functional = staticmethod(F.adaptive_max_pool1d)
 
 
 class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
     """Max pooling of (N, C, D, H, W) to a fixed (out_d, out_h, out_w) (``F.adaptive_max_pool3d``)."""
 
-    def forward(self, x: Tensor) -> Any:
-        """adaptive_max_pool3d(x, output_size) (with the indices if return_indices)."""
-        return F.adaptive_max_pool3d(x, self.output_size, self.return_indices)
+    functional = staticmethod(F.adaptive_max_pool3d)
 
 
 class PixelShuffle(Module):
@@ -246,6 +245,7 @@ class MaxUnpool2d(Module):
     PyTorch keeps and prints them."""
 
     n_spatial = 2
+    functional = staticmethod(F.max_unpool2d)  # the layer's F.max_unpool<n>d
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         super().__init__()
@@ -255,8 +255,9 @@ class MaxUnpool2d(Module):
         self.padding = F._ntuple(padding, n, name, "padding")
 
     def forward(self, x: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
-        """max_unpool2d(x, indices, ...), x and indices: (N, C, H, W) or (C, H, W)."""
-        return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+        """max_unpool<n>d(x, indices, ...), x and indices: (N, C, H, W) or (C, H, W) (3-d: (N, C, D, H, W) or
+        (C, D, H, W))."""
+        return self.functional(x, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -267,10 +268,7 @@ class MaxUnpool3d(MaxUnpool2d):
     a zero volume (N, C, D, H, W)."""
 
     n_spatial = 3
-
-    def forward(self, x: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
-        """max_unpool3d(x, indices, ...), x and indices: (N, C, D, H, W) or (C, D, H, W)."""
-        return F.max_unpool3d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+    functional = staticmethod(F.max_unpool3d)
 
 
 class Unfold(Module):
