@@ -8,7 +8,7 @@
  *
  *   erfc(x)      libm's erfc (C99). glibc computes it as e^(−z² − 0.5625) · e^((z − x)(z + x) + R/S)
  *                with z = x rounded to 20 bits (the split that keeps e^(−x²) exact in the tail) and
- *                rational R/S from Sun's fdlibm; measured against mpmath below 1 ulp over (−6, 27).
+ *                rational R/S from Sun's fdlibm; measured against mpmath within 2 ulp over (−6, 27).
  *   erfcx(x)     e^(x²) erfc(x) for 0 ≤ x < 25, with e^(x²) = e^(h²) e^((2h + l) l), x = h + l, h x
  *                truncated to 20 fractional bits (h² exact; the NumPy reference rounds instead), so the rounding of x² is not magnified
  *                by x²; for x ≥ 25 the asymptotic series (A&S 7.1.23)
@@ -29,12 +29,14 @@
  *   ndtri(p)     Φ⁻¹(p) = √2 erf⁻¹(2p − 1) for |p − ½| < ¼ (2p − 1 exact there), else −√2 w with
  *                erfc(w) = 2 min(p, 1 − p) (1 − p exact for p ≥ ½), signed by p − ½.
  *
- * Accuracy against mpmath (50 digits, 10⁶ points per function over the ranges the tests use, float64):
- * see the Python docstring of ops/special.py, which states the measured maximum errors in ulps.
+ * Accuracy against mpmath, float64, maximum over ~4,000 points per function (the module docstring of
+ * ops/special.py says which): erfc 2 ulp, erfcx 3, ndtr 5, log_ndtr 4, ndtri 3, erfinv 3.
  * float32 kernels convert to double, call the same code and round once: correctly rounded but for
  * the rare double-rounding case (≤ 0.5 ulp + 2⁻²⁹ ulp).
- * Plain scalar C: libm's erfc/erf/exp/log are calls, so nothing vectorises; the cost is 10–40 ns an
- * element against ~60–120 ns for the NumPy reference's one Python call per element.
+ * Plain scalar C: libm's erfc/erf/exp/log are calls, so nothing vectorises. Measured (1 thread, 10⁵
+ * float64, a busy machine): erfc ~12 ns an element, erfcx on x ≥ 0 ~20 ns, the tail branches of ndtri and
+ * erfinv (two Halley steps: log, 2 exp, erfc each) 60–130 ns; the NumPy reference's one Python call
+ * per element costs 70–300 ns.
  */
 #include <math.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 """The error-function kernels (csrc/special.c) against their NumPy reference (ops/special.py).
 
 Both run the same methods with the same branch points, the reference in float64 NumPy with
-Python's math.erfc, the kernel in C with libm's erfc. Measured against mpmath (50 digits), each is
+Python's math.erfc, the kernel in C with libm's erfc. Measured against mpmath (40 digits), each is
 within 5 ulp of the exact value (module docstring of ops/special.py), so here they must agree to
 within ``ULPS`` float64 ulps, and float32 (computed in double, rounded once) to one float32 ulp, on
 any shape (hypothesis: empty, 0-d, odd sizes), on non-contiguous views and at the special values.

@@ -30,11 +30,17 @@ check against PyTorch): ln Γ and ψ to 10⁻¹⁴ relative where |y| ≥ 0.1, a
 near their zeros (ln Γ at 1 and 2, ψ at 1.4616), where the recurrence's subtraction cancels;
 ψ⁽ⁿ⁾ (n = 1, 2, 3, 6) to 1.3·10⁻¹⁵ relative (near the negative half-integers only because cot πx
 is taken as tan π(½ − |r|) there: ``_cot_pi``). The other functions, on the same check:
-erfinv 1.2·10⁻¹⁵, erfcx 4·10⁻¹⁶, ndtr 7·10⁻¹⁶, log_ndtr 5·10⁻¹⁶, ndtri 5·10⁻¹⁶, I₀ and I₁
-2·10⁻¹⁵ (to |x| = 60; up to ~|x|·2⁻⁵³ above 700), gammainc/gammaincc 6·10⁻¹² (a up to 200, where
-the prefactor's exponent −x + a ln x − ln Γ(a) sums terms of ~10³), zeta 4·10⁻¹⁶ relative (its direct
-part has ~10 + s terms, so the cost grows with s). erfc is Python's
-math.erfc, and e^(−|x|)I₀, e^(−|x|)I₁ share I₀'s and I₁'s series.
+I₀ and I₁ 2·10⁻¹⁵ (to |x| = 60; up to ~|x|·2⁻⁵³ above 700), gammainc/gammaincc 6·10⁻¹² (a up to 200,
+where the prefactor's exponent −x + a ln x − ln Γ(a) sums terms of ~10³), zeta 4·10⁻¹⁶ relative (its
+direct part has ~10 + s terms, so the cost grows with s); e^(−|x|)I₀, e^(−|x|)I₁ share I₀'s and I₁'s series.
+
+The error-function family (erfc, erfcx, ndtr, log_ndtr, ndtri, erfinv) runs as C kernels (csrc/special.c)
+when the C backend is active, and as the NumPy functions below otherwise: the same methods, the reference
+with Python's math.erfc, the kernels with libm's erfc. Maximum error against mpmath (40 digits; ~4,000
+float64 points per function over erfc (−6, 27), erfcx (−26, 1.6·10⁵), ndtr (−38, 9), log_ndtr (−5·10⁸, 8),
+ndtri (10⁻³²¹, 1 − 10⁻¹⁶), erfinv (−1, 1) including its tails), C and NumPy alike: erfc 2 ulp, erfcx 3,
+ndtr 5, log_ndtr 4, ndtri 3, erfinv 3 ulp; float32 (computed in double, rounded once) correctly rounded
+on every point checked.
 """
 
 from __future__ import annotations
