@@ -497,6 +497,23 @@ def test_checkpoint_sequential_segments_take_only_their_own_parameters():
     assert sorted(len(n.next_functions) for n in nodes) == sorted(1 + p for p in own)
 
 
+def test_checkpoint_under_no_grad_runs_the_function_without_searching(monkeypatch):
+    """Nothing is recorded under no_grad (evaluation), so the search for the tensors the function
+    reaches (which can walk large objects) is skipped; the value is the plain call's."""
+    import tinygrad_edu.utils.checkpoint as checkpoint_module
+
+    def no_search(roots):
+        raise AssertionError("searched for tensors under no_grad")
+
+    monkeypatch.setattr(checkpoint_module, "_reachable_tensors", no_search)
+    model = make_model(dropout=0.0)
+    x = tg.randn(4, 6)
+    with tg.no_grad():
+        out = checkpoint(model, x, use_reentrant=False)
+    assert out.grad_fn is None and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), model(x).detach().numpy())
+
+
 def test_checkpoint_under_autograd_grad_and_grad_of_grad():
     """use_reentrant=False: closure weights get their gradient through tg.autograd.grad, and
     a second derivative through the checkpoint equals the plain one."""

@@ -283,11 +283,11 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
         return function(*filled[:len(args)], **dict(zip(names, filled[len(args):])))
 
     arg_tensors = [values[i] for i in slots]
+    captured, outside = [], weakref.WeakSet()
     if use_reentrant:
-        captured, outside = [], weakref.WeakSet()
         if not any(t.requires_grad for t in arg_tensors) and is_grad_enabled():
             warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
-    else:
+    elif is_grad_enabled():  # (under no_grad nothing is recorded, so there is nothing to search for)
         others = [v for i, v in enumerate(values) if i not in set(slots)]
         captured, outside = _reachable_tensors([function, *others])
         ids = {id(t) for t in arg_tensors}
