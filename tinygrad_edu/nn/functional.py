@@ -373,9 +373,9 @@ def _avg_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
     if divisor_override is not None:
         divisor = np.full(out, float(divisor_override))
     elif any(extra):  # the divisor of a window is the product of its lengths along each dim
-        divisor = np.ones(())
+        divisor = np.ones(())  # float64: so is every outer product with the integer lengths
         for args in zip(x.shape[2:], kernel, stride, padding, out):
-            divisor = np.multiply.outer(divisor, _avg_divisor(*args, count_include_pad)).astype(np.float64)
+            divisor = np.multiply.outer(divisor, _avg_divisor(*args, count_include_pad))
     if any(extra):
         x = ops.Pad.apply(x, widths=((0, 0), (0, 0), *((0, e) for e in extra)))  # zeros: the windows' sums
     return pool_op.apply(x, kernel_hw=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad,
