@@ -170,20 +170,23 @@ _MISSING = {
     "double_back_trick": "The hessian of the user-provided function is independent of entry {i} in the "
                          "grad_jacobian. This is not allowed in strict mode as it prevents from using the double "
                          "backward trick to replace forward mode AD.",
+    "jacobian_row": "Output {output} of the user-provided function is independent of input {i}. This is not "
+                    "allowed in strict mode.",
 }
 
 
 def _fill_in_zeros(grads: tuple[Any, ...], refs: tuple[Any, ...], strict: bool, create_graph: bool,
-                   stage: str) -> tuple[Any, ...]:
+                   stage: str, output: int = 0) -> tuple[Any, ...]:
     """Replace a missing gradient (None: independent) by zeros shaped like ``refs[i]``; in
-    strict mode raise instead, naming the backward pass (``stage``) that found it."""
+    strict mode raise instead, naming the backward pass (``stage``) that found it (and, for a
+    Jacobian row, the ``output`` it belongs to)."""
     from ..factories import zeros_like
 
     filled = []
     for i, g in enumerate(grads):
         if g is None:
             if strict:
-                raise RuntimeError(_MISSING[stage].format(i=i))
+                raise RuntimeError(_MISSING[stage].format(i=i, output=output))
             g = zeros_like(refs[i])
         elif strict and create_graph and not g.requires_grad:
             what = "hessian" if "double" in stage else "jacobian"
@@ -374,7 +377,7 @@ def jacobian(func: Callable[..., Tensors], inputs: Tensors, create_graph: bool =
     here, so it is never faster; it is there for parity and to check one against the other).
     ``vectorize=True`` runs the same loop as ``False``.
     """
-    from ..factories import zeros, zeros_like
+    from ..factories import zeros
 
     if strategy not in _STRATEGIES:
         raise ValueError(f'Expected strategy to be either "forward-mode" or "reverse-mode", got {strategy!r}. '
@@ -399,15 +402,7 @@ def jacobian(func: Callable[..., Tensors], inputs: Tensors, create_graph: bool =
             flat = out.reshape(-1)
             for k in range(out.numel()):
                 row = _backward((flat[k],), inputs, retain_graph=True, create_graph=create_graph)
-                for j, (g, inp) in enumerate(zip(row, inputs)):
-                    if g is None:
-                        if strict:
-                            raise RuntimeError(f"Output {i} of the user-provided function is independent of "
-                                               f"input {j}. This is not allowed in strict mode.")
-                        g = zeros_like(inp)
-                    elif strict and create_graph and not g.requires_grad:
-                        raise RuntimeError(f"The jacobian of the user-provided function is independent of input "
-                                           f"{j}. This is not allowed in strict mode when create_graph=True.")
+                for j, g in enumerate(_fill_in_zeros(row, inputs, strict, create_graph, "jacobian_row", output=i)):
                     rows[j].append(g)
             blocks.append(tuple(_stack_blocks(rows[j], tuple(out.shape), tuple(inp.shape)) if rows[j]
                                 else zeros(tuple(out.shape) + tuple(inp.shape), dtype=inp.dtype)  # an empty output
