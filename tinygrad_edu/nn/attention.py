@@ -172,7 +172,6 @@ class _TransformerLayer(Module):
         for i in range(1, blocks + 1):
             setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = {"relu": F.relu, "gelu": F.gelu}[activation] if isinstance(activation, str) else activation
-        self._blocks = blocks
 
     def _residual(self, x: Tensor, i: int, block: Callable[[Tensor], Tensor]) -> Tensor:
         """Residual block i around ``block`` (see the class docstring), with norm_i and dropout_i."""
@@ -189,9 +188,9 @@ class _TransformerLayer(Module):
                            is_causal=is_causal)
         return out
 
-    def _feed_forward_block(self, x: Tensor) -> Tensor:
-        """The last residual block: x ← x + FF(x) around the last norm and dropout."""
-        return self._residual(x, self._blocks, lambda y: self.linear2(self.dropout(self.activation(self.linear1(y)))))
+    def _feed_forward(self, x: Tensor) -> Tensor:
+        """FF(x) = linear2(dropout(act(linear1(x)))), the block of the last residual."""
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
 class TransformerEncoderLayer(_TransformerLayer):
@@ -210,7 +209,7 @@ class TransformerEncoderLayer(_TransformerLayer):
         """One encoder layer over (S, N, E) (or (N, S, E) with batch_first, or unbatched (S, E))."""
         x = self._residual(src, 1, lambda y: self._attend(self.self_attn, y, y, src_mask, src_key_padding_mask,
                                                           is_causal))
-        return self._feed_forward_block(x)
+        return self._residual(x, 2, self._feed_forward)
 
 
 class TransformerDecoderLayer(_TransformerLayer):
@@ -235,7 +234,7 @@ class TransformerDecoderLayer(_TransformerLayer):
                                                           tgt_is_causal))
         x = self._residual(x, 2, lambda y: self._attend(self.multihead_attn, y, memory, memory_mask,
                                                         memory_key_padding_mask, memory_is_causal))
-        return self._feed_forward_block(x)
+        return self._residual(x, 3, self._feed_forward)
 
 
 def _clones(layer: Module, n: int) -> ModuleList:
