@@ -342,6 +342,15 @@ def test_ctc_loss_errors_and_module():
         nn.CTCLoss(reduction="avg")
 
 
+def test_ctc_loss_refuses_float_targets_of_either_layout():
+    """Class indices must be integers, padded (N, S) or concatenated (Σ U_n,): a float 2.5 is not
+    truncated to class 2 (PyTorch casts silently)."""
+    log_probs = tg.tensor(np.log(np.full((6, 2, 4), 0.25)))
+    for targets in (np.array([[1.0, 2.0], [2.0, 2.0]]), np.array([1.0, 2.5, 3.0])):
+        with pytest.raises(ValueError, match=r"ctc_loss: expected integer targets .* float64"):
+            F.ctc_loss(log_probs, targets, [6, 6], [2, 1])
+
+
 # ---- Transformer decoder -------------------------------------------------------------------------
 
 

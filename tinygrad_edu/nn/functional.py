@@ -1306,6 +1306,9 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
         raise ValueError(f"{op}: blank {blank} must be a class index in 0..{classes - 1}")
     labels = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     labels = labels[None] if unbatched else labels
+    if labels.dtype.kind not in "iu":  # (before the 1-D targets are copied into an integer table, which would truncate)
+        raise ShapeError(f"{op}: expected integer targets (N, S) or (sum of target_lengths,), got {labels.shape} "
+                         f"{labels.dtype}")
     t_lengths = _lengths(op, "target_lengths", target_lengths, batch, labels.shape[1] if labels.ndim == 2 else None)
     if labels.ndim == 1:  # concatenated: cut into rows of a padded (N, max U) table
         if labels.size < t_lengths.sum():
@@ -1314,7 +1317,7 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
         padded = np.full((batch, t_lengths.max(initial=0)), blank, dtype=np.int64)
         padded[np.arange(padded.shape[1]) < t_lengths[:, None]] = labels[:t_lengths.sum()]
         labels = padded
-    if labels.ndim != 2 or labels.shape[0] != batch or labels.dtype.kind not in "iu":
+    if labels.ndim != 2 or labels.shape[0] != batch:
         raise ShapeError(f"{op}: expected integer targets (N, S) or (sum of target_lengths,) for N = {batch}, got "
                          f"{labels.shape} {labels.dtype}")
     used = labels[np.arange(labels.shape[1]) < t_lengths[:, None]]
