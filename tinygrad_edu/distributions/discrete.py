@@ -48,7 +48,14 @@ def _one_of(probs: Any, logits: Any) -> None:
 
 
 class _BinaryParameters(Distribution):
-    """probs ↔ logits for distributions with one success probability p per batch entry."""
+    """probs ↔ logits for distributions with one success probability p per batch entry (given as either)."""
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
+                                                             "logits": constraints.real}
+
+    def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
+        self._set_probs_or_logits(probs, logits)
+        super().__init__(self._param.shape, validate_args=validate_args)
 
     @lazy_property
     def logits(self) -> Tensor:
@@ -81,14 +88,8 @@ class Bernoulli(_BinaryParameters):
     entropy = −p log p − (1 − p) log(1 − p) = log(1 + eˡ) − p l
     """
 
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
-                                                             "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
-
-    def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
-        self._set_probs_or_logits(probs, logits)
-        super().__init__(self._param.shape, validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -127,13 +128,7 @@ class Geometric(_BinaryParameters):
     sample    k = ⌊log u / log(1 − p)⌋,  u ~ U(0, 1)
     """
 
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
-                                                             "logits": constraints.real}
     support = constraints.nonnegative_integer
-
-    def __init__(self, probs: Any = None, logits: Any = None, validate_args: bool | None = None) -> None:
-        self._set_probs_or_logits(probs, logits)
-        super().__init__(self._param.shape, validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -185,7 +180,8 @@ class Binomial(_BinaryParameters):
         else:
             self.total_count, self.logits = broadcast_all(total_count, logits)
             self.total_count = self.total_count.astype(self.logits.dtype)
-        super().__init__(self._param.shape, validate_args=validate_args)
+        # the parameters are set (broadcast with total_count): skip _BinaryParameters.__init__, which sets them
+        Distribution.__init__(self, self._param.shape, validate_args=validate_args)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:

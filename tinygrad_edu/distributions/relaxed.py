@@ -37,15 +37,12 @@ class LogitRelaxedBernoulli(_Tempered, _BinaryParameters):
     density   log p(x) = log τ + (l − τx) − 2 log(1 + e^(l − τx))   (a logistic density, scale 1/τ)
     """
 
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"probs": constraints.unit_interval,
-                                                             "logits": constraints.real}
     support = constraints.real
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        self._set_probs_or_logits(probs, logits)
+        super().__init__(probs, logits, validate_args=validate_args)
         self._set_temperature(temperature, self._param)
-        super().__init__(self._param.shape, validate_args=validate_args)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         u = standard_uniform(self._extended_shape(sample_shape), self._param)
