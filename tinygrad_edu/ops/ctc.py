@@ -10,10 +10,10 @@ Notation (one sample; the batch runs the same recursion side by side):
                (never from a blank, whose l'_{s−2} is a blank too, nor between repeated labels)
 
 Forward variables, α_t(s) = log Σ over path prefixes that emit l'_1..s by frame t:
-    α_0(0) = lp[0, ∅],   α_0(1) = lp[0, l_1],   α_0(s) = −inf for s ≥ 2
+    α_0(0) = lp[0, ∅],   α_0(1) = lp[0, l_1] (if U ≥ 1),   α_0(s) = −inf for s ≥ 2
     α_t(s) = lp[t, l'_s] + logsumexp(α_{t−1}(s), α_{t−1}(s−1), α_{t−1}(s−2) if skip(s))
 Backward variables, β_t(s) = log Σ over path suffixes from (t, s) to the end (emission at t included):
-    β_{T−1}(S−1) = lp[T−1, ∅],   β_{T−1}(S−2) = lp[T−1, l_U],   β_{T−1}(s) = −inf otherwise
+    β_{T−1}(S−1) = lp[T−1, ∅],   β_{T−1}(S−2) = lp[T−1, l_U] (if U ≥ 1),   β_{T−1}(s) = −inf otherwise
     β_t(s) = lp[t, l'_s] + logsumexp(β_{t+1}(s), β_{t+1}(s+1), β_{t+1}(s+2) if skip(s+2))
 Loss:  −log p(l | x) = −logsumexp(α_{T−1}(S−1), α_{T−1}(S−2))   (+inf when no alignment fits in T frames)
 Every path through (t, s) emits lp[t, l'_s] once, so α_t(s) + β_t(s) − lp[t, l'_s] is the log
