@@ -57,9 +57,11 @@ def _windows(kernel: Sizes, out: Sizes, stride: Sizes, dilation: Sizes) -> Itera
     sees the strided slice t·d, t·d + s, …, t·d + s·(out − 1). In 2-D, for tap (i, j):
         x_padded[window] = x_padded[..., i·dh : i·dh + sh·(OH − 1) + 1 : sh, j·dw : j·dw + sw·(OW − 1) + 1 : sw]
     """
-    for tap in itertools.product(*(range(k) for k in kernel)):  # 2-D: for i in range(kh): for j in range(kw)
-        window = (slice(t * d, t * d + s * (o - 1) + 1, s) for t, o, s, d in zip(tap, out, stride, dilation))
-        yield tap, (Ellipsis, *window)
+    slices = [[slice(t * d, t * d + s * (o - 1) + 1, s) for t in range(k)]  # per dim: tap t's slice, built once
+              for k, o, s, d in zip(kernel, out, stride, dilation)]
+    taps = itertools.product(*(range(k) for k in kernel))  # 2-D: (i, j) for i in range(kh) for j in range(kw)
+    for tap, tap_slices in zip(taps, itertools.product(*slices)):
+        yield tap, (Ellipsis, *tap_slices)
 
 
 def _padded(x: np.ndarray, padding: Sizes, value: float = 0.0) -> np.ndarray:
