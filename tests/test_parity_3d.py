@@ -413,3 +413,33 @@ def test_3d_errors_name_the_layer_and_shapes(call, match):
         call(torch)
     with pytest.raises(ValueError, match=match):  # ShapeError is a ValueError (and a RuntimeError)
         call(tg)
+
+
+
+_WINDOW = "kernel_size, dilation and stride must be positive and padding non-negative"
+
+
+def _bad_windows() -> list[tuple[str, tuple[tuple[int, ...], ...], dict[str, int], str]]:
+    """(F function, argument shapes, bad keyword arguments, the message's start) on 2-D and 3-D inputs."""
+    cases = []
+    for n in (2, 3):
+        volume, weight = (1, 2, *(5,) * n), (2, 2, *(2,) * n)
+        for bad in (dict(stride=0), dict(dilation=0), dict(padding=-1)):
+            cases += [(f"conv{n}d", (volume, weight), bad, _WINDOW), (f"conv_transpose{n}d", (volume, weight), bad,
+                                                                       _WINDOW)]
+        cases.append((f"conv_transpose{n}d", (volume, weight), dict(output_padding=-1), "output_padding"))
+        for bad in (dict(kernel_size=2, stride=0), dict(kernel_size=0), dict(kernel_size=2, padding=-1)):
+            cases += [(f"max_pool{n}d", (volume,), bad, _WINDOW), (f"avg_pool{n}d", (volume,), bad, _WINDOW)]
+        cases.append((f"max_pool{n}d", (volume,), dict(kernel_size=2, dilation=0), _WINDOW))
+    return cases
+
+
+@pytest.mark.parametrize(("function", "shapes", "bad", "message"), _bad_windows(), ids=str)
+def test_non_positive_window_sizes_raise_as_torch(function, shapes, bad, message):
+    """A zero stride, kernel or dilation, or a negative (output) padding, is refused by name on every
+    backend (the NumPy kernels divided by zero, cropped, or gave a result where PyTorch raises)."""
+    with pytest.raises(RuntimeError):
+        getattr(TF, function)(*(torch.ones(shape) for shape in shapes), **bad)
+    for name in BACKENDS:
+        with tg.backend.using(name), pytest.raises(ValueError, match=f"{function}: {message}"):
+            getattr(F, function)(*(tg.ones(*shape) for shape in shapes), **bad)

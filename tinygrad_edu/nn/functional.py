@@ -121,6 +121,17 @@ def _check_groups(op: str, x: Tensor, weight: Tensor, groups: int) -> None:
                          f"must be divisible by {groups}")
 
 
+def _check_window(op: str, kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int],
+                  dilation: Sequence[int] = (1,)) -> None:
+    """PyTorch's checks of a sliding window (convolution, pooling, unfold): kernel_size, stride and
+    dilation positive, padding non-negative (the output size ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1
+    divides by s)."""
+    if min(*kernel, *stride, *dilation) <= 0 or min(padding) < 0:
+        raise ValueError(f"{op}: kernel_size, dilation and stride must be positive and padding non-negative, got "
+                         f"kernel_size={tuple(kernel)}, stride={tuple(stride)}, padding={tuple(padding)}, "
+                         f"dilation={tuple(dilation)}")
+
+
 def _convolution(op: str, n: int, x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any,
                  dilation: Any, groups: int) -> Tensor:
     """conv2d (n = 2 spatial dims) and conv3d (n = 3): checks, 'same' padding, the op, the bias."""
@@ -135,6 +146,7 @@ def _convolution(op: str, n: int, x: Tensor, weight: Tensor, bias: Tensor | None
         _check_groups(op, x, weight, groups)
     stride, dilation = _ntuple(stride, n, op, "stride"), _ntuple(dilation, n, op, "dilation")
     x, pad = _same_padding(op, x, weight.shape[2:], stride, dilation, padding)
+    _check_window(op, weight.shape[2:], stride, pad, dilation)
     for size, k, p, d in zip(x.shape[2:], weight.shape[2:], pad, dilation):
         if size + 2 * p < d * (k - 1) + 1:
             raise ShapeError(f"{op}: input of shape {x.shape} (padding {pad}) is smaller than the "
@@ -194,9 +206,10 @@ def _conv_transpose(op: str, n: int, x: Tensor, weight: Tensor, bias: Tensor | N
         raise ShapeError(f"{op}: expected input (N, C_in, {_SPATIAL_NAMES[n]}) and weight (C_in, C_out/groups, "
                          f"{_KERNEL_NAMES[n]}) with C_in divisible by groups={groups}, got {x.shape} and "
                          f"{weight.shape}")
-    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than stride {stride} "
-                         f"or dilation {dilation}")
+    _check_window(op, weight.shape[2:], stride, padding, dilation)
+    if min(output_padding) < 0 or any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be non-negative and smaller than stride "
+                         f"{stride} or dilation {dilation}")
     sizes = zip(x.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)
     out_sizes = tuple((m - 1) * s - 2 * p + d * (k - 1) + o + 1 for m, k, s, p, d, o in sizes)
     if min(out_sizes) <= 0:
@@ -263,15 +276,17 @@ def _pool_output_size(op: str, size: int, k: int, s: int, p: int, d: int, ceil_m
     return out
 
 
-def _pool_args(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any,
-               padding: Any) -> tuple[tuple[int, ...], ...]:
-    """(kernel, stride, padding) as n-tuples (n = 2 or 3 spatial dims), checked as PyTorch checks them."""
+def _pool_args(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
+               dilation: tuple[int, ...] = (1,)) -> tuple[tuple[int, ...], ...]:
+    """(kernel, stride, padding) as n-tuples (n = 2 or 3 spatial dims), checked (with the dilation)
+    as PyTorch checks them."""
     if x.ndim != n + 2:
         dims = _SPATIAL_NAMES[n]
         raise ShapeError(f"{op}: expected input of shape (N, C, {dims}) or (C, {dims}), got {x.shape}")
     kernel = _ntuple(kernel_size, n, op, "kernel_size")
     stride = kernel if stride is None else _ntuple(stride, n, op, "stride")
     padding = _ntuple(padding, n, op, "padding")
+    _check_window(op, kernel, stride, padding, dilation)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
     return kernel, stride, padding
@@ -303,8 +318,8 @@ def _max_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
     if x.ndim == n + 1:
         out = _max_pool(op, n, x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
         return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
-    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding)
     dilation = _ntuple(dilation, n, op, "dilation")
+    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding, dilation)
     no_widths = ((0, 0),) * n
     widths = no_widths  # −∞ rows/columns (planes) added before and after, by Pad, outside the op
     if ceil_mode or any(d != 1 for d in dilation):
@@ -478,9 +493,7 @@ def _unfold_args(op: str, kernel_size: IntPair, dilation: IntPair, padding: IntP
     """The keyword arguments of ops.Unfold / ops.Fold as pairs, checked as PyTorch checks them."""
     conf = dict(kernel_hw=_ntuple(kernel_size, 2, op, "kernel_size"), dilation=_ntuple(dilation, 2, op, "dilation"),
                 padding=_ntuple(padding, 2, op, "padding"), stride=_ntuple(stride, 2, op, "stride"))
-    if min(*conf["kernel_hw"], *conf["dilation"], *conf["stride"]) <= 0 or min(conf["padding"]) < 0:
-        raise ValueError(f"{op}: kernel_size, dilation and stride must be positive and padding non-negative, got "
-                         f"{conf}")
+    _check_window(op, conf["kernel_hw"], conf["stride"], conf["padding"], conf["dilation"])
     return conf
 
 
