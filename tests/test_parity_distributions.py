@@ -832,3 +832,11 @@ def test_zero_modes_match_torch_at_infinite_parameters() -> None:
         assert ours.mode.requires_grad == theirs.mode.requires_grad
     _close(D.HalfNormal(tg.tensor(inf)).log_prob(tg.tensor(np.array([1.0, 1.0]))),
            TD.HalfNormal(torch.tensor(inf)).log_prob(torch.tensor([1.0, 1.0], dtype=torch.float64)), 1e-12)
+
+
+def test_multivariate_normal_names_a_matrix_of_the_wrong_size() -> None:
+    """torch builds the distribution and fails later inside log_prob; we refuse it up front, naming both shapes."""
+    for name in ("covariance_matrix", "precision_matrix", "scale_tril"):
+        with pytest.raises(ValueError, match=rf"MultivariateNormal: loc of shape \(3,\) needs 3 x 3 matrices, "
+                                             rf"but {name} has shape \(2, 2\)"):
+            D.MultivariateNormal(tg.zeros(3), **{name: tg.eye(2)})

@@ -64,6 +64,9 @@ class MultivariateNormal(CenteredAtLoc, Distribution):
                              if name == "scale_tril" else
                              f"{name} must be at least two-dimensional, with optional leading batch dimensions")
         k = loc.shape[-1]
+        if tuple(matrix.shape[-2:]) != (k, k):
+            raise ValueError(f"MultivariateNormal: loc of shape {tuple(loc.shape)} needs {k} x {k} matrices, "
+                             f"but {name} has shape {tuple(matrix.shape)}")
         batch_shape = tuple(np.broadcast_shapes(matrix.shape[:-2], loc.shape[:-1]))
         setattr(self, name, matrix.expand((*batch_shape, k, k)))
         self.loc = loc.expand((*batch_shape, k))
