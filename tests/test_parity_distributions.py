@@ -840,3 +840,15 @@ def test_multivariate_normal_names_a_matrix_of_the_wrong_size() -> None:
         with pytest.raises(ValueError, match=rf"MultivariateNormal: loc of shape \(3,\) needs 3 x 3 matrices, "
                                              rf"but {name} has shape \(2, 2\)"):
             D.MultivariateNormal(tg.zeros(3), **{name: tg.eye(2)})
+
+
+def test_positive_definite_check_of_a_batch_matches_torch() -> None:
+    """One batched factorisation when every matrix is positive definite; a batch holding a symmetric
+    matrix without a Cholesky factor is still answered matrix by matrix, as torch's cholesky_ex info."""
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((2, 3, 3, 3))
+    matrices = a @ np.swapaxes(a, -1, -2) + np.eye(3)
+    for batch in (matrices, np.concatenate([matrices[:1], [[np.diag([1.0, -1.0, 1.0])] * 3]])):
+        ours = D.constraints.positive_definite.check(tg.tensor(batch)).numpy()
+        np.testing.assert_array_equal(ours, TD.constraints.positive_definite.check(torch.tensor(batch)).numpy())
+    assert ours.tolist() == [[True] * 3, [False] * 3]

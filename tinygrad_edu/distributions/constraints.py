@@ -245,17 +245,19 @@ class _PositiveDefinite(Constraint):
         if value.shape[-1] != value.shape[-2]:
             return np.zeros(value.shape[:-2], dtype=bool)
         symmetric = np.isclose(value, np.swapaxes(value, -1, -2), atol=1e-6).all((-2, -1))
-        matrices = value.reshape((-1, *value.shape[-2:]))
-        factorable = np.array([_has_cholesky(m) for m in matrices], dtype=bool).reshape(value.shape[:-2])
-        return symmetric & factorable
+        return symmetric & _has_cholesky(value)
 
 
-def _has_cholesky(matrix: np.ndarray) -> bool:
+def _has_cholesky(matrices: np.ndarray) -> np.ndarray:
+    """Per matrix of the batch: does its Cholesky factorisation exist? One batched factorisation when they all
+    do (the common, valid case); NumPy raises for the whole batch otherwise, so then one matrix at a time."""
     try:
-        np.linalg.cholesky(matrix)
+        np.linalg.cholesky(matrices)
+        return np.ones(matrices.shape[:-2], dtype=bool)
     except np.linalg.LinAlgError:
-        return False
-    return True
+        if matrices.ndim == 2:
+            return np.array(False)
+        return np.array([_has_cholesky(m) for m in matrices])
 
 
 ArgConstraints = dict[str, Constraint]  # a distribution's ``arg_constraints``: parameter name → constraint
