@@ -187,12 +187,13 @@ def max_pool2d(x: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes,
         better = (candidate > y) | np.isnan(candidate)  # NaN wins, as in PyTorch
         y = np.where(better, candidate, y)
         best_tap = np.where(better, t, best_tap)
-    # the winner's position along dim k is o·s − p + tap_k·d; flatten those row-major over the input
-    tap_position = np.unravel_index(best_tap, tuple(kernel_hw))
+    # the winner of output (oh, ow) is tap (i, j): input row oh·sh − ph + i·dh, column ow·sw − pw + j·dw,
+    # flattened row-major: row·W + column (3-D: (plane·H + row)·W + column)
+    taps = np.unravel_index(best_tap, tuple(kernel_hw))  # (i, j) of every winner
+    starts = np.ix_(*(np.arange(o) * s - p for o, s, p in zip(out, stride, padding)))  # oh·sh − ph, ow·sw − pw
     indices = np.zeros((), dtype=np.int64)
-    for k, (n, o, s, p, d) in enumerate(zip(sizes, out, stride, padding, dilation)):
-        start = (np.arange(o) * s - p).reshape((o,) + (1,) * (len(out) - 1 - k))
-        indices = indices * n + start + tap_position[k] * d
+    for size, start, tap, d in zip(sizes, starts, taps, dilation):
+        indices = indices * size + start + tap * d
     return y, indices
 
 
