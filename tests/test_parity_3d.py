@@ -87,6 +87,7 @@ def test_conv_transpose3d_matches_torch(case):
                      lambda x, w, b: TF.conv_transpose3d(x, w, b, **args), [case["x"], case["w"], bias_shape])
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on its own zero-padded copy
 def test_conv3d_non_contiguous_inputs_and_padding_same():
     conv = dict(padding="same", dilation=(1, 2, 1))
     check_everywhere(lambda x, w: F.conv3d(x, w, **conv), lambda x, w: TF.conv3d(x, w, **conv),
