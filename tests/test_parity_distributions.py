@@ -12,7 +12,7 @@ kl_divergence pair (values and gradients); validation errors; expand; batch/even
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -71,7 +71,6 @@ class Spec:
     rtol: float = F64_RTOL
     f32_rtol: float = 2e-5
     no_grad: tuple[str, ...] = ()          # parameters whose gradient PyTorch does not define
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
