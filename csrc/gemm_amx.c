@@ -11,10 +11,11 @@
  *                a·b ≈ hi_a·hi_b + hi_a·lo_b + lo_a·hi_b
  *            dropping lo_a·lo_b (≤ 2^-16 |ab|) and the two split errors (≤ 2^-16 |ab| each):
  *                |a·b − (hi_a·hi_b + hi_a·lo_b + lo_a·hi_b)| ≤ 3.01·2^-16 |a·b|,
- *            and the 3k exact products of an element are summed in float32 (≤ 3k·2^-24 Σ|terms|), so
- *                |C − A·B| ≤ (3.01·2^-16 + 3.03·k·2^-24) · (|A|·|B|)   elementwise.
+ *            and the 3k exact products of an element are summed in float32, at most 3k roundings of
+ *            2^-24 each relative to Σ|terms| ≤ (1 + 2^-8)²(1 + 2·2^-8) Σ|a||b| ≈ 1.016 Σ|a||b|, so
+ *                |C − A·B| ≤ (3.01·2^-16 + 3.1·k·2^-24) · (|A|·|B|)   elementwise.
  *   "medium" one pass, a·b ≈ hi_a·hi_b:  |a·b − hi_a·hi_b| ≤ (2^-8 + 2^-8(1 + 2^-8)) |a·b|, so
- *                |C − A·B| ≤ (2.01·2^-8 + 1.01·k·2^-24) · (|A|·|B|).
+ *                |C − A·B| ≤ (2.01·2^-8 + 1.02·k·2^-24) · (|A|·|B|).
  * (tests/test_kernels_amx.py checks both bounds.) "highest", the default, never comes here: it is
  * the float32 FMA GEMM of gemm.c.
  *
@@ -137,56 +138,64 @@ static inline __mmask16 split(__m512 x0, __m512 x1, __m512i *hi, __m512i *lo)
     return _mm512_fpclass_ps_mask(r0, NOT_FINITE) | _mm512_fpclass_ps_mask(r1, NOT_FINITE);
 }
 
-/* Tile (t, c) of a packing: lines 16t … 16t + 15 and k = 32c … 32c + 31 (pack_tiles). */
+/* An operand block to pack: element (line l, k) at src[l·ls + k·ks] for l < lines, k < kc (pack_tiles). */
 struct packing {
     const float *src;
-    int64_t ls, ks, lines, kc, chunks;
-    int vnni;
-    uint32_t *hi, *lo;
+    int64_t ls, ks, lines, kc;
 };
 
 /* Row q of tile (t, c) as loaded along the contiguous direction: by line (k contiguous: line
  * 16t + q, its 32 k) or by pair (lines contiguous: k = 32c + 2q and the next, paired up, for the 16
- * lines), stored as a row of the tile or, where the tile is the other way round, as its column q (a
- * scatter). Returns the lanes that are not finite (see split). */
-static inline __mmask16 pack_row(const struct packing *pk, int64_t t, int64_t c, int64_t q)
+ * lines), converted to hi and lo. Returns the lanes that are not finite (see split). */
+static inline __mmask16 load_row(const struct packing *pk, int64_t t, int64_t c, int64_t q, __m512i *hi, __m512i *lo)
 {
     const __m512i pair_up = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
                                              6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    const __m512i column = _mm512_slli_epi32(
-        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 4); /* 16·lane */
-    const int k_contiguous = pk->ks == 1;
     __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps();
-    __m512i h, l;
-    __mmask16 bad;
-    if (k_contiguous) {
+    if (pk->ks == 1) {
         int64_t line = 16 * t + q, k0 = TILE_K * c;
         if (line < pk->lines) {
             x0 = load16(pk->src + line * pk->ls + k0, pk->kc - k0);
             x1 = load16(pk->src + line * pk->ls + k0 + 16, pk->kc - k0 - 16);
         }
-        bad = split(x0, x1, &h, &l);
-    } else {
-        int64_t k0 = TILE_K * c + 2 * q, line0 = 16 * t;
-        if (k0 < pk->kc)
-            x0 = load16(pk->src + k0 * pk->ks + line0, pk->lines - line0);
-        if (k0 + 1 < pk->kc)
-            x1 = load16(pk->src + (k0 + 1) * pk->ks + line0, pk->lines - line0);
-        bad = split(x0, x1, &h, &l);
-        h = _mm512_permutexvar_epi16(pair_up, h);
-        l = _mm512_permutexvar_epi16(pair_up, l);
+        return split(x0, x1, hi, lo);
     }
-    const int64_t at = (t * pk->chunks + c) * TILE_U32;
-    if (k_contiguous != pk->vnni) {
-        _mm512_storeu_si512(pk->hi + at + 16 * q, h);
-        if (pk->lo)
-            _mm512_storeu_si512(pk->lo + at + 16 * q, l);
-    } else {
-        _mm512_i32scatter_epi32(pk->hi + at + q, column, h, 4);
-        if (pk->lo)
-            _mm512_i32scatter_epi32(pk->lo + at + q, column, l, 4);
-    }
+    int64_t k0 = TILE_K * c + 2 * q, line0 = 16 * t;
+    if (k0 < pk->kc)
+        x0 = load16(pk->src + k0 * pk->ks + line0, pk->lines - line0);
+    if (k0 + 1 < pk->kc)
+        x1 = load16(pk->src + (k0 + 1) * pk->ks + line0, pk->lines - line0);
+    __mmask16 bad = split(x0, x1, hi, lo);
+    *hi = _mm512_permutexvar_epi16(pair_up, *hi);
+    *lo = _mm512_permutexvar_epi16(pair_up, *lo);
     return bad;
+}
+
+/* Transpose the 16 × 16 32-bit units of r[0 … 15] (row i = r[i]): 2×2 blocks of units within each
+ * 128-bit lane (unpack 32), then 4×4 (unpack 64), then the 4 × 4 grid of 128-bit lanes (two shuffles). */
+static inline void transpose_16x16(__m512i r[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    }
 }
 
 /* Pack `lines` lines (rows of A, or columns of B) of kc values each into bf16 tiles, hi and lo (lo
@@ -194,25 +203,45 @@ static inline __mmask16 pack_row(const struct packing *pk, int64_t t, int64_t c,
  * of lines 16t … 16t+15 and k = 32c … 32c+31 is 16 × 16 32-bit units (bf16 pairs), unit (l, p) =
  * (k = 32c + 2p, 32c + 2p + 1) of line l: stored by line (row l = 16 pairs: an A tile) or, with
  * vnni, by pair (row p = 16 lines: a B tile in VNNI layout). Tiles follow each other c fastest; lines
- * beyond `lines` (up to 16·tiles) and k beyond kc are zeros. The loops read src in memory order (the
- * contiguous direction innermost): read across rows, a transposed operand took 4× longer. Returns
- * nonzero when a value is not finite (see split). */
+ * beyond `lines` (up to 16·tiles) and k beyond kc are zeros. Loading along the contiguous direction
+ * gives the rows by line (k contiguous) or by pair (lines contiguous); where the tile is the other
+ * way round (a transposed A, B as nn.Linear's weight) each tile is transposed in registers (a scatter
+ * per row was 2-4× slower overall). Returns nonzero when a value is not finite (see split). */
 static int pack_tiles(const float *src, int64_t ls, int64_t ks, int64_t lines, int64_t kc, int vnni, int64_t tiles,
                       uint32_t *hi, uint32_t *lo)
 {
     const int64_t chunks = (kc + TILE_K - 1) / TILE_K;
-    const struct packing pk = {src, ls, ks, lines, kc, chunks, vnni, hi, lo};
+    const struct packing pk = {src, ls, ks, lines, kc};
     __mmask16 bad = 0;
-    if (ks == 1) /* each line is contiguous: line by line */
+    __m512i h[16], l[16];
+    if ((ks == 1) == vnni) { /* whole tiles, transposed */
         for (int64_t t = 0; t < tiles; t++)
-            for (int64_t q = 0; q < 16; q++)
-                for (int64_t c = 0; c < chunks; c++)
-                    bad |= pack_row(&pk, t, c, q);
-    else /* each k is contiguous: k pair by k pair */
-        for (int64_t c = 0; c < chunks; c++)
-            for (int64_t q = 0; q < 16; q++)
-                for (int64_t t = 0; t < tiles; t++)
-                    bad |= pack_row(&pk, t, c, q);
+            for (int64_t c = 0; c < chunks; c++) {
+                const int64_t at = (t * chunks + c) * TILE_U32;
+                for (int q = 0; q < 16; q++)
+                    bad |= load_row(&pk, t, c, q, &h[q], &l[q]);
+                transpose_16x16(h);
+                for (int q = 0; q < 16; q++)
+                    _mm512_storeu_si512(hi + at + 16 * q, h[q]);
+                if (lo) {
+                    transpose_16x16(l);
+                    for (int q = 0; q < 16; q++)
+                        _mm512_storeu_si512(lo + at + 16 * q, l[q]);
+                }
+            }
+        return bad != 0;
+    }
+    /* row by row, reading src in memory order (the contiguous direction innermost) */
+    for (int64_t outer = 0; outer < (ks == 1 ? tiles : chunks); outer++)
+        for (int64_t q = 0; q < 16; q++)
+            for (int64_t inner = 0; inner < (ks == 1 ? chunks : tiles); inner++) {
+                const int64_t t = ks == 1 ? outer : inner, c = ks == 1 ? inner : outer;
+                const int64_t at = (t * chunks + c) * TILE_U32 + 16 * q;
+                bad |= load_row(&pk, t, c, q, &h[0], &l[0]);
+                _mm512_storeu_si512(hi + at, h[0]);
+                if (lo)
+                    _mm512_storeu_si512(lo + at, l[0]);
+            }
     return bad != 0;
 }
 
@@ -410,28 +439,21 @@ static int gemm_bf16(int passes, int64_t batch, int64_t m, int64_t n, int64_t k,
     return tg_gemm_f32(batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
 }
 
-int tg_gemm_bf16x3_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba, int64_t rsa,
-                       int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, float beta, float *c,
-                       int64_t sbc, int64_t rsc, int64_t csc, float *work, int64_t work_len)
-{
-    return gemm_bf16(3, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
-}
-
-int tg_gemm_bf16x1_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba, int64_t rsa,
-                       int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, float beta, float *c,
-                       int64_t sbc, int64_t rsc, int64_t csc, float *work, int64_t work_len)
-{
-    return gemm_bf16(1, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len);
-}
-
-int tg_matmul_bf16x3_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
-                         int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len)
-{
-    return gemm_bf16(3, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0f, c, 0, n, 1, work, work_len);
-}
-
-int tg_matmul_bf16x1_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
-                         int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len)
-{
-    return gemm_bf16(1, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0f, c, 0, n, 1, work, work_len);
-}
+/* The entry points (tg_kernels.h), one pair per number of passes: tg_gemm_bf16x3_f32 and
+ * tg_matmul_bf16x3_f32 ("high"), tg_gemm_bf16x1_f32 and tg_matmul_bf16x1_f32 ("medium"). */
+#define ENTRY_POINTS(passes)                                                                                           \
+    int tg_gemm_bf16x##passes##_f32(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba,     \
+                                    int64_t rsa, int64_t csa, const float *b, int64_t sbb, int64_t rsb, int64_t csb, \
+                                    float beta, float *c, int64_t sbc, int64_t rsc, int64_t csc, float *work,       \
+                                    int64_t work_len)                                                                \
+    {                                                                                                                  \
+        return gemm_bf16(passes, batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work,   \
+                         work_len);                                                                                    \
+    }                                                                                                                  \
+    int tg_matmul_bf16x##passes##_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa,      \
+                                      const void *b, int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len) \
+    {                                                                                                                  \
+        return gemm_bf16(passes, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0f, c, 0, n, 1, work, work_len);       \
+    }
+ENTRY_POINTS(3)
+ENTRY_POINTS(1)

@@ -136,8 +136,8 @@ def set_float32_matmul_precision(precision: str) -> None:
     - ``"high"``: each float32 a is the sum of two bfloat16 numbers, hi = bf16(a) and lo = bf16(a − hi),
       with |a − hi − lo| ≤ 2^-16 |a|, and ("bf16x3": three bfloat16 products, lo·lo dropped)
           C = A_hi·B_hi + A_hi·B_lo + A_lo·B_hi,  summed in float32,
-          |C − A·B| ≤ (3.01·2^-16 + 3.03·k·2^-24) · (|A|·|B|)  elementwise.
-    - ``"medium"``: one bfloat16 product, C = A_hi·B_hi, |C − A·B| ≤ (2.01·2^-8 + 1.01·k·2^-24) · (|A|·|B|).
+          |C − A·B| ≤ (3.01·2^-16 + 3.1·k·2^-24) · (|A|·|B|)  elementwise.
+    - ``"medium"``: one bfloat16 product, C = A_hi·B_hi, |C − A·B| ≤ (2.01·2^-8 + 1.02·k·2^-24) · (|A|·|B|).
 
     "high" and "medium" change float32 matmul (``@``, ``matmul``, ``mm``, ``bmm``, ``nn.Linear``: whatever
     goes through ``backend.matmul``) on the C backend, where they run on AMX (Intel's tile unit; bfloat16
