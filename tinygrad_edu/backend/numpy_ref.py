@@ -190,10 +190,10 @@ def max_pool2d(x: np.ndarray, kernel_hw: Sizes, stride: Sizes, padding: Sizes,
     # the winner of output (oh, ow) is tap (i, j): input row oh·sh − ph + i·dh, column ow·sw − pw + j·dw,
     # flattened row-major: row·W + column (3-D: (plane·H + row)·W + column)
     taps = np.unravel_index(best_tap, tuple(kernel_hw))  # (i, j) of every winner
-    starts = np.ix_(*(np.arange(o) * s - p for o, s, p in zip(out, stride, padding)))  # oh·sh − ph, ow·sw − pw
     indices = np.zeros((), dtype=np.int64)
-    for size, start, tap, d in zip(sizes, starts, taps, dilation):
-        indices = indices * size + start + tap * d
+    for k, (size, o, s, p, d) in enumerate(zip(sizes, out, stride, padding, dilation)):
+        start = (np.arange(o) * s - p).reshape((o,) + (1,) * (len(out) - 1 - k))  # oh·sh − ph along dim k
+        indices = indices * size + start + taps[k] * d
     return y, indices
 
 
