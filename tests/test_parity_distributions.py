@@ -851,3 +851,25 @@ def test_positive_definite_check_of_a_batch_matches_torch() -> None:
         ours = D.constraints.positive_definite.check(tg.tensor(batch)).numpy()
         np.testing.assert_array_equal(ours, TD.constraints.positive_definite.check(torch.tensor(batch)).numpy())
     assert ours.tolist() == [[True] * 3, [False] * 3]
+
+
+@pytest.mark.parametrize("name", ["Bernoulli", "Geometric", "Categorical"])
+def test_derived_parameter_first_computed_without_grad_still_carries_the_gradient(name: str) -> None:
+    """probs (from logits) or logits (from probs) is computed once and kept; as torch's lazy_property it is
+    computed with gradients on even when first asked for under no_grad (sample() does that), so a later
+    entropy or log_prob still differentiates through it (REINFORCE: sample, then log_prob/entropy)."""
+    rng = np.random.default_rng(3)
+    given = rng.standard_normal((2, 3)) if name == "Categorical" else rng.standard_normal(3)
+    probs = rng.dirichlet(np.ones(3), 2) if name == "Categorical" else rng.uniform(0.1, 0.9, 3)
+    for key, array, derived in (("logits", given, "probs"), ("probs", probs, "logits")):
+        ours_param, theirs_param = tg.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+        ours, theirs = getattr(D, name)(**{key: ours_param}), getattr(TD, name)(**{key: theirs_param})
+        with tg.no_grad():
+            getattr(ours, derived)
+        with torch.no_grad():
+            getattr(theirs, derived)
+        ours.sample()
+        value = theirs.sample()
+        (ours.entropy().sum() + ours.log_prob(tg.tensor(value.numpy())).sum()).backward()
+        (theirs.entropy().sum() + theirs.log_prob(value).sum()).backward()
+        _close(ours_param.grad, theirs_param.grad, 1e-10, 1e-12, f"{name}({key}) d/d{key}")

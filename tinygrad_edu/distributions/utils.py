@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import random
+from ..autograd import enable_grad
 from ..nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from ..tensor import Tensor, broadcast_tensors
 
@@ -100,7 +101,11 @@ def constant(array: Any, like: Tensor) -> Tensor:
 
 
 class lazy_property:
-    """A property computed on first access and then stored on the instance (probs ↔ logits)."""
+    """A property computed on first access and then stored on the instance (probs ↔ logits).
+
+    It is computed with gradients enabled, as in torch: the stored value is reused by every later
+    call, so a first access under ``no_grad`` (``sample`` makes one) must not cut it off the parameters.
+    """
 
     def __init__(self, method: Any) -> None:
         self.method = method
@@ -110,6 +115,7 @@ class lazy_property:
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
-        value = self.method(instance)
+        with enable_grad():
+            value = self.method(instance)
         instance.__dict__[self.name] = value
         return value
