@@ -214,10 +214,10 @@ def _conv_transpose(op: str, n: int, x: Tensor, weight: Tensor, bias: Tensor | N
     out_sizes = tuple((m - 1) * s - 2 * p + d * (k - 1) + o + 1 for m, k, s, p, d, o in sizes)
     if min(out_sizes) <= 0:
         raise ShapeError(f"{op}: output size {out_sizes} is not positive (input {x.shape}, padding {padding})")
-    # output_padding ≥ stride (allowed when dilation > stride): a convolution of the output would give
-    # more positions than x has; x gets zeros there (they add nothing to y), so the op's shapes agree
-    sizes = zip(out_sizes, weight.shape[2:], stride, padding, dilation, x.shape[2:])
-    missing = tuple((m + 2 * p - d * (k - 1) - 1) // s + 1 - size for m, k, s, p, d, size in sizes)
+    # output_padding ≥ stride (allowed when dilation > stride): a convolution of the output gives
+    # ⌊(out + 2p − d(k − 1) − 1) / s⌋ + 1 = size + ⌊output_padding / s⌋ positions, more than x has;
+    # x gets zeros there (they add nothing to y), so the op's shapes agree
+    missing = tuple(o // s for o, s in zip(output_padding, stride))
     if any(missing):
         x = ops.Pad.apply(x, widths=((0, 0), (0, 0), *((0, m) for m in missing)))
     y = conv_ops.CONV_OPS[n + 2][1].apply(x, weight, input_hw=out_sizes, stride=stride, padding=padding,
