@@ -322,7 +322,7 @@ def _max_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
     kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding, dilation)
     no_widths = ((0, 0),) * n
     widths = no_widths  # −∞ rows/columns (planes) added before and after, by Pad, outside the op
-    if ceil_mode or any(d != 1 for d in dilation):
+    if ceil_mode or dilation != (1,) * n:
         out, extra = _pool_geometry(op, x, kernel, stride, padding, dilation, ceil_mode)
         if _some_window_misses_input(x, kernel, stride, padding, dilation, out):
             widths, padding = tuple((p, p + e) for p, e in zip(padding, extra)), (0,) * n
