@@ -7,6 +7,8 @@ small-k order (k ≤ 32), and the B rows 4 KiB apart that the direct path packs 
 contiguous (n ≥ 1024 float32, 512 float64).
 A transposed or sliced B is packed one strip of tile columns at a time, just before its column
 of tiles; these tests cover every strip position (first, last, partial) in every K block.
+B stored by rows ≥ 4 KiB apart and larger than L2 (2 MiB) goes to gemm_panels, which copies B's next panel
+while the tiles run on the one before (m > MR / 2, k > 32, n ≥ 512): tested around those switches.
 The comparison is ``assert_matmul_close`` of test_kernels_gemm.py: the dot-product rounding
 bound 2·k·ε·(|A|·|B|), which is float64-tight and float32-loose by the dtype's own ε.
 """
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_kernels_gemm import ISAS, assert_matmul_close, c_settings, layout
+from test_kernels_gemm import ISAS, assert_matmul_close, c_settings, check_gemm_tight, layout
 
 import tinygrad_edu as tg
 
@@ -75,6 +77,18 @@ def test_blocked_path_matches_numpy(m, k, n, dtype, isa, layout_a, layout_b, see
 
 
 @pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [775, 784, 790, 800, 816, 830])
+def test_blocked_path_narrow_last_micro_panel_matches_numpy(isa, dtype, n):
+    """fc1's ∂W = ∂Yᵀ·x (256×64 · 64×784, A transposed) and n around it: the last micro-panel of B (NR_P = 64 / 32
+    columns on AVX-512) holds 1, 2 or 3 vectors, whole or partial, and its tiles compute only those; also
+    with A by columns, C transposed and β = 0.5 (tg_gemm), where the partial tiles store element by element."""
+    check_product(256, 64, n, dtype, isa, "transposed", "c", seed=n)
+    check_gemm_tight(256, 64, n, a_rows=False, b_rows=True, beta=0.5, c_transposed=n % 2 == 0, dtype=dtype,
+                     isa=isa, seed=n + 1)
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_path_across_its_blocks_matches_numpy(isa, threads, dtype):
@@ -94,6 +108,34 @@ def test_blocked_path_across_its_blocks_matches_numpy(isa, threads, dtype):
 def test_direct_path_split_over_threads_matches_numpy(isa, threads, dtype):
     """128×1024 · (2049×1024)ᵀ is above the parallel threshold: each thread packs its own strips."""
     check_product(128, 1024, 2049, dtype, isa, "c", "transposed", seed=3, threads=threads)
+
+
+# gemm_panels: every B has rows ≥ 4 KiB apart and more than 2 MiB in float32 too. LeNet's conv2 W·cols; one
+# row of tiles (8, 14), two (15), three (29: 10 + 10 + 9) and 4·MR = 56 on AVX-512 (MR / 2 < m ≤ 4·MR: 8-16
+# on every level, 29 and 56 on AVX-512 only, the other levels' direct path then); k just past the small-k
+# order (33) and split into K blocks (300 in float64, 400 in both); n in whole panels, with a last panel
+# of 8 columns (1800: less than a float32 vector) or of 120 (1400: the panel before it is copied after its
+# tiles, not during them), or a partial last vector (8200, 16400)
+PANEL_SHAPES = [(16, 150, 6400), (8, 33, 16400), (14, 64, 8200), (15, 300, 1800), (29, 400, 1400), (56, 64, 8200)]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", PANEL_SHAPES)
+def test_direct_path_b_copied_while_tiles_run_matches_numpy(isa, dtype, m, k, n):
+    """B larger than L2, rows ≥ 4 KiB apart: A by rows, transposed or sliced (c.matmul); and, through tg_gemm,
+    A by columns, B in a buffer ending at its last value (ASan: the copy's whole vectors stay inside B),
+    starting 16 bytes into a line, C transposed with β = 0.5."""
+    check_product(m, k, n, dtype, isa, "c", "c", seed=m)
+    check_product(m, k, n, dtype, isa, "transposed" if m % 2 else "sliced", "c", seed=k)
+    check_gemm_tight(m, k, n, a_rows=False, b_rows=True, beta=0.5, c_transposed=True, dtype=dtype, isa=isa,
+                     seed=n, b_at=16)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_direct_path_b_copied_while_tiles_run_split_over_threads(dtype):
+    """56×300 · 300×16400 (5.5e8 flops) is above the parallel threshold: 2 threads take 8192 / 8208 columns."""
+    check_product(56, 300, 16400, dtype, ISAS[-1], "c", "c", seed=11, threads=2)
 
 
 def at_line_offset(x: np.ndarray, offset: int) -> np.ndarray:
