@@ -349,6 +349,9 @@ LBFGS_CONFIGS = [
     {"lr": 0.5, "max_iter": 7, "history_size": 3},
     {"max_iter": 10, "history_size": 2, "line_search_fn": "strong_wolfe"},
     {"max_iter": 50, "max_eval": 30, "tolerance_change": 1e-5, "line_search_fn": "strong_wolfe"},
+    # torch's line search keeps its own tolerance_change (1e-9), whatever the optimiser's: a large one
+    # must not shorten the zoom
+    {"lr": 3, "max_iter": 5, "tolerance_change": 0.1, "line_search_fn": "strong_wolfe"},
 ]
 
 

@@ -163,8 +163,8 @@ class LBFGS(Optimizer):
             if group["line_search_fn"] == "strong_wolfe":
                 x_init = [p.data.copy() for p in self._params]
                 objective = functools.partial(self._directional_evaluate, closure, x_init)
+                # as torch: the line search keeps its own tolerance_change (1e-9), not the optimiser's
                 loss, flat_grad, t, evals = _strong_wolfe(objective, t, d, loss, flat_grad, gtd,
-                                                          tolerance_change=tolerance_change,
                                                           max_ls=max_eval - current_evals)
                 self._add_step(t, d)                               # θ ← θ + t d
                 opt_cond = np.abs(flat_grad).max() <= tolerance_grad
