@@ -873,3 +873,41 @@ def test_derived_parameter_first_computed_without_grad_still_carries_the_gradien
         (ours.entropy().sum() + ours.log_prob(tg.tensor(value.numpy())).sum()).backward()
         (theirs.entropy().sum() + theirs.log_prob(value).sum()).backward()
         _close(ours_param.grad, theirs_param.grad, 1e-10, 1e-12, f"{name}({key}) d/d{key}")
+
+
+@pytest.mark.parametrize("given", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_with_a_covariance_shared_by_a_batch_matches_torch(given: str) -> None:
+    """One (k, k) matrix for a (4, 3) batch of means (factorised once, solved for every mean at once) and a
+    (2, 1, k, k) batch of matrices: shapes and values of every method, the KL, expand and gradients."""
+    rng = np.random.default_rng(11)
+    k = 3
+    a = rng.standard_normal((2, 1, k, k))
+    spd = a @ np.swapaxes(a, -1, -2) + np.eye(k)
+    matrices = {"covariance_matrix": spd, "precision_matrix": np.linalg.inv(spd), "scale_tril": np.linalg.cholesky(spd)}
+    for matrix, loc_shape in ((matrices[given][0, 0], (4, k)), (matrices[given], (4, k)), (matrices[given], (k,))):
+        loc = rng.standard_normal(loc_shape)
+        ours_loc, theirs_loc = tg.tensor(loc, requires_grad=True), torch.tensor(loc, requires_grad=True)
+        ours_m, theirs_m = tg.tensor(matrix, requires_grad=True), torch.tensor(matrix, requires_grad=True)
+        ours = D.MultivariateNormal(ours_loc, **{given: ours_m})
+        theirs = TD.MultivariateNormal(theirs_loc, **{given: theirs_m})
+        for value_shape in ((k,), (5, 1, 4, k), (4, k)):
+            value = rng.standard_normal(value_shape)
+            _close(ours.log_prob(tg.tensor(value)), theirs.log_prob(torch.tensor(value)), 1e-10)
+        for name in ("entropy", "variance", "scale_tril", "covariance_matrix", "precision_matrix", "mean"):
+            ours_value, theirs_value = getattr(ours, name), getattr(theirs, name)
+            _close(ours_value() if callable(ours_value) else ours_value,
+                   theirs_value() if callable(theirs_value) else theirs_value, 1e-10, 1e-12, name)
+        other = rng.standard_normal((1, 4, k))
+        q_ours = D.MultivariateNormal(tg.tensor(other), scale_tril=tg.tensor(np.linalg.cholesky(spd[1, 0])))
+        q_theirs = TD.MultivariateNormal(torch.tensor(other), scale_tril=torch.tensor(np.linalg.cholesky(spd[1, 0])))
+        kl_ours, kl_theirs = D.kl_divergence(ours, q_ours), TD.kl_divergence(theirs, q_theirs)
+        _close(kl_ours, kl_theirs, 1e-10)
+        value = rng.standard_normal((6, *theirs.batch_shape, k))
+        (ours.log_prob(tg.tensor(value)).sum() + kl_ours.sum()).backward()
+        (theirs.log_prob(torch.tensor(value)).sum() + kl_theirs.sum()).backward()
+        _close(ours_loc.grad, theirs_loc.grad, 1e-9, 1e-12, "d/dloc")
+        _close(ours_m.grad, theirs_m.grad, 1e-9, 1e-12, f"d/d{given}")
+        expanded_ours, expanded_theirs = ours.expand((3, *ours.batch_shape)), theirs.expand((3, *theirs.batch_shape))
+        value = rng.standard_normal((3, *theirs.batch_shape, k))
+        _close(expanded_ours.log_prob(tg.tensor(value)), expanded_theirs.log_prob(torch.tensor(value)), 1e-10)
+        _close(expanded_ours.entropy(), expanded_theirs.entropy(), 1e-10)

@@ -19,9 +19,19 @@ from .utils import as_float_tensor, lazy_property, standard_normal, sum_rightmos
 
 
 def _batch_mahalanobis(scale_tril: Tensor, diff: Tensor) -> Tensor:
-    """‖L⁻¹ d‖² = dᵀ Σ⁻¹ d for Σ = L Lᵀ, broadcasting the batch dims of L and d (one triangular solve)."""
-    k = diff.shape[-1]
-    batch = tuple(np.broadcast_shapes(scale_tril.shape[:-2], diff.shape[:-1]))
+    """‖L⁻¹ d‖² = dᵀ Σ⁻¹ d for Σ = L Lᵀ, broadcasting the batch dims of L and d.
+
+    When d's trailing batch dims are L's, its leading ones become extra right-hand sides of one
+    triangular solve per matrix of L (a shared covariance is solved once for a whole batch of d);
+    otherwise both are broadcast to one batch first.
+    """
+    k, tril_batch, diff_batch = diff.shape[-1], tuple(scale_tril.shape[:-2]), tuple(diff.shape[:-1])
+    n_tril = len(tril_batch)
+    if diff_batch[len(diff_batch) - n_tril:] == tril_batch:
+        columns = diff.reshape((-1, *tril_batch, k)).permute(*range(1, n_tril + 2), 0)   # (*tril_batch, k, n)
+        solved = linalg.solve_triangular(scale_tril, columns, upper=False)
+        return (solved ** 2).sum(-2).permute(n_tril, *range(n_tril)).reshape(diff_batch)
+    batch = tuple(np.broadcast_shapes(tril_batch, diff_batch))
     solved = linalg.solve_triangular(scale_tril.expand((*batch, k, k)), diff.expand((*batch, k)).unsqueeze(-1),
                                      upper=False)
     return (solved.squeeze(-1) ** 2).sum(-1)
@@ -47,6 +57,7 @@ class MultivariateNormal(CenteredAtLoc, Distribution):
                        "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
     support = constraints.real_vector
     has_rsample = True
+    _not_batched = ("_unbroadcasted_scale_tril",)  # broadcasts where it is used, as in torch
 
     def __init__(self, loc: Any, covariance_matrix: Any = None, precision_matrix: Any = None, scale_tril: Any = None,
                  validate_args: bool | None = None) -> None:
@@ -71,31 +82,36 @@ class MultivariateNormal(CenteredAtLoc, Distribution):
         setattr(self, name, matrix.expand((*batch_shape, k, k)))
         self.loc = loc.expand((*batch_shape, k))
         super().__init__(batch_shape, (k,), validate_args=validate_args)
+        # L of the matrices as given, not broadcast: a covariance shared by a batch is factorised once
         if name == "scale_tril":
-            self._unbroadcasted_scale_tril = self.scale_tril
+            self._unbroadcasted_scale_tril = matrix
         elif name == "covariance_matrix":
-            self._unbroadcasted_scale_tril = linalg.cholesky(self.covariance_matrix)
+            self._unbroadcasted_scale_tril = linalg.cholesky(matrix)
         else:
-            self._unbroadcasted_scale_tril = linalg.cholesky(linalg.inv(self.precision_matrix))
+            self._unbroadcasted_scale_tril = linalg.cholesky(linalg.inv(matrix))
+
+    def _batched(self, value: Tensor, event_dims: int = 1) -> Tensor:
+        """``value`` (computed from the unbroadcast L) expanded to batch_shape + ``event_dims`` trailing dims."""
+        return value.expand(self._batch_shape + tuple(value.shape[value.ndim - event_dims:]))
 
     @lazy_property
     def scale_tril(self) -> Tensor:
         """L, the lower Cholesky factor of Σ."""
-        return self._unbroadcasted_scale_tril
+        return self._batched(self._unbroadcasted_scale_tril, 2)
 
     @lazy_property
     def covariance_matrix(self) -> Tensor:
         """Σ = L Lᵀ."""
-        return self._unbroadcasted_scale_tril @ self._unbroadcasted_scale_tril.transpose(-1, -2)
+        return self._batched(self._unbroadcasted_scale_tril @ self._unbroadcasted_scale_tril.transpose(-1, -2), 2)
 
     @lazy_property
     def precision_matrix(self) -> Tensor:
         """Σ⁻¹ = L⁻ᵀ L⁻¹."""
-        return self._unbroadcasted_scale_tril.cholesky_inverse()
+        return self._batched(self._unbroadcasted_scale_tril.cholesky_inverse(), 2)
 
     @property
     def variance(self) -> Tensor:
-        return (self._unbroadcasted_scale_tril ** 2).sum(-1)
+        return self._batched((self._unbroadcasted_scale_tril ** 2).sum(-1))
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         eps = standard_normal(self._extended_shape(sample_shape), self.loc)
@@ -109,7 +125,7 @@ class MultivariateNormal(CenteredAtLoc, Distribution):
 
     def entropy(self) -> Tensor:
         k = self.event_shape[0]
-        return 0.5 * k * (1.0 + math.log(2 * math.pi)) + _half_log_det(self._unbroadcasted_scale_tril)
+        return self._batched(0.5 * k * (1.0 + math.log(2 * math.pi)) + _half_log_det(self._unbroadcasted_scale_tril), 0)
 
 
 class Independent(Distribution):
