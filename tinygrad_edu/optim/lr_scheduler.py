@@ -385,10 +385,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         else:
             self.T_i = self.T_0
             self.T_cur = epoch
-        self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = self._current_lrs()
+        self._update_lr(math.floor(epoch))  # no closed form: get_lr() at the new T_cur and T_i
 
 
 def _set_momentum(optimizer: Optimizer, group: dict[str, Any], momentum: float) -> None:
