@@ -71,13 +71,13 @@ class _BinaryParameters(Distribution):
     def _param(self) -> Tensor:
         return self.__dict__["probs"] if "probs" in self.__dict__ else self.__dict__["logits"]
 
-    def _set_probs_or_logits(self, probs: Any, logits: Any) -> None:
-        """Store whichever of probs/logits is given (exactly one must be), broadcast to a Tensor."""
+    def _set_probs_or_logits(self, probs: Any, logits: Any, *others: Any) -> list[Tensor]:
+        """Store whichever of probs/logits is given (exactly one must be) as a Tensor, broadcast together
+        with ``others`` (e.g. Binomial's total_count; broadcast_all's rules, others first); return those."""
         _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
+        *broadcast_others, param = broadcast_all(*others, probs if probs is not None else logits)
+        setattr(self, "probs" if probs is not None else "logits", param)
+        return broadcast_others
 
 
 class Bernoulli(_BinaryParameters):
@@ -173,13 +173,8 @@ class Binomial(_BinaryParameters):
 
     def __init__(self, total_count: Any = 1, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.astype(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.astype(self.logits.dtype)
+        (total_count,) = self._set_probs_or_logits(probs, logits, total_count)
+        self.total_count = total_count.astype(self._param.dtype)
         # the parameters are set (broadcast with total_count): skip _BinaryParameters.__init__, which sets them
         Distribution.__init__(self, self._param.shape, validate_args=validate_args)
 
