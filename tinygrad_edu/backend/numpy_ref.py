@@ -662,7 +662,8 @@ def gru_cell_backward(dh: np.ndarray, acts: np.ndarray, gates_h: np.ndarray, h_p
 # ---- optimiser updates (csrc/optim.c) ----
 # One step of an optimiser on one parameter, in place on ``param`` and its state buffers (the
 # gradient is only read). The algorithms, with their symbols, are the class docstrings of
-# tinygrad_edu/optim/{sgd,adam,rmsprop,adagrad}.py; each line below is one line of them.
+# tinygrad_edu/optim/{sgd,adam,rmsprop,adagrad,adadelta,adamax,nadam,radam,rprop,asgd}.py; each line below
+# is one line of them.
 # Optional state buffers are None when their option is off. NumPy runs every line as its own
 # pass over the array; csrc/optim.c runs them all in one pass, with the same roundings, which is
 # why no two of the arrays may share memory (check_update_arrays).
@@ -716,14 +717,39 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         np.add(end, difference, out=start)
 
 
+# The first lines shared by the updates: the gradient (negated if maximize) with the weight decay λ,
+# and Adam's two moments (Adam, NAdam, RAdam).
+
+
+def _signed_decayed_gradient(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
+    """g_t ← ±∇f (− if maximize), then g_t ← g_t + λ θ_{t−1} if λ ≠ 0 (the L2 penalty's gradient)."""
+    g = -grad if maximize else grad
+    return g + weight_decay * param if weight_decay != 0 else g
+
+
+def _decay_weights(param: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float, decoupled: bool,
+                   maximize: bool) -> np.ndarray:
+    """g_t, with λ as an L2 gradient or decoupled (θ ← θ (1 − γλ), AdamW): Adam's, NAdam's, RAdam's first lines."""
+    if weight_decay != 0 and decoupled:
+        param *= 1 - lr * weight_decay                              # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}
+        weight_decay = 0.0
+    return _signed_decayed_gradient(param, grad, weight_decay, maximize)
+
+
+def _update_moments(grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, beta1: float,
+                    beta2: float) -> None:
+    """m_t ← β₁ m_{t−1} + (1 − β₁) g_t and v_t ← β₂ v_{t−1} + (1 − β₂) g_t² (Adam's moments)."""
+    lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+
+
 def sgd_update(param: np.ndarray, grad: np.ndarray, momentum_buffer: np.ndarray | None, lr: float,
                momentum: float, dampening: float, weight_decay: float, nesterov: bool, maximize: bool,
                first_step: bool) -> None:
     """SGD (optim/sgd.py); ``momentum_buffer`` None = no momentum; ``first_step``: b₁ ← g₁."""
     check_update_arrays("sgd_update", param, grad, momentum_buffer)
-    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
-    if weight_decay != 0:
-        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t ← ∇_θ f_t(θ_{t−1}) (+ λ θ_{t−1})
     if momentum_buffer is not None:
         b = momentum_buffer
         if first_step:
@@ -747,14 +773,8 @@ def adam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_av
     """
     check_update_arrays("adam_update", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
     m, v = exp_avg, exp_avg_sq
-    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
-    if weight_decay != 0 and decoupled_weight_decay:
-        param *= 1 - lr * weight_decay                              # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}   (AdamW)
-    elif weight_decay != 0:
-        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
-    lerp_(m, g, 1 - beta1)                                          # m_t ← β₁ m_{t−1} + (1 − β₁) g_t
-    v *= beta2
-    v += (1 - beta2) * g * g                                        # v_t ← β₂ v_{t−1} + (1 − β₂) g_t²
+    g = _decay_weights(param, grad, lr, weight_decay, decoupled_weight_decay, maximize)  # g_t; AdamW: θ_{t−1} (1 − γλ)
+    _update_moments(g, m, v, beta1, beta2)                          # m_t, v_t
     if max_exp_avg_sq is not None:
         v = np.maximum(max_exp_avg_sq, v, out=max_exp_avg_sq)       # v_t^max ← max(v_{t−1}^max, v_t)
     denom = np.sqrt(v)
@@ -769,9 +789,7 @@ def rmsprop_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, 
     """RMSprop (optim/rmsprop.py); ``grad_avg`` None = not centered, ``momentum_buffer`` None = μ = 0."""
     check_update_arrays("rmsprop_update", param, grad, square_avg, grad_avg, momentum_buffer)
     v = square_avg
-    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
-    if weight_decay != 0:
-        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t ← ∇_θ f_t(θ_{t−1}) (+ λ θ_{t−1})
     v *= alpha
     v += (1 - alpha) * g * g                                        # v_t ← α v_{t−1} + (1 − α) g_t²
     if grad_avg is not None:
@@ -793,25 +811,16 @@ def adagrad_update(param: np.ndarray, grad: np.ndarray, state_sum: np.ndarray, l
                    weight_decay: float, maximize: bool) -> None:
     """Adagrad (optim/adagrad.py); ``lr`` is this step's decayed γ̃ = γ / (1 + (t − 1) η)."""
     check_update_arrays("adagrad_update", param, grad, state_sum)
-    g = -grad if maximize else grad                                 # g_t ← ∇_θ f_t(θ_{t−1})
-    if weight_decay != 0:
-        g = g + weight_decay * param                                # g_t ← g_t + λ θ_{t−1}
+    g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t ← ∇_θ f_t(θ_{t−1}) (+ λ θ_{t−1})
     state_sum += g * g                                              # state_sum_t ← state_sum_{t−1} + g_t²
     denom = np.sqrt(state_sum)
     denom += eps                                                    # √state_sum_t + ε
     param -= lr * g / denom                                         # θ_t ← θ_{t−1} − γ̃ g_t / (√state_sum_t + ε)
 
 
-# The updates below (optim/{adadelta,adamax,nadam,radam,rprop,asgd}.py) have no C twin yet: their
-# optimisers call these functions directly. Products are grouped as PyTorch's in-place tensor ops
-# group them (addcmul: s + c·(a·b) written (c·a)·b, addcdiv: s + c·(a/b)), so float64 runs agree
-# with PyTorch's to the last bits.
-
-
-def _signed_decayed_gradient(param: np.ndarray, grad: np.ndarray, weight_decay: float, maximize: bool) -> np.ndarray:
-    """g_t ← ±∇f (− if maximize), then g_t ← g_t + λ θ_{t−1} if λ ≠ 0 (the L2 penalty's gradient)."""
-    g = -grad if maximize else grad
-    return g + weight_decay * param if weight_decay != 0 else g
+# In the updates below (optim/{adadelta,adamax,nadam,radam,rprop,asgd}.py), products are grouped as
+# PyTorch's in-place tensor ops group them (addcmul: s + c·(a·b) written (c·a)·b, addcdiv:
+# s + c·(a/b)), so float64 runs agree with PyTorch's to the last bits.
 
 
 def adadelta_update(param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray, acc_delta: np.ndarray, lr: float,
@@ -839,23 +848,6 @@ def adamax_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_
     exp_inf *= beta2
     np.maximum(exp_inf, np.abs(g) + eps, out=exp_inf)               # u_t ← max(β₂ u_{t−1}, |g_t| + ε)
     param -= lr / bias_correction1 * (exp_avg / exp_inf)            # θ_t ← θ_{t−1} − γ m_t / ((1 − β₁ᵗ) u_t)
-
-
-def _decay_weights(param: np.ndarray, grad: np.ndarray, lr: float, weight_decay: float, decoupled: bool,
-                   maximize: bool) -> np.ndarray:
-    """The first lines of NAdam and RAdam: g_t, with λ as an L2 gradient or decoupled (θ ← θ (1 − γλ))."""
-    if weight_decay != 0 and decoupled:
-        param *= 1 - lr * weight_decay                              # θ_{t−1} ← θ_{t−1} − γ λ θ_{t−1}
-        weight_decay = 0.0
-    return _signed_decayed_gradient(param, grad, weight_decay, maximize)
-
-
-def _update_moments(grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, beta1: float,
-                    beta2: float) -> None:
-    """m_t ← β₁ m_{t−1} + (1 − β₁) g_t and v_t ← β₂ v_{t−1} + (1 − β₂) g_t² (Adam's moments)."""
-    lerp_(exp_avg, grad, 1 - beta1)
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * grad * grad
 
 
 def nadam_update(param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray, exp_avg_sq: np.ndarray, lr: float,
@@ -905,14 +897,14 @@ def rprop_update(param: np.ndarray, grad: np.ndarray, prev: np.ndarray, step_siz
 
 def asgd_update(param: np.ndarray, grad: np.ndarray, ax: np.ndarray, lambd: float, eta: float, mu: np.ndarray,
                 weight_decay: float, maximize: bool) -> None:
-    """ASGD (optim/asgd.py); ``eta`` η_t and ``mu`` μ_t (a 0-d array: its dtype rounds as PyTorch's scalar
+    """ASGD (optim/asgd.py); ``eta`` η_{t−1} and ``mu`` μ_{t−1} (a 0-d array: its dtype rounds as PyTorch's scalar
     state tensor does) are this step's values, which the caller then advances."""
     check_update_arrays("asgd_update", param, grad, ax)
     g = _signed_decayed_gradient(param, grad, weight_decay, maximize)  # g_t (+ λ θ_{t−1})
-    param *= 1 - lambd * eta                                        # θ_t ← θ_{t−1} (1 − λ η_t)
-    param -= eta * g                                                # θ_t ← θ_t − η_t g_t
+    param *= 1 - lambd * eta                                        # θ_t ← θ_{t−1} (1 − λ η_{t−1})
+    param -= eta * g                                                # θ_t ← θ_t − η_{t−1} g_t
     if float(mu) != 1:
-        ax += (param - ax) * mu                                     # ax_t ← ax_{t−1} + μ_t (θ_t − ax_{t−1})
+        ax += (param - ax) * mu                                     # ax_t ← ax_{t−1} + μ_{t−1} (θ_t − ax_{t−1})
     else:
         ax[...] = param                                             # ax_t ← θ_t
 
