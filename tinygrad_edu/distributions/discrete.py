@@ -35,6 +35,8 @@ from .utils import (
     standard_uniform,
 )
 
+_COUNT_AT_ONCE = 4096  # Categorical.sample: largest draws × categories per batch row compared in one array
+
 
 def _bernoulli_log_prob(logits: Tensor, value: Tensor) -> Tensor:
     """x log σ(l) + (1 − x) log σ(−l) with log σ(z) = −log(1 + e^(−z)): each term is accurate on its own
@@ -324,8 +326,14 @@ class Categorical(Distribution):
         cumulative = np.cumsum(self.probs.data.reshape(-1, self._num_events), -1)
         n_draws = int(np.prod(sample_shape))
         u = random.generator().random((n_draws, cumulative.shape[0], 1)) * cumulative[:, -1:]
-        # the category is the number of cumulative probabilities below u (inverse-cdf sampling)
-        draws = np.minimum((cumulative < u).sum(-1), self._num_events - 1)
+        # the category is the number of cumulative probabilities below u (inverse-cdf sampling): counted
+        # at once while draws × categories is small, else by binary search in each row (the cumulative
+        # probabilities are sorted), which needs no draws × batch × categories temporary
+        if n_draws * self._num_events <= _COUNT_AT_ONCE:
+            below = (cumulative < u).sum(-1)
+        else:
+            below = np.stack([np.searchsorted(row, u_row, side="left") for row, u_row in zip(cumulative, u.T[0])], -1)
+        draws = np.minimum(below, self._num_events - 1)
         return Tensor(draws.reshape(sample_shape + self.batch_shape).astype(np.int64))
 
     def log_prob(self, value: Tensor) -> Tensor:
