@@ -96,7 +96,8 @@ class Distribution:
         Every Tensor attribute holds ``batch_shape + parameter_event_shape``, so it is expanded to the
         new batch shape followed by its own trailing dims; a sub-distribution (Independent's base,
         a mixture's components) is expanded the same way. Tensors named in ``_not_batched`` (a
-        relaxed distribution's scalar temperature) are kept as they are. Arguments are not checked again.
+        relaxed distribution's scalar temperature, MultivariateNormal's unbroadcast Cholesky factor,
+        which broadcast where they are used) are kept as they are. Arguments are not checked again.
         """
         batch_shape = as_shape(batch_shape)
         new = type(self).__new__(type(self)) if _instance is None else _instance
