@@ -127,15 +127,13 @@ class AveragedModel(Module):
             if n == 0:
                 for avg, cur in zip(averaged, current):
                     avg.data[...] = cur.data                                  # θ_avg ← θ (first model)
-            elif self.avg_fn is not None:
-                for avg, cur in zip(averaged, current):
-                    avg.data[...] = _as_array(self.avg_fn(_detached(avg), _detached(cur), n))
             elif self.multi_avg_fn is not None:
                 for group_avg, group_cur in _group_by_dtype(averaged, current):
                     self.multi_avg_fn(group_avg, group_cur, n)
-            else:                                                             # SWA: the running mean
+            else:  # without avg_fn the running mean (SWA), one tensor at a time as PyTorch on a CPU
+                avg_fn = self.avg_fn if self.avg_fn is not None else get_swa_avg_fn()
                 for avg, cur in zip(averaged, current):
-                    avg.data[...] = avg.data + (cur.data - avg.data) / (n + 1)
+                    avg.data[...] = _as_array(avg_fn(_detached(avg), _detached(cur), n))
             if not self.use_buffers:
                 for avg_buffer, model_buffer in zip(self.module.buffers(), model.buffers()):
                     avg_buffer.data[...] = model_buffer.data
