@@ -157,3 +157,17 @@ def test_std_of_a_constant_slice_has_slope_zero_as_torch(kwargs, dtype):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-7)
     assert np.isfinite(our_grad).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_quotient_gradient_for_a_tiny_divisor_is_finite_as_torch(dtype):
+    """∂(x/w)/∂w = −x/w² computed as −(x/w)/w: w² underflows to 0 for |w| < 1e-19 in float32
+    (and 1e-162 in float64), the quotient taken twice does not."""
+    tiny = 1e-20 if dtype == np.float32 else 1e-170
+    x_values, w_values = np.array([0.0, 1.0, 3e-30], dtype), np.array([tiny, tiny, tiny * 1e-5], dtype)
+    x, w = tg.tensor(x_values, requires_grad=True), tg.tensor(w_values, requires_grad=True)
+    (x / w).sum().backward()
+    tx, tw = torch.tensor(x_values, requires_grad=True), torch.tensor(w_values, requires_grad=True)
+    (tx / tw).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), tw.grad.numpy())
+    assert not np.isnan(w.grad.numpy()).any()

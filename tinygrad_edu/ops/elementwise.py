@@ -96,10 +96,11 @@ class Div(Function):
 
     Forward:   y = x / w
     Backward:  ∂L/∂x = g / w
-               ∂L/∂w = −g ⊙ x / w²
+               ∂L/∂w = −g ⊙ x / w²  (computed as −g ⊙ ((x / w) / w), as PyTorch: w² underflows
+                                     to 0 for |w| < 1e-19 in float32, (x / w) / w does not)
     """
 
-    formula = ("g / w", "-g * x / w**2")
+    formula = ("g / w", "-g * ((x / w) / w)")
 
     @staticmethod
     def forward(ctx, x, w):
@@ -110,7 +111,7 @@ class Div(Function):
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
         grad_x = grad_output / w if ctx.needs_input_grad[0] else None
-        grad_w = -grad_output * x / (w * w) if ctx.needs_input_grad[1] else None
+        grad_w = -grad_output * ((x / w) / w) if ctx.needs_input_grad[1] else None
         return grad_x, grad_w
 
 
