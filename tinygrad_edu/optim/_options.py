@@ -29,8 +29,8 @@ def check_torch_flags(optimizer: Optimizer, options: dict[str, Any]) -> None:
 
 
 def check_adam_options(optimizer: Optimizer, options: dict[str, Any], *non_negative: str) -> None:
-    """The checks of the Adam family (Adamax, NAdam, RAdam): lr, eps, weight_decay (and ``non_negative``) ≥ 0,
-    the betas, and the PyTorch-only flags."""
+    """The checks of the Adam family (Adam, AdamW, Adamax, NAdam, RAdam): lr, eps, weight_decay (and
+    ``non_negative``) ≥ 0, the betas, and the PyTorch-only flags where the optimiser has them."""
     check_non_negative(optimizer, options, "lr", "eps", "weight_decay", *non_negative)
     check_betas(optimizer, options)
     check_torch_flags(optimizer, options)

@@ -51,4 +51,4 @@ class Adadelta(Optimizer):
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: ParamGroup) -> None:
         state["step"] += 1                                           # t ← t + 1
         backend.adadelta_update(param, grad, state["square_avg"], state["acc_delta"], group["lr"], group["rho"],
-                                  group["eps"], group["weight_decay"], group["maximize"])
+                                group["eps"], group["weight_decay"], group["maximize"])

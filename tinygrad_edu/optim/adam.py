@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from .. import backend
-from ._options import check_betas
-from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
+from ._options import check_adam_options
+from .optimizer import Optimizer, ParamGroup, Params
 
 
 class Adam(Optimizer):
@@ -48,8 +48,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate(self, options: dict[str, Any]) -> None:
-        check_non_negative(self, options, "lr", "eps", "weight_decay")
-        check_betas(self, options)
+        check_adam_options(self, options)
 
     def _init_state(self, param: np.ndarray, group: ParamGroup) -> dict[str, Any]:
         state: dict[str, Any] = {"step": 0.0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}

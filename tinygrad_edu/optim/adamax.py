@@ -49,5 +49,5 @@ class Adamax(Optimizer):
         state["step"] += 1
         t = state["step"]                                            # t ← t + 1
         backend.adamax_update(param, grad, state["exp_avg"], state["exp_inf"], group["lr"], beta1, beta2,
-                                group["eps"], group["weight_decay"], group["maximize"],
-                                bias_correction1=1 - beta1**t)       # 1 − β₁ᵗ
+                              group["eps"], group["weight_decay"], group["maximize"],
+                              bias_correction1=1 - beta1**t)       # 1 − β₁ᵗ

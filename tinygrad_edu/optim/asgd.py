@@ -56,7 +56,7 @@ class ASGD(Optimizer):
         state["step"] += 1
         t = state["step"]                                            # t ← t + 1
         backend.asgd_update(param, grad, state["ax"], lambd, float(state["eta"]), state["mu"],
-                              group["weight_decay"], group["maximize"])
+                            group["weight_decay"], group["maximize"])
         # the new values pass through PyTorch's scalar dtype even when a loaded state holds float64 scalars
         state["eta"][...] = scalar_state(lr / ((1 + lambd * lr * t) ** group["alpha"]))  # η_t ← γ / (1 + λγt)^α
         state["mu"][...] = scalar_state(1 / max(1, t - group["t0"]))                      # μ_t ← 1 / max(1, t − t₀)

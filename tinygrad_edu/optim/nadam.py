@@ -66,10 +66,10 @@ class NAdam(Optimizer):
         state["mu_product"] *= mu                                    # Π_t ← Π_{t−1} μ_t
         mu_product = float(state["mu_product"])
         backend.nadam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], lr, beta1, beta2, group["eps"],
-                               group["weight_decay"], group["decoupled_weight_decay"], group["maximize"],
-                               bias_correction2=1 - beta2**t,                                 # 1 − β₂ᵗ
-                               grad_coefficient=lr * (1.0 - mu) / (1.0 - mu_product),        # γ (1 − μ_t) / (1 − Π_t)
-                               exp_avg_coefficient=lr * mu_next / (1.0 - mu_product * mu_next))
+                             group["weight_decay"], group["decoupled_weight_decay"], group["maximize"],
+                             bias_correction2=1 - beta2**t,                                 # 1 − β₂ᵗ
+                             grad_coefficient=lr * (1.0 - mu) / (1.0 - mu_product),        # γ (1 − μ_t) / (1 − Π_t)
+                             exp_avg_coefficient=lr * mu_next / (1.0 - mu_product * mu_next))
 
     def _restore_value(self, name: str, value: Any, p: Tensor) -> Any:
         """As the base class; ``mu_product`` becomes a 0-d scalar of the parameter's dtype (as in PyTorch)."""

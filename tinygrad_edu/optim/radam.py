@@ -67,5 +67,5 @@ class RAdam(Optimizer):
         if rho_t > 5.0:                                              # r_t
             rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
         backend.radam_update(param, grad, state["exp_avg"], state["exp_avg_sq"], group["lr"], beta1, beta2,
-                               group["eps"], group["weight_decay"], group["decoupled_weight_decay"], group["maximize"],
-                               bias_correction1, bias_correction2, rect)
+                             group["eps"], group["weight_decay"], group["decoupled_weight_decay"], group["maximize"],
+                             bias_correction1, bias_correction2, rect)

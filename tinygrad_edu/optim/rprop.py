@@ -60,4 +60,4 @@ class Rprop(Optimizer):
         (etaminus, etaplus), (step_size_min, step_size_max) = group["etas"], group["step_sizes"]
         state["step"] += 1                                           # t ← t + 1
         backend.rprop_update(param, grad, state["prev"], state["step_size"], etaminus, etaplus, step_size_min,
-                               step_size_max, group["maximize"])
+                             step_size_max, group["maximize"])
