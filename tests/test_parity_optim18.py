@@ -212,6 +212,33 @@ def test_options_are_checked_naming_the_optimizer():
         optim.LBFGS([{"params": p}, {"params": [tg.Tensor(np.zeros(1), requires_grad=True)]}])
 
 
+def test_lbfgs_line_search_needs_an_evaluation_to_spend():
+    """The line search may spend max_eval − 1 evaluations: with max_eval < 1 torch's step fails inside it
+    (UnboundLocalError); here the constructor names the option. Without a line search max_eval = 0 works."""
+    x = [tg.Tensor(np.array([3.0, -2.0]), requires_grad=True)]
+    with pytest.raises(ValueError, match="LBFGS: max_eval must be at least 1"):
+        optim.LBFGS(x, max_eval=0, line_search_fn="strong_wolfe")
+    opt = optim.LBFGS(x, max_eval=0)
+    theirs = torch.tensor([3.0, -2.0], dtype=torch.float64, requires_grad=True)
+    opt_torch = torch.optim.LBFGS([theirs], max_eval=0)
+
+    def closure():
+        opt.zero_grad()
+        loss = (x[0] ** 4).sum()
+        loss.backward()
+        return loss
+
+    def closure_torch():
+        opt_torch.zero_grad()
+        loss = (theirs**4).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    opt_torch.step(closure_torch)
+    np.testing.assert_allclose(x[0].data, theirs.detach().numpy(), rtol=1e-14)
+
+
 # ---- the update functions against the algorithm boxes, written out literally -----------------
 
 def test_radam_switches_to_the_rectified_step_when_rho_exceeds_5():

@@ -73,6 +73,8 @@ class LBFGS(Optimizer):
         check_non_negative(self, options, "lr", "tolerance_grad", "tolerance_change")
         if options["line_search_fn"] not in (None, "strong_wolfe"):
             raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got {options['line_search_fn']!r}")
+        if options["line_search_fn"] is not None and options["max_eval"] < 1:  # the line search gets max_eval − 1
+            raise ValueError(f"LBFGS: max_eval must be at least 1 with a line search, got {options['max_eval']}")
 
     # ---- the parameters as one flat vector -------------------------------------------------
 
