@@ -649,19 +649,26 @@ def _check_schedulers(scheduler: LRScheduler, schedulers: Sequence[Any], optimiz
                              f"belongs to another optimizer")
 
 
-def _state_with_schedulers(scheduler: LRScheduler) -> dict[str, Any]:
-    state = {key: value for key, value in scheduler.__dict__.items() if key not in ("optimizer", "_schedulers")}
-    state["_schedulers"] = [inner.state_dict() for inner in scheduler._schedulers]
-    return state
+class _ScheduleOfSchedules(LRScheduler):
+    """SequentialLR's and ChainedScheduler's base: a schedule run by the schedulers in ``_schedulers``,
+    whose ``state_dict``s its own holds."""
+
+    _schedulers: list[LRScheduler]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its counters and every inner scheduler's ``state_dict``."""
+        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [inner.state_dict() for inner in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a ``state_dict()``, the inner schedulers' too."""
+        self.__dict__.update({key: value for key, value in state_dict.items() if key != "_schedulers"})
+        for inner, inner_state in zip(self._schedulers, state_dict["_schedulers"]):
+            inner.load_state_dict(inner_state)
 
 
-def _load_with_schedulers(scheduler: LRScheduler, state_dict: dict[str, Any]) -> None:
-    scheduler.__dict__.update({key: value for key, value in state_dict.items() if key != "_schedulers"})
-    for inner, inner_state in zip(scheduler._schedulers, state_dict["_schedulers"]):
-        inner.load_state_dict(inner_state)
-
-
-class SequentialLR(LRScheduler):
+class SequentialLR(_ScheduleOfSchedules):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` until ``milestones[1]``, ….
 
     At a milestone the next schedule starts from its own epoch 0 (computed by its closed form
@@ -699,14 +706,6 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self) -> dict[str, Any]:
-        """Its counters and every inner scheduler's ``state_dict``."""
-        return _state_with_schedulers(self)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a ``state_dict()``, the inner schedulers' too."""
-        _load_with_schedulers(self, state_dict)
-
 
 def _undo_step(scheduler: Any) -> None:
     """last_epoch ← last_epoch − 1, through nested SequentialLR / ChainedScheduler."""
@@ -717,7 +716,7 @@ def _undo_step(scheduler: Any) -> None:
         scheduler.last_epoch -= 1
 
 
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_ScheduleOfSchedules):
     """Step several schedules of one optimiser together: each ``step()`` steps them all, in order.
 
     The recursive schedules then compose: e.g. ConstantLR then ExponentialLR multiply their factors.
@@ -737,11 +736,3 @@ class ChainedScheduler(LRScheduler):
         for scheduler in self._schedulers:
             scheduler.step()
         self._last_lr = self._current_lrs()
-
-    def state_dict(self) -> dict[str, Any]:
-        """Its counters and every inner scheduler's ``state_dict``."""
-        return _state_with_schedulers(self)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore a ``state_dict()``, the inner schedulers' too."""
-        _load_with_schedulers(self, state_dict)
