@@ -212,33 +212,6 @@ def test_options_are_checked_naming_the_optimizer():
         optim.LBFGS([{"params": p}, {"params": [tg.Tensor(np.zeros(1), requires_grad=True)]}])
 
 
-def test_lbfgs_line_search_needs_an_evaluation_to_spend():
-    """The line search may spend max_eval − 1 evaluations: with max_eval < 1 torch's step fails inside it
-    (UnboundLocalError); here the constructor names the option. Without a line search max_eval = 0 works."""
-    x = [tg.Tensor(np.array([3.0, -2.0]), requires_grad=True)]
-    with pytest.raises(ValueError, match="LBFGS: max_eval must be at least 1"):
-        optim.LBFGS(x, max_eval=0, line_search_fn="strong_wolfe")
-    opt = optim.LBFGS(x, max_eval=0)
-    theirs = torch.tensor([3.0, -2.0], dtype=torch.float64, requires_grad=True)
-    opt_torch = torch.optim.LBFGS([theirs], max_eval=0)
-
-    def closure():
-        opt.zero_grad()
-        loss = (x[0] ** 4).sum()
-        loss.backward()
-        return loss
-
-    def closure_torch():
-        opt_torch.zero_grad()
-        loss = (theirs**4).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    opt_torch.step(closure_torch)
-    np.testing.assert_allclose(x[0].data, theirs.detach().numpy(), rtol=1e-14)
-
-
 # ---- the update functions against the algorithm boxes, written out literally -----------------
 
 def test_radam_switches_to_the_rectified_step_when_rho_exceeds_5():
@@ -398,6 +371,18 @@ def test_lbfgs_visits_the_same_iterates_as_torch_on_rosenbrock(options):
         assert (state_tg["func_evals"], state_tg["n_iter"]) == (state_torch["func_evals"], state_torch["n_iter"])
         assert len(state_tg["old_dirs"]) == len(state_torch["old_dirs"])
     assert float(opt_tg.step(closure_tg)) < 0.5 * rosenbrock(ROSENBROCK_START)  # it really descends
+
+
+def test_lbfgs_line_search_needs_an_evaluation_to_spend():
+    """The line search may spend max_eval − 1 evaluations: with max_eval < 1 torch's step fails inside it
+    (UnboundLocalError); here the constructor names the option. Without a line search max_eval = 0 works."""
+    with pytest.raises(ValueError, match="LBFGS: max_eval must be at least 1"):
+        optim.LBFGS([tg.Tensor(np.zeros(2), requires_grad=True)], max_eval=0, line_search_fn="strong_wolfe")
+    ours, theirs, opt_tg, opt_torch, closure_tg, closure_torch = lbfgs_pair(np.float64, max_eval=0)
+    opt_tg.step(closure_tg)
+    opt_torch.step(closure_torch)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-14)
 
 
 def test_lbfgs_float32_and_converged_start():
