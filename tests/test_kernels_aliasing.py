@@ -273,17 +273,25 @@ UPDATE_PAIRS = [(op, k, j) for op in UPDATES for k in range(len(ref.UPDATE_NAMES
 UPDATE_IDS = [f"{op}-{ref.UPDATE_NAMES[op][k]}-{ref.UPDATE_NAMES[op][j]}" for op, k, j in UPDATE_PAIRS]
 
 
+# The options after the arrays of each update (numpy_ref's signatures): every state buffer in use.
+UPDATE_OPTIONS = {"sgd_update": (0.1, 0.9, 0.1, 0.01, True, False, False),
+                  "adam_update": (0.01, 0.9, 0.999, 1e-8, 0.01, False, False, 0.1, 0.5),
+                  "rmsprop_update": (0.01, 0.99, 1e-8, 0.01, 0.9, False),
+                  "adagrad_update": (0.01, 1e-10, 0.01, False),
+                  "adadelta_update": (1.0, 0.9, 1e-6, 0.01, False),
+                  "adamax_update": (0.01, 0.9, 0.999, 1e-8, 0.01, False, 0.1),
+                  "nadam_update": (0.01, 0.9, 0.999, 1e-8, 0.01, False, False, 0.5, 0.1, 0.9),
+                  "radam_update": (0.01, 0.9, 0.999, 1e-8, 0.01, False, False, 0.1, 0.5, 0.8),
+                  "rprop_update": (0.5, 1.2, 1e-6, 50.0, False)}
+
+
 def _update(backend, op: str, arrays: list[np.ndarray]) -> None:
     """One step of ``op`` on arrays = [param, *state, grad] (numpy_ref.UPDATE_NAMES' order)."""
     param, *state, grad = arrays
-    if op == "sgd_update":
-        backend.sgd_update(param, grad, *state, 0.1, 0.9, 0.1, 0.01, True, False, False)
-    elif op == "adam_update":
-        backend.adam_update(param, grad, *state, 0.01, 0.9, 0.999, 1e-8, 0.01, False, False, 0.1, 0.5)
-    elif op == "rmsprop_update":
-        backend.rmsprop_update(param, grad, *state, 0.01, 0.99, 1e-8, 0.01, 0.9, False)
+    if op == "asgd_update":  # μ is a 0-d array in the middle of the options
+        backend.asgd_update(param, grad, *state, 1e-4, 0.01, np.array(0.5, param.dtype), 0.01, False)
     else:
-        backend.adagrad_update(param, grad, *state, 0.01, 1e-10, 0.01, False)
+        getattr(backend, op)(param, grad, *state, *UPDATE_OPTIONS[op])
 
 
 def _update_arrays(op: str, arrays: list[np.ndarray], seed: int) -> list[np.ndarray]:
