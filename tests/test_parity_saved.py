@@ -95,7 +95,7 @@ EXCEPTIONS: dict[str, Known] = {
     "erfinv": Known("torch", "Erfinv's derivative ½√π·exp(y²) reads its output y; torch's reads x again"),
     "ndtr": Known("ours", "Ndtr keeps x for φ(x); torch's ndtr is a composite whose erfc saves a scaled copy of x"),
     **dict.fromkeys(["modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
-                     "scaled_modified_bessel_k1"],
+                     "scaled_modified_bessel_k1", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1"],
                     Known("ours", "torch has no derivative for these (nothing saved); ours differentiates and "
                                   "keeps x")),
     "kron": Known("ours", "kron multiplies reshaped views of its operands and Mul saves the views, which share the "
