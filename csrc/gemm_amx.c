@@ -410,11 +410,12 @@ static void amx_run_part(void *ctx, int part, int parts)
 static int amx_takes(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t rsa, int64_t csa, int64_t rsb,
                      int64_t csb, float beta, int64_t csc, int64_t work_len, int parts)
 {
-    if (!TG_AMX_BUILD || !tg_amx_usable() || beta != 0 || csc != 1 || (rsa != 1 && csa != 1) || (rsb != 1 && csb != 1))
-        return 0;
+    /* the cheap tests first: most small products stop here, before the ISA level and CPU checks */
     if (m < AMX_MIN_SIDE || n < AMX_MIN_SIDE || k < AMX_MIN_SIDE || (double)batch * m * n * k * 2 < AMX_MIN_FLOPS)
         return 0;
-    return work_len >= amx_workspace_per_thread() * parts;
+    if (beta != 0 || csc != 1 || (rsa != 1 && csa != 1) || (rsb != 1 && csb != 1))
+        return 0;
+    return TG_AMX_BUILD && work_len >= amx_workspace_per_thread() * parts && tg_amx_usable();
 }
 
 static int gemm_bf16(int passes, int64_t batch, int64_t m, int64_t n, int64_t k, const float *a, int64_t sba,
@@ -424,7 +425,7 @@ static int gemm_bf16(int passes, int64_t batch, int64_t m, int64_t n, int64_t k,
     int parts = tg_get_num_threads();
     if ((double)batch * m * n * k * 2 < AMX_PARALLEL_MIN_FLOPS)
         parts = 1;
-    if (batch >= 1 && k >= 1 && amx_takes(batch, m, n, k, rsa, csa, rsb, csb, beta, csc, work_len, parts)) {
+    if (amx_takes(batch, m, n, k, rsa, csa, rsb, csb, beta, csc, work_len, parts)) {
         const int by_rows = m > n;
         struct amx_job job = {{m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, 0.0},
                               batch, sba, sbb, sbc, ((by_rows ? m : n) + 31) / 32, by_rows, passes, work,
