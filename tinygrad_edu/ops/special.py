@@ -224,18 +224,17 @@ def _erfc_inverse(c: np.ndarray) -> np.ndarray:
         t = √(−2 ln(c/2)),   z ≈ t − (c₀ + c₁t + c₂t²) / (1 + d₁t + d₂t² + d₃t³),
 
     then two Halley steps on erfc(w) = c (``_halley``), with u = f/f' written without e^(−w²), which
-    underflows in the tail: u = −(√π/2)(erfcx(w) − c e^(w²)), c e^(w²) = e^(ln c + h²) e^((2h + l) l)
-    (w = h + l as in ``_exp_of_square``; c is as small as 5·10⁻³²⁴)."""
+    underflows in the tail: u = −(√π/2)(erfcx(w) − c e^(w²)), c e^(w²) = e^(ln c + p)(1 + e)
+    (w² = p + e exactly as in ``_exp_of_square``; c is as small as 5·10⁻³²⁴)."""
     with np.errstate(divide="ignore"):  # c = 0: ln 0 = −inf, t = inf, w = inf
-        t = np.sqrt(-2.0 * np.log(c / 2.0))
         log_c = np.log(c)
+    t = np.sqrt(-2.0 * (log_c - math.log(2.0)))  # ln(c/2), without a second logarithm
     z = t - (2.515517 + t * (0.802853 + t * 0.010328)) / (1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308)))
     w = z / math.sqrt(2.0)
     finite = c > 0
     for _ in range(2):
-        h = np.where(finite, np.round(w * 2.0**20) / 2.0**20, 0.0)
-        l = np.where(finite, w - h, 0.0)
-        c_exp_w2 = np.exp(log_c + h * h) * np.exp((2.0 * h + l) * l)
+        p, e = _square_exact(np.where(finite, w, 0.0))
+        c_exp_w2 = np.exp(log_c + p) * (1.0 + e)
         w = np.where(finite, _halley(w, -_SQRT_PI / 2.0 * (_erfcx(w) - c_exp_w2)), np.inf)
     return w
 
@@ -270,15 +269,25 @@ def _erfcx(x: np.ndarray) -> np.ndarray:
     return np.where(x < 0, 2.0 * _exp_of_square(a, 1.0) - y, y)
 
 
+def _square_exact(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(p, e) with x² = p + e exactly (Dekker's product; |x| < 2⁹⁹⁶): p = fl(x²), and with x = h + l,
+    h the upper 26 bits of x (Veltkamp's split: c = (2²⁷ + 1)x, h = c − (c − x)), h², 2hl and l² are
+    exact, so e = ((h² − p) + 2hl) + l²."""
+    c = (2.0**27 + 1.0) * x
+    h = c - (c - x)
+    l = x - h
+    p = x * x
+    return p, ((h * h - p) + 2.0 * h * l) + l * l
+
+
 def _exp_of_square(x: np.ndarray, scale: float) -> np.ndarray:
     """e^(scale·x²) (scale = ±1 or −½) without the rounding of x², whose relative error 2⁻⁵³ becomes
-    an error of x²·2⁻⁵³ in the result (7·10⁻¹⁴ at x = 25): with x = h + l, h rounded to 20 fractional
-    bits (so h² is exact for |x| < 64, beyond which the result is 0 or inf anyway),
-    e^(scale·x²) = e^(scale·h²) · e^(scale·(2h + l)·l)."""
-    finite = np.isfinite(x)  # ±inf (and nan) go through e^(scale·h²) alone
-    h = np.where(finite, np.round(x * 2.0**20) / 2.0**20, x)
-    l = np.where(finite, x - h, 0.0)
-    return np.exp(scale * (h * h)) * np.exp(scale * np.where(finite, (2 * h + l) * l, 0.0))
+    an error of x²·2⁻⁵³ in the result (7·10⁻¹⁴ at x = 25): with x² = p + e exactly (``_square_exact``),
+    e^(scale·x²) = e^(scale·p) · e^(scale·e) = e^(scale·p) · (1 + scale·e), since |e| ≤ 2⁻⁵³ p makes
+    (scale·e)²/2 negligible. |x| ≥ 4096 (±inf, nan, or a result that is 0 or inf anyway) takes e = 0."""
+    small = np.abs(x) < 4096.0
+    p, e = _square_exact(np.where(small, x, 0.0))
+    return np.exp(scale * np.where(small, p, x * x)) * (1.0 + scale * e)
 
 
 def _log_ndtr(x: np.ndarray) -> np.ndarray:
