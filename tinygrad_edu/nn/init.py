@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import random
-from ..ops.special import ndtr_array, ndtri_array
+from ..ops.special import ndtri_array
 from ..tensor import Tensor
 
 _GAINS = {"linear": 1.0, "identity": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
@@ -126,11 +126,6 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                                    tensor.shape)
     z = -_normal_quantile(p) if mirrored else _normal_quantile(p)
     return _fill(tensor, np.clip(mean + std * z, a, b))
-
-
-def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    """Φ(z) = ½ erfc(−z/√2), accurate in both tails: ops/special.py's ndtr (a C kernel when built)."""
-    return ndtr_array(z)
 
 
 def _normal_quantile(p: np.ndarray) -> np.ndarray:
