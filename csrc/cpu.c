@@ -87,7 +87,10 @@ void tg_allow_amx(int allow) { amx_allowed = allow != 0; }
 /* Whether the CPU has AMX with bfloat16 and the OS lets this process use the tile registers. */
 static int amx_present(void)
 {
-    static int present = -1; /* asked once: the permission request is per process */
+    /* Asked once (the permission is per process) and stored whole, atomically: threads that call this
+     * at the same time may each ask the OS (the request is idempotent), but none sees a half-set answer. */
+    static int cached = -1;
+    int present = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
     if (present != -1)
         return present;
     present = 0;
@@ -99,6 +102,7 @@ static int amx_present(void)
         __builtin_cpu_supports("avx512dq"))
         present = syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
 #endif
+    __atomic_store_n(&cached, present, __ATOMIC_RELEASE);
     return present;
 }
 
