@@ -304,6 +304,20 @@ def test_two_threads_give_the_same_bits(shape: tuple[tuple[int, ...], tuple[int,
         assert error_over_bound(mode, a, b, one) <= 1.0
 
 
+@needs_amx
+def test_nan_with_two_threads_gives_the_float32_result():
+    """A NaN in the part of B that the second thread packs: that thread sets the shared stop flag, the
+    first stops at its next block, and the whole C (half written by AMX) is computed again by the FMA
+    GEMM on 2 threads: the "highest" bits."""
+    rng = np.random.default_rng(14)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in ((512, 512), (512, 512)))
+    b[500, 400] = np.nan
+    c.set_num_threads(2)
+    expected = c.matmul(a, b)
+    for mode in ("high", "medium"):
+        assert np.array_equal(c_matmul(a, b, mode), expected, equal_nan=True)
+
+
 def test_tensor_matmul_and_linear_follow_the_setting():
     a, b = operands(13, 64, 96, 80)
     with precision("high"):
