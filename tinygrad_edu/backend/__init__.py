@@ -494,6 +494,7 @@ def erf(x: np.ndarray) -> np.ndarray:
     except NoKernelError:
         return numpy_ref.erf(x)
 
+
 def special(name: str, x: np.ndarray) -> np.ndarray | None:
     """The C kernel of the special function ``name`` (erfc, erfcx, ndtr, log_ndtr, ndtri, erfinv) on x,
     or None where it has none (NumPy backend, dtypes other than float32/float64): the caller,

@@ -1217,6 +1217,7 @@ def erf(x: np.ndarray) -> np.ndarray:
     erf_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)  # require_writable positionally: faster
     return y
 
+
 SPECIAL_FUNCTIONS = ("erfc", "erfcx", "ndtr", "log_ndtr", "ndtri", "erfinv")
 _SPECIAL = {name: _kernel_table(name) for name in SPECIAL_FUNCTIONS}
 
