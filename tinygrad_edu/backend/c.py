@@ -1202,36 +1202,25 @@ def asgd_update(param: np.ndarray, grad: np.ndarray, ax: np.ndarray, lambd: floa
 
 # ---- elementwise special functions (csrc/elementwise.c) ----
 
-_ERF = _kernel_table("erf")
-
-
-def erf(x: np.ndarray) -> np.ndarray:
-    """erf elementwise in C (libm's erf/erff); same contract as ``numpy_ref.erf``."""
-    kernel = _ERF.get(x.dtype)
-    if kernel is None:
-        raise _no_kernel("erf", x)
-    ctype, erf_kernel = kernel
-    if not x.flags.c_contiguous:
-        x = x.copy()  # C order (np.ascontiguousarray would also turn a 0-d array into shape (1,))
-    y = np.empty(x.shape, x.dtype)
-    erf_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)  # require_writable positionally: faster
-    return y
-
-
 SPECIAL_FUNCTIONS = ("erfc", "erfcx", "ndtr", "log_ndtr", "ndtri", "erfinv")
-_SPECIAL = {name: _kernel_table(name) for name in SPECIAL_FUNCTIONS}
+_SPECIAL = {name: _kernel_table(name) for name in ("erf", *SPECIAL_FUNCTIONS)}
 
 
 def special(name: str, x: np.ndarray) -> np.ndarray:
-    """y = f(x) elementwise in x's dtype for f = ``name``, one of ``SPECIAL_FUNCTIONS`` (csrc/special.c);
-    the NumPy reference of each is in ops/special.py."""
+    """y = f(x) elementwise in x's dtype for f = ``name``: erf (libm's erf/erff, csrc/elementwise.c) or one
+    of ``SPECIAL_FUNCTIONS`` (csrc/special.c); the NumPy reference of each is in numpy_ref / ops/special.py."""
     kernel = _SPECIAL[name].get(x.dtype)
     if kernel is None:
         raise _no_kernel(name, x)
     ctype, special_kernel = kernel
     if not x.flags.c_contiguous:
-        x = x.copy()
+        x = x.copy()  # C order (np.ascontiguousarray would also turn a 0-d array into shape (1,))
     y = np.empty(x.shape, x.dtype)
-    special_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)
+    special_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)  # require_writable positionally
     return y
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """erf elementwise in C; same contract as ``numpy_ref.erf``."""
+    return special("erf", x)
 # ---- end of elementwise special functions ----
