@@ -118,15 +118,25 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, unitriangular: bool = False) -> Tensor:
-    """X with A X = B for triangular A (only its ``upper`` or lower triangle is read; with
-    ``unitriangular`` its diagonal is taken as 1). A composition: ``solve`` of the triangle, so
-    the gradient reaches only the triangle, as PyTorch's."""
+    """X with A X = B (``left=False``: X A = B) for triangular A (…, n, n) and B (…, n, k) (left) or
+    (…, k, n) (right), batch dims broadcast; op ``SolveTriangular``: forward/back substitution. Only A's
+    ``upper`` or lower triangle is read (its diagonal is taken as 1 with ``unitriangular``), and the
+    gradient reaches only that triangle, as PyTorch's. A zero on the diagonal gives inf/nan, no error."""
     A = _matrix(A, "linalg.solve_triangular", square=True)
     B = _matrix(B, "linalg.solve_triangular")
-    triangle = A.triu(1) if upper else A.tril(-1)
-    eye = np.eye(A.shape[-1], dtype=A.dtype)
-    triangle = triangle + (eye if unitriangular else A * eye)
-    return solve(triangle, B, left=left)
+    if B.dtype != A.dtype:
+        raise TypeError(f"linalg.solve_triangular: expected B to have the dtype of A ({A.dtype}), got {B.dtype}")
+    n, rows = A.shape[-1], (B.shape[-2] if left else B.shape[-1])
+    if rows != n:
+        raise _tensor.ShapeError(f"linalg.solve_triangular: incompatible shapes of A {A.shape} and B {B.shape}: "
+                                 + (f"B must be (..., {n}, k)" if left else f"B must be (..., k, {n}) for left=False"))
+    try:
+        batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    except ValueError:
+        raise _tensor.ShapeError(f"linalg.solve_triangular: the batch dims of A {A.shape} and B {B.shape} do not "
+                                 "broadcast") from None
+    return ops.SolveTriangular.apply(A.expand(*batch, n, n), B.expand(*batch, *B.shape[-2:]), upper=upper,
+                                     left=left, unitriangular=unitriangular)
 
 
 # ---- factorizations ---------------------------------------------------------------------------

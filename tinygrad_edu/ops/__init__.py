@@ -17,7 +17,7 @@ Open the file of a family to read an op's forward, backward and formula side by 
                      Cat Stack Unbind Pad Flip Roll Repeat Tril Triu
     linalg.py        MatMul Linear Einsum
     recurrent.py     LSTMCell LSTMLayer GRUCell GRULayer RNNLayer
-    matrix.py        Det Slogdet Inv Solve Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv LuFactor MatrixExp
+    matrix.py        Det Slogdet Inv Solve SolveTriangular Cholesky Qr Eigh Eigvalsh Svd SvdVals Pinv LuFactor MatrixExp
     special.py       Lgamma Digamma Polygamma Zeta Gammainc Gammaincc Erfinv Erfc Erfcx Ndtr Ndtri LogNdtr
                      I0 I1 I0e I1e ModifiedBesselK0 ModifiedBesselK1 ScaledModifiedBesselK0 ScaledModifiedBesselK1
                      Xlogy Xlog1py Entr Sinc
@@ -94,7 +94,22 @@ from .elementwise import (
 from .indexing import IndexPut, ScatterReduce
 from .linalg import Einsum, Linear, MatMul
 from .loss import BCEWithLogits, BinaryCrossEntropy, CrossEntropy, LogSoftmax, Softmax
-from .matrix import Cholesky, Det, Eigh, Eigvalsh, Inv, LuFactor, MatrixExp, Pinv, Qr, Slogdet, Solve, Svd, SvdVals
+from .matrix import (
+    Cholesky,
+    Det,
+    Eigh,
+    Eigvalsh,
+    Inv,
+    LuFactor,
+    MatrixExp,
+    Pinv,
+    Qr,
+    Slogdet,
+    Solve,
+    SolveTriangular,
+    Svd,
+    SvdVals,
+)
 from .movement import (
     Cat,
     Clone,
@@ -185,7 +200,7 @@ ALL_OPS = (
     Frac, ClampTensor, Max, Min, Median,
     Tan, Atan, Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Cumprod,
     LogCumSumExp, NanMedian, IndexPut, ScatterReduce, Cross, Cdist,
-    Det, Slogdet, Inv, Solve, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
+    Det, Slogdet, Inv, Solve, SolveTriangular, Cholesky, Qr, Eigh, Eigvalsh, Svd, SvdVals, Pinv, LuFactor, MatrixExp,
     Lgamma, Digamma, Polygamma, Erfinv, Erfc, Erfcx, Ndtr, Ndtri, LogNdtr, I0, I1, I0e, I1e, Xlogy, Xlog1py, Entr, Sinc,
     Gammainc, Gammaincc, Zeta, ModifiedBesselK0, ModifiedBesselK1, ScaledModifiedBesselK0, ScaledModifiedBesselK1,
     BesselJ0, BesselJ1, BesselY0, BesselY1,

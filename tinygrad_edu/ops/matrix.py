@@ -172,6 +172,75 @@ class Solve(Function):
         return grad_a, (grad_b if ctx.needs_input_grad[1] else None)
 
 
+_SUBSTITUTION_BLOCK = 64  # rows solved one by one inside a block; the blocks below are updated by one matmul
+
+
+def triangular_substitution(a: np.ndarray, b: np.ndarray, *, upper: bool, unitriangular: bool) -> np.ndarray:
+    """X with A X = B for triangular A (…, n, n) and B (…, n, k), batch dims broadcast: forward substitution
+    (back substitution for ``upper``), all right-hand sides and matrices of the batch at once.
+
+    Lower A, row i:   xᵢ = (bᵢ − Σ_{j<i} A_ij x_j) / A_ii      (A_ii read as 1 when ``unitriangular``)
+    Rows are solved in blocks of ``_SUBSTITUTION_BLOCK``: once a block's x are known, the rows below
+    subtract their contribution in one matmul, B₂ ← B₂ − A₂₁ X₁, so Python loops over rows only inside
+    a block. Only A's triangle (without the diagonal when ``unitriangular``) is read. A zero on the
+    diagonal gives inf/nan, as LAPACK's trtrs inside torch (no error).
+    """
+    if upper:  # reversing the order of the unknowns and of the equations turns U into a lower triangle
+        flipped = triangular_substitution(a[..., ::-1, ::-1], b[..., ::-1, :], upper=False,
+                                          unitriangular=unitriangular)
+        return flipped[..., ::-1, :]
+    n = a.shape[-1]
+    x = np.array(np.broadcast_to(b, np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not unitriangular:  # divide row i by A_ii once: the system becomes unit lower triangular
+            diagonal = np.diagonal(a, axis1=-2, axis2=-1)[..., :, None]
+            a, x = a / diagonal, x / diagonal
+        for start in range(0, n, _SUBSTITUTION_BLOCK):
+            stop = min(start + _SUBSTITUTION_BLOCK, n)
+            if start:
+                x[..., start:stop, :] -= a[..., start:stop, :start] @ x[..., :start, :]
+            for i in range(start + 1, stop):
+                x[..., i:i + 1, :] -= a[..., i:i + 1, start:i] @ x[..., start:i, :]
+    return x
+
+
+class SolveTriangular(Function):
+    r"""Solution X of A X = B (``left=False``: X A = B) for triangular A (…, n, n); only A's ``upper`` or
+    lower triangle is read, and with ``unitriangular`` its diagonal is taken as 1.
+
+    Forward:   X = A⁻¹ B by forward/back substitution (``triangular_substitution``);  X A = B as Aᵀ Xᵀ = Bᵀ
+    Backward:  ∂L/∂B = A⁻ᵀ g   (left)   or  g A⁻ᵀ  (right): a triangular solve with Aᵀ, the other triangle
+               ∂L/∂A = −(∂L/∂B) Xᵀ (left)  or  −Xᵀ (∂L/∂B) (right), kept on A's triangle (strictly, if
+               ``unitriangular``): torch's linalg_solve_triangular_backward
+    """
+
+    formula = ("-tri(solve_tri(A.T, g) @ X.T)", "solve_tri(A.T, g)")
+    torch_name = "LinalgSolveTriangularBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, *, upper, left=True, unitriangular=False):
+        ctx.upper, ctx.left, ctx.unitriangular = upper, left, unitriangular
+        if left:
+            x = triangular_substitution(a.data, b.data, upper=upper, unitriangular=unitriangular)
+        else:
+            x = np.swapaxes(triangular_substitution(np.swapaxes(a.data, -1, -2), np.swapaxes(b.data, -1, -2),
+                                                    upper=not upper, unitriangular=unitriangular), -1, -2)
+        x = np.ascontiguousarray(x)  # saved as this very array: backward reads it as the differentiable output
+        ctx.save_for_backward(a, x if ctx.needs_input_grad[0] else None)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, x = ctx.saved_tensors
+        upper, left, unitriangular = ctx.upper, ctx.left, ctx.unitriangular
+        grad_b = SolveTriangular.apply(a.mT, grad_output, upper=not upper, left=left, unitriangular=unitriangular)
+        grad_a = None
+        if ctx.needs_input_grad[0]:
+            grad_a = -(grad_b @ x.mT) if left else -(x.mT @ grad_b)
+            grad_a = grad_a.triu(int(unitriangular)) if upper else grad_a.tril(-int(unitriangular))
+        return grad_a, (grad_b if ctx.needs_input_grad[1] else None)
+
+
 # ---- factorizations: Cholesky Qr Eigh Eigvalsh Svd SvdVals --------------------------------------
 
 
