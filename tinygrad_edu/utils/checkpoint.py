@@ -2,46 +2,54 @@ r"""Activation checkpointing: trade compute for memory (``torch.utils.checkpoint
 
 Backward needs the activations forward computed (a ReLU keeps its input, a MatMul its
 operands...), so a plain forward keeps every intermediate tensor of the network alive until
-backward. ``checkpoint(function, *args)`` runs ``function`` with recording off instead and
-keeps only its inputs; when backward reaches it, it runs ``function`` again, this time
-recorded, and backpropagates through that fresh graph. Memory for the segment drops from
-all its activations to its inputs; the cost is one more forward of the segment.
+backward. ``checkpoint(function, *args)`` keeps only the segment's inputs instead; when
+backward reaches it, it runs ``function`` again, this time recorded, and backpropagates
+through that fresh graph. Memory for the segment drops from all its activations to its
+inputs; the cost is one more forward of the segment.
 
 ``checkpoint_sequential(functions, segments, input)`` cuts a chain f_N ∘ … ∘ f_1 into
 ``segments`` pieces and checkpoints all but the last: with N layers and √N segments the
 activations kept fall from O(N) to O(√N), for about one extra forward pass.
 
-The whole mechanism is one custom autograd ``Function`` (``Checkpoint``): its forward runs
-the segment (``Function.apply`` runs every forward with recording off) and saves the inputs;
-its backward recomputes and calls the engine. Randomness (dropout) must draw the same
-numbers twice: with ``preserve_rng_state=True`` forward stores the global generator's state
-and the recomputation replays it, then puts back the state it found.
+The mechanism is one custom autograd ``Function`` (``Checkpoint``) whose backward recomputes
+the segment and calls the engine on it. Randomness (dropout) must draw the same numbers
+twice: with ``preserve_rng_state=True`` the global generator's state at the start of the
+segment is stored and the recomputation replays it, then puts back the state it found.
 
 Two variants, as in PyTorch:
 
 ``use_reentrant=False`` (recommended)
-    The Function's inputs are the tensor arguments *and* the tensors that require grad which
-    ``function`` reaches by itself: the parameters of a Module it is (or is a method of, or
-    holds), and tensors in its closure, its default and partial arguments, or the globals it
-    names. Backward calls ``tg.autograd.grad`` on the recomputed graph, so it works under
-    ``tg.autograd.grad`` and with ``create_graph=True`` (grad-of-grad through a checkpoint).
-    A tensor requiring grad that the search cannot see (read through another object's
-    attribute, say) makes backward raise an error asking to pass it as an argument.
+    The segment must send gradients to every tensor requiring grad it uses: its arguments,
+    but also the parameters of the layers it calls and any tensor it reads from a closure,
+    a global or an attribute. Nothing needs to be searched for: forward runs the segment
+    *recorded*, on stand-ins of the arguments (detached copies, so the recording stops at
+    them), and reads the graph it made. Every edge of that graph that leaves the segment
+    goes to one of those tensors: a leaf's ``AccumulateGrad`` (a parameter) or the node of
+    a tensor computed before the call. Which nodes are the segment's own? The recording is
+    then dropped: the segment's nodes die with it, the nodes of earlier tensors live on
+    (their tensors hold them). The ``Checkpoint`` node gets an edge to each tensor found, so
+    the engine orders and delivers their gradients as for any op, ``tg.autograd.grad`` and
+    ``create_graph=True`` (grad-of-grad) included. Only the outputs' arrays are kept.
+    This is PyTorch's design in spirit: its forward is recorded too, the activations being
+    packed away by saved-tensor hooks; here the whole recording goes and backward records again.
+    The recording also lists the segment's ops with their output shapes and dtypes; with
+    ``determinism_check="default"`` the recomputation must list the same ones, or backward
+    raises instead of returning gradients of some other computation.
 
 ``use_reentrant=True`` (PyTorch's default until it removes it; ``None`` warns and picks it)
-    The Function's inputs are the tensor arguments only. Backward recomputes on detached
-    copies and runs a whole ``backward`` inside the engine's backward (hence "reentrant"):
-    parameters used inside get their ``.grad`` from that inner pass. As in PyTorch: when no
-    argument requires grad the output does not either (a warning says so, and parameters
-    inside get no gradient), keyword arguments are refused, and the result cannot be
-    differentiated twice. Use it with ``loss.backward()``; under ``tg.autograd.grad`` the
-    parameters' gradients land in their ``.grad`` rather than in the result (PyTorch raises).
+    The Function's inputs are the tensor arguments only, and forward runs with recording
+    off. Backward recomputes on detached copies and runs a whole ``backward`` inside the
+    engine's backward (hence "reentrant"): parameters used inside get their ``.grad`` from
+    that inner pass. As in PyTorch: when no argument requires grad the output does not
+    either (a warning says so, and parameters inside get no gradient), keyword arguments are
+    refused, and the result cannot be differentiated twice. Use it with ``loss.backward()``;
+    under ``tg.autograd.grad`` the parameters' gradients land in their ``.grad`` rather than
+    in the result (PyTorch raises).
 """
 
 from __future__ import annotations
 
-import functools
-import types
+import gc
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
@@ -62,11 +70,16 @@ _REENTRANT_DEFAULT_WARNING = (
     "tg.autograd.grad, keyword arguments and grad-of-grad). See the module docstring for the differences."
 )
 
+Node = Any  # a Function instance (an op's node) or an engine.AccumulateGrad
+Signature = list[tuple[str, tuple[Any, ...]]]  # the segment's ops: (name, ((shape, dtype) per output))
+
 
 class Checkpoint(Function):
-    """A segment run without recording, recomputed in backward.
+    """A segment whose activations are not kept, recomputed in backward.
 
-    Forward:   y = function(x₁, …, x_k)  computed with recording off; only the x's are saved
+    Forward:   y = function(x₁, …, x_k)  (its inputs x: the arguments, then, with
+               use_reentrant=False, the parameters and outside tensors it reads); only the
+               arguments are saved
     Backward:  with y' = function(x₁, …, x_k) recomputed (recorded, same random state):
                ∂L/∂xᵢ = Σ_j (∂y'_j/∂xᵢ)ᵀ g_j   (the segment's own backward, run by the engine)
     """
@@ -74,38 +87,33 @@ class Checkpoint(Function):
     formula = ("recompute function(inputs), backpropagate g through it",)
 
     @staticmethod
-    def forward(ctx: Checkpoint, *tensors: Tensor, run: Callable[[Sequence[Tensor]], Any], num_args: int,
-                preserve_rng_state: bool, reentrant: bool, outside: weakref.WeakSet) -> Any:
-        ctx.run, ctx.num_args, ctx.reentrant, ctx.outside = run, num_args, reentrant, outside
-        ctx.rng_state = random.get_rng_state() if preserve_rng_state else None
-        ctx.once_differentiable = reentrant  # the inner backward is not recorded (as PyTorch's reentrant variant)
-        ctx.save_for_backward(*tensors)
-        outputs = run(tensors[:num_args])
-        ctx.output_is_tuple = isinstance(outputs, tuple)
-        for out in outputs if ctx.output_is_tuple else (outputs,):
-            if not isinstance(out, Tensor):
-                raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors, got an "
-                                f"output of type {type(out).__name__}")
-        return tuple(out.data for out in outputs) if ctx.output_is_tuple else outputs.data
+    def forward(ctx: Checkpoint, *tensors: Tensor, segment: _Segment) -> Any:
+        ctx.segment = segment
+        ctx.once_differentiable = segment.reentrant  # the inner backward is not recorded (as PyTorch's reentrant)
+        ctx.save_for_backward(*tensors[:segment.num_args])
+        arrays = segment.outputs  # computed already when forward ran recorded (use_reentrant=False)
+        if arrays is None:
+            arrays = [out.data for out in segment.call(tensors[:segment.num_args])]
+        segment.outputs = None  # (the node must not keep the outputs alive)
+        return tuple(arrays) if segment.output_is_tuple else arrays[0]
 
     @staticmethod
     def backward(ctx: Checkpoint, *grad_outputs: Tensor) -> tuple[Tensor | None, ...]:
-        tensors = ctx.saved_tensors
-        inputs, outputs = _recompute(ctx, tensors[:ctx.num_args])
+        segment = ctx.segment
+        create_graph = is_grad_enabled()  # the engine runs backward in grad mode = create_graph
+        stand_ins, outputs = segment.recompute(ctx.saved_tensors, alias=create_graph and not segment.reentrant)
         pairs = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad and g is not None]
         if not pairs:
             raise RuntimeError("checkpoint: none of the outputs of the recomputed function requires grad, so "
                                "this checkpoint is not needed")
-        if ctx.reentrant:  # PyTorch's reentrant semantics: a full backward, leaves inside included
+        if segment.reentrant:  # PyTorch's reentrant semantics: a full backward, leaves inside included
             engine.backward([out for out, _ in pairs], [g for _, g in pairs])
-            return tuple(t.grad for t in inputs)
-        create_graph = is_grad_enabled()  # the engine runs backward in grad mode = create_graph
-        wanted = [(i, t) for i, (t, needed) in enumerate(zip([*inputs, *tensors[ctx.num_args:]], ctx.needs_input_grad))
-                  if needed]
-        reached = _nodes_reached(outputs, {_node(t) for _, t in wanted}, ctx.outside)
-        wanted = [(i, t) for i, t in wanted if _node(t) in reached]  # e.g. a parameter of another segment: None
-        if create_graph:
-            _check_not_shared(inputs, [t for i, t in wanted if i >= ctx.num_args])
+            return tuple(t.grad for t in stand_ins)
+        candidates = [(i, t) for i, t in enumerate([*stand_ins, *segment.boundary]) if ctx.needs_input_grad[i]]
+        reached = _nodes_reached(outputs, {_node(t) for _, t in candidates})
+        wanted = [(i, t) for i, t in candidates if _node(t) in reached]  # (an unused argument gets None)
+        behind = [t for i, t in wanted if t.grad_fn is not None and (i >= segment.num_args or create_graph)]
+        _check_not_shared(behind, {_node(t) for _, t in wanted})
         result: list[Tensor | None] = [None] * len(ctx.needs_input_grad)
         if wanted:
             grads = engine.grad([out for out, _ in pairs], [t for _, t in wanted], [g for _, g in pairs],
@@ -115,58 +123,197 @@ class Checkpoint(Function):
         return tuple(result)
 
 
-def _recompute(ctx: Checkpoint, args: Sequence[Tensor]) -> tuple[list[Tensor], tuple[Tensor, ...]]:
-    """Run the segment again, recorded, with the random state forward started from.
+class _Segment:
+    """What a Checkpoint node knows about its function: how to run it again, the random state
+    it started from, and (use_reentrant=False) the tensors outside its arguments it sends
+    gradients to (``boundary``) and the ops it ran (``signature``, for the determinism check)."""
 
-    It runs on stand-ins for the arguments, at which the gradient computation stops:
-    detached copies (new leaves: neither the reentrant inner backward nor ``grad`` can run
-    on into the outer graph and free or double-count it), or, with ``create_graph=True``,
-    aliases (``view_as``: a node with an edge to the argument), so that the gradients stay
-    connected to the arguments and can be differentiated again.
-    Returns (the stand-ins, the outputs as a tuple).
-    """
-    create_graph = is_grad_enabled()
-    state = random.get_rng_state()
-    if ctx.rng_state is not None:
-        random.set_rng_state(ctx.rng_state)
-    try:
+    def __init__(self, run: Callable[[Sequence[Tensor]], Any], num_args: int, preserve_rng_state: bool,
+                 reentrant: bool, determinism_check: str) -> None:
+        self.run, self.num_args, self.reentrant = run, num_args, reentrant
+        self.check_determinism = determinism_check == "default" and not reentrant
+        self.rng_state = random.get_rng_state() if preserve_rng_state else None
+        self.output_is_tuple = False
+        self.outputs: list[np.ndarray] | None = None  # handed to Checkpoint.forward by record()
+        self.boundary: list[Tensor] = []
+        self.signature: Signature = []
+
+    def call(self, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
+        """Run the function on ``tensors`` (in place of the tensor arguments); its outputs as a tuple."""
+        outputs = self.run(tensors)
+        self.output_is_tuple = isinstance(outputs, tuple)
+        outputs = outputs if self.output_is_tuple else (outputs,)
+        for out in outputs:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors, got an "
+                                f"output of type {type(out).__name__}")
+        return outputs
+
+    def record(self, args: Sequence[Tensor]) -> None:
+        """Run the segment once, recorded on stand-ins of ``args``; keep its output arrays, the
+        tensors its graph leaves the segment to (``boundary``) and its ops (``signature``);
+        drop the graph (and with it every activation)."""
+        stand_ins = [t.detach().requires_grad_(t.requires_grad) for t in args]
         with enable_grad():
-            if ctx.reentrant or not create_graph:
-                inputs = [t.detach().requires_grad_(t.requires_grad) for t in args]
-            else:
-                inputs = [t.view_as(t) if t.requires_grad else t.detach() for t in args]
-            outputs = ctx.run(inputs)
-    finally:
-        if ctx.rng_state is not None:
-            random.set_rng_state(state)  # the surrounding code draws on as if nothing was replayed
-    return inputs, outputs if ctx.output_is_tuple else (outputs,)
+            outputs = self.call(stand_ins)
+        recording = _Recording(outputs)
+        self.outputs = [out.data for out in outputs]
+        del outputs  # the last reference to the segment's graph: its nodes die here, earlier tensors' do not
+        own = {t._grad_accumulator() for t in stand_ins if t.requires_grad}
+        self.boundary, self.signature = recording.settle(own)
+
+    def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...]]:
+        """Run the segment again, recorded, with the random state forward started from.
+
+        It runs on stand-ins for the arguments, at which the gradient computation stops:
+        detached copies (new leaves: neither the reentrant inner backward nor ``grad`` can run
+        on into the outer graph and free or double-count it), or, with ``alias`` (for
+        ``create_graph=True``), aliases (``view_as``: a node with an edge to the argument), so
+        that the gradients stay connected to the arguments and can be differentiated again.
+        Returns (the stand-ins, the outputs as a tuple).
+        """
+        state = random.get_rng_state()
+        if self.rng_state is not None:
+            random.set_rng_state(self.rng_state)
+        try:
+            with enable_grad():
+                if alias:
+                    stand_ins = [t.view_as(t) if t.requires_grad else t.detach() for t in args]
+                else:
+                    stand_ins = [t.detach().requires_grad_(t.requires_grad) for t in args]
+                outputs = self.call(stand_ins)
+        finally:
+            if self.rng_state is not None:
+                random.set_rng_state(state)  # the surrounding code draws on as if nothing was replayed
+        if not self.reentrant:
+            self._check_recomputation(outputs, {_node(t) for t in [*stand_ins, *self.boundary] if t.requires_grad})
+        return stand_ins, outputs
+
+    def _check_recomputation(self, outputs: Sequence[Tensor], stops: set[Node]) -> None:
+        """The recomputed graph may leave the segment only to the tensors forward found (else a
+        gradient would be lost: an error), and (determinism_check) must be made of the same ops."""
+        nodes = _depth_first([out.grad_fn for out in outputs if out.grad_fn is not None], _children,
+                             lambda node: _is_leaf(node) or node in stops)
+        for stray in (child for node in nodes for child in _children(node) if _is_leaf(child) and child not in stops):
+            raise RuntimeError(
+                f"checkpoint: the recomputed function used a tensor that requires grad (shape {stray.variable.shape}) "
+                "that its forward pass did not use, so it would get no gradient; pass it as an argument (or "
+                "make the function use the same tensors every time)")
+        if self.check_determinism:
+            self._check_same_ops(_signature(nodes))
+
+    def _check_same_ops(self, recomputed: Signature) -> None:
+        """determinism_check="default": the recomputation must run the ops forward ran, with the
+        same output shapes and dtypes (PyTorch compares the shapes and dtypes of the saved tensors)."""
+        if recomputed == self.signature:
+            return
+        k = next((i for i, (a, b) in enumerate(zip(self.signature, recomputed)) if a != b),
+                 min(len(self.signature), len(recomputed)))
+        first = self.signature[k] if k < len(self.signature) else "nothing"
+        second = recomputed[k] if k < len(recomputed) else "nothing"
+        raise RuntimeError(
+            f"checkpoint: the recomputed function differs from its forward pass (forward ran {len(self.signature)} "
+            f"ops, the recomputation {len(recomputed)}; op {k}: {first} in forward, {second} recomputed), so its "
+            "gradients would be those of another computation. Make the function deterministic (randomness is "
+            "replayed with preserve_rng_state=True), or pass determinism_check='none' to skip this check")
 
 
-def _node(t: Tensor) -> Any:
+class _Recording:
+    """The graph of a recorded segment, kept without keeping it alive: the nodes as weak
+    references, their names and output shapes, and the edges between them as indices.
+
+    ``settle`` runs once the outputs are dropped. A node made by the segment is dead then; a
+    node that is still alive was made before the call (its tensor holds it). An edge from a
+    dead node to a live node (or to a leaf's AccumulateGrad, which its leaf holds) leaves the
+    segment: its target is a tensor the function used without receiving it as an argument.
+    """
+
+    def __init__(self, outputs: Sequence[Tensor]) -> None:
+        nodes = _depth_first([out.grad_fn for out in outputs if out.grad_fn is not None], _children, _is_leaf)
+        index = {node: i for i, node in enumerate(nodes)}  # (a local: the strong references go with it)
+        self.roots = [index[out.grad_fn] for out in outputs if out.grad_fn is not None]
+        self.refs = [weakref.ref(node) for node in nodes]
+        self.ops: Signature = _signature(nodes)
+        # each node's edges: (child, output_nr); child an index, or the AccumulateGrad of a leaf
+        self.edges = [[(index.get(edge[0], edge[0]), edge[1]) for edge in node.next_functions if edge is not None]
+                      for node in nodes]
+
+    def settle(self, own: set[Node]) -> tuple[list[Tensor], Signature]:
+        """(the tensors the segment's graph leaves it to, except the stand-ins ``own``; its ops)."""
+        if any(ref() is not None for ref in self.refs):  # earlier tensors, or a reference cycle of the segment's
+            gc.collect(1)  # (the young generations, cheap: the segment's nodes are new)
+        alive = [ref() is not None for ref in self.refs]
+        boundary: dict[tuple[Node, int], None] = {}
+        for i, edges in enumerate(self.edges):
+            for child, nr in edges if not alive[i] else ():
+                if type(child) is int and alive[child]:
+                    boundary[(self.refs[child](), nr)] = None
+                elif type(child) is not int and child not in own:
+                    boundary[(child, nr)] = None
+        tensors = [node.variable if type(node) is engine.AccumulateGrad else _stand_in_for(node, nr)
+                   for node, nr in boundary]
+        # the ops in the order the recomputation lists them, which does not enter the boundary
+        order = _depth_first(self.roots, lambda i: [c for c, _ in self.edges[i]],
+                             lambda i: type(i) is not int or alive[i])
+        return tensors, [self.ops[i] for i in order]
+
+
+def _stand_in_for(node: Node, output_nr: int) -> Tensor:
+    """A tensor that is output ``output_nr`` of ``node`` as far as the graph is concerned (an
+    edge to it delivers gradient to the node), without its values: an outside tensor is only
+    ever an edge target of the Checkpoint node."""
+    shape, dtype = node._output_meta[output_nr]
+    return Tensor._make(np.broadcast_to(np.zeros((), dtype), shape), node, output_nr)
+
+
+def _node(t: Tensor) -> Node:
     """The graph node a gradient for ``t`` is delivered to."""
     return t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
 
 
-def _nodes_reached(outputs: Sequence[Tensor], stops: set[Any], outside: weakref.WeakSet | None = None) -> set[Any]:
-    """The ``stops`` the graph of ``outputs`` reaches, walking no further than them.
+def _children(node: Node) -> list[Node]:
+    return [edge[0] for edge in node.next_functions if edge is not None]
 
-    With ``outside`` (the recomputed segment): the walk may end only at the Function's inputs.
-    A leaf requiring grad that is not one of them, or a graph computed outside the segment,
-    would get no gradient: that is an error.
-    """
-    stack = [out.grad_fn for out in outputs if out.grad_fn is not None]
-    seen, reached = set(stack), set()
+
+def _is_leaf(node: Node) -> bool:
+    return type(node) is engine.AccumulateGrad
+
+
+def _depth_first(roots: Sequence[Any], children: Callable[[Any], list[Any]], stop: Callable[[Any], bool]) -> list[Any]:
+    """The nodes reachable from ``roots``, depth first, neither listing nor entering a node where
+    ``stop`` holds. The recording and the recomputation are listed by this one walk, so their op
+    lists line up; nodes of an outside graph entered on the way do not change the others' order."""
+    stack = list(reversed(roots))
+    seen, order = set(stack), []
+    while stack:
+        node = stack.pop()
+        if stop(node):
+            continue
+        order.append(node)
+        for child in reversed(children(node)):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return order
+
+
+def _signature(nodes: Sequence[Node]) -> Signature:
+    return [(node.name(), tuple(node._output_meta)) for node in nodes]
+
+
+def _nodes_reached(outputs: Sequence[Tensor], stops: set[Node]) -> set[Node]:
+    """The ``stops`` the graph of ``outputs`` reaches, walking no further than them."""
+    return _stops_reached([out.grad_fn for out in outputs if out.grad_fn is not None], stops)
+
+
+def _stops_reached(start: list[Node], stops: set[Node]) -> set[Node]:
+    stack, reached = list(start), set()
+    seen = set(stack)
     while stack:
         node = stack.pop()
         if node in stops:
             reached.add(node)
             continue
-        if outside is not None and (isinstance(node, engine.AccumulateGrad) or node in outside):
-            what = node.variable.shape if isinstance(node, engine.AccumulateGrad) else f"{node.name()} output"
-            raise RuntimeError(
-                f"checkpoint: the function used a tensor that requires grad ({what}) that checkpoint could not "
-                "find among its arguments or the Modules/closure it holds, so it would get no gradient; pass it "
-                "as an argument to checkpoint (or use use_reentrant=True)")
         for edge in node.next_functions:
             if edge is not None and edge[0] not in seen:
                 seen.add(edge[0])
@@ -174,78 +321,17 @@ def _nodes_reached(outputs: Sequence[Tensor], stops: set[Any], outside: weakref.
     return reached
 
 
-def _check_not_shared(aliases: Sequence[Tensor], parameters: Sequence[Tensor]) -> None:
-    """With create_graph, ``grad`` walks on past the aliases into the graph that computed the
-    arguments whenever a parameter the segment uses also produced them (weight sharing
-    across the boundary), and would count that parameter's gradient twice: refuse."""
-    behind = [t for t in aliases if t.grad_fn is not None]
-    if parameters and _nodes_reached(behind, {_node(p) for p in parameters}):
+def _check_not_shared(behind: Sequence[Tensor], targets: set[Node]) -> None:
+    """``grad`` stops at each target only if no other target lies behind it. If the graph of an
+    outside tensor the segment reads (or, with create_graph, of an argument: its stand-in is an
+    alias) reaches a parameter the segment also uses, ``grad`` would walk on through the outer
+    graph and the outer backward would then count that parameter's gradient a second time: refuse."""
+    start = [edge[0] for t in behind for edge in t.grad_fn.next_functions if edge is not None]
+    if start and _stops_reached(start, targets):
         raise NotImplementedError(
-            "checkpoint (use_reentrant=False) with create_graph=True: a parameter used inside the checkpointed "
-            "function also computed its inputs; grad-of-grad through such a checkpoint is not supported")
-
-
-# ---- finding the tensors a function reaches by itself ----------------------------------------
-
-_SCALARS = (str, bytes, int, float, complex, bool, type(None), np.ndarray, np.generic, type, types.ModuleType)
-
-
-def _reachable_tensors(roots: Sequence[Any]) -> tuple[list[Tensor], weakref.WeakSet]:
-    """The leaf tensors requiring grad that ``roots`` (the function, non-tensor arguments) can
-    reach: Module parameters, closure cells, defaults, partial arguments, named globals,
-    attributes of plain objects, list/tuple/dict items. Also returns the graph nodes of
-    non-leaf tensors found: backward refuses a recomputed graph that runs into one of them."""
-    leaves: dict[int, Tensor] = {}
-    outside: weakref.WeakSet = weakref.WeakSet()
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        obj = stack.pop()
-        if isinstance(obj, _SCALARS) or id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, Tensor):
-            if obj.requires_grad and obj.grad_fn is None:
-                leaves.setdefault(id(obj), obj)
-            elif obj.grad_fn is not None:
-                outside.add(obj.grad_fn)
-        elif isinstance(obj, Module):  # its parameters, its submodules (walked the same way), plain attributes
-            stack.extend(obj._parameters.values())
-            stack.extend(obj._modules.values())
-            stack.extend(v for v in vars(obj).values() if not isinstance(v, dict))  # (the dicts: bookkeeping)
-        elif isinstance(obj, (list, tuple, set, frozenset)):
-            stack.extend(obj)
-        elif isinstance(obj, dict):
-            stack.extend(obj.values())
-        elif isinstance(obj, functools.partial):
-            stack.extend([obj.func, *obj.args, *obj.keywords.values()])
-        elif isinstance(obj, types.MethodType):
-            stack.extend([obj.__self__, obj.__func__])
-        elif isinstance(obj, types.FunctionType):
-            stack.extend(cell.cell_contents for cell in obj.__closure__ or () if _filled(cell))
-            stack.extend(obj.__defaults__ or ())
-            stack.extend((obj.__kwdefaults__ or {}).values())
-            stack.extend(obj.__globals__[name] for name in _global_names(obj.__code__) if name in obj.__globals__)
-        elif hasattr(obj, "__dict__"):  # a plain object (a callable class instance, a config holding layers)
-            stack.extend(vars(obj).values())
-    return list(leaves.values()), outside
-
-
-def _filled(cell: types.CellType) -> bool:
-    try:
-        cell.cell_contents  # noqa: B018 - an empty cell (a name not yet bound) raises
-    except ValueError:
-        return False
-    return True
-
-
-def _global_names(code: types.CodeType) -> set[str]:
-    """Names a function's code (and the lambdas/functions defined in it) may read as globals."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _global_names(const)
-    return names
+            "checkpoint (use_reentrant=False): a tensor the checkpointed function uses also depends, through the "
+            "graph that computed it, on a tensor requiring grad that the function uses directly (weight sharing "
+            "across the checkpoint boundary); this is not supported: compute that tensor inside the function")
 
 
 # ---- the public functions --------------------------------------------------------------------
@@ -258,10 +344,10 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
 
     ``function`` returns a Tensor or a tuple of Tensors. ``preserve_rng_state=True`` replays
     the random draws (dropout) of the forward in the recomputation, so the gradients equal
-    those of the plain call. See the module docstring for ``use_reentrant``. PyTorch's
-    ``context_fn`` and ``debug`` are not supported (an error if set); ``determinism_check``
-    is accepted ("default" or "none") and no check is made (the replayed random state and
-    NumPy's deterministic kernels make the recomputation equal the forward).
+    those of the plain call. See the module docstring for ``use_reentrant`` and for
+    ``determinism_check`` ("default": the recomputation must run the same ops with the same
+    output shapes and dtypes, else backward raises; "none": no check). PyTorch's
+    ``context_fn`` and ``debug`` are not supported (an error if set).
     """
     if context_fn is not None or debug:
         raise NotImplementedError("checkpoint: context_fn and debug are not supported")
@@ -283,17 +369,12 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
         return function(*filled[:len(args)], **dict(zip(names, filled[len(args):])))
 
     arg_tensors = [values[i] for i in slots]
-    captured, outside = [], weakref.WeakSet()
-    if use_reentrant:
-        if not any(t.requires_grad for t in arg_tensors) and is_grad_enabled():
-            warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
-    elif is_grad_enabled():  # (under no_grad nothing is recorded, so there is nothing to search for)
-        others = [v for i, v in enumerate(values) if i not in set(slots)]
-        captured, outside = _reachable_tensors([function, *others])
-        ids = {id(t) for t in arg_tensors}
-        captured = [t for t in captured if id(t) not in ids]
-    return Checkpoint.apply(*arg_tensors, *captured, run=run, num_args=len(arg_tensors),
-                            preserve_rng_state=preserve_rng_state, reentrant=use_reentrant, outside=outside)
+    if use_reentrant and not any(t.requires_grad for t in arg_tensors) and is_grad_enabled():
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
+    segment = _Segment(run, len(arg_tensors), preserve_rng_state, use_reentrant, determinism_check)
+    if not use_reentrant and is_grad_enabled():  # (under no_grad nothing is recorded: nothing to find)
+        segment.record(arg_tensors)
+    return Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment)
 
 
 def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], segments: int, input: Any,

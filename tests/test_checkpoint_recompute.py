@@ -1,0 +1,207 @@
+"""tg.utils.checkpoint (use_reentrant=False): the tensors a segment sends gradients to are found
+from the graph its recorded forward made, not by searching objects; activations are not kept;
+the recomputation is checked against the forward (determinism_check); results equal torch's."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import nn
+from tinygrad_edu.autograd.engine import AccumulateGrad, topological_order
+from tinygrad_edu.utils.checkpoint import Checkpoint, checkpoint
+
+torch = pytest.importorskip("torch")
+
+TOLERANCES = {np.float64: {"rtol": 1e-12, "atol": 1e-13}, np.float32: {"rtol": 2e-5, "atol": 2e-6}}
+
+
+def pair(array: np.ndarray) -> tuple[tg.Tensor, torch.Tensor]:
+    return tg.tensor(array.copy(), requires_grad=True), torch.tensor(array.copy(), requires_grad=True)
+
+
+def close(ours: tg.Tensor, theirs: torch.Tensor, dtype) -> None:
+    assert ours.dtype == dtype
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **TOLERANCES[dtype])
+
+
+class Slotted:
+    """No __dict__ and not a Module: an object walk could not look inside it."""
+
+    __slots__ = ("weight",)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tensors_reached_only_through_opaque_objects_get_their_gradients(dtype):
+    """A weight read through a __slots__ object, a bias read from a dict in a list, and an outside
+    non-leaf tensor (computed before the call from a leaf) all get torch's gradients."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in [(5, 4), (4, 3), (3,), (3,)]]
+    (x, xt), (w, wt), (b, bt), (s, st) = (pair(a) for a in arrays)
+    holder, holder_t = Slotted(), Slotted()
+    holder.weight, holder_t.weight = w, wt
+    table, table_t = [{"bias": b}], [{"bias": bt}]
+    scale, scale_t = s * 2.0, st * 2.0  # non-leaf, made outside the segment, also used outside it below
+
+    def segment(h, tab, c):
+        return lambda v: (v @ h.weight + tab[0]["bias"]).tanh() * c
+
+    out = checkpoint(segment(holder, table, scale), x, use_reentrant=False)
+    out_t = torch.utils.checkpoint.checkpoint(segment(holder_t, table_t, scale_t), xt, use_reentrant=False)
+    close(out, out_t, dtype)
+    ((out ** 2).sum() + scale.sum()).backward()
+    ((out_t ** 2).sum() + scale_t.sum()).backward()
+    for ours, theirs in [(x, xt), (w, wt), (b, bt), (s, st)]:
+        close(ours.grad, theirs.grad, dtype)
+
+
+def test_autograd_grad_reaches_the_parameters_of_a_checkpointed_model():
+    """tg.autograd.grad w.r.t. the layers' weights (no .grad written), as torch.autograd.grad."""
+    tg.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.LayerNorm(8), nn.Linear(8, 2)).double()
+    reference = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.LayerNorm(8),
+                                    torch.nn.Linear(8, 2)).double()
+    reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in model.state_dict().items()})
+    x, xt = pair(np.random.default_rng(2).standard_normal((6, 4)))
+    params, params_t = list(model.parameters()), list(reference.parameters())
+    grads = tg.autograd.grad((checkpoint(model, x, use_reentrant=False) ** 2).sum(), [x, *params])
+    grads_t = torch.autograd.grad((torch.utils.checkpoint.checkpoint(reference, xt, use_reentrant=False) ** 2).sum(),
+                                  [xt, *params_t])
+    for ours, theirs in zip(grads, grads_t):
+        close(ours, theirs, np.float64)
+    assert all(p.grad is None for p in params)
+
+
+def test_the_segment_keeps_no_activation():
+    """After forward, every intermediate tensor of the segment is freed (weak references die), the
+    output's graph is one Checkpoint node and the leaves, and the node saved only the input."""
+    tg.manual_seed(3)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 4))
+    intermediates: list[weakref.ref] = []
+
+    def forward(v):
+        for layer in model:
+            v = layer(v)
+            intermediates.append(weakref.ref(v.data))
+        return v
+
+    x = tg.randn(8, 16, requires_grad=True)
+    out = checkpoint(forward, x, use_reentrant=False)
+    assert len(intermediates) == 5 and out.data is intermediates[-1]()  # the output array itself is kept
+    assert all(ref() is None for ref in intermediates[:-1])
+    nodes = topological_order([out.grad_fn])
+    assert [type(n) for n in nodes].count(Checkpoint) == 1
+    assert sum(isinstance(n, AccumulateGrad) for n in nodes) == 1 + len(list(model.parameters()))
+    assert len(nodes) == 2 + len(list(model.parameters()))
+    saved = out.grad_fn._saved
+    assert len(saved) == 1 and saved[0][1] is x  # (kind, tensor, version): the argument alone
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_a_reference_cycle_inside_the_segment_is_not_mistaken_for_an_outside_tensor():
+    """A node kept alive by a cycle (an op's ctx holding its own output) outlives the dropped
+    recording until the garbage collector runs; checkpoint runs it, so the node is not taken for
+    a tensor from outside: the Checkpoint node's edges are the input and the weight only."""
+    w = tg.randn(3, 3, dtype=tg.float64, requires_grad=True)
+
+    def segment(v):
+        h = (v @ w).tanh()
+        h.grad_fn.keep = h  # the cycle: node -> tensor -> node
+        return h * h
+
+    x = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    gc.disable()
+    try:
+        out = checkpoint(segment, x, use_reentrant=False)
+    finally:
+        gc.enable()
+    assert len(out.grad_fn.next_functions) == 2
+    out.sum().backward()
+    expected = tg.autograd.grad(segment(x).sum(), [x, w])
+    np.testing.assert_allclose(x.grad.numpy(), expected[0].numpy(), rtol=1e-14)
+    np.testing.assert_allclose(w.grad.numpy(), expected[1].numpy(), rtol=1e-14)
+
+
+def test_an_argument_also_read_from_the_closure_gets_both_gradients():
+    w = tg.randn(3, 3, dtype=tg.float64, requires_grad=True)
+    x = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    out = checkpoint(lambda a, v: (v @ a) @ w, w, x, use_reentrant=False)  # w as argument and from the closure
+    out.sum().backward()
+    expected = tg.autograd.grad(((x @ w) @ w).sum(), [w])[0]
+    np.testing.assert_allclose(w.grad.numpy(), expected.numpy(), rtol=1e-13)
+
+
+def test_weight_shared_across_the_boundary_is_refused():
+    """The segment uses w and a tensor computed outside from w: delivering both gradients would make
+    the engine walk the outer graph from inside the checkpoint (counting w twice): an error."""
+    w = tg.randn(3, dtype=tg.float64, requires_grad=True)
+    doubled = w * 2.0
+    out = checkpoint(lambda v: v * w * doubled, tg.randn(3, dtype=tg.float64), use_reentrant=False)
+    with pytest.raises(NotImplementedError, match="weight sharing across the checkpoint boundary"):
+        out.sum().backward()
+
+
+def test_determinism_check_compares_the_recomputed_ops():
+    calls = []
+
+    def changing(v):  # runs exp in forward, sin in the recomputation: same shapes, another function
+        calls.append(1)
+        return v.exp() if len(calls) % 2 else v.sin()
+
+    x = tg.randn(4, dtype=tg.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"differs from its forward pass.*op 0: \('ExpBackward0'"):
+        checkpoint(changing, x, use_reentrant=False).sum().backward()
+    calls.clear()
+    checkpoint(changing, x, use_reentrant=False, determinism_check="none").sum().backward()  # not checked
+    np.testing.assert_allclose(x.grad.numpy(), np.cos(x.detach().numpy()), rtol=1e-15)
+
+    calls.clear()
+
+    def growing(v):  # one more op each call
+        calls.append(1)
+        for _ in range(len(calls)):
+            v = v * 2.0
+        return v
+
+    with pytest.raises(RuntimeError, match="forward ran 1 ops, the recomputation 2"):
+        checkpoint(growing, x, use_reentrant=False).sum().backward()
+
+
+def test_grad_of_grad_through_a_closure_over_an_outside_tensor():
+    """create_graph=True through a segment reading a non-leaf outside tensor: second derivatives
+    equal the plain function's."""
+    rng = np.random.default_rng(5)
+    w = tg.tensor(rng.standard_normal((3, 3)), requires_grad=True)
+    x = tg.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    got = []
+    for run in ("plain", "checkpoint"):
+        shifted = w + 1.0  # outside the segment, non-leaf
+
+        def f(v, m=shifted):
+            return (v @ m).tanh()
+
+        y = f(x) if run == "plain" else checkpoint(f, x, use_reentrant=False)
+        gx, gw = tg.autograd.grad((y ** 2).sum(), [x, w], create_graph=True)
+        got.append([gx.detach().numpy(), gw.detach().numpy(),
+                    *(g.numpy() for g in tg.autograd.grad((gx ** 2).sum() + gw.sum(), [w, x]))])
+    for a, b in zip(*got):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+
+
+def test_a_tensor_used_only_by_the_recomputation_is_an_error():
+    """Forward used w1, the recomputation w2: w2 would silently get no gradient; backward raises."""
+    w1, w2 = (tg.randn(3, dtype=tg.float64, requires_grad=True) for _ in range(2))
+    calls = []
+
+    def switching(v):
+        calls.append(1)
+        return v * (w1 if len(calls) == 1 else w2)
+
+    out = checkpoint(switching, tg.randn(3, dtype=tg.float64), use_reentrant=False, determinism_check="none")
+    with pytest.raises(RuntimeError, match=r"used a tensor that requires grad \(shape \(3,\)\) that its forward"):
+        out.sum().backward()
