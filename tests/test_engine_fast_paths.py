@@ -137,6 +137,39 @@ def test_freed_heap_memory_is_kept_for_the_next_step():
     assert kept < returned / 4
 
 
+_LARGE_ARRAY_WHEN_THE_HEAP_TOP_IS_SMALL = """
+import ctypes, resource, numpy as np, tinygrad_edu
+class Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                     "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype, libc.malloc.restype = Mallinfo2, ctypes.c_void_p
+filler = libc.malloc(libc.mallinfo2().keepcost - (256 << 10))  # leaves under 256 KB at the heap's top
+def step():  # an MLP step's 784x256 weight gradient: a 1 MB array allocated and freed
+    gradient = np.ones(1 << 17)
+    del gradient
+step()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    step()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "confstr") or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc only")
+def test_large_arrays_are_not_mapped_afresh_each_step():
+    # mallopt(M_TOP_PAD) freezes glibc's dynamic mmap threshold; without the explicit 32 MiB threshold an array
+    # above the frozen value that does not fit the heap's top is mmapped each time: 257 faults per step here
+    try:
+        out = subprocess.run([sys.executable, "-c", _LARGE_ARRAY_WHEN_THE_HEAP_TOP_IS_SMALL], capture_output=True,
+                             text=True, check=True, timeout=60)
+    except subprocess.CalledProcessError as error:
+        if "mallinfo2" in error.stderr:  # glibc before 2.33
+            pytest.skip("glibc without mallinfo2")
+        raise
+    assert float(out.stdout) < 10
+
+
 @pytest.mark.parametrize(("a_shape", "shape"), [((4,), (3, 4)), ((1,), (2, 3)), ((), (2, 2)), ((3, 1), (2, 3, 5)),
                                                 ((0, 3), (2, 0, 3)), ((2, 1, 4), (2, 5, 4)), ((1, 1), (1, 1))])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])

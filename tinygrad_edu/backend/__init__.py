@@ -166,6 +166,42 @@ def get_float32_matmul_precision() -> str:
     return _float32_matmul_precision
 
 
+# ---- float64 matmul emulation (Ozaki scheme II on int8 AMX tiles) ----
+
+_float64_matmul_emulation: int | None = None
+
+
+def set_float64_matmul_emulation(moduli: int | None) -> None:
+    """Compute float64 matrix products from exact int8 products with ``moduli`` moduli (None: native).
+
+    Ozaki scheme II (csrc/gemm_ozaki.c): each row of A and column of B is scaled by a power of two to
+    2-norm ≤ 2^γ and rounded to integers A', B'; A'B' is computed exactly modulo each of ``moduli``
+    pairwise coprime m_l ≤ 256 with int8 AMX tile products, rebuilt by the Chinese remainder theorem
+    (M = Π m_l > 2‖a'_i‖‖b'_j‖) and scaled back. The only error is the rounding to integers, about
+    2^-γ·‖a_i‖₂‖b_j‖₂ per element, with γ = ⌊(log2 M − 1.01)/2⌋ ≤ 50 (M ≈ 2^(7.9·moduli)): uniform
+    within a row and a column, so an element much smaller than its row's and column's norms keeps
+    fewer correct bits than native float64 would give it. Measured, max |C − AB|/(|A||B|) elementwise,
+    1024×1024 standard normal (native float64: 2.8e-16): 12 moduli 1.9e-13, 13: 1.1e-14, 14: 5.4e-15;
+    more than 14 gain nothing (γ is capped at 50). 14 is the setting for near-float64 accuracy.
+
+    It changes float64 matmul on the C backend (whatever goes through ``backend.matmul``) where it can
+    run: AMX-INT8 in the CPU and OS, ISA level avx512, k ≤ 65536, no inf or NaN and no row or column
+    whose largest magnitude is outside 2^±900; everywhere else (and on the NumPy backend, which stores
+    the setting) the native float64 result. Values 1 … 16; any other raises ValueError.
+    """
+    global _float64_matmul_emulation
+    if moduli is not None and (isinstance(moduli, bool) or not isinstance(moduli, int) or not 1 <= moduli <= 16):
+        raise ValueError(f"set_float64_matmul_emulation: moduli must be None or an int in 1 … 16, got {moduli!r}")
+    _float64_matmul_emulation = moduli
+    if _c_module is not None:
+        _c_module.set_float64_matmul_emulation(moduli)
+
+
+def get_float64_matmul_emulation() -> int | None:
+    """The number of moduli set by ``set_float64_matmul_emulation`` (None: native float64, the default)."""
+    return _float64_matmul_emulation
+
+
 def _keep_freed_heap_memory(top_pad_bytes: int = 64 << 20) -> None:
     """Ask glibc's malloc to keep up to ``top_pad_bytes`` of freed heap for reuse (mallopt M_TOP_PAD).
 
@@ -175,6 +211,13 @@ def _keep_freed_heap_memory(top_pad_bytes: int = 64 << 20) -> None:
     kernel time per LSTM step (a fifth of the step). Kept pages stay resident, so the peak
     RSS grows by at most one step's worth. Applies to the whole process (NumPy allocates
     through malloc). ``TINYGRAD_EDU_MALLOC_TOP_PAD=0`` leaves malloc alone; not glibc: no-op.
+
+    The mmap threshold is set too (M_MMAP_THRESHOLD, to 32 MiB, the most glibc's own
+    dynamic threshold grows to): any such mallopt switches the dynamic threshold off, which
+    froze it at whatever the imports had left (216 KB measured). Every array above that
+    which did not fit the heap's top was then mmapped and faulted in page by page at each
+    allocation: 197 faults per MLP step (its 784x256 weight gradient), 1.4x slower steps for
+    every library in the process, in one process out of three or four.
     """
     import ctypes
 
@@ -184,8 +227,10 @@ def _keep_freed_heap_memory(top_pad_bytes: int = 64 << 20) -> None:
     except (AttributeError, ValueError, OSError):  # not a glibc system
         is_glibc = False
     if top_pad_bytes > 0 and is_glibc:
-        m_top_pad = -2  # from glibc's malloc.h
-        ctypes.CDLL(None).mallopt(m_top_pad, top_pad_bytes)
+        m_top_pad, m_mmap_threshold = -2, -3  # from glibc's malloc.h
+        libc = ctypes.CDLL(None)
+        libc.mallopt(m_top_pad, top_pad_bytes)
+        libc.mallopt(m_mmap_threshold, 32 << 20)
 
 
 _keep_freed_heap_memory()
