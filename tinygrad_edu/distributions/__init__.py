@@ -9,7 +9,9 @@
 Where to read what:
     distribution.py   the base class: batch/event shapes, sample vs rsample, validation
     continuous.py     Normal, HalfNormal, Uniform, Exponential, Laplace, Cauchy, StudentT
-    gamma.py          Gamma, Beta, Dirichlet and the implicitly reparameterised gamma sampler
+    gamma.py          Gamma, Chi2, Beta, Dirichlet, FisherSnedecor and the implicitly reparameterised gamma sampler
+    univariate.py     Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy (rsample = inverse cdf of a uniform)
+    counts.py         Multinomial, NegativeBinomial
     discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily
     transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
@@ -20,20 +22,23 @@ Samples come from tinygrad_edu's generator (tg.manual_seed), so they differ from
 
 from . import constraints, transforms
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, StudentT, Uniform
+from .counts import Multinomial, NegativeBinomial
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
-from .gamma import Beta, Dirichlet, Gamma
+from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma
 from .kl import kl_divergence, register_kl
 from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
 from .transforms import AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
+from .univariate import Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
 
 __all__ = [
-    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "ComposeTransform", "Dirichlet",
-    "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "Gamma", "Geometric", "HalfNormal",
-    "Independent", "Laplace", "LogNormal", "LogitRelaxedBernoulli", "MixtureSameFamily", "MultivariateNormal",
-    "Normal", "OneHotCategorical", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform",
-    "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "constraints", "kl_divergence",
-    "register_kl", "transforms",
+    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ComposeTransform",
+    "Dirichlet", "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "FisherSnedecor", "Gamma",
+    "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "Kumaraswamy", "Laplace", "LogNormal",
+    "LogitRelaxedBernoulli", "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
+    "OneHotCategorical", "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform",
+    "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "Weibull", "constraints",
+    "kl_divergence", "register_kl", "transforms",
 ]

@@ -1,4 +1,4 @@
-"""The gamma family: Gamma, Beta, Dirichlet, and the reparameterised gamma sampler they share.
+"""The gamma family: Gamma, Chi2, Beta, Dirichlet, FisherSnedecor, and the reparameterised gamma sampler they share.
 
 Gamma samples cannot be written as x = g(α, ε) with a closed-form g, so the reparameterisation
 uses the *implicit function theorem* instead (Figurnov et al. 2018, "Implicit
@@ -256,3 +256,70 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
+
+
+class Chi2(Gamma):
+    r"""Chi-squared distribution with ``df`` ν > 0: the sum of ν squared standard normals, = Gamma(ν/2, ½).
+
+    density   p(x) = x^(ν/2−1) e^(−x/2) / (2^(ν/2) Γ(ν/2));   mean = ν,  variance = 2ν
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"df": constraints.positive}
+
+    def __init__(self, df: Any, validate_args: bool | None = None) -> None:
+        (df,) = broadcast_all(df)
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    @property
+    def df(self) -> Tensor:
+        """ν = 2α."""
+        return self.concentration * 2
+
+
+class FisherSnedecor(Distribution):
+    r"""Fisher–Snedecor F distribution with ``df1`` d₁ > 0 and ``df2`` d₂ > 0: (χ²_{d₁}/d₁) / (χ²_{d₂}/d₂).
+
+    density   log p(x) = log Γ((d₁+d₂)/2) − log Γ(d₁/2) − log Γ(d₂/2) + (d₁/2) log(d₁/d₂)
+                         + (d₁/2 − 1) log x − ((d₁+d₂)/2) log(1 + d₁x/d₂)
+    mean = d₂/(d₂ − 2) (nan for d₂ ≤ 2),  mode = (d₁ − 2)/d₁ · d₂/(d₂ + 2) (nan for d₁ ≤ 2),
+    variance = 2d₂²(d₁ + d₂ − 2) / (d₁ (d₂ − 2)² (d₂ − 4)) (nan for d₂ ≤ 4)
+    rsample   X₁/X₂ with Xᵢ ~ Gamma(dᵢ/2, rate dᵢ/2)  (each = χ²_{dᵢ}/dᵢ; gamma reparameterised)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"df1": constraints.positive,
+                                                             "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1: Any, df2: Any, validate_args: bool | None = None) -> None:
+        self.df1, self.df2 = broadcast_all(df1, df2)
+        super().__init__(self.df1.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        df2 = self.df2
+        return where(df2 > 2, df2 / (df2 - 2), np.nan)
+
+    @property
+    def mode(self) -> Tensor:
+        ratio = (self.df1 - 2) / self.df1
+        return where(ratio > 0, ratio * self.df2 / (self.df2 + 2), np.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        df1, df2 = self.df1, self.df2
+        return where(df2 > 4, 2 * df2 ** 2 * (df1 + df2 - 2) / (df1 * (df2 - 2) ** 2 * (df2 - 4)), np.nan)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        x1 = standard_gamma((0.5 * self.df1).expand(shape)) / (0.5 * self.df1)
+        x2 = standard_gamma((0.5 * self.df2).expand(shape)) / (0.5 * self.df2)
+        return (x1 / x2.clamp(min=tiny(x2.dtype))).clamp(min=tiny(x2.dtype))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        half1, half2 = 0.5 * self.df1, 0.5 * self.df2
+        log_normaliser = (half1 + half2).lgamma() - half1.lgamma() - half2.lgamma()
+        ratio = self.df1 / self.df2
+        return (log_normaliser + half1 * ratio.log() + (half1 - 1) * value.log()
+                - (half1 + half2) * (ratio * value).log1p())

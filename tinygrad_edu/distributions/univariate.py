@@ -1,0 +1,279 @@
+"""More univariate continuous families: Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy.
+
+PyTorch builds each as a TransformedDistribution of a uniform or exponential draw; here each is
+written out directly (density, cdf and its inverse side by side), with the same values. Every
+``rsample`` is the inverse cdf applied to u ~ U(0, 1): x = F⁻¹(u) is differentiable in the
+parameters, so these are reparameterised.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+from ..factories import full_like, zeros_like
+from ..tensor import Tensor, where
+from . import constraints
+from .distribution import Distribution
+from .utils import broadcast_all, eps, standard_uniform
+
+_EULER_GAMMA = 0.57721566490153286061  # γ = −Γ'(1)
+
+
+class _InverseCdfSampler(Distribution):
+    """``rsample`` = ``icdf`` of u ~ U(0, 1) (u kept inside the open interval so that logs stay finite)."""
+
+    has_rsample = True
+    _param: Tensor
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        u = standard_uniform(self._extended_shape(sample_shape), self._param)
+        return self.icdf(u.clamp(max=1 - eps(u.dtype)))
+
+
+class Gumbel(_InverseCdfSampler):
+    r"""Gumbel (type-I extreme value) distribution with ``loc`` μ and ``scale`` β > 0.
+
+    density   p(x) = exp(−(z + e^(−z))) / β,  z = (x − μ)/β
+    cdf       F(x) = exp(−e^(−z));   F⁻¹(q) = μ − β log(−log q)
+    mean = μ + βγ (γ Euler's constant),  mode = μ,  variance = π²β²/6,  entropy = log β + γ + 1
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        self._param = self.loc
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc + self.scale * _EULER_GAMMA
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.scale * (math.pi / math.sqrt(6))
+
+    @property
+    def variance(self) -> Tensor:
+        return self.stddev ** 2
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        z = (self._checked(value) - self.loc) / self.scale
+        return -(self.scale.log() + z + (-z).exp())
+
+    def cdf(self, value: Tensor) -> Tensor:
+        return (-(-(self._checked(value) - self.loc) / self.scale).exp()).exp()
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.loc - self.scale * (-value.log()).log()
+
+    def entropy(self) -> Tensor:
+        return self.scale.log() + (1 + _EULER_GAMMA)
+
+
+class Weibull(_InverseCdfSampler):
+    r"""Weibull distribution with ``scale`` λ > 0 and ``concentration`` k > 0.
+
+    density   p(x) = (k/λ) (x/λ)^(k−1) e^(−(x/λ)^k)  for x > 0
+    cdf       F(x) = 1 − e^(−(x/λ)^k);   F⁻¹(q) = λ (−log(1 − q))^(1/k)
+    mean = λ Γ(1 + 1/k),  mode = λ ((k − 1)/k)^(1/k) (nan for k < 1, as PyTorch),
+    variance = λ² (Γ(1 + 2/k) − Γ(1 + 1/k)²),  entropy = γ (1 − 1/k) + log(λ/k) + 1
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"scale": constraints.positive,
+                                                             "concentration": constraints.positive}
+    support = constraints.positive
+
+    def __init__(self, scale: Any, concentration: Any, validate_args: bool | None = None) -> None:
+        self.scale, self.concentration = broadcast_all(scale, concentration)
+        self._param = self.scale
+        super().__init__(self.scale.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.scale * (1 + self.concentration.reciprocal()).lgamma().exp()
+
+    @property
+    def mode(self) -> Tensor:
+        k = self.concentration
+        return self.scale * ((k - 1) / k) ** k.reciprocal()
+
+    @property
+    def variance(self) -> Tensor:
+        k = self.concentration
+        return self.scale ** 2 * ((1 + 2 / k).lgamma().exp() - (1 + 1 / k).lgamma().exp() ** 2)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        z = self._checked(value) / self.scale
+        k = self.concentration
+        return (k / self.scale).log() + (k - 1) * z.log() - z ** k
+
+    def cdf(self, value: Tensor) -> Tensor:
+        return -(-((self._checked(value) / self.scale) ** self.concentration)).expm1()
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.scale * (-(-value).log1p()) ** self.concentration.reciprocal()
+
+    def entropy(self) -> Tensor:
+        k = self.concentration
+        return _EULER_GAMMA * (1 - k.reciprocal()) + (self.scale / k).log() + 1
+
+
+class Pareto(_InverseCdfSampler):
+    r"""Pareto (type I) distribution with ``scale`` x_m > 0 and ``alpha`` α > 0, on x ≥ x_m.
+
+    density   p(x) = α x_mᵅ / x^(α+1)
+    cdf       F(x) = 1 − (x_m/x)ᵅ;   F⁻¹(q) = x_m (1 − q)^(−1/α)
+    mean = α x_m/(α − 1) (inf for α ≤ 1),  mode = x_m,  variance = x_m² α / ((α − 1)² (α − 2)) (inf for α ≤ 2),
+    entropy = log(x_m/α) + 1/α + 1
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"scale": constraints.positive,
+                                                             "alpha": constraints.positive}
+
+    def __init__(self, scale: Any, alpha: Any, validate_args: bool | None = None) -> None:
+        self.scale, self.alpha = broadcast_all(scale, alpha)
+        self._param = self.scale
+        super().__init__(self.scale.shape, validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self) -> constraints.Constraint:
+        return constraints.greater_than_eq(self.scale)
+
+    @property
+    def mean(self) -> Tensor:
+        a = self.alpha.clamp(min=1)  # PyTorch's form: α ≤ 1 gives x_m·1/0 = inf
+        return a * self.scale / (a - 1)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.scale
+
+    @property
+    def variance(self) -> Tensor:
+        a = self.alpha.clamp(min=2)
+        return self.scale ** 2 * a / ((a - 1) ** 2 * (a - 2))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return self.alpha.log() + self.alpha * self.scale.log() - (self.alpha + 1) * value.log()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        return 1 - (self.scale / self._checked(value)) ** self.alpha
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.scale * (-(-value).log1p() / self.alpha).exp()
+
+    def entropy(self) -> Tensor:
+        return (self.scale / self.alpha).log() + self.alpha.reciprocal() + 1
+
+
+class HalfCauchy(_InverseCdfSampler):
+    r"""|X| for X ~ Cauchy(0, γ), with ``scale`` γ > 0.
+
+    density   p(x) = 2 / (π γ (1 + (x/γ)²))  for x ≥ 0
+    cdf       F(x) = (2/π) atan(x/γ);   F⁻¹(q) = γ tan(πq/2)
+    mean = inf,  mode = 0,  variance = inf,  entropy = log(2πγ)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"scale": constraints.positive}
+    support = constraints.nonnegative
+
+    def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
+        (self.scale,) = broadcast_all(scale)
+        self._param = self.scale
+        super().__init__(self.scale.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return full_like(self.scale, math.inf)
+
+    @property
+    def mode(self) -> Tensor:
+        return zeros_like(self.scale)
+
+    @property
+    def variance(self) -> Tensor:
+        return full_like(self.scale, math.inf)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        log_prob = math.log(2 / math.pi) - self.scale.log() - ((value / self.scale) ** 2).log1p()
+        return where(value >= 0, log_prob, -math.inf)
+
+    def cdf(self, value: Tensor) -> Tensor:
+        return (self._checked(value) / self.scale).atan() * (2 / math.pi)
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.scale * (value * (math.pi / 2)).tan()
+
+    def entropy(self) -> Tensor:
+        return math.log(2 * math.pi) + self.scale.log()
+
+
+class Kumaraswamy(_InverseCdfSampler):
+    r"""Kumaraswamy distribution on (0, 1) with ``concentration1`` a > 0 and ``concentration0`` b > 0
+    (a Beta look-alike whose cdf has a closed form).
+
+    density   p(x) = a b x^(a−1) (1 − xᵃ)^(b−1)
+    cdf       F(x) = 1 − (1 − xᵃ)ᵇ;   F⁻¹(q) = (1 − (1 − q)^(1/b))^(1/a)
+    moments   E[Xⁿ] = b B(1 + n/a, b),  mean = E[X],  variance = E[X²] − E[X]²
+    mode = ((a − 1)/(ab − 1))^(1/a) (nan unless a ≥ 1 and b ≥ 1, as PyTorch),
+    entropy = (1 − 1/b) + (1 − 1/a) H_b − log(ab),  H_b = ψ(b + 1) + γ (the harmonic number)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration1": constraints.positive,
+                                                             "concentration0": constraints.positive}
+    support = constraints.unit_interval
+
+    def __init__(self, concentration1: Any, concentration0: Any, validate_args: bool | None = None) -> None:
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        self._param = self.concentration1
+        super().__init__(self.concentration1.shape, validate_args=validate_args)
+
+    def _moment(self, n: int) -> Tensor:
+        """E[Xⁿ] = b Γ(1 + n/a) Γ(b) / Γ(1 + n/a + b)."""
+        a, b = self.concentration1, self.concentration0
+        shifted = 1 + n / a
+        return b * (shifted.lgamma() + b.lgamma() - (shifted + b).lgamma()).exp()
+
+    @property
+    def mean(self) -> Tensor:
+        return self._moment(1)
+
+    @property
+    def mode(self) -> Tensor:
+        a, b = self.concentration1, self.concentration0
+        mode = ((a - 1) / (a * b - 1)) ** a.reciprocal()
+        return where((a < 1) | (b < 1), math.nan, mode)
+
+    @property
+    def variance(self) -> Tensor:
+        return self._moment(2) - self._moment(1) ** 2
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        a, b = self.concentration1, self.concentration0
+        return (a * b).log() + (a - 1) * value.log() + (b - 1) * (-(value ** a)).log1p()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        a, b = self.concentration1, self.concentration0
+        return 1 - (1 - self._checked(value) ** a) ** b
+
+    def icdf(self, value: Tensor) -> Tensor:
+        a, b = self.concentration1, self.concentration0
+        return (1 - (1 - value) ** b.reciprocal()) ** a.reciprocal()
+
+    def entropy(self) -> Tensor:
+        a, b = self.concentration1, self.concentration0
+        harmonic = (b + 1).digamma() + _EULER_GAMMA
+        return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic - (a * b).log()
+
+
+__all__ = ["Gumbel", "HalfCauchy", "Kumaraswamy", "Pareto", "Weibull"]
