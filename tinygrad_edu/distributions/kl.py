@@ -24,11 +24,11 @@ from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
 from .multivariate import Independent, MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .transformed import TransformedDistribution
+from .univariate import _EULER_GAMMA, Gumbel, Pareto
 from .utils import log1p_exp, sum_rightmost
 
 _KL_REGISTRY: dict[tuple[type, type], Callable] = {}
 _KL_MEMOIZE: dict[tuple[type, type], Any] = {}
-_EULER_GAMMA = 0.57721566490153286060
 
 
 def register_kl(type_p: type, type_q: type) -> Callable:
@@ -275,6 +275,51 @@ def _kl_uniform_exponential(p: Uniform, q: Exponential) -> Tensor:
     """λ(a + b)/2 − log((b − a) λ), ∞ if a < 0."""
     result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
     return where(p.low < 0, math.inf, result)
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel) -> Tensor:
+    """KL = −log r + (μ_p − μ_q)/β_q + rγ + e^((μ_q − μ_p)/β_q) Γ(1 + r) − (1 + γ),  r = β_p/β_q."""
+    ratio = p.scale / q.scale
+    shift = (p.loc - q.loc) / q.scale
+    return -ratio.log() + shift + ratio * _EULER_GAMMA + (-shift + (1 + ratio).lgamma()).exp() - (1 + _EULER_GAMMA)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p: Pareto, q: Pareto) -> Tensor:
+    """KL = α_q log(x_p/x_q) − log(α_q/α_p) + α_q/α_p − 1; inf where p's support starts below q's (x_p < x_q)."""
+    alpha_ratio = q.alpha / p.alpha
+    kl = q.alpha * (p.scale / q.scale).log() - alpha_ratio.log() + alpha_ratio - 1
+    return where(p.scale < q.scale, math.inf, kl)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p: Normal, q: Gumbel) -> Tensor:
+    """KL = −log(σ/β) + (μ − m)/β + e^(−(μ − m)/β + σ²/(2β²)) − ½(1 + log 2π)   (p = N(μ, σ²), q = Gumbel(m, β))."""
+    shift, spread = (p.loc - q.loc) / q.scale, p.scale / q.scale
+    return -spread.log() + shift + (-shift + 0.5 * spread ** 2).exp() - 0.5 * (1 + math.log(2 * math.pi))
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p: Gumbel, q: Normal) -> Tensor:
+    """KL = −log(β/(σ√(2π))) + (πβ/σ)²/12 + ((m + βγ − μ)/σ)²/2 − (γ + 1)   (p = Gumbel(m, β), q = N(μ, σ²))."""
+    ratio = p.scale / q.scale
+    return (-(ratio / math.sqrt(2 * math.pi)).log() + (math.pi * ratio * 0.5) ** 2 / 3
+            + ((p.loc + p.scale * _EULER_GAMMA - q.loc) / q.scale) ** 2 * 0.5 - (_EULER_GAMMA + 1))
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p: Laplace, q: Normal) -> Tensor:
+    """KL = −½ log(2b²/(πσ²)) + b²/σ² + (μ − m)²/(2σ²) − 1   (p = Laplace(μ, b), q = N(m, σ²))."""
+    ratio_sq = (p.scale / q.scale) ** 2
+    return -0.5 * (2 * ratio_sq / math.pi).log() + ratio_sq + (p.loc - q.loc) ** 2 / (2 * q.scale ** 2) - 1
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p: Exponential, q: Gumbel) -> Tensor:
+    """KL = log(λβ) − 1 − m/β + e^(m/β) λβ/(λβ + 1) + 1/(λβ)   (p = Exponential(λ), q = Gumbel(m, β))."""
+    product, shift = p.rate * q.scale, q.loc / q.scale
+    return product.log() - 1 - shift + shift.exp() * product / (product + 1) + product.reciprocal()
 
 
 __all__ = ["kl_divergence", "register_kl"]
