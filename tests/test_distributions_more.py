@@ -41,6 +41,8 @@ CASES: dict[str, tuple[dict[str, np.ndarray], np.ndarray, bool]] = {
     "Chi2": ({"df": _POS(0.5, 6)}, _R.uniform(0.1, 5, (4, 2, 3)), True),
     "FisherSnedecor": ({"df1": np.array([[1.5, 3.0, 5.0], [8.0, 2.5, 12.0]]),
                         "df2": np.array([[1.5, 3.0, 5.0], [8.0, 4.5, 12.0]])}, _R.uniform(0.1, 4, (4, 2, 3)), False),
+    "ContinuousBernoulli": ({"probs": np.array([[0.1, 0.4995, 0.5], [0.7, 0.9, 0.3]])},  # 0.4995, 0.5: Taylor
+                            _R.uniform(0, 1, (4, 2, 3)), True),
     "NegativeBinomial": ({"total_count": np.array([[1.0, 2.5, 4.0], [0.5, 7.0, 3.0]]), "probs": _POS(0.1, 0.9)},
                          _R.integers(0, 8, (4, 2, 3)).astype(float), False),
     "Multinomial": ({"total_count": 6, "probs": _R.dirichlet(np.ones(4), (2, 3))},
@@ -120,7 +122,7 @@ def test_log_prob_gradients_match_torch(name):
         np.testing.assert_allclose(g.data, e.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("name", ["Gumbel", "Weibull", "Pareto", "HalfCauchy", "Kumaraswamy"])
+@pytest.mark.parametrize("name", ["Gumbel", "Weibull", "Pareto", "HalfCauchy", "Kumaraswamy", "ContinuousBernoulli"])
 def test_reparameterised_sample_gradients_match_torch(name):
     """rsample = icdf(u): the same u through both libraries' icdf gives the same pathwise gradients, and
     our rsample is that function of the uniform draw (checked by the draw's cdf: F(x) = u)."""
@@ -170,7 +172,8 @@ def test_rsample_statistics():
     """Monte-Carlo moments of the samplers (these would fail with a wrong sampling formula): mean within
     4 standard errors, for the families with finite variance."""
     tg.manual_seed(5)
-    for name in ("Gumbel", "Weibull", "Kumaraswamy", "Chi2", "NegativeBinomial", "Multinomial", "FisherSnedecor"):
+    for name in ("Gumbel", "Weibull", "Kumaraswamy", "Chi2", "NegativeBinomial", "Multinomial", "FisherSnedecor",
+                 "ContinuousBernoulli"):
         ours = _pair(name, np.float64)[0]
         draws = ours.sample((20000,)).data
         mean, var = ours.mean.data, ours.variance.data

@@ -10,7 +10,7 @@ Where to read what:
     distribution.py   the base class: batch/event shapes, sample vs rsample, validation
     continuous.py     Normal, HalfNormal, Uniform, Exponential, Laplace, Cauchy, StudentT
     gamma.py          Gamma, Chi2, Beta, Dirichlet, FisherSnedecor and the implicitly reparameterised gamma sampler
-    univariate.py     Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy (rsample = inverse cdf of a uniform)
+    univariate.py     Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, ContinuousBernoulli (rsample = icdf(uniform))
     counts.py         Multinomial, NegativeBinomial
     discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily
@@ -31,14 +31,53 @@ from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
 from .transforms import AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
-from .univariate import Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
+from .univariate import ContinuousBernoulli, Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
 
 __all__ = [
-    "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ComposeTransform",
-    "Dirichlet", "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential", "FisherSnedecor", "Gamma",
-    "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "Kumaraswamy", "Laplace", "LogNormal",
-    "LogitRelaxedBernoulli", "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
-    "OneHotCategorical", "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform",
-    "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "Weibull", "constraints",
-    "kl_divergence", "register_kl", "transforms",
+    "AffineTransform",
+    "Bernoulli",
+    "Beta",
+    "Binomial",
+    "Categorical",
+    "Cauchy",
+    "Chi2",
+    "ComposeTransform",
+    "ContinuousBernoulli",
+    "Dirichlet",
+    "Distribution",
+    "ExpRelaxedCategorical",
+    "ExpTransform",
+    "Exponential",
+    "FisherSnedecor",
+    "Gamma",
+    "Geometric",
+    "Gumbel",
+    "HalfCauchy",
+    "HalfNormal",
+    "Independent",
+    "Kumaraswamy",
+    "Laplace",
+    "LogNormal",
+    "LogitRelaxedBernoulli",
+    "MixtureSameFamily",
+    "Multinomial",
+    "MultivariateNormal",
+    "NegativeBinomial",
+    "Normal",
+    "OneHotCategorical",
+    "Pareto",
+    "Poisson",
+    "RelaxedBernoulli",
+    "RelaxedOneHotCategorical",
+    "SigmoidTransform",
+    "StudentT",
+    "TanhTransform",
+    "Transform",
+    "TransformedDistribution",
+    "Uniform",
+    "Weibull",
+    "constraints",
+    "kl_divergence",
+    "register_kl",
+    "transforms",
 ]

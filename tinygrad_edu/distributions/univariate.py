@@ -1,4 +1,4 @@
-"""More univariate continuous families: Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy.
+"""More univariate continuous families: Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, ContinuousBernoulli.
 
 PyTorch builds each as a TransformedDistribution of a uniform or exponential draw; here each is
 written out directly (density, cdf and its inverse side by side), with the same values. Every
@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 from ..factories import full_like, zeros_like
 from ..tensor import Tensor, where
 from . import constraints
+from .discrete import _BinaryParameters
 from .distribution import Distribution
-from .utils import broadcast_all, eps, standard_uniform
+from .utils import broadcast_all, clamp_probs, eps, lazy_property, log1p_exp, logits_to_probs, standard_uniform
 
 _EULER_GAMMA = 0.57721566490153286061  # γ = −Γ'(1)
 
@@ -276,4 +277,95 @@ class Kumaraswamy(_InverseCdfSampler):
         return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic - (a * b).log()
 
 
-__all__ = ["Gumbel", "HalfCauchy", "Kumaraswamy", "Pareto", "Weibull"]
+
+
+class ContinuousBernoulli(_BinaryParameters):
+    r"""Continuous Bernoulli on [0, 1] (Loaiza-Ganem & Cunningham 2019) with ``probs`` λ or ``logits``: the
+    Bernoulli likelihood λˣ(1 − λ)^(1−x) normalised as a density over x ∈ [0, 1] (a VAE decoder for [0, 1] data).
+
+    density   p(x) = C(λ) λˣ (1 − λ)^(1−x),   C(λ) = 2 atanh(1 − 2λ) / (1 − 2λ)  (C(½) = 2)
+              log C = log|log(1 − λ) − log λ| − log|1 − 2λ|
+    cdf       F(x) = (λˣ (1 − λ)^(1−x) + λ − 1) / (2λ − 1);
+              F⁻¹(q) = (log1p((2λ − 1) q − λ) − log1p(−λ)) / (log λ − log(1 − λ))
+    mean = λ/(2λ − 1) + 1/(log(1 − λ) − log λ),   variance = λ(λ − 1)/(1 − 2λ)² + 1/(log(1 − λ) − log λ)²,
+    entropy = mean · (log(1 − λ) − log λ) − log C − log(1 − λ).   No mode (PyTorch has none).
+    Within ``lims`` (default (0.499, 0.501)) of λ = ½ the closed forms divide 0 by 0, so λ is cut to lims[0]
+    there and Taylor series in (λ − ½) are used instead (PyTorch's scheme):
+        log C ≈ log 2 + (4/3 + 104/45 t) t,  t = (λ − ½)²;   mean ≈ ½ + (1/3 + 16/45 d²) d,  d = λ − ½;
+        variance ≈ 1/12 − (1/15 − 128/945 t) t;   cdf ≈ x, icdf ≈ q
+    rsample   F⁻¹(u), u ~ U(0, 1)
+    """
+
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(self, probs: Any = None, logits: Any = None, lims: tuple[float, float] = (0.499, 0.501),
+                 validate_args: bool | None = None) -> None:
+        self._lims = lims
+        super().__init__(probs, logits, validate_args=validate_args)
+        if "probs" in self.__dict__:  # validated first, then clamped away from 0 and 1 (as PyTorch)
+            self.probs = clamp_probs(self.probs)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        """λ = σ(l), clamped into [eps, 1 − eps]."""
+        return clamp_probs(logits_to_probs(self.logits, is_binary=True))
+
+    def _stable(self) -> Tensor:
+        """True where λ is outside ``lims``, where the closed forms are used."""
+        return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
+
+    def _cut_probs(self) -> Tensor:
+        return where(self._stable(), self.probs, self._lims[0])
+
+    def _log_ratio(self, cut: Tensor) -> Tensor:
+        """log(1 − λ) − log λ (= −logit)."""
+        return (-cut).log1p() - cut.log()
+
+    def _log_normaliser(self) -> Tensor:
+        cut = self._cut_probs()
+        below = where(cut <= 0.5, cut, 0.0)
+        above = where(cut >= 0.5, cut, 1.0)
+        exact = self._log_ratio(cut).abs().log() - where(cut <= 0.5, (-2.0 * below).log1p(), (2.0 * above - 1).log())
+        t = (self.probs - 0.5) ** 2
+        return where(self._stable(), exact, math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * t) * t)
+
+    @property
+    def mean(self) -> Tensor:
+        cut = self._cut_probs()
+        d = self.probs - 0.5
+        exact = cut / (2.0 * cut - 1.0) + self._log_ratio(cut).reciprocal()
+        return where(self._stable(), exact, 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * d ** 2) * d)
+
+    @property
+    def variance(self) -> Tensor:
+        cut = self._cut_probs()
+        t = (self.probs - 0.5) ** 2
+        exact = cut * (cut - 1.0) / (1.0 - 2.0 * cut) ** 2 + self._log_ratio(cut) ** -2
+        return where(self._stable(), exact, 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * t) * t)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        return self.icdf(standard_uniform(self._extended_shape(sample_shape), self._param))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return value * self.logits - log1p_exp(self.logits) + self._log_normaliser()  # −BCE-with-logits + log C
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        cut = self._cut_probs()
+        exact = (cut ** value * (1.0 - cut) ** (1.0 - value) + cut - 1.0) / (2.0 * cut - 1.0)
+        inside = where(self._stable(), exact, value)
+        return where(value <= 0, 0.0, where(value >= 1, 1.0, inside))
+
+    def icdf(self, value: Tensor) -> Tensor:
+        cut = self._cut_probs()
+        exact = ((-cut + value * (2.0 * cut - 1.0)).log1p() - (-cut).log1p()) / -self._log_ratio(cut)
+        return where(self._stable(), exact, value)
+
+    def entropy(self) -> Tensor:
+        log_probs0, log_probs1 = (-self.probs).log1p(), self.probs.log()
+        return self.mean * (log_probs0 - log_probs1) - self._log_normaliser() - log_probs0
+
+
+__all__ = ["ContinuousBernoulli", "Gumbel", "HalfCauchy", "Kumaraswamy", "Pareto", "Weibull"]
