@@ -263,23 +263,23 @@ def conv_transpose1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
 # ---- pooling ------------------------------------------------------------------------------
 
 
-def _pool_output_size(op: str, size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+def _pool_output_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
     """PyTorch's pooling output size: ⌊ or ⌈ (size + 2p − d(k − 1) − 1) / s ⌉ + 1; with ceil_mode the
     last window must start inside the input or the left padding, else it is dropped."""
     span = size + 2 * p - d * (k - 1) - 1
     out = (span + (s - 1 if ceil_mode else 0)) // s + 1
     if ceil_mode and (out - 1) * s >= size + p:
         out -= 1
-    if out < 1:
-        raise ShapeError(f"{op}: input size {size} with kernel {k}, stride {s}, padding {p}, dilation {d} "
-                         f"gives an output size of {out}, which is too small")
     return out
 
 
 def _pool_args(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding: Any,
-               dilation: tuple[int, ...] = (1,)) -> tuple[tuple[int, ...], ...]:
-    """(kernel, stride, padding) as n-tuples (n = 2 or 3 spatial dims), checked (with the dilation)
-    as PyTorch checks them."""
+               dilation: tuple[int, ...] = (1,), ceil_mode: bool = False,
+               whole_kernel: bool = False) -> tuple[tuple[int, ...], ...]:
+    """(kernel, stride, padding) as n-tuples (n = 2 or 3 spatial dims), checked (with the dilation
+    and ceil_mode) as PyTorch checks them, in its order: a batch may be empty but no other dim;
+    padding ≤ kernel/2; (``whole_kernel``: avg_pool3d's own rule) every spatial size ≥ the kernel,
+    padding or not; at least one output position along every dim."""
     if x.ndim != n + 2:
         dims = _SPATIAL_NAMES[n]
         raise ShapeError(f"{op}: expected input of shape (N, C, {dims}) or (C, {dims}), got {x.shape}")
@@ -287,8 +287,20 @@ def _pool_args(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, paddin
     stride = kernel if stride is None else _ntuple(stride, n, op, "stride")
     padding = _ntuple(padding, n, op, "padding")
     _check_window(op, kernel, stride, padding, dilation)
+    if 0 in x.shape[1:]:
+        raise ShapeError(f"{op}: expected input's non-batch dimensions to have positive length, but input has a "
+                         f"shape of {list(x.shape)}")
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise ValueError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
+    sizes = x.shape[2:]
+    if whole_kernel and any(size < k for size, k in zip(sizes, kernel)):
+        raise ShapeError(f"{op}: input image ({' '.join(f'{a}: {v}' for a, v in zip('THW', sizes))}) smaller than "
+                         f"kernel size ({' '.join(f'k{a}: {v}' for a, v in zip('THW', kernel))})")
+    dilation = dilation * (n // len(dilation))  # (the default (1,): every dim)
+    out = [_pool_output_size(*a, ceil_mode) for a in zip(sizes, kernel, stride, padding, dilation)]
+    if min(out) < 1:
+        raise ShapeError(f"{op}: Given input size: ({'x'.join(map(str, x.shape[1:]))}). Calculated output size: "
+                         f"({'x'.join(map(str, [x.shape[1], *out]))}). Output size is too small")
     return kernel, stride, padding
 
 
@@ -297,7 +309,7 @@ def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, ...], stride: tuple[in
     """(output size, extra): ``extra`` is the padding to add at the end of each spatial dim so that
     floor-mode windows on the larger input give the ceil_mode output size."""
     args = list(zip(x.shape[2:], kernel, stride, padding, dilation))
-    out = tuple(_pool_output_size(op, *a, ceil_mode) for a in args)
+    out = tuple(_pool_output_size(*a, ceil_mode) for a in args)
     extra = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p)) for o, (n, k, s, p, d) in zip(out, args))
     return out, extra
 
@@ -319,7 +331,7 @@ def _max_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
         out = _max_pool(op, n, x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
         return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
     dilation = _ntuple(dilation, n, op, "dilation")
-    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding, dilation)
+    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding, dilation, ceil_mode)
     no_widths = ((0, 0),) * n
     widths = no_widths  # −∞ rows/columns (planes) added before and after, by Pad, outside the op
     if ceil_mode or dilation != (1,) * n:
@@ -377,7 +389,8 @@ def _avg_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
     if x.ndim == n + 1:
         return _avg_pool(op, n, x.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
                          divisor_override).squeeze(0)
-    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding)
+    kernel, stride, padding = _pool_args(op, n, x, kernel_size, stride, padding, (1,) * n, ceil_mode,
+                                         whole_kernel=n == 3)  # (PyTorch checks the input size in 3-D only)
     pool_op, _ = conv_ops.AVG_POOL_OPS[n + 2]
     if not ceil_mode and divisor_override is None:
         return pool_op.apply(x, kernel_hw=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad)
@@ -424,18 +437,18 @@ def _pool1d_input(op: str, x: Tensor) -> Tensor:
 def max_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
                dilation: int | tuple = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """y[n, c, o] = max over the window of x_padded (padding −∞): max_pool2d with a unit height."""
-    out = max_pool2d(_pool1d_input("max_pool1d", x), (1, _first(kernel_size)),
-                     None if stride is None else (1, _first(stride)), (0, _first(padding)), (1, _first(dilation)),
-                     ceil_mode, return_indices)
+    out = _max_pool("max_pool1d", 2, _pool1d_input("max_pool1d", x), (1, _first(kernel_size)),
+                    None if stride is None else (1, _first(stride)), (0, _first(padding)), (1, _first(dilation)),
+                    ceil_mode, return_indices)
     return tuple(o.squeeze(-2) for o in out) if return_indices else out.squeeze(-2)
 
 
 def avg_pool1d(x: Tensor, kernel_size: int | tuple, stride: int | tuple | None = None, padding: int | tuple = 0,
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """y[n, c, o] = (Σ over the window of x_padded) / D: avg_pool2d with a unit height."""
-    return avg_pool2d(_pool1d_input("avg_pool1d", x), (1, _first(kernel_size)),
-                      None if stride is None else (1, _first(stride)), (0, _first(padding)), ceil_mode,
-                      count_include_pad).squeeze(-2)
+    return _avg_pool("avg_pool1d", 2, _pool1d_input("avg_pool1d", x), (1, _first(kernel_size)),
+                     None if stride is None else (1, _first(stride)), (0, _first(padding)), ceil_mode,
+                     count_include_pad, None).squeeze(-2)
 
 
 def _max_unpool(op: str, n: int, x: Tensor, indices: Tensor, kernel_size: Any, stride: Any, padding: Any,
