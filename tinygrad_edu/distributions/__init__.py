@@ -13,7 +13,7 @@ Where to read what:
     univariate.py     Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, ContinuousBernoulli (rsample = icdf(uniform))
     counts.py         Multinomial, NegativeBinomial
     discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
-    multivariate.py   MultivariateNormal, Independent, MixtureSameFamily
+    multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
     transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
     kl.py             kl_divergence, register_kl;  constraints.py  supports and parameter sets
@@ -27,6 +27,7 @@ from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategor
 from .distribution import Distribution
 from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma
 from .kl import kl_divergence, register_kl
+from .lowrank import LowRankMultivariateNormal
 from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
@@ -59,6 +60,7 @@ __all__ = [
     "Laplace",
     "LogNormal",
     "LogitRelaxedBernoulli",
+    "LowRankMultivariateNormal",
     "MixtureSameFamily",
     "Multinomial",
     "MultivariateNormal",
