@@ -15,12 +15,14 @@ Where to read what:
     discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
     transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
+    circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
     kl.py             kl_divergence, register_kl;  constraints.py  supports and parameter sets
 Samples come from tinygrad_edu's generator (tg.manual_seed), so they differ from PyTorch's draws.
 """
 
 from . import constraints, transforms
+from .circular import VonMises
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, StudentT, Uniform
 from .counts import Multinomial, NegativeBinomial
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
@@ -77,6 +79,7 @@ __all__ = [
     "Transform",
     "TransformedDistribution",
     "Uniform",
+    "VonMises",
     "Weibull",
     "constraints",
     "kl_divergence",
