@@ -370,13 +370,13 @@ int tg_asgd_update_f64(double *param, const double *grad, double *ax, int64_t n,
                        double weight_decay, int maximize);
 /* ==== end of optimiser updates ==== */
 
-/* ==== elementwise special functions (elementwise.c) ==== */
-/* y[i] = erf x[i] = (2/√π) ∫₀^x[i] e^(−t²) dt for i < n (libm's erf/erff); 1 when n < 0. */
+/* ==== elementwise special functions (special.c) ==== */
+/* The error-function family, y[i] = f(x[i]) for i < n, vector kernels per ISA level (float32 in float
+ * lanes); 0, or 1 when n < 0, 3 when TINYGRAD_EDU_ISA holds an unknown name.
+ * erf x = (2/√π) ∫₀^x e^(−t²) dt;  erfc x = 1 − erf x;  erfcx x = e^(x²) erfc x;  ndtr x = Φ(x) = ½ erfc(−x/√2);
+ * log_ndtr x = ln Φ(x);  ndtri p = Φ⁻¹(p);  erfinv y = erf⁻¹(y). */
 int tg_erf_f32(const float *x, float *y, int64_t n);
 int tg_erf_f64(const double *x, double *y, int64_t n);
-/* The error-function family (special.c), y[i] = f(x[i]) for i < n; 1 when n < 0. float32 is computed
- * in double and rounded once. erfc x = 1 − erf x;  erfcx x = e^(x²) erfc x;  ndtr x = Φ(x) = ½ erfc(−x/√2);
- * log_ndtr x = ln Φ(x);  ndtri p = Φ⁻¹(p);  erfinv y = erf⁻¹(y). */
 int tg_erfc_f32(const float *x, float *y, int64_t n);
 int tg_erfc_f64(const double *x, double *y, int64_t n);
 int tg_erfcx_f32(const float *x, float *y, int64_t n);

@@ -1200,15 +1200,15 @@ def asgd_update(param: np.ndarray, grad: np.ndarray, ax: np.ndarray, lambd: floa
 # ---- end of optimiser updates ----
 
 
-# ---- elementwise special functions (csrc/elementwise.c) ----
+# ---- elementwise special functions (csrc/special.c) ----
 
 SPECIAL_FUNCTIONS = ("erfc", "erfcx", "ndtr", "log_ndtr", "ndtri", "erfinv")
 _SPECIAL = {name: _kernel_table(name) for name in ("erf", *SPECIAL_FUNCTIONS)}
 
 
 def special(name: str, x: np.ndarray) -> np.ndarray:
-    """y = f(x) elementwise in x's dtype for f = ``name``: erf (libm's erf/erff, csrc/elementwise.c) or one
-    of ``SPECIAL_FUNCTIONS`` (csrc/special.c); the NumPy reference of each is in numpy_ref / ops/special.py."""
+    """y = f(x) elementwise in x's dtype for f = erf or one of ``SPECIAL_FUNCTIONS``: the vector kernels of
+    csrc/special.c at the current ISA level; the NumPy reference of each is in numpy_ref / ops/special.py."""
     kernel = _SPECIAL[name].get(x.dtype)
     if kernel is None:
         raise _no_kernel(name, x)
