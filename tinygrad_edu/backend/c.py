@@ -1216,7 +1216,8 @@ def special(name: str, x: np.ndarray) -> np.ndarray:
     if not x.flags.c_contiguous:
         x = x.copy()  # C order (np.ascontiguousarray would also turn a 0-d array into shape (1,))
     y = np.empty(x.shape, x.dtype)
-    special_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size)  # require_writable positionally
+    if special_kernel(_from_buffer(ctype, x), _from_buffer(ctype, y, True), x.size):  # require_writable
+        _isa_level()  # the only failure left after the checks above: TINYGRAD_EDU_ISA is unknown
     return y
 
 
