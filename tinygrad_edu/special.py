@@ -22,6 +22,7 @@ import numpy as np
 from . import ops
 from . import tensor as _tensor
 
+_SQRT_PI = math.sqrt(math.pi)
 Tensor = Any  # the Tensor class: tensor.py imports this module, so it is read at call time (_tensor.Tensor)
 
 
@@ -280,6 +281,89 @@ def legendre_polynomial_p(input: Tensor, n: Any) -> Tensor:
     return _three_term(input, n, lambda x: x, lambda k, x, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1))
 
 
+# ---- Airy function Ai ----
+
+_AIRY_STEP = 0.5  # the tabulated nodes x_j = −10, −9.5, …, 10
+# Ai(x_j) and Ai'(x_j) at those nodes, from mpmath (30 digits)
+_AIRY_AI = (0.04024123848644319, 0.3191032477191282, -0.022133721547341403, -0.33029023763020887,
+            -0.0527050503563862, 0.3217757163806479, 0.18428083525050565, -0.2380203019971158, -0.3291451736298231,
+            0.017781541276574976, 0.35076100902411433, 0.2921527810559595, -0.07026553294928951, -0.37553382314043193,
+            -0.37881429367765806, -0.11232506769296609, 0.22740742820168558, 0.4642565777488694, 0.5355608832923521,
+            0.4757280916105396, 0.3550280538878172, 0.23169360648083348, 0.13529241631288141, 0.07174949700810541,
+            0.03492413042327438, 0.01572592338047049, 0.006591139357460719, 0.002584098786989635,
+            0.0009515638512048018, 0.00033025032351430896, 0.00010834442813607442, 3.368531190859981e-05,
+            9.947694360252889e-06, 2.7958823432049136e-06, 7.492128863997167e-07, 1.9172560675134309e-07,
+            4.6922076160992316e-08, 1.0997009755195506e-08, 2.47116843087249e-09, 5.330263704617492e-10,
+            1.1047532552898686e-10)
+_AIRY_AI_SLOPE = (0.99626504413279, -0.10809531881187123, -0.9756639809263316, -0.03231334828463914,
+                  0.9355609381983065, 0.3188095066985546, -0.7710081684101265, -0.6749524925132022,
+                  0.3459354872813429, 0.8641972177713984, 0.32719281855444315, -0.5233625323157477,
+                  -0.7906285753685813, -0.34344343345404815, 0.3145837692165988, 0.6788527342647943,
+                  0.618259020741691, 0.3091869672024104, -0.01016056711664521, -0.20408167033954738,
+                  -0.2588194037928068, -0.2249105326646839, -0.1591474412967932, -0.09738201284230132,
+                  -0.05309038443365363, -0.026250881035903232, -0.011912976705951319, -0.005004413967952583,
+                  -0.001958640950204179, -0.0007178665675575089, -0.0002474138908684625, -8.046339130556515e-05,
+                  -2.4765200397034955e-05, -7.231931466601793e-06, -2.008150894738792e-06, -5.312713959720545e-07,
+                  -1.3414392979067865e-07, -3.237725440447602e-08, -7.480641389658946e-09, -1.6566394593740667e-09,
+                  -3.5206336767389237e-10)
+_AIRY_TAYLOR_TERMS = 24  # |h| ≤ ¼, |x_j| ≤ 10: the n-th term is below (¼·√10)ⁿ/n!, 10⁻¹⁹ at n = 24
+_AIRY_SERIES_TERMS = 12  # the asymptotic series' terms beyond 10, where ζ ≥ 21: the smallest term ~ e^(−2ζ)
+
+
+def _airy_asymptotic_terms(zeta: np.ndarray) -> list[np.ndarray]:
+    """uₖ/ζᵏ, k = 0 … n: u₀ = 1, uₖ = uₖ₋₁ (6k−5)(6k−3)(6k−1) / ((2k−1) 216 k) (DLMF 9.7.2)."""
+    terms, u = [np.ones_like(zeta)], 1.0
+    for k in range(1, _AIRY_SERIES_TERMS + 1):
+        u *= (6 * k - 5) * (6 * k - 3) * (6 * k - 1) / ((2 * k - 1) * 216 * k)
+        terms.append(u / zeta**k)
+    return terms
+
+
+def _airy_ai_array(x: np.ndarray) -> np.ndarray:
+    """Ai(x) in float64 (x's dtype on return). Three regions:
+
+    * |x| ≤ 10: a Taylor series about the nearest tabulated node x₀ (h = x − x₀, |h| ≤ ¼), its derivatives from
+      the Airy equation y'' = x y differentiated n times:  y⁽ⁿ⁺²⁾(x₀) = x₀ y⁽ⁿ⁾(x₀) + n y⁽ⁿ⁻¹⁾(x₀);
+    * x > 10:  Ai(x) = e^(−ζ) / (2√π x^¼) Σₖ (−1)ᵏ uₖ/ζᵏ,  ζ = ⅔ x^(3/2)  (DLMF 9.7.5);
+    * x < −10: Ai(x) = (sin(ζ + π/4) P − cos(ζ + π/4) Q) / (√π |x|^¼), ζ = ⅔ |x|^(3/2),
+      P = Σₖ (−1)ᵏ u₂ₖ/ζ²ᵏ, Q = Σₖ (−1)ᵏ u₂ₖ₊₁/ζ²ᵏ⁺¹  (DLMF 9.7.9).
+    ±∞ and NaN give NaN, as torch.special.airy_ai (Cephes) does."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):  # ±∞ and NaN run through both formulas; they are replaced at the end
+        return np.where(np.isfinite(x), _airy_ai_finite(x), np.nan)
+
+
+def _airy_ai_finite(x: np.ndarray) -> np.ndarray:
+    nodes = np.clip(np.rint(x / _AIRY_STEP), -20, 20)
+    nodes = np.where(np.isfinite(nodes), nodes, 0.0)
+    x0 = nodes * _AIRY_STEP
+    h = x - x0
+    index = nodes.astype(np.int64) + 20
+    derivatives = [np.take(_AIRY_AI, index), np.take(_AIRY_AI_SLOPE, index)]  # y(x₀), y'(x₀), …
+    y, power = derivatives[0] + derivatives[1] * h, h.copy()
+    for n in range(2, _AIRY_TAYLOR_TERMS):
+        derivatives.append(x0 * derivatives[n - 2] + (n - 2) * (derivatives[n - 3] if n >= 3 else 0.0))
+        power = power * h / n
+        y = y + derivatives[n] * power
+    a = np.abs(x)
+    zeta = 2.0 / 3.0 * a * np.sqrt(a)
+    terms = _airy_asymptotic_terms(np.where(a > 10, zeta, 1.0))
+    decaying = sum((-1) ** k * t for k, t in enumerate(terms)) * np.exp(-zeta) / (2 * _SQRT_PI * a**0.25)
+    p = sum((-1) ** k * t for k, t in enumerate(terms[0::2]))
+    q = sum((-1) ** k * t for k, t in enumerate(terms[1::2]))
+    phase = zeta + np.pi / 4
+    oscillating = (np.sin(phase) * p - np.cos(phase) * q) / (_SQRT_PI * a**0.25)
+    return np.where(x > 10, decaying, np.where(x < -10, oscillating, y))
+
+
+def airy_ai(input: Tensor) -> Tensor:
+    """The Airy function Ai(x), the solution of y'' = x y that decays as x → ∞ (``_airy_ai_array``: Taylor steps
+    from tabulated nodes, asymptotic series beyond |x| = 10). Like torch.special.airy_ai it has no gradient: the
+    result never requires grad. Integer input gives float32; float32 is computed in float64, rounded once."""
+    x = _tensor._floating(input)
+    return _tensor.Tensor(_airy_ai_array(x.data).astype(x.data.dtype))
+
+
 def expit(input: Tensor) -> Tensor:
     """1 / (1 + e^(−x)): the logistic sigmoid."""
     return input.sigmoid()
@@ -335,7 +419,7 @@ psi = digamma  # torch.special.psi
 modified_bessel_i0, modified_bessel_i1 = i0, i1  # torch.special's other names (there without a gradient)
 
 __all__ = [
-    "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
     "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
     "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
     "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
