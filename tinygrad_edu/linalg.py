@@ -41,6 +41,8 @@ LUResult = return_types.linalg_lu
 LUFactorExResult = return_types.linalg_lu_factor_ex
 CholeskyExResult = return_types.linalg_cholesky_ex
 SolveExResult = return_types.linalg_solve_ex
+LDLFactorResult = return_types.linalg_ldl_factor
+LDLFactorExResult = return_types.linalg_ldl_factor_ex
 
 
 def _matrix(a: Tensor, op: str, square: bool = False) -> Tensor:
@@ -546,11 +548,150 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     return (x * y).sum(dim)
 
 
+
+# ---- LDLᵀ (Bunch–Kaufman) -----------------------------------------------------------------------
+
+_BUNCH_KAUFMAN_ALPHA = (1 + math.sqrt(17)) / 8  # the pivot threshold that minimises the element growth bound
+
+
+def _bunch_kaufman(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(LD, pivots, info) of one symmetric matrix from its lower triangle: LAPACK sytf2 with uplo = "L".
+
+    At column k, with a_kk, the largest |a_ik| below it (colmax, in row r) and the largest off-diagonal |a_rj| of
+    row/column r (rowmax), Bunch and Kaufman (1977) choose
+      1×1 pivot a_kk           if |a_kk| ≥ α colmax, or |a_kk| colmax ≥ α colmax² / rowmax,
+      1×1 pivot a_rr           (rows/columns k and r swapped) if |a_rr| ≥ α rowmax,
+      2×2 pivot [a_kk a_rk; a_rk a_rr]  (k + 1 and r swapped) otherwise,
+    with α = (1 + √17)/8, and eliminate: A₂₂ ← A₂₂ − C D⁻¹ Cᵀ, L's columns = C D⁻¹. pivots (1-based, int32): r + 1
+    for a 1×1 block at k; −(r + 1) twice for a 2×2 block at k, k + 1. info = the first column (1-based) whose pivot
+    block is exactly zero, 0 if none (the factorization goes on past it, as LAPACK's)."""
+    a = np.tril(A).astype(A.dtype, copy=True)
+    n, info, k = a.shape[0], 0, 0
+    pivots = np.zeros(n, dtype=np.int32)
+    while k < n:
+        step, absakk = 1, abs(a[k, k])
+        r = k + 1 + int(np.argmax(np.abs(a[k + 1:, k]))) if k + 1 < n else k
+        colmax = abs(a[r, k]) if k + 1 < n else 0.0
+        if max(absakk, colmax) == 0 or np.isnan(absakk):
+            info, r = info or k + 1, k
+        elif absakk >= _BUNCH_KAUFMAN_ALPHA * colmax:
+            r = k
+        else:
+            rowmax = max(np.abs(a[r, k:r]).max(), np.abs(a[r + 1:, r]).max(initial=0.0))
+            if absakk >= _BUNCH_KAUFMAN_ALPHA * colmax * (colmax / rowmax):
+                r = k
+            elif abs(a[r, r]) < _BUNCH_KAUFMAN_ALPHA * rowmax:
+                step = 2
+        kk = k + step - 1
+        if r != kk:  # swap rows and columns kk and r of the trailing lower triangle
+            a[r + 1:, [kk, r]] = a[r + 1:, [r, kk]]
+            between = slice(kk + 1, r)
+            a[between, kk], a[r, between] = a[r, between].copy(), a[between, kk].copy()
+            a[kk, kk], a[r, r] = a[r, r], a[kk, kk]
+            if step == 2:
+                a[k + 1, k], a[r, k] = a[r, k], a[k + 1, k]
+        rest = slice(k + step, n)
+        if step == 1:
+            pivots[k] = r + 1
+            if a[k, k] != 0:
+                column = a[rest, k] / a[k, k]  # L's column = C / d
+                a[rest, rest] -= np.tril(np.outer(column, a[rest, k]))
+                a[rest, k] = column
+        else:
+            pivots[k] = pivots[k + 1] = -(r + 1)
+            d = a[k:k + 2, k:k + 2]
+            block = np.array([[d[0, 0], d[1, 0]], [d[1, 0], d[1, 1]]])
+            if np.linalg.det(block) == 0:
+                info = info or k + 1
+            else:
+                columns = np.linalg.solve(block, a[rest, k:k + 2].T).T  # C D⁻¹ (D symmetric)
+                a[rest, rest] -= np.tril(columns @ a[rest, k:k + 2].T)
+                a[rest, k:k + 2] = columns
+        k += step
+    return a, pivots, info
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False) -> LDLFactorExResult:
+    """``(LD, pivots, info)``: the Bunch–Kaufman factorization A = P L D Lᵀ Pᵀ of (batches of) symmetric A, from
+    A's lower triangle (``_bunch_kaufman``; LAPACK sytrf's output, as torch). LD holds L's strictly lower part
+    (unit diagonal implied) and D's 1×1 and 2×2 blocks; ``pivots`` (int32) say which rows were swapped; ``info``
+    > 0 marks an exactly singular D (``check_errors`` then raises LinAlgError). ``hermitian`` is the same for real
+    input. No gradient (torch has none either: its backward raises)."""
+    A = _matrix(A, "linalg.ldl_factor_ex", square=True)  # real: hermitian=True means the same
+    matrices = A.data.reshape(-1, *A.shape[-2:])
+    results = [_bunch_kaufman(matrix) for matrix in matrices]
+    batch, n = A.shape[:-2], A.shape[-1]
+    LD = np.array([ld for ld, _, _ in results], dtype=A.data.dtype).reshape(A.shape)
+    pivots = np.array([p for _, p, _ in results], dtype=np.int32).reshape(*batch, n)
+    info = np.array([i for _, _, i in results], dtype=np.int32).reshape(batch)
+    if check_errors and info.any():
+        raise LinAlgError(f"linalg.ldl_factor_ex: the factorization could not be completed because the input is "
+                          f"singular: D's block at column {int(info[info > 0].flat[0])} is exactly zero "
+                          f"(shape {A.shape})")
+    return LDLFactorExResult(_constant(LD), _constant(pivots), _constant(info))
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False) -> LDLFactorResult:
+    """``(LD, pivots)`` of ``ldl_factor_ex``; an exactly singular D raises LinAlgError (torch raises a RuntimeError
+    there too)."""
+    LD, pivots, info = ldl_factor_ex(A, hermitian=hermitian)
+    if info.data.any():
+        raise LinAlgError(f"linalg.ldl_factor: the input is singular: D's block at column "
+                          f"{int(info.data[info.data > 0].flat[0])} is exactly zero (shape {A.shape})")
+    return LDLFactorResult(LD, pivots)
+
+
+def _ldl_solve_one(a: np.ndarray, pivots: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """X with A X = B from one sytrf factorization (LAPACK sytrs, uplo = "L"): forward through P and L D,
+    then back through Lᵀ and Pᵀ, block by block."""
+    x, n, k = b.astype(a.dtype, copy=True), a.shape[0], 0
+    while k < n:  # L D y = Pᵀ b
+        step = 1 if pivots[k] > 0 else 2
+        r = abs(int(pivots[k])) - 1
+        x[[k + step - 1, r]] = x[[r, k + step - 1]]
+        block = slice(k, k + step)
+        x[k + step:] -= a[k + step:, block] @ x[block]
+        d = a[block, block]
+        x[block] = np.linalg.solve(np.array([[d[0, 0], d[1, 0]], [d[1, 0], d[1, 1]]]), x[block]) if step == 2 \
+            else x[block] / d[0, 0]
+        k += step
+    k = n - 1
+    while k >= 0:  # Lᵀ (Pᵀ x) = y, x = P(…)
+        step = 1 if pivots[k] > 0 else 2
+        block = slice(k - step + 1, k + 1)
+        x[block] -= a[k + 1:, block].T @ x[k + 1:]
+        r = abs(int(pivots[k])) - 1
+        x[[k, r]] = x[[r, k]]
+        k -= step
+    return x
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:
+    """X with A X = B from ``ldl_factor``'s ``(LD, pivots)`` (A = P L D Lᵀ Pᵀ): one pass forward through P, L and
+    D's blocks, one back through Lᵀ and Pᵀ (LAPACK sytrs). Batches broadcast as torch's. No gradient."""
+    LD = _matrix(LD, "linalg.ldl_solve", square=True)  # real: hermitian=True means the same
+    B = _matrix(B, "linalg.ldl_solve")
+    if B.shape[-2] != LD.shape[-1]:
+        raise _tensor.ShapeError(f"linalg.ldl_solve: B must have {LD.shape[-1]} rows for LD of shape {LD.shape}, "
+                                 f"got shape {B.shape}")
+    pivot_array = np.asarray(pivots.data)
+    if pivot_array.shape != LD.shape[:-1] or pivot_array.dtype != np.int32:
+        raise TypeError(f"linalg.ldl_solve: pivots must be int32 of shape {LD.shape[:-1]}, got "
+                        f"{pivot_array.dtype} {pivot_array.shape}")
+    batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
+    ld = np.broadcast_to(LD.data, (*batch, *LD.shape[-2:])).reshape(-1, *LD.shape[-2:])
+    p = np.broadcast_to(pivot_array, (*batch, LD.shape[-1])).reshape(-1, LD.shape[-1])
+    b = np.broadcast_to(B.data, (*batch, *B.shape[-2:])).reshape(-1, *B.shape[-2:])
+    X = np.array([_ldl_solve_one(*args) for args in zip(ld, p, b)], dtype=LD.data.dtype)
+    return _constant(X.reshape(*batch, *B.shape[-2:]))
+
+
 __all__ = [
-    "CholeskyExResult", "EighResult", "InvExResult", "LUFactorExResult", "LUFactorResult", "LUResult", "LinAlgError",
-    "LstsqResult", "QRResult", "SVDResult", "SlogdetResult", "SolveExResult", "cholesky", "cholesky_ex",
-    "cholesky_inverse", "cholesky_solve", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
-    "householder_product", "inv", "inv_ex", "logdet", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
-    "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
-    "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
+    "CholeskyExResult", "EighResult", "InvExResult", "LDLFactorExResult", "LDLFactorResult", "LUFactorExResult",
+    "LUFactorResult", "LUResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", "SlogdetResult",
+    "SolveExResult", "cholesky", "cholesky_ex", "cholesky_inverse", "cholesky_solve", "cond", "cross", "det",
+    "diagonal", "eigh", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
+    "ldl_solve", "logdet", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_norm",
+    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
+    "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]

@@ -32,8 +32,11 @@ linalg_lu_factor_ex = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"]
 linalg_lu = namedtuple("linalg_lu", ["P", "L", "U"], module=__name__)
 linalg_cholesky_ex = namedtuple("linalg_cholesky_ex", ["L", "info"], module=__name__)
 linalg_solve_ex = namedtuple("linalg_solve_ex", ["result", "info"], module=__name__)
+linalg_ldl_factor = namedtuple("linalg_ldl_factor", ["LD", "pivots"], module=__name__)
+linalg_ldl_factor_ex = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"], module=__name__)
 
 __all__ = ["aminmax", "cummax", "cummin", "kthvalue", "linalg_cholesky_ex", "linalg_eigh", "linalg_inv_ex",
-           "linalg_lstsq", "linalg_lu", "linalg_lu_factor", "linalg_lu_factor_ex",
+           "linalg_ldl_factor", "linalg_ldl_factor_ex", "linalg_lstsq", "linalg_lu", "linalg_lu_factor",
+           "linalg_lu_factor_ex",
            "linalg_qr", "linalg_slogdet", "linalg_solve_ex",
            "linalg_svd", "max", "median", "min", "mode", "nanmedian", "slogdet", "sort", "topk"]
