@@ -15,6 +15,7 @@ Where to read what:
     discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
     transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
+    matrices.py       Wishart (positive-definite matrices; Bartlett sampler)
     circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
     kl.py             kl_divergence, register_kl;  constraints.py  supports and parameter sets
@@ -30,6 +31,7 @@ from .distribution import Distribution
 from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma
 from .kl import kl_divergence, register_kl
 from .lowrank import LowRankMultivariateNormal
+from .matrices import Wishart
 from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
@@ -81,6 +83,7 @@ __all__ = [
     "Uniform",
     "VonMises",
     "Weibull",
+    "Wishart",
     "constraints",
     "kl_divergence",
     "register_kl",

@@ -42,7 +42,56 @@ def _half_log_det(scale_tril: Tensor) -> Tensor:
     return scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
 
-class MultivariateNormal(CenteredAtLoc, Distribution):
+def _one_matrix(covariance_matrix: Any, precision_matrix: Any, scale_tril: Any) -> tuple[str, Tensor]:
+    """(name, matrix) of the one matrix parameter given (MultivariateNormal, Wishart), checked to be ≥ 2-D."""
+    given = {"scale_tril": scale_tril, "covariance_matrix": covariance_matrix, "precision_matrix": precision_matrix}
+    given = {name: as_float_tensor(m) for name, m in given.items() if m is not None}
+    if len(given) != 1:
+        raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
+    ((name, matrix),) = given.items()
+    if matrix.ndim < 2:
+        raise ValueError(f"{name} matrix must be at least two-dimensional, with optional leading batch dimensions"
+                         if name == "scale_tril" else
+                         f"{name} must be at least two-dimensional, with optional leading batch dimensions")
+    return name, matrix
+
+
+def _cholesky_factor(name: str, matrix: Tensor) -> Tensor:
+    """L with L Lᵀ = Σ, from Σ, Σ⁻¹ or L itself, of the matrices as given, not broadcast: a covariance
+    shared by a batch is factorised once."""
+    if name == "scale_tril":
+        return matrix
+    return linalg.cholesky(matrix if name == "covariance_matrix" else linalg.inv(matrix))
+
+
+class CholeskyMatrices:
+    """Mixin: scale_tril, covariance_matrix and precision_matrix of a distribution that keeps L (Σ = L Lᵀ) as
+    ``_unbroadcasted_scale_tril``, each expanded to batch_shape + (k, k) on first use."""
+
+    _unbroadcasted_scale_tril: Tensor
+    _batch_shape: tuple[int, ...]
+
+    def _batched(self, value: Tensor, event_dims: int = 1) -> Tensor:
+        """``value`` (computed from the unbroadcast L) expanded to batch_shape + ``event_dims`` trailing dims."""
+        return value.expand(self._batch_shape + tuple(value.shape[value.ndim - event_dims:]))
+
+    @lazy_property
+    def scale_tril(self) -> Tensor:
+        """L, the lower Cholesky factor of Σ."""
+        return self._batched(self._unbroadcasted_scale_tril, 2)
+
+    @lazy_property
+    def covariance_matrix(self) -> Tensor:
+        """Σ = L Lᵀ."""
+        return self._batched(self._unbroadcasted_scale_tril @ self._unbroadcasted_scale_tril.transpose(-1, -2), 2)
+
+    @lazy_property
+    def precision_matrix(self) -> Tensor:
+        """Σ⁻¹ = L⁻ᵀ L⁻¹."""
+        return self._batched(self._unbroadcasted_scale_tril.cholesky_inverse(), 2)
+
+
+class MultivariateNormal(CholeskyMatrices, CenteredAtLoc, Distribution):
     r"""Multivariate normal N(μ, Σ) on ℝᵏ, given ``loc`` μ and exactly one of ``covariance_matrix`` Σ,
     ``precision_matrix`` Σ⁻¹ or ``scale_tril`` L (lower-triangular, positive diagonal, Σ = L Lᵀ).
 
@@ -64,16 +113,7 @@ class MultivariateNormal(CenteredAtLoc, Distribution):
         loc = as_float_tensor(loc)
         if loc.ndim < 1:
             raise ValueError("loc must be at least one-dimensional.")
-        given = {"scale_tril": scale_tril, "covariance_matrix": covariance_matrix,
-                 "precision_matrix": precision_matrix}
-        given = {name: as_float_tensor(m) for name, m in given.items() if m is not None}
-        if len(given) != 1:
-            raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
-        ((name, matrix),) = given.items()
-        if matrix.ndim < 2:
-            raise ValueError(f"{name} matrix must be at least two-dimensional, with optional leading batch dimensions"
-                             if name == "scale_tril" else
-                             f"{name} must be at least two-dimensional, with optional leading batch dimensions")
+        name, matrix = _one_matrix(covariance_matrix, precision_matrix, scale_tril)
         k = loc.shape[-1]
         if tuple(matrix.shape[-2:]) != (k, k):
             raise ValueError(f"MultivariateNormal: loc of shape {tuple(loc.shape)} needs {k} x {k} matrices, "
@@ -82,32 +122,7 @@ class MultivariateNormal(CenteredAtLoc, Distribution):
         setattr(self, name, matrix.expand((*batch_shape, k, k)))
         self.loc = loc.expand((*batch_shape, k))
         super().__init__(batch_shape, (k,), validate_args=validate_args)
-        # L of the matrices as given, not broadcast: a covariance shared by a batch is factorised once
-        if name == "scale_tril":
-            self._unbroadcasted_scale_tril = matrix
-        elif name == "covariance_matrix":
-            self._unbroadcasted_scale_tril = linalg.cholesky(matrix)
-        else:
-            self._unbroadcasted_scale_tril = linalg.cholesky(linalg.inv(matrix))
-
-    def _batched(self, value: Tensor, event_dims: int = 1) -> Tensor:
-        """``value`` (computed from the unbroadcast L) expanded to batch_shape + ``event_dims`` trailing dims."""
-        return value.expand(self._batch_shape + tuple(value.shape[value.ndim - event_dims:]))
-
-    @lazy_property
-    def scale_tril(self) -> Tensor:
-        """L, the lower Cholesky factor of Σ."""
-        return self._batched(self._unbroadcasted_scale_tril, 2)
-
-    @lazy_property
-    def covariance_matrix(self) -> Tensor:
-        """Σ = L Lᵀ."""
-        return self._batched(self._unbroadcasted_scale_tril @ self._unbroadcasted_scale_tril.transpose(-1, -2), 2)
-
-    @lazy_property
-    def precision_matrix(self) -> Tensor:
-        """Σ⁻¹ = L⁻ᵀ L⁻¹."""
-        return self._batched(self._unbroadcasted_scale_tril.cholesky_inverse(), 2)
+        self._unbroadcasted_scale_tril = _cholesky_factor(name, matrix)
 
     @property
     def variance(self) -> Tensor:
