@@ -327,7 +327,8 @@ def test_state_dict_saved_mid_training_resumes_identically(config, tmp_path):
 
 def test_state_dict_layout_is_pytorchs():
     ours, theirs = tg_params(np.float64), torch_params(np.float64)
-    opt_tg = optim.Adam([{"params": ours[:3]}, {"params": ours[3:], "lr": 0.1}], lr=0.01, amsgrad=True)
+    opt_tg = optim.Adam([{"params": ours[:3]}, {"params": ours[3:], "lr": 0.1}], lr=0.01, amsgrad=True,
+                        foreach=False)  # (as torch_optimizer passes: the groups hold it)
     opt_torch = torch_optimizer("Adam", [{"params": theirs[:3]}, {"params": theirs[3:], "lr": 0.1}], lr=0.01,
                                 amsgrad=True)
     train_tg(opt_tg, ours, 5)

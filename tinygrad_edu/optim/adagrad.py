@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ._options import check_torch_flags
 from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
@@ -29,13 +30,16 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *, maximize: bool = False) -> None:
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: bool | None = None) -> None:
         defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "eps": eps, "maximize": maximize}
+                    "initial_accumulator_value": initial_accumulator_value, "eps": eps, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
 
     def _validate(self, options: dict[str, Any]) -> None:
         check_non_negative(self, options, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+        check_torch_flags(self, options)
 
     def _init_state(self, param: np.ndarray, group: ParamGroup) -> dict[str, Any]:
         return {"step": 0.0, "sum": np.full_like(param, group["initial_accumulator_value"])}

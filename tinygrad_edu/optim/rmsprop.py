@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import backend
+from ._options import check_torch_flags, torch_flags
 from .optimizer import Optimizer, ParamGroup, Params, check_non_negative
 
 
@@ -37,14 +38,15 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False, differentiable: bool = False) -> None:
         defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum,
-                    "centered": centered, "maximize": maximize}
+                    "centered": centered, "maximize": maximize, **torch_flags(foreach, capturable, differentiable)}
         super().__init__(params, defaults)
 
     def _validate(self, options: dict[str, Any]) -> None:
         check_non_negative(self, options, "lr", "alpha", "eps", "weight_decay", "momentum")
+        check_torch_flags(self, options)
 
     def _init_state(self, param: np.ndarray, group: ParamGroup) -> dict[str, Any]:
         state: dict[str, Any] = {"step": 0.0, "square_avg": np.zeros_like(param)}
