@@ -15,7 +15,7 @@ Where to read what:
     discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
     transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
-    matrices.py       Wishart (positive-definite matrices; Bartlett sampler)
+    matrices.py       Wishart (positive-definite matrices; Bartlett sampler), LKJCholesky (onion method)
     circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
     kl.py             kl_divergence, register_kl;  constraints.py  supports and parameter sets
@@ -31,7 +31,7 @@ from .distribution import Distribution
 from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma
 from .kl import kl_divergence, register_kl
 from .lowrank import LowRankMultivariateNormal
-from .matrices import Wishart
+from .matrices import LKJCholesky, Wishart
 from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
@@ -61,6 +61,7 @@ __all__ = [
     "HalfNormal",
     "Independent",
     "Kumaraswamy",
+    "LKJCholesky",
     "Laplace",
     "LogNormal",
     "LogitRelaxedBernoulli",

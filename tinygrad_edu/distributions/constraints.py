@@ -236,6 +236,16 @@ class _LowerCholesky(Constraint):
         return lower & (np.diagonal(value, axis1=-2, axis2=-1) > 0).all(-1)
 
 
+class _CorrCholesky(_LowerCholesky):
+    """Cholesky factors of correlation matrices: lower triangular, positive diagonal, rows of unit length
+    (to 10 · n · eps, as PyTorch)."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        tolerance = np.finfo(value.dtype).eps * value.shape[-1] * 10
+        unit_rows = (np.abs(np.linalg.norm(value, axis=-1) - 1.0) <= tolerance).all(-1)
+        return super()._check(value) & unit_rows
+
+
 class _PositiveDefinite(Constraint):
     """Symmetric (to atol 1e-6) matrices whose Cholesky factorisation exists."""
 
@@ -281,11 +291,12 @@ interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 positive_definite = _PositiveDefinite()
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq", "half_open_interval",
-    "independent", "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky", "nonnegative",
-    "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer", "real", "real_vector",
-    "simplex", "unit_interval",
+    "Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property", "greater_than", "greater_than_eq",
+    "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
+    "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+    "positive_integer", "real", "real_vector", "simplex", "unit_interval",
 ]

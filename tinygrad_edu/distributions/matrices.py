@@ -13,9 +13,9 @@ from .. import linalg
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
-from .gamma import standard_gamma
+from .gamma import Beta, standard_gamma
 from .multivariate import CholeskyMatrices, _cholesky_factor, _one_matrix
-from .utils import constant, eps, standard_normal
+from .utils import as_float_tensor, constant, eps, standard_normal
 
 _LOG_2 = math.log(2.0)
 
@@ -106,4 +106,55 @@ class Wishart(CholeskyMatrices, Distribution):
                 + nu * p / 2)
 
 
-__all__ = ["Wishart"]
+class LKJCholesky(Distribution):
+    r"""LKJ distribution (Lewandowski, Kurowicka & Joe 2009) over Cholesky factors L of dim × dim correlation
+    matrices R = L Lᵀ, with ``concentration`` η > 0: p(R) ∝ det(R)^(η − 1) (η = 1: uniform over correlations).
+
+    log p(L) = Σ_{i=2..d} (2(η − 1) + d − i) log L_ii − log Z      (det R = Π L_ii², times the Jacobian
+               of L ↦ R, Π L_ii^(d − i))
+    log Z = ((d − 1)/2) log π + log Γ_{d−1}(η + (d − 1)/2 − ½) − (d − 1) log Γ(η + (d − 1)/2)
+    sample   the onion method (section 3.2 of the paper), vectorised over rows as PyTorch's: row i of L is
+             √yᵢ uᵢ on its first i entries (uᵢ uniform on the unit sphere of ℝⁱ, yᵢ ~ Beta(i/2, η + (d − 1 − i)/2)),
+             and its diagonal √(1 − yᵢ)
+    (no mean/variance/entropy, as PyTorch)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration": constraints.positive}
+    support = constraints.corr_cholesky
+
+    def __init__(self, dim: int, concentration: Any = 1.0, validate_args: bool | None = None) -> None:
+        if dim < 2:
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}.")
+        self.dim = dim
+        self.concentration = as_float_tensor(concentration)
+        # yᵢ ~ Beta(i/2, η + (d − 2)/2 − (i − 1)/2), the squared norm of row i's off-diagonal part (row 0 has
+        # none: its y is drawn from Beta(½, …) and not used). PyTorch 2.13 takes i − ½ for the first
+        # concentration (offset + 0.5 for 0.5·offset + 0.5): rows ≥ 2 then get too large correlations.
+        offset = np.concatenate([[0.0], np.arange(dim - 1)])                     # i − 1 (0 for row 0)
+        marginal = self.concentration + 0.5 * (dim - 2)
+        self._beta = Beta(constant(0.5 * offset + 0.5, self.concentration).expand((*self.concentration.shape, dim)),
+                          marginal.unsqueeze(-1) - constant(0.5 * offset, self.concentration), validate_args=False)
+        super().__init__(self.concentration.shape, (dim, dim), validate_args=validate_args)
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        y = self._beta.sample(sample_shape).data[..., None]
+        normal = np.tril(standard_normal(shape, self.concentration).data, -1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # row 0 has no off-diagonal entries: 0/0
+            sphere = normal / np.linalg.norm(normal, axis=-1, keepdims=True)
+        sphere[..., 0, :] = 0.0
+        w = np.sqrt(y) * sphere
+        diagonal = np.sqrt(np.maximum(1 - (w ** 2).sum(-1), np.finfo(w.dtype).tiny))
+        return constant(w + diagonal[..., None] * np.eye(self.dim), self.concentration)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        d = self.dim
+        diagonal = value.diagonal(dim1=-2, dim2=-1)[..., 1:]
+        order = 2 * (self.concentration - 1).unsqueeze(-1) + d - constant(np.arange(2, d + 1), self.concentration)
+        alpha = self.concentration + 0.5 * (d - 1)
+        log_normaliser = 0.5 * (d - 1) * math.log(math.pi) + (alpha - 0.5).mvlgamma(d - 1) - (d - 1) * alpha.lgamma()
+        return (order * diagonal.log()).sum(-1) - log_normaliser
+
+
+__all__ = ["LKJCholesky", "Wishart"]
