@@ -19,11 +19,19 @@ from __future__ import annotations
 import bisect
 import math
 import types
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from .optimizer import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (  # PyTorch's text, word for word
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please "
+    "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. Please open an issue if you are "
+    "unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose."
+)
 
 
 class LRScheduler:
@@ -62,10 +70,16 @@ class LRScheduler:
         """The learning rates the last ``step()`` set, one per parameter group."""
         return list(self._last_lr)
 
-    def step(self) -> None:
-        """Advance one epoch: t ← t + 1 and every ``group["lr"]`` ← η_t."""
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch: t ← t + 1 and every ``group["lr"]`` ← η_t.
+
+        ``step(epoch)`` (deprecated in PyTorch, which warns; so does this) sets t = ``epoch``
+        instead and uses the closed form η_t where the schedule has one (else ``get_lr``).
+        """
         self._step_count += 1
-        self._update_lr()
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
         """Set every ``group["lr"]`` to η_t for t = last_epoch + 1, or for t = ``epoch``.
@@ -599,10 +613,13 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self._last_lr = self._current_lrs()
 
-    def step(self, metrics: float) -> None:  # type: ignore[override]
-        """Record this epoch's monitored value and reduce the rates if it has plateaued."""
+    def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
+        """Record this epoch's monitored value and reduce the rates if it has plateaued
+        (``epoch``, deprecated as in PyTorch: sets the epoch counter instead of adding 1)."""
         current = float(metrics)
-        self.last_epoch += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
         if self._is_better(current):
             self.best = current
             self.num_bad_epochs = 0
