@@ -18,11 +18,16 @@ Where to read what:
     matrices.py       Wishart (positive-definite matrices; Bartlett sampler), LKJCholesky (onion method)
     circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
-    kl.py             kl_divergence, register_kl;  constraints.py  supports and parameter sets
+    kl.py             kl_divergence, register_kl;  kl_families.py  the cross-family and low-rank pairs
+    constraints.py    supports and parameter sets
 Samples come from tinygrad_edu's generator (tg.manual_seed), so they differ from PyTorch's draws.
 """
 
-from . import constraints, transforms
+from . import (
+    constraints,
+    kl_families,  # noqa: F401 - registers the cross-family KL divergences
+    transforms,
+)
 from .circular import VonMises
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, StudentT, Uniform
 from .counts import Multinomial, NegativeBinomial
