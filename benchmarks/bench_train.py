@@ -187,30 +187,36 @@ def first_step_agreement(tg: Any, torch: Any, model: str) -> tuple[float, float,
 # ---- timing -----------------------------------------------------------------------------------
 
 
-def _median_step_ms(step: Callable[[], float], steps: int, warmup: int) -> tuple[float, float]:
-    """Median wall-clock and process-CPU milliseconds per step, after ``warmup`` untimed steps.
+def _median_step_ms(step: Callable[[], float], steps: int, warmup: int) -> tuple[float, float, float]:
+    """Median wall-clock and process-CPU milliseconds per step, after ``warmup`` untimed steps, and
+    the minor page faults per timed step.
 
     CPU time leaves out the time the process waited for a core, so on a shared machine it
     is the steadier figure for single-threaded runs (with 2 threads it adds both threads up).
+    Page faults should be ~0 once warm: each one is a fresh page the kernel zeroes (~1 µs); a
+    steady stream of them means malloc hands memory back and forth (see backend's mallopt).
     """
     for _ in range(warmup):
         step()
     wall, cpu = [], []
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(steps):
         start, start_cpu = time.perf_counter(), time.process_time()
         step()
         cpu.append(time.process_time() - start_cpu)
         wall.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(wall)), 1e3 * float(np.median(cpu))
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / steps
+    return 1e3 * float(np.median(wall)), 1e3 * float(np.median(cpu)), faults
 
 
-def time_model(tg: Any, torch: Any | None, model: str, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
-    """Per contender: (wall ms, CPU ms) per step, the medians of interleaved rounds' medians."""
+def time_model(tg: Any, torch: Any | None, model: str,
+               args: argparse.Namespace) -> dict[str, tuple[float, float, float]]:
+    """Per contender: (wall ms, CPU ms, page faults) per step, the medians of interleaved rounds' medians."""
     tg_net, tg_step = tg_contender(tg, model)
     contenders = {"tg": tg_step, "tg-numpy": tg_contender(tg, model, "numpy")[1]}
     if torch is not None:
         contenders["torch"] = torch_contender(torch, model, tg_net)[1]
-    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in contenders}
+    rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
     for _ in range(args.rounds):
         for name, step in contenders.items():
             rounds[name].append(_median_step_ms(step, args.steps, args.warmup))
@@ -291,10 +297,14 @@ def main(args: argparse.Namespace) -> None:
     print("|---|---|---|---|---|---|---|")
     for model in args.models:
         ms = time_model(tg, torch, model, args)
-        (tg_ms, tg_cpu), (np_ms, np_cpu) = ms["tg"], ms["tg-numpy"]
-        torch_ms, torch_cpu = ms.get("torch", (float("nan"), float("nan")))
+        (tg_ms, tg_cpu, _), (np_ms, np_cpu, _) = ms["tg"], ms["tg-numpy"]
+        torch_ms, torch_cpu, _ = ms.get("torch", (float("nan"),) * 3)
         print(f"| {model} | {tg_ms:.3f} | {np_ms:.3f} | {torch_ms:.3f} | {tg_ms / torch_ms:.2f}x | "
               f"{np_ms / tg_ms:.2f}x | {tg_cpu / torch_cpu:.2f}x, {np_cpu / tg_cpu:.2f}x |", flush=True)
+        faulting = {name: v[2] for name, v in ms.items() if v[2] >= 10}
+        if faulting:  # the timings then include the kernel zeroing fresh pages
+            print(f"<!-- {model}: page faults per step " + ", ".join(f"{k} {v:.0f}" for k, v in faulting.items())
+                  + " -->", flush=True)
     if args.threads == 1 and not args.no_memory:
         frameworks = ["tg", "tg-numpy"] + (["torch"] if torch is not None else [])
         print("\n| peak RSS MB (fresh process, 10 steps) | " + " | ".join(frameworks) + " |")

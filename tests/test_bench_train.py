@@ -4,6 +4,7 @@ in tinygrad_edu and PyTorch, and the script runs end to end with a tiny step cou
 from __future__ import annotations
 
 import importlib.util
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,16 @@ def test_script_runs_with_a_tiny_step_count(bench_train, capsys):
         torch.set_num_threads(threads)
     out = capsys.readouterr().out
     assert "| mlp |" in out and "first-step loss" in out and "lenet" not in out
+
+
+def test_page_faults_per_step_are_counted(bench_train):
+    def touch_fresh_pages() -> None:  # what malloc does when it maps each large array anew
+        pages = np.frombuffer(mmap.mmap(-1, 256 * mmap.PAGESIZE), np.uint8)
+        pages[:: mmap.PAGESIZE] = 1  # the first write to each of the 256 pages faults it in
+
+    fresh = bench_train._median_step_ms(touch_fresh_pages, steps=3, warmup=1)[2]
+    reused = bench_train._median_step_ms(lambda: float(np.ones(1000).sum()), steps=3, warmup=1)[2]
+    assert fresh >= 256 and reused < 5
 
 
 def test_unknown_model_is_a_usage_error(bench_train):
