@@ -63,8 +63,9 @@ def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
     """∂x/∂α of a Gamma(α, 1) sample x at fixed cdf value (float64; formula in the module docstring).
 
     The terms rise while n < x − α and then fall off like a Gaussian of width ~√x, so
-    (x − α)⁺ + 10√x + 30 terms reach double precision. Where x lies far above α (probability
-    ~e^(−x)) the rising terms are large and the sum loses digits to cancellation.
+    (x − α)⁺ + 10√x + 30 terms reach double precision (elements are summed in groups of similar
+    length). Where x lies far above α (probability ~e^(−x)) the rising terms are large and the sum
+    loses digits to cancellation (and overflows beyond x − α ≈ 700).
     For α > ``_ASYMPTOTIC_ALPHA`` the asymptotic expansion replaces the series.
     """
     alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
@@ -76,16 +77,19 @@ def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
         return result
     flat_alpha, flat_x = alpha.ravel(), x.ravel()
     result = np.empty(flat_x.shape)
-    n_terms = int(np.max(np.maximum(flat_x - flat_alpha, 0) + 10 * np.sqrt(flat_x) + 30, initial=30))
-    n = np.arange(n_terms, dtype=np.float64)
-    chunk = max(1, _MAX_SERIES_ENTRIES // n_terms)  # bounds memory: elements × terms per block
+    needed = np.maximum(flat_x - flat_alpha, 0) + 10 * np.sqrt(flat_x) + 30   # terms per element
+    order = np.argsort(needed)  # elements needing few terms are summed together, without the others' length
+    chunk = max(1, _MAX_SERIES_ENTRIES // int(needed.max(initial=30)))
     for start in range(0, flat_x.size, chunk):
-        a = flat_alpha[start:start + chunk, None]
-        logx = np.log(flat_x[start:start + chunk, None])
-        # Γ(α+n+1)/Γ(α) = Π_{k=0..n} (α+k)  and  ψ(α+n+1) = ψ(α+1) + Σ_{k=1..n} 1/(α+k): running sums
-        log_ratio = (n + 1) * logx - np.cumsum(np.log(a + n), -1)          # log(x^(n+1) Γ(α)/Γ(α+n+1))
-        psi = Tensor(a + 1).digamma().data + np.cumsum(np.concatenate([0 * a, 1 / (a + n[1:])], -1), -1)
-        result[start:start + chunk] = -(np.exp(log_ratio) * (logx - psi)).sum(-1)
+        rows = order[start:start + chunk]
+        n = np.arange(int(needed[rows].max()), dtype=np.float64)
+        a, xs = flat_alpha[rows, None], flat_x[rows, None]
+        # with rₖ = 1/(α + k):  x^(n+1) Γ(α)/Γ(α+n+1) = Π_{k=0..n} x rₖ  and  ψ(α+n+1) = ψ(α+1) + Σ_{k=1..n} rₖ
+        reciprocal = 1 / (a + n)
+        terms = np.cumprod(xs * reciprocal, -1)
+        harmonic = np.cumsum(reciprocal, -1) - reciprocal[:, :1]
+        psi = Tensor(a + 1).digamma().data
+        result[rows] = -(terms.sum(-1) * (np.log(xs) - psi)[:, 0] - (terms * harmonic).sum(-1))
     return result.reshape(x.shape)
 
 
