@@ -9,10 +9,12 @@
 Where to read what:
     distribution.py   the base class: batch/event shapes, sample vs rsample, validation
     continuous.py     Normal, HalfNormal, Uniform, Exponential, Laplace, Cauchy, StudentT
-    gamma.py          Gamma, Chi2, Beta, Dirichlet, FisherSnedecor and the implicitly reparameterised gamma sampler
-    univariate.py     Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, ContinuousBernoulli (rsample = icdf(uniform))
+    gamma.py          Gamma, Chi2, InverseGamma, Beta, Dirichlet, FisherSnedecor and the implicitly
+                      reparameterised gamma sampler
+    univariate.py     Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, ContinuousBernoulli,
+                      GeneralizedPareto (rsample = icdf(uniform))
     counts.py         Multinomial, NegativeBinomial
-    discrete.py       Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson
+    discrete.py       Bernoulli, Categorical, OneHotCategorical(StraightThrough), Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
     transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
     matrices.py       Wishart (positive-definite matrices; Bartlett sampler), LKJCholesky (onion method)
@@ -31,9 +33,17 @@ from . import (
 from .circular import VonMises
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, StudentT, Uniform
 from .counts import Multinomial, NegativeBinomial
-from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Geometric,
+    OneHotCategorical,
+    OneHotCategoricalStraightThrough,
+    Poisson,
+)
 from .distribution import Distribution
-from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma
+from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma, InverseGamma
 from .kl import kl_divergence, register_kl
 from .lowrank import LowRankMultivariateNormal
 from .matrices import LKJCholesky, Wishart
@@ -41,7 +51,7 @@ from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
 from .transforms import AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
-from .univariate import ContinuousBernoulli, Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
+from .univariate import ContinuousBernoulli, GeneralizedPareto, Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
 
 __all__ = [
     "AffineTransform",
@@ -60,11 +70,13 @@ __all__ = [
     "Exponential",
     "FisherSnedecor",
     "Gamma",
+    "GeneralizedPareto",
     "Geometric",
     "Gumbel",
     "HalfCauchy",
     "HalfNormal",
     "Independent",
+    "InverseGamma",
     "Kumaraswamy",
     "LKJCholesky",
     "Laplace",
@@ -77,6 +89,7 @@ __all__ = [
     "NegativeBinomial",
     "Normal",
     "OneHotCategorical",
+    "OneHotCategoricalStraightThrough",
     "Pareto",
     "Poisson",
     "RelaxedBernoulli",

@@ -1,4 +1,4 @@
-"""Discrete distributions: Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric, Poisson.
+"""Discrete distributions: Bernoulli, Categorical, OneHotCategorical(StraightThrough), Binomial, Geometric, Poisson.
 
 Bernoulli-like distributions take either ``probs`` p or ``logits`` l = log(p/(1 − p)) (not both);
 Categorical takes probs or unnormalised logits over the last dim. Whichever is given is stored,
@@ -419,4 +419,22 @@ class OneHotCategorical(CategoricalWrapper, Distribution):
         return repr(self._categorical).replace("Categorical", "OneHotCategorical", 1)
 
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "OneHotCategorical", "Poisson"]
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    r"""OneHotCategorical with the straight-through gradient estimator (Bengio et al. 2013):
+
+    rsample   x + (p − stop_grad(p)):  the value is the one-hot sample x, the gradient that of p
+    (a biased but low-variance surrogate for ∂E[f(x)]/∂p)
+    """
+
+    has_rsample = True
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
+
+
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "OneHotCategorical", "OneHotCategoricalStraightThrough",
+           "Poisson"]

@@ -327,3 +327,55 @@ class FisherSnedecor(Distribution):
         ratio = self.df1 / self.df2
         return (log_normaliser + half1 * ratio.log() + (half1 - 1) * value.log()
                 - (half1 + half2) * (ratio * value).log1p())
+
+
+class InverseGamma(Distribution):
+    r"""Y = 1/X for X ~ Gamma(α, β): ``concentration`` α > 0, ``rate`` β > 0 (β is Y's scale).
+
+    density   p(y) = βᵅ y^(−α−1) e^(−β/y) / Γ(α)  for y > 0
+    cdf       F(y) = Q(α, β/y)  (the regularised upper incomplete gamma; P(Y ≤ y) = P(X ≥ 1/y))
+    mean = β/(α − 1) (inf for α ≤ 1),  mode = β/(α + 1),  variance = β²/((α − 1)²(α − 2)) (inf for α ≤ 2),
+    entropy = α + log β + log Γ(α) − (1 + α) ψ(α)
+    rsample   1/X with X the gamma's implicitly reparameterised sample
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration": constraints.positive,
+                                                             "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(self.concentration.shape, validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        alpha = self.concentration
+        return where(alpha > 1, self.rate / (alpha - 1), np.inf)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.rate / (self.concentration + 1)
+
+    @property
+    def variance(self) -> Tensor:
+        alpha = self.concentration
+        return where(alpha > 2, self.rate ** 2 / ((alpha - 1) ** 2 * (alpha - 2)), np.inf)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        gamma = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+        return gamma.clamp(min=tiny(gamma.dtype)).reciprocal()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        alpha, beta = self.concentration, self.rate
+        return alpha * beta.log() - alpha.lgamma() - (alpha + 1) * value.log() - beta / value
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return self.concentration.igammac(self.rate / value)
+
+    def entropy(self) -> Tensor:
+        alpha = self.concentration
+        return alpha + self.rate.log() + alpha.lgamma() - (1 + alpha) * alpha.digamma()
