@@ -14,12 +14,21 @@ from .module import Module, Parameter
 
 class _LookupTable(Module):
     """What Embedding and EmbeddingBag share: the weight (num_embeddings, embedding_dim) ~ N(0, 1)
-    (or the given ``_weight``, shared), and ``padding_idx``, whose row starts at zero."""
+    (or the given ``_weight``, shared), ``padding_idx``, whose row starts at zero, and the options
+    ``max_norm``/``norm_type`` (rows renormalised in place when looked up) and ``scale_grad_by_freq``
+    (see ``F.embedding``). ``sparse=True`` is refused: there are no sparse tensors."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None, dtype: Any,
-                 _weight: Tensor | None = None) -> None:
+                 _weight: Tensor | None, max_norm: float | None, norm_type: float, scale_grad_by_freq: bool,
+                 sparse: bool) -> None:
         super().__init__()
         layer = type(self).__name__
+        if sparse:
+            raise NotImplementedError(f"{layer}: sparse=True (a sparse gradient for the weight) is not supported: "
+                                      "tinygrad_edu has no sparse tensors; sparse=False gives the same values as a "
+                                      "dense gradient")
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = (max_norm, norm_type,
+                                                                               scale_grad_by_freq, sparse)
         if not -num_embeddings <= (padding_idx or 0) < num_embeddings:
             raise ValueError(f"{layer}: padding_idx {padding_idx} must be within num_embeddings {num_embeddings}")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
@@ -42,6 +51,12 @@ class _LookupTable(Module):
     def _padding_repr(self) -> str:
         return f", padding_idx={self.padding_idx}" if self.padding_idx is not None else ""
 
+    def _options_repr(self) -> str:
+        """The non-default options, as PyTorch prints them."""
+        text = f", max_norm={self.max_norm}" if self.max_norm is not None else ""
+        text += f", norm_type={self.norm_type}" if self.norm_type != 2 else ""
+        return text + (f", scale_grad_by_freq={self.scale_grad_by_freq}" if self.scale_grad_by_freq else "")
+
 
 def _check_pretrained(layer: str, embeddings: Tensor) -> None:
     if embeddings.ndim != 2:
@@ -52,27 +67,35 @@ def _check_pretrained(layer: str, embeddings: Tensor) -> None:
 class Embedding(_LookupTable):
     """y[…] = weight[indices[…]], weight: (num_embeddings, embedding_dim) ~ N(0, 1).
 
-    The row ``padding_idx`` is initialised to zeros and receives no gradient.
+    The row ``padding_idx`` is initialised to zeros and receives no gradient. ``max_norm``,
+    ``norm_type`` and ``scale_grad_by_freq`` as in ``F.embedding``.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 dtype: Any = None, _weight: Tensor | None = None) -> None:
-        super().__init__(num_embeddings, embedding_dim, padding_idx, dtype, _weight)
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Tensor | None = None, _freeze: bool = False,
+                 dtype: Any = None) -> None:
+        super().__init__(num_embeddings, embedding_dim, padding_idx, dtype, _weight, max_norm, norm_type,
+                         scale_grad_by_freq, sparse)
+        self.weight.requires_grad = not _freeze
 
     @classmethod
-    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None) -> Embedding:
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:
         """An Embedding whose weight is ``embeddings`` (memory shared; not trained if ``freeze``), as PyTorch's."""
         _check_pretrained("Embedding", embeddings)
-        layer = cls(*embeddings.shape, padding_idx=padding_idx, _weight=embeddings)
-        layer.weight.requires_grad = not freeze
-        return layer
+        return cls(*embeddings.shape, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse, embeddings,
+                   _freeze=freeze)
 
     def forward(self, indices: Any) -> Any:
         """Look up the rows of ``indices`` (an integer tensor of any shape)."""
-        return F.embedding(indices, self.weight, self.padding_idx)
+        with errors_named("Embedding"):
+            return F.embedding(indices, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}" + self._padding_repr()
+        return f"{self.num_embeddings}, {self.embedding_dim}" + self._padding_repr() + self._options_repr()
 
 
 class EmbeddingBag(_LookupTable):
@@ -81,18 +104,18 @@ class EmbeddingBag(_LookupTable):
     ``mode`` 'sum' (Σ, or Σ w_i·weight[i] with ``per_sample_weights``), 'mean' (Σ / the bag's size) or
     'max' (the elementwise max); an empty bag gives zeros. The bags are the rows of a 2-D input, or
     the slices input[offsets[b]:offsets[b+1]] of a 1-D input (see ``F.embedding_bag``). Parameter and
-    initialisation as Embedding's. ``max_norm`` (renormalising looked-up rows in place),
-    ``scale_grad_by_freq`` and ``sparse`` gradients are not implemented (Embedding has none of them).
+    initialisation as Embedding's; ``max_norm``, ``norm_type`` and ``scale_grad_by_freq`` (modes sum
+    and mean) as in ``F.embedding_bag``.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                  _weight: Tensor | None = None, include_last_offset: bool = False, padding_idx: int | None = None,
                  dtype: Any = None) -> None:
-        F._check_embedding_bag_options("EmbeddingBag", mode, max_norm, scale_grad_by_freq, sparse)
-        super().__init__(num_embeddings, embedding_dim, padding_idx, dtype, _weight)
-        self.max_norm, self.norm_type, self.scale_grad_by_freq = max_norm, norm_type, scale_grad_by_freq
-        self.mode, self.sparse, self.include_last_offset = mode, sparse, include_last_offset
+        F._check_embedding_bag_options("EmbeddingBag", mode, scale_grad_by_freq)
+        super().__init__(num_embeddings, embedding_dim, padding_idx, dtype, _weight, max_norm, norm_type,
+                         scale_grad_by_freq, sparse)
+        self.mode, self.include_last_offset = mode, include_last_offset
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm: float | None = None,
@@ -109,9 +132,10 @@ class EmbeddingBag(_LookupTable):
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Tensor | None = None) -> Tensor:
         """One reduced vector per bag: (B, embedding_dim)."""
         with errors_named("EmbeddingBag"):
-            return F.embedding_bag(input, self.weight, offsets, mode=self.mode,
-                                   per_sample_weights=per_sample_weights,
+            return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                                   self.scale_grad_by_freq, self.mode, per_sample_weights=per_sample_weights,
                                    include_last_offset=self.include_last_offset, padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}" + self._padding_repr()
+        return (f"{self.num_embeddings}, {self.embedding_dim}" + self._options_repr() + f", mode={self.mode!r}"
+                + self._padding_repr())

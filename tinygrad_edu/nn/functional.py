@@ -811,30 +811,75 @@ def dropout2d(x: Tensor, p: float = 0.5, training: bool = True, inplace: bool = 
     return _channel_dropout("dropout2d", x, p, training)
 
 
-def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
-    """y[…] = weight[indices[…]]: row lookup; the row ``padding_idx`` receives no gradient."""
-    idx = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """y[…] = weight[indices[…]]: row lookup; the row ``padding_idx`` receives no gradient.
+
+    max_norm:  before the lookup, each row r that ``indices`` names with ‖r‖_p > max_norm
+               (p = ``norm_type``) is rescaled in place: r ← r · max_norm / (‖r‖_p + 1e-7), as
+               PyTorch's embedding_renorm_ (it changes the parameter; it is not differentiated).
+    scale_grad_by_freq:  ∂L/∂weight[i] = (Σ_{positions of i} g) / count(i), count(i) = how often i
+               occurs in ``indices`` (the forward is unchanged).
+    ``sparse=True`` (a sparse gradient) raises NotImplementedError: there are no sparse tensors.
+    """
+    idx = _embedding_indices("embedding", indices, weight, sparse)
+    if max_norm is not None:
+        _renorm_rows(weight, idx, max_norm, norm_type)
+    return _lookup(idx, weight, padding_idx, idx if scale_grad_by_freq else None)
+
+
+def _embedding_indices(op: str, indices: Any, weight: Tensor, sparse: bool, layer: str | None = None) -> np.ndarray:
+    """The indices as an integer array, checked to name rows of ``weight``; ``sparse`` refused."""
+    if sparse:
+        raise NotImplementedError(f"{layer or op}: sparse=True (a sparse gradient for the weight) is not supported: "
+                                  "tinygrad_edu has no sparse tensors; sparse=False gives the same values as a "
+                                  "dense gradient")
+    idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {idx.dtype}")
+        raise TypeError(f"{op}: indices must be integers, got {idx.dtype}")
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative too, as PyTorch (no wrap-around: a bug's mark)
-        raise IndexError(f"embedding: index out of range for an embedding of {n} rows (got {idx.min()}..{idx.max()})")
+        raise IndexError(f"{op}: index out of range for an embedding of {n} rows (got {idx.min()}..{idx.max()})")
+    return idx
+
+
+def _renorm_rows(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+    """r ← r · max_norm / (‖r‖_p + 1e-7) for the rows of ``weight`` named in ``idx`` whose p-norm
+    exceeds max_norm, in place (a write to the parameter, counted in its version)."""
+    rows = np.unique(idx)
+    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1)
+    too_long = norms > max_norm
+    if too_long.any():
+        scale = max_norm / (norms[too_long].astype(np.float64) + 1e-7)
+        weight.data[rows[too_long]] *= scale.astype(weight.dtype)[:, None]
+        weight._count_write()
+
+
+def _lookup(idx: np.ndarray, weight: Tensor, padding_idx: int | None, counted: np.ndarray | None) -> Tensor:
+    """weight[idx], the padding row cut from the gradient; with ``counted`` (the indices whose
+    frequencies scale_grad_by_freq divides by) each position's gradient is divided by the count
+    of its index, before the lookup's backward adds the positions of each row up."""
     rows = weight[idx]
+    if counted is not None and rows.requires_grad:
+        frequency = np.bincount(counted.reshape(-1), minlength=weight.shape[0])[idx]
+        inverse = Tensor._make((1.0 / np.maximum(frequency, 1)).astype(weight.dtype)[..., None])
+        rows.register_hook(lambda grad: grad * inverse)
     if padding_idx is None:
         return rows
-    trainable = (idx != padding_idx % n)[..., None]
+    trainable = (idx != padding_idx % weight.shape[0])[..., None]
     return where(np.broadcast_to(trainable, rows.shape), rows, rows.detach())
 
 
 EMBEDDING_BAG_MODES = ("sum", "mean", "max")
 
 
-def _check_embedding_bag_options(op: str, mode: str, max_norm: float | None, scale_grad_by_freq: bool,
-                                 sparse: bool) -> None:
+def _check_embedding_bag_options(op: str, mode: str, scale_grad_by_freq: bool) -> None:
     if mode not in EMBEDDING_BAG_MODES:
         raise ValueError(f"{op}: mode has to be one of {EMBEDDING_BAG_MODES}, got {mode!r}")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError(f"{op}: max_norm, scale_grad_by_freq and sparse are not supported")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError(f"{op}: max mode does not support scaling the gradient by the frequency")
 
 
 def _bags(op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -870,7 +915,7 @@ def _bags(op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool) -> 
 def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: float | None = None,
                   norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                   per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
-                  padding_idx: int | None = None) -> Tensor:
+                  padding_idx: int | None = None, _layer: str | None = None) -> Tensor:
     r"""One vector per bag of indices: with R_b = {i ∈ bag b : i ≠ padding_idx},
     sum: y[b] = Σ_{i∈R_b} w_i · weight[i]  (w_i = ``per_sample_weights``, 1 without them),
     mean: y[b] = (1/|R_b|) Σ_{i∈R_b} weight[i],   max: y[b, d] = max_{i∈R_b} weight[i, d]; y[b] = 0 if R_b = ∅.
@@ -879,12 +924,17 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: flo
     input[offsets[b]:offsets[b+1]] (the last one to the end; with ``include_last_offset`` offsets
     has B + 1 entries, the last one the end of the last bag). Computed as a padded gather of the
     rows (B, L_max, D) and a masked sum or max over the bag axis, so the gradient scatter-adds back
-    into ``weight`` (max: into the row that was largest) and reaches ``per_sample_weights``."""
+    into ``weight`` (max: into the row that was largest) and reaches ``per_sample_weights``.
+
+    ``max_norm``/``norm_type`` rescale the rows the input names in place first, as ``embedding``;
+    ``scale_grad_by_freq`` (sum and mean) divides each row's gradient by how often its index occurs
+    in the whole input, as ``embedding`` does and PyTorch documents. (PyTorch 2.13's CPU kernel
+    divides by the count of another index when counts differ, pytorch/pytorch#190063, fixed after
+    2.13 by #190264; its results agree with these wherever that slip picks the right count.)
+    ``sparse=True`` raises NotImplementedError: there are no sparse tensors."""
     op = "embedding_bag"
-    _check_embedding_bag_options(op, mode, max_norm, scale_grad_by_freq, sparse)
-    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
-    if weight.ndim != 2:
-        raise ShapeError(f"{op}: weight must be 2-D (num_embeddings, embedding_dim), got {weight.shape}")
+    _check_embedding_bag_options(_layer or op, mode, scale_grad_by_freq)
+    idx = _embedding_indices(op, input, weight, sparse, _layer)
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(f"{op}: per_sample_weights is only supported for mode='sum', got mode={mode!r}")
@@ -893,7 +943,9 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: flo
                              f"{idx.shape}")
     positions, filled = _bags(op, idx, offsets, include_last_offset)
     flat = idx.reshape(-1)
-    rows = embedding(flat[positions], weight)  # (B, L, D); also checks the indices' dtype and range
+    if max_norm is not None:
+        _renorm_rows(weight, flat, max_norm, norm_type)
+    rows = _lookup(flat[positions], weight, None, flat if scale_grad_by_freq else None)  # (B, L, D)
     if padding_idx is not None:
         filled = filled & (flat[positions] != padding_idx % weight.shape[0])
     if mode == "max":
