@@ -200,3 +200,119 @@ int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, i
 {
     return gemm(8, 1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0, c, 0, n, 1, work, work_len);
 }
+
+/* ---- a B packed once for many products (recurrent layers: the same W_hh at every time step) ---- */
+
+typedef void (*pack_fn)(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, void *dst);
+typedef void (*prepacked_fn)(const struct tg_gemm_problem *g);
+struct packed_kernels {
+    int64_t width; /* columns per strip of the packed layout; 0: bad ISA level */
+    pack_fn pack;
+    prepacked_fn product;
+};
+
+#define PACKED_KERNELS(suffix)                                                                     \
+    (struct packed_kernels){packed_width_##suffix(), (pack_fn)pack_b_whole_##suffix, (prepacked_fn)gemm_prepacked_##suffix}
+
+/* The packing and product kernels of the current instruction-set level for this element size. */
+static struct packed_kernels packed_kernels(size_t elem)
+{
+    int level = tg_isa_level();
+#if TG_GEMM_X86
+    if (level == TG_ISA_AVX512)
+        return elem == 4 ? PACKED_KERNELS(avx512_f32) : PACKED_KERNELS(avx512_f64);
+    if (level == TG_ISA_AVX2)
+        return elem == 4 ? PACKED_KERNELS(avx2_f32) : PACKED_KERNELS(avx2_f64);
+#endif
+    if (level >= TG_ISA_PORTABLE)
+        return elem == 4 ? PACKED_KERNELS(portable_f32) : PACKED_KERNELS(portable_f64);
+    return (struct packed_kernels){0, NULL, NULL};
+}
+
+static int pack_b(size_t elem, int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width,
+                  void *dst)
+{
+    struct packed_kernels kernels = packed_kernels(elem);
+    if (!kernels.width)
+        return TG_GEMM_BAD_ISA;
+    if (k < 0 || n < 0)
+        return TG_GEMM_BAD_SHAPE;
+    if (width != kernels.width)
+        return TG_GEMM_BAD_PACKING;
+    if (k > 0 && n > 0)
+        kernels.pack(k, n, b, rsb, csb, dst);
+    return 0;
+}
+
+struct packed_job {
+    prepacked_fn product;
+    size_t elem;
+    struct tg_gemm_problem g;
+};
+
+/* Part `part` of `parts`: a range of the rows of A and C (every part reads all of the packed B). */
+static void packed_run_part(void *ctx, int part, int parts)
+{
+    const struct packed_job *job = ctx;
+    struct tg_gemm_problem g = job->g;
+    int64_t lo = g.m * part / parts, hi = g.m * (part + 1) / parts;
+    if (lo >= hi)
+        return;
+    g.m = hi - lo;
+    g.a = (const char *)g.a + (size_t)(lo * g.rsa) * job->elem;
+    g.c = (char *)g.c + (size_t)(lo * g.rsc) * job->elem;
+    job->product(&g);
+}
+
+static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa,
+                         const void *bp, int64_t width, void *c)
+{
+    struct packed_kernels kernels = packed_kernels(elem);
+    if (!kernels.width)
+        return TG_GEMM_BAD_ISA;
+    if (m < 0 || n < 0 || k < 0)
+        return TG_GEMM_BAD_SHAPE;
+    if (width != kernels.width)
+        return TG_GEMM_BAD_PACKING;
+    if (m == 0 || n == 0)
+        return 0;
+    if (k == 0) {
+        scale_c(elem, c, m, n, n, 1, 0.0);
+        return 0;
+    }
+    struct packed_job job = {kernels.product, elem, {m, n, k, a, rsa, csa, bp, 0, 0, c, n, 1, 0.0}};
+    int parts = tg_get_num_threads();
+    if ((double)m * n * k * 2 < TG_PARALLEL_MIN_FLOPS)
+        parts = 1;
+    if (parts == 1)
+        packed_run_part(&job, 0, 1);
+    else
+        tg_parallel_run(parts, packed_run_part, &job);
+    return 0;
+}
+
+int64_t tg_packed_b_width_f32(void) { return packed_kernels(4).width; }
+
+int64_t tg_packed_b_width_f64(void) { return packed_kernels(8).width; }
+
+int tg_pack_b_f32(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width, void *dst)
+{
+    return pack_b(4, k, n, b, rsb, csb, width, dst);
+}
+
+int tg_pack_b_f64(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width, void *dst)
+{
+    return pack_b(8, k, n, b, rsb, csb, width, dst);
+}
+
+int tg_matmul_packed_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *bp,
+                         int64_t width, void *c)
+{
+    return matmul_packed(4, m, n, k, a, rsa, csa, bp, width, c);
+}
+
+int tg_matmul_packed_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *bp,
+                         int64_t width, void *c)
+{
+    return matmul_packed(8, m, n, k, a, rsa, csa, bp, width, c);
+}

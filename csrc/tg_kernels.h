@@ -22,7 +22,7 @@ int tg_isa_level(void);
 int tg_set_isa_level(int level);
 
 /* Status codes of tg_gemm_*: 0 success. */
-enum { TG_GEMM_BAD_SHAPE = 1, TG_GEMM_SMALL_WORKSPACE = 2, TG_GEMM_BAD_ISA = 3 };
+enum { TG_GEMM_BAD_SHAPE = 1, TG_GEMM_SMALL_WORKSPACE = 2, TG_GEMM_BAD_ISA = 3, TG_GEMM_BAD_PACKING = 4 };
 
 /* Elements of workspace tg_gemm_* needs with `threads` threads (any shape, any ISA level). */
 int64_t tg_gemm_workspace_f32(int threads);
@@ -49,6 +49,24 @@ int tg_matmul_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, i
                   int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
 int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
                   int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
+
+/* A B packed once for many products (a recurrent layer's W_hh, the same at every time step):
+ *   tg_pack_b_*:        dst = B (k×n, B[p, j] = b[p·rsb + j·csb]) in strips of `width` columns holding all k
+ *                       rows, p-major (dst[s·k + p·width + j], s = the strip's first column; zero past n):
+ *                       k·⌈n / width⌉·width elements. width must be tg_packed_b_width_*(), the current ISA
+ *                       level's (0 if the level is invalid).
+ *   tg_matmul_packed_*: c (m×n, row-major) = op(A)·B, A[i, p] = a[i·rsa + p·csa], bp packed by tg_pack_b_*
+ *                       with this width at this ISA level (else TG_GEMM_BAD_PACKING); no workspace; threads
+ *                       (rows of A split) as tg_gemm_*.
+ * Buffers are void pointers of the suffix's type, as in tg_matmul_*. Return 0 or a TG_GEMM_* status. */
+int64_t tg_packed_b_width_f32(void);
+int64_t tg_packed_b_width_f64(void);
+int tg_pack_b_f32(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width, void *dst);
+int tg_pack_b_f64(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width, void *dst);
+int tg_matmul_packed_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *bp,
+                         int64_t width, void *c);
+int tg_matmul_packed_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *bp,
+                         int64_t width, void *c);
 
 /* Σ of a fixed FMA loop (12 independent vector chains, `iterations` rounds) at the current
  * ISA level: times it to measure the machine's FMA peak (benchmarks/bench_matmul.py).

@@ -254,6 +254,22 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return numpy_ref.matmul(a, b)
 
 
+def pack_b(b: np.ndarray) -> Any:
+    """B (k, n) packed once for many ``matmul_packed(a, packed)`` products (a snapshot of B); see ``c.pack_b``."""
+    try:
+        return _active.pack_b(b)
+    except NoKernelError:
+        return numpy_ref.pack_b(b)
+
+
+def matmul_packed(a: np.ndarray, packed: Any) -> np.ndarray:
+    """a · B for B packed by ``pack_b`` (of a's dtype, B's k rows); see ``numpy_ref.matmul_packed``."""
+    try:
+        return _active.matmul_packed(a, packed)
+    except NoKernelError:
+        return numpy_ref.matmul_packed(a, packed)
+
+
 def conv2d(x: np.ndarray, w: np.ndarray, stride: Pair, padding: Pair, dilation: Pair, groups: int = 1) -> np.ndarray:
     """(N, C, H, W) ⋆ (O, C/groups, kh, kw) -> (N, O, OH, OW); see ``numpy_ref.conv2d``."""
     try:

@@ -236,6 +236,81 @@ def _matmul_general(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+# ---- a B packed once for many products (csrc/gemm.c tg_pack_b_*, tg_matmul_packed_*) -------
+# A recurrent layer multiplies by the same W_hhᵀ (forward) and W_hh (backward) at every time step:
+# pack_b copies B once into the tiles' strips (``width`` columns, all k rows, p-major), and each
+# matmul_packed reads them sequentially, with no per-call check of B's layout. Where matmul would
+# not run the FMA kernels (float32 precision "high"/"medium", an emulated float64), the PackedB
+# holds a copy of B instead and its products are matmul's, so they follow those settings too.
+# dtype -> (cffi array type, width at the current ISA level, pack, product)
+_PACKED = _kernel_table("packed_b_width", "pack_b", "matmul_packed")
+_GEMM_NATIVE = dict(_GEMM)  # the FMA kernels, before any precision or emulation setting swaps _GEMM's
+
+
+class PackedB:
+    """B (k, n) packed for ``matmul_packed``: a snapshot, later changes to the source array do not reach it.
+
+    ``shape`` (k, n) and ``dtype`` are B's; ``transposed`` says whether B came as a transposed view (read
+    in place by the packing, never copied first); ``width`` is the columns per strip of ``panel``, the
+    packed elements (strip s holds columns s·width … of all k rows, row p at p·width), for the ISA
+    level current at packing time (None with ``matrix``: a plain copy of B, multiplied by matmul).
+    """
+
+    __slots__ = ("_pointer", "dtype", "matrix", "panel", "shape", "transposed", "width")
+
+    def __init__(self, b: np.ndarray) -> None:
+        if b.ndim != 2:
+            raise ValueError(f"pack_b: expected a 2-D matrix B (k, n), got shape {b.shape}")
+        if b.dtype not in _PACKED:
+            raise _no_kernel("pack_b", b)
+        (k, n), dtype = b.shape, b.dtype
+        self.shape, self.dtype, self.transposed = (k, n), dtype, not b.flags.c_contiguous and b.flags.f_contiguous
+        self.width = self.panel = self.matrix = self._pointer = None
+        if _GEMM[dtype] is not _GEMM_NATIVE[dtype]:
+            self.matrix = b.copy()
+            return
+        _, width_now, pack, _ = _PACKED[dtype]
+        width = width_now()
+        if width == 0:
+            _isa_level()  # raises: TINYGRAD_EDU_ISA holds an unknown name
+        self.width, self.panel = width, np.empty(k * -(-n // width) * width, dtype)
+        src, rsb, csb = _operand(b)
+        status = pack(k, n, _from_buffer(src), rsb, csb, width, _from_buffer(self.panel))
+        if status:
+            _raise_packed_status("pack_b", status, (k, n))
+        self._pointer = _from_buffer(self.panel)
+
+
+def _raise_packed_status(op: str, status: int, *shapes: tuple[int, ...]) -> None:
+    _isa_level()  # raises the clearer error when the ISA variable is the cause
+    if status == lib.TG_GEMM_BAD_PACKING:
+        raise ValueError(f"{op}: B {shapes[-1]} was packed for another instruction set (set_isa was called "
+                         f"after pack_b, now {isa()}); pack it again")
+    raise ValueError(f"{op}: the C kernel rejected shapes {shapes} (status {status})")
+
+
+def pack_b(b: np.ndarray) -> PackedB:
+    """B (k, n) packed once for many ``matmul_packed(a, packed)`` products; see ``PackedB``."""
+    return PackedB(b)
+
+
+def matmul_packed(a: np.ndarray, packed: PackedB) -> np.ndarray:
+    """a · B for B packed by ``pack_b``; same contract as ``numpy_ref.matmul_packed``."""
+    if not isinstance(packed, PackedB):  # the reference's packed B: pack_b had no kernel for its dtype
+        raise NoKernelError(f"matmul_packed: B was not packed by the C backend ({type(packed).__name__})")
+    numpy_ref.check_packed_operand(a, packed.shape, packed.dtype)
+    if packed.matrix is not None:
+        return matmul(a, packed.matrix)
+    (m, k), n = a.shape, packed.shape[1]
+    out = _empty((m, n), packed.dtype)
+    a, rsa, csa = _operand(a)
+    status = _PACKED[packed.dtype][3](m, n, k, _from_buffer(a), rsa, csa, packed._pointer, packed.width,
+                                      _from_buffer(out))
+    if status:
+        _raise_packed_status("matmul_packed", status, (m, k), packed.shape)
+    return out
+
+
 # ---- float32 matmul precision (csrc/gemm_amx.c) -------------------------------------------
 # torch.set_float32_matmul_precision (backend.set_float32_matmul_precision holds the setting): at
 # "highest" _GEMM's float32 entry holds the FMA kernels above; at "high" and "medium" it holds the

@@ -33,6 +33,35 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.matmul(a, b)
 
 
+# ---- a B reused by many products: a recurrent layer's W_hh, the same at every time step ----
+# The C backend packs such a B once (tiles' strips, csrc/gemm.c tg_pack_b_*) instead of reading its
+# rows from scattered memory in every product; here there is nothing to prepare, so the "packed"
+# B is a plain copy and the product is np.matmul.
+
+
+def pack_b(b: np.ndarray) -> np.ndarray:
+    """B (k, n) prepared for many products ``matmul_packed(a, packed)``: here a C-ordered copy of B.
+
+    A snapshot: later changes to ``b`` do not reach the products (as with the C backend's panel).
+    """
+    if b.ndim != 2:
+        raise ValueError(f"pack_b: expected a 2-D matrix B (k, n), got shape {b.shape}")
+    return b.copy()
+
+
+def check_packed_operand(a: np.ndarray, shape: tuple[int, int], dtype: np.dtype) -> None:
+    """ValueError naming matmul_packed and the shapes unless ``a`` is (m, k) of the packed B's dtype, (k, n) = shape."""
+    if a.ndim != 2 or a.shape[1] != shape[0] or a.dtype != dtype:
+        raise ValueError(f"matmul_packed: expected a (m, {shape[0]}) {dtype} matrix against the packed B of shape "
+                         f"{shape} ({dtype}), got shape {a.shape} ({a.dtype})")
+
+
+def matmul_packed(a: np.ndarray, packed: np.ndarray) -> np.ndarray:
+    """out = a · B for B prepared by ``pack_b``: out[i, j] = Σ_p a[i, p] · B[p, j] (a of B's dtype)."""
+    check_packed_operand(a, packed.shape, packed.dtype)
+    return np.matmul(a, packed)
+
+
 # ---- convolution: im2col / col2im ---------------------------------------------------
 # The convolution and pooling kernels take any number of spatial dims: (H, W) with a (kh, kw)
 # kernel, or (D, H, W) with a (kd, kh, kw) kernel (3-D; ``im2col`` is then often called vol2col).

@@ -191,7 +191,7 @@ class LSTMLayer(Function):
         T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
         projected = layout.project(x.data, w_ih.data)  # (N, 4H)
         bias = None if b_ih is None else b_ih.data + b_hh.data
-        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
+        w_hh_t = backend.pack_b(w_hh.data.T)  # packed once, for every step's product
         # hs[row] and cs[row] hold the states of all B sequences at one time (rows as in _Layout); acts and
         # tanh_c (packed rows, as x) are what the cell's backward needs. The cell writes straight into slices.
         hs, cs = np.empty((T + 1, B, H), dtype=x.dtype), np.empty((T + 1, B, H), dtype=x.dtype)
@@ -200,8 +200,8 @@ class LSTMLayer(Function):
         # step t's rows: z_x[t], act[t], tanh[t] (views of projected, acts, tanh_c; see _Layout.by_step)
         z_x, act, tanh = layout.by_step(projected), layout.by_step(acts), layout.by_step(tanh_c)
         for t, _, prev, new, idle in layout.run_order:  # z_t = h_prev W_hhᵀ + x_t W_ihᵀ + b, in one pass
-            backend.lstm_cell(backend.matmul(hs[prev], w_hh_t), cs[prev], out=(hs[new], cs[new], act[t], tanh[t]),
-                              gates_x=z_x[t], bias=bias)
+            backend.lstm_cell(backend.matmul_packed(hs[prev], w_hh_t), cs[prev],
+                              out=(hs[new], cs[new], act[t], tanh[t]), gates_x=z_x[t], bias=bias)
             if idle:  # the rows not running keep their states
                 hs[idle.new], cs[idle.new] = hs[idle.prev], cs[idle.prev]
         ctx.layout = layout
@@ -219,7 +219,7 @@ class LSTMLayer(Function):
             composite = functools.partial(lstm_layer_composite, reverse=layout.reverse,
                                           batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, inputs, (grad_y, grad_h, grad_c))
-        cs, w_hh_data = cs.data, w_hh.data
+        cs, w_hh_packed = cs.data, backend.pack_b(w_hh.data)  # packed once, for every step's product
         dz = np.empty_like(acts.data)
         g_y, act, tanh, dz_t = (layout.by_step(a) for a in (grad_y.data, acts.data, tanh_c.data, dz))
         # δh, δc of all B rows at the current time (dc_prev receives the step's δc_{t−1})
@@ -229,7 +229,7 @@ class LSTMLayer(Function):
             dh_n, dc_n, dc_prev_n = (dh[:n], dc[:n], dc_prev[:n]) if idle else (dh, dc, dc_prev)
             dh_n += g_y[t]  # h_t is also an output
             backend.lstm_cell_backward(dh_n, dc_n, act[t], cs[prev], tanh[t], out=(dz_t[t], dc_prev_n))
-            dh_prev = backend.matmul(dz_t[t], w_hh_data)
+            dh_prev = backend.matmul_packed(dz_t[t], w_hh_packed)
             if idle:  # the rows not running pass their gradients through the step unchanged
                 dh_prev, dc_prev[n:] = np.concatenate([dh_prev, dh[n:]]), dc[n:]
             dh, dc, dc_prev = dh_prev, dc_prev, dc
@@ -332,7 +332,7 @@ class GRULayer(Function):
         T, B, N, H = layout.steps, layout.batch, layout.rows, w_hh.shape[1]
         projected = layout.project(x.data, w_ih.data)  # (N, 3H)
         bias_x, bias_h = (None if b is None else b.data for b in (b_ih, b_hh))
-        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
+        w_hh_t = backend.pack_b(w_hh.data.T)  # packed once, for every step's product
         # hs as in LSTMLayer; gates_h = h_prev W_hhᵀ and acts = [r | z | n] of every step (packed rows) are
         # what the cell's backward needs. The cell adds both biases inside its one pass and writes
         # straight into the slices of hs and acts.
@@ -341,7 +341,7 @@ class GRULayer(Function):
         hs[layout.first] = h0.data
         g_x, g_h, act = layout.by_step(projected), layout.by_step(gates_h), layout.by_step(acts)
         for t, _, prev, new, idle in layout.run_order:
-            g_h[t] = backend.matmul(hs[prev], w_hh_t)
+            g_h[t] = backend.matmul_packed(hs[prev], w_hh_t)
             backend.gru_cell(g_x[t], g_h[t], hs[prev], out=(hs[new], act[t]), bias_x=bias_x, bias_h=bias_h)
             if idle:  # the rows not running keep their states
                 hs[idle.new] = hs[idle.prev]
@@ -358,7 +358,7 @@ class GRULayer(Function):
             composite = functools.partial(gru_layer_composite, reverse=layout.reverse,
                                           batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
-        hs, w_hh_data = hs.data, w_hh.data
+        hs, w_hh_packed = hs.data, backend.pack_b(w_hh.data)  # packed once, for every step's product
         bias_h = None if b_hh is None else b_hh.data
         d_gates_x, d_gates_h = np.empty_like(gates_h.data), np.empty_like(gates_h.data)
         g_y, act, g_h, dg_x, dg_h = (layout.by_step(a) for a in (grad_y.data, acts.data, gates_h.data, d_gates_x,
@@ -369,7 +369,7 @@ class GRULayer(Function):
             dh_n += g_y[t]  # h_t is also an output
             backend.gru_cell_backward(dh_n, act[t], g_h[t], hs[prev], out=(dg_x[t], dg_h[t], dh_direct_n),
                                       bias_h=bias_h)
-            dh_prev = backend.matmul(dg_h[t], w_hh_data)  # a fresh array
+            dh_prev = backend.matmul_packed(dg_h[t], w_hh_packed)  # a fresh array
             dh_prev += dh_direct_n
             if idle:  # the rows not running pass their gradient through the step unchanged
                 dh_prev = np.concatenate([dh_prev, dh[n:]])
@@ -437,14 +437,14 @@ class RNNLayer(Function):
         projected = layout.project(x.data, w_ih.data)  # (N, H), a fresh array
         if b_ih is not None:
             projected += b_ih.data + b_hh.data
-        w_hh_t = np.ascontiguousarray(w_hh.data.T)  # the layout the per-step product reads fastest
+        w_hh_t = backend.pack_b(w_hh.data.T)  # packed once, for every step's product
         activation = _RNN_ACTIVATIONS[nonlinearity][0]
         hs = np.empty((T + 1, B, H), dtype=x.dtype)  # as in LSTMLayer
         hs[layout.first] = h0.data
         p_x = layout.by_step(projected)
         for t, _, prev, new, idle in layout.run_order:
             h = hs[new]
-            activation(np.add(backend.matmul(hs[prev], w_hh_t), p_x[t], out=h), out=h)
+            activation(np.add(backend.matmul_packed(hs[prev], w_hh_t), p_x[t], out=h), out=h)
             if idle:  # the rows not running keep their states
                 hs[idle.new] = hs[idle.prev]
         ctx.layout, ctx.nonlinearity = layout, nonlinearity
@@ -461,7 +461,7 @@ class RNNLayer(Function):
             composite = functools.partial(rnn_layer_composite, nonlinearity=ctx.nonlinearity, reverse=layout.reverse,
                                           batch_sizes=layout.packed_sizes)
             return _differentiate(composite, ctx, (x, h0, w_ih, w_hh, b_ih, b_hh), (grad_y, grad_h))
-        hs, w_hh_data = hs.data, w_hh.data
+        hs, w_hh_packed = hs.data, backend.pack_b(w_hh.data)  # packed once, for every step's product
         slope = _RNN_ACTIVATIONS[ctx.nonlinearity][1](hs)  # f′ of every step at once, in hs's rows
         d_p = np.empty((layout.rows, w_hh.shape[1]), dtype=hs.dtype)
         g_y, d_p_t = layout.by_step(grad_y.data), layout.by_step(d_p)
@@ -470,7 +470,7 @@ class RNNLayer(Function):
             dh_n = dh[:n] if idle else dh  # the rows it runs, as in LSTMLayer
             dh_n += g_y[t]  # h_t is also an output
             np.multiply(dh_n, slope[new], out=d_p_t[t])
-            dh_prev = backend.matmul(d_p_t[t], w_hh_data)  # a fresh array
+            dh_prev = backend.matmul_packed(d_p_t[t], w_hh_packed)  # a fresh array
             if idle:  # the rows not running pass their gradient through the step unchanged
                 dh_prev = np.concatenate([dh_prev, dh[n:]])
             dh = dh_prev
