@@ -589,3 +589,42 @@ def test_generalized_pareto_float64():
     tg.manual_seed(3)
     noise = tg.random.generator().uniform(0.0, 1.0, size=(5, 2, 3))
     np.testing.assert_allclose(sample.data, dist.icdf(tg.tensor(noise)).data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logistic_normal_and_stick_breaking_match_torch(dtype):
+    """LogisticNormal log_prob (values and gradients) on torch's samples; StickBreakingTransform forward, inverse
+    and log|det J| vs torch's; the pathwise sample StickBreaking(μ + σ ε) with the same ε has torch's gradients."""
+    rng = np.random.default_rng(41)
+    loc, scale = rng.standard_normal((2, 3)).astype(dtype), rng.uniform(0.5, 1.5, (2, 3)).astype(dtype)
+    params = [tg.tensor(loc, requires_grad=True), tg.tensor(scale, requires_grad=True)]
+    torch_params = [torch.tensor(loc, requires_grad=True), torch.tensor(scale, requires_grad=True)]
+    ours, theirs = D.LogisticNormal(*params), TD.LogisticNormal(*torch_params)
+    assert ours.batch_shape == (2,) and ours.event_shape == (4,)
+    torch.manual_seed(0)
+    y = theirs.sample((5,)).numpy()
+    tolerance = TOL[dtype] if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    lp, torch_lp = ours.log_prob(tg.tensor(y)), theirs.log_prob(torch.tensor(y))
+    np.testing.assert_allclose(lp.data, torch_lp.detach().numpy(), **tolerance)
+    for g, e in zip(tg.autograd.grad(lp.sum(), params), torch.autograd.grad(torch_lp.sum(), torch_params)):
+        np.testing.assert_allclose(g.data, e.numpy(), **tolerance)
+    ours_t, theirs_t = D.StickBreakingTransform(), torch.distributions.transforms.StickBreakingTransform()
+    x = rng.standard_normal((5, 2, 3)).astype(dtype)
+    forward = ours_t(tg.tensor(x))
+    np.testing.assert_allclose(forward.data, theirs_t(torch.tensor(x)).numpy(), **tolerance)
+    np.testing.assert_allclose(ours_t.inv(tg.tensor(y)).data, theirs_t.inv(torch.tensor(y)).numpy(), **tolerance)
+    np.testing.assert_allclose(ours_t.log_abs_det_jacobian(tg.tensor(x), forward).data,
+                               theirs_t.log_abs_det_jacobian(torch.tensor(x), torch.tensor(forward.data)).numpy(),
+                               **tolerance)
+    weights = rng.standard_normal((5, 2, 4)).astype(dtype)
+    ours_y = ours_t(params[0] + params[1] * tg.tensor(x))
+    theirs_y = theirs_t(torch_params[0] + torch_params[1] * torch.tensor(x))
+    got = tg.autograd.grad((ours_y * tg.tensor(weights)).sum(), params)
+    expected = torch.autograd.grad((theirs_y * torch.tensor(weights)).sum(), torch_params)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g.data, e.numpy(), **tolerance)
+    tg.manual_seed(2)
+    sample = ours.rsample((3,))
+    assert sample.shape == (3, 2, 4) and sample.requires_grad
+    np.testing.assert_allclose(sample.data.sum(-1), 1.0, rtol=1e-5)
+    assert ours.expand((3, 2)).sample().shape == (3, 2, 4)

@@ -16,7 +16,7 @@ Where to read what:
     counts.py         Multinomial, NegativeBinomial
     discrete.py       Bernoulli, Categorical, OneHotCategorical(StraightThrough), Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
-    transformed.py    TransformedDistribution, LogNormal;  transforms.py  the bijections
+    transformed.py    TransformedDistribution, LogNormal, LogisticNormal;  transforms.py  the bijections
     matrices.py       Wishart (positive-definite matrices; Bartlett sampler), LKJCholesky (onion method)
     circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
@@ -49,8 +49,16 @@ from .lowrank import LowRankMultivariateNormal
 from .matrices import LKJCholesky, Wishart
 from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
-from .transformed import LogNormal, TransformedDistribution
-from .transforms import AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
+from .transformed import LogisticNormal, LogNormal, TransformedDistribution
+from .transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    SigmoidTransform,
+    StickBreakingTransform,
+    TanhTransform,
+    Transform,
+)
 from .univariate import ContinuousBernoulli, GeneralizedPareto, Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
 
 __all__ = [
@@ -81,6 +89,7 @@ __all__ = [
     "LKJCholesky",
     "Laplace",
     "LogNormal",
+    "LogisticNormal",
     "LogitRelaxedBernoulli",
     "LowRankMultivariateNormal",
     "MixtureSameFamily",
@@ -95,6 +104,7 @@ __all__ = [
     "RelaxedBernoulli",
     "RelaxedOneHotCategorical",
     "SigmoidTransform",
+    "StickBreakingTransform",
     "StudentT",
     "TanhTransform",
     "Transform",

@@ -1,4 +1,5 @@
-"""TransformedDistribution (Y = f(X) for X ~ base) and LogNormal, the exp of a Normal."""
+"""TransformedDistribution (Y = f(X) for X ~ base), LogNormal (the exp of a Normal) and LogisticNormal (a Normal
+broken into a point of the simplex)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from . import constraints
 from .continuous import Normal
 from .distribution import Distribution
 from .multivariate import Independent
-from .transforms import ComposeTransform, ExpTransform, Transform
+from .transforms import ComposeTransform, ExpTransform, StickBreakingTransform, Transform
 from .utils import sum_rightmost
 
 
@@ -42,8 +43,9 @@ class TransformedDistribution(Distribution):
         reinterpreted = transform.domain.event_dim - base_event_dim
         self.base_dist = Independent(base_distribution, reinterpreted) if reinterpreted > 0 else base_distribution
         event_dim = transform.codomain.event_dim + max(base_event_dim - transform.domain.event_dim, 0)
-        cut = len(base_shape) - event_dim
-        super().__init__(base_shape[:cut], base_shape[cut:], validate_args=validate_args)
+        shape = transform.forward_shape(base_shape)   # a transform may change the event size (stick breaking: +1)
+        cut = len(shape) - event_dim
+        super().__init__(shape[:cut], shape[cut:], validate_args=validate_args)
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
@@ -141,3 +143,31 @@ class LogNormal(TransformedDistribution):
 
     def entropy(self) -> Tensor:
         return self.base_dist.entropy() + self.loc
+
+
+class LogisticNormal(TransformedDistribution):
+    r"""Y = StickBreaking(X) for X ~ N(μ, diag σ²) on ℝᴷ⁻¹ (``loc`` μ, ``scale`` σ > 0): a distribution on the
+    simplex in ℝᴷ (Aitchison's logistic normal, with torch's stick-breaking map instead of the softmax).
+
+    log p(y) = log N(x; μ, σ²) − log|det J(x)|,  x = the inverse stick breaking of y (transforms.py)
+    """
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand((1,))
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+
+    @property
+    def loc(self) -> Tensor:
+        """μ of the normal in ℝᴷ⁻¹."""
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self) -> Tensor:
+        """σ of the normal in ℝᴷ⁻¹."""
+        return self.base_dist.base_dist.scale

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..tensor import Tensor, cat
 from . import constraints
 from .utils import clamp_probs, log1p_exp, probs_to_logits, sum_rightmost
 
@@ -93,6 +93,12 @@ class _InverseTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return -self._inv.log_abs_det_jacobian(y, x)
+
+    def forward_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return self._inv.inverse_shape(shape)
+
+    def inverse_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return self._inv.forward_shape(shape)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _InverseTransform) and self._inv == other._inv
@@ -231,6 +237,16 @@ class ComposeTransform(Transform):
             x = part(x)
         return x
 
+    def forward_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        for part in self.parts:
+            shape = part.forward_shape(shape)
+        return shape
+
+    def inverse_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        for part in reversed(self.parts):
+            shape = part.inverse_shape(shape)
+        return shape
+
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         if not self.parts:
             return 0.0 * x
@@ -254,7 +270,47 @@ class ComposeTransform(Transform):
         return "ComposeTransform(\n    " + ",\n    ".join(repr(p) for p in self.parts) + "\n)"
 
 
+class StickBreakingTransform(Transform):
+    r"""ℝᴷ⁻¹ → the probability simplex in ℝᴷ by breaking a stick: piece i takes the fraction zᵢ of what is left.
+
+    Forward:     zᵢ = σ(xᵢ − log(K − i)),  yᵢ = zᵢ Π_{j<i} (1 − z_j)  (i = 1..K−1),  y_K = Π_j (1 − z_j)
+                 (the shift log(K − i) maps x = 0 to the uniform point y = (1/K, …, 1/K))
+    Inverse:     xᵢ = log yᵢ − log(1 − Σ_{j≤i} y_j) + log(K − i)
+    log|det J| = Σᵢ (log σ(x̃ᵢ) − x̃ᵢ + log yᵢ),  x̃ᵢ = xᵢ − log(K − i)
+    """
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+
+    @staticmethod
+    def _log_offset(k: int, like: Tensor) -> Tensor:
+        """log(K − i) for i = 1..K−1, with K − 1 = k."""
+        return Tensor(np.log(np.arange(k, 0, -1, dtype=like.dtype)))
+
+    def _call(self, x: Tensor) -> Tensor:
+        e = float(np.finfo(x.dtype).eps)
+        z = (x - self._log_offset(x.shape[-1], x)).sigmoid().clamp(min=float(np.finfo(x.dtype).tiny), max=1 - e)
+        remaining = (1 - z).cumprod(-1)                                   # Π_{j≤i} (1 − z_j)
+        ones = Tensor(np.ones((*x.shape[:-1], 1), dtype=x.dtype))
+        return cat([z, ones], -1) * cat([ones, remaining], -1)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        y_crop = y[..., :-1]
+        left = (1 - y_crop.cumsum(-1)).clamp(min=float(np.finfo(y.dtype).tiny))
+        return y_crop.log() - left.log() + self._log_offset(y_crop.shape[-1], y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        shifted = x - self._log_offset(x.shape[-1], x)
+        return (-shifted - log1p_exp(-shifted) + y[..., :-1].log()).sum(-1)   # log σ(t) = −log(1 + e^(−t))
+
+    def forward_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (*shape[:-1], shape[-1] + 1)
+
+    def inverse_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (*shape[:-1], shape[-1] - 1)
+
+
 identity_transform = ComposeTransform([])
 
-__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform",
-           "identity_transform"]
+__all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform", "StickBreakingTransform",
+           "TanhTransform", "Transform", "identity_transform"]
