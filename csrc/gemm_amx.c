@@ -97,7 +97,7 @@ struct tile_config {
     uint8_t rows[16];
 };
 
-static void load_tile_config(void)
+void tg_amx_load_tile_config(void)
 {
     struct tile_config config;
     memset(&config, 0, sizeof config);
@@ -106,6 +106,9 @@ static void load_tile_config(void)
         config.bytes_per_row[t] = 64;
         config.rows[t] = TILE_ROWS;
     }
+    /* GCC 12 does not see that ldtilecfg reads the config and drops the stores above as dead once this
+     * function is not inlined (a config of zeros: #GP, SIGSEGV): the barrier says memory is read. */
+    __asm__ __volatile__("" : : "r"(&config) : "memory");
     _tile_loadconfig(&config);
 }
 
@@ -322,7 +325,7 @@ static int amx_product(const struct tg_gemm_problem *g, int passes, float *work,
     uint32_t *b_lo = b_hi + KC * NC / 2;
     float *edge = (float *)(b_lo + KC * NC / 2);
     int bad = 0;
-    load_tile_config();
+    tg_amx_load_tile_config();
     for (int64_t jc = 0; jc < g->n && !bad; jc += NC) {
         const int64_t nc = g->n - jc < NC ? g->n - jc : NC, col_tiles = (nc + 31) / 32 * 2;
         for (int64_t pc = 0; pc < g->k && !bad; pc += KC) {

@@ -26,6 +26,10 @@ int64_t tg_gemm_1t_workspace_f64(void);
 int tg_gemm_1t_f32(const struct tg_gemm_problem *g, void *work);
 int tg_gemm_1t_f64(const struct tg_gemm_problem *g, void *work);
 
+/* gemm_amx.c: configure this thread's AMX tiles (palette 1, all 8 tiles 16 rows × 64 bytes), for
+ * gemm_amx.c and gemm_ozaki.c; only on a CPU where tg_amx_usable() is 1. */
+void tg_amx_load_tile_config(void);
+
 /* Run task(ctx, part, parts) for part = 0 … parts−1, part 0 on the calling thread and the
  * others on freshly created threads, and return when all have finished (fork-join). */
 typedef void (*tg_task)(void *ctx, int part, int parts);

@@ -94,6 +94,26 @@ int tg_matmul_bf16x3_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t
                          int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
 int tg_matmul_bf16x1_f32(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa, const void *b,
                          int64_t rsb, int64_t csb, void *c, void *work, int64_t work_len);
+/* float64 products emulated with int8 AMX tile products (Ozaki scheme II, gemm_ozaki.c),
+ * backend.set_float64_matmul_emulation. The plan holds the scheme's constants, computed exactly in
+ * Python (backend/c.py): `moduli` pairwise coprime moduli ≤ 256 (as doubles), M = Π modulus,
+ * the CRT weights W_l = w1[l] + w2[l] (w1 exact multiples of 2^s), M = m1 + m2, inv_m ≈ 1/M, and
+ * γ: every row of A and column of B is scaled to a 2-norm ≤ 2^γ (2^(2γ+1) < M, γ ≤ 50).
+ * tg_gemm_ozaki_f64 takes tg_gemm_f64's arguments (work in bytes: tg_ozaki_workspace) and returns
+ * 0, a TG_GEMM_* status, or TG_OZAKI_NOT_RUN when it did not compute C (no AMX-INT8, ISA level
+ * below AVX-512, k > TG_OZAKI_MAX_K or 0, β ≠ 0, csc ≠ 1, an inf or NaN, a row or column whose
+ * largest magnitude is outside 2^±900): the caller then runs tg_gemm_f64. */
+enum { TG_OZAKI_MAX_MODULI = 16, TG_OZAKI_MAX_K = 65536, TG_OZAKI_NOT_RUN = 4 };
+struct tg_ozaki_plan {
+    int moduli, gamma;
+    double modulus[16], w1[16], w2[16];
+    double m1, m2, inv_m;
+};
+int64_t tg_ozaki_workspace(int moduli, int64_t m, int64_t n, int64_t k, int threads);
+int tg_gemm_ozaki_f64(const struct tg_ozaki_plan *plan, int64_t batch, int64_t m, int64_t n, int64_t k,
+                      const double *a, int64_t sba, int64_t rsa, int64_t csa, const double *b, int64_t sbb,
+                      int64_t rsb, int64_t csb, double beta, double *c, int64_t sbc, int64_t rsc, int64_t csc,
+                      void *work, int64_t work_len);
 /* ==== end of instruction set, threads and GEMM ============================================ */
 
 /* ==== convolution and pooling (conv.c, pool.c) =========================================

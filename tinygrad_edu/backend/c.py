@@ -13,6 +13,7 @@ dispatcher (``backend/__init__.py``) then runs the NumPy reference: one rule for
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -344,6 +345,82 @@ def allow_amx(allow: bool) -> None:
     """Let "high" and "medium" use AMX (the default) or not: switched off they give exactly the float32
     result of "highest", on an AMX machine too (for tests and benchmarks)."""
     lib.tg_allow_amx(int(bool(allow)))
+
+
+# ---- float64 matmul emulation (csrc/gemm_ozaki.c) ------------------------------------------
+# backend.set_float64_matmul_emulation(moduli) swaps _GEMM's float64 kernels, as the float32
+# precision does: for Python wrappers with the same arguments that run the Ozaki scheme II kernel
+# and, where it does not run (TG_OZAKI_NOT_RUN), the native float64 GEMM on the same arguments.
+# The scheme's constants are exact integer arithmetic, done here once per setting (the plan).
+_F64 = np.dtype(np.float64)
+_GEMM_F64_NATIVE = _GEMM[_F64]
+
+
+def ozaki_moduli(count: int) -> list[int]:
+    """The ``count`` largest pairwise coprime integers ≤ 256 (greedy from 256 down): 256, 255, 253, 251, …"""
+    moduli: list[int] = []
+    candidate = 256
+    while len(moduli) < count:
+        if all(math.gcd(candidate, m) == 1 for m in moduli):
+            moduli.append(candidate)
+        candidate -= 1
+    return moduli
+
+
+def ozaki_plan(count: int) -> object:
+    """The ``struct tg_ozaki_plan`` of ``count`` moduli (csrc/tg_kernels.h; the scheme: csrc/gemm_ozaki.c).
+
+    M = Π m_l; CRT weights W_l = (M/m_l)·((M/m_l)^-1 mod m_l) mod M, so that C' ≡ Σ_l C'_l·W_l (mod M)
+    when C'_l ≡ C' (mod m_l). W_l = w1 + w2 with w1 = W_l rounded down to a multiple of 2^s holding
+    46 − ⌈log2 count⌉ significant bits of M (then Σ_l |C'_l|·w1_l ≤ count·128·w1 stays below 2^53 units
+    of 2^s: exact in double), w2 = the rest, rounded. γ = ⌊(log2 M − 1.01)/2⌋ capped at 50, so that
+    ‖a'‖·‖b'‖ ≤ 2^(2γ)·(1 + rounding) < M/2: the rows of A and columns of B are scaled to 2-norm ≤ 2^γ.
+    """
+    moduli = ozaki_moduli(count)
+    big_m = math.prod(moduli)
+    shift = max(0, big_m.bit_length() - (46 - math.ceil(math.log2(count))))
+    plan = ffi.new("struct tg_ozaki_plan *")
+    plan.moduli = count
+    plan.gamma = min(50, int((math.log2(big_m) - 1.01) // 2))
+    for at, m in enumerate(moduli):
+        weight = (big_m // m) * pow(big_m // m, -1, m) % big_m
+        high = weight >> shift << shift
+        plan.modulus[at], plan.w1[at], plan.w2[at] = m, float(high), float(weight - high)
+    high = big_m >> shift << shift
+    plan.m1, plan.m2, plan.inv_m = float(high), float(big_m - high), 1.0 / big_m
+    return plan
+
+
+def _ozaki_kernels(count: int) -> tuple:
+    """_GEMM's float64 entry for ``count`` moduli: (array type, 2-D kernel, batched kernel, workspace size)."""
+    plan = ozaki_plan(count)
+    ctype, _, native_batched, size_for = _GEMM_F64_NATIVE
+    as_double = ffi.cast
+
+    def batched(batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len):
+        nbytes = lib.tg_ozaki_workspace(count, m, n, k, _threads)
+        scratch, scratch_len = _byte_workspace(nbytes)
+        status = lib.tg_gemm_ozaki_f64(plan, batch, m, n, k, as_double("double *", a), sba, rsa, csa,
+                                       as_double("double *", b), sbb, rsb, csb, beta, as_double("double *", c),
+                                       sbc, rsc, csc, scratch, scratch_len)
+        if status == lib.TG_OZAKI_NOT_RUN:
+            status = native_batched(batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc,
+                                    work, work_len)
+        return status
+
+    def matmul_2d(m, n, k, a, rsa, csa, b, rsb, csb, c, work, work_len):
+        return batched(1, m, n, k, a, 0, rsa, csa, b, 0, rsb, csb, 0.0, c, 0, n, 1, as_double("double *", work),
+                       work_len)
+
+    return ctype, matmul_2d, batched, size_for
+
+
+def set_float64_matmul_emulation(moduli: int | None) -> None:
+    """Run float64 matmul as Ozaki scheme II with ``moduli`` moduli (None: the native FMA GEMM); called by
+    ``backend.set_float64_matmul_emulation``, which checks the value and documents the accuracy."""
+    global _scratch
+    _GEMM[_F64] = _GEMM_F64_NATIVE if moduli is None else _ozaki_kernels(moduli)
+    _scratch = threading.local()  # the cached kernels were the old setting's
 
 
 # ---- convolution and pooling (csrc/conv.c, csrc/pool.c) ---------------------------------
