@@ -628,3 +628,52 @@ def test_logistic_normal_and_stick_breaking_match_torch(dtype):
     assert sample.shape == (3, 2, 4) and sample.requires_grad
     np.testing.assert_allclose(sample.data.sum(-1), 1.0, rtol=1e-5)
     assert ours.expand((3, 2)).sample().shape == (3, 2, 4)
+
+
+NEW_FAMILIES = ["Chi2", "FisherSnedecor", "Gumbel", "Weibull", "Pareto", "HalfCauchy", "Kumaraswamy",
+                "ContinuousBernoulli", "GeneralizedPareto", "InverseGamma", "Multinomial", "NegativeBinomial",
+                "VonMises", "LowRankMultivariateNormal", "Wishart", "LKJCholesky", "LogisticNormal",
+                "OneHotCategoricalStraightThrough"]
+
+
+def _instances(name: str) -> tuple:
+    """(ours, torch's) instance of a new family, float64."""
+    if name in CASES:
+        return _pair(name, np.float64)[:2]
+    if name == "LowRankMultivariateNormal":
+        return _low_rank_pair(np.float64)[:2]
+    if name == "Wishart":
+        return _wishart_pair(np.float64)[:2]
+    if name == "LKJCholesky":
+        return D.LKJCholesky(3, tg.tensor(2.0, dtype=tg.float64)), TD.LKJCholesky(3, torch.tensor(2.0,
+                                                                                             dtype=torch.float64))
+    logits = np.array([[0.2, -1.0, 0.5], [1.0, 0.0, -0.3]])
+    if name == "LogisticNormal":
+        return D.LogisticNormal(tg.tensor(logits), tg.tensor(logits ** 2 + 0.5)), \
+            TD.LogisticNormal(torch.tensor(logits), torch.tensor(logits ** 2 + 0.5))
+    return D.OneHotCategoricalStraightThrough(logits=tg.tensor(logits)), \
+        TD.OneHotCategoricalStraightThrough(logits=torch.tensor(logits))
+
+
+@pytest.mark.parametrize("name", NEW_FAMILIES)
+def test_constraints_and_flags_are_torch_s(name):
+    """arg_constraints names the same parameters as torch's, each with a constraint of the same kind and event_dim;
+    has_rsample, and support's kind, discreteness and event_dim agree."""
+    ours, theirs = _instances(name)
+    kind = lambda c: type(c).__name__.lstrip("_").replace("Constraint", "")  # noqa: E731
+    assert set(ours.arg_constraints) == set(theirs.arg_constraints)
+    for key, constraint in ours.arg_constraints.items():
+        if constraints_is_dependent(constraint) or constraints_is_dependent(theirs.arg_constraints[key]):
+            continue
+        assert kind(constraint) == kind(theirs.arg_constraints[key]), key
+        assert constraint.event_dim == theirs.arg_constraints[key].event_dim, key
+    assert ours.has_rsample == theirs.has_rsample
+    assert kind(ours.support) == kind(theirs.support)
+    assert ours.support.is_discrete == theirs.support.is_discrete
+    assert ours.support.event_dim == theirs.support.event_dim
+    assert ours.batch_shape == tuple(theirs.batch_shape) and ours.event_shape == tuple(theirs.event_shape)
+
+
+def constraints_is_dependent(constraint: Any) -> bool:
+    """Either library's dependent constraint (checked against other parameters, not by kind)."""
+    return "Dependent" in type(constraint).__name__
