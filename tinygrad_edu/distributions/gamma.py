@@ -104,7 +104,25 @@ def standard_gamma(alpha: Tensor) -> Tensor:
     return sample + slope * (alpha - alpha.detach())  # value x, derivative ∂x/∂α
 
 
-class Gamma(Distribution):
+class _ConcentrationRate(Distribution):
+    """The parameters of Gamma and InverseGamma: ``concentration`` α > 0 and ``rate`` β > 0, broadcast together."""
+
+    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration": constraints.positive,
+                                                             "rate": constraints.positive}
+    has_rsample = True
+
+    def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
+        self.concentration, self.rate = broadcast_all(concentration, rate)
+        super().__init__(self.concentration.shape, validate_args=validate_args)
+
+    def _standard_gammas(self, sample_shape: Any) -> Tensor:
+        """X/β with X ~ Gamma(α, 1) (implicitly reparameterised), of shape sample_shape + batch_shape."""
+        shape = self._extended_shape(sample_shape)
+        value = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+        return value.clamp(min=tiny(value.dtype))
+
+
+class Gamma(_ConcentrationRate):
     r"""Gamma distribution with ``concentration`` α > 0 and ``rate`` β > 0.
 
     density   p(x) = β^α x^(α−1) e^(−βx) / Γ(α)  for x > 0
@@ -114,14 +132,7 @@ class Gamma(Distribution):
     rsample   x = X/β,  X ~ Gamma(α, 1) with the implicit reparameterisation gradient (module docstring)
     """
 
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration": constraints.positive,
-                                                             "rate": constraints.positive}
     support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        super().__init__(self.concentration.shape, validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -136,9 +147,7 @@ class Gamma(Distribution):
         return self.concentration / self.rate ** 2
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        value = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
-        return value.clamp(min=tiny(value.dtype))
+        return self._standard_gammas(sample_shape)
 
     def log_prob(self, value: Tensor) -> Tensor:
         value = self._checked(value)
@@ -329,7 +338,7 @@ class FisherSnedecor(Distribution):
                 - (half1 + half2) * (ratio * value).log1p())
 
 
-class InverseGamma(Distribution):
+class InverseGamma(_ConcentrationRate):
     r"""Y = 1/X for X ~ Gamma(α, β): ``concentration`` α > 0, ``rate`` β > 0 (β is Y's scale).
 
     density   p(y) = βᵅ y^(−α−1) e^(−β/y) / Γ(α)  for y > 0
@@ -339,14 +348,7 @@ class InverseGamma(Distribution):
     rsample   1/X with X the gamma's implicitly reparameterised sample
     """
 
-    arg_constraints: ClassVar[constraints.ArgConstraints] = {"concentration": constraints.positive,
-                                                             "rate": constraints.positive}
     support = constraints.positive
-    has_rsample = True
-
-    def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        super().__init__(self.concentration.shape, validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -363,9 +365,7 @@ class InverseGamma(Distribution):
         return where(alpha > 2, self.rate ** 2 / ((alpha - 1) ** 2 * (alpha - 2)), np.inf)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
-        shape = self._extended_shape(sample_shape)
-        gamma = standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
-        return gamma.clamp(min=tiny(gamma.dtype)).reciprocal()
+        return self._standard_gammas(sample_shape).reciprocal()
 
     def log_prob(self, value: Tensor) -> Tensor:
         value = self._checked(value)
