@@ -33,7 +33,6 @@ from . import constraints
 from .distribution import Distribution
 from .utils import as_float_tensor, broadcast_all, constant, tiny
 
-_MAX_SERIES_ENTRIES = 1 << 22
 _ASYMPTOTIC_ALPHA = 50.0  # above: the Rice expansion (relative error ≤ 1e-4 measured against the series)
 
 
@@ -63,9 +62,9 @@ def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
     """∂x/∂α of a Gamma(α, 1) sample x at fixed cdf value (float64; formula in the module docstring).
 
     The terms rise while n < x − α and then fall off like a Gaussian of width ~√x, so
-    (x − α)⁺ + 10√x + 30 terms reach double precision (elements are summed in groups of similar
-    length). Where x lies far above α (probability ~e^(−x)) the rising terms are large and the sum
-    loses digits to cancellation (and overflows beyond x − α ≈ 700).
+    (x − α)⁺ + 10√x + 30 terms reach double precision. Where x lies far above α (probability
+    ~e^(−x)) the rising terms are large and the sum loses digits to cancellation (and overflows
+    beyond x − α ≈ 700).
     For α > ``_ASYMPTOTIC_ALPHA`` the asymptotic expansion replaces the series.
     """
     alpha, x = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(x, np.float64))
@@ -75,21 +74,24 @@ def standard_gamma_grad(alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
         result[large] = _standard_gamma_grad_asymptotic(alpha[large], x[large])
         result[~large] = standard_gamma_grad(alpha[~large], x[~large])
         return result
-    flat_alpha, flat_x = alpha.ravel(), x.ravel()
-    result = np.empty(flat_x.shape)
-    needed = np.maximum(flat_x - flat_alpha, 0) + 10 * np.sqrt(flat_x) + 30   # terms per element
-    order = np.argsort(needed)  # elements needing few terms are summed together, without the others' length
-    chunk = max(1, _MAX_SERIES_ENTRIES // int(needed.max(initial=30)))
-    for start in range(0, flat_x.size, chunk):
-        rows = order[start:start + chunk]
-        n = np.arange(int(needed[rows].max()), dtype=np.float64)
-        a, xs = flat_alpha[rows, None], flat_x[rows, None]
-        # with rₖ = 1/(α + k):  x^(n+1) Γ(α)/Γ(α+n+1) = Π_{k=0..n} x rₖ  and  ψ(α+n+1) = ψ(α+1) + Σ_{k=1..n} rₖ
-        reciprocal = 1 / (a + n)
-        terms = np.cumprod(xs * reciprocal, -1)
-        harmonic = np.cumsum(reciprocal, -1) - reciprocal[:, :1]
-        psi = Tensor(a + 1).digamma().data
-        result[rows] = -(terms.sum(-1) * (np.log(xs) - psi)[:, 0] - (terms * harmonic).sum(-1))
+    # the series as a recurrence over n, all elements at once: with rₙ = 1/(α + n),
+    #   Tₙ = x^(n+1) Γ(α)/Γ(α+n+1) = Tₙ₋₁ · x rₙ  (T₀ = x/α),   Sₙ = ψ(α+n+1) − ψ(α+1) = Sₙ₋₁ + rₙ  (S₀ = 0)
+    #   ∂x/∂α = −Σₙ Tₙ (log x − ψ(α+1) − Sₙ)
+    # Elements are sorted by the number of terms they need, so those still summing at step n are a suffix.
+    needed = np.maximum(x - alpha, 0) + 10 * np.sqrt(x) + 30
+    order = np.argsort(needed, axis=None)
+    a, xs, needed = alpha.ravel()[order], x.ravel()[order], needed.ravel()[order]
+    term = xs / a
+    partial_harmonic, total, weighted = np.zeros_like(xs), term.copy(), np.zeros_like(xs)
+    for n in range(1, int(needed.max(initial=0)) + 1):
+        live = slice(int(np.searchsorted(needed, n)), None)  # elements that need term n
+        r = 1 / (a[live] + n)
+        term[live] *= xs[live] * r
+        partial_harmonic[live] += r
+        total[live] += term[live]
+        weighted[live] += term[live] * partial_harmonic[live]
+    result = np.empty(xs.shape)
+    result[order] = -(total * (np.log(xs) - Tensor(a + 1).digamma().data) - weighted)
     return result.reshape(x.shape)
 
 
