@@ -23,10 +23,7 @@ class _LookupTable(Module):
                  sparse: bool) -> None:
         super().__init__()
         layer = type(self).__name__
-        if sparse:
-            raise NotImplementedError(f"{layer}: sparse=True (a sparse gradient for the weight) is not supported: "
-                                      "tinygrad_edu has no sparse tensors; sparse=False gives the same values as a "
-                                      "dense gradient")
+        F._check_not_sparse(layer, sparse)
         self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = (max_norm, norm_type,
                                                                                scale_grad_by_freq, sparse)
         if not -num_embeddings <= (padding_idx or 0) < num_embeddings:

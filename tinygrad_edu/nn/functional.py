@@ -830,10 +830,7 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None, max_
 
 def _embedding_indices(op: str, indices: Any, weight: Tensor, sparse: bool, layer: str | None = None) -> np.ndarray:
     """The indices as an integer array, checked to name rows of ``weight``; ``sparse`` refused."""
-    if sparse:
-        raise NotImplementedError(f"{layer or op}: sparse=True (a sparse gradient for the weight) is not supported: "
-                                  "tinygrad_edu has no sparse tensors; sparse=False gives the same values as a "
-                                  "dense gradient")
+    _check_not_sparse(layer or op, sparse)
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got {idx.dtype}")
@@ -843,6 +840,14 @@ def _embedding_indices(op: str, indices: Any, weight: Tensor, sparse: bool, laye
     if idx.size and (idx.min() < 0 or idx.max() >= n):  # negative too, as PyTorch (no wrap-around: a bug's mark)
         raise IndexError(f"{op}: index out of range for an embedding of {n} rows (got {idx.min()}..{idx.max()})")
     return idx
+
+
+def _check_not_sparse(name: str, sparse: bool) -> None:
+    """NotImplementedError naming the layer or function for ``sparse=True``."""
+    if sparse:
+        raise NotImplementedError(f"{name}: sparse=True (a sparse gradient for the weight) is not supported: "
+                                  "tinygrad_edu has no sparse tensors; sparse=False gives the same values as a "
+                                  "dense gradient")
 
 
 def _renorm_rows(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
