@@ -16,31 +16,15 @@
 #include "tg_internal.h"
 #include "tg_kernels.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-#define TG_LSTM_X86 1 /* for_each_isa.inc builds the AVX variants exactly under this condition */
-#else
-#define TG_LSTM_X86 0
-#endif
-
 enum { TG_LSTM_BAD_SHAPE = 1, TG_LSTM_BAD_ISA = 3, TG_LSTM_OVERLAP = 4 }; /* 4: c.py's _CELL_OVERLAP */
 
 #define ISA_KERNELS "lstm_cell.inc"
 #include "for_each_isa.inc"
 
-/* The variant for the current ISA level, or NULL when TINYGRAD_EDU_ISA holds an unknown name. */
-#if TG_LSTM_X86
-#define PICK(name, sfx)                                                                        \
-    (tg_isa_level() == TG_ISA_AVX512 ? name##_avx512##sfx                                     \
-     : tg_isa_level() == TG_ISA_AVX2 ? name##_avx2##sfx                                       \
-     : tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
-#else
-#define PICK(name, sfx) (tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
-#endif
-
 /* The body of every entry point: check the sizes, pick the ISA variant, run it on (args…, batch, hidden). */
 #define RUN(name, sfx, ...)                                                                    \
     do {                                                                                       \
-        __typeof__(&name##_portable##sfx) kernel = PICK(name, sfx);                            \
+        __typeof__(&name##_portable##sfx) kernel = TG_ISA_PICK(name, sfx);                     \
         if (batch < 0 || hidden < 0)                                                           \
             return TG_LSTM_BAD_SHAPE;                                                          \
         if (!kernel)                                                                           \

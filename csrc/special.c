@@ -20,9 +20,9 @@
  *   log_ndtr(x)       ln(½ erfcx(a/√2)) − x²/2 for x < 0 (no underflow), ln(1 − q) for x ≥ 0 (Kahan's
  *                     log1p: ln(u)·(−q)/(u − 1), u = 1 − q rounded); ln is special_typed.inc's, fdlibm's form.
  *   erfinv(y)         |y| < ½: y P(y²), P of degree 6 fitted to erf⁻¹(y)/y (8·10⁻¹⁰), then (float64) one
- *                     Halley step on erf z = y;  |y| ≥ ½: w with erfc w = 1 − |y| (exact), started from
- *                     Abramowitz & Stegun 26.2.23 (4.5·10⁻⁴), then Halley steps on erfc w = c (two for
- *                     float64, one for float32). Both equations have f''/f' = −2z, so a step is
+ *                     Halley step on erf z = y;  |y| ≥ ½: w with erfc w = 1 − |y| (exact), w = s Q(ln s),
+ *                     s = √(−ln c), Q a Chebyshev series fitted with mpmath (4·10⁻¹¹), then (float64) one
+ *                     Halley step on erfc w = c. Both equations have f''/f' = −2z, so a step is
  *                     z ← z − u/(1 + z u), u = f/f', and it triples the number of correct digits.
  *   ndtri(p)          √2 erf⁻¹(2p − 1) for |p − ½| < ¼ (2p − 1 exact there), else ∓√2 w with
  *                     erfc w = 2 min(p, 1 − p) (1 − p exact for p ≥ ½).
@@ -37,12 +37,6 @@
 
 #include "tg_internal.h"
 #include "tg_kernels.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
-#define TG_SPECIAL_X86 1 /* for_each_isa.inc builds the AVX variants exactly under this condition */
-#else
-#define TG_SPECIAL_X86 0
-#endif
 
 enum { TG_SPECIAL_BAD_SIZE = 1, TG_SPECIAL_BAD_ISA = 3 };
 
@@ -79,33 +73,36 @@ static const double ERFINV_CENTRE[7] = {0.8862269261230462,  0.23201340845630156
                                         0.08617738942327736, 0.06904131716764376, 0.029601975219609892,
                                         0.09781949310648161};
 
+/* erfc⁻¹(c) = s Q(t), s = √(−ln c), t = (ln s − MID)/HALF: Q's Chebyshev coefficients (interpolation at 22 nodes with
+ * mpmath; ln s from −0.183 (c = ½) to 3.306 (c = 4.9·10⁻³²⁴)) */
+#define ERFC_INVERSE_MID 1.5615499828855999
+#define ERFC_INVERSE_HALF 1.744806443176432
+#define ERFC_INVERSE_TERMS 22
+static const double ERFC_INVERSE[ERFC_INVERSE_TERMS] = {
+    0.8681882403297588,     0.19542445478956064,    -0.08439772168764106,  0.019004823036153546,
+    0.0006594647403184991,  -0.0021257100199707944, 0.000731119438856496,  -6.182948044191369e-05,
+    -5.0920362750993584e-05, 2.6302397333322182e-05, -5.121555890071275e-06, -7.23959606419304e-07,
+    8.461402528373491e-07,  -2.7191411097261065e-07, 2.116923828923414e-08, 2.115810257334846e-08,
+    -1.144877237012764e-08, 2.5685434539303075e-09, 1.8836749980326496e-10, -3.8265825748474983e-10,
+    1.5045815235913254e-10, -2.74383086761057e-11};
+
 #define ISA_KERNELS "special_typed.inc"
 #include "for_each_isa.inc"
 
-/* The variant for the current ISA level, or NULL when TINYGRAD_EDU_ISA holds an unknown name. */
-#if TG_SPECIAL_X86
-#define PICK(name, sfx)                                                                        \
-    (tg_isa_level() == TG_ISA_AVX512 ? name##_avx512##sfx                                     \
-     : tg_isa_level() == TG_ISA_AVX2 ? name##_avx2##sfx                                       \
-     : tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
-#else
-#define PICK(name, sfx) (tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
-#endif
-
 /* tg_<NAME>_f32 / _f64: y[i] = NAME(x[i]) for i < n; 1 when n < 0, 3 when the ISA name is unknown. */
-#define TG_SPECIAL_KERNEL(NAME, T, sfx)                                      \
-    int tg_##NAME##sfx(const T *x, T *y, int64_t n)                         \
-    {                                                                       \
-        __typeof__(&NAME##_array_portable##sfx) kernel = PICK(NAME##_array, sfx); \
-        if (n < 0)                                                          \
-            return TG_SPECIAL_BAD_SIZE;                                     \
-        if (!kernel)                                                        \
-            return TG_SPECIAL_BAD_ISA;                                      \
-        kernel(x, y, n);                                                    \
-        return 0;                                                           \
+#define TG_SPECIAL_KERNEL(NAME, T, sfx)                                                  \
+    int tg_##NAME##sfx(const T *x, T *y, int64_t n)                                     \
+    {                                                                                   \
+        __typeof__(&NAME##_array_portable##sfx) kernel = TG_ISA_PICK(NAME##_array, sfx); \
+        if (n < 0)                                                                      \
+            return TG_SPECIAL_BAD_SIZE;                                                 \
+        if (!kernel)                                                                    \
+            return TG_SPECIAL_BAD_ISA;                                                  \
+        kernel(x, y, n);                                                                \
+        return 0;                                                                       \
     }
-#define TG_SPECIAL_KERNELS(NAME)                \
-    TG_SPECIAL_KERNEL(NAME, float, _f32)        \
+#define TG_SPECIAL_KERNELS(NAME)         \
+    TG_SPECIAL_KERNEL(NAME, float, _f32) \
     TG_SPECIAL_KERNEL(NAME, double, _f64)
 
 TG_SPECIAL_KERNELS(erf)

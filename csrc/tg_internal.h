@@ -71,4 +71,16 @@ static inline int tg_arrays_overlap(int n_written, int n, const void *const *at,
     return 0;
 }
 
+/* The variant of kernel `name` for the current ISA level (name ## _avx512 ## sfx, _avx2, _portable: the names
+ * for_each_isa.inc gives), or NULL when TINYGRAD_EDU_ISA holds an unknown name. The AVX variants exist exactly
+ * where for_each_isa.inc builds them (GCC on x86). */
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define TG_ISA_PICK(name, sfx)                                                                 \
+    (tg_isa_level() == TG_ISA_AVX512 ? name##_avx512##sfx                                     \
+     : tg_isa_level() == TG_ISA_AVX2 ? name##_avx2##sfx                                       \
+     : tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
+#else
+#define TG_ISA_PICK(name, sfx) (tg_isa_level() == TG_ISA_PORTABLE ? name##_portable##sfx : NULL)
+#endif
+
 #endif

@@ -35,15 +35,16 @@ where the prefactor's exponent −x + a ln x − ln Γ(a) sums terms of ~10³), 
 direct part has ~10 + s terms, so the cost grows with s); e^(−|x|)I₀, e^(−|x|)I₁ share I₀'s and I₁'s series.
 
 The error-function family (erfc, erfcx, ndtr, log_ndtr, ndtri, erfinv, and erf) runs as vector C kernels
-(csrc/special.c: a fitted erfcx polynomial times an exact e^(−x²), Halley steps for the inverses; float32 in
-float lanes) when the C backend is active, and as the NumPy functions below otherwise (on Python's math.erfc;
-the branch points and inverse iterations are the kernels'). Maximum error of the NumPy reference against
-mpmath (40 digits; ~4,000 float64 points per function over erfc (−6, 27), erfcx (−26, 1.6·10⁵), ndtr (−38, 9),
-log_ndtr (−5·10⁸, 8), ndtri (10⁻³²¹, 1 − 10⁻¹⁶), erfinv (−1, 1) including its tails): erfc 2 ulp, erfcx 3,
-ndtr 5, log_ndtr 4, ndtri 3, erfinv 3 ulp; float32 (computed in double, rounded once) correctly rounded on
-every point checked. The C kernels, on dense grids with the tails, subnormals, ±0, ±∞ and the float32
-edges, at every ISA level (tests/test_kernels_special_vec.py): float64 erf 1 ulp, erfc 3, erfcx 3, ndtr 4,
-log_ndtr 4, ndtri 3, erfinv 3; float32 erf 2, erfc 4, erfcx 5, ndtr 3, log_ndtr 4, ndtri 4, erfinv 5 ulp.
+(csrc/special.c: a fitted erfcx polynomial times an exact e^(−x²), fitted starts and a Halley step for the
+inverses; float32 in float lanes) when the C backend is active, and as the NumPy functions below otherwise
+(on Python's math.erfc; Halley steps from Abramowitz & Stegun's start for the inverses). Maximum error of
+the NumPy reference against mpmath (40 digits; ~4,000 float64 points per function over erfc (−6, 27),
+erfcx (−26, 1.6·10⁵), ndtr (−38, 9), log_ndtr (−5·10⁸, 8), ndtri (10⁻³²¹, 1 − 10⁻¹⁶), erfinv (−1, 1)
+including its tails): erfc 2 ulp, erfcx 3, ndtr 5, log_ndtr 4, ndtri 3, erfinv 3 ulp; float32 (computed in
+double, rounded once) correctly rounded on every point checked. The C kernels, on dense grids with the
+tails, subnormals, ±0, ±∞ and the float32 edges, at every ISA level (tests/test_kernels_special_vec.py):
+float64 erf 1 ulp, erfc 3 (2 with FMA), erfcx 3, ndtr 4, log_ndtr 4, ndtri 3, erfinv 2; float32 erf 2,
+erfc 4, erfcx 5, ndtr 3, log_ndtr 4, ndtri 3, erfinv 3 ulp.
 """
 
 from __future__ import annotations
