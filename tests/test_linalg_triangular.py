@@ -51,10 +51,12 @@ def test_solve_triangular_matches_torch(upper, left, unitriangular, dtype):
         np.testing.assert_allclose(mine, ref, err_msg=name, **TOL[dtype])
 
 
-@pytest.mark.parametrize("n", [1, _SUBSTITUTION_BLOCK, _SUBSTITUTION_BLOCK + 7, 2 * _SUBSTITUTION_BLOCK + 3])
+@pytest.mark.parametrize("n", [1, _SUBSTITUTION_BLOCK, _SUBSTITUTION_BLOCK + 1, 3 * _SUBSTITUTION_BLOCK,
+                               9 * _SUBSTITUTION_BLOCK + 5])
 @pytest.mark.parametrize("upper", [False, True])
 def test_solve_triangular_across_blocks(n, upper):
-    """Sizes at, above and past two substitution blocks (the block update B₂ ← B₂ − A₂₁ X₁ runs)."""
+    """Sizes at, above and well past one substitution block (inverted diagonal blocks, padding of the last one,
+    the block update Xₖ = Dₖ⁻¹ (Bₖ − A_{k,<k} X_{<k}))."""
     rng = np.random.default_rng(n)
     a, b = _problem(rng, (n, n), (n, 3), np.float64)
     ours, theirs = _both(a, b, upper=upper)
@@ -62,28 +64,31 @@ def test_solve_triangular_across_blocks(n, upper):
         np.testing.assert_allclose(mine, ref, err_msg=name, **TOL[np.float64])
 
 
-def test_substitution_reads_only_the_triangle():
-    """Garbage (nan) outside the triangle, and on the diagonal when unitriangular, is never read."""
+@pytest.mark.parametrize("n", [6, 3 * _SUBSTITUTION_BLOCK - 3])
+def test_substitution_reads_only_the_triangle(n):
+    """Garbage (nan) outside the triangle, and on the diagonal when unitriangular, is never read (row by row and
+    by blocks)."""
     rng = np.random.default_rng(2)
-    a, b = _problem(rng, (6, 6), (6, 2), np.float64)
+    a, b = _problem(rng, (n, n), (n, 2), np.float64)
     for upper, unitriangular in itertools.product([False, True], repeat=2):
         k = int(unitriangular)
-        poisoned = np.where(np.triu(np.ones((6, 6)), k) if upper else np.tril(np.ones((6, 6)), -k), a, np.nan)
+        poisoned = np.where(np.triu(np.ones((n, n)), k) if upper else np.tril(np.ones((n, n)), -k), a, np.nan)
         expected = torch.linalg.solve_triangular(torch.tensor(a), torch.tensor(b), upper=upper,
                                                  unitriangular=unitriangular).numpy()
         got = triangular_substitution(poisoned, b, upper=upper, unitriangular=unitriangular)
         np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
-def test_substitution_is_the_textbook_recurrence():
-    """xᵢ = (bᵢ − Σ_{j<i} L_ij x_j) / L_ii, written out as a Python loop, on a 7×7 system."""
+@pytest.mark.parametrize("n", [7, 2 * _SUBSTITUTION_BLOCK + 5])
+def test_substitution_is_the_textbook_recurrence(n):
+    """xᵢ = (bᵢ − Σ_{j<i} L_ij x_j) / L_ii, written out as a Python loop (row by row and by blocks)."""
     rng = np.random.default_rng(3)
-    lower, b = np.tril(rng.standard_normal((7, 7))) + 3 * np.eye(7), rng.standard_normal(7)
-    x = np.zeros(7)
-    for i in range(7):
+    lower, b = np.tril(rng.standard_normal((n, n))) + 3 * np.eye(n), rng.standard_normal(n)
+    x = np.zeros(n)
+    for i in range(n):
         x[i] = (b[i] - lower[i, :i] @ x[:i]) / lower[i, i]
     np.testing.assert_allclose(triangular_substitution(lower, b[:, None], upper=False, unitriangular=False)[:, 0], x,
-                               rtol=1e-13)
+                               rtol=1e-12)
 
 
 def test_zero_on_the_diagonal_gives_non_finite_values_like_torch():

@@ -172,7 +172,24 @@ class Solve(Function):
         return grad_a, (grad_b if ctx.needs_input_grad[1] else None)
 
 
-_SUBSTITUTION_BLOCK = 64  # rows solved one by one inside a block; the blocks below are updated by one matmul
+_SUBSTITUTION_BLOCK = 8  # rows per block: larger systems invert their diagonal blocks, then step by blocks
+
+
+def _substitute_rows(lower: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """x ← L⁻¹ x in place for unit lower-triangular L (…, m, m), row by row: xᵢ ← xᵢ − Σ_{j<i} L_ij x_j."""
+    for i in range(1, lower.shape[-1]):
+        x[..., i:i + 1, :] -= lower[..., i:i + 1, :i] @ x[..., :i, :]
+    return x
+
+
+def _pad_rows(a: np.ndarray, pad: int, *, identity: bool) -> np.ndarray:
+    """``a`` with ``pad`` zero rows appended (and, with ``identity``, zero columns and a unit diagonal for them)."""
+    rows, columns = a.shape[-2] + pad, a.shape[-1] + (pad if identity else 0)
+    padded = np.zeros((*a.shape[:-2], rows, columns), dtype=a.dtype)
+    padded[..., :a.shape[-2], :a.shape[-1]] = a
+    if identity:
+        padded[..., range(rows - pad, rows), range(columns - pad, columns)] = 1.0
+    return padded
 
 
 def triangular_substitution(a: np.ndarray, b: np.ndarray, *, upper: bool, unitriangular: bool) -> np.ndarray:
@@ -180,28 +197,39 @@ def triangular_substitution(a: np.ndarray, b: np.ndarray, *, upper: bool, unitri
     (back substitution for ``upper``), all right-hand sides and matrices of the batch at once.
 
     Lower A, row i:   xᵢ = (bᵢ − Σ_{j<i} A_ij x_j) / A_ii      (A_ii read as 1 when ``unitriangular``)
-    Rows are solved in blocks of ``_SUBSTITUTION_BLOCK``: once a block's x are known, the rows below
-    subtract their contribution in one matmul, B₂ ← B₂ − A₂₁ X₁, so Python loops over rows only inside
-    a block. Only A's triangle (without the diagonal when ``unitriangular``) is read. A zero on the
-    diagonal gives inf/nan, as LAPACK's trtrs inside torch (no error).
+    Each row is first divided by A_ii, which makes A unit lower triangular. Up to ``_SUBSTITUTION_BLOCK``
+    rows are then solved one by one (``_substitute_rows``). A larger system goes by blocks of rows, so that
+    Python steps n/block times instead of n times (the scheme of blocked TRSM kernels): the inverses Dₖ⁻¹ of
+    the diagonal blocks come first (substitution on the identity, all blocks at once), then block row k is
+        Xₖ = Dₖ⁻¹ (Bₖ − A_{k,<k} X_{<k})                          (two matmuls)
+    Only A's triangle (without the diagonal when ``unitriangular``) is read. A zero on the diagonal gives
+    inf/nan, as LAPACK's trtrs inside torch (no error).
     """
     if upper:  # reversing the order of the unknowns and of the equations turns U into a lower triangle
         flipped = triangular_substitution(a[..., ::-1, ::-1], b[..., ::-1, :], upper=False,
                                           unitriangular=unitriangular)
         return flipped[..., ::-1, :]
-    n = a.shape[-1]
+    n, m = a.shape[-1], _SUBSTITUTION_BLOCK
     x = np.array(np.broadcast_to(b, np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + b.shape[-2:]))
     with np.errstate(divide="ignore", invalid="ignore"):
-        if not unitriangular:  # divide row i by A_ii once: the system becomes unit lower triangular
+        if not unitriangular:
             diagonal = np.diagonal(a, axis1=-2, axis2=-1)[..., :, None]
             a, x = a / diagonal, x / diagonal
-        for start in range(0, n, _SUBSTITUTION_BLOCK):
-            stop = min(start + _SUBSTITUTION_BLOCK, n)
-            if start:
-                x[..., start:stop, :] -= a[..., start:stop, :start] @ x[..., :start, :]
-            for i in range(start + 1, stop):
-                x[..., i:i + 1, :] -= a[..., i:i + 1, start:i] @ x[..., start:i, :]
-    return x
+        if n <= m:
+            return _substitute_rows(a, x)
+        pad = -n % m
+        if pad:  # identity rows and columns at the end make every diagonal block m × m; X's rows are unchanged
+            a, x = _pad_rows(a, pad, identity=True), _pad_rows(x, pad, identity=False)
+        blocks = (n + pad) // m
+        diagonal_blocks = np.moveaxis(np.diagonal(a.reshape(*a.shape[:-2], blocks, m, blocks, m), axis1=-4,
+                                                  axis2=-2), -1, -3)                  # (…, blocks, m, m)
+        inverses = _substitute_rows(diagonal_blocks, np.broadcast_to(np.eye(m, dtype=a.dtype),
+                                                                     diagonal_blocks.shape).copy())
+        for k, start in enumerate(range(0, n + pad, m)):
+            rows = slice(start, start + m)
+            rhs = x[..., rows, :] - a[..., rows, :start] @ x[..., :start, :] if start else x[..., rows, :]
+            x[..., rows, :] = inverses[..., k, :, :] @ rhs
+    return x[..., :n, :]
 
 
 class SolveTriangular(Function):
