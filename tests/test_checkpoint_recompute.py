@@ -205,3 +205,22 @@ def test_a_tensor_used_only_by_the_recomputation_is_an_error():
     out = checkpoint(switching, tg.randn(3, dtype=tg.float64), use_reentrant=False, determinism_check="none")
     with pytest.raises(RuntimeError, match=r"used a tensor that requires grad \(shape \(3,\)\) that its forward"):
         out.sum().backward()
+
+
+def test_nested_checkpoints_and_tensor_keyword_arguments_match_the_plain_run():
+    tg.manual_seed(4)
+    inner_layer, outer_layer = nn.Linear(3, 3).double(), nn.Linear(3, 3).double()
+    x = tg.randn(2, 3, dtype=tg.float64, requires_grad=True)
+    shift = tg.randn(3, dtype=tg.float64, requires_grad=True)
+
+    def inner(v, *, offset):
+        return (inner_layer(v) + offset).tanh()
+
+    def outer(v, offset):
+        return outer_layer(checkpoint(inner, v, use_reentrant=False, offset=offset)).sin()
+
+    tensors = [x, shift, *inner_layer.parameters(), *outer_layer.parameters()]
+    expected = tg.autograd.grad((outer(x, shift) ** 2).sum(), tensors)
+    got = tg.autograd.grad((checkpoint(outer, x, shift, use_reentrant=False) ** 2).sum(), tensors)
+    for a, b in zip(expected, got):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-13)
