@@ -56,12 +56,24 @@ def _one_matrix(covariance_matrix: Any, precision_matrix: Any, scale_tril: Any) 
     return name, matrix
 
 
+def _precision_to_scale_tril(precision: Tensor) -> Tensor:
+    """L (lower, L Lᵀ = P⁻¹) from a precision matrix P without inverting P (PyTorch's way).
+
+    With J the order-reversing permutation, factor J P J = L_f L_fᵀ; then P = (J L_f J)(J L_f J)ᵀ with
+    U = J L_f J upper triangular, so P⁻¹ = U⁻ᵀ U⁻¹ and L = U⁻ᵀ: one triangular solve, Uᵀ L = I.
+    """
+    flipped_factor = linalg.cholesky(precision.flip((-2, -1)))
+    inverse_factor = flipped_factor.flip((-2, -1)).mT                               # Uᵀ, lower triangular
+    identity = np.broadcast_to(np.eye(precision.shape[-1], dtype=precision.dtype), precision.shape)
+    return linalg.solve_triangular(inverse_factor, Tensor(identity.copy()), upper=False)
+
+
 def _cholesky_factor(name: str, matrix: Tensor) -> Tensor:
     """L with L Lᵀ = Σ, from Σ, Σ⁻¹ or L itself, of the matrices as given, not broadcast: a covariance
     shared by a batch is factorised once."""
     if name == "scale_tril":
         return matrix
-    return linalg.cholesky(matrix if name == "covariance_matrix" else linalg.inv(matrix))
+    return linalg.cholesky(matrix) if name == "covariance_matrix" else _precision_to_scale_tril(matrix)
 
 
 class CholeskyMatrices:
