@@ -7,6 +7,7 @@ a Poisson whose rate is Gamma distributed (which is how it is sampled).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -83,7 +84,7 @@ class Multinomial(CategoricalWrapper, Distribution):
         n = self.total_count
         support = constant(np.arange(1, n + 1).reshape((-1,) + (1,) * (len(self.batch_shape) + 1)), self.probs)
         binomial_probs = self._binomial.log_prob(support).exp()
-        return (n * self._categorical.entropy() - np.log(float(np.prod(np.arange(1, n + 1), dtype=np.float64)))
+        return (n * self._categorical.entropy() - math.lgamma(n + 1)
                 + (binomial_probs * (support + 1).lgamma()).sum((0, -1)))
 
 
