@@ -111,11 +111,8 @@ def test_reshape_to_own_shape_is_the_same_tensor():
     assert x.reshape(2, 3) is not x and not x.reshape(2, 3).is_leaf  # requires grad: a view node, as PyTorch
 
 
-_ALLOCATE_AND_FREE = """
-import resource, numpy as np, tinygrad_edu
-def step():  # what a training step does to the heap: allocate a few MB, free them all
-    arrays = [np.ones(1 << 17) for _ in range(8)]
-    del arrays
+# Appended to each script below, which defines step(): the minor page faults per step, once warm.
+_PRINT_FAULTS_PER_STEP = """
 step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(10):
@@ -123,19 +120,12 @@ for _ in range(10):
 print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
 """
 
-
-@pytest.mark.skipif(not hasattr(os, "confstr") or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc only")
-def test_freed_heap_memory_is_kept_for_the_next_step():
-    def faults_per_step(top_pad: str) -> float:
-        env = {**os.environ, "TINYGRAD_EDU_MALLOC_TOP_PAD": top_pad}
-        out = subprocess.run([sys.executable, "-c", _ALLOCATE_AND_FREE], env=env, capture_output=True, text=True,
-                             check=True, timeout=60)
-        return float(out.stdout)
-
-    kept, returned = faults_per_step("67108864"), faults_per_step("0")
-    assert returned > 200  # 8 MB handed back to the OS and faulted in again each step
-    assert kept < returned / 4
-
+_ALLOCATE_AND_FREE = """
+import resource, numpy as np, tinygrad_edu
+def step():  # what a training step does to the heap: allocate a few MB, free them all
+    arrays = [np.ones(1 << 17) for _ in range(8)]
+    del arrays
+"""
 
 _LARGE_ARRAY_WHEN_THE_HEAP_TOP_IS_SMALL = """
 import ctypes, resource, numpy as np, tinygrad_edu
@@ -148,26 +138,37 @@ filler = libc.malloc(libc.mallinfo2().keepcost - (256 << 10))  # leaves under 25
 def step():  # an MLP step's 784x256 weight gradient: a 1 MB array allocated and freed
     gradient = np.ones(1 << 17)
     del gradient
-step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
-    step()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
 """
 
+_GLIBC_ONLY = pytest.mark.skipif(not hasattr(os, "confstr") or not os.confstr("CS_GNU_LIBC_VERSION"),
+                                 reason="glibc only")
 
-@pytest.mark.skipif(not hasattr(os, "confstr") or not os.confstr("CS_GNU_LIBC_VERSION"), reason="glibc only")
+
+def _faults_per_step(script: str, env: dict[str, str] | None = None) -> float:
+    """Run ``script`` + _PRINT_FAULTS_PER_STEP in a fresh interpreter (malloc's settings are per process)."""
+    out = subprocess.run([sys.executable, "-c", script + _PRINT_FAULTS_PER_STEP], env=env, capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode and "mallinfo2" in out.stderr:  # glibc before 2.33
+        pytest.skip("glibc without mallinfo2")
+    out.check_returncode()
+    return float(out.stdout)
+
+
+@_GLIBC_ONLY
+def test_freed_heap_memory_is_kept_for_the_next_step():
+    def with_top_pad(top_pad: str) -> float:
+        return _faults_per_step(_ALLOCATE_AND_FREE, {**os.environ, "TINYGRAD_EDU_MALLOC_TOP_PAD": top_pad})
+
+    kept, returned = with_top_pad("67108864"), with_top_pad("0")
+    assert returned > 200  # 8 MB handed back to the OS and faulted in again each step
+    assert kept < returned / 4
+
+
+@_GLIBC_ONLY
 def test_large_arrays_are_not_mapped_afresh_each_step():
     # mallopt(M_TOP_PAD) freezes glibc's dynamic mmap threshold; without the explicit 32 MiB threshold an array
     # above the frozen value that does not fit the heap's top is mmapped each time: 257 faults per step here
-    try:
-        out = subprocess.run([sys.executable, "-c", _LARGE_ARRAY_WHEN_THE_HEAP_TOP_IS_SMALL], capture_output=True,
-                             text=True, check=True, timeout=60)
-    except subprocess.CalledProcessError as error:
-        if "mallinfo2" in error.stderr:  # glibc before 2.33
-            pytest.skip("glibc without mallinfo2")
-        raise
-    assert float(out.stdout) < 10
+    assert _faults_per_step(_LARGE_ARRAY_WHEN_THE_HEAP_TOP_IS_SMALL) < 10
 
 
 @pytest.mark.parametrize(("a_shape", "shape"), [((4,), (3, 4)), ((1,), (2, 3)), ((), (2, 2)), ((3, 1), (2, 3, 5)),
