@@ -4,8 +4,10 @@
 
 One process, 1 thread: for each function and dtype the three implementations run interleaved, ``--rounds``
 times, on the same random inputs (uniform over the range named in the table); the table shows medians in ns per
-element and the ratios C / torch and NumPy / C. The C kernels run at the best ISA level unless
-TINYGRAD_EDU_ISA says otherwise. The NumPy reference (ops/special.py) is the path without the C extension.
+element and the ratios C / torch and NumPy / C. Each call is timed in process CPU time (time.process_time): on
+a machine shared with other jobs, wall time also counts the moments this process waits for a core. The C
+kernels run at the best ISA level unless TINYGRAD_EDU_ISA says otherwise. The NumPy reference (ops/special.py)
+is the path without the C extension.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ FUNCTIONS = {
 
 
 def _ns_per_element(fn, size: int) -> float:
-    start = time.perf_counter()
+    start = time.process_time()
     fn()
-    return (time.perf_counter() - start) / size * 1e9
+    return (time.process_time() - start) / size * 1e9
 
 
 def main() -> None:

@@ -110,9 +110,9 @@ def _grid(name: str, dtype: type) -> np.ndarray:
     big = 9.0 if dtype == np.float32 else 27.5  # erfc(big) underflows to 0
     if name in ("ndtri", "erfinv"):
         low = 0.0 if name == "ndtri" else -1.0
-        body = np.linspace(low, 1.0, 801)
-        near_edge = np.logspace(np.log10(info.smallest_subnormal) + 0.1, -1, 300)  # p → 0 and 1 − p → 0
-        one_side = np.concatenate([near_edge, 1 - np.logspace(np.log10(info.eps), -1, 100)])
+        body = np.linspace(low, 1.0, 401)
+        near_edge = np.logspace(np.log10(info.smallest_subnormal) + 0.1, -1, 150)  # p → 0 and 1 − p → 0
+        one_side = np.concatenate([near_edge, 1 - np.logspace(np.log10(info.eps), -1, 60)])
         points = np.concatenate([body, one_side] if name == "ndtri" else [body, -one_side, one_side])
     elif name == "erfcx":
         points = np.concatenate([np.linspace(-10.0, 12.0, 1201), -np.linspace(10.0, 27.0, 200),
