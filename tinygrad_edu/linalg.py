@@ -10,7 +10,8 @@ needed; a ShapeError or TypeError naming the function and the shape) and then ca
 ``ops/matrix.py`` (det, slogdet, inv, solve, cholesky, qr, eigh, eigvalsh, svd, svdvals, pinv,
 matrix_exp, lu_factor), where the forward and backward formulas are, or composes such ops (lu,
 lu_solve, norms, cond, lstsq, matrix_power, multi_dot, solve_triangular, tensorinv, tensorsolve, the *_ex forms, vecdot,
-vander). Matrices are the last two dims; the dims before are a batch.
+vander). ldl_factor, ldl_factor_ex and ldl_solve are plain NumPy (Bunch–Kaufman pivoting, LAPACK sytrf/sytrs
+conventions) without a gradient, as in PyTorch. Matrices are the last two dims; the dims before are a batch.
 A singular matrix (inv, solve) or one that is not positive-definite (cholesky) raises
 ``tg.linalg.LinAlgError``, a RuntimeError, as ``torch.linalg.LinAlgError``.
 """
