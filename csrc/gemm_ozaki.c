@@ -77,7 +77,7 @@ static struct ozaki_layout layout(int moduli, int64_t m, int64_t n, int64_t k)
     l.scale_a_at = l.c_at + moduli * l.c_per_mod;
     l.scale_b_at = l.scale_a_at + 8 * l.mp;
     l.line_at = l.scale_b_at + 8 * l.np;
-    l.line_bytes = 8 * l.kp;
+    l.line_bytes = 8 * l.kp * LINE_GROUP;
     return l;
 }
 
@@ -162,26 +162,42 @@ static void tile_to_vnni(uint8_t *tile)
 }
 
 /* Split the line groups [group0, group1) of an operand (steps 1 and 2). */
-static void split_groups(struct splitting *s, int64_t group0, int64_t group1, double *line)
+/* Lines line0 … line0+15 of an operand into lines[q·kp + p], zeros beyond the operand. Along the
+ * contiguous direction: line by line when k is contiguous, else k by k (16 neighbouring values of one
+ * row of B per step; a column at a time would touch a new cache line per value). */
+static void gather_group(const struct splitting *s, int64_t line0, double *lines)
+{
+    const int64_t kp = s->l->kp, count = s->lines - line0 < LINE_GROUP ? s->lines - line0 : LINE_GROUP;
+    memset(lines, 0, (size_t)(LINE_GROUP * kp) * sizeof(double));
+    if (s->ks == 1) {
+        for (int64_t q = 0; q < count; q++)
+            memcpy(lines + q * kp, s->src + (line0 + q) * s->ls, (size_t)s->k * sizeof(double));
+        return;
+    }
+    for (int64_t p = 0; p < s->k; p++)
+        for (int64_t q = 0; q < count; q++)
+            lines[q * kp + p] = s->src[p * s->ks + (line0 + q) * s->ls];
+}
+
+/* Split the line groups [group0, group1) of an operand (steps 1 and 2). */
+static void split_groups(struct splitting *s, int64_t group0, int64_t group1, double *lines)
 {
     const struct ozaki_layout *l = s->l;
     const int moduli = s->plan->moduli;
+    __m512d modulus[TG_OZAKI_MAX_MODULI], inverse[TG_OZAKI_MAX_MODULI]; /* locals: the byte stores alias the plan */
+    for (int md = 0; md < moduli; md++) {
+        modulus[md] = _mm512_set1_pd(s->plan->modulus[md]);
+        inverse[md] = _mm512_set1_pd(1.0 / s->plan->modulus[md]);
+    }
     for (int64_t g = group0; g < group1; g++) {
+        gather_group(s, LINE_GROUP * g, lines);
         for (int q = 0; q < LINE_GROUP; q++) {
             const int64_t at_line = LINE_GROUP * g + q;
-            memset(line, 0, (size_t)l->line_bytes);
+            const double *line = lines + q * l->kp;
             int exponent = 0;
-            if (at_line < s->lines) {
-                const double *src = s->src + at_line * s->ls;
-                if (s->ks == 1)
-                    memcpy(line, src, (size_t)s->k * sizeof(double));
-                else
-                    for (int64_t p = 0; p < s->k; p++)
-                        line[p] = src[p * s->ks];
-                if (line_exponent(line, l->kp, s->plan->gamma, &exponent)) {
-                    __atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
-                    return;
-                }
+            if (line_exponent(line, l->kp, s->plan->gamma, &exponent)) {
+                __atomic_store_n(&s->failed, 1, __ATOMIC_RELAXED);
+                return;
             }
             s->unscale[at_line] = ldexp(1.0, -exponent);
             const __m512d up = _mm512_set1_pd(ldexp(1.0, exponent));
@@ -191,9 +207,7 @@ static void split_groups(struct splitting *s, int64_t group0, int64_t group1, do
                 __m512d x1 = _mm512_roundscale_pd(_mm512_mul_pd(_mm512_loadu_pd(line + p + 8), up), NEAREST);
                 uint8_t *to = s->out + (g * l->chunks + p / 64) * TILE + 64 * q + p % 64;
                 for (int md = 0; md < moduli; md++)
-                    _mm_storeu_si128((__m128i *)(to + md * s->per_mod),
-                                     residues16(x0, x1, _mm512_set1_pd(s->plan->modulus[md]),
-                                                _mm512_set1_pd(1.0 / s->plan->modulus[md])));
+                    _mm_storeu_si128((__m128i *)(to + md * s->per_mod), residues16(x0, x1, modulus[md], inverse[md]));
             }
         }
         if (s->vnni)
