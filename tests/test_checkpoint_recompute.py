@@ -224,3 +224,25 @@ def test_nested_checkpoints_and_tensor_keyword_arguments_match_the_plain_run():
     got = tg.autograd.grad((checkpoint(outer, x, shift, use_reentrant=False) ** 2).sum(), tensors)
     for a, b in zip(expected, got):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_function_returning_an_argument_or_an_outside_tensor_unchanged(create_graph):
+    """An output that is an argument, or a parameter the function returns as it is, passes its
+    gradient on (no op of the segment lies between them), first and second order, as torch."""
+    rng = np.random.default_rng(3)
+    (x, xt), (w, wt) = pair(rng.standard_normal(4)), pair(rng.standard_normal(4))
+    results = []
+    for ck, v, p, grad in [(checkpoint, x, w, tg.autograd.grad), (torch.utils.checkpoint.checkpoint, xt, wt,
+                                                                     torch.autograd.grad)]:
+        same = ck(lambda a: a, v, use_reentrant=False)
+        kept, doubled = ck(lambda a, p=p: (p, a * 2.0), v, use_reentrant=False)
+        loss = (same ** 3).sum() + (kept ** 2 * doubled).sum()
+        if create_graph:
+            gx, gw = grad(loss, [v, p], create_graph=True)
+            ((gx ** 2).sum() + (gw ** 2).sum()).backward()
+        else:
+            loss.backward()
+        results.append((v.grad, p.grad))
+    for ours, theirs in zip(results[0], results[1]):
+        close(ours, theirs, np.float64)

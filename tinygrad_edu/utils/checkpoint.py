@@ -110,7 +110,7 @@ class Checkpoint(Function):
             engine.backward([out for out, _ in pairs], [g for _, g in pairs])
             return tuple(t.grad for t in stand_ins)
         candidates = [(i, t) for i, t in enumerate([*stand_ins, *segment.boundary]) if ctx.needs_input_grad[i]]
-        reached = _nodes_reached(outputs, {_node(t) for _, t in candidates})
+        reached = _stops_reached([_node(out) for out, _ in pairs], {_node(t) for _, t in candidates})
         wanted = [(i, t) for i, t in candidates if _node(t) in reached]  # (an unused argument gets None)
         behind = [t for i, t in wanted if t.grad_fn is not None and (i >= segment.num_args or create_graph)]
         _check_not_shared(behind, {_node(t) for _, t in wanted})
@@ -226,12 +226,16 @@ class _Recording:
     node that is still alive was made before the call (its tensor holds it). An edge from a
     dead node to a live node (or to a leaf's AccumulateGrad, which its leaf holds) leaves the
     segment: its target is a tensor the function used without receiving it as an argument.
+    So does an output that is such a tensor itself (the function returned it unchanged).
     """
 
     def __init__(self, outputs: Sequence[Tensor]) -> None:
         nodes = _depth_first([out.grad_fn for out in outputs if out.grad_fn is not None], _children, _is_leaf)
         index = {node: i for i, node in enumerate(nodes)}  # (a local: the strong references go with it)
         self.roots = [index[out.grad_fn] for out in outputs if out.grad_fn is not None]
+        # the edges the Checkpoint node will have to the outputs (an output may be an outside tensor)
+        self.output_edges = [(index[out.grad_fn], out._output_nr) if out.grad_fn is not None
+                             else (out._grad_accumulator(), 0) for out in outputs if out.requires_grad]
         self.refs = [weakref.ref(node) for node in nodes]
         self.ops: Signature = _signature(nodes)
         # each node's edges: (child, output_nr); child an index, or the AccumulateGrad of a leaf
@@ -244,8 +248,8 @@ class _Recording:
             gc.collect(1)  # (the young generations, cheap: the segment's nodes are new)
         alive = [ref() is not None for ref in self.refs]
         boundary: dict[tuple[Node, int], None] = {}
-        for i, edges in enumerate(self.edges):
-            for child, nr in edges if not alive[i] else ():
+        for edges in [self.output_edges, *(edges for edges, live in zip(self.edges, alive) if not live)]:
+            for child, nr in edges:
                 if type(child) is int and alive[child]:
                     boundary[(self.refs[child](), nr)] = None
                 elif type(child) is not int and child not in own:
@@ -301,12 +305,9 @@ def _signature(nodes: Sequence[Node]) -> Signature:
     return [(node.name(), tuple(node._output_meta)) for node in nodes]
 
 
-def _nodes_reached(outputs: Sequence[Tensor], stops: set[Node]) -> set[Node]:
-    """The ``stops`` the graph of ``outputs`` reaches, walking no further than them."""
-    return _stops_reached([out.grad_fn for out in outputs if out.grad_fn is not None], stops)
-
-
 def _stops_reached(start: list[Node], stops: set[Node]) -> set[Node]:
+    """The ``stops`` the graph from the nodes ``start`` reaches (a start node included), walking
+    no further than them."""
     stack, reached = list(start), set()
     seen = set(stack)
     while stack:
