@@ -246,3 +246,25 @@ def test_function_returning_an_argument_or_an_outside_tensor_unchanged(create_gr
         results.append((v.grad, p.grad))
     for ours, theirs in zip(results[0], results[1]):
         close(ours, theirs, np.float64)
+
+
+def test_intermediate_tensors_the_function_keeps_a_reference_to():
+    """A forward hook that stores a layer's output, and a list the function appends an
+    intermediate to, keep nodes of the recording alive: they are still the segment's (they lead
+    to its other nodes), so the gradients and the determinism check are as without them (torch)."""
+    rng = np.random.default_rng(4)
+    (x, xt), (w, wt), (b, bt) = (pair(rng.standard_normal(s)) for s in [(2, 4), (3, 4), (3,)])
+    layer, layer_t = nn.Linear(4, 3, dtype=tg.float64), torch.nn.Linear(4, 3, dtype=torch.float64)
+    layer.weight, layer.bias = nn.Parameter(w), nn.Parameter(b)
+    layer_t.weight, layer_t.bias = torch.nn.Parameter(wt), torch.nn.Parameter(bt)
+    for module in (layer, layer_t):
+        module.register_forward_hook(lambda _module, _args, out, seen=[]: seen.append(out))
+    kept, kept_t = [], []
+
+    def segment(lin, kept):
+        return lambda v: (kept.append(v * 2.0) or kept[-1]).exp() + lin(v).tanh().sum()
+
+    checkpoint(segment(layer, kept), x, use_reentrant=False).sum().backward()
+    torch.utils.checkpoint.checkpoint(segment(layer_t, kept_t), xt, use_reentrant=False).sum().backward()
+    for ours, theirs in [(x, xt), (layer.weight, layer_t.weight), (layer.bias, layer_t.bias)]:
+        close(ours.grad, theirs.grad, np.float64)

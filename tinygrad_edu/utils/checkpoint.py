@@ -198,7 +198,9 @@ class _Segment:
             raise RuntimeError(
                 f"checkpoint: the recomputed function used a tensor that requires grad (shape {stray.variable.shape}) "
                 "that its forward pass did not use, so it would get no gradient; pass it as an argument (or "
-                "make the function use the same tensors every time)")
+                "make the function use the same tensors every time). (Or the forward pass left a reference to a "
+                "tensor it computed from that one without any argument requiring grad, e.g. in a forward hook's "
+                "list: then it cannot be told apart from a tensor computed before the call)")
         if self.check_determinism:
             self._check_same_ops(_signature(nodes))
 
@@ -222,11 +224,12 @@ class _Recording:
     """The graph of a recorded segment, kept without keeping it alive: the nodes as weak
     references, their names and output shapes, and the edges between them as indices.
 
-    ``settle`` runs once the outputs are dropped. A node made by the segment is dead then; a
-    node that is still alive was made before the call (its tensor holds it). An edge from a
-    dead node to a live node (or to a leaf's AccumulateGrad, which its leaf holds) leaves the
-    segment: its target is a tensor the function used without receiving it as an argument.
-    So does an output that is such a tensor itself (the function returned it unchanged).
+    ``settle`` runs once the outputs are dropped. A node made by the segment is dead then (or
+    leads to one that is, or to a stand-in); a node that is still alive otherwise was made
+    before the call (its tensor holds it). An edge from a segment's node to such a node (or to
+    a leaf's AccumulateGrad, which its leaf holds) leaves the segment: its target is a tensor
+    the function used without receiving it as an argument. So does an output that is such a
+    tensor itself (the function returned it unchanged).
     """
 
     def __init__(self, outputs: Sequence[Tensor]) -> None:
@@ -246,11 +249,20 @@ class _Recording:
         """(the tensors the segment's graph leaves it to, except the stand-ins ``own``; its ops)."""
         if any(ref() is not None for ref in self.refs):  # earlier tensors, or a reference cycle of the segment's
             gc.collect(1)  # (the young generations, cheap: the segment's nodes are new)
-        alive = [ref() is not None for ref in self.refs]
+        outside = [ref() is not None for ref in self.refs]
+        # A live node that leads to a dead one or to a stand-in is the segment's all the same, kept alive
+        # by a reference the function left behind (a forward hook's list, a module's cache): a node made
+        # before the call cannot lead to one made during it.
+        changed = True
+        while changed:
+            changed = False
+            for i, edges in enumerate(self.edges):
+                if outside[i] and any(not outside[c] if type(c) is int else c in own for c, _ in edges):
+                    outside[i], changed = False, True
         boundary: dict[tuple[Node, int], None] = {}
-        for edges in [self.output_edges, *(edges for edges, live in zip(self.edges, alive) if not live)]:
+        for edges in [self.output_edges, *(edges for edges, out in zip(self.edges, outside) if not out)]:
             for child, nr in edges:
-                if type(child) is int and alive[child]:
+                if type(child) is int and outside[child]:
                     boundary[(self.refs[child](), nr)] = None
                 elif type(child) is not int and child not in own:
                     boundary[(child, nr)] = None
@@ -258,7 +270,7 @@ class _Recording:
                    for node, nr in boundary]
         # the ops in the order the recomputation lists them, which does not enter the boundary
         order = _depth_first(self.roots, lambda i: [c for c, _ in self.edges[i]],
-                             lambda i: type(i) is not int or alive[i])
+                             lambda i: type(i) is not int or outside[i])
         return tensors, [self.ops[i] for i in order]
 
 
