@@ -1,4 +1,5 @@
-"""More univariate continuous families: Gumbel, Weibull, Pareto, HalfCauchy, Kumaraswamy, ContinuousBernoulli.
+"""More univariate continuous families: Gumbel, Weibull, Pareto, GeneralizedPareto, HalfCauchy, Kumaraswamy,
+ContinuousBernoulli.
 
 PyTorch builds each as a TransformedDistribution of a uniform or exponential draw; here each is
 written out directly (density, cdf and its inverse side by side), with the same values. Every
@@ -22,10 +23,19 @@ _EULER_GAMMA = 0.57721566490153286061  # γ = −Γ'(1)
 
 
 class _InverseCdfSampler(Distribution):
-    """``rsample`` = ``icdf`` of u ~ U(0, 1) (u kept inside the open interval so that logs stay finite)."""
+    """A family given by named scalar parameters, with ``rsample`` = ``icdf`` of u ~ U(0, 1) (u kept inside the
+    open interval so that logs stay finite)."""
 
     has_rsample = True
     _param: Tensor
+
+    def __init__(self, validate_args: bool | None, **parameters: Any) -> None:
+        """Stores each of ``parameters`` under its name as a Tensor, all broadcast together: their shape is the
+        batch shape."""
+        tensors = broadcast_all(*parameters.values())
+        self.__dict__.update(zip(parameters, tensors))
+        self._param = tensors[0]  # the dtype of rsample's uniform draw
+        super().__init__(tensors[0].shape, validate_args=validate_args)
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         u = standard_uniform(self._extended_shape(sample_shape), self._param)
@@ -44,9 +54,7 @@ class Gumbel(_InverseCdfSampler):
     support = constraints.real
 
     def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        self._param = self.loc
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        super().__init__(validate_args, loc=loc, scale=scale)
 
     @property
     def mean(self) -> Tensor:
@@ -92,9 +100,7 @@ class Weibull(_InverseCdfSampler):
     support = constraints.positive
 
     def __init__(self, scale: Any, concentration: Any, validate_args: bool | None = None) -> None:
-        self.scale, self.concentration = broadcast_all(scale, concentration)
-        self._param = self.scale
-        super().__init__(self.scale.shape, validate_args=validate_args)
+        super().__init__(validate_args, scale=scale, concentration=concentration)
 
     @property
     def mean(self) -> Tensor:
@@ -139,9 +145,7 @@ class Pareto(_InverseCdfSampler):
                                                              "alpha": constraints.positive}
 
     def __init__(self, scale: Any, alpha: Any, validate_args: bool | None = None) -> None:
-        self.scale, self.alpha = broadcast_all(scale, alpha)
-        self._param = self.scale
-        super().__init__(self.scale.shape, validate_args=validate_args)
+        super().__init__(validate_args, scale=scale, alpha=alpha)
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
@@ -187,9 +191,7 @@ class HalfCauchy(_InverseCdfSampler):
     support = constraints.nonnegative
 
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
-        (self.scale,) = broadcast_all(scale)
-        self._param = self.scale
-        super().__init__(self.scale.shape, validate_args=validate_args)
+        super().__init__(validate_args, scale=scale)
 
     @property
     def mean(self) -> Tensor:
@@ -234,9 +236,7 @@ class Kumaraswamy(_InverseCdfSampler):
     support = constraints.unit_interval
 
     def __init__(self, concentration1: Any, concentration0: Any, validate_args: bool | None = None) -> None:
-        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
-        self._param = self.concentration1
-        super().__init__(self.concentration1.shape, validate_args=validate_args)
+        super().__init__(validate_args, concentration1=concentration1, concentration0=concentration0)
 
     def _moment(self, n: int) -> Tensor:
         """E[Xⁿ] = b Γ(1 + n/a) Γ(b) / Γ(1 + n/a + b)."""
@@ -275,8 +275,6 @@ class Kumaraswamy(_InverseCdfSampler):
         a, b = self.concentration1, self.concentration0
         harmonic = (b + 1).digamma() + _EULER_GAMMA
         return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic - (a * b).log()
-
-
 
 
 class ContinuousBernoulli(_BinaryParameters):
@@ -368,9 +366,6 @@ class ContinuousBernoulli(_BinaryParameters):
         return self.mean * (log_probs0 - log_probs1) - self._log_normaliser() - log_probs0
 
 
-__all__ = ["ContinuousBernoulli", "Gumbel", "HalfCauchy", "Kumaraswamy", "Pareto", "Weibull"]
-
-
 class GeneralizedPareto(_InverseCdfSampler):
     r"""Generalized Pareto distribution with ``loc`` μ, ``scale`` σ > 0 and ``concentration`` ξ (any real):
     the limit law of exceedances over a high threshold (peaks over threshold).
@@ -388,9 +383,7 @@ class GeneralizedPareto(_InverseCdfSampler):
                                                              "concentration": constraints.real}
 
     def __init__(self, loc: Any, scale: Any, concentration: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
-        self._param = self.loc
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        super().__init__(validate_args, loc=loc, scale=scale, concentration=concentration)
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> constraints.Constraint:
@@ -437,3 +430,6 @@ class GeneralizedPareto(_InverseCdfSampler):
 
     def entropy(self) -> Tensor:
         return self.scale.log() + self.concentration + 1
+
+
+__all__ = ["ContinuousBernoulli", "GeneralizedPareto", "Gumbel", "HalfCauchy", "Kumaraswamy", "Pareto", "Weibull"]
