@@ -268,3 +268,19 @@ def test_intermediate_tensors_the_function_keeps_a_reference_to():
     torch.utils.checkpoint.checkpoint(segment(layer_t, kept_t), xt, use_reentrant=False).sum().backward()
     for ours, theirs in [(x, xt), (layer.weight, layer_t.weight), (layer.bias, layer_t.bias)]:
         close(ours.grad, theirs.grad, np.float64)
+
+
+def test_outputs_computed_without_grad_do_not_require_it():
+    """As torch's: an output the function computes from detached values does not require grad,
+    alone or next to one that does; the gradients through the other are unchanged."""
+    rng = np.random.default_rng(5)
+    x, xt = pair(rng.standard_normal(3))
+    both = [ck(lambda v: (v.exp(), v.detach() * 2.0), v, use_reentrant=False)
+            for ck, v in [(checkpoint, x), (torch.utils.checkpoint.checkpoint, xt)]]
+    alone = [ck(lambda v: v.detach() * 2.0, v, use_reentrant=False)
+             for ck, v in [(checkpoint, x), (torch.utils.checkpoint.checkpoint, xt)]]
+    assert [o.requires_grad for o in both[0]] == [o.requires_grad for o in both[1]] == [True, False]
+    assert alone[0].requires_grad is alone[1].requires_grad is False
+    (both[0][0].sum() + both[0][1].sum()).backward()
+    (both[1][0].sum() + both[1][1].sum()).backward()
+    close(x.grad, xt.grad, np.float64)

@@ -135,6 +135,7 @@ class _Segment:
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
         self.output_is_tuple = False
         self.outputs: list[np.ndarray] | None = None  # handed to Checkpoint.forward by record()
+        self.differentiable: list[bool] = []  # (record()) which outputs require grad
         self.boundary: list[Tensor] = []
         self.signature: Signature = []
 
@@ -158,6 +159,7 @@ class _Segment:
             outputs = self.call(stand_ins)
         recording = _Recording(outputs)
         self.outputs = [out.data for out in outputs]
+        self.differentiable = [out.requires_grad for out in outputs]
         del outputs  # the last reference to the segment's graph: its nodes die here, earlier tensors' do not
         own = {t._grad_accumulator() for t in stand_ins if t.requires_grad}
         self.boundary, self.signature = recording.settle(own)
@@ -387,7 +389,13 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     segment = _Segment(run, len(arg_tensors), preserve_rng_state, use_reentrant, determinism_check)
     if not use_reentrant and is_grad_enabled():  # (under no_grad nothing is recorded: nothing to find)
         segment.record(arg_tensors)
-    return Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment)
+    outputs = Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment)
+    if all(segment.differentiable):
+        return outputs
+    # an output the function computed without grad does not require it (as with PyTorch's)
+    detached = tuple(out if needed else out.detach() for out, needed in
+                     zip(outputs if segment.output_is_tuple else (outputs,), segment.differentiable))
+    return detached if segment.output_is_tuple else detached[0]
 
 
 def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], segments: int, input: Any,
