@@ -23,7 +23,7 @@ from ..tensor import Tensor
 from . import constraints
 from .continuous import CenteredAtLoc
 from .distribution import Distribution
-from .multivariate import _half_log_det
+from .multivariate import _batch_mahalanobis, _half_log_det
 from .utils import as_float_tensor, lazy_property, standard_normal
 
 
@@ -111,11 +111,8 @@ class LowRankMultivariateNormal(CenteredAtLoc, Distribution):
     def log_prob(self, value: Tensor) -> Tensor:
         diff = self._checked(value) - self.loc
         n = self.event_shape[0]
-        batch = tuple(np.broadcast_shapes(diff.shape[:-1], self.batch_shape))
-        r = self.cov_factor.shape[-1]
-        projected = (self.cov_factor.mT @ (diff / self.cov_diag).unsqueeze(-1)).expand((*batch, r, 1))  # Wᵀ D⁻¹ d
-        solved = linalg.solve_triangular(self._capacitance_tril.expand((*batch, r, r)), projected, upper=False)
-        mahalanobis = (diff ** 2 / self.cov_diag).sum(-1) - (solved.squeeze(-1) ** 2).sum(-1)
+        projected = (self.cov_factor.mT @ (diff / self.cov_diag).unsqueeze(-1)).squeeze(-1)  # Wᵀ D⁻¹ d
+        mahalanobis = (diff ** 2 / self.cov_diag).sum(-1) - _batch_mahalanobis(self._capacitance_tril, projected)
         return -0.5 * (n * math.log(2 * math.pi) + self._log_det() + mahalanobis)
 
     def entropy(self) -> Tensor:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import linalg
+from ..factories import eye
 from ..tensor import Tensor
 from . import constraints
 from .continuous import CenteredAtLoc
@@ -64,8 +65,7 @@ def _precision_to_scale_tril(precision: Tensor) -> Tensor:
     """
     flipped_factor = linalg.cholesky(precision.flip((-2, -1)))
     inverse_factor = flipped_factor.flip((-2, -1)).mT                               # Uᵀ, lower triangular
-    identity = np.broadcast_to(np.eye(precision.shape[-1], dtype=precision.dtype), precision.shape)
-    return linalg.solve_triangular(inverse_factor, Tensor(identity.copy()), upper=False)
+    return linalg.solve_triangular(inverse_factor, eye(precision.shape[-1], dtype=precision.dtype), upper=False)
 
 
 def _cholesky_factor(name: str, matrix: Tensor) -> Tensor:
