@@ -14,7 +14,7 @@ from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
 from .gamma import Beta, standard_gamma
-from .multivariate import CholeskyMatrices, _cholesky_factor, _one_matrix
+from .multivariate import CholeskyMatrices, _cholesky_factor, _half_log_det, _one_matrix
 from .utils import as_float_tensor, constant, eps, standard_normal
 
 _LOG_2 = math.log(2.0)
@@ -65,7 +65,7 @@ class Wishart(CholeskyMatrices, Distribution):
     def _log_scale(self) -> Tensor:
         """p log 2 / 2 + Σᵢ log Lᵢᵢ (= ½ log det(2Σ))."""
         p = self.event_shape[-1]
-        return p * _LOG_2 / 2 + self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        return p * _LOG_2 / 2 + _half_log_det(self._unbroadcasted_scale_tril)
 
     @property
     def mean(self) -> Tensor:
