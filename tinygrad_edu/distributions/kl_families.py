@@ -258,17 +258,6 @@ def _check_event_shapes(p: Distribution, q: Distribution) -> None:
                          f"cannot be computed: {p.event_shape} vs {q.event_shape}")
 
 
-def _low_rank_inverse_factor(q: LowRankMultivariateNormal) -> Tensor:
-    """A = C⁻¹ Wᵀ D⁻¹ with Σ_q⁻¹ = D⁻¹ − Aᵀ A (Woodbury)."""
-    return linalg.solve_triangular(q._capacitance_tril, q.cov_factor.mT / q.cov_diag.unsqueeze(-2), upper=False)
-
-
-def _low_rank_mahalanobis(q: LowRankMultivariateNormal, diff: Tensor) -> Tensor:
-    """dᵀ Σ_q⁻¹ d = Σ dᵢ²/Dᵢ − ‖A d‖²."""
-    projected = _low_rank_inverse_factor(q) @ diff.unsqueeze(-1)
-    return (diff ** 2 / q.cov_diag).sum(-1) - (projected.squeeze(-1) ** 2).sum(-1)
-
-
 def _gaussian_kl(log_det_q: Tensor, log_det_p: Tensor, trace: Tensor, mahalanobis: Tensor, n: int) -> Tensor:
     """½ (log det Σ_q − log det Σ_p + tr(Σ_q⁻¹ Σ_p) + (μ_q − μ_p)ᵀ Σ_q⁻¹ (μ_q − μ_p) − n)."""
     return 0.5 * (log_det_q - log_det_p + trace + mahalanobis - n)
@@ -276,12 +265,13 @@ def _gaussian_kl(log_det_q: Tensor, log_det_p: Tensor, trace: Tensor, mahalanobi
 
 @register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
 def _kl_lowrank_lowrank(p: LowRankMultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
-    """The Gaussian KL with tr(Σ_q⁻¹ Σ_p) = tr((D_q⁻¹ − AᵀA)(D_p + W_p W_pᵀ)) expanded term by term."""
+    """The Gaussian KL with tr(Σ_q⁻¹ Σ_p) = tr((D_q⁻¹ − AᵀA)(D_p + W_p W_pᵀ)) expanded term by term
+    (A = C_q⁻¹ W_qᵀ D_q⁻¹, Woodbury)."""
     _check_event_shapes(p, q)
-    a = _low_rank_inverse_factor(q)
+    a = q._woodbury_factor()
     trace = ((p.cov_diag / q.cov_diag).sum(-1) + _trace_xxt(p.cov_factor * q.cov_diag.rsqrt().unsqueeze(-1))
              - _trace_xxt(a * p.cov_diag.sqrt().unsqueeze(-2)) - _trace_xxt(a @ p.cov_factor))
-    return _gaussian_kl(q._log_det(), p._log_det(), trace, _low_rank_mahalanobis(q, q.loc - p.loc), p.event_shape[0])
+    return _gaussian_kl(q._log_det(), p._log_det(), trace, q._mahalanobis(q.loc - p.loc), p.event_shape[0])
 
 
 @register_kl(LowRankMultivariateNormal, MultivariateNormal)
@@ -301,10 +291,9 @@ def _kl_lowrank_mvn(p: LowRankMultivariateNormal, q: MultivariateNormal) -> Tens
 
 @register_kl(MultivariateNormal, LowRankMultivariateNormal)
 def _kl_mvn_lowrank(p: MultivariateNormal, q: LowRankMultivariateNormal) -> Tensor:
-    """tr(Σ_q⁻¹ Σ_p) = ‖D_q^(−½) L_p‖² − ‖A L_p‖² (Frobenius)."""
+    """tr(Σ_q⁻¹ Σ_p) = ‖D_q^(−½) L_p‖² − ‖A L_p‖² (Frobenius; A = C_q⁻¹ W_qᵀ D_q⁻¹, Woodbury)."""
     _check_event_shapes(p, q)
     scale_tril = p._unbroadcasted_scale_tril
-    trace = _trace_xxt(scale_tril * q.cov_diag.rsqrt().unsqueeze(-1)) - _trace_xxt(_low_rank_inverse_factor(q)
-                                                                                   @ scale_tril)
-    return _gaussian_kl(q._log_det(), 2 * _half_log_det(scale_tril), trace, _low_rank_mahalanobis(q, q.loc - p.loc),
+    trace = _trace_xxt(scale_tril * q.cov_diag.rsqrt().unsqueeze(-1)) - _trace_xxt(q._woodbury_factor() @ scale_tril)
+    return _gaussian_kl(q._log_det(), 2 * _half_log_det(scale_tril), trace, q._mahalanobis(q.loc - p.loc),
                         p.event_shape[0])

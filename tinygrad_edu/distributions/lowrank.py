@@ -89,15 +89,23 @@ class LowRankMultivariateNormal(CenteredAtLoc, Distribution):
     def precision_matrix(self) -> Tensor:
         """Σ⁻¹ = D⁻¹ − (D⁻¹ W C⁻ᵀ)(D⁻¹ W C⁻ᵀ)ᵀ (Woodbury)."""
         n = self.event_shape[0]
-        inverse_diag = self.cov_diag.reciprocal()
-        a = linalg.solve_triangular(self._capacitance_tril, (self.cov_factor * inverse_diag.unsqueeze(-1)).mT,
-                                    upper=False)                                  # C⁻¹ Wᵀ D⁻¹
-        return inverse_diag.unsqueeze(-1) * eye(n, dtype=self.loc.dtype) - a.mT @ a
+        a = self._woodbury_factor()
+        return self.cov_diag.reciprocal().unsqueeze(-1) * eye(n, dtype=self.loc.dtype) - a.mT @ a
 
     @lazy_property
     def scale_tril(self) -> Tensor:
         """The lower Cholesky factor of Σ."""
         return linalg.cholesky(self.covariance_matrix)
+
+    def _woodbury_factor(self) -> Tensor:
+        """A = C⁻¹ Wᵀ D⁻¹, so that Σ⁻¹ = D⁻¹ − Aᵀ A (Woodbury)."""
+        return linalg.solve_triangular(self._capacitance_tril, self.cov_factor.mT / self.cov_diag.unsqueeze(-2),
+                                       upper=False)
+
+    def _mahalanobis(self, diff: Tensor) -> Tensor:
+        """dᵀ Σ⁻¹ d = Σᵢ dᵢ²/Dᵢ − ‖C⁻¹ Wᵀ D⁻¹ d‖² (Woodbury; the batch dims of d and Σ broadcast)."""
+        projected = (self.cov_factor.mT @ (diff / self.cov_diag).unsqueeze(-1)).squeeze(-1)  # Wᵀ D⁻¹ d
+        return (diff ** 2 / self.cov_diag).sum(-1) - _batch_mahalanobis(self._capacitance_tril, projected)
 
     def _log_det(self) -> Tensor:
         return 2 * _half_log_det(self._capacitance_tril) + self.cov_diag.log().sum(-1)
@@ -111,9 +119,7 @@ class LowRankMultivariateNormal(CenteredAtLoc, Distribution):
     def log_prob(self, value: Tensor) -> Tensor:
         diff = self._checked(value) - self.loc
         n = self.event_shape[0]
-        projected = (self.cov_factor.mT @ (diff / self.cov_diag).unsqueeze(-1)).squeeze(-1)  # Wᵀ D⁻¹ d
-        mahalanobis = (diff ** 2 / self.cov_diag).sum(-1) - _batch_mahalanobis(self._capacitance_tril, projected)
-        return -0.5 * (n * math.log(2 * math.pi) + self._log_det() + mahalanobis)
+        return -0.5 * (n * math.log(2 * math.pi) + self._log_det() + self._mahalanobis(diff))
 
     def entropy(self) -> Tensor:
         n = self.event_shape[0]
