@@ -55,6 +55,12 @@ def _x_log_x(x: Tensor) -> Tensor:
     return x.xlogy(x)
 
 
+def _uniform_expected_log(low: Tensor, high: Tensor) -> Tensor:
+    """E[log X] for X ~ Uniform(low, high), 0 ≤ low: (h log h − l log l − (h − l))/(h − l)."""
+    width = high - low
+    return (_x_log_x(high) - _x_log_x(low) - width) / width
+
+
 def _beta_mean(p: Beta) -> Tensor:
     return p.concentration1 / (p.concentration1 + p.concentration0)
 
@@ -203,8 +209,8 @@ def _kl_uniform_beta(p: Uniform, q: Beta) -> Tensor:
     """−log w − (a − 1) E[log X] − (b − 1) E[log(1 − X)] + log B(a, b),  w = high − low,
     E[log X] = (h log h − l log l − w)/w (likewise for 1 − X); inf unless [low, high] ⊆ [0, 1]."""
     width = p.high - p.low
-    expected_log = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    expected_log1m = -(_x_log_x(1 - p.high) - _x_log_x(1 - p.low) + width) / width
+    expected_log = _uniform_expected_log(p.low, p.high)
+    expected_log1m = _uniform_expected_log(1 - p.high, 1 - p.low)                # 1 − X ~ Uniform(1 − high, 1 − low)
     a, b = q.concentration1, q.concentration0
     kl = (-width.log() - (a - 1) * expected_log - (b - 1) * expected_log1m
           + a.lgamma() + b.lgamma() - (a + b).lgamma())
@@ -220,10 +226,8 @@ def _kl_uniform_continuous_bernoulli(p: Uniform, q: ContinuousBernoulli) -> Tens
 @register_kl(Uniform, Gamma)
 def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
     """−log w + log Γ(α) − α log β + (1 − α) E[log X] + β (high + low)/2; inf where low < 0."""
-    width = p.high - p.low
-    expected_log = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    kl = (-width.log() + q.concentration.lgamma() - q.concentration * q.rate.log()
-          + (1 - q.concentration) * expected_log + q.rate * (p.high + p.low) / 2)
+    kl = (-(p.high - p.low).log() + q.concentration.lgamma() - q.concentration * q.rate.log()
+          + (1 - q.concentration) * _uniform_expected_log(p.low, p.high) + q.rate * (p.high + p.low) / 2)
     return _outside(p.low < 0, kl)
 
 
@@ -238,9 +242,8 @@ def _kl_uniform_gumbel(p: Uniform, q: Gumbel) -> Tensor:
 @register_kl(Uniform, Pareto)
 def _kl_uniform_pareto(p: Uniform, q: Pareto) -> Tensor:
     """(α + 1) E[log X] − log(α x_mᵅ w); inf where low < x_m."""
-    width = p.high - p.low
-    expected_log = (_x_log_x(p.high) - _x_log_x(p.low) - width) / width
-    kl = expected_log * (q.alpha + 1) - (q.alpha * q.scale ** q.alpha * width).log()
+    kl = (_uniform_expected_log(p.low, p.high) * (q.alpha + 1)
+          - (q.alpha * q.scale ** q.alpha * (p.high - p.low)).log())
     return _outside(p.low < q.scale, kl)
 
 
@@ -278,13 +281,10 @@ def _kl_lowrank_lowrank(p: LowRankMultivariateNormal, q: LowRankMultivariateNorm
 def _kl_lowrank_mvn(p: LowRankMultivariateNormal, q: MultivariateNormal) -> Tensor:
     """tr(Σ_q⁻¹ Σ_p) = ‖L_q⁻¹ W_p‖² + ‖L_q⁻¹ D_p^½‖² (Frobenius)."""
     _check_event_shapes(p, q)
-    n = p.event_shape[0]
-    batch = tuple(np.broadcast_shapes(q._unbroadcasted_scale_tril.shape[:-2], p.batch_shape))
-    scale_tril = q._unbroadcasted_scale_tril.expand((*batch, n, n))
-    root_diag = p.cov_diag.sqrt().unsqueeze(-1) * np.eye(n, dtype=p.cov_diag.dtype)
-    trace = (_trace_xxt(linalg.solve_triangular(scale_tril, p.cov_factor.expand((*batch, *p.cov_factor.shape[-2:])),
-                                                upper=False))
-             + _trace_xxt(linalg.solve_triangular(scale_tril, root_diag.expand((*batch, n, n)), upper=False)))
+    n, scale_tril = p.event_shape[0], q._unbroadcasted_scale_tril
+    root_diag = p.cov_diag.sqrt().unsqueeze(-1) * np.eye(n, dtype=p.cov_diag.dtype)     # D_p^½
+    trace = (_trace_xxt(linalg.solve_triangular(scale_tril, p.cov_factor, upper=False))  # (batch dims broadcast)
+             + _trace_xxt(linalg.solve_triangular(scale_tril, root_diag, upper=False)))
     return _gaussian_kl(2 * _half_log_det(q._unbroadcasted_scale_tril), p._log_det(), trace,
                         _batch_mahalanobis(q._unbroadcasted_scale_tril, q.loc - p.loc), n)
 
