@@ -102,6 +102,26 @@ def test_zero_on_the_diagonal_gives_non_finite_values_like_torch():
     assert np.isfinite(ours).tolist() == [[True], [False], [False]]
 
 
+@pytest.mark.parametrize(("row", "bad"), [(3, "pivot"), (12, "pivot"), (10, "rhs")])
+def test_rows_before_a_non_finite_one_stay_finite_in_blocks(row, bad):
+    """Past one block of rows: a zero pivot or a nan in B at ``row`` leaves every row above it finite and equal to
+    torch's (a block's product with its inverted diagonal block would spread 0·inf = nan over them)."""
+    n = 2 * _SUBSTITUTION_BLOCK + 5
+    a, b = _problem(np.random.default_rng(9), (n, n), (n, 2), np.float64)
+    if bad == "pivot":
+        a[row, row] = 0.0
+    else:
+        b[row, 0] = np.nan
+    for upper in (False, True):
+        flip = slice(None, None, -1) if upper else slice(None)  # upper: the same system with rows/unknowns reversed
+        a_in, b_in = np.ascontiguousarray(a[flip, flip]), np.ascontiguousarray(b[flip])
+        ours = tg.linalg.solve_triangular(tg.tensor(a_in), tg.tensor(b_in), upper=upper).data[flip]
+        theirs = torch.linalg.solve_triangular(torch.tensor(a_in), torch.tensor(b_in), upper=upper).numpy()[flip]
+        np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(theirs))
+        assert np.isfinite(ours[:row]).all()
+        np.testing.assert_allclose(ours[:row], theirs[:row], **TOL[np.float64])
+
+
 def test_solve_triangular_gradgrad_matches_torch():
     rng = np.random.default_rng(4)
     a, b = _problem(rng, (4, 4), (4, 2), np.float64)

@@ -203,7 +203,8 @@ def triangular_substitution(a: np.ndarray, b: np.ndarray, *, upper: bool, unitri
     the diagonal blocks come first (substitution on the identity, all blocks at once), then block row k is
         Xₖ = Dₖ⁻¹ (Bₖ − A_{k,<k} X_{<k})                          (two matmuls)
     Only A's triangle (without the diagonal when ``unitriangular``) is read. A zero on the diagonal gives
-    inf/nan, as LAPACK's trtrs inside torch (no error).
+    inf/nan from its row on, as LAPACK's trtrs inside torch (no error); such systems, and a non-finite B, are
+    solved row by row, so that the rows above stay finite.
     """
     if upper:  # reversing the order of the unknowns and of the equations turns U into a lower triangle
         flipped = triangular_substitution(a[..., ::-1, ::-1], b[..., ::-1, :], upper=False,
@@ -215,8 +216,8 @@ def triangular_substitution(a: np.ndarray, b: np.ndarray, *, upper: bool, unitri
         if not unitriangular:
             diagonal = np.diagonal(a, axis1=-2, axis2=-1)[..., :, None]
             a, x = a / diagonal, x / diagonal
-        if n <= m:
-            return _substitute_rows(a, x)
+        if n <= m or not np.isfinite(x).all():  # a zero pivot or a non-finite B: row by row, so the rows above the
+            return _substitute_rows(a, x)      # first bad one stay finite (a block product spreads 0·inf = nan)
         pad = -n % m
         if pad:  # identity rows and columns at the end make every diagonal block m × m; X's rows are unchanged
             a, x = _pad_rows(a, pad, identity=True), _pad_rows(x, pad, identity=False)
