@@ -419,8 +419,6 @@ class OneHotCategorical(CategoricalWrapper, Distribution):
         return repr(self._categorical).replace("Categorical", "OneHotCategorical", 1)
 
 
-
-
 class OneHotCategoricalStraightThrough(OneHotCategorical):
     r"""OneHotCategorical with the straight-through gradient estimator (Bengio et al. 2013):
 
