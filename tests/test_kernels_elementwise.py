@@ -1,10 +1,10 @@
-"""The elementwise special-function kernels (csrc/elementwise.c) against the NumPy reference.
+"""The erf kernel (csrc/special.c, a vector kernel) against the NumPy reference.
 
-``numpy_ref.erf`` calls Python's math.erf per element (exact to double precision); the C
-kernel calls libm's erf/erff. They must agree to within one unit in the last place of the
-result's dtype, on any shape (hypothesis: empty, 0-d, odd sizes, non-contiguous views) and at
-the special values (±0, ±inf, NaN, the saturation region). The C code is plain C (no per-ISA
-path, no threads), so there is no ISA or thread parametrisation.
+``numpy_ref.erf`` calls Python's math.erf per element (exact to double precision). They must agree
+to within one unit in the last place for float64 and two for float32 (the kernel's float lanes: within
+2 ulp of exact, tests/test_kernels_special_vec.py, where every ISA level is tested), on any shape
+(hypothesis: empty, 0-d, odd sizes, non-contiguous views) and at the special values (±0, ±inf, NaN,
+the saturation region, x² overflowing).
 """
 
 from __future__ import annotations
@@ -26,10 +26,11 @@ if "c" in tg.backend.available():
 
 
 def assert_within_one_ulp(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Within one ulp (float64) or two (float32) of the reference."""
     assert actual.shape == expected.shape and actual.dtype == expected.dtype
     np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
     finite = ~np.isnan(expected)
-    ulp = np.spacing(np.abs(expected[finite]).astype(expected.dtype))
+    ulp = np.spacing(np.abs(expected[finite]).astype(expected.dtype)) * (2 if expected.dtype == np.float32 else 1)
     assert np.all(np.abs(actual[finite] - expected[finite]) <= ulp)
 
 

@@ -86,16 +86,24 @@ def _erfcx(x: mpmath.mpf) -> mpmath.mpf:
     return mpmath.exp(x * x) * mpmath.erfc(x)
 
 
+def _erfc(x: mpmath.mpf) -> mpmath.mpf:
+    """mpmath's erfc, which overflows internally far out: there erfcx(|x|) e^(−x²) (and 2 − that for x < 0)."""
+    if abs(x) < 1e6:
+        return mpmath.erfc(x)
+    tail = _erfcx(abs(x)) * mpmath.exp(-x * x)
+    return tail if x > 0 else 2 - tail
+
+
 def _log_ndtr(x: mpmath.mpf) -> mpmath.mpf:
     z = -x / mpmath.sqrt(2)
-    return mpmath.log(_erfcx(z) / 2) - z * z if x < 0 else mpmath.log1p(-mpmath.erfc(-z) / 2)
+    return mpmath.log(_erfcx(z) / 2) - z * z if x < 0 else mpmath.log1p(-_erfc(-z) / 2)
 
 
 EXACT = {
-    "erf": mpmath.erf,
-    "erfc": mpmath.erfc,
+    "erf": lambda x: 1 - _erfc(x) if abs(x) > 1 else mpmath.erf(x),
+    "erfc": _erfc,
     "erfcx": _erfcx,
-    "ndtr": lambda x: mpmath.erfc(-x / mpmath.sqrt(2)) / 2,
+    "ndtr": lambda x: _erfc(-x / mpmath.sqrt(2)) / 2,
     "log_ndtr": _log_ndtr,
     "ndtri": _ndtri,
     "erfinv": _erfinv,
@@ -106,7 +114,9 @@ def _grid(name: str, dtype: type) -> np.ndarray:
     """Inputs: the body, both tails and the edges (subnormals, ±0, ±∞, NaN) of ``name`` in ``dtype``."""
     info = np.finfo(dtype)
     tiny = np.array([info.smallest_subnormal, 3 * info.smallest_subnormal, info.tiny / 3, info.tiny], dtype)
-    edges = np.concatenate([tiny, -tiny, np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype)])
+    huge = np.array([np.sqrt(info.max) * 1.01, np.sqrt(info.max) * 1e3, info.max / 3, info.max], dtype)  # x² overflows
+    edges = np.concatenate([tiny, -tiny, np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype)]
+                           + ([huge, -huge] if name not in ("ndtri", "erfinv") else []))
     big = 9.0 if dtype == np.float32 else 27.5  # erfc(big) underflows to 0
     if name in ("ndtri", "erfinv"):
         low = 0.0 if name == "ndtri" else -1.0
