@@ -284,3 +284,19 @@ def test_outputs_computed_without_grad_do_not_require_it():
     (both[0][0].sum() + both[0][1].sum()).backward()
     (both[1][0].sum() + both[1][1].sum()).backward()
     close(x.grad, xt.grad, np.float64)
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_a_returned_tuple_may_hold_other_values(use_reentrant):
+    """(output, None, a number) as a transformer layer returns it: the other items come back as
+    they are, the gradients are torch's."""
+    rng = np.random.default_rng(6)
+    (x, xt), (w, wt) = pair(rng.standard_normal((2, 3))), pair(rng.standard_normal((3, 3)))
+    results = []
+    for ck, v, p in [(checkpoint, x, w), (torch.utils.checkpoint.checkpoint, xt, wt)]:
+        out = ck(lambda a, p=p: (None, (a @ p).tanh(), 7, a.sin()), v, use_reentrant=use_reentrant)
+        assert out[0] is None and out[2] == 7 and len(out) == 4
+        (out[1].sum() + (out[3] ** 2).sum()).backward()
+        results.append((v.grad, p.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs, np.float64)

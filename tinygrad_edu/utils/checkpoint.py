@@ -70,6 +70,7 @@ _REENTRANT_DEFAULT_WARNING = (
     "tg.autograd.grad, keyword arguments and grad-of-grad). See the module docstring for the differences."
 )
 
+_A_TENSOR = object()  # where a Tensor was in the tuple the function returned (see _Segment.layout)
 Node = Any  # a Function instance (an op's node) or an engine.AccumulateGrad
 Signature = list[tuple[str, tuple[Any, ...]]]  # the segment's ops: (name, ((shape, dtype) per output))
 
@@ -95,7 +96,7 @@ class Checkpoint(Function):
         if arrays is None:
             arrays = [out.data for out in segment.call(tensors[:segment.num_args])]
         segment.outputs = None  # (the node must not keep the outputs alive)
-        return tuple(arrays) if segment.output_is_tuple else arrays[0]
+        return arrays[0] if segment.layout is None else tuple(arrays)
 
     @staticmethod
     def backward(ctx: Checkpoint, *grad_outputs: Tensor) -> tuple[Tensor | None, ...]:
@@ -133,22 +134,37 @@ class _Segment:
         self.run, self.num_args, self.reentrant = run, num_args, reentrant
         self.check_determinism = determinism_check == "default" and not reentrant
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
-        self.output_is_tuple = False
+        self.layout: list[Any] | None = None  # a returned tuple, its Tensors _A_TENSOR; None: one Tensor
         self.outputs: list[np.ndarray] | None = None  # handed to Checkpoint.forward by record()
         self.differentiable: list[bool] = []  # (record()) which outputs require grad
         self.boundary: list[Tensor] = []
         self.signature: Signature = []
 
     def call(self, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
-        """Run the function on ``tensors`` (in place of the tensor arguments); its outputs as a tuple."""
-        outputs = self.run(tensors)
-        self.output_is_tuple = isinstance(outputs, tuple)
-        outputs = outputs if self.output_is_tuple else (outputs,)
-        for out in outputs:
-            if not isinstance(out, Tensor):
-                raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors, got an "
-                                f"output of type {type(out).__name__}")
+        """Run the function on ``tensors`` (in place of the tensor arguments); the Tensors it
+        returned, as a tuple (other items of a returned tuple go to ``layout``)."""
+        returned = self.run(tensors)
+        if isinstance(returned, Tensor):
+            self.layout = None
+            return (returned,)
+        outputs = tuple(item for item in returned if isinstance(item, Tensor)) if isinstance(returned, tuple) else ()
+        if not outputs:
+            raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors (a tuple's other "
+                            f"items are passed through), got {type(returned).__name__}")
+        self.layout = [_A_TENSOR if isinstance(item, Tensor) else item for item in returned]
         return outputs
+
+    def assemble(self, outputs: Any) -> Any:
+        """The function's return value from the Checkpoint node's outputs: a returned tuple's other
+        items put back; an output the recorded run computed without grad does not require it (as
+        with PyTorch's)."""
+        tensors = [outputs] if self.layout is None else list(outputs)
+        if self.differentiable:
+            tensors = [out if needed else out.detach() for out, needed in zip(tensors, self.differentiable)]
+        if self.layout is None:
+            return tensors[0]
+        pending = iter(tensors)
+        return tuple(next(pending) if item is _A_TENSOR else item for item in self.layout)
 
     def record(self, args: Sequence[Tensor]) -> None:
         """Run the segment once, recorded on stand-ins of ``args``; keep its output arrays, the
@@ -357,12 +373,13 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
                determinism_check: str = "default", debug: bool = False, **kwargs: Any) -> Any:
     """Return ``function(*args, **kwargs)`` without keeping its activations; recompute them in backward.
 
-    ``function`` returns a Tensor or a tuple of Tensors. ``preserve_rng_state=True`` replays
-    the random draws (dropout) of the forward in the recomputation, so the gradients equal
-    those of the plain call. See the module docstring for ``use_reentrant`` and for
-    ``determinism_check`` ("default": the recomputation must run the same ops with the same
-    output shapes and dtypes, else backward raises; "none": no check). PyTorch's
-    ``context_fn`` and ``debug`` are not supported (an error if set).
+    ``function`` returns a Tensor or a tuple of Tensors (and of other values, such as None,
+    returned as they are). ``preserve_rng_state=True`` replays the random draws (dropout) of
+    the forward in the recomputation, so the gradients equal those of the plain call. See the
+    module docstring for ``use_reentrant`` and for ``determinism_check`` ("default": the
+    recomputation must run the same ops with the same output shapes and dtypes, else backward
+    raises; "none": no check). PyTorch's ``context_fn`` and ``debug`` are not supported (an
+    error if set).
     """
     if context_fn is not None or debug:
         raise NotImplementedError("checkpoint: context_fn and debug are not supported")
@@ -389,13 +406,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     segment = _Segment(run, len(arg_tensors), preserve_rng_state, use_reentrant, determinism_check)
     if not use_reentrant and is_grad_enabled():  # (under no_grad nothing is recorded: nothing to find)
         segment.record(arg_tensors)
-    outputs = Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment)
-    if all(segment.differentiable):
-        return outputs
-    # an output the function computed without grad does not require it (as with PyTorch's)
-    detached = tuple(out if needed else out.detach() for out, needed in
-                     zip(outputs if segment.output_is_tuple else (outputs,), segment.differentiable))
-    return detached if segment.output_is_tuple else detached[0]
+    return segment.assemble(Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment))
 
 
 def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], segments: int, input: Any,
