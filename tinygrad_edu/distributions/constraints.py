@@ -226,14 +226,20 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & (np.abs(value.sum(-1) - 1) < 1e-6)
 
 
-class _LowerCholesky(Constraint):
-    """Lower-triangular square matrices with a positive diagonal."""
+class _LowerTriangular(Constraint):
+    """Lower-triangular square matrices (every entry above the diagonal is 0)."""
 
     event_dim = 2
 
     def _check(self, value: np.ndarray) -> np.ndarray:
-        lower = (np.tril(value) == value).all((-2, -1))
-        return lower & (np.diagonal(value, axis1=-2, axis2=-1) > 0).all(-1)
+        return (np.tril(value) == value).all((-2, -1))
+
+
+class _LowerCholesky(_LowerTriangular):
+    """Lower-triangular square matrices with a positive diagonal."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return super()._check(value) & (np.diagonal(value, axis1=-2, axis2=-1) > 0).all(-1)
 
 
 class _CorrCholesky(_LowerCholesky):
@@ -246,16 +252,60 @@ class _CorrCholesky(_LowerCholesky):
         return super()._check(value) & unit_rows
 
 
-class _PositiveDefinite(Constraint):
-    """Symmetric (to atol 1e-6) matrices whose Cholesky factorisation exists."""
+class _Multinomial(Constraint):
+    """Count vectors of a multinomial with ``upper_bound`` trials: entries ≥ 0 summing to at most upper_bound
+    (as torch, integrality is not checked)."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound: Any) -> None:
+        self.upper_bound = upper_bound
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        return (value >= 0).all(-1) & (value.sum(-1) <= _array(self.upper_bound))
+
+    def __repr__(self) -> str:
+        return f"Multinomial(upper_bound={self.upper_bound})"
+
+
+class _Square(Constraint):
+    """Square matrices: the answer is the same for every matrix of a batch (it depends on the shape only)."""
 
     event_dim = 2
 
     def _check(self, value: np.ndarray) -> np.ndarray:
-        if value.shape[-1] != value.shape[-2]:
-            return np.zeros(value.shape[:-2], dtype=bool)
-        symmetric = np.isclose(value, np.swapaxes(value, -1, -2), atol=1e-6).all((-2, -1))
-        return symmetric & _has_cholesky(value)
+        return np.full(value.shape[:-2], value.shape[-2] == value.shape[-1])
+
+
+class _Symmetric(_Square):
+    """Symmetric square matrices: A = Aᵀ to atol 1e-6 (rtol 1e-5, as torch.isclose)."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        square = super()._check(value)
+        if not square.all():
+            return square
+        return np.isclose(value, np.swapaxes(value, -1, -2), rtol=1e-5, atol=1e-6).all((-2, -1))
+
+
+class _PositiveSemidefinite(_Symmetric):
+    """Symmetric matrices whose eigenvalues are all ≥ 0."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        symmetric = super()._check(value)
+        if not symmetric.all():
+            return symmetric
+        return (np.linalg.eigvalsh(value) >= 0).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    """Symmetric matrices whose Cholesky factorisation exists (all eigenvalues > 0)."""
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        symmetric = super()._check(value)
+        if not symmetric.all():
+            return symmetric
+        return _has_cholesky(value)
 
 
 def _has_cholesky(matrices: np.ndarray) -> np.ndarray:
@@ -268,6 +318,110 @@ def _has_cholesky(matrices: np.ndarray) -> np.ndarray:
         if matrices.ndim == 2:
             return np.array(False)
         return np.array([_has_cholesky(m) for m in matrices])
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` on the i-th block of ``lengths[i]`` entries along ``dim``: the constraint of torch.cat's result.
+
+    check() gives one answer per entry along ``dim`` (the blocks' checks, concatenated), as torch.
+    """
+
+    def __init__(self, cseq: list[Constraint], dim: int = 0, lengths: list[int] | None = None) -> None:
+        _check_constraints(cseq, "cat")
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"constraints.cat: {len(self.lengths)} lengths for {len(self.cseq)} constraints")
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return max(c.event_dim for c in self.cseq)
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        _check_blocks(value.shape, self.dim, sum(self.lengths), "constraints.cat", "sum(lengths)")
+        starts = np.cumsum([0, *self.lengths[:-1]])
+        checks = [c._check(np.take(value, range(start, start + length), axis=self.dim))
+                  for c, start, length in zip(self.cseq, starts, self.lengths)]
+        return np.concatenate(checks, self.dim)
+
+    def __repr__(self) -> str:
+        return f"Cat({self.cseq!r}, dim={self.dim}, lengths={self.lengths})"
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` on the i-th slice along ``dim``: the constraint of torch.stack's result."""
+
+    def __init__(self, cseq: list[Constraint], dim: int = 0) -> None:
+        _check_constraints(cseq, "stack")
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        event_dim = max(c.event_dim for c in self.cseq)
+        return event_dim + 1 if self.dim + event_dim < 0 else event_dim   # a negative dim inside the event
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        _check_blocks(value.shape, self.dim, len(self.cseq), "constraints.stack", "len(cseq)")
+        return np.stack([c._check(np.take(value, i, axis=self.dim)) for i, c in enumerate(self.cseq)], self.dim)
+
+    def __repr__(self) -> str:
+        return f"Stack({self.cseq!r}, dim={self.dim})"
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of MixtureSameFamily: a value is valid when it lies in the support of every component.
+
+    The components' support has the component dim K at the right of its batch dims, so check() inserts a
+    size-1 dim there (value → value.unsqueeze(−1 − event_dim)), checks, and reduces K away.
+    """
+
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"MixtureSameFamilyConstraint: base_constraint must be a Constraint, "
+                            f"got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:  # type: ignore[override]
+        return self.base_constraint.event_dim
+
+    def _check(self, value: np.ndarray) -> np.ndarray:
+        if value.ndim < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
+        result = self.base_constraint._check(np.expand_dims(value, -1 - self.event_dim))
+        kept = value.ndim - self.event_dim
+        return result.reshape((*result.shape[:kept], -1)).all(-1)
+
+    def __repr__(self) -> str:
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
+def _check_constraints(cseq: Any, functor: str) -> None:
+    if not all(isinstance(c, Constraint) for c in cseq):
+        raise TypeError(f"constraints.{functor}: every element of cseq must be a Constraint, got {cseq!r}")
+
+
+def _check_blocks(shape: tuple[int, ...], dim: int, expected: int, what: str, expected_name: str) -> None:
+    """The value of a cat/stack constraint or transform has ``expected`` entries along ``dim``."""
+    if not -len(shape) <= dim < len(shape):
+        raise ValueError(f"{what}: dim {dim} out of range for a value of shape {shape}")
+    if shape[dim] != expected:
+        raise ValueError(f"{what}: a value of shape {shape} has {shape[dim]} entries along dim {dim}, "
+                         f"but {expected_name} = {expected}")
 
 
 ArgConstraints = dict[str, Constraint]  # a distribution's ``arg_constraints``: parameter name → constraint
@@ -291,12 +445,47 @@ interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
+lower_triangular = _LowerTriangular()
 corr_cholesky = _CorrCholesky()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+multinomial = _Multinomial
+cat = _Cat
+stack = _Stack
 
 __all__ = [
-    "Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property", "greater_than", "greater_than_eq",
-    "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-    "lower_cholesky", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
-    "positive_integer", "real", "real_vector", "simplex", "unit_interval",
+    "Constraint",
+    "MixtureSameFamilyConstraint",
+    "boolean",
+    "cat",
+    "corr_cholesky",
+    "dependent",
+    "dependent_property",
+    "greater_than",
+    "greater_than_eq",
+    "half_open_interval",
+    "independent",
+    "integer_interval",
+    "interval",
+    "is_dependent",
+    "less_than",
+    "lower_cholesky",
+    "lower_triangular",
+    "multinomial",
+    "nonnegative",
+    "nonnegative_integer",
+    "one_hot",
+    "positive",
+    "positive_definite",
+    "positive_integer",
+    "positive_semidefinite",
+    "real",
+    "real_vector",
+    "simplex",
+    "square",
+    "stack",
+    "symmetric",
+    "unit_interval",
 ]
