@@ -323,7 +323,9 @@ def _has_cholesky(matrices: np.ndarray) -> np.ndarray:
 class _Cat(Constraint):
     """``cseq[i]`` on the i-th block of ``lengths[i]`` entries along ``dim``: the constraint of torch.cat's result.
 
-    check() gives one answer per entry along ``dim`` (the blocks' checks, concatenated), as torch.
+    check(): each block's answer reduced over the event dims it lacks (event_dim = the largest of the blocks');
+    concatenated along ``dim`` when ``dim`` is a batch dim (one answer per entry, as torch), combined with
+    "and" when ``dim`` lies inside the event (torch concatenates answers of different ranks there and fails).
     """
 
     def __init__(self, cseq: list[Constraint], dim: int = 0, lengths: list[int] | None = None) -> None:
@@ -347,7 +349,11 @@ class _Cat(Constraint):
         starts = np.cumsum([0, *self.lengths[:-1]])
         checks = [c._check(np.take(value, range(start, start + length), axis=self.dim))
                   for c, start, length in zip(self.cseq, starts, self.lengths)]
-        return np.concatenate(checks, self.dim)
+        event_dim = self.event_dim
+        checks = [check.reshape((*check.shape[:check.ndim - (event_dim - c.event_dim)], -1)).all(-1)
+                  if c.event_dim < event_dim else check for c, check in zip(self.cseq, checks)]
+        dim = (self.dim - value.ndim if self.dim >= 0 else self.dim) + event_dim
+        return np.concatenate(checks, dim) if dim < 0 else np.logical_and.reduce(checks)
 
     def __repr__(self) -> str:
         return f"Cat({self.cseq!r}, dim={self.dim}, lengths={self.lengths})"
