@@ -387,3 +387,92 @@ def test_transformed_distribution_log_prob_matches_torch(case: str) -> None:
     lp_theirs.sum().backward()
     for ours_p, theirs_p in zip(params_ours, params_theirs):
         _close(ours_p.grad, theirs_p.grad, 1e-8, 1e-10, f"{case} gradient")
+
+
+# -- biject_to / transform_to ----------------------------------------------------------------------------------
+def _constraint(lib: Any, cons: Any, name: str) -> Any:
+    """The constraint ``name`` built from ``cons`` (ours or torch's constraints module), bounds in float64."""
+    bound = lib.tensor(np.array([0.5, -1.0, 2.0]))
+    return {"real": lambda: cons.real, "real_vector": lambda: cons.real_vector, "positive": lambda: cons.positive,
+            "nonnegative": lambda: cons.nonnegative, "greater_than": lambda: cons.greater_than(bound),
+            "greater_than_eq": lambda: cons.greater_than_eq(2.0), "less_than": lambda: cons.less_than(-1.5),
+            "unit_interval": lambda: cons.unit_interval, "interval": lambda: cons.interval(bound, bound + 3.0),
+            "half_open_interval": lambda: cons.half_open_interval(0.0, 1.0),
+            "independent_greater_than": lambda: cons.independent(cons.greater_than(bound), 1),
+            "simplex": lambda: cons.simplex, "lower_cholesky": lambda: cons.lower_cholesky,
+            "positive_definite": lambda: cons.positive_definite,
+            "positive_semidefinite": lambda: cons.positive_semidefinite, "corr_cholesky": lambda: cons.corr_cholesky,
+            "cat": lambda: cons.cat([cons.positive, cons.interval(-1.0, 2.0), cons.real], -1, [1, 2, 1]),
+            "stack": lambda: cons.stack([cons.positive, cons.unit_interval, cons.less_than(1.0)], 0)}[name]()
+
+
+# constraint -> the unconstrained input shape, as (biject_to's, transform_to's)
+REGISTRY_INPUTS: dict[str, tuple[tuple, tuple]] = {
+    "real": ((4, 3), (4, 3)), "real_vector": ((4, 3), (4, 3)), "positive": ((4, 3), (4, 3)),
+    "nonnegative": ((4, 3), (4, 3)), "greater_than": ((4, 3), (4, 3)), "greater_than_eq": ((4, 3), (4, 3)),
+    "less_than": ((4, 3), (4, 3)), "unit_interval": ((4, 3), (4, 3)), "interval": ((4, 3), (4, 3)),
+    "half_open_interval": ((4, 3), (4, 3)), "independent_greater_than": ((4, 3), (4, 3)), "simplex": ((4, 3), (4, 3)),
+    "lower_cholesky": ((), (4, 3, 3)), "positive_definite": ((), (2, 3, 3)), "positive_semidefinite": ((), (2, 3, 3)),
+    "corr_cholesky": ((4, 6), (4, 6)), "cat": ((3, 4), (3, 4)), "stack": ((3, 5), (3, 5)),
+}
+
+
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+@pytest.mark.parametrize("name", list(REGISTRY_INPUTS))
+def test_registry_transform_lands_in_the_constraint_and_matches_torch(name: str, registry: str) -> None:
+    ours_c, theirs_c = _constraint(tg, C, name), _constraint(torch, TC, name)
+    ours_registry, theirs_registry = getattr(D, registry), getattr(TD, registry)
+    shape = REGISTRY_INPUTS[name][registry == "transform_to"]
+    if not shape:
+        for lookup, constraint in ((ours_registry, ours_c), (theirs_registry, theirs_c)):
+            with pytest.raises(NotImplementedError, match="Cannot transform"):
+                lookup(constraint)
+        return
+    ours, theirs = ours_registry(ours_c), theirs_registry(theirs_c)
+    assert repr(ours) == repr(theirs) and ours.bijective == theirs.bijective
+    x = np.random.default_rng(11).normal(size=shape)
+    y_ours, y_theirs = ours(tg.tensor(x)), theirs(torch.tensor(x))
+    _close(y_ours, y_theirs, 1e-11, 1e-14, f"{registry}({name})")
+    assert bool(np.all(_np(ours_c.check(y_ours)))), f"{registry}({name}) left the constraint"
+    if registry == "biject_to":
+        assert ours.bijective
+        _close(ours.inv(y_ours), x, 1e-8, 1e-10, f"biject_to({name}) round trip")
+        _close(ours.log_abs_det_jacobian(tg.tensor(x), y_ours), theirs.log_abs_det_jacobian(torch.tensor(x), y_theirs),
+               1e-10, 1e-12, f"biject_to({name}) log|det J|")
+
+
+@pytest.mark.parametrize("name", ["boolean", "one_hot", "nonnegative_integer", "positive_integer", "lower_triangular",
+                                  "square", "symmetric", "dependent"])
+def test_registry_refuses_what_torch_refuses(name: str) -> None:
+    for registry in (D.biject_to, D.transform_to):
+        with pytest.raises(NotImplementedError, match="Cannot transform"):
+            registry(getattr(C, name))
+    for constraint in (C.integer_interval(0, 3), C.multinomial(3), C.MixtureSameFamilyConstraint(C.real)):
+        with pytest.raises(NotImplementedError, match=f"Cannot transform {type(constraint).__name__} constraints"):
+            D.transform_to(constraint)
+
+
+def test_registry_register_singleton_and_factory() -> None:
+    registry = D.constraint_registry.ConstraintRegistry()
+    registry.register(C.positive, lambda constraint: OURS_T.SoftplusTransform())
+    assert registry(C.greater_than(3.0)) == OURS_T.SoftplusTransform()       # looked up by class
+
+    @registry.register(type(C.interval(0.0, 1.0)))
+    def _scaled(constraint: Any) -> Any:
+        return OURS_T.AffineTransform(constraint.lower_bound, constraint.upper_bound - constraint.lower_bound)
+
+    assert registry(C.interval(1.0, 3.0)) == OURS_T.AffineTransform(1.0, 2.0)
+    with pytest.raises(TypeError, match="Constraint subclass or instance"):
+        registry.register(float, _scaled)
+
+
+def test_transform_to_optimises_a_constrained_parameter() -> None:
+    """The use the registry is for: an unconstrained u, scale = transform_to(positive)(u), gradient through it."""
+    u = tg.tensor(np.array([0.3, -0.2]), requires_grad=True)
+    scale = D.transform_to(D.Normal.arg_constraints["scale"])(u)
+    loss = -D.Normal(tg.tensor(np.zeros(2)), scale).log_prob(tg.tensor(np.array([1.0, 2.0]))).sum()
+    loss.backward()
+    u_t = torch.tensor([0.3, -0.2], dtype=torch.float64, requires_grad=True)
+    (-TD.Normal(torch.zeros(2, dtype=torch.float64), TD.transform_to(TD.Normal.arg_constraints["scale"])(u_t))
+     .log_prob(torch.tensor([1.0, 2.0], dtype=torch.float64)).sum()).backward()
+    _close(u.grad, u_t.grad, 1e-12)

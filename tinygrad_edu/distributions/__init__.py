@@ -16,12 +16,12 @@ Where to read what:
     counts.py         Multinomial, NegativeBinomial
     discrete.py       Bernoulli, Categorical, OneHotCategorical(StraightThrough), Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
-    transformed.py    TransformedDistribution, LogNormal, LogisticNormal;  transforms.py  the bijections
+    transformed.py    TransformedDistribution, LogNormal, LogisticNormal;  transforms.py  the transforms
     matrices.py       Wishart (positive-definite matrices; Bartlett sampler), LKJCholesky (onion method)
     circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
     kl.py             kl_divergence, register_kl;  kl_families.py  the cross-family and low-rank pairs
-    constraints.py    supports and parameter sets
+    constraints.py    supports and parameter sets;  constraint_registry.py  biject_to, transform_to
 Samples come from tinygrad_edu's generator (tg.manual_seed), so they differ from PyTorch's draws.
 """
 
@@ -31,6 +31,7 @@ from . import (
     transforms,
 )
 from .circular import VonMises
+from .constraint_registry import biject_to, transform_to
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, StudentT, Uniform
 from .counts import Multinomial, NegativeBinomial
 from .discrete import (
@@ -51,26 +52,43 @@ from .multivariate import Independent, MixtureSameFamily, MultivariateNormal
 from .relaxed import ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogisticNormal, LogNormal, TransformedDistribution
 from .transforms import (
+    AbsTransform,
     AffineTransform,
+    CatTransform,
     ComposeTransform,
+    CorrCholeskyTransform,
+    CumulativeDistributionTransform,
     ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PositiveDefiniteTransform,
+    PowerTransform,
+    ReshapeTransform,
     SigmoidTransform,
+    SoftmaxTransform,
+    SoftplusTransform,
+    StackTransform,
     StickBreakingTransform,
     TanhTransform,
     Transform,
+    identity_transform,
 )
 from .univariate import ContinuousBernoulli, GeneralizedPareto, Gumbel, HalfCauchy, Kumaraswamy, Pareto, Weibull
 
 __all__ = [
+    "AbsTransform",
     "AffineTransform",
     "Bernoulli",
     "Beta",
     "Binomial",
+    "CatTransform",
     "Categorical",
     "Cauchy",
     "Chi2",
     "ComposeTransform",
     "ContinuousBernoulli",
+    "CorrCholeskyTransform",
+    "CumulativeDistributionTransform",
     "Dirichlet",
     "Distribution",
     "ExpRelaxedCategorical",
@@ -84,6 +102,7 @@ __all__ = [
     "HalfCauchy",
     "HalfNormal",
     "Independent",
+    "IndependentTransform",
     "InverseGamma",
     "Kumaraswamy",
     "LKJCholesky",
@@ -92,6 +111,7 @@ __all__ = [
     "LogisticNormal",
     "LogitRelaxedBernoulli",
     "LowRankMultivariateNormal",
+    "LowerCholeskyTransform",
     "MixtureSameFamily",
     "Multinomial",
     "MultivariateNormal",
@@ -101,9 +121,15 @@ __all__ = [
     "OneHotCategoricalStraightThrough",
     "Pareto",
     "Poisson",
+    "PositiveDefiniteTransform",
+    "PowerTransform",
     "RelaxedBernoulli",
     "RelaxedOneHotCategorical",
+    "ReshapeTransform",
     "SigmoidTransform",
+    "SoftmaxTransform",
+    "SoftplusTransform",
+    "StackTransform",
     "StickBreakingTransform",
     "StudentT",
     "TanhTransform",
@@ -113,8 +139,11 @@ __all__ = [
     "VonMises",
     "Weibull",
     "Wishart",
+    "biject_to",
     "constraints",
+    "identity_transform",
     "kl_divergence",
     "register_kl",
+    "transform_to",
     "transforms",
 ]
