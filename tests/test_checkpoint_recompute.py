@@ -136,14 +136,46 @@ def test_an_argument_also_read_from_the_closure_gets_both_gradients():
     np.testing.assert_allclose(w.grad.numpy(), expected.numpy(), rtol=1e-13)
 
 
-def test_weight_shared_across_the_boundary_is_refused():
-    """The segment uses w and a tensor computed outside from w: delivering both gradients would make
-    the engine walk the outer graph from inside the checkpoint (counting w twice): an error."""
-    w = tg.randn(3, dtype=tg.float64, requires_grad=True)
-    doubled = w * 2.0
-    out = checkpoint(lambda v: v * w * doubled, tg.randn(3, dtype=tg.float64), use_reentrant=False)
-    with pytest.raises(NotImplementedError, match="weight sharing across the checkpoint boundary"):
-        out.sum().backward()
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_weight_shared_across_the_boundary(create_graph):
+    """The segment uses w and tensors computed outside from w (one read from the closure, one the
+    argument): each path's gradient counted once, first and second order, as torch's. (The
+    segment's grad stops at the boundary tensors; it used to walk on into the outer graph.)"""
+    rng = np.random.default_rng(7)
+    (w, wt), (x, xt) = pair(rng.standard_normal(3)), pair(rng.standard_normal(3))
+    results = []
+    for ck, p, v, grad in [(checkpoint, w, x, tg.autograd.grad), (torch.utils.checkpoint.checkpoint, wt, xt,
+                                                                   torch.autograd.grad)]:
+        doubled = (p * 2.0).sin()
+        out = ck(lambda a, p=p, d=doubled: (a * p * d).tanh(), v * p, use_reentrant=False)
+        loss = (out ** 2).sum() + doubled.sum()
+        if create_graph:
+            gw, gx = grad(loss, [p, v], create_graph=True)
+            ((gw ** 2).sum() + (gx ** 3).sum()).backward()
+        else:
+            loss.backward()
+        results.append((p.grad, v.grad))
+    for ours, theirs in zip(*results):
+        close(ours, theirs, np.float64)
+
+
+def test_hooks_of_the_tensors_the_segment_uses_run_once():
+    """A hook on a parameter and on an outside non-leaf tensor the segment reads (scaling the
+    gradient by 10) runs once per backward, as torch's (it ran in the segment's grad and again in
+    the outer backward: the gradient came out 100 times larger)."""
+    rng = np.random.default_rng(8)
+    (w, wt), (u, ut), (x, xt) = (pair(rng.standard_normal(3)) for _ in range(3))
+    results = []
+    for ck, p, q, v in [(checkpoint, w, u, x), (torch.utils.checkpoint.checkpoint, wt, ut, xt)]:
+        calls = []
+        p.register_hook(lambda g, calls=calls: calls.append("leaf") or g * 10.0)
+        shifted = q + 1.0
+        shifted.register_hook(lambda g, calls=calls: calls.append("non-leaf") or g * 10.0)
+        ck(lambda a, p=p, s=shifted: (a * p * s).sin(), v, use_reentrant=False).sum().backward()
+        results.append((p.grad, q.grad, v.grad, sorted(calls)))
+    assert results[0][3] == results[1][3] == ["leaf", "non-leaf"]
+    for ours, theirs in zip(results[0][:3], results[1][:3]):
+        close(ours, theirs, np.float64)
 
 
 def test_determinism_check_compares_the_recomputed_ops():

@@ -30,6 +30,9 @@ Two variants, as in PyTorch:
     (their tensors hold them). The ``Checkpoint`` node gets an edge to each tensor found, so
     the engine orders and delivers their gradients as for any op, ``tg.autograd.grad`` and
     ``create_graph=True`` (grad-of-grad) included. Only the outputs' arrays are kept.
+    Backward's gradient computation on the recomputed graph stops at those tensors (edges to
+    a non-leaf, or to a leaf with hooks, lead to a fresh leaf while it runs): the outer backward
+    carries their gradients on from the Checkpoint node, and runs their hooks, once.
     This is PyTorch's design in spirit: its forward is recorded too, the activations being
     packed away by saved-tensor hooks; here the whole recording goes and backward records again.
     The recording also lists the segment's ops with their output shapes and dtypes; with
@@ -102,7 +105,7 @@ class Checkpoint(Function):
     def backward(ctx: Checkpoint, *grad_outputs: Tensor) -> tuple[Tensor | None, ...]:
         segment = ctx.segment
         create_graph = is_grad_enabled()  # the engine runs backward in grad mode = create_graph
-        stand_ins, outputs = segment.recompute(ctx.saved_tensors, alias=create_graph and not segment.reentrant)
+        stand_ins, outputs, nodes = segment.recompute(ctx.saved_tensors, alias=create_graph and not segment.reentrant)
         pairs = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad and g is not None]
         if not pairs:
             raise RuntimeError("checkpoint: none of the outputs of the recomputed function requires grad, so "
@@ -110,18 +113,22 @@ class Checkpoint(Function):
         if segment.reentrant:  # PyTorch's reentrant semantics: a full backward, leaves inside included
             engine.backward([out for out, _ in pairs], [g for _, g in pairs])
             return tuple(t.grad for t in stand_ins)
-        candidates = [(i, t) for i, t in enumerate([*stand_ins, *segment.boundary]) if ctx.needs_input_grad[i]]
-        reached = _stops_reached([_node(out) for out, _ in pairs], {_node(t) for _, t in candidates})
-        wanted = [(i, t) for i, t in candidates if _node(t) in reached]  # (an unused argument gets None)
-        behind = [t for i, t in wanted if t.grad_fn is not None and (i >= segment.num_args or create_graph)]
-        _check_not_shared(behind, {_node(t) for _, t in wanted})
-        result: list[Tensor | None] = [None] * len(ctx.needs_input_grad)
-        if wanted:
-            grads = engine.grad([out for out, _ in pairs], [t for _, t in wanted], [g for _, g in pairs],
-                                create_graph=create_graph, allow_unused=True)
-            for (i, _), g in zip(wanted, grads):
-                result[i] = g
-        return tuple(result)
+        # grad must stop at the segment's boundary: the outer backward delivers these gradients on
+        # (through the Checkpoint node's edges) and runs the tensors' hooks, once. So while grad runs,
+        # each edge of the recomputed graph to a tensor of the boundary that is not a leaf, or has
+        # hooks, leads to a fresh leaf of its own instead (grad would run on into the outer graph,
+        # or run the hooks a second time).
+        wanted = [*stand_ins, *segment.boundary]
+        ends = {_edge(t): _end(t) for t, needed in zip(wanted, ctx.needs_input_grad) if needed}
+        cut = _cut(nodes, ends)
+        try:
+            grads = engine.grad([ends.get(_edge(out), out) for out, _ in pairs], list(ends.values()),
+                                [g for _, g in pairs], create_graph=create_graph, allow_unused=True)
+        finally:
+            for node, edges in cut:  # (with create_graph the gradients' graph runs through these nodes)
+                node.next_functions = edges
+        found = dict(zip(ends, grads))
+        return tuple(found.get(_edge(t)) if needed else None for t, needed in zip(wanted, ctx.needs_input_grad))
 
 
 class _Segment:
@@ -180,7 +187,7 @@ class _Segment:
         own = {t._grad_accumulator() for t in stand_ins if t.requires_grad}
         self.boundary, self.signature = recording.settle(own)
 
-    def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...]]:
+    def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...], list[Node]]:
         """Run the segment again, recorded, with the random state forward started from.
 
         It runs on stand-ins for the arguments, at which the gradient computation stops:
@@ -188,7 +195,7 @@ class _Segment:
         on into the outer graph and free or double-count it), or, with ``alias`` (for
         ``create_graph=True``), aliases (``view_as``: a node with an edge to the argument), so
         that the gradients stay connected to the arguments and can be differentiated again.
-        Returns (the stand-ins, the outputs as a tuple).
+        Returns (the stand-ins, the outputs as a tuple, the segment's nodes: use_reentrant=False only).
         """
         state = random.get_rng_state()
         if self.rng_state is not None:
@@ -203,13 +210,15 @@ class _Segment:
         finally:
             if self.rng_state is not None:
                 random.set_rng_state(state)  # the surrounding code draws on as if nothing was replayed
-        if not self.reentrant:
-            self._check_recomputation(outputs, {_node(t) for t in [*stand_ins, *self.boundary] if t.requires_grad})
-        return stand_ins, outputs
+        if self.reentrant:
+            return stand_ins, outputs, []
+        stops = {_edge(t)[0] for t in [*stand_ins, *self.boundary] if t.requires_grad}
+        return stand_ins, outputs, self._check_recomputation(outputs, stops)
 
-    def _check_recomputation(self, outputs: Sequence[Tensor], stops: set[Node]) -> None:
+    def _check_recomputation(self, outputs: Sequence[Tensor], stops: set[Node]) -> list[Node]:
         """The recomputed graph may leave the segment only to the tensors forward found (else a
-        gradient would be lost: an error), and (determinism_check) must be made of the same ops."""
+        gradient would be lost: an error), and (determinism_check) must be made of the same ops.
+        Returns the segment's nodes."""
         nodes = _depth_first([out.grad_fn for out in outputs if out.grad_fn is not None], _children,
                              lambda node: _is_leaf(node) or node in stops)
         for stray in (child for node in nodes for child in _children(node) if _is_leaf(child) and child not in stops):
@@ -221,6 +230,7 @@ class _Segment:
                 "list: then it cannot be told apart from a tensor computed before the call)")
         if self.check_determinism:
             self._check_same_ops(_signature(nodes))
+        return nodes
 
     def _check_same_ops(self, recomputed: Signature) -> None:
         """determinism_check="default": the recomputation must run the ops forward ran, with the
@@ -300,11 +310,6 @@ def _stand_in_for(node: Node, output_nr: int) -> Tensor:
     return Tensor._make(np.broadcast_to(np.zeros((), dtype), shape), node, output_nr)
 
 
-def _node(t: Tensor) -> Node:
-    """The graph node a gradient for ``t`` is delivered to."""
-    return t.grad_fn if t.grad_fn is not None else t._grad_accumulator()
-
-
 def _children(node: Node) -> list[Node]:
     return [edge[0] for edge in node.next_functions if edge is not None]
 
@@ -335,34 +340,30 @@ def _signature(nodes: Sequence[Node]) -> Signature:
     return [(node.name(), tuple(node._output_meta)) for node in nodes]
 
 
-def _stops_reached(start: list[Node], stops: set[Node]) -> set[Node]:
-    """The ``stops`` the graph from the nodes ``start`` reaches (a start node included), walking
-    no further than them."""
-    stack, reached = list(start), set()
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        if node in stops:
-            reached.add(node)
-            continue
-        for edge in node.next_functions:
-            if edge is not None and edge[0] not in seen:
-                seen.add(edge[0])
-                stack.append(edge[0])
-    return reached
+def _edge(t: Tensor) -> tuple[Node, int]:
+    """The edge along which a gradient for ``t`` is delivered: (its node, which output of it)."""
+    return (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._grad_accumulator(), 0)
 
 
-def _check_not_shared(behind: Sequence[Tensor], targets: set[Node]) -> None:
-    """``grad`` stops at each target only if no other target lies behind it. If the graph of an
-    outside tensor the segment reads (or, with create_graph, of an argument: its stand-in is an
-    alias) reaches a parameter the segment also uses, ``grad`` would walk on through the outer
-    graph and the outer backward would then count that parameter's gradient a second time: refuse."""
-    start = [edge[0] for t in behind for edge in t.grad_fn.next_functions if edge is not None]
-    if start and _stops_reached(start, targets):
-        raise NotImplementedError(
-            "checkpoint (use_reentrant=False): a tensor the checkpointed function uses also depends, through the "
-            "graph that computed it, on a tensor requiring grad that the function uses directly (weight sharing "
-            "across the checkpoint boundary); this is not supported: compute that tensor inside the function")
+def _end(t: Tensor) -> Tensor:
+    """Where the segment's gradient for ``t`` is collected: ``t`` itself if it is a leaf without
+    hooks, else a new leaf of its shape and dtype (no values: only gradients ever reach it)."""
+    if t.grad_fn is None and not t._hooks:
+        return t
+    return Tensor._make(np.broadcast_to(np.zeros((), t.dtype), t.shape)).requires_grad_()
+
+
+def _cut(nodes: Sequence[Node], ends: dict[tuple[Node, int], Tensor]) -> list[tuple[Node, tuple[Any, ...]]]:
+    """Point each edge of ``nodes`` that is a key of ``ends`` to that end's leaf instead, where
+    they differ; return (node, its edges before) for the nodes changed, to put back."""
+    moved = {edge: (end._grad_accumulator(), 0) for edge, end in ends.items() if _edge(end) != edge}
+    cut = []
+    for node in nodes if moved else ():
+        edges = node.next_functions
+        if any(edge in moved for edge in edges):
+            cut.append((node, edges))
+            node.next_functions = tuple(moved.get(edge, edge) for edge in edges)
+    return cut
 
 
 # ---- the public functions --------------------------------------------------------------------
