@@ -476,3 +476,136 @@ def test_transform_to_optimises_a_constrained_parameter() -> None:
     (-TD.Normal(torch.zeros(2, dtype=torch.float64), TD.transform_to(TD.Normal.arg_constraints["scale"])(u_t))
      .log_prob(torch.tensor([1.0, 2.0], dtype=torch.float64)).sum()).backward()
     _close(u.grad, u_t.grad, 1e-12)
+
+
+# -- ExponentialFamily ---------------------------------------------------------------------------------------------
+def _families(lib: Any, Dist: Any, params: list) -> dict[str, Any]:
+    """One member of each exponential family, from float64 parameters ``params`` (arrays or Tensors, batch (3,))."""
+    a, b, c = (p if isinstance(p, (tg.Tensor, torch.Tensor)) else lib.tensor(p) for p in params)
+    return {"Normal": lambda: Dist.Normal(a - 1.5, b), "Exponential": lambda: Dist.Exponential(b),
+            "Gamma": lambda: Dist.Gamma(b, c), "Chi2": lambda: Dist.Chi2(c), "Beta": lambda: Dist.Beta(b, c),
+            "Dirichlet": lambda: Dist.Dirichlet(lib.stack([a, b, c], -1)),
+            "Bernoulli": lambda: Dist.Bernoulli(logits=a - 1.5),
+            "ContinuousBernoulli": lambda: Dist.ContinuousBernoulli(logits=a - 1.5), "Poisson": lambda: Dist.Poisson(c),
+            }
+
+
+FAMILIES = ["Normal", "Exponential", "Gamma", "Chi2", "Beta", "Dirichlet", "Bernoulli", "ContinuousBernoulli",
+            "Poisson"]
+
+
+def _family_params(seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(0.5, 2.5, size=3) for _ in range(3)]
+
+
+def test_exponential_family_membership_is_torchs() -> None:
+    names = [n for n in D.__all__ if isinstance(getattr(D, n), type) and issubclass(getattr(D, n), D.Distribution)
+             and hasattr(TD, n)]
+    assert len(names) > 40
+    for name in names:
+        ours, theirs = getattr(D, name), getattr(TD, name)
+        assert issubclass(ours, D.ExponentialFamily) == issubclass(theirs, TD.ExponentialFamily), name
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_natural_params_and_log_normalizer_match_torch(name: str) -> None:
+    params = _family_params(1)
+    ours, theirs = _families(tg, D, params)[name](), _families(torch, TD, params)[name]()
+    for ours_param, theirs_param in zip(ours._natural_params, theirs._natural_params):
+        _close(ours_param, theirs_param, 1e-13, 1e-15, f"{name} natural parameter")
+    _close(ours._log_normalizer(*ours._natural_params), theirs._log_normalizer(*theirs._natural_params), 1e-12, 1e-14,
+           f"{name} log-normaliser")
+
+
+@pytest.mark.parametrize("name", [n for n in FAMILIES if n != "Poisson"])
+def test_bregman_entropy_matches_the_closed_form(name: str) -> None:
+    """H = F(θ) − ⟨θ, ∇F(θ)⟩ − E[k(X)] (autograd) against each family's closed form, values and gradients
+    (torch detaches θ there: its Bregman entropy has no gradient)."""
+    params = [tg.tensor(p, requires_grad=True) for p in _family_params(2)]
+    dist = _families(tg, D, params)[name]()
+    bregman, closed = D.ExponentialFamily.entropy(dist), dist.entropy()
+    _close(bregman, closed, 1e-10, 1e-12, f"{name} entropy")
+    weights = tg.tensor(np.array([0.3, -1.2, 0.7]))
+    grads_bregman = tg.autograd.grad((weights * bregman).sum(), params, retain_graph=True, allow_unused=True)
+    grads_closed = tg.autograd.grad((weights * closed).sum(), params, allow_unused=True)
+    for g_bregman, g_closed in zip(grads_bregman, grads_closed):
+        if g_closed is None:        # Normal's entropy does not depend on loc: the Bregman form's terms cancel
+            assert g_bregman is None or np.abs(_np(g_bregman)).max() < 1e-12
+        else:
+            _close(g_bregman, g_closed, 1e-9, 1e-11, f"{name} entropy gradient")
+
+
+def test_poisson_entropy_is_not_defined_as_in_torch() -> None:
+    with pytest.raises(NotImplementedError, match="Poisson does not define its mean carrier measure"):
+        D.Poisson(tg.tensor(2.0)).entropy()
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_bregman_kl_matches_the_closed_forms(name: str) -> None:
+    """KL = F(θ_q) − F(θ_p) − ⟨θ_q − θ_p, ∇F(θ_p)⟩ against the registered closed form (ours and torch's),
+    with gradients with respect to both distributions' parameters."""
+    p_arrays, q_arrays = _family_params(3), _family_params(4)
+    p_params = [tg.tensor(v, requires_grad=True) for v in p_arrays]
+    q_params = [tg.tensor(v, requires_grad=True) for v in q_arrays]
+    p, q = _families(tg, D, p_params)[name](), _families(tg, D, q_params)[name]()
+    bregman = D.exp_family.bregman_kl(p, q)
+    closed = D.kl_divergence(p, q)
+    theirs = TD.kl_divergence(_families(torch, TD, p_arrays)[name](), _families(torch, TD, q_arrays)[name]())
+    _close(bregman, theirs, 1e-9, 1e-12, f"{name} Bregman KL vs torch's closed form")
+    _close(closed, theirs, 1e-9, 1e-12, f"{name} our closed form vs torch's")
+    weights = tg.tensor(np.array([1.1, -0.4, 0.6]))
+    grads_bregman = tg.autograd.grad((weights * bregman).sum(), p_params + q_params, retain_graph=True,
+                                     allow_unused=True)
+    grads_closed = tg.autograd.grad((weights * closed).sum(), p_params + q_params, allow_unused=True)
+    for g_bregman, g_closed in zip(grads_bregman, grads_closed):
+        if g_closed is not None:
+            _close(g_bregman, g_closed, 1e-8, 1e-10, f"{name} KL gradient")
+
+
+def _wishart_kl_closed_form(df_p: Any, cov_p: Any, df_q: Any, cov_q: Any) -> Any:
+    """KL(W(ν_p, V_p) ‖ W(ν_q, V_q)) = ν_q/2 (log|V_q| − log|V_p|) + ν_p/2 (tr(V_q⁻¹ V_p) − p)
+    + log Γ_p(ν_q/2) − log Γ_p(ν_p/2) + (ν_p − ν_q)/2 ψ_p(ν_p/2), in torch float64."""
+    p = cov_p.shape[-1]
+    multi_digamma = sum(torch.digamma(df_p / 2 - i / 2) for i in range(p))
+    return (df_q / 2 * (torch.logdet(cov_q) - torch.logdet(cov_p))
+            + df_p / 2 * (torch.linalg.solve(cov_q, cov_p).diagonal(dim1=-2, dim2=-1).sum(-1) - p)
+            + torch.mvlgamma(df_q / 2, p) - torch.mvlgamma(df_p / 2, p) + (df_p - df_q) / 2 * multi_digamma)
+
+
+def test_wishart_kl_by_bregman_divergence() -> None:
+    """Wishart has no closed-form KL registered (as torch): kl_divergence dispatches to the ExponentialFamily pair.
+    Against the textbook closed form, batched (torch's Bregman sums the scalar parameter's term over the batch)."""
+    rng = np.random.default_rng(8)
+    a, b = rng.normal(size=(3, 3, 3)), rng.normal(size=(3, 3, 3))
+    cov_p, cov_q = a @ np.swapaxes(a, -1, -2) + np.eye(3), b @ np.swapaxes(b, -1, -2) + np.eye(3)
+    df_p, df_q = np.array([4.0, 5.5, 9.0]), np.array([3.5, 7.0, 4.2])
+    df_ours = tg.tensor(df_p, requires_grad=True)
+    kl = D.kl_divergence(D.Wishart(df_ours, covariance_matrix=tg.tensor(cov_p)),
+                         D.Wishart(tg.tensor(df_q), covariance_matrix=tg.tensor(cov_q)))
+    df_theirs = torch.tensor(df_p, requires_grad=True)
+    expected = _wishart_kl_closed_form(df_theirs, torch.tensor(cov_p), torch.tensor(df_q), torch.tensor(cov_q))
+    _close(kl, expected, 1e-9, 1e-12, "Wishart KL")
+    kl.sum().backward()
+    expected.sum().backward()
+    _close(df_ours.grad, df_theirs.grad, 1e-8, 1e-11, "Wishart KL gradient in df")
+    single = TD.kl_divergence(TD.Wishart(torch.tensor(df_p[0]), covariance_matrix=torch.tensor(cov_p[0])),
+                              TD.Wishart(torch.tensor(df_q[0]), covariance_matrix=torch.tensor(cov_q[0])))
+    _close(kl[0], single, 1e-9, 1e-12, "Wishart KL vs torch's Bregman (no batch)")
+    entropy = D.ExponentialFamily.entropy(D.Wishart(tg.tensor(df_p), covariance_matrix=tg.tensor(cov_p)))
+    _close(entropy, TD.Wishart(torch.tensor(df_p), covariance_matrix=torch.tensor(cov_p)).entropy(), 1e-10, 1e-12)
+
+
+def test_bregman_kl_refuses_two_families() -> None:
+    with pytest.raises(NotImplementedError, match=r"different exponential families \(Gamma, Exponential\)"):
+        D.exp_family.bregman_kl(D.Gamma(2.0, 1.0), D.Exponential(1.0))
+    with pytest.raises(NotImplementedError, match="different exponential families"):
+        D.kl_divergence(D.Poisson(2.0), D.Normal(0.0, 1.0))
+
+
+def test_bregman_kl_works_without_gradients_and_under_no_grad() -> None:
+    """θ that do not require grad get detached leaves; under no_grad the gradient of F is still recorded."""
+    p, q = D.Gamma(tg.tensor([2.0]), tg.tensor([1.5])), D.Gamma(tg.tensor([3.0]), tg.tensor([0.5]))
+    with tg.no_grad():
+        kl = D.exp_family.bregman_kl(p, q)
+    _close(kl, D.kl_divergence(p, q), 1e-6)

@@ -683,8 +683,10 @@ def test_kl_special_cases_and_registry() -> None:
     _close(D.kl_divergence(D.Uniform(0.0, 2.0), D.Uniform(0.5, 3.0)),
            TD.kl_divergence(TD.Uniform(0.0, 2.0), TD.Uniform(0.5, 3.0)), 0)
     with pytest.raises(NotImplementedError, match="No KL\\(p \\|\\| q\\) is implemented for p type Normal and q type "
-                                                  "Bernoulli"):
-        D.kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(0.5))
+                                                  "Categorical"):
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Categorical(tg.ones(3)))
+    with pytest.raises(NotImplementedError, match="cross KL-divergence between different exponential families"):
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Bernoulli(0.5))    # as torch: the (ExponentialFamily, ...) pair
 
     class Shifted(D.Normal):
         pass

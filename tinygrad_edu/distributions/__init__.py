@@ -26,7 +26,9 @@ Samples come from tinygrad_edu's generator (tg.manual_seed), so they differ from
 """
 
 from . import (
+    constraint_registry,
     constraints,
+    exp_family,
     kl_families,  # noqa: F401 - registers the cross-family KL divergences
     transforms,
 )
@@ -44,6 +46,7 @@ from .discrete import (
     Poisson,
 )
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, FisherSnedecor, Gamma, InverseGamma
 from .kl import kl_divergence, register_kl
 from .lowrank import LowRankMultivariateNormal
@@ -94,6 +97,7 @@ __all__ = [
     "ExpRelaxedCategorical",
     "ExpTransform",
     "Exponential",
+    "ExponentialFamily",
     "FisherSnedecor",
     "Gamma",
     "GeneralizedPareto",
@@ -140,7 +144,9 @@ __all__ = [
     "Weibull",
     "Wishart",
     "biject_to",
+    "constraint_registry",
     "constraints",
+    "exp_family",
     "identity_transform",
     "kl_divergence",
     "register_kl",

@@ -14,6 +14,7 @@ from ..factories import full_like, zeros_like
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .gamma import standard_gamma
 from .utils import broadcast_all, eps, standard_normal, standard_uniform
 
@@ -46,7 +47,7 @@ class _LocationScale(CenteredAtLoc, Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
 
-class Normal(_LocationScale):
+class Normal(_LocationScale, ExponentialFamily):
     r"""Normal (Gaussian) distribution N(μ, σ²) with ``loc`` μ and ``scale`` σ > 0.
 
     density   p(x) = exp(−(x − μ)² / (2σ²)) / (σ √(2π))
@@ -79,6 +80,17 @@ class Normal(_LocationScale):
 
     def entropy(self) -> Tensor:
         return 0.5 + _LOG_SQRT_2PI + self.scale.log()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """θ = (μ/σ², −1/(2σ²)) for t(x) = (x, x²)."""
+        return self.loc / self.scale ** 2, -0.5 * self.scale ** -2
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """F(θ) = −θ₁²/(4θ₂) + ½ log(−π/θ₂)."""
+        return -0.25 * x ** 2 / y + 0.5 * (-math.pi / y).log()
 
 
 class HalfNormal(Distribution):
@@ -190,7 +202,7 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     r"""Exponential distribution with ``rate`` λ > 0.
 
     density   p(x) = λ e^(−λx)  for x ≥ 0
@@ -239,6 +251,17 @@ class Exponential(Distribution):
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """θ = −λ for t(x) = x."""
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """F(θ) = −log(−θ)."""
+        return -(-x).log()
 
 
 class Laplace(_LocationScale):

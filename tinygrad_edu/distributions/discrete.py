@@ -23,6 +23,7 @@ from ..nn import functional as F  # noqa: N812 - PyTorch's conventional name
 from ..tensor import Tensor, broadcast_tensors, where
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import (
     as_float_tensor,
     as_shape,
@@ -82,7 +83,7 @@ class _BinaryParameters(Distribution):
         return broadcast_others
 
 
-class Bernoulli(_BinaryParameters):
+class Bernoulli(_BinaryParameters, ExponentialFamily):
     r"""Bernoulli distribution on {0, 1} with success probability p (``probs``) or ``logits`` l.
 
     pmf       P(x) = pˣ (1 − p)^(1−x);   log P(x) = x log σ(l) + (1 − x) log σ(−l)  (= x l − log(1 + eˡ))
@@ -116,6 +117,17 @@ class Bernoulli(_BinaryParameters):
 
     def entropy(self) -> Tensor:
         return -_bernoulli_log_prob(self.logits, self.probs)
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """θ = l (the logit) for t(x) = x."""
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """F(θ) = log(1 + e^θ)."""
+        return log1p_exp(x)
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = constant(np.arange(2).reshape((2,) + (1,) * len(self.batch_shape)), self._param)
@@ -225,7 +237,7 @@ class Binomial(_BinaryParameters):
         return values.expand((n + 1, *self.batch_shape)) if expand else values
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     r"""Poisson distribution with ``rate`` λ ≥ 0: counts of events in a unit interval.
 
     pmf       P(k) = λᵏ e^(−λ) / k!;   log P(k) = k log λ − λ − log Γ(k + 1)
@@ -259,6 +271,15 @@ class Poisson(Distribution):
         value = self._checked(value)
         rate, value = broadcast_all(self.rate, value)
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """θ = log λ for t(x) = x (carrier k(x) = −log x!, whose mean has no closed form)."""
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """F(θ) = e^θ."""
+        return x.exp()
 
 
 class Categorical(Distribution):

@@ -31,6 +31,7 @@ from ..autograd import is_grad_enabled
 from ..tensor import Tensor, stack, where
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import as_float_tensor, broadcast_all, constant, tiny
 
 _ASYMPTOTIC_ALPHA = 50.0  # above: the Rice expansion (relative error ≤ 1e-4 measured against the series)
@@ -124,7 +125,7 @@ class _ConcentrationRate(Distribution):
         return value.clamp(min=tiny(value.dtype))
 
 
-class Gamma(_ConcentrationRate):
+class Gamma(_ConcentrationRate, ExponentialFamily):
     r"""Gamma distribution with ``concentration`` α > 0 and ``rate`` β > 0.
 
     density   p(x) = β^α x^(α−1) e^(−βx) / Γ(α)  for x > 0
@@ -164,6 +165,17 @@ class Gamma(_ConcentrationRate):
         alpha = self.concentration
         return alpha - self.rate.log() + alpha.lgamma() + (1.0 - alpha) * alpha.digamma()
 
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """θ = (α − 1, −β) for t(x) = (log x, x)."""
+        return self.concentration - 1, -self.rate
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """F(θ) = log Γ(θ₁ + 1) + (θ₁ + 1) log(−1/θ₂)."""
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
+
 
 def _normalised_gammas(concentration: Tensor, shape: tuple[int, ...]) -> Tensor:
     """(X₁, …, X_k) / Σ X with Xᵢ ~ Gamma(αᵢ, 1): a Dirichlet(α) sample of ``shape`` (k last)."""
@@ -176,7 +188,7 @@ def _dirichlet_log_normaliser(concentration: Tensor) -> Tensor:
     return concentration.lgamma().sum(-1) - concentration.sum(-1).lgamma()
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     r"""Dirichlet distribution on the simplex with ``concentration`` α ∈ (0, ∞)^k (last dim = event).
 
     density   p(x) = Π xᵢ^(αᵢ−1) / B(α),  B(α) = Π Γ(αᵢ) / Γ(α₀),  α₀ = Σ αᵢ,  x ≥ 0, Σ xᵢ = 1
@@ -229,8 +241,23 @@ class Dirichlet(Distribution):
         return (_dirichlet_log_normaliser(alpha) + (total - k) * total.digamma()
                 - ((alpha - 1.0) * alpha.digamma()).sum(-1))
 
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """θ = α for t(x) = log x (torch's; carrier k(x) = −Σ log xᵢ)."""
+        return (self.concentration,)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """F(θ) = log B(α)."""
+        return _dirichlet_log_normaliser(x)
+
+    @property
+    def _mean_carrier_measure(self) -> Tensor:
+        """E[−Σ log Xᵢ] = k ψ(α₀) − Σ ψ(αᵢ)."""
+        alpha = self.concentration
+        return alpha.shape[-1] * alpha.sum(-1).digamma() - alpha.digamma().sum(-1)
+
+
+class Beta(ExponentialFamily):
     r"""Beta distribution on [0, 1] with ``concentration1`` a > 0 and ``concentration0`` b > 0.
 
     density   p(x) = x^(a−1) (1 − x)^(b−1) / B(a, b),  B(a, b) = Γ(a)Γ(b)/Γ(a + b)
@@ -271,6 +298,20 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """θ = (a, b) for t(x) = (log x, log(1 − x)) (torch's; carrier k(x) = −log x − log(1 − x))."""
+        return self.concentration1, self.concentration0
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """F(θ) = log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b)."""
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
+
+    @property
+    def _mean_carrier_measure(self) -> Tensor:
+        """E[−log X − log(1 − X)] = 2ψ(a + b) − ψ(a) − ψ(b)."""
+        return self._dirichlet._mean_carrier_measure
 
 
 class Chi2(Gamma):

@@ -21,6 +21,7 @@ from ..tensor import Tensor, where
 from .continuous import Cauchy, Exponential, HalfNormal, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
+from .exp_family import ExponentialFamily, bregman_kl
 from .gamma import Beta, Dirichlet, Gamma
 from .multivariate import Independent, MultivariateNormal, _batch_mahalanobis, _half_log_det
 from .transformed import TransformedDistribution
@@ -98,6 +99,13 @@ def _kl_normal_normal(p: Normal, q: Normal) -> Tensor:
     var_ratio = (p.scale / q.scale) ** 2
     t1 = ((p.loc - q.loc) / q.scale) ** 2
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
+    """Two members of one exponential family without a closed form here (Wishart): the Bregman divergence
+    F(θ_q) − F(θ_p) − ⟨θ_q − θ_p, ∇F(θ_p)⟩ of the log-normaliser (exp_family.py)."""
+    return bregman_kl(p, q)
 
 
 @register_kl(HalfNormal, HalfNormal)

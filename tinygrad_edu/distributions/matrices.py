@@ -13,6 +13,7 @@ from .. import linalg
 from ..tensor import Tensor, where
 from . import constraints
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .gamma import Beta, standard_gamma
 from .multivariate import CholeskyMatrices, _cholesky_factor, _half_log_det, _one_matrix
 from .utils import as_float_tensor, constant, eps, standard_normal
@@ -25,7 +26,7 @@ def _multivariate_digamma(x: Tensor, p: int) -> Tensor:
     return sum((x - i / 2).digamma() for i in range(p))
 
 
-class Wishart(CholeskyMatrices, Distribution):
+class Wishart(CholeskyMatrices, ExponentialFamily):
     r"""Wishart distribution W_p(ν, Σ) of p × p positive-definite matrices: X = Σₖ zₖ zₖᵀ, zₖ ~ N(0, Σ), k = 1..ν
     (ν real > p − 1). Σ is given as ``covariance_matrix``, ``precision_matrix`` or ``scale_tril`` L (Σ = L Lᵀ).
 
@@ -104,6 +105,19 @@ class Wishart(CholeskyMatrices, Distribution):
         nu, p = self.df, self.event_shape[-1]
         return ((p + 1) * self._log_scale() + (nu / 2).mvlgamma(p) - (nu - p - 1) / 2 * _multivariate_digamma(nu / 2, p)
                 + nu * p / 2)
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor, Tensor]:
+        """θ = (−Σ⁻¹/2, (ν − p − 1)/2) for t(X) = (X, log det X)."""
+        return -self.precision_matrix / 2, (self.df - self.event_shape[-1] - 1) / 2
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        """F(θ) = (θ₂ + (p + 1)/2)(p log 2 − log det(−2θ₁)) + log Γ_p(θ₂ + (p + 1)/2)."""
+        p = self.event_shape[-1]
+        half_df = y + (p + 1) / 2
+        return half_df * (p * math.log(2) - linalg.slogdet(-2 * x)[1]) + half_df.mvlgamma(p)
 
 
 class LKJCholesky(Distribution):

@@ -17,6 +17,7 @@ from ..tensor import Tensor, where
 from . import constraints
 from .discrete import _BinaryParameters
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .utils import broadcast_all, clamp_probs, eps, lazy_property, log1p_exp, logits_to_probs, standard_uniform
 
 _EULER_GAMMA = 0.57721566490153286061  # γ = −Γ'(1)
@@ -277,7 +278,7 @@ class Kumaraswamy(_InverseCdfSampler):
         return (1 - b.reciprocal()) + (1 - a.reciprocal()) * harmonic - (a * b).log()
 
 
-class ContinuousBernoulli(_BinaryParameters):
+class ContinuousBernoulli(_BinaryParameters, ExponentialFamily):
     r"""Continuous Bernoulli on [0, 1] (Loaiza-Ganem & Cunningham 2019) with ``probs`` λ or ``logits``: the
     Bernoulli likelihood λˣ(1 − λ)^(1−x) normalised as a density over x ∈ [0, 1] (a VAE decoder for [0, 1] data).
 
@@ -364,6 +365,22 @@ class ContinuousBernoulli(_BinaryParameters):
     def entropy(self) -> Tensor:
         log_probs0, log_probs1 = (-self.probs).log1p(), self.probs.log()
         return self.mean * (log_probs0 - log_probs1) - self._log_normaliser() - log_probs0
+
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self) -> tuple[Tensor]:
+        """θ = l (the logit) for t(x) = x."""
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """F(θ) = log ∫₀¹ e^(θx) dx = log((e^θ − 1)/θ); θ/2 + θ²/24 − θ⁴/2880 where |θ| is within ``lims`` − ½ of 0
+        (torch compares the logit with lims − ½ there)."""
+        low, high = self._lims[0] - 0.5, self._lims[1] - 0.5
+        stable = (x <= low) | (x > high)
+        cut = where(stable, x, low)
+        exact = cut.expm1().abs().log() - cut.abs().log()
+        return where(stable, exact, 0.5 * x + x ** 2 / 24.0 - x ** 4 / 2880.0)
 
 
 class GeneralizedPareto(_InverseCdfSampler):
