@@ -116,8 +116,22 @@ def test_scale_grad_by_freq_divides_each_row_by_its_own_count(mode):
         share = 1.0 if mode == "sum" else 1.0 / sizes[bags[p]]
         expected[i] += share * upstream[bags[p]] / np.count_nonzero(idx == i)
     np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-14)
-    # and torch's F.embedding, whose kernel counts right, agrees with the same rule on the same indices
+    # torch 2.13's embedding_bag: the row of the k-th smallest distinct index is divided by the count
+    # of the index at position k of the sorted input (here rows 1, 2, 3, 5 by the counts of 1, 1, 1, 2:
+    # 3, 3, 3, 1 instead of 3, 1, 1, 3); a torch with the fix (#190264) gives the documented gradient
     wt = torch.tensor(w0.copy(), requires_grad=True)
+    yt = torch.nn.functional.embedding_bag(torch.tensor(idx), wt, torch.tensor(offsets), mode=mode,
+                                           scale_grad_by_freq=True)
+    yt.backward(torch.tensor(upstream))
+    distinct, count = np.unique(idx, return_counts=True)
+    slipped = np.ones(w0.shape[0])
+    slipped[distinct] = count / np.bincount(idx)[np.sort(idx)[:distinct.size]]
+    assert not np.all(slipped == 1.0)
+    torch_divides_right = np.allclose(wt.grad.numpy(), expected, rtol=1e-14)
+    np.testing.assert_allclose(wt.grad.numpy(), expected * (1.0 if torch_divides_right else slipped[:, None]),
+                               rtol=1e-14)
+    # and torch's F.embedding, whose kernel counts right, agrees with the same rule on the same indices
+    wt.grad = None
     torch.nn.functional.embedding(torch.tensor(idx), wt, scale_grad_by_freq=True).sum().backward()
     e = tg.tensor(w0.copy(), requires_grad=True)
     F.embedding(tg.tensor(idx), e, scale_grad_by_freq=True).sum().backward()

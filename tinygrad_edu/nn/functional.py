@@ -934,8 +934,9 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: flo
     ``max_norm``/``norm_type`` rescale the rows the input names in place first, as ``embedding``;
     ``scale_grad_by_freq`` (sum and mean) divides each row's gradient by how often its index occurs
     in the whole input, as ``embedding`` does and PyTorch documents. (PyTorch 2.13's CPU kernel
-    divides by the count of another index when counts differ, pytorch/pytorch#190063, fixed after
-    2.13 by #190264; its results agree with these wherever that slip picks the right count.)
+    divides the row of the k-th smallest distinct index by the count of the index at position k of
+    the sorted input, pytorch/pytorch#190063, fixed after 2.13 by #190264: its results agree with
+    these where every index occurs equally often, and wherever else that slip picks the right count.)
     ``sparse=True`` raises NotImplementedError: there are no sparse tensors."""
     op = "embedding_bag"
     _check_embedding_bag_options(_layer or op, mode, scale_grad_by_freq)
