@@ -828,9 +828,9 @@ def embedding(indices: Any, weight: Tensor, padding_idx: int | None = None, max_
     return _lookup(idx, weight, padding_idx, idx if scale_grad_by_freq else None)
 
 
-def _embedding_indices(op: str, indices: Any, weight: Tensor, sparse: bool, layer: str | None = None) -> np.ndarray:
+def _embedding_indices(op: str, indices: Any, weight: Tensor, sparse: bool) -> np.ndarray:
     """The indices as an integer array, checked to name rows of ``weight``; ``sparse`` refused."""
-    _check_not_sparse(layer or op, sparse)
+    _check_not_sparse(op, sparse)
     idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be integers, got {idx.dtype}")
@@ -920,7 +920,7 @@ def _bags(op: str, idx: np.ndarray, offsets: Any, include_last_offset: bool) -> 
 def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: float | None = None,
                   norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                   per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
-                  padding_idx: int | None = None, _layer: str | None = None) -> Tensor:
+                  padding_idx: int | None = None) -> Tensor:
     r"""One vector per bag of indices: with R_b = {i ∈ bag b : i ≠ padding_idx},
     sum: y[b] = Σ_{i∈R_b} w_i · weight[i]  (w_i = ``per_sample_weights``, 1 without them),
     mean: y[b] = (1/|R_b|) Σ_{i∈R_b} weight[i],   max: y[b, d] = max_{i∈R_b} weight[i, d]; y[b] = 0 if R_b = ∅.
@@ -939,8 +939,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: flo
     these where every index occurs equally often, and wherever else that slip picks the right count.)
     ``sparse=True`` raises NotImplementedError: there are no sparse tensors."""
     op = "embedding_bag"
-    _check_embedding_bag_options(_layer or op, mode, scale_grad_by_freq)
-    idx = _embedding_indices(op, input, weight, sparse, _layer)
+    _check_embedding_bag_options(op, mode, scale_grad_by_freq)
+    idx = _embedding_indices(op, input, weight, sparse)
     if per_sample_weights is not None:
         if mode != "sum":
             raise NotImplementedError(f"{op}: per_sample_weights is only supported for mode='sum', got mode={mode!r}")
