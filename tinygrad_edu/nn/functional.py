@@ -304,7 +304,7 @@ def _pool_args(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, paddin
     return kernel, stride, padding
 
 
-def _pool_geometry(op: str, x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...],
+def _pool_geometry(x: Tensor, kernel: tuple[int, ...], stride: tuple[int, ...], padding: tuple[int, ...],
                    dilation: tuple[int, ...], ceil_mode: bool) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(output size, extra): ``extra`` is the padding to add at the end of each spatial dim so that
     floor-mode windows on the larger input give the ceil_mode output size."""
@@ -335,7 +335,7 @@ def _max_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
     no_widths = ((0, 0),) * n
     widths = no_widths  # −∞ rows/columns (planes) added before and after, by Pad, outside the op
     if ceil_mode or dilation != (1,) * n:
-        out, extra = _pool_geometry(op, x, kernel, stride, padding, dilation, ceil_mode)
+        out, extra = _pool_geometry(x, kernel, stride, padding, dilation, ceil_mode)
         if _some_window_misses_input(x, kernel, stride, padding, dilation, out):
             widths, padding = tuple((p, p + e) for p, e in zip(padding, extra)), (0,) * n
         else:
@@ -396,7 +396,7 @@ def _avg_pool(op: str, n: int, x: Tensor, kernel_size: Any, stride: Any, padding
         return pool_op.apply(x, kernel_hw=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad)
     if divisor_override is not None and not divisor_override:
         raise ValueError(f"{op}: divisor must be not zero")
-    out, extra = _pool_geometry(op, x, kernel, stride, padding, (1,) * n, ceil_mode)
+    out, extra = _pool_geometry(x, kernel, stride, padding, (1,) * n, ceil_mode)
     divisor = None  # None: the op's own D (kh·kw or the real pixels), right when ceil_mode added no window
     if divisor_override is not None:
         divisor = np.full(out, float(divisor_override))
