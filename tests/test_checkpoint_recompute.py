@@ -332,3 +332,46 @@ def test_a_returned_tuple_may_hold_other_values(use_reentrant):
         results.append((v.grad, p.grad))
     for ours, theirs in zip(*results):
         close(ours, theirs, np.float64)
+
+
+def test_transformer_block_with_dropout_nested_and_a_keyword_mask():
+    """A TransformerEncoderLayer (dropout 0.3) called with its padding mask as a keyword argument,
+    checkpointed alone and inside an outer checkpoint: in training the gradients (input and every
+    parameter) are the plain run's bit for bit (the dropout masks replayed), in each library; in
+    eval they equal torch's (to the layer's own float64 agreement with torch, ~3e-11)."""
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3, batch_first=True).double()
+    reference = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3, batch_first=True).double()
+    reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in layer.state_dict().items()})
+    x0 = np.random.default_rng(9).standard_normal((2, 5, 8))
+    mask0 = np.array([[False] * 5, [False] * 3 + [True] * 2])
+
+    def gradients(lib, ck, module, how):
+        x = lib.tensor(x0.copy(), requires_grad=True)
+        lib.manual_seed(5)
+
+        def block(v, *, key_padding):
+            return module(v, src_key_padding_mask=key_padding)
+
+        def nested(v, m):
+            return ck(block, v, use_reentrant=False, key_padding=m).sin()
+
+        mask = lib.tensor(mask0)
+        y = {"plain": lambda: block(x, key_padding=mask).sin(),
+             "checkpoint": lambda: ck(block, x, use_reentrant=False, key_padding=mask).sin(),
+             "nested": lambda: ck(nested, x, mask, use_reentrant=False)}[how]()
+        (y ** 2).sum().backward()
+        found = [x.grad] + [p.grad for p in module.parameters()]
+        module.zero_grad()
+        return [g.detach().numpy().copy() for g in found]
+
+    for lib, ck, module in [(tg, checkpoint, layer), (torch, torch.utils.checkpoint.checkpoint, reference)]:
+        plain = gradients(lib, ck, module, "plain")
+        for how in ("checkpoint", "nested"):
+            for a, b in zip(plain, gradients(lib, ck, module, how)):
+                np.testing.assert_array_equal(b, a)
+    layer.eval()
+    reference.eval()
+    for a, b in zip(gradients(tg, checkpoint, layer, "nested"), gradients(torch, torch.utils.checkpoint.checkpoint,
+                                                                         reference, "nested")):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
