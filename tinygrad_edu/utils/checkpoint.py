@@ -431,7 +431,6 @@ def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], se
                          f"({len(functions)}), got {segments!r}")
 
     def run_segment(segment: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-        # (the closure holds only this segment's functions: checkpoint's search finds their parameters alone)
         def forward(x: Any) -> Any:
             for f in segment:
                 x = f(x)
