@@ -79,16 +79,26 @@ def dependent_property(fn: Any = None, *, is_discrete: bool = False, event_dim: 
     return _DependentProperty(fn, is_discrete=is_discrete, event_dim=event_dim)
 
 
-class _IndependentConstraint(Constraint):
-    """``base_constraint`` on every entry, with ``reinterpreted_batch_ndims`` more dims forming one event."""
+class _OnBase(Constraint):
+    """A constraint built on another one, ``base_constraint``, and as discrete as it."""
 
-    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"{type(self).__name__}: base_constraint must be a Constraint, "
+                            f"got {type(base_constraint).__name__}")
         self.base_constraint = base_constraint
-        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
     @property
     def is_discrete(self) -> bool:  # type: ignore[override]
         return self.base_constraint.is_discrete
+
+
+class _IndependentConstraint(_OnBase):
+    """``base_constraint`` on every entry, with ``reinterpreted_batch_ndims`` more dims forming one event."""
+
+    def __init__(self, base_constraint: Constraint, reinterpreted_batch_ndims: int) -> None:
+        super().__init__(base_constraint)
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -320,7 +330,22 @@ def _has_cholesky(matrices: np.ndarray) -> np.ndarray:
         return np.array([_has_cholesky(m) for m in matrices])
 
 
-class _Cat(Constraint):
+class _OnSequence(Constraint):
+    """A constraint made of the constraints ``cseq`` on parts of a value: discrete if any part is."""
+
+    def __init__(self, cseq: list[Constraint], dim: int = 0) -> None:
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise TypeError(f"constraints.{type(self).__name__[1:].lower()}: every element of cseq must be a "
+                            f"Constraint, got {cseq!r}")
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:  # type: ignore[override]
+        return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_OnSequence):
     """``cseq[i]`` on the i-th block of ``lengths[i]`` entries along ``dim``: the constraint of torch.cat's result.
 
     check(): each block's answer reduced over the event dims it lacks (event_dim = the largest of the blocks');
@@ -329,16 +354,10 @@ class _Cat(Constraint):
     """
 
     def __init__(self, cseq: list[Constraint], dim: int = 0, lengths: list[int] | None = None) -> None:
-        _check_constraints(cseq, "cat")
-        self.cseq = list(cseq)
+        super().__init__(cseq, dim)
         self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
         if len(self.lengths) != len(self.cseq):
             raise ValueError(f"constraints.cat: {len(self.lengths)} lengths for {len(self.cseq)} constraints")
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -359,17 +378,8 @@ class _Cat(Constraint):
         return f"Cat({self.cseq!r}, dim={self.dim}, lengths={self.lengths})"
 
 
-class _Stack(Constraint):
+class _Stack(_OnSequence):
     """``cseq[i]`` on the i-th slice along ``dim``: the constraint of torch.stack's result."""
-
-    def __init__(self, cseq: list[Constraint], dim: int = 0) -> None:
-        _check_constraints(cseq, "stack")
-        self.cseq = list(cseq)
-        self.dim = dim
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return any(c.is_discrete for c in self.cseq)
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -384,22 +394,12 @@ class _Stack(Constraint):
         return f"Stack({self.cseq!r}, dim={self.dim})"
 
 
-class MixtureSameFamilyConstraint(Constraint):
+class MixtureSameFamilyConstraint(_OnBase):
     """The support of MixtureSameFamily: a value is valid when it lies in the support of every component.
 
     The components' support has the component dim K at the right of its batch dims, so check() inserts a
     size-1 dim there (value → value.unsqueeze(−1 − event_dim)), checks, and reduces K away.
     """
-
-    def __init__(self, base_constraint: Constraint) -> None:
-        if not isinstance(base_constraint, Constraint):
-            raise TypeError(f"MixtureSameFamilyConstraint: base_constraint must be a Constraint, "
-                            f"got {type(base_constraint).__name__}")
-        self.base_constraint = base_constraint
-
-    @property
-    def is_discrete(self) -> bool:  # type: ignore[override]
-        return self.base_constraint.is_discrete
 
     @property
     def event_dim(self) -> int:  # type: ignore[override]
@@ -414,11 +414,6 @@ class MixtureSameFamilyConstraint(Constraint):
 
     def __repr__(self) -> str:
         return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
-
-
-def _check_constraints(cseq: Any, functor: str) -> None:
-    if not all(isinstance(c, Constraint) for c in cseq):
-        raise TypeError(f"constraints.{functor}: every element of cseq must be a Constraint, got {cseq!r}")
 
 
 def _check_blocks(shape: tuple[int, ...], dim: int, expected: int, what: str, expected_name: str) -> None:

@@ -49,13 +49,17 @@ class Transform:
     bijective = False
     domain: constraints.Constraint = constraints.real
     codomain: constraints.Constraint = constraints.real
+    # defaults for a subclass whose __init__ does not call Transform.__init__
+    _cache_size = 0
+    _inv: Transform | None = None
+    _cached_x_y: tuple[Any, Any] = (None, None)
 
     def __init__(self, cache_size: int = 0) -> None:
         if cache_size not in (0, 1):
             raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got {cache_size}")
         self._cache_size = cache_size
-        self._inv: Transform | None = None
-        self._cached_x_y: tuple[Any, Any] = (None, None)
+        self._inv = None
+        self._cached_x_y = (None, None)
 
     @property
     def event_dim(self) -> int:
@@ -95,25 +99,21 @@ class Transform:
 
     def __call__(self, x: Tensor) -> Tensor:
         """y = f(x) (the cached y when x is the last input)."""
-        if self._cache_size == 0:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = x, y
-        return y
+        return self._through_cache(x, 0, self._call)
 
     def _inv_call(self, y: Tensor) -> Tensor:
         """x = f⁻¹(y) (the cached x when y is the last output)."""
+        return self._through_cache(y, 1, self._inverse)
+
+    def _through_cache(self, value: Tensor, side: int, compute: Any) -> Tensor:
+        """compute(value), or the other end of the cached (x, y) pair when ``value`` is its x (side 0) or y (1)."""
         if self._cache_size == 0:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = x, y
-        return x
+            return compute(value)
+        if value is self._cached_x_y[side]:
+            return self._cached_x_y[1 - side]
+        result = compute(value)
+        self._cached_x_y = (value, result) if side == 0 else (result, value)
+        return result
 
     def _call(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__} has no forward map")
