@@ -37,16 +37,6 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 
 
-def _shift(x: np.ndarray, by: int, fill: float = -np.inf) -> np.ndarray:
-    """x moved ``by`` places along the last axis (positive: to higher s), the gap filled with ``fill``."""
-    out = np.full_like(x, fill)
-    if by > 0:
-        out[..., by:] = x[..., :-by]
-    else:
-        out[..., :by] = x[..., -by:]
-    return out
-
-
 class CTCLoss(Function):
     r"""Per-sample CTC loss −log p(l | x) of log-probabilities ``log_probs`` (T, N, C), the module
     docstring's recursions run for the N samples side by side.
@@ -109,7 +99,8 @@ def _extended_labels(targets: np.ndarray, target_lengths: np.ndarray, blank: int
     extended[:, 1::2] = targets
     valid = np.arange(extended.shape[1]) < (2 * target_lengths + 1)[:, None]
     extended[~valid] = blank
-    skip = extended != _shift(extended, 2, fill=blank)  # blanks never skip: l'_{s−2} is a blank too
+    skip = extended != blank  # (s < 2: l'_{s−2} taken as a blank; there is no state to jump from)
+    skip[:, 2:] = extended[:, 2:] != extended[:, :-2]  # blanks never skip: l'_{s−2} is a blank too
     return extended, skip, valid
 
 
