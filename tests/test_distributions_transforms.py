@@ -611,6 +611,9 @@ def test_bregman_kl_works_without_gradients_and_under_no_grad() -> None:
     with tg.no_grad():
         kl = D.exp_family.bregman_kl(p, q)
     _close(kl, D.kl_divergence(p, q), 1e-6)
+    assert not kl.requires_grad and not D.ExponentialFamily.entropy(p).requires_grad    # constants in, constant out
+    rate = tg.tensor([1.5], requires_grad=True)
+    assert D.exp_family.bregman_kl(p, D.Gamma(tg.tensor([3.0]), rate)).requires_grad
 
 
 # -- shapes drawn by hypothesis; second derivatives ------------------------------------------------------------------
@@ -646,3 +649,15 @@ def test_transform_second_derivatives(name: str) -> None:
         return y.sum() + (ours.log_abs_det_jacobian(x, y).sum() if ours.bijective else 0.0)
 
     assert tg.testing.gradgradcheck(forward, [x])
+
+
+@pytest.mark.parametrize("name", ["Normal", "Gamma", "Dirichlet", "ContinuousBernoulli"])
+def test_bregman_forms_keep_float32(name: str) -> None:
+    p_arrays, q_arrays = _family_params(5), _family_params(6)
+    p32, q32 = (_families(tg, D, [tg.tensor(v.astype(np.float32)) for v in arrays])[name]()
+                for arrays in (p_arrays, q_arrays))
+    kl32, entropy32 = D.exp_family.bregman_kl(p32, q32), D.ExponentialFamily.entropy(p32)
+    assert kl32.dtype == entropy32.dtype == np.float32
+    p64, q64 = (_families(tg, D, arrays)[name]() for arrays in (p_arrays, q_arrays))
+    _close(kl32, D.exp_family.bregman_kl(p64, q64).astype(np.float32), 2e-4, 2e-5, f"{name} float32 KL")
+    _close(entropy32, D.ExponentialFamily.entropy(p64).astype(np.float32), 2e-4, 2e-5, f"{name} float32 entropy")

@@ -47,7 +47,8 @@ class ExponentialFamily(Distribution):
         """(θ, F(θ), ∇F(θ)), ∇F recorded (create_graph) so that what is built from it stays differentiable.
 
         A θ that already requires grad is used as it is, so gradients reach the distribution's parameters
-        through ∇F too (torch detaches θ here, so its entropy and KL have no gradient through these paths).
+        through ∇F too (torch detaches θ here, so its entropy and KL have no gradient through these paths);
+        the others become leaves that require grad only for taking ∇F.
         """
         with enable_grad():
             params = [p if p.requires_grad else p.detach().requires_grad_() for p in self._natural_params]
@@ -55,17 +56,22 @@ class ExponentialFamily(Distribution):
             gradients = grad(log_normalizer.sum(), params, create_graph=True)
         return params, log_normalizer, gradients
 
+    def _needs_grad(self) -> bool:
+        """Whether a parameter requires grad: if none does, entropy and KL are returned detached."""
+        return any(p.requires_grad for p in self._natural_params)
+
     def _batch_sum(self, term: Tensor, param: Tensor) -> Tensor:
         """Σ over the dims of ``param`` right of the batch dims (a matrix parameter's ⟨A, B⟩ = Σᵢⱼ Aᵢⱼ Bᵢⱼ)."""
         return sum_rightmost(term, param.ndim - len(self.batch_shape))
 
     def entropy(self) -> Tensor:
         """H = F(θ) − ⟨θ, ∇F(θ)⟩ − E[k(X)]."""
+        mean_carrier_measure = self._mean_carrier_measure        # first: a family without one fails at once
         params, log_normalizer, gradients = self._log_normalizer_and_gradient()
-        result = log_normalizer - self._mean_carrier_measure
+        result = log_normalizer - mean_carrier_measure
         for param, gradient in zip(params, gradients):
             result = result - self._batch_sum(param * gradient, param)
-        return result
+        return result if self._needs_grad() else result.detach()
 
 
 def bregman_kl(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
@@ -82,7 +88,7 @@ def bregman_kl(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
     result = q._log_normalizer(*q_params) - p_log_normalizer
     for p_param, q_param, gradient in zip(p_params, q_params, gradients):
         result = result - p._batch_sum((q_param - p_param) * gradient, p_param)
-    return result
+    return result if p._needs_grad() or q._needs_grad() else result.detach()
 
 
 __all__ = ["ExponentialFamily", "bregman_kl"]
