@@ -86,3 +86,44 @@ def test_fused_and_foreach_together_raise_as_torch(name):
         getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=0.1, foreach=True, fused=True)
     with pytest.raises(RuntimeError, match=f"{name}: `fused` and `foreach` cannot be `True` together"):
         getattr(optim, name)([tg.zeros(2, requires_grad=True)], lr=0.1, foreach=True, fused=True)
+
+
+def step(params, opt) -> None:
+    opt.zero_grad()
+    sum(((p - 0.5) ** 4).sum() for p in params).backward()
+    opt.step()
+
+
+def state_for(lib, state_dict: dict) -> dict:
+    """A state dict with its arrays as ``lib`` keeps them (torch: tensors; ours: NumPy arrays)."""
+    as_lib = (lambda v: torch.tensor(np.asarray(v))) if lib is torch else (
+        lambda v: v.numpy() if isinstance(v, torch.Tensor) else v)
+    return {"param_groups": state_dict["param_groups"],
+            "state": {k: {n: as_lib(v) for n, v in s.items()} for k, s in state_dict["state"].items()}}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dicts_carry_the_flags_both_ways(name):
+    """A state dict of an optimiser made with foreach=True (fused=True where torch has it), after two
+    steps, loads into the other library's optimiser made without: its groups, flags included, become
+    the source's, and its next step equals the source's."""
+    flag = {"fused": True} if "fused" in torch_flags_of(name) else {"foreach": True}
+    for source, target in [(tg, torch), (torch, tg)]:
+        params = [source.tensor(a.copy(), requires_grad=True) for a in DATA]
+        opt = getattr(source.optim, name)(params, **OPTIONS.get(name, {"lr": 0.05}), **flag)
+        for _ in range(2):
+            step(params, opt)
+        loaded_params = [target.tensor(p.detach().numpy().copy(), requires_grad=True) for p in params]
+        loaded = getattr(target.optim, name)(loaded_params, lr=0.5)
+        loaded.load_state_dict(state_for(target, opt.state_dict()))
+        group = {k: v for k, v in loaded.param_groups[0].items() if k != "params"}
+        assert group == {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+        assert all(group[f] == v for f, v in flag.items())
+        step(params, opt)
+        step(loaded_params, loaded)
+        # torch keeps NAdam's mu_product and ASGD's eta and mu as float32 0-d tensors, which loading casts
+        # to the parameters' float64 (in both libraries): ~1e-8 from the source's own next step
+        loose = name in ("NAdam", "ASGD")
+        for a, b in zip(loaded_params, params):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6 if loose else 1e-10,
+                                       atol=1e-12)
