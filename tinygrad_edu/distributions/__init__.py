@@ -16,7 +16,7 @@ Where to read what:
     counts.py         Multinomial, NegativeBinomial
     discrete.py       Bernoulli, Categorical, OneHotCategorical(StraightThrough), Binomial, Geometric, Poisson
     multivariate.py   MultivariateNormal, Independent, MixtureSameFamily;  lowrank.py  LowRankMultivariateNormal
-    transformed.py    TransformedDistribution, LogNormal, LogisticNormal;  transforms.py  the transforms
+    transformed.py    TransformedDistribution, LogNormal, LogisticNormal;  transforms/  the transforms
     matrices.py       Wishart (positive-definite matrices; Bartlett sampler), LKJCholesky (onion method)
     circular.py       VonMises (angles; Best–Fisher rejection sampler)
     relaxed.py        RelaxedBernoulli, RelaxedOneHotCategorical (Gumbel-softmax)
