@@ -338,7 +338,7 @@ def test_transformer_block_with_dropout_nested_and_a_keyword_mask():
     """A TransformerEncoderLayer (dropout 0.3) called with its padding mask as a keyword argument,
     checkpointed alone and inside an outer checkpoint: in training the gradients (input and every
     parameter) are the plain run's bit for bit (the dropout masks replayed), in each library; in
-    eval they equal torch's (to the layer's own float64 agreement with torch, ~3e-11)."""
+    eval they equal torch's."""
     tg.manual_seed(0)
     layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3, batch_first=True).double()
     reference = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.3, batch_first=True).double()
@@ -374,4 +374,4 @@ def test_transformer_block_with_dropout_nested_and_a_keyword_mask():
     reference.eval()
     for a, b in zip(gradients(tg, checkpoint, layer, "nested"), gradients(torch, torch.utils.checkpoint.checkpoint,
                                                                          reference, "nested")):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
