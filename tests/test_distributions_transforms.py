@@ -334,8 +334,10 @@ def test_transforms_refuse_bad_shapes() -> None:
         OURS_T.PositiveDefiniteTransform().inv(tg.zeros(3, 2))
     with pytest.raises(ValueError, match=r"CorrCholeskyTransform: a last dim of 4 is not D\(D − 1\)/2"):
         OURS_T.CorrCholeskyTransform().forward_shape((4,))
-    with pytest.raises(ValueError, match="not the triangle"):
+    with pytest.raises(ValueError, match=r"CorrCholeskyTransform: a last dim of 4 is not D\(D − 1\)/2"):
         OURS_T.CorrCholeskyTransform()(tg.zeros(4))
+    with pytest.raises(ValueError, match=r"CorrCholeskyTransform: expected square matrices .* shape \(3, 4\)"):
+        OURS_T.CorrCholeskyTransform().inv(tg.zeros(3, 4))
     with pytest.raises(ValueError, match=r"CatTransform: a value of shape \(2, 4\) .* sum\(lengths\) = 3"):
         OURS_T.CatTransform([OURS_T.ExpTransform()] * 2, -1, [1, 2])(tg.zeros(2, 4))
     with pytest.raises(ValueError, match=r"StackTransform: .* len\(tseq\) = 2"):

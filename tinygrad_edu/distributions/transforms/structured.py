@@ -32,19 +32,14 @@ def _tril_matrix_to_vec(matrix: Tensor, diagonal: int = 0) -> Tensor:
     return matrix[..., rows, cols]
 
 
-def _vec_to_tril_matrix(vec: Tensor, diagonal: int = 0) -> Tensor:
-    """The inverse of ``_tril_matrix_to_vec``: an (n, n) matrix, 0 outside the triangle.
+def _vec_to_tril_matrix(vec: Tensor, n: int, diagonal: int = 0) -> Tensor:
+    """The inverse of ``_tril_matrix_to_vec``: an (n, n) matrix, 0 outside the triangle (vec holds its entries).
 
     Differentiable as one gather: the vector gets one 0 appended, and every entry outside the triangle reads it.
     """
-    m = vec.shape[-1]
-    n = round((-(1 + 2 * diagonal) + math.sqrt((1 + 2 * diagonal) ** 2 + 8 * m + 4 * abs(diagonal) * (diagonal + 1)))
-              / 2)
     mask = _tril_mask(n, diagonal)
-    if int(mask.sum()) != m:
-        raise ValueError(f"a vector of {m} entries is not the triangle below diagonal {diagonal} of a square matrix")
-    source = np.full(n * n, m)
-    source[mask.reshape(-1)] = np.arange(m)
+    source = np.full(n * n, vec.shape[-1])
+    source[mask.reshape(-1)] = np.arange(vec.shape[-1])
     padded = cat([vec, zeros(*vec.shape[:-1], 1, dtype=vec.dtype)], -1)
     return padded[..., source].reshape((*vec.shape[:-1], n, n))
 
@@ -65,14 +60,16 @@ class CorrCholeskyTransform(Transform):
     bijective = True
 
     def _call(self, x: Tensor) -> Tensor:
+        d = self.forward_shape(tuple(x.shape))[-1]  # a clear error for a last dim that is not D(D − 1)/2
         e = float(np.finfo(x.dtype).eps)
-        r = _vec_to_tril_matrix(x.tanh().clamp(min=-1 + e, max=1 - e), diagonal=-1)
+        r = _vec_to_tril_matrix(x.tanh().clamp(min=-1 + e, max=1 - e), d, diagonal=-1)
         remaining = (1 - r ** 2).sqrt().cumprod(-1)                 # Π_{k≤j} √(1 − r_ik²)
         n = r.shape[-1]
         ones = Tensor(np.ones((*r.shape[:-1], 1), dtype=x.dtype))
         return (r + eye(n, dtype=x.dtype)) * cat([ones, remaining[..., :-1]], -1)
 
     def _inverse(self, y: Tensor) -> Tensor:
+        self.inverse_shape(tuple(y.shape))          # square matrices only
         left = 1 - (y * y).cumsum(-1)                                # 1 − Σ_{k≤j} y_ik²
         ones = Tensor(np.ones((*y.shape[:-1], 1), dtype=y.dtype))
         left_before = cat([ones, left[..., :-1]], -1)                # 1 − Σ_{k<j} y_ik²
