@@ -330,8 +330,13 @@ def test_transforms_refuse_bad_shapes() -> None:
         OURS_T.ReshapeTransform((2, 3), (5,))
     with pytest.raises(ValueError, match=r"LowerCholeskyTransform: expected square matrices .* shape \(2, 3\)"):
         OURS_T.LowerCholeskyTransform()(tg.zeros(2, 3))
-    with pytest.raises(ValueError, match="PositiveDefiniteTransform: expected square"):
-        OURS_T.PositiveDefiniteTransform().inv(tg.zeros(3, 2))
+    for pd_map in (OURS_T.PositiveDefiniteTransform(), OURS_T.PositiveDefiniteTransform().inv):
+        with pytest.raises(ValueError, match="PositiveDefiniteTransform: expected square"):
+            pd_map(tg.zeros(3, 2))
+    for vector_map in (OURS_T.StickBreakingTransform(), OURS_T.SoftmaxTransform()):
+        for direction in (vector_map, vector_map.inv):
+            with pytest.raises(ValueError, match=f"{type(vector_map).__name__}: too few dimensions"):
+                direction(tg.tensor(1.0))
     with pytest.raises(ValueError, match=r"CorrCholeskyTransform: a last dim of 4 is not D\(D − 1\)/2"):
         OURS_T.CorrCholeskyTransform().forward_shape((4,))
     with pytest.raises(ValueError, match=r"CorrCholeskyTransform: a last dim of 4 is not D\(D − 1\)/2"):

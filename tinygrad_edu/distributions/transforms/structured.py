@@ -105,10 +105,12 @@ class SoftmaxTransform(_ParameterFree):
     codomain = constraints.simplex
 
     def _call(self, x: Tensor) -> Tensor:
+        _check_vector_shape(tuple(x.shape), self)
         probs = (x - x.amax(-1, keepdim=True).detach()).exp()      # the shift cancels: no gradient needed
         return probs / probs.sum(-1, keepdim=True)
 
     def _inverse(self, y: Tensor) -> Tensor:
+        _check_vector_shape(tuple(y.shape), self)
         return y.log()
 
     def forward_shape(self, shape: Shape) -> Shape:
@@ -142,12 +144,14 @@ class StickBreakingTransform(_ParameterFree):
         return Tensor(np.log(np.arange(k, 0, -1, dtype=like.dtype)))
 
     def _call(self, x: Tensor) -> Tensor:
+        _check_vector_shape(tuple(x.shape), self)
         z = _clipped_sigmoid(x - self._log_offset(x.shape[-1], x))
         remaining = (1 - z).cumprod(-1)                                   # Π_{j≤i} (1 − z_j)
         ones = Tensor(np.ones((*x.shape[:-1], 1), dtype=x.dtype))
         return cat([z, ones], -1) * cat([ones, remaining], -1)
 
     def _inverse(self, y: Tensor) -> Tensor:
+        _check_vector_shape(tuple(y.shape), self)
         y_crop = y[..., :-1]
         left = (1 - y_crop.cumsum(-1)).clamp(min=float(np.finfo(y.dtype).tiny))
         return y_crop.log() - left.log() + self._log_offset(y_crop.shape[-1], y)
@@ -200,6 +204,7 @@ class PositiveDefiniteTransform(_ParameterFree):
     codomain = constraints.positive_definite
 
     def _call(self, x: Tensor) -> Tensor:
+        _square_matrices(x, self)
         lower = LowerCholeskyTransform()(x)
         return lower @ lower.mT
 
