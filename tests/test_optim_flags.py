@@ -127,3 +127,38 @@ def test_state_dicts_carry_the_flags_both_ways(name):
         for a, b in zip(loaded_params, params):
             np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6 if loose else 1e-10,
                                        atol=1e-12)
+
+
+def torch_fills(name: str) -> set[str]:
+    """The options torch's __setstate__ fills in when a loaded group lacks them."""
+    opt = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)])
+    opt.__setstate__({"state": {}, "param_groups": [{"params": []}]})
+    return set(opt.param_groups[0]) - {"params"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_state_dict_without_the_later_options_loads_with_their_defaults_as_torch(name):
+    """A group saved before an option existed (foreach, decoupled_weight_decay, ...) lacks its key:
+    PyTorch's __setstate__ fills each with the option's default; ours does the same, whatever options
+    the loading optimiser was made with, and the next step equals torch's."""
+    params = [torch.tensor(a.copy(), requires_grad=True) for a in DATA]
+    source = getattr(torch.optim, name)(params, **OPTIONS.get(name, {"lr": 0.05}))
+    step(params, source)
+    old = source.state_dict()
+    filled = torch_fills(name)
+    assert {"maximize", "foreach"} <= filled
+    old["param_groups"] = [{k: v for k, v in g.items() if k not in filled} for g in old["param_groups"]]
+    made_with = {"maximize": True, "foreach": False}  # options the fill must not take
+    loaded = {}
+    for lib in (torch, tg):
+        loaded_params = [lib.tensor(p.detach().numpy().copy(), requires_grad=True) for p in params]
+        opt = getattr(lib.optim, name)(loaded_params, lr=0.5, **made_with)
+        opt.load_state_dict(state_for(lib, old))
+        step(loaded_params, opt)
+        loaded[lib] = ({k: v for k, v in opt.param_groups[0].items() if k != "params"}, loaded_params)
+    (theirs, their_params), (ours, our_params) = loaded[torch], loaded[tg]
+    if name == "SGD":  # torch's SGD.__setstate__ fills fused with False where its constructor stores None
+        assert theirs.pop("fused") is False and ours.pop("fused") is None
+    assert ours == theirs
+    for a, b in zip(our_params, their_params):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -24,6 +24,7 @@ backend (csrc/optim.c) runs the same lines in one pass over the parameter's memo
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -178,7 +179,9 @@ class Optimizer:
         """Restore a ``state_dict()`` (ours or PyTorch's layout) into this optimiser.
 
         The saved groups must hold as many parameters as the current ones; arrays are copied
-        and cast to their parameter's dtype; ``"step"`` stays a number.
+        and cast to their parameter's dtype; ``"step"`` stays a number. A saved group that lacks an
+        option (a state dict from an older PyTorch, before ``foreach`` or ``decoupled_weight_decay``)
+        takes the option's default, as PyTorch's ``__setstate__`` fills it.
         """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -194,10 +197,18 @@ class Optimizer:
         for key, saved_state in state_dict["state"].items():
             p = by_index[int(key)]
             self.state[p] = {name: self._restore_value(name, value, p) for name, value in saved_state.items()}
+        option_defaults = self._option_defaults()
         for i, saved in enumerate(saved_groups):
-            group = {**saved, "params": self.param_groups[i]["params"]}
+            group = {**option_defaults, **saved, "params": self.param_groups[i]["params"]}
             self._validate(group)
             self.param_groups[i] = group
+
+    def _option_defaults(self) -> dict[str, Any]:
+        """Each option's default: the constructor's (not the value this optimiser was made with), or the
+        class's fixed value for an option the constructor does not take (AdamW's decoupled weight decay)."""
+        signature = inspect.signature(type(self).__init__).parameters
+        return {name: value if name not in signature or signature[name].default is inspect.Parameter.empty
+                else signature[name].default for name, value in self.defaults.items()}
 
     def _restore_value(self, name: str, value: Any, p: Tensor) -> Any:
         """A saved state value as this optimiser keeps it: a number for "step", else an array like ``p``."""
