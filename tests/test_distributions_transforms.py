@@ -168,6 +168,8 @@ TRANSFORMS: dict[str, tuple[Any, Any, tuple]] = {
                                                         T.TanhTransform()], dim=-1), _real, (3,)),
     "stack_first": (lambda T, Dist, p: T.StackTransform([T.AffineTransform(1.0, -2.0), T.SigmoidTransform()], dim=0),
                     _real, (2, 3)),
+    "stack_middle": (lambda T, Dist, p: T.StackTransform([T.ExpTransform(), T.SoftplusTransform(),
+                                                          T.TanhTransform()], dim=-2), _real, (3, 4)),
     "compose_vector": (lambda T, Dist, p: T.ComposeTransform([T.AffineTransform(p["loc"], 2.0, event_dim=1),
                                                               T.StickBreakingTransform(),
                                                               T.PowerTransform(2.0)]), _real, (3,)),
@@ -191,10 +193,11 @@ def _input(name: str, batch: tuple, dtype: Any, seed: int = 0) -> np.ndarray:
 
 
 def _torch_ladj(name: str, theirs: Any, x: Any, y: Any) -> Any:
-    """torch's log|det J|, summed over the stacked dim when that lies inside the event (StackTransform with
-    dim < 0: torch leaves it, pytorch issue #121220; ours gives one value per event, as event_dim says)."""
+    """torch's log|det J|, summed over the last dim for a StackTransform with dim < 0, which constraints.stack
+    counts as one more event dim (the stacked dim itself for dim = −1): torch leaves it, pytorch issue #121220;
+    ours gives one value per event, as event_dim says."""
     ladj = theirs.log_abs_det_jacobian(x, y)
-    return ladj.sum(theirs.dim) if name == "stack_last" else ladj
+    return ladj.sum(-1) if name in ("stack_last", "stack_middle") else ladj
 
 
 def _torch_sign(transform: Any) -> Any:
@@ -396,6 +399,23 @@ def test_transformed_distribution_log_prob_matches_torch(case: str) -> None:
     lp_theirs.sum().backward()
     for ours_p, theirs_p in zip(params_ours, params_theirs):
         _close(ours_p.grad, theirs_p.grad, 1e-8, 1e-10, f"{case} gradient")
+
+
+def test_stack_transform_left_of_the_event_keeps_the_stacked_dim() -> None:
+    """StackTransform(dim=−2) of elementwise maps: constraints.stack gives event_dim 1 (the last dim), so the
+    density has one value per row x[..., i, :], log|det J| summed over that row. On square inputs a sum over the
+    stacked dim instead broadcast silently into a wrong log_prob."""
+    rng = np.random.default_rng(12)
+    loc, x = rng.normal(size=(2, 3, 3)) * 0.3, rng.normal(size=(2, 3, 3))
+    ours = D.TransformedDistribution(D.Normal(tg.tensor(loc), 0.7), [OURS_T.StackTransform(
+        [OURS_T.ExpTransform(), OURS_T.SoftplusTransform(), OURS_T.TanhTransform()], dim=-2)])
+    transform = TORCH_T.StackTransform([TORCH_T.ExpTransform(), TORCH_T.SoftplusTransform(),
+                                        TORCH_T.TanhTransform()], dim=-2)
+    y = transform(torch.tensor(x))
+    expected = (TD.Normal(torch.tensor(loc), 0.7).log_prob(torch.tensor(x))
+                - transform.log_abs_det_jacobian(torch.tensor(x), y)).sum(-1)
+    assert ours.event_shape == (3,)
+    _close(ours.log_prob(tg.tensor(y.numpy())), expected, 1e-10, 1e-12, "stack dim=-2 log_prob")
 
 
 # -- biject_to / transform_to ----------------------------------------------------------------------------------

@@ -291,9 +291,11 @@ def _check_transforms(tseq: Any, functor: str) -> None:
 class StackTransform(Transform):
     """``tseq[i]`` applied to the i-th slice along ``dim`` (compatible with stack).
 
-    log|det J|: per slice, summed to the largest event rank; stacked along ``dim`` when ``dim`` ≥ 0 (a batch dim),
-    summed when ``dim`` < 0, which the event_dim of constraints.stack counts as inside the event. (torch stacks
-    in both cases, so its log|det J| has one dim too many for its own event_dim and TransformedDistribution
+    log|det J|: per slice, summed to the largest event rank e; stacked along ``dim`` when ``dim`` ≥ 0 (a batch
+    dim). A ``dim`` < −e (left of the slices' events) makes constraints.stack's event_dim e + 1: the terms are
+    stacked and summed over their last dim, which is the stacked dim itself for ``dim`` = −1 − e and the slices'
+    rightmost batch dim further left. A ``dim`` inside the slices' events (−e ≤ dim < 0) sums the terms. (torch
+    stacks in every case, so its log|det J| has one dim too many for its own event_dim and TransformedDistribution
     fails: pytorch issue #121220.)
     """
 
@@ -333,7 +335,11 @@ class StackTransform(Transform):
         event_dim = max(t.event_dim for t in self.transforms)
         terms = [sum_rightmost(t.log_abs_det_jacobian(xs, ys), event_dim - t.event_dim)
                  for t, xs, ys in zip(self.transforms, self._slices(x), self._slices(y))]
-        return stack(terms, self.dim) if self.dim >= 0 else _sum(terms)
+        if self.dim >= 0:
+            return stack(terms, self.dim)
+        if self.dim + event_dim >= 0:
+            return _sum(terms)
+        return stack(terms, self.dim + event_dim).sum(-1)
 
 
 class CumulativeDistributionTransform(Transform):
