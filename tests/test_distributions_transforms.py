@@ -273,6 +273,18 @@ def test_power_transform_gradient_is_float64_for_a_float32_exponent() -> None:
     np.testing.assert_allclose(_np(y.grad), p * x ** (p - 1), rtol=1e-15)
 
 
+def test_power_transform_promotes_as_pow() -> None:
+    """A float64 exponent with dims on float32 x: y, x back and log|det J| are float64, as torch's x.pow(p)."""
+    exponent, x = np.array([0.5, 2.0, -1.5]), np.array([0.7, 3.0, 7.0], dtype=np.float32)
+    ours, theirs = OURS_T.PowerTransform(tg.tensor(exponent)), TORCH_T.PowerTransform(torch.tensor(exponent))
+    y_ours, y_theirs = ours(tg.tensor(x)), theirs(torch.tensor(x))
+    assert y_ours.dtype == ours.inv(y_ours).dtype == np.float64 and y_theirs.dtype == torch.float64
+    _close(y_ours, y_theirs, 1e-14)
+    _close(ours.inv(tg.tensor(x)), theirs.inv(torch.tensor(x)), 1e-14)
+    _close(ours.log_abs_det_jacobian(tg.tensor(x), y_ours), theirs.log_abs_det_jacobian(torch.tensor(x), y_theirs),
+           1e-14)
+
+
 @pytest.mark.parametrize("name", list(TRANSFORMS))
 def test_transform_float32_stays_float32_and_matches_torch(name: str) -> None:
     ours, theirs = _pair(name, np.float32)
