@@ -43,22 +43,20 @@ class ExponentialFamily(Distribution):
         """E[k(X)], the expected carrier measure."""
         raise NotImplementedError(f"{type(self).__name__} does not define its mean carrier measure")
 
-    def _log_normalizer_and_gradient(self) -> tuple[list[Tensor], Tensor, tuple[Tensor, ...]]:
-        """(θ, F(θ), ∇F(θ)), ∇F recorded (create_graph) so that what is built from it stays differentiable.
+    def _log_normalizer_and_gradient(self, natural_params: tuple[Tensor, ...]
+                                     ) -> tuple[list[Tensor], Tensor, tuple[Tensor, ...]]:
+        """(θ, F(θ), ∇F(θ)) for θ = ``natural_params``, ∇F recorded (create_graph) so that what is built from it
+        stays differentiable.
 
         A θ that already requires grad is used as it is, so gradients reach the distribution's parameters
         through ∇F too (torch detaches θ here, so its entropy and KL have no gradient through these paths);
         the others become leaves that require grad only for taking ∇F.
         """
         with enable_grad():
-            params = [p if p.requires_grad else p.detach().requires_grad_() for p in self._natural_params]
+            params = [p if p.requires_grad else p.detach().requires_grad_() for p in natural_params]
             log_normalizer = self._log_normalizer(*params)
             gradients = grad(log_normalizer.sum(), params, create_graph=True)
         return params, log_normalizer, gradients
-
-    def _needs_grad(self) -> bool:
-        """Whether a parameter requires grad: if none does, entropy and KL are returned detached."""
-        return any(p.requires_grad for p in self._natural_params)
 
     def _batch_sum(self, term: Tensor, param: Tensor) -> Tensor:
         """Σ over the dims of ``param`` right of the batch dims (a matrix parameter's ⟨A, B⟩ = Σᵢⱼ Aᵢⱼ Bᵢⱼ)."""
@@ -67,11 +65,12 @@ class ExponentialFamily(Distribution):
     def entropy(self) -> Tensor:
         """H = F(θ) − ⟨θ, ∇F(θ)⟩ − E[k(X)]."""
         mean_carrier_measure = self._mean_carrier_measure        # first: a family without one fails at once
-        params, log_normalizer, gradients = self._log_normalizer_and_gradient()
+        natural_params = self._natural_params
+        params, log_normalizer, gradients = self._log_normalizer_and_gradient(natural_params)
         result = log_normalizer - mean_carrier_measure
         for param, gradient in zip(params, gradients):
             result = result - self._batch_sum(param * gradient, param)
-        return result if self._needs_grad() else result.detach()
+        return _detached_unless_needed(result, natural_params)
 
 
 def bregman_kl(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
@@ -83,12 +82,18 @@ def bregman_kl(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
         raise NotImplementedError(f"The cross KL-divergence between different exponential families "
                                   f"({type(p).__name__}, {type(q).__name__}) cannot be computed using Bregman "
                                   "divergences")
-    p_params, p_log_normalizer, gradients = p._log_normalizer_and_gradient()
-    q_params = q._natural_params
+    p_natural, q_params = p._natural_params, q._natural_params
+    p_params, p_log_normalizer, gradients = p._log_normalizer_and_gradient(p_natural)
     result = q._log_normalizer(*q_params) - p_log_normalizer
     for p_param, q_param, gradient in zip(p_params, q_params, gradients):
         result = result - p._batch_sum((q_param - p_param) * gradient, p_param)
-    return result if p._needs_grad() or q._needs_grad() else result.detach()
+    return _detached_unless_needed(result, (*p_natural, *q_params))
+
+
+def _detached_unless_needed(result: Tensor, natural_params: tuple[Tensor, ...]) -> Tensor:
+    """``result`` detached when no natural parameter requires grad (the leaves made for ∇F would otherwise leave
+    a KL or entropy of constants requiring grad)."""
+    return result if any(p.requires_grad for p in natural_params) else result.detach()
 
 
 __all__ = ["ExponentialFamily", "bregman_kl"]
