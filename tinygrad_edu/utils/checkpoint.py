@@ -105,12 +105,9 @@ class Checkpoint(Function):
     def backward(ctx: Checkpoint, *grad_outputs: Tensor) -> tuple[Tensor | None, ...]:
         segment = ctx.segment
         create_graph = is_grad_enabled()  # the engine runs backward in grad mode = create_graph
-        stand_ins, outputs, nodes = segment.recompute(ctx.saved_tensors, alias=create_graph and not segment.reentrant)
-        pairs = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad and g is not None]
-        if not pairs:
-            raise RuntimeError("checkpoint: none of the outputs of the recomputed function requires grad, so "
-                               "this checkpoint is not needed")
+        stand_ins, outputs = segment.recompute(ctx.saved_tensors, alias=create_graph and not segment.reentrant)
         if segment.reentrant:  # PyTorch's reentrant semantics: a full backward, leaves inside included
+            pairs = _with_gradients(outputs, grad_outputs)
             engine.backward([out for out, _ in pairs], [g for _, g in pairs])
             return tuple(t.grad for t in stand_ins)
         # grad must stop at the segment's boundary: the outer backward delivers these gradients on
@@ -120,6 +117,8 @@ class Checkpoint(Function):
         # or run the hooks a second time).
         wanted = [*stand_ins, *segment.boundary]
         ends = {_edge(t): _end(t) for t, needed in zip(wanted, ctx.needs_input_grad) if needed}
+        nodes = segment.check_recomputation(outputs, {node for node, _ in ends})
+        pairs = _with_gradients(outputs, grad_outputs)
         cut = _cut(nodes, ends)
         try:
             grads = engine.grad([ends.get(_edge(out), out) for out, _ in pairs], list(ends.values()),
@@ -131,6 +130,15 @@ class Checkpoint(Function):
         return tuple(found.get(_edge(t)) if needed else None for t, needed in zip(wanted, ctx.needs_input_grad))
 
 
+def _with_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None]) -> list[tuple[Tensor, Tensor]]:
+    """(recomputed output, its gradient) for the outputs that require grad and received one."""
+    pairs = [(out, g) for out, g in zip(outputs, grad_outputs) if out.requires_grad and g is not None]
+    if not pairs:
+        raise RuntimeError("checkpoint: none of the outputs of the recomputed function requires grad, so "
+                           "this checkpoint is not needed")
+    return pairs
+
+
 class _Segment:
     """What a Checkpoint node knows about its function: how to run it again, the random state
     it started from, and (use_reentrant=False) the tensors outside its arguments it sends
@@ -139,7 +147,7 @@ class _Segment:
     def __init__(self, run: Callable[[Sequence[Tensor]], Any], num_args: int, preserve_rng_state: bool,
                  reentrant: bool, determinism_check: str) -> None:
         self.run, self.num_args, self.reentrant = run, num_args, reentrant
-        self.check_determinism = determinism_check == "default" and not reentrant
+        self.check_determinism = determinism_check == "default"
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
         self.layout: list[Any] | None = None  # a returned tuple, its Tensors _A_TENSOR; None: one Tensor
         self.outputs: list[np.ndarray] | None = None  # handed to Checkpoint.forward by record()
@@ -187,7 +195,7 @@ class _Segment:
         own = {t._grad_accumulator() for t in stand_ins if t.requires_grad}
         self.boundary, self.signature = recording.settle(own)
 
-    def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...], list[Node]]:
+    def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...]]:
         """Run the segment again, recorded, with the random state forward started from.
 
         It runs on stand-ins for the arguments, at which the gradient computation stops:
@@ -195,7 +203,7 @@ class _Segment:
         on into the outer graph and free or double-count it), or, with ``alias`` (for
         ``create_graph=True``), aliases (``view_as``: a node with an edge to the argument), so
         that the gradients stay connected to the arguments and can be differentiated again.
-        Returns (the stand-ins, the outputs as a tuple, the segment's nodes: use_reentrant=False only).
+        Returns (the stand-ins, the outputs as a tuple).
         """
         state = random.get_rng_state()
         if self.rng_state is not None:
@@ -210,15 +218,12 @@ class _Segment:
         finally:
             if self.rng_state is not None:
                 random.set_rng_state(state)  # the surrounding code draws on as if nothing was replayed
-        if self.reentrant:
-            return stand_ins, outputs, []
-        stops = {_edge(t)[0] for t in [*stand_ins, *self.boundary] if t.requires_grad}
-        return stand_ins, outputs, self._check_recomputation(outputs, stops)
+        return stand_ins, outputs
 
-    def _check_recomputation(self, outputs: Sequence[Tensor], stops: set[Node]) -> list[Node]:
-        """The recomputed graph may leave the segment only to the tensors forward found (else a
-        gradient would be lost: an error), and (determinism_check) must be made of the same ops.
-        Returns the segment's nodes."""
+    def check_recomputation(self, outputs: Sequence[Tensor], stops: set[Node]) -> list[Node]:
+        """(use_reentrant=False) The recomputed graph may leave the segment only to the nodes
+        ``stops`` of the stand-ins and the tensors forward found (else a gradient would be lost:
+        an error), and (determinism_check) must be made of the same ops. Returns the segment's nodes."""
         nodes = _depth_first([out.grad_fn for out in outputs if out.grad_fn is not None], _children,
                              lambda node: _is_leaf(node) or node in stops)
         for stray in (child for node in nodes for child in _children(node) if _is_leaf(child) and child not in stops):
