@@ -91,14 +91,12 @@ class Checkpoint(Function):
     formula = ("recompute function(inputs), backpropagate g through it",)
 
     @staticmethod
-    def forward(ctx: Checkpoint, *tensors: Tensor, segment: _Segment) -> Any:
+    def forward(ctx: Checkpoint, *tensors: Tensor, segment: _Segment, recorded: list[np.ndarray] | None) -> Any:
         ctx.segment = segment
         ctx.once_differentiable = segment.reentrant  # the inner backward is not recorded (as PyTorch's reentrant)
         ctx.save_for_backward(*tensors[:segment.num_args])
-        arrays = segment.outputs  # computed already when forward ran recorded (use_reentrant=False)
-        if arrays is None:
-            arrays = [out.data for out in segment.call(tensors[:segment.num_args])]
-        segment.outputs = None  # (the node must not keep the outputs alive)
+        # the outputs: computed already when the segment ran recorded (use_reentrant=False), or computed now
+        arrays = recorded if recorded is not None else [out.data for out in segment.call(tensors[:segment.num_args])]
         return arrays[0] if segment.layout is None else tuple(arrays)
 
     @staticmethod
@@ -150,7 +148,6 @@ class _Segment:
         self.check_determinism = determinism_check == "default"
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
         self.layout: list[Any] | None = None  # a returned tuple, its Tensors _A_TENSOR; None: one Tensor
-        self.outputs: list[np.ndarray] | None = None  # handed to Checkpoint.forward by record()
         self.differentiable: list[bool] = []  # (record()) which outputs require grad
         self.boundary: list[Tensor] = []
         self.signature: Signature = []
@@ -181,19 +178,20 @@ class _Segment:
         pending = iter(tensors)
         return tuple(next(pending) if item is _A_TENSOR else item for item in self.layout)
 
-    def record(self, args: Sequence[Tensor]) -> None:
-        """Run the segment once, recorded on stand-ins of ``args``; keep its output arrays, the
-        tensors its graph leaves the segment to (``boundary``) and its ops (``signature``);
-        drop the graph (and with it every activation)."""
+    def record(self, args: Sequence[Tensor]) -> list[np.ndarray]:
+        """Run the segment once, recorded on stand-ins of ``args``; keep the tensors its graph
+        leaves the segment to (``boundary``) and its ops (``signature``); drop the graph (and
+        with it every activation). Returns the outputs' arrays."""
         stand_ins = [t.detach().requires_grad_(t.requires_grad) for t in args]
         with enable_grad():
             outputs = self.call(stand_ins)
         recording = _Recording(outputs)
-        self.outputs = [out.data for out in outputs]
+        arrays = [out.data for out in outputs]
         self.differentiable = [out.requires_grad for out in outputs]
         del outputs  # the last reference to the segment's graph: its nodes die here, earlier tensors' do not
         own = {t._grad_accumulator() for t in stand_ins if t.requires_grad}
         self.boundary, self.signature = recording.settle(own)
+        return arrays
 
     def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...]]:
         """Run the segment again, recorded, with the random state forward started from.
@@ -410,9 +408,9 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     if use_reentrant and not any(t.requires_grad for t in arg_tensors) and is_grad_enabled():
         warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
     segment = _Segment(run, len(arg_tensors), preserve_rng_state, use_reentrant, determinism_check)
-    if not use_reentrant and is_grad_enabled():  # (under no_grad nothing is recorded: nothing to find)
-        segment.record(arg_tensors)
-    return segment.assemble(Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment))
+    # (under no_grad nothing is recorded: nothing to find, the function runs in Checkpoint.forward)
+    recorded = segment.record(arg_tensors) if not use_reentrant and is_grad_enabled() else None
+    return segment.assemble(Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment, recorded=recorded))
 
 
 def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], segments: int, input: Any,
