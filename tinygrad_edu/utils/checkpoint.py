@@ -182,7 +182,7 @@ class _Segment:
         """Run the segment once, recorded on stand-ins of ``args``; keep the tensors its graph
         leaves the segment to (``boundary``) and its ops (``signature``); drop the graph (and
         with it every activation). Returns the outputs' arrays."""
-        stand_ins = [t.detach().requires_grad_(t.requires_grad) for t in args]
+        stand_ins = _detached(args)
         with enable_grad():
             outputs = self.call(stand_ins)
         recording = _Recording(outputs)
@@ -211,7 +211,7 @@ class _Segment:
                 if alias:
                     stand_ins = [t.view_as(t) if t.requires_grad else t.detach() for t in args]
                 else:
-                    stand_ins = [t.detach().requires_grad_(t.requires_grad) for t in args]
+                    stand_ins = _detached(args)
                 outputs = self.call(stand_ins)
         finally:
             if self.rng_state is not None:
@@ -303,6 +303,12 @@ class _Recording:
         order = _depth_first(self.roots, lambda i: [c for c, _ in self.edges[i]],
                              lambda i: type(i) is not int or outside[i])
         return tensors, [self.ops[i] for i in order]
+
+
+def _detached(args: Sequence[Tensor]) -> list[Tensor]:
+    """Stand-ins for ``args`` at which the graph stops: new leaves sharing their values,
+    requiring grad where the argument does."""
+    return [t.detach().requires_grad_(t.requires_grad) for t in args]
 
 
 def _stand_in_for(node: Node, output_nr: int) -> Tensor:
