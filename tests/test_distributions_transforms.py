@@ -80,7 +80,8 @@ def test_cat_and_stack_constraints_match_torch(dim: int) -> None:
 
 
 def test_cat_constraint_with_an_event_block() -> None:
-    """A simplex block next to a positive block along the event dim: one answer per event (torch fails here)."""
+    """A simplex block next to a positive block along the event dim: one answer per event (torch fails here);
+    two simplex blocks: one answer per event (torch gives two per event, concatenated)."""
     rng = np.random.default_rng(3)
     value = np.concatenate([rng.dirichlet(np.ones(3), size=4), rng.normal(size=(4, 2))], -1)
     value[0, 3:], value[1, 3:], value[2, 0] = (1.0, 2.0), (-1.0, 2.0), -0.1    # valid; positive fails; simplex fails
@@ -88,6 +89,9 @@ def test_cat_constraint_with_an_event_block() -> None:
     constraint = C.cat([C.simplex, C.positive], -1, [3, 2])
     assert constraint.event_dim == 1 and expected.any() and not expected.all()
     np.testing.assert_array_equal(_np(constraint.check(tg.tensor(value))), expected)
+    two_simplices = np.concatenate([value[:, :3], rng.dirichlet(np.ones(3), size=4)], -1)   # row 2 has -0.1
+    np.testing.assert_array_equal(_np(C.cat([C.simplex] * 2, -1, [3, 3]).check(tg.tensor(two_simplices))),
+                                  [True, True, False, True])
 
 
 def test_cat_and_stack_constraints_refuse_wrong_sizes() -> None:

@@ -350,7 +350,9 @@ class _Cat(_OnSequence):
 
     check(): each block's answer reduced over the event dims it lacks (event_dim = the largest of the blocks');
     concatenated along ``dim`` when ``dim`` is a batch dim (one answer per entry, as torch), combined with
-    "and" when ``dim`` lies inside the event (torch concatenates answers of different ranks there and fails).
+    "and" when ``dim`` lies inside the event (torch concatenates the answers there too: for blocks of different
+    event ranks it fails, for blocks of one rank > 0 it returns len(cseq) times too many answers, e.g. shape (8,)
+    for two simplex blocks of a (4, 6) value).
     """
 
     def __init__(self, cseq: list[Constraint], dim: int = 0, lengths: list[int] | None = None) -> None:
