@@ -76,6 +76,9 @@ class ExponentialFamily(Distribution):
 def bregman_kl(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
     """KL(p ‖ q) = F(θ_q) − F(θ_p) − ⟨θ_q − θ_p, ∇F(θ_p)⟩ for two members of one exponential family.
 
+    Each ⟨·, ·⟩ term is summed over its own parameter's dims right of the batch (torch sums every term over
+    len(event_shape) dims, which for Wishart's df term, one number per batch entry, sums over the batch), and
+    gradients reach p's parameters through θ_p and ∇F(θ_p) (torch detaches θ_p: no gradient in p's parameters).
     NotImplementedError for two different families (their F differ, so the Bregman form does not apply).
     """
     if type(p) is not type(q):
