@@ -77,16 +77,15 @@ class Transform:
 
     def __call__(self, x: Tensor) -> Tensor:
         """y = f(x) (the cached y when x is the last input)."""
-        return self._through_cache(x, 0, self._call)
+        return self._through_cache(x, 0, self._call) if self._cache_size else self._call(x)
 
     def _inv_call(self, y: Tensor) -> Tensor:
         """x = f⁻¹(y) (the cached x when y is the last output)."""
-        return self._through_cache(y, 1, self._inverse)
+        return self._through_cache(y, 1, self._inverse) if self._cache_size else self._inverse(y)
 
     def _through_cache(self, value: Tensor, side: int, compute: Any) -> Tensor:
-        """compute(value), or the other end of the cached (x, y) pair when ``value`` is its x (side 0) or y (1)."""
-        if self._cache_size == 0:
-            return compute(value)
+        """With cache_size 1: compute(value), or the other end of the cached (x, y) pair when ``value`` is its
+        x (side 0) or y (1). (The callers skip it without a cache: the common case pays no extra call.)"""
         if value is self._cached_x_y[side]:
             return self._cached_x_y[1 - side]
         result = compute(value)
