@@ -459,3 +459,27 @@ def test_an_error_in_the_segments_backward_leaves_its_graph_as_it_was():
         results.append((x.grad, u.grad))  # (w's: torch adds to it in the failed backward before the error)
     for a, b in zip(*results):
         close(a, b, np.float64)
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_a_tensor_only_an_unused_output_depends_on(use_reentrant):
+    """The loss uses the first of two outputs; w reaches only the second. As torch's: without
+    reentrance w gets no gradient (None, its hook does not run: an optimizer skips it, as in the
+    plain run); the reentrant variant hands zeros to the unused output (w.grad zeros, hook once).
+    (The engine gave the Checkpoint node zeros for the unused output in both variants.)"""
+    rng = np.random.default_rng(11)
+    arrays = rng.standard_normal(3), rng.standard_normal(3)
+    results = []
+    for ck, (v, p) in [(checkpoint, (tg.tensor(a, requires_grad=True) for a in arrays)),
+                       (torch.utils.checkpoint.checkpoint, (torch.tensor(a, requires_grad=True) for a in arrays))]:
+        calls: list[str] = []
+        p.register_hook(lambda g, calls=calls: calls.append("w"))
+        used, _unused = ck(lambda a, p=p: (a.exp(), (a * p).sin()), v, use_reentrant=use_reentrant)
+        used.sum().backward()
+        results.append((v.grad, p.grad, calls))
+    (x, w_grad, calls), (xt, wt_grad, calls_t) = results
+    close(x, xt, np.float64)
+    assert calls == calls_t
+    assert (w_grad is None) is (wt_grad is None) is (not use_reentrant)
+    if use_reentrant:
+        close(w_grad, wt_grad, np.float64)

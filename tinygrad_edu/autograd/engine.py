@@ -332,7 +332,7 @@ def _call_backward(node: Node, grads: list[Tensor | None]) -> list[tuple[tuple[N
             f"{type(node).__name__}: its backward is not differentiable (once_differentiable), so "
             "create_graph=True (grad-of-grad) is not supported through this op"
         )
-    if len(grads) > 1:  # an output that received no gradient gets zeros
+    if len(grads) > 1 and node.materialize_grads:  # an output that received no gradient gets zeros
         grads = [
             g if g is not None else Tensor._make(np.zeros(shape, dtype=dtype))
             for g, (shape, dtype) in zip(grads, node._output_meta)

@@ -83,6 +83,9 @@ class Function:
             ops, so its result cannot be differentiated again; backward with
             ``create_graph=True`` then raises NotImplementedError naming the op, instead of
             silently returning a gradient with no graph behind it.
+        materialize_grads: True (PyTorch's default): ``backward`` of an op with several outputs
+            gets zeros for an output that received no gradient; False: None (PyTorch's
+            ``ctx.set_materialize_grads(False)``; forward may set it on one node).
         torch_name: the node's name as PyTorch prints it, for an op whose class name is not
             PyTorch's (``ReLU`` sets ``"ReluBackward0"``); None means ``<ClassName>Backward0``.
             Where PyTorch's name depends on the arguments (``x.mean()`` is ``MeanBackward0``,
@@ -91,6 +94,7 @@ class Function:
 
     formula: ClassVar[tuple[str, ...]] = ()
     once_differentiable: ClassVar[bool] = False
+    materialize_grads = True  # a class attribute; forward may override it on one node
     torch_name: str | None = None  # a class attribute; forward may override it on one node
 
     # Set on every node by apply(); listed here so readers see the whole node at once.

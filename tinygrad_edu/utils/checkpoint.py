@@ -94,6 +94,9 @@ class Checkpoint(Function):
     def forward(ctx: Checkpoint, *tensors: Tensor, segment: _Segment, recorded: list[np.ndarray] | None) -> Any:
         ctx.segment = segment
         ctx.once_differentiable = segment.reentrant  # the inner backward is not recorded (as PyTorch's reentrant)
+        # An output that received no gradient: None (use_reentrant=False), so that a tensor only it
+        # depends on gets no gradient, as in the plain run; zeros (reentrant), as PyTorch's.
+        ctx.materialize_grads = segment.reentrant
         ctx.save_for_backward(*tensors[:segment.num_args])
         # the outputs: computed already when the segment ran recorded (use_reentrant=False), or computed now
         arrays = recorded if recorded is not None else [out.data for out in segment.call(tensors[:segment.num_args])]
