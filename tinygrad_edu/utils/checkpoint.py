@@ -319,6 +319,12 @@ def _stand_in_for(node: Node, output_nr: int) -> Tensor:
     edge to it delivers gradient to the node), without its values: an outside tensor is only
     ever an edge target of the Checkpoint node."""
     shape, dtype = node._output_meta[output_nr]
+    return _valueless(shape, dtype, node, output_nr)
+
+
+def _valueless(shape: tuple[int, ...], dtype: np.dtype, node: Node = None, output_nr: int = 0) -> Tensor:
+    """A tensor of ``shape`` and ``dtype`` whose values are never read (a broadcast zero: no
+    memory), for a place in the graph that only gradients reach."""
     return Tensor._make(np.broadcast_to(np.zeros((), dtype), shape), node, output_nr)
 
 
@@ -362,7 +368,7 @@ def _end(t: Tensor) -> Tensor:
     hooks, else a new leaf of its shape and dtype (no values: only gradients ever reach it)."""
     if t.grad_fn is None and not t._hooks:
         return t
-    return Tensor._make(np.broadcast_to(np.zeros((), t.dtype), t.shape)).requires_grad_()
+    return _valueless(t.shape, t.dtype).requires_grad_()
 
 
 def _cut(nodes: Sequence[Node], ends: dict[tuple[Node, int], Tensor]) -> list[tuple[Node, tuple[Any, ...]]]:
