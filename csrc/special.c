@@ -13,7 +13,9 @@
  *                     (Chebyshev interpolation at 26 / 11 nodes, written in powers of t: ERFCX_F64 / _F32).
  *   e^(s x²)          without the rounding of x²: x² = p + e exactly (Dekker's product), e^(s p)(1 + s e).
  *   erfc(x)           erfcx(a) e^(−a²), and 2 − that for x < 0.
- *   erf(x)            x Σₙ (2/√π)(−1)ⁿ x²ⁿ/(n!(2n + 1)) for a < ½ (Taylor), else ±(1 − erfc(a)).
+ *   erf(x)            x + x(P(x²) − 1), P(x²) = Σₙ (2/√π)(−1)ⁿ x²ⁿ/(n!(2n + 1)) (Taylor), for a < ½, else
+ *                     ±(1 − erfc(a)); float32: the Taylor series to a < ¾, erf's Taylor series at 1 to
+ *                     a < 1.09 (where erfc(a) > ⅛: 1 − erfc would not be within one ulp).
  *   erfcx(x)          erfcx(a), and 2e^(x²) − erfcx(a) for x < 0.
  *   ndtr(x)           q = Φ(−a) = ½ erfcx(a/√2) e^(−x²/2) (the rounding of a/√2 only enters erfcx, which
  *                     barely depends on it); Φ(x) = q for x < 0, 1 − q otherwise.
@@ -62,6 +64,16 @@ static const double ERF_TAYLOR[13] = {
     0.005223977625442188,   -0.0008548327023450853, 0.00012055332981789664, -1.492565035840625e-05,
     1.6462114365889248e-06, -1.6365844691234924e-07, 1.4807192815879218e-08, -1.2290555301717928e-09,
     9.422759064650411e-11};
+
+/* float32 erf between ERF_F32_SERIES_END and ERF_F32_NEAR_ONE_END, where erfc(|x|) > ⅛ and 1 − erfc, with erfc's
+ * few float ulps of error, would not be within one ulp: erf(1 + s) = Σₙ ERF_AT_ONE[n] sⁿ, erf's Taylor
+ * coefficients at 1 (mpmath; s ∈ [−¼, 0.09], truncated after s¹⁰: 2·10⁻¹¹) */
+#define ERF_F32_SERIES_END 0.75
+#define ERF_F32_NEAR_ONE_END 1.09
+static const double ERF_AT_ONE[11] = {
+    0.8427007929497149, 0.4151074974205947, -0.4151074974205947, 0.1383691658068649, 0.06918458290343245,
+    -0.06918458290343245, 0.0046123055268954966, 0.015154718159799489, -0.004777030724284622,
+    -0.0018851883701199847, 0.0012262875805634853};
 
 /* 2/(2j + 1), j = 1 … 10: ln(1 + f) = 2s + s·Σⱼ (2/(2j + 1)) s^(2j) */
 static const double LOG_SERIES[10] = {2.0 / 3,  2.0 / 5,  2.0 / 7,  2.0 / 9,  2.0 / 11,
