@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_kernels_gemm import ISAS, assert_matmul_close, c_settings, check_gemm_tight, gemm_into
+from test_kernels_gemm import ISAS, assert_matmul_close, c_settings, check_gemm_tight, gemm_into, tight_buffer
 
 import tinygrad_edu as tg
 
@@ -86,3 +86,57 @@ def test_fc2_family_bad_input_still_raises(rng):
         c.matmul(x, w)
     with pytest.raises(tg.backend.NoKernelError, match="matmul"):
         c.matmul(x.astype(np.float16), w.T.astype(np.float16))
+
+
+GUARD = -3.0  # the value of every element around C in the buffers below
+
+
+def buffer_on_a_line(size: int, dtype) -> np.ndarray:
+    """size elements of dtype, all GUARD, starting on a 64-byte line (so element j lies j elements into it)."""
+    itemsize = np.dtype(dtype).itemsize
+    base = np.empty(size + 64 // itemsize, dtype)
+    skip = (-base.ctypes.data % 64) // itemsize
+    out = base[skip:skip + size]
+    out[...] = GUARD
+    return out
+
+
+def rows_view(buf: np.ndarray, rows: int, cols: int, rs: int) -> np.ndarray:
+    """The rows × cols matrix stored by rows rs elements apart from buf's start (a view)."""
+    return np.lib.stride_tricks.as_strided(buf, (rows, cols), (rs * buf.itemsize, buf.itemsize))
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.sampled_from([1, 3, 5, 16, 17, 64]), k=st.sampled_from([1, 2, 10, 12]),
+       n=st.sampled_from([2, 16, 31, 32, 33, 47, 48, 63, 64, 65, 97, 250, 256, 257]),
+       c_lead=st.integers(0, 15), extra_columns=st.sampled_from([0, 16]), a_rows=st.booleans(), b_rows=st.booleans(),
+       beta=st.sampled_from([0.0, 0.5]), dtype=st.sampled_from([np.float32, np.float64]),
+       isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_gemm_b_in_registers_c_inside_a_line_matches_numpy(m, k, n, c_lead, extra_columns, a_rows, b_rows, beta, dtype,
+                                                            isa, seed):
+    """k ≤ 12 into a row-major C whose rows (a multiple of 16 elements plus extra_columns apart) all start
+    c_lead elements into a 64-byte line: with β = 0 the columns from the first line boundary on are whole
+    lines (gemm_small.inc: with B stored by rows one vector at column 0 and the last strip moved to C's end;
+    with B stored by columns, ∂Y·Wᵀ, gemm_columns_from_line), the columns before and after overlapping them;
+    with β ≠ 0 from column 0. C = A·B + β·C within the dot-product bound (A by rows or columns), C's start
+    NaN where β = 0 (never read), and nothing outside C's rows written: the elements before C, between its
+    rows and after it keep GUARD."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    start = rng.standard_normal((m, n)).astype(dtype) if beta else np.full((m, n), np.nan, dtype)
+    a_buf, rsa, csa = tight_buffer(a, a_rows)
+    b_buf, rsb, csb = tight_buffer(b, b_rows)
+    ld = -(-n // 16) * 16 + extra_columns
+    lead = c_lead % (64 // np.dtype(dtype).itemsize)
+    size = lead + (m - 1) * ld + n + 8
+    out = buffer_on_a_line(size, dtype)
+    result = rows_view(out[lead:], m, n, ld)
+    result[...] = start
+    with c_settings(isa, 1):
+        gemm_into(out[lead:], m, n, k, a_buf, rsa, csa, b_buf, rsb, csb, beta, ld, 1)
+    exact = a.astype(np.float64) @ b + (beta * start if beta else 0)
+    bound = np.abs(a).astype(np.float64) @ np.abs(b) + (np.abs(start) if beta else 0)
+    assert np.all(np.abs(result - exact) <= 4 * k * np.finfo(dtype).eps * bound + np.finfo(dtype).tiny)
+    written = np.zeros(size, bool)
+    rows_view(written[lead:], m, n, ld)[...] = True
+    assert np.all(out[~written] == GUARD)
