@@ -323,6 +323,31 @@ def test_retain_grad_and_retains_grad_match_torch():
     np.testing.assert_array_equal(ours_grad, theirs_grad)
 
 
+def _grad_after_hooks(lib, retain_first: bool, remove: bool):
+    x = lib.tensor([1.0, -2.0, 3.0], dtype=lib.float64, requires_grad=True)
+    y = x * 2
+    if retain_first:
+        y.retain_grad()
+    handle = y.register_hook(lambda g: g * 3)
+    y.register_hook(lambda g: g + 1)
+    if not retain_first:
+        y.retain_grad()
+    if remove:
+        handle.remove()
+    (y * y).sum().backward()
+    return y.grad.detach().numpy(), x.grad.detach().numpy()
+
+
+@pytest.mark.parametrize("remove", [False, True])
+@pytest.mark.parametrize("retain_first", [True, False])
+def test_retain_grad_stores_the_gradient_after_every_hook_as_torch(retain_first, remove):
+    """PyTorch runs the retain_grad hook last, whenever it was registered: .grad is what the tensor's
+    other hooks made of the gradient (which also flows on to x)."""
+    ours, theirs = _grad_after_hooks(tg, retain_first, remove), _grad_after_hooks(torch, retain_first, remove)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_is_complex_matches_torch():
     assert tg.ones(2).is_complex() is torch.ones(2).is_complex() is False
 

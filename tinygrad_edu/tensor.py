@@ -58,7 +58,7 @@ class Tensor:
         "_hooks",
         "_output_nr",
         "_requires_grad",
-        "_retains_grad",  # set by retain_grad() only; unset reads as False (retains_grad)
+        "_retain_grad_hook",  # set by retain_grad() only; unset reads as None (retains_grad)
         "_version_counter",
         "data",
         "grad",
@@ -453,14 +453,15 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor too (leaves always keep it)."""
         if self.grad_fn is not None and not self.retains_grad:  # a second call changes nothing, as PyTorch
-            engine.add_hook(self, engine.retain_grad_hook(self))
-            self._retains_grad = True
+            hook = engine.retain_grad_hook(self)
+            engine.add_hook(self, hook)
+            self._retain_grad_hook = hook  # kept last among the hooks, so .grad is what they made
 
     @property
     def retains_grad(self) -> bool:
         """True for a non-leaf tensor on which ``retain_grad()`` was called (leaves keep .grad anyway)."""
         # (the slot is set only by retain_grad, so making a tensor stays one attribute write shorter)
-        return self.grad_fn is not None and getattr(self, "_retains_grad", False)
+        return self.grad_fn is not None and getattr(self, "_retain_grad_hook", None) is not None
 
     # ---- in-place writes (only outside the graph) ----------------------------------
 

@@ -399,7 +399,11 @@ def add_hook(tensor: Tensor, hook: Hook) -> HookHandle:
         if "_output_hooks" not in vars(node):  # still the class's shared empty default: give the node its own
             node._output_hooks = {}
         hooks = node._output_hooks.setdefault(tensor._output_nr, [])
-    hooks.append(hook)
+    # as PyTorch, retain_grad's hook stays last, so .grad stores what every other hook made of the gradient
+    if hooks and hooks[-1] is getattr(tensor, "_retain_grad_hook", None):
+        hooks.insert(len(hooks) - 1, hook)
+    else:
+        hooks.append(hook)
     return HookHandle(hooks, hook)
 
 
