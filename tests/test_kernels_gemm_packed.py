@@ -140,3 +140,34 @@ def test_float32_precision_settings_reach_packed_products(precision, rng):
     finally:
         tg.backend.set_float32_matmul_precision("highest")
     assert c.pack_b(b).panel is not None  # "highest": the FMA kernels' packed panel
+
+
+# (batch, hidden size H, gates): LSTM (4), GRU (3) and RNN (1) layers' per-step products
+RECURRENT_SHAPES = [(1, 48, 4), (5, 64, 3), (64, 128, 4), (64, 512, 1), (7, 300, 4), (3, 40, 1)]
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_packed_gives_matmuls_bits_on_recurrent_shapes(isa, threads, dtype, rng):
+    """LSTM/GRU/RNN results did not change when their W_hh became packed: the per-step products h·W_hhᵀ
+    (k = H, n = gates·H) and δz·W_hh (k = gates·H, n = H) give the very bits of the unpacked calls they
+    replaced, matmul(h, W_hhᵀ as a C-ordered copy) and matmul(δz, W_hh) (the same tiles, the same k order),
+    wherever A lies in memory (offsets of 0 … 56 bytes from a cache line)."""
+    def at_offset(values: np.ndarray, offset: int) -> np.ndarray:
+        raw = np.empty(values.nbytes + 128, np.uint8)
+        start = -raw.ctypes.data % 64 + offset
+        placed = raw[start:start + values.nbytes].view(values.dtype).reshape(values.shape)
+        placed[...] = values
+        return placed
+
+    for batch, hidden, gates in RECURRENT_SHAPES:
+        w_hh = rng.standard_normal((gates * hidden, hidden)).astype(dtype)
+        h, dz = (rng.standard_normal((batch, size)).astype(dtype) for size in (hidden, gates * hidden))
+        with c_settings(isa, threads):
+            for a, b, unpacked_b in [(h, w_hh.T, np.ascontiguousarray(w_hh.T)), (dz, w_hh, w_hh)]:
+                packed = c.pack_b(b)
+                for offset in range(0, 64, 8):
+                    a_there = at_offset(a, offset)
+                    np.testing.assert_array_equal(c.matmul_packed(a_there, packed), c.matmul(a_there, unpacked_b),
+                                                  err_msg=f"{(batch, hidden, gates)} offset {offset}")
