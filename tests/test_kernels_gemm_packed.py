@@ -107,6 +107,15 @@ def test_matmul_packed_bad_operand_raises_naming_op_and_shapes(backend_name, rng
             tg.backend.pack_b(np.zeros((2, 8, 5)))
 
 
+def test_packed_b_of_the_c_backend_on_the_numpy_backend_raises(rng):
+    """A PackedB (tiles' strips) used while the NumPy backend is active: a ValueError that says so (np.matmul's
+    error about a 0-d operand before)."""
+    with tg.backend.using("c"):
+        packed = tg.backend.pack_b(rng.standard_normal((8, 5)))
+    with tg.backend.using("numpy"), pytest.raises(ValueError, match="matmul_packed: B was packed by another backend"):
+        tg.backend.matmul_packed(rng.standard_normal((3, 8)), packed)
+
+
 def test_packed_b_of_another_isa_raises():
     """A PackedB's strips are as wide as the tiles of the ISA level it was packed at (float32 AVX-512: 32
     columns, AVX2: 16): used after set_isa changed the width, it raises and says to pack again."""

@@ -255,6 +255,9 @@ class PackedB:
     in place by the packing, never copied first); ``width`` is the columns per strip of ``panel``, the
     packed elements (strip s holds columns s·width … of all k rows, row p at p·width), for the ISA
     level current at packing time (None with ``matrix``: a plain copy of B, multiplied by matmul).
+    The float32 precision and float64 emulation settings in force at packing time choose between the two:
+    a panel's products stay the FMA kernels' after a later setting, a ``matrix``'s follow the setting at each
+    product. Pack again after changing them (the recurrent layers pack at every call).
     """
 
     __slots__ = ("_pointer", "dtype", "matrix", "panel", "shape", "transposed", "width")

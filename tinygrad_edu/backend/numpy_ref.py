@@ -58,6 +58,9 @@ def check_packed_operand(a: np.ndarray, shape: tuple[int, int], dtype: np.dtype)
 
 def matmul_packed(a: np.ndarray, packed: np.ndarray) -> np.ndarray:
     """out = a · B for B prepared by ``pack_b``: out[i, j] = Σ_p a[i, p] · B[p, j] (a of B's dtype)."""
+    if not isinstance(packed, np.ndarray):  # the C backend's PackedB holds tiles' strips, not B
+        raise ValueError(f"matmul_packed: B was packed by another backend ({type(packed).__name__}); "
+                         "pack it again with the active backend's pack_b")
     check_packed_operand(a, packed.shape, packed.dtype)
     return np.matmul(a, packed)
 
