@@ -116,3 +116,21 @@ def test_ldl_reads_the_lower_triangle_only_and_checks_shapes():
     with pytest.raises(tg.ShapeError, match="ldl_solve"):
         tg.linalg.ldl_solve(LD, pivots, tg.ones(5, 1, dtype=tg.float64))
     assert not tg.linalg.ldl_factor(tg.tensor(A, requires_grad=True)).LD.requires_grad
+
+
+@pytest.mark.parametrize("shape, b_shape", [((0, 0), (0, 3)), ((2, 0, 0), (2, 0, 1)), ((0, 3, 3), (0, 3, 2)),
+                                            ((3, 3), (3, 0))])
+def test_empty_matrices_and_batches_as_torch(shape, b_shape):
+    """n = 0 (a 0×0 matrix, a batch of them) and empty batches: empty results of torch's shapes and dtypes
+    (a 0×0 matrix raised NumPy's reshape error)."""
+    A = np.eye(shape[-1]) + np.zeros(shape)
+    B = np.ones(b_shape)
+    LD, pivots, info = tg.linalg.ldl_factor_ex(tg.tensor(A))
+    LD_t, pivots_t, info_t = torch.linalg.ldl_factor_ex(torch.from_numpy(A))
+    for ours, theirs in [(LD, LD_t), (pivots, pivots_t), (info, info_t)]:
+        assert ours.shape == tuple(theirs.shape) and ours.data.dtype == theirs.numpy().dtype
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    X = tg.linalg.ldl_solve(LD, pivots, tg.tensor(B))
+    X_t = torch.linalg.ldl_solve(LD_t, pivots_t, torch.from_numpy(B))
+    assert X.shape == tuple(X_t.shape)
+    np.testing.assert_array_equal(X.data, X_t.numpy())

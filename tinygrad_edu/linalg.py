@@ -619,9 +619,9 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
     > 0 marks an exactly singular D (``check_errors`` then raises LinAlgError). ``hermitian`` is the same for real
     input. No gradient (torch has none either: its backward raises)."""
     A = _matrix(A, "linalg.ldl_factor_ex", square=True)  # real: hermitian=True means the same
-    matrices = A.data.reshape(-1, *A.shape[-2:])
-    results = [_bunch_kaufman(matrix) for matrix in matrices]
     batch, n = A.shape[:-2], A.shape[-1]
+    matrices = A.data.reshape(math.prod(batch), n, n)  # (not -1: n may be 0)
+    results = [_bunch_kaufman(matrix) for matrix in matrices]
     LD = np.array([ld for ld, _, _ in results], dtype=A.data.dtype).reshape(A.shape)
     pivots = np.array([p for _, p, _ in results], dtype=np.int32).reshape(*batch, n)
     info = np.array([i for _, _, i in results], dtype=np.int32).reshape(batch)
@@ -680,9 +680,10 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
         raise TypeError(f"linalg.ldl_solve: pivots must be int32 of shape {LD.shape[:-1]}, got "
                         f"{pivot_array.dtype} {pivot_array.shape}")
     batch = np.broadcast_shapes(LD.shape[:-2], B.shape[:-2])
-    ld = np.broadcast_to(LD.data, (*batch, *LD.shape[-2:])).reshape(-1, *LD.shape[-2:])
-    p = np.broadcast_to(pivot_array, (*batch, LD.shape[-1])).reshape(-1, LD.shape[-1])
-    b = np.broadcast_to(B.data, (*batch, *B.shape[-2:])).reshape(-1, *B.shape[-2:])
+    count = math.prod(batch)  # (not -1 in the reshapes: n or k may be 0)
+    ld = np.broadcast_to(LD.data, (*batch, *LD.shape[-2:])).reshape(count, *LD.shape[-2:])
+    p = np.broadcast_to(pivot_array, (*batch, LD.shape[-1])).reshape(count, LD.shape[-1])
+    b = np.broadcast_to(B.data, (*batch, *B.shape[-2:])).reshape(count, *B.shape[-2:])
     X = np.array([_ldl_solve_one(*args) for args in zip(ld, p, b)], dtype=LD.data.dtype)
     return _constant(X.reshape(*batch, *B.shape[-2:]))
 
