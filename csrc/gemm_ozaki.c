@@ -34,9 +34,17 @@
  *
  * Layout (per modulus, in the workspace): A'_l as tiles of 16 rows × 64 k (TDPBSSD's A operand),
  * tile (t, c) = rows 16t…16t+15, k = 64c…64c+63, at (t·chunks + c)·1024 bytes; B'_l the same with
- * columns as "lines", then each tile transposed as 16 × 16 32-bit units into VNNI layout (row r =
- * B[4r…4r+3, j] for the 16 columns j); the residues of C as int8 in 32×32 blocks of 1 KB (rows of
- * 32 bytes), block (ib, jb) at (ib·np/32 + jb)·1024. Padding rows, columns and k are zeros.
+ * columns as "lines", in VNNI layout (row r = B[4r…4r+3, j] for the 16 columns j: written so
+ * directly when B is stored by rows, else transposed tile by tile); the residues of C as int8 in
+ * 32×32 blocks of 1 KB (rows of 32 bytes), block (ib, jb) at (ib·np/32 + jb)·1024. Padding rows,
+ * columns and k are zeros.
+ *
+ * Speed (the O(n²·N) passes are memory-bound, the products AMX-bound). The residues are written with
+ * streamed stores (whole 64-byte lines, not read first); the split reads each operand along its
+ * contiguous direction; the products keep a row block of A'_l in L1 (k in passes of 512) and a panel
+ * of B'_l (≤ 1 MB) in L2, and prefetch the next row block of A'_l. Measured at 1024³, 13 moduli,
+ * 1 thread (ms of CPU time): split A 2.0, split B 2.9, products with their mod-reduce 10.3, CRT 1.6:
+ * 17 ms against NumPy's (OpenBLAS) 25 ms float64 GEMM; 2048³: 109 against 184.
  */
 #include <math.h>
 #include <stdint.h>
@@ -70,7 +78,8 @@ static struct ozaki_layout layout(int moduli, int64_t m, int64_t n, int64_t k)
 {
     struct ozaki_layout l;
     l.mp = round_up(m, BLOCK), l.np = round_up(n, BLOCK), l.kp = round_up(k, 64), l.chunks = l.kp / 64;
-    l.a_per_mod = l.mp * l.kp, l.b_per_mod = l.np * l.kp, l.c_per_mod = l.mp * l.np;
+    /* + 256: the moduli's blocks of C, read together by the CRT, would all map to one L1 set */
+    l.a_per_mod = l.mp * l.kp, l.b_per_mod = l.np * l.kp, l.c_per_mod = l.mp * l.np + 256;
     l.a_at = 0;
     l.b_at = l.a_at + moduli * l.a_per_mod;
     l.c_at = l.b_at + moduli * l.b_per_mod;
@@ -219,43 +228,45 @@ static int line_exponent(const double *x, int64_t k, int gamma, int *exponent)
     return 0;
 }
 
-/* The same for 16 neighbouring lines stored side by side, x[q + p·ks] for q < count (the others: 0). */
-static int group_exponents(const double *x, int64_t ks, int64_t k, int64_t count, int gamma, int exponent[16])
+/* B stored by rows: COLUMN_GROUPS line groups at a time, so that its rows are read 2 KB at a stretch
+ * (16 columns at a time, every row a new page: measured 2.3 of split B's 3.5 ms at 1024³). */
+enum { COLUMN_GROUPS = 16, COLUMNS = COLUMN_GROUPS * LINE_GROUP, AHEAD = 16 /* rows prefetched ahead */ };
+
+/* The same for width ≤ COLUMNS neighbouring lines (a multiple of 8) stored side by side, x[q + p·ks]
+ * for q < count (the others: 0). */
+static int columns_exponents(const double *x, int64_t ks, int64_t k, int64_t width, int64_t count, int gamma,
+                             int *exponent)
 {
-    const __mmask8 in0 = tail_mask(count), in1 = tail_mask(count - 8);
-    __m512d big0 = _mm512_setzero_pd(), big1 = _mm512_setzero_pd();
+    __m512d big[COLUMNS / 8], sum[COLUMNS / 8], down[COLUMNS / 8];
+    for (int64_t v = 0; v < width / 8; v++)
+        big[v] = sum[v] = _mm512_setzero_pd();
     __mmask8 bad = 0;
-    for (int64_t p = 0; p < k; p++) { /* rows a page apart: the hardware prefetcher does not follow */
-        if (p + 16 < k) {
-            _mm_prefetch((const char *)(x + (p + 16) * ks), _MM_HINT_T0);
-            _mm_prefetch((const char *)(x + (p + 16) * ks + 8), _MM_HINT_T0);
+    for (int64_t p = 0; p < k; p++)
+        for (int64_t v = 0; v < width / 8; v++) {
+            _mm_prefetch((const char *)(x + (p + AHEAD) * ks + 8 * v), _MM_HINT_T0); /* a no-op past the end */
+            __m512d value = _mm512_abs_pd(_mm512_maskz_loadu_pd(tail_mask(count - 8 * v), x + p * ks + 8 * v));
+            bad |= _mm512_fpclass_pd_mask(value, 0x01 | 0x08 | 0x80);
+            big[v] = _mm512_max_pd(big[v], value);
         }
-        __m512d v0 = _mm512_abs_pd(_mm512_maskz_loadu_pd(in0, x + p * ks));
-        __m512d v1 = _mm512_abs_pd(_mm512_maskz_loadu_pd(in1, x + p * ks + 8));
-        bad |= _mm512_fpclass_pd_mask(v0, 0x01 | 0x08 | 0x80) | _mm512_fpclass_pd_mask(v1, 0x01 | 0x08 | 0x80);
-        big0 = _mm512_max_pd(big0, v0);
-        big1 = _mm512_max_pd(big1, v1);
-    }
-    double largest[16], down[16], sums[16];
-    int e[16];
-    _mm512_storeu_pd(largest, big0);
-    _mm512_storeu_pd(largest + 8, big1);
-    for (int q = 0; q < 16; q++) {
+    double largest[COLUMNS], scale[COLUMNS], sums[COLUMNS];
+    int e[COLUMNS];
+    for (int64_t v = 0; v < width / 8; v++)
+        _mm512_storeu_pd(largest + 8 * v, big[v]);
+    for (int64_t q = 0; q < width; q++) {
         if (bad || top_exponent(largest[q], &e[q]))
             return 1;
-        down[q] = ldexp(1.0, -e[q]);
+        scale[q] = ldexp(1.0, -e[q]);
     }
-    const __m512d down0 = _mm512_loadu_pd(down), down1 = _mm512_loadu_pd(down + 8);
-    __m512d sum0 = _mm512_setzero_pd(), sum1 = _mm512_setzero_pd();
-    for (int64_t p = 0; p < k; p++) {
-        __m512d v0 = _mm512_mul_pd(_mm512_maskz_loadu_pd(in0, x + p * ks), down0);
-        __m512d v1 = _mm512_mul_pd(_mm512_maskz_loadu_pd(in1, x + p * ks + 8), down1);
-        sum0 = _mm512_fmadd_pd(v0, v0, sum0);
-        sum1 = _mm512_fmadd_pd(v1, v1, sum1);
-    }
-    _mm512_storeu_pd(sums, sum0);
-    _mm512_storeu_pd(sums + 8, sum1);
-    for (int q = 0; q < 16; q++)
+    for (int64_t v = 0; v < width / 8; v++)
+        down[v] = _mm512_loadu_pd(scale + 8 * v);
+    for (int64_t p = 0; p < k; p++)
+        for (int64_t v = 0; v < width / 8; v++) {
+            __m512d value = _mm512_mul_pd(_mm512_maskz_loadu_pd(tail_mask(count - 8 * v), x + p * ks + 8 * v), down[v]);
+            sum[v] = _mm512_fmadd_pd(value, value, sum[v]);
+        }
+    for (int64_t v = 0; v < width / 8; v++)
+        _mm512_storeu_pd(sums + 8 * v, sum[v]);
+    for (int64_t q = 0; q < width; q++)
         exponent[q] = scale_exponent(gamma, e[q], sums[q]);
     return 0;
 }
@@ -287,36 +298,41 @@ static int split_rows(struct splitting *s, const struct moduli_vectors *mv, int6
     return 0;
 }
 
-/* Steps 1 and 2 for line group g, its lines contiguous: line q at x[q + p·ks] (q < count, zeros
- * elsewhere), straight into VNNI tiles: row r of tile c from k = 64c + 4r … 64c + 4r + 3. */
-static int split_columns(struct splitting *s, const struct moduli_vectors *mv, int64_t g, const double *x,
-                         int64_t ks, int64_t count)
+/* Steps 1 and 2 for line groups g0 … g0+span−1 (span ≤ COLUMN_GROUPS), their lines contiguous: line q
+ * at x[q + p·ks] (q < count, zeros elsewhere), straight into VNNI tiles: row r of tile c from
+ * k = 64c + 4r … 64c + 4r + 3. */
+static int split_columns(struct splitting *s, const struct moduli_vectors *mv, int64_t g0, int64_t span,
+                         const double *x, int64_t ks, int64_t count)
 {
     const struct ozaki_layout *l = s->l;
-    int exponent[16];
-    if (group_exponents(x, ks, s->k, count, s->plan->gamma, exponent))
+    const int64_t width = LINE_GROUP * span;
+    int exponent[COLUMNS];
+    if (columns_exponents(x, ks, s->k, width, count, s->plan->gamma, exponent))
         return 1;
-    double up[16];
-    for (int q = 0; q < 16; q++) {
-        s->unscale[LINE_GROUP * g + q] = ldexp(1.0, -exponent[q]);
+    double up[COLUMNS];
+    for (int64_t q = 0; q < width; q++) {
+        s->unscale[LINE_GROUP * g0 + q] = ldexp(1.0, -exponent[q]);
         up[q] = ldexp(1.0, exponent[q]);
     }
     const struct packing vnni = packing_for(1);
-    const __m512d rounder = _mm512_set1_pd(ROUNDER), up0 = _mm512_loadu_pd(up), up1 = _mm512_loadu_pd(up + 8);
-    const __mmask8 in0 = tail_mask(count), in1 = tail_mask(count - 8);
+    const __m512d rounder = _mm512_set1_pd(ROUNDER);
     for (int64_t c = 0; c < l->chunks; c++)
-        for (int r = 0; r < 16; r++) {
-            __m512d rounded[8];
-            for (int t = 0; t < 4; t++) {
-                const int64_t p = 64 * c + 4 * r + t;
-                const int here = p < s->k;
-                rounded[2 * t] = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(here ? in0 : 0, x + (here ? p * ks : 0)),
-                                                 up0, rounder);
-                rounded[2 * t + 1] = _mm512_fmadd_pd(
-                    _mm512_maskz_loadu_pd(here ? in1 : 0, x + (here ? p * ks : 0) + 8), up1, rounder);
+        for (int r = 0; r < 16; r++)
+            for (int64_t g = 0; g < span; g++) { /* 4 rows, 16 columns at a time */
+                const __m512d up0 = _mm512_loadu_pd(up + 16 * g), up1 = _mm512_loadu_pd(up + 16 * g + 8);
+                const __mmask8 in0 = tail_mask(count - 16 * g), in1 = tail_mask(count - 16 * g - 8);
+                __m512d rounded[8];
+                for (int t = 0; t < 4; t++) {
+                    const int64_t p = 64 * c + 4 * r + t;
+                    const double *at = x + (p < s->k ? p * ks : 0) + 16 * g;
+                    _mm_prefetch((const char *)(at + AHEAD * ks), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(at + AHEAD * ks + 8), _MM_HINT_T0);
+                    const __mmask8 here0 = p < s->k ? in0 : 0, here1 = p < s->k ? in1 : 0;
+                    rounded[2 * t] = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(here0, at), up0, rounder);
+                    rounded[2 * t + 1] = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(here1, at + 8), up1, rounder);
+                }
+                store_residues(rounded, mv, &vnni, s->out + ((g0 + g) * l->chunks + c) * TILE + 64 * r, s->per_mod);
             }
-            store_residues(rounded, mv, &vnni, s->out + (g * l->chunks + c) * TILE + 64 * r, s->per_mod);
-        }
     return 0;
 }
 
@@ -350,13 +366,15 @@ static void split_groups(struct splitting *s, int64_t group0, int64_t group1, do
     const struct ozaki_layout *l = s->l;
     struct moduli_vectors mv;
     moduli_vectors_of(s->plan, &mv);
-    for (int64_t g = group0; g < group1; g++) {
+    for (int64_t g = group0, span = 1; g < group1; g += span) {
+        const int columns = s->vnni && s->ls == 1; /* B stored by rows */
+        span = columns ? (group1 - g < COLUMN_GROUPS ? group1 - g : COLUMN_GROUPS) : 1;
         const int64_t line0 = LINE_GROUP * g, left = s->lines - line0;
-        const int64_t count = left < 0 ? 0 : left < LINE_GROUP ? left : LINE_GROUP;
+        const int64_t count = left < 0 ? 0 : left < LINE_GROUP * span ? left : LINE_GROUP * span;
         const double *first = count ? s->src + line0 * s->ls : s->src;
         int failed;
-        if (s->vnni && s->ls == 1)
-            failed = split_columns(s, &mv, g, first, s->ks, count);
+        if (columns)
+            failed = split_columns(s, &mv, g, span, first, s->ks, count);
         else if (s->ks == 1)
             failed = split_rows(s, &mv, g, first, s->ls, count);
         else {
@@ -413,15 +431,17 @@ struct product_job {
 };
 
 /* Step 3 for row blocks [b0, b1): C'_l mod m_l of those rows, every modulus. k is cut into passes of
- * K_PASS chunks, so that a row block of A'_l (2 tile rows, 16 KB) stays in L1 while the column
- * blocks of B'_l stream from L2 (the whole k: A's 32 KB and B's do not fit together, and every tile
- * came from L2, measured 1.xx slower); the int32 sums of a row of C blocks wait between passes in
- * sums (32×32 per block). */
+ * K_PASS chunks, so that a row block of A'_l (2 tile rows, 16 KB) can stay in L1 while the column
+ * blocks of B'_l stream from L2 (measured at k = 1024, products ms: passes of 2 chunks 16.5, 4 12.3,
+ * 8 10.7, the whole k 10.9: saving and reloading the sums costs more than shorter passes gain); the
+ * int32 sums of a row of C blocks wait between passes in sums (32×32 per block). */
 enum { K_PASS = 8 };
 static void products(const struct product_job *j, int64_t b0, int64_t b1, int32_t *sums)
 {
     const struct ozaki_layout *l = j->l;
     const int64_t next = l->chunks * TILE; /* from one tile row (16 lines) to the next */
+    /* C blocks per panel of columns: B'_l's panel (≤ 1 MB) stays in L2 while every row block passes */
+    const int64_t blocks = l->np / BLOCK, panel = (1 << 20) / (2 * next) > 1 ? (1 << 20) / (2 * next) : 1;
     const struct packing plain = packing_for(0);
     tg_amx_load_tile_config();
     for (int md = 0; md < j->plan->moduli; md++) {
@@ -430,70 +450,91 @@ static void products(const struct product_job *j, int64_t b0, int64_t b1, int32_
         struct moduli_vectors one = {.count = 1};
         one.modulus[0] = _mm512_set1_pd(j->plan->modulus[md]);
         one.inverse[0] = _mm512_set1_pd(1.0 / j->plan->modulus[md]);
-        for (int64_t ib = b0; ib < b1; ib++)
-            for (int64_t c0 = 0; c0 < l->chunks; c0 += K_PASS)
-            for (int64_t jb = 0; jb < l->np / BLOCK; jb++) {
-                const uint8_t *a = a_mod + 2 * ib * next, *b = b_mod + 2 * jb * next;
-                const int64_t c1 = c0 + K_PASS < l->chunks ? c0 + K_PASS : l->chunks;
-                int32_t *block = sums + jb * BLOCK * BLOCK;
-                if (c0 == 0) {
-                    _tile_zero(0);
-                    _tile_zero(1);
-                    _tile_zero(2);
-                    _tile_zero(3);
-                } else {
-                    _tile_loadd(0, block, 4 * BLOCK);
-                    _tile_loadd(1, block + 16, 4 * BLOCK);
-                    _tile_loadd(2, block + 16 * BLOCK, 4 * BLOCK);
-                    _tile_loadd(3, block + 16 * BLOCK + 16, 4 * BLOCK);
-                }
-                for (int64_t c = c0; c < c1; c++) { /* loads between products: measured 1.7x faster */
-                    _tile_loadd(6, b + c * TILE, 64);
-                    _tile_loadd(4, a + c * TILE, 64);
-                    _tile_dpbssd(0, 4, 6);
-                    _tile_loadd(7, b + next + c * TILE, 64);
-                    _tile_dpbssd(1, 4, 7);
-                    _tile_loadd(5, a + next + c * TILE, 64);
-                    _tile_dpbssd(2, 5, 6);
-                    _tile_dpbssd(3, 5, 7);
-                }
-                _tile_stored(0, block, 4 * BLOCK);
-                _tile_stored(1, block + 16, 4 * BLOCK);
-                _tile_stored(2, block + 16 * BLOCK, 4 * BLOCK);
-                _tile_stored(3, block + 16 * BLOCK + 16, 4 * BLOCK);
-                if (c1 == l->chunks)
-                    reduce_block(block, &one, &plain, res + BLOCK * (ib * l->np + BLOCK * jb));
-            }
+        for (int64_t j0 = 0; j0 < blocks; j0 += panel)
+            for (int64_t ib = b0; ib < b1; ib++)
+                for (int64_t c0 = 0; c0 < l->chunks; c0 += K_PASS)
+                    for (int64_t jb = j0; jb < j0 + panel && jb < blocks; jb++) {
+                        const uint8_t *a = a_mod + 2 * ib * next, *b = b_mod + 2 * jb * next;
+                        const int64_t c1 = c0 + K_PASS < l->chunks ? c0 + K_PASS : l->chunks;
+                        int32_t *block = sums + jb * BLOCK * BLOCK;
+                        if (c0 == 0 && ib + 1 < b1) { /* the next row block of A'_l into L2, a share per C block */
+                            const int64_t share = (2 * next / panel + 63) / 64 * 64, from = (jb - j0) * share;
+                            for (int64_t at = from; at < from + share && at < 2 * next; at += 64)
+                                _mm_prefetch((const char *)(a + 2 * next + at), _MM_HINT_T1);
+                        }
+                        if (c0 == 0) {
+                            _tile_zero(0);
+                            _tile_zero(1);
+                            _tile_zero(2);
+                            _tile_zero(3);
+                        } else {
+                            _tile_loadd(0, block, 4 * BLOCK);
+                            _tile_loadd(1, block + 16, 4 * BLOCK);
+                            _tile_loadd(2, block + 16 * BLOCK, 4 * BLOCK);
+                            _tile_loadd(3, block + 16 * BLOCK + 16, 4 * BLOCK);
+                        }
+                        for (int64_t c = c0; c < c1; c++) { /* loads between products: measured 1.7x faster */
+                            _tile_loadd(6, b + c * TILE, 64);
+                            _tile_loadd(4, a + c * TILE, 64);
+                            _tile_dpbssd(0, 4, 6);
+                            _tile_loadd(7, b + next + c * TILE, 64);
+                            _tile_dpbssd(1, 4, 7);
+                            _tile_loadd(5, a + next + c * TILE, 64);
+                            _tile_dpbssd(2, 5, 6);
+                            _tile_dpbssd(3, 5, 7);
+                        }
+                        _tile_stored(0, block, 4 * BLOCK);
+                        _tile_stored(1, block + 16, 4 * BLOCK);
+                        _tile_stored(2, block + 16 * BLOCK, 4 * BLOCK);
+                        _tile_stored(3, block + 16 * BLOCK + 16, 4 * BLOCK);
+                        if (c1 == l->chunks)
+                            reduce_block(block, &one, &plain, res + BLOCK * (ib * l->np + BLOCK * jb));
+                    }
     }
     _tile_release();
     _mm_sfence();
 }
 
-/* Step 4 for rows [i0, i1) of C. */
+/* Step 4 for rows [i0, i1) of C (i0 a multiple of 32), block by block of residues. */
 static void reconstruct(const struct product_job *j, int64_t i0, int64_t i1)
 {
     const struct tg_ozaki_plan *p = j->plan;
     const struct ozaki_layout *l = j->l;
     enum { NEAREST = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC };
     const __m512d inv_m = _mm512_set1_pd(p->inv_m), m1 = _mm512_set1_pd(p->m1), m2 = _mm512_set1_pd(p->m2);
-    for (int64_t i = i0; i < i1; i++) {
-        const __m512d row_unscale = _mm512_set1_pd(j->unscale_a[i]);
-        for (int64_t col = 0; col < j->n; col += 8) {
-            __m512d s1 = _mm512_setzero_pd(), s2 = _mm512_setzero_pd();
-            for (int md = 0; md < p->moduli; md++) {
-                const uint8_t *r = j->residues + md * l->c_per_mod + BLOCK * (i / BLOCK * l->np + col - col % BLOCK) +
-                                   BLOCK * (i % BLOCK) + col % BLOCK;
-                __m512d x = _mm512_cvtepi32_pd(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)r)));
-                s1 = _mm512_fmadd_pd(x, _mm512_set1_pd(p->w1[md]), s1);
-                s2 = _mm512_fmadd_pd(x, _mm512_set1_pd(p->w2[md]), s2);
+    __m512d w1[TG_OZAKI_MAX_MODULI], w2[TG_OZAKI_MAX_MODULI];
+    for (int md = 0; md < p->moduli; md++)
+        w1[md] = _mm512_set1_pd(p->w1[md]), w2[md] = _mm512_set1_pd(p->w2[md]);
+    for (int64_t first = i0; first < i1; first += BLOCK)
+        for (int64_t col0 = 0; col0 < j->n; col0 += BLOCK) {
+            for (int64_t i = first; i < first + BLOCK && i < i1; i++) {
+                const __m512d row_unscale = _mm512_set1_pd(j->unscale_a[i]);
+                const uint8_t *row = j->residues + BLOCK * (i / BLOCK * l->np + col0) + BLOCK * (i % BLOCK);
+                __m512d s1[4], s2[4];
+                for (int h = 0; h < 4; h++)
+                    s1[h] = s2[h] = _mm512_setzero_pd();
+                for (int md = 0; md < p->moduli; md++) {
+                    const __m256i bytes = _mm256_load_si256((const __m256i *)(row + md * l->c_per_mod));
+                    const __m512i low = _mm512_cvtepi8_epi32(_mm256_castsi256_si128(bytes));
+                    const __m512i high = _mm512_cvtepi8_epi32(_mm256_extracti128_si256(bytes, 1));
+                    const __m512d x[4] = {_mm512_cvtepi32_pd(_mm512_castsi512_si256(low)),
+                                          _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(low, 1)),
+                                          _mm512_cvtepi32_pd(_mm512_castsi512_si256(high)),
+                                          _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(high, 1))};
+                    for (int h = 0; h < 4; h++) {
+                        s1[h] = _mm512_fmadd_pd(x[h], w1[md], s1[h]);
+                        s2[h] = _mm512_fmadd_pd(x[h], w2[md], s2[h]);
+                    }
+                }
+                for (int h = 0; h < 4 && col0 + 8 * h < j->n; h++) {
+                    const int64_t col = col0 + 8 * h;
+                    __m512d q = _mm512_roundscale_pd(_mm512_mul_pd(s1[h], inv_m), NEAREST);
+                    __m512d c = _mm512_add_pd(_mm512_fnmadd_pd(q, m1, s1[h]), _mm512_fnmadd_pd(q, m2, s2[h]));
+                    c = _mm512_mul_pd(_mm512_mul_pd(c, row_unscale), _mm512_loadu_pd(j->unscale_b + col));
+                    _mm512_mask_storeu_pd(j->c + i * j->rsc + col, tail_mask(j->n - col), c);
+                }
             }
-            __m512d q = _mm512_roundscale_pd(_mm512_mul_pd(s1, inv_m), NEAREST);
-            __m512d c = _mm512_add_pd(_mm512_fnmadd_pd(q, m1, s1), _mm512_fnmadd_pd(q, m2, s2));
-            c = _mm512_mul_pd(_mm512_mul_pd(c, row_unscale), _mm512_loadu_pd(j->unscale_b + col));
-            const __mmask8 keep = j->n - col >= 8 ? 0xff : (__mmask8)((1u << (j->n - col)) - 1);
-            _mm512_mask_storeu_pd(j->c + i * j->rsc + col, keep, c);
         }
-    }
 }
 
 static void product_part(void *ctx, int part, int parts)

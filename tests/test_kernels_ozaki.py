@@ -38,7 +38,8 @@ else:  # pragma: no cover - the module is skipped
 
 needs_amx = pytest.mark.skipif(not AMX, reason="this CPU or OS has no AMX (the fallback is tested instead)")
 
-# around the kernel's tiles: 16-line tiles, 32×32 C blocks, 64 k per tile; 1 and primes
+# around the kernel's tiles: 16-line tiles, 32×32 C blocks, 64 k per tile; 1 and primes (k > 512, more than one
+# pass of the products, and B by rows wider than 256 columns: their own tests below)
 SIDES = [1, 2, 7, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 97]
 INNER = [1, 3, 13, 63, 64, 65, 127, 128, 129, 191]
 MODULI = 13  # the smallest count at γ = 50 (the cap)
@@ -167,6 +168,30 @@ def test_layouts_give_the_same_bits(layout: str) -> None:
     else:
         got, expected = emulated(a, b[0]), np.stack([emulated(a[t], b[0]) for t in range(3)])
     np.testing.assert_array_equal(got, expected)
+
+
+@needs_amx
+def test_long_k_sums_carry_over_between_passes() -> None:
+    """k = 1100: the products run k in passes of 512 (sums kept between passes, a short last pass); small
+    integers are exact, so any lost or doubled pass shows."""
+    rng = np.random.default_rng(10)
+    a = rng.integers(-8, 9, (40, 1100)).astype(np.float64)
+    b = rng.integers(-8, 9, (1100, 50)).astype(np.float64)
+    np.testing.assert_array_equal(emulated(a, b), a @ b)
+
+
+@needs_amx
+def test_wide_b_by_rows_goes_256_columns_at_a_time() -> None:
+    """B stored by rows is split 256 columns at a time (a partial second group at 300 columns): the bits of
+    B stored by columns (split 16 columns at a time, another path), within the bound; a NaN in the second
+    group falls back to the native result."""
+    rng = np.random.default_rng(9)
+    a, b = normal(rng, 20, 70), normal(rng, 70, 300)
+    got = emulated(a, b)
+    np.testing.assert_array_equal(got, emulated(a, np.asfortranarray(b)))
+    assert np.all(np.abs(got - reference(a, b)) <= bound(a, b, c.ozaki_plan(MODULI).gamma, got))
+    b[3, 290] = np.nan
+    np.testing.assert_array_equal(emulated(a, b), c.matmul(a, b))
 
 
 @needs_amx
