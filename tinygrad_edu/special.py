@@ -329,13 +329,31 @@ def _airy_ai_array(x: np.ndarray) -> np.ndarray:
       P = Σₖ (−1)ᵏ u₂ₖ/ζ²ᵏ, Q = Σₖ (−1)ᵏ u₂ₖ₊₁/ζ²ᵏ⁺¹  (DLMF 9.7.9).
     ±∞ and NaN give NaN, as torch.special.airy_ai (Cephes) does."""
     x = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):  # ±∞ and NaN run through both formulas; they are replaced at the end
+    with np.errstate(all="ignore"):  # ±∞ run through an asymptotic formula, NaN through none: replaced here
         return np.where(np.isfinite(x), _airy_ai_finite(x), np.nan)
 
 
 def _airy_ai_finite(x: np.ndarray) -> np.ndarray:
-    nodes = np.clip(np.rint(x / _AIRY_STEP), -20, 20)
-    nodes = np.where(np.isfinite(nodes), nodes, 0.0)
+    """Ai of each element by its region's formula (``_airy_ai_array``), each formula on its own elements only."""
+    y = np.empty_like(x)
+    a = np.abs(x)
+    near, right, left = a <= 10, x > 10, x < -10
+    y[near] = _airy_ai_taylor(x[near])
+    zeta_right, zeta_left = (2.0 / 3.0 * a[side] * np.sqrt(a[side]) for side in (right, left))
+    terms = _airy_asymptotic_terms(zeta_right)
+    y[right] = (sum((-1) ** k * t for k, t in enumerate(terms)) * np.exp(-zeta_right)
+                / (2 * _SQRT_PI * a[right] ** 0.25))
+    terms = _airy_asymptotic_terms(zeta_left)
+    p = sum((-1) ** k * t for k, t in enumerate(terms[0::2]))
+    q = sum((-1) ** k * t for k, t in enumerate(terms[1::2]))
+    phase = zeta_left + np.pi / 4
+    y[left] = (np.sin(phase) * p - np.cos(phase) * q) / (_SQRT_PI * a[left] ** 0.25)
+    return y
+
+
+def _airy_ai_taylor(x: np.ndarray) -> np.ndarray:
+    """Ai(x) for |x| ≤ 10: the Taylor series about the nearest node x₀ (``_airy_ai_array``)."""
+    nodes = np.rint(x / _AIRY_STEP)
     x0 = nodes * _AIRY_STEP
     h = x - x0
     index = nodes.astype(np.int64) + 20
@@ -345,15 +363,7 @@ def _airy_ai_finite(x: np.ndarray) -> np.ndarray:
         derivatives.append(x0 * derivatives[n - 2] + (n - 2) * (derivatives[n - 3] if n >= 3 else 0.0))
         power = power * h / n
         y = y + derivatives[n] * power
-    a = np.abs(x)
-    zeta = 2.0 / 3.0 * a * np.sqrt(a)
-    terms = _airy_asymptotic_terms(np.where(a > 10, zeta, 1.0))
-    decaying = sum((-1) ** k * t for k, t in enumerate(terms)) * np.exp(-zeta) / (2 * _SQRT_PI * a**0.25)
-    p = sum((-1) ** k * t for k, t in enumerate(terms[0::2]))
-    q = sum((-1) ** k * t for k, t in enumerate(terms[1::2]))
-    phase = zeta + np.pi / 4
-    oscillating = (np.sin(phase) * p - np.cos(phase) * q) / (_SQRT_PI * a**0.25)
-    return np.where(x > 10, decaying, np.where(x < -10, oscillating, y))
+    return y
 
 
 def airy_ai(input: Tensor) -> Tensor:
