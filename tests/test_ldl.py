@@ -134,3 +134,15 @@ def test_empty_matrices_and_batches_as_torch(shape, b_shape):
     X_t = torch.linalg.ldl_solve(LD_t, pivots_t, torch.from_numpy(B))
     assert X.shape == tuple(X_t.shape)
     np.testing.assert_array_equal(X.data, X_t.numpy())
+
+
+def test_ldl_solve_refuses_a_b_of_another_dtype_as_torch():
+    """B float32 against a float64 LD: torch raises ("Expected b and A to have the same dtype"); it was cast."""
+    A = symmetric(5, 11)
+    B = np.ones((5, 2), np.float32)
+    LD_t, pivots_t = torch.linalg.ldl_factor(torch.from_numpy(A))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.linalg.ldl_solve(LD_t, pivots_t, torch.from_numpy(B))
+    LD, pivots = tg.linalg.ldl_factor(tg.tensor(A))
+    with pytest.raises(TypeError, match=r"linalg.ldl_solve: .*float64.*float32"):
+        tg.linalg.ldl_solve(LD, pivots, tg.tensor(B))

@@ -672,6 +672,8 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     D's blocks, one back through Lᵀ and Pᵀ (LAPACK sytrs). Batches broadcast as torch's. No gradient."""
     LD = _matrix(LD, "linalg.ldl_solve", square=True)  # real: hermitian=True means the same
     B = _matrix(B, "linalg.ldl_solve")
+    if B.dtype != LD.dtype:  # torch raises too (no silent cast)
+        raise TypeError(f"linalg.ldl_solve: expected B to have the dtype of LD ({LD.dtype}), got {B.dtype}")
     if B.shape[-2] != LD.shape[-1]:
         raise _tensor.ShapeError(f"linalg.ldl_solve: B must have {LD.shape[-1]} rows for LD of shape {LD.shape}, "
                                  f"got shape {B.shape}")
