@@ -114,13 +114,11 @@ def rows_view(buf: np.ndarray, rows: int, cols: int, rs: int) -> np.ndarray:
        isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
 def test_gemm_b_in_registers_c_inside_a_line_matches_numpy(m, k, n, c_lead, extra_columns, a_rows, b_rows, beta, dtype,
                                                             isa, seed):
-    """k ≤ 12 into a row-major C whose rows (a multiple of 16 elements plus extra_columns apart) all start
-    c_lead elements into a 64-byte line: with β = 0 the columns from the first line boundary on are whole
-    lines (gemm_small.inc: with B stored by rows one vector at column 0 and the last strip moved to C's end;
-    with B stored by columns, ∂Y·Wᵀ, gemm_columns_from_line), the columns before and after overlapping them;
-    with β ≠ 0 from column 0. C = A·B + β·C within the dot-product bound (A by rows or columns), C's start
+    """k ≤ 12 (gemm_small.inc) into a row-major C whose rows (a multiple of 16 elements plus extra_columns
+    apart) all start c_lead elements into a 64-byte line, as NumPy's arrays do (16-byte aligned), B stored by
+    rows or by columns (∂Y·Wᵀ), A by rows or columns: C = A·B + β·C within the dot-product bound, C's start
     NaN where β = 0 (never read), and nothing outside C's rows written: the elements before C, between its
-    rows and after it keep GUARD."""
+    rows (the columns past n) and after it keep GUARD."""
     rng = np.random.default_rng(seed)
     a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
     start = rng.standard_normal((m, n)).astype(dtype) if beta else np.full((m, n), np.nan, dtype)
