@@ -39,6 +39,16 @@ except ImportError:  # pragma: no cover - torch is a test dependency, always pre
 Shape = tuple[int, ...]
 
 
+def amx_and_best_isa() -> tuple[bool, str]:
+    """Whether the C kernels can use AMX tiles here, and their best ISA level (the one to restore after a
+    test forces a lower one); (False, "portable") where the C extension is not built."""
+    if "c" not in tg.backend.available():
+        return False, "portable"
+    from tinygrad_edu.backend import c
+
+    return c.amx_usable(), c.isa()
+
+
 # ---- input domains ------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from helpers import amx_and_best_isa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,10 +32,7 @@ pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
 if "c" in tg.backend.available():
     from tinygrad_edu.backend import c
 
-    AMX = c.amx_usable()
-    BEST_ISA = c.isa()
-else:  # pragma: no cover - the module is skipped
-    AMX, BEST_ISA = False, "portable"
+AMX, BEST_ISA = amx_and_best_isa()
 
 needs_amx = pytest.mark.skipif(not AMX, reason="this CPU or OS has no AMX (the fallback is tested instead)")
 
