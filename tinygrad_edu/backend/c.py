@@ -323,9 +323,9 @@ def matmul_packed(a: np.ndarray, packed: PackedB) -> np.ndarray:
 # thus the same at every precision: the choice is made once, here, not on every call.
 _F32 = np.dtype(np.float32)
 _GEMM_F32 = {
-    "highest": _GEMM[_F32],
-    "high": (_GEMM[_F32][0], lib.tg_matmul_bf16x3_f32, lib.tg_gemm_bf16x3_f32, lib.tg_gemm_bf16_workspace_f32),
-    "medium": (_GEMM[_F32][0], lib.tg_matmul_bf16x1_f32, lib.tg_gemm_bf16x1_f32, lib.tg_gemm_bf16_workspace_f32),
+    "highest": _GEMM_NATIVE[_F32],
+    "high": (_GEMM_NATIVE[_F32][0], lib.tg_matmul_bf16x3_f32, lib.tg_gemm_bf16x3_f32, lib.tg_gemm_bf16_workspace_f32),
+    "medium": (_GEMM_NATIVE[_F32][0], lib.tg_matmul_bf16x1_f32, lib.tg_gemm_bf16x1_f32, lib.tg_gemm_bf16_workspace_f32),
 }
 
 
@@ -356,7 +356,6 @@ def allow_amx(allow: bool) -> None:
 # and, where it does not run (TG_OZAKI_NOT_RUN), the native float64 GEMM on the same arguments.
 # The scheme's constants are exact integer arithmetic, done here once per setting (the plan).
 _F64 = np.dtype(np.float64)
-_GEMM_F64_NATIVE = _GEMM[_F64]
 
 
 def ozaki_moduli(count: int) -> list[int]:
@@ -397,7 +396,7 @@ def ozaki_plan(count: int) -> object:
 def _ozaki_kernels(count: int) -> tuple:
     """_GEMM's float64 entry for ``count`` moduli: (array type, 2-D kernel, batched kernel, workspace size)."""
     plan = ozaki_plan(count)
-    ctype, _, native_batched, size_for = _GEMM_F64_NATIVE
+    ctype, _, native_batched, size_for = _GEMM_NATIVE[_F64]
     as_double = ffi.cast
 
     def batched(batch, m, n, k, a, sba, rsa, csa, b, sbb, rsb, csb, beta, c, sbc, rsc, csc, work, work_len):
@@ -422,7 +421,7 @@ def set_float64_matmul_emulation(moduli: int | None) -> None:
     """Run float64 matmul as Ozaki scheme II with ``moduli`` moduli (None: the native FMA GEMM); called by
     ``backend.set_float64_matmul_emulation``, which checks the value and documents the accuracy."""
     global _scratch
-    _GEMM[_F64] = _GEMM_F64_NATIVE if moduli is None else _ozaki_kernels(moduli)
+    _GEMM[_F64] = _GEMM_NATIVE[_F64] if moduli is None else _ozaki_kernels(moduli)
     _scratch = threading.local()  # the cached kernels were the old setting's
 
 
