@@ -106,20 +106,30 @@ def assert_params_match(ours: list[tg.Tensor], theirs: list, dtype) -> None:
         np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"parameter {i}")
 
 
-def assert_states_match(ours: dict, theirs: dict, dtype) -> None:
-    """The same state entries as PyTorch's (momentum buffers, moments, step counts), in the parameters' dtype."""
+def assert_states_match(ours: dict, theirs: dict, dtype, theirs_float64: dict | None = None) -> None:
+    """The same state entries as PyTorch's (momentum buffers, moments, step counts), in the parameters' dtype.
+
+    In float32 a state entry can be far more sensitive than the parameters: after 50 steps RMSprop's
+    centred ``square_avg`` (a small difference of squares) in PyTorch's own float32 run is 1 % off its
+    float64 run. So each float32 entry may differ from PyTorch's by a relative 1e-3 plus twice PyTorch's
+    own float32 error there (``theirs_float64``: the same run in float64), never by more."""
     assert ours.keys() == theirs.keys()
     for i, state in ours.items():
         assert state.keys() == theirs[i].keys()
         for key, value in state.items():
             if key == "step":
                 assert value == theirs[i][key].item()
-            else:
-                expected = theirs[i][key].numpy()
-                scale = np.abs(expected).max()  # float32 buffers are compared relative to their size
-                rtol, atol = (1e-7, 1e-10 * scale) if dtype == np.float64 else (1e-3, 2e-3 * scale)
-                assert value.dtype == dtype
-                np.testing.assert_allclose(value, expected, rtol=rtol, atol=atol, err_msg=key)
+                continue
+            expected = theirs[i][key].numpy()
+            assert value.dtype == dtype
+            if dtype == np.float64:
+                np.testing.assert_allclose(value, expected, rtol=1e-7, atol=1e-10 * np.abs(expected).max(),
+                                           err_msg=key)
+                continue
+            oracle_error = np.abs(expected - theirs_float64[i][key].numpy())
+            bound = 1e-3 * np.abs(expected) + 2e-3 * np.abs(expected).max() + 2 * oracle_error
+            excess = np.abs(value - expected) - bound
+            assert excess.max() <= 0, f"{key}: off PyTorch's float32 state by more than its own float32 error"
 
 
 # ---- every optimiser and option ------------------------------------------------------------
@@ -134,7 +144,13 @@ def test_optimizer_matches_torch(config, dtype, backend):  # backend: the NumPy 
     train_tg(opt_tg, ours, STEPS, negate)
     train_torch(opt_torch, theirs, STEPS, negate)
     assert_params_match(ours, theirs, dtype)
-    assert_states_match(opt_tg.state_dict()["state"], opt_torch.state_dict()["state"], dtype)
+    theirs_float64 = None
+    if dtype == np.float32:  # the oracle's own float32 error, for the state comparison
+        theirs64 = torch_params(np.float64)
+        opt_torch64 = torch_optimizer(name, theirs64, **options)
+        train_torch(opt_torch64, theirs64, STEPS, negate)
+        theirs_float64 = opt_torch64.state_dict()["state"]
+    assert_states_match(opt_tg.state_dict()["state"], opt_torch.state_dict()["state"], dtype, theirs_float64)
     moved = max(np.abs(p.data - w).max() for p, w in zip(ours, INITIAL))
     assert moved > 1e-2  # the optimiser really trained (a no-op would also "match" a no-op)
 
