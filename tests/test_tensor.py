@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 
 import numpy as np
 import pytest
@@ -70,6 +71,28 @@ def test_scalar_operand_dtype_matches_torch(dtype, scalar):
     for op in (lambda a: a * scalar, lambda a: scalar + a, lambda a: a / scalar, lambda a: a < scalar,
                lambda a: a == scalar, lambda a: scalar * a):
         _assert_same_result(op(a_tg), op(a_torch))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("number", [3, -1.7, 1e-30])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "truediv", "pow"])
+def test_a_python_number_beside_a_float_tensor_acts_as_a_0d_tensor_of_its_dtype(op, number, dtype):
+    """_binary's fast path for a float tensor with a Python int or float, on either side: the same
+    values, dtype and gradient, bit for bit, as the number given as a 0-d tensor of the tensor's dtype."""
+    data = np.random.default_rng(0).uniform(0.5, 2.0, (3, 4)).astype(dtype)
+    fn = getattr(operator, op)
+    for number_first in (False, True):
+        results = []
+        for operand in (number, tg.tensor(np.asarray(number, dtype))):
+            x = tg.tensor(data, requires_grad=True)
+            with np.errstate(all="ignore"):  # 1e-30 underflows in float16, and pow overflows
+                y = fn(operand, x) if number_first else fn(x, operand)
+                y.backward(tg.ones_like(y))
+            results.append((y, x.grad))
+        (fast, fast_grad), (general, general_grad) = results
+        assert fast.dtype == general.dtype == np.dtype(dtype) and fast.shape == general.shape
+        np.testing.assert_array_equal(fast.detach().numpy(), general.detach().numpy())
+        np.testing.assert_array_equal(fast_grad.numpy(), general_grad.numpy())
 
 
 @pytest.mark.torch

@@ -2216,8 +2216,18 @@ def _expand_if_needed(t: Tensor, shape: tuple[int, ...]) -> Tensor:
     return t
 
 
+_PYTHON_NUMBERS = (int, float)  # exact types: bool (an int subclass) and NumPy scalars take the general path
+
+
 def _binary(op: type[Function], x: TensorLike, w: TensorLike, true_division: bool = False) -> Tensor:
     """Promote dtypes, broadcast by ``Expand``, then apply a binary op."""
+    # A floating tensor with a Python number (x * 2, 1 - x): the number takes the tensor's dtype and
+    # broadcasts as a 0-d array that needs no gradient, so there is nothing to promote, check or expand;
+    # the general path below gives the same result, ~1 µs later.
+    if type(w) in _PYTHON_NUMBERS and isinstance(x, Tensor) and x.data.dtype.kind == "f":
+        return op.apply(x, Tensor._make(np.asarray(w, x.data.dtype)))
+    if type(x) in _PYTHON_NUMBERS and isinstance(w, Tensor) and w.data.dtype.kind == "f":
+        return op.apply(Tensor._make(np.asarray(x, w.data.dtype)), w)
     if not (isinstance(x, Tensor) and isinstance(w, Tensor) and x.data.dtype == w.data.dtype):
         x, w = _promote(x, w)  # skipped in the common case of two tensors of one dtype
     if true_division and x.data.dtype.kind != "f":
