@@ -8,6 +8,8 @@
 * Cross-entropy without class weights uses one cached, read-only array of ones: the same values and
   gradients as explicit unit weights (and as PyTorch), whatever the target's integer dtype or layout.
 * The C adapters let cffi refuse read-only or strided buffers and only then say why.
+* MatMul's plain backward of a 2-D product runs on arrays: PyTorch's gradients, whichever inputs need
+  one and whatever their layout; with create_graph it stays differentiable.
 """
 
 from __future__ import annotations
@@ -222,6 +224,45 @@ def test_cross_entropy_with_every_row_ignored_is_nan_without_warning(backend):
         loss.backward()
     assert np.isnan(loss.item()) and loss.dtype == np.float32
     assert x.grad.shape == (2, 3)
+
+
+# ---- MatMul's backward on arrays ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("needs", [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_matmul_2d_backward_on_arrays_equals_torch(backend, dtype, needs, layout):
+    rng = np.random.default_rng(3)
+    a, b, g = (rng.standard_normal(shape).astype(dtype) for shape in ((5, 7), (7, 3), (5, 3)))
+    if layout == "transposed":
+        a, b = a.T.copy().T, b.T.copy().T
+    elif layout == "strided":
+        a, b = np.repeat(a, 2, axis=1)[:, ::2], np.repeat(b, 2, axis=1)[:, ::2]
+    x, w = tg.tensor(a, requires_grad=needs[0]), tg.tensor(b, requires_grad=needs[1])
+    tx, tw = torch.tensor(a, requires_grad=needs[0]), torch.tensor(b, requires_grad=needs[1])
+    (x @ w).backward(tg.tensor(g))
+    (tx @ tw).backward(torch.from_numpy(g))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for ours, theirs in ((x, tx), (w, tw)):
+        if theirs.grad is None:
+            assert ours.grad is None
+        else:
+            assert ours.grad.dtype == dtype and ours.grad.grad_fn is None
+            np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_matmul_2d_backward_with_create_graph_is_differentiable():
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((4, 6)), rng.standard_normal((6, 2))
+    x, w = tg.tensor(a, requires_grad=True), tg.tensor(b, requires_grad=True)
+    tx, tw = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    (gx,) = tg.autograd.grad(((x @ w) ** 2).sum(), [x], create_graph=True)
+    (tgx,) = torch.autograd.grad(((tx @ tw) ** 2).sum(), [tx], create_graph=True)
+    assert gx.grad_fn is not None
+    gx.sum().backward()
+    tgx.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
 
 
 # ---- C adapters: buffers cffi refuses -----------------------------------------------------------

@@ -48,15 +48,22 @@ class MatMul(Function):
     def backward(ctx, grad_output):
         x, w = ctx.saved_tensors
         x_shape, w_shape = ctx.shapes
+        need_x, need_w = ctx.needs_input_grad
+        if len(x_shape) == 2 and len(w_shape) == 2 and not grad_mode.is_grad_enabled():
+            # The plain backward (no create_graph) of a 2-D product: the two GEMMs on arrays, the
+            # transposes as strides, as in Linear. The Tensor ops below (reshape, mT, @, sum_to, reshape)
+            # cost ~28 µs more per backward (4x8 @ 8x3 float32: forward + backward 60 -> 32 µs).
+            g = grad_output.data
+            return (backend.matmul(g, w.data.T) if need_x else None), (backend.matmul(x.data.T, g) if need_w else None)
         x2_shape = (1, *x_shape) if len(x_shape) == 1 else x_shape  # (1, k)
         w2_shape = (*w_shape, 1) if len(w_shape) == 1 else w_shape  # (k, 1)
         batch = grad_output.shape[: grad_output.ndim - (len(x_shape) > 1) - (len(w_shape) > 1)]
         g = grad_output.reshape(*batch, x2_shape[-2], w2_shape[-1])  # the promoted dims put back
         grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
+        if need_x:
             w2 = w.unsqueeze(-1) if w.ndim == 1 else w
             grad_x = (g @ w2.mT).sum_to(x2_shape).reshape(x_shape)
-        if ctx.needs_input_grad[1]:
+        if need_w:
             x2 = x.unsqueeze(0) if x.ndim == 1 else x
             grad_w = (x2.mT @ g).sum_to(w2_shape).reshape(w_shape)
         return grad_x, grad_w
