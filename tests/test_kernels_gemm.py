@@ -232,6 +232,35 @@ def test_gemm_reads_b_past_its_values_only_inside_b(m, k, n, b_columns, gap, bet
     assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
 
 
+@settings(max_examples=60, deadline=None)
+@given(m=st.sampled_from([6, 7, 12, 13, 36, 37, 64]), k=st.sampled_from([1, 33, 200, 257, 513]),
+       row_bytes=st.sampled_from([1016, 1024, 2040, 2048, 4088, 4096]), gap=st.sampled_from([0, 5]),
+       a_rows=st.booleans(), beta=st.sampled_from([0.0, 0.5]), c_transposed=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_gemm_direct_b_rows_far_apart_matches_numpy(m, k, row_bytes, gap, a_rows, beta, c_transposed, dtype, isa,
+                                                    seed):
+    """B stored by rows row_bytes apart (rsb ≥ n: gap columns unused) on the direct path (m ≤ 128): read in
+    place or packed (packs_b_rows), on both sides of its switches (rows 1, 2 and 4 KiB apart; more than MR / 2,
+    2·MR and 6·MR rows on AVX2: 3, 12, 36), k within one K block and across several, A by rows or by columns,
+    C = A·B + β·C row-major or transposed, B in a buffer ending at its last value."""
+    rng = np.random.default_rng(seed)
+    rsb = row_bytes // np.dtype(dtype).itemsize
+    n = rsb - gap
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    start = rng.standard_normal((m, n)).astype(dtype)
+    a_buf, rsa, csa = tight_buffer(a, a_rows)
+    b_buf = np.empty((k - 1) * rsb + n, dtype)
+    np.lib.stride_tricks.as_strided(b_buf, (k, n), (rsb * b_buf.itemsize, b_buf.itemsize))[...] = b
+    out = (start.T.copy() if c_transposed else start.copy()).ravel()
+    rsc, csc = (1, m) if c_transposed else (n, 1)
+    with c_settings(isa, 1):
+        gemm_into(out, m, n, k, a_buf, rsa, csa, b_buf, rsb, 1, beta, rsc, csc)
+    result = out.reshape(n, m).T if c_transposed else out.reshape(m, n)
+    exact = a.astype(np.float64) @ b + beta * start
+    tol = 4 * k * np.finfo(dtype).eps * (np.abs(a).astype(np.float64) @ np.abs(b) + np.abs(start))
+    assert np.all(np.abs(result - exact) <= tol + np.finfo(dtype).tiny)
+
+
 def tight_buffer(x: np.ndarray, rows_contiguous: bool, line_offset: int | None = None) -> tuple[np.ndarray, int, int]:
     """x's values in a buffer ending at its last element, stored by rows or by columns: (buffer, rs, cs).
 
