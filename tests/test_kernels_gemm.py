@@ -307,7 +307,8 @@ def check_gemm_tight(m: int, k: int, n: int, a_rows: bool, b_rows: bool, beta: f
        dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
 def test_gemm_b_in_registers_matches_numpy(m, k, n, a_rows, beta, c_transposed, dtype, isa, seed):
     """k ≤ 12 with B's rows contiguous (the MLP head's ∂x = ∂Y·W, 64×10 · 10×256): a strip of B held in
-    registers (gemm_small.inc), k on both sides of the switch at 12, n on and off a whole strip (32/16/8/4/2
+    registers (gemm_small.inc; on AVX2 only with A by columns or k ≤ 2, else the direct path's tiles), k on
+    both sides of the switches at 2 and 12, n on and off a whole strip (32/16/8/4/2
     columns) and below one (the other paths), m on and off the row groups (4 or fewer) and blocks (16), A by
     rows or by columns, C = A·B + β·C row-major or transposed, operands in buffers ending at their last value."""
     check_gemm_tight(m, k, n, a_rows, True, beta, c_transposed, dtype, isa, seed)
