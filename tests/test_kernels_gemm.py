@@ -314,6 +314,18 @@ def test_gemm_b_in_registers_matches_numpy(m, k, n, a_rows, beta, c_transposed, 
     check_gemm_tight(m, k, n, a_rows, True, beta, c_transposed, dtype, isa, seed)
 
 
+@settings(max_examples=40, deadline=None)
+@given(m=st.sampled_from([129, 150]), k=st.sampled_from([1, 13, 16, 32]),
+       n=st.sampled_from([1023, 1024, 1025, 1031, 2048, 2049, 2100]), a_rows=st.booleans(),
+       beta=st.sampled_from([0.0, 0.5]), c_transposed=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_gemm_small_k_column_chunks_match_numpy(m, k, n, a_rows, beta, c_transposed, dtype, isa, seed):
+    """k ≤ 32 with more than 128 rows (conv2 ∂cols): gemm_small_k, which on AVX2 runs 1024 columns of B at a
+    time (SMALL_K_NC); n on and off a chunk edge, with and without a partial last tile, A by rows or by
+    columns, C = A·B + β·C row-major or transposed, operands in buffers ending at their last value."""
+    check_gemm_tight(m, k, n, a_rows, True, beta, c_transposed, dtype, isa, seed)
+
+
 @settings(max_examples=80, deadline=None)
 @given(m=st.sampled_from([1, 2, 3, 4, 5, 6, 9, 10, 11, 64, 65]), k=st.sampled_from([7, 8, 15, 16, 17, 31, 32, 33,
                                                                                       63, 64, 65, 256, 257]),
