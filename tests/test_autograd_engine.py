@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
 import threading
 import weakref
 
@@ -11,6 +13,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu.autograd import Function, GradcheckError, grad, gradcheck
+from tinygrad_edu.autograd.engine import AccumulateGrad, topological_order
 
 
 def _leaf(*shape: int, seed: int = 0) -> tg.Tensor:
@@ -98,6 +101,69 @@ def test_retain_graph_allows_second_backward():
     loss.backward(retain_graph=True)
     loss.backward()
     np.testing.assert_allclose(x.grad.data, 4 * x.data)
+
+
+@pytest.fixture
+def no_cyclic_gc():
+    """The cyclic garbage collector off: what is freed then is freed by reference counting."""
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    yield
+    if was_enabled:
+        gc.enable()
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_a_leaf_and_its_graph_are_freed_by_reference_counting(no_cyclic_gc, retain_graph):
+    """A used leaf and its AccumulateGrad node are no reference cycle (the leaf refers to its node
+    weakly, as PyTorch's): once the last names go, leaf, array and graph die without the cyclic
+    collector, after backward (retained or not) and without one. Until then the graph keeps the
+    leaf: a loss whose leaf has no name left still accumulates into it, and two uses of the leaf
+    in one graph share one node."""
+    for run_backward in (True, False):
+        x = _leaf(3)
+        node_ref, leaf_ref, array_ref = None, weakref.ref(x), weakref.ref(x.data)
+        loss = (x * x + x * 2.0).sum()
+        edges = {edge[0] for n in topological_order([loss.grad_fn]) for edge in n.next_functions if edge}
+        leaves = [n for n in edges if isinstance(n, AccumulateGrad)]
+        assert len(leaves) == 1 and leaves[0].variable is x
+        node_ref = weakref.ref(leaves[0])
+        del x, edges, leaves
+        assert leaf_ref() is not None  # the graph holds its leaf
+        if run_backward:
+            loss.backward(retain_graph=retain_graph)
+            np.testing.assert_allclose(leaf_ref().grad.data, 2 * leaf_ref().data + 2)
+        del loss
+        assert node_ref() is None and leaf_ref() is None and array_ref() is None
+
+
+def test_a_leaf_used_in_a_new_graph_gets_a_new_node_and_keeps_accumulating():
+    """The node of a leaf no graph holds any more is gone; the next graph makes another, and
+    .grad and the leaf's hooks, which live on the leaf, carry on."""
+    x = _leaf(3)
+    calls = []
+    x.register_hook(lambda g: calls.append(g))
+    (x * 2.0).sum().backward()
+    node = weakref.ref(x._grad_accumulator())
+    assert node() is None  # (made for the asking, held by nothing)
+    (x * 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.full(3, 5.0))
+    assert len(calls) == 2
+
+
+def test_pickle_and_copies_of_a_used_leaf_get_their_own_node():
+    """The weak reference to the node is not copied (pickle could not): a copy's gradient goes to
+    the copy's .grad, never to the original's."""
+    x = _leaf(3)
+    keep = (x * 2.0).sum()  # a graph holding x's node while the copies are made
+    for copied in (pickle.loads(pickle.dumps(x)), copy.deepcopy(x), copy.copy(x)):
+        assert copied.requires_grad and copied._accumulator is None
+        (copied * 3.0).sum().backward()
+        np.testing.assert_allclose(copied.grad.data, np.full(3, 3.0))
+    assert x.grad is None
+    keep.backward()
+    np.testing.assert_allclose(x.grad.data, np.full(3, 2.0))
 
 
 # ---- errors at the entry ------------------------------------------------------------------

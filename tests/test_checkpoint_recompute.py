@@ -103,6 +103,40 @@ def test_the_segment_keeps_no_activation():
     assert all(p.grad is not None for p in model.parameters())
 
 
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_the_stand_ins_and_activations_are_freed_by_reference_counting(use_reentrant):
+    """With the cyclic garbage collector off: the stand-ins the segment ran on (new leaves sharing
+    the input activation's array) die once their graph does (forward's recording at once, the
+    recomputation's at the end of backward), and the activation with the step's last reference.
+    (A leaf held its AccumulateGrad node, which holds the leaf: each stand-in, and with it the
+    activation's array, waited for the cyclic collector.)"""
+    tg.manual_seed(5)
+    model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
+    x = tg.randn(4, 6, requires_grad=True)
+    received: list[weakref.ref] = []
+
+    def segment(v):
+        received.append(weakref.ref(v))
+        return model(v)
+
+    was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        h = (x * 2.0).tanh()  # the activation the segment starts from
+        activation = weakref.ref(h.data)
+        out = checkpoint(segment, h, use_reentrant=use_reentrant)
+        assert len(received) == 1 and received[0]() is (h if use_reentrant else None)  # (reentrant: h itself)
+        out.sum().backward()
+        assert len(received) == 2 and received[1]() is None  # the recomputation's
+        assert all(p.grad is not None for p in model.parameters()) and x.grad is not None
+        del h, out
+        assert activation() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def test_a_reference_cycle_inside_the_segment_is_not_mistaken_for_an_outside_tensor():
     """A node kept alive by a cycle (an op's ctx holding its own output) outlives the dropped
     recording until the garbage collector runs; checkpoint runs it, so the node is not taken for

@@ -19,6 +19,7 @@ import builtins
 import functools
 import inspect
 import math
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Union
 
@@ -437,11 +438,30 @@ class Tensor:
             gradient = Tensor(gradient, dtype=self.dtype)
         engine.backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph)
 
+    def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """For pickle and copy: the slots (and a subclass's ``__dict__``), but not the weak
+        reference to the AccumulateGrad node, which cannot be pickled: a copy makes its own."""
+        slots = {name: getattr(self, name) for name in Tensor.__slots__
+                 if name != "__weakref__" and hasattr(self, name)}
+        slots["_accumulator"] = None
+        return getattr(self, "__dict__", None), slots
+
     def _grad_accumulator(self) -> engine.AccumulateGrad:
-        """The leaf's AccumulateGrad node, created once and shared by every use."""
-        if self._accumulator is None:
-            self._accumulator = engine.AccumulateGrad(self)
-        return self._accumulator
+        """The leaf's AccumulateGrad node, shared by every use while a graph holds it.
+
+        The node refers to the leaf (the graph keeps the leaves it accumulates into alive), the
+        leaf to the node only weakly, as PyTorch's (its AutogradMeta keeps a weak_ptr): the two
+        would otherwise form a reference cycle, and a leaf made during a step (a checkpointed
+        segment's stand-in, which shares an activation's array) would outlive its graph until
+        the cyclic garbage collector ran. Once no graph holds the node, the next use makes a
+        new one; ``leaf.grad`` and the hooks live on the leaf, so nothing is lost with it.
+        """
+        ref = self._accumulator
+        node = ref() if ref is not None else None
+        if node is None:
+            node = engine.AccumulateGrad(self)
+            self._accumulator = weakref.ref(node)
+        return node
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> engine.HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a

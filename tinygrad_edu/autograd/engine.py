@@ -41,7 +41,10 @@ observers: list[Callable[[Node, list, list], None]] = []
 
 
 class AccumulateGrad:
-    """The node at a leaf tensor: adds each incoming gradient into ``leaf.grad``."""
+    """The node at a leaf tensor: adds each incoming gradient into ``leaf.grad``.
+
+    It refers to its leaf; the leaf refers to it weakly (see ``Tensor._grad_accumulator``).
+    """
 
     next_functions: tuple[()] = ()
     formula: tuple[str, ...] = ("leaf.grad += g",)

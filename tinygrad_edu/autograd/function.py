@@ -209,8 +209,10 @@ class Function:
                 node = a.grad_fn
                 if node is not None:
                     edges.append((node, a._output_nr))
-                else:  # a leaf: its AccumulateGrad node, made at its first use
-                    edges.append((a._accumulator or a._grad_accumulator(), 0))
+                else:  # a leaf: its AccumulateGrad node, the one a graph holds already (a weak
+                    # reference: read here without the method call), or a new one
+                    ref = a._accumulator
+                    edges.append(((ref and ref()) or a._grad_accumulator(), 0))
                 data = a.data
                 input_meta.append((data.shape, data.dtype))
             else:

@@ -261,9 +261,9 @@ class _Recording:
     ``settle`` runs once the outputs are dropped. A node made by the segment is dead then (or
     leads to one that is, or to a stand-in); a node that is still alive otherwise was made
     before the call (its tensor holds it). An edge from a segment's node to such a node (or to
-    a leaf's AccumulateGrad, which its leaf holds) leaves the segment: its target is a tensor
-    the function used without receiving it as an argument. So does an output that is such a
-    tensor itself (the function returned it unchanged).
+    a leaf's AccumulateGrad other than a stand-in's, which the recording's edges hold) leaves
+    the segment: its target is a tensor the function used without receiving it as an argument.
+    So does an output that is such a tensor itself (the function returned it unchanged).
     """
 
     def __init__(self, outputs: Sequence[Tensor]) -> None:
