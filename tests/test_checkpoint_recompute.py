@@ -517,3 +517,65 @@ def test_a_tensor_only_an_unused_output_depends_on(use_reentrant):
     assert (w_grad is None) is (wt_grad is None) is (not use_reentrant)
     if use_reentrant:
         close(w_grad, wt_grad, np.float64)
+
+
+# ---- use_reentrant=True and a tensor from outside the arguments ---------------------------------
+
+
+def outside_non_leaf(lib, dtype, make_z):
+    """x, w (leaves) and z = make_z(w), a non-leaf made outside the segment."""
+    rng = np.random.default_rng(17)
+    x, w = (lib.tensor(rng.standard_normal(4).astype(dtype), requires_grad=True) for _ in range(2))
+    return x, w, make_z(w)
+
+
+LIBS = [(tg, checkpoint), (torch, torch.utils.checkpoint.checkpoint)]
+OUTSIDE = {"w*2": lambda w: w * 2.0, "exp(w)": lambda w: w.exp()}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("make_z", OUTSIDE.values(), ids=OUTSIDE.keys())
+def test_reentrant_closure_over_an_outside_non_leaf(dtype, make_z):
+    """out = checkpoint(t ↦ sin(t ⊙ z), x) with z made from w outside the segment. The reentrant
+    inner backward runs on through z's graph, as PyTorch's: w gets its gradient through z, z's hook
+    runs once and z.grad (retain_grad) is torch's. The inner pass does not retain the graph it runs
+    through (even when the outer backward does): a later backward through z's graph raises, as
+    torch's does."""
+    results = []
+    for lib, ck in LIBS:
+        x, w, z = outside_non_leaf(lib, dtype, make_z)
+        out = ck(lambda t, z=z: (t * z).sin(), x, use_reentrant=True)
+        z.retain_grad()
+        calls: list[int] = []
+        z.register_hook(lambda g, calls=calls: calls.append(1))
+        loss = out.sum()
+        loss.backward(retain_graph=True)
+        results.append((x.grad, w.grad, z.grad, len(calls)))
+        for again in (loss, z.sum()):
+            with pytest.raises(RuntimeError, match=r"(?i)backward through the graph a second time"):
+                again.backward()
+    (*ours, calls), (*theirs, calls_t) = results
+    assert calls == calls_t == 1
+    for a, b in zip(ours, theirs):
+        close(a, b, dtype)
+
+
+@pytest.mark.parametrize("make_z", OUTSIDE.values(), ids=OUTSIDE.keys())
+def test_reentrant_closure_and_an_outer_use_of_the_same_non_leaf(make_z):
+    """When the loss also uses z, the inner backward frees z's graph before the outer one reaches
+    it: the backward raises in both libraries (without retain_graph, and with it when the outer
+    branch comes first in the loss). Passing z as an argument instead gives torch's gradients."""
+    for retain_graph in (False, True):
+        for lib, ck in LIBS:
+            x, w, z = outside_non_leaf(lib, np.float64, make_z)
+            loss = z.sum() * 3.0 + ck(lambda t, z=z: (t * z).sin(), x, use_reentrant=True).sum()
+            with pytest.raises(RuntimeError, match=r"(?i)backward through the graph a second time"):
+                loss.backward(retain_graph=retain_graph)
+    results = []
+    for lib, ck in LIBS:
+        x, w, z = outside_non_leaf(lib, np.float64, make_z)
+        out = ck(lambda t, u: (t * u).sin(), x, z, use_reentrant=True)
+        (z.sum() * 3.0 + out.sum()).backward()
+        results.append((x.grad, w.grad))
+    for a, b in zip(*results):
+        close(a, b, np.float64)

@@ -48,6 +48,14 @@ Two variants, as in PyTorch:
     refused, and the result cannot be differentiated twice. Use it with ``loss.backward()``;
     under ``tg.autograd.grad`` the parameters' gradients land in their ``.grad`` rather than
     in the result (PyTorch raises).
+    A non-leaf tensor the function reads from outside its arguments (a closure over
+    ``z = w * 2``) is part of the recomputed graph: the inner backward runs on through z's graph
+    (w gets its gradient there) and, never retaining it, frees it, as PyTorch's does; a later
+    backward through that graph raises. So does one that also uses z outside the segment, in
+    PyTorch always (its engine runs a node before every node made before it, so the Checkpoint
+    node before z's), here unless this engine's depth-first order reaches z's nodes from the
+    outer graph first with ``retain_graph=True`` (that backward then gives the plain run's
+    gradients, the next one raises). Pass such a tensor as an argument instead.
 """
 
 from __future__ import annotations
