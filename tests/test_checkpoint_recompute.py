@@ -4,6 +4,7 @@ the recomputation is checked against the forward (determinism_check); results eq
 
 from __future__ import annotations
 
+import collections
 import gc
 import weakref
 
@@ -18,6 +19,7 @@ from tinygrad_edu.utils.checkpoint import Checkpoint, checkpoint
 torch = pytest.importorskip("torch")
 
 TOLERANCES = {np.float64: {"rtol": 1e-12, "atol": 1e-13}, np.float32: {"rtol": 2e-5, "atol": 2e-6}}
+LIBS = [(tg, checkpoint), (torch, torch.utils.checkpoint.checkpoint)]
 
 
 def pair(array: np.ndarray) -> tuple[tg.Tensor, torch.Tensor]:
@@ -368,6 +370,64 @@ def test_a_returned_tuple_may_hold_other_values(use_reentrant):
         close(ours, theirs, np.float64)
 
 
+Pair = collections.namedtuple("Pair", "tensor number")
+
+
+def nested_outputs(t, p):
+    return (t * 2.0, [(t @ p).tanh(), None], {"k": (t.sin(), 5)}, Pair(t * p[0], 1))
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_outputs_in_lists_dicts_and_nested_tuples(use_reentrant):
+    """The structure comes back as the function returned it, as torch's does: without reentrance
+    every Tensor in it is an output; with it, only a returned tuple's Tensors (a returned
+    namedtuple becomes a tuple), the others computed without grad. Gradients are torch's."""
+    rng = np.random.default_rng(8)
+    (x, xt), (w, wt) = pair(rng.standard_normal((3, 3))), pair(rng.standard_normal((3, 3)))
+    results = []
+    for ck, v, p in [(checkpoint, x, w), (torch.utils.checkpoint.checkpoint, xt, wt)]:
+        out = ck(nested_outputs, v, p, use_reentrant=use_reentrant)
+        tensors = [out[0], out[1][0], out[2]["k"][0], out[3][0]]
+        loss = sum(((t ** 2).sum() for t in tensors if t.requires_grad), out[0].sum() * 0.0)
+        loss.backward()
+        results.append((out, tensors, v.grad, p.grad))
+    (out, tensors, *grads), (out_t, tensors_t, *grads_t) = results
+    assert type(out) is type(out_t) is tuple and [type(item) for item in out[1:]] == [list, dict, Pair]
+    assert [type(item) for item in out_t[1:]] == [list, dict, Pair]
+    assert (out[1][1], out[2]["k"][1], out[3][1]) == (out_t[1][1], out_t[2]["k"][1], out_t[3][1]) == (None, 5, 1)
+    assert [t.requires_grad for t in tensors] == [t.requires_grad for t in tensors_t]
+    assert [t.requires_grad for t in tensors] == [True, *[not use_reentrant] * 3]
+    assert (grads[1] is None) is (grads_t[1] is None) is use_reentrant  # (w is read by nested outputs only)
+    for ours, theirs in zip([*tensors, *grads], [*tensors_t, *grads_t]):
+        if theirs is not None:
+            close(ours, theirs, np.float64)
+    # a namedtuple returned: kept, or (reentrant) a tuple, as from torch's Function
+    for (_, ck), v in zip(LIBS, (x, xt)):
+        assert type(ck(lambda t: Pair(t * 2.0, 1), v, use_reentrant=use_reentrant)) is (
+            tuple if use_reentrant else Pair)
+
+
+@pytest.mark.parametrize("use_reentrant", [False, True])
+@pytest.mark.parametrize("returned", [None, 5, "list", "dict"])
+def test_outputs_without_a_differentiable_tensor_come_back_as_they_are(use_reentrant, returned):
+    """A function returning no Tensor, or a list or dict (reentrant: no Tensor in it is an output):
+    the value comes back, as from torch's."""
+    values = []
+    for lib, ck in LIBS:
+        x = lib.ones(3, requires_grad=True)
+        make = {"list": lambda t: [t * 2.0], "dict": lambda t: {"a": t * 2.0}}.get(returned, lambda t: returned)
+        out = ck(make, x, use_reentrant=use_reentrant)
+        values.append(out)
+    ours, theirs = values
+    assert type(ours) is type(theirs)
+    if returned in ("list", "dict"):
+        (a,), (b,) = (list(v.values()) if isinstance(v, dict) else v for v in values)
+        assert a.requires_grad is b.requires_grad is (not use_reentrant)
+        close(a, b, np.float32)
+    else:
+        assert ours == theirs
+
+
 def test_transformer_block_with_dropout_nested_and_a_keyword_mask():
     """A TransformerEncoderLayer (dropout 0.3) called with its padding mask as a keyword argument,
     checkpointed alone and inside an outer checkpoint: in training the gradients (input and every
@@ -529,7 +589,6 @@ def outside_non_leaf(lib, dtype, make_z):
     return x, w, make_z(w)
 
 
-LIBS = [(tg, checkpoint), (torch, torch.utils.checkpoint.checkpoint)]
 OUTSIDE = {"w*2": lambda w: w * 2.0, "exp(w)": lambda w: w.exp()}
 
 

@@ -589,8 +589,6 @@ def test_checkpoint_finds_tensors_held_by_a_submodule_as_by_the_module_itself():
 
 def test_checkpoint_errors():
     x = tg.randn(2, 3, requires_grad=True)
-    with pytest.raises(TypeError, match="must return a Tensor or a tuple of Tensors"):
-        checkpoint(lambda t: [t], x, use_reentrant=False)
 
     class Hidden:  # __slots__: no __dict__ for checkpoint to look into
         __slots__ = ("W",)

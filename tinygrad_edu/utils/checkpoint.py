@@ -63,7 +63,7 @@ from __future__ import annotations
 import gc
 import warnings
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,7 @@ _REENTRANT_DEFAULT_WARNING = (
     "tg.autograd.grad, keyword arguments and grad-of-grad). See the module docstring for the differences."
 )
 
-_A_TENSOR = object()  # where a Tensor was in the tuple the function returned (see _Segment.layout)
+_A_TENSOR = object()  # where an output Tensor was in what the function returned (see _Segment.layout)
 Node = Any  # a Function instance (an op's node) or an engine.AccumulateGrad
 Signature = list[tuple[str, tuple[Any, ...]]]  # the segment's ops: (name, ((shape, dtype) per output))
 
@@ -108,7 +108,7 @@ class Checkpoint(Function):
         ctx.save_for_backward(*tensors[:segment.num_args])
         # the outputs: computed already when the segment ran recorded (use_reentrant=False), or computed now
         arrays = recorded if recorded is not None else [out.data for out in segment.call(tensors[:segment.num_args])]
-        return arrays[0] if segment.layout is None else tuple(arrays)
+        return arrays[0] if segment.layout is _A_TENSOR else tuple(arrays)
 
     @staticmethod
     def backward(ctx: Checkpoint, *grad_outputs: Tensor) -> tuple[Tensor | None, ...]:
@@ -158,36 +158,38 @@ class _Segment:
         self.run, self.num_args, self.reentrant = run, num_args, reentrant
         self.check_determinism = determinism_check == "default"
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
-        self.layout: list[Any] | None = None  # a returned tuple, its Tensors _A_TENSOR; None: one Tensor
+        self.layout: Any = _A_TENSOR  # (call()) the returned value, its outputs _A_TENSOR
         self.differentiable: list[bool] = []  # (record()) which outputs require grad
         self.boundary: list[Tensor] = []
         self.signature: Signature = []
 
     def call(self, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
-        """Run the function on ``tensors`` (in place of the tensor arguments); the Tensors it
-        returned, as a tuple (other items of a returned tuple go to ``layout``)."""
+        """Run the function on ``tensors`` (in place of the tensor arguments); its outputs, the
+        Tensors it returned, as a tuple (the rest of the returned value goes to ``layout``).
+
+        Which Tensors are outputs is PyTorch's rule. Without reentrance, every Tensor of the
+        returned value, in tuples, lists and dicts at any depth. With it, the Tensor returned or
+        the Tensors of a returned tuple (an autograd Function's outputs): a list, a dict or a
+        nested tuple comes back as it is, its Tensors computed without grad.
+        """
         returned = self.run(tensors)
-        if isinstance(returned, Tensor):
-            self.layout = None
-            return (returned,)
-        outputs = tuple(item for item in returned if isinstance(item, Tensor)) if isinstance(returned, tuple) else ()
-        if not outputs:
-            raise TypeError(f"checkpoint: the function must return a Tensor or a tuple of Tensors (a tuple's other "
-                            f"items are passed through), got {type(returned).__name__}")
-        self.layout = [_A_TENSOR if isinstance(item, Tensor) else item for item in returned]
-        return outputs
+        outputs: list[Tensor] = []
+        if not self.reentrant or isinstance(returned, Tensor):
+            self.layout = _template(returned, outputs)
+        elif isinstance(returned, tuple):  # (a namedtuple comes back a tuple, as from PyTorch's Function)
+            self.layout = tuple(_template(item, outputs) if isinstance(item, Tensor) else item for item in returned)
+        else:
+            self.layout = returned
+        return tuple(outputs)
 
     def assemble(self, outputs: Any) -> Any:
-        """The function's return value from the Checkpoint node's outputs: a returned tuple's other
-        items put back; an output the recorded run computed without grad does not require it (as
-        with PyTorch's)."""
-        tensors = [outputs] if self.layout is None else list(outputs)
+        """The function's return value from the Checkpoint node's outputs, put back in the place
+        of the Tensors in what it returned; an output the recorded run computed without grad does
+        not require it (as with PyTorch's)."""
+        tensors = [outputs] if self.layout is _A_TENSOR else list(outputs)
         if self.differentiable:
             tensors = [out if needed else out.detach() for out, needed in zip(tensors, self.differentiable)]
-        if self.layout is None:
-            return tensors[0]
-        pending = iter(tensors)
-        return tuple(next(pending) if item is _A_TENSOR else item for item in self.layout)
+        return _fill(self.layout, iter(tensors))
 
     def record(self, args: Sequence[Tensor]) -> list[np.ndarray]:
         """Run the segment once, recorded on stand-ins of ``args``; keep the tensors its graph
@@ -316,6 +318,32 @@ class _Recording:
         return tensors, [self.ops[i] for i in order]
 
 
+def _template(value: Any, tensors: list[Tensor]) -> Any:
+    """``value`` with each Tensor in it (in tuples, lists and dicts, at any depth) replaced by
+    ``_A_TENSOR`` and appended to ``tensors``, in order."""
+    if isinstance(value, Tensor):
+        tensors.append(value)
+        return _A_TENSOR
+    if isinstance(value, (tuple, list)):
+        items = [_template(item, tensors) for item in value]
+        return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)  # (a namedtuple)
+    if isinstance(value, dict):
+        return type(value)((key, _template(item, tensors)) for key, item in value.items())
+    return value
+
+
+def _fill(template: Any, tensors: Iterator[Tensor]) -> Any:
+    """``template`` (made by ``_template``) with the next of ``tensors`` in each ``_A_TENSOR``."""
+    if template is _A_TENSOR:
+        return next(tensors)
+    if isinstance(template, (tuple, list)):
+        items = [_fill(item, tensors) for item in template]
+        return type(template)(*items) if hasattr(template, "_fields") else type(template)(items)
+    if isinstance(template, dict):
+        return type(template)((key, _fill(item, tensors)) for key, item in template.items())
+    return template
+
+
 def _detached(args: Sequence[Tensor]) -> list[Tensor]:
     """Stand-ins for ``args`` at which the graph stops: new leaves sharing their values,
     requiring grad where the argument does."""
@@ -400,8 +428,9 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
                determinism_check: str = "default", debug: bool = False, **kwargs: Any) -> Any:
     """Return ``function(*args, **kwargs)`` without keeping its activations; recompute them in backward.
 
-    ``function`` returns a Tensor or a tuple of Tensors (and of other values, such as None,
-    returned as they are). ``preserve_rng_state=True`` replays the random draws (dropout) of
+    ``function`` may return anything: Tensors in tuples, lists and dicts come back as outputs
+    (with ``use_reentrant=True`` only a returned Tensor or a returned tuple's Tensors, as in
+    PyTorch), everything else as it is. ``preserve_rng_state=True`` replays the random draws (dropout) of
     the forward in the recomputation, so the gradients equal those of the plain call. See the
     module docstring for ``use_reentrant`` and for ``determinism_check`` ("default": the
     recomputation must run the same ops with the same output shapes and dtypes, else backward
