@@ -38,6 +38,10 @@ Two variants, as in PyTorch:
     The recording also lists the segment's ops with their output shapes and dtypes; with
     ``determinism_check="default"`` the recomputation must list the same ones, or backward
     raises instead of returning gradients of some other computation.
+    Backward starts from the recomputed outputs, so the whole function runs again. PyTorch's
+    recomputation (early stop, its default) ends once it has unpacked every saved tensor, so
+    code after the segment's last saved activation runs once there: a side effect of the
+    function (appending to a list after its last op) happens twice here, once in PyTorch.
 
 ``use_reentrant=True`` (PyTorch's default until it removes it; ``None`` warns and picks it)
     The Function's inputs are the tensor arguments only, and forward runs with recording
