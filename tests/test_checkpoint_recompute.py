@@ -105,13 +105,15 @@ def test_the_segment_keeps_no_activation():
     assert all(p.grad is not None for p in model.parameters())
 
 
-@pytest.mark.parametrize("use_reentrant", [False, True])
-def test_the_stand_ins_and_activations_are_freed_by_reference_counting(use_reentrant):
+@pytest.mark.parametrize(("use_reentrant", "how"), [(False, "backward"), (True, "backward"), (False, "retained"),
+                                                   (True, "retained"), (False, "grad of grad")])
+def test_the_stand_ins_and_activations_are_freed_by_reference_counting(use_reentrant, how):
     """With the cyclic garbage collector off: the stand-ins the segment ran on (new leaves sharing
     the input activation's array) die once their graph does (forward's recording at once, the
-    recomputation's at the end of backward), and the activation with the step's last reference.
-    (A leaf held its AccumulateGrad node, which holds the leaf: each stand-in, and with it the
-    activation's array, waited for the cyclic collector.)"""
+    recomputation's at the end of backward), and the activation with the step's last reference;
+    no garbage is left for the collector, after a backward, two with retain_graph, or a gradient
+    of a gradient. (A leaf held its AccumulateGrad node, which holds the leaf: each stand-in, and
+    with it the activation's array, waited for the cyclic collector.)"""
     tg.manual_seed(5)
     model = nn.Sequential(nn.Linear(6, 8), nn.Tanh(), nn.Linear(8, 3))
     x = tg.randn(4, 6, requires_grad=True)
@@ -129,11 +131,20 @@ def test_the_stand_ins_and_activations_are_freed_by_reference_counting(use_reent
         activation = weakref.ref(h.data)
         out = checkpoint(segment, h, use_reentrant=use_reentrant)
         assert len(received) == 1 and received[0]() is (h if use_reentrant else None)  # (reentrant: h itself)
-        out.sum().backward()
-        assert len(received) == 2 and received[1]() is None  # the recomputation's
+        loss = (out ** 2).sum()
+        if how == "grad of grad":
+            (gx,) = tg.autograd.grad(loss, [x], create_graph=True)
+            (gx ** 2).sum().backward()
+            del gx
+        else:
+            loss.backward(retain_graph=how == "retained")
+            if how == "retained":
+                loss.backward()
+        assert len(received) > 1 and all(ref() is None for ref in received[1:])  # the recomputations'
         assert all(p.grad is not None for p in model.parameters()) and x.grad is not None
-        del h, out
+        del h, out, loss
         assert activation() is None
+        assert gc.collect() == 0
     finally:
         if was_enabled:
             gc.enable()
