@@ -322,30 +322,27 @@ class _Recording:
         return tensors, [self.ops[i] for i in order]
 
 
-def _template(value: Any, tensors: list[Tensor]) -> Any:
-    """``value`` with each Tensor in it (in tuples, lists and dicts, at any depth) replaced by
-    ``_A_TENSOR`` and appended to ``tensors``, in order."""
-    if isinstance(value, Tensor):
-        tensors.append(value)
-        return _A_TENSOR
+def _rebuild(value: Any, is_slot: Callable[[Any], bool], replace: Callable[[Any], Any]) -> Any:
+    """``value`` with ``replace(item)`` in the place of each item where ``is_slot`` holds, in
+    tuples (namedtuples too), lists and dicts at any depth, in order; other values as they are."""
+    if is_slot(value):
+        return replace(value)
     if isinstance(value, (tuple, list)):
-        items = [_template(item, tensors) for item in value]
+        items = [_rebuild(item, is_slot, replace) for item in value]
         return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)  # (a namedtuple)
     if isinstance(value, dict):
-        return type(value)((key, _template(item, tensors)) for key, item in value.items())
+        return type(value)((key, _rebuild(item, is_slot, replace)) for key, item in value.items())
     return value
+
+
+def _template(value: Any, tensors: list[Tensor]) -> Any:
+    """``value`` with each Tensor in it replaced by ``_A_TENSOR`` and appended to ``tensors``."""
+    return _rebuild(value, lambda item: isinstance(item, Tensor), lambda t: tensors.append(t) or _A_TENSOR)
 
 
 def _fill(template: Any, tensors: Iterator[Tensor]) -> Any:
     """``template`` (made by ``_template``) with the next of ``tensors`` in each ``_A_TENSOR``."""
-    if template is _A_TENSOR:
-        return next(tensors)
-    if isinstance(template, (tuple, list)):
-        items = [_fill(item, tensors) for item in template]
-        return type(template)(*items) if hasattr(template, "_fields") else type(template)(items)
-    if isinstance(template, dict):
-        return type(template)((key, _fill(item, tensors)) for key, item in template.items())
-    return template
+    return _rebuild(template, lambda item: item is _A_TENSOR, lambda _: next(tensors))
 
 
 def _detached(args: Sequence[Tensor]) -> list[Tensor]:
@@ -434,12 +431,12 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
 
     ``function`` may return anything: Tensors in tuples, lists and dicts come back as outputs
     (with ``use_reentrant=True`` only a returned Tensor or a returned tuple's Tensors, as in
-    PyTorch), everything else as it is. ``preserve_rng_state=True`` replays the random draws (dropout) of
-    the forward in the recomputation, so the gradients equal those of the plain call. See the
-    module docstring for ``use_reentrant`` and for ``determinism_check`` ("default": the
-    recomputation must run the same ops with the same output shapes and dtypes, else backward
-    raises; "none": no check). PyTorch's ``context_fn`` and ``debug`` are not supported (an
-    error if set).
+    PyTorch), everything else as it is. ``preserve_rng_state=True`` replays the random draws
+    (dropout) of the forward in the recomputation, so the gradients equal those of the plain
+    call. See the module docstring for ``use_reentrant`` and for ``determinism_check``
+    ("default": the recomputation must run the same ops with the same output shapes and
+    dtypes, else backward raises; "none": no check). PyTorch's ``context_fn`` and ``debug``
+    are not supported (an error if set).
     """
     if context_fn is not None or debug:
         raise NotImplementedError("checkpoint: context_fn and debug are not supported")
