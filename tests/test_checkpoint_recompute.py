@@ -327,6 +327,111 @@ def test_function_returning_an_argument_or_an_outside_tensor_unchanged(create_gr
         close(ours, theirs, np.float64)
 
 
+def unchanged_tensors(lib, dtype=np.float64) -> dict:
+    """x (requires grad), m (an argument without grad), a parameter w, a constant c and an
+    outside non-leaf z = 2w: what a function may return as it is."""
+    rng = np.random.default_rng(12)
+    x, w = (lib.tensor(rng.standard_normal(3).astype(dtype), requires_grad=True) for _ in range(2))
+    return {"x": x, "m": lib.tensor(rng.standard_normal(3).astype(dtype)), "w": w,
+            "c": lib.tensor(rng.standard_normal(3).astype(dtype)), "z": w * 2.0}
+
+
+def returning_them_unchanged(lib, named):
+    """The function: each tensor of ``named`` as it is (x twice), beside values it computes (one
+    from the argument, a detached one, a leaf requiring grad)."""
+    w, c, z = named["w"], named["c"], named["z"]
+    return lambda a, m: (a, m, w, c, z, a, a * w, (a * 2.0).detach(), lib.ones(3, requires_grad=True))
+
+
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_tensors_returned_unchanged_come_back_as_themselves(grad_mode):
+    """Without reentrance torch's checkpoint returns what the function returned: a tensor it did
+    not compute (an argument, with or without grad, twice; a parameter; a constant; an outside
+    non-leaf) is that very tensor, in grad mode and under no_grad (there the plain call), and its
+    autograd state is untouched. Ours too (here the segment's computed outputs are new tensors, of
+    the Checkpoint node, where torch's have the recorded ops' nodes: compared are which tensor
+    each output is, and whether it requires grad and is a leaf)."""
+    seen = []
+    for lib, ck in LIBS:
+        named = unchanged_tensors(lib)
+        state = {name: (t.requires_grad, t.grad_fn) for name, t in named.items()}
+        with lib.enable_grad() if grad_mode else lib.no_grad():
+            outputs = ck(returning_them_unchanged(lib, named), named["x"], named["m"], use_reentrant=False)
+        seen.append([(next((name for name, t in named.items() if t is out), "new"), out.requires_grad,
+                      out.grad_fn is None) for out in outputs])
+        assert state == {name: (t.requires_grad, t.grad_fn) for name, t in named.items()}
+    assert seen[0] == seen[1]
+    assert [name for name, *_ in seen[0]] == ["x", "m", "w", "c", "z", "x", "new", "new", "new"]
+
+
+def gradients_and_hook_calls(lib, ck, dtype, arguments_only=False, use_reentrant=False) -> list[tuple]:
+    """Run ``returning_them_unchanged`` (through ``ck``, or plainly if None; only the outputs that
+    are arguments or computed from them if ``arguments_only``), backpropagate a loss using every
+    output; return x's and w's gradients, then the hooks' calls on x, w and z by name: (name, g)."""
+    named, calls = unchanged_tensors(lib, dtype), []
+    for name in "xwz":
+        named[name].register_hook(lambda g, name=name: calls.append((name, g.detach().numpy())))
+    function, weights = returning_them_unchanged(lib, named), [2.0, 0.0, 3.0, 0.0, -1.0, 5.0, 1.0, 0.0, 0.0]
+    if arguments_only:
+        kept = [0, 1, 5, 6]
+        function, weights = (lambda a, m, f=function: tuple(f(a, m)[i] for i in kept)), [weights[i] for i in kept]
+    args = named["x"], named["m"]
+    outputs = ck(function, *args, use_reentrant=use_reentrant) if ck else function(*args)
+    sum((out * k).sum() for out, k in zip(outputs, weights) if k).backward()
+    grads = [(name, named[name].grad.detach().numpy()) for name in "xw"]
+    return grads + sorted(calls, key=lambda call: call[0])
+
+
+def assert_same_gradients(ours: list[tuple], theirs: list[tuple], dtype) -> None:
+    assert [name for name, _ in ours] == [name for name, _ in theirs]
+    for (_, a), (_, b) in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, **TOLERANCES[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("use_reentrant", [False, True])
+def test_gradients_and_hooks_of_tensors_returned_unchanged(use_reentrant, dtype):
+    """A loss using every output: the gradients of x and w and the calls of x's, w's and z's
+    hooks (each once, with its gradient) are the plain call's, in both variants; without
+    reentrance torch's too (with it, torch hangs: see
+    test_reentrant_returns_new_tensors_where_torch_rewrites_the_history)."""
+    ours = gradients_and_hook_calls(tg, checkpoint, dtype, use_reentrant=use_reentrant)
+    assert [name for name, _ in ours] == ["x", "w", "w", "x", "z"]
+    assert_same_gradients(ours, gradients_and_hook_calls(tg, None, dtype), dtype)
+    if not use_reentrant:
+        assert_same_gradients(ours, gradients_and_hook_calls(torch, torch.utils.checkpoint.checkpoint, dtype), dtype)
+
+
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_reentrant_returns_new_tensors_where_torch_rewrites_the_history():
+    """With reentrance every output is a new tensor, the Checkpoint node's. Torch's too for an
+    argument (a view of it per output: x twice gives two tensors), with the same gradients and
+    hook calls, and the output (a non-leaf) has no .grad. A tensor the function was not given,
+    returned as it is, torch returns as itself after rewriting its history in place (measured,
+    2.13.0): in grad mode it becomes an output of the checkpoint node (a parameter stops being a
+    leaf; backward then re-enters that node without end: it hangs), under no_grad it is detached
+    (a parameter stops requiring grad). Ours leaves those tensors as they were and gives them the
+    plain call's gradients (test_gradients_and_hooks_of_tensors_returned_unchanged)."""
+    for dtype in (np.float64, np.float32):
+        ours = gradients_and_hook_calls(tg, checkpoint, dtype, arguments_only=True, use_reentrant=True)
+        theirs = gradients_and_hook_calls(torch, torch.utils.checkpoint.checkpoint, dtype, arguments_only=True,
+                                          use_reentrant=True)
+        assert_same_gradients(ours, theirs, dtype)
+    for grad_mode in (True, False):
+        identities, states = [], []
+        for lib, ck in LIBS:
+            named = unchanged_tensors(lib)
+            with lib.enable_grad() if grad_mode else lib.no_grad():
+                outputs = ck(returning_them_unchanged(lib, named), named["x"], named["m"], use_reentrant=True)
+            assert outputs[0] is not outputs[5] and outputs[0].grad is None
+            identities.append([next((name for name, t in named.items() if t is out), "new") for out in outputs])
+            states.append([(named[name].requires_grad, named[name].is_leaf) for name in "wcz"])
+        assert identities[0] == ["new"] * 9
+        assert identities[1] == ["new", "new", "w", "c", "z", "new", "new", "new", "new"]
+        assert states[0] == [(True, True), (False, True), (True, False)]  # as they were
+        assert states[1] == ([(True, False)] * 3 if grad_mode else [(False, True)] * 3)
+
+
 def test_intermediate_tensors_the_function_keeps_a_reference_to():
     """A forward hook that stores a layer's output, and a list the function appends an
     intermediate to, keep nodes of the recording alive: they are still the segment's (they lead

@@ -42,6 +42,10 @@ Two variants, as in PyTorch:
     recomputation (early stop, its default) ends once it has unpacked every saved tensor, so
     code after the segment's last saved activation runs once there: a side effect of the
     function (appending to a list after its last op) happens twice here, once in PyTorch.
+    A tensor the function returns without computing it (an argument, a parameter, a constant,
+    a tensor made before the call) comes back as that very tensor, as from PyTorch's; the
+    outputs it computes are the Checkpoint node's. Under ``no_grad`` nothing is recorded or
+    recomputed: checkpoint is the plain call, as PyTorch's.
 
 ``use_reentrant=True`` (PyTorch's default until it removes it; ``None`` warns and picks it)
     The Function's inputs are the tensor arguments only, and forward runs with recording
@@ -60,6 +64,12 @@ Two variants, as in PyTorch:
     node before z's), here unless this engine's depth-first order reaches z's nodes from the
     outer graph first with ``retain_graph=True`` (that backward then gives the plain run's
     gradients, the next one raises). Pass such a tensor as an argument instead.
+    Every output is a new tensor, the Checkpoint node's, as PyTorch's for an argument returned
+    as it is. A tensor the function was not given and returns as it is (a parameter, a closure's
+    tensor) PyTorch 2.13 returns as itself, its history rewritten in place: in grad mode it
+    becomes an output of the checkpoint node (a parameter is no longer a leaf, and backward
+    re-enters that node without end), under ``no_grad`` it is detached (a parameter no longer
+    requires grad). Here such a tensor is left as it was and gets the plain call's gradients.
 """
 
 from __future__ import annotations
@@ -163,7 +173,6 @@ class _Segment:
         self.check_determinism = determinism_check == "default"
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
         self.layout: Any = _A_TENSOR  # (call()) the returned value, its outputs _A_TENSOR
-        self.differentiable: list[bool] = []  # (record()) which outputs require grad
         self.boundary: list[Tensor] = []
         self.signature: Signature = []
 
@@ -186,29 +195,45 @@ class _Segment:
             self.layout = returned
         return tuple(outputs)
 
-    def assemble(self, outputs: Any) -> Any:
-        """The function's return value from the Checkpoint node's outputs, put back in the place
-        of the Tensors in what it returned; an output the recorded run computed without grad does
-        not require it (as with PyTorch's)."""
+    def assemble(self, outputs: Any, returned: Sequence[Tensor | None] | None) -> Any:
+        """The function's return value: the Checkpoint node's outputs put back in the place of the
+        Tensors in what it returned, except where ``returned`` (from ``record``) gives the tensor
+        itself."""
         tensors = [outputs] if self.layout is _A_TENSOR else list(outputs)
-        if self.differentiable:
-            tensors = [out if needed else out.detach() for out, needed in zip(tensors, self.differentiable)]
+        if returned is not None:
+            tensors = [out if same is None else same for out, same in zip(tensors, returned)]
         return _fill(self.layout, iter(tensors))
 
-    def record(self, args: Sequence[Tensor]) -> list[np.ndarray]:
+    def record(self, args: Sequence[Tensor]) -> tuple[list[np.ndarray], list[Tensor | None]]:
         """Run the segment once, recorded on stand-ins of ``args``; keep the tensors its graph
         leaves the segment to (``boundary``) and its ops (``signature``); drop the graph (and
-        with it every activation). Returns the outputs' arrays."""
+        with it every activation).
+
+        Returns the outputs' arrays and, per output, the tensor to return as it is (else None).
+        PyTorch's variant returns what the function returned, the graph its forward recorded
+        being kept; here the recording goes, so an output computed by the segment becomes an
+        output of the Checkpoint node. An output that holds no part of the recording is returned
+        as it is: a leaf (requiring grad or not: a parameter, a constant, a detached value; an
+        argument's stand-in gives back that argument), or a tensor from before the call (its
+        node outside the segment, the tensor alive once the outputs are dropped).
+        """
         stand_ins = _detached(args)
         with enable_grad():
             outputs = self.call(stand_ins)
         recording = _Recording(outputs)
         arrays = [out.data for out in outputs]
-        self.differentiable = [out.requires_grad for out in outputs]
+        argument = {id(stand_in): arg for stand_in, arg in zip(stand_ins, args)}
+        returned = [argument.get(id(out), out) if out.grad_fn is None else None for out in outputs]
+        non_leaves = [weakref.ref(out) if out.grad_fn is not None else None for out in outputs]
         del outputs  # the last reference to the segment's graph: its nodes die here, earlier tensors' do not
         own = {t._grad_accumulator() for t in stand_ins if t.requires_grad}
         self.boundary, self.signature = recording.settle(own)
-        return arrays
+        outside = {_edge(t) for t in self.boundary if t.grad_fn is not None}
+        for i, ref in enumerate(non_leaves):
+            out = ref() if ref is not None else None
+            if out is not None and _edge(out) in outside:
+                returned[i] = out
+        return arrays, returned
 
     def recompute(self, args: Sequence[Tensor], alias: bool) -> tuple[list[Tensor], tuple[Tensor, ...]]:
         """Run the segment again, recorded, with the random state forward started from.
@@ -460,10 +485,12 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     arg_tensors = [values[i] for i in slots]
     if use_reentrant and not any(t.requires_grad for t in arg_tensors) and is_grad_enabled():
         warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
+    if not use_reentrant and not is_grad_enabled():  # nothing to record, nothing to keep: the plain call (as PyTorch)
+        return function(*args, **kwargs)
     segment = _Segment(run, len(arg_tensors), preserve_rng_state, use_reentrant, determinism_check)
-    # (under no_grad nothing is recorded: nothing to find, the function runs in Checkpoint.forward)
-    recorded = segment.record(arg_tensors) if not use_reentrant and is_grad_enabled() else None
-    return segment.assemble(Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment, recorded=recorded))
+    recorded, returned = (None, None) if use_reentrant else segment.record(arg_tensors)
+    outputs = Checkpoint.apply(*arg_tensors, *segment.boundary, segment=segment, recorded=recorded)
+    return segment.assemble(outputs, returned)
 
 
 def checkpoint_sequential(functions: Module | Sequence[Callable[[Any], Any]], segments: int, input: Any,
