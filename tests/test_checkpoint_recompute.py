@@ -364,6 +364,23 @@ def test_tensors_returned_unchanged_come_back_as_themselves(grad_mode):
     assert [name for name, *_ in seen[0]] == ["x", "m", "w", "c", "z", "x", "new", "new", "new"]
 
 
+def test_a_non_leaf_argument_or_a_nested_checkpoints_argument_returned_unchanged():
+    """The stand-in the segment ran on gives back the argument itself also when the argument is
+    a non-leaf (its gradient goes on through its graph) and through two nested checkpoints, as
+    torch's; the gradients are torch's."""
+    results = []
+    for lib, ck in LIBS:
+        x = lib.tensor(np.random.default_rng(13).standard_normal(3), requires_grad=True)
+        doubled = x * 2.0
+        same, computed = ck(lambda a: (a, a.sin()), doubled, use_reentrant=False)
+        nested_same, nested_computed = ck(lambda a, ck=ck: ck(lambda b: (b, b * b), a, use_reentrant=False), x,
+                                          use_reentrant=False)
+        assert same is doubled and nested_same is x
+        (same * 3.0 + computed + nested_same * 5.0 + nested_computed).sum().backward()
+        results.append(x.grad)
+    close(*results, np.float64)
+
+
 def gradients_and_hook_calls(lib, ck, dtype, arguments_only=False, use_reentrant=False) -> list[tuple]:
     """Run ``returning_them_unchanged`` (through ``ck``, or plainly if None; only the outputs that
     are arguments or computed from them if ``arguments_only``), backpropagate a loss using every
