@@ -21,23 +21,36 @@ Two variants, as in PyTorch:
 ``use_reentrant=False`` (recommended)
     The segment must send gradients to every tensor requiring grad it uses: its arguments,
     but also the parameters of the layers it calls and any tensor it reads from a closure,
-    a global or an attribute. Nothing needs to be searched for: forward runs the segment
-    *recorded*, on stand-ins of the arguments (detached copies, so the recording stops at
-    them), and reads the graph it made. Every edge of that graph that leaves the segment
-    goes to one of those tensors: a leaf's ``AccumulateGrad`` (a parameter) or the node of
-    a tensor computed before the call. Which nodes are the segment's own? The recording is
-    then dropped: the segment's nodes die with it, the nodes of earlier tensors live on
-    (their tensors hold them). The ``Checkpoint`` node gets an edge to each tensor found, so
-    the engine orders and delivers their gradients as for any op, ``tg.autograd.grad`` and
-    ``create_graph=True`` (grad-of-grad) included. Only the outputs' arrays are kept.
-    Backward's gradient computation on the recomputed graph stops at those tensors (edges to
-    a non-leaf, or to a leaf with hooks, lead to a fresh leaf while it runs): the outer backward
-    carries their gradients on from the Checkpoint node, and runs their hooks, once.
+    a global or an attribute. Nothing needs to be searched for: the graph tells.
+
+    forward
+      1. Run the function *recorded*, on stand-ins of the arguments (detached copies, so the
+         recording stops at them). Keep the outputs' arrays and, of the graph, only weak
+         references to its nodes, the edges between them, and its ops (name, output shapes
+         and dtypes): ``_Recording``.
+      2. Drop the recording: the segment's nodes die with it, the nodes of tensors computed
+         before the call live on (those tensors hold them). A live node that leads to a dead
+         one, or to a stand-in, is the segment's all the same (the function left a reference
+         to it: a node made before the call cannot lead to one made during it). An edge
+         from the segment's nodes to a node from before the call, or to a leaf's
+         ``AccumulateGrad`` (a parameter) other than a stand-in's, leaves the segment: its
+         target is a tensor of the *boundary*.
+      3. Make the ``Checkpoint`` node, its inputs the arguments and the boundary, its outputs
+         the kept arrays; it saves the arguments only. The engine orders and delivers the
+         boundary's gradients as for any op's inputs (``tg.autograd.grad`` and
+         ``create_graph=True``, grad-of-grad, included).
+    backward
+      4. Run the function again, recorded, on new stand-ins of the saved arguments, with the
+         random state forward started from. With ``determinism_check="default"`` it must run
+         the same ops (names, output shapes and dtypes), or backward raises instead of
+         returning gradients of some other computation.
+      5. Compute the gradients of the stand-ins and of the boundary on that fresh graph,
+         stopping at the boundary (an edge to a non-leaf, or to a leaf with hooks, leads to a
+         fresh leaf while it runs): the outer backward carries them on from the Checkpoint
+         node, and runs the boundary tensors' hooks, once.
+
     This is PyTorch's design in spirit: its forward is recorded too, the activations being
     packed away by saved-tensor hooks; here the whole recording goes and backward records again.
-    The recording also lists the segment's ops with their output shapes and dtypes; with
-    ``determinism_check="default"`` the recomputation must list the same ones, or backward
-    raises instead of returning gradients of some other computation.
     Backward starts from the recomputed outputs, so the whole function runs again. PyTorch's
     recomputation (early stop, its default) ends once it has unpacked every saved tensor, so
     code after the segment's last saved activation runs once there: a side effect of the
@@ -138,8 +151,10 @@ class Checkpoint(Function):
         # each edge of the recomputed graph to a tensor of the boundary that is not a leaf, or has
         # hooks, leads to a fresh leaf of its own instead (grad would run on into the outer graph,
         # or run the hooks a second time).
-        wanted = [*stand_ins, *segment.boundary]
-        ends = {_edge(t): _end(t) for t, needed in zip(wanted, ctx.needs_input_grad) if needed}
+        inputs = [*stand_ins, *segment.boundary]  # (the Checkpoint node's inputs, in order)
+        # per input that needs a gradient: the edge along which the recomputed graph reaches it, and
+        # the tensor at which grad collects its gradient (the input itself, or the fresh leaf)
+        ends = {_edge(t): _end(t) for t, needed in zip(inputs, ctx.needs_input_grad) if needed}
         nodes = segment.check_recomputation(outputs, {node for node, _ in ends})
         pairs = _with_gradients(outputs, grad_outputs)
         cut = _cut(nodes, ends)
@@ -150,7 +165,7 @@ class Checkpoint(Function):
             for node, edges in cut:  # (with create_graph the gradients' graph runs through these nodes)
                 node.next_functions = edges
         found = dict(zip(ends, grads))
-        return tuple(found.get(_edge(t)) if needed else None for t, needed in zip(wanted, ctx.needs_input_grad))
+        return tuple(found.get(_edge(t)) if needed else None for t, needed in zip(inputs, ctx.needs_input_grad))
 
 
 def _with_gradients(outputs: Sequence[Tensor], grad_outputs: Sequence[Tensor | None]) -> list[tuple[Tensor, Tensor]]:
@@ -172,9 +187,9 @@ class _Segment:
         self.run, self.num_args, self.reentrant = run, num_args, reentrant
         self.check_determinism = determinism_check == "default"
         self.rng_state = random.get_rng_state() if preserve_rng_state else None
-        self.layout: Any = _A_TENSOR  # (call()) the returned value, its outputs _A_TENSOR
-        self.boundary: list[Tensor] = []
-        self.signature: Signature = []
+        self.layout: Any = _A_TENSOR  # (call()) what the function returned, each output Tensor _A_TENSOR
+        self.boundary: list[Tensor] = []  # (record()) the tensors outside the arguments it sends gradients to
+        self.signature: Signature = []  # (record()) the ops it ran, for the determinism check
 
     def call(self, tensors: Sequence[Tensor]) -> tuple[Tensor, ...]:
         """Run the function on ``tensors`` (in place of the tensor arguments); its outputs, the
@@ -319,7 +334,9 @@ class _Recording:
                       for node in nodes]
 
     def settle(self, own: set[Node]) -> tuple[list[Tensor], Signature]:
-        """(the tensors the segment's graph leaves it to, except the stand-ins ``own``; its ops)."""
+        """Returns (boundary, signature): the tensors the segment's graph leaves it to, except the
+        stand-ins (whose AccumulateGrad nodes are ``own``), and the segment's ops in the order the
+        recomputation lists them."""
         if any(ref() is not None for ref in self.refs):  # earlier tensors, or a reference cycle of the segment's
             gc.collect(1)  # (the young generations, cheap: the segment's nodes are new)
         outside = [ref() is not None for ref in self.refs]
@@ -476,7 +493,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     values = [*args, *kwargs.values()]
     slots = [i for i, v in enumerate(values) if isinstance(v, Tensor)]  # the tensors among the arguments
 
-    def run(tensors: Sequence[Tensor]) -> Any:
+    def run(tensors: Sequence[Tensor]) -> Any:  # the function, with ``tensors`` for its tensor arguments
         filled = list(values)
         for i, t in zip(slots, tensors):
             filled[i] = t
