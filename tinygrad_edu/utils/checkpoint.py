@@ -323,8 +323,9 @@ class _Recording:
     def __init__(self, outputs: Sequence[Tensor]) -> None:
         nodes = _depth_first([out.grad_fn for out in outputs if out.grad_fn is not None], _children, _is_leaf)
         index = {node: i for i, node in enumerate(nodes)}  # (a local: the strong references go with it)
-        self.roots = [index[out.grad_fn] for out in outputs if out.grad_fn is not None]
-        # the edges the Checkpoint node will have to the outputs (an output may be an outside tensor)
+        self.roots = [index[out.grad_fn] for out in outputs if out.grad_fn is not None]  # (where the op list starts)
+        # where each output requiring grad enters the graph: (its node's index, output_nr), or the AccumulateGrad
+        # of an output that is a leaf (a stand-in or a parameter, returned as it is)
         self.output_edges = [(index[out.grad_fn], out._output_nr) if out.grad_fn is not None
                              else (out._grad_accumulator(), 0) for out in outputs if out.requires_grad]
         self.refs = [weakref.ref(node) for node in nodes]
@@ -473,12 +474,13 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
 
     ``function`` may return anything: Tensors in tuples, lists and dicts come back as outputs
     (with ``use_reentrant=True`` only a returned Tensor or a returned tuple's Tensors, as in
-    PyTorch), everything else as it is. ``preserve_rng_state=True`` replays the random draws
-    (dropout) of the forward in the recomputation, so the gradients equal those of the plain
-    call. See the module docstring for ``use_reentrant`` and for ``determinism_check``
-    ("default": the recomputation must run the same ops with the same output shapes and
-    dtypes, else backward raises; "none": no check). PyTorch's ``context_fn`` and ``debug``
-    are not supported (an error if set).
+    PyTorch), everything else as it is. With ``use_reentrant=False`` a Tensor the function
+    returns without computing it (an argument, a parameter) comes back as that very tensor.
+    ``preserve_rng_state=True`` replays the random draws (dropout) of the forward in the
+    recomputation, so the gradients equal those of the plain call. See the module docstring for
+    ``use_reentrant`` and for ``determinism_check`` ("default": the recomputation must run the
+    same ops with the same output shapes and dtypes, else backward raises; "none": no check).
+    PyTorch's ``context_fn`` and ``debug`` are not supported (an error if set).
     """
     if context_fn is not None or debug:
         raise NotImplementedError("checkpoint: context_fn and debug are not supported")
