@@ -338,9 +338,10 @@ def unchanged_tensors(lib, dtype=np.float64) -> dict:
 
 def returning_them_unchanged(lib, named):
     """The function: each tensor of ``named`` as it is (x twice), beside values it computes (one
-    from the argument, a detached one, a leaf requiring grad)."""
+    from the argument, w and z, which so also reach the segment's graph; a detached one; a leaf
+    requiring grad)."""
     w, c, z = named["w"], named["c"], named["z"]
-    return lambda a, m: (a, m, w, c, z, a, a * w, (a * 2.0).detach(), lib.ones(3, requires_grad=True))
+    return lambda a, m: (a, m, w, c, z, a, a * w * z, (a * 2.0).detach(), lib.ones(3, requires_grad=True))
 
 
 @pytest.mark.parametrize("grad_mode", [True, False])
