@@ -132,20 +132,23 @@ def test_direct_path_b_copied_while_tiles_run_matches_numpy(isa, dtype, m, k, n)
                      seed=n, b_at=16)
 
 
-@settings(max_examples=60, deadline=None)
-@given(m=st.sampled_from([4, 6, 7, 12, 13, 16, 24]), k=st.sampled_from([33, 150, 256, 257, 513]),
-       panels=st.integers(0, 2), extra=st.sampled_from([0, 1, 8, 16, 255]), b_at=st.sampled_from([0, 16]),
+@settings(max_examples=80, deadline=None)
+@given(m=st.sampled_from([4, 6, 7, 12, 13, 16, 20, 24]), k=st.sampled_from([33, 150, 256, 257, 513]),
+       panels=st.integers(0, 2), extra=st.sampled_from([0, 1, 8, 16, 63, 64, 65, 255]), b_at=st.sampled_from([0, 16]),
        a_rows=st.booleans(), beta=st.sampled_from([0.0, 0.5]), c_transposed=st.booleans(), dtype=DTYPES,
        isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
 def test_direct_path_b_copy_rows_padded_matches_numpy(m, k, panels, extra, b_at, a_rows, beta, c_transposed, dtype,
                                                       isa, seed):
-    """gemm_panels' copies of B hold a panel's rows DIRECT_NC + PANEL_PAD apart (on AVX2 one 64-byte line after
-    each row's 256 values), two copies side by side in the workspace: the largest K block (k = 256, one block
-    of KC) and k split into blocks (257, 513); n just past PANELS_MIN_B (2 MiB of B) in whole panels plus 0-2
-    more, then 0, 1, 8, 16 or 255 columns (no partial panel, a partial vector, one or two float64 / float32
-    vectors, a panel short of one column); m over one to four row tiles (MR / 2 < m ≤ 4·MR: 4…24 on AVX2,
-    m = 24 on the direct path at the portable level); A by rows or columns, B starting on or 16 bytes into a
-    line in a buffer ending at its last value, C = A·B + β·C row-major or transposed."""
+    """gemm_panels' copies of B hold a panel's rows PANELS_NC(m) + PANEL_PAD apart (on AVX2 one 64-byte line
+    after each row's 64 values with more than MR = 6 rows of A, 256 with fewer), two copies side by side in the
+    workspace, and on AVX2 A packed after them (PANELS_PACK_A) by rows of tiles of 4-6 rows (split evenly: 7 as
+    4 + 3, 13 as 5 + 5 + 3, 20 as 4 × 5): the largest K block (k = 256, one block of KC) and k split into
+    blocks (257, 513); n just past PANELS_MIN_B (2 MiB of B) in whole panels of 256 plus 0-2 more, then 0, 1,
+    8, 16, 63, 64, 65 or 255 columns (no partial panel, a partial vector, one or two float64 / float32
+    vectors, a 64-column panel short of one, one, and one more, a 256-column panel short of one); m over one
+    to four row tiles (MR / 2 < m ≤ 4·MR: 4…24 on AVX2, m = 20, 24 on the direct path at the portable level);
+    A by rows or columns, B starting on or 16 bytes into a line in a buffer ending at its last value,
+    C = A·B + β·C row-major or transposed."""
     whole = 2 * 2**20 // (k * np.dtype(dtype).itemsize * 256) + 1  # panels of 256 columns just past 2 MiB of B
     check_gemm_tight(m, k, (whole + panels) * 256 + extra, a_rows, True, beta, c_transposed, dtype, isa, seed,
                      b_at=b_at)
