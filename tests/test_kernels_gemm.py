@@ -326,6 +326,23 @@ def test_gemm_small_k_column_chunks_match_numpy(m, k, n, a_rows, beta, c_transpo
     check_gemm_tight(m, k, n, a_rows, True, beta, c_transposed, dtype, isa, seed)
 
 
+@settings(max_examples=100, deadline=None)
+@given(m=st.sampled_from([1, 5, 6, 7, 13, 64, 256]), k=st.sampled_from([13, 33, 64, 257]),
+       n=st.sampled_from([9, 10, 11, 12, 13, 14, 17, 20, 24, 25, 40, 264, 265]), a_rows=st.booleans(),
+       b_rows=st.booleans(), beta=st.sampled_from([0.0, 0.5]), c_transposed=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_gemm_direct_narrow_last_tile_matches_numpy(m, k, n, a_rows, b_rows, beta, c_transposed, dtype, isa, seed):
+    """The direct path's partial last column of tiles, which on AVX2 is one vector wide where its columns fit
+    in one (NARROW_LAST_TILE; tiles of 8 / 16 columns for float64 / float32): n past a tile by 1…LANES
+    columns (9-12, 17, 20, 25, 265 float64; 17-24, 40, 264 float32) and by more (13, 14 float64; 25, 265
+    float32), the MLP head's ∂W = Xᵀ·∂Y (256×64 · 64×10 float64, A by columns) among them; n ≤ 2 tiles, so
+    256 rows take the direct path too.
+    A by rows (tile_any) or by columns (tile_any_unit_rsa, the narrow tile then tile_any's), B read in place
+    (the last rows copied, as wide as the narrow tile) or packed, C = A·B + β·C row-major or transposed,
+    operands in buffers ending at their last value."""
+    check_gemm_tight(m, k, n, a_rows, b_rows, beta, c_transposed, dtype, isa, seed)
+
+
 @settings(max_examples=80, deadline=None)
 @given(m=st.sampled_from([1, 2, 3, 4, 5, 6, 9, 10, 11, 64, 65]), k=st.sampled_from([7, 8, 15, 16, 17, 31, 32, 33,
                                                                                       63, 64, 65, 256, 257]),
