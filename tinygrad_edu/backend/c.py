@@ -178,12 +178,23 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if b.dtype is not dtype or k != kb:  # _matmul_general promotes, or raises the shape error
         return _matmul_general(a, b)
     out = _empty((m, n), dtype)
-    try:  # C-contiguous a and b, the common case: no flag is read (a.flags costs 0.05 µs)
-        status = kernel(m, n, k, _from_buffer(a), k, 1, _from_buffer(b), n, 1, _from_buffer(out), work, work_len)
-    except ValueError:  # from_buffer refuses other layouts: pass a transposed view's strides, copy the rest
-        (a, rsa, csa), (b, rsb, csb) = _operand(a), _operand(b)
-        status = kernel(m, n, k, _from_buffer(a), rsa, csa, _from_buffer(b), rsb, csb, _from_buffer(out), work,
-                        work_len)
+    # Each operand's layout from its flags (0.05 µs a read): C order, or a transposed view (every Linear
+    # layer's x·Wᵀ and ∂Yᵀ·x) passed as its transpose's memory with swapped strides; anything else is
+    # copied. (Calling from_buffer first and sending its ValueError to a slower path saved the two reads
+    # on C-order operands but cost 1.4 µs per transposed one: a raised exception is dear.)
+    if a.flags.c_contiguous:
+        rsa, csa = k, 1
+    elif a.flags.f_contiguous:
+        a, rsa, csa = a.T, 1, m
+    else:
+        a, rsa, csa = np.ascontiguousarray(a), k, 1
+    if b.flags.c_contiguous:
+        rsb, csb = n, 1
+    elif b.flags.f_contiguous:
+        b, rsb, csb = b.T, 1, k
+    else:
+        b, rsb, csb = np.ascontiguousarray(b), n, 1
+    status = kernel(m, n, k, _from_buffer(a), rsa, csa, _from_buffer(b), rsb, csb, _from_buffer(out), work, work_len)
     if status:
         _raise_gemm_status(status, (m, k), (kb, n))
     return out
