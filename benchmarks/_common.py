@@ -52,6 +52,22 @@ def rerun_with_two_threads(script: str, rounds: int) -> None:
     subprocess.run([sys.executable, script, *sys.argv[1:], "--threads", "2", "--rounds", str(rounds)], check=True)
 
 
+# After a call, OpenBLAS's idle worker threads spin for about 0.1 s before they sleep (measured on the
+# Zen 3 of session 23: 37 ms of CPU in the 100 ms after a 2-thread np.matmul; PyTorch's OpenMP workers
+# a few ms). A contender timed right after NumPy then shares its second core with that spinning thread:
+# in the interleaved 2-thread tables, whoever came after NumPy ran at up to a few times below its speed.
+SETTLE_SECONDS = 0.15
+
+
+def settle(threads: int) -> None:
+    """Before timing a contender on `threads` > 1 threads: wait until the other libraries' idle threads sleep.
+
+    With one thread nobody spins, and there is nothing to wait for.
+    """
+    if threads > 1:
+        time.sleep(SETTLE_SECONDS)
+
+
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     """Median seconds of `repeats` calls of `fn` after one warm-up call (medians: the machine is shared)."""
     fn()

@@ -28,7 +28,7 @@ import os  # noqa: E402
 import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, median_seconds, python_cost_us, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, python_cost_us, rerun_with_two_threads, settle  # noqa: E402
 
 from tinygrad_edu.backend import c as c_backend  # noqa: E402
 from tinygrad_edu.backend import numpy_ref  # noqa: E402
@@ -152,6 +152,7 @@ def main() -> None:
         rounds = {label: [] for label in steps}
         for _ in range(_args.rounds):  # interleaved, so a busy moment hits every contestant
             for label, fn in steps.items():
+                settle(_args.threads)
                 rounds[label].append(median_seconds(fn, 5))
         ms = {label: 1e3 * float(np.median(values)) for label, values in rounds.items()}
         c_ms, np_ms, torch_ms = ms["tinygrad_edu C"], ms["NumPy reference"], ms.get("PyTorch", float("nan"))

@@ -30,7 +30,7 @@ _args = bench_arguments(__doc__, rounds=5, add_arguments=_sizes)  # before NumPy
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, rerun_with_two_threads, settle  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.backend import c  # noqa: E402
@@ -86,6 +86,7 @@ def main() -> None:
         times: dict[str, list[float]] = {m: [] for m in METHODS}
         for _ in range(_args.rounds):
             for method in METHODS:
+                settle(_args.threads)
                 run(method, a, b)  # the setting's first call makes its workspace
                 start = clock()
                 run(method, a, b)

@@ -37,7 +37,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, median_seconds, python_cost_us, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, python_cost_us, rerun_with_two_threads, settle  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.backend import c  # noqa: E402
@@ -152,6 +152,7 @@ def main() -> None:
             seconds = {key: [] for key in contenders}
             for _ in range(_args.rounds):
                 for key, fn in contenders.items():
+                    settle(_args.threads)
                     seconds[key].append(_median_seconds(fn, flops))
             rate = {key: flops / float(np.median(s)) / 1e9 for key, s in seconds.items()}
             torch_rate = f"{rate['torch']:.1f}" if "torch" in rate else "-"

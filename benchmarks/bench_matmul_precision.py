@@ -31,7 +31,7 @@ _args = bench_arguments(__doc__, rounds=7, add_arguments=_shape_filter)  # befor
 import os  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, rerun_with_two_threads, settle  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.backend import c  # noqa: E402
@@ -92,6 +92,7 @@ def speed_table(rng: np.random.Generator) -> None:
         seconds = {key: [] for key in calls}
         for _ in range(_args.rounds):
             for key, fn in calls.items():
+                settle(_args.threads)
                 seconds[key].append(median_seconds(fn, repeats))
         rate = {key: flops / float(np.median(s)) / 1e9 for key, s in seconds.items()}
         for precision in PRECISIONS:

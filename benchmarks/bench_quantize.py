@@ -36,7 +36,7 @@ import os  # noqa: E402
 import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import cpu_name, median_seconds, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, median_seconds, rerun_with_two_threads, settle  # noqa: E402
 
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu import cli, data, nn, optim  # noqa: E402
@@ -72,6 +72,7 @@ def interleaved_ms(fns: dict[str, object], rounds: int, repeats: int = 5) -> dic
     times = {label: [] for label in fns}
     for _ in range(rounds):
         for label, fn in fns.items():
+            settle(_args.threads)
             times[label].append(median_seconds(fn, repeats))
     return {label: 1e3 * float(np.median(values)) for label, values in times.items()}
 

@@ -72,7 +72,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import cpu_name, rerun_with_two_threads  # noqa: E402
+from _common import cpu_name, rerun_with_two_threads, settle  # noqa: E402
 
 # ---- the models, once per framework ----------------------------------------------------------
 #
@@ -219,6 +219,7 @@ def time_model(tg: Any, torch: Any | None, model: str,
     rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in contenders}
     for _ in range(args.rounds):
         for name, step in contenders.items():
+            settle(args.threads)
             rounds[name].append(_median_step_ms(step, args.steps, args.warmup))
     return {name: tuple(np.median(np.array(ms), axis=0).tolist()) for name, ms in rounds.items()}
 
