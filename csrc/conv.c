@@ -16,7 +16,9 @@
  * its packing cost, use two register-tiled kernels written once in portable C (conv_gemm.inc)
  * and compiled for AVX-512, AVX2+FMA and SSE2; large ones (CIFAR-style 32-128 channels, see
  * conv_uses_gemm) call the main GEMM kernel single-threaded (tg_gemm_1t_*, gemm.c) on the same
- * blocks. The level is chosen at run time by tg_isa_level() (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
+ * blocks; their forward unfolds each sample one strip of columns at a time, straight into the GEMM's
+ * packed layout of B (tg_gemm_packed_1t_*). The level is chosen at run time by tg_isa_level()
+ * (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
  * (C never allocates).
  */
 #include <stdint.h>

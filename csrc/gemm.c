@@ -291,6 +291,21 @@ static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const voi
     return 0;
 }
 
+/* One product with a B packed as tg_pack_b_* packs it, on the calling thread (the convolutions' forward
+ * unfolds its columns straight into that layout): no workspace, no checks beyond the level. */
+static int gemm_packed_1t(size_t elem, const struct tg_gemm_problem *g)
+{
+    struct packed_kernels kernels = packed_kernels(elem);
+    if (!kernels.width)
+        return TG_GEMM_BAD_ISA;
+    kernels.product(g);
+    return 0;
+}
+
+int tg_gemm_packed_1t_f32(const struct tg_gemm_problem *g) { return gemm_packed_1t(4, g); }
+
+int tg_gemm_packed_1t_f64(const struct tg_gemm_problem *g) { return gemm_packed_1t(8, g); }
+
 int64_t tg_packed_b_width_f32(void) { return packed_kernels(4).width; }
 
 int64_t tg_packed_b_width_f64(void) { return packed_kernels(8).width; }

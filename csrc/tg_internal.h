@@ -25,6 +25,10 @@ int64_t tg_gemm_1t_workspace_f32(void);
 int64_t tg_gemm_1t_workspace_f64(void);
 int tg_gemm_1t_f32(const struct tg_gemm_problem *g, void *work);
 int tg_gemm_1t_f64(const struct tg_gemm_problem *g, void *work);
+/* The same with g->b packed by tg_pack_b_* (tg_kernels.h: strips of tg_packed_b_width_*() columns; its
+ * strides unused), C = op(A)·B + β·C, no workspace. */
+int tg_gemm_packed_1t_f32(const struct tg_gemm_problem *g);
+int tg_gemm_packed_1t_f64(const struct tg_gemm_problem *g);
 
 /* gemm_amx.c: configure this thread's AMX tiles (palette 1, all 8 tiles 16 rows × 64 bytes), for
  * gemm_amx.c and gemm_ozaki.c; only on a CPU where tg_amx_usable() is 1. */

@@ -588,6 +588,45 @@ def test_conv2d_around_the_gemm_switch_points_c_matches_numpy(isa, threads, prod
         check_all_three(x, w, gy, stride, padding, dilation, groups)
 
 
+@st.composite
+def output_row_configs(draw):
+    """(input_hw, kernel, stride, padding, dilation) drawn by output size: rows of 1 to 40 columns, so that
+    a strip of the GEMM's packed B (8 to 32 columns, by level and dtype) spans many short rows, parts of
+    two long ones, or ends past the last column."""
+    out_hw = (draw(st.integers(1, 5)), draw(st.integers(1, 40)))
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    # the input size that gives out_hw, (size + 2p − d(k − 1) − 1) // s + 1 = out, but at least 1 and the span
+    spans = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation)]
+    input_hw = tuple(max((o - 1) * s + span + draw(st.integers(0, s - 1)), span, 1)
+                     for o, s, span in zip(out_hw, stride, spans))
+    return input_hw, kernel, stride, padding, dilation
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
+@settings(max_examples=25, deadline=None)
+@given(config=output_row_configs(), groups=st.sampled_from([1, 2]), extra_channel=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_conv2d_forward_on_the_gemm_unfolds_packed_strips_c_matches_numpy(isa, threads, config, groups,
+                                                                         extra_channel, dtype, seed):
+    """The forward of the GEMM route unfolds one strip of output columns at a time from the padded sample into
+    the GEMM's packed layout (csrc/conv_typed.inc, im2col_strip; blended vector loads in conv_rows.inc for
+    column stride 1, the portable loops otherwise): output rows shorter than a strip, longer ones and a last
+    strip cut short, with strides, padding and dilation, groups 1 and 2, at every level and in both dtypes."""
+    (H, W), kernel, stride, padding, dilation = config
+    min_k, min_o = GEMM_SWITCH_POINTS["forward"]
+    group_channels = -(-min_k // (kernel[0] * kernel[1])) + extra_channel  # K at or just above the switch point
+    rng = np.random.default_rng(seed)
+    x = random(rng, (3, groups * group_channels, H, W), dtype)
+    w = random(rng, (groups * min_o, group_channels, *kernel), dtype)
+    with forced_isa(isa), thread_count(threads):
+        assert_close(c.conv2d(x, w, stride, padding, dilation, groups),
+                     ref.conv2d(x, w, stride, padding, dilation, groups))
+
+
 @ISA_LEVELS
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shape", [(8, 32, 28, 28, 64), (4, 64, 16, 16, 128)], ids=["32to64", "64to128"])
