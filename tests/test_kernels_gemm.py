@@ -314,6 +314,22 @@ def test_gemm_b_in_registers_matches_numpy(m, k, n, a_rows, beta, c_transposed, 
     check_gemm_tight(m, k, n, a_rows, True, beta, c_transposed, dtype, isa, seed)
 
 
+@settings(max_examples=200, deadline=None)
+@given(m=st.sampled_from([7, 8, 9, 10, 11, 12, 64, 67, 130]), k=st.sampled_from([1, 2, 3, 9, 10, 12, 13, 15, 16, 17]),
+       n=st.sampled_from([1, 3, 4, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 256, 511, 512, 513, 530, 1100]),
+       b_rows=st.booleans(), beta=st.sampled_from([0.0, 0.5]), c_transposed=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]), isa=st.sampled_from(ISAS), seed=st.integers(0, 2**16))
+def test_gemm_small_k_tiles_matches_numpy(m, k, n, b_rows, beta, c_transposed, dtype, isa, seed):
+    """k ≤ 16 with A by rows and m ≥ 8 (the MLP head's ∂X = ∂Y·W and ∂Y·Wᵀ, 64×10 · 10×256): on AVX2 the
+    tiles of gemm_small_k_tiles (gemm_small.inc), one copy per k; k on both sides of 16 (and of 2, where a B
+    by rows with n ≥ one vector goes to gemm_b_in_registers), m on both sides of 8 and with 0-3 rows past
+    the 4-row tiles, n on and off a strip (16/8 columns) and below one, B by rows (read in place from n = 8
+    vectors on, its partial last strip copied) or by columns (packed 512 columns at a time: n on both sides
+    of 512 and past two chunks), C = A·B + β·C row-major (or transposed: the other paths), operands in buffers
+    ending at their last value."""
+    check_gemm_tight(m, k, n, True, b_rows, beta, c_transposed, dtype, isa, seed)
+
+
 @settings(max_examples=40, deadline=None)
 @given(m=st.sampled_from([129, 150]), k=st.sampled_from([1, 13, 16, 32]),
        n=st.sampled_from([1023, 1024, 1025, 1031, 2048, 2049, 2100]), a_rows=st.booleans(),

@@ -78,9 +78,11 @@ def test_matmul_bits_do_not_depend_on_operand_addresses(shape, dtype, isa, seed)
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(5, 32, 3), (64, 256, 10), (64, 784, 10), (35, 192, 24), (6, 3000, 25),
-                                   (16, 2049, 6), (3, 37, 5), (64, 10, 256), (150, 16, 640), (170, 390, 70)],
+                                   (16, 2049, 6), (3, 37, 5), (64, 10, 256), (150, 16, 640), (170, 390, 70),
+                                   (67, 13, 530)],
                          ids=lambda s: "x".join(map(str, s)))
 def test_training_shapes_bits_do_not_depend_on_operand_addresses(isa, dtype, shape):
     """The MLP head (x·W, x·Wᵀ), LeNet's ∂W shapes, a K-block edge, a block shorter than 8 KiB with a
-    ragged tail, and one shape of each other path."""
+    ragged tail, one shape of each other path, and a small k past a chunk of gemm_small_k_tiles' packed B
+    with rows past its 4-row tiles (AVX2)."""
     check_address_independent(*shape, dtype, isa, seed=0)
