@@ -17,16 +17,11 @@
 #define TG_GEMM_X86 0
 #endif
 
-/* Whether a product of 2·m·n·k flops (over the whole batch) of elements `elem` bytes wide is worth
- * splitting over threads: about 0.2 ms of work on one core, 2^24 float32 flops or 2^23 float64 ones
- * (float64 runs at half the rate). Creating and joining a thread costs ~40 µs on a KVM guest. Zen 3, 2
- * vCPUs, C alone at 1 and 2 threads in one process (medians, three runs; in one of them the second vCPU
- * was busy and nothing gained, 0.9-1.0x): 2^24.6 float32 flops (the MLP's 64×784×256 products)
- * 1.23-1.58x, 256³ 1.0-1.5x, 384³ 1.1-1.8x; 2^23 float64 (64×128×512) 0.9-1.4x; below, 128³ float32 0.5-0.6x.
- * (Until session 23 the threshold was 2^29 flops, set from bench_matmul's 2-thread rows, 256³–512³ at 0.45×
- * NumPy's 2-thread speed; those rows were timed while OpenBLAS's idle workers could still be spinning on the
- * second core: benchmarks/_common.py, settle.) */
-static int worth_splitting(double flops, size_t elem) { return flops * (double)elem >= 4.0 * (double)(1 << 24); }
+/* Below this many flops (2·m·n·k over the whole batch) threads cost more than they save.
+ * Creating and joining a thread takes tens of µs, but on a shared VM the second core is
+ * often busy and the split only pays on long products: measured, 256³–512³ (2^25–2^28
+ * flops) ran at 0.45× NumPy's 2-thread speed, 1024³ (2^31) gained. */
+#define TG_PARALLEL_MIN_FLOPS ((double)(1 << 29))
 
 #define ISA_KERNELS "gemm_typed.inc" /* gemm_<isa>_<type> and gemm_workspace_<isa>_<type> */
 #include "for_each_isa.inc"
@@ -141,7 +136,7 @@ static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, con
         return 0;
     }
     int parts = tg_get_num_threads();
-    if (!worth_splitting((double)batch * m * n * k * 2, elem))
+    if ((double)batch * m * n * k * 2 < TG_PARALLEL_MIN_FLOPS)
         parts = 1;
     int64_t per_part = workspace_per_thread(elem);
     if (work_len < per_part * parts)
@@ -287,7 +282,7 @@ static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const voi
     }
     struct packed_job job = {kernels.product, elem, {m, n, k, a, rsa, csa, bp, 0, 0, c, n, 1, 0.0}};
     int parts = tg_get_num_threads();
-    if (!worth_splitting((double)m * n * k * 2, elem))
+    if ((double)m * n * k * 2 < TG_PARALLEL_MIN_FLOPS)
         parts = 1;
     if (parts == 1)
         packed_run_part(&job, 0, 1);

@@ -437,20 +437,6 @@ def test_matmul_threads_c_matches_numpy(isa, threads, shapes, rng):
             assert_matmul_close(a, b.T.copy().T, c.matmul(a, b.T.copy().T))
 
 
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("layout_a", ["c", "transposed"])
-@pytest.mark.parametrize("shapes", [((64, 784), (784, 256)), ((784, 64), (64, 256)), ((64, 128), (128, 512))], ids=str)
-def test_matmul_training_shapes_two_threads_c_matches_numpy(isa, dtype, layout_a, shapes, rng):
-    """The MLP's and LSTM's products, at and above the size from which 2 threads split them (gemm.c,
-    worth_splitting: 2^24 float32 flops, 2^23 float64), by columns (m = 64) or rows (m = 784)."""
-    a, b = rng.standard_normal(shapes[0]).astype(dtype), rng.standard_normal(shapes[1]).astype(dtype)
-    a = layout(a, layout_a)
-    with c_settings(isa, 2):
-        assert_matmul_close(a, b, c.matmul(a, b))
-        assert_matmul_close(a, b.T.copy().T, c.matmul(a, b.T.copy().T))
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shapes", [((5,), (5,)), ((5,), (5, 3)), ((4, 5), (5,)), ((2, 3, 4), (4,)), ((4,), (2, 4, 3)),
                                     ((7, 3, 4), (7, 4, 5)), ((7, 3, 4), (4, 5)), ((3, 4), (7, 4, 5)),
