@@ -20,7 +20,10 @@
 /* Below this many flops (2·m·n·k over the whole batch) threads cost more than they save.
  * Creating and joining a thread takes tens of µs, but on a shared VM the second core is
  * often busy and the split only pays on long products: measured, 256³–512³ (2^25–2^28
- * flops) ran at 0.45× NumPy's 2-thread speed, 1024³ (2^31) gained. */
+ * flops) ran at 0.45× NumPy's 2-thread speed, 1024³ (2^31) gained. Measured again on a Zen 3 KVM
+ * guest: a vCPU left idle for a while takes long to wake, and single-threaded Python runs between the
+ * products of a training step, so 64×784×256 float32 (2^24.6) at 2 threads ran 1.15× back to back
+ * but 0.82× after 500 µs of Python, 0.78× after 2 ms (benchmarks/README.md, session 23). */
 #define TG_PARALLEL_MIN_FLOPS ((double)(1 << 29))
 
 #define ISA_KERNELS "gemm_typed.inc" /* gemm_<isa>_<type> and gemm_workspace_<isa>_<type> */
