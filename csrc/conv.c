@@ -139,6 +139,11 @@ static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t
 
 /* ---- the drivers: im2col/col2im blocks and the three convolution kernels ----------------- */
 
+/* Where the buffers of one part's workspace start (elements; part_layout_* in conv_typed.inc), and its size. */
+struct part_layout {
+    int64_t sums_at, gemm_at, padded_at, size;
+};
+
 #define T float
 #define SFX(name) name##_f32
 #include "conv_typed.inc"
