@@ -152,6 +152,26 @@ def check_all_three(x: np.ndarray, w: np.ndarray, gy: np.ndarray, stride, paddin
 
 @ISA_LEVELS
 @settings(max_examples=30)
+@given(kernel=st.tuples(st.integers(1, 4), st.sampled_from([1, 2, 3, 4, 5, 7])), row_stride=st.integers(1, 3),
+       padding=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), extra=st.tuples(st.integers(0, 6), st.integers(0, 40)),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_conv2d_vector_rows_c_matches_numpy(isa, kernel, row_stride, padding, dilation, extra, dtype, seed):
+    """Column stride 1, where im2col and col2im copy whole vectors (conv_rows.inc): rows of 1 to 5 vectors of
+    float32 (1 to 10 of float64), each vector count and the kernel widths 3 and 5 with their own unrolled copy
+    loops, rows of the output in the padding above and below (padding, dilation, row stride)."""
+    span = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation)]
+    H, W = (max(1, s) + e for s, e in zip(span, extra))
+    rng = np.random.default_rng(seed)
+    x, w = random(rng, (2, 3, H, W), dtype), random(rng, (4, 3, *kernel), dtype)
+    stride = (row_stride, 1)
+    gy = random(rng, ref.conv2d(x, w, stride, padding, dilation).shape, dtype)
+    with forced_isa(isa):
+        check_all_three(x, w, gy, stride, padding, dilation, 1)
+
+
+@ISA_LEVELS
+@settings(max_examples=30)
 @given(config=window_configs(), n=st.sampled_from([1, 2, 3]), groups=st.sampled_from([1, 2, 3]),
        group_channels=st.sampled_from([1, 2, 3]), group_outputs=st.sampled_from([1, 2, 5]),
        dtype=st.sampled_from([np.float32, np.float64]), contiguous=st.booleans(), seed=st.integers(0, 2**16))
