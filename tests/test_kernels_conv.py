@@ -658,3 +658,21 @@ def test_conv2d_cifar_shapes_on_the_gemm_c_matches_numpy(isa, threads, shape, rn
     for dtype in (np.float32, np.float64):
         x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C, 3, 3), dtype)
         check_all_three(x, w, random(rng, (N, O, H, W), dtype), one, one, one, 1)
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("shape", [(5, 4, 8, 8, 3, 1), (3, 2, 12, 12, 5, 0), (33, 4, 34, 34, 3, 0),
+                                   (9, 2, 8, 14, 3, 0)], ids=["P64", "P64-k5", "P1024", "P72"])
+def test_conv2d_forward_writes_whole_vector_samples_in_place(isa, threads, groups, shape, rng):
+    """Outputs of OH·OW a multiple of 64 bytes (16 float32, 8 float64) go from the tiles straight into y,
+    one sample at a time (several per block, several blocks, both groups); P72 (6 × 12) is a multiple
+    for float64 only. Both dtypes."""
+    N, C, H, W, k, p = shape
+    O, pad, one = 6, (p, p), (1, 1)
+    for dtype in (np.float32, np.float64):
+        x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C // groups, k, k), dtype)
+        gy = random(rng, ref.conv2d(x, w, one, pad, one, groups).shape, dtype)
+        with forced_isa(isa), thread_count(threads):
+            check_all_three(x, w, gy, one, pad, one, groups)
