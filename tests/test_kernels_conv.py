@@ -665,10 +665,11 @@ def test_conv2d_cifar_shapes_on_the_gemm_c_matches_numpy(isa, threads, shape, rn
 @pytest.mark.parametrize("groups", [1, 2])
 @pytest.mark.parametrize("shape", [(5, 4, 8, 8, 3, 1), (3, 2, 12, 12, 5, 0), (33, 4, 34, 34, 3, 0),
                                    (9, 2, 8, 14, 3, 0)], ids=["P64", "P64-k5", "P1024", "P72"])
-def test_conv2d_forward_writes_whole_vector_samples_in_place(isa, threads, groups, shape, rng):
-    """Outputs of OH·OW a multiple of 64 bytes (16 float32, 8 float64) go from the tiles straight into y,
-    one sample at a time (several per block, several blocks, both groups); P72 (6 × 12) is a multiple
-    for float64 only. Both dtypes."""
+def test_conv2d_whole_vector_samples_in_place(isa, threads, groups, shape, rng):
+    """Outputs of OH·OW a multiple of 64 bytes (16 float32, 8 float64) go from the tiles straight into y, and
+    the tiles of ∂w (and of ∂x, unless a row of gy is a multiple of 1 KiB: P1024) read gy in place, one sample
+    at a time (several per block, several blocks, both groups); P72 (6 × 12) is a multiple for float64 only.
+    Both dtypes."""
     N, C, H, W, k, p = shape
     O, pad, one = 6, (p, p), (1, 1)
     for dtype in (np.float32, np.float64):
