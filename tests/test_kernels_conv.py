@@ -157,9 +157,10 @@ def check_all_three(x: np.ndarray, w: np.ndarray, gy: np.ndarray, stride, paddin
        dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), extra=st.tuples(st.integers(0, 6), st.integers(0, 40)),
        dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
 def test_conv2d_vector_rows_c_matches_numpy(isa, kernel, row_stride, padding, dilation, extra, dtype, seed):
-    """Column stride 1, where im2col and col2im copy whole vectors (conv_rows.inc): rows of 1 to 5 vectors of
-    float32 (1 to 10 of float64), each vector count and the kernel widths 3 and 5 with their own unrolled copy
-    loops, rows of the output in the padding above and below (padding, dilation, row stride)."""
+    """Column stride 1, where im2col and col2im copy whole vectors (conv_rows.inc): output rows of 1 to 48
+    elements (up to 6 float32 / 12 float64 vectors: 1-4 have their own unrolled copy loops), the kernel widths
+    3 and 5 (unrolled in col2im) and others, rows of the output in the padding above and below (padding,
+    dilation, row stride)."""
     span = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation)]
     H, W = (max(1, s) + e for s, e in zip(span, extra))
     rng = np.random.default_rng(seed)
