@@ -15,14 +15,23 @@ Each case times the whole layer step as a training step runs it:
     pool:  y, idx = max_pool2d(x); ∂L/∂x = max_pool2d_grad(gy, idx)
 PyTorch runs the same forward and ``backward(gy)`` through autograd (x and w require grad).
 
-Run:  python benchmarks/bench_conv2d.py [--threads N] [--rounds R]
+Run:  python benchmarks/bench_conv2d.py [--threads N] [--rounds R] [--no-2-threads] [--only TEXT]
 """
 
 from __future__ import annotations
 
+import argparse
+
 from _common import bench_arguments
 
-_args = bench_arguments(__doc__, rounds=7)  # before NumPy is imported
+
+def _layer_filter(parser: argparse.ArgumentParser) -> None:
+    """This script's own option: a subset of the layers."""
+    parser.add_argument("--only", default="", metavar="TEXT",
+                        help="run only the layers whose name contains TEXT (e.g. 'conv2', 'maxpool', 'B16')")
+
+
+_args = bench_arguments(__doc__, rounds=7, add_arguments=_layer_filter)  # before NumPy is imported
 
 import os  # noqa: E402
 import platform  # noqa: E402
@@ -138,8 +147,8 @@ def call_costs_us() -> dict[str, float]:
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS]
-    cases += [(name, pool_steps(*shape, rng)) for name, *shape in POOL_LAYERS]
+    cases = [(name, conv_steps(*shape, rng)) for name, *shape in CONV_LAYERS if _args.only in name]
+    cases += [(name, pool_steps(*shape, rng)) for name, *shape in POOL_LAYERS if _args.only in name]
     isa = {0: "portable", 1: "AVX2", 2: "AVX-512"}[c_backend.lib.tg_isa_level()]
     print(f"# {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'absent'}; threads {_args.threads}; C kernels: {isa}")

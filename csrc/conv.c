@@ -15,10 +15,10 @@
  * output row). Small products (O is 6 or 16 in LeNet), where a general packed GEMM loses to
  * its packing cost, use two register-tiled kernels written once in portable C (conv_gemm.inc)
  * and compiled for AVX-512, AVX2+FMA and SSE2; large ones (CIFAR-style 32-128 channels, see
- * conv_uses_gemm) call the main GEMM kernel single-threaded (tg_gemm_1t_*, gemm.c) on the same
- * blocks; their forward unfolds each sample one strip of columns at a time, straight into the GEMM's
- * packed layout of B (tg_gemm_packed_1t_*). The level is chosen at run time by tg_isa_level()
- * (cpu.c), shared with the GEMM. The caller passes a workspace of tg_conv2d_workspace_*() elements
+ * conv_uses_gemm) call the main GEMM kernel single-threaded (tg_gemm_1t_kernels_*, gemm.c) on the
+ * same blocks; their forward unfolds each sample one strip of columns at a time, straight into the
+ * GEMM's packed layout of B. The level is chosen at run time by tg_isa_level() (cpu.c), shared with
+ * the GEMM, and read once per call: one call runs the kernels of one level throughout. The caller passes a workspace of tg_conv2d_workspace_*() elements
  * (C never allocates).
  */
 #include <stdint.h>
@@ -95,7 +95,7 @@ static int conv_is_depthwise(const struct tg_conv2d_geometry *g)
  *   ∂x  Wᵀ·gy (inner dimension O): O 32 0.79..0.82, O 64 0.96..1.07, O 128 1.10..1.17 (K ≥ 576). */
 enum conv_product { CONV_FORWARD, CONV_GRAD_INPUT, CONV_GRAD_WEIGHT };
 
-/* The products `product` of this group geometry go through the main GEMM (tg_gemm_1t_*). The ∂w
+/* The products `product` of this group geometry go through the main GEMM (tg_gemm_1t_kernels_*). The ∂w
  * bounds are the lowest, so conv_uses_gemm(g, CONV_GRAD_WEIGHT) says whether any product does
  * (and the workspace must hold the GEMM's buffers). */
 static int conv_uses_gemm(const struct tg_conv2d_geometry *group, enum conv_product product)
@@ -138,6 +138,11 @@ static void valid_outputs(int64_t out_len, int64_t size, int64_t stride, int64_t
 #include "for_each_isa.inc"
 
 /* ---- the drivers: im2col/col2im blocks and the three convolution kernels ----------------- */
+
+/* Where the buffers of one part's workspace start (elements; part_layout_* in conv_typed.inc), and its size. */
+struct part_layout {
+    int64_t sums_at, gemm_at, padded_at, size;
+};
 
 #define T float
 #define SFX(name) name##_f32

@@ -31,10 +31,9 @@
 
 typedef void (*gemm_fn)(const struct tg_gemm_problem *g, void *work);
 
-/* The kernel for this element size at the current instruction-set level (NULL: bad level). */
-static gemm_fn gemm_kernel(size_t elem)
+/* The kernel for this element size at instruction-set level `level` (NULL: bad level). */
+static gemm_fn gemm_kernel(int level, size_t elem)
 {
-    int level = tg_isa_level();
 #if TG_GEMM_X86
     if (level == TG_ISA_AVX512)
         return elem == 4 ? (gemm_fn)gemm_avx512_f32 : (gemm_fn)gemm_avx512_f64;
@@ -74,9 +73,7 @@ static void gemm_run_part(void *ctx, int part, int parts)
 {
     const struct gemm_job *job = ctx;
     const size_t elem = job->elem;
-    /* Packed panels start on a 64-byte line: a vector load that straddles two lines costs two. */
-    char *work = job->work + (size_t)(part * job->work_per_part) * elem;
-    work += (64 - (uintptr_t)work % 64) % 64;
+    char *work = tg_align_64(job->work + (size_t)(part * job->work_per_part) * elem);
     int64_t b0 = 0, b1 = job->batch, lo = 0, hi = 0, extent = 0;
     int split_batch = job->batch >= parts, split_cols = job->g.n >= job->g.m;
     if (split_batch) {
@@ -126,7 +123,7 @@ static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, con
                 int64_t rsa, int64_t csa, const void *b, int64_t sbb, int64_t rsb, int64_t csb, double beta, void *c,
                 int64_t sbc, int64_t rsc, int64_t csc, void *work, int64_t work_len)
 {
-    gemm_fn kernel = gemm_kernel(elem);
+    gemm_fn kernel = gemm_kernel(tg_isa_level(), elem);
     if (!kernel)
         return TG_GEMM_BAD_ISA;
     if (batch < 0 || m < 0 || n < 0 || k < 0)
@@ -153,26 +150,9 @@ static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, con
     return 0;
 }
 
-/* One product on the calling thread, for other kernels (the convolutions) that split their own
- * work over threads: the kernel of the current level, its workspace aligned as gemm_run_part
- * does. The caller has checked the level and the sizes (m, n, k ≥ 1). */
-static int gemm_1t(size_t elem, const struct tg_gemm_problem *g, void *work)
-{
-    gemm_fn kernel = gemm_kernel(elem);
-    if (!kernel)
-        return TG_GEMM_BAD_ISA;
-    char *aligned = work;
-    kernel(g, aligned + (64 - (uintptr_t)aligned % 64) % 64);
-    return 0;
-}
-
 int64_t tg_gemm_1t_workspace_f32(void) { return workspace_per_thread(4); }
 
 int64_t tg_gemm_1t_workspace_f64(void) { return workspace_per_thread(8); }
-
-int tg_gemm_1t_f32(const struct tg_gemm_problem *g, void *work) { return gemm_1t(4, g, work); }
-
-int tg_gemm_1t_f64(const struct tg_gemm_problem *g, void *work) { return gemm_1t(8, g, work); }
 
 int64_t tg_gemm_workspace_f32(int threads) { return workspace_per_thread(4) * (threads < 1 ? 1 : threads); }
 
@@ -217,10 +197,9 @@ struct packed_kernels {
 #define PACKED_KERNELS(suffix)                                                                     \
     (struct packed_kernels){packed_width_##suffix(), (pack_fn)pack_b_whole_##suffix, (prepacked_fn)gemm_prepacked_##suffix}
 
-/* The packing and product kernels of the current instruction-set level for this element size. */
-static struct packed_kernels packed_kernels(size_t elem)
+/* The packing and product kernels of instruction-set level `level` for this element size. */
+static struct packed_kernels packed_kernels(int level, size_t elem)
 {
-    int level = tg_isa_level();
 #if TG_GEMM_X86
     if (level == TG_ISA_AVX512)
         return elem == 4 ? PACKED_KERNELS(avx512_f32) : PACKED_KERNELS(avx512_f64);
@@ -235,7 +214,7 @@ static struct packed_kernels packed_kernels(size_t elem)
 static int pack_b(size_t elem, int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width,
                   void *dst)
 {
-    struct packed_kernels kernels = packed_kernels(elem);
+    struct packed_kernels kernels = packed_kernels(tg_isa_level(), elem);
     if (!kernels.width)
         return TG_GEMM_BAD_ISA;
     if (k < 0 || n < 0)
@@ -270,7 +249,7 @@ static void packed_run_part(void *ctx, int part, int parts)
 static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa,
                          const void *bp, int64_t width, void *c)
 {
-    struct packed_kernels kernels = packed_kernels(elem);
+    struct packed_kernels kernels = packed_kernels(tg_isa_level(), elem);
     if (!kernels.width)
         return TG_GEMM_BAD_ISA;
     if (m < 0 || n < 0 || k < 0)
@@ -294,24 +273,23 @@ static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const voi
     return 0;
 }
 
-/* One product with a B packed as tg_pack_b_* packs it, on the calling thread (the convolutions' forward
- * unfolds its columns straight into that layout): no workspace, no checks beyond the level. */
-static int gemm_packed_1t(size_t elem, const struct tg_gemm_problem *g)
+/* The products on the calling thread of one level (tg_internal.h), for the convolutions. */
+static int gemm_1t_kernels(int level, size_t elem, struct tg_gemm_1t_kernels *kernels)
 {
-    struct packed_kernels kernels = packed_kernels(elem);
-    if (!kernels.width)
-        return TG_GEMM_BAD_ISA;
-    kernels.product(g);
-    return 0;
+    struct packed_kernels packed = packed_kernels(level, elem);
+    kernels->product = gemm_kernel(level, elem);
+    kernels->packed_product = packed.product;
+    kernels->packed_width = packed.width;
+    return kernels->product && packed.width ? 0 : TG_GEMM_BAD_ISA;
 }
 
-int tg_gemm_packed_1t_f32(const struct tg_gemm_problem *g) { return gemm_packed_1t(4, g); }
+int tg_gemm_1t_kernels_f32(int level, struct tg_gemm_1t_kernels *kernels) { return gemm_1t_kernels(level, 4, kernels); }
 
-int tg_gemm_packed_1t_f64(const struct tg_gemm_problem *g) { return gemm_packed_1t(8, g); }
+int tg_gemm_1t_kernels_f64(int level, struct tg_gemm_1t_kernels *kernels) { return gemm_1t_kernels(level, 8, kernels); }
 
-int64_t tg_packed_b_width_f32(void) { return packed_kernels(4).width; }
+int64_t tg_packed_b_width_f32(void) { return packed_kernels(tg_isa_level(), 4).width; }
 
-int64_t tg_packed_b_width_f64(void) { return packed_kernels(8).width; }
+int64_t tg_packed_b_width_f64(void) { return packed_kernels(tg_isa_level(), 8).width; }
 
 int tg_pack_b_f32(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width, void *dst)
 {

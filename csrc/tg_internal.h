@@ -18,17 +18,31 @@ struct tg_gemm_problem {
     double beta;
 };
 
-/* gemm.c's kernel for the current instruction-set level, run on the calling thread: one product
- * with m, n, k ≥ 1 (the β = 0 case does not read C). work holds tg_gemm_1t_workspace_*() elements
- * (any alignment). Returns 0, or the TG_GEMM_* status of an unknown level. */
+/* gemm.c's kernels of one instruction-set level, for callers that run many products on their own threads
+ * (the convolutions). The caller resolves them once, from one reading of tg_isa_level(), so that a level set
+ * meanwhile by another Python thread (tg_set_isa_level: cffi releases the GIL) cannot pair the packed strip width
+ * of one level with the product kernel of another.
+ *   product         C (m × n) = op(A)·op(B) + β·C with m, n, k ≥ 1 (β = 0: C not read); work holds
+ *                   tg_gemm_1t_workspace_*() elements (any level's), best started on a 64-byte line (tg_align_64)
+ *   packed_product  the same with g->b packed by tg_pack_b_* in strips of packed_width columns (its strides
+ *                   unused), no workspace
+ * tg_gemm_1t_kernels_* return 0, or TG_GEMM_BAD_ISA for an unknown level. */
+struct tg_gemm_1t_kernels {
+    void (*product)(const struct tg_gemm_problem *g, void *work);
+    void (*packed_product)(const struct tg_gemm_problem *g);
+    int64_t packed_width;
+};
 int64_t tg_gemm_1t_workspace_f32(void);
 int64_t tg_gemm_1t_workspace_f64(void);
-int tg_gemm_1t_f32(const struct tg_gemm_problem *g, void *work);
-int tg_gemm_1t_f64(const struct tg_gemm_problem *g, void *work);
-/* The same with g->b packed by tg_pack_b_* (tg_kernels.h: strips of tg_packed_b_width_*() columns; its
- * strides unused), C = op(A)·B + β·C, no workspace. */
-int tg_gemm_packed_1t_f32(const struct tg_gemm_problem *g);
-int tg_gemm_packed_1t_f64(const struct tg_gemm_problem *g);
+int tg_gemm_1t_kernels_f32(int level, struct tg_gemm_1t_kernels *kernels);
+int tg_gemm_1t_kernels_f64(int level, struct tg_gemm_1t_kernels *kernels);
+
+/* p rounded up to a 64-byte line, where packed GEMM panels start: a vector load that straddles two lines costs
+ * two. */
+static inline void *tg_align_64(void *p)
+{
+    return (char *)p + (64 - (uintptr_t)p % 64) % 64;
+}
 
 /* gemm_amx.c: configure this thread's AMX tiles (palette 1, all 8 tiles 16 rows × 64 bytes), for
  * gemm_amx.c and gemm_ozaki.c; only on a CPU where tg_amx_usable() is 1. */

@@ -152,6 +152,27 @@ def check_all_three(x: np.ndarray, w: np.ndarray, gy: np.ndarray, stride, paddin
 
 @ISA_LEVELS
 @settings(max_examples=30)
+@given(kernel=st.tuples(st.integers(1, 4), st.sampled_from([1, 2, 3, 4, 5, 7])), row_stride=st.integers(1, 3),
+       padding=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), extra=st.tuples(st.integers(0, 6), st.integers(0, 40)),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_conv2d_vector_rows_c_matches_numpy(isa, kernel, row_stride, padding, dilation, extra, dtype, seed):
+    """Column stride 1, where im2col and col2im copy whole vectors (conv_rows.inc): output rows of 1 to 48
+    elements (up to 6 float32 / 12 float64 vectors: 1-4 have their own unrolled copy loops), the kernel widths
+    3 and 5 (unrolled in col2im) and others, rows of the output in the padding above and below (padding,
+    dilation, row stride)."""
+    span = [d * (k - 1) + 1 - 2 * p for k, p, d in zip(kernel, padding, dilation)]
+    H, W = (max(1, s) + e for s, e in zip(span, extra))
+    rng = np.random.default_rng(seed)
+    x, w = random(rng, (2, 3, H, W), dtype), random(rng, (4, 3, *kernel), dtype)
+    stride = (row_stride, 1)
+    gy = random(rng, ref.conv2d(x, w, stride, padding, dilation).shape, dtype)
+    with forced_isa(isa):
+        check_all_three(x, w, gy, stride, padding, dilation, 1)
+
+
+@ISA_LEVELS
+@settings(max_examples=30)
 @given(config=window_configs(), n=st.sampled_from([1, 2, 3]), groups=st.sampled_from([1, 2, 3]),
        group_channels=st.sampled_from([1, 2, 3]), group_outputs=st.sampled_from([1, 2, 5]),
        dtype=st.sampled_from([np.float32, np.float64]), contiguous=st.booleans(), seed=st.integers(0, 2**16))
@@ -638,3 +659,22 @@ def test_conv2d_cifar_shapes_on_the_gemm_c_matches_numpy(isa, threads, shape, rn
     for dtype in (np.float32, np.float64):
         x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C, 3, 3), dtype)
         check_all_three(x, w, random(rng, (N, O, H, W), dtype), one, one, one, 1)
+
+
+@ISA_LEVELS
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("shape", [(5, 4, 8, 8, 3, 1), (3, 2, 12, 12, 5, 0), (33, 4, 34, 34, 3, 0),
+                                   (9, 2, 8, 14, 3, 0)], ids=["P64", "P64-k5", "P1024", "P72"])
+def test_conv2d_whole_vector_samples_in_place(isa, threads, groups, shape, rng):
+    """Outputs of OH·OW a multiple of 64 bytes (16 float32, 8 float64) go from the tiles straight into y, and
+    the tiles of ∂w (and of ∂x, unless a row of gy is a multiple of 1 KiB: P1024) read gy in place, one sample
+    at a time (several per block, several blocks, both groups); P72 (6 × 12) is a multiple for float64 only.
+    Both dtypes."""
+    N, C, H, W, k, p = shape
+    O, pad, one = 6, (p, p), (1, 1)
+    for dtype in (np.float32, np.float64):
+        x, w = random(rng, (N, C, H, W), dtype), random(rng, (O, C // groups, k, k), dtype)
+        gy = random(rng, ref.conv2d(x, w, one, pad, one, groups).shape, dtype)
+        with forced_isa(isa), thread_count(threads):
+            check_all_three(x, w, gy, one, pad, one, groups)
