@@ -3,26 +3,30 @@
  * The runner is a small persistent pool: tg_set_num_threads(n) with n > 1 lets the first region
  * start n − 1 workers, which then live on. A region publishes (task, ctx, parts); the caller and
  * any worker that is awake claim parts with one compare-exchange each, so every part runs once,
- * and a part that no worker has claimed yet runs on the caller: a late or descheduled worker
- * makes a region no slower than the 1-thread run, it does not make it wait (workspaces are
- * indexed by part, never by thread, so any thread may run any part). After a region a worker
+ * and a part that no worker has claimed yet runs on the caller: a worker late to wake makes a
+ * region no slower than the 1-thread run (one descheduled in the middle of its part still makes
+ * it wait). Workspaces are indexed by part, never by thread, so any thread may run any part. After a region a worker
  * spins for TG_POOL_SPIN_NS (pause for the first TG_POOL_PAUSE_NS, then sched_yield between
  * checks, which gives the core to any other runnable thread), then blocks on a futex.
  *
- * Why (measured on a 2-vCPU Zen 3 KVM guest, session 24, /work/scratch/s24/pool/bench_wake.c:
- * 2-part regions after `gap` µs of busy work on the calling thread, median cost beyond one part):
- *   fork-join (the runner before: pthread_create + join per region): 23-27 µs at any gap, and
- *     when the other core was busy 130-220 µs beyond one part of 100 µs (worse than one thread);
- *   waking a worker blocked on a futex: 6-7 µs after 100 µs-2 ms idle, 12-33 µs after 2-10 ms,
- *     and the woken worker came too late to take a 100 µs part in most regions;
- *   a worker still spinning: < 0.2 µs up to the end of its spin window.
- * A vCPU left idle is slow to wake here, and a training step runs Python between its products,
- * so the worker must still be spinning when the next region comes: 2 ms bridges the Python
- * between the products of the benchmarked steps. The price, where another process wants the
- * core: a worker that yields while it spins, and a region that never waits for a worker that
- * has not started its part (measured with one core held: 2 threads ran as fast as 1, fork-join
- * 1.3-1.6× slower). A spinning pool that never blocks and waits for every part (OpenMP's
- * default, OpenBLAS, PyTorch) is what collapses by 10-300× on a shared machine (PERF-NOTES §0).
+ * Why (measured on a 2-vCPU Zen 3 KVM guest, session 24, /work/scratch/s24/pool/bench_wake.c: a
+ * region of 2 parts of 100 µs each after `gap` µs of busy work on the calling thread; median time
+ * beyond one part, so 0 is a perfect split and ~100 µs is no gain; quiet machine):
+ *   fork-join (the runner before: pthread_create + join per region): 72-156 µs for gaps of
+ *     0-10 ms, often slower than one thread (an empty region alone: 32 µs back to back, 87 µs after
+ *     2 ms, 159 µs after 10 ms: an idle vCPU is slow to wake);
+ *   a worker blocked on a futex: 10-13 µs after 20-100 µs, 44-52 µs after 0.5-2 ms, 111 µs after
+ *     10 ms (the caller's wake-up system call alone: 2-4 µs);
+ *   a worker still spinning: 0.4-8 µs for gaps of 20 µs-2 ms; after 10 ms (it blocked) 82 µs.
+ * A training step runs Python between its products, so the worker must still be spinning when
+ * the next region comes: 2 ms is longer than a whole MLP step of bench_train (0.9 ms), so it
+ * bridges the Python between that step's products and between steps (not tuned further).
+ * The price, where another process wants the core: a spinning worker that yields, and a region
+ * that never waits for a worker that has not started its part. With a compiler holding one core:
+ * the pool as fast as one thread for gaps up to 2 ms (1.16× slower after 10 ms), fork-join
+ * 1.12-1.28× slower (its 90th percentile up to 7×). A pool that spins without blocking and waits
+ * for every part (OpenMP's default, OpenBLAS, PyTorch) is what collapses by 10-300× on a shared
+ * machine (PERF-NOTES §0).
  *
  * A region that finds the pool busy (a region started inside a part, or another Python thread's
  * region: cffi releases the GIL) runs all its parts on the calling thread. A child made by fork()
