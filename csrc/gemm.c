@@ -24,9 +24,9 @@
  * 24; 1 vs 2 threads in one process, busy Python before each call, seven quiet runs): 64×784×256
  * float32 (2^24.6) after 0 or 100 µs of Python 1.3-1.8× in 11 of 14 readings, 0.95-1.02× in 3;
  * after 500 µs 0.97-1.6×, after 2 ms 0.9-1.3×; 64×128×512 and 64×512×128 (2^23) 0.9-1.8×, most runs ≥ 1.1×
- * up to 100 µs. Whole training steps (bench_train's models, 2 threads against 1, five runs): MLP
- * 1.05-1.48×, LeNet 0.92-1.71×, LSTM 0.90-1.43×, where fork-join with 2^29 gave 0.76-1.02×,
- * 0.94-1.13×, 0.98-1.03×. With another process holding a core, 64×784×256 ran 0.81-0.97× and the
+ * up to 100 µs. Whole training steps (bench_train's models, 2 threads against 1, eight runs,
+ * median and range): MLP 1.12× (0.95-1.48), LSTM 1.22× (0.90-1.43), LeNet (its convolutions split
+ * as before) 1.09× (0.91-1.71); fork-join with 2^29 in the same runs: 1.01×, 0.99×, 1.11×. With another process holding a core, 64×784×256 ran 0.81-0.97× and the
  * steps 0.97-1.10×: a loss, not a collapse. Products below 2^23 were not measured. */
 #define TG_PARALLEL_MIN_FLOPS ((double)(1 << 23))
 
