@@ -26,8 +26,10 @@
  * after 500 µs 0.97-1.6×, after 2 ms 0.9-1.3×; 64×128×512 and 64×512×128 (2^23) 0.9-1.8×, most runs ≥ 1.1×
  * up to 100 µs. Whole training steps (bench_train's models, 2 threads against 1, eight runs,
  * median and range): MLP 1.12× (0.95-1.48), LSTM 1.22× (0.90-1.43), LeNet (its convolutions split
- * as before) 1.09× (0.91-1.71); fork-join with 2^29 in the same runs: 1.01×, 0.99×, 1.11×. With another process holding a core, 64×784×256 ran 0.81-0.97× and the
- * steps 0.97-1.10×: a loss, not a collapse. Products below 2^23 were not measured. */
+ * as before) 1.09× (0.91-1.71); fork-join with 2^29 in the same runs: 1.01×, 0.99×, 1.11×.
+ * With another process holding a core (two runs): 64×784×256 0.81-0.98×, the steps MLP 0.97-1.10×,
+ * LSTM 0.90-1.02×, LeNet 0.86-0.97× (fork-join with 2^29: 0.99-1.13×, 1.00-1.06×, 0.77-0.85×):
+ * a loss of up to 14 %, not a collapse. Products below 2^23 were not measured. */
 #define TG_PARALLEL_MIN_FLOPS ((double)(1 << 23))
 
 #define ISA_KERNELS "gemm_typed.inc" /* gemm_<isa>_<type> and gemm_workspace_<isa>_<type> */
