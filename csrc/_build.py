@@ -32,7 +32,7 @@ ffibuilder.set_source(
     include_dirs=[str(HERE.relative_to(HERE.parent))],
     # -fno-math-errno: sqrt is then one instruction the vectoriser can use (nothing here reads errno)
     extra_compile_args=["-O3", "-std=c11", "-pthread", "-fno-math-errno"],
-    extra_link_args=["-pthread"],  # threads.c: fork-join pthreads (no spinning pool)
+    extra_link_args=["-pthread"],  # threads.c: a pool of pthreads
     optional=True,
 )
 

@@ -17,14 +17,20 @@
 #define TG_GEMM_X86 0
 #endif
 
-/* Below this many flops (2·m·n·k over the whole batch) threads cost more than they save.
- * Creating and joining a thread takes tens of µs, but on a shared VM the second core is
- * often busy and the split only pays on long products: measured, 256³–512³ (2^25–2^28
- * flops) ran at 0.45× NumPy's 2-thread speed, 1024³ (2^31) gained. Measured again on a Zen 3 KVM
- * guest: a vCPU left idle for a while takes long to wake, and single-threaded Python runs between the
- * products of a training step, so 64×784×256 float32 (2^24.6) at 2 threads ran 1.15× back to back
- * but 0.82× after 500 µs of Python, 0.78× after 2 ms (benchmarks/README.md, session 23). */
-#define TG_PARALLEL_MIN_FLOPS ((double)(1 << 29))
+/* Below this many flops (2·m·n·k over the whole batch) a second thread costs more than it saves.
+ * With fork-join threads this was 2^29: on a KVM guest an idle vCPU is slow to wake, and 64×784×256
+ * float32 at 2 threads ran 0.78-0.82× after 0.5-2 ms of Python (session 23). threads.c's pool keeps
+ * the second vCPU spinning for 2 ms after a region. Measured with it on a Zen 3 KVM guest (session
+ * 24; 1 vs 2 threads in one process, busy Python before each call, seven quiet runs): 64×784×256
+ * float32 (2^24.6) after 0 or 100 µs of Python 1.3-1.8× in 11 of 14 readings, 0.95-1.02× in 3;
+ * after 500 µs 0.97-1.6×, after 2 ms 0.9-1.3×; 64×128×512 and 64×512×128 (2^23) 0.9-1.8×, most runs ≥ 1.1×
+ * up to 100 µs. Whole training steps (bench_train's models, 2 threads against 1, eight runs,
+ * median and range): MLP 1.12× (0.95-1.48), LSTM 1.22× (0.90-1.43), LeNet (its convolutions split
+ * as before) 1.09× (0.91-1.71); fork-join with 2^29 in the same runs: 1.01×, 0.99×, 1.11×.
+ * With another process holding a core (two runs): 64×784×256 0.81-0.98×, the steps MLP 0.97-1.10×,
+ * LSTM 0.90-1.02×, LeNet 0.86-0.97× (fork-join with 2^29: 0.99-1.13×, 1.00-1.06×, 0.77-0.85×):
+ * a loss of up to 14 %, not a collapse. Products below 2^23 were not measured. */
+#define TG_PARALLEL_MIN_FLOPS ((double)(1 << 23))
 
 #define ISA_KERNELS "gemm_typed.inc" /* gemm_<isa>_<type> and gemm_workspace_<isa>_<type> */
 #include "for_each_isa.inc"

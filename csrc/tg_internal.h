@@ -48,8 +48,8 @@ static inline void *tg_align_64(void *p)
  * gemm_amx.c and gemm_ozaki.c; only on a CPU where tg_amx_usable() is 1. */
 void tg_amx_load_tile_config(void);
 
-/* Run task(ctx, part, parts) for part = 0 … parts−1, part 0 on the calling thread and the
- * others on freshly created threads, and return when all have finished (fork-join). */
+/* Run task(ctx, part, parts) once for each part = 0 … parts−1, on the calling thread and the
+ * pool's workers (any part on any thread), and return when all have finished (threads.c). */
 typedef void (*tg_task)(void *ctx, int part, int parts);
 void tg_parallel_run(int parts, tg_task task, void *ctx);
 

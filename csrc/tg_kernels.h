@@ -11,6 +11,10 @@ int tg_get_num_threads(void);
 
 #include <stdint.h>
 
+/* For the tests of threads.c: one parallel region of `parts` parts run as the kernels run theirs;
+ * part i does `work` iterations of a dependent floating-point loop, then adds 1 to runs[i]. */
+void tg_parallel_probe(int parts, int32_t *runs, int64_t work);
+
 /* ==== instruction set, threads and GEMM (cpu.c, threads.c, gemm.c) ======================= */
 
 /* Instruction-set levels. tg_isa_level: the best level the CPU supports, capped by the
