@@ -49,6 +49,16 @@ def amx_and_best_isa() -> tuple[bool, str]:
     return c.amx_usable(), c.isa()
 
 
+def c_isa_names() -> tuple[str, list[str]]:
+    """The C kernels' best ISA level here (the one to restore after a test forces a lower one) and the names
+    of every level this CPU runs, lowest first; ("portable", ["portable"]) where the C extension is not built."""
+    if "c" not in tg.backend.available():
+        return "portable", ["portable"]
+    from tinygrad_edu.backend import c
+
+    return c.isa(), [name for level, name in sorted(c.ISA_NAMES.items()) if level <= c.lib.tg_isa_level()]
+
+
 # ---- input domains ------------------------------------------------------------------
 
 

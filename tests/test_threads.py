@@ -22,6 +22,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from helpers import c_isa_names
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,10 +34,7 @@ pytestmark = pytest.mark.skipif("c" not in tg.backend.available(),
 
 if "c" in tg.backend.available():
     from tinygrad_edu.backend import c
-    BEST_ISA = c.isa()
-    ISAS = [name for level, name in sorted(c.ISA_NAMES.items()) if level <= c.lib.tg_isa_level()]
-else:  # pragma: no cover - the module is skipped
-    BEST_ISA, ISAS = "portable", ["portable"]
+BEST_ISA, ISAS = c_isa_names()
 
 
 @contextlib.contextmanager
