@@ -1,6 +1,7 @@
 /* gemm.c: C = op(A)·op(B) + β·C in float32 and float64, batched, any operand transposed
  * or strided (strides in elements; a transpose is swapped strides, never a copy).
- * The kernels are in gemm_typed.inc, compiled once per (type, instruction set); this file
+ * The kernels are in gemm_typed.inc, compiled once per (type, instruction set) by gemm_avx512.c,
+ * gemm_avx2.c and gemm_portable.c; this file
  * checks the arguments, picks the instruction set (cpu.c) and splits large products
  * over threads (threads.c). The definition of correct is np.matmul
  * (tinygrad_edu/backend/numpy_ref.py).
@@ -20,47 +21,39 @@
 /* Below this many flops (2·m·n·k over the whole batch) a second thread costs more than it saves.
  * With fork-join threads this was 2^29: on a KVM guest an idle vCPU is slow to wake, and 64×784×256
  * float32 at 2 threads ran 0.78-0.82× after 0.5-2 ms of Python (session 23). threads.c's pool keeps
- * the second vCPU spinning for 2 ms after a region. Measured with it on a Zen 3 KVM guest (session
- * 24; 1 vs 2 threads in one process, busy Python before each call, seven quiet runs): 64×784×256
- * float32 (2^24.6) after 0 or 100 µs of Python 1.3-1.8× in 11 of 14 readings, 0.95-1.02× in 3;
- * after 500 µs 0.97-1.6×, after 2 ms 0.9-1.3×; 64×128×512 and 64×512×128 (2^23) 0.9-1.8×, most runs ≥ 1.1×
- * up to 100 µs. Whole training steps (bench_train's models, 2 threads against 1, eight runs,
- * median and range): MLP 1.12× (0.95-1.48), LSTM 1.22× (0.90-1.43), LeNet (its convolutions split
- * as before) 1.09× (0.91-1.71); fork-join with 2^29 in the same runs: 1.01×, 0.99×, 1.11×.
- * With another process holding a core (two runs): 64×784×256 0.81-0.98×, the steps MLP 0.97-1.10×,
- * LSTM 0.90-1.02×, LeNet 0.86-0.97× (fork-join with 2^29: 0.99-1.13×, 1.00-1.06×, 0.77-0.85×):
- * a loss of up to 14 %, not a collapse. Products below 2^23 were not measured. */
+ * the second vCPU spinning for 2 ms after a region; with it (Zen 3 KVM guest, session 24, 1 vs 2
+ * threads in one process, busy Python before each call, seven quiet runs) 64×784×256 float32 (2^24.6)
+ * ran 1.3-1.8× after 0-100 µs of Python in 11 of 14 readings (0.95-1.02× in 3), 0.97-1.6× after
+ * 500 µs, 0.9-1.3× after 2 ms; 64×128×512 and 64×512×128 (2^23) 0.9-1.8×, most ≥ 1.1× up to 100 µs.
+ * Products below 2^23 were not measured. The pool's wake-up costs are in threads.c's header; whole
+ * training steps at 2 threads, quiet and with a core held by another process, in benchmarks/README.md. */
 #define TG_PARALLEL_MIN_FLOPS ((double)(1 << 23))
-
-#define ISA_KERNELS "gemm_typed.inc" /* gemm_<isa>_<type> and gemm_workspace_<isa>_<type> */
-#include "for_each_isa.inc"
 
 typedef void (*gemm_fn)(const struct tg_gemm_problem *g, void *work);
 
-/* The kernel for this element size at instruction-set level `level` (NULL: bad level). */
-static gemm_fn gemm_kernel(int level, size_t elem)
+/* gemm_typed.inc's kernels at instruction-set level `level` for this element size (NULL: bad level). */
+static const struct tg_gemm_level *gemm_level(int level, size_t elem)
 {
 #if TG_GEMM_X86
     if (level == TG_ISA_AVX512)
-        return elem == 4 ? (gemm_fn)gemm_avx512_f32 : (gemm_fn)gemm_avx512_f64;
+        return elem == 4 ? &tg_gemm_level_avx512_f32 : &tg_gemm_level_avx512_f64;
     if (level == TG_ISA_AVX2)
-        return elem == 4 ? (gemm_fn)gemm_avx2_f32 : (gemm_fn)gemm_avx2_f64;
+        return elem == 4 ? &tg_gemm_level_avx2_f32 : &tg_gemm_level_avx2_f64;
 #endif
     if (level >= TG_ISA_PORTABLE)
-        return elem == 4 ? (gemm_fn)gemm_portable_f32 : (gemm_fn)gemm_portable_f64;
+        return elem == 4 ? &tg_gemm_level_portable_f32 : &tg_gemm_level_portable_f64;
     return NULL;
 }
 
+/* The most workspace any level needs (a level may be forced between calls), + room to align it to 64 bytes. */
 static int64_t workspace_per_thread(size_t elem)
 {
-    int64_t most = elem == 4 ? gemm_workspace_portable_f32() : gemm_workspace_portable_f64();
-#if TG_GEMM_X86
-    int64_t sizes[4] = {gemm_workspace_avx512_f32(), gemm_workspace_avx2_f32(), gemm_workspace_avx512_f64(),
-                        gemm_workspace_avx2_f64()};
-    for (int i = elem == 4 ? 0 : 2, end = i + 2; i < end; i++)
-        most = sizes[i] > most ? sizes[i] : most;
-#endif
-    return most + 64 / (int64_t)elem; /* + room to align the start to 64 bytes */
+    int64_t most = 0;
+    for (int level = TG_ISA_PORTABLE; level <= TG_ISA_AVX512; level++) {
+        int64_t need = gemm_level(level, elem)->workspace;
+        most = need > most ? need : most;
+    }
+    return most + 64 / (int64_t)elem;
 }
 
 /* A batch of products and how to split it over threads. */
@@ -129,8 +122,8 @@ static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, con
                 int64_t rsa, int64_t csa, const void *b, int64_t sbb, int64_t rsb, int64_t csb, double beta, void *c,
                 int64_t sbc, int64_t rsc, int64_t csc, void *work, int64_t work_len)
 {
-    gemm_fn kernel = gemm_kernel(tg_isa_level(), elem);
-    if (!kernel)
+    const struct tg_gemm_level *kernels = gemm_level(tg_isa_level(), elem);
+    if (!kernels)
         return TG_GEMM_BAD_ISA;
     if (batch < 0 || m < 0 || n < 0 || k < 0)
         return TG_GEMM_BAD_SHAPE;
@@ -147,7 +140,7 @@ static int gemm(size_t elem, int64_t batch, int64_t m, int64_t n, int64_t k, con
     int64_t per_part = workspace_per_thread(elem);
     if (work_len < per_part * parts)
         return TG_GEMM_SMALL_WORKSPACE;
-    struct gemm_job job = {kernel, elem, batch, sba, sbb, sbc,
+    struct gemm_job job = {kernels->product, elem, batch, sba, sbb, sbc,
                            {m, n, k, a, rsa, csa, b, rsb, csb, c, rsc, csc, beta}, work, per_part};
     if (parts == 1)
         gemm_run_part(&job, 0, 1);
@@ -192,48 +185,23 @@ int tg_matmul_f64(int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, i
 
 /* ---- a B packed once for many products (recurrent layers: the same W_hh at every time step) ---- */
 
-typedef void (*pack_fn)(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, void *dst);
-typedef void (*prepacked_fn)(const struct tg_gemm_problem *g);
-struct packed_kernels {
-    int64_t width; /* columns per strip of the packed layout; 0: bad ISA level */
-    pack_fn pack;
-    prepacked_fn product;
-};
-
-#define PACKED_KERNELS(suffix)                                                                     \
-    (struct packed_kernels){packed_width_##suffix(), (pack_fn)pack_b_whole_##suffix, (prepacked_fn)gemm_prepacked_##suffix}
-
-/* The packing and product kernels of instruction-set level `level` for this element size. */
-static struct packed_kernels packed_kernels(int level, size_t elem)
-{
-#if TG_GEMM_X86
-    if (level == TG_ISA_AVX512)
-        return elem == 4 ? PACKED_KERNELS(avx512_f32) : PACKED_KERNELS(avx512_f64);
-    if (level == TG_ISA_AVX2)
-        return elem == 4 ? PACKED_KERNELS(avx2_f32) : PACKED_KERNELS(avx2_f64);
-#endif
-    if (level >= TG_ISA_PORTABLE)
-        return elem == 4 ? PACKED_KERNELS(portable_f32) : PACKED_KERNELS(portable_f64);
-    return (struct packed_kernels){0, NULL, NULL};
-}
-
 static int pack_b(size_t elem, int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width,
                   void *dst)
 {
-    struct packed_kernels kernels = packed_kernels(tg_isa_level(), elem);
-    if (!kernels.width)
+    const struct tg_gemm_level *kernels = gemm_level(tg_isa_level(), elem);
+    if (!kernels)
         return TG_GEMM_BAD_ISA;
     if (k < 0 || n < 0)
         return TG_GEMM_BAD_SHAPE;
-    if (width != kernels.width)
+    if (width != kernels->packed_width)
         return TG_GEMM_BAD_PACKING;
     if (k > 0 && n > 0)
-        kernels.pack(k, n, b, rsb, csb, dst);
+        kernels->pack_b(k, n, b, rsb, csb, dst);
     return 0;
 }
 
 struct packed_job {
-    prepacked_fn product;
+    void (*product)(const struct tg_gemm_problem *g);
     size_t elem;
     struct tg_gemm_problem g;
 };
@@ -255,12 +223,12 @@ static void packed_run_part(void *ctx, int part, int parts)
 static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const void *a, int64_t rsa, int64_t csa,
                          const void *bp, int64_t width, void *c)
 {
-    struct packed_kernels kernels = packed_kernels(tg_isa_level(), elem);
-    if (!kernels.width)
+    const struct tg_gemm_level *kernels = gemm_level(tg_isa_level(), elem);
+    if (!kernels)
         return TG_GEMM_BAD_ISA;
     if (m < 0 || n < 0 || k < 0)
         return TG_GEMM_BAD_SHAPE;
-    if (width != kernels.width)
+    if (width != kernels->packed_width)
         return TG_GEMM_BAD_PACKING;
     if (m == 0 || n == 0)
         return 0;
@@ -268,7 +236,7 @@ static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const voi
         scale_c(elem, c, m, n, n, 1, 0.0);
         return 0;
     }
-    struct packed_job job = {kernels.product, elem, {m, n, k, a, rsa, csa, bp, 0, 0, c, n, 1, 0.0}};
+    struct packed_job job = {kernels->packed_product, elem, {m, n, k, a, rsa, csa, bp, 0, 0, c, n, 1, 0.0}};
     int parts = tg_get_num_threads();
     if ((double)m * n * k * 2 < TG_PARALLEL_MIN_FLOPS)
         parts = 1;
@@ -282,20 +250,29 @@ static int matmul_packed(size_t elem, int64_t m, int64_t n, int64_t k, const voi
 /* The products on the calling thread of one level (tg_internal.h), for the convolutions. */
 static int gemm_1t_kernels(int level, size_t elem, struct tg_gemm_1t_kernels *kernels)
 {
-    struct packed_kernels packed = packed_kernels(level, elem);
-    kernels->product = gemm_kernel(level, elem);
-    kernels->packed_product = packed.product;
-    kernels->packed_width = packed.width;
-    return kernels->product && packed.width ? 0 : TG_GEMM_BAD_ISA;
+    const struct tg_gemm_level *chosen = gemm_level(level, elem);
+    if (!chosen)
+        return TG_GEMM_BAD_ISA;
+    kernels->product = chosen->product;
+    kernels->packed_product = chosen->packed_product;
+    kernels->packed_width = chosen->packed_width;
+    return 0;
 }
 
 int tg_gemm_1t_kernels_f32(int level, struct tg_gemm_1t_kernels *kernels) { return gemm_1t_kernels(level, 4, kernels); }
 
 int tg_gemm_1t_kernels_f64(int level, struct tg_gemm_1t_kernels *kernels) { return gemm_1t_kernels(level, 8, kernels); }
 
-int64_t tg_packed_b_width_f32(void) { return packed_kernels(tg_isa_level(), 4).width; }
+/* 0 for an unknown level (TINYGRAD_EDU_ISA), which tg_pack_b_* then reports. */
+static int64_t packed_b_width(size_t elem)
+{
+    const struct tg_gemm_level *kernels = gemm_level(tg_isa_level(), elem);
+    return kernels ? kernels->packed_width : 0;
+}
 
-int64_t tg_packed_b_width_f64(void) { return packed_kernels(tg_isa_level(), 8).width; }
+int64_t tg_packed_b_width_f32(void) { return packed_b_width(4); }
+
+int64_t tg_packed_b_width_f64(void) { return packed_b_width(8); }
 
 int tg_pack_b_f32(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, int64_t width, void *dst)
 {

@@ -18,6 +18,24 @@ struct tg_gemm_problem {
     double beta;
 };
 
+/* gemm_typed.inc's kernels at one instruction-set level and element type, defined by gemm_avx512.c,
+ * gemm_avx2.c and gemm_portable.c (one file per level: the build compiles them at the same time); gemm.c
+ * checks the arguments and dispatches to them.
+ *   product         C (m × n) = op(A)·op(B) + β·C on the calling thread (see tg_gemm_1t_kernels)
+ *   workspace       elements of `work` that product needs
+ *   packed_width    columns per strip of a packed B
+ *   pack_b          dst = B (k × n) in strips of packed_width columns holding all k rows
+ *   packed_product  product with g->b packed by pack_b (its strides unused), no workspace */
+struct tg_gemm_level {
+    void (*product)(const struct tg_gemm_problem *g, void *work);
+    int64_t workspace;
+    int64_t packed_width;
+    void (*pack_b)(int64_t k, int64_t n, const void *b, int64_t rsb, int64_t csb, void *dst);
+    void (*packed_product)(const struct tg_gemm_problem *g);
+};
+extern const struct tg_gemm_level tg_gemm_level_avx512_f32, tg_gemm_level_avx512_f64, tg_gemm_level_avx2_f32,
+    tg_gemm_level_avx2_f64, tg_gemm_level_portable_f32, tg_gemm_level_portable_f64;
+
 /* gemm.c's kernels of one instruction-set level, for callers that run many products on their own threads
  * (the convolutions). The caller resolves them once, from one reading of tg_isa_level(), so that a level set
  * meanwhile by another Python thread (tg_set_isa_level: cffi releases the GIL) cannot pair the packed strip width
