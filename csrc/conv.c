@@ -45,8 +45,13 @@ enum { TG_CONV_BAD_SHAPE = 1, TG_CONV_SMALL_WORKSPACE = 2, TG_CONV_BAD_ISA = 3 }
 
 /* Columns of one block: ~this many bytes, comfortably inside a 1 MiB L2. */
 #define BLOCK_BYTES ((int64_t)256 * 1024)
-/* Go parallel only when the unfolded columns of the whole batch reach this many elements
- * (LeNet's layers have ~1M): below it, creating threads costs more than it saves. */
+/* Go parallel only when the unfolded columns of the whole batch reach this many elements (LeNet's
+ * layers have ~1M). Measured with threads.c's pool (session 25, Zen 3 KVM guest; forward + both
+ * gradients, 1 vs 2 threads with 50-300 µs of busy Python before each, a build that always splits,
+ * two runs): LeNet conv1 loses below it (batch 4 and 8, 2^16.3-2^17.3: 0.85-0.98×) and gains above
+ * (batch 16, 2^18.3: 1.15-1.20×); conv2 0.96-1.09× up to batch 16 (2^17.9); 32→64 3×3 on 16×16 gains
+ * 1.33-1.36× at batch 2 (2^17.2), which a flop count would catch but no one threshold separates from
+ * conv1 at batch 8. */
 #define PARALLEL_MIN_ELEMS ((int64_t)1 << 18)
 
 /* Nonzero unless the caller's sizes are legal (groups ≥ 1 dividing c and o) and its output size

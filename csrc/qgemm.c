@@ -43,7 +43,11 @@
 #endif
 
 #define TG_QGEMM_MAX_K 65536
-/* Threads only above this much work (multiply-adds): creating one costs tens of µs. */
+/* Threads only above this much work (multiply-adds for qgemm, unfolded column bytes of the whole batch
+ * for qconv). Set when threads were created per region; with threads.c's pool (session 25, Zen 3 KVM
+ * guest, AVX2 path, 1 vs 2 threads after 100 µs of busy Python, a build that always splits) nothing
+ * below them gained: qlinear up to 64×784×256 (2^23.6) 0.97-1.00×, qconv LeNet conv2 at batch 8
+ * (2^16.9) 0.77×; only 32→64 3×3 on 16×16 at batch 2 (2^17.2) 1.15×. */
 #define QGEMM_PARALLEL_MIN_MACS ((double)(1 << 26))
 #define QCONV_PARALLEL_MIN_ELEMS ((int64_t)1 << 18) /* unfolded column bytes of the whole batch */
 #define QCONV_BLOCK_BYTES ((int64_t)128 * 1024)     /* rows + panels of one block of samples */
