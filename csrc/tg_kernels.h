@@ -11,6 +11,11 @@ int tg_get_num_threads(void);
 
 #include <stdint.h>
 
+/* How long (µs) an idle worker of the thread pool spins after a region before it blocks (default 2000,
+ * clamped to 0 … 1000000; 0: block at once). A window already begun keeps its length. */
+void tg_set_pool_spin_us(int64_t us);
+int64_t tg_get_pool_spin_us(void);
+
 /* For the tests of threads.c: one parallel region of `parts` parts run as the kernels run theirs;
  * part i does `work` iterations of a dependent floating-point loop, then adds 1 to runs[i]. */
 void tg_parallel_probe(int parts, int32_t *runs, int64_t work);

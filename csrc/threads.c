@@ -6,8 +6,9 @@
  * and a part that no worker has claimed yet runs on the caller: a worker late to wake makes a
  * region no slower than the 1-thread run (one descheduled in the middle of its part still makes
  * it wait). Workspaces are indexed by part, never by thread, so any thread may run any part. After a region a worker
- * spins for TG_POOL_SPIN_NS (pause for the first TG_POOL_PAUSE_NS, then sched_yield between
- * checks, which gives the core to any other runnable thread), then blocks on a futex.
+ * spins for the spin window, 2 ms unless tg_set_pool_spin_us says otherwise (pause for the first
+ * TG_POOL_PAUSE_NS, then sched_yield between checks, which gives the core to any other runnable
+ * thread), then blocks on a futex.
  *
  * Why (measured on a 2-vCPU Zen 3 KVM guest, session 24, /work/scratch/s24/pool/bench_wake.c: a
  * region of 2 parts of 100 µs each after `gap` µs of busy work on the calling thread; median time
@@ -69,6 +70,22 @@ static int tg_num_threads = 1;
 
 int tg_get_num_threads(void) { return tg_num_threads; }
 
+#ifndef TG_POOL_SPIN_NS
+#define TG_POOL_SPIN_NS 2000000 /* the default spin window: see the header; bench_wake.c compiles other values */
+#endif
+#define TG_POOL_MAX_SPIN_US 1000000
+
+/* The spin window, read by each worker when it starts waiting. */
+static _Atomic int64_t pool_spin_ns = TG_POOL_SPIN_NS;
+
+void tg_set_pool_spin_us(int64_t us)
+{
+    us = us < 0 ? 0 : us > TG_POOL_MAX_SPIN_US ? TG_POOL_MAX_SPIN_US : us;
+    atomic_store_explicit(&pool_spin_ns, us * 1000, memory_order_relaxed);
+}
+
+int64_t tg_get_pool_spin_us(void) { return atomic_load_explicit(&pool_spin_ns, memory_order_relaxed) / 1000; }
+
 #if !TG_HAVE_PTHREADS
 void tg_set_num_threads(int n) { tg_num_threads = n < 1 ? 1 : n > TG_MAX_THREADS ? TG_MAX_THREADS : n; }
 
@@ -79,9 +96,6 @@ void tg_parallel_run(int parts, tg_task task, void *ctx)
 }
 #else
 
-#ifndef TG_POOL_SPIN_NS
-#define TG_POOL_SPIN_NS 2000000 /* see the header; bench_wake.c compiles other values */
-#endif
 #define TG_POOL_PAUSE_NS 20000 /* a region's parts usually end within this of each other */
 
 /* ---- waiting on a 32-bit word: futex on Linux, a mutex and condition variable elsewhere ---- */
@@ -195,7 +209,8 @@ static void *worker_main(void *arg)
     const int index = (int)(intptr_t)arg;
     unsigned seen = pool.born[index]; /* not the generation now: the thread may start late */
     for (;;) {
-        seen = word_wait(&pool.generation, seen, TG_POOL_SPIN_NS, &pool.worker_sleepers);
+        seen = word_wait(&pool.generation, seen, atomic_load_explicit(&pool_spin_ns, memory_order_relaxed),
+                         &pool.worker_sleepers);
         if (index >= atomic_load(&pool.quit_from))
             return NULL;
         run_parts(seen);

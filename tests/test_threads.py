@@ -47,6 +47,17 @@ def threads(n: int) -> Iterator[None]:
         c.set_num_threads(1)
 
 
+@contextlib.contextmanager
+def spin_window(us: int) -> Iterator[None]:
+    """Run the block with the workers' spin window set to `us` microseconds, then restore it."""
+    previous = c.get_thread_spin_us()
+    c.set_thread_spin_us(us)
+    try:
+        yield
+    finally:
+        c.set_thread_spin_us(previous)
+
+
 def probe(parts: int, runs: np.ndarray | None = None, work: int = 2000) -> np.ndarray:
     """Run one region of `parts` parts (each `work` loop iterations, ~4 ns each) adding into `runs`."""
     if runs is None:
@@ -87,11 +98,13 @@ def test_many_regions_back_to_back(n_threads):
     assert runs.tolist() == [3000] * n_threads
 
 
+@pytest.mark.parametrize("spin_us", [0, 100, 2000])
 @pytest.mark.parametrize("idle_s", [0.0, 0.0005, 0.003, 0.02])
-def test_regions_after_idle_time(idle_s):
-    """The workers spin for a while after a region, then block: both kinds of wake-up must work."""
+def test_regions_after_idle_time(idle_s, spin_us):
+    """The workers spin for a while after a region, then block: both kinds of wake-up must work,
+    whatever the spin window (0: they block at once)."""
     runs = np.zeros(2, np.int32)
-    with threads(2):
+    with threads(2), spin_window(spin_us):
         for _ in range(5):
             time.sleep(idle_s)
             probe(2, runs, work=5000)
@@ -123,6 +136,56 @@ def test_two_python_threads_at_once():
         for worker in workers:
             worker.join()
     assert not errors, errors
+
+
+def test_spin_window_is_what_the_workers_do():
+    """A worker spins for the window after each region: with 5 ms the process uses CPU time while the
+    caller sleeps, with 0 it does not (the worker blocks at once)."""
+
+    def cpu_seconds_while_idle(spin_us: int) -> float:
+        with threads(2), spin_window(spin_us):
+            probe(2)  # the worker exists; it now waits with this window
+            time.sleep(0.05)
+            start = time.process_time()
+            for _ in range(10):
+                probe(2, work=10)
+                time.sleep(0.02)
+            return time.process_time() - start
+
+    spinning, blocking = cpu_seconds_while_idle(5000), cpu_seconds_while_idle(0)
+    assert spinning > blocking + 0.02, (spinning, blocking)  # ~0.05 s spun against ~0
+
+
+def test_spin_window_setting():
+    with spin_window(0):
+        assert c.get_thread_spin_us() == 0 == tg.backend.get_thread_spin_us()
+        c.set_thread_spin_us(750)
+        assert c.get_thread_spin_us() == 750
+    for bad in (-1, 1_000_001):
+        with pytest.raises(ValueError, match="set_thread_spin_us"):
+            c.set_thread_spin_us(bad)
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [("TINYGRAD_EDU_THREAD_SPIN_US", "0", "1 0"),
+                                                         ("TINYGRAD_EDU_NUM_THREADS", "3", "3 2000")])
+def test_environment_variables(name, value, expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TINYGRAD_EDU_THREAD", "TINYGRAD_EDU_NUM"))}
+    script = "import tinygrad_edu as tg; print(tg.backend.get_num_threads(), tg.backend.get_thread_spin_us())"
+    done = subprocess.run([sys.executable, "-c", script], env={**env, name: value}, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == expected.split()
+
+
+@pytest.mark.parametrize(("name", "value"), [("TINYGRAD_EDU_THREAD_SPIN_US", "-5"),
+                                             ("TINYGRAD_EDU_THREAD_SPIN_US", "fast"),
+                                             ("TINYGRAD_EDU_NUM_THREADS", "0"),
+                                             ("TINYGRAD_EDU_NUM_THREADS", "two")])
+def test_bad_environment_variables_name_themselves(name, value):
+    done = subprocess.run([sys.executable, "-c", "import tinygrad_edu"], env={**os.environ, name: value},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert f"{name}={value!r}" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("sequence", [[2, 4, 1, 3, 2, 1], [3, 2, 3, 1, 2]])

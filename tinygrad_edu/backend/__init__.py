@@ -101,9 +101,12 @@ def using(backend_name: str) -> Iterator[None]:
 def set_num_threads(n: int) -> None:
     """Let the C kernels use ``n`` threads (default 1, or ``TINYGRAD_EDU_NUM_THREADS``).
 
-    Kernels only go parallel above a size threshold, with fork-join threads that never
-    spin-wait: on a shared machine a spinning pool collapses when another process holds a
-    core, while one thread keeps its speed. Without the C extension this is a no-op.
+    Kernels only go parallel above a size threshold. The threads are a small pool whose idle
+    workers spin for a while after a region (``set_thread_spin_us``), yielding the core between
+    checks, then block; a part no worker has started runs on the calling thread, so a worker
+    late to wake never makes a region wait. The default stays 1 because on a shared machine a
+    second thread can still lose (up to 14 % measured with another process holding a core).
+    Without the C extension this is a no-op.
     """
     if _c_module is not None:
         _c_module.set_num_threads(n)
@@ -112,6 +115,21 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The thread count of the C kernels (1 without the C extension)."""
     return _c_module.get_num_threads() if _c_module is not None else 1
+
+
+def set_thread_spin_us(us: int) -> None:
+    """How long (µs) an idle worker thread spins after a parallel region before it blocks.
+
+    Default 2000, or ``TINYGRAD_EDU_THREAD_SPIN_US``; 0 blocks at once (for cores other processes
+    want). Without the C extension this is a no-op.
+    """
+    if _c_module is not None:
+        _c_module.set_thread_spin_us(us)
+
+
+def get_thread_spin_us() -> int:
+    """The C kernels' spin window in µs (0 without the C extension)."""
+    return _c_module.get_thread_spin_us() if _c_module is not None else 0
 
 
 def isa() -> str:

@@ -92,14 +92,44 @@ def get_num_threads() -> int:
     return _threads
 
 
+_MAX_SPIN_US = 1_000_000
+
+
+def set_thread_spin_us(us: int) -> None:
+    """How long (µs) an idle worker thread spins after a parallel region before it blocks (default 2000).
+
+    A spinning worker starts the next region's part at once, where a blocked one on an idle vCPU takes
+    10-50 µs to wake (csrc/threads.c); 0 blocks at once, for machines whose cores other processes want.
+    """
+    if not 0 <= int(us) <= _MAX_SPIN_US:
+        raise ValueError(f"set_thread_spin_us: need 0 <= us <= {_MAX_SPIN_US}, got {us}")
+    lib.tg_set_pool_spin_us(int(us))
+
+
+def get_thread_spin_us() -> int:
+    """How long (µs) an idle worker thread spins after a parallel region before it blocks."""
+    return int(lib.tg_get_pool_spin_us())
+
+
+def _apply_env(name: str, setter: Callable[[int], None]) -> None:
+    """Pass the integer in environment variable `name`, if set, to `setter`; a bad value names the variable."""
+    text = os.environ.get(name)
+    if not text:
+        return
+    try:
+        setter(int(text))
+    except ValueError as err:
+        raise ValueError(f"tinygrad_edu: {name}={text!r} is not usable: {err}") from None
+
+
 _threads = 1  # mirrors tg_get_num_threads, so that no call has to ask C
 # Scratch memory for the kernels (C never allocates), one set per Python thread because cffi
 # releases the GIL during a call: ``_scratch.gemm[dtype]`` holds (2-D kernel, workspace pointer,
 # length in elements, the NumPy array that owns the memory) and ``_scratch.plans[key]`` the conv
 # and pooling plans (conv: with their workspaces), see below.
 _scratch = threading.local()
-if os.environ.get("TINYGRAD_EDU_NUM_THREADS"):
-    set_num_threads(int(os.environ["TINYGRAD_EDU_NUM_THREADS"]))
+_apply_env("TINYGRAD_EDU_NUM_THREADS", set_num_threads)
+_apply_env("TINYGRAD_EDU_THREAD_SPIN_US", set_thread_spin_us)
 
 # ---- matmul (csrc/gemm.c) -----------------------------------------------------------------
 # C computes C = op(A)·op(B) for operands given by pointer + row/column/batch strides in
