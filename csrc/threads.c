@@ -21,7 +21,12 @@
  *   a worker still spinning: 0.4-8 µs for gaps of 20 µs-2 ms; after 10 ms (it blocked) 82 µs.
  * A training step runs Python between its products, so the worker must still be spinning when
  * the next region comes: 2 ms is longer than a whole MLP step of bench_train (0.9 ms), so it
- * bridges the Python between that step's products and between steps (not tuned further).
+ * bridges the Python between that step's products and between steps. Session 25 set the window at
+ * run time (bench_train's steps, 2 threads against 1 in one process, windows interleaved; three or four
+ * runs each): quiet, 2 ms gave MLP 1.14-1.51×, LeNet 1.19-1.26×, LSTM 1.10-1.21×, within a few
+ * per cent of 10 ms and above 0 (1.04-1.38×, 1.05-1.24×, 0.97-1.16×) and 200 µs; with another
+ * process holding a core, 2 ms 0.92-1.00×, 10 ms down to 0.63×, 0 0.88-1.10×. Hence 2 ms by
+ * default and 0 (tg_set_pool_spin_us) where the cores are shared.
  * The price, where another process wants the core: a spinning worker that yields, and a region
  * that never waits for a worker that has not started its part. With a compiler holding one core:
  * the pool as fast as one thread for gaps up to 2 ms (1.16× slower after 10 ms), fork-join
