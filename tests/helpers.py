@@ -22,8 +22,9 @@ through it is compared too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,6 +38,19 @@ except ImportError:  # pragma: no cover - torch is a test dependency, always pre
     torch = None
 
 Shape = tuple[int, ...]
+Value = TypeVar("Value")
+
+
+@contextlib.contextmanager
+def temporarily(set_value: Callable[[Value], object], get_value: Callable[[], Value], value: Value) -> Iterator[None]:
+    """Run the block with ``set_value(value)``, then put back what ``get_value()`` returned before
+    (a kernel setting such as the thread count, for one test)."""
+    previous = get_value()
+    set_value(value)
+    try:
+        yield
+    finally:
+        set_value(previous)
 
 
 def amx_and_best_isa() -> tuple[bool, str]:

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from helpers import amx_and_best_isa
+from helpers import amx_and_best_isa, temporarily
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,13 +62,9 @@ def _restore_settings() -> Iterator[None]:
         c.set_num_threads(1)
 
 
-@contextlib.contextmanager
-def precision(name: str) -> Iterator[None]:
-    tg.set_float32_matmul_precision(name)
-    try:
-        yield
-    finally:
-        tg.set_float32_matmul_precision("highest")
+def precision(name: str) -> contextlib.AbstractContextManager[None]:
+    """Run the block at float32 matmul precision `name`."""
+    return temporarily(tg.set_float32_matmul_precision, tg.get_float32_matmul_precision, name)
 
 
 def c_matmul(a: np.ndarray, b: np.ndarray, mode: str) -> np.ndarray:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from helpers import temporarily
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,15 +54,9 @@ def forced_isa(level: int) -> Iterator[None]:
         c.lib.tg_set_isa_level(_BEST_ISA)
 
 
-@contextlib.contextmanager
-def thread_count(threads: int) -> Iterator[None]:
+def thread_count(threads: int) -> contextlib.AbstractContextManager[None]:
     """Run the block with `threads` kernel threads."""
-    previous = c.get_num_threads()
-    c.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        c.set_num_threads(previous)
+    return temporarily(c.set_num_threads, c.get_num_threads, threads)
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray) -> None:

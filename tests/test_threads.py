@@ -18,11 +18,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from helpers import c_isa_names
+from helpers import c_isa_names, temporarily
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,25 +36,14 @@ if "c" in tg.backend.available():
 BEST_ISA, ISAS = c_isa_names()
 
 
-@contextlib.contextmanager
-def threads(n: int) -> Iterator[None]:
-    """Run the block with `n` kernel threads, then go back to 1."""
-    c.set_num_threads(n)
-    try:
-        yield
-    finally:
-        c.set_num_threads(1)
+def threads(n: int) -> contextlib.AbstractContextManager[None]:
+    """Run the block with `n` kernel threads."""
+    return temporarily(c.set_num_threads, c.get_num_threads, n)
 
 
-@contextlib.contextmanager
-def spin_window(us: int) -> Iterator[None]:
-    """Run the block with the workers' spin window set to `us` microseconds, then restore it."""
-    previous = c.get_thread_spin_us()
-    c.set_thread_spin_us(us)
-    try:
-        yield
-    finally:
-        c.set_thread_spin_us(previous)
+def spin_window(us: int) -> contextlib.AbstractContextManager[None]:
+    """Run the block with the workers' spin window set to `us` microseconds."""
+    return temporarily(c.set_thread_spin_us, c.get_thread_spin_us, us)
 
 
 def probe(parts: int, runs: np.ndarray | None = None, work: int = 2000) -> np.ndarray:
