@@ -1,10 +1,9 @@
 /* gemm.c: C = op(A)·op(B) + β·C in float32 and float64, batched, any operand transposed
  * or strided (strides in elements; a transpose is swapped strides, never a copy).
  * The kernels are in gemm_typed.inc, compiled once per (type, instruction set) by gemm_avx512.c,
- * gemm_avx2.c and gemm_portable.c; this file
- * checks the arguments, picks the instruction set (cpu.c) and splits large products
- * over threads (threads.c). The definition of correct is np.matmul
- * (tinygrad_edu/backend/numpy_ref.py).
+ * gemm_avx2.c and gemm_portable.c; this file checks the arguments, picks the instruction set
+ * (cpu.c) and splits large products over threads (threads.c). The definition of correct is
+ * np.matmul (tinygrad_edu/backend/numpy_ref.py).
  */
 #include <stdint.h>
 #include <string.h>
