@@ -12,7 +12,8 @@ int tg_get_num_threads(void);
 #include <stdint.h>
 
 /* How long (µs) an idle worker of the thread pool spins after a region before it blocks (default 2000,
- * clamped to 0 … 1000000; 0: block at once). A window already begun keeps its length. */
+ * clamped to 0 … TG_POOL_MAX_SPIN_US; 0: block at once). A window already begun keeps its length. */
+enum { TG_POOL_MAX_SPIN_US = 1000000 };
 void tg_set_pool_spin_us(int64_t us);
 int64_t tg_get_pool_spin_us(void);
 

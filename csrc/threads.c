@@ -75,13 +75,8 @@ static int tg_num_threads = 1;
 
 int tg_get_num_threads(void) { return tg_num_threads; }
 
-#ifndef TG_POOL_SPIN_NS
-#define TG_POOL_SPIN_NS 2000000 /* the default spin window: see the header; bench_wake.c compiles other values */
-#endif
-#define TG_POOL_MAX_SPIN_US 1000000
-
-/* The spin window, read by each worker when it starts waiting. */
-static _Atomic int64_t pool_spin_ns = TG_POOL_SPIN_NS;
+/* The spin window, read by each worker when it starts waiting: 2 ms by default (see the header). */
+static _Atomic int64_t pool_spin_ns = 2000000;
 
 void tg_set_pool_spin_us(int64_t us)
 {

@@ -92,17 +92,14 @@ def get_num_threads() -> int:
     return _threads
 
 
-_MAX_SPIN_US = 1_000_000
-
-
 def set_thread_spin_us(us: int) -> None:
     """How long (µs) an idle worker thread spins after a parallel region before it blocks (default 2000).
 
     A spinning worker starts the next region's part at once, where a blocked one on an idle vCPU takes
     10-50 µs to wake (csrc/threads.c); 0 blocks at once, for machines whose cores other processes want.
     """
-    if not 0 <= int(us) <= _MAX_SPIN_US:
-        raise ValueError(f"set_thread_spin_us: need 0 <= us <= {_MAX_SPIN_US}, got {us}")
+    if not 0 <= int(us) <= lib.TG_POOL_MAX_SPIN_US:
+        raise ValueError(f"set_thread_spin_us: need 0 <= us <= {lib.TG_POOL_MAX_SPIN_US}, got {us}")
     lib.tg_set_pool_spin_us(int(us))
 
 
